@@ -1,0 +1,1 @@
+"""MeterMitra's library: every piece of logic, callable without Streamlit."""

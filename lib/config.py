@@ -1,0 +1,70 @@
+"""Server configuration: from the environment first, then ``.streamlit/secrets.toml``; never from the repo,
+a URL or a widget.
+
+>>> s = load_settings(env={"METERMITRA_CAMP": "1", "METERMITRA_DB": "/tmp/camp.db"}, secrets_path=None)
+>>> s.camp_mode, s.sms_gateway, str(s.db_path)
+(True, 'outbox', '/tmp/camp.db')
+
+Environment variables (each also readable from ``secrets.toml``, section in brackets):
+
+=========================== ===================== ==============================================
+``METERMITRA_DB``            ``[store] db``        SQLite file (default ``data/metermitra.db``)
+``METERMITRA_CAMP``          ``[camp] enabled``    camp mode: demo database, on-screen phone
+``METERMITRA_SMS_GATEWAY``   ``[sms] gateway``     ``outbox`` (default) or ``http``
+``METERMITRA_SMS_DAILY_BUDGET`` ``[sms] daily_budget`` global SMS cap per day (default 1000)
+``METERMITRA_OTP_KEY``       ``[otp] key``         HMAC key for OTPs (hex or text, >= 32 bytes)
+=========================== ===================== ==============================================
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lib.db import DEFAULT_DB, ROOT
+
+SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    camp_mode: bool = False
+    sms_gateway: str = "outbox"
+    sms_daily_budget: int = 1000
+    otp_key: str | None = None
+    sms_http: Mapping[str, Any] = field(default_factory=dict)  # url, api_key, entity_id, sender_id, templates
+
+
+def read_secrets(path: Path | None = SECRETS_PATH) -> dict[str, Any]:
+    """The parsed ``secrets.toml`` (empty when absent)."""
+    if path is None or not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def load_settings(env: Mapping[str, str] | None = None, secrets_path: Path | None = SECRETS_PATH) -> Settings:
+    """Resolve the settings; the environment wins over ``secrets.toml``."""
+    env = os.environ if env is None else env
+    secrets = read_secrets(secrets_path)
+
+    def pick(var: str, section: str, key: str, default: Any = None) -> Any:
+        if env.get(var) not in (None, ""):
+            return env[var]
+        return secrets.get(section, {}).get(key, default)
+
+    camp = str(pick("METERMITRA_CAMP", "camp", "enabled", "0")).strip().lower() in _TRUE
+    return Settings(
+        db_path=Path(pick("METERMITRA_DB", "store", "db", str(DEFAULT_DB))),
+        camp_mode=camp,
+        sms_gateway=str(pick("METERMITRA_SMS_GATEWAY", "sms", "gateway", "outbox")).strip().lower(),
+        sms_daily_budget=int(pick("METERMITRA_SMS_DAILY_BUDGET", "sms", "daily_budget", 1000)),
+        otp_key=pick("METERMITRA_OTP_KEY", "otp", "key"),
+        sms_http=dict(secrets.get("sms", {}).get("http", {})),
+    )

@@ -1,0 +1,202 @@
+"""Connections and schema: every SQLite connection MeterMitra opens comes from here.
+
+>>> conn = connect(":memory:")
+>>> migrate(conn)
+['0001_core']
+>>> conn.execute("PRAGMA foreign_keys").fetchone()[0]
+1
+
+Rules (docs/research/otp-security.md section 5):
+- WAL, ``synchronous=FULL``, foreign keys on and a 10 s busy timeout on *every* connection;
+- a connection per operation (``with open_db() as conn:``) or per thread, never one cached across
+  Streamlit sessions;
+- migrations are named and applied once, in name order, each in its own transaction.
+
+Other modules add their tables by appending to ``MIGRATIONS`` with a new, higher name; an older
+database is upgraded on the next ``migrate``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "metermitra.db"
+BUSY_TIMEOUT_MS = 10_000
+
+
+def db_path() -> Path:
+    """The database file: ``METERMITRA_DB`` if set, else ``data/metermitra.db``."""
+    return Path(os.environ.get("METERMITRA_DB") or DEFAULT_DB)
+
+
+def connect(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
+    """Open a connection with MeterMitra's pragmas.
+
+    ``isolation_level=None``: Python never opens transactions behind our back; write paths use
+    ``transaction(conn)`` (``BEGIN IMMEDIATE``) explicitly.
+    """
+    target = str(path if path is not None else db_path())
+    if target != ":memory:":
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        target,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+    conn.row_factory = sqlite3.Row
+    if target != ":memory:":
+        conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return conn
+
+
+@contextlib.contextmanager
+def open_db(path: str | os.PathLike[str] | None = None) -> Iterator[sqlite3.Connection]:
+    """A migrated connection for one operation, closed afterwards.
+
+    >>> with open_db(":memory:") as conn:
+    ...     conn.execute("SELECT count(*) FROM consumers").fetchone()[0]
+    0
+    """
+    conn = connect(path)
+    try:
+        migrate(conn)
+        yield conn
+    finally:
+        conn.close()
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception.
+
+    Takes the write lock at the start, so read-modify-write sequences cannot interleave.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def database(conn: sqlite3.Connection) -> sqlite_utils.Database:
+    """A sqlite-utils view of an open connection (for introspection and bulk helpers)."""
+    return sqlite_utils.Database(conn)
+
+
+# --- schema ---------------------------------------------------------------------------------
+# Each entry: (name, SQL script). Never edit a migration that has shipped: add a new one.
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_core",
+        """
+        CREATE TABLE consumers (
+            consumer_id TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL,
+            registered_mobile TEXT NOT NULL,          -- E.164, +91XXXXXXXXXX
+            tariff_category TEXT NOT NULL DEFAULT 'DS-II',
+            sanctioned_load_kw REAL NOT NULL DEFAULT 1.0,
+            division TEXT,
+            meter_serial TEXT,
+            is_demo INTEGER NOT NULL DEFAULT 0,
+            mobile_changed_at TEXT                    -- set when registered_mobile changes
+        ) STRICT;
+
+        CREATE TABLE accounts (
+            account_id INTEGER PRIMARY KEY,
+            mobile TEXT NOT NULL UNIQUE,              -- E.164
+            display_name TEXT,
+            language TEXT NOT NULL DEFAULT 'hi',
+            created_at TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE links (
+            account_id INTEGER NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            nickname TEXT NOT NULL,
+            linked_at TEXT NOT NULL,
+            mobile_at_link TEXT NOT NULL,             -- registered mobile when the OTP proved it
+            PRIMARY KEY (account_id, consumer_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX links_by_consumer ON links(consumer_id);
+
+        CREATE TABLE readings (
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            ts TEXT NOT NULL,                         -- UTC, YYYY-MM-DDTHH:MM:SSZ, as the meter stamps it
+            kwh REAL NOT NULL,                        -- interval energy
+            balance_inr REAL,                         -- prepaid balance at ts, when the meter reports it
+            PRIMARY KEY (consumer_id, ts)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE recharges (
+            recharge_id INTEGER PRIMARY KEY,
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            ts TEXT NOT NULL,
+            amount_inr REAL NOT NULL,
+            mode TEXT,
+            reference TEXT,
+            UNIQUE (consumer_id, ts, amount_inr)
+        ) STRICT;
+
+        -- One row per connection per IST day, maintained at write time (store.refresh_daily),
+        -- so charts never pull a year of 30-minute rows. A day with neither readings nor recharges
+        -- has no row.
+        CREATE TABLE daily (
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            day TEXT NOT NULL,                        -- IST date, YYYY-MM-DD
+            kwh REAL,                                 -- NULL: no readings that day (a gap, not 0)
+            intervals INTEGER NOT NULL DEFAULT 0,     -- readings that day (48 = complete)
+            peak_kwh REAL,                            -- largest single interval
+            closing_balance_inr REAL,                 -- last metered balance of the day
+            recharge_inr REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (consumer_id, day)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY NOT NULL,
+            value TEXT NOT NULL
+        ) STRICT;
+        """,
+    ),
+]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet applied; return the names applied now. Idempotent."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(name TEXT PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+    )
+    done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
+    applied: list[str] = []
+    for name, script in sorted(MIGRATIONS):
+        if name in done:
+            continue
+        with transaction(conn):
+            # Re-check under the write lock: another process may have migrated meanwhile.
+            if conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
+                continue
+            for statement in _split_sql(script):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations (name) VALUES (?)", (name,))
+        applied.append(name)
+    return applied
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (our scripts hold no ';' inside literals)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

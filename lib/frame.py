@@ -1,0 +1,143 @@
+"""The one place that knows Streamlit's page chrome: every page opens with ``ctx = frame.page("overview")``.
+
+It sets the page config, keeps the language across pages (and on the signed-in account), draws the
+translated navigation, the camp-mode banner and phone, enforces the idle timeout and the sign-in gate,
+and returns a ``PageContext`` with what a page needs.
+
+Session state keys (the only ones the app uses):
+
+- ``lang``: "hi" or "en" (kept outside the widget so it survives page changes);
+- ``account_id``: set only after an OTP verified; ``None`` means signed out;
+- ``last_active``: UTC epoch seconds of the last run, for the idle timeout;
+- ``large_text``: camp projector option.
+
+Nothing that proves identity is read from a URL: ``st.query_params`` is never consulted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import streamlit as st
+
+from lib import db, i18n, store
+from lib.config import Settings, load_settings
+
+IDLE_TIMEOUT_SECONDS = 15 * 60
+
+PAGES: list[tuple[str, str, str]] = [
+    # (page id, script path for st.page_link, catalog key of its label)
+    ("overview", "dashboard.py", "nav_overview"),
+    ("compare", "pages/compare.py", "nav_compare"),
+    ("ledger", "pages/ledger.py", "nav_ledger"),
+    ("manage_connection", "pages/manage_connection.py", "nav_manage_connection"),
+    ("camp", "pages/camp.py", "nav_camp"),
+]
+
+
+@dataclass
+class PageContext:
+    """What a page gets from the frame."""
+
+    settings: Settings
+    lang: str
+    account_id: int | None
+    t: Callable[..., str]
+
+    @contextmanager
+    def db(self) -> Iterator[Any]:
+        """A migrated connection for one operation: ``with ctx.db() as conn: ...``."""
+        with db.open_db(self.settings.db_path) as conn:
+            yield conn
+
+
+def settings() -> Settings:
+    return load_settings()
+
+
+def _page_exists(path: str) -> bool:
+    return (db.ROOT / path).exists()
+
+
+def _sync_language() -> None:
+    st.session_state["lang"] = st.session_state["lang_switch"]
+    account_id = st.session_state.get("account_id")
+    if account_id is not None:
+        with db.open_db(settings().db_path) as conn:
+            store.set_account_language(conn, account_id, st.session_state["lang"])
+
+
+def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
+    """Draw the shared frame of ``page_id`` and return its context; stops the script at the sign-in gate."""
+    cfg = settings()
+    st.set_page_config(page_title="MeterMitra", page_icon="⚡", layout="wide")
+    state = st.session_state
+    state.setdefault("lang", i18n.DEFAULT_LANGUAGE)
+    state.setdefault("account_id", None)
+    state.setdefault("large_text", False)
+
+    now = time.time()
+    if state["account_id"] is not None and now - state.get("last_active", now) > IDLE_TIMEOUT_SECONDS:
+        state["account_id"] = None
+        state["signed_out_idle"] = True
+    state["last_active"] = now
+
+    lang = i18n.normalise_language(state["lang"])
+    t = partial(i18n.t, lang=lang)
+
+    with st.sidebar:
+        st.markdown(f"### ⚡ {t('app_title')}")
+        st.caption(t("app_tagline"))
+        state["lang_switch"] = lang
+        st.radio(
+            t("language_label"),
+            options=list(i18n.LANGUAGES),
+            format_func=lambda code: {"hi": "हिन्दी", "en": "English"}[code],
+            key="lang_switch",
+            horizontal=True,
+            on_change=_sync_language,
+        )
+        for pid, path, label_key in PAGES:
+            if pid == "camp" and not cfg.camp_mode:
+                continue
+            if _page_exists(path):
+                st.page_link(path, label=t(label_key))
+
+    ctx = PageContext(settings=cfg, lang=lang, account_id=state["account_id"], t=t)
+    _camp_chrome(ctx)
+    _account_chrome(ctx)
+    if require_sign_in and ctx.account_id is None:
+        _sign_in_gate(ctx)
+        st.stop()
+    return ctx
+
+
+def _camp_chrome(ctx: PageContext) -> None:
+    """DEMO banner, projector text size and the on-screen phone (camp mode only)."""
+    if not ctx.settings.camp_mode:
+        return
+    try:
+        from lib import camp_view
+    except ImportError:
+        return
+    camp_view.draw_camp_chrome(ctx)
+
+
+def _account_chrome(ctx: PageContext) -> None:
+    """Who is signed in, and the "Sign out" button (drawn by the sign-in module when present)."""
+    try:
+        from lib import signin_view
+    except ImportError:
+        return
+    signin_view.draw_account_box(ctx)
+
+
+def _sign_in_gate(ctx: PageContext) -> None:
+    from lib import signin_view
+
+    signin_view.draw_sign_in(ctx)

@@ -1,0 +1,117 @@
+"""Every visible string, in Hindi and English, and money, numbers and dates formatted with Babel.
+
+The catalog is the TOML files in ``lib/locales/`` (one per area of the app, so that people working
+on different pages do not edit the same file). Each key is a table with ``hi`` and ``en``:
+
+    [add_another_meter]
+    en = "Add Another Meter"
+    hi = "एक और मीटर जोड़ें"
+
+>>> t("app_title", "hi")
+'मीटर मित्र'
+>>> format_money(123456.5, "en")
+'₹1,23,456.50'
+>>> format_money(123456.5, "hi", devanagari_digits=True)
+'₹१,२३,४५६.५०'
+>>> import datetime as dt
+>>> format_date(dt.date(2025, 8, 15), "hi")
+'15 अग॰ 2025'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from lib.clock import IST
+
+LANGUAGES = ("hi", "en")
+DEFAULT_LANGUAGE = "hi"
+LOCALES = {"hi": "hi_IN", "en": "en_IN"}
+LOCALE_DIR = Path(__file__).resolve().parent / "locales"
+_DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+
+
+class CatalogError(ValueError):
+    """A catalog file is malformed or two files define the same key."""
+
+
+@functools.cache
+def catalog() -> dict[str, dict[str, str]]:
+    """All keys of all locale files: ``{key: {"hi": ..., "en": ...}}``."""
+    merged: dict[str, dict[str, str]] = {}
+    for path in sorted(LOCALE_DIR.glob("*.toml")):
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+        for key, entry in data.items():
+            if key in merged:
+                raise CatalogError(f"{path.name}: key {key!r} is already defined in another file")
+            if not isinstance(entry, dict):
+                raise CatalogError(f"{path.name}: {key!r} must be a table with hi and en")
+            merged[key] = {lang: str(text) for lang, text in entry.items()}
+    return merged
+
+
+def normalise_language(lang: str | None) -> str:
+    """``"en"`` or ``"hi"``; anything else falls back to Hindi."""
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def t(key: str, lang: str, **values: Any) -> str:
+    """The text of ``key`` in ``lang`` with ``{placeholders}`` filled.
+
+    A missing key raises KeyError: the catalog tests catch it before users do.
+    """
+    text = catalog()[key][normalise_language(lang)]
+    return text.format(**values) if values else text
+
+
+def digits(text: str, devanagari: bool) -> str:
+    """Swap ASCII digits for Devanagari ones when asked (Babel prints Latin digits even for hi_IN)."""
+    return text.translate(_DEVANAGARI) if devanagari else text
+
+
+def format_money(amount: float, lang: str, *, devanagari_digits: bool = False, decimals: bool = True) -> str:
+    """₹ in Indian digit grouping: ``format_money(-1234.5, "en") == '-₹1,234.50'``."""
+    pattern = None if decimals else "¤#,##,##0"
+    text = format_currency(
+        amount, "INR", format=pattern, locale=LOCALES[normalise_language(lang)], currency_digits=decimals
+    )
+    return digits(text, devanagari_digits)
+
+
+def format_number(value: float, lang: str, *, decimals: int = 1, devanagari_digits: bool = False) -> str:
+    """A plain number with Indian grouping: ``format_number(123456.78, "en") == '1,23,456.8'``."""
+    pattern = "#,##,##0" + ("." + "0" * decimals if decimals else "")
+    text = format_decimal(value, format=pattern, locale=LOCALES[normalise_language(lang)])
+    return digits(text, devanagari_digits)
+
+
+def format_date(day: dt.date | dt.datetime, lang: str, *, pattern: str = "medium", devanagari_digits: bool = False) -> str:
+    """A calendar date with month names in the language (``pattern``: Babel name or CLDR pattern)."""
+    if isinstance(day, dt.datetime):
+        day = day.astimezone(IST).date() if day.tzinfo else day.date()
+    text = babel_format_date(day, format=pattern, locale=LOCALES[normalise_language(lang)])
+    return digits(text, devanagari_digits)
+
+
+def format_datetime(moment: dt.datetime, lang: str, *, pattern: str = "d MMM y, h:mm a", devanagari_digits: bool = False) -> str:
+    """A moment shown in IST: ``format_datetime(datetime(2026,1,1,tzinfo=UTC), "en") == '1 Jan 2026, 5:30 am'``."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: give a timezone")
+    text = babel_format_datetime(moment, format=pattern, tzinfo=IST, locale=LOCALES[normalise_language(lang)])
+    return digits(text, devanagari_digits)
+
+
+def month_name(month: int, lang: str, *, width: str = "wide") -> str:
+    """``month_name(8, "hi") == 'अगस्त'``."""
+    from babel.dates import get_month_names
+
+    return str(get_month_names(width, locale=LOCALES[normalise_language(lang)])[month])

@@ -1,0 +1,461 @@
+"""The store: consumers, accounts, links, readings, recharges and daily roll-ups.
+
+Every read of a connection's data takes the signed-in ``account_id`` and checks the link *in SQL*
+(the ``_ALLOWED`` CTE below): a forged consumer ID, query parameter or widget value returns nothing.
+A link is active only while the consumer's registered mobile is the one the OTP was sent to.
+
+>>> from lib.db import open_db
+>>> with open_db(":memory:") as conn:
+...     _ = upsert_consumers(conn, [{"consumer_id": "101", "name": "Asha", "registered_mobile": "+919876543210"}])
+...     account_id = create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
+...     insert_link(conn, account_id, "101", "Home", now="2026-01-01T00:00:00Z")
+...     [c["nickname"] for c in linked_connections(conn, account_id)]
+['Home']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from lib.clock import IST, now_utc, to_ts
+from lib.db import transaction
+
+CONSUMER_COLUMNS = (
+    "consumer_id",
+    "name",
+    "registered_mobile",
+    "tariff_category",
+    "sanctioned_load_kw",
+    "division",
+    "meter_serial",
+    "is_demo",
+)
+
+# The consumer IDs an account may read: linked, and the registered mobile unchanged since the OTP.
+_ALLOWED = """
+allowed AS (
+    SELECT l.consumer_id, l.nickname
+    FROM links l JOIN consumers c ON c.consumer_id = l.consumer_id
+    WHERE l.account_id = :account_id AND l.mobile_at_link = c.registered_mobile
+)"""
+
+# IST offset as an SQLite date modifier (India has no daylight saving).
+IST_MODIFIER = "+330 minutes"
+
+
+def _now_ts(now: str | None) -> str:
+    return now or to_ts(now_utc())
+
+
+# --- consumers --------------------------------------------------------------------------------
+
+
+def upsert_consumers(conn: sqlite3.Connection, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Insert or update consumer master rows (no transaction of its own). Returns the row count.
+
+    A changed registered mobile stamps ``mobile_changed_at``; links made with the old number stop
+    granting access until the new number's owner verifies again.
+    """
+    count = 0
+    for row in rows:
+        values = {column: row.get(column) for column in CONSUMER_COLUMNS}
+        values["tariff_category"] = values["tariff_category"] or "DS-II"
+        values["sanctioned_load_kw"] = float(values["sanctioned_load_kw"] or 1.0)
+        values["is_demo"] = int(values["is_demo"] or 0)
+        values["now"] = to_ts(now_utc())
+        conn.execute(
+            """
+            INSERT INTO consumers (consumer_id, name, registered_mobile, tariff_category,
+                                   sanctioned_load_kw, division, meter_serial, is_demo)
+            VALUES (:consumer_id, :name, :registered_mobile, :tariff_category,
+                    :sanctioned_load_kw, :division, :meter_serial, :is_demo)
+            ON CONFLICT (consumer_id) DO UPDATE SET
+                name = excluded.name,
+                mobile_changed_at = CASE WHEN consumers.registered_mobile != excluded.registered_mobile
+                                         THEN :now ELSE consumers.mobile_changed_at END,
+                registered_mobile = excluded.registered_mobile,
+                tariff_category = excluded.tariff_category,
+                sanctioned_load_kw = excluded.sanctioned_load_kw,
+                division = excluded.division,
+                meter_serial = excluded.meter_serial,
+                is_demo = excluded.is_demo
+            """,
+            values,
+        )
+        count += 1
+    return count
+
+
+def consumer_record(conn: sqlite3.Connection, consumer_id: str) -> dict[str, Any] | None:
+    """The master row of one consumer, for the OTP flow only (who to send to). Not for display."""
+    row = conn.execute("SELECT * FROM consumers WHERE consumer_id = ?", (consumer_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def existing_consumer_ids(conn: sqlite3.Connection, consumer_ids: Iterable[str]) -> set[str]:
+    """Which of ``consumer_ids`` are in the consumer master (for import validation)."""
+    wanted = sorted(set(consumer_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            r[0]
+            for r in conn.execute(
+                f"SELECT consumer_id FROM consumers WHERE consumer_id IN ({marks})", chunk
+            )
+        )
+    return found
+
+
+def holds_real_data(conn: sqlite3.Connection) -> bool:
+    """True when any consumer is not demo data (camp mode and ``seed-demo`` refuse such a database)."""
+    row = conn.execute("SELECT 1 FROM consumers WHERE is_demo = 0 LIMIT 1").fetchone()
+    return row is not None
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def data_version(conn: sqlite3.Connection) -> str:
+    """A token that changes after every write that changes what pages show (for cache keys)."""
+    return get_meta(conn, "data_version") or "0"
+
+
+def bump_data_version(conn: sqlite3.Connection) -> None:
+    """Call inside any write transaction that changes readings, recharges or links."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES ('data_version', '1') "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+    )
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+def account_by_mobile(conn: sqlite3.Connection, mobile_e164: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM accounts WHERE mobile = ?", (mobile_e164,)).fetchone()
+    return dict(row) if row else None
+
+
+def account_by_id(conn: sqlite3.Connection, account_id: int) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
+    return dict(row) if row else None
+
+
+def create_account(
+    conn: sqlite3.Connection,
+    mobile_e164: str,
+    *,
+    language: str = "hi",
+    display_name: str | None = None,
+    now: str | None = None,
+) -> int:
+    """Create (or find) the account for a verified mobile; returns its ``account_id``."""
+    conn.execute(
+        "INSERT INTO accounts (mobile, display_name, language, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (mobile) DO NOTHING",
+        (mobile_e164, display_name, language, _now_ts(now)),
+    )
+    return int(conn.execute("SELECT account_id FROM accounts WHERE mobile = ?", (mobile_e164,)).fetchone()[0])
+
+
+def set_account_language(conn: sqlite3.Connection, account_id: int, language: str) -> None:
+    conn.execute("UPDATE accounts SET language = ? WHERE account_id = ?", (language, account_id))
+
+
+# --- links ------------------------------------------------------------------------------------
+
+
+def insert_link(
+    conn: sqlite3.Connection,
+    account_id: int,
+    consumer_id: str,
+    nickname: str,
+    *,
+    now: str | None = None,
+) -> None:
+    """Link a connection to an account (no transaction of its own: the OTP consume wraps it).
+
+    Re-linking (after a registered-mobile change) refreshes the proof and keeps the nickname given now.
+    """
+    conn.execute(
+        """
+        INSERT INTO links (account_id, consumer_id, nickname, linked_at, mobile_at_link)
+        SELECT ?, consumer_id, ?, ?, registered_mobile FROM consumers WHERE consumer_id = ?
+        ON CONFLICT (account_id, consumer_id) DO UPDATE SET
+            nickname = excluded.nickname, linked_at = excluded.linked_at,
+            mobile_at_link = excluded.mobile_at_link
+        """,
+        (account_id, nickname, _now_ts(now), consumer_id),
+    )
+    bump_data_version(conn)
+
+
+def is_linked(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> bool:
+    """Whether ``account_id`` may read ``consumer_id`` now (active link)."""
+    row = conn.execute(
+        f"WITH {_ALLOWED} SELECT 1 FROM allowed WHERE consumer_id = :consumer_id",
+        {"account_id": account_id, "consumer_id": consumer_id},
+    ).fetchone()
+    return row is not None
+
+
+def linked_connections(conn: sqlite3.Connection, account_id: int) -> list[dict[str, Any]]:
+    """Every connection the account follows, in the order linked, with ``active`` False when stale.
+
+    Stale = the consumer's registered mobile changed after the link: the row is listed (so the
+    household can re-verify or remove it) but its data is not readable.
+    """
+    rows = conn.execute(
+        """
+        SELECT l.consumer_id, l.nickname, l.linked_at, c.name, c.tariff_category,
+               c.sanctioned_load_kw, c.division, c.meter_serial,
+               (l.mobile_at_link = c.registered_mobile) AS active
+        FROM links l JOIN consumers c ON c.consumer_id = l.consumer_id
+        WHERE l.account_id = ?
+        ORDER BY l.linked_at, l.consumer_id
+        """,
+        (account_id,),
+    ).fetchall()
+    return [{**dict(r), "active": bool(r["active"])} for r in rows]
+
+
+def rename_link(conn: sqlite3.Connection, account_id: int, consumer_id: str, nickname: str) -> bool:
+    """Change a nickname; False when the account has no such link."""
+    with transaction(conn):
+        cur = conn.execute(
+            "UPDATE links SET nickname = ? WHERE account_id = ? AND consumer_id = ?",
+            (nickname, account_id, consumer_id),
+        )
+        if cur.rowcount:
+            bump_data_version(conn)
+    return cur.rowcount == 1
+
+
+def delete_link(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> bool:
+    """Remove a link (no transaction of its own, so the caller can audit in the same one)."""
+    cur = conn.execute(
+        "DELETE FROM links WHERE account_id = ? AND consumer_id = ?", (account_id, consumer_id)
+    )
+    if cur.rowcount:
+        bump_data_version(conn)
+    return cur.rowcount == 1
+
+
+# --- readings, recharges, daily roll-ups (writes) -----------------------------------------------
+
+
+def refresh_daily(
+    conn: sqlite3.Connection,
+    consumer_id: str,
+    first_day: dt.date | str | None = None,
+    last_day: dt.date | str | None = None,
+) -> None:
+    """Recompute the ``daily`` rows of one connection for IST days ``first_day..last_day`` (all days if None).
+
+    Called inside the import/seed transaction, so a reader never sees readings without roll-ups.
+    """
+    lo = str(first_day) if first_day else "0000-01-01"
+    hi = str(last_day) if last_day else "9999-12-31"
+    # UTC bounds of those IST days, so the range scan uses the (consumer_id, ts) primary key.
+    lo_ts = _ist_day_start_ts(lo)
+    hi_ts = _ist_day_start_ts(hi, plus_days=1)
+    params = {"cid": consumer_id, "lo": lo, "hi": hi, "lo_ts": lo_ts, "hi_ts": hi_ts}
+    conn.execute("DELETE FROM daily WHERE consumer_id = :cid AND day BETWEEN :lo AND :hi", params)
+    conn.execute(
+        f"""
+        INSERT INTO daily (consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr)
+        WITH r AS (
+            SELECT date(ts, '{IST_MODIFIER}') AS day, ts, kwh, balance_inr
+            FROM readings WHERE consumer_id = :cid AND ts >= :lo_ts AND ts < :hi_ts
+        ),
+        per_day AS (
+            SELECT day, sum(kwh) AS kwh, count(*) AS intervals, max(kwh) AS peak_kwh
+            FROM r GROUP BY day
+        ),
+        closing AS (
+            SELECT day, balance_inr FROM (
+                SELECT day, balance_inr,
+                       row_number() OVER (PARTITION BY day ORDER BY ts DESC) AS rn
+                FROM r WHERE balance_inr IS NOT NULL
+            ) WHERE rn = 1
+        ),
+        paid AS (
+            SELECT date(ts, '{IST_MODIFIER}') AS day, sum(amount_inr) AS amount
+            FROM recharges WHERE consumer_id = :cid AND ts >= :lo_ts AND ts < :hi_ts
+            GROUP BY day
+        ),
+        days AS (SELECT day FROM per_day UNION SELECT day FROM paid)
+        SELECT :cid, days.day, per_day.kwh, coalesce(per_day.intervals, 0), per_day.peak_kwh,
+               closing.balance_inr, coalesce(paid.amount, 0)
+        FROM days
+        LEFT JOIN per_day ON per_day.day = days.day
+        LEFT JOIN closing ON closing.day = days.day
+        LEFT JOIN paid ON paid.day = days.day
+        """,
+        params,
+    )
+
+
+def _ist_day_start_ts(day: str, plus_days: int = 0) -> str:
+    if day.startswith("0000"):
+        return "0000-01-01T00:00:00Z"
+    if day.startswith("9999"):
+        return "9999-12-31T23:59:59Z"
+    start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tzinfo=IST)
+    return to_ts(start + dt.timedelta(days=plus_days))
+
+
+def insert_recharges(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert recharges, ignoring exact duplicates (same consumer, time and amount). Returns rows added."""
+    before = conn.total_changes
+    conn.executemany(
+        "INSERT INTO recharges (consumer_id, ts, amount_inr, mode, reference) "
+        "VALUES (:consumer_id, :ts, :amount_inr, :mode, :reference) "
+        "ON CONFLICT (consumer_id, ts, amount_inr) DO NOTHING",
+        [{"mode": None, "reference": None, **row} for row in rows],
+    )
+    return conn.total_changes - before
+
+
+# --- reads (authorized) -----------------------------------------------------------------------
+
+
+def daily_frame(
+    conn: sqlite3.Connection,
+    account_id: int,
+    consumer_ids: Sequence[str] | None = None,
+    first_day: dt.date | str | None = None,
+    last_day: dt.date | str | None = None,
+) -> pd.DataFrame:
+    """Daily roll-ups of the account's linked connections (optionally only ``consumer_ids``).
+
+    Columns: consumer_id, nickname, day (datetime64, IST date), kwh, intervals, peak_kwh,
+    closing_balance_inr, recharge_inr. Unlinked or unknown IDs are silently absent.
+    """
+    params: dict[str, Any] = {
+        "account_id": account_id,
+        "lo": str(first_day) if first_day else "0000-01-01",
+        "hi": str(last_day) if last_day else "9999-12-31",
+    }
+    where = ""
+    if consumer_ids is not None:
+        keys = [f"c{i}" for i in range(len(consumer_ids))]
+        params.update(dict(zip(keys, consumer_ids, strict=True)))
+        where = f"AND d.consumer_id IN ({','.join(':' + k for k in keys) or 'NULL'})"
+    frame = pd.read_sql_query(
+        f"""
+        WITH {_ALLOWED}
+        SELECT d.consumer_id, a.nickname, d.day, d.kwh, d.intervals, d.peak_kwh,
+               d.closing_balance_inr, d.recharge_inr
+        FROM daily d JOIN allowed a ON a.consumer_id = d.consumer_id
+        WHERE d.day BETWEEN :lo AND :hi {where}
+        ORDER BY d.consumer_id, d.day
+        """,
+        conn,
+        params=params,
+    )
+    frame["day"] = pd.to_datetime(frame["day"])
+    return frame
+
+
+def readings_frame(
+    conn: sqlite3.Connection,
+    account_id: int,
+    consumer_id: str,
+    start_ts: str | None = None,
+    end_ts: str | None = None,
+) -> pd.DataFrame:
+    """Raw readings of one linked connection in [start_ts, end_ts) with ``ts`` as UTC datetimes.
+
+    Empty when the account has no active link to ``consumer_id``.
+    """
+    frame = pd.read_sql_query(
+        f"""
+        WITH {_ALLOWED}
+        SELECT r.consumer_id, r.ts, r.kwh, r.balance_inr
+        FROM readings r
+        WHERE r.consumer_id = :consumer_id
+          AND r.consumer_id IN (SELECT consumer_id FROM allowed)
+          AND r.ts >= :lo AND r.ts < :hi
+        ORDER BY r.ts
+        """,
+        conn,
+        params={
+            "account_id": account_id,
+            "consumer_id": consumer_id,
+            "lo": start_ts or "0000",
+            "hi": end_ts or "9999",
+        },
+    )
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame
+
+
+def recharges_frame(
+    conn: sqlite3.Connection,
+    account_id: int,
+    consumer_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Recharges of the account's linked connections, newest last; ``ts`` as UTC datetimes."""
+    frame = pd.read_sql_query(
+        f"""
+        WITH {_ALLOWED}
+        SELECT r.consumer_id, a.nickname, r.ts, r.amount_inr, r.mode, r.reference
+        FROM recharges r JOIN allowed a ON a.consumer_id = r.consumer_id
+        ORDER BY r.ts
+        """,
+        conn,
+        params={"account_id": account_id},
+    )
+    if consumer_ids is not None:
+        frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
+    return frame
+
+
+def connection_details(conn: sqlite3.Connection, account_id: int) -> pd.DataFrame:
+    """Linked, active connections with tariff facts (one row each, in link order)."""
+    return pd.read_sql_query(
+        f"""
+        WITH {_ALLOWED}
+        SELECT c.consumer_id, a.nickname, c.name, c.tariff_category, c.sanctioned_load_kw,
+               c.division, c.meter_serial, l.linked_at
+        FROM allowed a
+        JOIN consumers c ON c.consumer_id = a.consumer_id
+        JOIN links l ON l.consumer_id = a.consumer_id AND l.account_id = :account_id
+        ORDER BY l.linked_at, c.consumer_id
+        """,
+        conn,
+        params={"account_id": account_id},
+    )
+
+
+def daily_export_rows(
+    conn: sqlite3.Connection,
+    consumer_id: str,
+    first_day: str | None = None,
+    last_day: str | None = None,
+) -> list[sqlite3.Row]:
+    """Operator export (CLI, no account): one row per IST day with readings or recharges."""
+    return conn.execute(
+        "SELECT day AS date, consumer_id, kwh, closing_balance_inr, recharge_inr FROM daily "
+        "WHERE consumer_id = ? AND day BETWEEN ? AND ? ORDER BY day",
+        (consumer_id, first_day or "0000-01-01", last_day or "9999-12-31"),
+    ).fetchall()

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up (virtual environment, requirements) and start the dashboard on the embedded default:
+# SQLite at data/metermitra.db, demo data created on first start. Extra arguments go to streamlit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+exec .venv/bin/python -m streamlit run dashboard.py --server.address 127.0.0.1 "$@"

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up (virtual environment, test requirements, chromium and a Devanagari font for the browser
+# journeys) and run lint and every test. Pass pytest arguments through, e.g. `-m "not browser"`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+# Browser journeys drive Debian's chromium (Playwright cannot download its own browser here).
+need_apt=()
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+fc-list :lang=hi 2>/dev/null | grep -q . || need_apt+=(fonts-lohit-deva fontconfig)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${need_apt[*]} with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    echo "note: cannot install ${need_apt[*]} (not root); browser tests will skip outside CI"
+  fi
+fi
+
+.venv/bin/ruff check lib pages tests bench dashboard.py
+.venv/bin/ruff format --check lib pages tests bench dashboard.py
+exec .venv/bin/python -m pytest "$@"

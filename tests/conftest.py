@@ -1,0 +1,61 @@
+"""Shared fixtures: a fixed clock, a fresh file database, and the real data in ../shared/data."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lib import db
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# The suite's "now": every test sees the same clock unless it sets its own.
+FIXED_NOW = "2026-11-25T06:30:00Z"  # 12:00 IST
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("METERMITRA_NOW", FIXED_NOW)
+    return FIXED_NOW
+
+
+@pytest.fixture(autouse=True)
+def isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's secrets or database by accident."""
+    monkeypatch.setenv("METERMITRA_DB", str(tmp_path / "metermitra.db"))
+    monkeypatch.setenv("METERMITRA_OTP_KEY", "test-key-" + "0" * 40)
+    monkeypatch.delenv("METERMITRA_CAMP", raising=False)
+    monkeypatch.delenv("METERMITRA_SMS_GATEWAY", raising=False)
+    monkeypatch.setattr("lib.config.SECRETS_PATH", tmp_path / "no-secrets.toml")
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A fresh, migrated file database in WAL mode (the same path as METERMITRA_DB)."""
+    path = Path(os.environ["METERMITRA_DB"])
+    with db.open_db(path):
+        pass
+    return path
+
+
+@pytest.fixture
+def conn(db_path: Path) -> Iterator[sqlite3.Connection]:
+    connection = db.connect(db_path)
+    db.migrate(connection)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data: skipped with a reason when absent, but a failure under CI=true."""
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the shared data folder is missing: {SHARED_DATA}")
+        pytest.skip(f"shared data not found at {SHARED_DATA} (a user's own clone)")
+    return SHARED_DATA
