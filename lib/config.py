@@ -8,7 +8,8 @@ a URL or a widget.
 Environment variables (each also readable from ``secrets.toml``, section in brackets):
 
 =========================== ===================== ==============================================
-``METERMITRA_DB``            ``[store] db``        SQLite file (default ``data/metermitra.db``)
+``METERMITRA_DB``            ``[store] db``        SQLite file (default ``data/metermitra.db``;
+                                                   ``data/camp.db`` in camp mode)
 ``METERMITRA_CAMP``          ``[camp] enabled``    camp mode: demo database, on-screen phone
 ``METERMITRA_SMS_GATEWAY``   ``[sms] gateway``     ``outbox`` (default) or ``http``
 ``METERMITRA_SMS_DAILY_BUDGET`` ``[sms] daily_budget`` global SMS cap per day (default 1000)
@@ -28,6 +29,7 @@ from typing import Any
 from lib.db import DEFAULT_DB, ROOT
 
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+CAMP_DB = ROOT / "data" / "camp.db"
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -60,8 +62,10 @@ def load_settings(env: Mapping[str, str] | None = None, secrets_path: Path | Non
         return secrets.get(section, {}).get(key, default)
 
     camp = str(pick("METERMITRA_CAMP", "camp", "enabled", "0")).strip().lower() in _TRUE
+    # Camp mode has its own demo database unless one is named explicitly.
+    default_db = CAMP_DB if camp else DEFAULT_DB
     return Settings(
-        db_path=Path(pick("METERMITRA_DB", "store", "db", str(DEFAULT_DB))),
+        db_path=Path(pick("METERMITRA_DB", "store", "db", str(default_db))),
         camp_mode=camp,
         sms_gateway=str(pick("METERMITRA_SMS_GATEWAY", "sms", "gateway", "outbox")).strip().lower(),
         sms_daily_budget=int(pick("METERMITRA_SMS_DAILY_BUDGET", "sms", "daily_budget", 1000)),

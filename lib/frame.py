@@ -60,6 +60,15 @@ def settings() -> Settings:
     return load_settings()
 
 
+@st.cache_resource(show_spinner=False)
+def _first_start(path: str) -> bool:
+    """Once per server process and database: migrate, and seed the demo into an empty database."""
+    from lib import demo
+
+    with db.open_db(path) as conn:
+        return demo.ensure_demo_data(conn)
+
+
 def _page_exists(path: str) -> bool:
     return (db.ROOT / path).exists()
 
@@ -76,6 +85,8 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
     """Draw the shared frame of ``page_id`` and return its context; stops the script at the sign-in gate."""
     cfg = settings()
     st.set_page_config(page_title="MeterMitra", page_icon="⚡", layout="wide")
+    if not cfg.camp_mode:  # camp mode prepares its own database (lib.camp_view)
+        _first_start(str(cfg.db_path))
     state = st.session_state
     state.setdefault("lang", i18n.DEFAULT_LANGUAGE)
     state.setdefault("account_id", None)

@@ -1,0 +1,128 @@
+"""Camp mode: a field officer's offline demonstration on one laptop.
+
+Switched on by server configuration only (``METERMITRA_CAMP=1`` or ``[camp] enabled = true`` in
+``.streamlit/secrets.toml``); never by a URL or a widget. In camp mode:
+
+- the app runs on its own demo database (``data/camp.db`` unless ``METERMITRA_DB`` names another),
+  and refuses to start on the default production path or on a database that holds real data;
+- SMS go to the outbox only (shown on screen as the visitor's phone), never to a real gateway;
+- one button resets everything to the seeded demo between visitors, in well under 2 seconds,
+  by copying a pristine snapshot with SQLite's backup API.
+
+>>> from lib.config import Settings
+>>> from pathlib import Path
+>>> check_camp_settings(Settings(db_path=Path("/tmp/camp.db"), camp_mode=True))
+>>> check_camp_settings(Settings(db_path=Path("/tmp/camp.db"), camp_mode=True, sms_gateway="http"))
+Traceback (most recent call last):
+...
+lib.camp.CampModeError: camp_error_real_gateway
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+
+from lib import db, store
+from lib.clock import now_utc, today_ist
+from lib.config import Settings
+
+
+class CampModeError(RuntimeError):
+    """Camp mode cannot start; ``str(error)`` is a catalog key the page shows in the user's language."""
+
+
+def check_camp_settings(settings: Settings) -> None:
+    """Refuse configurations that could touch real people: a real SMS gateway or the production DB path."""
+    if not settings.camp_mode:
+        return
+    if settings.sms_gateway != "outbox":
+        raise CampModeError("camp_error_real_gateway")
+    if Path(settings.db_path).resolve() == db.DEFAULT_DB.resolve():
+        raise CampModeError("camp_error_production_path")
+
+
+def check_camp_database(conn: sqlite3.Connection) -> None:
+    """Refuse a database that holds any non-demo consumer."""
+    if store.holds_real_data(conn):
+        raise CampModeError("camp_error_real_data")
+
+
+def snapshot_path(db_path: Path, day: dt.date) -> Path:
+    """Where the pristine seed of ``day`` is kept, beside the camp database."""
+    return Path(db_path).with_name(f"{Path(db_path).stem}.seed-{day.isoformat()}.db")
+
+
+def _copy_database(source: Path, target: sqlite3.Connection) -> None:
+    """Replace ``target``'s whole content with ``source``'s (SQLite online backup: one atomic step)."""
+    src = sqlite3.connect(str(source))
+    try:
+        src.backup(target)
+    finally:
+        src.close()
+
+
+def ensure_snapshot(db_path: Path, *, now: dt.datetime | None = None) -> Path:
+    """Build today's pristine demo snapshot once (the demo's readings end "today")."""
+    from lib import demo
+
+    now = now or now_utc()
+    path = snapshot_path(db_path, today_ist(now))
+    if path.exists():
+        return path
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    conn = db.connect(partial)
+    try:
+        db.migrate(conn)
+        demo.seed_demo(conn, now=now)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    for stale in Path(db_path).parent.glob(f"{Path(db_path).stem}.seed-*.db"):
+        stale.unlink(missing_ok=True)
+    os.replace(partial, path)
+    for suffix in ("-wal", "-shm"):
+        Path(str(partial) + suffix).unlink(missing_ok=True)
+    return path
+
+
+def reset_demo(db_path: Path, *, now: dt.datetime | None = None) -> None:
+    """Restore the camp database to the seeded demo: accounts, links, OTPs, outbox and all.
+
+    Refuses (CampModeError) when the database holds real data. Bumps the ``camp_generation`` so that
+    every open browser session signs out.
+    """
+    snapshot = ensure_snapshot(db_path, now=now)
+    conn = db.connect(db_path)
+    try:
+        db.migrate(conn)
+        check_camp_database(conn)
+        generation = int(store.get_meta(conn, "camp_generation") or 0) + 1
+        _copy_database(snapshot, conn)
+        with db.transaction(conn):
+            store.set_meta(conn, "camp_generation", str(generation))
+            store.bump_data_version(conn)
+    finally:
+        conn.close()
+
+
+def camp_generation(conn: sqlite3.Connection) -> str:
+    """Changes at every reset; a session that saw another generation is signed out."""
+    return store.get_meta(conn, "camp_generation") or "0"
+
+
+def prepare_camp_database(settings: Settings, *, now: dt.datetime | None = None) -> None:
+    """Startup check for camp mode: settings and database are safe; an empty database gets the demo."""
+    check_camp_settings(settings)
+    conn = db.connect(settings.db_path)
+    try:
+        db.migrate(conn)
+        check_camp_database(conn)
+        empty = conn.execute("SELECT 1 FROM consumers LIMIT 1").fetchone() is None
+    finally:
+        conn.close()
+    if empty:
+        reset_demo(settings.db_path, now=now)
