@@ -9,7 +9,8 @@ Session state keys (the only ones the app uses):
 - ``lang``: "hi" or "en" (kept outside the widget so it survives page changes);
 - ``account_id``: set only after an OTP verified; ``None`` means signed out;
 - ``last_active``: UTC epoch seconds of the last run, for the idle timeout;
-- ``large_text``: camp projector option.
+- ``large_text``: camp projector option;
+- ``devanagari_digits``: show numbers as १२३ in Hindi (``ctx.money``/``ctx.date`` honour it).
 
 Nothing that proves identity is read from a URL: ``st.query_params`` is never consulted.
 """
@@ -48,6 +49,30 @@ class PageContext:
     lang: str
     account_id: int | None
     t: Callable[..., str]
+    devanagari_digits: bool = False
+
+    def money(self, amount: float, *, decimals: bool = True) -> str:
+        """₹ in Indian grouping in the page's language: ``ctx.money(1234.5) == '₹1,234.50'``."""
+        return i18n.format_money(
+            amount, self.lang, devanagari_digits=self.devanagari_digits, decimals=decimals
+        )
+
+    def number(self, value: float, *, decimals: int = 1) -> str:
+        return i18n.format_number(
+            value, self.lang, decimals=decimals, devanagari_digits=self.devanagari_digits
+        )
+
+    def date(self, day: Any, *, pattern: str = "medium") -> str:
+        return i18n.format_date(day, self.lang, pattern=pattern, devanagari_digits=self.devanagari_digits)
+
+    def datetime(self, moment: Any, *, pattern: str = "d MMM y, h:mm a") -> str:
+        return i18n.format_datetime(
+            moment, self.lang, pattern=pattern, devanagari_digits=self.devanagari_digits
+        )
+
+    def digits(self, text: str) -> str:
+        """Any text with numbers in it (counts, IDs are NOT passed here): Devanagari digits when chosen."""
+        return i18n.digits(text, self.devanagari_digits)
 
     @contextmanager
     def db(self) -> Iterator[Any]:
@@ -81,16 +106,22 @@ def _sync_language() -> None:
             store.set_account_language(conn, account_id, st.session_state["lang"])
 
 
+def _sync_digits() -> None:
+    st.session_state["devanagari_digits"] = bool(st.session_state["digits_switch"])
+
+
 def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
     """Draw the shared frame of ``page_id`` and return its context; stops the script at the sign-in gate."""
     cfg = settings()
-    st.set_page_config(page_title="MeterMitra", page_icon="⚡", layout="wide")
+    title = i18n.t("app_title", st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
+    st.set_page_config(page_title=title, page_icon="⚡", layout="wide")
     if not cfg.camp_mode:  # camp mode prepares its own database (lib.camp_view)
         _first_start(str(cfg.db_path))
     state = st.session_state
     state.setdefault("lang", i18n.DEFAULT_LANGUAGE)
     state.setdefault("account_id", None)
     state.setdefault("large_text", False)
+    state.setdefault("devanagari_digits", False)
 
     now = time.time()
     if state["account_id"] is not None and now - state.get("last_active", now) > IDLE_TIMEOUT_SECONDS:
@@ -113,13 +144,22 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
             horizontal=True,
             on_change=_sync_language,
         )
+        if lang == "hi":
+            state["digits_switch"] = state["devanagari_digits"]
+            st.toggle(t("devanagari_digits_label"), key="digits_switch", on_change=_sync_digits)
         for pid, path, label_key in PAGES:
             if pid == "camp" and not cfg.camp_mode:
                 continue
             if _page_exists(path):
                 st.page_link(path, label=t(label_key))
 
-    ctx = PageContext(settings=cfg, lang=lang, account_id=state["account_id"], t=t)
+    ctx = PageContext(
+        settings=cfg,
+        lang=lang,
+        account_id=state["account_id"],
+        t=t,
+        devanagari_digits=lang == "hi" and bool(state["devanagari_digits"]),
+    )
     _camp_chrome(ctx)
     _account_chrome(ctx)
     if require_sign_in and ctx.account_id is None:
