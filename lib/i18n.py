@@ -94,7 +94,9 @@ def format_number(value: float, lang: str, *, decimals: int = 1, devanagari_digi
     return digits(text, devanagari_digits)
 
 
-def format_date(day: dt.date | dt.datetime, lang: str, *, pattern: str = "medium", devanagari_digits: bool = False) -> str:
+def format_date(
+    day: dt.date | dt.datetime, lang: str, *, pattern: str = "medium", devanagari_digits: bool = False
+) -> str:
     """A calendar date with month names in the language (``pattern``: Babel name or CLDR pattern)."""
     if isinstance(day, dt.datetime):
         day = day.astimezone(IST).date() if day.tzinfo else day.date()
@@ -102,7 +104,9 @@ def format_date(day: dt.date | dt.datetime, lang: str, *, pattern: str = "medium
     return digits(text, devanagari_digits)
 
 
-def format_datetime(moment: dt.datetime, lang: str, *, pattern: str = "d MMM y, h:mm a", devanagari_digits: bool = False) -> str:
+def format_datetime(
+    moment: dt.datetime, lang: str, *, pattern: str = "d MMM y, h:mm a", devanagari_digits: bool = False
+) -> str:
     """A moment shown in IST: ``format_datetime(datetime(2026,1,1,tzinfo=UTC), "en") == '1 Jan 2026, 5:30 am'``."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: give a timezone")

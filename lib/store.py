@@ -106,9 +106,7 @@ def existing_consumer_ids(conn: sqlite3.Connection, consumer_ids: Iterable[str])
         marks = ",".join("?" * len(chunk))
         found.update(
             r[0]
-            for r in conn.execute(
-                f"SELECT consumer_id FROM consumers WHERE consumer_id IN ({marks})", chunk
-            )
+            for r in conn.execute(f"SELECT consumer_id FROM consumers WHERE consumer_id IN ({marks})", chunk)
         )
     return found
 
@@ -126,8 +124,7 @@ def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 
 def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
 
