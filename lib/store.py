@@ -331,6 +331,21 @@ def insert_recharges(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]
     return conn.total_changes - before
 
 
+def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, float, float | None]]) -> int:
+    """Bulk-insert ``(consumer_id, ts, kwh, balance_inr)`` tuples; a stored reading with the same
+    ``(consumer_id, ts)`` is left untouched. Returns rows added (no transaction of its own).
+
+    The importer compares the count with the rows given to find conflicts with stored readings.
+    """
+    before = conn.total_changes
+    conn.executemany(
+        "INSERT INTO readings (consumer_id, ts, kwh, balance_inr) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (consumer_id, ts) DO NOTHING",
+        rows,
+    )
+    return conn.total_changes - before
+
+
 # --- reads (authorized) -----------------------------------------------------------------------
 
 
