@@ -1,8 +1,8 @@
 """Connections and schema: every SQLite connection MeterMitra opens comes from here.
 
 >>> conn = connect(":memory:")
->>> migrate(conn)
-['0001_core']
+>>> migrate(conn)[0]
+'0001_core'
 >>> conn.execute("PRAGMA foreign_keys").fetchone()[0]
 1
 
@@ -171,6 +171,91 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) STRICT;
         """,
     ),
+    (
+        "0002_auth",
+        """
+        -- OTP challenges (lib/otp.py). The code itself is never stored: only an HMAC-SHA256 over the
+        -- code and what it is bound to, keyed by a secret that lives outside the database (kid names it).
+        CREATE TABLE otp_challenges (
+            challenge_id TEXT PRIMARY KEY NOT NULL,   -- 128-bit random hex
+            purpose TEXT NOT NULL CHECK (purpose IN ('login', 'link')),
+            account_id INTEGER,                       -- NULL for login (no account until the OTP verifies)
+            subject TEXT NOT NULL,                    -- login: the mobile (E.164); link: the consumer ID
+            destination_masked TEXT NOT NULL,         -- +91 ••••••••NN (a stable decoy for unknown IDs)
+            code_mac TEXT,                            -- NULL: nothing was sent (decoy or rate-limited)
+            kid TEXT NOT NULL,                        -- which OTP key made code_mac
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts BETWEEN 0 AND 5),
+            consumed_at TEXT,
+            dead_at TEXT,
+            dead_reason TEXT
+        ) STRICT;
+        CREATE INDEX otp_challenges_by_subject ON otp_challenges(purpose, subject, created_at);
+        CREATE INDEX otp_challenges_by_account ON otp_challenges(account_id, created_at);
+
+        -- Every OTP send request that passed the limits (decoys too, so unknown IDs burn the same budget).
+        CREATE TABLE otp_sends (
+            send_id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            account_id INTEGER,
+            challenge_id TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX otp_sends_by_subject ON otp_sends(purpose, subject, ts);
+        CREATE INDEX otp_sends_by_account ON otp_sends(account_id, ts);
+
+        -- Consecutive wrong codes per (account, consumer ID) or per sign-in mobile; reset on success.
+        CREATE TABLE otp_failures (
+            scope TEXT PRIMARY KEY NOT NULL,          -- 'login:+91…' or 'link:<account_id>:<consumer_id>'
+            consecutive INTEGER NOT NULL DEFAULT 0,
+            last_failure_at TEXT,
+            blocked_until TEXT
+        ) STRICT;
+
+        -- The "outbox" SMS gateway: the camp's on-screen phone (lib/sms.py).
+        CREATE TABLE sms_outbox (
+            sms_id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            destination TEXT NOT NULL,
+            text TEXT NOT NULL,
+            kind TEXT NOT NULL
+        ) STRICT;
+
+        -- Every SMS attempt on any gateway, without the text (global daily budget, operator view).
+        CREATE TABLE sms_log (
+            sms_log_id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            gateway TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            destination_masked TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            message_id TEXT,
+            error TEXT
+        ) STRICT;
+        CREATE INDEX sms_log_by_ts ON sms_log(ts);
+
+        -- Append-only audit trail (lib/audit.py): never a code, a key or a full mobile number.
+        CREATE TABLE audit (
+            audit_id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            event TEXT NOT NULL,
+            account_id INTEGER,
+            consumer_id TEXT,
+            destination_masked TEXT,
+            challenge_id TEXT,
+            outcome TEXT,
+            reason TEXT,
+            gateway_ref TEXT
+        ) STRICT;
+        CREATE INDEX audit_by_ts ON audit(ts);
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+        """,
+    ),
 ]
 
 
@@ -199,4 +284,15 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
 def _split_sql(script: str) -> list[str]:
     """Split a migration script into statements (our scripts hold no ';' inside literals)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements: list[str] = []
+    pending = ""
+    for piece in "\n".join(lines).split(";"):
+        pending = f"{pending};{piece}" if pending else piece
+        # A trigger body (BEGIN ... END) holds ';': keep pieces together until the statement is whole.
+        if sqlite3.complete_statement(pending + ";"):
+            if pending.strip():
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements
