@@ -256,6 +256,61 @@ MIGRATIONS: list[tuple[str, str]] = [
         BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
         """,
     ),
+    (
+        "0003_ledger",
+        """
+        -- Arrears a connection owes (from the bill or the DISCOM app) and how the meter recovers them
+        -- (lib/ledger.py): a share of every recharge, or a fixed amount a day, until paid.
+        CREATE TABLE arrears (
+            arrear_id INTEGER PRIMARY KEY,
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            amount_inr REAL NOT NULL CHECK (amount_inr > 0),
+            start_day TEXT NOT NULL,                  -- IST date recovery starts, YYYY-MM-DD
+            method TEXT NOT NULL CHECK (method IN ('recharge_share', 'daily')),
+            share REAL CHECK (share IS NULL OR (share > 0 AND share <= 1)),   -- of each recharge
+            daily_inr REAL CHECK (daily_inr IS NULL OR daily_inr > 0),        -- instalment a day
+            note TEXT,
+            created_by INTEGER REFERENCES accounts(account_id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL,
+            CHECK ((method = 'recharge_share' AND share IS NOT NULL)
+                   OR (method = 'daily' AND daily_inr IS NOT NULL))
+        ) STRICT;
+        CREATE INDEX arrears_by_consumer ON arrears(consumer_id, start_day);
+
+        -- Other one-off balance adjustments (a refund, a correction): + credits, - debits the balance.
+        CREATE TABLE adjustments (
+            adjustment_id INTEGER PRIMARY KEY,
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            day TEXT NOT NULL,                        -- IST date, YYYY-MM-DD
+            amount_inr REAL NOT NULL CHECK (amount_inr != 0),
+            reason TEXT NOT NULL,
+            created_by INTEGER REFERENCES accounts(account_id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX adjustments_by_consumer ON adjustments(consumer_id, day);
+
+        -- Low-balance alert rule per account (lib/alerts.py); no row = the defaults.
+        CREATE TABLE alert_rules (
+            account_id INTEGER PRIMARY KEY REFERENCES accounts(account_id) ON DELETE CASCADE,
+            min_days_left REAL NOT NULL CHECK (min_days_left >= 0),
+            min_balance_inr REAL NOT NULL CHECK (min_balance_inr >= 0),
+            sms_enabled INTEGER NOT NULL DEFAULT 1 CHECK (sms_enabled IN (0, 1)),
+            updated_at TEXT NOT NULL
+        ) STRICT;
+
+        -- Low-balance SMS: at most one per account and connection per IST day.
+        CREATE TABLE alerts_sent (
+            account_id INTEGER NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            day TEXT NOT NULL,                        -- IST date of the alert
+            sent_at TEXT NOT NULL,
+            days_left REAL,
+            balance_inr REAL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'failed')),
+            PRIMARY KEY (account_id, consumer_id, day)
+        ) STRICT, WITHOUT ROWID;
+        """,
+    ),
 ]
 
 
