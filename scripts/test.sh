@@ -9,7 +9,8 @@ python3 -m venv .venv
 # Browser journeys drive Debian's chromium (Playwright cannot download its own browser here).
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
-fc-list :lang=hi 2>/dev/null | grep -q . || need_apt+=(fonts-lohit-deva fontconfig)
+# (no `fc-list | grep -q`: under pipefail grep's early exit can SIGPIPE fc-list into a false "missing")
+[ -n "$(fc-list :lang=hi 2>/dev/null || true)" ] || need_apt+=(fonts-lohit-deva fontconfig)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${need_apt[*]} with apt-get"

@@ -1,0 +1,69 @@
+"""Fixtures of the browser journeys: one camp-mode server and one chromium for the whole package,
+a fresh demo database and a fresh browser context (a new Streamlit session) for every journey.
+
+Under ``CI=true`` a missing chromium or playwright is a failure; elsewhere the journeys skip with a
+one-line reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.harness import AppServer, Journey, browser_missing_reason, launch_chromium, reset_demo
+
+LANGUAGES = ("en", "hi")
+DEVICES = ("desktop", "phone")
+VARIANTS = [(lang, device) for lang in LANGUAGES for device in DEVICES]
+
+
+def _require_browser() -> None:
+    reason = browser_missing_reason()
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true but the browser journeys cannot run: {reason}")
+    pytest.skip(f"browser journeys skipped: {reason}")
+
+
+@pytest.fixture(scope="package")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """The dashboard in camp mode on a free port of 127.0.0.1 (started once, stopped after the package)."""
+    _require_browser()
+    work_dir = tmp_path_factory.mktemp("browser-server")
+    reset_demo(work_dir / "camp.db")
+    with AppServer.start(work_dir) as server:
+        yield server
+
+
+@pytest.fixture(scope="package")
+def chromium(app_server: AppServer) -> Iterator[Any]:
+    """Debian's chromium under Playwright (one browser; each journey gets its own context)."""
+    with launch_chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(params=VARIANTS, ids=[f"{lang}-{device}" for lang, device in VARIANTS])
+def variant(request: pytest.FixtureRequest) -> tuple[str, str]:
+    """(language, device) of one run of a journey."""
+    return request.param
+
+
+@pytest.fixture
+def journey(
+    request: pytest.FixtureRequest, app_server: AppServer, chromium: Any, variant: tuple[str, str]
+) -> Iterator[Journey]:
+    """A visitor on the freshly reset demo, in one language at one size; checked clean at the end."""
+    reset_demo(Path(app_server.db_path))
+    lang, device = variant
+    name = request.node.originalname.removeprefix("test_")
+    visitor = Journey.open(chromium, app_server, lang=lang, device=device, name=name)
+    try:
+        yield visitor
+        visitor.assert_clean()
+    finally:
+        visitor.close()

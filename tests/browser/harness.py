@@ -1,0 +1,441 @@
+"""Real-browser harness: a camp-mode MeterMitra server, Debian's chromium, and a ``Journey`` per browser tab.
+
+Used by the browser journeys (``tests/browser/test_journeys.py``) and by ``scripts/screenshots.py``:
+
+    with AppServer.start(tmp_dir) as server, launch_chromium() as browser:
+        journey = Journey.open(browser, server, lang="en", device="phone", name="smoke")
+        journey.sign_in()
+        journey.shot("overview")
+        journey.assert_clean()
+
+Everything is waited for with Streamlit's own signal (``[data-testid='stApp']``'s
+``data-test-script-state``), never with fixed sleeps. Every request the page makes is recorded, and
+any request to a host other than 127.0.0.1 is blocked and reported by ``assert_clean``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path(os.environ.get("METERMITRA_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+# The suite's clock (the same "now" as tests/conftest.py: 2026-11-25 12:00 IST).
+FIXED_NOW = "2026-11-25T06:30:00Z"
+OTP_KEY = "browser-test-key-" + "0" * 40
+
+DEVICES: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1366, "height": 768}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
+LOCAL_HOSTS = {"127.0.0.1"}
+# Schemes that never leave the machine (the page's own blobs and inline data).
+LOCAL_SCHEMES = {"data", "blob", "about", "chrome-extension"}
+
+APP = "[data-testid='stApp']"
+IDLE = f"{APP}[data-test-script-state='notRunning'][data-test-connection-state='CONNECTED']"
+
+# Counts every change of the app's script state (running, notRunning, ...) from page load on, so that
+# "the run this action caused has finished" can be told apart from "no run has started yet".
+_RUN_WATCH = """
+window.__mmStateChanges = 0;
+new MutationObserver((records) => { window.__mmStateChanges += records.length; })
+  .observe(document, {subtree: true, attributes: true, attributeFilter: ["data-test-script-state"]});
+"""
+_IDLE_AFTER = """(before) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  return !!app && window.__mmStateChanges > before
+    && app.getAttribute("data-test-script-state") === "notRunning"
+    && app.getAttribute("data-test-connection-state") === "CONNECTED";
+}"""
+
+OTP_PATTERN = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
+
+
+class BrowserMissing(RuntimeError):
+    """Chromium or the playwright package is not installed."""
+
+
+def browser_missing_reason() -> str | None:
+    """Why the browser journeys cannot run here, in one line, or ``None`` when they can."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install -r requirements-dev.txt)"
+    if not CHROMIUM.exists():
+        return f"no chromium at {CHROMIUM} (apt-get install -y chromium fonts-lohit-deva)"
+    return None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(db_path: Path, *, now: str = FIXED_NOW) -> dict[str, str]:
+    """The environment of the test server: camp mode on a fresh database, a fixed clock, SMS to the outbox."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("METERMITRA_")}
+    env.update(
+        METERMITRA_DB=str(db_path),
+        METERMITRA_CAMP="1",
+        METERMITRA_NOW=now,
+        METERMITRA_SMS_GATEWAY="outbox",
+        METERMITRA_OTP_KEY=OTP_KEY,
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def reset_demo(db_path: Path, *, now: str = FIXED_NOW) -> None:
+    """Put the camp database back to the seeded demo (``lib.camp.reset_demo``), as the camp button does."""
+    from lib import camp, clock
+
+    previous = os.environ.get("METERMITRA_NOW")
+    os.environ["METERMITRA_NOW"] = now
+    try:
+        camp.reset_demo(Path(db_path), now=clock.now_utc())
+    finally:
+        if previous is None:
+            os.environ.pop("METERMITRA_NOW", None)
+        else:
+            os.environ["METERMITRA_NOW"] = previous
+
+
+@dataclass
+class AppServer:
+    """``streamlit run dashboard.py`` on a free port of 127.0.0.1, in camp mode, on its own database."""
+
+    url: str
+    db_path: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    @classmethod
+    @contextlib.contextmanager
+    def start(cls, work_dir: Path, *, timeout: float = 60.0) -> Iterator[AppServer]:
+        """Start the server, wait for ``/_stcore/health``, yield it, and stop it at the end."""
+        work_dir.mkdir(parents=True, exist_ok=True)
+        db_path = work_dir / "camp.db"
+        log_path = work_dir / "streamlit.log"
+        port = free_port()
+        command = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "dashboard.py",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.fileWatcherType",
+            "none",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(  # noqa: S603  (fixed argv, no shell)
+                command, cwd=ROOT, env=server_env(db_path), stdout=log, stderr=subprocess.STDOUT
+            )
+        server = cls(url=f"http://127.0.0.1:{port}/", db_path=db_path, log_path=log_path, process=process)
+        try:
+            server._wait_healthy(timeout)
+            yield server
+        finally:
+            server.stop()
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.url + "_stcore/health", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            # Polling a socket that is not listening yet: a short back-off, not a wait for the app.
+            time.sleep(0.1)
+        raise TimeoutError(f"streamlit not healthy after {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of the server's output (for failure messages)."""
+        if not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        """Terminate the server process (and only it), killing it if it does not exit in 10 s."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """Playwright's sync API driving Debian's chromium with the flags of docs/research/stack.md §3."""
+    reason = browser_missing_reason()
+    if reason:
+        raise BrowserMissing(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def t(key: str, lang: str, **values: Any) -> str:
+    """Catalog text (``lib.i18n.t``): tests find elements by the words the user reads."""
+    from lib import i18n
+
+    return i18n.t(key, lang, **values)
+
+
+@dataclass
+class Journey:
+    """One visitor: a fresh browser context (own Streamlit session) at one size and in one language."""
+
+    page: Any
+    context: Any
+    server: AppServer
+    lang: str
+    device: str
+    name: str
+    console_errors: list[str] = field(default_factory=list)
+    outside_requests: list[str] = field(default_factory=list)
+    screenshots: list[Path] = field(default_factory=list)
+    default_timeout_ms: int = 30_000
+
+    # -- opening -----------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, browser: Any, server: AppServer, *, lang: str, device: str, name: str) -> Journey:
+        """A new context at ``device`` size on the app's home page, switched to ``lang``."""
+        context = browser.new_context(
+            **DEVICES[device], locale="hi-IN" if lang == "hi" else "en-IN", accept_downloads=True
+        )
+        context.set_default_timeout(cls.default_timeout_ms)
+        context.add_init_script(_RUN_WATCH)
+        page = context.new_page()
+        journey = cls(page=page, context=context, server=server, lang=lang, device=device, name=name)
+        context.route("**/*", journey._route)
+        page.on("request", journey._on_request)
+        page.on("websocket", lambda ws: journey._check_url(ws.url))
+        page.on("console", journey._on_console)
+        page.on("pageerror", lambda error: journey.console_errors.append(f"pageerror: {error}"))
+        journey.goto("")
+        journey.set_language(lang)
+        return journey
+
+    def close(self) -> None:
+        self.context.close()
+
+    # -- network and console watch -----------------------------------------------------------------
+
+    def _check_url(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme in LOCAL_SCHEMES or parts.hostname in LOCAL_HOSTS:
+            return True
+        self.outside_requests.append(url)
+        return False
+
+    def _on_request(self, request: Any) -> None:
+        self._check_url(request.url)
+
+    def _route(self, route: Any) -> None:
+        # Nothing may leave the machine: a request to another host is aborted (and reported by
+        # _on_request, which sees every request, routed or not).
+        if urlsplit(route.request.url).hostname in LOCAL_HOSTS or urlsplit(route.request.url).scheme in (
+            LOCAL_SCHEMES
+        ):
+            route.continue_()
+        else:
+            route.abort("blockedbyclient")
+
+    def _on_console(self, message: Any) -> None:
+        if message.type == "error":
+            location = message.location or {}
+            self.console_errors.append(f"console.error: {message.text} ({location.get('url', '')})")
+
+    # -- waiting -----------------------------------------------------------------------------------
+
+    def _changes(self) -> int:
+        return int(self.page.evaluate("window.__mmStateChanges || 0"))
+
+    def wait_idle(self, before: int) -> None:
+        """Wait until a script run that started after ``before`` state changes has finished."""
+        self.page.wait_for_function(_IDLE_AFTER, arg=before, polling="raf")
+
+    def act(self, action: Callable[[], Any]) -> Any:
+        """Do ``action`` (a click, a fill + Enter) that makes Streamlit rerun, and wait for that run to end."""
+        before = self._changes()
+        result = action()
+        self.wait_idle(before)
+        return result
+
+    def goto(self, path: str) -> None:
+        """Load ``path`` of the app in this tab (a new Streamlit session) and wait for the first run."""
+        self.page.goto(self.server.url + path)
+        self.wait_idle(0)
+
+    # -- the frame ---------------------------------------------------------------------------------
+
+    @property
+    def main(self) -> Any:
+        return self.page.get_by_test_id("stMain")
+
+    @property
+    def sidebar(self) -> Any:
+        return self.page.get_by_test_id("stSidebar")
+
+    def open_sidebar(self) -> None:
+        """Make the sidebar visible (on a phone it starts collapsed behind the ☰ button)."""
+        expand = self.page.get_by_test_id("stExpandSidebarButton")
+        if expand.count() and expand.first.is_visible():
+            expand.first.click()
+        self.page.get_by_test_id("stSidebarContent").wait_for(state="visible")
+        self._wait_sidebar_settled(open_=True)
+
+    def _wait_sidebar_settled(self, *, open_: bool) -> None:
+        """Wait for the sidebar's slide animation to end (fully on screen, or fully off it)."""
+        self.page.wait_for_function(
+            """(open) => {
+              const bar = document.querySelector("[data-testid='stSidebar']");
+              if (!bar) return !open;
+              const box = bar.getBoundingClientRect();
+              return open ? box.left >= 0 && box.width > 0 : box.right <= 0 || box.width === 0;
+            }""",
+            arg=open_,
+            polling="raf",
+        )
+
+    def close_sidebar_on_phone(self) -> None:
+        """On a phone the open sidebar covers the page: close it again."""
+        if self.device != "phone":
+            return
+        content = self.page.get_by_test_id("stSidebarContent")
+        if content.count() and content.first.is_visible():
+            self.page.get_by_test_id("stSidebarCollapseButton").first.click()
+            self.page.get_by_test_id("stExpandSidebarButton").first.wait_for(state="visible")
+            self._wait_sidebar_settled(open_=False)
+
+    def set_language(self, lang: str) -> None:
+        """Pick ``lang`` in the sidebar's language switch (Hindi is the default)."""
+        label = {"hi": "हिन्दी", "en": "English"}[lang]
+        self.open_sidebar()
+        radio = self.sidebar.get_by_role("radio", name=label, exact=True)
+        if not radio.is_checked():
+            self.act(lambda: self.sidebar.get_by_text(label, exact=True).click())
+        self.close_sidebar_on_phone()
+        self.lang = lang
+
+    def navigate(self, label_key: str) -> None:
+        """Follow the sidebar link whose label is catalog key ``label_key`` (same session, no reload)."""
+        self.open_sidebar()
+        link = self.sidebar.get_by_role("link", name=self.t(label_key), exact=True)
+        self.act(link.click)
+        self.close_sidebar_on_phone()
+
+    def t(self, key: str, **values: Any) -> str:
+        return t(key, self.lang, **values)
+
+    # -- camp phone --------------------------------------------------------------------------------
+
+    def phone_panel(self) -> Any:
+        """The camp mode's on-screen phone (an expander titled ``camp_phone_title``)."""
+        return self.page.get_by_test_id("stExpander").filter(has_text=self.t("camp_phone_title"))
+
+    def latest_sms(self) -> str:
+        """The text of the newest SMS on the demo phone."""
+        panel = self.phone_panel()
+        code = panel.get_by_test_id("stCode").first
+        code.wait_for(state="visible")
+        return str(code.inner_text())
+
+    def latest_otp(self) -> str:
+        """The six-digit OTP in the newest SMS on the demo phone."""
+        text = self.latest_sms()
+        match = OTP_PATTERN.search(text)
+        assert match, f"no six-digit OTP in the newest demo SMS: {text!r}"
+        return match.group(1)
+
+    # -- checks and pictures -----------------------------------------------------------------------
+
+    def exceptions(self) -> list[str]:
+        boxes = self.page.get_by_test_id("stException")
+        return [str(boxes.nth(i).inner_text()) for i in range(boxes.count())]
+
+    def horizontal_overflow(self) -> int:
+        """How many CSS pixels the page is wider than the viewport (0 = no horizontal scrolling)."""
+        return int(
+            self.page.evaluate(
+                """() => {
+                  const els = [document.documentElement, document.body,
+                    ...document.querySelectorAll("[data-testid='stMain'], [data-testid='stAppViewContainer']")];
+                  return Math.max(0, ...els.map((e) => e.scrollWidth - e.clientWidth));
+                }"""
+            )
+        )
+
+    def assert_clean(self) -> None:
+        """No Streamlit exception box, no console error, no request that left 127.0.0.1."""
+        problems = []
+        if boxes := self.exceptions():
+            problems.append(f"exception box(es) on screen: {boxes}")
+        if self.console_errors:
+            problems.append(f"browser console errors: {self.console_errors}")
+        if self.outside_requests:
+            problems.append(f"requests that left 127.0.0.1: {sorted(set(self.outside_requests))}")
+        assert not problems, "; ".join(problems) + f"\n--- server log ---\n{self.server.log_tail()}"
+
+    def shot(self, step: str) -> Path:
+        """Save a screenshot of the current screen into test-artifacts/ and check the page is clean."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{self.name}-{self.lang}-{self.device}-{step}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        self.screenshots.append(path)
+        self.assert_clean()
+        return path
+
+
+def chromium_version() -> str:
+    """``Chromium 150.0...`` (for the README and reports)."""
+    exe = shutil.which(str(CHROMIUM)) or str(CHROMIUM)
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)  # noqa: S603
+    return out.stdout.strip()
