@@ -1,0 +1,647 @@
+"""The tariff: what a prepaid meter deducts from the balance each day, read from ``data/tariff.toml``.
+
+Numbers live in the tariff file, never here (``data/tariff.toml`` explains each field and marks the
+values still "to verify"). This module loads and validates the file and does the arithmetic, to the
+paisa, for one day of one connection:
+
+>>> c = day_charges("DS-II", dt.date(2025, 6, 10), 10, units_before=95, sanctioned_load_kw=2)
+>>> c.energy_charge, c.fixed_charge, c.duty, c.rebate, c.total
+(48.2, 5.33, 3.21, 2.5, 54.24)
+
+By hand (FY2025-26, before the free units began): units 96–100 at ₹4.12 and 101–105 at ₹5.52 give
+5 × 4.12 + 5 × 5.52 = 20.60 + 27.60 = 48.20; the fixed charge ₹80/kW × 2 kW = ₹160 a month is
+spread over June's 30 days (cumulative ₹53.33 by the 10th, ₹48.00 by the 9th: 5.33); duty 6 % of
+48.20 + 5.33 = 3.2118 → 3.21; rebate 10 × 0.25 = 2.50; total 48.20 + 5.33 + 3.21 − 2.50 = 54.24.
+
+A domestic connection gets the month's first 125 units free from August 2025, a shop does not:
+
+>>> day_charges("DS-II", dt.date(2026, 11, 3), 6, units_before=40, sanctioned_load_kw=2).total
+0.0
+>>> day_charges("NDS-II", dt.date(2026, 11, 3), 6, units_before=40, sanctioned_load_kw=2).total
+62.17
+
+(NDS-II in FY2026-27: 6 × 7.79 = 46.74; ₹200/kW × 2 = ₹400 over 30 days: cumulative 40.00 by the
+3rd, 26.67 by the 2nd: 13.33; duty 6 % of 60.07 = 3.6042 → 3.60; rebate 1.50;
+46.74 + 13.33 + 3.60 − 1.50 = 62.17.)
+
+Rules (also in the file's header):
+
+- every day uses the tariff version in force that day; slabs and the free allowance count the
+  units of the whole calendar month, across a version change (pass ``units_before``);
+- units are counted to the watt-hour (0.001 kWh), as meters register them;
+- each part is rounded to the paisa (half up) and ``total`` is the sum of the rounded parts, so
+  ``energy_charge + fixed_charge + duty - rebate == total`` exactly (in paise) for every day;
+- the fixed charge of day *d* is the month's charge accrued by *d* minus that accrued by *d − 1*,
+  each rounded to the paisa, so a full month of fixed charges adds up to the monthly charge exactly.
+
+Callers: the demo data (``lib.demo``), the ledger (issue 7) and analytics (issue 4).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from lib.clock import IST, today_ist
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TARIFF_FILE = ROOT / "data" / "tariff.toml"
+SCHEMA_VERSION = 1
+FIXED_CHARGE_BASES = ("per_kw", "per_connection")
+
+_PAISA = Decimal("0.01")
+_WH = Decimal("0.001")
+_ZERO = Decimal(0)
+_HUNDRED = Decimal(100)
+
+
+class TariffError(ValueError):
+    """The tariff file is missing or malformed, or has no tariff for a category on a day.
+
+    The message names the file, the version, the category and the field, e.g.
+    ``data/tariff.toml: version 'FY2025-26', category 'DS-II', slab 2: 'rate' must be a number >= 0``.
+    """
+
+
+# --- the tariff, as loaded ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slab:
+    """Units of the month up to ``upto_units`` (None: no upper end) cost ``rate`` ₹ each."""
+
+    upto_units: Decimal | None
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class CategoryTariff:
+    """Everything that decides one category's deduction on one day (a version plus the free units in force)."""
+
+    category: str
+    label: str
+    version: str
+    effective_from: dt.date
+    domestic: bool
+    slabs: tuple[Slab, ...]
+    fixed_charge_inr: Decimal  # a month, per kW or per connection (``fixed_charge_basis``)
+    fixed_charge_basis: str
+    electricity_duty_percent: Decimal
+    prepaid_rebate_per_unit: Decimal
+    free_units_per_month: Decimal = _ZERO
+    free_units_waive_fixed_charge: bool = False
+
+    def monthly_fixed_charge(self, sanctioned_load_kw: float) -> Decimal:
+        """The whole month's fixed charge of a connection with this sanctioned load."""
+        if self.fixed_charge_basis == "per_connection":
+            return self.fixed_charge_inr
+        return self.fixed_charge_inr * _decimal(sanctioned_load_kw)
+
+
+@dataclass(frozen=True)
+class _Version:
+    name: str
+    effective_from: dt.date
+    source: str
+    categories: Mapping[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _FreeUnits:
+    name: str
+    effective_from: dt.date
+    units_per_month: Decimal
+    categories: frozenset[str]
+    waive_fixed_charge: bool
+
+
+@dataclass(frozen=True)
+class TariffBook:
+    """All versions of the tariff file, oldest first. Usually reached through the module functions."""
+
+    path: str
+    versions: tuple[_Version, ...]
+    free_units: tuple[_FreeUnits, ...]
+
+    def tariff_for(self, category: str, day: dt.date) -> CategoryTariff:
+        """The tariff of ``category`` in force on IST date ``day``; TariffError when there is none."""
+        version = None
+        for candidate in self.versions:
+            if candidate.effective_from <= day:
+                version = candidate
+        if version is None:
+            first = self.versions[0].effective_from.isoformat()
+            raise TariffError(
+                f"{self.path}: no tariff in force on {day.isoformat()} (the first starts {first})"
+            )
+        values = version.categories.get(category)
+        if values is None:
+            known = ", ".join(sorted(version.categories))
+            raise TariffError(
+                f"{self.path}: version {version.name!r} has no category {category!r} (it has {known})"
+            )
+        scheme = None
+        for candidate in self.free_units:
+            if candidate.effective_from <= day:
+                scheme = candidate
+        free = scheme.units_per_month if scheme and category in scheme.categories else _ZERO
+        return CategoryTariff(
+            category=category,
+            version=version.name,
+            effective_from=version.effective_from,
+            free_units_per_month=free,
+            free_units_waive_fixed_charge=bool(free and scheme and scheme.waive_fixed_charge),
+            **values,
+        )
+
+    def categories(self, day: dt.date) -> list[str]:
+        """The category codes of the version in force on ``day`` (empty before the first version)."""
+        names: list[str] = []
+        for version in self.versions:
+            if version.effective_from <= day:
+                names = sorted(version.categories)
+        return names
+
+
+# --- loading and validation -------------------------------------------------------------------------
+
+_cache: dict[tuple[str, int, int], TariffBook] = {}
+
+
+def load_tariffs(path: str | os.PathLike[str] | None = None) -> TariffBook:
+    """Read and validate a tariff file (default ``data/tariff.toml``); cached until the file changes.
+
+    >>> book = load_tariffs()
+    >>> [v.name for v in book.versions]
+    ['FY2025-26', 'FY2026-27']
+    """
+    target = Path(path) if path is not None else DEFAULT_TARIFF_FILE
+    try:
+        stat = target.stat()
+    except OSError as error:
+        raise TariffError(f"{target}: cannot read the tariff file ({error.strerror or error})") from error
+    key = (str(target.resolve()), stat.st_mtime_ns, stat.st_size)
+    book = _cache.get(key)
+    if book is None:
+        try:
+            text = target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise TariffError(f"{target}: cannot read the tariff file ({error})") from error
+        book = parse_tariffs(text, name=str(target))
+        _cache.clear()
+        _cache[key] = book
+    return book
+
+
+def parse_tariffs(text: str, *, name: str = "tariff.toml") -> TariffBook:
+    """Validate the text of a tariff file; TariffError names the first problem.
+
+    >>> parse_tariffs("schema_version = 1\\n[[version]]\\nname = 'x'", name="t.toml")
+    Traceback (most recent call last):
+    ...
+    lib.tariff.TariffError: t.toml: version 'x': 'effective_from' is missing
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise TariffError(f"{name}: not valid TOML: {error}") from error
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise TariffError(
+            f"{name}: 'schema_version' must be {SCHEMA_VERSION}, got {data.get('schema_version')!r}"
+        )
+    raw_versions = data.get("version")
+    if not isinstance(raw_versions, list) or not raw_versions:
+        raise TariffError(f"{name}: no [[version]] tables: the file needs at least one tariff version")
+    versions = [_parse_version(raw, index, name) for index, raw in enumerate(raw_versions, start=1)]
+    _check_order(versions, name, "version")
+    all_categories = {c for v in versions for c in v.categories}
+    raw_free = data.get("free_units", [])
+    if not isinstance(raw_free, list):
+        raise TariffError(f"{name}: 'free_units' must be [[free_units]] tables")
+    free = [_parse_free_units(raw, index, name, all_categories) for index, raw in enumerate(raw_free, 1)]
+    _check_order(free, name, "free_units")
+    return TariffBook(path=name, versions=tuple(versions), free_units=tuple(free))
+
+
+def _check_order(items: list[Any], name: str, what: str) -> None:
+    dates = [item.effective_from for item in items]
+    for earlier, later in zip(dates, dates[1:], strict=False):
+        if later <= earlier:
+            raise TariffError(
+                f"{name}: [[{what}]] tables must be in order of 'effective_from' with no repeats "
+                f"({later.isoformat()} comes after {earlier.isoformat()})"
+            )
+
+
+def _parse_version(raw: Any, index: int, name: str) -> _Version:
+    if not isinstance(raw, dict):
+        raise TariffError(f"{name}: version {index} must be a table")
+    where = f"{name}: version {raw.get('name', index)!r}"
+    version_name = _text(raw, "name", where)
+    effective_from = _date(raw, "effective_from", where)
+    duty = _number(raw, "electricity_duty_percent", where, maximum=_HUNDRED)
+    rebate = _number(raw, "prepaid_rebate_per_unit", where)
+    categories = raw.get("category")
+    if not isinstance(categories, dict) or not categories:
+        raise TariffError(f"{where}: no [version.category.<CODE>] tables")
+    parsed: dict[str, dict[str, Any]] = {}
+    for code, values in categories.items():
+        parsed[code] = _parse_category(code, values, f"{where}, category {code!r}", duty, rebate)
+    return _Version(
+        name=version_name,
+        effective_from=effective_from,
+        source=str(raw.get("source", "")),
+        categories=parsed,
+    )
+
+
+def _parse_category(code: str, raw: Any, where: str, duty: Decimal, rebate: Decimal) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise TariffError(f"{where}: must be a table")
+    known = {
+        "label",
+        "domestic",
+        "slabs",
+        "fixed_charge_inr",
+        "fixed_charge_basis",
+        "electricity_duty_percent",
+        "prepaid_rebate_per_unit",
+    }
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise TariffError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    domestic = raw.get("domestic")
+    if not isinstance(domestic, bool):
+        raise TariffError(f"{where}: 'domestic' must be true or false")
+    basis = raw.get("fixed_charge_basis")
+    if basis not in FIXED_CHARGE_BASES:
+        raise TariffError(f"{where}: 'fixed_charge_basis' must be one of {FIXED_CHARGE_BASES}, got {basis!r}")
+    return {
+        "label": _text(raw, "label", where),
+        "domestic": domestic,
+        "slabs": _parse_slabs(raw.get("slabs"), where),
+        "fixed_charge_inr": _number(raw, "fixed_charge_inr", where),
+        "fixed_charge_basis": basis,
+        # A category may override the version's duty or rebate.
+        "electricity_duty_percent": _number(raw, "electricity_duty_percent", where, _HUNDRED)
+        if "electricity_duty_percent" in raw
+        else duty,
+        "prepaid_rebate_per_unit": _number(raw, "prepaid_rebate_per_unit", where)
+        if "prepaid_rebate_per_unit" in raw
+        else rebate,
+    }
+
+
+def _parse_slabs(raw: Any, where: str) -> tuple[Slab, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise TariffError(
+            f"{where}: 'slabs' must be a list like [{{ upto_units = 100, rate = 4.12 }}, {{ rate = 5.52 }}]"
+        )
+    slabs: list[Slab] = []
+    previous = _ZERO
+    for number, item in enumerate(raw, start=1):
+        at = f"{where}, slab {number}"
+        if not isinstance(item, dict):
+            raise TariffError(f"{at}: must be a table like {{ upto_units = 100, rate = 4.12 }}")
+        rate = _number(item, "rate", at)
+        last = number == len(raw)
+        if last:
+            if "upto_units" in item:
+                raise TariffError(f"{at}: the last slab has no 'upto_units' (it covers every unit above)")
+            upto = None
+        else:
+            upto = _number(item, "upto_units", at)
+            if upto <= previous:
+                raise TariffError(f"{at}: 'upto_units' must be above the previous slab's ({previous})")
+            previous = upto
+        slabs.append(Slab(upto_units=upto, rate=rate))
+    return tuple(slabs)
+
+
+def _parse_free_units(raw: Any, index: int, name: str, all_categories: set[str]) -> _FreeUnits:
+    if not isinstance(raw, dict):
+        raise TariffError(f"{name}: free_units {index} must be a table")
+    where = f"{name}: free_units {raw.get('name', index)!r}"
+    categories = raw.get("categories")
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+        raise TariffError(f"{where}: 'categories' must be a list of category codes")
+    missing = sorted(set(categories) - all_categories)
+    if missing:
+        raise TariffError(f"{where}: category {missing[0]!r} is in no [[version]]")
+    waive = raw.get("waive_fixed_charge", False)
+    if not isinstance(waive, bool):
+        raise TariffError(f"{where}: 'waive_fixed_charge' must be true or false")
+    return _FreeUnits(
+        name=_text(raw, "name", where),
+        effective_from=_date(raw, "effective_from", where),
+        units_per_month=_number(raw, "units_per_month", where),
+        categories=frozenset(categories),
+        waive_fixed_charge=waive,
+    )
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if value is None:
+        raise TariffError(f"{where}: {key!r} is missing")
+    if not isinstance(value, str) or not value.strip():
+        raise TariffError(f"{where}: {key!r} must be non-empty text, got {value!r}")
+    return value
+
+
+def _date(raw: Mapping[str, Any], key: str, where: str) -> dt.date:
+    value = raw.get(key)
+    if value is None:
+        raise TariffError(f"{where}: {key!r} is missing")
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
+        raise TariffError(f"{where}: {key!r} must be a date like 2026-04-01, got {value!r}")
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as error:
+            raise TariffError(f"{where}: {key!r} must be a date like 2026-04-01, got {value!r}") from error
+    return value
+
+
+def _number(raw: Mapping[str, Any], key: str, where: str, maximum: Decimal | None = None) -> Decimal:
+    value = raw.get(key)
+    if value is None:
+        raise TariffError(f"{where}: {key!r} is missing")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TariffError(f"{where}: {key!r} must be a number >= 0, got {value!r}")
+    number = _decimal(value)
+    if not number.is_finite() or number < 0 or (maximum is not None and number > maximum):
+        limit = f" and <= {maximum}" if maximum is not None else ""
+        raise TariffError(f"{where}: {key!r} must be a number >= 0{limit}, got {value!r}")
+    return number
+
+
+def _decimal(value: float | int | Decimal) -> Decimal:
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation as error:  # pragma: no cover - str(float) is always a valid Decimal
+        raise TariffError(f"not a number: {value!r}") from error
+
+
+# --- the arithmetic ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayCharges:
+    """One day's deduction of one connection, in ₹ rounded to the paisa.
+
+    ``total == energy_charge + fixed_charge + duty - rebate`` exactly (in paise).
+    """
+
+    day: dt.date
+    category: str
+    version: str
+    units: float
+    free_units_used: float
+    energy_charge: float
+    fixed_charge: float
+    duty: float
+    rebate: float
+    total: float
+
+    @property
+    def total_paise(self) -> int:
+        """The deduction in whole paise (exact, for reconciling balances)."""
+        return round(self.total * 100)
+
+
+@dataclass(frozen=True)
+class MonthCost:
+    """The sum of the daily deductions of a calendar month (``days`` holds each day)."""
+
+    month: dt.date  # first day of the month
+    category: str
+    units: float
+    free_units_used: float
+    energy_charge: float
+    fixed_charge: float
+    duty: float
+    rebate: float
+    total: float
+    days: tuple[DayCharges, ...]
+
+
+def tariff_for(category: str, day: dt.date | str, *, book: TariffBook | None = None) -> CategoryTariff:
+    """The tariff of ``category`` in force on ``day`` (an IST date; a datetime is taken in IST).
+
+    >>> t = tariff_for("DS-II", dt.date(2026, 3, 31))
+    >>> t.version, [float(s.rate) for s in t.slabs], float(t.free_units_per_month)
+    ('FY2025-26', [4.12, 5.52], 125.0)
+    >>> tariff_for("DS-II", "2026-04-01").version
+    'FY2026-27'
+    """
+    return (book or load_tariffs()).tariff_for(category, _as_day(day))
+
+
+def day_charges(
+    category: str,
+    day: dt.date | str,
+    units: float,
+    *,
+    units_before: float = 0.0,
+    sanctioned_load_kw: float = 1.0,
+    book: TariffBook | None = None,
+) -> DayCharges:
+    """What the balance loses for one IST day of a connection.
+
+    ``units``: kWh used that day; ``units_before``: kWh used earlier in the same calendar month (the
+    slabs and the free allowance are per month); ``sanctioned_load_kw``: for a per-kW fixed charge.
+
+    Crossing the free allowance in the middle of a day (DS-II, 2 kW, 20 Aug 2025, 120 units before):
+
+    >>> c = day_charges("DS-II", dt.date(2025, 8, 20), 8, units_before=120, sanctioned_load_kw=2)
+    >>> c.free_units_used, c.energy_charge, c.fixed_charge, c.duty, c.rebate, c.total
+    (5.0, 16.56, 1.94, 1.11, 0.75, 18.86)
+
+    (5 units free; units 126–128 at ₹5.52 = 16.56; August's fixed charge ₹160 accrues 5.17 on the
+    20th (103.23 − 98.06), of which 3/8 is charged (the day's share of units above the allowance) =
+    1.935 → 1.94; duty 6 % of 18.50 = 1.11; rebate 3 × 0.25 = 0.75; 16.56 + 1.94 + 1.11 − 0.75 = 18.86.)
+    """
+    tariff = tariff_for(category, day, book=book)
+    day = _as_day(day)
+    used = _units(units, "units")
+    before = _units(units_before, "units_before")
+    free = tariff.free_units_per_month
+    free_used = min(used, max(_ZERO, free - before))
+    charged = used - free_used
+    energy = _paise(_slab_cost(tariff.slabs, before + free_used, before + used))
+    rebate = _paise(charged * tariff.prepaid_rebate_per_unit)
+    fixed_today = _fixed_accrued(tariff, day, sanctioned_load_kw)
+    if tariff.free_units_waive_fixed_charge:
+        if before + used <= free:
+            share = _ZERO  # still within the free allowance: fixed charge waived
+        elif before >= free:
+            share = Decimal(1)  # allowance used up earlier this month
+        else:
+            share = charged / used  # the day the allowance runs out
+        fixed = _paise(fixed_today * share)
+    else:
+        fixed = fixed_today
+    duty = _paise((energy + fixed) * tariff.electricity_duty_percent / _HUNDRED)
+    total = energy + fixed + duty - rebate
+    return DayCharges(
+        day=day,
+        category=category,
+        version=tariff.version,
+        units=float(used),
+        free_units_used=float(free_used),
+        energy_charge=float(energy),
+        fixed_charge=float(fixed),
+        duty=float(duty),
+        rebate=float(rebate),
+        total=float(total),
+    )
+
+
+def charges_for_days(
+    category: str,
+    daily_units: Iterable[tuple[dt.date | str, float]],
+    *,
+    sanctioned_load_kw: float = 1.0,
+    units_before: float = 0.0,
+    book: TariffBook | None = None,
+) -> list[DayCharges]:
+    """Day after day, carrying the month's units forward (and restarting them on each 1st).
+
+    ``daily_units``: ``(day, kWh)`` in increasing order of day; ``units_before``: kWh used in the first
+    day's month before that day. A missing day counts as no consumption.
+
+    >>> days = [(dt.date(2026, 4, 30), 5.0), (dt.date(2026, 5, 1), 5.0)]
+    >>> [c.free_units_used for c in charges_for_days("DS-II", days, units_before=122)]
+    [3.0, 5.0]
+    """
+    results: list[DayCharges] = []
+    month: tuple[int, int] | None = None
+    so_far = _units(units_before, "units_before")
+    previous: dt.date | None = None
+    for raw_day, units in daily_units:
+        day = _as_day(raw_day)
+        if previous is not None and day <= previous:
+            raise ValueError(f"days must increase: {day.isoformat()} after {previous.isoformat()}")
+        if month is not None and (day.year, day.month) != month:
+            so_far = _ZERO
+        month = (day.year, day.month)
+        charge = day_charges(
+            category, day, units, units_before=float(so_far), sanctioned_load_kw=sanctioned_load_kw, book=book
+        )
+        results.append(charge)
+        so_far += _units(units, "units")
+        previous = day
+    return results
+
+
+def month_cost(
+    category: str,
+    units: float,
+    *,
+    month: dt.date | str | None = None,
+    sanctioned_load_kw: float = 1.0,
+    book: TariffBook | None = None,
+) -> MonthCost:
+    """Estimated cost of ``units`` kWh in a calendar month (default: this month), used at an even pace.
+
+    The units are spread evenly over the month's days (to the watt-hour) and each day is charged as
+    the meter would (``day_charges``), so the result is what the balance would lose, paise included.
+
+    >>> month_cost("DS-II", 125, month=dt.date(2026, 11, 1), sanctioned_load_kw=2).total
+    0.0
+    >>> m = month_cost("NDS-II", 150, month=dt.date(2026, 11, 1))
+    >>> m.energy_charge, m.fixed_charge, m.duty, m.rebate, m.total
+    (1168.5, 200.0, 82.2, 37.5, 1413.2)
+
+    (By hand, NDS-II, 1 kW, November 2026: 5 units a day; energy 150 × 7.79 = 1168.50; fixed ₹200 a
+    month, accrued to the paisa day by day = 200.00; duty each day 6 % of 38.95 + 6.67 (or 6.66) =
+    2.74, × 30 = 82.20; rebate 150 × 0.25 = 37.50; total 1168.50 + 200 + 82.20 − 37.50 = 1413.20.)
+    """
+    first = _as_day(month or today_ist()).replace(day=1)
+    days_in_month = calendar.monthrange(first.year, first.month)[1]
+    total_wh = int(_units(units, "units") * 1000)
+    share, extra = divmod(total_wh, days_in_month)
+    daily = [
+        (first + dt.timedelta(days=i), (share + (1 if i < extra else 0)) / 1000) for i in range(days_in_month)
+    ]
+    days = charges_for_days(category, daily, sanctioned_load_kw=sanctioned_load_kw, book=book)
+    return MonthCost(
+        month=first,
+        category=category,
+        units=float(_units(units, "units")),
+        free_units_used=_sum(d.free_units_used for d in days),
+        energy_charge=_sum(d.energy_charge for d in days),
+        fixed_charge=_sum(d.fixed_charge for d in days),
+        duty=_sum(d.duty for d in days),
+        rebate=_sum(d.rebate for d in days),
+        total=_sum(d.total for d in days),
+        days=tuple(days),
+    )
+
+
+def free_units_left(
+    category: str, day: dt.date | str, units_this_month: float, *, book: TariffBook | None = None
+) -> float:
+    """Free units the connection still has this month after ``units_this_month`` kWh (0 for a shop).
+
+    >>> free_units_left("DS-II", "2026-11-25", 97.5), free_units_left("NDS-II", "2026-11-25", 10)
+    (27.5, 0.0)
+    """
+    tariff = tariff_for(category, day, book=book)
+    return float(max(_ZERO, tariff.free_units_per_month - _units(units_this_month, "units_this_month")))
+
+
+def _slab_cost(slabs: tuple[Slab, ...], start: Decimal, end: Decimal) -> Decimal:
+    """Cost of the month's units numbered (start, end] on the slab scale."""
+    cost = _ZERO
+    lower = _ZERO
+    for slab in slabs:
+        upper = slab.upto_units
+        lo = max(start, lower)
+        hi = end if upper is None else min(end, upper)
+        if hi > lo:
+            cost += (hi - lo) * slab.rate
+        if upper is None or upper >= end:
+            break
+        lower = upper
+    return cost
+
+
+def _fixed_accrued(tariff: CategoryTariff, day: dt.date, sanctioned_load_kw: float) -> Decimal:
+    """Day ``day``'s share of the monthly fixed charge: accrued by ``day`` minus accrued by the day before."""
+    if sanctioned_load_kw < 0:
+        raise ValueError(f"sanctioned_load_kw must be >= 0, got {sanctioned_load_kw}")
+    monthly = tariff.monthly_fixed_charge(sanctioned_load_kw)
+    days_in_month = calendar.monthrange(day.year, day.month)[1]
+    return _paise(monthly * day.day / days_in_month) - _paise(monthly * (day.day - 1) / days_in_month)
+
+
+def _units(value: float, name: str) -> Decimal:
+    number = _decimal(value)
+    if not number.is_finite() or number < 0:
+        raise ValueError(f"{name} must be a number of kWh >= 0, got {value!r}")
+    return number.quantize(_WH, rounding=ROUND_HALF_UP)
+
+
+def _paise(amount: Decimal) -> Decimal:
+    return amount.quantize(_PAISA, rounding=ROUND_HALF_UP)
+
+
+def _sum(values: Iterable[float]) -> float:
+    return float(sum((_decimal(v) for v in values), _ZERO))
+
+
+def _as_day(day: dt.date | str) -> dt.date:
+    if isinstance(day, str):
+        return dt.date.fromisoformat(day[:10])
+    if isinstance(day, dt.datetime):
+        return day.astimezone(IST).date() if day.tzinfo else day.date()
+    return day
