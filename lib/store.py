@@ -471,3 +471,64 @@ def daily_export_rows(
         "WHERE consumer_id = ? AND day BETWEEN ? AND ? ORDER BY day",
         (consumer_id, first_day or "0000-01-01", last_day or "9999-12-31"),
     ).fetchall()
+
+
+# --- ledger: arrears and adjustments (tables of migration 0003_ledger; writes in lib.ledger) ----
+
+
+def arrears_frame(
+    conn: sqlite3.Connection, account_id: int, consumer_ids: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Arrears entered for the account's linked connections, oldest start first.
+
+    Columns: arrear_id, consumer_id, amount_inr, start_day (IST date text), method
+    ("recharge_share" / "daily"), share, daily_inr, note, created_at.
+    """
+    frame = pd.read_sql_query(
+        f"""
+        WITH {_ALLOWED}
+        SELECT ar.arrear_id, ar.consumer_id, ar.amount_inr, ar.start_day, ar.method, ar.share,
+               ar.daily_inr, ar.note, ar.created_at
+        FROM arrears ar JOIN allowed a ON a.consumer_id = ar.consumer_id
+        ORDER BY ar.consumer_id, ar.start_day, ar.arrear_id
+        """,
+        conn,
+        params={"account_id": account_id},
+    )
+    if consumer_ids is not None:
+        frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
+    return frame
+
+
+def adjustments_frame(
+    conn: sqlite3.Connection, account_id: int, consumer_ids: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Balance adjustments of the account's linked connections: consumer_id, day, amount_inr (+ credit), reason."""
+    frame = pd.read_sql_query(
+        f"""
+        WITH {_ALLOWED}
+        SELECT ad.adjustment_id, ad.consumer_id, ad.day, ad.amount_inr, ad.reason
+        FROM adjustments ad JOIN allowed a ON a.consumer_id = ad.consumer_id
+        ORDER BY ad.consumer_id, ad.day, ad.adjustment_id
+        """,
+        conn,
+        params={"account_id": account_id},
+    )
+    if consumer_ids is not None:
+        frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
+    return frame
+
+
+def accounts_with_active_links(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """Accounts that follow at least one connection with an active link (for the alert job): account_id,
+    mobile, language."""
+    rows = conn.execute(
+        """
+        SELECT DISTINCT ac.account_id, ac.mobile, ac.language
+        FROM accounts ac
+        JOIN links l ON l.account_id = ac.account_id
+        JOIN consumers c ON c.consumer_id = l.consumer_id AND c.registered_mobile = l.mobile_at_link
+        ORDER BY ac.account_id
+        """
+    ).fetchall()
+    return [dict(r) for r in rows]
