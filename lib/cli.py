@@ -1,0 +1,381 @@
+"""The operators' command line: ``python -m lib.cli --help`` (``--help`` works on every command too).
+
+    python -m lib.cli import-consumers consumers.csv
+    python -m lib.cli import-readings readings.csv --skip-invalid
+    python -m lib.cli import-readings lcl.csv --id-col LCLid --time-col tstp \\
+        --kwh-col "energy(kWh/hh)" --tz Europe/London --skip-invalid
+    python -m lib.cli --db /tmp/x.db export-daily --consumer 101234567 --from 2026-11-01 --out nov.csv
+
+>>> main(["--db", ":memory:", "export-daily", "--consumer", "nobody"], err=sys.stdout)
+consumer ID 'nobody' is not in the consumer master
+1
+
+The database is ``lib.config.load_settings().db_path`` unless ``--db PATH`` is given. Exit status:
+0 done; 1 the input was refused (a strict import with bad rows imports nothing) or another error;
+2 wrong usage; 130 interrupted. No traceback reaches the operator unless ``--debug`` is given.
+
+Adding a command: one function decorated with ``@command(name, help)`` that receives its argparse
+sub-parser, adds its arguments and returns the function that runs it::
+
+    @command("send-alerts", "Send due low-balance alerts")
+    def send_alerts(parser: argparse.ArgumentParser) -> Runner:
+        parser.add_argument("--dry-run", action="store_true")
+
+        def run(args: argparse.Namespace, ctx: Context) -> int:
+            with ctx.open_db() as conn:
+                ...
+            return 0
+
+        return run
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from lib import db, importer
+from lib.config import load_settings
+
+
+@dataclass
+class Context:
+    """What a command runs with: the database path and the two output streams."""
+
+    db_path: Path
+    out: TextIO
+    err: TextIO
+
+    def open_db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """``with ctx.open_db() as conn:`` a migrated connection for this command."""
+        return db.open_db(self.db_path)
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out)
+
+    def warn(self, text: str) -> None:
+        print(text, file=self.err)
+
+    def progress(self) -> importer.Progress | None:
+        """A plain-text progress bar on stderr when stderr is a terminal, else None."""
+        return _ProgressBar(self.err) if self.err.isatty() else None
+
+
+Runner = Callable[[argparse.Namespace, Context], int]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    define: Callable[[argparse.ArgumentParser], Runner]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str) -> Callable[[Callable[[argparse.ArgumentParser], Runner]], Callable]:
+    """Register a command: the decorated function adds arguments and returns its runner."""
+
+    def register(define: Callable[[argparse.ArgumentParser], Runner]) -> Callable:
+        COMMANDS[name] = Command(name, help, define)
+        return define
+
+    return register
+
+
+class _ProgressBar:
+    """``[##########----------]  50%  12.3 of 24.6 MB`` redrawn in place on a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 if total <= 0 else min(100, done * 100 // total)
+        if percent == self.last:
+            return
+        self.last = percent
+        filled = percent * self.WIDTH // 100
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        end = "\n" if percent == 100 else ""
+        self.stream.write(f"\r[{bar}] {percent:3d}%  {done / 1e6:.1f} of {total / 1e6:.1f} MB{end}")
+        self.stream.flush()
+
+
+# --- shared arguments -----------------------------------------------------------------------------
+
+
+def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="the CSV file (UTF-8, with or without BOM; any line endings)")
+    parser.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the good rows and write every bad row with its reason to a rejects CSV "
+        "(default: any bad row and nothing is imported)",
+    )
+    parser.add_argument(
+        "--rejects",
+        type=Path,
+        metavar="PATH",
+        help="where to write rejected rows (default with --skip-invalid: FILE.rejects.csv beside the input)",
+    )
+
+
+def _add_time_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--tz",
+        default="Asia/Kolkata",
+        metavar="ZONE",
+        help="IANA zone of timestamps that carry no offset (default Asia/Kolkata). In a zone with daylight "
+        "saving, times in the skipped hour and (without an offset) in the repeated hour are bad rows",
+    )
+    parser.add_argument(
+        "--time-format",
+        metavar="FMT",
+        help="strptime pattern for non-ISO timestamps, e.g. '%%d/%%m/%%Y %%H:%%M' (default: ISO 8601)",
+    )
+
+
+def _finish_import(report: importer.ImportReport, ctx: Context) -> int:
+    text = importer.format_report(report)
+    if report.committed:
+        ctx.say(text)
+        return 0
+    ctx.warn(text)
+    return 1
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+@command("import-consumers", "Import the consumer master from CSV")
+def import_consumers(parser: argparse.ArgumentParser) -> Runner:
+    """Import consumers: columns consumer_id,name,registered_mobile and optional tariff_category,
+    sanctioned_load_kw, division, meter_serial. Mobiles in any common Indian form ("98765 43210",
+    "+91-9876543210", "09876543210") are stored as +91XXXXXXXXXX; anything else is a bad row.
+    Re-importing the same file changes nothing."""
+    _add_file_arguments(parser)
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        with ctx.open_db() as conn:
+            report = importer.import_consumers(
+                conn,
+                args.file,
+                skip_invalid=args.skip_invalid,
+                rejects_path=args.rejects,
+                progress=ctx.progress(),
+            )
+        return _finish_import(report, ctx)
+
+    return run
+
+
+@command("import-readings", "Import meter readings from CSV (any column names, via flags)")
+def import_readings(parser: argparse.ArgumentParser) -> Runner:
+    """Import readings: columns consumer_id,timestamp,kwh[,balance_inr], or any other names mapped
+    with the flags below. One transaction: a strict import with a bad row imports nothing. A reading
+    already stored with the same value is skipped; with a different value it is a bad row."""
+    _add_file_arguments(parser)
+    parser.add_argument("--id-col", default="consumer_id", metavar="NAME", help="consumer ID column")
+    parser.add_argument("--time-col", default="timestamp", metavar="NAME", help="timestamp column")
+    parser.add_argument("--kwh-col", default="kwh", metavar="NAME", help="energy column (kWh)")
+    parser.add_argument(
+        "--balance-col",
+        metavar="NAME",
+        help="prepaid balance column in ₹ (default: balance_inr when present)",
+    )
+    parser.add_argument(
+        "--consumer-id",
+        metavar="ID",
+        help="every row belongs to this consumer (a one-meter file without an ID column)",
+    )
+    _add_time_arguments(parser)
+    parser.add_argument(
+        "--kwh-kind",
+        choices=("interval", "register"),
+        default="interval",
+        help="interval: energy of each interval (default); register: the meter's cumulative reading, turned "
+        "into interval energy per consumer in time order (a reset/replacement starts a new baseline)",
+    )
+    parser.add_argument(
+        "--max-kwh",
+        type=float,
+        default=importer.MAX_KWH_PER_READING,
+        metavar="KWH",
+        help="largest believable energy in one reading (default %(default)g: 200 kW for 30 minutes)",
+    )
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        columns = importer.ReadingColumns(args.id_col, args.time_col, args.kwh_col, args.balance_col)
+        with ctx.open_db() as conn:
+            report = importer.import_readings(
+                conn,
+                args.file,
+                columns=columns,
+                consumer_id=args.consumer_id,
+                tz=args.tz,
+                kwh_kind=args.kwh_kind,
+                time_format=args.time_format,
+                max_kwh=args.max_kwh,
+                skip_invalid=args.skip_invalid,
+                rejects_path=args.rejects,
+                progress=ctx.progress(),
+            )
+        return _finish_import(report, ctx)
+
+    return run
+
+
+@command("import-recharges", "Import recharges from CSV")
+def import_recharges(parser: argparse.ArgumentParser) -> Runner:
+    """Import recharges: columns consumer_id,timestamp,amount_inr and optional mode,reference.
+    A recharge already stored (same consumer, time and amount) is skipped."""
+    _add_file_arguments(parser)
+    _add_time_arguments(parser)
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        with ctx.open_db() as conn:
+            report = importer.import_recharges(
+                conn,
+                args.file,
+                tz=args.tz,
+                time_format=args.time_format,
+                skip_invalid=args.skip_invalid,
+                rejects_path=args.rejects,
+                progress=ctx.progress(),
+            )
+        return _finish_import(report, ctx)
+
+    return run
+
+
+@command("seed-demo", "Fill the database with the demo household (refuses real data unless --force)")
+def seed_demo(parser: argparse.ArgumentParser) -> Runner:
+    """Create the deterministic demo data: one household with several connections, a year of
+    30-minute readings ending today, recharges and a disconnection. Refuses a database that holds
+    non-demo consumers unless --force is given."""
+    parser.add_argument("--force", action="store_true", help="seed even if the database holds non-demo data")
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        from lib import demo  # lazy: only this command needs the demo generator
+
+        with ctx.open_db() as conn:
+            result = demo.seed_demo(conn, force=args.force)
+        ctx.say(importer.message("demo_done", path=ctx.db_path, result=result))
+        return 0
+
+    return run
+
+
+@command("export-daily", "Export one consumer's daily totals (IST days) as CSV")
+def export_daily(parser: argparse.ArgumentParser) -> Runner:
+    """Write date,consumer_id,kwh,closing_balance_inr,recharge_inr, one row per IST day with readings
+    or recharges. A day without readings has an empty kwh (never 0)."""
+    parser.add_argument("--consumer", required=True, metavar="ID", help="the consumer ID")
+    parser.add_argument("--from", dest="first", type=_date, metavar="DATE", help="first IST day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="last", type=_date, metavar="DATE", help="last IST day, YYYY-MM-DD")
+    parser.add_argument("--out", type=Path, metavar="FILE", help="write here instead of standard output")
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        with ctx.open_db() as conn:
+            if args.out is None:
+                importer.export_daily(conn, args.consumer, ctx.out, args.first, args.last)
+                return 0
+            with _replace_atomically(args.out) as handle:
+                days = importer.export_daily(conn, args.consumer, handle, args.first, args.last)
+        ctx.warn(importer.message("export_done", rows=days, consumer_id=args.consumer, out=args.out))
+        return 0
+
+    return run
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(importer.message("bad_date", text=text)) from None
+
+
+@contextlib.contextmanager
+def _replace_atomically(path: Path) -> Iterator[TextIO]:
+    """Write to a temporary file beside ``path`` and move it into place only when complete."""
+    try:
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, before the rename)
+            "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.", delete=False
+        )
+    except OSError as error:
+        raise importer.ImportFailed(
+            importer.message("cannot_read", path=path, error=error.strerror)
+        ) from None
+    try:
+        with handle:
+            yield handle
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+# --- entry point ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse tree: global options, then one sub-parser per registered command."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lib.cli",
+        description="MeterMitra operators' tools: import CSV files, seed the demo, export daily totals.",
+        epilog="Run 'python -m lib.cli COMMAND --help' for a command's options.",
+    )
+    parser.add_argument(
+        "--db", type=Path, metavar="PATH", help="SQLite file (default: METERMITRA_DB or settings)"
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the Python traceback of an unexpected error"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, spec in COMMANDS.items():
+        sub = commands.add_parser(name, help=spec.help, description=spec.define.__doc__)
+        sub.set_defaults(run=spec.define(sub))
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one command; returns the exit status (``sys.exit(main())``)."""
+    args = build_parser().parse_args(argv)
+    ctx = Context(
+        db_path=args.db if args.db is not None else load_settings().db_path,
+        out=out or sys.stdout,
+        err=err or sys.stderr,
+    )
+    try:
+        return args.run(args, ctx)
+    except importer.ImportFailed as error:
+        ctx.warn(str(error))
+    except KeyboardInterrupt:
+        ctx.warn(importer.message("interrupted"))
+        return 130
+    except sqlite3.Error as error:
+        if args.debug:
+            raise
+        ctx.warn(importer.message("database_error", path=ctx.db_path, error=error))
+    except Exception as error:
+        if args.debug:
+            raise
+        ctx.warn(importer.message("unexpected", kind=type(error).__name__, error=error))
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
