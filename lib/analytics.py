@@ -1,0 +1,598 @@
+"""The household's questions, answered from the store's frames: pandas in, pandas out, no Streamlit.
+
+Every function takes frames read through :mod:`lib.store` (``daily_frame``, ``readings_frame``,
+``recharges_frame``, ``connection_details``) and returns a frame or a plain value. Days are IST
+calendar days (the ``day`` column of ``daily``). Missing data stays missing: a day without readings
+is a gap (``NaN``), never a zero, and sums over periods with no data at all are ``NaN`` too.
+
+>>> import pandas as pd
+>>> daily = pd.DataFrame({
+...     "consumer_id": ["101"] * 3, "nickname": ["Home"] * 3,
+...     "day": pd.to_datetime(["2026-11-22", "2026-11-23", "2026-11-24"]),
+...     "kwh": [4.0, 5.0, 6.0], "intervals": [48, 48, 48], "peak_kwh": [0.3, 0.4, 0.5],
+...     "closing_balance_inr": [100.0, 80.0, 160.0], "recharge_inr": [0.0, 0.0, 100.0]})
+>>> with_deductions(daily)["deduction_inr"].tolist()
+[nan, 20.0, 20.0]
+>>> row = run_out_forecast(daily, today=dt.date(2026, 11, 25)).iloc[0]
+>>> float(row["burn_7_inr"]), float(row["days_left"]), row["run_out_day"].date().isoformat()
+(20.0, 8.0, '2026-12-02')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Granularity = Literal["day", "week", "month"]
+Metric = Literal["balance", "units", "spend"]
+
+GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month")
+METRICS: tuple[Metric, ...] = ("balance", "units", "spend")
+
+LOW_DAYS_LEFT = 3.0  # the overview warns below this many days of balance left
+ZERO_KWH = 1e-9  # a day's energy at or below this counts as "no consumption"
+
+DAILY_COLUMNS = (
+    "consumer_id",
+    "nickname",
+    "day",
+    "kwh",
+    "intervals",
+    "peak_kwh",
+    "closing_balance_inr",
+    "recharge_inr",
+)
+
+
+def _ts(day: dt.date | pd.Timestamp | str) -> pd.Timestamp:
+    return pd.Timestamp(day).normalize()
+
+
+def empty_daily() -> pd.DataFrame:
+    """A daily frame with the store's columns and no rows."""
+    frame = pd.DataFrame({column: pd.Series(dtype="float64") for column in DAILY_COLUMNS})
+    frame["consumer_id"] = frame["consumer_id"].astype(str)
+    frame["nickname"] = frame["nickname"].astype(str)
+    frame["day"] = pd.to_datetime(frame["day"])
+    return frame
+
+
+# --- calendar and deductions ------------------------------------------------------------------
+
+
+def fill_calendar(
+    daily: pd.DataFrame,
+    first_day: dt.date | str | None = None,
+    last_day: dt.date | str | None = None,
+    consumer_ids: Sequence[str] | None = None,
+    nicknames: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """One row per connection per IST day from ``first_day`` to ``last_day``; absent days are gaps.
+
+    A gap has ``kwh`` and ``closing_balance_inr`` NaN, ``intervals`` 0 and ``recharge_inr`` 0.
+    ``consumer_ids`` adds connections that have no rows at all (all gaps). Without bounds, each
+    connection spans its own first to last day.
+
+    >>> daily = pd.DataFrame({"consumer_id": ["1", "1"], "nickname": ["Home", "Home"],
+    ...     "day": pd.to_datetime(["2026-01-01", "2026-01-03"]), "kwh": [2.0, 3.0], "intervals": [48, 48],
+    ...     "peak_kwh": [0.2, 0.3], "closing_balance_inr": [50.0, 40.0], "recharge_inr": [0.0, 0.0]})
+    >>> fill_calendar(daily)["kwh"].tolist()
+    [2.0, nan, 3.0]
+    """
+    ids = list(dict.fromkeys([*daily["consumer_id"].astype(str), *(consumer_ids or [])]))
+    names = dict(nicknames or {})
+    for cid, nick in zip(daily["consumer_id"].astype(str), daily["nickname"], strict=True):
+        names.setdefault(cid, nick)
+    parts: list[pd.DataFrame] = []
+    for cid in ids:
+        own = daily[daily["consumer_id"].astype(str) == cid].set_index("day").sort_index()
+        lo = _ts(first_day) if first_day is not None else (own.index.min() if len(own) else None)
+        hi = _ts(last_day) if last_day is not None else (own.index.max() if len(own) else None)
+        if lo is None or hi is None or lo > hi:
+            continue
+        days = pd.date_range(lo, hi, freq="D", name="day")
+        own = own.reindex(days)
+        own["consumer_id"] = cid
+        own["nickname"] = names.get(cid, cid)
+        own["intervals"] = own["intervals"].fillna(0).astype(int)
+        own["recharge_inr"] = own["recharge_inr"].fillna(0.0)
+        parts.append(own.reset_index())
+    if not parts:
+        return empty_daily()
+    frame = pd.concat(parts, ignore_index=True)
+    extras = [c for c in frame.columns if c not in DAILY_COLUMNS]
+    return frame[[*DAILY_COLUMNS, *extras]]
+
+
+def with_deductions(daily: pd.DataFrame) -> pd.DataFrame:
+    """Add ``deduction_inr``: what the balance lost that day, recharges excluded.
+
+    deduction = yesterday's closing balance + today's recharges - today's closing balance. It is
+    NaN when either closing balance is unknown (a gap), so a missing day never looks free.
+    """
+    frame = fill_calendar(daily) if len(daily) else empty_daily()
+    if not len(frame):
+        return frame.assign(deduction_inr=pd.Series(dtype="float64"))
+    frame = frame.sort_values(["consumer_id", "day"]).reset_index(drop=True)
+    previous = frame.groupby("consumer_id", sort=False)["closing_balance_inr"].shift(1)
+    frame["deduction_inr"] = previous + frame["recharge_inr"] - frame["closing_balance_inr"]
+    return frame
+
+
+# --- burn rate, days left, runs out first -------------------------------------------------------
+
+
+def burn_rate(daily: pd.DataFrame, until_day: dt.date, days: int = 7) -> pd.Series:
+    """Average daily deduction in ₹ per connection over the ``days`` IST days ending ``until_day``.
+
+    Recharges are excluded (see :func:`with_deductions`); days with an unknown deduction are left
+    out of the average; a connection with no known deduction in the window gets NaN.
+    """
+    frame = with_deductions(daily)
+    lo = _ts(until_day) - pd.Timedelta(days=days - 1)
+    window = frame[(frame["day"] >= lo) & (frame["day"] <= _ts(until_day))]
+    rate = window.groupby("consumer_id")["deduction_inr"].mean()
+    return rate.reindex(pd.Index(frame["consumer_id"].unique(), name="consumer_id"))
+
+
+def days_of_balance_left(balance_inr: float, burn_inr_per_day: float) -> float:
+    """How many days a balance lasts at a daily burn: 0 when exhausted, inf when nothing is deducted.
+
+    >>> days_of_balance_left(300.0, 40.0)
+    7.5
+    >>> days_of_balance_left(-12.0, 40.0)
+    0.0
+    """
+    if balance_inr is None or (isinstance(balance_inr, float) and math.isnan(balance_inr)):
+        return math.nan
+    if balance_inr <= 0:
+        return 0.0
+    if burn_inr_per_day is None or math.isnan(burn_inr_per_day):
+        return math.nan
+    if burn_inr_per_day <= 0:
+        return math.inf
+    return float(balance_inr) / float(burn_inr_per_day)
+
+
+def run_out_forecast(daily: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """Per connection: latest balance, 7- and 30-day burn, days of balance left and run-out day.
+
+    Columns: consumer_id, nickname, balance_inr, balance_day (IST day of that balance),
+    burn_7_inr, burn_30_inr, days_left, run_out_day (NaT when unknown or never).
+    The burn uses complete days only: the window ends yesterday, or on the last day with data when
+    the data stop earlier. ``days_left`` uses the 7-day burn, else the 30-day one.
+    """
+    columns = [
+        "consumer_id",
+        "nickname",
+        "balance_inr",
+        "balance_day",
+        "burn_7_inr",
+        "burn_30_inr",
+        "days_left",
+        "run_out_day",
+    ]
+    if not len(daily):
+        return pd.DataFrame(columns=columns)
+    today_ts = _ts(today)
+    yesterday = (today_ts - pd.Timedelta(days=1)).date()
+    rows = []
+    known = daily[daily["closing_balance_inr"].notna() & (daily["day"] <= today_ts)]
+    for cid, group in daily.groupby("consumer_id", sort=False):
+        nickname = group["nickname"].iloc[0]
+        own = known[known["consumer_id"] == cid].sort_values("day")
+        if not len(own):
+            rows.append([cid, nickname, np.nan, pd.NaT, np.nan, np.nan, np.nan, pd.NaT])
+            continue
+        last = own.iloc[-1]
+        balance_day = last["day"]
+        until = min(yesterday, balance_day.date())
+        burn_7 = float(burn_rate(group, until, 7).get(cid, np.nan))
+        burn_30 = float(burn_rate(group, until, 30).get(cid, np.nan))
+        burn = burn_7 if not math.isnan(burn_7) else burn_30
+        left = days_of_balance_left(float(last["closing_balance_inr"]), burn)
+        if math.isnan(left) or math.isinf(left):
+            run_out = pd.NaT
+        else:
+            run_out = balance_day + pd.Timedelta(days=math.floor(left))
+        rows.append(
+            [cid, nickname, float(last["closing_balance_inr"]), balance_day, burn_7, burn_30, left, run_out]
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def runs_out_first(forecast: pd.DataFrame) -> pd.DataFrame:
+    """Order connections by what runs out first: exhausted, then fewest days left; unknown last.
+
+    Ties keep the input order (link order).
+    """
+    if not len(forecast):
+        return forecast
+    key = forecast["days_left"].astype(float).fillna(math.inf).replace(math.inf, 1e12)
+    unknown = forecast["days_left"].isna().astype(int)
+    ordered = forecast.assign(_unknown=unknown, _key=key, _pos=range(len(forecast)))
+    ordered = ordered.sort_values(["_unknown", "_key", "_pos"], kind="stable")
+    return ordered.drop(columns=["_unknown", "_key", "_pos"]).reset_index(drop=True)
+
+
+# --- consumption by period ----------------------------------------------------------------------
+
+
+def period_start(days: pd.Series, granularity: Granularity) -> pd.Series:
+    """The first IST day of each day's period: the day, its Monday, or the 1st of its month."""
+    days = pd.to_datetime(days)
+    if granularity == "day":
+        return days
+    if granularity == "week":
+        return days - pd.to_timedelta(days.dt.weekday, unit="D")
+    if granularity == "month":
+        return days.dt.to_period("M").dt.start_time
+    raise ValueError(f"unknown granularity {granularity!r}")
+
+
+def consumption(daily: pd.DataFrame, granularity: Granularity = "day") -> pd.DataFrame:
+    """Units (kWh) per connection per IST day, week (Monday first) or month.
+
+    Columns: consumer_id, nickname, period, kwh (NaN when the period has no readings at all),
+    days_with_data, days (calendar days of the period inside the data range).
+    """
+    frame = fill_calendar(daily) if len(daily) else daily
+    return _per_period(frame, granularity, {"kwh": "sum"})[
+        ["consumer_id", "nickname", "period", "kwh", "days_with_data", "days"]
+    ]
+
+
+def _per_period(frame: pd.DataFrame, granularity: Granularity, how: dict[str, str]) -> pd.DataFrame:
+    columns = ["consumer_id", "nickname", "period", *how, "days_with_data", "days", "recharge_inr"]
+    if not len(frame):
+        return pd.DataFrame(columns=columns)
+    frame = frame.assign(period=period_start(frame["day"], granularity), has=frame["kwh"].notna())
+    grouped = frame.groupby(["consumer_id", "period"], sort=True)
+    out = pd.DataFrame(
+        {
+            "nickname": grouped["nickname"].first(),
+            "days_with_data": grouped["has"].sum().astype(int),
+            "days": grouped["day"].count().astype(int),
+            "recharge_inr": grouped["recharge_inr"].sum(),
+        }
+    )
+    for column, agg in how.items():
+        if agg == "sum":
+            out[column] = grouped[column].sum(min_count=1)
+        elif agg == "last":
+            out[column] = grouped[column].last()
+        else:  # pragma: no cover - programming error
+            raise ValueError(agg)
+    return out.reset_index()[columns]
+
+
+def compare_series(
+    daily: pd.DataFrame,
+    metric: Metric,
+    granularity: Granularity,
+    first_day: dt.date | None = None,
+    last_day: dt.date | None = None,
+    consumer_ids: Sequence[str] | None = None,
+    nicknames: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """What the Compare page plots: one value per connection per period of ``first_day..last_day``.
+
+    ``metric``: "balance" (closing balance at the end of the period: its last known one),
+    "units" (kWh used) or "spend" (₹ deducted from the balance, recharges excluded). Give
+    ``daily`` from the day before ``first_day`` so the first day's deduction is known.
+    ``consumer_ids`` keeps connections without data (all NaN) in the result.
+    Columns: consumer_id, nickname, period, value, recharge_inr, days_with_data, days.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}")
+    frame = with_deductions(daily)
+    if first_day is not None:
+        frame = frame[frame["day"] >= _ts(first_day)]
+    if last_day is not None:
+        frame = frame[frame["day"] <= _ts(last_day)]
+    if first_day is not None and last_day is not None:
+        frame = fill_calendar(frame, first_day, last_day, consumer_ids, nicknames)
+    source = {"balance": "closing_balance_inr", "units": "kwh", "spend": "deduction_inr"}[metric]
+    how = {source: "last" if metric == "balance" else "sum"}
+    out = _per_period(frame, granularity, how).rename(columns={source: "value"})
+    out["value"] = out["value"].astype(float)
+    return out[["consumer_id", "nickname", "period", "value", "recharge_inr", "days_with_data", "days"]]
+
+
+def choose_granularity(first_day: dt.date, last_day: dt.date) -> Granularity:
+    """The finest granularity that keeps a chart readable and its JSON small.
+
+    >>> choose_granularity(dt.date(2026, 1, 1), dt.date(2026, 3, 31))
+    'day'
+    >>> choose_granularity(dt.date(2025, 11, 26), dt.date(2026, 11, 25))
+    'week'
+    """
+    span = (last_day - first_day).days + 1
+    if span <= 120:
+        return "day"
+    if span <= 3 * 366:
+        return "week"
+    return "month"
+
+
+# --- hour-of-day profile and peak demand --------------------------------------------------------
+
+
+def hour_of_day_profile(readings: pd.DataFrame) -> pd.DataFrame:
+    """Average kWh per IST hour of day, separately for weekdays and weekends (Saturday, Sunday).
+
+    ``readings`` is :func:`lib.store.readings_frame` (``ts`` UTC, ``kwh`` per interval). The
+    interval length is taken from the data (median step), so a missing half hour lowers nothing.
+    Columns: day_type ("weekday" / "weekend"), hour (0-23), kwh, days.
+    """
+    columns = ["day_type", "hour", "kwh", "days"]
+    if not len(readings):
+        return pd.DataFrame(columns=columns)
+    ts = pd.to_datetime(readings["ts"], utc=True).dt.tz_convert("Asia/Kolkata")
+    steps = ts.sort_values().diff().dropna()
+    step_minutes = steps.median().total_seconds() / 60 if len(steps) else 30.0
+    per_hour = 60.0 / step_minutes if step_minutes > 0 else 2.0
+    frame = pd.DataFrame(
+        {
+            "day_type": np.where(ts.dt.weekday >= 5, "weekend", "weekday"),
+            "hour": ts.dt.hour,
+            "date": ts.dt.date,
+            "kwh": readings["kwh"].to_numpy(),
+        }
+    )
+    grouped = frame.groupby(["day_type", "hour"])
+    out = pd.DataFrame({"kwh": grouped["kwh"].mean() * per_hour, "days": grouped["date"].nunique()})
+    return out.reset_index()[columns]
+
+
+def peak_demand(daily: pd.DataFrame, details: pd.DataFrame, interval_minutes: int = 30) -> pd.DataFrame:
+    """The largest interval demand in kW per connection against its sanctioned load.
+
+    kW = the largest interval's kWh / the interval in hours. Columns: consumer_id, nickname,
+    peak_kw, peak_day, sanctioned_load_kw, load_ratio (peak / sanctioned), over_sanctioned.
+    """
+    columns = [
+        "consumer_id",
+        "nickname",
+        "peak_kw",
+        "peak_day",
+        "sanctioned_load_kw",
+        "load_ratio",
+        "over_sanctioned",
+    ]
+    known = daily[daily["peak_kwh"].notna()]
+    if not len(known):
+        return pd.DataFrame(columns=columns)
+    top = known.loc[known.groupby("consumer_id")["peak_kwh"].idxmax()]
+    loads = details.set_index("consumer_id")["sanctioned_load_kw"].astype(float)
+    out = pd.DataFrame(
+        {
+            "consumer_id": top["consumer_id"].to_numpy(),
+            "nickname": top["nickname"].to_numpy(),
+            "peak_kw": top["peak_kwh"].to_numpy() * 60.0 / interval_minutes,
+            "peak_day": top["day"].to_numpy(),
+        }
+    )
+    out["sanctioned_load_kw"] = out["consumer_id"].map(loads)
+    out["load_ratio"] = out["peak_kw"] / out["sanctioned_load_kw"]
+    out["over_sanctioned"] = out["load_ratio"] > 1.0
+    return out[columns]
+
+
+# --- balance, recharges, disconnections ---------------------------------------------------------
+
+
+def balance_series(daily: pd.DataFrame) -> pd.DataFrame:
+    """Closing balance per connection per IST day with that day's recharges (gaps kept as NaN).
+
+    Columns: consumer_id, nickname, day, closing_balance_inr, recharge_inr, deduction_inr.
+    """
+    frame = with_deductions(daily)
+    return frame[["consumer_id", "nickname", "day", "closing_balance_inr", "recharge_inr", "deduction_inr"]]
+
+
+def disconnection_episodes(daily: pd.DataFrame) -> pd.DataFrame:
+    """Runs of whole IST days with the balance exhausted (<= ₹0) and no consumption.
+
+    A day counts when it has readings, they add up to zero kWh and the day's balance (or the last
+    one before it, when the meter stops reporting it) is at or below zero. A gap ends an episode:
+    what happened on a day without data is unknown. Columns: consumer_id, nickname, start, end,
+    days, ongoing (the episode reaches the connection's last day with data).
+    """
+    columns = ["consumer_id", "nickname", "start", "end", "days", "ongoing"]
+    frame = fill_calendar(daily) if len(daily) else daily
+    if not len(frame):
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for cid, group in frame.groupby("consumer_id", sort=False):
+        group = group.sort_values("day").reset_index(drop=True)
+        balance = group["closing_balance_inr"].ffill()
+        cut = (group["intervals"] > 0) & (group["kwh"].fillna(np.inf) <= ZERO_KWH) & (balance <= 0)
+        last_data_day = group.loc[group["intervals"] > 0, "day"].max()
+        run_id = (cut != cut.shift()).cumsum()
+        for _, run in group[cut].groupby(run_id[cut]):
+            start, end = run["day"].iloc[0], run["day"].iloc[-1]
+            rows.append([cid, run["nickname"].iloc[0], start, end, len(run), bool(end == last_data_day)])
+    return pd.DataFrame(rows, columns=columns)
+
+
+def last_recharges(recharges: pd.DataFrame) -> pd.DataFrame:
+    """The latest recharge per connection: consumer_id, ts (UTC), amount_inr."""
+    if not len(recharges):
+        return pd.DataFrame(columns=["consumer_id", "ts", "amount_inr"])
+    latest = recharges.sort_values("ts").groupby("consumer_id").tail(1)
+    return latest[["consumer_id", "ts", "amount_inr"]].reset_index(drop=True)
+
+
+def units_on(daily: pd.DataFrame, day: dt.date) -> pd.Series:
+    """kWh per connection on one IST day (NaN when that day has no readings)."""
+    own = daily[daily["day"] == _ts(day)].set_index("consumer_id")["kwh"]
+    return own.reindex(pd.Index(daily["consumer_id"].unique(), name="consumer_id"))
+
+
+# --- months, shares --------------------------------------------------------------------------------
+
+
+def month_to_date(daily: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """This month's complete days against the same days of last month, per connection and household.
+
+    This month = the 1st to yesterday (today is not over yet); last month = the 1st to the same day
+    of the month (or its last day, when shorter). Units are kWh, spend is ₹ deducted from the
+    balance. A connection with no data in a month has NaN there; the household row (consumer_id
+    ``None``) adds up what is known. Columns: consumer_id, nickname, kwh_this, kwh_last,
+    spend_this, spend_last, days_this, days_last, first_this, last_this, first_last, last_last.
+    """
+    this_first, this_last, last_first, last_last = month_to_date_bounds(today)
+    frame = with_deductions(daily)
+    rows = []
+
+    def sums(group: pd.DataFrame, lo: dt.date, hi: dt.date | None) -> tuple[float, float, int]:
+        if hi is None:
+            return math.nan, math.nan, 0
+        part = group[(group["day"] >= _ts(lo)) & (group["day"] <= _ts(hi))]
+        kwh = part["kwh"].sum(min_count=1)
+        spend = part["deduction_inr"].sum(min_count=1)
+        return float(kwh), float(spend), int(part["kwh"].notna().sum())
+
+    for cid, group in frame.groupby("consumer_id", sort=False):
+        k_this, s_this, d_this = sums(group, this_first, this_last)
+        k_last, s_last, d_last = sums(group, last_first, last_last)
+        rows.append([cid, group["nickname"].iloc[0], k_this, k_last, s_this, s_last, d_this, d_last])
+    columns = [
+        "consumer_id",
+        "nickname",
+        "kwh_this",
+        "kwh_last",
+        "spend_this",
+        "spend_last",
+        "days_this",
+        "days_last",
+    ]
+    out = pd.DataFrame(rows, columns=columns)
+    if len(out):
+        total = [None, None]
+        for column in columns[2:6]:
+            total.append(float(out[column].sum(min_count=1)))
+        total += [int(out["days_this"].max()), int(out["days_last"].max())]
+        out = pd.concat([out, pd.DataFrame([total], columns=columns)], ignore_index=True)
+    out["first_this"], out["last_this"] = this_first, this_last
+    out["first_last"], out["last_last"] = last_first, last_last
+    return out
+
+
+def month_to_date_bounds(today: dt.date) -> tuple[dt.date, dt.date | None, dt.date, dt.date | None]:
+    """(first, last) of this month's complete days and of the same days last month.
+
+    >>> month_to_date_bounds(dt.date(2026, 3, 31))
+    (datetime.date(2026, 3, 1), datetime.date(2026, 3, 30), datetime.date(2026, 2, 1), datetime.date(2026, 2, 28))
+    >>> month_to_date_bounds(dt.date(2026, 3, 1))[1] is None
+    True
+    """
+    this_first = today.replace(day=1)
+    last_month_end = this_first - dt.timedelta(days=1)
+    last_first = last_month_end.replace(day=1)
+    if today.day == 1:
+        return this_first, None, last_first, None
+    this_last = today - dt.timedelta(days=1)
+    last_last = last_first.replace(day=min(this_last.day, last_month_end.day))
+    return this_first, this_last, last_first, last_last
+
+
+def household_shares(
+    daily: pd.DataFrame, first_day: dt.date | None = None, last_day: dt.date | None = None
+) -> pd.DataFrame:
+    """Each connection's share of the household's units and spend over ``first_day..last_day``.
+
+    Deductions are computed before the range is cut, so give ``daily`` from the day before.
+    Columns: consumer_id, nickname, kwh, kwh_share, spend_inr, spend_share (shares 0..1; NaN
+    when the household total is unknown or zero).
+    """
+    columns = ["consumer_id", "nickname", "kwh", "kwh_share", "spend_inr", "spend_share"]
+    frame = with_deductions(daily)
+    if first_day is not None:
+        frame = frame[frame["day"] >= _ts(first_day)]
+    if last_day is not None:
+        frame = frame[frame["day"] <= _ts(last_day)]
+    if not len(frame):
+        return pd.DataFrame(columns=columns)
+    grouped = frame.groupby("consumer_id", sort=False)
+    out = pd.DataFrame(
+        {
+            "nickname": grouped["nickname"].first(),
+            "kwh": grouped["kwh"].sum(min_count=1),
+            "spend_inr": grouped["deduction_inr"].sum(min_count=1),
+        }
+    ).reset_index()
+    for column, share in (("kwh", "kwh_share"), ("spend_inr", "spend_share")):
+        total = out[column].sum(min_count=1)
+        out[share] = out[column] / total if total and not math.isnan(total) else math.nan
+    return out[columns]
+
+
+# --- the overview in one call -------------------------------------------------------------------
+
+
+def overview_cards(
+    details: pd.DataFrame,
+    daily: pd.DataFrame,
+    recharges: pd.DataFrame,
+    today: dt.date,
+) -> pd.DataFrame:
+    """One row per linked connection for the Overview, ordered by what runs out first.
+
+    ``details`` is :func:`lib.store.connection_details` (link order); ``daily`` should cover at
+    least the last 31 days; ``recharges`` is :func:`lib.store.recharges_frame`. Columns:
+    consumer_id, nickname, has_readings, balance_inr, balance_day, burn_7_inr, burn_30_inr,
+    days_left, run_out_day, yesterday_kwh, last_recharge_ts, last_recharge_inr, supply_cut,
+    cut_since, low (fewer than ``LOW_DAYS_LEFT`` days), warn.
+    """
+    ids = details["consumer_id"].astype(str).tolist()
+    nicknames = dict(zip(ids, details["nickname"], strict=True))
+    forecast = run_out_forecast(daily, today).set_index("consumer_id") if len(daily) else None
+    yesterday = units_on(daily, today - dt.timedelta(days=1)) if len(daily) else pd.Series(dtype=float)
+    latest = last_recharges(recharges).set_index("consumer_id")
+    episodes = disconnection_episodes(daily)
+    ongoing = episodes[episodes["ongoing"]].set_index("consumer_id") if len(episodes) else None
+    rows = []
+    for cid in ids:
+        own = daily[daily["consumer_id"] == cid]
+        has = bool(len(own) and (own["intervals"] > 0).any())
+        f = forecast.loc[cid] if forecast is not None and cid in forecast.index else None
+        cut_since = ongoing.loc[cid, "start"] if ongoing is not None and cid in ongoing.index else pd.NaT
+        if isinstance(cut_since, pd.Series):  # pragma: no cover - one ongoing episode per connection
+            cut_since = cut_since.iloc[-1]
+        days_left = float(f["days_left"]) if f is not None else math.nan
+        balance = float(f["balance_inr"]) if f is not None else math.nan
+        supply_cut = bool(pd.notna(cut_since))
+        low = bool(not math.isnan(days_left) and days_left < LOW_DAYS_LEFT)
+        rows.append(
+            {
+                "consumer_id": cid,
+                "nickname": nicknames[cid],
+                "has_readings": has,
+                "balance_inr": balance,
+                "balance_day": f["balance_day"] if f is not None else pd.NaT,
+                "burn_7_inr": float(f["burn_7_inr"]) if f is not None else math.nan,
+                "burn_30_inr": float(f["burn_30_inr"]) if f is not None else math.nan,
+                "days_left": days_left,
+                "run_out_day": f["run_out_day"] if f is not None else pd.NaT,
+                "yesterday_kwh": float(yesterday.get(cid, math.nan)),
+                "last_recharge_ts": latest.loc[cid, "ts"] if cid in latest.index else pd.NaT,
+                "last_recharge_inr": float(latest.loc[cid, "amount_inr"])
+                if cid in latest.index
+                else math.nan,
+                "supply_cut": supply_cut,
+                "cut_since": cut_since,
+                "low": low,
+                "warn": bool(supply_cut or low or (not math.isnan(balance) and balance <= 0)),
+            }
+        )
+    cards = pd.DataFrame(rows)
+    if not len(cards):
+        return cards
+    return runs_out_first(cards)

@@ -1,0 +1,396 @@
+"""Plotly figures from the analytics frames: side by side (one panel per connection) or overlaid.
+
+Plain Python (no Streamlit): every function returns a ``plotly.graph_objects.Figure`` that tests can
+inspect. Text on the figure is in the user's language: titles and axis labels from the catalog,
+month tick labels and hover dates from Babel (plotly.js has no Hindi locale), money in Indian
+digit grouping. Each connection keeps one colour everywhere (:func:`connection_colours`).
+
+>>> import pandas as pd
+>>> series = pd.DataFrame({"consumer_id": ["101", "101"], "nickname": ["Home", "Home"],
+...     "period": pd.to_datetime(["2026-11-23", "2026-11-24"]), "value": [80.0, 60.0],
+...     "recharge_inr": [0.0, 0.0], "days_with_data": [1, 1], "days": [1, 1]})
+>>> fig = compare_figure(series, metric="balance", granularity="day", lang="hi",
+...     colours=connection_colours(["101"]))
+>>> fig.layout.title.text, fig.data[0].line.color
+('बैलेंस (₹)', '#0072B2')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from lib import i18n
+from lib.analytics import Granularity, Metric
+
+Layout = Literal["side_by_side", "overlay"]
+
+# Okabe-Ito colours (safe for colour-blind readers), then a few more distinct ones.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#D55E00",
+    "#56B4E9",
+    "#7F3C8D",
+    "#8C6D31",
+    "#4D4D4D",
+    "#B8860B",
+)
+CUT_FILL = "rgba(213, 94, 0, 0.15)"  # shading of disconnection episodes
+PANEL_HEIGHT = 230
+MAX_COLUMNS = 4
+
+_TITLE_KEYS = {"balance": "chart_title_balance", "units": "chart_title_units", "spend": "chart_title_spend"}
+
+
+def connection_colours(consumer_ids: Sequence[str]) -> dict[str, str]:
+    """One colour per connection, by its place in the account's link order.
+
+    Pass the account's *whole* list of linked consumer IDs in link order (``store.connection_details``),
+    not only the ones shown, so that a connection keeps its colour on every chart and page.
+
+    >>> connection_colours(["101", "202"])
+    {'101': '#0072B2', '202': '#E69F00'}
+    """
+    return {cid: PALETTE[i % len(PALETTE)] for i, cid in enumerate(dict.fromkeys(consumer_ids))}
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
+# --- text ------------------------------------------------------------------------------------------
+
+
+def date_ticks(first_day: dt.date, last_day: dt.date, lang: str) -> tuple[list[str], list[str]]:
+    """Tick positions (ISO dates) and labels with month names from Babel, in the language.
+
+    Up to 2 weeks: every day or two; up to ~2 months: each Monday; up to ~14 months: each month
+    (the year on the first tick and on January); longer: every third month.
+
+    >>> date_ticks(dt.date(2026, 1, 1), dt.date(2026, 3, 31), "hi")[1]
+    ['जन॰ 2026', 'फ़र॰', 'मार्च']
+    """
+    span = (last_day - first_day).days + 1
+    if span <= 0:
+        return [], []
+    if span <= 62:
+        if span <= 14:
+            step = 1 if span <= 8 else 2
+            days = [first_day + dt.timedelta(days=i) for i in range(0, span, step)]
+        else:
+            monday = first_day + dt.timedelta(days=(7 - first_day.weekday()) % 7)
+            days = [monday + dt.timedelta(days=7 * i) for i in range(0, (last_day - monday).days // 7 + 1)]
+        return [d.isoformat() for d in days], [i18n.format_date(d, lang, pattern="d MMM") for d in days]
+    months: list[dt.date] = []
+    cursor = first_day.replace(day=1)
+    if cursor < first_day:
+        cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
+    every = 1 if span <= 430 else 3
+    index = 0
+    while cursor <= last_day:
+        if index % every == 0:
+            months.append(cursor)
+        index += 1
+        cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
+    labels = [
+        i18n.format_date(d, lang, pattern="MMM y" if (i == 0 or d.month == 1) else "MMM")
+        for i, d in enumerate(months)
+    ]
+    return [d.isoformat() for d in months], labels
+
+
+def period_label(period: dt.date, granularity: Granularity, lang: str) -> str:
+    """How a plotted period reads in hover text and CSV: a date, a week, or a month.
+
+    >>> period_label(dt.date(2026, 11, 23), "week", "en")
+    'Week of 23 Nov 2026'
+    >>> period_label(dt.date(2026, 8, 1), "month", "hi")
+    'अगस्त 2026'
+    """
+    if granularity == "month":
+        return i18n.format_date(period, lang, pattern="MMMM y")
+    text = i18n.format_date(period, lang, pattern="d MMM y")
+    return i18n.t("chart_week_of", lang, date=text) if granularity == "week" else text
+
+
+def value_label(value: float, metric: Metric, lang: str) -> str:
+    """A plotted value in words: ``value_label(123456.5, "balance", "en") == '₹1,23,456.50'``."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return i18n.t("chart_no_data", lang)
+    if metric == "units":
+        return i18n.t("chart_units_value", lang, kwh=i18n.format_number(value, lang, decimals=1))
+    return i18n.format_money(value, lang)
+
+
+def axis_title(metric: Metric, lang: str) -> str:
+    """The y-axis title of a metric (e.g. ``'बैलेंस (₹)'``)."""
+    return i18n.t(_TITLE_KEYS[metric], lang)
+
+
+# --- figures ---------------------------------------------------------------------------------------
+
+
+def compare_figure(
+    series: pd.DataFrame,
+    *,
+    metric: Metric,
+    granularity: Granularity,
+    lang: str,
+    colours: dict[str, str],
+    layout: Layout = "side_by_side",
+    columns: int = 2,
+    shared_y: bool = True,
+    forecast: pd.DataFrame | None = None,
+    episodes: pd.DataFrame | None = None,
+    first_day: dt.date | None = None,
+    last_day: dt.date | None = None,
+) -> go.Figure:
+    """The Compare chart of :func:`lib.analytics.compare_series` output.
+
+    ``layout="side_by_side"``: one panel per connection (titled with its nickname), ``columns``
+    panels per row (1 on a phone), a shared y-axis when ``shared_y``. ``"overlay"``: one axis, a
+    trace per connection. Balance is drawn as lines with recharge markers, the projected run-out
+    (``forecast`` from :func:`lib.analytics.run_out_forecast`) as a dashed continuation to zero;
+    units and spend as bars. ``episodes`` (:func:`lib.analytics.disconnection_episodes`) are shaded.
+    """
+    ids = list(dict.fromkeys(series["consumer_id"].astype(str)))
+    names = dict(zip(series["consumer_id"].astype(str), series["nickname"], strict=True))
+    if first_day is None and len(series):
+        first_day = pd.Timestamp(series["period"].min()).date()
+    if last_day is None and len(series):
+        last_day = pd.Timestamp(series["period"].max()).date()
+    side = layout == "side_by_side" and len(ids) > 1
+    columns = max(1, min(columns, MAX_COLUMNS, len(ids) or 1))
+    rows = math.ceil(len(ids) / columns) if side else 1
+    if side:
+        fig = make_subplots(
+            rows=rows,
+            cols=columns,
+            subplot_titles=[str(names[cid]) for cid in ids],
+            shared_xaxes="all",
+            vertical_spacing=min(0.12, 0.35 / rows) if rows > 1 else 0.1,
+            horizontal_spacing=0.06 if columns > 1 else 0.0,
+        )
+    else:
+        fig = go.Figure()
+
+    for index, cid in enumerate(ids):
+        own = series[series["consumer_id"].astype(str) == cid].sort_values("period")
+        colour = colours.get(cid, PALETTE[index % len(PALETTE)])
+        position = {"row": index // columns + 1, "col": index % columns + 1} if side else {}
+        _add_connection(fig, own, cid, str(names[cid]), colour, metric, granularity, lang, position, side)
+        if metric == "balance" and forecast is not None and last_day is not None:
+            _add_run_out(fig, forecast, cid, str(names[cid]), colour, lang, last_day, position, side)
+        if episodes is not None and len(episodes):
+            _shade_episodes(fig, episodes, cid, colour, first_day, last_day, position, side)
+
+    tickvals, ticktext = date_ticks(first_day, last_day, lang) if first_day and last_day else ([], [])
+    fig.update_xaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext, showgrid=False)
+    if side and shared_y:
+        fig.update_yaxes(matches="y")
+    if metric in ("balance", "spend"):
+        fig.update_yaxes(tickprefix="₹", separatethousands=False)
+    fig.update_layout(
+        template="none",
+        title={"text": axis_title(metric, lang)},
+        height=max(320, rows * PANEL_HEIGHT + 110),
+        margin={"l": 50, "r": 16, "t": 70, "b": 40},
+        showlegend=not side,
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        hovermode="closest",
+        barmode="group",
+        font={"family": "'Noto Sans Devanagari', 'Lohit Devanagari', sans-serif"},
+    )
+    if not side:
+        fig.update_yaxes(title={"text": axis_title(metric, lang)})
+    return fig
+
+
+def _add_connection(
+    fig: go.Figure,
+    own: pd.DataFrame,
+    cid: str,
+    name: str,
+    colour: str,
+    metric: Metric,
+    granularity: Granularity,
+    lang: str,
+    position: dict[str, int],
+    side: bool,
+) -> None:
+    periods = [pd.Timestamp(p).date() for p in own["period"]]
+    x = [p.isoformat() for p in periods]
+    values = [None if pd.isna(v) else round(float(v), 2) for v in own["value"]]
+    hover = [
+        f"{period_label(p, granularity, lang)}<br>{value_label(v if v is not None else math.nan, metric, lang)}"
+        for p, v in zip(periods, values, strict=True)
+    ]
+    common = {
+        "x": x,
+        "y": values,
+        "name": name,
+        "legendgroup": cid,
+        "text": hover,
+        "hovertemplate": "%{text}<extra>" + _plain(name) + "</extra>",
+        "meta": {"consumer_id": cid, "kind": "value"},
+    }
+    if metric == "balance":
+        fig.add_trace(
+            go.Scatter(mode="lines", line={"color": colour, "width": 2}, connectgaps=False, **common),
+            **position,
+        )
+        paid = own[own["recharge_inr"] > 0]
+        if len(paid):
+            paid_days = [pd.Timestamp(p).date() for p in paid["period"]]
+            fig.add_trace(
+                go.Scatter(
+                    x=[d.isoformat() for d in paid_days],
+                    y=[None if pd.isna(v) else round(float(v), 2) for v in paid["value"]],
+                    mode="markers",
+                    marker={"symbol": "triangle-up", "size": 10, "color": colour, "line": {"width": 1}},
+                    name=i18n.t("chart_recharge", lang),
+                    legendgroup=cid,
+                    showlegend=False,
+                    text=[
+                        f"{period_label(d, granularity, lang)}<br>"
+                        + i18n.t("chart_recharge_value", lang, amount=i18n.format_money(a, lang))
+                        for d, a in zip(paid_days, paid["recharge_inr"], strict=True)
+                    ],
+                    hovertemplate="%{text}<extra>" + _plain(name) + "</extra>",
+                    meta={"consumer_id": cid, "kind": "recharge"},
+                ),
+                **position,
+            )
+    else:
+        fig.add_trace(go.Bar(marker={"color": colour}, **common), **position)
+
+
+def _add_run_out(
+    fig: go.Figure,
+    forecast: pd.DataFrame,
+    cid: str,
+    name: str,
+    colour: str,
+    lang: str,
+    last_day: dt.date,
+    position: dict[str, int],
+    side: bool,
+) -> None:
+    row = forecast[forecast["consumer_id"].astype(str) == cid]
+    if not len(row):
+        return
+    row = row.iloc[0]
+    if pd.isna(row["run_out_day"]) or pd.isna(row["balance_day"]) or pd.isna(row["balance_inr"]):
+        return
+    start = pd.Timestamp(row["balance_day"]).date()
+    end = pd.Timestamp(row["run_out_day"]).date()
+    if start < last_day - dt.timedelta(days=2) or row["balance_inr"] <= 0:
+        return  # the data stop well before the range's end: a projection would mislead
+    label = i18n.t("chart_run_out", lang, date=i18n.format_date(end, lang, pattern="d MMM y"))
+    fig.add_trace(
+        go.Scatter(
+            x=[start.isoformat(), end.isoformat()],
+            y=[round(float(row["balance_inr"]), 2), 0.0],
+            mode="lines",
+            line={"color": colour, "dash": "dash", "width": 2},
+            name=label,
+            legendgroup=cid,
+            showlegend=False,
+            text=[label, label],
+            hovertemplate="%{text}<extra>" + _plain(name) + "</extra>",
+            meta={"consumer_id": cid, "kind": "run_out"},
+        ),
+        **position,
+    )
+
+
+def _shade_episodes(
+    fig: go.Figure,
+    episodes: pd.DataFrame,
+    cid: str,
+    colour: str,
+    first_day: dt.date | None,
+    last_day: dt.date | None,
+    position: dict[str, int],
+    side: bool,
+) -> None:
+    own = episodes[episodes["consumer_id"].astype(str) == cid]
+    for _, episode in own.iterrows():
+        start = pd.Timestamp(episode["start"]).date()
+        end = pd.Timestamp(episode["end"]).date() + dt.timedelta(days=1)
+        if first_day and end < first_day or last_day and start > last_day + dt.timedelta(days=1):
+            continue
+        fig.add_vrect(
+            x0=start.isoformat(),
+            x1=end.isoformat(),
+            fillcolor=CUT_FILL if side else _rgba(colour, 0.15),
+            line_width=0,
+            layer="below",
+            name=f"cut:{cid}",
+            **position,
+        )
+
+
+def _plain(text: str) -> str:
+    """Nicknames are user text: keep plotly's hover markup from interpreting them."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%{", "%&#123;")
+
+
+def figure_json_size(fig: go.Figure) -> int:
+    """Bytes of the JSON that Streamlit sends for ``fig`` (it uses ``plotly.io.to_json``)."""
+    import plotly.io as pio
+
+    return len(pio.to_json(fig, validate=False).encode("utf-8"))
+
+
+def hour_profile_figure(profile: pd.DataFrame, *, lang: str, colour: str, name: str) -> go.Figure:
+    """Average kWh per IST hour (:func:`lib.analytics.hour_of_day_profile`): weekdays and weekends.
+
+    Weekdays are a solid line, Saturday and Sunday a dotted one, in the connection's colour.
+    """
+    fig = go.Figure()
+    styles = {"weekday": ("solid", "compare_profile_weekday"), "weekend": ("dot", "compare_profile_weekend")}
+    for day_type, (dash, key) in styles.items():
+        own = profile[profile["day_type"] == day_type].sort_values("hour")
+        if not len(own):
+            continue
+        label = i18n.t(key, lang)
+        hours = [int(h) for h in own["hour"]]
+        values = [round(float(v), 3) for v in own["kwh"]]
+        fig.add_trace(
+            go.Scatter(
+                x=hours,
+                y=values,
+                mode="lines+markers",
+                name=label,
+                line={"color": colour, "dash": dash, "width": 2},
+                text=[
+                    f"{label}, {h:02d}:00–{(h + 1) % 24:02d}:00<br>{value_label(v, 'units', lang)}"
+                    for h, v in zip(hours, values, strict=True)
+                ],
+                hovertemplate="%{text}<extra>" + _plain(name) + "</extra>",
+            )
+        )
+    fig.update_xaxes(
+        title={"text": i18n.t("compare_profile_hour", lang)}, tickmode="array", tickvals=list(range(0, 24, 3))
+    )
+    fig.update_yaxes(title={"text": axis_title("units", lang)}, rangemode="tozero")
+    fig.update_layout(
+        template="none",
+        title={"text": i18n.t("compare_profile_title", lang)},
+        height=320,
+        margin={"l": 50, "r": 16, "t": 60, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0},
+        font={"family": "'Noto Sans Devanagari', 'Lohit Devanagari', sans-serif"},
+    )
+    return fig

@@ -1,0 +1,372 @@
+"""The Compare page (``pages/compare.py``): balance, units or ₹ spent of the linked connections, side by side.
+
+Widget values are untrusted: the connection choice is intersected with the account's active
+connections (read uncached on every run) before any data is loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pandas as pd
+import streamlit as st
+
+from lib import analytics, charts, clock, i18n
+from lib.analytics import Granularity, Metric
+from lib.frame import PageContext
+from lib.overview_view import (
+    account_connections,
+    cached_daily,
+    cached_readings,
+    draw_no_connections,
+    draw_stale_links,
+    is_phone,
+    md,
+)
+
+RANGES = ("7d", "30d", "3m", "1y", "custom")
+GRANULARITY_CHOICES = ("auto", *analytics.GRANULARITIES)
+LAYOUTS = ("side_by_side", "overlay")
+MAX_DAILY_DAYS = 400  # a daily chart of a longer range is drawn weekly (figure size bound)
+PROFILE_DAYS = 92
+RANGE_KEYS = {
+    "7d": "compare_range_7d",
+    "30d": "compare_range_30d",
+    "3m": "compare_range_3m",
+    "1y": "compare_range_1y",
+    "custom": "compare_range_custom",
+}
+METRIC_KEYS = {
+    "balance": "compare_metric_balance",
+    "units": "compare_metric_units",
+    "spend": "compare_metric_spend",
+}
+GRANULARITY_KEYS = {
+    "auto": "compare_granularity_auto",
+    "day": "compare_granularity_day",
+    "week": "compare_granularity_week",
+    "month": "compare_granularity_month",
+}
+LAYOUT_KEYS = {"side_by_side": "compare_layout_side_by_side", "overlay": "compare_layout_overlay"}
+_CSV_VALUE_KEYS = {"balance": "csv_balance", "units": "csv_units", "spend": "csv_spend"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def range_days(choice: str, today: dt.date, custom: object = None) -> tuple[dt.date, dt.date, bool]:
+    """(first, last, complete) IST days of a range choice; ``complete`` False when custom dates are half-chosen.
+
+    >>> range_days("7d", dt.date(2026, 11, 25))[:2]
+    (datetime.date(2026, 11, 19), datetime.date(2026, 11, 25))
+    >>> range_days("3m", dt.date(2026, 11, 25))[0]
+    datetime.date(2026, 8, 26)
+    """
+    if choice == "custom":
+        chosen = [
+            d for d in (custom if isinstance(custom, (tuple, list)) else [custom]) if isinstance(d, dt.date)
+        ]
+        if len(chosen) == 2:
+            first, last = sorted(chosen)
+            return first, min(last, today), True
+        return today - dt.timedelta(days=29), today, False
+    if choice == "7d":
+        return today - dt.timedelta(days=6), today, True
+    if choice == "3m":
+        return (pd.Timestamp(today) - pd.DateOffset(months=3)).date() + dt.timedelta(days=1), today, True
+    if choice == "1y":
+        return (pd.Timestamp(today) - pd.DateOffset(years=1)).date() + dt.timedelta(days=1), today, True
+    return today - dt.timedelta(days=29), today, True
+
+
+def effective_granularity(choice: str, first: dt.date, last: dt.date) -> tuple[Granularity, bool]:
+    """(granularity to draw, coarsened): "auto" picks from the range; a too-long daily range goes weekly.
+
+    >>> effective_granularity("day", dt.date(2024, 1, 1), dt.date(2026, 1, 1))
+    ('week', True)
+    """
+    if choice not in analytics.GRANULARITIES:
+        return analytics.choose_granularity(first, last), False
+    if choice == "day" and (last - first).days + 1 > MAX_DAILY_DAYS:
+        return "week", True
+    return choice, False  # type: ignore[return-value]
+
+
+def csv_bytes(series: pd.DataFrame, metric: Metric, lang: str) -> bytes:
+    """The plotted series as CSV with translated headers (UTF-8 with BOM, so spreadsheets read Hindi).
+
+    Cells that a spreadsheet would run as a formula (a nickname starting with ``=``) are quoted with ``'``.
+    """
+    export = pd.DataFrame(
+        {
+            i18n.t("csv_period", lang): [pd.Timestamp(p).date().isoformat() for p in series["period"]],
+            i18n.t("csv_connection", lang): [_cell(n) for n in series["nickname"]],
+            i18n.t("csv_consumer_id", lang): [_cell(c) for c in series["consumer_id"]],
+            i18n.t(_CSV_VALUE_KEYS[metric], lang): series["value"].round(2),
+        }
+    )
+    if metric == "balance":
+        export[i18n.t("csv_recharge", lang)] = series["recharge_inr"].round(2)
+    return export.to_csv(index=False).encode("utf-8-sig")
+
+
+def _cell(value: object) -> str:
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+
+def draw(ctx: PageContext) -> None:
+    """Draw the Compare page for the signed-in account."""
+    st.title(ctx.t("compare_title"))
+    try:
+        details, stale, version = account_connections(ctx)
+    except sqlite3.Error:
+        st.error(ctx.t("overview_error"))
+        return
+    draw_stale_links(ctx, stale)
+    if not len(details):
+        draw_no_connections(ctx)
+        return
+    st.caption(ctx.t("compare_intro"))
+
+    today = clock.today_ist()
+    all_ids = list(details["consumer_id"])
+    names = dict(zip(all_ids, details["nickname"].astype(str), strict=True))
+    colours = charts.connection_colours(all_ids)
+    choice = _controls(ctx, all_ids, names, today)
+    # Untrusted widget value: keep only the account's active connections, in link order.
+    wanted = set(st.session_state.get("compare_connections") or [])
+    selected = [cid for cid in all_ids if cid in wanted]
+    if not selected:
+        st.info(ctx.t("compare_pick_connection"))
+        return
+
+    first, last, complete = range_days(choice["range"], today, st.session_state.get("compare_dates"))
+    if not complete:
+        st.info(ctx.t("compare_dates_incomplete"))
+    granularity, coarsened = effective_granularity(choice["granularity"], first, last)
+    label = ctx.t(GRANULARITY_KEYS[granularity])
+    st.caption(
+        ctx.t(
+            "compare_granularity_coarsened" if coarsened else "compare_granularity_chosen", granularity=label
+        )
+    )
+
+    load_from = min(first - dt.timedelta(days=1), last - dt.timedelta(days=31))
+    try:
+        daily = cached_daily(
+            str(ctx.settings.db_path), version, ctx.account_id, tuple(selected), str(load_from), str(last)
+        )
+    except sqlite3.Error:
+        st.error(ctx.t("overview_error"))
+        return
+
+    metric: Metric = choice["metric"]
+    series = analytics.compare_series(daily, metric, granularity, first, last, selected, names)
+    in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
+    if not len(series) or (series["value"].isna().all() and not (series["recharge_inr"] > 0).any()):
+        st.info(
+            ctx.t(
+                "compare_no_data",
+                first=i18n.format_date(first, ctx.lang),
+                last=i18n.format_date(last, ctx.lang),
+            )
+        )
+        return
+    with_data = set(in_range.loc[in_range["intervals"] > 0, "consumer_id"])
+    without = [names[cid] for cid in selected if cid not in with_data]
+    if without:
+        st.caption(ctx.t("compare_without_data", names=md(", ".join(without))))
+
+    episodes = analytics.disconnection_episodes(daily)
+    episodes = episodes[(episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))]
+    fig = charts.compare_figure(
+        series,
+        metric=metric,
+        granularity=granularity,
+        lang=ctx.lang,
+        colours=colours,
+        layout=choice["layout"],
+        columns=1 if choice["compact"] else min(3, len(selected)),
+        shared_y=choice["shared_y"],
+        forecast=analytics.run_out_forecast(daily, today) if last == today else None,
+        episodes=episodes,
+        first_day=first,
+        last_day=last,
+    )
+    st.plotly_chart(fig, key="compare_chart", config={"displaylogo": False})
+    if len(episodes):
+        st.caption("▒ " + ctx.t("chart_cut"))
+    st.download_button(
+        ctx.t("compare_download"),
+        data=csv_bytes(series, metric, ctx.lang),
+        file_name=f"metermitra-{metric}-{first.isoformat()}-{last.isoformat()}.csv",
+        mime="text/csv",
+        key="compare_download",
+        icon="⬇️",
+    )
+    _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
+    _draw_profile(ctx, version, selected, names, colours, first, last)
+
+
+def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today: dt.date) -> dict:
+    state = st.session_state
+    # Keep a remembered choice valid when a connection is removed (unknown values would raise).
+    default: list[str] | None = all_ids
+    if "compare_connections" in state:
+        default = None
+        kept = [cid for cid in state["compare_connections"] or [] if cid in all_ids]
+        if kept != state["compare_connections"]:
+            state["compare_connections"] = kept
+    top = st.columns([3, 2])
+    with top[0]:
+        choice = st.radio(
+            ctx.t("compare_range"),
+            RANGES,
+            index=1,
+            format_func=lambda code: ctx.t(RANGE_KEYS[code]),
+            horizontal=True,
+            key="compare_range",
+        )
+        if choice == "custom":
+            st.date_input(
+                ctx.t("compare_dates"),
+                value=(today - dt.timedelta(days=29), today),
+                min_value=today - dt.timedelta(days=5 * 366),
+                max_value=today,
+                format="DD/MM/YYYY",
+                key="compare_dates",
+            )
+    with top[1]:
+        metric = st.radio(
+            ctx.t("compare_metric"),
+            analytics.METRICS,
+            format_func=lambda code: ctx.t(METRIC_KEYS[code]),
+            horizontal=True,
+            key="compare_metric",
+        )
+    st.multiselect(
+        ctx.t("compare_connections"),
+        all_ids,
+        default=default,
+        format_func=lambda cid: ctx.t(
+            "compare_connection_option", nickname=names.get(cid, cid), consumer_id=cid
+        ),
+        key="compare_connections",
+    )
+    row = st.columns(4)
+    granularity = row[0].selectbox(
+        ctx.t("compare_granularity"),
+        GRANULARITY_CHOICES,
+        format_func=lambda code: ctx.t(GRANULARITY_KEYS[code]),
+        key="compare_granularity",
+    )
+    layout = row[1].radio(
+        ctx.t("compare_layout"),
+        LAYOUTS,
+        format_func=lambda code: ctx.t(LAYOUT_KEYS[code]),
+        key="compare_layout",
+    )
+    shared_y = row[2].toggle(ctx.t("compare_shared_y"), value=True, key="compare_shared_y")
+    compact = row[3].toggle(ctx.t("compare_compact"), value=is_phone(), key="compare_compact")
+    return {
+        "range": choice if choice in RANGES else "30d",
+        "metric": metric if metric in analytics.METRICS else "balance",
+        "granularity": granularity if granularity in GRANULARITY_CHOICES else "auto",
+        "layout": layout if layout in LAYOUTS else "side_by_side",
+        "shared_y": bool(shared_y),
+        "compact": bool(compact),
+    }
+
+
+def _draw_tables(
+    ctx: PageContext, daily: pd.DataFrame, details: pd.DataFrame, first: dt.date, last: dt.date
+) -> None:
+    lang = ctx.lang
+    shares = analytics.household_shares(daily, first, last)
+    if len(shares):
+        st.subheader(ctx.t("compare_shares_title"))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    ctx.t("csv_connection"): shares["nickname"].astype(str),
+                    ctx.t("csv_units"): [_num(v, lang) for v in shares["kwh"]],
+                    ctx.t("table_units_share"): [_pct(v, lang) for v in shares["kwh_share"]],
+                    ctx.t("csv_spend"): [_money(v, lang) for v in shares["spend_inr"]],
+                    ctx.t("table_spend_share"): [_pct(v, lang) for v in shares["spend_share"]],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
+    peaks = analytics.peak_demand(in_range, details)
+    if len(peaks):
+        st.subheader(ctx.t("compare_peak_title"))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    ctx.t("csv_connection"): peaks["nickname"].astype(str),
+                    ctx.t("table_peak_kw"): [_num(v, lang, 2) for v in peaks["peak_kw"]],
+                    ctx.t("table_peak_day"): [i18n.format_date(d, lang) for d in peaks["peak_day"]],
+                    ctx.t("table_sanctioned_kw"): [_num(v, lang, 2) for v in peaks["sanctioned_load_kw"]],
+                    ctx.t("table_over_load"): [
+                        ctx.t("table_yes") if over else ctx.t("table_no") for over in peaks["over_sanctioned"]
+                    ],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def _draw_profile(
+    ctx: PageContext,
+    version: str,
+    selected: list[str],
+    names: dict[str, str],
+    colours: dict[str, str],
+    first: dt.date,
+    last: dt.date,
+) -> None:
+    with st.expander(ctx.t("compare_profile_title")):
+        cid = st.selectbox(
+            ctx.t("compare_profile_connection"),
+            selected,
+            format_func=lambda c: ctx.t("compare_connection_option", nickname=names.get(c, c), consumer_id=c),
+            key="compare_profile_connection",
+        )
+        if cid not in selected:  # untrusted widget value
+            return
+        start = max(first, last - dt.timedelta(days=PROFILE_DAYS - 1))
+        if start > first:
+            st.caption(ctx.t("compare_profile_long"))
+        start_ts = clock.ist_day_bounds(start)[0]
+        end_ts = clock.ist_day_bounds(last)[1]
+        try:
+            readings = cached_readings(
+                str(ctx.settings.db_path), version, ctx.account_id, cid, start_ts, end_ts
+            )
+        except sqlite3.Error:
+            st.error(ctx.t("overview_error"))
+            return
+        profile = analytics.hour_of_day_profile(readings)
+        if not len(profile):
+            st.info(ctx.t("compare_profile_none"))
+            return
+        fig = charts.hour_profile_figure(profile, lang=ctx.lang, colour=colours[cid], name=names[cid])
+        st.plotly_chart(fig, key="compare_profile_chart", config={"displaylogo": False})
+
+
+def _num(value: float, lang: str, decimals: int = 1) -> str:
+    return "–" if pd.isna(value) else i18n.format_number(value, lang, decimals=decimals)
+
+
+def _money(value: float, lang: str) -> str:
+    return "–" if pd.isna(value) else i18n.format_money(value, lang)
+
+
+def _pct(value: float, lang: str) -> str:
+    return "–" if pd.isna(value) else i18n.format_number(100 * value, lang, decimals=0) + "%"

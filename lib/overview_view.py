@@ -1,0 +1,331 @@
+"""The Overview page (``dashboard.py``): a card per linked connection, the one that runs out first on top.
+
+``draw(ctx)`` is the page. The cached loaders here are shared with the Compare page: authorization is
+checked *outside* them on every run (the account's active connections are read uncached, then only
+those consumer IDs are passed in), and their keys hold the database path and ``store.data_version``
+so a new import, link or rename shows at once. Inside, the reads still go through the store's
+authorized functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sqlite3
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+
+from lib import analytics, charts, clock, db, i18n, store
+from lib.frame import PageContext
+
+MANAGE_PAGE = "pages/manage_connection.py"
+COMPARE_PAGE = "pages/compare.py"
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:=^&\"'"})
+
+
+# --- shared helpers (also used by compare_view) ---------------------------------------------------
+
+
+def md(text: object) -> str:
+    """User text made inert for Streamlit markdown (no links, images, colours or emphasis)."""
+    return str(text).translate(_MD_SPECIAL).replace("\n", " ")
+
+
+def is_phone() -> bool:
+    """A best guess from the browser's User-Agent; the pages also offer a switch."""
+    try:
+        agent = st.context.headers.get("User-Agent") or ""
+    except Exception:  # noqa: BLE001 - no request context (tests, bare mode)
+        return False
+    return any(word in agent for word in ("Mobile", "Android", "iPhone"))
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=6 * 3600)
+def cached_daily(
+    db_path: str,
+    version: str,
+    account_id: int,
+    consumer_ids: tuple[str, ...],
+    first_day: str,
+    last_day: str,
+) -> pd.DataFrame:
+    """Daily roll-ups of already-authorized ``consumer_ids`` (``version`` is only a cache key)."""
+    with db.open_db(db_path) as conn:
+        return store.daily_frame(conn, account_id, list(consumer_ids), first_day, last_day)
+
+
+@st.cache_data(show_spinner=False, max_entries=256, ttl=6 * 3600)
+def cached_recharges(
+    db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...]
+) -> pd.DataFrame:
+    """Recharges of already-authorized ``consumer_ids``."""
+    with db.open_db(db_path) as conn:
+        return store.recharges_frame(conn, account_id, list(consumer_ids))
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=6 * 3600)
+def cached_readings(
+    db_path: str, version: str, account_id: int, consumer_id: str, start_ts: str, end_ts: str
+) -> pd.DataFrame:
+    """Raw 30-minute readings of one already-authorized connection in [start_ts, end_ts)."""
+    with db.open_db(db_path) as conn:
+        return store.readings_frame(conn, account_id, consumer_id, start_ts, end_ts)
+
+
+def account_connections(ctx: PageContext) -> tuple[pd.DataFrame, list[dict], str]:
+    """(active connections in link order, stale links, data version): read uncached, every run."""
+    with ctx.db() as conn:
+        details = store.connection_details(conn, ctx.account_id)
+        stale = [link for link in store.linked_connections(conn, ctx.account_id) if not link["active"]]
+        version = store.data_version(conn)
+    details["consumer_id"] = details["consumer_id"].astype(str)
+    return details, stale, version
+
+
+def draw_stale_links(ctx: PageContext, stale: Sequence[dict]) -> None:
+    for link in stale:
+        st.warning(
+            ctx.t("overview_stale_link", nickname=md(link["nickname"]), consumer_id=md(link["consumer_id"]))
+        )
+
+
+def draw_no_connections(ctx: PageContext) -> None:
+    """The empty state of every data page: point to Add Another Meter."""
+    st.info(ctx.t("overview_no_connections"))
+    if (db.ROOT / MANAGE_PAGE).exists():
+        st.page_link(MANAGE_PAGE, label=ctx.t("overview_add_meter"), icon="➕")
+    else:
+        st.caption(ctx.t("overview_add_meter_where"))
+
+
+def days_text(ctx: PageContext, days: float) -> str:
+    if math.isnan(days):
+        return ctx.t("overview_days_unknown")
+    if math.isinf(days):
+        return ctx.t("overview_days_no_deduction")
+    return ctx.t("overview_days_value", days=i18n.format_number(days, ctx.lang, decimals=1))
+
+
+# --- the page --------------------------------------------------------------------------------------
+
+
+def draw(ctx: PageContext) -> None:
+    """Draw the Overview for the signed-in account."""
+    st.title(ctx.t("overview_title"))
+    try:
+        details, stale, version = account_connections(ctx)
+    except sqlite3.Error:
+        st.error(ctx.t("overview_error"))
+        return
+    draw_stale_links(ctx, stale)
+    if not len(details):
+        draw_no_connections(ctx)
+        return
+
+    today = clock.today_ist()
+    ids = tuple(details["consumer_id"])
+    _, _, last_first, _ = analytics.month_to_date_bounds(today)
+    first = min(last_first, today - dt.timedelta(days=31))
+    try:
+        daily = cached_daily(str(ctx.settings.db_path), version, ctx.account_id, ids, str(first), str(today))
+        recharges = cached_recharges(str(ctx.settings.db_path), version, ctx.account_id, ids)
+    except sqlite3.Error:
+        st.error(ctx.t("overview_error"))
+        return
+
+    cards = analytics.overview_cards(details, daily, recharges, today)
+    _draw_headline(ctx, cards)
+    _draw_cards(ctx, cards)
+    _draw_month(ctx, daily, today)
+    _draw_balance_chart(ctx, details, daily, today)
+
+
+def _draw_headline(ctx: PageContext, cards: pd.DataFrame) -> None:
+    known = cards[cards["days_left"].notna() & ~cards["days_left"].isin([math.inf])]
+    if not len(known):
+        return
+    first = known.iloc[0]
+    if first["days_left"] <= 0:
+        st.error(ctx.t("overview_runs_out_first_cut", nickname=md(first["nickname"])))
+        return
+    text = ctx.t(
+        "overview_runs_out_first",
+        nickname=md(first["nickname"]),
+        days=i18n.format_number(first["days_left"], ctx.lang, decimals=1),
+        date=i18n.format_date(first["run_out_day"], ctx.lang, pattern="d MMM"),
+    )
+    (st.warning if first["low"] else st.info)(text)
+
+
+def _draw_cards(ctx: PageContext, cards: pd.DataFrame) -> None:
+    per_row = 3
+    for start in range(0, len(cards), per_row):
+        columns = st.columns(per_row)
+        for column, (_, card) in zip(columns, cards.iloc[start : start + per_row].iterrows(), strict=False):
+            with column, st.container(border=True):
+                _draw_card(ctx, card)
+
+
+def _draw_card(ctx: PageContext, card: pd.Series) -> None:
+    lang = ctx.lang
+    st.subheader(md(card["nickname"]))
+    st.caption(ctx.t("overview_consumer_id", consumer_id=md(card["consumer_id"])))
+    if not card["has_readings"] and math.isnan(card["balance_inr"]):
+        st.info(ctx.t("overview_no_readings"))
+    if card["supply_cut"]:
+        st.error(ctx.t("overview_cut", date=i18n.format_date(card["cut_since"], lang, pattern="d MMM")))
+    elif not math.isnan(card["balance_inr"]) and card["balance_inr"] <= 0:
+        st.error(ctx.t("overview_exhausted"))
+    elif card["low"]:
+        st.warning(ctx.t("overview_low", days=i18n.format_number(card["days_left"], lang, decimals=1)))
+
+    left, right = st.columns(2)
+    balance = card["balance_inr"]
+    left.metric(
+        ctx.t("overview_balance"),
+        ctx.t("overview_none") if math.isnan(balance) else i18n.format_money(balance, lang),
+        help=None
+        if pd.isna(card["balance_day"])
+        else ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)),
+    )
+    run_out = card["run_out_day"]
+    right.metric(
+        ctx.t("overview_days_left"),
+        days_text(ctx, card["days_left"]),
+        help=None
+        if pd.isna(run_out)
+        else ctx.t("overview_run_out_on", date=i18n.format_date(run_out, lang, pattern="d MMM y")),
+    )
+    left, right = st.columns(2)
+    units = card["yesterday_kwh"]
+    left.metric(
+        ctx.t("overview_yesterday_units"),
+        ctx.t("overview_days_unknown")
+        if math.isnan(units)
+        else ctx.t("overview_units_value", kwh=i18n.format_number(units, lang, decimals=1)),
+    )
+    amount = card["last_recharge_inr"]
+    right.metric(
+        ctx.t("overview_last_recharge"),
+        ctx.t("overview_none") if math.isnan(amount) else i18n.format_money(amount, lang, decimals=False),
+        help=None
+        if pd.isna(card["last_recharge_ts"])
+        else ctx.t("overview_recharge_on", date=i18n.format_datetime(card["last_recharge_ts"], lang)),
+    )
+    if not math.isnan(card["burn_7_inr"]) or not math.isnan(card["burn_30_inr"]):
+        st.caption(
+            ctx.t(
+                "overview_burn",
+                week=_money_or_dash(ctx, card["burn_7_inr"]),
+                month=_money_or_dash(ctx, card["burn_30_inr"]),
+            )
+        )
+
+
+def _money_or_dash(ctx: PageContext, value: float) -> str:
+    return "–" if math.isnan(value) else i18n.format_money(value, ctx.lang)
+
+
+def _units_or_dash(ctx: PageContext, value: float) -> str:
+    return (
+        "–" if math.isnan(value) else ctx.t("overview_units_value", kwh=i18n.format_number(value, ctx.lang))
+    )
+
+
+def _draw_month(ctx: PageContext, daily: pd.DataFrame, today: dt.date) -> None:
+    lang = ctx.lang
+    st.subheader(ctx.t("overview_month_title"))
+    this_first, this_last, last_first, last_last = analytics.month_to_date_bounds(today)
+    if this_last is None or last_last is None:
+        st.caption(ctx.t("overview_month_first_day"))
+        return
+    st.caption(
+        ctx.t(
+            "overview_month_caption",
+            this_first=i18n.format_date(this_first, lang, pattern="d MMM"),
+            this_last=i18n.format_date(this_last, lang, pattern="d MMM"),
+            last_first=i18n.format_date(last_first, lang, pattern="d MMM"),
+            last_last=i18n.format_date(last_last, lang, pattern="d MMM"),
+        )
+    )
+    months = analytics.month_to_date(daily, today)
+    if not len(months):
+        return
+    household = months[months["consumer_id"].isna()].iloc[0]
+    per_connection = months[months["consumer_id"].notna()]
+    left, right = st.columns(2)
+    left.metric(
+        ctx.t("overview_household_units"),
+        _units_or_dash(ctx, household["kwh_this"]),
+        delta=_delta(household["kwh_this"], household["kwh_last"], lang),
+        delta_color="inverse",
+    )
+    left.caption(ctx.t("overview_last_month_value", value=_units_or_dash(ctx, household["kwh_last"])))
+    right.metric(
+        ctx.t("overview_household_spend"),
+        _money_or_dash(ctx, household["spend_this"]),
+        delta=_delta(household["spend_this"], household["spend_last"], lang, money=True),
+        delta_color="inverse",
+    )
+    right.caption(ctx.t("overview_last_month_value", value=_money_or_dash(ctx, household["spend_last"])))
+
+    shares = analytics.household_shares(daily, this_first, this_last).set_index("consumer_id")
+    table = pd.DataFrame(
+        {
+            ctx.t("overview_col_connection"): per_connection["nickname"].astype(str),
+            ctx.t("overview_col_units_this"): [_units_or_dash(ctx, v) for v in per_connection["kwh_this"]],
+            ctx.t("overview_col_units_last"): [_units_or_dash(ctx, v) for v in per_connection["kwh_last"]],
+            ctx.t("overview_col_spend_this"): [_money_or_dash(ctx, v) for v in per_connection["spend_this"]],
+            ctx.t("overview_col_spend_last"): [_money_or_dash(ctx, v) for v in per_connection["spend_last"]],
+            ctx.t("overview_col_share"): [
+                _percent(shares["kwh_share"].get(cid, math.nan), lang)
+                for cid in per_connection["consumer_id"]
+            ],
+        }
+    )
+    st.dataframe(table, hide_index=True, width="stretch")
+    expected = (this_last - this_first).days + 1
+    if (per_connection["days_this"] < expected).any():
+        st.caption(ctx.t("overview_incomplete"))
+
+
+def _delta(this: float, last: float, lang: str, *, money: bool = False) -> str | None:
+    if math.isnan(this) or math.isnan(last):
+        return None
+    diff = this - last
+    text = i18n.format_money(abs(diff), lang) if money else i18n.format_number(abs(diff), lang)
+    return ("-" if diff < 0 else "+") + text
+
+
+def _percent(share: float, lang: str) -> str:
+    if share is None or math.isnan(share):
+        return "–"
+    return i18n.format_number(100 * share, lang, decimals=0) + "%"
+
+
+def _draw_balance_chart(ctx: PageContext, details: pd.DataFrame, daily: pd.DataFrame, today: dt.date) -> None:
+    first = today - dt.timedelta(days=29)
+    ids = list(details["consumer_id"])
+    names = dict(zip(ids, details["nickname"], strict=True))
+    series = analytics.compare_series(daily, "balance", "day", first, today, ids, names)
+    if not len(series) or series["value"].isna().all():
+        return
+    st.subheader(ctx.t("overview_chart_title"))
+    columns = 1 if is_phone() else min(3, len(ids))
+    fig = charts.compare_figure(
+        series,
+        metric="balance",
+        granularity="day",
+        lang=ctx.lang,
+        colours=charts.connection_colours(ids),
+        columns=columns,
+        forecast=analytics.run_out_forecast(daily, today),
+        episodes=analytics.disconnection_episodes(daily),
+        first_day=first,
+        last_day=today,
+    )
+    st.plotly_chart(fig, key="overview_chart", config={"displaylogo": False})
+    if (db.ROOT / COMPARE_PAGE).exists():
+        st.page_link(COMPARE_PAGE, label=ctx.t("overview_to_compare"), icon="📊")

@@ -1,0 +1,221 @@
+"""The store's authorized reads used by Overview and Compare, and the household builder other tests share.
+
+``seed_household`` builds a deterministic household of N linked connections with 30-minute readings,
+recharges, a low balance and a disconnection, through the store's own write functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sqlite3
+from collections.abc import Sequence
+
+import pandas as pd
+
+from lib import store
+from lib.clock import IST, UTC, to_ts
+from lib.db import transaction
+
+OWNER = "+919876500000"
+STRANGER = "+919876599999"
+LINKED_AT = "2026-01-01T00:00:00Z"
+NICKNAMES = ("Home", "Shop", "Village home", "Pump", "Tenant", "Office")
+RATE_INR_PER_KWH = 6.0
+
+
+def add_consumer(conn: sqlite3.Connection, consumer_id: str, mobile: str = OWNER, **extra: object) -> None:
+    store.upsert_consumers(
+        conn,
+        [
+            {
+                "consumer_id": consumer_id,
+                "name": f"Consumer {consumer_id}",
+                "registered_mobile": mobile,
+                **extra,
+            }
+        ],
+    )
+
+
+def add_readings(
+    conn: sqlite3.Connection,
+    consumer_id: str,
+    start: dt.datetime,
+    kwh: Sequence[float | None],
+    *,
+    balance: float,
+    rate: float = RATE_INR_PER_KWH,
+    recharges: dict[int, float] | None = None,
+) -> float:
+    """30-minute readings from ``start`` (aware); ``None`` in ``kwh`` is a missing interval.
+
+    The balance falls by ``kwh × rate`` each interval; ``recharges`` maps an interval index to an
+    amount paid just before it. Returns the last balance. Refreshes the daily roll-ups.
+    """
+    rows = []
+    paid = []
+    for index, energy in enumerate(kwh):
+        ts = start + dt.timedelta(minutes=30 * index)
+        if recharges and index in recharges:
+            balance += recharges[index]
+            paid.append(
+                {
+                    "consumer_id": consumer_id,
+                    "ts": to_ts(ts - dt.timedelta(minutes=1)),
+                    "amount_inr": recharges[index],
+                }
+            )
+        if energy is None:
+            continue
+        balance -= energy * rate
+        rows.append((consumer_id, to_ts(ts), float(energy), round(balance, 2)))
+    with transaction(conn):
+        store.insert_readings(conn, rows)
+        if paid:
+            store.insert_recharges(conn, paid)
+        store.refresh_daily(conn, consumer_id)
+        store.bump_data_version(conn)
+    return balance
+
+
+def seed_household(
+    conn: sqlite3.Connection, n: int, *, days: int = 45, today: dt.date = dt.date(2026, 11, 25)
+) -> int:
+    """An account with ``n`` linked connections and ``days`` days of readings up to today 12:00 IST.
+
+    Connection 0 is healthy with a recharge; 1 runs low (under 3 days); 2 has no readings; 3 is
+    disconnected for its last 3 days; the rest are healthy. Returns the account ID.
+    """
+    rng = random.Random(20261125 + n)  # noqa: S311 - test data
+    account_id = store.create_account(conn, OWNER, now=LINKED_AT)
+    start = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time(), tzinfo=IST)
+    intervals = (days - 1) * 48 + 24  # up to 12:00 IST today
+    for index in range(n):
+        cid = f"10{index + 1:08d}"
+        add_consumer(conn, cid, tariff_category="NDS-II" if index == 1 else "DS-II", sanctioned_load_kw=2.0)
+        with transaction(conn):
+            store.insert_link(conn, account_id, cid, NICKNAMES[index], now=f"2026-01-01T00:0{index}:00Z")
+        if index == 2:
+            continue
+        kwh = [round(rng.uniform(0.05, 0.35), 3) for _ in range(intervals)]
+        if index == 1:
+            add_readings(conn, cid, start, kwh, balance=sum(kwh) * RATE_INR_PER_KWH + 120.0)
+        elif index == 3:
+            cut_from = intervals - 24 - 3 * 48  # the last three whole days and today: supply cut
+            energy = sum(kwh[:cut_from]) * RATE_INR_PER_KWH
+            kwh = kwh[:cut_from] + [0.0] * (intervals - cut_from)
+            add_readings(conn, cid, start, kwh, balance=energy - 5.0)
+        else:
+            add_readings(conn, cid, start, kwh, balance=2000.0, recharges={intervals - 5 * 48: 1000.0})
+    return account_id
+
+
+# --- tests -----------------------------------------------------------------------------------------
+
+
+def _two_accounts(conn: sqlite3.Connection) -> tuple[int, int]:
+    add_consumer(conn, "111")
+    add_consumer(conn, "222", mobile=STRANGER)
+    owner = store.create_account(conn, OWNER, now=LINKED_AT)
+    stranger = store.create_account(conn, STRANGER, now=LINKED_AT)
+    with transaction(conn):
+        store.insert_link(conn, owner, "111", "Home", now=LINKED_AT)
+        store.insert_link(conn, stranger, "222", "Theirs", now=LINKED_AT)
+    start = dt.datetime(2026, 11, 20, tzinfo=IST)
+    add_readings(conn, "111", start, [0.5] * 48, balance=100.0, recharges={10: 50.0})
+    add_readings(conn, "222", start, [0.25] * 48, balance=100.0, recharges={10: 70.0})
+    return owner, stranger
+
+
+def test_daily_frame_returns_only_linked_connections(conn):
+    owner, _ = _two_accounts(conn)
+    frame = store.daily_frame(conn, owner)
+    assert frame["consumer_id"].unique().tolist() == ["111"]
+    assert frame["nickname"].tolist() == ["Home"]
+    assert frame["kwh"].tolist() == [24.0]
+
+
+def test_forged_consumer_id_returns_nothing_from_every_read(conn):
+    owner, _ = _two_accounts(conn)
+    assert store.daily_frame(conn, owner, ["222"]).empty
+    assert store.readings_frame(conn, owner, "222").empty
+    assert store.recharges_frame(conn, owner, ["222"]).empty
+    assert "222" not in set(store.connection_details(conn, owner)["consumer_id"])
+    # An unknown ID and an SQL-looking value are just absent too.
+    assert store.daily_frame(conn, owner, ["999", "111' OR '1'='1"]).empty
+
+
+def test_empty_id_list_means_no_connection(conn):
+    owner, _ = _two_accounts(conn)
+    assert store.daily_frame(conn, owner, []).empty
+
+
+def test_changed_registered_mobile_stops_access(conn):
+    owner, _ = _two_accounts(conn)
+    add_consumer(conn, "111", mobile="+919800000001")
+    assert store.daily_frame(conn, owner).empty
+    assert store.readings_frame(conn, owner, "111").empty
+    assert store.recharges_frame(conn, owner).empty
+    assert store.connection_details(conn, owner).empty
+    assert [link["active"] for link in store.linked_connections(conn, owner)] == [False]
+
+
+def test_daily_frame_day_range_and_types(conn):
+    owner, _ = _two_accounts(conn)
+    start = dt.datetime(2026, 11, 22, tzinfo=IST)
+    add_readings(conn, "111", start, [1.0] * 96, balance=500.0)
+    frame = store.daily_frame(conn, owner, ["111"], "2026-11-22", "2026-11-23")
+    assert frame["day"].dt.strftime("%Y-%m-%d").tolist() == ["2026-11-22", "2026-11-23"]
+    assert pd.api.types.is_datetime64_any_dtype(frame["day"])
+    assert frame["kwh"].tolist() == [48.0, 48.0]
+    assert frame["closing_balance_inr"].tolist() == [500.0 - 48 * 6, 500.0 - 96 * 6]
+
+
+def test_ist_midnight_splits_days(conn):
+    owner, _ = _two_accounts(conn)
+    # 18:00Z and 18:30Z on 21 Nov are 23:30 IST on the 21st and 00:00 IST on the 22nd.
+    start = dt.datetime(2026, 11, 21, 18, 0, tzinfo=UTC)
+    add_readings(conn, "111", start, [1.0, 2.0], balance=10.0)
+    frame = store.daily_frame(conn, owner, ["111"], "2026-11-21", "2026-11-22")
+    assert dict(zip(frame["day"].dt.strftime("%d"), frame["kwh"], strict=True)) == {"21": 1.0, "22": 2.0}
+
+
+def test_recharges_frame_and_connection_details(conn):
+    owner, _ = _two_accounts(conn)
+    paid = store.recharges_frame(conn, owner)
+    assert paid["amount_inr"].tolist() == [50.0]
+    assert str(paid["ts"].dt.tz) == "UTC"
+    details = store.connection_details(conn, owner)
+    assert details[["consumer_id", "nickname"]].values.tolist() == [["111", "Home"]]
+
+
+def test_readings_frame_range_is_half_open(conn):
+    owner, _ = _two_accounts(conn)
+    frame = store.readings_frame(conn, owner, "111", "2026-11-19T18:30:00Z", "2026-11-19T19:30:00Z")
+    assert frame["ts"].dt.strftime("%H:%M").tolist() == ["18:30", "19:00"]
+
+
+def test_data_version_changes_with_links_and_imports(conn):
+    before = store.data_version(conn)
+    owner, _ = _two_accounts(conn)
+    after_seed = store.data_version(conn)
+    assert after_seed != before
+    add_readings(conn, "111", dt.datetime(2026, 11, 24, tzinfo=IST), [1.0], balance=5.0)
+    assert store.data_version(conn) != after_seed
+
+
+def test_seed_household_shape(conn):
+    account_id = seed_household(conn, 6)
+    details = store.connection_details(conn, account_id)
+    assert details["nickname"].tolist() == list(NICKNAMES)
+    daily = store.daily_frame(conn, account_id)
+    assert sorted(daily["consumer_id"].unique()) == [
+        "1000000001",
+        "1000000002",
+        "1000000004",
+        "1000000005",
+        "1000000006",
+    ]
+    cut = daily[daily["consumer_id"] == "1000000004"].tail(4)
+    assert (cut["kwh"] == 0).all() and (cut["closing_balance_inr"] < 0).all()
