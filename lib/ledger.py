@@ -1,0 +1,806 @@
+"""The ledger: where every rupee of a prepaid balance went, per connection and IST day.
+
+For each connection and day: opening balance, recharges, the day's deduction split into energy charge,
+fixed charge, electricity duty and prepaid rebate (all from :mod:`lib.tariff`, never computed here),
+arrears recovery and other adjustments, and the closing balance. Where the meter reports a balance, the
+ledger's closing is set beside it and a day whose difference is over ₹1 is flagged "unexplained"; where
+it does not (an imported file), the balance is the ledger's own and marked estimated.
+
+>>> import datetime as dt
+>>> import pandas as pd
+>>> daily = pd.DataFrame({"consumer_id": ["101"] * 2, "nickname": ["Home"] * 2,
+...     "day": pd.to_datetime(["2026-11-23", "2026-11-24"]), "kwh": [10.0, 10.0], "intervals": [48, 48],
+...     "peak_kwh": [0.5, 0.5], "closing_balance_inr": [500.0, 420.0], "recharge_inr": [0.0, 0.0]})
+>>> details = pd.DataFrame({"consumer_id": ["101"], "nickname": ["Home"],
+...     "tariff_category": ["NDS-II"], "sanctioned_load_kw": [1.0]})
+>>> rows = build_ledger(daily, details, today=dt.date(2026, 11, 25))
+>>> rows[["energy_inr", "fixed_inr", "duty_inr", "rebate_inr", "closing_inr"]].iloc[1].tolist()
+[77.9, 6.67, 5.07, 2.5, 412.86]
+>>> rows["status"].tolist(), float(rows["difference_inr"].iloc[1])
+(['start', 'unexplained'], 7.14)
+
+(NDS-II in November 2026: 10 units × ₹7.79 = 77.90; ₹200 a month spread over 30 days = 6.67 on the
+24th; duty 6 % of 84.57 = 5.07; rebate 10 × 0.25 = 2.50; 500 − 77.90 − 6.67 − 5.07 + 2.50 = 412.86, but
+the meter says 420.00: ₹7.14 more than the tariff explains is left, so the day is flagged.)
+
+Writes (arrears and adjustments a household enters from its bill) check the link first and keep their
+SQL here, the module that owns those tables; reads go through :mod:`lib.store`'s authorized functions.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib import analytics, store, tariff
+from lib.clock import now_utc, to_ts, today_ist
+from lib.db import transaction
+
+UNEXPLAINED_THRESHOLD_INR = 1.0  # a day whose metered and computed closing differ by more is flagged
+
+# Status of a day's check, metered against computed closing balance.
+STATUSES = ("ok", "unexplained", "start", "gap", "incomplete", "today", "estimated", "no_readings")
+
+LEDGER_COLUMNS = (
+    "consumer_id",
+    "nickname",
+    "day",
+    "units",
+    "intervals",
+    "opening_inr",
+    "recharge_inr",
+    "energy_inr",
+    "fixed_inr",
+    "duty_inr",
+    "rebate_inr",
+    "arrears_inr",
+    "adjustment_inr",
+    "deduction_inr",
+    "closing_inr",
+    "metered_closing_inr",
+    "difference_inr",
+    "balance_inr",
+    "estimated",
+    "status",
+    "free_units_used",
+    "units_month_to_date",
+    "tariff_version",
+)
+
+# The parts of a deduction, in the order a waterfall shows them, with the sign they have on the balance.
+PARTS: tuple[tuple[str, int], ...] = (
+    ("recharge_inr", +1),
+    ("energy_inr", -1),
+    ("fixed_inr", -1),
+    ("duty_inr", -1),
+    ("rebate_inr", +1),
+    ("arrears_inr", -1),
+    ("adjustment_inr", +1),
+)
+
+ARREAR_METHODS = ("recharge_share", "daily")
+
+
+class LedgerInputError(ValueError):
+    """Bad arrears/adjustment input; ``str(error)`` is a catalog key the page shows in the user's language."""
+
+
+# --- building the ledger --------------------------------------------------------------------------
+
+
+def build_ledger(
+    daily: pd.DataFrame,
+    details: pd.DataFrame,
+    *,
+    arrears: pd.DataFrame | None = None,
+    adjustments: pd.DataFrame | None = None,
+    today: dt.date | None = None,
+    book: tariff.TariffBook | None = None,
+) -> pd.DataFrame:
+    """One row per connection per IST day, from its first to its last day with data (``LEDGER_COLUMNS``).
+
+    ``daily`` is :func:`lib.store.daily_frame` (whole history: slabs count the month's units),
+    ``details`` :func:`lib.store.connection_details` (tariff category and sanctioned load),
+    ``arrears`` / ``adjustments`` :func:`lib.store.arrears_frame` / :func:`lib.store.adjustments_frame`.
+
+    Money leaving the balance is positive in energy/fixed/duty/arrears; rebate, recharge and adjustment
+    are positive when they add to it: ``closing = opening + recharge − energy − fixed − duty + rebate −
+    arrears + adjustment`` (``deduction_inr`` is everything but the recharge). The opening balance is
+    the meter's closing of the day before when known, else the ledger's own closing; so each day is
+    checked on its own and one bad day does not flag every day after it.
+
+    ``status``: ``ok`` / ``unexplained`` (metered vs computed closing off by more than ₹1),
+    ``start`` (first day: opening derived from the meter), ``gap`` (the day before had no metered
+    balance, so the check is not exact), ``incomplete`` (readings missing that day), ``today`` (the
+    day is not over: meters deduct a day's charges on its last reading, so today's charges so far are
+    shown but not yet taken from the metered balance), ``estimated``
+    (no metered balance: ``balance_inr`` is the ledger's), ``no_readings``. A connection whose tariff
+    category is not in the tariff file has no rows (see :func:`connections_without_ledger`).
+    """
+    book = book or tariff.load_tariffs()
+    today = today or today_ist()
+    parts: list[pd.DataFrame] = []
+    if not len(daily):
+        return empty_ledger()
+    facts = details.set_index(details["consumer_id"].astype(str))
+    filled = analytics.fill_calendar(daily)
+    for cid, own in filled.groupby("consumer_id", sort=False):
+        cid = str(cid)
+        if cid not in facts.index:
+            continue
+        fact = facts.loc[cid]
+        own_arrears = _rows_of(arrears, cid)
+        own_adjustments = _rows_of(adjustments, cid)
+        try:
+            parts.append(
+                _connection_ledger(
+                    own.sort_values("day").reset_index(drop=True),
+                    str(fact["tariff_category"]),
+                    float(fact["sanctioned_load_kw"]),
+                    own_arrears,
+                    own_adjustments,
+                    today,
+                    book,
+                )
+            )
+        except tariff.TariffError:
+            continue  # no tariff for this category (or these days): listed by connections_without_ledger
+    if not parts:
+        return empty_ledger()
+    return pd.concat(parts, ignore_index=True)[list(LEDGER_COLUMNS)]
+
+
+def empty_ledger() -> pd.DataFrame:
+    """A ledger with its columns and no rows."""
+    frame = pd.DataFrame({column: pd.Series(dtype="float64") for column in LEDGER_COLUMNS})
+    for column in ("consumer_id", "nickname", "status", "tariff_version"):
+        frame[column] = frame[column].astype(object)
+    frame["day"] = pd.to_datetime(frame["day"])
+    frame["estimated"] = frame["estimated"].astype(bool)
+    return frame
+
+
+def connections_without_ledger(details: pd.DataFrame, daily: pd.DataFrame, ledger: pd.DataFrame) -> list[str]:
+    """Consumer IDs that have data but no ledger rows (their tariff is not in the tariff file)."""
+    with_data = set(daily["consumer_id"].astype(str)) if len(daily) else set()
+    done = set(ledger["consumer_id"].astype(str)) if len(ledger) else set()
+    return [cid for cid in details["consumer_id"].astype(str) if cid in with_data and cid not in done]
+
+
+def _rows_of(frame: pd.DataFrame | None, consumer_id: str) -> pd.DataFrame:
+    if frame is None or not len(frame):
+        return pd.DataFrame()
+    return frame[frame["consumer_id"].astype(str) == consumer_id]
+
+
+def _paise(value: float) -> int:
+    return int(round(float(value) * 100))
+
+
+def _connection_ledger(
+    days: pd.DataFrame,
+    category: str,
+    load_kw: float,
+    arrears: pd.DataFrame,
+    adjustments: pd.DataFrame,
+    today: dt.date,
+    book: tariff.TariffBook,
+) -> pd.DataFrame:
+    day_list = [ts.date() for ts in days["day"]]
+    recharge = [_paise(x) for x in days["recharge_inr"].fillna(0.0)]
+    recovery = arrears_recovery(arrears, dict(zip(day_list, recharge, strict=True)), day_list)
+    adjust: dict[dt.date, int] = {}
+    for _, row in adjustments.iterrows():
+        key = dt.date.fromisoformat(str(row["day"])[:10])
+        adjust[key] = adjust.get(key, 0) + _paise(row["amount_inr"])
+    intervals = days["intervals"].fillna(0).astype(int).to_numpy()
+    complete = int(pd.Series(intervals[intervals > 0]).max()) if (intervals > 0).any() else 0
+
+    rows: list[dict[str, Any]] = []
+    month: tuple[int, int] | None = None
+    so_far = 0.0
+    previous_metered: int | None = None
+    previous_closing: int | None = None
+    for i, day in enumerate(day_list):
+        if (day.year, day.month) != month:
+            month, so_far = (day.year, day.month), 0.0
+        kwh = days["kwh"].iloc[i]
+        has_readings = bool(pd.notna(kwh)) and intervals[i] > 0
+        units = float(kwh) if has_readings else 0.0
+        charge = tariff.day_charges(
+            category, day, units, units_before=so_far, sanctioned_load_kw=load_kw, book=book
+        )
+        so_far += units
+        energy, fixed, duty, rebate = (
+            _paise(charge.energy_charge),
+            _paise(charge.fixed_charge),
+            _paise(charge.duty),
+            _paise(charge.rebate),
+        )
+        arrears_p = recovery.get(day, 0)
+        adjust_p = adjust.get(day, 0)
+        deduction = energy + fixed + duty - rebate + arrears_p - adjust_p
+        metered_raw = days["closing_balance_inr"].iloc[i]
+        metered = _paise(metered_raw) if pd.notna(metered_raw) else None
+
+        if previous_metered is not None:
+            opening = previous_metered
+        elif previous_closing is not None:
+            opening = previous_closing
+        elif metered is not None:
+            opening = metered - recharge[i] + deduction  # first day: derived from the meter
+        else:
+            opening = 0  # no balance known at all: the estimate starts from zero
+        closing = opening + recharge[i] - deduction
+
+        if metered is None:
+            status = "estimated" if has_readings else "no_readings"
+        elif day >= today:
+            status = "today"
+        elif i == 0:
+            status = "start"
+        elif not has_readings or 0 < intervals[i] < complete:
+            status = "incomplete"
+        elif previous_metered is None:
+            status = "gap"
+        elif abs(metered - closing) > UNEXPLAINED_THRESHOLD_INR * 100:
+            status = "unexplained"
+        else:
+            status = "ok"
+        rows.append(
+            {
+                "consumer_id": days["consumer_id"].iloc[i],
+                "nickname": days["nickname"].iloc[i],
+                "day": pd.Timestamp(day),
+                "units": float(kwh) if has_readings else math.nan,
+                "intervals": int(intervals[i]),
+                "opening_inr": opening / 100,
+                "recharge_inr": recharge[i] / 100,
+                "energy_inr": energy / 100,
+                "fixed_inr": fixed / 100,
+                "duty_inr": duty / 100,
+                "rebate_inr": rebate / 100,
+                "arrears_inr": arrears_p / 100,
+                "adjustment_inr": adjust_p / 100,
+                "deduction_inr": deduction / 100,
+                "closing_inr": closing / 100,
+                "metered_closing_inr": metered / 100 if metered is not None else math.nan,
+                "difference_inr": (metered - closing) / 100
+                if metered is not None and status != "today"
+                else math.nan,
+                "balance_inr": (metered if metered is not None else closing) / 100,
+                "estimated": metered is None,
+                "status": status,
+                "free_units_used": charge.free_units_used,
+                "units_month_to_date": so_far,
+                "tariff_version": charge.version,
+            }
+        )
+        previous_metered = metered
+        previous_closing = closing
+    return pd.DataFrame(rows)
+
+
+# --- arrears ----------------------------------------------------------------------------------------
+
+
+def arrears_recovery(
+    arrears: pd.DataFrame, recharge_paise: dict[dt.date, int], days: Sequence[dt.date]
+) -> dict[dt.date, int]:
+    """Paise recovered towards arrears on each of ``days`` (the ledger's calendar of one connection).
+
+    ``recharge_share``: ``share`` of every recharge from ``start_day`` on (DESCO-style: the energy
+    bought is what is left); ``daily``: ``daily_inr`` every day from ``start_day``; each until its amount
+    is paid. Days before the ledger's first day still count for daily instalments (what was already paid).
+
+    >>> a = pd.DataFrame([{"arrear_id": 1, "amount_inr": 700.0, "start_day": "2026-11-01",
+    ...     "method": "recharge_share", "share": 0.5, "daily_inr": None}])
+    >>> d = [dt.date(2026, 11, 2), dt.date(2026, 11, 3)]
+    >>> arrears_recovery(a, {d[0]: 100000, d[1]: 100000}, d)
+    {datetime.date(2026, 11, 2): 50000, datetime.date(2026, 11, 3): 20000}
+    """
+    out: dict[dt.date, int] = {}
+    if arrears is None or not len(arrears) or not len(days):
+        return out
+    for _, row in arrears.sort_values(["start_day", "arrear_id"]).iterrows():
+        for day, paid in _schedule_of(row, recharge_paise, days[-1]):
+            out[day] = out.get(day, 0) + paid
+    first = days[0]
+    return {day: paid for day, paid in sorted(out.items()) if day >= first}
+
+
+def _schedule_of(row: Any, recharge_paise: dict[dt.date, int], until: dt.date) -> list[tuple[dt.date, int]]:
+    """(day, paise) recovered for one arrear from its start day through ``until``."""
+    remaining = _paise(row["amount_inr"])
+    start = dt.date.fromisoformat(str(row["start_day"])[:10])
+    paid: list[tuple[dt.date, int]] = []
+    if row["method"] == "daily":
+        step = _paise(row["daily_inr"])
+        day = start
+        while remaining > 0 and day <= until and step > 0:
+            take = min(remaining, step)
+            paid.append((day, take))
+            remaining -= take
+            day += dt.timedelta(days=1)
+    else:
+        share = float(row["share"])
+        for day in sorted(recharge_paise):
+            if day < start or day > until or remaining <= 0:
+                continue
+            take = min(remaining, int(round(recharge_paise[day] * share)))
+            if take > 0:
+                paid.append((day, take))
+                remaining -= take
+    return paid
+
+
+def arrears_status(arrears: pd.DataFrame, ledger: pd.DataFrame, today: dt.date | None = None) -> pd.DataFrame:
+    """Each arrear: what was owed, what is recovered, what remains and when it should end.
+
+    Columns: arrear_id, consumer_id, nickname, amount_inr, method, share, daily_inr, recovered_inr,
+    remaining_inr, ends_on (date, NaT when unknown), recharges_left (for a share of recharges: how
+    many more recharges of the usual size pay it off; NaN otherwise), typical_recharge_inr.
+    A share of recharges ends after about ``remaining / (share × usual recharge)`` recharges; with the
+    usual gap between recharges that gives a date. A daily instalment ends ``remaining / instalment``
+    days after today.
+    """
+    columns = [
+        "arrear_id",
+        "consumer_id",
+        "nickname",
+        "amount_inr",
+        "method",
+        "share",
+        "daily_inr",
+        "note",
+        "recovered_inr",
+        "remaining_inr",
+        "ends_on",
+        "recharges_left",
+        "typical_recharge_inr",
+    ]
+    if arrears is None or not len(arrears):
+        return pd.DataFrame(columns=columns)
+    today = today or today_ist()
+    rows = []
+    for _, row in arrears.iterrows():
+        cid = str(row["consumer_id"])
+        own = ledger[ledger["consumer_id"].astype(str) == cid] if len(ledger) else ledger
+        last = max(today, own["day"].max().date()) if len(own) else today
+        recharges = {
+            ts.date(): _paise(amount)
+            for ts, amount in zip(own["day"], own["recharge_inr"], strict=True)
+            if amount > 0 and ts.date() <= today
+        }
+        recovered = sum(p for d, p in _schedule_of(row, recharges, min(last, today)))
+        remaining = _paise(row["amount_inr"]) - recovered
+        nickname = own["nickname"].iloc[0] if len(own) else cid
+        typical = float(np.median(list(recharges.values()))) / 100 if recharges else math.nan
+        ends_on: Any = pd.NaT
+        recharges_left = math.nan
+        if remaining <= 0:
+            paid_days = [d for d, _ in _schedule_of(row, recharges, today)]
+            ends_on = pd.Timestamp(paid_days[-1]) if paid_days else pd.NaT
+        elif row["method"] == "daily":
+            ends_on = pd.Timestamp(
+                today + dt.timedelta(days=math.ceil(remaining / _paise(row["daily_inr"])) - 1)
+            )
+        elif not math.isnan(typical) and typical > 0:
+            recharges_left = float(math.ceil(remaining / 100 / (float(row["share"]) * typical)))
+            gaps = np.diff(sorted(d.toordinal() for d in recharges))
+            if len(gaps):
+                ends_on = pd.Timestamp(
+                    today + dt.timedelta(days=int(recharges_left * float(np.median(gaps))))
+                )
+        rows.append(
+            [
+                row["arrear_id"],
+                cid,
+                nickname,
+                float(row["amount_inr"]),
+                row["method"],
+                row.get("share"),
+                row.get("daily_inr"),
+                row.get("note"),
+                recovered / 100,
+                max(0, remaining) / 100,
+                ends_on,
+                recharges_left,
+                typical,
+            ]
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+# --- what the household asks ----------------------------------------------------------------------
+
+
+def unexplained_deductions(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Days whose metered closing differs from the ledger's by more than ₹1, newest first.
+
+    Columns: consumer_id, nickname, day, difference_inr (negative: more was taken than the tariff
+    explains), metered_closing_inr, closing_inr.
+    """
+    columns = ["consumer_id", "nickname", "day", "difference_inr", "metered_closing_inr", "closing_inr"]
+    if not len(ledger):
+        return pd.DataFrame(columns=columns)
+    flagged = ledger[ledger["status"] == "unexplained"]
+    return flagged.sort_values("day", ascending=False)[columns].reset_index(drop=True)
+
+
+def unexplained_summary(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Per connection: how many days were flagged and their total (what to take to the electricity office).
+
+    Columns: consumer_id, nickname, days, total_inr (sum of the differences), taken_inr (sum over the
+    days the meter took more than explained, as a positive amount), first_day, last_day.
+    """
+    columns = ["consumer_id", "nickname", "days", "total_inr", "taken_inr", "first_day", "last_day"]
+    flagged = unexplained_deductions(ledger)
+    if not len(flagged):
+        return pd.DataFrame(columns=columns)
+    grouped = flagged.groupby("consumer_id", sort=False)
+    out = pd.DataFrame(
+        {
+            "nickname": grouped["nickname"].first(),
+            "days": grouped["day"].count().astype(int),
+            "total_inr": grouped["difference_inr"].sum().round(2),
+            "taken_inr": grouped["difference_inr"].apply(lambda s: -s[s < 0].sum()).round(2),
+            "first_day": grouped["day"].min(),
+            "last_day": grouped["day"].max(),
+        }
+    ).reset_index()
+    return out[columns]
+
+
+def month_parts(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Spend per connection per calendar month, split into its parts (the Compare page's bars).
+
+    Columns: consumer_id, nickname, month (first day, datetime), units, recharge_inr, energy_inr,
+    fixed_inr, duty_inr, rebate_inr, arrears_inr, adjustment_inr, deduction_inr, days.
+    """
+    sums = ["units", *[p for p, _ in PARTS], "deduction_inr"]
+    columns = ["consumer_id", "nickname", "month", *sums, "days"]
+    if not len(ledger):
+        return pd.DataFrame(columns=columns)
+    frame = ledger.assign(month=ledger["day"].dt.to_period("M").dt.start_time)
+    grouped = frame.groupby(["consumer_id", "month"], sort=True)
+    out = grouped[sums].sum(min_count=0).round(2)
+    out["units"] = grouped["units"].sum(min_count=1)
+    out["nickname"] = grouped["nickname"].first()
+    out["days"] = grouped["day"].count().astype(int)
+    return out.reset_index()[columns]
+
+
+def period_steps(
+    ledger: pd.DataFrame, consumer_id: str, first_day: dt.date, last_day: dt.date
+) -> dict[str, Any]:
+    """The waterfall of one connection over ``first_day..last_day``: opening, each part, closing.
+
+    Returns ``{"opening_inr", "closing_inr", "metered_closing_inr" (NaN when none), "estimated",
+    "parts": [(column, signed ₹), ...], "units", "days"}``; ``parts`` follow ``PARTS`` with the sign
+    they have on the balance. Empty (``{}``) when the connection has no rows in the period.
+    """
+    own = ledger[
+        (ledger["consumer_id"].astype(str) == str(consumer_id))
+        & (ledger["day"] >= pd.Timestamp(first_day))
+        & (ledger["day"] <= pd.Timestamp(last_day))
+    ].sort_values("day")
+    if not len(own):
+        return {}
+    parts = [(column, round(sign * float(own[column].sum()), 2)) for column, sign in PARTS]
+    last = own.iloc[-1]
+    return {
+        "opening_inr": float(own["opening_inr"].iloc[0]),
+        "closing_inr": float(last["closing_inr"]),
+        "metered_closing_inr": float(last["metered_closing_inr"]),
+        "estimated": bool(last["estimated"]),
+        "parts": parts,
+        "units": float(own["units"].sum(min_count=1)) if own["units"].notna().any() else math.nan,
+        "days": len(own),
+    }
+
+
+@dataclass(frozen=True)
+class FreeUnitsOutlook:
+    """This month's free units of one connection and where the month is heading at the current pace."""
+
+    consumer_id: str
+    nickname: str
+    allowance: float  # free units a month (0: not eligible, e.g. a shop)
+    units_so_far: float  # this month, today's readings included
+    free_units_left: float
+    pace_units_per_day: float  # NaN when there is no recent complete day
+    projected_month_units: float
+    passes_on: dt.date | None  # the day the month's units pass the allowance (past or projected)
+    already_passed: bool
+    more_this_month_inr: float  # deductions expected for the rest of the month at this pace
+
+
+def free_units_outlook(
+    ledger: pd.DataFrame,
+    details: pd.DataFrame,
+    today: dt.date | None = None,
+    *,
+    book: tariff.TariffBook | None = None,
+) -> list[FreeUnitsOutlook]:
+    """Per connection with ledger rows: free units left this month, projected month-end units and cost.
+
+    The pace is the average of this month's complete days (before today), or of the last 7 complete
+    days when this month has fewer than 3. The rest of the month (today included) is charged day by
+    day through :func:`lib.tariff.charges_for_days`, so slabs, the allowance and fixed charges apply
+    exactly as the meter would apply them ("at this pace Home will pass 125 units on the 24th; about
+    ₹110 more this month").
+    """
+    today = today or today_ist()
+    book = book or tariff.load_tariffs()
+    facts = details.set_index(details["consumer_id"].astype(str))
+    first = pd.Timestamp(today.replace(day=1))
+    end = today.replace(day=calendar.monthrange(today.year, today.month)[1])
+    out: list[FreeUnitsOutlook] = []
+    if not len(ledger):
+        return out
+    for cid, own in ledger.groupby("consumer_id", sort=False):
+        cid = str(cid)
+        if cid not in facts.index:
+            continue
+        category = str(facts.loc[cid, "tariff_category"])
+        load = float(facts.loc[cid, "sanctioned_load_kw"])
+        try:
+            allowance = float(tariff.tariff_for(category, today, book=book).free_units_per_month)
+        except tariff.TariffError:
+            continue
+        month = own[(own["day"] >= first) & (own["day"] <= pd.Timestamp(today))]
+        so_far = float(month["units"].sum()) if len(month) else 0.0
+        complete = month[(month["day"] < pd.Timestamp(today)) & month["units"].notna()]
+        before_today = float(complete["units"].sum()) if len(complete) else 0.0
+        if len(complete) >= 3:
+            pace = float(complete["units"].mean())
+        else:
+            recent = own[(own["day"] < pd.Timestamp(today)) & own["units"].notna()].tail(7)
+            pace = float(recent["units"].mean()) if len(recent) else math.nan
+        remaining_days = (end - today).days + 1
+        projected = before_today + (pace * remaining_days if not math.isnan(pace) else 0.0)
+        passes_on: dt.date | None = None
+        already = False
+        if allowance > 0:
+            crossed = month[month["units_month_to_date"] > allowance]
+            if len(crossed):
+                passes_on, already = crossed["day"].iloc[0].date(), True
+                if passes_on == today:
+                    already = False
+            elif not math.isnan(pace) and pace > 0 and projected > allowance:
+                days_needed = math.floor((allowance - before_today) / pace)  # whole days still within
+                passes_on = today + dt.timedelta(days=max(0, days_needed))
+        more = math.nan
+        if not math.isnan(pace):
+            rest = [(today + dt.timedelta(days=i), round(pace, 3)) for i in range(remaining_days)]
+            try:
+                charges = tariff.charges_for_days(
+                    category, rest, sanctioned_load_kw=load, units_before=before_today, book=book
+                )
+                more = round(sum(c.total for c in charges), 2)
+            except tariff.TariffError:
+                more = math.nan
+        out.append(
+            FreeUnitsOutlook(
+                consumer_id=cid,
+                nickname=str(own["nickname"].iloc[0]),
+                allowance=allowance,
+                units_so_far=round(so_far, 3),
+                free_units_left=tariff.free_units_left(category, today, so_far, book=book),
+                pace_units_per_day=pace,
+                projected_month_units=round(projected, 1),
+                passes_on=passes_on,
+                already_passed=already,
+                more_this_month_inr=more,
+            )
+        )
+    return out
+
+
+def balances_as_daily(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ledger as a :mod:`lib.analytics` daily frame whose balance is the meter's, else the ledger's.
+
+    So :func:`lib.analytics.run_out_forecast` gives days of balance left also for a connection that
+    reports no balance (an imported file); ``estimated`` tells which.
+    """
+    if not len(ledger):
+        return analytics.empty_daily().assign(estimated=pd.Series(dtype=bool))
+    return pd.DataFrame(
+        {
+            "consumer_id": ledger["consumer_id"].astype(str),
+            "nickname": ledger["nickname"],
+            "day": ledger["day"],
+            "kwh": ledger["units"],
+            "intervals": ledger["intervals"],
+            "peak_kwh": math.nan,
+            "closing_balance_inr": ledger["balance_inr"],
+            "recharge_inr": ledger["recharge_inr"],
+            "estimated": ledger["estimated"],
+        }
+    )
+
+
+def balance_outlook(ledger: pd.DataFrame, today: dt.date | None = None) -> pd.DataFrame:
+    """Per connection: latest balance (metered or estimated), burn and days of balance left.
+
+    Columns of :func:`lib.analytics.run_out_forecast` plus ``estimated`` (the latest balance is the
+    ledger's, not the meter's).
+    """
+    today = today or today_ist()
+    frame = balances_as_daily(ledger)
+    forecast = analytics.run_out_forecast(frame, today)
+    if not len(forecast):
+        return forecast.assign(estimated=pd.Series(dtype=bool))
+    latest = frame[frame["day"] <= pd.Timestamp(today)].sort_values("day").groupby("consumer_id").tail(1)
+    flags = latest.set_index("consumer_id")["estimated"]
+    forecast["estimated"] = forecast["consumer_id"].map(flags).fillna(False).astype(bool)
+    return forecast
+
+
+# --- reading it for an account ----------------------------------------------------------------------
+
+
+def load_ledger(
+    conn: sqlite3.Connection,
+    account_id: int,
+    consumer_ids: Sequence[str] | None = None,
+    *,
+    today: dt.date | None = None,
+    book: tariff.TariffBook | None = None,
+) -> pd.DataFrame:
+    """The ledger of the account's linked connections (all of them, or ``consumer_ids``), whole history.
+
+    Only authorized reads (:mod:`lib.store`): an unlinked or stale connection has no rows.
+    """
+    details = store.connection_details(conn, account_id)
+    daily = store.daily_frame(conn, account_id, consumer_ids)
+    return build_ledger(
+        daily,
+        details,
+        arrears=store.arrears_frame(conn, account_id, consumer_ids),
+        adjustments=store.adjustments_frame(conn, account_id, consumer_ids),
+        today=today,
+        book=book,
+    )
+
+
+# --- writes: arrears and adjustments entered by the household ---------------------------------------
+
+MAX_AMOUNT_INR = 10_00_000.0  # ₹10 lakh: anything larger is a typing mistake
+MAX_NOTE_CHARS = 200
+
+
+def add_arrear(
+    conn: sqlite3.Connection,
+    account_id: int,
+    consumer_id: str,
+    *,
+    amount_inr: float,
+    start_day: dt.date,
+    method: str,
+    share: float | None = None,
+    daily_inr: float | None = None,
+    note: str | None = None,
+    now: str | None = None,
+) -> int:
+    """Record arrears of a linked connection and how they are recovered; returns the ``arrear_id``.
+
+    ``method="recharge_share"`` with ``share`` in (0, 1] (e.g. 0.25 = a quarter of every recharge), or
+    ``method="daily"`` with ``daily_inr`` > 0. Raises :class:`LedgerInputError` (a catalog key) for bad
+    input or a connection the account does not follow.
+
+    >>> from lib.db import open_db
+    >>> with open_db(":memory:") as conn:
+    ...     _ = store.upsert_consumers(conn, [{"consumer_id": "101", "name": "A", "registered_mobile": "+919876543210"}])
+    ...     account = store.create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
+    ...     store.insert_link(conn, account, "101", "Home", now="2026-01-01T00:00:00Z")
+    ...     add_arrear(conn, account, "101", amount_inr=1200, start_day=dt.date(2026, 11, 1),
+    ...                method="daily", daily_inr=40, now="2026-11-25T06:30:00Z")
+    1
+    """
+    amount = _valid_amount(amount_inr)
+    if method not in ARREAR_METHODS:
+        raise LedgerInputError("ledger_error_method")
+    if method == "recharge_share":
+        if share is None or not (0 < float(share) <= 1):
+            raise LedgerInputError("ledger_error_share")
+        share, daily_inr = float(share), None
+    else:
+        daily_inr = _valid_amount(daily_inr)
+        share = None
+    if not isinstance(start_day, dt.date):
+        raise LedgerInputError("ledger_error_day")
+    note = _clean_note(note)
+    with transaction(conn):
+        if not store.is_linked(conn, account_id, consumer_id):
+            raise LedgerInputError("ledger_error_not_linked")
+        cursor = conn.execute(
+            "INSERT INTO arrears (consumer_id, amount_inr, start_day, method, share, daily_inr, note, "
+            "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                consumer_id,
+                amount,
+                start_day.isoformat(),
+                method,
+                share,
+                daily_inr,
+                note,
+                account_id,
+                now or to_ts(now_utc()),
+            ),
+        )
+        store.bump_data_version(conn)
+    return int(cursor.lastrowid or 0)
+
+
+def delete_arrear(conn: sqlite3.Connection, account_id: int, arrear_id: int) -> bool:
+    """Remove an arrear of a connection the account follows; False when there is no such arrear for it."""
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT consumer_id FROM arrears WHERE arrear_id = ?", (int(arrear_id),)
+        ).fetchone()
+        if row is None or not store.is_linked(conn, account_id, row[0]):
+            return False
+        conn.execute("DELETE FROM arrears WHERE arrear_id = ?", (int(arrear_id),))
+        store.bump_data_version(conn)
+    return True
+
+
+def add_adjustment(
+    conn: sqlite3.Connection,
+    account_id: int,
+    consumer_id: str,
+    *,
+    day: dt.date,
+    amount_inr: float,
+    reason: str,
+    now: str | None = None,
+) -> int:
+    """Record a one-off change to a linked connection's balance (+ credit, − debit); returns its id."""
+    try:
+        amount = float(amount_inr)
+    except (TypeError, ValueError) as error:
+        raise LedgerInputError("ledger_error_amount") from error
+    if not math.isfinite(amount) or amount == 0 or abs(amount) > MAX_AMOUNT_INR:
+        raise LedgerInputError("ledger_error_amount")
+    if not isinstance(day, dt.date):
+        raise LedgerInputError("ledger_error_day")
+    reason = _clean_note(reason)
+    if not reason:
+        raise LedgerInputError("ledger_error_reason")
+    with transaction(conn):
+        if not store.is_linked(conn, account_id, consumer_id):
+            raise LedgerInputError("ledger_error_not_linked")
+        cursor = conn.execute(
+            "INSERT INTO adjustments (consumer_id, day, amount_inr, reason, created_by, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (consumer_id, day.isoformat(), round(amount, 2), reason, account_id, now or to_ts(now_utc())),
+        )
+        store.bump_data_version(conn)
+    return int(cursor.lastrowid or 0)
+
+
+def _valid_amount(value: Any) -> float:
+    try:
+        amount = float(value)
+    except (TypeError, ValueError) as error:
+        raise LedgerInputError("ledger_error_amount") from error
+    if not math.isfinite(amount) or amount <= 0 or amount > MAX_AMOUNT_INR:
+        raise LedgerInputError("ledger_error_amount")
+    return round(amount, 2)
+
+
+def _clean_note(text: str | None) -> str | None:
+    if text is None:
+        return None
+    cleaned = " ".join(str(text).split())[:MAX_NOTE_CHARS]
+    return cleaned or None
