@@ -1,0 +1,430 @@
+"""Sign in with a mobile number, link connections with an OTP to their registered mobile, remove them.
+
+These are the functions the pages call (``lib/signin_view.py``, ``lib/manage_view.py``); they hold no
+Streamlit code and keep nothing security-relevant in the session: challenges, counters and blocks are
+rows in SQLite (``lib/otp.py``), the SMS goes through ``lib/sms.py``, every event is audited.
+
+>>> import re
+>>> from lib.config import load_settings
+>>> from lib.db import open_db
+>>> from lib import otp, sms
+>>> settings = load_settings(env={"METERMITRA_OTP_KEY": "k" * 40}, secrets_path=None)
+>>> quick = otp.Pacer(0)
+>>> with open_db(":memory:") as conn:
+...     sent = start_sign_in(conn, settings, "98765 43210", lang="en", pacer=quick)
+...     code = re.search(r"\\d{3} \\d{3}", sms.recent_outbox(conn)[0]["text"]).group()
+...     done = verify_sign_in(conn, settings, sent.challenge_id, sent.subject, code, lang="en")
+>>> sent.status, sent.destination_masked, done.status, done.account_id
+('sent', '+91 ••••••••10', 'ok', 1)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from lib import audit, i18n, otp, sms, store
+from lib.clock import IST, now_utc, to_ts
+from lib.config import Settings
+from lib.db import transaction
+from lib.phone import mask_mobile, normalise_mobile
+
+MAX_CONSUMER_ID_INPUT = 32
+MAX_NICKNAME_CHARS = 40
+_CONSUMER_ID_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,29}")
+
+SendStatus = Literal["sent", "invalid_mobile", "invalid_consumer_id", "send_failed", "cooldown"]
+
+
+class AuthConfigurationError(RuntimeError):
+    """The OTP key or SMS configuration is unsafe: the app refuses to start a session."""
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    """The answer to "Send OTP" / "Resend OTP". Unknown, limited and real subjects all answer "sent"."""
+
+    status: SendStatus
+    challenge_id: str | None = None
+    destination_masked: str | None = None
+    subject: str | None = None  # the normalised mobile or consumer ID, for the verify step
+    wait_seconds: int = 0  # "cooldown": when "Resend OTP" works again
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    status: otp.Status
+    tries_left: int = 0
+    account_id: int | None = None
+    language: str | None = None
+    nickname: str | None = None
+
+
+# --- startup --------------------------------------------------------------------------------------
+
+
+def check_startup(
+    conn: sqlite3.Connection, settings: Settings, *, key_file: Path | None = None
+) -> otp.OtpKey:
+    """Refuse unsafe configurations with a message an operator can act on; return the OTP key.
+
+    - the SMS gateway checks of ``sms.check_sms_configuration`` (demo outbox + real data, ...);
+    - a configured OTP key shorter than 32 bytes;
+    - a database with real consumers but no configured key (the generated key file is for local/demo use).
+    """
+    try:
+        sms.check_sms_configuration(conn, settings)
+        key = _key(settings, key_file)
+    except (sms.SmsConfigurationError, otp.OtpKeyError) as exc:
+        raise AuthConfigurationError(str(exc)) from exc
+    if key.source == "file" and store.holds_real_data(conn):
+        raise AuthConfigurationError(
+            "Refusing to start: the database holds real consumers but no OTP key is configured. "
+            "Set [otp] key in .streamlit/secrets.toml (or METERMITRA_OTP_KEY) to 64 random hex characters."
+        )
+    return key
+
+
+def _key(settings: Settings, key_file: Path | None = None) -> otp.OtpKey:
+    return otp.load_key(settings, key_file=key_file or otp.KEY_FILE)
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+def normalise_consumer_id(text: object) -> str | None:
+    """A consumer ID as typed (spaces and case ignored), or None when it cannot be one.
+
+    >>> normalise_consumer_id(" 1012 3456 78 "), normalise_consumer_id("demo-101"), normalise_consumer_id("'; DROP")
+    ('1012345678', 'DEMO-101', None)
+    """
+    if not isinstance(text, str) or len(text) > MAX_CONSUMER_ID_INPUT:
+        return None
+    value = text.replace(" ", "").upper()
+    return value if value.isascii() and _CONSUMER_ID_RE.fullmatch(value) else None
+
+
+def clean_nickname(text: object) -> str | None:
+    """A nickname as stored: control characters dropped, whitespace collapsed, at most 40 characters.
+
+    >>> clean_nickname("  Ghar \\n (Patna) "), clean_nickname("   ")
+    ('Ghar (Patna)', None)
+    """
+    if not isinstance(text, str):
+        return None
+    text = text[: MAX_NICKNAME_CHARS * 4]
+    kept = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    value = " ".join(kept.split())[:MAX_NICKNAME_CHARS].strip()
+    return value or None
+
+
+# --- sign in --------------------------------------------------------------------------------------
+
+
+def start_sign_in(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    mobile_input: object,
+    *,
+    lang: str,
+    now: dt.datetime | None = None,
+    pacer: otp.Pacer | None = None,
+) -> SendOutcome:
+    """ "Send OTP" on the sign-in form: an OTP to the typed mobile. Creates no account (that waits for the OTP)."""
+    mobile = normalise_mobile(mobile_input) if isinstance(mobile_input, str) else None
+    if mobile is None:
+        return SendOutcome("invalid_mobile")
+    with (pacer or otp.Pacer()).floor():
+        return _send(conn, settings, "login", None, mobile, mobile, lang=lang, now=now)
+
+
+def resend_sign_in(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    challenge_id: str,
+    mobile_e164: str,
+    *,
+    lang: str,
+    now: dt.datetime | None = None,
+    pacer: otp.Pacer | None = None,
+) -> SendOutcome:
+    """ "Resend OTP": a new code (the old one dies) once 30 s have passed since this challenge was sent."""
+    wait = otp.resend_wait_seconds(otp.challenge(conn, challenge_id), now)
+    if wait:
+        return SendOutcome("cooldown", challenge_id=challenge_id, subject=mobile_e164, wait_seconds=wait)
+    return start_sign_in(conn, settings, mobile_e164, lang=lang, now=now, pacer=pacer)
+
+
+def verify_sign_in(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    challenge_id: object,
+    mobile_e164: str,
+    code_input: object,
+    *,
+    lang: str,
+    now: dt.datetime | None = None,
+) -> VerifyOutcome:
+    """ "Verify OTP" on the sign-in form; a first verified sign-in creates the account (language ``lang``)."""
+    now = now or now_utc()
+    ts = to_ts(now)
+    key = _key(settings)
+    made: dict[str, object] = {}
+
+    def create(conn: sqlite3.Connection, _challenge: otp.Challenge) -> None:
+        account_id = store.create_account(conn, mobile_e164, language=i18n.normalise_language(lang), now=ts)
+        account = store.account_by_id(conn, account_id) or {}
+        made.update(account_id=account_id, language=account.get("language"))
+        audit.record(conn, "login_ok", account_id=account_id, destination=mobile_e164, now=ts)
+
+    verdict = otp.verify(
+        conn,
+        key,
+        challenge_id,
+        purpose="login",
+        account_id=None,
+        subject=mobile_e164,
+        code_input=code_input,
+        now=now,
+        on_success=create,
+    )
+    if verdict.status != "ok":
+        if verdict.status != "invalid":
+            with transaction(conn):
+                audit.record(
+                    conn,
+                    "login_failed",
+                    destination=mobile_e164,
+                    outcome=verdict.status,
+                    challenge_id=challenge_id if isinstance(challenge_id, str) else None,
+                    now=ts,
+                )
+        return VerifyOutcome(verdict.status, tries_left=verdict.tries_left)
+    return VerifyOutcome(
+        "ok",
+        account_id=int(made["account_id"]),  # type: ignore[call-overload]
+        language=str(made.get("language") or lang),
+    )
+
+
+def record_sign_out(conn: sqlite3.Connection, account_id: int, *, now: dt.datetime | None = None) -> None:
+    """Audit a "Sign out" (the view clears the session)."""
+    with transaction(conn):
+        audit.record(conn, "sign_out", account_id=account_id, now=to_ts(now or now_utc()))
+
+
+def account_summary(conn: sqlite3.Connection, account_id: object) -> dict[str, str] | None:
+    """What the sidebar shows about the signed-in account: its masked mobile and saved language."""
+    if not isinstance(account_id, int):
+        return None
+    account = store.account_by_id(conn, account_id)
+    if account is None:
+        return None
+    return {
+        "mobile_masked": mask_mobile(account["mobile"]),
+        "language": i18n.normalise_language(account["language"]),
+    }
+
+
+# --- link a connection ------------------------------------------------------------------------------
+
+
+def start_link(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    account_id: int,
+    consumer_id_input: object,
+    *,
+    lang: str,
+    now: dt.datetime | None = None,
+    pacer: otp.Pacer | None = None,
+) -> SendOutcome:
+    """ "Send OTP" under "Add Another Meter": an OTP to the registered mobile of the consumer ID.
+
+    Unknown, already linked, rate-limited and real consumer IDs all answer "sent" with a masked number
+    (a stable decoy for unknown IDs) after the same response-time floor; only real, unlimited ones
+    get an SMS.
+    """
+    typed = normalise_consumer_id(consumer_id_input)
+    if typed is None:
+        return SendOutcome("invalid_consumer_id")
+    with (pacer or otp.Pacer()).floor():
+        record = store.consumer_record(conn, typed)
+        if record is None and isinstance(consumer_id_input, str):
+            record = store.consumer_record(conn, consumer_id_input.strip())
+        consumer_id = record["consumer_id"] if record else typed
+        destination = record["registered_mobile"] if record else None
+        if destination is not None and normalise_mobile(destination) != destination:
+            destination = None  # no usable mobile on file: behave exactly like an unknown ID
+        return _send(conn, settings, "link", account_id, consumer_id, destination, lang=lang, now=now)
+
+
+def resend_link(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    account_id: int,
+    challenge_id: str,
+    consumer_id: str,
+    *,
+    lang: str,
+    now: dt.datetime | None = None,
+    pacer: otp.Pacer | None = None,
+) -> SendOutcome:
+    """ "Resend OTP" for a link: like ``resend_sign_in``."""
+    wait = otp.resend_wait_seconds(otp.challenge(conn, challenge_id), now)
+    if wait:
+        return SendOutcome("cooldown", challenge_id=challenge_id, subject=consumer_id, wait_seconds=wait)
+    return start_link(conn, settings, account_id, consumer_id, lang=lang, now=now, pacer=pacer)
+
+
+def verify_link(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    account_id: int,
+    challenge_id: object,
+    consumer_id: str,
+    code_input: object,
+    nickname_input: object = None,
+    *,
+    lang: str,
+    now: dt.datetime | None = None,
+) -> VerifyOutcome:
+    """ "Verify OTP" under "Add Another Meter": on the right code the link row and its audit row are written
+    in the same transaction that consumes the challenge; then the registered mobile is told by SMS.
+    """
+    now = now or now_utc()
+    ts = to_ts(now)
+    key = _key(settings)
+    made: dict[str, str] = {}
+
+    def link(conn: sqlite3.Connection, challenge: otp.Challenge) -> None:
+        nickname = clean_nickname(nickname_input) or default_nickname(conn, account_id, lang)
+        store.insert_link(conn, account_id, consumer_id, nickname, now=ts)
+        if not store.is_linked(conn, account_id, consumer_id):
+            raise RuntimeError("link row missing after insert")  # rolls the consume back
+        record = store.consumer_record(conn, consumer_id) or {}
+        made.update(nickname=nickname, mobile=str(record.get("registered_mobile", "")))
+        audit.record(
+            conn,
+            "link_created",
+            account_id=account_id,
+            consumer_id=consumer_id,
+            destination=challenge.destination_masked,
+            challenge_id=challenge.challenge_id,
+            now=ts,
+        )
+
+    verdict = otp.verify(
+        conn,
+        key,
+        challenge_id,
+        purpose="link",
+        account_id=account_id,
+        subject=consumer_id,
+        code_input=code_input,
+        now=now,
+        on_success=link,
+    )
+    if verdict.status != "ok":
+        return VerifyOutcome(verdict.status, tries_left=verdict.tries_left)
+    _notify_owner(conn, settings, account_id, consumer_id, made.get("mobile", ""), now)
+    return VerifyOutcome("ok", account_id=account_id, nickname=made["nickname"])
+
+
+def default_nickname(conn: sqlite3.Connection, account_id: int, lang: str) -> str:
+    """ "Meter 2" / "मीटर 2": the next number after the connections already linked."""
+    count = len(store.linked_connections(conn, account_id))
+    return i18n.t("auth_default_nickname", lang, number=count + 1)
+
+
+def rename_connection(
+    conn: sqlite3.Connection, account_id: int, consumer_id: str, nickname_input: object
+) -> bool:
+    """Rename a linked connection; False for an empty nickname or a connection the account has not linked."""
+    nickname = clean_nickname(nickname_input)
+    if nickname is None or not isinstance(consumer_id, str):
+        return False
+    return store.rename_link(conn, account_id, consumer_id, nickname)
+
+
+def remove_connection(
+    conn: sqlite3.Connection, account_id: int, consumer_id: object, *, now: dt.datetime | None = None
+) -> bool:
+    """ "Remove": delete the link and audit it in one transaction; takes effect on every page at once."""
+    if not isinstance(consumer_id, str):
+        return False
+    ts = to_ts(now or now_utc())
+    with transaction(conn):
+        removed = store.delete_link(conn, account_id, consumer_id)
+        if removed:
+            audit.record(conn, "link_removed", account_id=account_id, consumer_id=consumer_id, now=ts)
+    return removed
+
+
+# --- internals ----------------------------------------------------------------------------------
+
+
+def _send(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    purpose: otp.Purpose,
+    account_id: int | None,
+    subject: str,
+    destination: str | None,
+    *,
+    lang: str,
+    now: dt.datetime | None,
+) -> SendOutcome:
+    now = now or now_utc()
+    key = _key(settings)
+    issued = otp.issue(
+        conn,
+        key,
+        purpose=purpose,
+        account_id=account_id,
+        subject=subject,
+        destination=destination,
+        now=now,
+        budget_ok=lambda c: sms.budget_left(c, settings, to_ts(now)) > 0,
+    )
+    if issued.code is not None and destination is not None:
+        minutes = int(otp.CODE_TTL.total_seconds() // 60)
+        code = otp.format_code(issued.code)
+        if purpose == "login":
+            text = i18n.t("auth_sms_login", lang, code=code, minutes=minutes)
+        else:
+            text = i18n.t("auth_sms_link", lang, code=code, minutes=minutes, consumer_id=subject)
+        result = sms.send_sms(conn, settings, destination, text, kind=f"otp_{purpose}", now=to_ts(now))
+        if not result.ok:
+            otp.mark_send_failed(conn, issued.challenge_id, reason=result.error or "unknown", now=now)
+            return SendOutcome("send_failed", subject=subject)
+    return SendOutcome("sent", issued.challenge_id, issued.destination_masked, subject)
+
+
+def _notify_owner(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    account_id: int,
+    consumer_id: str,
+    mobile: str,
+    now: dt.datetime,
+) -> None:
+    """Tell the registered mobile that its connection was linked (no link in the text)."""
+    if normalise_mobile(mobile) != mobile:
+        return
+    owner = store.account_by_mobile(conn, mobile)
+    lang = i18n.normalise_language(owner["language"] if owner else None)
+    account = store.account_by_id(conn, account_id) or {}
+    text = i18n.t(
+        "auth_sms_link_notice",
+        lang,
+        consumer_id=consumer_id,
+        last2=str(account.get("mobile", ""))[-2:],
+        date=i18n.format_date(now.astimezone(IST).date(), lang),
+    )
+    sms.send_sms(conn, settings, mobile, text, kind="link_notice", now=to_ts(now))

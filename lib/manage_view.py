@@ -1,0 +1,188 @@
+"""The Manage Connection page: every linked connection (rename, "Remove" with confirmation) and the
+"Add Another Meter" flow (consumer ID → "Send OTP" → OTP to its registered mobile → "Verify OTP").
+
+Nothing from the database reaches the page as HTML or live Markdown: names and IDs go through
+``plain`` (every Markdown/HTML metacharacter escaped). Widget values are untrusted: a consumer ID
+from the page is only acted on through ``lib.auth``, which checks the account's link in SQL.
+Works with the keyboard (forms submit on Enter) and in one column on a narrow phone screen.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+import streamlit as st
+
+from lib import auth, otp, store
+from lib.clock import from_ts
+from lib.frame import PageContext
+from lib.signin_view import verify_message
+
+LINK_KEYS = ("link_challenge_id", "link_consumer_id", "link_masked", "link_otp_input", "link_nickname_input")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=\"'^@%])")
+
+
+def plain(text: object) -> str:
+    """Any text made inert for ``st.markdown``/``st.caption``: every metacharacter backslash-escaped.
+
+    >>> plain("<img src=x onerror=alert(1)>")
+    '\\\\<img src\\\\=x onerror\\\\=alert\\\\(1\\\\)\\\\>'
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
+
+
+def _widget_id(consumer_id: str) -> str:
+    return hashlib.sha256(consumer_id.encode("utf-8")).hexdigest()[:12]
+
+
+def draw(ctx: PageContext) -> None:
+    """Draw the page for the signed-in account (the frame has checked that someone is signed in)."""
+    account_id = ctx.account_id
+    if account_id is None:  # pragma: no cover - the frame's gate stops before this
+        return
+    state = st.session_state
+    st.title(ctx.t("auth_manage_title"))
+    flash = state.pop("manage_flash", None)
+    if flash:
+        st.success(plain(flash))
+    with ctx.db() as conn:
+        connections = store.linked_connections(conn, account_id)
+    if not connections:
+        st.info(ctx.t("auth_manage_none"))
+    for connection in connections:
+        _draw_connection(ctx, account_id, connection)
+    st.divider()
+    _draw_add_meter(ctx, account_id)
+
+
+def _draw_connection(ctx: PageContext, account_id: int, connection: dict[str, Any]) -> None:
+    state = st.session_state
+    consumer_id = str(connection["consumer_id"])
+    wid = _widget_id(consumer_id)
+    with st.container(border=True):
+        st.markdown("**" + plain(connection["nickname"]) + "**")
+        facts = ctx.t(
+            "auth_connection_facts",
+            consumer_id=consumer_id,
+            tariff=connection["tariff_category"],
+            date=ctx.date(from_ts(connection["linked_at"])),
+        )
+        st.caption(plain(facts))
+        st.caption(plain(ctx.t("auth_consumer_name", name=connection["name"])))
+        if not connection["active"]:
+            st.warning(ctx.t("auth_stale"))
+        with st.form(f"manage_rename_form_{wid}"):
+            nickname = st.text_input(
+                ctx.t("auth_nickname_label"),
+                value=connection["nickname"],
+                key=f"manage_nickname_{wid}",
+                max_chars=auth.MAX_NICKNAME_CHARS,
+            )
+            renamed = st.form_submit_button(ctx.t("auth_rename"))
+        if renamed:
+            with ctx.db() as conn:
+                ok = auth.rename_connection(conn, account_id, consumer_id, nickname)
+            if ok:
+                state["manage_flash"] = ctx.t("auth_renamed")
+                st.rerun()
+            st.error(ctx.t("auth_rename_invalid"))
+        if state.get("manage_confirm_remove") == consumer_id:
+            st.warning(
+                plain(ctx.t("auth_remove_confirm", nickname=connection["nickname"], consumer_id=consumer_id))
+            )
+            yes_col, no_col = st.columns(2)
+            if yes_col.button(ctx.t("auth_remove_yes"), key=f"manage_remove_yes_{wid}", type="primary"):
+                with ctx.db() as conn:
+                    auth.remove_connection(conn, account_id, consumer_id)
+                state.pop("manage_confirm_remove", None)
+                state["manage_flash"] = ctx.t("auth_removed")
+                st.rerun()
+            if no_col.button(ctx.t("auth_cancel"), key=f"manage_remove_no_{wid}"):
+                state.pop("manage_confirm_remove", None)
+                st.rerun()
+        elif st.button(ctx.t("auth_remove"), key=f"manage_remove_{wid}"):
+            state["manage_confirm_remove"] = consumer_id
+            st.rerun()
+
+
+def _draw_add_meter(ctx: PageContext, account_id: int) -> None:
+    state = st.session_state
+    st.subheader(ctx.t("auth_add_title"))
+    if state.get("link_challenge_id") is None:
+        st.write(ctx.t("auth_add_intro"))
+        with st.form("link_consumer_form"):
+            typed = st.text_input(ctx.t("auth_consumer_id_label"), key="link_consumer_input")
+            submitted = st.form_submit_button(ctx.t("auth_send_otp"), type="primary")
+        if submitted:
+            with ctx.db() as conn:
+                outcome = auth.start_link(conn, ctx.settings, account_id, typed, lang=ctx.lang)
+            _after_send(ctx, outcome)
+        return
+
+    st.caption(plain(ctx.t("auth_linking", consumer_id=state.get("link_consumer_id", ""))))
+    st.success(ctx.t("auth_otp_sent_link", mobile=state.get("link_masked", "")))
+    minutes = int(otp.CODE_TTL.total_seconds() // 60)
+    st.caption(ctx.t("auth_otp_validity", minutes=minutes) + " " + ctx.t("auth_sms_warning"))
+    with st.form("link_otp_form"):
+        code = st.text_input(ctx.t("auth_otp_label"), key="link_otp_input", autocomplete="one-time-code")
+        nickname = st.text_input(
+            ctx.t("auth_nickname_label"), key="link_nickname_input", max_chars=auth.MAX_NICKNAME_CHARS
+        )
+        verify = st.form_submit_button(ctx.t("auth_verify_otp"), type="primary")
+    resend_col, cancel_col = st.columns(2)
+    resend = resend_col.button(ctx.t("auth_resend_otp"), key="link_resend")
+    cancel = cancel_col.button(ctx.t("auth_cancel"), key="link_cancel")
+    if cancel:
+        _clear_link_flow()
+        st.rerun()
+    if resend:
+        with ctx.db() as conn:
+            outcome = auth.resend_link(
+                conn,
+                ctx.settings,
+                account_id,
+                state["link_challenge_id"],
+                state["link_consumer_id"],
+                lang=ctx.lang,
+            )
+        _after_send(ctx, outcome)
+    if verify:
+        with ctx.db() as conn:
+            result = auth.verify_link(
+                conn,
+                ctx.settings,
+                account_id,
+                state["link_challenge_id"],
+                state["link_consumer_id"],
+                code,
+                nickname,
+                lang=ctx.lang,
+            )
+        if result.status == "ok":
+            _clear_link_flow()
+            state["manage_flash"] = ctx.t("auth_linked_ok", nickname=result.nickname)
+            st.rerun()
+        st.error(verify_message(ctx, result))
+
+
+def _after_send(ctx: PageContext, outcome: auth.SendOutcome) -> None:
+    state = st.session_state
+    if outcome.status == "invalid_consumer_id":
+        st.error(ctx.t("auth_invalid_consumer_id"))
+    elif outcome.status == "send_failed":
+        st.error(ctx.t("auth_send_failed"))
+    elif outcome.status == "cooldown":
+        st.warning(ctx.t("auth_resend_wait", seconds=outcome.wait_seconds))
+    else:
+        state["link_challenge_id"] = outcome.challenge_id
+        state["link_consumer_id"] = outcome.subject
+        state["link_masked"] = outcome.destination_masked
+        state.pop("link_otp_input", None)
+        st.rerun()
+
+
+def _clear_link_flow() -> None:
+    for key in LINK_KEYS:
+        st.session_state.pop(key, None)

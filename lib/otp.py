@@ -1,0 +1,643 @@
+"""One-time passwords: issue a challenge, verify a code once, and keep every limit in SQLite.
+
+The policy (issue 3; ``../shared/docs/research/otp-security.md`` section 7):
+
+- 6 digits from ``secrets``; only ASCII digits are accepted ("१२३४५६" and full-width digits are refused),
+  spaces between digits are ignored, input over 32 characters is refused before any processing;
+- stored only as HMAC-SHA256 over (challenge, purpose, account, subject, code) keyed by a secret that never
+  sits in the database (``load_key``), compared with ``hmac.compare_digest``;
+- valid 5 minutes (``expires_at > now``), single use: the consume is a conditional UPDATE inside
+  ``BEGIN IMMEDIATE``, in the same transaction as the caller's link/account row and the audit row;
+- 5 wrong tries kill the challenge; a resend kills the old challenge but keeps the failure count;
+- at most 3 sends per subject (sign-in mobile or consumer ID) in 15 minutes, 5 an hour, 10 a day, and
+  30 s between sends; an account may start linking at most 10 distinct consumer IDs (20 challenges) a day;
+- 10 consecutive failures for one (account, consumer ID) or one sign-in mobile block it for an hour,
+  20 for a day;
+- limits never show: a limited request gets the same answer as a real one (no SMS, a dead-end challenge),
+  and an unknown consumer ID gets a stable decoy ``+91 ••••••••NN`` derived from the key.
+
+>>> import datetime as dt
+>>> from lib.db import open_db
+>>> key = OtpKey(secret=b"k" * 32, kid="test", source="configured")
+>>> t0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
+>>> with open_db(":memory:") as conn:
+...     issued = issue(conn, key, purpose="login", account_id=None, subject="+919876543210",
+...                    destination="+919876543210", now=t0)
+...     wrong = verify(conn, key, issued.challenge_id, purpose="login", account_id=None,
+...                    subject="+919876543210", code_input="not it", now=t0)
+...     right = verify(conn, key, issued.challenge_id, purpose="login", account_id=None,
+...                    subject="+919876543210", code_input=issued.code, now=t0)
+>>> issued.destination_masked, wrong.status, right.status
+('+91 ••••••••10', 'invalid', 'ok')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import sqlite3
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from lib import audit
+from lib.clock import from_ts, now_utc, to_ts
+from lib.config import Settings
+from lib.db import ROOT, transaction
+from lib.phone import mask_mobile
+
+CODE_DIGITS = 6
+CODE_TTL = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 5
+MAX_INPUT_CHARS = 32
+RESEND_COOLDOWN = dt.timedelta(seconds=30)
+SEND_WINDOWS: tuple[tuple[dt.timedelta, int], ...] = (
+    (dt.timedelta(minutes=15), 3),
+    (dt.timedelta(hours=1), 5),
+    (dt.timedelta(days=1), 10),
+)
+ACCOUNT_DISTINCT_CONSUMERS_PER_DAY = 10
+ACCOUNT_LINK_CHALLENGES_PER_DAY = 20
+# (consecutive failures reached, block for): the largest threshold reached applies.
+FAILURE_BLOCKS: tuple[tuple[int, dt.timedelta], ...] = (
+    (20, dt.timedelta(days=1)),
+    (10, dt.timedelta(hours=1)),
+)
+MIN_KEY_BYTES = 32
+KEY_FILE = ROOT / "data" / ".otp_key"
+# Every "Send OTP" answer takes at least this long, whatever happened behind it (no timing oracle).
+# Tests set it to 0 or pass a Pacer with a fake sleep.
+RESPONSE_FLOOR_SECONDS = 1.5
+
+Purpose = Literal["login", "link"]
+Status = Literal["ok", "invalid", "wrong", "dead", "expired", "used", "blocked", "unknown"]
+
+_CODE_RE = re.compile(r"[0-9]{6}")
+_CHALLENGE_ID_RE = re.compile(r"[0-9a-f]{32}")
+
+
+class OtpKeyError(RuntimeError):
+    """The OTP key is missing, too short or unsafely stored: the app fails closed."""
+
+
+@dataclass(frozen=True)
+class OtpKey:
+    """The HMAC key for OTP codes and decoys; ``kid`` names it on each challenge row (rotation)."""
+
+    secret: bytes = field(repr=False)
+    kid: str
+    source: Literal["configured", "file"]
+
+
+@dataclass(frozen=True)
+class Challenge:
+    challenge_id: str
+    purpose: str
+    account_id: int | None
+    subject: str
+    destination_masked: str
+    has_code: bool
+    kid: str
+    created_at: str
+    expires_at: str
+    attempts: int
+    consumed_at: str | None
+    dead_at: str | None
+    dead_reason: str | None
+
+
+@dataclass(frozen=True)
+class Issued:
+    """The answer to a send request. ``code`` is None when nothing may be sent (decoy or limited)."""
+
+    challenge_id: str
+    destination_masked: str
+    code: str | None = field(repr=False)
+    limited: str | None = None  # the limit that applied, for the audit only: never shown to users
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Status
+    tries_left: int = 0
+    challenge: Challenge | None = None
+
+
+# --- the key ------------------------------------------------------------------------------------
+
+
+def load_key(settings: Settings, *, key_file: Path = KEY_FILE) -> OtpKey:
+    """The OTP key: ``settings.otp_key`` (env ``METERMITRA_OTP_KEY`` or secrets ``[otp] key``; hex or text),
+    else, for local and demo use, a random key generated on first start into ``key_file`` (mode 0600).
+
+    A configured key shorter than 32 bytes, or a key file others can read, raises ``OtpKeyError``.
+    """
+    if settings.otp_key not in (None, ""):
+        secret = _decode_key(str(settings.otp_key))
+        if len(secret) < MIN_KEY_BYTES:
+            raise OtpKeyError(
+                f"The configured OTP key is {len(secret)} bytes; at least {MIN_KEY_BYTES} are needed "
+                "(set [otp] key in .streamlit/secrets.toml or METERMITRA_OTP_KEY to 64 hex characters)."
+            )
+        return OtpKey(secret=secret, kid=_kid(secret), source="configured")
+    return _file_key(key_file)
+
+
+def _decode_key(text: str) -> bytes:
+    text = text.strip()
+    if len(text) >= 2 * MIN_KEY_BYTES and len(text) % 2 == 0 and re.fullmatch(r"[0-9a-fA-F]+", text):
+        return bytes.fromhex(text)
+    return text.encode("utf-8")
+
+
+def _kid(secret: bytes) -> str:
+    return hmac.new(secret, b"metermitra-otp-kid", hashlib.sha256).hexdigest()[:8]
+
+
+def _file_key(path: Path) -> OtpKey:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(MIN_KEY_BYTES) + "\n")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise OtpKeyError(f"{path} is readable by others (mode {mode:o}); run: chmod 600 {path}")
+    secret = _decode_key(path.read_text().strip())
+    if len(secret) < MIN_KEY_BYTES:
+        raise OtpKeyError(
+            f"{path} holds a key shorter than {MIN_KEY_BYTES} bytes; delete it to make a new one."
+        )
+    return OtpKey(secret=secret, kid=_kid(secret), source="file")
+
+
+# --- codes --------------------------------------------------------------------------------------
+
+
+def generate_code() -> str:
+    """Six random decimal digits, zero-padded (``'004217'`` is a valid code)."""
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+
+
+def format_code(code: str) -> str:
+    """How the SMS shows a code: ``format_code('004217') == '004 217'``."""
+    return f"{code[:3]} {code[3:]}"
+
+
+def normalise_code(raw: object) -> str | None:
+    """The six ASCII digits typed, or None. Spaces are ignored; nothing else is.
+
+    >>> normalise_code("12 34 56"), normalise_code("१२३४५६"), normalise_code("１２３４５６")
+    ('123456', None, None)
+    """
+    if not isinstance(raw, str) or len(raw) > MAX_INPUT_CHARS:
+        return None
+    text = raw.replace(" ", "")
+    return text if _CODE_RE.fullmatch(text) else None
+
+
+def code_mac(
+    key: OtpKey, challenge_id: str, purpose: str, account_id: int | None, subject: str, code: str
+) -> str:
+    """HMAC-SHA256 over the code and everything it is bound to (an unambiguous JSON list)."""
+    message = json.dumps(["v1", challenge_id, purpose, account_id, subject, code], separators=(",", ":"))
+    return hmac.new(key.secret, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def decoy_mask(key: OtpKey, subject: str) -> str:
+    """The stable masked number shown for a consumer ID that has no registered mobile on file."""
+    digest = hmac.new(key.secret, b"decoy\x00" + subject.encode("utf-8"), hashlib.sha256).digest()
+    return "+91 " + "•" * 8 + f"{int.from_bytes(digest[:4], 'big') % 100:02d}"
+
+
+def failure_scope(purpose: str, account_id: int | None, subject: str) -> str:
+    """The key of the consecutive-failure counter: one sign-in mobile, or one (account, consumer ID)."""
+    return f"login:{subject}" if purpose == "login" else f"link:{account_id}:{subject}"
+
+
+# --- the response-time floor --------------------------------------------------------------------
+
+
+class Pacer:
+    """Makes a block of code take at least ``floor_seconds`` (default: ``RESPONSE_FLOOR_SECONDS``).
+
+    >>> slept = []
+    >>> ticks = iter([10.0, 10.2])
+    >>> with Pacer(1.5, sleep=slept.append, clock=lambda: next(ticks)).floor():
+    ...     pass
+    >>> slept
+    [1.3]
+    """
+
+    def __init__(
+        self,
+        floor_seconds: float | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.floor_seconds = floor_seconds
+        self.sleep = sleep
+        self.clock = clock
+
+    @contextlib.contextmanager
+    def floor(self) -> Iterator[None]:
+        floor = RESPONSE_FLOOR_SECONDS if self.floor_seconds is None else self.floor_seconds
+        start = self.clock()
+        try:
+            yield
+        finally:
+            left = floor - (self.clock() - start)
+            if left > 0:
+                self.sleep(round(left, 6))
+
+
+# --- issuing ------------------------------------------------------------------------------------
+
+
+def issue(
+    conn: sqlite3.Connection,
+    key: OtpKey,
+    *,
+    purpose: Purpose,
+    account_id: int | None,
+    subject: str,
+    destination: str | None,
+    now: dt.datetime | None = None,
+    budget_ok: Callable[[sqlite3.Connection], bool] | None = None,
+) -> Issued:
+    """Open a challenge for ``subject`` (sign-in mobile or consumer ID) whose code goes to ``destination``.
+
+    ``destination`` None (unknown consumer ID) makes a decoy: the same answer, the same limits burnt,
+    nothing to send. When a limit applies, the live challenge of this flow is returned again (its code
+    still works) or else a decoy; ``Issued.code`` is None and ``Issued.limited`` says why (for the audit).
+    The caller sends ``Issued.code`` by SMS *after* this returns (the transaction is committed).
+    """
+    now = now or now_utc()
+    ts = to_ts(now)
+    masked = mask_mobile(destination) if destination else decoy_mask(key, subject)
+    with transaction(conn):
+        limited = _limit_reason(conn, purpose, account_id, subject, now)
+        if limited is None and destination and budget_ok is not None and not budget_ok(conn):
+            limited = "sms_budget"
+        if limited is not None:
+            audit.record(
+                conn,
+                "rate_limited",
+                account_id=account_id,
+                consumer_id=_consumer(purpose, subject),
+                destination=masked,
+                reason=limited,
+                now=ts,
+            )
+            live = _live_challenge(conn, purpose, account_id, subject, ts)
+            if live is not None:
+                return Issued(live.challenge_id, live.destination_masked, None, limited)
+            challenge_id = _insert_challenge(conn, key, purpose, account_id, subject, masked, None, now)
+            return Issued(challenge_id, masked, None, limited)
+        conn.execute(
+            "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'superseded' "
+            "WHERE purpose = ? AND account_id IS ? AND subject = ? AND consumed_at IS NULL AND dead_at IS NULL",
+            (ts, purpose, account_id, subject),
+        )
+        code = generate_code() if destination else None
+        challenge_id = _insert_challenge(conn, key, purpose, account_id, subject, masked, code, now)
+        conn.execute(
+            "INSERT INTO otp_sends (ts, purpose, subject, account_id, challenge_id) VALUES (?, ?, ?, ?, ?)",
+            (ts, purpose, subject, account_id, challenge_id),
+        )
+        audit.record(
+            conn,
+            "otp_sent",
+            account_id=account_id,
+            consumer_id=_consumer(purpose, subject),
+            destination=masked,
+            challenge_id=challenge_id,
+            outcome="decoy" if code is None else "issued",
+            now=ts,
+        )
+    return Issued(challenge_id, masked, code, None)
+
+
+def mark_send_failed(
+    conn: sqlite3.Connection, challenge_id: str, *, reason: str, now: dt.datetime | None = None
+) -> None:
+    """The SMS did not go out: kill the challenge (no code is live) and audit it. Costs no verify attempts."""
+    ts = to_ts(now or now_utc())
+    with transaction(conn):
+        row = conn.execute("SELECT * FROM otp_challenges WHERE challenge_id = ?", (challenge_id,)).fetchone()
+        if row is None:
+            return
+        conn.execute(
+            "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'send_failed' "
+            "WHERE challenge_id = ? AND dead_at IS NULL AND consumed_at IS NULL",
+            (ts, challenge_id),
+        )
+        audit.record(
+            conn,
+            "otp_send_failed",
+            account_id=row["account_id"],
+            consumer_id=_consumer(row["purpose"], row["subject"]),
+            destination=row["destination_masked"],
+            challenge_id=challenge_id,
+            reason=reason,
+            now=ts,
+        )
+
+
+def challenge(conn: sqlite3.Connection, challenge_id: object) -> Challenge | None:
+    """A challenge by id (no code or MAC in it), or None."""
+    if not isinstance(challenge_id, str) or not _CHALLENGE_ID_RE.fullmatch(challenge_id):
+        return None
+    row = conn.execute("SELECT * FROM otp_challenges WHERE challenge_id = ?", (challenge_id,)).fetchone()
+    return _to_challenge(row) if row else None
+
+
+def resend_wait_seconds(found: Challenge | None, now: dt.datetime | None = None) -> int:
+    """Seconds until "Resend OTP" may be used for this challenge (0: now)."""
+    if found is None:
+        return 0
+    ready = from_ts(found.created_at) + RESEND_COOLDOWN
+    return max(0, int((ready - (now or now_utc())).total_seconds() + 0.999))
+
+
+def blocked_until(
+    conn: sqlite3.Connection,
+    purpose: str,
+    account_id: int | None,
+    subject: str,
+    now: dt.datetime | None = None,
+) -> str | None:
+    """The end of the current failure block of this scope, or None."""
+    row = conn.execute(
+        "SELECT blocked_until FROM otp_failures WHERE scope = ?",
+        (failure_scope(purpose, account_id, subject),),
+    ).fetchone()
+    if row and row[0] and row[0] > to_ts(now or now_utc()):
+        return str(row[0])
+    return None
+
+
+def _consumer(purpose: str, subject: str) -> str | None:
+    return subject if purpose == "link" else None
+
+
+def _insert_challenge(
+    conn: sqlite3.Connection,
+    key: OtpKey,
+    purpose: str,
+    account_id: int | None,
+    subject: str,
+    masked: str,
+    code: str | None,
+    now: dt.datetime,
+) -> str:
+    challenge_id = secrets.token_hex(16)
+    mac = code_mac(key, challenge_id, purpose, account_id, subject, code) if code is not None else None
+    conn.execute(
+        "INSERT INTO otp_challenges (challenge_id, purpose, account_id, subject, destination_masked, "
+        "code_mac, kid, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (challenge_id, purpose, account_id, subject, masked, mac, key.kid, to_ts(now), to_ts(now + CODE_TTL)),
+    )
+    return challenge_id
+
+
+def _live_challenge(
+    conn: sqlite3.Connection, purpose: str, account_id: int | None, subject: str, ts: str
+) -> Challenge | None:
+    row = conn.execute(
+        "SELECT * FROM otp_challenges WHERE purpose = ? AND account_id IS ? AND subject = ? "
+        "AND consumed_at IS NULL AND dead_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
+        (purpose, account_id, subject, ts),
+    ).fetchone()
+    return _to_challenge(row) if row else None
+
+
+def _limit_reason(
+    conn: sqlite3.Connection, purpose: str, account_id: int | None, subject: str, now: dt.datetime
+) -> str | None:
+    """The first limit a new send would break, or None. Runs under the write lock."""
+    if blocked_until(conn, purpose, account_id, subject, now):
+        return "failures_block"
+    last = conn.execute(
+        "SELECT max(ts) FROM otp_sends WHERE purpose = ? AND subject = ?", (purpose, subject)
+    ).fetchone()[0]
+    if last is not None and from_ts(last) + RESEND_COOLDOWN > now:
+        return "cooldown"
+    for window, cap in SEND_WINDOWS:
+        sent = conn.execute(
+            "SELECT count(*) FROM otp_sends WHERE purpose = ? AND subject = ? AND ts > ?",
+            (purpose, subject, to_ts(now - window)),
+        ).fetchone()[0]
+        if sent >= cap:
+            return f"sends_per_{int(window.total_seconds() // 60)}min"
+    if purpose == "link":
+        since = to_ts(now - dt.timedelta(days=1))
+        subjects = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT subject FROM otp_sends WHERE purpose = 'link' AND account_id = ? AND ts > ?",
+                (account_id, since),
+            )
+        }
+        if subject not in subjects and len(subjects) >= ACCOUNT_DISTINCT_CONSUMERS_PER_DAY:
+            return "account_distinct_consumers"
+        started = conn.execute(
+            "SELECT count(*) FROM otp_sends WHERE purpose = 'link' AND account_id = ? AND ts > ?",
+            (account_id, since),
+        ).fetchone()[0]
+        if started >= ACCOUNT_LINK_CHALLENGES_PER_DAY:
+            return "account_link_challenges"
+    return None
+
+
+def _to_challenge(row: sqlite3.Row) -> Challenge:
+    return Challenge(
+        challenge_id=row["challenge_id"],
+        purpose=row["purpose"],
+        account_id=row["account_id"],
+        subject=row["subject"],
+        destination_masked=row["destination_masked"],
+        has_code=row["code_mac"] is not None,
+        kid=row["kid"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        attempts=row["attempts"],
+        consumed_at=row["consumed_at"],
+        dead_at=row["dead_at"],
+        dead_reason=row["dead_reason"],
+    )
+
+
+# --- verifying ----------------------------------------------------------------------------------
+
+
+def verify(
+    conn: sqlite3.Connection,
+    key: OtpKey,
+    challenge_id: object,
+    *,
+    purpose: Purpose,
+    account_id: int | None,
+    subject: str,
+    code_input: object,
+    now: dt.datetime | None = None,
+    on_success: Callable[[sqlite3.Connection, Challenge], None] | None = None,
+) -> Verdict:
+    """Check ``code_input`` against the challenge, bound to (purpose, account, subject); consume it once.
+
+    ``on_success(conn, challenge)`` runs inside the consuming transaction (create the account, insert the
+    link, audit): if it raises, nothing is consumed. Malformed input is refused before anything counts
+    (status "invalid"); every well-formed wrong code counts against the challenge and the failure counter.
+    """
+    now = now or now_utc()
+    ts = to_ts(now)
+    code = normalise_code(code_input)
+    if code is None:
+        return Verdict("invalid")
+    if not isinstance(challenge_id, str) or not _CHALLENGE_ID_RE.fullmatch(challenge_id):
+        hmac.compare_digest(b"0" * 64, b"1" * 64)
+        return Verdict("unknown")
+    consumer = _consumer(purpose, subject)
+    with transaction(conn):
+        row = conn.execute("SELECT * FROM otp_challenges WHERE challenge_id = ?", (challenge_id,)).fetchone()
+        if row is None:
+            hmac.compare_digest(b"0" * 64, b"1" * 64)
+            return Verdict("unknown")
+        found = _to_challenge(row)
+        if found.consumed_at is not None:
+            audit.record(
+                conn,
+                "otp_reuse",
+                account_id=account_id,
+                consumer_id=consumer,
+                destination=found.destination_masked,
+                challenge_id=challenge_id,
+                now=ts,
+            )
+            return Verdict("used", challenge=found)
+        if found.dead_at is not None:
+            return Verdict("dead", challenge=found)
+        if found.expires_at <= ts:
+            conn.execute(
+                "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'expired' WHERE challenge_id = ?",
+                (ts, challenge_id),
+            )
+            audit.record(
+                conn,
+                "otp_expired",
+                account_id=account_id,
+                consumer_id=consumer,
+                destination=found.destination_masked,
+                challenge_id=challenge_id,
+                now=ts,
+            )
+            return Verdict("expired", challenge=found)
+        if blocked_until(conn, purpose, account_id, subject, now):
+            return Verdict("blocked", challenge=found)
+        counted = conn.execute(
+            "UPDATE otp_challenges SET attempts = attempts + 1 WHERE challenge_id = ? AND consumed_at IS NULL "
+            "AND dead_at IS NULL AND expires_at > ? AND attempts < ?",
+            (challenge_id, ts, MAX_ATTEMPTS),
+        )
+        if counted.rowcount != 1:
+            return Verdict("dead", challenge=found)
+        attempts = found.attempts + 1
+        provided = code_mac(key, challenge_id, purpose, account_id, subject, code).encode()
+        usable = row["code_mac"] is not None and found.kid == key.kid
+        expected = row["code_mac"].encode() if usable else secrets.token_hex(32).encode()
+        if hmac.compare_digest(provided, expected) and usable:
+            consumed = conn.execute(
+                "UPDATE otp_challenges SET consumed_at = ? WHERE challenge_id = ? AND consumed_at IS NULL",
+                (ts, challenge_id),
+            )
+            if consumed.rowcount != 1:  # pragma: no cover - impossible under BEGIN IMMEDIATE
+                raise RuntimeError("OTP challenge consumed twice")
+            conn.execute(
+                "DELETE FROM otp_failures WHERE scope = ?", (failure_scope(purpose, account_id, subject),)
+            )
+            if on_success is not None:
+                on_success(conn, found)
+            return Verdict("ok", challenge=found)
+        # A wrong code.
+        audit.record(
+            conn,
+            "otp_failed",
+            account_id=account_id,
+            consumer_id=consumer,
+            destination=found.destination_masked,
+            challenge_id=challenge_id,
+            outcome=f"attempt {attempts}",
+            now=ts,
+        )
+        status: Status = "wrong"
+        if attempts >= MAX_ATTEMPTS:
+            conn.execute(
+                "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'too_many_attempts' WHERE challenge_id = ?",
+                (ts, challenge_id),
+            )
+            audit.record(
+                conn,
+                "otp_dead",
+                account_id=account_id,
+                consumer_id=consumer,
+                destination=found.destination_masked,
+                challenge_id=challenge_id,
+                now=ts,
+            )
+            status = "dead"
+        if _count_failure(conn, purpose, account_id, subject, now):
+            status = "blocked"
+            conn.execute(
+                "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'blocked' WHERE purpose = ? "
+                "AND account_id IS ? AND subject = ? AND consumed_at IS NULL AND dead_at IS NULL",
+                (ts, purpose, account_id, subject),
+            )
+            audit.record(
+                conn,
+                "rate_limited",
+                account_id=account_id,
+                consumer_id=consumer,
+                destination=found.destination_masked,
+                challenge_id=challenge_id,
+                reason="failures_block",
+                now=ts,
+            )
+        return Verdict(status, tries_left=max(0, MAX_ATTEMPTS - attempts), challenge=found)
+
+
+def _count_failure(
+    conn: sqlite3.Connection, purpose: str, account_id: int | None, subject: str, now: dt.datetime
+) -> bool:
+    """Add one consecutive failure; True when it starts a block."""
+    scope = failure_scope(purpose, account_id, subject)
+    conn.execute(
+        "INSERT INTO otp_failures (scope, consecutive, last_failure_at) VALUES (?, 1, ?) "
+        "ON CONFLICT (scope) DO UPDATE SET consecutive = consecutive + 1, last_failure_at = excluded.last_failure_at",
+        (scope, to_ts(now)),
+    )
+    consecutive = conn.execute("SELECT consecutive FROM otp_failures WHERE scope = ?", (scope,)).fetchone()[0]
+    for threshold, duration in FAILURE_BLOCKS:
+        if consecutive >= threshold:
+            conn.execute(
+                "UPDATE otp_failures SET blocked_until = ? WHERE scope = ?", (to_ts(now + duration), scope)
+            )
+            return True
+    return False
+
+
+def consecutive_failures(conn: sqlite3.Connection, purpose: str, account_id: int | None, subject: str) -> int:
+    """The current consecutive-failure count of a scope (0 after a success)."""
+    row = conn.execute(
+        "SELECT consecutive FROM otp_failures WHERE scope = ?", (failure_scope(purpose, account_id, subject),)
+    ).fetchone()
+    return int(row[0]) if row else 0

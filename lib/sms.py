@@ -1,0 +1,281 @@
+"""SMS delivery: one small interface, two gateways chosen by configuration (``[sms] gateway``).
+
+- ``outbox``: every message becomes a row of the ``sms_outbox`` table. The default for local and camp
+  use; camp mode shows the newest rows on screen as the phone (``recent_outbox``).
+- ``http``: a production gateway for India's DLT rules. A JSON POST to ``[sms.http] url`` with the API
+  key from secrets, the DLT entity ID, the template ID of the message kind and the sender ID (header);
+  a bounded timeout and a bounded number of retries (stdlib ``urllib``, no extra dependency).
+
+>>> from lib.config import load_settings
+>>> from lib.db import open_db
+>>> settings = load_settings(env={"METERMITRA_SMS_GATEWAY": "outbox"}, secrets_path=None)
+>>> with open_db(":memory:") as conn:
+...     result = send_sms(conn, settings, "+919876543210", "Hello", kind="test", now="2026-11-25T06:30:00Z")
+...     result.ok, recent_outbox(conn)[0]["text"]
+(True, 'Hello')
+
+Every attempt on any gateway is counted in ``sms_log`` (without the text) against a global daily
+budget (``[sms] daily_budget``); at half the budget an alert is audited, at the budget sending stops.
+Only Indian mobile numbers (+91) are ever sent to.
+
+The outbox gateway is a demo: ``check_sms_configuration`` refuses it with a database that holds real
+consumers, and refuses the http gateway in camp mode (a demo instance loads no SMS credentials).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lib import audit, store
+from lib.clock import IST, from_ts, ist_day_bounds, now_utc, to_ts
+from lib.config import Settings
+from lib.db import transaction
+from lib.phone import mask_mobile
+
+GATEWAYS = ("outbox", "http")
+DEFAULT_TIMEOUT_SECONDS = 4.0
+DEFAULT_RETRIES = 1
+MAX_TIMEOUT_SECONDS = 10.0
+MAX_RETRIES = 3
+RETRY_BACKOFF_SECONDS = 0.5
+MAX_TEXT_CHARS = 480  # three SMS segments; DLT templates are shorter
+HTTP_REQUIRED = ("url", "api_key", "entity_id", "sender_id")
+_INDIAN_MOBILE = re.compile(r"\+91[6-9][0-9]{9}")
+
+
+class SmsConfigurationError(RuntimeError):
+    """The SMS configuration is unsafe or incomplete; the app refuses to start a session with it."""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one message. ``error`` is for operators (audit), never shown to users."""
+
+    ok: bool
+    gateway: str
+    message_id: str | None = None
+    error: str | None = None
+    attempts: int = 1
+
+
+def check_sms_configuration(conn: sqlite3.Connection, settings: Settings) -> None:
+    """Raise ``SmsConfigurationError`` (with a message an operator can act on) when the SMS setup is unsafe.
+
+    >>> from lib.config import load_settings
+    >>> from lib.db import open_db
+    >>> with open_db(":memory:") as conn:
+    ...     check_sms_configuration(conn, load_settings(env={}, secrets_path=None))  # outbox, no real data
+    """
+    gateway = settings.sms_gateway
+    if gateway not in GATEWAYS:
+        raise SmsConfigurationError(
+            f"Unknown SMS gateway {gateway!r}: set METERMITRA_SMS_GATEWAY or [sms] gateway to 'outbox' or 'http'."
+        )
+    if gateway == "outbox" and store.holds_real_data(conn):
+        raise SmsConfigurationError(
+            "Refusing to start: the database holds real (non-demo) consumers, but SMS go to the demo outbox. "
+            'Configure the production gateway ([sms] gateway = "http" in .streamlit/secrets.toml) '
+            "or point METERMITRA_DB at a demo database."
+        )
+    if gateway == "http":
+        if settings.camp_mode:
+            raise SmsConfigurationError(
+                "Refusing to start: camp mode must not use the production SMS gateway. "
+                "Unset METERMITRA_SMS_GATEWAY / [sms] gateway for the camp laptop."
+            )
+        http = settings.sms_http
+        missing = [name for name in HTTP_REQUIRED if not str(http.get(name) or "").strip()]
+        if missing:
+            raise SmsConfigurationError(
+                "The http SMS gateway needs [sms.http] " + ", ".join(missing) + " in .streamlit/secrets.toml."
+            )
+        if not str(http["url"]).startswith("https://") and not _is_loopback(str(http["url"])):
+            raise SmsConfigurationError("[sms.http] url must use https:// (the API key travels with it).")
+
+
+def send_sms(
+    conn: sqlite3.Connection,
+    settings: Settings,
+    destination_e164: str,
+    text: str,
+    *,
+    kind: str,
+    now: str | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SendResult:
+    """Send ``text`` to an Indian mobile through the configured gateway; never raises for delivery problems.
+
+    ``kind`` names the message ("otp_login", "otp_link", "link_notice", "low_balance", ...); the http
+    gateway sends the DLT template ID configured for it (``[sms.http.templates] <kind> = "..."``).
+    Call it outside any open transaction: the http gateway may wait for the network.
+    """
+    ts = now or to_ts(now_utc())
+    gateway = settings.sms_gateway
+    if not _INDIAN_MOBILE.fullmatch(destination_e164 or ""):
+        return SendResult(ok=False, gateway=gateway, error="destination is not an Indian mobile", attempts=0)
+    if not text or len(text) > MAX_TEXT_CHARS:
+        return SendResult(ok=False, gateway=gateway, error="empty or over-long text", attempts=0)
+    masked = mask_mobile(destination_e164)
+    with transaction(conn):
+        log_id = _reserve_budget(conn, settings, gateway, kind, masked, ts)
+        if log_id is None:
+            return SendResult(ok=False, gateway=gateway, error="daily SMS budget exhausted", attempts=0)
+        if gateway == "outbox":
+            if store.holds_real_data(conn):
+                result = SendResult(
+                    ok=False, gateway=gateway, error="outbox refused: database holds real data"
+                )
+            else:
+                conn.execute(
+                    "INSERT INTO sms_outbox (ts, destination, text, kind) VALUES (?, ?, ?, ?)",
+                    (ts, destination_e164, text, kind),
+                )
+                message_id = str(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+                result = SendResult(ok=True, gateway=gateway, message_id=f"outbox-{message_id}")
+            _finish_log(conn, log_id, result)
+            return result
+    if gateway == "http":
+        result = _send_http(settings.sms_http, destination_e164, text, kind, sleep=sleep)
+    else:
+        result = SendResult(ok=False, gateway=gateway, error=f"unknown gateway {gateway!r}", attempts=0)
+    with transaction(conn):
+        _finish_log(conn, log_id, result)
+        if not result.ok:
+            audit.record(conn, "sms_failed", destination=masked, reason=f"{kind}: {result.error}", now=ts)
+    return result
+
+
+def recent_outbox(conn: sqlite3.Connection, limit: int = 10) -> list[dict[str, Any]]:
+    """The newest outbox messages first: ``[{"ts", "destination", "text", "kind"}, ...]`` (the camp phone)."""
+    rows = conn.execute(
+        "SELECT ts, destination, text, kind FROM sms_outbox ORDER BY sms_id DESC LIMIT ?", (int(limit),)
+    ).fetchall()
+    return [dict(row) for row in rows]
+
+
+def sent_today(conn: sqlite3.Connection, now: str | None = None) -> int:
+    """SMS attempts so far on the current IST day (all gateways), as counted against the daily budget."""
+    start, end = ist_day_bounds(from_ts(now or to_ts(now_utc())).astimezone(IST).date())
+    row = conn.execute("SELECT count(*) FROM sms_log WHERE ts >= ? AND ts < ?", (start, end)).fetchone()
+    return int(row[0])
+
+
+def budget_left(conn: sqlite3.Connection, settings: Settings, now: str | None = None) -> int:
+    """How many more SMS the global daily budget allows today."""
+    return max(0, settings.sms_daily_budget - sent_today(conn, now))
+
+
+# --- internals ----------------------------------------------------------------------------------
+
+
+def _reserve_budget(
+    conn: sqlite3.Connection, settings: Settings, gateway: str, kind: str, masked: str, ts: str
+) -> int | None:
+    """Inside the caller's transaction: log this attempt against today's budget (its log id), or refuse (None)."""
+    used = sent_today(conn, ts)
+    budget = settings.sms_daily_budget
+    if used >= budget:
+        if not _audited_today(conn, "sms_budget_exhausted", ts):
+            audit.record(conn, "sms_budget_exhausted", reason=f"daily budget {budget} reached", now=ts)
+        return None
+    cursor = conn.execute(
+        "INSERT INTO sms_log (ts, gateway, kind, destination_masked, ok) VALUES (?, ?, ?, ?, 0)",
+        (ts, gateway, kind, masked),
+    )
+    if used + 1 >= budget / 2 and not _audited_today(conn, "sms_budget_half", ts):
+        audit.record(conn, "sms_budget_half", reason=f"{used + 1} of {budget} SMS used today", now=ts)
+    return int(cursor.lastrowid or 0)
+
+
+def _finish_log(conn: sqlite3.Connection, log_id: int, result: SendResult) -> None:
+    conn.execute(
+        "UPDATE sms_log SET ok = ?, message_id = ?, error = ? WHERE sms_log_id = ?",
+        (int(result.ok), audit.clean(result.message_id), audit.clean(result.error), log_id),
+    )
+
+
+def _audited_today(conn: sqlite3.Connection, event: str, ts: str) -> bool:
+    start, end = ist_day_bounds(from_ts(ts).astimezone(IST).date())
+    row = conn.execute(
+        "SELECT 1 FROM audit WHERE event = ? AND ts >= ? AND ts < ? LIMIT 1", (event, start, end)
+    ).fetchone()
+    return row is not None
+
+
+def _is_loopback(url: str) -> bool:
+    return url.startswith(
+        ("http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/")
+    )
+
+
+def _send_http(
+    http: Mapping[str, Any],
+    destination_e164: str,
+    text: str,
+    kind: str,
+    *,
+    sleep: Callable[[float], None],
+) -> SendResult:
+    """POST one message; retry on network errors, timeouts and HTTP 5xx, never on 4xx."""
+    templates = http.get("templates") or {}
+    payload = {
+        "sender": http.get("sender_id"),
+        "to": destination_e164.removeprefix("+"),
+        "message": text,
+        "dlt_entity_id": http.get("entity_id"),
+        "dlt_template_id": templates.get(kind) or http.get("template_id"),
+    }
+    body = json.dumps(payload).encode()
+    header = str(http.get("api_key_header") or "Authorization")
+    key = str(http.get("api_key") or "")
+    headers = {
+        "Content-Type": "application/json",
+        header: f"Bearer {key}" if header.lower() == "authorization" else key,
+    }
+    timeout = min(float(http.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS)), MAX_TIMEOUT_SECONDS)
+    retries = max(0, min(int(http.get("retries", DEFAULT_RETRIES)), MAX_RETRIES))
+    error = "not sent"
+    for attempt in range(1, retries + 2):
+        request = urllib.request.Request(str(http["url"]), data=body, headers=headers, method="POST")  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (https enforced)
+                raw = response.read(65536)
+            reply = _json_or_empty(raw)
+            if str(reply.get("status", "ok")).lower() in {"error", "failed", "failure"}:
+                code = reply.get("error_code") or reply.get("code") or "unknown"
+                # DLT rejections (template mismatch, header not registered, ...) are an operator problem.
+                return SendResult(
+                    ok=False,
+                    gateway="http",
+                    error=f"gateway refused: DLT/error code {code}",
+                    attempts=attempt,
+                )
+            message_id = reply.get("message_id") or reply.get("id") or reply.get("request_id")
+            return SendResult(
+                ok=True, gateway="http", message_id=str(message_id) if message_id else None, attempts=attempt
+            )
+        except urllib.error.HTTPError as exc:
+            error = f"HTTP {exc.code}"
+            if exc.code < 500:
+                return SendResult(ok=False, gateway="http", error=error, attempts=attempt)
+        except (TimeoutError, urllib.error.URLError, OSError) as exc:
+            error = f"network: {type(exc).__name__}"
+        if attempt <= retries:
+            sleep(RETRY_BACKOFF_SECONDS * attempt)
+    return SendResult(ok=False, gateway="http", error=error, attempts=retries + 1)
+
+
+def _json_or_empty(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw.decode("utf-8", "replace") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
