@@ -49,7 +49,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import math
 import re
 import sqlite3
@@ -233,8 +232,8 @@ class _CsvSource:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
             self._raw.close()
             raise ImportFailed(message("utf16", path=path))
-        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
-        self.reader = csv.reader(self._text)
+        self._lines_read = 0
+        self.reader = csv.reader(self._decoded_lines())
         self.header: list[str] = []
 
     def read_header(self, columns: str) -> list[str]:
@@ -260,6 +259,19 @@ class _CsvSource:
                 self.progress(self._raw.tell(), self.total)
             yield row
 
+    def _decoded_lines(self) -> Iterator[str]:
+        """The file's lines as text, decoded one by one so a bad byte is reported on its own line."""
+        for number, data in enumerate(self._raw, start=1):
+            self._lines_read = number
+            if number == 1:
+                data = data.removeprefix(codecs.BOM_UTF8)
+            try:
+                yield data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise ImportFailed(
+                    message("not_utf8", path=self.path, line=number, error=error.reason)
+                ) from None
+
     @property
     def line(self) -> int:
         return self.reader.line_num
@@ -269,10 +281,6 @@ class _CsvSource:
             return next(self.reader)
         except StopIteration:
             return None
-        except UnicodeDecodeError as error:
-            raise ImportFailed(
-                message("not_utf8", path=self.path, line=self.reader.line_num + 1, error=error.reason)
-            ) from None
         except csv.Error as error:
             raise ImportFailed(
                 message("csv_error", path=self.path, line=self.reader.line_num, error=error)
@@ -281,7 +289,7 @@ class _CsvSource:
     def close(self) -> None:
         if self.progress is not None:
             self.progress(self.total, self.total)
-        self._text.close()
+        self._raw.close()
 
 
 def _column_index(header: list[str], name: str, path: Path, *, required: bool = True) -> int | None:

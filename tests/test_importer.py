@@ -1,0 +1,642 @@
+"""lib.importer: every bad-input case of issue 2 part 3, register kWh, idempotence and atomicity."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from lib import importer, store
+from lib.importer import ImportFailed, ReadingColumns
+
+DATA = Path(__file__).resolve().parent / "data"
+HEADER = "consumer_id,timestamp,kwh,balance_inr\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "in.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def dump(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+    """Everything an import can change, for before/after comparisons."""
+    return {
+        table: [tuple(row) for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
+        for table in ("consumers", "readings", "recharges", "daily", "meta")
+    }
+
+
+def readings(conn: sqlite3.Connection) -> list[tuple]:
+    return [
+        tuple(r) for r in conn.execute("SELECT consumer_id, ts, kwh, balance_inr FROM readings ORDER BY 1, 2")
+    ]
+
+
+@pytest.fixture
+def master(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """The three consumers of tests/data/consumers.csv, imported."""
+    report = importer.import_consumers(conn, DATA / "consumers.csv")
+    assert report.committed and report.added == 3
+    return conn
+
+
+def only_error(report: importer.ImportReport) -> importer.RowError:
+    assert not report.committed
+    assert report.rejected == 1, report.errors
+    return report.errors[0]
+
+
+# --- consumers ------------------------------------------------------------------------------------
+
+
+def test_consumers_are_imported_with_mobiles_in_e164_and_hindi_names_intact(master):
+    rows = {r["consumer_id"]: dict(r) for r in master.execute("SELECT * FROM consumers")}
+    assert rows["101234567"]["name"] == "आशा देवी"
+    assert rows["101234568"]["name"] == "राम किशोर यादव (दुकान)"
+    assert [rows[c]["registered_mobile"] for c in sorted(rows)] == [
+        "+919876543210",
+        "+919876543211",
+        "+919876543212",
+    ]
+    assert rows["101234568"]["tariff_category"] == "NDS-II"
+    assert rows["101234569"]["sanctioned_load_kw"] == 0.5
+    assert rows["101234567"]["meter_serial"] == "SM-2024-0001"
+    assert {r["is_demo"] for r in rows.values()} == {0}
+
+
+def test_reimporting_consumers_changes_nothing(master):
+    before = dump(master)
+    report = importer.import_consumers(master, DATA / "consumers.csv")
+    assert (report.added, report.changed, report.unchanged) == (0, 0, 3)
+    assert dump(master) == before
+
+
+def test_a_changed_mobile_is_an_update_that_stamps_the_change(master, tmp_path):
+    path = write(tmp_path, "consumer_id,name,registered_mobile\n101234567,आशा देवी,9123456780\n")
+    report = importer.import_consumers(master, path)
+    assert (report.added, report.changed) == (0, 1)
+    row = master.execute(
+        "SELECT registered_mobile, mobile_changed_at FROM consumers WHERE consumer_id = '101234567'"
+    )
+    assert tuple(row.fetchone()) == ("+919123456780", "2026-11-25T06:30:00Z")
+
+
+def test_consumers_with_bom_and_windows_line_endings(conn, tmp_path):
+    text = (DATA / "consumers.csv").read_text(encoding="utf-8").replace("\n", "\r\n")
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    report = importer.import_consumers(conn, path)
+    assert report.committed and report.added == 3
+    names = [r[0] for r in conn.execute("SELECT name FROM consumers ORDER BY consumer_id")]
+    assert names[0] == "आशा देवी" and not names[0].endswith("\r")
+    assert conn.execute("SELECT count(*) FROM consumers WHERE consumer_id LIKE '%101%'").fetchone()[0] == 3
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "reason"),
+    [
+        ("201,Meena,011 2345 6789", "registered_mobile", "not an Indian mobile number"),
+        ("201,Meena,", "registered_mobile", "missing value"),
+        ("201,,9876543210", "name", "missing value"),
+        (",Meena,9876543210", "consumer_id", "missing value"),
+        ("201,Meena,9876543210,DS-I,-2", "sanctioned_load_kw", "sanctioned load must be more than 0"),
+        ("201,Meena,9876543210,DS-I,two", "sanctioned_load_kw", "not a number"),
+    ],
+)
+def test_bad_consumer_rows_import_nothing(conn, tmp_path, row, column, reason):
+    path = write(
+        tmp_path,
+        "consumer_id,name,registered_mobile,tariff_category,sanctioned_load_kw\n"
+        "200,Good Row,9876543219,DS-II,1\n" + row + "\n",
+    )
+    report = importer.import_consumers(conn, path)
+    error = only_error(report)
+    assert (error.line, error.column) == (3, column)
+    assert error.reason.startswith(reason)
+    assert conn.execute("SELECT count(*) FROM consumers").fetchone()[0] == 0
+
+
+def test_duplicate_consumer_in_one_file(conn, tmp_path):
+    path = write(tmp_path, "consumer_id,name,registered_mobile\n7,A,9876543210\n7,B,9876543211\n")
+    error = only_error(importer.import_consumers(conn, path))
+    assert (error.line, error.column, error.reason) == (3, "consumer_id", "same consumer ID as line 2")
+
+
+def test_skip_invalid_consumers_writes_the_rejects_csv(conn, tmp_path):
+    path = write(
+        tmp_path, "consumer_id,name,registered_mobile\n7,अनीता,9876543210\n8,B,12345\n9,C,+919876543219\n"
+    )
+    report = importer.import_consumers(conn, path, skip_invalid=True)
+    assert report.committed and (report.added, report.rejected) == (2, 1)
+    assert report.rejects_path == tmp_path / "in.csv.rejects.csv"
+    with report.rejects_path.open(encoding="utf-8", newline="") as handle:
+        rejected = list(csv.DictReader(handle))
+    assert rejected == [
+        {
+            "line": "3",
+            "column": "registered_mobile",
+            "value": "12345",
+            "reason": "not an Indian mobile number",
+            "consumer_id": "8",
+            "name": "B",
+            "registered_mobile": "12345",
+        }
+    ]
+
+
+# --- file-level problems --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("", "is empty: expected a header row with consumer_id, timestamp, kwh"),
+        ("\n\n", "is empty"),
+        (HEADER, "has a header but no data rows"),
+        (HEADER + "\r\n\r\n", "has a header but no data rows"),
+        (
+            "consumer_id,timestamp,balance_inr\n101234567,2026-11-24 10:00,5\n",
+            "missing required column 'kwh'",
+        ),
+        ("consumer_id,timestamp,kwh,KWH\n", "column 'kwh' appears more than once"),
+    ],
+)
+def test_files_that_cannot_be_imported_say_why_and_write_nothing(master, tmp_path, content, expected):
+    before = dump(master)
+    with pytest.raises(ImportFailed, match=expected.replace("(", r"\(").replace(")", r"\)")):
+        importer.import_readings(master, write(tmp_path, content))
+    assert dump(master) == before
+
+
+def test_missing_mapped_column_is_named(master, tmp_path):
+    path = write(tmp_path, "LCLid,tstp,energy\nMAC1,2013-01-01 00:00,0.2\n")
+    with pytest.raises(ImportFailed) as failure:
+        importer.import_readings(master, path, columns=ReadingColumns("LCLid", "tstp", "energy(kWh/hh)"))
+    assert "missing required column 'energy(kWh/hh)'" in str(failure.value)
+    assert "'LCLid', 'tstp', 'energy'" in str(failure.value)
+
+
+def test_not_utf8_and_utf16_files_are_refused_with_advice(master, tmp_path):
+    latin = write(tmp_path, HEADER + "101234567,2026-11-24 10:00,0.2,5\n# Café\n", "latin.csv", "cp1252")
+    with pytest.raises(ImportFailed, match="not UTF-8 text near line 3"):
+        importer.import_readings(master, latin)
+    utf16 = write(tmp_path, HEADER + "101234567,2026-11-24 10:00,0.2,5\n", "u16.csv", "utf-16")
+    with pytest.raises(ImportFailed, match="UTF-16"):
+        importer.import_readings(master, utf16)
+    assert readings(master) == []
+
+
+def test_missing_file_is_a_clear_failure(master, tmp_path):
+    with pytest.raises(ImportFailed, match="cannot read .*nope.csv"):
+        importer.import_readings(master, tmp_path / "nope.csv")
+
+
+def test_unknown_zone_is_refused(master):
+    with pytest.raises(ImportFailed, match="unknown time zone 'Asia/Patna'"):
+        importer.import_readings(master, DATA / "readings.csv", tz="Asia/Patna")
+
+
+# --- readings: the happy path ---------------------------------------------------------------------
+
+
+def test_readings_are_stored_in_utc_with_daily_rollups(master):
+    version = int(store.data_version(master))
+    report = importer.import_readings(master, DATA / "readings.csv")
+    assert report.committed and (report.rows, report.added, report.rejected) == (6, 6, 0)
+    assert readings(master)[:4] == [
+        ("101234567", "2026-11-23T18:30:00Z", 0.21, 512.4),
+        ("101234567", "2026-11-23T19:00:00Z", 0.18, 511.55),
+        ("101234567", "2026-11-24T18:15:00Z", 0.35, 498.1),
+        ("101234567", "2026-11-24T18:45:00Z", 0.3, 497.2),
+    ]
+    # an offset in the file wins over --tz; "Z" is UTC
+    assert readings(master)[4:] == [
+        ("101234568", "2026-11-24T04:30:00Z", 1.2, None),
+        ("101234568", "2026-11-24T05:00:00Z", 1.1, 2040.0),
+    ]
+    assert store.data_version(master) == str(version + 1)
+
+
+def test_a_reading_at_2345_ist_belongs_to_that_ist_day(master):
+    importer.import_readings(master, DATA / "readings.csv")
+    daily = {
+        r["day"]: (r["intervals"], round(r["kwh"], 6), r["closing_balance_inr"])
+        for r in master.execute("SELECT * FROM daily WHERE consumer_id = '101234567'")
+    }
+    # 00:00, 00:30 and 23:45 IST on the 24th; 00:15 IST on the 25th (18:45 UTC on the 24th)
+    assert daily == {"2026-11-24": (3, 0.74, 498.1), "2026-11-25": (1, 0.3, 497.2)}
+
+
+def test_reimporting_the_same_readings_changes_nothing(master):
+    importer.import_readings(master, DATA / "readings.csv")
+    before = dump(master)
+    report = importer.import_readings(master, DATA / "readings.csv")
+    assert report.committed and (report.added, report.unchanged, report.rejected) == (0, 6, 0)
+    assert dump(master) == before
+
+
+def test_one_meter_file_with_consumer_id_flag(master, tmp_path):
+    path = write(tmp_path, "when,units\n2026-11-24 10:00,0.5\n2026-11-24 10:30,0.25\n")
+    report = importer.import_readings(
+        master, path, consumer_id="101234569", columns=ReadingColumns(timestamp="when", kwh="units")
+    )
+    assert report.committed and report.consumers == ["101234569"]
+    assert [r[1:] for r in readings(master)] == [
+        ("2026-11-24T04:30:00Z", 0.5, None),
+        ("2026-11-24T05:00:00Z", 0.25, None),
+    ]
+
+
+def test_one_meter_file_for_an_unknown_consumer_is_refused(master, tmp_path):
+    with pytest.raises(ImportFailed, match="'999' is not in the consumer master"):
+        importer.import_readings(
+            master, write(tmp_path, "timestamp,kwh\n2026-11-24 10:00,0.5\n"), consumer_id="999"
+        )
+
+
+def test_time_format_flag_reads_indian_dates(master, tmp_path):
+    path = write(tmp_path, HEADER + "101234567,24/11/2026 23:45,0.4,\n")
+    report = importer.import_readings(master, path, time_format="%d/%m/%Y %H:%M")
+    assert report.committed
+    assert readings(master)[0][1] == "2026-11-24T18:15:00Z"
+
+
+def test_money_balance_with_rupee_sign_and_grouping(master, tmp_path):
+    path = write(
+        tmp_path, HEADER + '101234567,2026-11-24 10:00,0.4,"₹1,234.50"\n101234567,2026-11-24 10:30,0.4,-12\n'
+    )
+    assert importer.import_readings(master, path).committed
+    assert [r[3] for r in readings(master)] == [1234.5, -12.0]
+
+
+# --- readings: bad rows ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "reason"),
+    [
+        ("999999999,2026-11-24 10:30,0.2,", "consumer_id", "unknown consumer ID"),
+        (",2026-11-24 10:30,0.2,", "consumer_id", "missing value"),
+        ("101234567,yesterday,0.2,", "timestamp", "not a date and time"),
+        (
+            "101234567,2026-02-30 10:00,0.2,",
+            "timestamp",
+            "impossible date or time (day is out of range for month)",
+        ),
+        ("101234567,2026-11-24 24:30,0.2,", "timestamp", "impossible date or time"),
+        ("101234567,,0.2,", "timestamp", "missing value"),
+        ("101234567,1970-01-01 05:30,0.2,", "timestamp", "before 2000-01-01"),
+        ("101234567,2026-11-27 10:00,0.2,", "timestamp", "more than a day in the future"),
+        ("101234567,2026-11-24 10:30,abc,", "kwh", "not a number"),
+        ("101234567,2026-11-24 10:30,,", "kwh", "missing value"),
+        ("101234567,2026-11-24 10:30,0.2.1,", "kwh", "not a number"),
+        ("101234567,2026-11-24 10:30,nan,", "kwh", "not a finite number"),
+        ("101234567,2026-11-24 10:30,-0.1,", "kwh", "negative energy"),
+        ("101234567,2026-11-24 10:30,100.5,", "kwh", "more than 100 kWh in one reading"),
+        ("101234567,2026-11-24 10:30,1e400,", "kwh", "not a finite number"),
+        ("101234567,2026-11-24 10:30,0.2,lots", "balance_inr", "not a number"),
+        ("101234567,2026-11-24 10:30,0.2,99999999", "balance_inr", "balance beyond"),
+        ("101234567,2026-11-24 10:30", "kwh", "missing value"),
+    ],
+)
+def test_each_bad_reading_row_stops_a_strict_import(master, tmp_path, row, column, reason):
+    path = write(tmp_path, HEADER + "101234567,2026-11-24 10:00,0.2,100\n" + row + "\n")
+    version = store.data_version(master)
+    report = importer.import_readings(master, path)
+    error = only_error(report)
+    assert (error.line, error.column) == (3, column)
+    assert error.reason.startswith(reason), error.reason
+    assert report.added == 0 and readings(master) == []
+    assert master.execute("SELECT count(*) FROM daily").fetchone()[0] == 0
+    assert store.data_version(master) == version
+
+
+def test_max_kwh_can_be_raised_for_daily_files(master, tmp_path):
+    path = write(tmp_path, HEADER + "101234568,2026-11-24 00:00,140,\n")
+    assert not importer.import_readings(master, path).committed
+    assert importer.import_readings(master, path, max_kwh=500).committed
+
+
+def test_duplicate_timestamps_within_a_file(master, tmp_path):
+    path = write(
+        tmp_path,
+        HEADER
+        + "101234567,2026-11-24 10:00,0.2,\n"
+        + "101234567,2026-11-24 10:30,0.2,\n"
+        + "101234567,2026-11-24T04:30:00Z,0.2,\n"  # the same instant as line 2, written in UTC
+        + "101234568,2026-11-24 10:00,0.2,\n"  # another consumer: fine
+        + "101234567,2026-11-24 10:30,0.3,\n",  # same time again, another value
+    )
+    report = importer.import_readings(master, path)
+    assert not report.committed
+    assert [(e.line, e.column, e.reason) for e in report.errors] == [
+        (4, "timestamp", "same consumer and timestamp as line 2"),
+        (6, "timestamp", "same consumer and timestamp as line 3"),
+    ]
+    skipped = importer.import_readings(master, path, skip_invalid=True)
+    assert skipped.committed and (skipped.added, skipped.rejected) == (3, 2)
+    assert readings(master)[1] == ("101234567", "2026-11-24T05:00:00Z", 0.2, None)  # the first one counts
+
+
+def test_out_of_order_duplicates_are_found_too(master, tmp_path):
+    path = write(
+        tmp_path,
+        HEADER
+        + "101234567,2026-11-24 11:00,0.2,\n"
+        + "101234567,2026-11-24 10:00,0.2,\n"
+        + "101234567,2026-11-24 10:30,0.2,\n"
+        + "101234567,2026-11-24 10:00,0.2,\n"
+        + "101234567,2026-11-24 11:00,0.2,\n",
+    )
+    report = importer.import_readings(master, path, skip_invalid=True)
+    assert [(e.line, e.reason) for e in report.errors] == [
+        (5, "same consumer and timestamp as line 3"),
+        (6, "same consumer and timestamp as line 2"),
+    ]
+    assert report.added == 3
+
+
+def test_a_reading_that_conflicts_with_a_stored_one(master, tmp_path):
+    importer.import_readings(master, DATA / "readings.csv")
+    before = dump(master)
+    path = write(
+        tmp_path,
+        HEADER
+        + "101234567,2026-11-24 00:00,0.21,512.40\n"  # identical: a no-op
+        + "101234567,2026-11-24 00:30,0.99,511.55\n"  # another kWh: conflict
+        + "101234568,2026-11-24 10:00,1.20,15\n"  # a balance where none was stored: conflict
+        + "101234567,2026-11-24 01:00,0.20,511.00\n",  # new
+    )
+    report = importer.import_readings(master, path)
+    assert not report.committed
+    assert [(e.line, e.column, e.value) for e in report.errors] == [(3, "kwh", "0.99"), (4, "kwh", "1.20")]
+    assert (
+        report.errors[0].reason
+        == "a different reading is stored for this consumer and time (kWh 0.18, balance 511.55)"
+    )
+    assert dump(master) == before
+    skipped = importer.import_readings(master, path, skip_invalid=True)
+    assert (skipped.added, skipped.unchanged, skipped.rejected) == (1, 1, 2)
+    stored = dict(((c, t), (k, b)) for c, t, k, b in readings(master))
+    assert stored[("101234567", "2026-11-23T19:00:00Z")] == (0.18, 511.55)  # the stored value wins
+    assert stored[("101234567", "2026-11-23T19:30:00Z")] == (0.2, 511.0)
+
+
+def test_strict_report_shows_the_first_20_and_the_count(master, tmp_path):
+    bad = "".join(f"101234567,2026-11-24 {h:02d}:30,-{24 - h},\n" for h in range(24))
+    report = importer.import_readings(
+        master, write(tmp_path, HEADER + "101234567,2026-11-23 10:00,1,\n" + bad)
+    )
+    assert report.rejected == 24 and len(report.errors) == 20
+    assert [e.line for e in report.errors] == list(range(3, 23))
+    text = importer.format_report(report)
+    assert "24 bad rows: nothing imported. First 20:" in text
+    assert "line 3, column 'kwh', value '-24': negative energy" in text
+    assert text.endswith("... and 4 more")
+
+
+def test_skip_invalid_writes_every_rejected_row_with_its_reason(master, tmp_path):
+    path = write(
+        tmp_path,
+        HEADER + "".join(f"101234567,2026-11-24 {h:02d}:00,{0.5 if h % 2 else -1},\n" for h in range(24)),
+    )
+    custom = tmp_path / "out" / "bad.csv"
+    custom.parent.mkdir()
+    report = importer.import_readings(master, path, skip_invalid=True, rejects_path=custom)
+    assert report.committed and (report.added, report.rejected) == (12, 12)
+    assert report.rejects_path == custom
+    with custom.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["line", "column", "value", "reason", "consumer_id", "timestamp", "kwh", "balance_inr"]
+    assert len(rows) == 1 + 12
+    assert rows[1] == ["2", "kwh", "-1", "negative energy", "101234567", "2026-11-24 00:00", "-1", ""]
+    assert (
+        importer.format_report(report).splitlines()[1]
+        == f"12 bad rows skipped; every one, with its reason, is in {custom}"
+    )
+
+
+def test_no_rejects_file_when_nothing_is_rejected(master, tmp_path):
+    path = write(tmp_path, HEADER + "101234567,2026-11-24 10:00,0.2,\n")
+    report = importer.import_readings(master, path, skip_invalid=True)
+    assert report.rejects_path is None and not (tmp_path / "in.csv.rejects.csv").exists()
+
+
+# --- daylight saving ------------------------------------------------------------------------------
+
+
+def test_london_clocks_forward_the_missing_hour_is_a_bad_row(master, tmp_path):
+    path = write(
+        tmp_path,
+        HEADER
+        + "101234567,2013-03-31 00:30,0.1,\n101234567,2013-03-31 01:30,0.1,\n101234567,2013-03-31 02:00,0.1,\n",
+    )
+    report = importer.import_readings(master, path, tz="Europe/London", skip_invalid=True)
+    assert [(e.line, e.reason) for e in report.errors] == [
+        (3, "does not exist in Europe/London (the hour skipped when clocks go forward)")
+    ]
+    # 00:30 GMT and 02:00 BST are 30 minutes apart in UTC
+    assert [r[1] for r in readings(master)] == ["2013-03-31T00:30:00Z", "2013-03-31T01:00:00Z"]
+
+
+def test_london_clocks_back_the_repeated_hour_needs_an_offset(master, tmp_path):
+    ambiguous = write(tmp_path, HEADER + "101234567,2013-10-27 01:30,0.1,\n")
+    error = only_error(importer.import_readings(master, ambiguous, tz="Europe/London"))
+    assert (
+        error.reason == "ambiguous in Europe/London (the hour repeated when clocks go back); give an offset"
+    )
+    with_offsets = write(
+        tmp_path,
+        HEADER + "101234567,2013-10-27 01:30+01:00,0.1,\n101234567,2013-10-27 01:30+00:00,0.2,\n",
+        "ok.csv",
+    )
+    assert importer.import_readings(master, with_offsets, tz="Europe/London").committed
+    assert [r[1:3] for r in readings(master)] == [
+        ("2013-10-27T00:30:00Z", 0.1),
+        ("2013-10-27T01:30:00Z", 0.2),
+    ]
+
+
+# --- register kWh ---------------------------------------------------------------------------------
+
+
+def test_register_readings_become_interval_energy_and_a_reset_is_reported(master):
+    report = importer.import_readings(
+        master,
+        DATA / "register.csv",
+        consumer_id="101234567",
+        columns=ReadingColumns(timestamp="meter_time", kwh="reading_kwh"),
+        kwh_kind="register",
+    )
+    assert report.committed
+    assert [(r[1], r[2]) for r in readings(master)] == [
+        ("2026-11-19T19:00:00Z", 0.4),
+        ("2026-11-19T19:30:00Z", 0.6),
+        ("2026-11-19T20:30:00Z", 0.5),
+        ("2026-11-19T21:00:00Z", 0.75),
+    ]
+    assert report.resets == [importer.MeterReset("101234567", 5, "2026-11-19T20:00:00Z", 1501.0, 3.0)]
+    assert report.baselines == 2
+    assert min(r[2] for r in readings(master)) >= 0
+    text = importer.format_report(report)
+    assert "1 meter resets or replacements detected" in text
+    assert "consumer 101234567, line 5 at 2026-11-19T20:00:00Z: register 1501 -> 3 kWh" in text
+
+
+def test_register_per_consumer_and_a_bad_row_keeps_the_baseline(master, tmp_path):
+    path = write(
+        tmp_path,
+        HEADER
+        + "101234567,2026-11-24 10:00,100.0,\n"
+        + "101234568,2026-11-24 10:00,7000.0,\n"
+        + "101234567,2026-11-24 10:30,100.5,\n"
+        + "101234567,2026-11-24 11:00,9999.0,\n"  # absurd jump: rejected, baseline stays at 100.5
+        + "101234568,2026-11-24 10:30,7002.0,\n"
+        + "101234567,2026-11-24 11:30,101.5,\n"
+        + "101234567,2026-11-24 11:15,101.2,\n",  # out of time order
+    )
+    report = importer.import_readings(master, path, kwh_kind="register", skip_invalid=True)
+    assert [(e.line, e.reason) for e in report.errors] == [
+        (5, "more than 100 kWh in one reading (see --max-kwh)"),
+        (8, "register readings must be in time order per consumer (previous: line 7)"),
+    ]
+    assert [(r[0], r[2]) for r in readings(master)] == [
+        ("101234567", 0.5),
+        ("101234567", 1.0),
+        ("101234568", 2.0),
+    ]
+    assert report.resets == []
+
+
+def test_negative_register_reading_is_a_bad_row(master, tmp_path):
+    path = write(tmp_path, HEADER + "101234567,2026-11-24 10:00,-5,\n")
+    assert (
+        only_error(importer.import_readings(master, path, kwh_kind="register")).reason
+        == "negative register reading"
+    )
+
+
+# --- atomicity and streaming ----------------------------------------------------------------------
+
+
+def _many_rows(count: int) -> str:
+    return HEADER + "".join(
+        f"101234567,2026-{1 + i // 1440:02d}-{1 + i // 48 % 28:02d} {i % 48 // 2:02d}:{30 * (i % 2):02d},0.1,\n"
+        for i in range(count)
+    )
+
+
+def test_a_bad_last_row_leaves_nothing_behind(master, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 100)
+    path = write(tmp_path, _many_rows(1000) + "101234567,2026-11-24 10:00,-1,\n")
+    before = dump(master)
+    report = importer.import_readings(master, path)
+    assert not report.committed and report.rows == 1001
+    assert dump(master) == before
+
+
+def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 100)
+    real = store.insert_readings
+    calls = []
+
+    def failing(conn, rows):
+        calls.append(len(rows))
+        if len(calls) == 10:
+            raise RuntimeError("disk on fire")
+        return real(conn, rows)
+
+    monkeypatch.setattr(store, "insert_readings", failing)
+    before = dump(master)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        importer.import_readings(master, write(tmp_path, _many_rows(1000)), skip_invalid=True)
+    assert calls == [100] * 10
+    assert dump(master) == before
+
+
+def test_large_files_are_streamed_with_progress(master, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 100)
+    path = write(tmp_path, _many_rows(1000))
+    seen: list[tuple[int, int]] = []
+    report = importer.import_readings(master, path, progress=lambda done, total: seen.append((done, total)))
+    assert report.added == 1000
+    size = path.stat().st_size
+    assert seen[-1] == (size, size)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and 0 < done[0] < size  # progress while reading, not after loading it all
+
+
+# --- recharges ------------------------------------------------------------------------------------
+
+
+def test_recharges_are_imported_and_rolled_up_by_ist_day(master):
+    report = importer.import_recharges(master, DATA / "recharges.csv")
+    assert report.committed and report.added == 3
+    rows = [
+        tuple(r)
+        for r in master.execute(
+            "SELECT consumer_id, ts, amount_inr, mode, reference FROM recharges ORDER BY ts"
+        )
+    ]
+    assert rows == [
+        ("101234568", "2026-11-23T05:30:00Z", 2000.0, "UPI", None),
+        ("101234567", "2026-11-24T03:45:00Z", 500.0, "UPI", "UPI-4412"),
+        ("101234567", "2026-11-24T14:10:00Z", 1000.0, "cash", "CSC-0091"),
+    ]
+    daily = master.execute(
+        "SELECT day, kwh, recharge_inr FROM daily WHERE consumer_id = '101234567'"
+    ).fetchall()
+    assert [tuple(r) for r in daily] == [
+        ("2026-11-24", None, 1500.0)
+    ]  # a recharge day without readings: kWh NULL
+    again = importer.import_recharges(master, DATA / "recharges.csv")
+    assert (again.added, again.unchanged) == (0, 3)
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "reason"),
+    [
+        ("55,2026-11-24 10:00,100", "consumer_id", "unknown consumer ID"),
+        ("101234567,2026-11-24 10:00,0", "amount_inr", "amount must be more than 0"),
+        ("101234567,2026-11-24 10:00,fifty", "amount_inr", "not a number"),
+        ("101234567,30-11-2026,100", "timestamp", "not a date and time"),
+        ("101234567,2026-11-24 09:15,500", "timestamp", "same consumer, time and amount as line 2"),
+    ],
+)
+def test_bad_recharge_rows(master, tmp_path, row, column, reason):
+    path = write(tmp_path, "consumer_id,timestamp,amount_inr\n101234567,2026-11-24 09:15,500\n" + row + "\n")
+    error = only_error(importer.import_recharges(master, path))
+    assert (error.line, error.column) == (3, column) and error.reason.startswith(reason)
+    assert master.execute("SELECT count(*) FROM recharges").fetchone()[0] == 0
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def test_export_daily_has_empty_kwh_on_days_without_readings(master):
+    importer.import_readings(master, DATA / "readings.csv")
+    importer.import_recharges(master, DATA / "recharges.csv")
+    out = io.StringIO()
+    assert importer.export_daily(master, "101234568", out) == 2
+    assert out.getvalue().splitlines() == [
+        "date,consumer_id,kwh,closing_balance_inr,recharge_inr",
+        "2026-11-23,101234568,,,2000.00",
+        "2026-11-24,101234568,2.300,2040.00,0.00",
+    ]
+
+
+def test_export_daily_range_and_refusals(master):
+    importer.import_readings(master, DATA / "readings.csv")
+    import datetime as dt
+
+    out = io.StringIO()
+    assert importer.export_daily(master, "101234567", out, dt.date(2026, 11, 25), dt.date(2026, 11, 25)) == 1
+    assert out.getvalue().splitlines()[1] == "2026-11-25,101234567,0.300,497.20,0.00"
+    with pytest.raises(ImportFailed, match="'404' is not in the consumer master"):
+        importer.export_daily(master, "404", io.StringIO())
+    with pytest.raises(ImportFailed, match="after --to"):
+        importer.export_daily(master, "101234567", io.StringIO(), dt.date(2026, 11, 25), dt.date(2026, 11, 1))
