@@ -1,0 +1,561 @@
+"""lib.otp: every rule of the OTP policy (issue 3; research doc sections 7 and 8), with an explicit clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from lib import audit, db, otp
+from lib.config import Settings
+
+T0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
+MOBILE = "+919876543210"
+OWNER = "+919812345678"
+
+
+def sec(n: float) -> dt.timedelta:
+    return dt.timedelta(seconds=n)
+
+
+@pytest.fixture
+def key() -> otp.OtpKey:
+    return otp.load_key(Settings(db_path=Path("unused"), otp_key="k" * 40))
+
+
+def login(conn, key, now=T0, subject=MOBILE):
+    return otp.issue(
+        conn, key, purpose="login", account_id=None, subject=subject, destination=subject, now=now
+    )
+
+
+def link(conn, key, now=T0, account_id=1, consumer="101", destination=OWNER):
+    return otp.issue(
+        conn, key, purpose="link", account_id=account_id, subject=consumer, destination=destination, now=now
+    )
+
+
+def check_login(conn, key, issued, code, now=T0, subject=MOBILE, **extra):
+    return otp.verify(
+        conn,
+        key,
+        issued.challenge_id,
+        purpose="login",
+        account_id=None,
+        subject=subject,
+        code_input=code,
+        now=now,
+        **extra,
+    )
+
+
+def check_link(conn, key, issued, code, now=T0, account_id=1, consumer="101", **extra):
+    return otp.verify(
+        conn,
+        key,
+        issued.challenge_id,
+        purpose="link",
+        account_id=account_id,
+        subject=consumer,
+        code_input=code,
+        now=now,
+        **extra,
+    )
+
+
+def wrong_code(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+# --- codes and input --------------------------------------------------------------------------------
+
+
+def test_codes_are_six_ascii_digits_from_secrets(monkeypatch):
+    calls = []
+    monkeypatch.setattr(otp.secrets, "randbelow", lambda n: calls.append(n) or 123)
+    assert otp.generate_code() == "000123"
+    assert calls == [10**6]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        " ",
+        "12345",
+        "1234567",
+        "123456\n",
+        "\t123456",
+        "12345a",
+        "-12345",
+        "+12345",
+        "1e5",
+        "0x1F",
+        "１２３",
+        "1' OR '1'='1",
+        "<script>",
+        "12\x0034",
+        None,
+        123456,
+        "1" * 33,
+    ],
+)
+def test_malformed_codes_are_refused(raw):
+    assert otp.normalise_code(raw) is None
+
+
+def test_spaces_between_digits_are_allowed():
+    assert otp.normalise_code("12 34 56") == "123456"
+    assert otp.normalise_code(" 123 456 ") == "123456"
+
+
+@pytest.mark.parametrize("raw", ["１２３４５６", "१२३४५६", "١٢٣٤٥٦"])
+def test_non_ascii_digits_are_refused_although_isdigit_accepts_them(raw):
+    assert raw.isdigit() and int(raw) > 0  # what a naive check would let through
+    assert otp.normalise_code(raw) is None
+
+
+def test_long_input_is_refused_before_any_processing(monkeypatch):
+    touched = []
+    monkeypatch.setattr(otp, "_CODE_RE", type("Spy", (), {"fullmatch": lambda self, s: touched.append(s)})())
+    for size in (33, 10_000, 1_000_000):
+        assert otp.normalise_code("1" * size) is None
+    assert touched == []
+
+
+def test_leading_zeros_verify(conn, key, monkeypatch):
+    monkeypatch.setattr(otp, "generate_code", lambda: "000123")
+    issued = login(conn, key)
+    assert issued.code == "000123"
+    assert check_login(conn, key, issued, "000 123").status == "ok"
+
+
+def test_malformed_input_costs_no_attempt(conn, key):
+    issued = login(conn, key)
+    for raw in ["", "abc", "१२३४५६", "x" * 1_000_000]:
+        assert check_login(conn, key, issued, raw).status == "invalid"
+    assert otp.challenge(conn, issued.challenge_id).attempts == 0
+    assert check_login(conn, key, issued, issued.code).status == "ok"
+
+
+# --- storage -------------------------------------------------------------------------------------
+
+
+def test_only_a_keyed_mac_is_stored(conn, key):
+    issued = login(conn, key)
+    row = dict(conn.execute("SELECT * FROM otp_challenges").fetchone())
+    assert issued.code not in " ".join(str(v) for v in row.values())
+    assert row["code_mac"] == otp.code_mac(key, issued.challenge_id, "login", None, MOBILE, issued.code)
+    assert key.secret.decode() not in " ".join(str(v) for v in row.values())
+
+
+def test_same_code_in_two_challenges_gives_different_macs(conn, key, monkeypatch):
+    monkeypatch.setattr(otp, "generate_code", lambda: "424242")
+    first = login(conn, key)
+    second = login(conn, key, subject="+919811111111")
+    macs = [r[0] for r in conn.execute("SELECT code_mac FROM otp_challenges ORDER BY created_at")]
+    assert first.code == second.code and len(set(macs)) == 2
+
+
+def test_a_new_key_invalidates_outstanding_challenges(conn, key):
+    issued = login(conn, key)
+    other = otp.load_key(Settings(db_path=Path("unused"), otp_key="z" * 40))
+    assert other.kid != key.kid
+    assert check_login(conn, other, issued, issued.code).status == "wrong"
+
+
+def test_verification_compares_with_compare_digest(conn, key, monkeypatch):
+    seen = []
+    real = hmac.compare_digest
+
+    def spy(a, b):
+        seen.append((len(a), len(b)))
+        return real(a, b)
+
+    monkeypatch.setattr(otp.hmac, "compare_digest", spy)
+    issued = login(conn, key)
+    check_login(conn, key, issued, wrong_code(issued.code))
+    check_login(conn, key, issued, issued.code)
+    assert seen == [(64, 64), (64, 64)]  # always full-length MACs, no early exit on length
+
+
+# --- validity and single use ---------------------------------------------------------------------
+
+
+def test_valid_for_five_minutes_strictly(conn, key):
+    issued = login(conn, key)
+    assert check_login(conn, key, issued, issued.code, now=T0 + sec(299)).status == "ok"
+    at_boundary = login(conn, key, now=T0 + sec(400), subject="+919811111111")
+    verdict = check_login(
+        conn, key, at_boundary, at_boundary.code, now=T0 + sec(700), subject="+919811111111"
+    )
+    assert verdict.status == "expired"
+    late = login(conn, key, now=T0 + sec(800), subject="+919822222222")
+    assert (
+        check_login(conn, key, late, late.code, now=T0 + sec(1101), subject="+919822222222").status
+        == "expired"
+    )
+    assert audit.count(conn, "otp_expired") == 2
+
+
+def test_single_use_and_reuse_is_audited(conn, key):
+    issued = login(conn, key)
+    assert check_login(conn, key, issued, issued.code).status == "ok"
+    assert check_login(conn, key, issued, issued.code).status == "used"
+    assert audit.count(conn, "otp_reuse", challenge_id=issued.challenge_id) == 1
+
+
+def test_five_wrong_tries_kill_the_challenge(conn, key):
+    issued = login(conn, key)
+    statuses = [check_login(conn, key, issued, wrong_code(issued.code)) for _ in range(5)]
+    assert [v.status for v in statuses] == ["wrong"] * 4 + ["dead"]
+    assert [v.tries_left for v in statuses] == [4, 3, 2, 1, 0]
+    assert check_login(conn, key, issued, issued.code).status == "dead"
+    assert otp.challenge(conn, issued.challenge_id).attempts == 5
+    assert audit.count(conn, "otp_dead") == 1 and audit.count(conn, "otp_failed") == 5
+
+
+def test_resend_kills_the_old_code(conn, key):
+    first = login(conn, key)
+    second = login(conn, key, now=T0 + sec(31))
+    assert second.code is not None and second.challenge_id != first.challenge_id
+    assert check_login(conn, key, first, first.code, now=T0 + sec(32)).status == "dead"
+    assert otp.challenge(conn, first.challenge_id).dead_reason == "superseded"
+    assert check_login(conn, key, second, second.code, now=T0 + sec(33)).status == "ok"
+
+
+def test_resend_keeps_the_failure_count(conn, key):
+    now = T0
+    issued = login(conn, key, now=now)
+    for _ in range(4):
+        check_login(conn, key, issued, wrong_code(issued.code), now=now)
+    now += sec(31)
+    issued = login(conn, key, now=now)
+    assert otp.consecutive_failures(conn, "login", None, MOBILE) == 4
+    for _ in range(5):
+        check_login(conn, key, issued, wrong_code(issued.code), now=now)
+    now += sec(31)
+    issued = login(conn, key, now=now)
+    assert issued.code is not None
+    assert check_login(conn, key, issued, wrong_code(issued.code), now=now).status == "blocked"
+    assert otp.consecutive_failures(conn, "login", None, MOBILE) == 10
+
+
+# --- binding -------------------------------------------------------------------------------------
+
+
+def test_a_code_works_only_for_what_it_was_issued_for(conn, key):
+    issued = link(conn, key, consumer="101")
+    assert check_link(conn, key, issued, issued.code, consumer="102").status == "wrong"
+    assert check_link(conn, key, issued, issued.code, account_id=2).status == "wrong"
+    wrong_purpose = otp.verify(
+        conn,
+        key,
+        issued.challenge_id,
+        purpose="login",
+        account_id=None,
+        subject="101",
+        code_input=issued.code,
+        now=T0,
+    )
+    assert wrong_purpose.status == "wrong"
+    assert check_link(conn, key, issued, issued.code).status == "ok"
+
+
+def test_a_login_code_does_not_link(conn, key):
+    issued = login(conn, key)
+    verdict = otp.verify(
+        conn,
+        key,
+        issued.challenge_id,
+        purpose="link",
+        account_id=1,
+        subject=MOBILE,
+        code_input=issued.code,
+        now=T0,
+    )
+    assert verdict.status == "wrong"
+
+
+def test_unknown_or_forged_challenge_ids_verify_nothing(conn, key):
+    login(conn, key)
+    for forged in [None, "", "../etc", "0" * 32, "' OR 1=1 --", 12]:
+        verdict = otp.verify(
+            conn, key, forged, purpose="login", account_id=None, subject=MOBILE, code_input="123456", now=T0
+        )
+        assert verdict.status == "unknown"
+
+
+# --- send limits ---------------------------------------------------------------------------------
+
+
+def test_resend_cooldown_is_thirty_seconds(conn, key):
+    first = login(conn, key)
+    early = login(conn, key, now=T0 + sec(29))
+    assert early.code is None and early.limited == "cooldown"
+    assert early.challenge_id == first.challenge_id  # the code already sent still works
+    assert login(conn, key, now=T0 + sec(31)).code is not None
+    assert otp.resend_wait_seconds(otp.challenge(conn, first.challenge_id), T0 + sec(29)) == 1
+    assert otp.resend_wait_seconds(otp.challenge(conn, first.challenge_id), T0 + sec(30)) == 0
+
+
+def test_sends_per_destination_per_15_minutes_hour_and_day(conn, key):
+    times = [T0 + sec(40 * i) for i in range(4)]
+    results = [link(conn, key, now=t, account_id=1 + i) for i, t in enumerate(times)]
+    assert [r.code is not None for r in results] == [True, True, True, False]
+    assert results[3].limited == "sends_per_15min"
+    # Other accounts asking for the same consumer ID are limited too: the cap protects the destination.
+    assert link(conn, key, now=T0 + dt.timedelta(minutes=16), account_id=9).code is not None
+    assert link(conn, key, now=T0 + dt.timedelta(minutes=17), account_id=9).code is not None
+    sixth = link(conn, key, now=T0 + dt.timedelta(minutes=32), account_id=9)
+    assert sixth.code is None and sixth.limited == "sends_per_60min"
+    # The window moves on: after the hour it sends again, until 10 in a day.
+    sent = 5
+    now = T0 + dt.timedelta(hours=1, minutes=1)
+    while sent < 10:
+        assert link(conn, key, now=now, account_id=9).code is not None
+        sent += 1
+        now += dt.timedelta(minutes=20)
+    assert link(conn, key, now=now + dt.timedelta(hours=2), account_id=9).limited == "sends_per_1440min"
+    assert link(conn, key, now=T0 + dt.timedelta(days=1, minutes=1), account_id=9).code is not None
+
+
+def test_an_account_may_start_ten_distinct_consumer_ids_a_day(conn, key):
+    for n in range(10):
+        issued = link(conn, key, consumer=f"C{n}", destination=None)  # unknown IDs count too
+        assert issued.limited is None
+    eleventh = link(conn, key, consumer="C10", destination=OWNER)
+    assert eleventh.code is None and eleventh.limited == "account_distinct_consumers"
+    assert link(conn, key, consumer="C10", account_id=2).code is not None
+    assert link(conn, key, consumer="C10", now=T0 + dt.timedelta(days=1, seconds=1)).code is not None
+
+
+def test_an_account_may_open_twenty_link_challenges_a_day(conn, key):
+    now = T0
+    for n in range(20):
+        assert link(conn, key, consumer=f"C{n % 5}", now=now).limited is None
+        now += dt.timedelta(minutes=31)
+    assert link(conn, key, consumer="C0", now=now).limited == "account_link_challenges"
+
+
+def test_limited_answers_look_like_real_ones(conn, key):
+    real = link(conn, key)
+    limited = link(conn, key, account_id=2, now=T0 + sec(1))
+    assert limited.code is None and limited.limited == "cooldown"
+    assert limited.destination_masked == real.destination_masked
+    assert len(limited.challenge_id) == len(real.challenge_id)
+    assert audit.count(conn, "rate_limited", account_id=2) == 1
+
+
+# --- consecutive failures ------------------------------------------------------------------------
+
+
+def _fail(conn, key, n, now, **kw):
+    """n wrong codes across as many challenges as needed; returns the clock afterwards."""
+    issued = None
+    for i in range(n):
+        if issued is None or i % 5 == 0:
+            now += sec(31)
+            issued = link(conn, key, now=now, **kw)
+        check_link(conn, key, issued, "999999" if issued.code != "999999" else "888888", now=now, **kw)
+    return now
+
+
+def test_ten_failures_block_an_hour_and_twenty_a_day(conn, key):
+    now = _fail(conn, key, 10, T0)
+    assert otp.blocked_until(conn, "link", 1, "101", now) == otp.to_ts(now + dt.timedelta(hours=1))
+    blocked = link(conn, key, now=now + sec(31))
+    assert blocked.code is None and blocked.limited == "failures_block"
+    # After the hour a new code may be sent; each further failure blocks another hour.
+    now += dt.timedelta(hours=1, seconds=1)
+    issued = link(conn, key, now=now)
+    assert issued.code is not None
+    assert check_link(conn, key, issued, wrong_code(issued.code), now=now).status == "blocked"
+    assert otp.blocked_until(conn, "link", 1, "101", now) == otp.to_ts(now + dt.timedelta(hours=1))
+    # The 20th consecutive failure blocks a day (counter primed to 19: the send caps would take days).
+    conn.execute("UPDATE otp_failures SET consecutive = 19, blocked_until = NULL")
+    now += dt.timedelta(hours=1, seconds=1)
+    issued = link(conn, key, now=now)
+    assert check_link(conn, key, issued, wrong_code(issued.code), now=now).status == "blocked"
+    assert otp.consecutive_failures(conn, "link", 1, "101") == 20
+    assert otp.blocked_until(conn, "link", 1, "101", now) == otp.to_ts(now + dt.timedelta(days=1))
+    assert link(conn, key, now=now + dt.timedelta(hours=23)).limited == "failures_block"
+    assert audit.count(conn, "rate_limited", reason="failures_block") >= 3
+
+
+def test_a_block_also_refuses_the_correct_code(conn, key):
+    now = _fail(conn, key, 9, T0)
+    issued = link(conn, key, now=now + sec(31))
+    assert check_link(conn, key, issued, wrong_code(issued.code), now=now + sec(31)).status == "blocked"
+    assert check_link(conn, key, issued, issued.code, now=now + sec(32)).status == "dead"
+    assert otp.challenge(conn, issued.challenge_id).dead_reason == "blocked"
+
+
+def test_success_resets_the_failure_count(conn, key):
+    now = _fail(conn, key, 9, T0)
+    issued = link(conn, key, now=now + sec(31))
+    assert check_link(conn, key, issued, issued.code, now=now + sec(31)).status == "ok"
+    assert otp.consecutive_failures(conn, "link", 1, "101") == 0
+
+
+def test_failure_counters_are_per_scope(conn, key):
+    _fail(conn, key, 10, T0)
+    assert otp.blocked_until(conn, "link", 1, "101", T0 + sec(400)) is not None
+    assert otp.blocked_until(conn, "link", 2, "101", T0 + sec(400)) is None
+    assert otp.blocked_until(conn, "link", 1, "102", T0 + sec(400)) is None
+
+
+# --- decoys and the time floor -------------------------------------------------------------------
+
+
+def test_unknown_ids_get_a_stable_decoy_and_burn_the_same_limits(conn, key):
+    first = link(conn, key, consumer="NOSUCH", destination=None)
+    again = link(conn, key, consumer="NOSUCH", destination=None, now=T0 + sec(31))
+    assert first.code is None and first.limited is None
+    assert first.destination_masked == again.destination_masked == otp.decoy_mask(key, "NOSUCH")
+    assert first.destination_masked.startswith("+91 ••••••••") and len(first.destination_masked) == 14
+    tails = {otp.decoy_mask(key, f"X{n}")[-2:] for n in range(50)}
+    assert len(tails) > 20  # spread like real numbers, not one constant
+    other = otp.load_key(Settings(db_path=Path("unused"), otp_key="z" * 40))
+    assert [otp.decoy_mask(other, f"X{n}") for n in range(20)] != [
+        otp.decoy_mask(key, f"X{n}") for n in range(20)
+    ]
+    link(conn, key, consumer="NOSUCH", destination=None, now=T0 + sec(62))
+    assert link(conn, key, consumer="NOSUCH", destination=None, now=T0 + sec(93)).limited == "sends_per_15min"
+
+
+def test_a_decoy_never_verifies(conn, key):
+    decoy = link(conn, key, consumer="NOSUCH", destination=None)
+    for guess in ("000000", "123456", "999999"):
+        assert check_link(conn, key, decoy, guess, consumer="NOSUCH").status in {"wrong", "dead"}
+
+
+def test_the_floor_sleeps_whatever_is_left():
+    slept: list[float] = []
+    for took in (0.0, 0.4, 1.49, 2.0):
+        ticks = iter([100.0, 100.0 + took])
+        with otp.Pacer(1.5, sleep=slept.append, clock=lambda ticks=ticks: next(ticks)).floor():
+            pass
+    assert slept == [1.5, 1.1, 0.01]  # nothing to add when the work took longer than the floor
+
+
+def test_the_floor_applies_even_when_the_work_fails():
+    slept: list[float] = []
+    ticks = iter([0.0, 0.5])
+    with pytest.raises(RuntimeError), otp.Pacer(1.0, sleep=slept.append, clock=lambda: next(ticks)).floor():
+        raise RuntimeError("gateway down")
+    assert slept == [0.5]
+
+
+# --- concurrency (file database in WAL mode) -----------------------------------------------------
+
+
+def test_twenty_threads_with_the_right_code_consume_it_once(db_path, key):
+    with db.open_db(db_path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        issued = link(conn, key)
+    results: list[str] = []
+    side_effects: list[str] = []
+    barrier = threading.Barrier(20)
+
+    def worker() -> None:
+        with db.open_db(db_path) as conn:
+            barrier.wait()
+            verdict = check_link(
+                conn, key, issued, issued.code, on_success=lambda c, ch: side_effects.append(ch.challenge_id)
+            )
+            results.append(verdict.status)
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["ok"] + ["used"] * 19
+    assert side_effects == [issued.challenge_id]
+
+
+def test_twenty_threads_with_wrong_codes_never_pass_five_attempts(db_path, key):
+    with db.open_db(db_path) as conn:
+        issued = link(conn, key)
+    results: list[str] = []
+    barrier = threading.Barrier(20)
+
+    def worker() -> None:
+        with db.open_db(db_path) as conn:
+            barrier.wait()
+            results.append(check_link(conn, key, issued, wrong_code(issued.code)).status)
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with db.open_db(db_path) as conn:
+        assert otp.challenge(conn, issued.challenge_id).attempts == 5
+        assert audit.count(conn, "otp_failed") == 5
+    assert results.count("wrong") == 4 and results.count("dead") == 16
+
+
+def test_parallel_sends_never_pass_the_cap(db_path, key):
+    barrier = threading.Barrier(12)
+    codes: list[str | None] = []
+
+    def worker(n: int) -> None:
+        with db.open_db(db_path) as conn:
+            barrier.wait()
+            codes.append(link(conn, key, account_id=n).code)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(code is not None for code in codes) == 1  # the 30 s cooldown admits exactly one
+
+
+# --- the key -------------------------------------------------------------------------------------
+
+
+def test_a_short_configured_key_fails_closed(tmp_path):
+    with pytest.raises(otp.OtpKeyError, match="32"):
+        otp.load_key(Settings(db_path=tmp_path / "x.db", otp_key="short"), key_file=tmp_path / "k")
+    with pytest.raises(otp.OtpKeyError):
+        otp.load_key(Settings(db_path=tmp_path / "x.db", otp_key="x" * 31), key_file=tmp_path / "k")
+    assert not (tmp_path / "k").exists()
+
+
+def test_a_hex_key_is_decoded():
+    key = otp.load_key(Settings(db_path=Path("x"), otp_key="ab" * 32))
+    assert key.secret == bytes.fromhex("ab" * 32) and key.source == "configured"
+
+
+def test_without_a_configured_key_one_is_generated_with_0600(tmp_path):
+    path = tmp_path / "data" / ".otp_key"
+    first = otp.load_key(Settings(db_path=tmp_path / "x.db"), key_file=path)
+    assert first.source == "file" and len(first.secret) == 32
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert otp.load_key(Settings(db_path=tmp_path / "x.db"), key_file=path) == first
+
+
+def test_a_key_file_others_can_read_is_refused(tmp_path):
+    path = tmp_path / ".otp_key"
+    otp.load_key(Settings(db_path=tmp_path / "x.db"), key_file=path)
+    os.chmod(path, 0o644)
+    with pytest.raises(otp.OtpKeyError, match="chmod 600"):
+        otp.load_key(Settings(db_path=tmp_path / "x.db"), key_file=path)
+
+
+def test_the_key_file_is_git_ignored():
+    root = Path(__file__).resolve().parent.parent
+    assert "data/.otp_key" in (root / ".gitignore").read_text().splitlines()
+    assert root / "data" / ".otp_key" == otp.KEY_FILE
+
+
+def test_the_key_never_shows_in_repr(key):
+    assert key.secret.decode() not in repr(key)
