@@ -1,0 +1,252 @@
+"""lib.sms: the outbox and http gateways (against a real HTTP server on 127.0.0.1), the budget, startup checks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from lib import audit, sms, store
+from lib.config import Settings, load_settings
+
+DEST = "+919812345678"
+NOW = "2026-11-25T06:30:00Z"
+
+
+@pytest.fixture
+def outbox_settings(db_path: Path) -> Settings:
+    return Settings(db_path=db_path, sms_gateway="outbox", sms_daily_budget=5)
+
+
+class Gateway:
+    """A real HTTP server on 127.0.0.1 that records requests and answers as told."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.status = 200
+        self.reply: dict = {"status": "ok", "message_id": "m-1"}
+        self.delay = 0.0
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length", "0"))
+                gateway.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": json.loads(self.rfile.read(length)),
+                    }
+                )
+                if gateway.delay:
+                    time.sleep(gateway.delay)
+                try:
+                    self.send_response(gateway.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(json.dumps(gateway.reply).encode())
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def gateway() -> Iterator[Gateway]:
+    server = Gateway()
+    yield server
+    server.close()
+
+
+def http_settings(db_path: Path, url: str, **http: object) -> Settings:
+    config = {
+        "url": url,
+        "api_key": "secret-api-key",
+        "entity_id": "1101234567890123456",
+        "sender_id": "MTRMTR",
+        "templates": {"otp_login": "1107000000000000001", "link_notice": "1107000000000000003"},
+        "timeout_seconds": 0.3,
+        "retries": 2,
+        **http,
+    }
+    return Settings(db_path=db_path, sms_gateway="http", sms_http=config)
+
+
+# --- outbox --------------------------------------------------------------------------------------
+
+
+def test_outbox_keeps_messages_newest_first(conn, outbox_settings):
+    for n in range(3):
+        result = sms.send_sms(conn, outbox_settings, DEST, f"message {n}", kind="test", now=NOW)
+        assert result.ok and result.gateway == "outbox"
+    rows = sms.recent_outbox(conn, limit=2)
+    assert [r["text"] for r in rows] == ["message 2", "message 1"]
+    assert set(rows[0]) == {"ts", "destination", "text", "kind"}
+    assert rows[0]["destination"] == DEST and rows[0]["ts"] == NOW
+
+
+@pytest.mark.parametrize("destination", ["+14155550100", "9812345678", "+91981234567", "+915812345678", ""])
+def test_only_indian_mobiles_are_sent_to(conn, outbox_settings, destination):
+    result = sms.send_sms(conn, outbox_settings, destination, "hi", kind="test", now=NOW)
+    assert not result.ok and result.attempts == 0
+    assert sms.recent_outbox(conn) == [] and sms.sent_today(conn, NOW) == 0
+
+
+def test_the_log_has_no_text_and_no_full_number(conn, outbox_settings):
+    sms.send_sms(conn, outbox_settings, DEST, "123 456 is your OTP", kind="otp_login", now=NOW)
+    row = dict(conn.execute("SELECT * FROM sms_log").fetchone())
+    flat = json.dumps(row, ensure_ascii=False)
+    assert "123 456" not in flat and DEST[3:] not in flat
+    assert row["destination_masked"] == "+91 ••••••••78" and row["ok"] == 1
+
+
+def test_the_outbox_refuses_a_database_with_real_consumers(conn, outbox_settings):
+    store.upsert_consumers(conn, [{"consumer_id": "1", "name": "A", "registered_mobile": DEST, "is_demo": 0}])
+    result = sms.send_sms(conn, outbox_settings, DEST, "x", kind="test", now=NOW)
+    assert not result.ok and sms.recent_outbox(conn) == []
+
+
+# --- the daily budget ----------------------------------------------------------------------------
+
+
+def test_the_daily_budget_stops_sending_and_alerts(conn, outbox_settings):
+    results = [sms.send_sms(conn, outbox_settings, DEST, f"m{n}", kind="test", now=NOW).ok for n in range(7)]
+    assert results == [True] * 5 + [False] * 2
+    assert audit.count(conn, "sms_budget_half") == 1
+    assert audit.count(conn, "sms_budget_exhausted") == 1  # once a day, not once per refusal
+    assert sms.budget_left(conn, outbox_settings, NOW) == 0
+    # The next IST day starts at 18:30 UTC.
+    assert sms.send_sms(conn, outbox_settings, DEST, "new day", kind="test", now="2026-11-25T18:30:00Z").ok
+
+
+# --- http gateway --------------------------------------------------------------------------------
+
+
+def test_http_success_sends_the_dlt_fields(conn, db_path, gateway):
+    settings = http_settings(db_path, gateway.url)
+    result = sms.send_sms(conn, settings, DEST, "957 970 is your OTP", kind="otp_login", now=NOW)
+    assert result == sms.SendResult(ok=True, gateway="http", message_id="m-1", attempts=1)
+    (request,) = gateway.requests
+    assert request["headers"]["Authorization"] == "Bearer secret-api-key"
+    assert request["body"] == {
+        "sender": "MTRMTR",
+        "to": "919812345678",
+        "message": "957 970 is your OTP",
+        "dlt_entity_id": "1101234567890123456",
+        "dlt_template_id": "1107000000000000001",
+    }
+    assert sms.recent_outbox(conn) == []  # production never writes the text anywhere
+    assert tuple(conn.execute("SELECT ok, message_id FROM sms_log").fetchone()) == (1, "m-1")
+
+
+def test_http_500_is_retried_then_reported(conn, db_path, gateway):
+    gateway.status = 500
+    slept: list[float] = []
+    settings = http_settings(db_path, gateway.url)
+    result = sms.send_sms(conn, settings, DEST, "x", kind="otp_login", now=NOW, sleep=slept.append)
+    assert not result.ok and result.error == "HTTP 500" and result.attempts == 3
+    assert len(gateway.requests) == 3 and slept == [0.5, 1.0]
+    assert audit.count(conn, "sms_failed") == 1
+    assert tuple(conn.execute("SELECT ok, error FROM sms_log").fetchone()) == (0, "HTTP 500")
+
+
+def test_http_timeout_is_bounded(conn, db_path, gateway):
+    gateway.delay = 1.0
+    settings = http_settings(db_path, gateway.url, retries=1, timeout_seconds=0.2)
+    result = sms.send_sms(conn, settings, DEST, "x", kind="otp_login", now=NOW, sleep=lambda s: None)
+    assert not result.ok and result.error.startswith("network") and result.attempts == 2
+    assert len(gateway.requests) == 2
+
+
+def test_http_4xx_is_not_retried(conn, db_path, gateway):
+    gateway.status = 401
+    result = sms.send_sms(conn, http_settings(db_path, gateway.url), DEST, "x", kind="otp_login", now=NOW)
+    assert not result.ok and result.error == "HTTP 401" and len(gateway.requests) == 1
+
+
+def test_a_dlt_rejection_is_an_operator_error(conn, db_path, gateway):
+    gateway.reply = {"status": "error", "error_code": 623}
+    result = sms.send_sms(conn, http_settings(db_path, gateway.url), DEST, "x", kind="otp_login", now=NOW)
+    assert not result.ok and "623" in result.error
+    assert "623" in audit.recent(conn, event="sms_failed")[0]["reason"]
+
+
+def test_retries_and_timeout_have_ceilings(conn, db_path, gateway):
+    gateway.status = 503
+    settings = http_settings(db_path, gateway.url, retries=50, timeout_seconds=999)
+    result = sms.send_sms(conn, settings, DEST, "x", kind="otp_login", now=NOW, sleep=lambda s: None)
+    assert result.attempts == sms.MAX_RETRIES + 1 == len(gateway.requests)
+
+
+def test_an_unreachable_gateway_fails_cleanly(conn, db_path):
+    settings = http_settings(db_path, "http://127.0.0.1:9/send", retries=0)
+    result = sms.send_sms(conn, settings, DEST, "x", kind="otp_login", now=NOW)
+    assert not result.ok and result.error.startswith("network")
+
+
+# --- startup checks ------------------------------------------------------------------------------
+
+
+def test_outbox_with_demo_data_is_fine(conn, outbox_settings):
+    store.upsert_consumers(
+        conn, [{"consumer_id": "D1", "name": "A", "registered_mobile": DEST, "is_demo": 1}]
+    )
+    sms.check_sms_configuration(conn, outbox_settings)
+
+
+def test_outbox_with_a_production_database_refuses_to_start(conn, outbox_settings):
+    store.upsert_consumers(conn, [{"consumer_id": "1", "name": "A", "registered_mobile": DEST, "is_demo": 0}])
+    with pytest.raises(sms.SmsConfigurationError, match="real .*consumers"):
+        sms.check_sms_configuration(conn, outbox_settings)
+
+
+def test_http_in_camp_mode_refuses_to_start(conn, db_path):
+    settings = replace(http_settings(db_path, "https://sms.example.in/send"), camp_mode=True)
+    with pytest.raises(sms.SmsConfigurationError, match="camp mode"):
+        sms.check_sms_configuration(conn, settings)
+
+
+def test_http_needs_its_dlt_settings(conn, db_path):
+    settings = http_settings(db_path, "https://sms.example.in/send", api_key="", entity_id=" ")
+    with pytest.raises(sms.SmsConfigurationError, match="api_key, entity_id"):
+        sms.check_sms_configuration(conn, settings)
+
+
+def test_http_needs_https_except_on_loopback(conn, db_path):
+    with pytest.raises(sms.SmsConfigurationError, match="https"):
+        sms.check_sms_configuration(conn, http_settings(db_path, "http://sms.example.in/send"))
+    sms.check_sms_configuration(conn, http_settings(db_path, "http://127.0.0.1:8080/send"))
+    sms.check_sms_configuration(conn, http_settings(db_path, "https://sms.example.in/send"))
+
+
+def test_an_unknown_gateway_refuses_to_start(conn, db_path):
+    with pytest.raises(sms.SmsConfigurationError, match="Unknown SMS gateway"):
+        sms.check_sms_configuration(conn, Settings(db_path=db_path, sms_gateway="twilio"))
+
+
+def test_gateway_settings_come_from_secrets_sections(tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        '[sms]\ngateway = "http"\ndaily_budget = 300\n[sms.http]\nurl = "https://x.example/send"\n'
+        'api_key = "k"\nentity_id = "e"\nsender_id = "s"\n[sms.http.templates]\notp_login = "t1"\n'
+    )
+    settings = load_settings(env={}, secrets_path=secrets)
+    assert settings.sms_gateway == "http" and settings.sms_daily_budget == 300
+    assert settings.sms_http["templates"] == {"otp_login": "t1"}
