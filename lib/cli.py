@@ -272,8 +272,12 @@ def seed_demo(parser: argparse.ArgumentParser) -> Runner:
         from lib import demo  # lazy: only this command needs the demo generator
 
         with ctx.open_db() as conn:
-            result = demo.seed_demo(conn, force=args.force)
-        ctx.say(importer.message("demo_done", path=ctx.db_path, result=result))
+            try:
+                result = demo.seed_demo(conn, force=args.force)
+            except demo.RealDataError as error:
+                ctx.warn(importer.message("demo_refused", path=ctx.db_path, error=error))
+                return 1
+        ctx.say(importer.message("demo_done", path=ctx.db_path, **result))
         return 0
 
     return run

@@ -129,7 +129,9 @@ MESSAGES: dict[str, str] = {
     "baselines": "{count} register readings used as baselines (first of a consumer or after a reset)",
     "export_done": "{rows} days of consumer {consumer_id} written to {out}",
     "bad_date": "not a date (YYYY-MM-DD): {text!r}",
-    "demo_done": "demo data written to {path}: {result}",
+    "demo_done": "demo data written to {path}: {consumers} consumers ({linked} linked to the demo account, "
+    "{unlinked} not), {readings} readings from {first_day} to {last_reading_ts}, {recharges} recharges",
+    "demo_refused": "{path}: {error}",
     "interrupted": "interrupted: nothing was written",
     "database_error": "database error ({path}): {error}",
     "unexpected": "unexpected error: {kind}: {error} (run with --debug for details)",

@@ -1,0 +1,387 @@
+"""lib.cli: every command's happy path and refusals, exit codes, the real London file, a killed import."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lib import cli, db, importer
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+LONDON = "lcl_london_halfhourly_2013_5households.csv"
+LONDON_FLAGS = ["--id-col", "LCLid", "--time-col", "tstp", "--kwh-col", "energy(kWh/hh)"]
+
+
+def run(*argv: str | Path) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main([str(a) for a in argv], out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def count(path: Path, table: str) -> int:
+    with db.open_db(path) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+def dump(path: Path) -> dict[str, list[tuple]]:
+    with db.open_db(path) as conn:
+        return {
+            table: [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
+            for table in ("consumers", "readings", "recharges", "daily", "meta")
+        }
+
+
+@pytest.fixture
+def master(db_path: Path) -> Path:
+    code, out, _ = run("import-consumers", DATA / "consumers.csv")
+    assert code == 0, out
+    return db_path
+
+
+# --- help and the entry point ---------------------------------------------------------------------
+
+
+def test_module_entry_point_lists_every_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "lib.cli", "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    for name in cli.COMMANDS:
+        assert name in result.stdout
+    assert {"import-consumers", "import-readings", "import-recharges", "seed-demo", "export-daily"} <= set(
+        cli.COMMANDS
+    )
+
+
+@pytest.mark.parametrize("name", sorted(cli.COMMANDS))
+def test_every_command_has_help(name, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main([name, "--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: python -m lib.cli {name}")
+    assert cli.COMMANDS[name].define.__doc__.split()[0] in text  # the command's own description
+
+
+def test_wrong_usage_exits_2(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["import-readings"])
+    assert stop.value.code == 2
+    assert "the following arguments are required: file" in capsys.readouterr().err
+
+
+def test_database_comes_from_settings_unless_db_is_given(db_path, tmp_path):
+    other = tmp_path / "other.db"
+    assert run("--db", other, "import-consumers", DATA / "consumers.csv")[0] == 0
+    assert count(other, "consumers") == 3 and count(db_path, "consumers") == 0
+    assert run("import-consumers", DATA / "consumers.csv")[0] == 0  # METERMITRA_DB (conftest)
+    assert count(db_path, "consumers") == 3
+
+
+# --- imports --------------------------------------------------------------------------------------
+
+
+def test_import_consumers_happy_path(db_path):
+    code, out, err = run("import-consumers", DATA / "consumers.csv")
+    assert (code, err) == (0, "")
+    assert out.strip() == f"{DATA / 'consumers.csv'}: 3 rows read, 3 new, 0 updated, 0 unchanged."
+    code, out, _ = run("import-consumers", DATA / "consumers.csv")
+    assert out.strip().endswith("0 new, 0 updated, 3 unchanged.")
+
+
+def test_import_readings_and_recharges_happy_path_then_reimport(master):
+    code, out, err = run("import-readings", DATA / "readings.csv")
+    assert (code, err) == (0, "")
+    assert out.strip() == f"{DATA / 'readings.csv'}: 6 rows read, 6 added, 0 already stored."
+    assert run("import-recharges", DATA / "recharges.csv")[0] == 0
+    before = dump(master)
+    assert run("import-readings", DATA / "readings.csv")[1].strip().endswith("0 added, 6 already stored.")
+    assert run("import-recharges", DATA / "recharges.csv")[0] == 0
+    assert dump(master) == before
+
+
+def test_strict_import_with_bad_rows_exits_1_and_imports_nothing(master, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "consumer_id,timestamp,kwh\n101234567,2026-11-24 10:00,0.2\n777,2026-11-24 10:00,0.2\n"
+        "101234567,2026-11-24 10:30,-3\n",
+        encoding="utf-8",
+    )
+    code, out, err = run("import-readings", path)
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"{path}: 2 bad rows: nothing imported. First 2:",
+        "  line 3, column 'consumer_id', value '777': unknown consumer ID (not in the consumer master)",
+        "  line 4, column 'kwh', value '-3': negative energy",
+    ]
+    assert count(master, "readings") == 0
+    assert not (tmp_path / "r.csv.rejects.csv").exists()
+
+
+def test_skip_invalid_prints_where_the_rejects_are(master, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "consumer_id,timestamp,kwh\n101234567,2026-11-24 10:00,0.2\n101234567,2026-11-24 10:30,x\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run("import-readings", path, "--skip-invalid")
+    rejects = tmp_path / "r.csv.rejects.csv"
+    assert code == 0
+    assert f"1 bad rows skipped; every one, with its reason, is in {rejects}" in out
+    assert (
+        rejects.read_text(encoding="utf-8").splitlines()[1]
+        == "3,kwh,x,not a number,101234567,2026-11-24 10:30,x"
+    )
+    custom = tmp_path / "mine.csv"
+    path.write_text(path.read_text(encoding="utf-8") + "101234567,2026-11-24 11:00,y\n", encoding="utf-8")
+    code, out, _ = run("import-readings", path, "--skip-invalid", "--rejects", custom)
+    assert code == 0 and f"is in {custom}" in out
+    assert len(custom.read_text(encoding="utf-8").splitlines()) == 3
+    assert count(master, "readings") == 1
+
+
+def test_column_flags_and_register_kind(master):
+    code, out, _ = run(
+        "import-readings",
+        DATA / "register.csv",
+        "--consumer-id",
+        "101234567",
+        "--time-col",
+        "meter_time",
+        "--kwh-col",
+        "reading_kwh",
+        "--kwh-kind",
+        "register",
+    )
+    assert code == 0
+    assert "6 rows read, 4 added, 0 already stored, 2 baselines." in out
+    assert "1 meter resets or replacements detected" in out
+    with db.open_db(master) as conn:
+        assert conn.execute("SELECT round(sum(kwh), 6) FROM readings").fetchone()[0] == 2.25
+
+
+def test_file_level_problems_are_one_clear_line(master, tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "header.csv").write_text("consumer_id,timestamp,amount_inr\r\n", encoding="utf-8")
+    cases = [
+        (["import-readings", tmp_path / "missing.csv"], "cannot read"),
+        (["import-readings", tmp_path / "empty.csv"], "is empty: expected a header row"),
+        (["import-recharges", tmp_path / "header.csv"], "has a header but no data rows"),
+        (
+            ["import-readings", DATA / "readings.csv", "--kwh-col", "energy"],
+            "missing required column 'energy'",
+        ),
+        (["import-readings", DATA / "readings.csv", "--tz", "IST"], "unknown time zone 'IST'"),
+    ]
+    for argv, expected in cases:
+        code, out, err = run(*argv)
+        assert code == 1 and out == ""
+        assert expected in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_unexpected_errors_show_no_traceback_unless_debug(master, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(importer, "import_readings", broken)
+    code, out, err = run("import-readings", DATA / "readings.csv")
+    assert code == 1
+    assert err.strip() == "unexpected error: KeyError: 'boom' (run with --debug for details)"
+    with pytest.raises(KeyError):
+        run("--debug", "import-readings", DATA / "readings.csv")
+
+
+def test_progress_bar_only_on_a_terminal(master, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    assert cli.main(["import-readings", str(DATA / "readings.csv")], out=io.StringIO(), err=terminal) == 0
+    drawn = terminal.getvalue()
+    assert drawn.count("\r[") >= 2 and drawn.endswith("] 100%  0.0 of 0.0 MB\n")
+    plain = io.StringIO()
+    cli.main(["import-readings", str(DATA / "readings.csv")], out=io.StringIO(), err=plain)
+    assert plain.getvalue() == ""
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def test_export_daily_to_stdout_and_to_a_file(master, tmp_path):
+    run("import-readings", DATA / "readings.csv")
+    run("import-recharges", DATA / "recharges.csv")
+    code, out, err = run("export-daily", "--consumer", "101234567")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        "date,consumer_id,kwh,closing_balance_inr,recharge_inr",
+        "2026-11-24,101234567,0.740,498.10,1500.00",  # 23:45 IST stays on the 24th
+        "2026-11-25,101234567,0.300,497.20,0.00",
+    ]
+    target = tmp_path / "daily.csv"
+    code, out, err = run("export-daily", "--consumer", "101234568", "--from", "2026-11-23", "--out", target)
+    assert (code, out) == (0, "")
+    assert err.strip() == f"2 days of consumer 101234568 written to {target}"
+    with target.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows[0] == {
+        "date": "2026-11-23",
+        "consumer_id": "101234568",
+        "kwh": "",  # a recharge day without readings: empty, never 0
+        "closing_balance_inr": "",
+        "recharge_inr": "2000.00",
+    }
+    assert [p.name for p in tmp_path.glob("*daily.csv*")] == ["daily.csv"]  # no temporary file left
+
+
+def test_export_daily_refusals(master, tmp_path, capsys):
+    code, _, err = run("export-daily", "--consumer", "404", "--out", tmp_path / "x.csv")
+    assert code == 1 and "'404' is not in the consumer master" in err
+    assert not (tmp_path / "x.csv").exists()
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["export-daily", "--consumer", "101234567", "--from", "2026-13-01"])
+    assert stop.value.code == 2
+    assert "not a date (YYYY-MM-DD): '2026-13-01'" in capsys.readouterr().err
+
+
+# --- the real file, and a killed import -----------------------------------------------------------
+
+
+@pytest.fixture
+def london(shared_data: Path, db_path: Path, tmp_path: Path) -> Path:
+    """The five LCL households imported as consumers (real IDs, made-up mobiles)."""
+    path = tmp_path / "lcl_consumers.csv"
+    ids = ["MAC000007", "MAC000009", "MAC000010", "MAC000011", "MAC000013"]
+    path.write_text(
+        "consumer_id,name,registered_mobile\n"
+        + "".join(f"{cid},London household {cid},98765432{i:02d}\n" for i, cid in enumerate(ids)),
+        encoding="utf-8",
+    )
+    assert run("import-consumers", path)[0] == 0
+    return shared_data / LONDON
+
+
+def _file_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _file_totals(path: Path) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for row in _file_rows(path):
+        totals[row["LCLid"]] = totals.get(row["LCLid"], 0.0) + float(row["energy(kWh/hh)"])
+    return {k: round(v, 3) for k, v in totals.items()}
+
+
+def test_real_london_file_with_column_flags_and_its_dst_hours(london, db_path, tmp_path):
+    """The LCL file has 48 half hours on every day of 2013, including 01:00 and 01:30 on 31 March
+    (which do not exist in UK local time) and a single 01:00 and 01:30 on 27 October: the trial's
+    clock stayed on GMT. Read as Europe/London, those 20 rows are bad (10 missing-hour, 10 ambiguous);
+    strict mode imports nothing, --skip-invalid imports the rest. Read as UTC, every row fits."""
+    strict = run("import-readings", london, *LONDON_FLAGS, "--tz", "Europe/London")
+    assert strict[0] == 1 and "20 bad rows: nothing imported" in strict[2]
+    assert count(db_path, "readings") == 0
+
+    rejects = tmp_path / "lcl.rejects.csv"
+    code, out, _ = run(
+        "import-readings",
+        london,
+        *LONDON_FLAGS,
+        "--tz",
+        "Europe/London",
+        "--skip-invalid",
+        "--rejects",
+        rejects,
+    )
+    assert code == 0
+    rows = len(_file_rows(london))
+    assert f"{rows} rows read, {rows - 20} added, 0 already stored." in out
+    with rejects.open(encoding="utf-8", newline="") as handle:
+        rejected = list(csv.DictReader(handle))
+    assert len(rejected) == 20
+    assert {r["tstp"] for r in rejected} == {
+        "2013-03-31 01:00:00",
+        "2013-03-31 01:30:00",
+        "2013-10-27 01:00:00",
+        "2013-10-27 01:30:00",
+    }
+    assert sum("does not exist" in r["reason"] for r in rejected) == 10
+    assert sum("ambiguous" in r["reason"] for r in rejected) == 10
+    # the summer readings are an hour earlier in UTC: 2013-07-01 00:00 BST = 2013-06-30T23:00:00Z
+    with db.open_db(db_path) as conn:
+        assert conn.execute(
+            "SELECT kwh FROM readings WHERE consumer_id = 'MAC000007' AND ts = '2013-06-30T23:00:00Z'"
+        ).fetchone()
+
+
+def test_real_london_file_read_as_utc_imports_every_row(london, db_path):
+    code, out, _ = run("import-readings", london, *LONDON_FLAGS, "--tz", "UTC")
+    rows = len(_file_rows(london))
+    assert code == 0 and f"{rows} rows read, {rows} added, 0 already stored." in out
+    with db.open_db(db_path) as conn:
+        stored = {
+            cid: round(total, 3)
+            for cid, total in conn.execute("SELECT consumer_id, sum(kwh) FROM daily GROUP BY consumer_id")
+        }
+        days = conn.execute("SELECT count(*) FROM daily WHERE consumer_id = 'MAC000010'").fetchone()[0]
+    assert stored == _file_totals(london)  # the daily roll-ups hold every kWh of the file
+    assert days == 366  # 2013 in UTC spans 366 IST days (the last 5.5 hours fall on 1 Jan 2014)
+
+
+KILLER = textwrap.dedent(
+    """
+    import os, signal, sys
+    from lib import cli, importer, store
+    importer.CHUNK_ROWS = 100
+    real = store.insert_readings
+    calls = []
+    def insert_then_die(conn, rows):
+        calls.append(len(rows))
+        added = real(conn, rows)
+        if len(calls) == int(sys.argv[2]):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return added
+    store.insert_readings = insert_then_die
+    sys.exit(cli.main(["import-readings", sys.argv[1]]))
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
+def test_an_import_killed_midway_leaves_the_database_as_it_was(master, tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text(
+        "consumer_id,timestamp,kwh\n"
+        + "".join(
+            f"101234567,2026-10-{1 + i // 48:02d} {i % 48 // 2:02d}:{30 * (i % 2):02d},0.1\n"
+            for i in range(1000)
+        ),
+        encoding="utf-8",
+    )
+    before = dump(master)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLER, str(path), "5"], cwd=ROOT, env=env, capture_output=True, timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert dump(master) == before
+    with sqlite3.connect(master) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    # the same script without the kill (it never reaches call 99) imports everything
+    done = subprocess.run(
+        [sys.executable, "-c", KILLER, str(path), "99"], cwd=ROOT, env=env, capture_output=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert count(master, "readings") == 1000
