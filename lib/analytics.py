@@ -20,6 +20,7 @@ is a gap (``NaN``), never a zero, and sums over periods with no data at all are 
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import math
 from collections.abc import Sequence
@@ -27,6 +28,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+
+from lib import tariff
 
 Granularity = Literal["day", "week", "month"]
 Metric = Literal["balance", "units", "spend"]
@@ -229,7 +232,7 @@ def period_start(days: pd.Series, granularity: Granularity) -> pd.Series:
     if granularity == "day":
         return days
     if granularity == "week":
-        return days - pd.to_timedelta(days.dt.weekday, unit="D")
+        return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
     if granularity == "month":
         return days.dt.to_period("M").dt.start_time
     raise ValueError(f"unknown granularity {granularity!r}")
@@ -339,7 +342,7 @@ def hour_of_day_profile(readings: pd.DataFrame) -> pd.DataFrame:
     per_hour = 60.0 / step_minutes if step_minutes > 0 else 2.0
     frame = pd.DataFrame(
         {
-            "day_type": np.where(ts.dt.weekday >= 5, "weekend", "weekday"),
+            "day_type": np.where(ts.dt.day_of_week >= 5, "weekend", "weekday"),
             "hour": ts.dt.hour,
             "date": ts.dt.date,
             "kwh": readings["kwh"].to_numpy(),
@@ -596,3 +599,89 @@ def overview_cards(
     if not len(cards):
         return cards
     return runs_out_first(cards)
+
+
+# --- tariff -------------------------------------------------------------------------------------
+
+
+def estimated_month_cost(
+    details: pd.DataFrame,
+    daily: pd.DataFrame,
+    today: dt.date,
+    *,
+    book: tariff.TariffBook | None = None,
+) -> pd.DataFrame:
+    """This month's estimated cost per connection from its tariff category, at this month's pace so far.
+
+    The pace is the kWh of this month's complete days with readings divided by those days; the month
+    is then costed by :func:`lib.tariff.month_cost` (the same tariff file the demo data use), free
+    units, slabs, fixed charge, duty and rebate included. NaN when a connection has no readings this
+    month or its category is not in the tariff file (``tariff_known`` False). Columns:
+    consumer_id, nickname, tariff_category, units_so_far, days_with_data, projected_units,
+    free_units_used, energy_inr, fixed_inr, duty_inr, rebate_inr, estimated_inr, tariff_known.
+    """
+    this_first, this_last, _, _ = month_to_date_bounds(today)
+    days_in_month = calendar.monthrange(this_first.year, this_first.month)[1]
+    rows = []
+    for _, connection in details.iterrows():
+        cid = str(connection["consumer_id"])
+        own = daily[daily["consumer_id"].astype(str) == cid]
+        if this_last is not None:
+            own = own[(own["day"] >= _ts(this_first)) & (own["day"] <= _ts(this_last))]
+            known = own[own["kwh"].notna()]
+        else:
+            known = own.iloc[0:0]
+        units = float(known["kwh"].sum()) if len(known) else math.nan
+        projected = units / len(known) * days_in_month if len(known) else math.nan
+        row = {
+            "consumer_id": cid,
+            "nickname": connection["nickname"],
+            "tariff_category": connection["tariff_category"],
+            "units_so_far": units,
+            "days_with_data": len(known),
+            "projected_units": projected,
+            "free_units_used": math.nan,
+            "energy_inr": math.nan,
+            "fixed_inr": math.nan,
+            "duty_inr": math.nan,
+            "rebate_inr": math.nan,
+            "estimated_inr": math.nan,
+            "tariff_known": True,
+        }
+        if not math.isnan(projected):
+            try:
+                cost = tariff.month_cost(
+                    str(connection["tariff_category"]),
+                    round(projected, 3),
+                    month=this_first,
+                    sanctioned_load_kw=float(connection["sanctioned_load_kw"]),
+                    book=book,
+                )
+            except tariff.TariffError:
+                row["tariff_known"] = False
+            else:
+                row.update(
+                    free_units_used=cost.free_units_used,
+                    energy_inr=cost.energy_charge,
+                    fixed_inr=cost.fixed_charge,
+                    duty_inr=cost.duty,
+                    rebate_inr=cost.rebate,
+                    estimated_inr=cost.total,
+                )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def cost_by_category(estimates: pd.DataFrame) -> pd.DataFrame:
+    """:func:`estimated_month_cost` added up per tariff category: tariff_category, connections,
+    projected_units, estimated_inr (NaN when no connection of the category has an estimate)."""
+    if not len(estimates):
+        return pd.DataFrame(columns=["tariff_category", "connections", "projected_units", "estimated_inr"])
+    grouped = estimates.groupby("tariff_category", sort=True)
+    return pd.DataFrame(
+        {
+            "connections": grouped["consumer_id"].count(),
+            "projected_units": grouped["projected_units"].sum(min_count=1),
+            "estimated_inr": grouped["estimated_inr"].sum(min_count=1),
+        }
+    ).reset_index()

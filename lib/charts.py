@@ -176,7 +176,7 @@ def compare_figure(
         fig = make_subplots(
             rows=rows,
             cols=columns,
-            subplot_titles=[str(names[cid]) for cid in ids],
+            subplot_titles=[_plain(str(names[cid])) for cid in ids],
             shared_xaxes="all",
             vertical_spacing=min(0.12, 0.35 / rows) if rows > 1 else 0.1,
             horizontal_spacing=0.06 if columns > 1 else 0.0,
@@ -231,17 +231,23 @@ def _add_connection(
     periods = [pd.Timestamp(p).date() for p in own["period"]]
     x = [p.isoformat() for p in periods]
     values = [None if pd.isna(v) else round(float(v), 2) for v in own["value"]]
-    hover = [
-        f"{period_label(p, granularity, lang)}<br>{value_label(v if v is not None else math.nan, metric, lang)}"
-        for p, v in zip(periods, values, strict=True)
-    ]
+    if metric == "units":
+        # kWh need no Indian grouping: plotly formats them, so each point carries only its date.
+        hover = [period_label(p, granularity, lang) for p in periods]
+        template = "%{text}<br>" + i18n.t("chart_units_value", lang, kwh="%{y:.1f}")
+    else:
+        hover = [
+            f"{period_label(p, granularity, lang)}<br>{value_label(v if v is not None else math.nan, metric, lang)}"
+            for p, v in zip(periods, values, strict=True)
+        ]
+        template = "%{text}"
     common = {
         "x": x,
         "y": values,
-        "name": name,
+        "name": _plain(name),
         "legendgroup": cid,
         "text": hover,
-        "hovertemplate": "%{text}<extra>" + _plain(name) + "</extra>",
+        "hovertemplate": template + "<extra>" + _plain(name) + "</extra>",
         "meta": {"consumer_id": cid, "kind": "value"},
     }
     if metric == "balance":

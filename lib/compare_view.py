@@ -28,7 +28,7 @@ from lib.overview_view import (
 RANGES = ("7d", "30d", "3m", "1y", "custom")
 GRANULARITY_CHOICES = ("auto", *analytics.GRANULARITIES)
 LAYOUTS = ("side_by_side", "overlay")
-MAX_DAILY_DAYS = 400  # a daily chart of a longer range is drawn weekly (figure size bound)
+MAX_DAILY_POINTS = 5 * 366  # more daily points than this are drawn weekly (figure size bound)
 PROFILE_DAYS = 92
 RANGE_KEYS = {
     "7d": "compare_range_7d",
@@ -78,15 +78,22 @@ def range_days(choice: str, today: dt.date, custom: object = None) -> tuple[dt.d
     return today - dt.timedelta(days=29), today, True
 
 
-def effective_granularity(choice: str, first: dt.date, last: dt.date) -> tuple[Granularity, bool]:
-    """(granularity to draw, coarsened): "auto" picks from the range; a too-long daily range goes weekly.
+def effective_granularity(
+    choice: str, first: dt.date, last: dt.date, connections: int = 1
+) -> tuple[Granularity, bool]:
+    """(granularity to draw, coarsened): "auto" picks from the range; too many daily points go weekly.
 
-    >>> effective_granularity("day", dt.date(2024, 1, 1), dt.date(2026, 1, 1))
+    A daily chart may hold up to ``MAX_DAILY_POINTS`` points in all (a year for five connections),
+    which keeps the figure JSON under 200 KB.
+
+    >>> effective_granularity("day", dt.date(2025, 11, 26), dt.date(2026, 11, 25), connections=5)
+    ('day', False)
+    >>> effective_granularity("day", dt.date(2025, 11, 26), dt.date(2026, 11, 25), connections=6)
     ('week', True)
     """
     if choice not in analytics.GRANULARITIES:
         return analytics.choose_granularity(first, last), False
-    if choice == "day" and (last - first).days + 1 > MAX_DAILY_DAYS:
+    if choice == "day" and ((last - first).days + 1) * max(1, connections) > MAX_DAILY_POINTS:
         return "week", True
     return choice, False  # type: ignore[return-value]
 
@@ -146,7 +153,7 @@ def draw(ctx: PageContext) -> None:
     first, last, complete = range_days(choice["range"], today, st.session_state.get("compare_dates"))
     if not complete:
         st.info(ctx.t("compare_dates_incomplete"))
-    granularity, coarsened = effective_granularity(choice["granularity"], first, last)
+    granularity, coarsened = effective_granularity(choice["granularity"], first, last, len(selected))
     label = ctx.t(GRANULARITY_KEYS[granularity])
     st.caption(
         ctx.t(

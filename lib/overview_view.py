@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from lib import analytics, charts, clock, db, i18n, store
+from lib import analytics, charts, clock, db, i18n, store, tariff
 from lib.frame import PageContext
 
 MANAGE_PAGE = "pages/manage_connection.py"
@@ -139,6 +139,7 @@ def draw(ctx: PageContext) -> None:
     _draw_headline(ctx, cards)
     _draw_cards(ctx, cards)
     _draw_month(ctx, daily, today)
+    _draw_cost(ctx, details, daily, today)
     _draw_balance_chart(ctx, details, daily, today)
 
 
@@ -289,6 +290,45 @@ def _draw_month(ctx: PageContext, daily: pd.DataFrame, today: dt.date) -> None:
     expected = (this_last - this_first).days + 1
     if (per_connection["days_this"] < expected).any():
         st.caption(ctx.t("overview_incomplete"))
+
+
+def _draw_cost(ctx: PageContext, details: pd.DataFrame, daily: pd.DataFrame, today: dt.date) -> None:
+    try:
+        estimates = analytics.estimated_month_cost(details, daily, today)
+    except tariff.TariffError:
+        return  # no readable tariff file: the rest of the page still helps
+    if not len(estimates) or estimates["projected_units"].isna().all():
+        return
+    st.subheader(ctx.t("overview_cost_title"))
+    st.caption(ctx.t("overview_cost_caption"))
+    table = pd.DataFrame(
+        {
+            ctx.t("overview_col_connection"): estimates["nickname"].astype(str),
+            ctx.t("overview_col_category"): estimates["tariff_category"].astype(str),
+            ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in estimates["projected_units"]],
+            ctx.t("overview_col_free_units"): [_units_or_dash(ctx, v) for v in estimates["free_units_used"]],
+            ctx.t("overview_col_estimate"): [_money_or_dash(ctx, v) for v in estimates["estimated_inr"]],
+        }
+    )
+    by_category = analytics.cost_by_category(estimates)
+    if len(by_category) > 1 or len(estimates) > 1:
+        totals = pd.DataFrame(
+            {
+                ctx.t("overview_col_connection"): [ctx.t("overview_cost_total")] * len(by_category),
+                ctx.t("overview_col_category"): by_category["tariff_category"].astype(str),
+                ctx.t("overview_col_projected"): [
+                    _units_or_dash(ctx, v) for v in by_category["projected_units"]
+                ],
+                ctx.t("overview_col_free_units"): ["–"] * len(by_category),
+                ctx.t("overview_col_estimate"): [
+                    _money_or_dash(ctx, v) for v in by_category["estimated_inr"]
+                ],
+            }
+        )
+        table = pd.concat([table, totals], ignore_index=True)
+    st.dataframe(table, hide_index=True, width="stretch")
+    for category in sorted(set(estimates.loc[~estimates["tariff_known"], "tariff_category"].astype(str))):
+        st.caption(ctx.t("overview_cost_unknown_category", category=md(category)))
 
 
 def _delta(this: float, last: float, lang: str, *, money: bool = False) -> str | None:

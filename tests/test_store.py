@@ -93,7 +93,9 @@ def seed_household(
     intervals = (days - 1) * 48 + 24  # up to 12:00 IST today
     for index in range(n):
         cid = f"10{index + 1:08d}"
-        add_consumer(conn, cid, tariff_category="NDS-II" if index == 1 else "DS-II", sanctioned_load_kw=2.0)
+        add_consumer(
+            conn, cid, tariff_category="NDS-II" if index == 1 else "DS-II", sanctioned_load_kw=2.0, is_demo=1
+        )
         with transaction(conn):
             store.insert_link(conn, account_id, cid, NICKNAMES[index], now=f"2026-01-01T00:0{index}:00Z")
         if index == 2:

@@ -1,0 +1,283 @@
+"""lib.charts: panels, traces, titles, colours, Hindi text and the figure size bound."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+import pandas as pd
+import pytest
+
+from lib import analytics, charts, db, store
+from lib.clock import IST, to_ts
+from lib.compare_view import effective_granularity
+from lib.db import transaction
+
+NICKNAMES = ["Home", "Shop", "Village home", "Pump", "Tenant"]
+
+
+def series_for(ids: list[str], values: list[list[float | None]], start: str = "2026-11-20", recharge_at=None):
+    """A compare_series-shaped frame: one row per connection per day from ``start``."""
+    rows = []
+    for cid, own in zip(ids, values, strict=True):
+        for index, value in enumerate(own):
+            rows.append(
+                {
+                    "consumer_id": cid,
+                    "nickname": NICKNAMES[ids.index(cid)],
+                    "period": pd.Timestamp(start) + pd.Timedelta(days=index),
+                    "value": float("nan") if value is None else value,
+                    "recharge_inr": 500.0 if recharge_at == (cid, index) else 0.0,
+                    "days_with_data": 0 if value is None else 1,
+                    "days": 1,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def spec(fig) -> dict:
+    return json.loads(fig.to_json())
+
+
+def test_connection_colours_follow_link_order_and_never_change_with_the_selection():
+    every = charts.connection_colours(["a", "b", "c"])
+    assert len(set(every.values())) == 3
+    fig = charts.compare_figure(
+        series_for(["c"], [[10.0, 9.0]]), metric="units", granularity="day", lang="en", colours=every
+    )
+    assert fig.data[0].marker.color == every["c"]
+    many = charts.connection_colours([str(i) for i in range(len(charts.PALETTE) + 1)])
+    assert many["0"] == many[str(len(charts.PALETTE))]  # cycles after the palette
+
+
+def test_side_by_side_panels_wrap_into_rows():
+    ids = ["1", "2", "3", "4", "5"]
+    data = series_for(ids, [[100.0, 90.0, 80.0]] * 5)
+    colours = charts.connection_colours(ids)
+    fig = charts.compare_figure(
+        data, metric="balance", granularity="day", lang="en", colours=colours, columns=2
+    )
+    layout = spec(fig)["layout"]
+    titles = [a["text"] for a in layout["annotations"]]
+    assert titles == NICKNAMES
+    assert {trace.line.color for trace in fig.data} == set(colours.values())
+    assert [trace.xaxis for trace in fig.data] == ["x", "x2", "x3", "x4", "x5"]
+    # 3 rows of 2: panel 5 sits in row 3, below panels 1 and 3.
+    assert layout["yaxis5"]["domain"][1] < layout["yaxis3"]["domain"][0] < layout["yaxis"]["domain"][0]
+    assert layout["yaxis2"]["matches"] == "y" and not layout["showlegend"]
+    phone = charts.compare_figure(
+        data, metric="balance", granularity="day", lang="en", colours=colours, columns=1
+    )
+    assert phone.layout.height > fig.layout.height
+    assert [trace.xaxis for trace in phone.data] == ["x", "x2", "x3", "x4", "x5"]
+    assert spec(phone)["layout"]["xaxis5"]["domain"] == spec(phone)["layout"]["xaxis"]["domain"]
+
+
+def test_independent_y_axes_when_not_shared():
+    data = series_for(["1", "2"], [[100.0], [5.0]])
+    fig = charts.compare_figure(
+        data, metric="units", granularity="day", lang="en", colours={}, columns=2, shared_y=False
+    )
+    assert "matches" not in spec(fig)["layout"]["yaxis2"]
+
+
+def test_overlay_is_one_axis_with_a_legend():
+    data = series_for(["1", "2", "3"], [[1.0, 2.0]] * 3)
+    fig = charts.compare_figure(
+        data,
+        metric="units",
+        granularity="day",
+        lang="en",
+        colours=charts.connection_colours(["1", "2", "3"]),
+        layout="overlay",
+    )
+    layout = spec(fig)["layout"]
+    assert "xaxis2" not in layout and layout["showlegend"]
+    assert [trace.name for trace in fig.data] == NICKNAMES[:3]
+    assert {trace.type for trace in fig.data} == {"bar"}
+    assert layout["yaxis"]["title"]["text"] == "Units (kWh)"
+
+
+def test_gaps_stay_gaps_in_the_figure():
+    fig = charts.compare_figure(
+        series_for(["1"], [[100.0, None, 80.0]]), metric="balance", granularity="day", lang="en", colours={}
+    )
+    line = fig.data[0]
+    assert line.y == (100.0, None, 80.0) and line.connectgaps is False
+
+
+def test_recharge_markers_run_out_projection_and_cut_shading():
+    ids = ["1"]
+    data = series_for(ids, [[300.0, 200.0, 600.0, 500.0]], start="2026-11-22", recharge_at=("1", 2))
+    forecast = pd.DataFrame(
+        {
+            "consumer_id": ["1"],
+            "balance_inr": [500.0],
+            "balance_day": [pd.Timestamp("2026-11-25")],
+            "run_out_day": [pd.Timestamp("2026-11-30")],
+        }
+    )
+    episodes = pd.DataFrame(
+        {"consumer_id": ["1"], "start": [pd.Timestamp("2026-11-22")], "end": [pd.Timestamp("2026-11-23")]}
+    )
+    fig = charts.compare_figure(
+        data,
+        metric="balance",
+        granularity="day",
+        lang="en",
+        colours={"1": "#123456"},
+        forecast=forecast,
+        episodes=episodes,
+        first_day=dt.date(2026, 11, 22),
+        last_day=dt.date(2026, 11, 25),
+    )
+    kinds = {trace.meta["kind"]: trace for trace in fig.data}
+    assert kinds["recharge"].x == ("2026-11-24",) and kinds["recharge"].marker.symbol == "triangle-up"
+    assert "Recharge ₹500.00" in kinds["recharge"].text[0]
+    run_out = kinds["run_out"]
+    assert (
+        run_out.line.dash == "dash"
+        and run_out.x == ("2026-11-25", "2026-11-30")
+        and run_out.y == (500.0, 0.0)
+    )
+    assert run_out.line.color == "#123456"
+    shapes = spec(fig)["layout"]["shapes"]
+    assert [(s["x0"], s["x1"]) for s in shapes] == [("2026-11-22", "2026-11-24")]
+
+
+def test_no_projection_when_the_data_stop_long_before_the_range_ends():
+    forecast = pd.DataFrame(
+        {
+            "consumer_id": ["1"],
+            "balance_inr": [500.0],
+            "balance_day": [pd.Timestamp("2026-11-01")],
+            "run_out_day": [pd.Timestamp("2026-11-30")],
+        }
+    )
+    fig = charts.compare_figure(
+        series_for(["1"], [[500.0]], start="2026-11-01"),
+        metric="balance",
+        granularity="day",
+        lang="en",
+        colours={},
+        forecast=forecast,
+        last_day=dt.date(2026, 11, 25),
+    )
+    assert [trace.meta["kind"] for trace in fig.data] == ["value"]
+
+
+def test_hindi_titles_ticks_and_hover_with_indian_grouping():
+    data = series_for(["1"], [[123456.5] * 90], start="2026-08-01")
+    fig = charts.compare_figure(
+        data,
+        metric="balance",
+        granularity="day",
+        lang="hi",
+        colours={},
+        first_day=dt.date(2026, 8, 1),
+        last_day=dt.date(2026, 10, 29),
+    )
+    assert fig.layout.title.text == "बैलेंस (₹)"
+    assert fig.layout.xaxis.ticktext == ("अग॰ 2026", "सित॰", "अक्टू॰")
+    assert fig.layout.xaxis.tickvals == ("2026-08-01", "2026-09-01", "2026-10-01")
+    assert fig.data[0].text[0] == "1 अग॰ 2026<br>₹1,23,456.50"
+
+
+def test_week_and_month_hover_labels_and_units_template():
+    data = series_for(["1"], [[12.25]], start="2026-11-23")
+    fig = charts.compare_figure(data, metric="units", granularity="week", lang="hi", colours={})
+    assert fig.data[0].text == ("23 नव॰ 2026 वाला सप्ताह",)
+    assert "%{y:.1f} यूनिट (kWh)" in fig.data[0].hovertemplate
+    assert charts.period_label(dt.date(2026, 1, 1), "month", "en") == "January 2026"
+
+
+def test_date_ticks_for_short_and_long_ranges():
+    vals, text = charts.date_ticks(dt.date(2026, 11, 19), dt.date(2026, 11, 25), "en")
+    assert len(vals) == 7 and text[0] == "19 Nov"
+    vals, text = charts.date_ticks(dt.date(2026, 10, 27), dt.date(2026, 11, 25), "hi")
+    assert vals[0] == "2026-11-02" and text[0] == "2 नव॰"  # Mondays
+    vals, text = charts.date_ticks(dt.date(2025, 11, 26), dt.date(2026, 11, 25), "en")
+    assert text[:3] == ["Dec 2025", "Jan 2026", "Feb"] and len(vals) == 12
+
+
+def test_user_nicknames_are_not_markup():
+    data = series_for(["1", "2"], [[1.0], [2.0]])
+    data.loc[data["consumer_id"] == "1", "nickname"] = "<b>Home</b> %{x}"
+    fig = charts.compare_figure(data, metric="units", granularity="day", lang="en", colours={}, columns=2)
+    assert fig.layout.annotations[0].text == "&lt;b&gt;Home&lt;/b&gt; %&#123;x}"
+    assert fig.data[0].name == "&lt;b&gt;Home&lt;/b&gt; %&#123;x}"
+    assert "<b>" not in fig.data[0].hovertemplate
+
+
+def test_hour_profile_figure():
+    profile = pd.DataFrame(
+        {
+            "day_type": ["weekday", "weekday", "weekend"],
+            "hour": [0, 1, 0],
+            "kwh": [0.5, 0.25, 1.0],
+            "days": [5, 5, 2],
+        }
+    )
+    fig = charts.hour_profile_figure(profile, lang="hi", colour="#0072B2", name="Home")
+    assert [trace.name for trace in fig.data] == ["सोमवार–शुक्रवार", "शनिवार और रविवार"]
+    assert fig.data[1].line.dash == "dot" and fig.layout.xaxis.title.text == "दिन का घंटा"
+
+
+@pytest.fixture(scope="module")
+def year_of_readings(tmp_path_factory) -> tuple[str, int]:
+    """Five connections × 365 days × 48 readings (87,600 rows), recharges when the balance runs low."""
+    path = str(tmp_path_factory.mktemp("year") / "year.db")
+    rng = random.Random(7)
+    conn = db.connect(path)
+    db.migrate(conn)
+    account = store.create_account(conn, "+919876500000", now="2026-01-01T00:00:00Z")
+    start = dt.datetime(2025, 11, 26, tzinfo=IST)
+    for index, nickname in enumerate(NICKNAMES):
+        cid = f"C{index}"
+        store.upsert_consumers(
+            conn, [{"consumer_id": cid, "name": nickname, "registered_mobile": "+919876500000", "is_demo": 1}]
+        )
+        balance, rows, paid = 3000.0, [], []
+        for step in range(365 * 48):
+            ts = start + dt.timedelta(minutes=30 * step)
+            energy = round(rng.uniform(0.05, 0.4), 3)
+            balance -= energy * 6
+            if balance < 200:
+                balance += 2000
+                paid.append({"consumer_id": cid, "ts": to_ts(ts), "amount_inr": 2000.0})
+            rows.append((cid, to_ts(ts), energy, round(balance, 2)))
+        with transaction(conn):
+            store.insert_link(conn, account, cid, nickname, now=f"2026-01-01T00:0{index}:00Z")
+            store.insert_readings(conn, rows)
+            store.insert_recharges(conn, paid)
+            store.refresh_daily(conn, cid)
+    conn.close()
+    return path, account
+
+
+@pytest.mark.parametrize("metric", analytics.METRICS)
+@pytest.mark.parametrize("chosen", ["auto", "day"])
+def test_a_year_of_half_hours_for_five_connections_stays_under_200_kb(year_of_readings, metric, chosen):
+    path, account = year_of_readings
+    first, last = dt.date(2025, 11, 26), dt.date(2026, 11, 25)
+    with db.open_db(path) as conn:
+        daily = store.daily_frame(conn, account, None, str(first - dt.timedelta(days=1)), str(last))
+        raw_points = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+    assert raw_points == 5 * 365 * 48
+    ids = [f"C{i}" for i in range(5)]
+    granularity, _ = effective_granularity(chosen, first, last, len(ids))
+    series = analytics.compare_series(daily, metric, granularity, first, last, ids)
+    fig = charts.compare_figure(
+        series,
+        metric=metric,
+        granularity=granularity,
+        lang="hi",  # Hindi text is the larger (escaped) one
+        colours=charts.connection_colours(ids),
+        forecast=analytics.run_out_forecast(daily, last),
+        episodes=analytics.disconnection_episodes(daily),
+        first_day=first,
+        last_day=last,
+    )
+    assert len(fig.data[0].x) == (365 if granularity == "day" else 53)
+    assert charts.figure_json_size(fig) < 200_000
