@@ -165,6 +165,7 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
     if require_sign_in and ctx.account_id is None:
         _sign_in_gate(ctx)
         st.stop()
+    _low_balance_warning(ctx)
     return ctx
 
 
@@ -186,6 +187,17 @@ def _account_chrome(ctx: PageContext) -> None:
     except ImportError:
         return
     signin_view.draw_account_box(ctx)
+
+
+def _low_balance_warning(ctx: PageContext) -> None:
+    """The signed-in account's low-balance warning, on every page (drawn by the ledger module)."""
+    if ctx.account_id is None:
+        return
+    try:
+        from lib import ledger_view
+    except ImportError:
+        return
+    ledger_view.draw_low_balance_warning(ctx)
 
 
 def _sign_in_gate(ctx: PageContext) -> None:

@@ -1,0 +1,286 @@
+"""Low-balance alerts: a rule per account, the warning on every page, and at most one SMS a day per connection.
+
+A connection is low when it has fewer than ``min_days_left`` days of balance left (default 3) or its
+balance is below ``min_balance_inr`` (default ₹100). Balances and days left come from the ledger
+(:func:`lib.ledger.balance_outlook`): the meter's balance, or the ledger's estimate for a connection
+that reports none. Only the account's linked, active connections are ever read (``lib.store``).
+
+>>> rule = AlertRule(min_days_left=3, min_balance_inr=100)
+>>> import pandas as pd
+>>> outlook = pd.DataFrame({"consumer_id": ["1", "2"], "nickname": ["Home", "Shop"],
+...     "balance_inr": [250.0, 900.0], "days_left": [2.5, 12.0], "estimated": [False, False]})
+>>> [(a.nickname, a.reason) for a in low_balances(outlook, rule)]
+[('Home', 'days')]
+>>> sms_text(low_balances(outlook, rule)[0], "en")
+'MeterMitra: Home has about 2 days of balance left (₹250.00). Please recharge in time.'
+
+The SMS carries the nickname and days left, never a link (TRAI blocks unregistered URLs, and a
+message with a link teaches people to tap links in SMS). ``send_low_balance_alerts`` is what
+``python -m lib.cli send-alerts`` runs from a scheduler: idempotent for an IST day.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from lib import analytics, i18n, ledger, sms, store, tariff
+from lib.clock import from_ts, now_utc, to_ts, today_ist
+from lib.config import Settings
+from lib.db import transaction
+
+DEFAULT_MIN_DAYS_LEFT = analytics.LOW_DAYS_LEFT  # the Overview's "low" too
+DEFAULT_MIN_BALANCE_INR = 100.0
+MAX_MIN_DAYS_LEFT = 60.0
+MAX_MIN_BALANCE_INR = 100_000.0
+SMS_KIND = "low_balance"
+NICKNAME_SMS_CHARS = 24
+
+
+class AlertRuleError(ValueError):
+    """A rule value out of range; ``str(error)`` is a catalog key the page shows."""
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """When to warn an account: fewer than ``min_days_left`` days, or below ``min_balance_inr`` ₹."""
+
+    min_days_left: float = DEFAULT_MIN_DAYS_LEFT
+    min_balance_inr: float = DEFAULT_MIN_BALANCE_INR
+    sms_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class LowBalance:
+    """One linked connection that needs a recharge soon."""
+
+    consumer_id: str
+    nickname: str
+    balance_inr: float
+    days_left: float  # NaN when the daily deduction is not known yet; 0 when exhausted
+    estimated: bool  # the balance is the ledger's estimate, not the meter's
+    reason: str  # "exhausted", "days" or "balance"
+
+
+# --- the rule ---------------------------------------------------------------------------------------
+
+
+def alert_rule(conn: sqlite3.Connection, account_id: int) -> AlertRule:
+    """The account's rule (the defaults when it never set one)."""
+    row = conn.execute(
+        "SELECT min_days_left, min_balance_inr, sms_enabled FROM alert_rules WHERE account_id = ?",
+        (account_id,),
+    ).fetchone()
+    if row is None:
+        return AlertRule()
+    return AlertRule(float(row[0]), float(row[1]), bool(row[2]))
+
+
+def set_alert_rule(
+    conn: sqlite3.Connection,
+    account_id: int,
+    *,
+    min_days_left: float,
+    min_balance_inr: float,
+    sms_enabled: bool = True,
+    now: str | None = None,
+) -> AlertRule:
+    """Save the account's rule; :class:`AlertRuleError` (catalog key) for a value out of range.
+
+    >>> from lib.db import open_db
+    >>> with open_db(":memory:") as conn:
+    ...     account = store.create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
+    ...     set_alert_rule(conn, account, min_days_left=5, min_balance_inr=200, now="2026-11-25T06:30:00Z")
+    AlertRule(min_days_left=5.0, min_balance_inr=200.0, sms_enabled=True)
+    """
+    try:
+        days, rupees = float(min_days_left), float(min_balance_inr)
+    except (TypeError, ValueError) as error:
+        raise AlertRuleError("alerts_error_rule") from error
+    if not (math.isfinite(days) and 0 <= days <= MAX_MIN_DAYS_LEFT):
+        raise AlertRuleError("alerts_error_days")
+    if not (math.isfinite(rupees) and 0 <= rupees <= MAX_MIN_BALANCE_INR):
+        raise AlertRuleError("alerts_error_balance")
+    rule = AlertRule(round(days, 1), round(rupees, 2), bool(sms_enabled))
+    with transaction(conn):
+        conn.execute(
+            "INSERT INTO alert_rules (account_id, min_days_left, min_balance_inr, sms_enabled, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
+            "min_days_left = excluded.min_days_left, min_balance_inr = excluded.min_balance_inr, "
+            "sms_enabled = excluded.sms_enabled, updated_at = excluded.updated_at",
+            (
+                account_id,
+                rule.min_days_left,
+                rule.min_balance_inr,
+                int(rule.sms_enabled),
+                now or to_ts(now_utc()),
+            ),
+        )
+    return rule
+
+
+# --- which connections are low ------------------------------------------------------------------------
+
+
+def low_balances(outlook: pd.DataFrame, rule: AlertRule) -> list[LowBalance]:
+    """The connections of ``outlook`` (:func:`lib.ledger.balance_outlook`) that the rule warns about.
+
+    Most urgent first (exhausted, then fewest days left), ties in the outlook's order. A connection
+    with no known balance is never "low": nothing is known about it.
+    """
+    found: list[tuple[int, float, int, LowBalance]] = []
+    for position, row in enumerate(outlook.itertuples(index=False)):
+        balance = float(row.balance_inr)
+        if math.isnan(balance):
+            continue
+        days = float(row.days_left) if row.days_left is not None else math.nan
+        if balance <= 0:
+            reason, rank = "exhausted", 0
+        elif not math.isnan(days) and days < rule.min_days_left:
+            reason, rank = "days", 1
+        elif balance < rule.min_balance_inr:
+            reason, rank = "balance", 2
+        else:
+            continue
+        alert = LowBalance(
+            consumer_id=str(row.consumer_id),
+            nickname=str(row.nickname),
+            balance_inr=balance,
+            days_left=0.0 if balance <= 0 else days,
+            estimated=bool(getattr(row, "estimated", False)),
+            reason=reason,
+        )
+        found.append((rank, days if not math.isnan(days) else math.inf, position, alert))
+    return [alert for *_, alert in sorted(found, key=lambda item: item[:3])]
+
+
+def account_low_balances(
+    conn: sqlite3.Connection, account_id: int, *, now: str | None = None
+) -> list[LowBalance]:
+    """Low connections of one account under its rule, from its own ledger (authorized reads only)."""
+    today = today_ist(from_ts(now)) if now else today_ist()
+    rule = alert_rule(conn, account_id)
+    book = tariff.load_tariffs()
+    rows = ledger.load_ledger(conn, account_id, today=today, book=book)
+    return low_balances(ledger.balance_outlook(rows, today), rule)
+
+
+# --- the SMS --------------------------------------------------------------------------------------------
+
+_LINKISH = re.compile(r"(?i)https?|www|[./:@\\]")
+
+
+def sms_nickname(nickname: str) -> str:
+    """The nickname as it may appear in an SMS: nothing that reads as a link, at most 24 characters.
+
+    >>> sms_nickname("bit.ly/win-prize"), sms_nickname("घर")
+    ('bit ly win-prize', 'घर')
+    """
+    cleaned = " ".join(_LINKISH.sub(" ", nickname).split())
+    return cleaned[:NICKNAME_SMS_CHARS].strip() or "-"
+
+
+def sms_text(alert: LowBalance, lang: str) -> str:
+    """The alert SMS in the account's language: nickname, days left, balance; no link."""
+    values: dict[str, Any] = {
+        "nickname": sms_nickname(alert.nickname),
+        "balance": i18n.format_money(alert.balance_inr, lang),
+    }
+    if alert.reason == "exhausted":
+        key = "alerts_sms_exhausted"
+    elif math.isnan(alert.days_left):
+        key = "alerts_sms_low_balance"
+    else:
+        values["days"] = max(0, math.floor(alert.days_left))
+        key = "alerts_sms_days_left"
+    return i18n.t(key, lang, **values)
+
+
+@dataclass(frozen=True)
+class AlertRun:
+    """What one ``send-alerts`` run did."""
+
+    accounts: int = 0
+    sent: int = 0
+    already_sent: int = 0
+    failed: int = 0
+    sms_off: int = 0
+
+
+def send_low_balance_alerts(
+    conn: sqlite3.Connection, settings: Settings, *, now: str | None = None
+) -> AlertRun:
+    """SMS every account about its low connections, at most once per account, connection and IST day.
+
+    Safe to run again (a scheduler every hour, two runs at once): a connection's alert is reserved in
+    ``alerts_sent`` under the write lock before the SMS goes, so a second run skips it; a failed send
+    is retried by the next run the same day. Accounts only ever hear about their own active links.
+    """
+    ts = now or to_ts(now_utc())
+    day = today_ist(from_ts(ts)).isoformat()
+    counts = {"accounts": 0, "sent": 0, "already_sent": 0, "failed": 0, "sms_off": 0}
+    for account in store.accounts_with_active_links(conn):
+        account_id = int(account["account_id"])
+        counts["accounts"] += 1
+        alerts = account_low_balances(conn, account_id, now=ts)
+        if not alerts:
+            continue
+        if not alert_rule(conn, account_id).sms_enabled:
+            counts["sms_off"] += len(alerts)
+            continue
+        lang = i18n.normalise_language(account["language"])
+        for alert in alerts:
+            if not _reserve(conn, account_id, alert, day, ts):
+                counts["already_sent"] += 1
+                continue
+            result = sms.send_sms(
+                conn, settings, account["mobile"], sms_text(alert, lang), kind=SMS_KIND, now=ts
+            )
+            if not result.ok:
+                with transaction(conn):
+                    conn.execute(
+                        "UPDATE alerts_sent SET outcome = 'failed' WHERE account_id = ? AND consumer_id = ? "
+                        "AND day = ?",
+                        (account_id, alert.consumer_id, day),
+                    )
+                counts["failed"] += 1
+            else:
+                counts["sent"] += 1
+    return AlertRun(**counts)
+
+
+def _reserve(conn: sqlite3.Connection, account_id: int, alert: LowBalance, day: str, ts: str) -> bool:
+    """Claim today's alert for (account, connection); False when it was sent already (or is being sent)."""
+    days_left = None if math.isnan(alert.days_left) or math.isinf(alert.days_left) else alert.days_left
+    with transaction(conn):
+        if not store.is_linked(conn, account_id, alert.consumer_id):
+            return False
+        inserted = conn.execute(
+            "INSERT INTO alerts_sent (account_id, consumer_id, day, sent_at, days_left, balance_inr, outcome) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'sent') ON CONFLICT (account_id, consumer_id, day) DO NOTHING",
+            (account_id, alert.consumer_id, day, ts, days_left, alert.balance_inr),
+        ).rowcount
+        if inserted:
+            return True
+        # A send that failed earlier today may be retried, once per run.
+        retried = conn.execute(
+            "UPDATE alerts_sent SET outcome = 'sent', sent_at = ?, days_left = ?, balance_inr = ? "
+            "WHERE account_id = ? AND consumer_id = ? AND day = ? AND outcome = 'failed'",
+            (ts, days_left, alert.balance_inr, account_id, alert.consumer_id, day),
+        ).rowcount
+        return bool(retried)
+
+
+def alerts_sent_on(conn: sqlite3.Connection, account_id: int, day: str) -> list[dict[str, Any]]:
+    """The account's alert log of one IST day (``YYYY-MM-DD``): consumer_id, sent_at, days_left, outcome."""
+    rows = conn.execute(
+        "SELECT consumer_id, sent_at, days_left, balance_inr, outcome FROM alerts_sent "
+        "WHERE account_id = ? AND day = ? ORDER BY consumer_id",
+        (account_id, day),
+    ).fetchall()
+    return [dict(r) for r in rows]

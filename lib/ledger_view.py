@@ -1,0 +1,796 @@
+"""The ledger page ("Why did my balance drop?"), the low-balance warning on every page, and the ledger's
+panels for Overview and Compare.
+
+``draw(ctx)`` is ``pages/ledger.py``. ``draw_low_balance_warning(ctx)`` is called by ``lib.frame`` on
+every page after the sign-in gate. ``draw_unexplained_summary(ctx)`` and ``draw_monthly_spend(ctx)``
+are for the Overview and Compare pages. Authorization is checked outside the cache on every run (the
+account's active connections are read uncached); the cached ledger is keyed by database path,
+``store.data_version``, account and today, and reads only through the store's authorized functions.
+Nothing here passes data to ``unsafe_allow_html``; user text shown in markdown goes through ``md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import math
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from lib import alerts, clock, db, i18n, ledger, store, tariff
+from lib.frame import PageContext
+from lib.overview_view import md
+
+log = logging.getLogger(__name__)
+
+LEDGER_PAGE = "pages/ledger.py"
+DAY_CHOICES = 62  # days offered in the day picker (newest first)
+COMPARE_MONTHS = 6
+
+# Literal catalog keys (the catalog test finds keys by their text).
+STATUS_KEYS = {
+    "ok": "ledger_status_ok",
+    "unexplained": "ledger_status_unexplained",
+    "start": "ledger_status_start",
+    "gap": "ledger_status_gap",
+    "incomplete": "ledger_status_incomplete",
+    "today": "ledger_status_today",
+    "estimated": "ledger_status_estimated",
+    "no_readings": "ledger_status_no_readings",
+}
+PART_KEYS = {
+    "opening_inr": "ledger_part_opening",
+    "recharge_inr": "ledger_part_recharge",
+    "energy_inr": "ledger_part_energy",
+    "fixed_inr": "ledger_part_fixed",
+    "duty_inr": "ledger_part_duty",
+    "rebate_inr": "ledger_part_rebate",
+    "arrears_inr": "ledger_part_arrears",
+    "adjustment_inr": "ledger_part_adjustment",
+    "closing_inr": "ledger_part_closing",
+    "metered_closing_inr": "ledger_part_metered",
+}
+# Columns of the table and the CSV, with their header keys.
+TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("day", "ledger_day_label"),
+    ("units", "ledger_col_units"),
+    ("free_units_used", "ledger_col_free_units"),
+    ("opening_inr", "ledger_part_opening"),
+    ("recharge_inr", "ledger_part_recharge"),
+    ("energy_inr", "ledger_part_energy"),
+    ("fixed_inr", "ledger_part_fixed"),
+    ("duty_inr", "ledger_part_duty"),
+    ("rebate_inr", "ledger_part_rebate"),
+    ("arrears_inr", "ledger_part_arrears"),
+    ("adjustment_inr", "ledger_part_adjustment"),
+    ("deduction_inr", "ledger_col_deduction"),
+    ("closing_inr", "ledger_part_closing"),
+    ("metered_closing_inr", "ledger_part_metered"),
+    ("difference_inr", "ledger_col_difference"),
+    ("status", "ledger_col_status"),
+)
+WATERFALL_UP = "#009E73"
+WATERFALL_DOWN = "#D55E00"
+WATERFALL_TOTAL = "#0072B2"
+
+
+# --- data -------------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=128, ttl=6 * 3600)
+def cached_ledger(
+    db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...], today: str
+) -> pd.DataFrame:
+    """The whole-history ledger of already-authorized ``consumer_ids`` (``version`` is only a cache key)."""
+    with db.open_db(db_path) as conn:
+        return ledger.load_ledger(conn, account_id, list(consumer_ids), today=dt.date.fromisoformat(today))
+
+
+def _account_data(ctx: PageContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(active connections in link order, their ledger, data version); authorization read uncached."""
+    with ctx.db() as conn:
+        details = store.connection_details(conn, ctx.account_id)
+        version = store.data_version(conn)
+    details["consumer_id"] = details["consumer_id"].astype(str)
+    ids = tuple(details["consumer_id"])
+    rows = cached_ledger(
+        str(ctx.settings.db_path), version, int(ctx.account_id), ids, clock.today_ist().isoformat()
+    )
+    return details, rows, version
+
+
+def _days_text(ctx: PageContext, days: float) -> str:
+    if days is None or math.isnan(days):
+        return ctx.t("ledger_days_unknown")
+    if math.isinf(days):
+        return ctx.t("ledger_days_no_deduction")
+    return ctx.number(days, decimals=1)
+
+
+def _status_label(ctx: PageContext, status: str) -> str:
+    return ctx.t(STATUS_KEYS.get(status, "ledger_status_estimated"))
+
+
+# --- the page ---------------------------------------------------------------------------------------
+
+
+def draw(ctx: PageContext) -> None:
+    """The ledger page: pick a connection, see where its balance went, day by day."""
+    st.title(ctx.t("ledger_title"))
+    st.caption(ctx.t("ledger_intro"))
+    try:
+        details, rows, _ = _account_data(ctx)
+    except (tariff.TariffError, OSError, ValueError) as error:
+        log.exception("ledger could not be built: %s", error)
+        st.error(ctx.t("ledger_error_load"))
+        return
+    if not len(details):
+        st.info(ctx.t("ledger_no_connections"))
+        return
+    ids = list(details["consumer_id"])
+    nicknames = dict(zip(ids, details["nickname"], strict=True))
+    chosen = st.selectbox(
+        ctx.t("ledger_connection_label"),
+        options=ids,
+        format_func=lambda cid: f"{nicknames.get(cid, cid)} ({cid})",
+        key="ledger_connection",
+    )
+    if chosen not in nicknames:  # a forged widget value: show nothing of it
+        return
+    fact = details.set_index("consumer_id").loc[chosen]
+    own = rows[rows["consumer_id"].astype(str) == chosen].sort_values("day").reset_index(drop=True)
+    if not len(own):
+        with ctx.db() as conn:
+            has_data = len(store.daily_frame(conn, ctx.account_id, [chosen]))
+        if has_data:
+            st.warning(
+                ctx.t(
+                    "ledger_no_tariff", nickname=md(nicknames[chosen]), category=md(fact["tariff_category"])
+                )
+            )
+        else:
+            st.info(ctx.t("ledger_no_data", nickname=md(nicknames[chosen])))
+        _draw_alert_rule(ctx)
+        return
+    today = clock.today_ist()
+    _draw_headline(ctx, own, details, today)
+    _draw_outlook(ctx, own, details, today)
+    _draw_period(ctx, own)
+    _draw_unexplained(ctx, own)
+    _draw_table_and_download(ctx, own, fact)
+    _draw_arrears(ctx, chosen, own, today)
+    _draw_alert_rule(ctx)
+
+
+def _draw_headline(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, today: dt.date) -> None:
+    outlook = ledger.balance_outlook(own, today)
+    row = outlook.iloc[0] if len(outlook) else None
+    summary = ledger.unexplained_summary(own)
+    cols = st.columns(3)
+    if row is not None and not math.isnan(float(row["balance_inr"])):
+        balance = ctx.money(float(row["balance_inr"]))
+        if bool(row["estimated"]):
+            balance = f"{balance} {ctx.t('ledger_estimated_suffix')}"
+        cols[0].metric(ctx.t("ledger_balance_metric"), balance)
+        cols[1].metric(ctx.t("ledger_days_left_metric"), _days_text(ctx, float(row["days_left"])))
+    taken = float(summary["taken_inr"].iloc[0]) if len(summary) else 0.0
+    cols[2].metric(ctx.t("ledger_unexplained_metric"), ctx.money(taken))
+    if bool(own["estimated"].iloc[-1]):
+        st.info(ctx.t("ledger_estimated_note", day=ctx.date(own["day"].iloc[0].date())))
+
+
+def _draw_outlook(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, today: dt.date) -> None:
+    outlooks = ledger.free_units_outlook(own, details, today)
+    if not outlooks:
+        return
+    o = outlooks[0]
+    name = md(o.nickname)
+    if math.isnan(o.pace_units_per_day) or math.isnan(o.more_this_month_inr):
+        st.caption(ctx.t("ledger_free_unknown", nickname=name))
+        return
+    values: dict[str, Any] = {
+        "nickname": name,
+        "allowance": ctx.number(o.allowance, decimals=0),
+        "units": ctx.number(o.projected_month_units, decimals=0),
+        "amount": ctx.money(o.more_this_month_inr, decimals=False),
+    }
+    if o.allowance <= 0:
+        text = ctx.t("ledger_free_none", **values)
+    elif o.passes_on is not None and o.already_passed:
+        text = ctx.t("ledger_free_passed", day=ctx.date(o.passes_on, pattern="d MMMM"), **values)
+    elif o.passes_on is not None:
+        text = ctx.t("ledger_free_pass_future", day=ctx.date(o.passes_on, pattern="d MMMM"), **values)
+    else:
+        text = ctx.t("ledger_free_within", **values)
+    if o.allowance > 0:
+        st.metric(
+            ctx.t("ledger_free_units_metric"),
+            f"{ctx.number(o.free_units_left, decimals=1)} / {ctx.number(o.allowance, decimals=0)}",
+        )
+    st.info(text, icon="💡")
+
+
+def _draw_period(ctx: PageContext, own: pd.DataFrame) -> None:
+    """A waterfall of a chosen day or month, and the explanation in words."""
+    mode = st.radio(
+        ctx.t("ledger_period_label"),
+        options=["day", "month"],
+        format_func=lambda m: ctx.t("ledger_period_day") if m == "day" else ctx.t("ledger_period_month"),
+        horizontal=True,
+        key="ledger_period",
+    )
+    if mode == "month":
+        months = sorted({d.replace(day=1) for d in own["day"].dt.date}, reverse=True)
+        month = st.selectbox(
+            ctx.t("ledger_month_label"),
+            options=months,
+            format_func=lambda m: ctx.date(m, pattern="MMMM y"),
+            key="ledger_month",
+        )
+        if month is None:
+            return
+        first = month
+        last = (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
+        period = ctx.date(month, pattern="MMMM y")
+    else:
+        days = list(reversed(own["day"].dt.date.tolist()))[:DAY_CHOICES]
+        complete = [d for d in days if d < clock.today_ist()]
+        default = days.index(complete[0]) if complete else 0
+        first = st.selectbox(
+            ctx.t("ledger_day_label"),
+            options=days,
+            index=default,
+            format_func=lambda d: ctx.date(d, pattern="full"),
+            key="ledger_day",
+        )
+        if first is None:
+            return
+        last = first
+        period = ctx.date(first, pattern="full")
+    steps = ledger.period_steps(own, str(own["consumer_id"].iloc[0]), first, last)
+    if not steps:
+        return
+    st.plotly_chart(
+        waterfall_figure(
+            steps, ctx.lang, title=ctx.t("ledger_waterfall_title", period=period), money=ctx.money
+        ),
+        key="ledger_waterfall",
+        config={"displaylogo": False},
+    )
+    for line in explanation_lines(ctx, own, first, last, period, steps):
+        st.markdown(line)
+
+
+def explanation_lines(
+    ctx: PageContext, own: pd.DataFrame, first: dt.date, last: dt.date, period: str, steps: dict[str, Any]
+) -> list[str]:
+    """The period in words: units, the tariff's deduction by part, recharges, arrears, and the check."""
+    part = dict(steps["parts"])
+    span = own[(own["day"] >= pd.Timestamp(first)) & (own["day"] <= pd.Timestamp(last))]
+    units = steps["units"]
+    lines = [
+        ctx.t(
+            "ledger_explain_units",
+            period=period,
+            units=ctx.number(0.0 if math.isnan(units) else units, decimals=1),
+            free=ctx.number(float(span["free_units_used"].sum()), decimals=1),
+        ),
+        ctx.t(
+            "ledger_explain_deduction",
+            total=ctx.money(
+                float(span[["energy_inr", "fixed_inr", "duty_inr"]].sum().sum() - span["rebate_inr"].sum())
+            ),
+            energy=ctx.money(-part["energy_inr"]),
+            fixed=ctx.money(-part["fixed_inr"]),
+            duty=ctx.money(-part["duty_inr"]),
+            rebate=ctx.money(part["rebate_inr"]),
+        ),
+    ]
+    if part["recharge_inr"]:
+        lines.append(ctx.t("ledger_explain_recharge", amount=ctx.money(part["recharge_inr"])))
+    if part["arrears_inr"]:
+        lines.append(ctx.t("ledger_explain_arrears", amount=ctx.money(-part["arrears_inr"])))
+    if part["adjustment_inr"]:
+        lines.append(ctx.t("ledger_explain_adjustment", amount=ctx.money(part["adjustment_inr"])))
+    lines.append(
+        ctx.t(
+            "ledger_explain_balance",
+            opening=ctx.money(steps["opening_inr"]),
+            closing=ctx.money(steps["closing_inr"]),
+        )
+    )
+    if (span["status"] == "today").any():
+        lines.append(ctx.t("ledger_explain_today"))
+    if steps["estimated"]:
+        lines.append(ctx.t("ledger_explain_estimated", closing=ctx.money(steps["closing_inr"])))
+    else:
+        checked = span[span["status"].isin(["ok", "unexplained"])]
+        off = float(checked["difference_inr"].sum()) if len(checked) else 0.0
+        metered = ctx.money(steps["metered_closing_inr"])
+        if len(checked) and (checked["status"] == "unexplained").any():
+            key = "ledger_explain_taken_more" if off < 0 else "ledger_explain_taken_less"
+            lines.append(ctx.t(key, metered=metered, amount=ctx.money(abs(off))))
+        elif len(checked):
+            lines.append(ctx.t("ledger_explain_match", metered=metered))
+    return lines
+
+
+def waterfall_figure(steps: dict[str, Any], lang: str, *, title: str, money: Any = None) -> go.Figure:
+    """A plotly waterfall: opening balance, each part with its sign, closing balance (and the meter's).
+
+    >>> steps = {"opening_inr": 500.0, "closing_inr": 412.86, "metered_closing_inr": 412.86,
+    ...     "estimated": False, "units": 10.0, "days": 1, "parts": [("recharge_inr", 0.0),
+    ...     ("energy_inr", -77.9), ("fixed_inr", -6.67), ("duty_inr", -5.07), ("rebate_inr", 2.5),
+    ...     ("arrears_inr", 0.0), ("adjustment_inr", 0.0)]}
+    >>> fig = waterfall_figure(steps, "en", title="24 Nov")
+    >>> list(fig.data[0].x), list(fig.data[0].measure)[-1]
+    (['Opening balance', 'Energy charge', 'Fixed charge', 'Electricity duty', 'Prepaid rebate', 'Closing balance'], 'total')
+    """
+    money = money or (lambda amount: i18n.format_money(amount, lang))
+    labels = [i18n.t(PART_KEYS["opening_inr"], lang)]
+    values = [steps["opening_inr"]]
+    measure = ["absolute"]
+    for column, amount in steps["parts"]:
+        if round(amount, 2) == 0:
+            continue
+        labels.append(i18n.t(PART_KEYS[column], lang))
+        values.append(amount)
+        measure.append("relative")
+    closing_label = i18n.t(PART_KEYS["closing_inr"], lang)
+    if steps.get("estimated"):
+        closing_label = f"{closing_label} {i18n.t('ledger_estimated_suffix', lang)}"
+    labels.append(closing_label)
+    values.append(steps["closing_inr"])
+    measure.append("total")
+    fig = go.Figure(
+        go.Waterfall(
+            x=labels,
+            y=values,
+            measure=measure,
+            text=[money(v) for v in values],
+            textposition="outside",
+            hoverinfo="x+text",
+            increasing={"marker": {"color": WATERFALL_UP}},
+            decreasing={"marker": {"color": WATERFALL_DOWN}},
+            totals={"marker": {"color": WATERFALL_TOTAL}},
+            connector={"line": {"color": "#888", "width": 1}},
+        )
+    )
+    metered = steps.get("metered_closing_inr")
+    if metered is not None and not math.isnan(metered) and not steps.get("estimated"):
+        fig.add_trace(
+            go.Scatter(
+                x=[closing_label],
+                y=[metered],
+                mode="markers",
+                marker={"symbol": "line-ew", "size": 36, "line": {"width": 3, "color": "#000"}},
+                name=i18n.t(PART_KEYS["metered_closing_inr"], lang),
+                hovertext=[money(metered)],
+                hoverinfo="name+text",
+            )
+        )
+    fig.update_layout(
+        title=title,
+        showlegend=False,
+        height=380,
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        yaxis_title=i18n.t("ledger_axis_inr", lang),
+    )
+    return fig
+
+
+def _draw_unexplained(ctx: PageContext, own: pd.DataFrame) -> None:
+    st.subheader(ctx.t("ledger_unexplained_title"))
+    summary = ledger.unexplained_summary(own)
+    if not len(summary):
+        st.success(ctx.t("ledger_unexplained_none"))
+        return
+    row = summary.iloc[0]
+    st.warning(
+        ctx.t(
+            "ledger_unexplained_total",
+            nickname=md(row["nickname"]),
+            days=ctx.number(int(row["days"]), decimals=0),
+            amount=ctx.money(float(row["taken_inr"])),
+            first=ctx.date(row["first_day"].date()),
+            last=ctx.date(row["last_day"].date()),
+        )
+    )
+    flagged = ledger.unexplained_deductions(own)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                ctx.t("ledger_day_label"): [ctx.date(d.date()) for d in flagged["day"]],
+                ctx.t("ledger_part_metered"): [ctx.money(v) for v in flagged["metered_closing_inr"]],
+                ctx.t("ledger_part_closing"): [ctx.money(v) for v in flagged["closing_inr"]],
+                ctx.t("ledger_col_difference"): [ctx.money(v) for v in flagged["difference_inr"]],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="ledger_unexplained_table",
+    )
+
+
+def display_table(ctx: PageContext, rows: pd.DataFrame) -> pd.DataFrame:
+    """The ledger rows as shown on screen: translated headers, money in Indian grouping, newest first."""
+    out: dict[str, list[str]] = {}
+    ordered = rows.sort_values("day", ascending=False)
+    for column, key in TABLE_COLUMNS:
+        values = ordered[column]
+        if column == "day":
+            shown = [ctx.date(d.date()) for d in values]
+        elif column in ("units", "free_units_used"):
+            shown = ["" if pd.isna(v) else ctx.number(float(v), decimals=2) for v in values]
+        elif column == "status":
+            shown = [_status_label(ctx, s) for s in values]
+        else:
+            shown = ["" if pd.isna(v) else ctx.money(float(v)) for v in values]
+        out[ctx.t(key)] = shown
+    return pd.DataFrame(out)
+
+
+def ledger_csv(
+    rows: pd.DataFrame, lang: str, *, consumer_id: str, nickname: str, tariff_category: str
+) -> bytes:
+    """The ledger of one connection as CSV in ``lang``: translated headers and check labels, ISO dates,
+    plain numbers (two decimals), UTF-8 with a byte-order mark so spreadsheet programs show Hindi.
+
+    >>> rows = pd.DataFrame({c: [0.0] for c in ledger.LEDGER_COLUMNS})
+    >>> rows["day"], rows["status"] = pd.to_datetime(["2026-11-24"]), "ok"
+    >>> ledger_csv(rows, "hi", consumer_id="101", nickname="Home", tariff_category="DS-II").decode("utf-8-sig").split(",")[:5]
+    ['उपभोक्ता संख्या', 'नाम', 'टैरिफ', 'तारीख', 'यूनिट (kWh)']
+    """
+    frame = pd.DataFrame(
+        {
+            i18n.t("ledger_col_consumer_id", lang): consumer_id,
+            i18n.t("ledger_col_nickname", lang): nickname,
+            i18n.t("ledger_col_tariff", lang): tariff_category,
+        },
+        index=rows.index,
+    )
+    for column, key in TABLE_COLUMNS:
+        values = rows[column]
+        if column == "day":
+            values = values.dt.strftime("%Y-%m-%d")
+        elif column == "status":
+            values = values.map(lambda s: i18n.t(STATUS_KEYS.get(s, "ledger_status_estimated"), lang))
+        else:
+            values = values.astype(float).round(3 if column in ("units", "free_units_used") else 2)
+        frame[i18n.t(key, lang)] = values
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def _draw_table_and_download(ctx: PageContext, own: pd.DataFrame, fact: pd.Series) -> None:
+    st.subheader(ctx.t("ledger_table_title"))
+    month = st.session_state.get("ledger_month") if st.session_state.get("ledger_period") == "month" else None
+    if month is None:
+        chosen_day = st.session_state.get("ledger_day")
+        month = (chosen_day or own["day"].iloc[-1].date()).replace(day=1)
+    shown = own[own["day"].dt.to_period("M") == pd.Period(month, freq="M")]
+    st.dataframe(display_table(ctx, shown), hide_index=True, width="stretch", key="ledger_table")
+    nickname = str(own["nickname"].iloc[0])
+    consumer_id = str(own["consumer_id"].iloc[0])
+    st.download_button(
+        ctx.t("ledger_download"),
+        data=ledger_csv(
+            own,
+            ctx.lang,
+            consumer_id=consumer_id,
+            nickname=nickname,
+            tariff_category=str(fact["tariff_category"]),
+        ),
+        file_name=f"metermitra-ledger-{_safe_file_part(consumer_id)}-{ctx.lang}.csv",
+        mime="text/csv",
+        key="ledger_download",
+        icon="⬇️",
+    )
+
+
+def _safe_file_part(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:40] or "connection"
+
+
+# --- arrears ----------------------------------------------------------------------------------------
+
+
+def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: dt.date) -> None:
+    st.subheader(ctx.t("ledger_arrears_title"))
+    with ctx.db() as conn:
+        arrears = store.arrears_frame(conn, ctx.account_id, [consumer_id])
+    status = ledger.arrears_status(arrears, own, today)
+    if not len(status):
+        st.caption(ctx.t("ledger_arrears_none"))
+    for row in status.itertuples(index=False):
+        st.markdown(_arrear_text(ctx, row))
+        if st.button(ctx.t("ledger_arrears_delete"), key=f"ledger_arrear_delete_{int(row.arrear_id)}"):
+            with ctx.db() as conn:
+                removed = ledger.delete_arrear(conn, ctx.account_id, int(row.arrear_id))
+            if removed:
+                st.toast(ctx.t("ledger_arrears_deleted"))
+                st.rerun()
+    with st.expander(ctx.t("ledger_arrears_add")), st.form("ledger_arrears_form", clear_on_submit=True):
+        amount = st.number_input(
+            ctx.t("ledger_arrears_amount"), min_value=0.0, step=100.0, key="ledger_arrears_amount"
+        )
+        start = st.date_input(ctx.t("ledger_arrears_start"), value=today, key="ledger_arrears_start")
+        method = st.radio(
+            ctx.t("ledger_arrears_method"),
+            options=list(ledger.ARREAR_METHODS),
+            format_func=lambda m: (
+                ctx.t("ledger_arrears_method_share")
+                if m == "recharge_share"
+                else ctx.t("ledger_arrears_method_daily")
+            ),
+            key="ledger_arrears_method",
+        )
+        share = st.number_input(
+            ctx.t("ledger_arrears_share"),
+            min_value=0.0,
+            max_value=100.0,
+            value=25.0,
+            step=5.0,
+            key="ledger_arrears_share",
+        )
+        daily = st.number_input(
+            ctx.t("ledger_arrears_daily"), min_value=0.0, value=0.0, step=10.0, key="ledger_arrears_daily"
+        )
+        note = st.text_input(
+            ctx.t("ledger_arrears_note"), max_chars=ledger.MAX_NOTE_CHARS, key="ledger_arrears_note"
+        )
+        if st.form_submit_button(ctx.t("ledger_arrears_save")):
+            try:
+                with ctx.db() as conn:
+                    ledger.add_arrear(
+                        conn,
+                        ctx.account_id,
+                        consumer_id,
+                        amount_inr=amount,
+                        start_day=start,
+                        method=method,
+                        share=share / 100 if method == "recharge_share" else None,
+                        daily_inr=daily if method == "daily" else None,
+                        note=note,
+                    )
+            except ledger.LedgerInputError as error:
+                st.error(ctx.t(str(error)))
+            else:
+                st.success(ctx.t("ledger_arrears_saved"))
+    with st.expander(ctx.t("ledger_adjust_add")), st.form("ledger_adjust_form", clear_on_submit=True):
+        day = st.date_input(ctx.t("ledger_adjust_day"), value=today, key="ledger_adjust_day")
+        amount = st.number_input(
+            ctx.t("ledger_adjust_amount"), value=0.0, step=10.0, key="ledger_adjust_amount"
+        )
+        reason = st.text_input(
+            ctx.t("ledger_adjust_reason"), max_chars=ledger.MAX_NOTE_CHARS, key="ledger_adjust_reason"
+        )
+        if st.form_submit_button(ctx.t("ledger_adjust_save")):
+            try:
+                with ctx.db() as conn:
+                    ledger.add_adjustment(
+                        conn, ctx.account_id, consumer_id, day=day, amount_inr=amount, reason=reason
+                    )
+            except ledger.LedgerInputError as error:
+                st.error(ctx.t(str(error)))
+            else:
+                st.success(ctx.t("ledger_adjust_saved"))
+
+
+def _arrear_text(ctx: PageContext, row: Any) -> str:
+    amount = ctx.money(row.amount_inr)
+    if row.remaining_inr <= 0:
+        day = ctx.date(row.ends_on.date()) if pd.notna(row.ends_on) else "—"
+        return ctx.t("ledger_arrears_paid", amount=amount, day=day)
+    common = {
+        "amount": amount,
+        "recovered": ctx.money(row.recovered_inr),
+        "remaining": ctx.money(row.remaining_inr),
+    }
+    if row.method == "daily":
+        return ctx.t(
+            "ledger_arrears_daily_row",
+            instalment=ctx.money(float(row.daily_inr)),
+            day=ctx.date(row.ends_on.date()),
+            **common,
+        )
+    share = ctx.number(float(row.share) * 100, decimals=0)
+    if math.isnan(row.recharges_left) or pd.isna(row.ends_on):
+        return ctx.t("ledger_arrears_share_open", share=share, **common)
+    return ctx.t(
+        "ledger_arrears_share_row",
+        share=share,
+        recharges=ctx.number(row.recharges_left, decimals=0),
+        typical=ctx.money(row.typical_recharge_inr, decimals=False),
+        day=ctx.date(row.ends_on.date()),
+        **common,
+    )
+
+
+# --- the alert rule and the warning on every page ---------------------------------------------------------
+
+
+def _draw_alert_rule(ctx: PageContext) -> None:
+    with ctx.db() as conn:
+        rule = alerts.alert_rule(conn, ctx.account_id)
+    with st.expander(ctx.t("alerts_rule_title")), st.form("alerts_rule_form"):
+        days = st.number_input(
+            ctx.t("alerts_rule_days"),
+            min_value=0.0,
+            max_value=alerts.MAX_MIN_DAYS_LEFT,
+            value=float(rule.min_days_left),
+            step=1.0,
+            key="ledger_alert_days",
+        )
+        rupees = st.number_input(
+            ctx.t("alerts_rule_balance"),
+            min_value=0.0,
+            max_value=alerts.MAX_MIN_BALANCE_INR,
+            value=float(rule.min_balance_inr),
+            step=50.0,
+            key="ledger_alert_balance",
+        )
+        sms_on = st.checkbox(ctx.t("alerts_rule_sms"), value=rule.sms_enabled, key="ledger_alert_sms")
+        if st.form_submit_button(ctx.t("alerts_rule_save")):
+            try:
+                with ctx.db() as conn:
+                    alerts.set_alert_rule(
+                        conn, ctx.account_id, min_days_left=days, min_balance_inr=rupees, sms_enabled=sms_on
+                    )
+            except alerts.AlertRuleError as error:
+                st.error(ctx.t(str(error)))
+            else:
+                st.success(ctx.t("alerts_rule_saved"))
+
+
+def warning_texts(ctx: PageContext, low: list[alerts.LowBalance]) -> list[str]:
+    """One warning line per low connection, most urgent first."""
+    lines = []
+    for alert in low:
+        balance = ctx.money(alert.balance_inr)
+        if alert.estimated:
+            balance = f"{balance} {ctx.t('ledger_estimated_suffix')}"
+        name = md(alert.nickname)
+        if alert.reason == "exhausted":
+            lines.append(ctx.t("alerts_warning_exhausted", nickname=name, balance=balance))
+        elif alert.reason == "days":
+            lines.append(
+                ctx.t(
+                    "alerts_warning_days",
+                    nickname=name,
+                    days=ctx.number(alert.days_left, decimals=1),
+                    balance=balance,
+                )
+            )
+        else:
+            lines.append(ctx.t("alerts_warning_balance", nickname=name, balance=balance))
+    return lines
+
+
+def draw_low_balance_warning(ctx: PageContext) -> None:
+    """The signed-in account's low connections as one warning (``lib.frame`` calls this on every page).
+
+    Never breaks a page: when the ledger cannot be worked out, the warning is simply left out.
+    """
+    if ctx.account_id is None:
+        return
+    try:
+        _details, rows, _ = _account_data(ctx)
+        with ctx.db() as conn:
+            rule = alerts.alert_rule(conn, ctx.account_id)
+        low = alerts.low_balances(ledger.balance_outlook(rows, clock.today_ist()), rule)
+    except Exception:  # noqa: BLE001 - a warning banner must never take a page down
+        log.exception("low-balance warning skipped")
+        return
+    if low:
+        st.warning("  \n".join(warning_texts(ctx, low)), icon="⚠️")
+
+
+# --- panels for Overview and Compare ----------------------------------------------------------------------
+
+
+def draw_unexplained_summary(ctx: PageContext) -> None:
+    """Unexplained deductions per connection with their total (for the Overview); nothing when none."""
+    try:
+        _details, rows, _ = _account_data(ctx)
+    except (tariff.TariffError, OSError, ValueError):
+        log.exception("unexplained summary skipped")
+        return
+    summary = ledger.unexplained_summary(rows)
+    if not len(summary):
+        return
+    st.subheader(ctx.t("ledger_overview_title"))
+    st.caption(ctx.t("ledger_overview_caption"))
+    for row in summary.itertuples(index=False):
+        st.markdown(
+            "- "
+            + ctx.t(
+                "ledger_unexplained_total",
+                nickname=md(row.nickname),
+                days=ctx.number(int(row.days), decimals=0),
+                amount=ctx.money(float(row.taken_inr)),
+                first=ctx.date(row.first_day.date()),
+                last=ctx.date(row.last_day.date()),
+            )
+        )
+    if (db.ROOT / LEDGER_PAGE).exists():
+        st.page_link(LEDGER_PAGE, label=ctx.t("ledger_overview_link"), icon="🧾")
+
+
+def monthly_spend_figure(parts: pd.DataFrame, lang: str) -> go.Figure:
+    """Stacked monthly spend per connection, one panel each side by side (the rebate below zero).
+
+    >>> parts = pd.DataFrame({"consumer_id": ["1"], "nickname": ["Home"], "month": pd.to_datetime(["2026-11-01"]),
+    ...     "energy_inr": [300.0], "fixed_inr": [160.0], "duty_inr": [27.6], "rebate_inr": [12.5], "arrears_inr": [0.0]})
+    >>> fig = monthly_spend_figure(parts, "en")
+    >>> [t.name for t in fig.data]
+    ['Energy charge', 'Fixed charge', 'Electricity duty', 'Prepaid rebate', 'Arrears recovery']
+    """
+    ids = list(dict.fromkeys(parts["consumer_id"].astype(str)))
+    names = dict(zip(parts["consumer_id"].astype(str), parts["nickname"], strict=False))
+    fig = make_subplots(
+        rows=1, cols=max(1, len(ids)), shared_yaxes=True, subplot_titles=[str(names[c]) for c in ids]
+    )
+    colours = {
+        "energy_inr": "#0072B2",
+        "fixed_inr": "#E69F00",
+        "duty_inr": "#CC79A7",
+        "rebate_inr": "#009E73",
+        "arrears_inr": "#D55E00",
+    }
+    for col, cid in enumerate(ids, start=1):
+        own = parts[parts["consumer_id"].astype(str) == cid]
+        months = [i18n.format_date(m.date(), lang, pattern="MMM y") for m in own["month"]]
+        for column, colour in colours.items():
+            sign = -1 if column == "rebate_inr" else 1
+            fig.add_trace(
+                go.Bar(
+                    x=months,
+                    y=(sign * own[column]).round(2).tolist(),
+                    name=i18n.t(PART_KEYS[column], lang),
+                    marker_color=colour,
+                    legendgroup=column,
+                    showlegend=col == 1,
+                    hovertemplate="%{x}: ₹%{y:,.2f}<extra>%{fullData.name}</extra>",
+                ),
+                row=1,
+                col=col,
+            )
+    fig.update_layout(barmode="relative", height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    fig.update_yaxes(title_text=i18n.t("ledger_axis_inr", lang), row=1, col=1)
+    return fig
+
+
+def draw_monthly_spend(
+    ctx: PageContext, consumer_ids: list[str] | None = None, months: int = COMPARE_MONTHS
+) -> None:
+    """The last ``months`` calendar months of spend per connection split into parts (for Compare)."""
+    try:
+        details, rows, _ = _account_data(ctx)
+    except (tariff.TariffError, OSError, ValueError):
+        log.exception("monthly spend skipped")
+        return
+    if consumer_ids is not None:
+        rows = rows[rows["consumer_id"].astype(str).isin([str(c) for c in consumer_ids])]
+    parts = ledger.month_parts(rows)
+    if not len(parts):
+        return
+    first = (pd.Timestamp(clock.today_ist()).to_period("M") - (months - 1)).start_time
+    parts = parts[parts["month"] >= first]
+    order = {cid: i for i, cid in enumerate(details["consumer_id"].astype(str))}
+    parts = parts.sort_values(
+        ["consumer_id", "month"], key=lambda s: s.map(order) if s.name == "consumer_id" else s
+    )
+    st.subheader(ctx.t("ledger_compare_title"))
+    st.caption(ctx.t("ledger_compare_caption"))
+    st.plotly_chart(
+        monthly_spend_figure(parts, ctx.lang),
+        key="ledger_monthly_spend",
+        config={"displaylogo": False},
+    )

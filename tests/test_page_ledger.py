@@ -1,0 +1,152 @@
+"""AppTest of the ledger page ("Why did my balance drop?") in both languages, on the seeded demo."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import alerts, db, demo, i18n, ledger, store
+from lib.clock import now_utc
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def demo_account(db_path: Path) -> int:
+    """The demo seeded into the METERMITRA_DB test database (120 days: enough for slabs and months)."""
+    with db.open_db(db_path) as conn:
+        summary = demo.seed_demo(conn, now=now_utc(), days=120)
+    return int(summary["account_id"])
+
+
+def _ledger_page(account_id: int | None, lang: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = lang
+    at.session_state["account_id"] = account_id
+    at.run()
+    at.switch_page("pages/ledger.py").run()
+    return at
+
+
+def _all_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [m.value for m in at.caption]
+    parts += [e.value for e in at.info] + [e.value for e in at.warning] + [e.value for e in at.success]
+    parts += [e.value for e in at.error] + [e.value for e in at.title] + [e.value for e in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_ledger_page_explains_the_demo_in_the_users_language(demo_account, lang):
+    at = _ledger_page(demo_account, lang)
+    assert not at.exception
+    text = _all_text(at)
+    assert i18n.t("ledger_title", lang) in text
+    # The demo reconciles to the rupee: no unexplained deduction.
+    assert i18n.t("ledger_unexplained_none", lang) in text
+    # The connection picker offers exactly the account's three linked connections.
+    picker = at.selectbox(key="ledger_connection")
+    assert [str(o).split(" (")[0] for o in picker.options] == ["Home", "Shop", "Village home"]
+    # The day-by-day table has translated headers.
+    tables = [d.value for d in at.dataframe]
+    table = next(t for t in tables if i18n.t("ledger_col_status", lang) in t.columns)
+    assert i18n.t("ledger_part_energy", lang) in table.columns
+    assert set(table[i18n.t("ledger_col_status", lang)]) <= {
+        i18n.t(key, lang) for key in ("ledger_status_ok", "ledger_status_today")
+    }
+    # Explanation of the chosen day (yesterday by default), in words, with the energy charge.
+    assert (
+        i18n.t("ledger_part_energy", lang) in text
+        or i18n.t("ledger_explain_match", lang, metered="")[:10] in text
+    )
+
+
+def test_waterfall_of_a_month_for_the_shop(demo_account):
+    at = _ledger_page(demo_account, "en")
+    at.selectbox(key="ledger_connection").select("DEMO-1002").run()
+    at.radio(key="ledger_period").set_value("month").run()
+    assert not at.exception
+    charts = [c for c in at.get("plotly_chart")]
+    assert charts, "a waterfall chart is drawn"
+    text = _all_text(at)
+    assert "Shop" in text
+    assert "The meter's balance" in text  # the check against the meter is spelled out
+
+
+def test_ledger_csv_download_in_hindi_matches_the_ledger(demo_account):
+    with db.open_db(Path(db.db_path())) as conn:
+        rows = ledger.load_ledger(conn, demo_account, ["DEMO-1001"])
+        details = store.connection_details(conn, demo_account)
+    from lib import ledger_view
+
+    data = ledger_view.ledger_csv(
+        rows,
+        "hi",
+        consumer_id="DEMO-1001",
+        nickname="Home",
+        tariff_category=str(details["tariff_category"][0]),
+    )
+    lines = data.decode("utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    assert header[:4] == ["उपभोक्ता संख्या", "नाम", "टैरिफ", "तारीख"]
+    assert i18n.t("ledger_part_energy", "hi") in header
+    assert len(lines) == len(rows) + 1
+    energy_col = header.index(i18n.t("ledger_part_energy", "hi"))
+    assert round(sum(float(line.split(",")[energy_col]) for line in lines[1:]), 2) == round(
+        float(rows["energy_inr"].sum()), 2
+    )
+
+
+def test_signed_out_visitor_sees_no_ledger(demo_account):
+    at = _ledger_page(None, "en")
+    assert not at.exception
+    assert i18n.t("ledger_title", "en") not in _all_text(at)
+
+
+def test_account_without_links_is_pointed_to_manage_connection(demo_account):
+    with db.open_db(Path(db.db_path())) as conn:
+        other = store.create_account(conn, "+919812345678")
+    at = _ledger_page(other, "en")
+    assert not at.exception
+    assert i18n.t("ledger_no_connections", "en") in _all_text(at)
+
+
+def test_arrears_entered_on_the_page_show_their_schedule(demo_account):
+    at = _ledger_page(demo_account, "en")
+    at.number_input(key="ledger_arrears_amount").set_value(1200.0)
+    at.radio(key="ledger_arrears_method").set_value("daily")
+    at.number_input(key="ledger_arrears_daily").set_value(40.0)
+    at.date_input(key="ledger_arrears_start").set_value(dt.date(2026, 11, 20))
+    at.button(key="FormSubmitter:ledger_arrears_form-" + i18n.t("ledger_arrears_save", "en")).click().run()
+    assert not at.exception
+    assert i18n.t("ledger_arrears_saved", "en") in _all_text(at)
+    at.run()
+    # 20..25 Nov = 6 instalments of ₹40 recovered, ₹960 left, last instalment 24 days after today.
+    assert "₹240.00 recovered, ₹960.00 left" in _all_text(at)
+
+
+def test_bad_arrears_input_gets_a_message_and_saves_nothing(demo_account):
+    at = _ledger_page(demo_account, "hi")
+    at.number_input(key="ledger_arrears_amount").set_value(0.0)
+    at.button(key="FormSubmitter:ledger_arrears_form-" + i18n.t("ledger_arrears_save", "hi")).click().run()
+    assert not at.exception
+    assert i18n.t("ledger_error_amount", "hi") in [e.value for e in at.error]
+    with db.open_db(Path(db.db_path())) as conn:
+        assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
+
+
+def test_low_balance_warning_on_every_page(demo_account):
+    with db.open_db(Path(db.db_path())) as conn:
+        alerts.set_alert_rule(conn, demo_account, min_days_left=3, min_balance_inr=100_000)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.session_state["account_id"] = demo_account
+    at.run()
+    for page in ["dashboard.py", "pages/ledger.py", "pages/compare.py"]:
+        if page != "dashboard.py":
+            at.switch_page(page).run()
+        assert not at.exception, page
+        warnings = " ".join(w.value for w in at.warning)
+        assert "Low balance: Home" in warnings, page
