@@ -372,6 +372,7 @@ def _simulate(
 ) -> _Series:
     """Run the prepaid meter day by day: supply, recharges and the daily deduction, in paise."""
     rng = np.random.default_rng([DEMO_SEED, index, 2])
+    book = tariff.load_tariffs()
     wh = _profile_wh(meter, index, days)
     habit = meter.habit
     n_days = len(days)
@@ -431,6 +432,7 @@ def _simulate(
                 units / 1000,
                 units_before=month_wh / 1000,
                 sanctioned_load_kw=meter.sanctioned_load_kw,
+                book=book,
             )
             shown[-1] -= charge.total_paise
             if lapsing and cut_since is None and shown[-1] <= 0:

@@ -172,7 +172,7 @@ class TariffBook:
 
 # --- loading and validation -------------------------------------------------------------------------
 
-_cache: dict[tuple[str, int, int], TariffBook] = {}
+_cache: dict[str, tuple[tuple[int, int], TariffBook]] = {}  # path -> ((mtime_ns, size), book)
 
 
 def load_tariffs(path: str | os.PathLike[str] | None = None) -> TariffBook:
@@ -187,16 +187,16 @@ def load_tariffs(path: str | os.PathLike[str] | None = None) -> TariffBook:
         stat = target.stat()
     except OSError as error:
         raise TariffError(f"{target}: cannot read the tariff file ({error.strerror or error})") from error
-    key = (str(target.resolve()), stat.st_mtime_ns, stat.st_size)
-    book = _cache.get(key)
-    if book is None:
-        try:
-            text = target.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise TariffError(f"{target}: cannot read the tariff file ({error})") from error
-        book = parse_tariffs(text, name=str(target))
-        _cache.clear()
-        _cache[key] = book
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    cached = _cache.get(str(target))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        text = target.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TariffError(f"{target}: cannot read the tariff file ({error})") from error
+    book = parse_tariffs(text, name=str(target))
+    _cache[str(target)] = (stamp, book)
     return book
 
 
