@@ -29,10 +29,12 @@ What is in it (deterministic: a fixed seed, and the same ``now`` gives the same 
   For every IST day and connection: opening + recharges − ``day_charges(...).total`` = closing,
   to the paisa (the first day's opening is its first reading's balance).
 - Recharges come in round amounts when the balance runs low, at the hours people pay (UPI in the
-  evening, the cash counter in the morning). Once, about seven weeks before "now", the Shop ignores
-  its low balance: the balance goes below zero at the end of a day, the meter cuts supply (kWh 0
-  while the balance is ≤ 0, fixed charges still accrue), and the next day but one the owner pays at
-  the cash counter and supply comes back on the next reading.
+  evening, the cash counter in the morning). From about seven weeks before "now" the Shop ignores
+  its low balance until it runs out (about three weeks before "now"): the balance goes below zero
+  with a day's deduction, the meter cuts supply (kWh 0 while the balance is ≤ 0, fixed charges still
+  accrue), and the next day but one the owner pays at the cash counter; supply comes back on the
+  next reading.
+- The series starts on the 1st of a month, and never before the tariff file's first version.
 """
 
 from __future__ import annotations
@@ -307,6 +309,10 @@ def _build(now: dt.datetime, days: int) -> _Plan:
     last_start = floored - dt.timedelta(minutes=SLOT_MINUTES)
     last_day = last_start.astimezone(IST).date()
     first_day = (last_day - dt.timedelta(days=days - 1)).replace(day=1)
+    # Not before the tariff file's first version (a laptop with its clock far behind still seeds).
+    first_tariff = tariff.load_tariffs().versions[0].effective_from
+    if first_day < first_tariff <= last_day:
+        first_day = first_tariff
     n_days = (last_day - first_day).days + 1
     day_list = [first_day + dt.timedelta(days=i) for i in range(n_days)]
     start_ist = dt.datetime.combine(first_day, dt.time(), tzinfo=IST)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ def year_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 
 @pytest.fixture
-def year(year_db: tuple[Path, dict]) -> sqlite3.Connection:
+def year(year_db: tuple[Path, dict]) -> Iterator[sqlite3.Connection]:
     conn = db.connect(year_db[0])
     yield conn
     conn.close()
@@ -342,3 +343,10 @@ def test_ensure_demo_data_leaves_a_real_database_alone(conn: sqlite3.Connection)
 def test_days_must_be_positive(conn: sqlite3.Connection) -> None:
     with pytest.raises(ValueError, match="days must be at least 1"):
         demo.seed_demo(conn, now=NOW, days=0)
+
+
+def test_history_starts_no_earlier_than_the_tariff_file(conn: sqlite3.Connection) -> None:
+    # A clock in June 2025 asks for a year back to June 2024, before the first tariff version (April 2025).
+    summary = demo.seed_demo(conn, now=dt.datetime(2025, 6, 10, 6, 30, tzinfo=dt.UTC), days=365)
+    assert summary["first_day"] == "2025-04-01"
+    assert conn.execute("SELECT min(day) FROM daily").fetchone()[0] == "2025-04-01"
