@@ -193,7 +193,7 @@ def sms_text(alert: LowBalance, lang: str) -> str:
     }
     if alert.reason == "exhausted":
         key = "alerts_sms_exhausted"
-    elif math.isnan(alert.days_left):
+    elif not math.isfinite(alert.days_left):
         key = "alerts_sms_low_balance"
     else:
         values["days"] = max(0, math.floor(alert.days_left))
@@ -235,12 +235,14 @@ def send_low_balance_alerts(
             continue
         lang = i18n.normalise_language(account["language"])
         for alert in alerts:
+            text = sms_text(alert, lang)
             if not _reserve(conn, account_id, alert, day, ts):
                 counts["already_sent"] += 1
                 continue
-            result = sms.send_sms(
-                conn, settings, account["mobile"], sms_text(alert, lang), kind=SMS_KIND, now=ts
-            )
+            try:
+                result = sms.send_sms(conn, settings, account["mobile"], text, kind=SMS_KIND, now=ts)
+            except Exception as error:  # noqa: BLE001 - mark the reservation failed so a later run retries
+                result = sms.SendResult(ok=False, gateway=settings.sms_gateway, error=type(error).__name__)
             if not result.ok:
                 with transaction(conn):
                     conn.execute(

@@ -305,6 +305,40 @@ def export_daily(parser: argparse.ArgumentParser) -> Runner:
     return run
 
 
+@command("send-alerts", "Send today's low-balance SMS alerts (idempotent for an IST day; for cron/systemd)")
+def send_alerts(parser: argparse.ArgumentParser) -> Runner:
+    """SMS every account about its linked connections that are low under its alert rule, at most once
+    per account, connection and IST day, through the configured gateway (the outbox in camp/demo).
+    Running it again the same day sends nothing new; a failed send is retried by the next run."""
+    parser.add_argument("--dry-run", action="store_true", help="list who is low without sending anything")
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        import dataclasses
+
+        from lib import alerts, sms, store  # lazy: only this command needs them
+
+        settings = dataclasses.replace(load_settings(), db_path=ctx.db_path)
+        with ctx.open_db() as conn:
+            if args.dry_run:
+                for account in store.accounts_with_active_links(conn):
+                    for low in alerts.account_low_balances(conn, int(account["account_id"])):
+                        ctx.say(f"account {account['account_id']}: {low.consumer_id} {low.reason}")
+                return 0
+            try:
+                sms.check_sms_configuration(conn, settings)
+            except sms.SmsConfigurationError as error:
+                ctx.warn(str(error))
+                return 1
+            result = alerts.send_low_balance_alerts(conn, settings)
+        ctx.say(
+            f"send-alerts: {result.accounts} accounts checked, {result.sent} sent, "
+            f"{result.already_sent} already sent today, {result.failed} failed, {result.sms_off} with SMS off"
+        )
+        return 1 if result.failed else 0
+
+    return run
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
