@@ -1,0 +1,610 @@
+"""lib.auth: sign-in and linking flows end to end on a file database (OTP read from the SMS outbox)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from lib import audit, auth, db, otp, sms, store
+from lib.config import load_settings
+
+T0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
+ROOT = Path(__file__).resolve().parent.parent
+SIGNIN = "+919876543210"
+OWNER = "+919812345678"
+CONSUMERS = [
+    {"consumer_id": "DEMO-9001", "name": "Asha Devi", "registered_mobile": OWNER, "is_demo": 1},
+    {"consumer_id": "DEMO-9002", "name": "Ram Prasad", "registered_mobile": "+919700000002", "is_demo": 1},
+    {"consumer_id": "DEMO-9003", "name": "Sita", "registered_mobile": "+919700000003", "is_demo": 1},
+]
+
+
+def sec(n: float) -> dt.timedelta:
+    return dt.timedelta(seconds=n)
+
+
+@pytest.fixture(autouse=True)
+def no_floor(monkeypatch):
+    monkeypatch.setattr(otp, "RESPONSE_FLOOR_SECONDS", 0)
+
+
+@pytest.fixture
+def settings(db_path):
+    return load_settings()
+
+
+@pytest.fixture
+def consumers(conn):
+    store.upsert_consumers(conn, CONSUMERS)
+    return conn
+
+
+def last_code(conn, destination: str) -> str:
+    for message in sms.recent_outbox(conn, limit=50):
+        if message["destination"] == destination and message["kind"].startswith("otp_"):
+            return re.search(r"\d{3} \d{3}", message["text"]).group()
+    raise AssertionError(f"no OTP sent to {destination}")
+
+
+def sign_in(conn, settings, mobile=SIGNIN, now=T0, lang="en") -> int:
+    sent = auth.start_sign_in(conn, settings, mobile, lang=lang, now=now)
+    done = auth.verify_sign_in(
+        conn, settings, sent.challenge_id, sent.subject, last_code(conn, sent.subject), lang=lang, now=now
+    )
+    assert done.status == "ok"
+    return done.account_id
+
+
+# --- sign in -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed", ["98765 43210", "+91 98765-43210", "09876543210", "919876543210", "9876543210"]
+)
+def test_common_forms_of_a_mobile_are_accepted(conn, settings, typed):
+    sent = auth.start_sign_in(conn, settings, typed, lang="en", now=T0)
+    assert sent.status == "sent" and sent.subject == SIGNIN and sent.destination_masked == "+91 ••••••••10"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["", "   ", "011 2345 6789", "+1 415 555 0100", "12345", "9" * 40, "abcdefghij", None, "1800 180 1551"],
+)
+def test_anything_but_an_indian_mobile_is_refused(conn, settings, typed):
+    assert auth.start_sign_in(conn, settings, typed, lang="en", now=T0).status == "invalid_mobile"
+    assert sms.recent_outbox(conn) == [] and audit.recent(conn) == []
+
+
+def test_sign_in_creates_nothing_until_the_otp_verifies(conn, settings):
+    sent = auth.start_sign_in(conn, settings, SIGNIN, lang="hi", now=T0)
+    assert store.account_by_mobile(conn, SIGNIN) is None
+    assert "मीटर मित्र लॉग इन ओटीपी" in sms.recent_outbox(conn)[0]["text"]
+    bad = auth.verify_sign_in(conn, settings, sent.challenge_id, SIGNIN, "000000", lang="hi", now=T0)
+    assert bad.status == "wrong" and store.account_by_mobile(conn, SIGNIN) is None
+    ok = auth.verify_sign_in(
+        conn, settings, sent.challenge_id, SIGNIN, last_code(conn, SIGNIN), lang="hi", now=T0
+    )
+    assert ok.status == "ok" and ok.language == "hi"
+    assert store.account_by_mobile(conn, SIGNIN)["account_id"] == ok.account_id
+    assert audit.count(conn, "login_ok", account_id=ok.account_id) == 1
+    assert audit.count(conn, "login_failed") == 1
+
+
+def test_a_returning_account_gets_its_saved_language(conn, settings):
+    account_id = sign_in(conn, settings, lang="hi")
+    store.set_account_language(conn, account_id, "en")
+    sent = auth.start_sign_in(conn, settings, SIGNIN, lang="hi", now=T0 + sec(60))
+    done = auth.verify_sign_in(
+        conn, settings, sent.challenge_id, SIGNIN, last_code(conn, SIGNIN), lang="hi", now=T0 + sec(60)
+    )
+    assert (done.account_id, done.language) == (account_id, "en")
+
+
+def test_unknown_and_known_mobiles_get_the_same_answer(conn, settings):
+    sign_in(conn, settings, mobile="+919811111111")
+    known = auth.start_sign_in(conn, settings, "+919811111111", lang="en", now=T0 + sec(60))
+    unknown = auth.start_sign_in(conn, settings, "+919822222222", lang="en", now=T0 + sec(60))
+    assert (known.status, len(known.challenge_id)) == (unknown.status, len(unknown.challenge_id))
+    assert store.account_by_mobile(conn, "+919822222222") is None
+
+
+def test_resend_waits_thirty_seconds_then_kills_the_old_code(conn, settings):
+    first = auth.start_sign_in(conn, settings, SIGNIN, lang="en", now=T0)
+    old_code = last_code(conn, SIGNIN)
+    early = auth.resend_sign_in(conn, settings, first.challenge_id, SIGNIN, lang="en", now=T0 + sec(29))
+    assert early.status == "cooldown" and early.wait_seconds == 1
+    later = auth.resend_sign_in(conn, settings, first.challenge_id, SIGNIN, lang="en", now=T0 + sec(31))
+    assert later.status == "sent" and later.challenge_id != first.challenge_id
+    stale = auth.verify_sign_in(
+        conn, settings, first.challenge_id, SIGNIN, old_code, lang="en", now=T0 + sec(32)
+    )
+    assert stale.status == "dead"
+
+
+def test_counters_survive_a_new_tab(conn, settings):
+    """A new tab is a new Streamlit session with empty state: the limits still hold (they live in SQLite)."""
+    results = []
+    for tab in range(4):
+        with db.open_db(settings.db_path) as fresh:  # nothing carried over between "tabs"
+            results.append(auth.start_sign_in(fresh, settings, SIGNIN, lang="en", now=T0 + sec(31 * tab)))
+    assert [r.status for r in results] == ["sent"] * 4
+    assert len([m for m in sms.recent_outbox(conn, limit=10) if m["destination"] == SIGNIN]) == 3
+
+
+# --- link a connection ---------------------------------------------------------------------------
+
+
+def test_add_another_meter_sends_to_the_registered_mobile(consumers, settings):
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    sent = auth.start_link(conn, settings, account_id, "demo-9001", lang="en", now=T0 + sec(5))
+    assert sent.status == "sent" and sent.subject == "DEMO-9001"
+    assert sent.destination_masked == "+91 ••••••••78"
+    message = sms.recent_outbox(conn)[0]
+    assert (
+        message["destination"] == OWNER and "DEMO-9001" in message["text"] and message["kind"] == "otp_link"
+    )
+    done = auth.verify_link(
+        conn,
+        settings,
+        account_id,
+        sent.challenge_id,
+        "DEMO-9001",
+        last_code(conn, OWNER),
+        "Ghar",
+        lang="en",
+        now=T0 + sec(10),
+    )
+    assert done.status == "ok" and done.nickname == "Ghar"
+    assert [c["nickname"] for c in store.linked_connections(conn, account_id)] == ["Ghar"]
+    assert store.is_linked(conn, account_id, "DEMO-9001")
+    assert audit.count(conn, "link_created", account_id=account_id, consumer_id="DEMO-9001") == 1
+
+
+def test_the_owner_is_told_without_a_link(consumers, settings):
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    auth.verify_link(
+        conn, settings, account_id, sent.challenge_id, "DEMO-9001", last_code(conn, OWNER), lang="en", now=T0
+    )
+    notice = sms.recent_outbox(conn)[0]
+    assert notice["kind"] == "link_notice" and notice["destination"] == OWNER
+    # In Hindi when nothing is known about the owner, naming the consumer ID and the account's last digits.
+    assert "उपभोक्ता संख्या DEMO-9001" in notice["text"] and "...10" in notice["text"]
+    assert not re.search(r"https?://|www\.|\.in\b|\.com\b", notice["text"])
+    # In the owner's own language when the owner has an account.
+    owner_account = sign_in(conn, settings, mobile=OWNER, lang="en", now=T0 + sec(40))
+    assert store.account_by_id(conn, owner_account)["language"] == "en"
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9001", lang="hi", now=T0 + sec(80))
+    auth.verify_link(
+        conn,
+        settings,
+        account_id,
+        sent.challenge_id,
+        "DEMO-9001",
+        last_code(conn, OWNER),
+        lang="hi",
+        now=T0 + sec(80),
+    )
+    notice = sms.recent_outbox(conn)[0]
+    assert (
+        notice["kind"] == "link_notice"
+        and "Consumer ID DEMO-9001" in notice["text"]
+        and "ending 10" in notice["text"]
+    )
+
+
+def test_a_default_nickname_is_given(consumers, settings):
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9002", lang="hi", now=T0)
+    code = last_code(conn, "+919700000002")
+    done = auth.verify_link(
+        conn, settings, account_id, sent.challenge_id, "DEMO-9002", code, "  \n ", lang="hi", now=T0
+    )
+    assert done.nickname == "मीटर 1"
+
+
+def test_link_consume_and_audit_are_one_transaction(consumers, settings, monkeypatch):
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    code = last_code(conn, OWNER)
+
+    def broken(*args, **kwargs):
+        raise sqlite_error
+
+    sqlite_error = RuntimeError("disk full")
+    monkeypatch.setattr(store, "insert_link", broken)
+    with pytest.raises(RuntimeError):
+        auth.verify_link(conn, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0)
+    challenge = otp.challenge(conn, sent.challenge_id)
+    assert challenge.consumed_at is None and challenge.attempts == 0
+    assert audit.count(conn, "link_created") == 0
+    monkeypatch.undo()
+    monkeypatch.setattr(otp, "RESPONSE_FLOOR_SECONDS", 0)
+    done = auth.verify_link(
+        conn, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0
+    )
+    assert done.status == "ok"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "   ",
+        "'; DROP TABLE links; --",
+        "../etc/passwd",
+        "=1+2",
+        "@SUM(A1)",
+        "१२३४५",
+        "X" * 33,
+        None,
+        "<b>1</b>",
+    ],
+)
+def test_malformed_consumer_ids_are_refused_without_sending(consumers, settings, typed):
+    account_id = sign_in(consumers, settings)
+    assert (
+        auth.start_link(consumers, settings, account_id, typed, lang="en", now=T0).status
+        == "invalid_consumer_id"
+    )
+    assert [m["kind"] for m in sms.recent_outbox(consumers)] == ["otp_login"]
+    assert consumers.execute("SELECT count(*) FROM links").fetchone()[0] == 0
+
+
+def test_no_enumeration_same_answer_for_real_unknown_linked_and_limited(consumers, settings):
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    other = sign_in(conn, settings, mobile="+919833333333")
+    # DEMO-9002 already linked to this account; DEMO-9003 rate-limited by another account's requests.
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9002", lang="en", now=T0)
+    auth.verify_link(
+        conn,
+        settings,
+        account_id,
+        sent.challenge_id,
+        "DEMO-9002",
+        last_code(conn, "+919700000002"),
+        lang="en",
+        now=T0,
+    )
+    for n in range(1, 4):  # three sends in 15 minutes by another account: the fourth is limited
+        auth.start_link(conn, settings, other, "DEMO-9003", lang="en", now=T0 + sec(31 * n))
+    slept: list[float] = []
+    answers = {}
+    outbox_before = len(sms.recent_outbox(conn, limit=100))
+    for case, typed in [
+        ("real", "DEMO-9001"),
+        ("unknown", "DEMO-4040"),
+        ("linked", "DEMO-9002"),
+        ("limited", "DEMO-9003"),
+    ]:
+        ticks = iter([0.0, 0.25])
+        pacer = otp.Pacer(1.5, sleep=slept.append, clock=lambda ticks=ticks: next(ticks))
+        answers[case] = auth.start_link(
+            conn, settings, account_id, typed, lang="en", now=T0 + sec(100), pacer=pacer
+        )
+    shapes = {
+        case: (a.status, len(a.challenge_id), re.sub(r"\d\d$", "NN", a.destination_masked), a.wait_seconds)
+        for case, a in answers.items()
+    }
+    assert len(set(shapes.values())) == 1, shapes
+    assert slept == [1.25] * 4  # every path waits out the same floor
+    assert audit.count(conn, "rate_limited", account_id=account_id, consumer_id="DEMO-9003") == 1
+    # Decoy digits are stable; only real, unlimited IDs got an SMS (real and already linked).
+    again = auth.start_link(conn, settings, account_id, "DEMO-4040", lang="en", now=T0 + sec(140))
+    assert again.destination_masked == answers["unknown"].destination_masked
+    sent_now = sms.recent_outbox(conn, limit=100)[: len(sms.recent_outbox(conn, limit=100)) - outbox_before]
+    assert sorted(m["destination"] for m in sent_now) == sorted([OWNER, "+919700000002"])
+
+
+def test_unknown_ids_burn_the_same_limits(consumers, settings):
+    account_id = sign_in(consumers, settings)
+    for n in range(3):
+        auth.start_link(consumers, settings, account_id, "NOSUCH1", lang="en", now=T0 + sec(31 * n))
+    assert (
+        auth.start_link(consumers, settings, account_id, "NOSUCH1", lang="en", now=T0 + sec(100)).status
+        == "sent"
+    )
+    assert audit.recent(consumers, event="rate_limited")[0]["reason"] == "sends_per_15min"
+
+
+def test_five_wrong_codes_then_the_right_one_fails(consumers, settings):
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    code = last_code(conn, OWNER)
+    wrong = f"{(int(code.replace(' ', '')) + 1) % 10**6:06d}"
+    results = [
+        auth.verify_link(conn, settings, account_id, sent.challenge_id, "DEMO-9001", wrong, lang="en", now=T0)
+        for _ in range(5)
+    ]
+    assert [r.status for r in results] == ["wrong"] * 4 + ["dead"]
+    final = auth.verify_link(
+        conn, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0
+    )
+    assert final.status == "dead" and not store.is_linked(conn, account_id, "DEMO-9001")
+
+
+def test_an_expired_code_does_not_link(consumers, settings):
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    late = auth.verify_link(
+        conn,
+        settings,
+        account_id,
+        sent.challenge_id,
+        "DEMO-9001",
+        last_code(conn, OWNER),
+        lang="en",
+        now=T0 + sec(301),
+    )
+    assert late.status == "expired" and not store.is_linked(conn, account_id, "DEMO-9001")
+
+
+def test_twenty_threads_verifying_the_same_code_link_once(consumers, settings):
+    account_id = sign_in(consumers, settings)
+    sent = auth.start_link(consumers, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    code = last_code(consumers, OWNER)
+    barrier = threading.Barrier(20)
+    statuses: list[str] = []
+
+    def worker() -> None:
+        with db.open_db(settings.db_path) as conn:
+            barrier.wait()
+            result = auth.verify_link(
+                conn,
+                settings,
+                account_id,
+                sent.challenge_id,
+                "DEMO-9001",
+                code,
+                f"T{threading.get_ident()}",
+                lang="en",
+                now=T0,
+            )
+            statuses.append(result.status)
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with db.open_db(settings.db_path) as conn:
+        assert sorted(statuses) == ["ok"] + ["used"] * 19
+        assert conn.execute("SELECT count(*) FROM links").fetchone()[0] == 1
+        assert audit.count(conn, "link_created") == 1 and audit.count(conn, "otp_reuse") == 19
+        assert [m["kind"] for m in sms.recent_outbox(conn, limit=50)].count("link_notice") == 1
+
+
+def test_a_gateway_failure_costs_no_attempt_but_counts_as_a_send(consumers, settings):
+    broken = replace(
+        settings,
+        sms_gateway="http",
+        sms_http={
+            "url": "http://127.0.0.1:9/x",
+            "api_key": "k",
+            "entity_id": "e",
+            "sender_id": "s",
+            "retries": 0,
+        },
+    )
+    account_id = sign_in(consumers, settings)
+    failed = auth.start_link(consumers, broken, account_id, "DEMO-9001", lang="en", now=T0)
+    assert failed.status == "send_failed" and failed.challenge_id is None
+    row = consumers.execute(
+        "SELECT attempts, dead_reason FROM otp_challenges WHERE purpose = 'link'"
+    ).fetchone()
+    assert tuple(row) == (0, "send_failed")
+    assert consumers.execute("SELECT count(*) FROM otp_sends WHERE purpose = 'link'").fetchone()[0] == 1
+    assert audit.count(consumers, "otp_send_failed") == 1
+
+
+# --- authorization ---------------------------------------------------------------------------------
+
+
+def _linked(conn, settings, consumer="DEMO-9001", mobile=SIGNIN, now=T0):
+    account_id = sign_in(conn, settings, mobile=mobile, now=now)
+    record = store.consumer_record(conn, consumer)
+    sent = auth.start_link(conn, settings, account_id, consumer, lang="en", now=now)
+    auth.verify_link(
+        conn,
+        settings,
+        account_id,
+        sent.challenge_id,
+        consumer,
+        last_code(conn, record["registered_mobile"]),
+        lang="en",
+        now=now,
+    )
+    return account_id
+
+
+def test_another_accounts_challenge_or_consumer_gives_nothing(consumers, settings):
+    owner_account = sign_in(consumers, settings)
+    intruder = sign_in(consumers, settings, mobile="+919833333333")
+    sent = auth.start_link(consumers, settings, owner_account, "DEMO-9001", lang="en", now=T0)
+    code = last_code(consumers, OWNER)
+    forged = auth.verify_link(
+        consumers, settings, intruder, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0
+    )
+    assert forged.status == "wrong" and not store.is_linked(consumers, intruder, "DEMO-9001")
+    assert store.linked_connections(consumers, intruder) == []
+    assert store.daily_frame(consumers, intruder, ["DEMO-9001"]).empty
+
+
+def test_remove_takes_effect_at_once_and_only_for_that_account(consumers, settings):
+    first = _linked(consumers, settings)
+    second = _linked(consumers, settings, mobile="+919833333333", now=T0 + sec(60))
+    assert auth.remove_connection(consumers, second, "DEMO-9002") is False  # not linked: nothing happens
+    assert auth.remove_connection(consumers, first, "DEMO-9001") is True
+    assert not store.is_linked(consumers, first, "DEMO-9001") and store.is_linked(
+        consumers, second, "DEMO-9001"
+    )
+    assert store.connection_details(consumers, first).empty
+    assert audit.count(consumers, "link_removed", account_id=first) == 1
+    assert auth.remove_connection(consumers, first, "DEMO-9001") is False
+    assert auth.remove_connection(consumers, first, ["DEMO-9001"]) is False  # forged widget value
+
+
+def test_rename_only_own_links_and_clean_names(consumers, settings):
+    account_id = _linked(consumers, settings)
+    assert auth.rename_connection(consumers, account_id, "DEMO-9001", "  Dukaan\r\n ") is True
+    assert store.linked_connections(consumers, account_id)[0]["nickname"] == "Dukaan"
+    assert auth.rename_connection(consumers, account_id, "DEMO-9001", "   ") is False
+    assert auth.rename_connection(consumers, account_id + 1, "DEMO-9001", "Mine") is False
+    assert auth.rename_connection(consumers, account_id, "DEMO-9001", "x" * 500) is True
+    assert len(store.linked_connections(consumers, account_id)[0]["nickname"]) == auth.MAX_NICKNAME_CHARS
+
+
+def test_a_changed_registered_mobile_makes_the_link_stale_until_verified_again(consumers, settings):
+    account_id = _linked(consumers, settings)
+    store.upsert_consumers(consumers, [{**CONSUMERS[0], "registered_mobile": "+919744444444"}])
+    assert store.linked_connections(consumers, account_id)[0]["active"] is False
+    assert not store.is_linked(consumers, account_id, "DEMO-9001")
+    sent = auth.start_link(consumers, settings, account_id, "DEMO-9001", lang="en", now=T0 + sec(60))
+    assert sent.destination_masked.endswith("44")
+    auth.verify_link(
+        consumers,
+        settings,
+        account_id,
+        sent.challenge_id,
+        "DEMO-9001",
+        last_code(consumers, "+919744444444"),
+        lang="en",
+        now=T0 + sec(60),
+    )
+    assert store.linked_connections(consumers, account_id)[0]["active"] is True
+
+
+# --- startup checks ----------------------------------------------------------------------------------
+
+
+def test_startup_refuses_a_short_key(conn, settings):
+    with pytest.raises(auth.AuthConfigurationError, match="at least 32"):
+        auth.check_startup(conn, replace(settings, otp_key="too-short"))
+
+
+def test_startup_refuses_real_data_with_the_demo_outbox(conn, settings):
+    store.upsert_consumers(conn, [{**CONSUMERS[0], "consumer_id": "1001", "is_demo": 0}])
+    with pytest.raises(auth.AuthConfigurationError, match="demo outbox"):
+        auth.check_startup(conn, settings)
+
+
+def test_startup_refuses_real_data_with_a_generated_key(conn, settings, tmp_path):
+    store.upsert_consumers(conn, [{**CONSUMERS[0], "consumer_id": "1001", "is_demo": 0}])
+    production = replace(
+        settings,
+        otp_key=None,
+        sms_gateway="http",
+        sms_http={"url": "https://sms.example.in/x", "api_key": "k", "entity_id": "e", "sender_id": "s"},
+    )
+    with pytest.raises(auth.AuthConfigurationError, match="no OTP key is configured"):
+        auth.check_startup(conn, production, key_file=tmp_path / ".otp_key")
+    auth.check_startup(conn, replace(production, otp_key="k" * 64), key_file=tmp_path / ".otp_key")
+
+
+def test_startup_accepts_the_demo_setup(conn, settings, tmp_path):
+    store.upsert_consumers(conn, CONSUMERS)
+    key = auth.check_startup(conn, replace(settings, otp_key=None), key_file=tmp_path / ".otp_key")
+    assert key.source == "file"
+
+
+# --- what is kept ------------------------------------------------------------------------------------
+
+
+def test_no_code_full_number_or_key_in_audit_log_or_challenges(consumers, settings):
+    conn = consumers
+    account_id = _linked(conn, settings)
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9002", lang="en", now=T0 + sec(40))
+    auth.verify_link(
+        conn, settings, account_id, sent.challenge_id, "DEMO-9002", "111111", lang="en", now=T0 + sec(40)
+    )
+    codes = {
+        re.search(r"\d{3} \d{3}", m["text"]).group().replace(" ", "")
+        for m in sms.recent_outbox(conn, limit=50)
+        if m["kind"].startswith("otp_")
+    }
+    random_hex = {"challenge_id", "code_mac", "kid"}  # random hex could hold any 6 digits by chance
+    rows = [
+        {k: v for k, v in dict(r).items() if k not in random_hex}
+        for table in ("audit", "sms_log", "otp_challenges", "otp_sends", "otp_failures")
+        for r in conn.execute(f"SELECT * FROM {table}")  # noqa: S608
+    ]
+    kept = json.dumps(rows, ensure_ascii=False)
+    for code in codes:
+        assert code not in kept
+    # The sign-in mobile is the subject of its own login challenges; no other full number is kept anywhere.
+    for number in (OWNER, "+919700000002"):
+        assert number[3:] not in kept
+    audit_rows = [{k: v for k, v in r.items() if k not in random_hex} for r in audit.recent(conn, limit=500)]
+    assert not re.search(r"\d{10}", json.dumps(audit_rows, ensure_ascii=False))  # never in the audit trail
+    assert settings.otp_key not in kept
+
+
+def test_every_event_is_audited_once(consumers, settings):
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    assert audit.count(conn, "otp_sent") == 1 and audit.count(conn, "login_ok") == 1
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    code = last_code(conn, OWNER)
+    auth.verify_link(
+        conn,
+        settings,
+        account_id,
+        sent.challenge_id,
+        "DEMO-9001",
+        "000001" if code != "000 001" else "000002",
+        lang="en",
+        now=T0,
+    )
+    auth.verify_link(conn, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0)
+    auth.verify_link(conn, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0)
+    auth.remove_connection(conn, account_id, "DEMO-9001", now=T0)
+    auth.record_sign_out(conn, account_id, now=T0)
+    counts = {
+        event: audit.count(conn, event)
+        for event in ("otp_sent", "otp_failed", "link_created", "otp_reuse", "link_removed", "sign_out")
+    }
+    assert counts == {
+        "otp_sent": 2,
+        "otp_failed": 1,
+        "link_created": 1,
+        "otp_reuse": 1,
+        "link_removed": 1,
+        "sign_out": 1,
+    }
+
+
+# --- architecture: nothing security-relevant in the session ----------------------------------------
+
+
+def test_domain_modules_do_not_touch_streamlit():
+    for name in ("otp", "sms", "audit", "auth"):
+        text = (ROOT / "lib" / f"{name}.py").read_text()
+        assert not re.search(r"^\s*(import|from) streamlit", text, re.M) and "session_state" not in text, name
+
+
+def test_views_keep_only_flow_keys_in_the_session():
+    allowed = re.compile(
+        r"(account_id|lang|last_active|signed_out_idle|(signin|link|manage|account)_[a-z_]+)"
+    )
+    for name in ("signin_view", "manage_view"):
+        text = (ROOT / "lib" / f"{name}.py").read_text()
+        written = re.findall(r"state\[\"([^\"]+)\"\]\s*=", text) + re.findall(r"key=\"([^\"]+)\"", text)
+        written += re.findall(r"key=f\"([a-z_]+)\{", text)
+        assert written, name
+        assert [k for k in written if not allowed.fullmatch(k)] == [], name
+        assert not re.search(
+            r'\["(\w+_)?(attempts?|failures?|counts?|code|code_mac|otp_key|blocked)(_\w+)?"\]\s*=', text
+        )
