@@ -1,0 +1,111 @@
+"""AppTest of camp mode: banner on every page, the on-screen phone, the walk-through, reset, URL refusal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import camp, db, i18n, store
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["pages/compare.py", "pages/manage_connection.py", "pages/ledger.py", "pages/camp.py"]
+
+
+def _app(lang: str = "hi") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = lang
+    return at
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [e.value for e in at.warning] + [e.value for e in at.info] + [e.value for e in at.error]
+
+
+@pytest.fixture
+def camp_env(monkeypatch, db_path):
+    monkeypatch.setenv("METERMITRA_CAMP", "1")
+    return db_path
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_demo_banner_on_every_page(camp_env, lang):
+    at = _app(lang).run()
+    assert not at.exception
+    assert i18n.t("camp_banner", lang) in _texts(at)
+    for page in PAGES:
+        if not (ROOT / page).exists():
+            continue
+        at.switch_page(page).run()
+        assert not at.exception, page
+        assert i18n.t("camp_banner", lang) in _texts(at), page
+
+
+def test_camp_page_shows_walkthrough_and_demo_ids(camp_env):
+    from lib import demo
+
+    at = _app("en").run()
+    at.switch_page("pages/camp.py").run()
+    assert not at.exception
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "Add Another Meter" in markdown
+    assert demo.DEMO_UNLINKED[0][0] in markdown
+    assert [t.label for t in at.toggle if t.key == "camp_large_text_toggle"]
+
+
+def test_reset_button_needs_confirmation_and_restores_the_demo(camp_env):
+    at = _app("en").run()
+    at.switch_page("pages/camp.py").run()
+    with db.open_db(camp_env) as conn, db.transaction(conn):
+        conn.execute("DELETE FROM links")
+        store.bump_data_version(conn)
+    assert at.button(key="camp_reset").disabled
+    at.checkbox(key="camp_reset_confirmed").check().run()
+    at.button(key="camp_reset").click().run()
+    assert not at.exception
+    assert i18n.t("camp_reset_done", "en") in [s.value for s in at.success]
+    with db.open_db(camp_env) as conn:
+        assert conn.execute("SELECT count(*) FROM links").fetchone()[0] >= 3
+
+
+def test_url_cannot_switch_camp_mode_on(db_path):
+    at = _app("en")
+    at.query_params["camp"] = "1"
+    at.query_params["demo"] = "1"
+    at.run()
+    assert not at.exception
+    assert i18n.t("camp_banner", "en") not in _texts(at)
+    at.switch_page("pages/camp.py").run()
+    assert i18n.t("camp_not_enabled", "en") in _texts(at)
+
+
+def test_camp_mode_refuses_a_database_with_real_data(camp_env):
+    with db.open_db(camp_env) as conn, db.transaction(conn):
+        store.upsert_consumers(
+            conn, [{"consumer_id": "204512345", "name": "Real", "registered_mobile": "+919876543210"}]
+        )
+    at = _app("en").run()
+    assert i18n.t("camp_error_real_data", "en") in _texts(at)
+    assert not at.exception
+
+
+def test_phone_panel_shows_outbox_messages(camp_env):
+    from lib import sms
+    from lib.config import load_settings
+
+    at = _app("en").run()
+    with db.open_db(camp_env) as conn:
+        sms.send_sms(conn, load_settings(), "+919000000001", "123 456 is your OTP", kind="test")
+    at.run()
+    assert "123 456 is your OTP" in [c.value for c in at.code]
+
+
+def test_reset_signs_out_open_sessions(camp_env):
+    at = _app("en").run()
+    camp.reset_demo(camp_env)
+    at.session_state["account_id"] = 1
+    at.run()
+    camp.reset_demo(camp_env)
+    at.run()
+    assert at.session_state["account_id"] is None
