@@ -1,0 +1,247 @@
+"""AppTest journeys of the sign-in gate and the account box, in Hindi and English.
+
+The OTP is read from the SMS outbox (the camp's on-screen phone), as a person at a camp would.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import audit, db, i18n, otp, sms, store
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = "pages/manage_connection.py"
+MOBILE = "+919876543210"
+CONSUMERS = [
+    {"consumer_id": "DEMO-9001", "name": "Asha Devi", "registered_mobile": "+919812345678", "is_demo": 1},
+]
+
+
+@pytest.fixture(autouse=True)
+def app_env(monkeypatch, db_path):
+    monkeypatch.setattr(otp, "RESPONSE_FLOOR_SECONDS", 0)
+    with db.open_db(db_path) as conn:
+        store.upsert_consumers(conn, CONSUMERS)
+    return db_path
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    return i18n.t(key, lang, **values)
+
+
+def app(lang: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page(MANAGE).run()
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    buttons = [b for b in at.button if b.label == label]
+    assert buttons, f"no button {label!r} in {[b.label for b in at.button]}"
+    buttons[0].click()
+    return at.run()
+
+
+def messages(at: AppTest) -> list[str]:
+    return [e.value for kind in (at.error, at.warning, at.info, at.success) for e in kind]
+
+
+def outbox_code(db_path: Path, destination: str = MOBILE) -> str:
+    with db.open_db(db_path) as conn:
+        for message in sms.recent_outbox(conn, limit=20):
+            if message["destination"] == destination and message["kind"].startswith("otp_"):
+                return re.search(r"\d{3} \d{3}", message["text"]).group()
+    raise AssertionError("no OTP in the outbox")
+
+
+def send_otp(at: AppTest, lang: str, mobile: str = "98765 43210") -> AppTest:
+    at.text_input(key="signin_mobile_input").input(mobile)
+    return click(at, t("auth_send_otp", lang))
+
+
+def sign_in(at: AppTest, lang: str, db_path: Path) -> AppTest:
+    send_otp(at, lang)
+    at.text_input(key="signin_otp_input").input(outbox_code(db_path))
+    return click(at, t("auth_verify_otp", lang))
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_sign_in_journey(app_env, lang):
+    at = app(lang)
+    assert not at.exception
+    assert t("auth_signin_title", lang) in [h.value for h in at.title]
+    assert [ti.label for ti in at.text_input] == [t("auth_mobile_label", lang)]
+    send_otp(at, lang)
+    assert t("auth_otp_sent_signin", lang, mobile="+91 ••••••••10") in messages(at)
+    assert [ti.label for ti in at.text_input] == [t("auth_otp_label", lang)]
+    assert {t("auth_verify_otp", lang), t("auth_resend_otp", lang)} <= {b.label for b in at.button}
+    at.text_input(key="signin_otp_input").input(outbox_code(app_env))
+    click(at, t("auth_verify_otp", lang))
+    assert not at.exception
+    with db.open_db(app_env) as conn:
+        account = store.account_by_mobile(conn, MOBILE)
+        assert audit.count(conn, "login_ok", account_id=account["account_id"]) == 1
+    assert at.session_state["account_id"] == account["account_id"]
+    assert account["language"] == lang and at.session_state["lang"] == lang
+    assert t("auth_manage_title", lang) in [h.value for h in at.title]
+    assert t("auth_signed_in_as", lang, mobile="+91 ••••••••10") in [c.value for c in at.sidebar.caption]
+    assert t("auth_sign_out", lang) in [b.label for b in at.sidebar.button]
+
+
+def test_the_saved_language_is_loaded_on_sign_in(app_env):
+    with db.open_db(app_env) as conn:
+        store.create_account(conn, MOBILE, language="en")
+    at = app("hi")
+    sign_in(at, "hi", app_env)
+    assert at.session_state["lang"] == "en"
+    assert t("auth_manage_title", "en") in [h.value for h in at.title]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+@pytest.mark.parametrize("typed", ["011 2345 6789", "+1 415 555 0100", "12345", "नमस्ते"])
+def test_not_an_indian_mobile_gets_a_clear_message_and_keeps_the_input(app_env, lang, typed):
+    at = app(lang)
+    send_otp(at, lang, typed)
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("auth_invalid_mobile", lang)]
+    assert at.text_input(key="signin_mobile_input").value == typed
+    with db.open_db(app_env) as conn:
+        assert sms.recent_outbox(conn) == []
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_wrong_otp_five_times(app_env, lang):
+    at = app(lang)
+    send_otp(at, lang)
+    code = outbox_code(app_env)
+    wrong = f"{(int(code.replace(' ', '')) + 1) % 10**6:06d}"
+    seen = []
+    for _ in range(5):
+        at.text_input(key="signin_otp_input").input(wrong)
+        click(at, t("auth_verify_otp", lang))
+        seen.append([e.value for e in at.error])
+    assert seen == [[t("auth_otp_wrong", lang, tries=n)] for n in (4, 3, 2, 1)] + [[t("auth_otp_dead", lang)]]
+    at.text_input(key="signin_otp_input").input(code)
+    click(at, t("auth_verify_otp", lang))
+    assert [e.value for e in at.error] == [t("auth_otp_dead", lang)]
+    assert at.session_state["account_id"] is None
+    with db.open_db(app_env) as conn:
+        assert store.account_by_mobile(conn, MOBILE) is None
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_an_expired_otp(app_env, lang, monkeypatch):
+    at = app(lang)
+    send_otp(at, lang)
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:35:01Z")  # 5 min 1 s later
+    at.text_input(key="signin_otp_input").input(outbox_code(app_env))
+    click(at, t("auth_verify_otp", lang))
+    assert [e.value for e in at.error] == [t("auth_otp_expired", lang)]
+    assert at.session_state["account_id"] is None
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_malformed_otp_is_refused_without_counting(app_env, lang):
+    at = app(lang)
+    send_otp(at, lang)
+    for typed in ["१२३४५६", "12345", "x" * 500]:
+        at.text_input(key="signin_otp_input").input(typed)
+        click(at, t("auth_verify_otp", lang))
+        assert [e.value for e in at.error] == [t("auth_otp_invalid", lang)]
+    at.text_input(key="signin_otp_input").input(outbox_code(app_env))
+    click(at, t("auth_verify_otp", lang))
+    assert at.session_state["account_id"] is not None
+
+
+def test_resend_waits_then_sends_a_new_code(app_env, monkeypatch):
+    at = app("en")
+    send_otp(at, "en")
+    first = outbox_code(app_env)
+    click(at, t("auth_resend_otp", "en"))
+    assert [w.value for w in at.warning] == [t("auth_resend_wait", "en", seconds=30)]
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:30:31Z")
+    click(at, t("auth_resend_otp", "en"))
+    with db.open_db(app_env) as conn:
+        assert len(sms.recent_outbox(conn)) == 2
+    at.text_input(key="signin_otp_input").input(first)
+    click(at, t("auth_verify_otp", "en"))
+    assert at.session_state["account_id"] is None  # the old code died with the resend
+    at.text_input(key="signin_otp_input").input(outbox_code(app_env))
+    click(at, t("auth_verify_otp", "en"))
+    assert at.session_state["account_id"] is not None
+
+
+def test_change_number_goes_back(app_env):
+    at = app("en")
+    send_otp(at, "en")
+    click(at, t("auth_change_number", "en"))
+    assert [ti.label for ti in at.text_input] == [t("auth_mobile_label", "en")]
+    assert "signin_challenge_id" not in at.session_state
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_sign_out_ends_the_session(app_env, lang):
+    at = app(lang)
+    sign_in(at, lang, app_env)
+    at.session_state["link_challenge_id"] = "0" * 32  # a flow in progress
+    account_id = at.session_state["account_id"]
+    click(at, t("auth_sign_out", lang))
+    assert at.session_state["account_id"] is None
+    assert "link_challenge_id" not in at.session_state
+    assert t("auth_signin_title", lang) in [h.value for h in at.title]
+    with db.open_db(app_env) as conn:
+        assert audit.count(conn, "sign_out", account_id=account_id) == 1
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_idle_sign_out_is_explained(app_env, lang):
+    at = app(lang)
+    at.session_state["signed_out_idle"] = True
+    at.run()
+    assert t("auth_signed_out_idle", lang) in [i.value for i in at.info]
+
+
+def test_idle_timeout_through_the_frame(app_env):
+    at = app("en")
+    sign_in(at, "en", app_env)
+    at.session_state["last_active"] = at.session_state["last_active"] - 16 * 60
+    at.run()
+    assert at.session_state["account_id"] is None
+    assert t("auth_signed_out_idle", "en") in [i.value for i in at.info]
+
+
+def test_a_forged_account_id_shows_nothing(app_env):
+    at = app("en")
+    at.session_state["account_id"] = 4242  # no such account
+    at.run()
+    assert not at.exception
+    assert at.session_state["account_id"] is None
+    assert t("auth_signin_title", "en") in [h.value for h in at.title]
+
+
+def test_query_parameters_do_not_sign_in(app_env):
+    with db.open_db(app_env) as conn:
+        account_id = store.create_account(conn, MOBILE)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.query_params["account_id"] = str(account_id)
+    at.query_params["account"] = str(account_id)
+    at.query_params["demo"] = "1"
+    at.run()
+    assert at.session_state["account_id"] is None
+    assert [ti.key for ti in at.text_input] == ["signin_mobile_input"]
+
+
+def test_an_unsafe_configuration_refuses_with_a_message(app_env):
+    with db.open_db(app_env) as conn:
+        store.upsert_consumers(conn, [{**CONSUMERS[0], "consumer_id": "1001", "is_demo": 0}])
+    at = app("en")
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith(t("auth_config_error", "en", detail="")[:30])
+    assert [ti.key for ti in at.text_input] == []  # no sign-in form, nothing sent
