@@ -31,6 +31,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from playwright.sync_api import expect
+
+# Expectations wait as long as actions do (a 2-core CI machine runs the server and chromium together).
+EXPECT_TIMEOUT_MS = 30_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = Path(os.environ.get("METERMITRA_CHROMIUM", "/usr/bin/chromium"))
@@ -59,21 +65,34 @@ LOCAL_SCHEMES = {"data", "blob", "about", "chrome-extension"}
 APP = "[data-testid='stApp']"
 IDLE = f"{APP}[data-test-script-state='notRunning'][data-test-connection-state='CONNECTED']"
 
-# Counts every change of the app's script state (running, notRunning, ...) from page load on, so that
-# "the run this action caused has finished" can be told apart from "no run has started yet".
+# Counts every change of the app's script state (running, notRunning, ...) from page load on and
+# remembers when the last one happened, so that "the run this action caused has finished" can be told
+# apart from "no run has started yet". A button that calls st.rerun() makes two runs with a short
+# notRunning gap between them (measured 9-27 ms here), so "finished" also means "no new run started
+# for QUIET_MS": a condition polled on every animation frame, not a sleep.
+QUIET_MS = 300
 _RUN_WATCH = """
 window.__mmStateChanges = 0;
-new MutationObserver((records) => { window.__mmStateChanges += records.length; })
-  .observe(document, {subtree: true, attributes: true, attributeFilter: ["data-test-script-state"]});
+window.__mmLastChange = performance.now();
+new MutationObserver((records) => {
+  window.__mmStateChanges += records.length;
+  window.__mmLastChange = performance.now();
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-test-script-state"]});
 """
-_IDLE_AFTER = """(before) => {
+_IDLE_AFTER = """([before, quietMs]) => {
   const app = document.querySelector("[data-testid='stApp']");
   return !!app && window.__mmStateChanges > before
     && app.getAttribute("data-test-script-state") === "notRunning"
-    && app.getAttribute("data-test-connection-state") === "CONNECTED";
+    && app.getAttribute("data-test-connection-state") === "CONNECTED"
+    && performance.now() - window.__mmLastChange >= quietMs;
 }"""
 
-OTP_PATTERN = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
+MAX_SHOT_HEIGHT = 6000
+# Resolves after the browser has laid out and painted twice (a resized page has re-flowed).
+_TWO_FRAMES = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
+OTP_PATTERN = re.compile(r"(?<![0-9])([0-9]{3}) ?([0-9]{3})(?![0-9])")
+_ASCII_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 
 
 class BrowserMissing(RuntimeError):
@@ -240,7 +259,7 @@ class Journey:
     console_errors: list[str] = field(default_factory=list)
     outside_requests: list[str] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
-    default_timeout_ms: int = 30_000
+    default_timeout_ms: int = EXPECT_TIMEOUT_MS
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -300,12 +319,18 @@ class Journey:
 
     def wait_idle(self, before: int) -> None:
         """Wait until a script run that started after ``before`` state changes has finished."""
-        self.page.wait_for_function(_IDLE_AFTER, arg=before, polling="raf")
+        self.page.wait_for_function(_IDLE_AFTER, arg=[before, QUIET_MS], polling="raf")
 
-    def act(self, action: Callable[[], Any]) -> Any:
-        """Do ``action`` (a click, a fill + Enter) that makes Streamlit rerun, and wait for that run to end."""
+    def act(self, action: Callable[[], Any], then: Callable[[], Any] | None = None) -> Any:
+        """Do ``action`` (a click that makes Streamlit rerun) and wait until the runs it caused are over.
+
+        ``then`` is an expectation about the result (``lambda: expect(...).to_be_visible()``), checked
+        before waiting for the app to settle.
+        """
         before = self._changes()
         result = action()
+        if then is not None:
+            then()
         self.wait_idle(before)
         return result
 
@@ -381,19 +406,57 @@ class Journey:
         """The camp mode's on-screen phone (an expander titled ``camp_phone_title``)."""
         return self.page.get_by_test_id("stExpander").filter(has_text=self.t("camp_phone_title"))
 
-    def latest_sms(self) -> str:
-        """The text of the newest SMS on the demo phone."""
+    def latest_sms(self, to: str | None = None) -> str:
+        """The text of the newest SMS on the demo phone; with ``to`` (E.164), check it went to that mobile."""
         panel = self.phone_panel()
         code = panel.get_by_test_id("stCode").first
         code.wait_for(state="visible")
+        if to is not None:
+            from lib.camp_view import format_demo_mobile
+
+            expect(panel.get_by_test_id("stCaptionContainer").first).to_contain_text(format_demo_mobile(to))
         return str(code.inner_text())
 
-    def latest_otp(self) -> str:
-        """The six-digit OTP in the newest SMS on the demo phone."""
-        text = self.latest_sms()
-        match = OTP_PATTERN.search(text)
+    def latest_otp(self, to: str | None = None) -> str:
+        """The six-digit OTP in the newest SMS on the demo phone (sent to ``to`` when given)."""
+        text = self.latest_sms(to)
+        match = OTP_PATTERN.search(text.translate(_ASCII_DIGITS))
         assert match, f"no six-digit OTP in the newest demo SMS: {text!r}"
-        return match.group(1)
+        return match.group(1) + match.group(2)
+
+    def sms_count(self) -> int:
+        """How many SMS the demo phone shows (it shows the newest few)."""
+        return int(self.phone_panel().get_by_test_id("stCode").count())
+
+    # -- sign in -----------------------------------------------------------------------------------
+
+    def send_sign_in_otp(self, mobile: str) -> None:
+        """Type ``mobile`` (E.164) as a person would (10 digits) and press "Send OTP"."""
+        self.main.get_by_label(self.t("auth_mobile_label"), exact=True).fill(mobile.removeprefix("+91"))
+        self.act(
+            self.main.get_by_role("button", name=self.t("auth_send_otp"), exact=True).click,
+            then=lambda: expect(self.main.get_by_label(self.t("auth_otp_label"), exact=True)).to_be_visible(),
+        )
+
+    def submit_otp(self, code: str, then: Callable[[], Any] | None = None) -> None:
+        """Type ``code`` into the OTP box on screen and press "Verify OTP" (``then``: see ``act``)."""
+        self.main.get_by_label(self.t("auth_otp_label"), exact=True).fill(code)
+        self.act(self.main.get_by_role("button", name=self.t("auth_verify_otp"), exact=True).click, then)
+
+    def sign_in(self, mobile: str | None = None) -> None:
+        """Sign in with the demo mobile: "Send OTP", read the code off the demo phone, "Verify OTP"."""
+        from lib import demo
+
+        mobile = mobile or demo.DEMO_ACCOUNT_MOBILE
+        self.send_sign_in_otp(mobile)
+        self.submit_otp(
+            self.latest_otp(to=mobile),
+            then=lambda: expect(self.main.get_by_label(self.t("auth_otp_label"), exact=True)).to_have_count(
+                0
+            ),
+        )
+        # A verified sign-in restores the account's saved language; keep the journey's one.
+        self.set_language(self.lang)
 
     # -- checks and pictures -----------------------------------------------------------------------
 
@@ -424,11 +487,29 @@ class Journey:
             problems.append(f"requests that left 127.0.0.1: {sorted(set(self.outside_requests))}")
         assert not problems, "; ".join(problems) + f"\n--- server log ---\n{self.server.log_tail()}"
 
+    def screenshot(self, path: Path) -> Path:
+        """The whole page as one PNG: Streamlit scrolls inside ``stMain``, so the viewport is made as tall
+        as its content for the picture (width unchanged), then put back."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size = dict(self.page.viewport_size)
+        content = int(
+            self.page.evaluate("() => document.querySelector(\"[data-testid='stMain']\")?.scrollHeight || 0")
+        )
+        tall = min(max(content, size["height"]), MAX_SHOT_HEIGHT)
+        if tall > size["height"]:
+            self.page.set_viewport_size({"width": size["width"], "height": tall})
+            self.page.evaluate(_TWO_FRAMES)
+        try:
+            self.page.screenshot(path=str(path))
+        finally:
+            if tall > size["height"]:
+                self.page.set_viewport_size(size)
+                self.page.evaluate(_TWO_FRAMES)
+        return path
+
     def shot(self, step: str) -> Path:
-        """Save a screenshot of the current screen into test-artifacts/ and check the page is clean."""
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        path = ARTIFACTS / f"{self.name}-{self.lang}-{self.device}-{step}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        """Save a screenshot of the current screen into test-artifacts/journeys/ and check the page is clean."""
+        path = self.screenshot(ARTIFACTS / "journeys" / f"{self.name}-{self.lang}-{self.device}-{step}.png")
         self.screenshots.append(path)
         self.assert_clean()
         return path
