@@ -477,7 +477,8 @@ def day_charges(
     free_used = min(used, max(_ZERO, free - before))
     charged = used - free_used
     energy = _paise(_slab_cost(tariff.slabs, before + free_used, before + used))
-    rebate = _paise(charged * tariff.prepaid_rebate_per_unit)
+    # Off the energy charge, so never more than it (a slab priced at ₹0 earns no rebate).
+    rebate = min(energy, _paise(charged * tariff.prepaid_rebate_per_unit))
     fixed_today = _fixed_accrued(tariff, day, sanctioned_load_kw)
     if tariff.free_units_waive_fixed_charge:
         if before + used <= free:

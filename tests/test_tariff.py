@@ -237,6 +237,19 @@ def test_month_cost_is_the_sum_of_its_days() -> None:
     assert round(sum(d.total for d in m.days), 2) == m.total
 
 
+def test_the_rebate_never_exceeds_the_energy_charge(tmp_path: Path) -> None:
+    # A lifeline slab priced at ₹0 (first 10 units), then ₹1.00; rebate 0.50 a unit.
+    path = tmp_path / "tariff.toml"
+    path.write_text(HAND_TARIFF.replace("rate = 3.0 }", "rate = 0.0 }"), encoding="utf-8")
+    book = tariff.load_tariffs(path)
+    # Units 9–12 on 16 January (new): 2 at ₹0 and 2 at ₹4 = 8.00; rebate 4 × 0.50 = 2.00.
+    assert tariff.day_charges("SHOP", D(2026, 1, 16), 4, units_before=8, book=book).rebate == 2.0
+    # Units 1–4, all at ₹0: no energy charge, so no rebate (not −2.00 off the fixed charge).
+    lifeline = tariff.day_charges("SHOP", D(2026, 1, 16), 4, units_before=0, book=book)
+    assert (lifeline.energy_charge, lifeline.rebate) == (0.0, 0.0)
+    assert lifeline.total == lifeline.fixed_charge + lifeline.duty
+
+
 def test_units_are_counted_to_the_watt_hour_and_must_not_be_negative() -> None:
     exact = tariff.day_charges("NDS-II", D(2026, 11, 3), 5.0004)
     assert exact.units == 5.0 and exact.energy_charge == 38.95
