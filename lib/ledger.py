@@ -349,8 +349,8 @@ def arrears_status(arrears: pd.DataFrame, ledger: pd.DataFrame, today: dt.date |
     remaining_inr, ends_on (date, NaT when unknown), recharges_left (for a share of recharges: how
     many more recharges of the usual size pay it off; NaN otherwise), typical_recharge_inr.
     A share of recharges ends after about ``remaining / (share × usual recharge)`` recharges; with the
-    usual gap between recharges that gives a date. A daily instalment ends ``remaining / instalment``
-    days after today.
+    usual gap between recharges that gives a date. A daily instalment (today's already taken) ends
+    ``ceil(remaining / instalment)`` days after today.
     """
     columns = [
         "arrear_id",
@@ -390,9 +390,7 @@ def arrears_status(arrears: pd.DataFrame, ledger: pd.DataFrame, today: dt.date |
             paid_days = [d for d, _ in _schedule_of(row, recharges, today)]
             ends_on = pd.Timestamp(paid_days[-1]) if paid_days else pd.NaT
         elif row["method"] == "daily":
-            ends_on = pd.Timestamp(
-                today + dt.timedelta(days=math.ceil(remaining / _paise(row["daily_inr"])) - 1)
-            )
+            ends_on = pd.Timestamp(today + dt.timedelta(days=math.ceil(remaining / _paise(row["daily_inr"]))))
         elif not math.isnan(typical) and typical > 0:
             recharges_left = float(math.ceil(remaining / 100 / (float(row["share"]) * typical)))
             gaps = np.diff(sorted(d.toordinal() for d in recharges))

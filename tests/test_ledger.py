@@ -1,0 +1,488 @@
+"""The ledger: hand-built cases worked out by hand, the demo reconciled to the rupee, arrears, writes."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lib import db, demo, ledger, store, tariff
+from lib.clock import now_utc
+
+TODAY = dt.date(2026, 11, 25)  # the suite's fixed clock (conftest: 2026-11-25 12:00 IST)
+
+# A small tariff for cases the real file does not have (a change in the middle of a month), with no
+# fixed charge, duty or rebate so the energy charge can be read off directly.
+MID_MONTH_BOOK = """
+schema_version = 1
+[[version]]
+name = "old"
+effective_from = 2026-01-01
+electricity_duty_percent = 0
+prepaid_rebate_per_unit = 0
+[version.category.T]
+label = "Test"
+domestic = false
+slabs = [{ upto_units = 100, rate = 4.00 }, { rate = 6.00 }]
+fixed_charge_inr = 0
+fixed_charge_basis = "per_connection"
+
+[[version]]
+name = "new"
+effective_from = 2026-03-16
+electricity_duty_percent = 0
+prepaid_rebate_per_unit = 0
+[version.category.T]
+label = "Test"
+domestic = false
+slabs = [{ upto_units = 100, rate = 5.00 }, { rate = 7.00 }]
+fixed_charge_inr = 0
+fixed_charge_basis = "per_connection"
+"""
+
+
+def _daily(rows: list[tuple], consumer_id: str = "101", nickname: str = "Home") -> pd.DataFrame:
+    """A store.daily_frame-shaped frame from (day, kwh, closing_balance, recharge) tuples."""
+    return pd.DataFrame(
+        {
+            "consumer_id": consumer_id,
+            "nickname": nickname,
+            "day": pd.to_datetime([r[0] for r in rows]),
+            "kwh": [r[1] for r in rows],
+            "intervals": [0 if r[1] is None else 48 for r in rows],
+            "peak_kwh": [None if r[1] is None else 0.5 for r in rows],
+            "closing_balance_inr": [r[2] for r in rows],
+            "recharge_inr": [r[3] for r in rows],
+        }
+    ).astype({"kwh": float, "closing_balance_inr": float, "peak_kwh": float})
+
+
+def _details(
+    category: str, load: float = 1.0, consumer_id: str = "101", nickname: str = "Home"
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "consumer_id": [consumer_id],
+            "nickname": [nickname],
+            "tariff_category": [category],
+            "sanctioned_load_kw": [load],
+        }
+    )
+
+
+def _row(frame: pd.DataFrame, day: str) -> pd.Series:
+    return frame[frame["day"] == pd.Timestamp(day)].iloc[0]
+
+
+# --- arithmetic on hand-built cases ---------------------------------------------------------------------
+
+
+def test_slab_boundary_inside_a_month():
+    # NDS-II, 1 kW, March 2026 (FY2025-26: 0-100 units at 7.79, above at 8.99, no free units).
+    # 60 + 30 units on the 1st and 2nd; on the 3rd, 20 units cross 100: 10 x 7.79 + 10 x 8.99 = 167.80.
+    # Fixed ₹200 a month over 31 days: accrued 19.35 by the 3rd, 12.90 by the 2nd -> 6.45.
+    # Duty 6 % of 174.25 = 10.455 -> 10.46 (half up); rebate 20 x 0.25 = 5.00.
+    rows = ledger.build_ledger(
+        _daily(
+            [
+                ("2026-03-01", 60.0, None, 0.0),
+                ("2026-03-02", 30.0, None, 0.0),
+                ("2026-03-03", 20.0, None, 0.0),
+            ]
+        ),
+        _details("NDS-II"),
+        today=TODAY,
+    )
+    third = _row(rows, "2026-03-03")
+    assert (third["energy_inr"], third["fixed_inr"], third["duty_inr"], third["rebate_inr"]) == (
+        167.80,
+        6.45,
+        10.46,
+        5.00,
+    )
+    assert third["deduction_inr"] == 179.71  # 167.80 + 6.45 + 10.46 - 5.00
+    assert third["units_month_to_date"] == pytest.approx(110.0)
+    # The first day is all in the lower slab: 60 x 7.79.
+    assert _row(rows, "2026-03-01")["energy_inr"] == 467.40
+
+
+def test_tariff_change_in_the_middle_of_a_month_splits_at_that_day():
+    book = tariff.parse_tariffs(MID_MONTH_BOOK, name="test.toml")
+    rows = ledger.build_ledger(
+        _daily([("2026-03-15", 90.0, None, 0.0), ("2026-03-16", 20.0, None, 0.0)]),
+        _details("T"),
+        today=TODAY,
+        book=book,
+    )
+    # 15th, old tariff: 90 x 4.00 = 360. 16th, new tariff, slabs still counting the month's units:
+    # units 91-100 at 5.00 = 50 and 101-110 at 7.00 = 70 -> 120 (not 20 x 5.00 = 100).
+    assert _row(rows, "2026-03-15")["energy_inr"] == 360.0
+    assert _row(rows, "2026-03-16")["energy_inr"] == 120.0
+    assert list(rows["tariff_version"]) == ["old", "new"]
+    # No metered balance: the ledger's own balance, from zero, marked estimated.
+    assert list(rows["closing_inr"]) == [-360.0, -480.0]
+    assert rows["estimated"].all()
+    assert set(rows["status"]) == {"estimated"}
+
+
+def test_a_recharge_that_pays_arrears():
+    # DS-I (rural, 2.45 a unit, free units: November 2026 stays inside 125, so no charges at all).
+    arrears = pd.DataFrame(
+        [
+            {
+                "arrear_id": 1,
+                "consumer_id": "101",
+                "amount_inr": 700.0,
+                "start_day": "2026-11-02",
+                "method": "recharge_share",
+                "share": 0.5,
+                "daily_inr": None,
+            }
+        ]
+    )
+    daily = _daily(
+        [
+            ("2026-11-01", 2.0, 100.0, 0.0),
+            ("2026-11-02", 2.0, 600.0, 1000.0),  # 100 + 1000 - 500 (half the recharge to arrears)
+            ("2026-11-03", 2.0, 1400.0, 1000.0),  # 600 + 1000 - 200 (only 200 was still owed)
+            ("2026-11-04", 2.0, 1900.0, 500.0),  # paid off: the whole recharge reaches the balance
+        ]
+    )
+    rows = ledger.build_ledger(daily, _details("DS-I"), arrears=arrears, today=TODAY)
+    assert list(rows["arrears_inr"]) == [0.0, 500.0, 200.0, 0.0]
+    assert list(rows["closing_inr"]) == [100.0, 600.0, 1400.0, 1900.0]
+    assert set(rows["status"].iloc[1:]) == {"ok"}
+    status = ledger.arrears_status(arrears, rows, TODAY).iloc[0]
+    assert (status["recovered_inr"], status["remaining_inr"]) == (700.0, 0.0)
+    assert status["ends_on"] == pd.Timestamp("2026-11-03")
+
+
+def test_desco_recharge_with_arrears_recovered(shared_data: Path):
+    """The real DESCO recharge of 22 Feb 2022: ৳2,970 paid, ৳432.46 of energy bought, VAT ৳141.43;
+    the rest went to arrears. Modelled as arrears taken whole from the next recharge, the ledger's
+    recharge minus arrears recovery minus VAT is exactly the energy amount DESCO shows."""
+    with (shared_data / "desco_prepaid" / "desco_recharge_history_transcribed.csv").open(
+        encoding="utf-8"
+    ) as handle:
+        row = next(r for r in csv.DictReader(handle) if r["rechargeDate"].startswith("2022-02-22"))
+    total, vat, energy = float(row["totalAmount"]), float(row["vat"]), float(row["energyAmount"])
+    owed = round(total - vat - energy, 2)
+    assert owed > energy  # most of that recharge went to arrears
+    book = tariff.parse_tariffs(MID_MONTH_BOOK.replace("2026-01-01", "2022-01-01"), name="test.toml")
+    arrears = pd.DataFrame(
+        [
+            {
+                "arrear_id": 1,
+                "consumer_id": "101",
+                "amount_inr": owed,
+                "start_day": "2022-02-01",
+                "method": "recharge_share",
+                "share": 1.0,
+                "daily_inr": None,
+            }
+        ]
+    )
+    daily = _daily([("2022-02-21", 0.0, 50.0, 0.0), ("2022-02-22", 0.0, None, total)])
+    rows = ledger.build_ledger(daily, _details("T"), arrears=arrears, today=TODAY, book=book)
+    day = _row(rows, "2022-02-22")
+    assert day["arrears_inr"] == owed
+    assert round(day["recharge_inr"] - day["arrears_inr"] - vat, 2) == energy
+    # The next recharge is not touched: the arrears are paid.
+    status = ledger.arrears_status(arrears, rows, dt.date(2022, 2, 23)).iloc[0]
+    assert status["remaining_inr"] == 0.0
+
+
+def test_a_negative_balance_keeps_paying_fixed_charges_until_a_recharge():
+    # NDS-II, 2 kW, November 2026 (one slab 7.79; fixed ₹400 a month accrued to the paisa).
+    rows = ledger.build_ledger(
+        _daily(
+            [
+                ("2026-11-22", 0.0, 50.0, 0.0),
+                ("2026-11-23", 10.0, -44.21, 0.0),
+                ("2026-11-24", 0.0, 441.66, 500.0),
+            ]
+        ),
+        _details("NDS-II", load=2.0),
+        today=TODAY,
+    )
+    assert list(rows["status"]) == ["start", "ok", "ok"]
+    # 23rd: 10 units x 7.79 = 77.90; fixed 306.67 - 293.33 = 13.34 (400 x 23/30, 400 x 22/30);
+    # duty 6 % of 91.24 = 5.47; rebate 2.50; 50 - 94.21 = -44.21 and the meter cuts supply.
+    negative = _row(rows, "2026-11-23")
+    assert (negative["energy_inr"], negative["fixed_inr"], negative["duty_inr"], negative["rebate_inr"]) == (
+        77.90,
+        13.34,
+        5.47,
+        2.50,
+    )
+    assert negative["closing_inr"] == -44.21
+    # 24th: no consumption while cut, fixed 13.33 (320.00 - 306.67) + duty 0.80 = 14.13; -44.21 + 500 - 14.13.
+    day = _row(rows, "2026-11-24")
+    assert (day["energy_inr"], day["fixed_inr"], day["duty_inr"]) == (0.0, 13.33, 0.80)
+    assert day["closing_inr"] == 441.66
+    outlook = ledger.balance_outlook(rows.iloc[:2], TODAY)
+    assert outlook.iloc[0]["days_left"] == 0.0  # exhausted
+
+
+def test_a_day_with_no_readings_is_a_gap_not_a_free_day():
+    # NDS-II, 1 kW, Nov 2026: fixed 6.67 / 6.66 a day, duty 6 % of it.
+    daily = _daily([("2026-11-20", 5.0, 500.0, 0.0), ("2026-11-22", 5.0, 400.0, 0.0)])  # the 21st is missing
+    rows = ledger.build_ledger(daily, _details("NDS-II"), today=TODAY)
+    gap = _row(rows, "2026-11-21")
+    assert math.isnan(gap["units"]) and gap["energy_inr"] == 0.0
+    assert gap["fixed_inr"] > 0  # the fixed charge runs on
+    assert gap["status"] == "no_readings" and gap["estimated"]
+    after = _row(rows, "2026-11-22")
+    # The meter's 400 differs from the ledger (which could not count the 21st's units), but the day
+    # after a gap is not flagged: its opening balance was not the meter's.
+    assert after["status"] == "gap"
+    assert ledger.unexplained_deductions(rows).empty
+
+
+def test_unexplained_deduction_is_flagged_once_with_its_amount():
+    # NDS-II, 1 kW: 24th of Nov worked out in the module docstring: 412.86; the meter says 407.86.
+    daily = _daily(
+        [
+            ("2026-11-23", 10.0, 500.0, 0.0),
+            ("2026-11-24", 10.0, 407.86, 0.0),
+            ("2026-11-25", 2.0, 407.86, 0.0),  # today: not checked
+        ]
+    )
+    rows = ledger.build_ledger(daily, _details("NDS-II"), today=TODAY)
+    assert list(rows["status"]) == ["start", "unexplained", "today"]
+    flagged = ledger.unexplained_deductions(rows)
+    assert list(flagged["difference_inr"]) == [-5.0]
+    summary = ledger.unexplained_summary(rows).iloc[0]
+    assert (summary["days"], summary["taken_inr"]) == (1, 5.0)
+
+
+def test_free_units_outlook_projects_the_day_the_allowance_runs_out():
+    # DS-II, 1 kW, 10 units a day on 1-10 Nov 2026; today is the 11th. 100 units so far: free units
+    # left 25; at 10 a day the month passes 125 on the 13th (110, 120, 130) and ends at 300 units.
+    days = [(f"2026-11-{d:02d}", 10.0, None, 0.0) for d in range(1, 11)]
+    rows = ledger.build_ledger(_daily(days), _details("DS-II"), today=dt.date(2026, 11, 11))
+    [outlook] = ledger.free_units_outlook(rows, _details("DS-II"), dt.date(2026, 11, 11))
+    assert outlook.free_units_left == 25.0
+    assert outlook.passes_on == dt.date(2026, 11, 13) and not outlook.already_passed
+    assert outlook.projected_month_units == 300.0
+    # The rest of the month: 175 units over the allowance at 4.12 = 721.00, rebate 43.75; fixed ₹80
+    # waived until the 12th, half of the 13th's 2.67 (1.34) then 45.33 for the 14th-30th = 46.67;
+    # duty about 6 % of 767.67 = 46.06 -> about ₹769.98 more this month.
+    assert outlook.more_this_month_inr == pytest.approx(769.98, abs=0.10)
+
+
+def test_a_shop_has_no_free_units():
+    days = [(f"2026-11-{d:02d}", 10.0, None, 0.0) for d in range(1, 11)]
+    rows = ledger.build_ledger(_daily(days), _details("NDS-II"), today=dt.date(2026, 11, 11))
+    [outlook] = ledger.free_units_outlook(rows, _details("NDS-II"), dt.date(2026, 11, 11))
+    assert (outlook.allowance, outlook.free_units_left, outlook.passes_on) == (0.0, 0.0, None)
+    assert rows["free_units_used"].sum() == 0
+
+
+def test_daily_instalment_arrears_end_date():
+    arrears = pd.DataFrame(
+        [
+            {
+                "arrear_id": 7,
+                "consumer_id": "101",
+                "amount_inr": 1000.0,
+                "start_day": "2026-11-20",
+                "method": "daily",
+                "share": None,
+                "daily_inr": 30.0,
+            }
+        ]
+    )
+    days = [(f"2026-11-{d:02d}", 1.0, None, 0.0) for d in range(18, 26)]
+    rows = ledger.build_ledger(_daily(days), _details("DS-I"), arrears=arrears, today=TODAY)
+    assert list(rows["arrears_inr"]) == [0.0, 0.0] + [30.0] * 6
+    status = ledger.arrears_status(arrears, rows, TODAY).iloc[0]
+    # 20-25 Nov: 6 x 30 = 180 recovered, 820 left: ceil(820 / 30) = 28 more instalments from the
+    # 26th (27 of ₹30 and a last one of ₹10), the last on 23 Dec.
+    assert (status["recovered_inr"], status["remaining_inr"]) == (180.0, 820.0)
+    assert status["ends_on"] == pd.Timestamp("2026-12-23")
+
+
+def test_recharge_share_arrears_estimate_recharges_left():
+    arrears = pd.DataFrame(
+        [
+            {
+                "arrear_id": 3,
+                "consumer_id": "101",
+                "amount_inr": 2000.0,
+                "start_day": "2026-11-01",
+                "method": "recharge_share",
+                "share": 0.25,
+                "daily_inr": None,
+            }
+        ]
+    )
+    days = [
+        ("2026-11-01", 1.0, None, 0.0),
+        ("2026-11-05", 1.0, None, 1000.0),
+        ("2026-11-15", 1.0, None, 1000.0),
+    ]
+    rows = ledger.build_ledger(_daily(days), _details("DS-I"), arrears=arrears, today=dt.date(2026, 11, 16))
+    status = ledger.arrears_status(arrears, rows, dt.date(2026, 11, 16)).iloc[0]
+    # 2 x 250 recovered, 1500 left: 6 more recharges of ₹1,000 (one every 10 days) -> 60 days.
+    assert (status["recovered_inr"], status["remaining_inr"], status["recharges_left"]) == (
+        500.0,
+        1500.0,
+        6.0,
+    )
+    assert status["ends_on"] == pd.Timestamp("2027-01-15")
+
+
+def test_adjustment_credits_the_balance():
+    adjustments = pd.DataFrame(
+        [{"consumer_id": "101", "day": "2026-11-02", "amount_inr": 150.0, "reason": "refund"}]
+    )
+    rows = ledger.build_ledger(
+        _daily([("2026-11-01", 1.0, 100.0, 0.0), ("2026-11-02", 1.0, 250.0, 0.0)]),
+        _details("DS-I"),
+        adjustments=adjustments,
+        today=TODAY,
+    )
+    assert list(rows["adjustment_inr"]) == [0.0, 150.0]
+    assert list(rows["status"]) == ["start", "ok"]
+
+
+def test_month_parts_add_up_to_the_days():
+    days = [(f"2026-10-{d:02d}", 4.0, None, 0.0) for d in range(25, 32)] + [
+        (f"2026-11-{d:02d}", 4.0, None, 0.0) for d in range(1, 6)
+    ]
+    rows = ledger.build_ledger(_daily(days), _details("NDS-II"), today=TODAY)
+    parts = ledger.month_parts(rows)
+    assert list(parts["days"]) == [7, 5]
+    assert parts["deduction_inr"].sum() == pytest.approx(rows["deduction_inr"].sum())
+    assert list(parts["units"]) == [28.0, 20.0]
+
+
+def test_unknown_tariff_category_has_no_ledger_and_is_reported():
+    daily = _daily([("2026-11-01", 1.0, 10.0, 0.0)])
+    rows = ledger.build_ledger(daily, _details("XX-9"), today=TODAY)
+    assert rows.empty
+    assert ledger.connections_without_ledger(_details("XX-9"), daily, rows) == ["101"]
+
+
+# --- the demo data, reconciled to the rupee ---------------------------------------------------------------
+
+
+@pytest.fixture
+def seeded(conn) -> int:
+    """The demo (four months: enough for slabs, months and the Shop's lapse) for the write tests."""
+    return int(demo.seed_demo(conn, now=now_utc(), days=120)["account_id"])
+
+
+def test_demo_reconciles_to_the_rupee_every_day(conn):
+    # A whole year: both tariff versions (the April 2026 slab merge) and the Shop's lapse.
+    seeded = int(demo.seed_demo(conn, now=now_utc())["account_id"])
+    rows = ledger.load_ledger(conn, seeded, today=TODAY)
+    assert set(rows["consumer_id"]) == {cid for cid, _ in demo.DEMO_LINKED}
+    checked = rows[~rows["status"].isin(["start", "today"])]
+    assert len(checked) > 300 * 3  # a year for each connection
+    assert set(checked["status"]) == {"ok"}
+    assert checked["difference_inr"].abs().max() < 0.005  # exact to the paisa, so to the rupee
+    # Independently of the status: computed closing vs metered closing, day by day.
+    full = rows[rows["status"] != "today"]
+    assert (full["closing_inr"] - full["metered_closing_inr"]).abs().max() < 1.0
+    # The Shop's disconnection episode (balance below zero) is in there and reconciles too.
+    shop = rows[rows["consumer_id"] == "DEMO-1002"]
+    assert (shop["metered_closing_inr"] < 0).any()
+    assert set(rows["tariff_version"]) == {"FY2025-26", "FY2026-27"}
+
+
+def test_demo_ledger_only_shows_linked_connections(conn, seeded):
+    unlinked = [cid for cid, _ in demo.DEMO_UNLINKED]
+    rows = ledger.load_ledger(conn, seeded, unlinked, today=TODAY)
+    assert rows.empty
+    other = store.create_account(conn, "+919812345678")
+    assert ledger.load_ledger(conn, other, today=TODAY).empty
+
+
+# --- writes ---------------------------------------------------------------------------------------------
+
+
+def test_add_arrear_checks_the_link_and_the_input(conn, seeded):
+    with pytest.raises(ledger.LedgerInputError, match="ledger_error_not_linked"):
+        ledger.add_arrear(
+            conn,
+            seeded,
+            demo.DEMO_UNLINKED[0][0],
+            amount_inr=100,
+            start_day=TODAY,
+            method="daily",
+            daily_inr=10,
+        )
+    for bad, key in [
+        ({"amount_inr": -5, "method": "daily", "daily_inr": 10}, "ledger_error_amount"),
+        ({"amount_inr": float("nan"), "method": "daily", "daily_inr": 10}, "ledger_error_amount"),
+        ({"amount_inr": 100, "method": "daily", "daily_inr": 0}, "ledger_error_amount"),
+        ({"amount_inr": 100, "method": "recharge_share", "share": 1.5}, "ledger_error_share"),
+        ({"amount_inr": 100, "method": "lump"}, "ledger_error_method"),
+    ]:
+        with pytest.raises(ledger.LedgerInputError, match=key):
+            ledger.add_arrear(conn, seeded, "DEMO-1001", start_day=TODAY, **bad)
+    assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
+    arrear_id = ledger.add_arrear(
+        conn,
+        seeded,
+        "DEMO-1001",
+        amount_inr=300,
+        start_day=TODAY,
+        method="recharge_share",
+        share=0.2,
+        note=" bill\nNov ",
+    )
+    assert store.arrears_frame(conn, seeded)["note"].tolist() == ["bill Nov"]
+    other = store.create_account(conn, "+919812345678")
+    assert store.arrears_frame(conn, other).empty  # not readable by an account without the link
+    assert not ledger.delete_arrear(conn, other, arrear_id)
+    assert ledger.delete_arrear(conn, seeded, arrear_id)
+
+
+def test_arrears_change_the_demo_ledger_from_their_start(conn, seeded):
+    before = ledger.load_ledger(conn, seeded, ["DEMO-1001"], today=TODAY)
+    ledger.add_arrear(
+        conn,
+        seeded,
+        "DEMO-1001",
+        amount_inr=90,
+        start_day=dt.date(2026, 11, 20),
+        method="daily",
+        daily_inr=40,
+    )
+    after = ledger.load_ledger(conn, seeded, ["DEMO-1001"], today=TODAY)
+    assert after["arrears_inr"].sum() == 90.0  # 40 + 40 + 10
+    assert list(after.loc[after["arrears_inr"] > 0, "day"].dt.day) == [20, 21, 22]
+    # The demo meter never took them, so those days are now unexplained (balance higher than expected).
+    flagged = ledger.unexplained_deductions(after)
+    assert sorted(flagged["day"].dt.day) == [20, 21, 22]
+    assert before["arrears_inr"].sum() == 0
+
+
+def test_adjustment_needs_a_reason_and_a_link(conn, seeded):
+    with pytest.raises(ledger.LedgerInputError, match="ledger_error_reason"):
+        ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=50, reason="  ")
+    with pytest.raises(ledger.LedgerInputError, match="ledger_error_amount"):
+        ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=0, reason="x")
+    with pytest.raises(ledger.LedgerInputError, match="ledger_error_not_linked"):
+        ledger.add_adjustment(conn, seeded, "DEMO-2001", day=TODAY, amount_inr=5, reason="x")
+    ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=-25.5, reason="meter test fee")
+    assert store.adjustments_frame(conn, seeded)["amount_inr"].tolist() == [-25.5]
+
+
+def test_writes_bump_the_data_version(conn, seeded):
+    version = store.data_version(conn)
+    ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=5, reason="x")
+    assert store.data_version(conn) != version
+
+
+def test_migration_tables_exist(db_path):
+    with db.open_db(db_path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"arrears", "adjustments", "alert_rules", "alerts_sent"} <= tables
