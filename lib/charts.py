@@ -63,6 +63,15 @@ def connection_colours(consumer_ids: Sequence[str]) -> dict[str, str]:
     return {cid: PALETTE[i % len(PALETTE)] for i, cid in enumerate(dict.fromkeys(consumer_ids))}
 
 
+def plotted_values(values: Sequence[float] | pd.Series) -> list[float | None]:
+    """Values as the figures carry them (to the paisa / 0.01 kWh; gaps as None); the CSV uses the same.
+
+    >>> plotted_values([1.005, float("nan"), 2])
+    [1.0, None, 2.0]
+    """
+    return [None if pd.isna(v) else round(float(v), 2) for v in values]
+
+
 def _rgba(hex_colour: str, alpha: float) -> str:
     red, green, blue = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({red}, {green}, {blue}, {alpha})"
@@ -230,7 +239,7 @@ def _add_connection(
 ) -> None:
     periods = [pd.Timestamp(p).date() for p in own["period"]]
     x = [p.isoformat() for p in periods]
-    values = [None if pd.isna(v) else round(float(v), 2) for v in own["value"]]
+    values = plotted_values(own["value"])
     if metric == "units":
         # kWh need no Indian grouping: plotly formats them, so each point carries only its date.
         hover = [period_label(p, granularity, lang) for p in periods]
@@ -261,7 +270,7 @@ def _add_connection(
             fig.add_trace(
                 go.Scatter(
                     x=[d.isoformat() for d in paid_days],
-                    y=[None if pd.isna(v) else round(float(v), 2) for v in paid["value"]],
+                    y=plotted_values(paid["value"]),
                     mode="markers",
                     marker={"symbol": "triangle-up", "size": 10, "color": colour, "line": {"width": 1}},
                     name=i18n.t("chart_recharge", lang),

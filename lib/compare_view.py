@@ -108,11 +108,11 @@ def csv_bytes(series: pd.DataFrame, metric: Metric, lang: str) -> bytes:
             i18n.t("csv_period", lang): [pd.Timestamp(p).date().isoformat() for p in series["period"]],
             i18n.t("csv_connection", lang): [_cell(n) for n in series["nickname"]],
             i18n.t("csv_consumer_id", lang): [_cell(c) for c in series["consumer_id"]],
-            i18n.t(_CSV_VALUE_KEYS[metric], lang): series["value"].round(2),
+            i18n.t(_CSV_VALUE_KEYS[metric], lang): charts.plotted_values(series["value"]),
         }
     )
     if metric == "balance":
-        export[i18n.t("csv_recharge", lang)] = series["recharge_inr"].round(2)
+        export[i18n.t("csv_recharge", lang)] = charts.plotted_values(series["recharge_inr"])
     return export.to_csv(index=False).encode("utf-8-sig")
 
 

@@ -1,0 +1,220 @@
+"""AppTest of Compare (pages/compare.py) with 1, 3 (the demo household) and 6 connections, in both languages."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import compare_view, db, i18n, store
+from tests.test_page_overview import household
+from tests.test_store import STRANGER, add_consumer, add_readings, seed_household
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def compare(account_id: int | None, lang: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["account_id"] = account_id
+    at.session_state["lang"] = lang
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    return at
+
+
+def chart_spec(at: AppTest, key: str = "compare_chart") -> dict:
+    charts = [c for c in at.get("plotly_chart") if key in c.proto.id]
+    assert charts, "no chart"
+    return json.loads(charts[0].proto.spec)
+
+
+def value_traces(spec: dict) -> list[dict]:
+    return [t for t in spec["data"] if t.get("meta", {}).get("kind") == "value"]
+
+
+@pytest.fixture
+def captured_csv(monkeypatch) -> list[bytes]:
+    """The bytes handed to the download button on each run."""
+    seen: list[bytes] = []
+    original = compare_view.csv_bytes
+
+    def capture(*args, **kwargs):
+        data = original(*args, **kwargs)
+        seen.append(data)
+        return data
+
+    monkeypatch.setattr(compare_view, "csv_bytes", capture)
+    return seen
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+@pytest.mark.parametrize("connections", [1, 3, 6])
+def test_compare_draws_every_connection(db_path, connections, lang):
+    account_id = household(db_path, connections)
+    at = compare(account_id, lang)
+    assert not at.exception
+    assert at.title[0].value == i18n.t("compare_title", lang)
+    with db.open_db(db_path) as conn:
+        nicknames = store.connection_details(conn, account_id)["nickname"].tolist()
+    spec = chart_spec(at)
+    assert spec["layout"]["title"]["text"] == i18n.t("chart_title_balance", lang)
+    assert [t["name"] for t in value_traces(spec)] == nicknames
+    if connections > 1:
+        assert [a["text"] for a in spec["layout"]["annotations"]] == nicknames
+    assert len({t["line"]["color"] for t in value_traces(spec)}) == connections
+    assert [b.label for b in at.get("download_button")] == [i18n.t("compare_download", lang)]
+
+
+def test_csv_is_exactly_what_is_plotted(db_path, captured_csv):
+    account_id = household(db_path, 3)
+    at = compare(account_id, "hi")
+    at.radio(key="compare_metric").set_value("units").run()
+    assert not at.exception
+    spec = chart_spec(at)
+    rows = list(csv.reader(io.StringIO(captured_csv[-1].decode("utf-8-sig"))))
+    assert rows[0] == ["तारीख", "कनेक्शन", "उपभोक्ता संख्या", "यूनिट (kWh)"]
+    plotted = [
+        (x, t["meta"]["consumer_id"], y)
+        for t in value_traces(spec)
+        for x, y in zip(t["x"], t["y"], strict=True)
+    ]
+    exported = [(r[0], r[2], float(r[3]) if r[3] else None) for r in rows[1:]]
+    assert sorted(exported, key=lambda r: (r[1], r[0])) == sorted(plotted, key=lambda r: (r[1], r[0]))
+    assert len(exported) == 3 * 30
+
+
+def test_balance_csv_has_the_recharge_column_in_english(db_path, captured_csv):
+    account_id = household(db_path, 3)
+    at = compare(account_id, "en")
+    assert not at.exception
+    header = next(csv.reader(io.StringIO(captured_csv[-1].decode("utf-8-sig"))))
+    assert header == ["Date", "Connection", "Consumer ID", "Balance (₹)", "Recharge (₹)"]
+
+
+def test_presets_granularity_metric_and_layout(db_path):
+    account_id = household(db_path, 6)
+    at = compare(account_id, "en")
+    at.radio(key="compare_range").set_value("7d").run()
+    assert len(value_traces(chart_spec(at))[0]["x"]) == 7
+    at.radio(key="compare_range").set_value("3m").run()
+    assert len(value_traces(chart_spec(at))[0]["x"]) == 92  # 26 Aug .. 25 Nov
+    at.radio(key="compare_range").set_value("1y").run()
+    assert "Shown: Weekly" in [c.value for c in at.caption]
+    at.selectbox(key="compare_granularity").set_value("day").run()
+    assert "Too many days for a daily chart: shown Weekly." in [c.value for c in at.caption]
+    at.selectbox(key="compare_granularity").set_value("month").run()
+    assert len(value_traces(chart_spec(at))[0]["x"]) == 13  # Nov 2025 .. Nov 2026
+    at.radio(key="compare_metric").set_value("spend").run()
+    spec = chart_spec(at)
+    assert spec["layout"]["title"]["text"] == "₹ spent (daily deduction)"
+    assert {t["type"] for t in value_traces(spec)} == {"bar"}
+    at.radio(key="compare_layout").set_value("overlay").run()
+    spec = chart_spec(at)
+    assert spec["layout"]["showlegend"] and "xaxis2" not in spec["layout"]
+    assert not at.exception
+
+
+def test_phone_layout_stacks_panels(db_path):
+    account_id = household(db_path, 3)
+    at = compare(account_id, "en")
+    wide = chart_spec(at)["layout"]
+    assert wide["xaxis2"]["domain"] != wide["xaxis"]["domain"]
+    at.toggle(key="compare_compact").set_value(True).run()
+    narrow = chart_spec(at)["layout"]
+    assert narrow["xaxis2"]["domain"] == narrow["xaxis"]["domain"] == narrow["xaxis3"]["domain"]
+    assert narrow["height"] > wide["height"]
+    at.toggle(key="compare_shared_y").set_value(False).run()
+    assert "matches" not in chart_spec(at)["layout"]["yaxis2"]
+
+
+def test_choosing_connections_and_a_forged_id(db_path):
+    account_id = household(db_path, 6)
+    with db.open_db(db_path) as conn:
+        add_consumer(conn, "777", mobile=STRANGER, is_demo=1)
+        stranger = store.create_account(conn, STRANGER)
+        store.insert_link(conn, stranger, "777", "Not yours")
+    at = compare(account_id, "en")
+    at.multiselect(key="compare_connections").set_value(["1000000002", "1000000005"]).run()
+    assert [t["name"] for t in value_traces(chart_spec(at))] == ["Shop", "Tenant"]
+    # A forged widget value (another household's consumer ID) is dropped before any read.
+    at.session_state["compare_connections"] = ["777"]
+    at.run()
+    assert not at.exception
+    assert i18n.t("compare_pick_connection", "en") in [i.value for i in at.info]
+    assert not at.get("plotly_chart") or all("Not yours" not in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_a_range_without_data(db_path):
+    account_id = household(db_path, 1)
+    at = compare(account_id, "en")
+    at.radio(key="compare_range").set_value("custom").run()
+    at.date_input(key="compare_dates").set_value((dt.date(2024, 1, 1), dt.date(2024, 1, 31))).run()
+    assert not at.exception
+    assert (
+        at.info[-1].value
+        == "No readings between 1 Jan 2024 and 31 Jan 2024. Choose a longer period or import readings."
+    )
+    assert not at.get("download_button")
+
+
+def test_half_chosen_custom_dates_fall_back_to_30_days(db_path):
+    account_id = household(db_path, 1)
+    at = compare(account_id, "hi")
+    at.radio(key="compare_range").set_value("custom").run()
+    at.date_input(key="compare_dates").set_value((dt.date(2026, 11, 1),)).run()
+    assert not at.exception
+    assert i18n.t("compare_dates_incomplete", "hi") in [i.value for i in at.info]
+    assert len(value_traces(chart_spec(at))[0]["x"]) == 30
+
+
+def test_a_connection_without_readings_is_named(db_path):
+    with db.open_db(db_path) as conn:
+        account_id = seed_household(conn, 3)  # the third connection has no readings
+    at = compare(account_id, "en")
+    assert "No readings in this period for: Village home" in [c.value for c in at.caption]
+    assert len(value_traces(chart_spec(at))) == 3
+
+
+def test_no_connection_points_to_add_another_meter(db_path):
+    with db.open_db(db_path) as conn:
+        add_consumer(conn, "999", is_demo=1)
+        account_id = store.create_account(conn, "+919876500000")
+    at = compare(account_id, "hi")
+    assert not at.exception
+    assert at.info[0].value == i18n.t("overview_no_connections", "hi")
+    assert ("manage_connection", "एक और मीटर जोड़ें") in [
+        (p.proto.page, p.proto.label) for p in at.get("page_link")
+    ]
+
+
+def test_hour_of_day_profile_and_tables(db_path):
+    account_id = household(db_path, 3)
+    at = compare(account_id, "hi")
+    profile = chart_spec(at, "compare_profile_chart")
+    assert profile["layout"]["title"]["text"] == "दिन के घंटे के हिसाब से औसत खपत"
+    assert len(profile["data"]) == 2 and len(profile["data"][0]["x"]) == 24
+    headers = [h.value for h in at.subheader]
+    assert i18n.t("compare_shares_title", "hi") in headers and i18n.t("compare_peak_title", "hi") in headers
+
+
+def test_new_readings_show_without_waiting_for_the_cache(db_path):
+    account_id = household(db_path, 1)
+    at = compare(account_id, "en")
+    before = value_traces(chart_spec(at))[0]["y"][-1]
+    with db.open_db(db_path) as conn:
+        add_readings(
+            conn,
+            "1000000001",
+            dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC),
+            [0.0],
+            balance=0.0,
+            recharges={0: 900.0},
+        )
+    at.run()
+    after = value_traces(chart_spec(at))[0]["y"][-1]
+    assert before != after == 900.0

@@ -1,0 +1,138 @@
+"""AppTest of the Overview (dashboard.py) with 1, 3 (the demo household) and 6 connections, in both languages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import db, demo, i18n, store
+from lib.clock import IST
+from tests.test_store import NICKNAMES, add_consumer, add_readings, seed_household
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)  # the suite's fixed clock
+
+
+def household(db_path: Path, connections: int) -> int:
+    """1 or 6 connections from the hand-built household; 3 = the demo household."""
+    with db.open_db(db_path) as conn:
+        if connections == 3:
+            return demo.seed_demo(conn, now=NOW, days=120)["account_id"]
+        return seed_household(conn, connections)
+
+
+def app(account_id: int | None, lang: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["account_id"] = account_id
+    at.session_state["lang"] = lang
+    return at.run()
+
+
+def metric_values(at: AppTest, label: str) -> list[str]:
+    return [m.value for m in at.metric if m.label == label]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+@pytest.mark.parametrize("connections", [1, 3, 6])
+def test_overview_shows_a_card_per_connection(db_path, connections, lang):
+    account_id = household(db_path, connections)
+    at = app(account_id, lang)
+    assert not at.exception
+    assert at.title[0].value == i18n.t("overview_title", lang)
+    with db.open_db(db_path) as conn:
+        nicknames = store.connection_details(conn, account_id)["nickname"].tolist()
+    headers = [h.value for h in at.subheader]
+    assert sorted(h.replace("\\", "") for h in headers if h.replace("\\", "") in nicknames) == sorted(
+        nicknames
+    )
+    assert len(metric_values(at, i18n.t("overview_balance", lang))) == connections
+    assert len(metric_values(at, i18n.t("overview_days_left", lang))) == connections
+    assert i18n.t("overview_month_title", lang) in headers
+    assert not [e for e in at.error if e.value == i18n.t("overview_error", lang)]
+
+
+def test_cards_run_out_first_on_top_with_warnings(db_path):
+    account_id = household(db_path, 6)
+    at = app(account_id, "en")
+    headers = [h.value.replace("\\", "") for h in at.subheader]
+    cards = [h for h in headers if h in NICKNAMES]
+    # Pump is cut (₹-5), Shop has about 2 days left; Village home has no readings: last.
+    assert cards[:2] == ["Pump", "Shop"]
+    assert cards[-1] == "Village home"
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Disconnected (balance exhausted) since 22 Nov") for e in errors)
+    assert any(w.value.startswith("Low balance: about 2.") for w in at.warning)
+    assert i18n.t("overview_no_readings", "en") in [i.value for i in at.info]
+    assert at.error[0].value == i18n.t("overview_runs_out_first_cut", "en", nickname="Pump")
+
+
+def test_demo_household_numbers_in_hindi(db_path):
+    account_id = household(db_path, 3)
+    with db.open_db(db_path) as conn:
+        balances = store.daily_frame(conn, account_id, None, "2026-11-25", "2026-11-25")
+    at = app(account_id, "hi")
+    shown = metric_values(at, "बैलेंस")
+    expected = {i18n.format_money(v, "hi") for v in balances["closing_balance_inr"]}
+    assert set(shown) == expected
+    assert "इस महीने घर की कुल खपत" in [m.label for m in at.metric]
+    chart = at.get("plotly_chart")[0]
+    assert (
+        '"text":"पिछले' not in chart.proto.spec
+    )  # the title is a Streamlit subheader, the chart's own is Hindi
+    assert "बैलेंस (₹)" in chart.proto.spec.encode().decode("unicode_escape")
+
+
+def test_no_connection_points_to_add_another_meter(db_path):
+    with db.open_db(db_path) as conn:
+        add_consumer(conn, "999", is_demo=1)  # not empty, so the first start seeds no demo
+        account_id = store.create_account(conn, "+919876500000")
+    at = app(account_id, "en")
+    assert not at.exception
+    assert at.info[0].value == i18n.t("overview_no_connections", "en")
+    links = [(p.proto.page, p.proto.label) for p in at.get("page_link")]
+    assert ("manage_connection", "Add Another Meter") in links
+
+
+def test_changed_registered_mobile_hides_the_card_and_says_why(db_path):
+    account_id = household(db_path, 1)
+    with db.open_db(db_path) as conn:
+        add_consumer(conn, "1000000001", mobile="+919800000002", is_demo=1)
+    at = app(account_id, "en")
+    assert not at.exception
+    assert at.warning[0].value.startswith("The registered mobile number of Home (1000000001) has changed")
+    assert not metric_values(at, "Balance")
+
+
+def test_a_new_import_shows_at_once(db_path):
+    account_id = household(db_path, 1)
+    at = app(account_id, "en")
+    before = metric_values(at, "Balance")
+    with db.open_db(db_path) as conn:
+        # A recharge of ₹700 at 12:00 IST today and one more reading.
+        add_readings(
+            conn,
+            "1000000001",
+            dt.datetime(2026, 11, 25, 12, 0, tzinfo=IST),
+            [0.0],
+            balance=0.0,
+            recharges={0: 700.0},
+        )
+    at.run()
+    after = metric_values(at, "Balance")
+    assert after != before and after == [i18n.format_money(700.0, "en")]
+    assert metric_values(at, "Last recharge") == ["₹700"]
+
+
+def test_nicknames_are_shown_as_text_not_markup(db_path):
+    with db.open_db(db_path) as conn:
+        add_consumer(conn, "555", is_demo=1)
+        account_id = store.create_account(conn, "+919876500000")
+        store.insert_link(conn, account_id, "555", "[click](http://evil.example) **x**")
+        add_readings(conn, "555", dt.datetime(2026, 11, 23, tzinfo=IST), [0.5] * 96, balance=500.0)
+    at = app(account_id, "en")
+    assert not at.exception
+    header = [h.value for h in at.subheader][0]
+    assert "\\[click\\]\\(http\\:" in header and "\\*\\*x\\*\\*" in header
