@@ -1,0 +1,182 @@
+"""Low-balance alerts: the rule, who is low, the SMS text, once a day and never for unlinked connections."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import math
+
+import pandas as pd
+import pytest
+
+from lib import alerts, cli, demo, store
+from lib.clock import now_utc
+from lib.config import load_settings
+
+NOW = "2026-11-25T06:30:00Z"  # 12:00 IST, the suite's clock
+TOMORROW = "2026-11-26T06:30:00Z"
+
+
+@pytest.fixture
+def seeded(conn) -> int:
+    return int(demo.seed_demo(conn, now=now_utc(), days=120)["account_id"])
+
+
+@pytest.fixture
+def settings(db_path):
+    return load_settings()
+
+
+def _outbox(conn) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in conn.execute("SELECT destination, text FROM sms_outbox ORDER BY sms_id")]
+
+
+def _everything_low(conn, account_id: int) -> None:
+    """A rule no demo balance passes: every linked connection is "low"."""
+    alerts.set_alert_rule(conn, account_id, min_days_left=60, min_balance_inr=100_000)
+
+
+# --- the rule and who is low -------------------------------------------------------------------------
+
+
+def test_default_rule_is_three_days_or_below_100_rupees(conn, seeded):
+    assert alerts.alert_rule(conn, seeded) == alerts.AlertRule(3.0, 100.0, True)
+
+
+@pytest.mark.parametrize(
+    ("days", "rupees", "key"),
+    [(-1, 100, "alerts_error_days"), (61, 100, "alerts_error_days"), (3, -5, "alerts_error_balance"),
+     (float("nan"), 100, "alerts_error_days"), ("abc", 100, "alerts_error_rule")],
+)  # fmt: skip
+def test_rule_out_of_range_is_refused_and_nothing_is_saved(conn, seeded, days, rupees, key):
+    with pytest.raises(alerts.AlertRuleError, match=key):
+        alerts.set_alert_rule(conn, seeded, min_days_left=days, min_balance_inr=rupees)
+    assert conn.execute("SELECT count(*) FROM alert_rules").fetchone()[0] == 0
+
+
+def test_low_balances_most_urgent_first():
+    outlook = pd.DataFrame(
+        {
+            "consumer_id": ["a", "b", "c", "d", "e"],
+            "nickname": ["Plenty", "Low money", "Cut", "Two days", "Unknown"],
+            "balance_inr": [5000.0, 60.0, -12.0, 400.0, math.nan],
+            "days_left": [40.0, math.inf, 0.0, 2.0, math.nan],
+            "estimated": [False, True, False, False, False],
+        }
+    )
+    low = alerts.low_balances(outlook, alerts.AlertRule(min_days_left=3, min_balance_inr=100))
+    assert [(a.consumer_id, a.reason) for a in low] == [("c", "exhausted"), ("d", "days"), ("b", "balance")]
+    assert low[2].estimated
+
+
+def test_sms_text_has_nickname_and_days_left_and_no_link():
+    alert = alerts.LowBalance("1", "https://bit.ly/x www.win.in", 250.0, 2.7, False, "days")
+    for lang in ("hi", "en"):
+        text = alerts.sms_text(alert, lang)
+        assert "2" in text and "₹250.00" in text
+        for linkish in ("http", "www", "bit.ly", "/", ".in"):
+            assert linkish not in text
+    assert alerts.sms_text(alerts.LowBalance("1", "Home", 250.0, 2.7, False, "days"), "en").startswith(
+        "MeterMitra: Home has about 2 days"
+    )
+    exhausted = alerts.LowBalance("1", "Shop", -44.21, 0.0, False, "exhausted")
+    assert "exhausted" in alerts.sms_text(exhausted, "en")
+    unknown_pace = alerts.LowBalance("1", "Shop", 60.0, math.inf, False, "balance")
+    assert "days" not in alerts.sms_text(unknown_pace, "en")
+
+
+# --- sending -----------------------------------------------------------------------------------------
+
+
+def test_alerts_are_sent_once_a_day_not_twice(conn, seeded, settings):
+    _everything_low(conn, seeded)
+    first = alerts.send_low_balance_alerts(conn, settings, now=NOW)
+    assert (first.accounts, first.sent, first.already_sent, first.failed) == (1, 3, 0, 0)
+    second = alerts.send_low_balance_alerts(conn, settings, now=NOW)
+    assert (second.sent, second.already_sent) == (0, 3)
+    messages = _outbox(conn)
+    assert len(messages) == 3
+    assert {dest for dest, _ in messages} == {demo.DEMO_ACCOUNT_MOBILE}
+    # The account's language is Hindi: each SMS names its connection.
+    for nickname in ("Home", "Shop", "Village home"):
+        assert sum(nickname in text for _, text in messages) >= 1
+    assert all("मीटर मित्र" in text for _, text in messages)
+    # The next IST day they go again.
+    third = alerts.send_low_balance_alerts(conn, settings, now=TOMORROW)
+    assert third.sent == 3
+
+
+def test_never_for_unlinked_or_stale_connections(conn, seeded, settings):
+    # Another household follows DEMO-2001; then its registered mobile changes: the link goes stale.
+    other = store.create_account(conn, "+919812345678", language="en")
+    store.insert_link(conn, other, "DEMO-2001", "Mother's house")
+    _everything_low(conn, seeded)
+    _everything_low(conn, other)
+    store.upsert_consumers(
+        conn,
+        [{**store.consumer_record(conn, "DEMO-2001"), "registered_mobile": "+919899999999"}],
+    )
+    result = alerts.send_low_balance_alerts(conn, settings, now=NOW)
+    assert result.accounts == 1  # the other account has no active link left
+    sent = {(r[0], r[1]) for r in conn.execute("SELECT account_id, consumer_id FROM alerts_sent")}
+    assert sent == {(seeded, cid) for cid, _ in demo.DEMO_LINKED}
+    assert all(dest == demo.DEMO_ACCOUNT_MOBILE for dest, _ in _outbox(conn))
+    assert not any("Mother" in text for _, text in _outbox(conn))
+
+
+def test_sms_off_means_no_sms_but_still_counted(conn, seeded, settings):
+    alerts.set_alert_rule(conn, seeded, min_days_left=60, min_balance_inr=100_000, sms_enabled=False)
+    result = alerts.send_low_balance_alerts(conn, settings, now=NOW)
+    assert (result.sent, result.sms_off) == (0, 3)
+    assert _outbox(conn) == []
+
+
+def test_a_failed_send_is_retried_by_the_next_run(conn, seeded, settings):
+    _everything_low(conn, seeded)
+    broke = dataclasses.replace(settings, sms_daily_budget=0)  # the gateway refuses everything
+    failed = alerts.send_low_balance_alerts(conn, broke, now=NOW)
+    assert (failed.sent, failed.failed) == (0, 3)
+    assert {r[0] for r in conn.execute("SELECT outcome FROM alerts_sent")} == {"failed"}
+    retried = alerts.send_low_balance_alerts(conn, settings, now=NOW)
+    assert (retried.sent, retried.already_sent) == (3, 0)
+    assert len(_outbox(conn)) == 3
+
+
+def test_nothing_low_sends_nothing(conn, seeded, settings):
+    alerts.set_alert_rule(conn, seeded, min_days_left=0, min_balance_inr=0)
+    result = alerts.send_low_balance_alerts(conn, settings, now=NOW)
+    assert (result.accounts, result.sent) == (1, 0)
+
+
+def test_account_low_balances_follow_the_ledger(conn, seeded):
+    _everything_low(conn, seeded)
+    low = alerts.account_low_balances(conn, seeded, now=NOW)
+    assert {a.consumer_id for a in low} == {cid for cid, _ in demo.DEMO_LINKED}
+    balances = {a.consumer_id: a.balance_inr for a in low}
+    # The balance is the meter's latest (today's last reading).
+    latest = conn.execute(
+        "SELECT balance_inr FROM readings WHERE consumer_id = 'DEMO-1001' ORDER BY ts DESC LIMIT 1"
+    ).fetchone()[0]
+    assert balances["DEMO-1001"] == latest
+
+
+# --- the command ---------------------------------------------------------------------------------------
+
+
+def test_cli_send_alerts_is_idempotent_for_a_day(conn, seeded, db_path):
+    _everything_low(conn, seeded)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli.main(["--db", str(db_path), "send-alerts"], out=out, err=err) == 0
+    assert "3 sent" in out.getvalue()
+    out2 = io.StringIO()
+    assert cli.main(["--db", str(db_path), "send-alerts"], out=out2, err=err) == 0
+    assert "0 sent, 3 already sent today" in out2.getvalue()
+    assert len(_outbox(conn)) == 3
+
+
+def test_cli_dry_run_sends_nothing(conn, seeded, db_path):
+    _everything_low(conn, seeded)
+    out = io.StringIO()
+    assert cli.main(["--db", str(db_path), "send-alerts", "--dry-run"], out=out, err=io.StringIO()) == 0
+    assert "DEMO-1001" in out.getvalue()
+    assert _outbox(conn) == []
