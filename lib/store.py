@@ -278,20 +278,12 @@ def refresh_daily(
     conn.execute(
         f"""
         INSERT INTO daily (consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr)
-        WITH r AS (
-            SELECT date(ts, '{IST_MODIFIER}') AS day, ts, kwh, balance_inr
+        WITH per_day AS (
+            -- one pass over the range; the closing balance is then one primary-key lookup per day
+            SELECT date(ts, '{IST_MODIFIER}') AS day, sum(kwh) AS kwh, count(*) AS intervals,
+                   max(kwh) AS peak_kwh, max(CASE WHEN balance_inr IS NOT NULL THEN ts END) AS closing_ts
             FROM readings WHERE consumer_id = :cid AND ts >= :lo_ts AND ts < :hi_ts
-        ),
-        per_day AS (
-            SELECT day, sum(kwh) AS kwh, count(*) AS intervals, max(kwh) AS peak_kwh
-            FROM r GROUP BY day
-        ),
-        closing AS (
-            SELECT day, balance_inr FROM (
-                SELECT day, balance_inr,
-                       row_number() OVER (PARTITION BY day ORDER BY ts DESC) AS rn
-                FROM r WHERE balance_inr IS NOT NULL
-            ) WHERE rn = 1
+            GROUP BY day
         ),
         paid AS (
             SELECT date(ts, '{IST_MODIFIER}') AS day, sum(amount_inr) AS amount
@@ -300,10 +292,10 @@ def refresh_daily(
         ),
         days AS (SELECT day FROM per_day UNION SELECT day FROM paid)
         SELECT :cid, days.day, per_day.kwh, coalesce(per_day.intervals, 0), per_day.peak_kwh,
-               closing.balance_inr, coalesce(paid.amount, 0)
+               (SELECT balance_inr FROM readings WHERE consumer_id = :cid AND ts = per_day.closing_ts),
+               coalesce(paid.amount, 0)
         FROM days
         LEFT JOIN per_day ON per_day.day = days.day
-        LEFT JOIN closing ON closing.day = days.day
         LEFT JOIN paid ON paid.day = days.day
         """,
         params,
