@@ -182,6 +182,11 @@ def _draw_card(ctx: PageContext, card: pd.Series) -> None:
     elif card["low"]:
         st.warning(ctx.t("overview_low", days=i18n.format_number(card["days_left"], lang, decimals=1)))
 
+    stale_day = pd.notna(card["balance_day"]) and card[
+        "balance_day"
+    ].date() < clock.today_ist() - dt.timedelta(days=1)
+    if stale_day:  # the data stop some days ago: say how old the balance is
+        st.caption(ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)))
     left, right = st.columns(2)
     balance = card["balance_inr"]
     left.metric(

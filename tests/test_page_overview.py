@@ -136,3 +136,15 @@ def test_nicknames_are_shown_as_text_not_markup(db_path):
     assert not at.exception
     header = [h.value for h in at.subheader][0]
     assert "\\[click\\]\\(http\\:" in header and "\\*\\*x\\*\\*" in header
+
+
+def test_an_old_balance_says_how_old_it_is(db_path):
+    with db.open_db(db_path) as conn:
+        add_consumer(conn, "556", is_demo=1)
+        account_id = store.create_account(conn, "+919876500000")
+        store.insert_link(conn, account_id, "556", "Home")
+        add_readings(conn, "556", dt.datetime(2026, 11, 9, tzinfo=IST), [0.5] * 96, balance=500.0)
+    at = app(account_id, "en")
+    assert not at.exception
+    assert "as of 10 Nov 2026" in [c.value for c in at.caption]
+    assert metric_values(at, "Units yesterday") == ["not known yet"]
