@@ -1,0 +1,271 @@
+"""AppTest journeys of Manage Connection: Add Another Meter, wrong OTP, expiry, rename, remove, stale links,
+forged values and inert rendering of database text, in Hindi and English."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import audit, db, i18n, otp, sms, store
+from lib.manage_view import plain
+
+ROOT = Path(__file__).resolve().parent.parent
+MANAGE = "pages/manage_connection.py"
+MOBILE = "+919876543210"
+OWNER = "+919812345678"
+XSS = "<img src=x onerror=alert(1)>"
+CONSUMERS = [
+    {"consumer_id": "DEMO-9001", "name": "Asha Devi", "registered_mobile": OWNER, "is_demo": 1},
+    {"consumer_id": "DEMO-9002", "name": XSS, "registered_mobile": "+919700000002", "is_demo": 1},
+]
+
+
+@pytest.fixture(autouse=True)
+def app_env(monkeypatch, db_path):
+    monkeypatch.setattr(otp, "RESPONSE_FLOOR_SECONDS", 0)
+    with db.open_db(db_path) as conn:
+        store.upsert_consumers(conn, CONSUMERS)
+    return db_path
+
+
+@pytest.fixture
+def account_id(app_env) -> int:
+    with db.open_db(app_env) as conn:
+        return store.create_account(conn, MOBILE)
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    return i18n.t(key, lang, **values)
+
+
+def app(lang: str, account_id: int) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = lang
+    at.session_state["account_id"] = account_id
+    at.switch_page(MANAGE)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def click(at: AppTest, label: str) -> AppTest:
+    buttons = [b for b in at.button if b.label == label]
+    assert buttons, f"no button {label!r} in {[b.label for b in at.button]}"
+    buttons[0].click()
+    return at.run()
+
+
+def outbox_code(db_path: Path, destination: str = OWNER) -> str:
+    with db.open_db(db_path) as conn:
+        for message in sms.recent_outbox(conn, limit=20):
+            if message["destination"] == destination and message["kind"].startswith("otp_"):
+                return re.search(r"\d{3} \d{3}", message["text"]).group()
+    raise AssertionError("no OTP in the outbox")
+
+
+def start_link(at: AppTest, lang: str, typed: str = "demo-9001") -> AppTest:
+    at.text_input(key="link_consumer_input").input(typed)
+    return click(at, t("auth_send_otp", lang))
+
+
+def link(
+    at: AppTest, lang: str, db_path: Path, typed="demo-9001", nickname="Ghar", destination=OWNER
+) -> AppTest:
+    start_link(at, lang, typed)
+    at.text_input(key="link_otp_input").input(outbox_code(db_path, destination))
+    at.text_input(key="link_nickname_input").input(nickname)
+    return click(at, t("auth_verify_otp", lang))
+
+
+def bold_names(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**")]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_add_another_meter_journey(app_env, account_id, lang):
+    at = app(lang, account_id)
+    assert t("auth_manage_title", lang) in [h.value for h in at.title]
+    assert t("auth_manage_none", lang) in [i.value for i in at.info]
+    assert t("auth_add_title", lang) in [h.value for h in at.subheader]
+    assert [ti.label for ti in at.text_input] == [t("auth_consumer_id_label", lang)]
+    start_link(at, lang)
+    assert t("auth_otp_sent_link", lang, mobile="+91 ••••••••78") in [s.value for s in at.success]
+    assert [ti.label for ti in at.text_input] == [t("auth_otp_label", lang), t("auth_nickname_label", lang)]
+    at.text_input(key="link_otp_input").input(outbox_code(app_env))
+    at.text_input(key="link_nickname_input").input("Ghar")
+    click(at, t("auth_verify_otp", lang))
+    assert not at.exception
+    assert plain(t("auth_linked_ok", lang, nickname="Ghar")) in [s.value for s in at.success]
+    assert bold_names(at) == ["**Ghar**"]
+    captions = " ".join(c.value for c in at.caption)
+    assert "DEMO\\-9001" in captions and "DS\\-II" in captions
+    with db.open_db(app_env) as conn:
+        assert store.is_linked(conn, account_id, "DEMO-9001")
+        assert [m["kind"] for m in sms.recent_outbox(conn)] == ["link_notice", "otp_link"]
+    # The flow is over: the consumer ID form is back.
+    assert [ti.key for ti in at.text_input if ti.key.startswith("link_")] == ["link_consumer_input"]
+
+
+def test_the_new_connection_shows_on_the_overview_at_once(app_env, account_id):
+    at = app("en", account_id)
+    link(at, "en", app_env)
+    at.switch_page("dashboard.py").run()
+    assert not at.exception
+    assert "Ghar" in [h.value for h in at.subheader]  # the overview names each linked connection
+    with db.open_db(app_env) as conn:
+        assert list(store.connection_details(conn, account_id)["nickname"]) == ["Ghar"]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_unknown_and_real_consumer_ids_look_the_same(app_env, account_id, lang):
+    def shape(at: AppTest) -> list[tuple[str, str]]:
+        return [(type(e).__name__, re.sub(r"\d", "N", str(getattr(e, "value", "")))) for e in at.main]
+
+    real = start_link(app(lang, account_id), lang, "DEMO-9001")
+    unknown = start_link(app(lang, account_id), lang, "DEMO-4040")
+    assert shape(real)[:8] == shape(unknown)[:8]
+    assert [ti.label for ti in real.text_input] == [ti.label for ti in unknown.text_input]
+    assert [b.label for b in real.button] == [b.label for b in unknown.button]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_wrong_otp_five_times_links_nothing(app_env, account_id, lang):
+    at = app(lang, account_id)
+    start_link(at, lang)
+    code = outbox_code(app_env)
+    wrong = f"{(int(code.replace(' ', '')) + 1) % 10**6:06d}"
+    errors = []
+    for _ in range(5):
+        at.text_input(key="link_otp_input").input(wrong)
+        click(at, t("auth_verify_otp", lang))
+        errors.append([e.value for e in at.error])
+    assert errors[-1] == [t("auth_otp_dead", lang)] and errors[0] == [t("auth_otp_wrong", lang, tries=4)]
+    at.text_input(key="link_otp_input").input(code)
+    click(at, t("auth_verify_otp", lang))
+    assert [e.value for e in at.error] == [t("auth_otp_dead", lang)]
+    with db.open_db(app_env) as conn:
+        assert store.linked_connections(conn, account_id) == []
+        assert audit.count(conn, "otp_dead") == 1
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_an_expired_otp_links_nothing(app_env, account_id, lang, monkeypatch):
+    at = app(lang, account_id)
+    start_link(at, lang)
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:35:00Z")  # exactly 5 minutes: already expired
+    at.text_input(key="link_otp_input").input(outbox_code(app_env))
+    click(at, t("auth_verify_otp", lang))
+    assert [e.value for e in at.error] == [t("auth_otp_expired", lang)]
+    with db.open_db(app_env) as conn:
+        assert store.linked_connections(conn, account_id) == []
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+@pytest.mark.parametrize("typed", ["", "'; DROP TABLE links; --", "../x", "१२३४"])
+def test_a_malformed_consumer_id_gets_a_message_and_keeps_the_input(app_env, account_id, lang, typed):
+    at = start_link(app(lang, account_id), lang, typed)
+    assert [e.value for e in at.error] == [t("auth_invalid_consumer_id", lang)]
+    assert at.text_input(key="link_consumer_input").value == typed
+
+
+def test_cancel_ends_the_flow(app_env, account_id):
+    at = start_link(app("en", account_id), "en")
+    click(at, t("auth_cancel", "en"))
+    assert "link_challenge_id" not in at.session_state
+    assert [ti.key for ti in at.text_input] == ["link_consumer_input"]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_remove_asks_first_then_takes_effect(app_env, account_id, lang):
+    at = app(lang, account_id)
+    link(at, lang, app_env)
+    click(at, t("auth_remove", lang))
+    assert t("auth_remove_confirm", lang, nickname="Ghar", consumer_id="DEMO-9001") == (
+        at.warning[0].value.replace("\\", "")
+    )
+    click(at, t("auth_cancel", lang))
+    with db.open_db(app_env) as conn:
+        assert store.is_linked(conn, account_id, "DEMO-9001")
+    click(at, t("auth_remove", lang))
+    click(at, t("auth_remove_yes", lang))
+    assert not at.exception
+    assert plain(t("auth_removed", lang)) in [s.value for s in at.success]
+    assert bold_names(at) == []
+    with db.open_db(app_env) as conn:
+        assert not store.is_linked(conn, account_id, "DEMO-9001")
+        assert store.daily_frame(conn, account_id).empty
+        assert audit.count(conn, "link_removed", account_id=account_id) == 1
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_rename(app_env, account_id, lang):
+    at = app(lang, account_id)
+    link(at, lang, app_env)
+    (field,) = [ti for ti in at.text_input if ti.key.startswith("manage_nickname_")]
+    field.input("Dukaan")
+    click(at, t("auth_rename", lang))
+    assert bold_names(at) == ["**Dukaan**"]
+    (field,) = [ti for ti in at.text_input if ti.key.startswith("manage_nickname_")]
+    field.input("   ")
+    click(at, t("auth_rename", lang))
+    assert [e.value for e in at.error] == [t("auth_rename_invalid", lang)]
+    with db.open_db(app_env) as conn:
+        assert store.linked_connections(conn, account_id)[0]["nickname"] == "Dukaan"
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_stale_link_is_flagged(app_env, account_id, lang):
+    with db.open_db(app_env) as conn:
+        store.insert_link(conn, account_id, "DEMO-9001", "Ghar")
+        store.upsert_consumers(conn, [{**CONSUMERS[0], "registered_mobile": "+919744444444"}])
+    at = app(lang, account_id)
+    assert t("auth_stale", lang) in [w.value for w in at.warning]
+    assert bold_names(at) == ["**Ghar**"]
+
+
+def test_database_text_is_shown_as_text(app_env, account_id):
+    with db.open_db(app_env) as conn:
+        store.insert_link(conn, account_id, "DEMO-9002", "[x](javascript:alert(1)) <b>bold</b>")
+    at = app("en", account_id)
+    bodies = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    for body in bodies:
+        assert not re.search(r"(?<!\\)<", body), body  # every < is escaped: no tag can form
+        assert not re.search(r"(?<!\\)\]\(", body), body  # no live Markdown link
+    assert any("\\<img src\\=x onerror\\=alert\\(1\\)\\>" in body for body in bodies)
+    assert "**\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\<b\\>bold\\</b\\>**" in bodies
+    assert not any(m.proto.allow_html for m in at.markdown)
+    assert not any(c.proto.allow_html for c in at.caption)
+
+
+def test_forged_session_values_act_on_nothing(app_env, account_id):
+    with db.open_db(app_env) as conn:
+        other = store.create_account(conn, "+919833333333")
+        store.insert_link(conn, other, "DEMO-9002", "Theirs")
+        theirs = otp.issue(
+            conn,
+            otp.load_key(__import__("lib.config", fromlist=["x"]).load_settings()),
+            purpose="link",
+            account_id=other,
+            subject="DEMO-9001",
+            destination=OWNER,
+        )
+    at = app("en", account_id)
+    # A forged "confirm remove" for a connection this account does not hold: nothing to confirm.
+    at.session_state["manage_confirm_remove"] = "DEMO-9002"
+    at.run()
+    assert t("auth_remove_yes", "en") not in [b.label for b in at.button]
+    # A forged flow pointing at another account's challenge, with that challenge's real code.
+    at.session_state["link_challenge_id"] = theirs.challenge_id
+    at.session_state["link_consumer_id"] = "DEMO-9001"
+    at.session_state["link_masked"] = "+91 ••••••••78"
+    at.run()
+    at.text_input(key="link_otp_input").input(theirs.code)
+    click(at, t("auth_verify_otp", "en"))
+    assert [e.value for e in at.error] == [t("auth_otp_wrong", "en", tries=4)]
+    with db.open_db(app_env) as conn:
+        assert store.linked_connections(conn, account_id) == []
+        assert store.is_linked(conn, other, "DEMO-9002")
+        assert "Theirs" not in " ".join(bold_names(at))
