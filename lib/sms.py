@@ -92,7 +92,11 @@ def check_sms_configuration(conn: sqlite3.Connection, settings: Settings) -> Non
                 "Unset METERMITRA_SMS_GATEWAY / [sms] gateway for the camp laptop."
             )
         http = settings.sms_http
-        missing = [name for name in HTTP_REQUIRED if not str(http.get(name) or "").strip()]
+        missing = [
+            name
+            for name in HTTP_REQUIRED
+            if not str(http.get(name) or "").strip() or str(http.get(name)).startswith("REPLACE-WITH")
+        ]
         if missing:
             raise SmsConfigurationError(
                 "The http SMS gateway needs [sms.http] " + ", ".join(missing) + " in .streamlit/secrets.toml."

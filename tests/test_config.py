@@ -1,0 +1,187 @@
+"""Configuration and deployment security: Streamlit config, secrets handling, no raw HTML with data,
+nothing read from the URL."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from lib import auth, config, otp, sms, store
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE_FILES = [
+    ROOT / "dashboard.py",
+    *sorted((ROOT / "pages").glob("*.py")),
+    *sorted((ROOT / "lib").glob("*.py")),
+]
+
+
+# --- .streamlit/config.toml ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def streamlit_config() -> dict:
+    with (ROOT / ".streamlit" / "config.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def test_xsrf_and_cors_protection_stay_on(streamlit_config):
+    assert streamlit_config["server"]["enableXsrfProtection"] is True
+    assert streamlit_config["server"]["enableCORS"] is True
+
+
+def test_no_error_details_reach_users(streamlit_config):
+    assert streamlit_config["client"]["showErrorDetails"] == "none"
+    assert streamlit_config["client"]["toolbarMode"] == "viewer"
+
+
+def test_streamlit_reads_these_options():
+    """The option names are real Streamlit options (a typo would silently leave the default on)."""
+    from streamlit import config as st_config
+
+    for name in (
+        "server.enableXsrfProtection",
+        "server.enableCORS",
+        "client.showErrorDetails",
+        "client.toolbarMode",
+    ):
+        assert name in st_config._config_options_template, name
+
+
+# --- secrets ---------------------------------------------------------------------------------------
+
+
+def test_secrets_and_the_key_file_are_git_ignored():
+    for path in (".streamlit/secrets.toml", "data/.otp_key"):
+        result = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False)  # noqa: S603, S607
+        assert result.returncode == 0, f"{path} is not git-ignored"
+
+
+def test_the_secrets_example_is_documented_and_holds_no_secret():
+    path = ROOT / ".streamlit" / "secrets.toml.example"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert all(isinstance(value, dict) for value in data.values()), "every secret belongs in a [section]"
+    assert {"otp", "sms", "store", "camp"} <= set(data)
+    assert set(sms.HTTP_REQUIRED) <= set(data["sms"]["http"])
+    assert {"otp_login", "otp_link", "link_notice"} <= set(data["sms"]["http"]["templates"])
+    assert data["otp"]["key"].startswith("REPLACE-WITH") and data["sms"]["http"]["api_key"].startswith(
+        "REPLACE-WITH"
+    )
+    lines = path.read_text(encoding="utf-8").splitlines()
+    headers = [n for n, line in enumerate(lines) if line.startswith("[")]
+    assert len(headers) == 6 and all(lines[n + 1].startswith("# ") for n in headers)  # each section explained
+
+
+def test_the_example_copied_unchanged_fails_closed(tmp_path, conn):
+    copied = tmp_path / "secrets.toml"
+    copied.write_text((ROOT / ".streamlit" / "secrets.toml.example").read_text(encoding="utf-8"))
+    settings = config.load_settings(env={}, secrets_path=copied)
+    with pytest.raises(auth.AuthConfigurationError, match="at least 32"):
+        auth.check_startup(conn, replace(settings, db_path=Path("unused")))
+    production = replace(settings, sms_gateway="http", otp_key="k" * 64)
+    with pytest.raises(auth.AuthConfigurationError, match="url|api_key"):
+        auth.check_startup(conn, production)
+
+
+def test_the_otp_key_comes_from_secrets_and_the_environment_wins(tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('[otp]\nkey = "' + "ab" * 32 + '"\n')
+    from_file = config.load_settings(env={}, secrets_path=secrets)
+    assert otp.load_key(from_file).secret == bytes.fromhex("ab" * 32)
+    from_env = config.load_settings(env={"METERMITRA_OTP_KEY": "cd" * 32}, secrets_path=secrets)
+    assert otp.load_key(from_env).secret == bytes.fromhex("cd" * 32)
+
+
+def test_a_missing_key_with_production_data_fails_closed(conn, tmp_path):
+    store.upsert_consumers(conn, [{"consumer_id": "1", "name": "A", "registered_mobile": "+919812345678"}])
+    settings = config.Settings(
+        db_path=Path("unused"),
+        sms_gateway="http",
+        sms_http={"url": "https://x.example/s", "api_key": "k", "entity_id": "e", "sender_id": "s"},
+    )
+    with pytest.raises(auth.AuthConfigurationError, match="no OTP key"):
+        auth.check_startup(conn, settings, key_file=tmp_path / ".otp_key")
+
+
+def test_the_key_never_reaches_the_database(conn):
+    settings = config.load_settings()
+    from lib import auth as flows
+
+    flows.start_sign_in(conn, settings, "9876543210", lang="en", pacer=otp.Pacer(0))
+    dump = "\n".join(conn.iterdump())
+    assert settings.otp_key not in dump
+    assert otp.load_key(settings).secret.hex() not in dump
+
+
+# --- no raw HTML with data, nothing from the URL ------------------------------------------------------
+
+
+def _module_constants(tree: ast.Module) -> dict[str, object]:
+    constants: dict[str, object] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    constants[target.id] = node.value.value
+    return constants
+
+
+def _unsafe_html_calls(path: Path, root: Path = ROOT) -> list[str]:
+    """Calls passing ``unsafe_allow_html`` that is not literally False, whose body is not a literal string."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    constants = _module_constants(tree)
+    bad = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        flag = next((k.value for k in node.keywords if k.arg == "unsafe_allow_html"), None)
+        if flag is None or (isinstance(flag, ast.Constant) and flag.value is False):
+            continue
+        body = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "body"), None)
+        literal = isinstance(body, ast.Constant) and isinstance(body.value, str)
+        named_literal = isinstance(body, ast.Name) and isinstance(constants.get(body.id), str)
+        if not (literal or named_literal):
+            bad.append(f"{path.relative_to(root)}:{node.lineno}")
+    return bad
+
+
+def test_no_unsafe_html_with_non_literal_arguments():
+    assert [hit for path in CODE_FILES for hit in _unsafe_html_calls(path)] == []
+
+
+def test_the_html_check_catches_data(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import streamlit as st\nCSS = '<style></style>'\nname = input()\n"
+        "st.markdown(CSS, unsafe_allow_html=True)\n"
+        "st.markdown(f'<b>{name}</b>', unsafe_allow_html=True)\n"
+        "st.markdown(name, unsafe_allow_html=1 == 1)\n"
+        "st.markdown(name)\n"
+    )
+    assert _unsafe_html_calls(sample, root=tmp_path) == ["sample.py:5", "sample.py:6"]
+
+
+def test_no_st_html_with_data():
+    for path in CODE_FILES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "html"
+            ):
+                assert node.args and isinstance(node.args[0], ast.Constant), f"{path.name}:{node.lineno}"
+
+
+def test_nothing_is_read_from_query_params():
+    users = [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for path in CODE_FILES
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr in {"query_params", "experimental_get_query_params"}
+    ]
+    assert users == []
