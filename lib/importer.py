@@ -47,11 +47,14 @@ Rules (the issue's part 3; ``BENCHMARKS.md`` has the figures):
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
+import io
 import math
 import re
 import sqlite3
+from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -234,64 +237,59 @@ class _CsvSource:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
             self._raw.close()
             raise ImportFailed(message("utf16", path=path))
-        self._lines_read = 0
-        self.reader = csv.reader(self._decoded_lines())
+        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
+        self.reader = csv.reader(self._text)
         self.header: list[str] = []
 
     def read_header(self, columns: str) -> list[str]:
-        first = self._next()
-        while first is not None and not any(cell.strip() for cell in first):
-            first = self._next()
+        rows = self.rows()
+        first = next(rows, None)
         if first is None:
             raise ImportFailed(message("empty_file", path=self.path, columns=columns))
         self.header = first
         return [cell.strip() for cell in first]
 
     def rows(self) -> Iterator[list[str]]:
-        """Data rows; blank lines are skipped. ``self.line`` is the row's (last) line number."""
-        count = 0
-        while True:
-            row = self._next()
-            if row is None:
-                return
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            count += 1
-            if self.progress is not None and count % CHUNK_ROWS == 0:
-                self.progress(self._raw.tell(), self.total)
-            yield row
+        """Rows as lists of text, streamed; blank lines are skipped. ``self.line``: the row's last line."""
+        with self.errors_translated():
+            for row in self.reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                yield row
 
-    def _decoded_lines(self) -> Iterator[str]:
-        """The file's lines as text, decoded one by one so a bad byte is reported on its own line."""
-        for number, data in enumerate(self._raw, start=1):
-            self._lines_read = number
-            if number == 1:
-                data = data.removeprefix(codecs.BOM_UTF8)
-            try:
-                yield data.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise ImportFailed(
-                    message("not_utf8", path=self.path, line=number, error=error.reason)
-                ) from None
+    @contextlib.contextmanager
+    def errors_translated(self) -> Iterator[None]:
+        """Turn decoding and CSV syntax errors met while reading into ``ImportFailed`` with a line."""
+        try:
+            yield
+        except UnicodeDecodeError as error:
+            line = self._first_undecodable_line()
+            raise ImportFailed(message("not_utf8", path=self.path, line=line, error=error.reason)) from None
+        except csv.Error as error:
+            raise ImportFailed(message("csv_error", path=self.path, line=self.line, error=error)) from None
+
+    def tick(self) -> None:
+        """Report progress (bytes read so far); called once per chunk."""
+        if self.progress is not None:
+            self.progress(self._raw.tell(), self.total)
+
+    def _first_undecodable_line(self) -> int:
+        with self.path.open("rb") as handle:
+            for number, data in enumerate(handle, start=1):
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number
+        return 0
 
     @property
     def line(self) -> int:
         return self.reader.line_num
 
-    def _next(self) -> list[str] | None:
-        try:
-            return next(self.reader)
-        except StopIteration:
-            return None
-        except csv.Error as error:
-            raise ImportFailed(
-                message("csv_error", path=self.path, line=self.reader.line_num, error=error)
-            ) from None
-
     def close(self) -> None:
         if self.progress is not None:
             self.progress(self.total, self.total)
-        self._raw.close()
+        self._text.close()
 
 
 def _column_index(header: list[str], name: str, path: Path, *, required: bool = True) -> int | None:
@@ -545,16 +543,28 @@ def _read_readings(
     register: bool,
     max_kwh: float,
 ) -> None:
-    """The hot loop: parse, validate and write readings chunk by chunk (inside the transaction)."""
-    known: dict[str, bool] = {}
-    times: dict[str, tuple[str | None, str | None]] = {}  # CSV text -> (stored ts, or the reason)
-    seen: dict[str, _Seen] = {}
+    """The hot loop: parse, validate and write readings chunk by chunk (inside the transaction).
+
+    Written for speed (``bench/bench_import.py``): the common case of a row is a handful of dict
+    lookups and float() calls; anything unusual falls through to the slow, explaining paths.
+    """
+    consumers: dict[str, _Seen | None] = {}  # consumer ID as written -> its state (None: unknown)
     registers: dict[str, tuple[str, float, int]] = {}  # consumer -> (ts, register kWh, line)
-    span: dict[str, list[str]] = {}  # consumer -> [first ts, last ts] written
     pending: list[tuple[str, str, float, float | None]] = []
     pending_lines: list[int] = []
     pending_rows: list[list[str]] = []
+    add_pending, add_line, add_row = pending.append, pending_lines.append, pending_rows.append
     width = max(i for i in (id_at, ts_at, kwh_at, balance_at) if i is not None) + 1
+    reader = source.reader
+    chunk = CHUNK_ROWS
+    rows_read = 0
+    good_times: dict[str, str] = {}  # CSV text -> stored ts (cached: many meters share one time grid)
+    bad_times: dict[str, str] = {}  # CSV text -> why not
+    last_key: str | None = None
+    mine: _Seen | None = _Seen(fixed_consumer) if fixed_consumer is not None else None
+    cid, seen_times, seen_lines = "", [], array("q")
+    if mine is not None:
+        cid, seen_times, seen_lines = mine.consumer_id, mine.times, mine.lines
 
     def bad(line: int, at: int | None, value: str, reason: str, row: list[str]) -> None:
         error = RowError(line, names.get(at, ""), value, reason)
@@ -568,7 +578,6 @@ def _read_readings(
         if added < len(pending):
             for i, stored in _stored_conflicts(conn, pending):
                 conflicts += 1
-                cid, ts, kwh, balance = pending[i]
                 bad(
                     pending_lines[i],
                     kwh_at,
@@ -577,136 +586,159 @@ def _read_readings(
                     pending_rows[i],
                 )
         report.unchanged += len(pending) - added - conflicts
-        for cid, ts, _, _ in pending:
-            bounds = span.get(cid)
-            if bounds is None:
-                span[cid] = [ts, ts]
-            elif ts < bounds[0]:
-                bounds[0] = ts
-            elif ts > bounds[1]:
-                bounds[1] = ts
         pending.clear()
         pending_lines.clear()
         pending_rows.clear()
+        source.tick()
 
-    for row in source.rows():
-        report.rows += 1
-        line = source.line
-        if len(row) < width:
-            row = row + [""] * (width - len(row))
-        # consumer
-        if fixed_consumer is not None:
-            cid = fixed_consumer
-        else:
-            cid = row[id_at].strip()  # type: ignore[index]
-            ok = known.get(cid)
-            if ok is None:
-                ok = _consumer_id_ok(cid) and bool(store.existing_consumer_ids(conn, [cid]))
-                known[cid] = ok
-            if not ok:
-                bad(line, id_at, cid, _consumer_reason(cid), row)
-                continue
-        # timestamp (cached: many meters share one time grid)
-        raw_ts = row[ts_at]
-        parsed = times.get(raw_ts)
-        if parsed is None:
+    with source.errors_translated():
+        for row in reader:
+            line = reader.line_num
+            if len(row) < width:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # a blank line
+                row = row + [""] * (width - len(row))
+            rows_read += 1
+            # consumer (its state is looked up again only when the ID changes from the previous row)
+            if id_at is not None:
+                key = row[id_at]
+                if key != last_key:
+                    last_key = key
+                    mine = consumers.get(key, _UNSEEN)  # type: ignore[arg-type]
+                    if mine is _UNSEEN:
+                        mine = consumers[key] = _consumer_state(conn, consumers, key)
+                    if mine is not None:
+                        cid, seen_times, seen_lines = mine.consumer_id, mine.times, mine.lines
+                if mine is None:
+                    bad(line, id_at, key, _consumer_reason(key.strip()), row)
+                    continue
+            # timestamp (cached: many meters share one time grid)
+            raw_ts = row[ts_at]
+            ts = good_times.get(raw_ts)
+            if ts is None:
+                reason = bad_times.get(raw_ts)
+                if reason is None:
+                    try:
+                        ts = parse_timestamp(raw_ts, zone, time_format, now)
+                    except ValueError as error:
+                        reason = bad_times[raw_ts] = str(error)
+                    else:
+                        if len(good_times) >= _TIME_CACHE_MAX:
+                            good_times.clear()
+                        good_times[raw_ts] = ts
+                if reason is not None:
+                    bad(line, ts_at, raw_ts, reason, row)
+                    continue
+            # kWh
+            raw_kwh = row[kwh_at]
             try:
-                parsed = (parse_timestamp(raw_ts, zone, time_format, now), None)
-            except ValueError as error:
-                parsed = (None, str(error))
-            if len(times) >= _TIME_CACHE_MAX:
-                times.clear()
-            times[raw_ts] = parsed
-        ts = parsed[0]
-        if ts is None:
-            bad(line, ts_at, raw_ts, parsed[1], row)  # type: ignore[arg-type]
-            continue
-        # kWh
-        raw_kwh = row[kwh_at]
-        try:
-            kwh = float(raw_kwh)
-        except ValueError:
-            kwh = math.nan
-        if register:
-            if not (0.0 <= kwh < math.inf):
-                bad(line, kwh_at, raw_kwh, _kwh_reason(raw_kwh, max_kwh, register=True), row)
+                kwh = float(raw_kwh)
+            except ValueError:
+                kwh = math.nan
+            if register:
+                if not (0.0 <= kwh < math.inf):
+                    bad(line, kwh_at, raw_kwh, _kwh_reason(raw_kwh, max_kwh, register=True), row)
+                    continue
+            elif not (0.0 <= kwh <= max_kwh):
+                bad(line, kwh_at, raw_kwh, _kwh_reason(raw_kwh, max_kwh), row)
                 continue
-        elif not (0.0 <= kwh <= max_kwh):
-            bad(line, kwh_at, raw_kwh, _kwh_reason(raw_kwh, max_kwh), row)
-            continue
-        # balance (optional)
-        balance: float | None = None
-        if balance_at is not None:
-            raw_balance = row[balance_at]
-            if raw_balance.strip():
+            # balance (optional)
+            balance: float | None = None
+            if balance_at is not None:
+                raw_balance = row[balance_at]
                 try:
-                    balance = _number(raw_balance, money=True)
-                except ValueError as error:
-                    bad(line, balance_at, raw_balance, str(error), row)
+                    balance = float(raw_balance)
+                except ValueError:
+                    if raw_balance.strip():
+                        try:
+                            balance = _number(raw_balance, money=True)
+                        except ValueError as error:
+                            bad(line, balance_at, raw_balance, str(error), row)
+                            continue
+                if balance is not None and not (-MAX_BALANCE_INR <= balance <= MAX_BALANCE_INR):
+                    bad(line, balance_at, raw_balance, _balance_reason(balance), row)
                     continue
-                if abs(balance) > MAX_BALANCE_INR:
-                    bad(line, balance_at, raw_balance, message("absurd_balance", limit=MAX_BALANCE_INR), row)
+            # duplicate within the file: O(1) while the consumer's rows come in time order
+            if seen_times and ts <= seen_times[-1]:
+                earlier = mine.add_out_of_order(ts, line)  # type: ignore[union-attr]
+                if earlier:
+                    bad(line, ts_at, raw_ts, message("duplicate_in_file", line=earlier), row)
                     continue
-        # duplicate within the file
-        mine = seen.get(cid)
-        if mine is None:
-            mine = seen[cid] = _Seen()
-        earlier = mine.add(ts, line)
-        if earlier:
-            bad(line, ts_at, raw_ts, message("duplicate_in_file", line=earlier), row)
-            continue
-        # register -> interval
-        if register:
-            previous = registers.get(cid)
-            if previous is not None and ts < previous[0]:
-                mine.forget(ts)
-                bad(line, ts_at, raw_ts, message("register_order", line=previous[2]), row)
-                continue
-            if previous is None or kwh < previous[1]:
-                if previous is not None:
-                    report.resets.append(MeterReset(cid, line, ts, previous[1], kwh))
+            else:
+                seen_times.append(ts)
+                seen_lines.append(line)
+            # register -> interval
+            if register:
+                previous = registers.get(cid)
+                if previous is not None and ts < previous[0]:
+                    mine.forget(ts)  # type: ignore[union-attr]
+                    bad(line, ts_at, raw_ts, message("register_order", line=previous[2]), row)
+                    continue
+                if previous is None or kwh < previous[1]:
+                    if previous is not None:
+                        report.resets.append(MeterReset(cid, line, ts, previous[1], kwh))
+                    registers[cid] = (ts, kwh, line)
+                    report.baselines += 1
+                    continue
+                energy = round(kwh - previous[1], 6)
+                if energy > max_kwh:
+                    mine.forget(ts)  # type: ignore[union-attr]
+                    bad(line, kwh_at, raw_kwh, message("absurd_kwh", limit=max_kwh), row)
+                    continue
                 registers[cid] = (ts, kwh, line)
-                report.baselines += 1
-                continue
-            energy = round(kwh - previous[1], 6)
-            if energy > max_kwh:
-                mine.forget(ts)
-                bad(line, kwh_at, raw_kwh, message("absurd_kwh", limit=max_kwh), row)
-                continue
-            registers[cid] = (ts, kwh, line)
-            kwh = energy
-        pending.append((cid, ts, kwh, balance))
-        pending_lines.append(line)
-        pending_rows.append(row)
-        if len(pending) >= CHUNK_ROWS:
-            flush()
+                kwh = energy
+            add_pending((cid, ts, kwh, balance))
+            add_line(line)
+            add_row(row)
+            if len(pending) >= chunk:
+                flush()
     if pending:
         flush()
-    report.consumers = sorted(span)
+    report.rows = rows_read
+    states = {s.consumer_id: s for s in consumers.values() if s is not None}
+    if fixed_consumer is not None and mine is not None:
+        states[fixed_consumer] = mine
+    states = {cid: state for cid, state in states.items() if state.span()}
+    report.consumers = sorted(states)
     if report.added:
-        for cid, (first, last) in span.items():
+        for cid, state in sorted(states.items()):
+            first, last = state.span()  # type: ignore[misc]
             store.refresh_daily(conn, cid, _ist_day(first), _ist_day(last))
         store.bump_data_version(conn)
 
 
+_UNSEEN = object()
+
+
+def _consumer_state(conn: sqlite3.Connection, consumers: dict[str, _Seen | None], key: str) -> _Seen | None:
+    """The state of the consumer written as ``key`` (shared by spellings that differ in spaces),
+    or None when the ID is malformed or not in the consumer master."""
+    cid = key.strip()
+    if not _consumer_id_ok(cid) or not store.existing_consumer_ids(conn, [cid]):
+        return None
+    same = next((state for state in consumers.values() if state and state.consumer_id == cid), None)
+    return same or _Seen(cid)
+
+
+def _balance_reason(balance: float) -> str:
+    return message("not_finite") if math.isnan(balance) else message("absurd_balance", limit=MAX_BALANCE_INR)
+
+
 class _Seen:
-    """Timestamps of one consumer already in this file: a sorted list while the file is in time order
-    (8 bytes a row, O(1) checks), plus a set for rows that arrive out of order."""
+    """One consumer's timestamps already in this file: a sorted list (plus their line numbers) while
+    the file is in time order, O(1) per row, and a dict for rows that arrive out of order."""
 
-    __slots__ = ("extra", "lines", "times")
+    __slots__ = ("consumer_id", "extra", "lines", "times")
 
-    def __init__(self) -> None:
+    def __init__(self, consumer_id: str) -> None:
+        self.consumer_id = consumer_id
         self.times: list[str] = []
-        self.lines: list[int] = []
+        self.lines = array("q")
         self.extra: dict[str, int] = {}
 
-    def add(self, ts: str, line: int) -> int:
-        """Record ``ts``; returns the line that already had it (0 when new)."""
+    def add_out_of_order(self, ts: str, line: int) -> int:
+        """Record a ``ts`` not after the latest one; returns the line that already had it (0 when new)."""
         times = self.times
-        if not times or ts > times[-1]:
-            times.append(ts)
-            self.lines.append(line)
-            return 0
         at = bisect_left(times, ts)
         if at < len(times) and times[at] == ts:
             return self.lines[at]
@@ -717,12 +749,19 @@ class _Seen:
         return 0
 
     def forget(self, ts: str) -> None:
-        """Undo ``add`` for a row rejected later (it must not shadow a good row)."""
+        """Undo the recording of a row rejected later (it must not shadow a good row)."""
         if self.times and self.times[-1] == ts:
             self.times.pop()
             self.lines.pop()
         else:
             self.extra.pop(ts, None)
+
+    def span(self) -> tuple[str, str] | None:
+        """First and last timestamp recorded, or None."""
+        if not self.times:
+            return None
+        first = min(self.times[0], min(self.extra)) if self.extra else self.times[0]
+        return first, self.times[-1]
 
 
 def _stored_conflicts(
@@ -831,6 +870,7 @@ def _read_consumers(
             write.append(row)
         store.upsert_consumers(conn, write)
         pending.clear()
+        source.tick()
 
     for raw in source.rows():
         report.rows += 1
@@ -975,6 +1015,7 @@ def _read_recharges(
         report.added += added
         report.unchanged += len(pending) - added
         pending.clear()
+        source.tick()
 
     for raw in source.rows():
         report.rows += 1

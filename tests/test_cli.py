@@ -201,19 +201,30 @@ def test_unexpected_errors_show_no_traceback_unless_debug(master, monkeypatch):
         run("--debug", "import-readings", DATA / "readings.csv")
 
 
-def test_progress_bar_only_on_a_terminal(master, monkeypatch):
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 2)
+def test_progress_bar_only_on_a_terminal(master, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 100)
+    path = tmp_path / "many.csv"
+    path.write_text(
+        "consumer_id,timestamp,kwh\n"
+        + "".join(
+            f"101234567,2026-10-{1 + i // 48:02d} {i % 48 // 2:02d}:{30 * (i % 2):02d},0.1\n"
+            for i in range(1200)
+        ),
+        encoding="utf-8",
+    )
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
             return True
 
     terminal = Terminal()
-    assert cli.main(["import-readings", str(DATA / "readings.csv")], out=io.StringIO(), err=terminal) == 0
-    drawn = terminal.getvalue()
-    assert drawn.count("\r[") >= 2 and drawn.endswith("] 100%  0.0 of 0.0 MB\n")
+    assert cli.main(["import-readings", str(path)], out=io.StringIO(), err=terminal) == 0
+    frames = terminal.getvalue().split("\r")[1:]
+    assert len(frames) >= 3  # redrawn while the file is read, not only at the end
+    assert frames[0].startswith("[") and "100%" not in frames[0]
+    assert frames[-1].startswith("[" + "#" * 30 + "] 100%") and frames[-1].endswith("MB\n")
     plain = io.StringIO()
-    cli.main(["import-readings", str(DATA / "readings.csv")], out=io.StringIO(), err=plain)
+    cli.main(["import-readings", str(path)], out=io.StringIO(), err=plain)
     assert plain.getvalue() == ""
 
 
@@ -254,6 +265,25 @@ def test_export_daily_refusals(master, tmp_path, capsys):
         cli.main(["export-daily", "--consumer", "101234567", "--from", "2026-13-01"])
     assert stop.value.code == 2
     assert "not a date (YYYY-MM-DD): '2026-13-01'" in capsys.readouterr().err
+
+
+# --- seed-demo ------------------------------------------------------------------------------------
+
+
+def test_seed_demo_fills_an_empty_database_and_refuses_real_data(db_path, tmp_path):
+    code, out, _ = run("seed-demo")
+    assert code == 0 and out.startswith(f"demo data written to {db_path}:")
+    with db.open_db(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM consumers WHERE is_demo = 0").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] > 17_000
+    real = tmp_path / "real.db"
+    run("--db", real, "import-consumers", DATA / "consumers.csv")
+    before = dump(real)
+    code, out, err = run("--db", real, "seed-demo")
+    assert code == 1 and "holds real consumers" in err
+    assert dump(real) == before
+    assert run("--db", real, "seed-demo", "--force")[0] == 0
+    assert count(real, "readings") > 17_000
 
 
 # --- the real file, and a killed import -----------------------------------------------------------

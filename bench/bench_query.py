@@ -1,0 +1,175 @@
+"""Query benchmark: one connection's year of 30-minute readings into a pandas DataFrame
+(``store.readings_frame``, with its link check), from a database of 1,000 connections x 1 year,
+beside a bare indexed SELECT of the same rows, in the same run.
+
+    .venv/bin/python bench/bench_query.py                 # 1,000 x 365 days = 17,520,000 readings
+    .venv/bin/python bench/bench_query.py --consumers 100 --rounds 5
+
+The database is generated once with raw ``executemany`` into ``bench/results/`` (git-ignored) and
+reused (``--regenerate`` to rebuild). One account follows 10 connections spread over the key space;
+each round reads the next of them, so SQLite's own page cache is cold for that connection (the OS
+cache is warm, as on a running server). Reported: medians, the ratio frame/bare (goal <= 1.5), the
+split of the frame time, and the database size per million readings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+from lib import db, store  # noqa: E402
+from lib.clock import UTC, to_ts  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+START = dt.datetime(2025, 11, 25, 18, 30, tzinfo=UTC)  # 2025-11-26 00:00 IST
+FOLLOWED = 10
+
+
+def db_file(consumers: int, days: int) -> Path:
+    return RESULTS / f"query_{consumers}x{days}.db"
+
+
+def consumer_id(index: int) -> str:
+    return f"2040{index:06d}"
+
+
+def generate(path: Path, consumers: int, days: int) -> None:
+    """Fill ``path`` with ``consumers`` x ``days`` x 48 readings (raw executemany, in batches)."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    conn = db.connect(path)
+    db.migrate(conn)
+    conn.execute("PRAGMA synchronous=OFF")  # generation only; the measured reads are unaffected
+    stamps = [to_ts(START + dt.timedelta(minutes=30 * i)) for i in range(days * 48)]
+    rng = random.Random(17)
+    started = time.perf_counter()
+    with db.transaction(conn):
+        store.upsert_consumers(
+            conn,
+            [
+                {"consumer_id": consumer_id(c), "name": f"Bench {c}", "registered_mobile": f"+9197{c:08d}"}
+                for c in range(consumers)
+            ],
+        )
+        account_id = store.create_account(conn, "+919000000001", now="2026-01-01T00:00:00Z")
+        for c in followed(consumers):
+            store.insert_link(conn, account_id, consumer_id(c), f"Meter {c}", now="2026-01-01T00:00:00Z")
+    for c in range(consumers):
+        cid = consumer_id(c)
+        balance = 5000.0
+        rows = []
+        for ts in stamps:
+            kwh = round(rng.random() * 0.8, 3)
+            balance = round(balance - kwh * 7.42, 2)
+            rows.append((cid, ts, kwh, balance))
+        with db.transaction(conn):
+            conn.executemany(
+                "INSERT INTO readings (consumer_id, ts, kwh, balance_inr) VALUES (?, ?, ?, ?)", rows
+            )
+        if c % 100 == 99:
+            print(
+                f"  generated {c + 1} of {consumers} connections ({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
+    store.set_meta(conn, "bench_complete", "1")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+
+
+def followed(consumers: int) -> list[int]:
+    step = max(consumers // FOLLOWED, 1)
+    return [min(step // 2 + i * step, consumers - 1) for i in range(min(FOLLOWED, consumers))]
+
+
+def bare_select(conn, cid: str, lo: str, hi: str) -> list:
+    return conn.execute(
+        "SELECT consumer_id, ts, kwh, balance_inr FROM readings "
+        "WHERE consumer_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+        (cid, lo, hi),
+    ).fetchall()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--consumers", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--regenerate", action="store_true")
+    args = parser.parse_args()
+
+    path = db_file(args.consumers, args.days)
+    ready = False
+    if path.exists() and not args.regenerate:
+        with db.open_db(path) as conn:
+            ready = store.get_meta(conn, "bench_complete") == "1"
+    if not ready:
+        print(f"generating {path.name}: {args.consumers} connections x {args.days} days x 48 readings")
+        started = time.perf_counter()
+        generate(path, args.consumers, args.days)
+        print(f"  done in {time.perf_counter() - started:.0f} s")
+
+    lo, hi = to_ts(START), to_ts(START + dt.timedelta(days=args.days))
+    with db.open_db(path) as conn:
+        total = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+        account_id = store.account_by_mobile(conn, "+919000000001")["account_id"]
+        targets = [consumer_id(c) for c in followed(args.consumers)]
+        for cid in targets[:2]:  # warm up the code paths
+            store.readings_frame(conn, account_id, cid, lo, hi)
+            bare_select(conn, cid, lo, hi)
+        frames, bares, reads, parses = [], [], [], []
+        for i in range(args.rounds):
+            cid = targets[i % len(targets)]
+            order = (0, 1) if i % 2 == 0 else (1, 0)  # alternate who reads the connection first
+            for which in order:
+                start = time.perf_counter()
+                if which == 0:
+                    frame = store.readings_frame(conn, account_id, cid, lo, hi)
+                    frames.append(time.perf_counter() - start)
+                    n_frame = len(frame)
+                else:
+                    rows = bare_select(conn, cid, lo, hi)
+                    bares.append(time.perf_counter() - start)
+                    n_bare = len(rows)
+            if n_frame != n_bare:
+                raise SystemExit(f"frame has {n_frame} rows, bare SELECT {n_bare}")
+            # where the frame's time goes: the read itself and the timestamp parsing
+            start = time.perf_counter()
+            raw = pd.read_sql_query(
+                "SELECT consumer_id, ts, kwh, balance_inr FROM readings "
+                "WHERE consumer_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
+                conn,
+                params=(cid, lo, hi),
+            )
+            reads.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            pd.to_datetime(raw["ts"], utc=True)
+            parses.append(time.perf_counter() - start)
+    size = os.path.getsize(path)
+    frame_s, bare_s = statistics.median(frames), statistics.median(bares)
+    print(
+        f"database: {total:,} readings, {size / 1e9:.2f} GB, {size / total * 1e6 / 1e6:.1f} MB per million readings"
+    )
+    print(f"rows per query: {n_bare:,} (one connection, {args.days} days)")
+    print(f"bare indexed SELECT + fetchall : {bare_s * 1000:7.1f} ms (median of {args.rounds})")
+    print(f"store.readings_frame           : {frame_s * 1000:7.1f} ms (median of {args.rounds})")
+    print(f"ratio frame/bare               : {frame_s / bare_s:.2f}x  (goal <= 1.5x)")
+    print(
+        f"  of which pd.read_sql_query {statistics.median(reads) * 1000:.1f} ms, "
+        f"pd.to_datetime {statistics.median(parses) * 1000:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
