@@ -260,7 +260,7 @@ def _draw_period(ctx: PageContext, own: pd.DataFrame) -> None:
             steps, ctx.lang, title=ctx.t("ledger_waterfall_title", period=period), money=ctx.money
         ),
         key="ledger_waterfall",
-        config={"displaylogo": False},
+        config={"displaylogo": False, "displayModeBar": False},
     )
     for line in explanation_lines(ctx, own, first, last, period, steps):
         st.markdown(line)
@@ -374,6 +374,14 @@ def waterfall_figure(steps: dict[str, Any], lang: str, *, title: str, money: Any
                 hoverinfo="name+text",
             )
         )
+    # Zoom on the balance's path so that a day's few rupees of charges are visible beside the balance.
+    levels = [values[0]]
+    for amount in values[1:-1]:
+        levels.append(levels[-1] + amount)
+    levels += [values[-1]] + ([metered] if metered is not None and not math.isnan(metered) else [])
+    low, high = min(levels), max(levels)
+    pad = max((high - low) * 0.35, 10.0)
+    fig.update_yaxes(range=[low - pad, high + pad])
     fig.update_layout(
         title=title,
         showlegend=False,
