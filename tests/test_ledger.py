@@ -486,3 +486,47 @@ def test_migration_tables_exist(db_path):
     with db.open_db(db_path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"arrears", "adjustments", "alert_rules", "alerts_sent"} <= tables
+
+
+# --- an imported connection without metered balances -------------------------------------------------------
+
+
+def _imported_connection(conn, account_id: int, consumer_id: str = "204500001", *, is_demo: int = 0) -> None:
+    """Three IST days (22-24 Nov 2026) of half-hourly readings without a balance, and one ₹500 recharge."""
+    from lib.clock import IST, to_ts
+
+    store.upsert_consumers(
+        conn,
+        [
+            {
+                "consumer_id": consumer_id,
+                "name": "Imported",
+                "registered_mobile": "+919812300000",
+                "tariff_category": "NDS-II",
+                "sanctioned_load_kw": 1.0,
+                "is_demo": is_demo,
+            }
+        ],
+    )
+    store.insert_link(conn, account_id, consumer_id, "Godown")
+    start = dt.datetime(2026, 11, 22, tzinfo=IST)
+    rows = [(consumer_id, to_ts(start + dt.timedelta(minutes=30 * i)), 0.125, None) for i in range(3 * 48)]
+    store.insert_readings(conn, rows)
+    store.insert_recharges(
+        conn, [{"consumer_id": consumer_id, "ts": to_ts(start + dt.timedelta(hours=10)), "amount_inr": 500.0}]
+    )
+    store.refresh_daily(conn, consumer_id)
+
+
+def test_imported_connection_gets_an_estimated_balance(conn):
+    account = store.create_account(conn, "+919812300000")
+    _imported_connection(conn, account)
+    rows = ledger.load_ledger(conn, account, today=TODAY)
+    assert rows["estimated"].all() and set(rows["status"]) == {"estimated"}
+    # 6 units a day on NDS-II, 1 kW, Nov 2026: 6 x 7.79 = 46.74; fixed 6.67 (22nd), 6.66 (23rd), 6.67 (24th);
+    # duty 6 % of 53.41 = 3.20 (3.2046) or of 53.40 = 3.20; rebate 1.50. Deductions 55.11, 55.10, 55.11.
+    assert list(rows["deduction_inr"]) == [55.11, 55.10, 55.11]
+    # From ₹0 before the first day: 500 - 55.11 - 55.10 - 55.11 = 334.68.
+    assert rows["balance_inr"].iloc[-1] == 334.68
+    outlook = ledger.balance_outlook(rows, TODAY).iloc[0]
+    assert outlook["estimated"] and outlook["balance_inr"] == 334.68

@@ -150,3 +150,20 @@ def test_low_balance_warning_on_every_page(demo_account):
         assert not at.exception, page
         warnings = " ".join(w.value for w in at.warning)
         assert "Low balance: Home" in warnings, page
+
+
+def test_imported_connection_without_balance_is_marked_estimated(demo_account):
+    from tests.test_ledger import _imported_connection
+
+    with db.open_db(Path(db.db_path())) as conn:
+        _imported_connection(conn, demo_account, is_demo=1)  # the outbox gateway refuses real data
+    at = _ledger_page(demo_account, "en")
+    at.selectbox(key="ledger_connection").select("204500001").run()
+    assert not at.exception
+    balance = next(m for m in at.metric if m.label == i18n.t("ledger_balance_metric", "en"))
+    assert balance.value == "₹334.68 (estimated)"
+    assert "This meter reports no balance" in _all_text(at)
+    # Estimated days are labelled so in the table, never "Matches".
+    tables = [d.value for d in at.dataframe]
+    table = next(t for t in tables if i18n.t("ledger_col_status", "en") in t.columns)
+    assert set(table[i18n.t("ledger_col_status", "en")]) == {i18n.t("ledger_status_estimated", "en")}
