@@ -87,27 +87,29 @@ def fill_calendar(
     >>> fill_calendar(daily)["kwh"].tolist()
     [2.0, nan, 3.0]
     """
-    ids = list(dict.fromkeys([*daily["consumer_id"].astype(str), *(consumer_ids or [])]))
+    cids = daily["consumer_id"].astype(str)
+    ids = list(dict.fromkeys([*pd.unique(cids), *(consumer_ids or [])]))
     names = dict(nicknames or {})
-    for cid, nick in zip(daily["consumer_id"].astype(str), daily["nickname"], strict=True):
+    firsts = daily.drop_duplicates("consumer_id")
+    for cid, nick in zip(firsts["consumer_id"].astype(str), firsts["nickname"], strict=True):
         names.setdefault(cid, nick)
-    parts: list[pd.DataFrame] = []
+    spans = daily.groupby(cids)["day"].agg(["min", "max"]) if len(daily) else None
+    grids: list[pd.DataFrame] = []
     for cid in ids:
-        own = daily[daily["consumer_id"].astype(str) == cid].set_index("day").sort_index()
-        lo = _ts(first_day) if first_day is not None else (own.index.min() if len(own) else None)
-        hi = _ts(last_day) if last_day is not None else (own.index.max() if len(own) else None)
+        known = spans is not None and cid in spans.index
+        lo = _ts(first_day) if first_day is not None else (spans.loc[cid, "min"] if known else None)
+        hi = _ts(last_day) if last_day is not None else (spans.loc[cid, "max"] if known else None)
         if lo is None or hi is None or lo > hi:
             continue
-        days = pd.date_range(lo, hi, freq="D", name="day")
-        own = own.reindex(days)
-        own["consumer_id"] = cid
-        own["nickname"] = names.get(cid, cid)
-        own["intervals"] = own["intervals"].fillna(0).astype(int)
-        own["recharge_inr"] = own["recharge_inr"].fillna(0.0)
-        parts.append(own.reset_index())
-    if not parts:
+        grids.append(pd.DataFrame({"consumer_id": cid, "day": pd.date_range(lo, hi, freq="D")}))
+    if not grids:
         return empty_daily()
-    frame = pd.concat(parts, ignore_index=True)
+    grid = pd.concat(grids, ignore_index=True)
+    rows = daily.assign(consumer_id=cids).drop(columns=["nickname"])
+    frame = grid.merge(rows, on=["consumer_id", "day"], how="left", sort=False)
+    frame["nickname"] = frame["consumer_id"].map(names)
+    frame["intervals"] = frame["intervals"].fillna(0).astype(int)
+    frame["recharge_inr"] = frame["recharge_inr"].fillna(0.0)
     extras = [c for c in frame.columns if c not in DAILY_COLUMNS]
     return frame[[*DAILY_COLUMNS, *extras]]
 
@@ -118,7 +120,11 @@ def with_deductions(daily: pd.DataFrame) -> pd.DataFrame:
     deduction = yesterday's closing balance + today's recharges - today's closing balance. It is
     NaN when either closing balance is unknown (a gap), so a missing day never looks free.
     """
-    frame = fill_calendar(daily) if len(daily) else empty_daily()
+    return _deductions(fill_calendar(daily) if len(daily) else empty_daily())
+
+
+def _deductions(frame: pd.DataFrame) -> pd.DataFrame:
+    """``with_deductions`` on a frame already passed through :func:`fill_calendar`."""
     if not len(frame):
         return frame.assign(deduction_inr=pd.Series(dtype="float64"))
     frame = frame.sort_values(["consumer_id", "day"]).reset_index(drop=True)
@@ -254,6 +260,14 @@ def _per_period(frame: pd.DataFrame, granularity: Granularity, how: dict[str, st
     columns = ["consumer_id", "nickname", "period", *how, "days_with_data", "days", "recharge_inr"]
     if not len(frame):
         return pd.DataFrame(columns=columns)
+    if granularity == "day":  # one row per day already (after fill_calendar): no grouping needed
+        daily = frame.sort_values(["consumer_id", "day"])
+        out = daily.assign(
+            period=daily["day"],
+            days_with_data=daily["kwh"].notna().astype(int),
+            days=1,
+        )
+        return out[columns].reset_index(drop=True)
     frame = frame.assign(period=period_start(frame["day"], granularity), has=frame["kwh"].notna())
     grouped = frame.groupby(["consumer_id", "period"], sort=True)
     out = pd.DataFrame(
@@ -293,13 +307,17 @@ def compare_series(
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}")
-    frame = with_deductions(daily)
-    if first_day is not None:
-        frame = frame[frame["day"] >= _ts(first_day)]
-    if last_day is not None:
-        frame = frame[frame["day"] <= _ts(last_day)]
     if first_day is not None and last_day is not None:
-        frame = fill_calendar(frame, first_day, last_day, consumer_ids, nicknames)
+        # One calendar from the earliest loaded day (for the first day's deduction) to the range's end.
+        lo = min(_ts(first_day), daily["day"].min()) if len(daily) else _ts(first_day)
+        frame = _deductions(fill_calendar(daily, lo, last_day, consumer_ids, nicknames))
+        frame = frame[frame["day"] >= _ts(first_day)]
+    else:
+        frame = with_deductions(daily)
+        if first_day is not None:
+            frame = frame[frame["day"] >= _ts(first_day)]
+        if last_day is not None:
+            frame = frame[frame["day"] <= _ts(last_day)]
     source = {"balance": "closing_balance_inr", "units": "kwh", "spend": "deduction_inr"}[metric]
     how = {source: "last" if metric == "balance" else "sum"}
     out = _per_period(frame, granularity, how).rename(columns={source: "value"})
@@ -388,15 +406,6 @@ def peak_demand(daily: pd.DataFrame, details: pd.DataFrame, interval_minutes: in
 
 
 # --- balance, recharges, disconnections ---------------------------------------------------------
-
-
-def balance_series(daily: pd.DataFrame) -> pd.DataFrame:
-    """Closing balance per connection per IST day with that day's recharges (gaps kept as NaN).
-
-    Columns: consumer_id, nickname, day, closing_balance_inr, recharge_inr, deduction_inr.
-    """
-    frame = with_deductions(daily)
-    return frame[["consumer_id", "nickname", "day", "closing_balance_inr", "recharge_inr", "deduction_inr"]]
 
 
 def disconnection_episodes(daily: pd.DataFrame) -> pd.DataFrame:
