@@ -75,7 +75,7 @@ MAX_RECHARGE_INR = 1_000_000.0
 MAX_SANCTIONED_LOAD_KW = 1_000.0
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = dt.timedelta(days=1)
-_TIME_CACHE_MAX = 500_000
+_TIME_CACHE_MAX = 100_000
 
 # Every operator-facing text of the import/export, in one place (the CLI is for operators: English).
 MESSAGES: dict[str, str] = {
