@@ -38,7 +38,7 @@ MAX_CONSUMER_ID_INPUT = 32
 MAX_NICKNAME_CHARS = 40
 _CONSUMER_ID_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,29}")
 
-SendStatus = Literal["sent", "invalid_mobile", "invalid_consumer_id", "send_failed", "cooldown"]
+SendStatus = Literal["sent", "invalid_mobile", "invalid_consumer_id", "send_failed", "cooldown", "limited"]
 
 
 class AuthConfigurationError(RuntimeError):
@@ -392,6 +392,8 @@ def _send(
         now=now,
         budget_ok=lambda c: sms.budget_left(c, settings, to_ts(now)) > 0,
     )
+    if purpose == "login" and issued.limited is not None and not issued.reused:
+        return SendOutcome("limited", subject=subject)
     if issued.code is not None and destination is not None:
         minutes = int(otp.CODE_TTL.total_seconds() // 60)
         code = otp.format_code(issued.code)

@@ -122,7 +122,8 @@ class Issued:
     challenge_id: str
     destination_masked: str
     code: str | None = field(repr=False)
-    limited: str | None = None  # the limit that applied, for the audit only: never shown to users
+    limited: str | None = None  # the limit that applied (audit; the link flow never shows it)
+    reused: bool = False  # a limit applied and the flow's live challenge (its code still valid) came back
 
 
 @dataclass(frozen=True)
@@ -301,7 +302,7 @@ def issue(
             )
             live = _live_challenge(conn, purpose, account_id, subject, ts)
             if live is not None:
-                return Issued(live.challenge_id, live.destination_masked, None, limited)
+                return Issued(live.challenge_id, live.destination_masked, None, limited, reused=True)
             challenge_id = _insert_challenge(conn, key, purpose, account_id, subject, masked, None, now)
             return Issued(challenge_id, masked, None, limited)
         conn.execute(

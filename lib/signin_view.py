@@ -94,6 +94,8 @@ def _after_send(ctx: PageContext, outcome: auth.SendOutcome) -> None:
         st.error(ctx.t("auth_invalid_mobile"))
     elif outcome.status == "send_failed":
         st.error(ctx.t("auth_send_failed"))
+    elif outcome.status == "limited":
+        st.error(ctx.t("auth_otp_limited"))
     elif outcome.status == "cooldown":
         st.warning(ctx.t("auth_resend_wait", seconds=outcome.wait_seconds))
     else:

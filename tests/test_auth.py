@@ -130,11 +130,23 @@ def test_resend_waits_thirty_seconds_then_kills_the_old_code(conn, settings):
 def test_counters_survive_a_new_tab(conn, settings):
     """A new tab is a new Streamlit session with empty state: the limits still hold (they live in SQLite)."""
     results = []
-    for tab in range(4):
+    for seconds in [0, 31, 62, 400]:  # at 400 s the third code has expired, still within 15 minutes
         with db.open_db(settings.db_path) as fresh:  # nothing carried over between "tabs"
-            results.append(auth.start_sign_in(fresh, settings, SIGNIN, lang="en", now=T0 + sec(31 * tab)))
-    assert [r.status for r in results] == ["sent"] * 4
+            sent = auth.start_sign_in(fresh, settings, SIGNIN, lang="en", now=T0 + sec(seconds))
+            results.append(sent.status)
+    assert results == ["sent", "sent", "sent", "limited"]
     assert len([m for m in sms.recent_outbox(conn, limit=10) if m["destination"] == SIGNIN]) == 3
+
+
+def test_a_double_click_within_the_cooldown_keeps_the_code_already_sent(conn, settings):
+    first = auth.start_sign_in(conn, settings, SIGNIN, lang="en", now=T0)
+    again = auth.start_sign_in(conn, settings, SIGNIN, lang="en", now=T0 + sec(3))
+    assert again.status == "sent" and again.challenge_id == first.challenge_id
+    assert len(sms.recent_outbox(conn)) == 1
+    done = auth.verify_sign_in(
+        conn, settings, again.challenge_id, SIGNIN, last_code(conn, SIGNIN), lang="en", now=T0 + sec(4)
+    )
+    assert done.status == "ok"
 
 
 # --- link a connection ---------------------------------------------------------------------------

@@ -245,3 +245,19 @@ def test_an_unsafe_configuration_refuses_with_a_message(app_env):
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and errors[0].startswith(t("auth_config_error", "en", detail="")[:30])
     assert [ti.key for ti in at.text_input] == []  # no sign-in form, nothing sent
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_too_many_otps_for_a_number_is_said_plainly(app_env, lang, monkeypatch):
+    from lib import auth
+    from lib.config import load_settings
+
+    with db.open_db(app_env) as conn:  # three sends from other tabs in the last 15 minutes
+        for minute in (0, 1, 2):
+            monkeypatch.setenv("METERMITRA_NOW", f"2026-11-25T06:{30 + minute}:00Z")
+            assert auth.start_sign_in(conn, load_settings(), MOBILE, lang=lang).status == "sent"
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:40:00Z")  # the last code has expired
+    at = app(lang)
+    send_otp(at, lang)
+    assert [e.value for e in at.error] == [t("auth_otp_limited", lang)]
+    assert "signin_challenge_id" not in at.session_state
