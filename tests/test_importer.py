@@ -640,3 +640,23 @@ def test_export_daily_range_and_refusals(master):
         importer.export_daily(master, "404", io.StringIO())
     with pytest.raises(ImportFailed, match="after --to"):
         importer.export_daily(master, "101234567", io.StringIO(), dt.date(2026, 11, 25), dt.date(2026, 11, 1))
+
+
+def test_readings_with_bom_crlf_and_padded_values(master, tmp_path):
+    text = HEADER + "101234567,2026-11-24 10:00, 0.25 ,100\n 101234567 , 2026-11-24 10:30 ,0.5, 99.5 \n"
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode("utf-8"))
+    report = importer.import_readings(master, path)
+    assert report.committed and report.added == 2
+    assert readings(master) == [
+        ("101234567", "2026-11-24T04:30:00Z", 0.25, 100.0),
+        ("101234567", "2026-11-24T05:00:00Z", 0.5, 99.5),
+    ]
+    again = write(tmp_path, HEADER + " 101234567,2026-11-24 10:30,0.5,99.5\n", "again.csv")
+    error = only_error(
+        importer.import_readings(
+            master, write(tmp_path, text + " 101234567,2026-11-24 10:30,0.5,99.5\n", "dup.csv")
+        )
+    )
+    assert error.reason == "same consumer and timestamp as line 3"  # one consumer, however it is spaced
+    assert importer.import_readings(master, again).unchanged == 1
