@@ -63,15 +63,18 @@ def _draw_connection(ctx: PageContext, account_id: int, connection: dict[str, An
     wid = _widget_id(consumer_id)
     with st.container(border=True):
         st.markdown("**" + plain(connection["nickname"]) + "**")
+        # A stale link (the registered mobile changed) shows nothing of the consumer's record: the
+        # connection may have changed hands since the OTP proved it.
         facts = ctx.t(
             "auth_connection_facts",
             consumer_id=consumer_id,
-            tariff=connection["tariff_category"],
+            tariff=connection["tariff_category"] if connection["active"] else "—",
             date=ctx.date(from_ts(connection["linked_at"])),
         )
         st.caption(plain(facts))
-        st.caption(plain(ctx.t("auth_consumer_name", name=connection["name"])))
-        if not connection["active"]:
+        if connection["active"]:
+            st.caption(plain(ctx.t("auth_consumer_name", name=connection["name"])))
+        else:
             st.warning(ctx.t("auth_stale"))
         with st.form(f"manage_rename_form_{wid}"):
             nickname = st.text_input(

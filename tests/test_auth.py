@@ -620,3 +620,40 @@ def test_views_keep_only_flow_keys_in_the_session():
         assert not re.search(
             r'\["(\w+_)?(attempts?|failures?|counts?|code|code_mac|otp_key|blocked)(_\w+)?"\]\s*=', text
         )
+
+
+def test_a_kill_mid_consume_leaves_all_or_nothing(consumers, settings):
+    """SIGKILL after the link row is written but before COMMIT: on reopening, no link, no audit, no consume."""
+    import subprocess
+    import sys
+    import textwrap
+
+    account_id = sign_in(consumers, settings)
+    sent = auth.start_link(consumers, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    code = last_code(consumers, OWNER)
+    script = textwrap.dedent(
+        f"""
+        import os, signal, datetime as dt
+        from lib import auth, db, store
+        from lib.config import load_settings
+        real = store.insert_link
+        def insert_then_die(conn, *args, **kwargs):
+            real(conn, *args, **kwargs)
+            assert conn.in_transaction
+            os.kill(os.getpid(), signal.SIGKILL)
+        store.insert_link = insert_then_die
+        with db.open_db({str(settings.db_path)!r}) as conn:
+            auth.verify_link(conn, load_settings(), {account_id}, {sent.challenge_id!r}, "DEMO-9001", {code!r},
+                             lang="en", now=dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=False, timeout=60)  # noqa: S603
+    assert result.returncode == -9
+    with db.open_db(settings.db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM links").fetchone()[0] == 0
+        assert audit.count(conn, "link_created") == 0
+        assert otp.challenge(conn, sent.challenge_id).consumed_at is None
+        done = auth.verify_link(
+            conn, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0
+        )
+        assert done.status == "ok"

@@ -224,6 +224,8 @@ def test_a_stale_link_is_flagged(app_env, account_id, lang):
     at = app(lang, account_id)
     assert t("auth_stale", lang) in [w.value for w in at.warning]
     assert bold_names(at) == ["**Ghar**"]
+    captions = " ".join(c.value for c in at.caption)
+    assert "Asha" not in captions and "DS\\-II" not in captions  # the record may have changed hands
 
 
 def test_database_text_is_shown_as_text(app_env, account_id):
