@@ -56,7 +56,17 @@ OTP_KEY = "browser-test-key-" + "0" * 40
 
 DEVICES: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1366, "height": 768}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    # A phone as the server sees it: touch, a narrow screen and a phone browser's User-Agent (the pages
+    # pick one-column charts from it).
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "user_agent": (
+            "Mozilla/5.0 (Linux; Android 14; SM-A155F) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/150.0.0.0 Mobile Safari/537.36"
+        ),
+    },
 }
 LOCAL_HOSTS = {"127.0.0.1"}
 # Schemes that never leave the machine (the page's own blobs and inline data).
@@ -457,6 +467,38 @@ class Journey:
         )
         # A verified sign-in restores the account's saved language; keep the journey's one.
         self.set_language(self.lang)
+
+    # -- pages ---------------------------------------------------------------------------------------
+
+    def radio(self, label_key: str, option_key: str) -> None:
+        """Pick the option ``option_key`` of the radio group labelled ``label_key`` (both catalog keys)."""
+        group = self.main.get_by_test_id("stRadio").filter(
+            has=self.page.get_by_test_id("stWidgetLabel").get_by_text(self.t(label_key), exact=True)
+        )
+        self.act(group.get_by_text(self.t(option_key), exact=True).click)
+        expect(group.get_by_role("radio", name=self.t(option_key), exact=True)).to_be_checked()
+
+    def button(self, label_key: str, **values: Any) -> Any:
+        """The main area's button whose text is catalog key ``label_key``."""
+        return self.main.get_by_role("button", name=self.t(label_key, **values), exact=True)
+
+    def chart_texts(self, chart_key: str, css: str) -> list[str]:
+        """Texts of the SVG elements ``css`` (``.annotation-text``, ``.legendtext``) of chart ``chart_key``."""
+        chart = self.page.locator(f".st-key-{chart_key} [data-testid='stPlotlyChart']")
+        expect(chart).to_be_visible()
+        return [text.strip() for text in chart.locator(css).all_text_contents()]
+
+    def download(self, button: Any) -> Path:
+        """Click a download button and return the downloaded file (kept in test-artifacts/downloads/)."""
+        with self.page.expect_download() as info:
+            self.act(button.click)
+        download = info.value
+        target = (
+            ARTIFACTS / "downloads" / f"{self.name}-{self.lang}-{self.device}-{download.suggested_filename}"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        download.save_as(str(target))
+        return target
 
     # -- checks and pictures -----------------------------------------------------------------------
 

@@ -1,32 +1,225 @@
 """Real-browser journeys of the camp demonstration (issue 6), each in English and Hindi, desktop and phone.
 
 Every journey runs on a freshly reset demo database in a new Streamlit session, finds elements by
-widget keys, test ids and catalog texts, saves screenshots into test-artifacts/, and ends with
-``journey.assert_clean()`` (no exception box, no console error, no request off 127.0.0.1), which the
-``journey`` fixture checks once more at teardown.
+widget keys, test ids and catalog texts, saves screenshots into test-artifacts/journeys/, and is
+checked clean (no exception box, no console error, no request off 127.0.0.1) at every screenshot and
+once more by the ``journey`` fixture at the end.
 """
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import Journey
+from lib import clock, db, demo, store
+from tests.browser.harness import FIXED_NOW, Journey
 
 pytestmark = pytest.mark.browser
 
+NEW_NICKNAME = {"en": "Tubewell", "hi": "ट्यूबवेल"}
+
+
+def _account_id(db_path: Path) -> int:
+    with db.open_db(db_path) as conn:
+        account = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)
+    assert account is not None, "the demo account is missing from the seeded camp database"
+    return int(account["account_id"])
+
+
+def _linked(db_path: Path) -> dict[str, str]:
+    """consumer_id -> nickname of the demo account's linked connections, read from the server's database."""
+    with db.open_db(db_path) as conn:
+        links = store.linked_connections(conn, _account_id(db_path))
+    return {str(link["consumer_id"]): str(link["nickname"]) for link in links}
+
+
+def _panel_titles(journey: Journey, nicknames: set[str]) -> set[str]:
+    """The connections that have their own panel in the side-by-side Compare chart (subplot titles)."""
+    return set(journey.chart_texts("compare_chart", ".annotation-text")) & nicknames
+
+
+def _card(journey: Journey, consumer_id: str):
+    return journey.main.get_by_text(journey.t("overview_consumer_id", consumer_id=consumer_id), exact=True)
+
 
 def test_frame_and_sign_in_gate(journey: Journey) -> None:
-    """The shared frame renders in the chosen language: DEMO banner, demo phone, navigation, language switch."""
+    """Before sign-in: DEMO banner, demo phone, translated navigation and title, and the sign-in form."""
     page = journey.page
     expect(page.get_by_text(journey.t("camp_banner"), exact=True)).to_be_visible()
     expect(journey.phone_panel()).to_be_visible()
+    expect(journey.main.get_by_role("heading", name=journey.t("auth_signin_title"))).to_be_visible()
+    expect(journey.main.get_by_label(journey.t("auth_mobile_label"), exact=True)).to_be_visible()
     assert page.title() == journey.t("app_title")
-    journey.shot("home")
+    journey.shot("sign-in")
     journey.open_sidebar()
-    expect(journey.sidebar.get_by_role("link", name=journey.t("nav_camp"), exact=True)).to_be_visible()
+    for key in ("nav_overview", "nav_compare", "nav_manage_connection", "nav_camp"):
+        expect(journey.sidebar.get_by_role("link", name=journey.t(key), exact=True)).to_be_visible()
     journey.shot("sidebar")
     journey.close_sidebar_on_phone()
     journey.navigate("nav_camp")
     expect(page.get_by_role("heading", name=journey.t("camp_page_title"))).to_be_visible()
     journey.shot("camp")
+
+
+def test_sign_in_shows_overview_cards(journey: Journey) -> None:
+    """Journey 1: demo mobile → OTP from the demo phone → verified → a card per linked connection."""
+    linked = _linked(journey.server.db_path)
+    assert len(linked) == len(demo.DEMO_LINKED)
+    journey.send_sign_in_otp(demo.DEMO_ACCOUNT_MOBILE)
+    journey.shot("otp-sent")
+    code = journey.latest_otp(to=demo.DEMO_ACCOUNT_MOBILE)
+    journey.submit_otp(
+        code,
+        then=lambda: expect(journey.main.get_by_label(journey.t("auth_otp_label"), exact=True)).to_have_count(
+            0
+        ),
+    )
+    journey.set_language(journey.lang)  # a verified sign-in restores the account's saved language
+    expect(journey.main.get_by_role("heading", name=journey.t("overview_title"))).to_be_visible()
+    for consumer_id in linked:
+        expect(_card(journey, consumer_id)).to_be_visible()
+    for nickname in linked.values():
+        expect(journey.main.get_by_role("heading", name=nickname, exact=True)).to_be_visible()
+    journey.open_sidebar()
+    expect(journey.sidebar.get_by_role("button", name=journey.t("auth_sign_out"), exact=True)).to_be_visible()
+    journey.close_sidebar_on_phone()
+    journey.shot("overview")
+
+
+def test_add_another_meter_then_compare(journey: Journey) -> None:
+    """Journey 2: Manage Connection → Add Another Meter → unlinked consumer → OTP to its registered mobile →
+    linked → Compare shows one more panel."""
+    db_path = journey.server.db_path
+    consumer_id, registered_mobile = demo.DEMO_UNLINKED[0]
+    before = _linked(db_path)
+    assert consumer_id not in before
+    nickname = NEW_NICKNAME[journey.lang]
+    journey.sign_in()
+
+    journey.navigate("nav_compare")
+    assert _panel_titles(journey, set(before.values())) == set(before.values())
+
+    journey.navigate("nav_manage_connection")
+    expect(journey.main.get_by_role("heading", name=journey.t("auth_add_title"))).to_be_visible()
+    journey.page.locator(".st-key-link_consumer_input input").fill(consumer_id)
+    journey.act(
+        journey.button("auth_send_otp").click,
+        then=lambda: expect(
+            journey.main.get_by_label(journey.t("auth_otp_label"), exact=True)
+        ).to_be_visible(),
+    )
+    code = journey.latest_otp(to=registered_mobile)
+    journey.shot("link-otp-sent")
+    journey.page.locator(".st-key-link_nickname_input input").fill(nickname)
+    journey.submit_otp(
+        code,
+        then=lambda: expect(
+            journey.main.get_by_text(journey.t("auth_linked_ok", nickname=nickname))
+        ).to_be_visible(),
+    )
+    journey.shot("linked")
+    after = _linked(db_path)
+    assert after == {**before, consumer_id: nickname}
+
+    journey.navigate("nav_compare")
+    titles = _panel_titles(journey, set(after.values()))
+    assert titles == set(after.values()), f"Compare panels {titles}, expected one more: {nickname}"
+    journey.shot("compare-one-more")
+
+
+def test_wrong_otp_five_times_kills_the_challenge(journey: Journey) -> None:
+    """Journey 3: five wrong OTPs → the challenge is dead with a clear message; the right code is refused."""
+    from lib import otp
+
+    journey.send_sign_in_otp(demo.DEMO_ACCOUNT_MOBILE)
+    code = journey.latest_otp(to=demo.DEMO_ACCOUNT_MOBILE)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    alerts = journey.main.get_by_test_id("stAlertContentError")
+    for attempt in range(1, otp.MAX_ATTEMPTS):
+        journey.submit_otp(wrong)
+        expect(alerts).to_have_text(journey.t("auth_otp_wrong", tries=otp.MAX_ATTEMPTS - attempt))
+    journey.submit_otp(wrong)
+    expect(alerts).to_have_text(journey.t("auth_otp_dead"))
+    journey.shot("dead")
+    journey.submit_otp(code)
+    expect(alerts).to_have_text(journey.t("auth_otp_dead"))
+    expect(journey.main.get_by_role("heading", name=journey.t("auth_signin_title"))).to_be_visible()
+    expect(journey.main.get_by_role("heading", name=journey.t("overview_title"))).to_have_count(0)
+    journey.shot("right-code-refused")
+
+
+def test_compare_controls_and_csv(journey: Journey) -> None:
+    """Journey 4: Compare: 7 days of units, overlay and back, and the CSV holds exactly the plotted days."""
+    db_path = journey.server.db_path
+    linked = _linked(db_path)
+    journey.sign_in()
+    journey.navigate("nav_compare")
+    expect(journey.main.get_by_role("heading", name=journey.t("compare_title"))).to_be_visible()
+    journey.radio("compare_range", "compare_range_7d")
+    journey.radio("compare_metric", "compare_metric_units")
+    assert _panel_titles(journey, set(linked.values())) == set(linked.values())
+    journey.shot("side-by-side")
+    journey.radio("compare_layout", "compare_layout_overlay")
+    assert _panel_titles(journey, set(linked.values())) == set()
+    assert set(linked.values()) <= set(journey.chart_texts("compare_chart", ".legendtext"))
+    journey.shot("overlay")
+    journey.radio("compare_layout", "compare_layout_side_by_side")
+    assert _panel_titles(journey, set(linked.values())) == set(linked.values())
+
+    path = journey.download(journey.button("compare_download"))
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    t = journey.t
+    assert rows[0] == [t("csv_period"), t("csv_connection"), t("csv_consumer_id"), t("csv_units")]
+    today = clock.today_ist(clock.from_ts(FIXED_NOW))
+    days = [(today - dt.timedelta(days=n)).isoformat() for n in range(6, -1, -1)]
+    with db.open_db(db_path) as conn:
+        daily = store.daily_frame(conn, _account_id(db_path), list(linked), days[0], days[-1])
+    expected = {
+        (row.day.date().isoformat(), str(row.consumer_id)): round(float(row.kwh), 2)
+        for row in daily.itertuples()
+    }
+    got = {(day, cid): float(value) for day, name, cid, value in rows[1:]}
+    assert len(rows) - 1 == len(linked) * len(days)
+    assert {day for day, _ in got} == set(days)
+    assert {cid for _, cid in got} == set(linked)
+    assert {(day, cid): round(v, 2) for (day, cid), v in got.items()} == expected
+    assert all(name == linked[cid] for _, name, cid, _ in rows[1:])
+
+
+def test_remove_connection(journey: Journey) -> None:
+    """Journey 5: remove a connection (with confirmation) → gone from Overview and Compare."""
+    from lib.manage_view import _widget_id
+
+    db_path = journey.server.db_path
+    linked = _linked(db_path)
+    consumer_id = demo.DEMO_LINKED[-1][0]
+    nickname = linked[consumer_id]
+    journey.sign_in()
+    expect(_card(journey, consumer_id)).to_be_visible()
+
+    journey.navigate("nav_manage_connection")
+    remove = journey.page.locator(f".st-key-manage_remove_{_widget_id(consumer_id)} button")
+    journey.act(remove.click, then=lambda: expect(journey.button("auth_remove_yes")).to_be_visible())
+    journey.shot("confirm-remove")
+    journey.act(
+        journey.button("auth_remove_yes").click,
+        then=lambda: expect(journey.main.get_by_text(journey.t("auth_removed"), exact=True)).to_be_visible(),
+    )
+    assert consumer_id not in _linked(db_path)
+
+    journey.navigate("nav_overview")
+    expect(journey.main.get_by_role("heading", name=journey.t("overview_title"))).to_be_visible()
+    expect(_card(journey, consumer_id)).to_have_count(0)
+    for other in set(linked) - {consumer_id}:
+        expect(_card(journey, other)).to_be_visible()
+    journey.shot("overview-after-remove")
+
+    journey.navigate("nav_compare")
+    remaining = {name for cid, name in linked.items() if cid != consumer_id}
+    assert _panel_titles(journey, set(linked.values())) == remaining, f"{nickname} still has a panel"
+    journey.shot("compare-after-remove")
