@@ -30,6 +30,7 @@ SQL here, the module that owns those tables; reads go through :mod:`lib.store`'s
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import math
 import sqlite3
@@ -45,6 +46,9 @@ from lib.clock import now_utc, to_ts, today_ist
 from lib.db import transaction
 
 UNEXPLAINED_THRESHOLD_INR = 1.0  # a day whose metered and computed closing differ by more is flagged
+# The 125-unit scheme: "a connection in arrears must clear them first" (bihar-tariff-notes.md; the tariff
+# file leaves this to the ledger). A day that ends with arrears outstanding gets no free units.
+FREE_UNITS_NEED_ARREARS_CLEARED = True
 
 # Status of a day's check, metered against computed closing balance.
 STATUSES = ("ok", "unexplained", "start", "gap", "incomplete", "today", "estimated", "no_readings")
@@ -72,6 +76,7 @@ LEDGER_COLUMNS = (
     "status",
     "free_units_used",
     "units_month_to_date",
+    "arrears_outstanding_inr",
     "tariff_version",
 )
 
@@ -196,7 +201,10 @@ def _connection_ledger(
 ) -> pd.DataFrame:
     day_list = [ts.date() for ts in days["day"]]
     recharge = [_paise(x) for x in days["recharge_inr"].fillna(0.0)]
-    recovery = arrears_recovery(arrears, dict(zip(day_list, recharge, strict=True)), day_list)
+    recharge_by_day = dict(zip(day_list, recharge, strict=True))
+    recovery = arrears_recovery(arrears, recharge_by_day, day_list)
+    outstanding = arrears_outstanding(arrears, recharge_by_day, day_list)
+    no_free_book = dataclasses.replace(book, free_units=())
     adjust: dict[dt.date, int] = {}
     for _, row in adjustments.iterrows():
         key = dt.date.fromisoformat(str(row["day"])[:10])
@@ -215,8 +223,10 @@ def _connection_ledger(
         kwh = days["kwh"].iloc[i]
         has_readings = bool(pd.notna(kwh)) and intervals[i] > 0
         units = float(kwh) if has_readings else 0.0
+        owed = outstanding.get(day, 0)
+        day_book = no_free_book if owed > 0 and FREE_UNITS_NEED_ARREARS_CLEARED else book
         charge = tariff.day_charges(
-            category, day, units, units_before=so_far, sanctioned_load_kw=load_kw, book=book
+            category, day, units, units_before=so_far, sanctioned_load_kw=load_kw, book=day_book
         )
         so_far += units
         energy, fixed, duty, rebate = (
@@ -281,6 +291,7 @@ def _connection_ledger(
                 "status": status,
                 "free_units_used": charge.free_units_used,
                 "units_month_to_date": so_far,
+                "arrears_outstanding_inr": owed / 100,
                 "tariff_version": charge.version,
             }
         )
@@ -315,6 +326,35 @@ def arrears_recovery(
             out[day] = out.get(day, 0) + paid
     first = days[0]
     return {day: paid for day, paid in sorted(out.items()) if day >= first}
+
+
+def arrears_outstanding(
+    arrears: pd.DataFrame, recharge_paise: dict[dt.date, int], days: Sequence[dt.date]
+) -> dict[dt.date, int]:
+    """Paise of arrears still owed at the end of each of ``days`` (only arrears already started count).
+
+    >>> a = pd.DataFrame([{"arrear_id": 1, "amount_inr": 100.0, "start_day": "2026-11-02",
+    ...     "method": "daily", "share": None, "daily_inr": 60.0}])
+    >>> d = [dt.date(2026, 11, 1), dt.date(2026, 11, 2), dt.date(2026, 11, 3)]
+    >>> arrears_outstanding(a, {}, d)
+    {datetime.date(2026, 11, 1): 0, datetime.date(2026, 11, 2): 4000, datetime.date(2026, 11, 3): 0}
+    """
+    out = dict.fromkeys(days, 0)
+    if arrears is None or not len(arrears) or not len(days):
+        return out
+    for _, row in arrears.iterrows():
+        start = dt.date.fromisoformat(str(row["start_day"])[:10])
+        left = _paise(row["amount_inr"])
+        paid = dict(_schedule_of(row, recharge_paise, days[-1]))
+        for day in sorted(paid):
+            if day < days[0]:
+                left -= paid[day]
+        for day in days:
+            if day < start:
+                continue
+            left -= paid.get(day, 0)
+            out[day] += max(0, left)
+    return out
 
 
 def _schedule_of(row: Any, recharge_paise: dict[dt.date, int], until: dt.date) -> list[tuple[dt.date, int]]:
@@ -520,6 +560,7 @@ class FreeUnitsOutlook:
     passes_on: dt.date | None  # the day the month's units pass the allowance (past or projected)
     already_passed: bool
     more_this_month_inr: float  # deductions expected for the rest of the month at this pace
+    held_by_arrears: bool = False  # arrears are owed: no free units until they are cleared
 
 
 def free_units_outlook(
@@ -535,7 +576,7 @@ def free_units_outlook(
     days when this month has fewer than 3. The rest of the month (today included) is charged day by
     day through :func:`lib.tariff.charges_for_days`, so slabs, the allowance and fixed charges apply
     exactly as the meter would apply them ("at this pace Home will pass 125 units on the 24th; about
-    ₹110 more this month").
+    ₹110 more this month"). While arrears are owed, the projection has no free units (``held_by_arrears``).
     """
     today = today or today_ist()
     book = book or tariff.load_tariffs()
@@ -577,12 +618,20 @@ def free_units_outlook(
             elif not math.isnan(pace) and pace > 0 and projected > allowance:
                 days_needed = math.floor((allowance - before_today) / pace)  # whole days still within
                 passes_on = today + dt.timedelta(days=max(0, days_needed))
+        last = own[own["day"] <= pd.Timestamp(today)].tail(1)
+        held = bool(
+            FREE_UNITS_NEED_ARREARS_CLEARED
+            and allowance > 0
+            and len(last)
+            and float(last["arrears_outstanding_inr"].iloc[0]) > 0
+        )
         more = math.nan
         if not math.isnan(pace):
             rest = [(today + dt.timedelta(days=i), round(pace, 3)) for i in range(remaining_days)]
+            rest_book = dataclasses.replace(book, free_units=()) if held else book
             try:
                 charges = tariff.charges_for_days(
-                    category, rest, sanctioned_load_kw=load, units_before=before_today, book=book
+                    category, rest, sanctioned_load_kw=load, units_before=before_today, book=rest_book
                 )
                 more = round(sum(c.total for c in charges), 2)
             except tariff.TariffError:
@@ -593,12 +642,13 @@ def free_units_outlook(
                 nickname=str(own["nickname"].iloc[0]),
                 allowance=allowance,
                 units_so_far=round(so_far, 3),
-                free_units_left=tariff.free_units_left(category, today, so_far, book=book),
+                free_units_left=0.0 if held else tariff.free_units_left(category, today, so_far, book=book),
                 pace_units_per_day=pace,
                 projected_month_units=round(projected, 1),
                 passes_on=passes_on,
                 already_passed=already,
                 more_this_month_inr=more,
+                held_by_arrears=held,
             )
         )
     return out

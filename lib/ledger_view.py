@@ -201,6 +201,8 @@ def _draw_outlook(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, to
     }
     if o.allowance <= 0:
         text = ctx.t("ledger_free_none", **values)
+    elif o.held_by_arrears:
+        text = ctx.t("ledger_free_held", **values)
     elif o.passes_on is not None and o.already_passed:
         text = ctx.t("ledger_free_passed", day=ctx.date(o.passes_on, pattern="d MMMM"), **values)
     elif o.passes_on is not None:

@@ -130,7 +130,8 @@ def test_tariff_change_in_the_middle_of_a_month_splits_at_that_day():
 
 
 def test_a_recharge_that_pays_arrears():
-    # DS-I (rural, 2.45 a unit, free units: November 2026 stays inside 125, so no charges at all).
+    # DS-I (rural, 2.45 a unit; November 2026 stays inside the 125 free units, so no charges at all,
+    # except on a day that ends with arrears still owed: the scheme needs arrears cleared first).
     arrears = pd.DataFrame(
         [
             {
@@ -147,14 +148,19 @@ def test_a_recharge_that_pays_arrears():
     daily = _daily(
         [
             ("2026-11-01", 2.0, 100.0, 0.0),
-            ("2026-11-02", 2.0, 600.0, 1000.0),  # 100 + 1000 - 500 (half the recharge to arrears)
-            ("2026-11-03", 2.0, 1400.0, 1000.0),  # 600 + 1000 - 200 (only 200 was still owed)
-            ("2026-11-04", 2.0, 1900.0, 500.0),  # paid off: the whole recharge reaches the balance
+            # 100 + 1000 - 500 (half the recharge to arrears) - 6.11: ₹200 still owed at the end of
+            # the day, so no free units: 2 x 2.45 = 4.90 + fixed 1.34 (40 x 2/30 - 40 x 1/30 to the
+            # paisa: 2.67 - 1.33) + duty 6 % of 6.24 = 0.37 - rebate 0.50 = 6.11.
+            ("2026-11-02", 2.0, 593.89, 1000.0),
+            ("2026-11-03", 2.0, 1393.89, 1000.0),  # + 1000 - 200 (all that was owed); free units again
+            ("2026-11-04", 2.0, 1893.89, 500.0),  # paid off: the whole recharge reaches the balance
         ]
     )
     rows = ledger.build_ledger(daily, _details("DS-I"), arrears=arrears, today=TODAY)
     assert list(rows["arrears_inr"]) == [0.0, 500.0, 200.0, 0.0]
-    assert list(rows["closing_inr"]) == [100.0, 600.0, 1400.0, 1900.0]
+    assert list(rows["closing_inr"]) == [100.0, 593.89, 1393.89, 1893.89]
+    assert list(rows["free_units_used"]) == [2.0, 0.0, 2.0, 2.0]
+    assert list(rows["arrears_outstanding_inr"]) == [0.0, 200.0, 0.0, 0.0]
     assert set(rows["status"].iloc[1:]) == {"ok"}
     status = ledger.arrears_status(arrears, rows, TODAY).iloc[0]
     assert (status["recovered_inr"], status["remaining_inr"]) == (700.0, 0.0)
@@ -530,3 +536,31 @@ def test_imported_connection_gets_an_estimated_balance(conn):
     assert rows["balance_inr"].iloc[-1] == 334.68
     outlook = ledger.balance_outlook(rows, TODAY).iloc[0]
     assert outlook["estimated"] and outlook["balance_inr"] == 334.68
+
+
+def test_free_units_are_held_back_while_arrears_are_owed():
+    # The same month as test_free_units_outlook_projects_the_day_the_allowance_runs_out, with ₹5,000 of
+    # arrears recovered at ₹10 a day from 1 Nov: still owed on the 11th, so no free units at all.
+    arrears = pd.DataFrame(
+        [
+            {
+                "arrear_id": 1,
+                "consumer_id": "101",
+                "amount_inr": 5000.0,
+                "start_day": "2026-11-01",
+                "method": "daily",
+                "share": None,
+                "daily_inr": 10.0,
+            }
+        ]
+    )
+    days = [(f"2026-11-{d:02d}", 10.0, None, 0.0) for d in range(1, 11)]
+    rows = ledger.build_ledger(_daily(days), _details("DS-II"), arrears=arrears, today=dt.date(2026, 11, 11))
+    assert rows["free_units_used"].sum() == 0
+    assert _row(rows, "2026-11-01")["energy_inr"] == 41.20  # 10 x 4.12, nothing free
+    [outlook] = ledger.free_units_outlook(rows, _details("DS-II"), dt.date(2026, 11, 11))
+    assert outlook.held_by_arrears and outlook.free_units_left == 0.0
+    # Without the scheme the rest of the month (20 days x 10 units) costs more than with it.
+    free_rows = ledger.build_ledger(_daily(days), _details("DS-II"), today=dt.date(2026, 11, 11))
+    [with_free] = ledger.free_units_outlook(free_rows, _details("DS-II"), dt.date(2026, 11, 11))
+    assert outlook.more_this_month_inr > with_free.more_this_month_inr
