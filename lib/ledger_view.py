@@ -23,6 +23,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from lib import alerts, clock, db, i18n, ledger, store, tariff
+from lib.charts import _plain as plotly_plain  # nicknames are user text: no plotly markup
 from lib.frame import PageContext
 from lib.overview_view import md
 
@@ -458,9 +459,9 @@ def ledger_csv(
     """
     frame = pd.DataFrame(
         {
-            i18n.t("ledger_col_consumer_id", lang): consumer_id,
-            i18n.t("ledger_col_nickname", lang): nickname,
-            i18n.t("ledger_col_tariff", lang): tariff_category,
+            i18n.t("ledger_col_consumer_id", lang): csv_cell(consumer_id),
+            i18n.t("ledger_col_nickname", lang): csv_cell(nickname),
+            i18n.t("ledger_col_tariff", lang): csv_cell(tariff_category),
         },
         index=rows.index,
     )
@@ -476,6 +477,16 @@ def ledger_csv(
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def csv_cell(text: str) -> str:
+    """User text made inert for spreadsheets: a leading ``= + - @`` would start a formula.
+
+    >>> csv_cell("=1+2"), csv_cell("Home")
+    ("'=1+2", 'Home')
+    """
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _draw_table_and_download(ctx: PageContext, own: pd.DataFrame, fact: pd.Series) -> None:
@@ -745,7 +756,10 @@ def monthly_spend_figure(parts: pd.DataFrame, lang: str) -> go.Figure:
     ids = list(dict.fromkeys(parts["consumer_id"].astype(str)))
     names = dict(zip(parts["consumer_id"].astype(str), parts["nickname"], strict=False))
     fig = make_subplots(
-        rows=1, cols=max(1, len(ids)), shared_yaxes=True, subplot_titles=[str(names[c]) for c in ids]
+        rows=1,
+        cols=max(1, len(ids)),
+        shared_yaxes=True,
+        subplot_titles=[plotly_plain(str(names[c])) for c in ids],
     )
     colours = {
         "energy_inr": "#0072B2",
