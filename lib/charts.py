@@ -199,7 +199,7 @@ def compare_figure(
         position = {"row": index // columns + 1, "col": index % columns + 1} if side else {}
         _add_connection(fig, own, cid, str(names[cid]), colour, metric, granularity, lang, position, side)
         if metric == "balance" and forecast is not None and last_day is not None:
-            _add_run_out(fig, forecast, cid, str(names[cid]), colour, lang, last_day, position, side)
+            _add_run_out(fig, forecast, cid, str(names[cid]), colour, lang, first_day, last_day, position)
         if episodes is not None and len(episodes):
             _shade_episodes(fig, episodes, cid, colour, first_day, last_day, position, side)
 
@@ -297,9 +297,9 @@ def _add_run_out(
     name: str,
     colour: str,
     lang: str,
+    first_day: dt.date | None,
     last_day: dt.date,
     position: dict[str, int],
-    side: bool,
 ) -> None:
     row = forecast[forecast["consumer_id"].astype(str) == cid]
     if not len(row):
@@ -312,10 +312,19 @@ def _add_run_out(
     if start < last_day - dt.timedelta(days=2) or row["balance_inr"] <= 0:
         return  # the data stop well before the range's end: a projection would mislead
     label = i18n.t("chart_run_out", lang, date=i18n.format_date(end, lang, pattern="d MMM y"))
+    balance = float(row["balance_inr"])
+    # Draw at most a third of the shown range (a week at least) ahead, so a far run-out date does not
+    # squeeze the measured days; the dashed line keeps its slope and the hover names the real date.
+    span = (last_day - first_day).days + 1 if first_day else 30
+    horizon = last_day + dt.timedelta(days=max(7, span // 3))
+    stop, stop_balance = end, 0.0
+    if end > horizon and end > start:
+        stop = horizon
+        stop_balance = balance * (1 - (horizon - start).days / (end - start).days)
     fig.add_trace(
         go.Scatter(
-            x=[start.isoformat(), end.isoformat()],
-            y=[round(float(row["balance_inr"]), 2), 0.0],
+            x=[start.isoformat(), stop.isoformat()],
+            y=[round(balance, 2), round(stop_balance, 2)],
             mode="lines",
             line={"color": colour, "dash": "dash", "width": 2},
             name=label,

@@ -205,14 +205,14 @@ def draw(ctx: PageContext) -> None:
     )
     st.plotly_chart(fig, key="compare_chart", config={"displaylogo": False})
     if len(episodes):
-        st.caption("▒ " + ctx.t("chart_cut"))
+        st.caption(ctx.t("chart_cut"))
     st.download_button(
         ctx.t("compare_download"),
         data=csv_bytes(series, metric, ctx.lang),
         file_name=f"metermitra-{metric}-{first.isoformat()}-{last.isoformat()}.csv",
         mime="text/csv",
         key="compare_download",
-        icon="⬇️",
+        icon=":material/download:",
     )
     _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
     _draw_profile(ctx, version, selected, names, colours, first, last)

@@ -95,7 +95,7 @@ def draw_no_connections(ctx: PageContext) -> None:
     """The empty state of every data page: point to Add Another Meter."""
     st.info(ctx.t("overview_no_connections"))
     if (db.ROOT / MANAGE_PAGE).exists():
-        st.page_link(MANAGE_PAGE, label=ctx.t("overview_add_meter"), icon="➕")
+        st.page_link(MANAGE_PAGE, label=ctx.t("overview_add_meter"), icon=":material/add:")
     else:
         st.caption(ctx.t("overview_add_meter_where"))
 
@@ -316,21 +316,25 @@ def _draw_cost(ctx: PageContext, details: pd.DataFrame, daily: pd.DataFrame, tod
         }
     )
     by_category = analytics.cost_by_category(estimates)
-    if len(by_category) > 1 or len(estimates) > 1:
-        totals = pd.DataFrame(
+    totals = by_category[by_category["connections"] > 1]  # a category's sum when it has several connections
+    if len(estimates) > 1:  # and the household's
+        household = {
+            "tariff_category": "–",
+            "projected_units": estimates["projected_units"].sum(min_count=1),
+            "estimated_inr": estimates["estimated_inr"].sum(min_count=1),
+        }
+        totals = pd.concat([totals, pd.DataFrame([household])], ignore_index=True)
+    if len(totals):
+        rows = pd.DataFrame(
             {
-                ctx.t("overview_col_connection"): [ctx.t("overview_cost_total")] * len(by_category),
-                ctx.t("overview_col_category"): by_category["tariff_category"].astype(str),
-                ctx.t("overview_col_projected"): [
-                    _units_or_dash(ctx, v) for v in by_category["projected_units"]
-                ],
-                ctx.t("overview_col_free_units"): ["–"] * len(by_category),
-                ctx.t("overview_col_estimate"): [
-                    _money_or_dash(ctx, v) for v in by_category["estimated_inr"]
-                ],
+                ctx.t("overview_col_connection"): [ctx.t("overview_cost_total")] * len(totals),
+                ctx.t("overview_col_category"): totals["tariff_category"].astype(str).tolist(),
+                ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in totals["projected_units"]],
+                ctx.t("overview_col_free_units"): ["–"] * len(totals),
+                ctx.t("overview_col_estimate"): [_money_or_dash(ctx, v) for v in totals["estimated_inr"]],
             }
         )
-        table = pd.concat([table, totals], ignore_index=True)
+        table = pd.concat([table, rows], ignore_index=True)
     st.dataframe(table, hide_index=True, width="stretch")
     for category in sorted(set(estimates.loc[~estimates["tariff_known"], "tariff_category"].astype(str))):
         st.caption(ctx.t("overview_cost_unknown_category", category=md(category)))
@@ -373,4 +377,4 @@ def _draw_balance_chart(ctx: PageContext, details: pd.DataFrame, daily: pd.DataF
     )
     st.plotly_chart(fig, key="overview_chart", config={"displaylogo": False})
     if (db.ROOT / COMPARE_PAGE).exists():
-        st.page_link(COMPARE_PAGE, label=ctx.t("overview_to_compare"), icon="📊")
+        st.page_link(COMPARE_PAGE, label=ctx.t("overview_to_compare"), icon=":material/bar_chart:")

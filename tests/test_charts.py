@@ -146,6 +146,32 @@ def test_recharge_markers_run_out_projection_and_cut_shading():
     assert [(s["x0"], s["x1"]) for s in shapes] == [("2026-11-22", "2026-11-24")]
 
 
+def test_a_far_run_out_is_drawn_only_a_third_of_the_range_ahead():
+    # 30 days shown (27 Oct - 25 Nov): at most 10 days ahead, to 5 Dec. ₹600 lasting 60 days (to
+    # 24 Jan) falls by ₹10 a day: ₹500 on 5 Dec. The hover still names the real run-out day.
+    forecast = pd.DataFrame(
+        {
+            "consumer_id": ["1"],
+            "balance_inr": [600.0],
+            "balance_day": [pd.Timestamp("2026-11-25")],
+            "run_out_day": [pd.Timestamp("2027-01-24")],
+        }
+    )
+    fig = charts.compare_figure(
+        series_for(["1"], [[600.0] * 30], start="2026-10-27"),
+        metric="balance",
+        granularity="day",
+        lang="en",
+        colours={},
+        forecast=forecast,
+        first_day=dt.date(2026, 10, 27),
+        last_day=dt.date(2026, 11, 25),
+    )
+    run_out = next(trace for trace in fig.data if trace.meta["kind"] == "run_out")
+    assert run_out.x == ("2026-11-25", "2026-12-05") and run_out.y == (600.0, 500.0)
+    assert run_out.text[0] == "Expected to run out on 24 Jan 2027"
+
+
 def test_no_projection_when_the_data_stop_long_before_the_range_ends():
     forecast = pd.DataFrame(
         {
