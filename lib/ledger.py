@@ -210,6 +210,10 @@ def _connection_ledger(
         key = dt.date.fromisoformat(str(row["day"])[:10])
         adjust[key] = adjust.get(key, 0) + _paise(row["amount_inr"])
     intervals = days["intervals"].fillna(0).astype(int).to_numpy()
+    # Plain lists: per-row pandas indexing would dominate the loop.
+    kwh_list = days["kwh"].astype(float).tolist()
+    metered_list = days["closing_balance_inr"].astype(float).tolist()
+    consumer_id, nickname = str(days["consumer_id"].iloc[0]), days["nickname"].iloc[0]
     complete = int(pd.Series(intervals[intervals > 0]).max()) if (intervals > 0).any() else 0
 
     rows: list[dict[str, Any]] = []
@@ -220,7 +224,7 @@ def _connection_ledger(
     for i, day in enumerate(day_list):
         if (day.year, day.month) != month:
             month, so_far = (day.year, day.month), 0.0
-        kwh = days["kwh"].iloc[i]
+        kwh = kwh_list[i]
         has_readings = bool(pd.notna(kwh)) and intervals[i] > 0
         units = float(kwh) if has_readings else 0.0
         owed = outstanding.get(day, 0)
@@ -238,7 +242,7 @@ def _connection_ledger(
         arrears_p = recovery.get(day, 0)
         adjust_p = adjust.get(day, 0)
         deduction = energy + fixed + duty - rebate + arrears_p - adjust_p
-        metered_raw = days["closing_balance_inr"].iloc[i]
+        metered_raw = metered_list[i]
         metered = _paise(metered_raw) if pd.notna(metered_raw) else None
 
         if previous_metered is not None:
@@ -267,8 +271,8 @@ def _connection_ledger(
             status = "ok"
         rows.append(
             {
-                "consumer_id": days["consumer_id"].iloc[i],
-                "nickname": days["nickname"].iloc[i],
+                "consumer_id": consumer_id,
+                "nickname": nickname,
                 "day": pd.Timestamp(day),
                 "units": float(kwh) if has_readings else math.nan,
                 "intervals": int(intervals[i]),
