@@ -167,3 +167,18 @@ def test_imported_connection_without_balance_is_marked_estimated(demo_account):
     tables = [d.value for d in at.dataframe]
     table = next(t for t in tables if i18n.t("ledger_col_status", "en") in t.columns)
     assert set(table[i18n.t("ledger_col_status", "en")]) == {i18n.t("ledger_status_estimated", "en")}
+
+
+def test_connection_with_a_category_missing_from_the_tariff_file_gets_a_message(demo_account):
+    from tests.test_ledger import _imported_connection
+
+    with db.open_db(Path(db.db_path())) as conn:
+        _imported_connection(conn, demo_account, is_demo=1)
+        conn.execute("UPDATE consumers SET tariff_category = 'HT-X' WHERE consumer_id = '204500001'")
+        store.bump_data_version(conn)
+    at = _ledger_page(demo_account, "hi")
+    at.selectbox(key="ledger_connection").select("204500001").run()
+    assert not at.exception
+    assert i18n.t("ledger_no_tariff", "hi", nickname="Godown", category="HT\\-X") in [
+        w.value for w in at.warning
+    ]
