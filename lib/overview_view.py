@@ -187,39 +187,40 @@ def _draw_card(ctx: PageContext, card: pd.Series) -> None:
     ].date() < clock.today_ist() - dt.timedelta(days=1)
     if stale_day:  # the data stop some days ago: say how old the balance is
         st.caption(ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)))
-    left, right = st.columns(2)
+    # Stacked, not side by side: a card is a third of the page, and metric values must not be cut off.
     balance = card["balance_inr"]
-    left.metric(
+    st.metric(
         ctx.t("overview_balance"),
         ctx.t("overview_none") if math.isnan(balance) else i18n.format_money(balance, lang),
         help=None
         if pd.isna(card["balance_day"])
         else ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)),
     )
-    run_out = card["run_out_day"]
-    right.metric(
+    days_left = card["days_left"]
+    st.metric(
         ctx.t("overview_days_left"),
-        days_text(ctx, card["days_left"]),
-        help=None
-        if pd.isna(run_out)
-        else ctx.t("overview_run_out_on", date=i18n.format_date(run_out, lang, pattern="d MMM y")),
+        "–" if math.isinf(days_left) else days_text(ctx, days_left),
     )
-    left, right = st.columns(2)
+    if math.isinf(days_left):
+        st.caption(days_text(ctx, days_left))
+    elif pd.notna(card["run_out_day"]) and days_left > 0:
+        st.caption(
+            ctx.t("overview_run_out_on", date=i18n.format_date(card["run_out_day"], lang, pattern="d MMM y"))
+        )
     units = card["yesterday_kwh"]
-    left.metric(
+    st.metric(
         ctx.t("overview_yesterday_units"),
         ctx.t("overview_days_unknown")
         if math.isnan(units)
         else ctx.t("overview_units_value", kwh=i18n.format_number(units, lang, decimals=1)),
     )
     amount = card["last_recharge_inr"]
-    right.metric(
+    st.metric(
         ctx.t("overview_last_recharge"),
         ctx.t("overview_none") if math.isnan(amount) else i18n.format_money(amount, lang, decimals=False),
-        help=None
-        if pd.isna(card["last_recharge_ts"])
-        else ctx.t("overview_recharge_on", date=i18n.format_datetime(card["last_recharge_ts"], lang)),
     )
+    if pd.notna(card["last_recharge_ts"]):
+        st.caption(ctx.t("overview_recharge_on", date=i18n.format_datetime(card["last_recharge_ts"], lang)))
     if not math.isnan(card["burn_7_inr"]) or not math.isnan(card["burn_30_inr"]):
         st.caption(
             ctx.t(
