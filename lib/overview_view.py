@@ -266,14 +266,14 @@ def _draw_month(ctx: PageContext, daily: pd.DataFrame, today: dt.date) -> None:
     left.metric(
         ctx.t("overview_household_units"),
         _units_or_dash(ctx, household["kwh_this"]),
-        delta=_delta(household["kwh_this"], household["kwh_last"], lang),
+        delta=_delta(ctx, household["kwh_this"], household["kwh_last"]),
         delta_color="inverse",
     )
     left.caption(ctx.t("overview_last_month_value", value=_units_or_dash(ctx, household["kwh_last"])))
     right.metric(
         ctx.t("overview_household_spend"),
         _money_or_dash(ctx, household["spend_this"]),
-        delta=_delta(household["spend_this"], household["spend_last"], lang, money=True),
+        delta=_delta(ctx, household["spend_this"], household["spend_last"], money=True),
         delta_color="inverse",
     )
     right.caption(ctx.t("overview_last_month_value", value=_money_or_dash(ctx, household["spend_last"])))
@@ -341,11 +341,12 @@ def _draw_cost(ctx: PageContext, details: pd.DataFrame, daily: pd.DataFrame, tod
         st.caption(ctx.t("overview_cost_unknown_category", category=md(category)))
 
 
-def _delta(this: float, last: float, lang: str, *, money: bool = False) -> str | None:
+def _delta(ctx: PageContext, this: float, last: float, *, money: bool = False) -> str | None:
+    """The change against last month, signed first (Streamlit colours it by the sign)."""
     if math.isnan(this) or math.isnan(last):
         return None
     diff = this - last
-    text = i18n.format_money(abs(diff), lang) if money else i18n.format_number(abs(diff), lang)
+    text = _money_or_dash(ctx, abs(diff)) if money else _units_or_dash(ctx, abs(diff))
     return ("-" if diff < 0 else "+") + text
 
 

@@ -77,7 +77,9 @@ def test_demo_household_numbers_in_hindi(db_path):
     shown = metric_values(at, "बैलेंस")
     expected = {i18n.format_money(v, "hi") for v in balances["closing_balance_inr"]}
     assert set(shown) == expected
-    assert "इस महीने घर की कुल खपत" in [m.label for m in at.metric]
+    household_units = next(m for m in at.metric if m.label == "इस महीने घर की कुल खपत")
+    assert household_units.value.endswith(" यूनिट")
+    assert household_units.proto.delta.lstrip("+-").endswith(" यूनिट")
     chart = at.get("plotly_chart")[0]
     assert (
         '"text":"पिछले' not in chart.proto.spec
