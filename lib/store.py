@@ -16,10 +16,12 @@ A link is active only while the consumer's registered mobile is the one the OTP 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lib.clock import IST, now_utc, to_ts
@@ -46,6 +48,12 @@ allowed AS (
 
 # IST offset as an SQLite date modifier (India has no daylight saving).
 IST_MODIFIER = "+330 minutes"
+# A stored ts as Unix seconds: unixepoch() needs SQLite 3.38 (2022); older libraries use strftime('%s').
+_EPOCH_SECONDS = (
+    "unixepoch(r.ts)"
+    if sqlite3.sqlite_version_info >= (3, 38, 0)
+    else "CAST(strftime('%s', r.ts) AS INTEGER)"
+)
 
 
 def _now_ts(now: str | None) -> str:
@@ -390,26 +398,37 @@ def readings_frame(
 
     Empty when the account has no active link to ``consumer_id``.
     """
-    frame = pd.read_sql_query(
+    # Plain tuples of numbers, built into columns with numpy: a year of half hours is 17,520 rows, and
+    # this is ~2-3x faster than read_sql_query + to_datetime on text (bench/bench_query.py).
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
         f"""
         WITH {_ALLOWED}
-        SELECT r.consumer_id, r.ts, r.kwh, r.balance_inr
+        SELECT {_EPOCH_SECONDS}, r.kwh, r.balance_inr IS NULL, coalesce(r.balance_inr, 0)
         FROM readings r
         WHERE r.consumer_id = :consumer_id
           AND r.consumer_id IN (SELECT consumer_id FROM allowed)
           AND r.ts >= :lo AND r.ts < :hi
         ORDER BY r.ts
         """,
-        conn,
-        params={
+        {
             "account_id": account_id,
             "consumer_id": consumer_id,
             "lo": start_ts or "0000",
             "hi": end_ts or "9999",
         },
+    ).fetchall()
+    flat = itertools.chain.from_iterable(rows)
+    values = np.fromiter(flat, dtype=np.float64, count=4 * len(rows)).reshape(-1, 4)
+    return pd.DataFrame(
+        {
+            "consumer_id": pd.Series([consumer_id] * len(rows), dtype="str"),
+            "ts": pd.to_datetime(values[:, 0].astype(np.int64), unit="s", utc=True).as_unit("us"),
+            "kwh": values[:, 1],
+            "balance_inr": np.where(values[:, 2] == 1.0, np.nan, values[:, 3]),
+        }
     )
-    frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
-    return frame
 
 
 def recharges_frame(

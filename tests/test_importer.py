@@ -660,3 +660,15 @@ def test_readings_with_bom_crlf_and_padded_values(master, tmp_path):
     )
     assert error.reason == "same consumer and timestamp as line 3"  # one consumer, however it is spaced
     assert importer.import_readings(master, again).unchanged == 1
+
+
+def test_imported_readings_read_back_through_the_authorized_frame(master):
+    importer.import_readings(master, DATA / "readings.csv")
+    account = store.create_account(master, "+919876543211")
+    store.insert_link(master, account, "101234568", "Shop")
+    frame = store.readings_frame(master, account, "101234568")
+    assert [str(t) for t in frame["ts"]] == ["2026-11-24 04:30:00+00:00", "2026-11-24 05:00:00+00:00"]
+    assert frame["kwh"].tolist() == [1.2, 1.1]
+    assert frame["balance_inr"].isna().tolist() == [True, False]  # no balance in the file: NaN, not 0
+    assert frame["consumer_id"].tolist() == ["101234568"] * 2
+    assert store.readings_frame(master, account, "101234567").empty  # not linked
