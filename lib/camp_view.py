@@ -33,7 +33,7 @@ def format_demo_mobile(e164: str) -> str:
 
 def draw_camp_chrome(ctx: PageContext) -> None:
     """Banner, optional large text, sign-out after a reset, and the phone panel. Stops on an unsafe setup."""
-    st.warning(ctx.t("camp_banner"), icon="🧪")
+    st.warning(ctx.t("camp_banner"), icon=":material/science:")
     try:
         _prepare(ctx)
     except camp.CampModeError as error:
@@ -70,7 +70,10 @@ def draw_phone(ctx: PageContext) -> None:
     """The SMS that the demo numbers received, newest first, as plain text (never HTML)."""
     from lib import sms
 
-    with st.expander(ctx.t("camp_phone_title"), expanded=True), ctx.db() as conn:
+    with (
+        st.expander(ctx.t("camp_phone_title"), expanded=True, icon=":material/smartphone:"),
+        ctx.db() as conn,
+    ):
         messages = sms.recent_outbox(conn, limit=PHONE_MESSAGES_SHOWN)
         if not messages:
             st.caption(ctx.t("camp_phone_empty"))
@@ -113,10 +116,14 @@ def draw_camp_page(ctx: PageContext) -> None:
         with st.container(border=True):
             st.markdown(f"**{i18n.digits(str(number), ctx.lang == 'hi')}.** {_escape_markdown(text)}")
             if number in (2, 3, 6):
-                st.page_link("pages/manage_connection.py", label=ctx.t("nav_manage_connection"), icon="➡️")
+                st.page_link(
+                    "pages/manage_connection.py",
+                    label=ctx.t("nav_manage_connection"),
+                    icon=":material/arrow_forward:",
+                )
             if number == 7:
-                st.page_link("dashboard.py", label=ctx.t("nav_overview"), icon="➡️")
-                st.page_link("pages/compare.py", label=ctx.t("nav_compare"), icon="➡️")
+                st.page_link("dashboard.py", label=ctx.t("nav_overview"), icon=":material/arrow_forward:")
+                st.page_link("pages/compare.py", label=ctx.t("nav_compare"), icon=":material/arrow_forward:")
 
     st.subheader(ctx.t("camp_try_consumers"))
     st.dataframe(
