@@ -215,7 +215,7 @@ def _draw_outlook(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, to
             ctx.t("ledger_free_units_metric"),
             f"{ctx.number(o.free_units_left, decimals=1)} / {ctx.number(o.allowance, decimals=0)}",
         )
-    st.info(text, icon="💡")
+    st.info(text, icon=":material/lightbulb:")
 
 
 def _draw_period(ctx: PageContext, own: pd.DataFrame) -> None:
@@ -511,7 +511,7 @@ def _draw_table_and_download(ctx: PageContext, own: pd.DataFrame, fact: pd.Serie
         file_name=f"metermitra-ledger-{_safe_file_part(consumer_id)}-{ctx.lang}.csv",
         mime="text/csv",
         key="ledger_download",
-        icon="⬇️",
+        icon=":material/download:",
     )
 
 
@@ -710,7 +710,7 @@ def draw_low_balance_warning(ctx: PageContext) -> None:
         log.exception("low-balance warning skipped")
         return
     if low:
-        st.warning("  \n".join(warning_texts(ctx, low)), icon="⚠️")
+        st.warning("  \n".join(warning_texts(ctx, low)), icon=":material/warning:")
 
 
 # --- panels for Overview and Compare ----------------------------------------------------------------------
@@ -741,7 +741,7 @@ def draw_unexplained_summary(ctx: PageContext) -> None:
             )
         )
     if (db.ROOT / LEDGER_PAGE).exists():
-        st.page_link(LEDGER_PAGE, label=ctx.t("ledger_overview_link"), icon="🧾")
+        st.page_link(LEDGER_PAGE, label=ctx.t("ledger_overview_link"), icon=":material/receipt_long:")
 
 
 def monthly_spend_figure(parts: pd.DataFrame, lang: str) -> go.Figure:
