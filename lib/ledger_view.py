@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import logging
 import math
+import sqlite3
 from typing import Any
 
 import pandas as pd
@@ -126,7 +127,7 @@ def draw(ctx: PageContext) -> None:
     st.caption(ctx.t("ledger_intro"))
     try:
         details, rows, _ = _account_data(ctx)
-    except (tariff.TariffError, OSError, ValueError) as error:
+    except (tariff.TariffError, sqlite3.Error, OSError, ValueError) as error:
         log.exception("ledger could not be built: %s", error)
         st.error(ctx.t("ledger_error_load"))
         return
@@ -720,7 +721,7 @@ def draw_unexplained_summary(ctx: PageContext) -> None:
     """Unexplained deductions per connection with their total (for the Overview); nothing when none."""
     try:
         _details, rows, _ = _account_data(ctx)
-    except (tariff.TariffError, OSError, ValueError):
+    except (tariff.TariffError, sqlite3.Error, OSError, ValueError):
         log.exception("unexplained summary skipped")
         return
     summary = ledger.unexplained_summary(rows)
@@ -797,7 +798,7 @@ def draw_monthly_spend(
     """The last ``months`` calendar months of spend per connection split into parts (for Compare)."""
     try:
         details, rows, _ = _account_data(ctx)
-    except (tariff.TariffError, OSError, ValueError):
+    except (tariff.TariffError, sqlite3.Error, OSError, ValueError):
         log.exception("monthly spend skipped")
         return
     if consumer_ids is not None:
