@@ -1,0 +1,145 @@
+"""Every page rendered in Hindi shows no English word that should have been translated.
+
+The text is collected from the whole AppTest element tree (titles, markdown, captions, labels, options,
+help, metrics, table headers and text cells, chart titles, axis labels, tick labels and hover text).
+Data the household typed or the DISCOM supplied (nicknames, names, consumer IDs, tariff codes, payment
+modes) and a few units and format names are allowed; everything else in Latin letters is a leak.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from google.protobuf.json_format import MessageToDict
+from streamlit.testing.v1 import AppTest
+
+from lib import db, demo, store
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ["dashboard.py", "pages/compare.py", "pages/ledger.py", "pages/manage_connection.py", "pages/camp.py"]
+
+# Units, symbols and names that are the same in Hindi text (as the DISCOM app writes them).
+ALLOWED = {"kWh", "kW", "CSV", "UPI", "DEMO", "English", "Language", "am", "pm", "NEFT", "IMPS"}
+TEXT_KEYS = {"body", "label", "help", "placeholder", "delta", "options"}
+WORD = re.compile(r"[A-Za-z][A-Za-z]+")
+
+
+def _data_words(conn) -> set[str]:
+    words: set[str] = set(ALLOWED)
+    rows = conn.execute(
+        "SELECT consumer_id, name, tariff_category, coalesce(division, ''), coalesce(meter_serial, '') "
+        "FROM consumers UNION ALL SELECT consumer_id, nickname, '', '', '' FROM links "
+        "UNION ALL SELECT consumer_id, coalesce(mode, ''), coalesce(reference, ''), '', '' FROM recharges"
+    ).fetchall()
+    for row in rows:
+        for value in row:
+            words.update(WORD.findall(str(value)))
+    return words
+
+
+def _plotly_texts(spec: str) -> list[str]:
+    figure = json.loads(spec)
+    found: list[str] = []
+
+    def visit(node, key=""):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in {"text", "title", "hovertemplate", "ticktext", "name", "label"} or key in {
+                    "title",
+                    "annotations",
+                }:
+                    visit(v, k)
+                elif isinstance(v, dict | list):
+                    visit(v, key)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item, key)
+        elif isinstance(node, str) and key in {"text", "title", "hovertemplate", "ticktext", "name", "label"}:
+            found.append(node)
+
+    # Shapes carry internal names (never shown); everything else in the layout may be visible.
+    visit({k: v for k, v in figure.get("layout", {}).items() if k != "shapes"})
+    for trace in figure.get("data", []):
+        visit(trace)
+    return found
+
+
+def _visible_texts(at: AppTest) -> list[str]:
+    texts: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            fields = MessageToDict(proto)
+            for key in TEXT_KEYS & fields.keys():
+                value = fields[key]
+                texts.extend(value if isinstance(value, list) else [str(value)])
+            if node.type == "plotly_chart":
+                texts.extend(_plotly_texts(fields["spec"]))
+            if node.type == "dataframe" and "arrowData" in fields:
+                table = pa.ipc.open_stream(base64.b64decode(fields["arrowData"]["data"])).read_all()
+                texts.extend(str(name) for name in table.schema.names if not str(name).startswith("__"))
+                for column in table.columns:
+                    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+                        texts.extend(str(v) for v in column.to_pylist() if v is not None)
+        for child in (getattr(node, "children", None) or {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return texts
+
+
+def _leaks(texts: list[str], allowed: set[str]) -> list[tuple[str, str]]:
+    leaks = []
+    for text in texts:
+        clean = re.sub(r"%\{[^}]*\}|<[^>]+>|:material/[a-z_]+:|https?://\S+", " ", text)
+        for word in WORD.findall(clean):
+            if word not in allowed:
+                leaks.append((word, text[:80]))
+    return leaks
+
+
+@pytest.fixture
+def demo_account(db_path):
+    with db.open_db(db_path) as conn:
+        demo.seed_demo(conn)
+        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+        allowed = _data_words(conn)
+    return account_id, allowed
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_signed_in_pages_in_hindi_show_no_english(page, demo_account, monkeypatch):
+    account_id, allowed = demo_account
+    if page == "pages/camp.py":
+        monkeypatch.setenv("METERMITRA_CAMP", "1")
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = "hi"
+    at.session_state["account_id"] = account_id
+    at.run()
+    if page != "dashboard.py":
+        at.switch_page(page).run()
+    assert not at.exception
+    texts = _visible_texts(at)
+    assert len(texts) > 10  # the collector sees the page
+    assert _leaks(texts, allowed) == []
+
+
+def test_sign_in_screen_in_hindi_shows_no_english(demo_account, monkeypatch):
+    _, allowed = demo_account
+    monkeypatch.setenv("METERMITRA_CAMP", "1")
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = "hi"
+    at.run()
+    assert not at.exception
+    assert _leaks(_visible_texts(at), allowed) == []
+
+
+def test_the_collector_finds_a_leak():
+    assert _leaks(["बैलेंस Balance"], set(ALLOWED)) == [("Balance", "बैलेंस Balance")]
+    assert _leaks(["%{y:.1f} यूनिट<extra>घर</extra>"], set(ALLOWED)) == []
