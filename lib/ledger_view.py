@@ -583,6 +583,8 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
                     )
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
+            except sqlite3.Error:
+                st.error(ctx.t("ledger_error_save"))
             else:
                 st.success(ctx.t("ledger_arrears_saved"))
     with st.expander(ctx.t("ledger_adjust_add")), st.form("ledger_adjust_form", clear_on_submit=True):
@@ -601,6 +603,8 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
                     )
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
+            except sqlite3.Error:
+                st.error(ctx.t("ledger_error_save"))
             else:
                 st.success(ctx.t("ledger_adjust_saved"))
 
@@ -667,6 +671,8 @@ def _draw_alert_rule(ctx: PageContext) -> None:
                     )
             except alerts.AlertRuleError as error:
                 st.error(ctx.t(str(error)))
+            except sqlite3.Error:
+                st.error(ctx.t("ledger_error_save"))
             else:
                 st.success(ctx.t("alerts_rule_saved"))
 
