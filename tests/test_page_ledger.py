@@ -108,9 +108,12 @@ def test_signed_out_visitor_sees_no_ledger(demo_account):
 def test_account_without_links_is_pointed_to_manage_connection(demo_account):
     with db.open_db(Path(db.db_path())) as conn:
         other = store.create_account(conn, "+919812345678")
+        alerts.set_alert_rule(conn, other, min_days_left=60, min_balance_inr=100_000)
     at = _ledger_page(other, "en")
     assert not at.exception
     assert i18n.t("ledger_no_connections", "en") in _all_text(at)
+    # Even with a rule that finds everything low, nothing about the demo's connections is shown.
+    assert not any("Low balance" in w.value for w in at.warning)
 
 
 def test_arrears_entered_on_the_page_show_their_schedule(demo_account):
