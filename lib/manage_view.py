@@ -76,7 +76,7 @@ def _draw_connection(ctx: PageContext, account_id: int, connection: dict[str, An
             st.caption(plain(ctx.t("auth_consumer_name", name=connection["name"])))
         else:
             st.warning(ctx.t("auth_stale"))
-        with st.form(f"manage_rename_form_{wid}"):
+        with st.expander(ctx.t("auth_rename_open")), st.form(f"manage_rename_form_{wid}"):
             nickname = st.text_input(
                 ctx.t("auth_nickname_label"),
                 value=connection["nickname"],
