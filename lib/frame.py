@@ -160,6 +160,7 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
         t=t,
         devanagari_digits=lang == "hi" and bool(state["devanagari_digits"]),
     )
+    i18n.use_devanagari_digits(ctx.devanagari_digits)
     _camp_chrome(ctx)
     _account_chrome(ctx)
     if require_sign_in and ctx.account_id is None:

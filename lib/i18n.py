@@ -20,6 +20,7 @@ on different pages do not edit the same file). Each key is a table with ``hi`` a
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import tomllib
@@ -37,6 +38,21 @@ DEFAULT_LANGUAGE = "hi"
 LOCALES = {"hi": "hi_IN", "en": "en_IN"}
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 _DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
+
+# The reader's choice of digits for this script run (set by lib.frame on every run; each Streamlit
+# session runs its script in its own thread, so one session's choice never leaks into another's).
+_DEVANAGARI_DIGITS: contextvars.ContextVar[bool] = contextvars.ContextVar("devanagari_digits", default=False)
+
+
+def use_devanagari_digits(enabled: bool) -> None:
+    """Make every formatter of this run print Hindi numbers as १२३ (only where the language is Hindi)."""
+    _DEVANAGARI_DIGITS.set(bool(enabled))
+
+
+def _deva(lang: str, requested: bool | None) -> bool:
+    if requested is not None:
+        return requested
+    return normalise_language(lang) == "hi" and _DEVANAGARI_DIGITS.get()
 
 
 class CatalogError(ValueError):
@@ -70,7 +86,16 @@ def t(key: str, lang: str, **values: Any) -> str:
     A missing key raises KeyError: the catalog tests catch it before users do.
     """
     text = catalog()[key][normalise_language(lang)]
-    return text.format(**values) if values else text
+    if not values:
+        return text
+    if _deva(lang, None):  # bare counts ("{n} tries left") follow the reader's digits too
+        values = {
+            name: digits(str(value), True)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else value
+            for name, value in values.items()
+        }
+    return text.format(**values)
 
 
 def digits(text: str, devanagari: bool) -> str:
@@ -78,40 +103,44 @@ def digits(text: str, devanagari: bool) -> str:
     return text.translate(_DEVANAGARI) if devanagari else text
 
 
-def format_money(amount: float, lang: str, *, devanagari_digits: bool = False, decimals: bool = True) -> str:
+def format_money(
+    amount: float, lang: str, *, devanagari_digits: bool | None = None, decimals: bool = True
+) -> str:
     """₹ in Indian digit grouping: ``format_money(-1234.5, "en") == '-₹1,234.50'``."""
     pattern = None if decimals else "¤#,##,##0"
     text = format_currency(
         amount, "INR", format=pattern, locale=LOCALES[normalise_language(lang)], currency_digits=decimals
     )
-    return digits(text, devanagari_digits)
+    return digits(text, _deva(lang, devanagari_digits))
 
 
-def format_number(value: float, lang: str, *, decimals: int = 1, devanagari_digits: bool = False) -> str:
+def format_number(
+    value: float, lang: str, *, decimals: int = 1, devanagari_digits: bool | None = None
+) -> str:
     """A plain number with Indian grouping: ``format_number(123456.78, "en") == '1,23,456.8'``."""
     pattern = "#,##,##0" + ("." + "0" * decimals if decimals else "")
     text = format_decimal(value, format=pattern, locale=LOCALES[normalise_language(lang)])
-    return digits(text, devanagari_digits)
+    return digits(text, _deva(lang, devanagari_digits))
 
 
 def format_date(
-    day: dt.date | dt.datetime, lang: str, *, pattern: str = "medium", devanagari_digits: bool = False
+    day: dt.date | dt.datetime, lang: str, *, pattern: str = "medium", devanagari_digits: bool | None = None
 ) -> str:
     """A calendar date with month names in the language (``pattern``: Babel name or CLDR pattern)."""
     if isinstance(day, dt.datetime):
         day = day.astimezone(IST).date() if day.tzinfo else day.date()
     text = babel_format_date(day, format=pattern, locale=LOCALES[normalise_language(lang)])
-    return digits(text, devanagari_digits)
+    return digits(text, _deva(lang, devanagari_digits))
 
 
 def format_datetime(
-    moment: dt.datetime, lang: str, *, pattern: str = "d MMM y, h:mm a", devanagari_digits: bool = False
+    moment: dt.datetime, lang: str, *, pattern: str = "d MMM y, h:mm a", devanagari_digits: bool | None = None
 ) -> str:
     """A moment shown in IST: ``format_datetime(datetime(2026,1,1,tzinfo=UTC), "en") == '1 Jan 2026, 5:30 am'``."""
     if moment.tzinfo is None:
         raise ValueError("naive datetime: give a timezone")
     text = babel_format_datetime(moment, format=pattern, tzinfo=IST, locale=LOCALES[normalise_language(lang)])
-    return digits(text, devanagari_digits)
+    return digits(text, _deva(lang, devanagari_digits))
 
 
 def month_name(month: int, lang: str, *, width: str = "wide") -> str:

@@ -12,7 +12,11 @@ import pytest
 from lib import i18n
 
 ROOT = Path(__file__).resolve().parent.parent
-CODE_FILES = [ROOT / "dashboard.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "lib").glob("*.py"))]
+CODE_FILES = [
+    ROOT / "dashboard.py",
+    *sorted((ROOT / "pages").glob("*.py")),
+    *sorted((ROOT / "lib").glob("*.py")),
+]
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 
 
@@ -120,3 +124,22 @@ def test_datetimes_are_shown_in_ist():
 def test_numbers_in_indian_grouping():
     assert i18n.format_number(1234567.25, "en", decimals=2) == "12,34,567.25"
     assert i18n.format_number(5, "hi", decimals=0, devanagari_digits=True) == "५"
+
+
+def test_devanagari_digit_choice_applies_to_every_formatter_in_hindi_only():
+    import contextvars
+
+    def run() -> tuple[str, ...]:
+        i18n.use_devanagari_digits(True)
+        return (
+            i18n.format_money(1234.5, "hi"),
+            i18n.format_number(12.5, "hi"),
+            i18n.format_date(dt.date(2026, 1, 2), "hi", pattern="d/M/y"),
+            i18n.format_money(1234.5, "en"),
+            i18n.t("camp_step_consumer_id", "hi", consumer_id="DEMO-2001"),
+        )
+
+    money_hi, number_hi, date_hi, money_en, text = contextvars.copy_context().run(run)
+    assert (money_hi, number_hi, date_hi, money_en) == ("₹१,२३४.५०", "१२.५", "२/१/२०२६", "₹1,234.50")
+    assert "DEMO-2001" in text  # IDs passed as text keep their digits
+    assert i18n.format_money(1234.5, "hi") == "₹1,234.50"  # the choice stayed in its own context

@@ -143,3 +143,17 @@ def test_sign_in_screen_in_hindi_shows_no_english(demo_account, monkeypatch):
 def test_the_collector_finds_a_leak():
     assert _leaks(["बैलेंस Balance"], set(ALLOWED)) == [("Balance", "बैलेंस Balance")]
     assert _leaks(["%{y:.1f} यूनिट<extra>घर</extra>"], set(ALLOWED)) == []
+
+
+def test_devanagari_digits_option_on_the_overview(demo_account):
+    account_id, _ = demo_account
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = "hi"
+    at.session_state["account_id"] = account_id
+    at.run()
+    assert not any(re.search("[०-९]", m.value) for m in at.metric)
+    at.toggle(key="digits_switch").set_value(True).run()
+    assert not at.exception
+    assert any(re.search("₹[०-९]", m.value) for m in at.metric)
+    at.switch_page("pages/compare.py").run()  # the choice is kept across pages
+    assert at.session_state["devanagari_digits"] is True
