@@ -1,0 +1,61 @@
+"""The shared frame: language kept across pages and on the account, idle timeout, navigation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from lib import db, demo, i18n, store
+from lib.frame import IDLE_TIMEOUT_SECONDS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _signed_in(db_path) -> tuple[AppTest, int]:
+    with db.open_db(db_path) as conn:
+        demo.seed_demo(conn, days=40)
+        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["account_id"] = account_id
+    return at, account_id
+
+
+def test_hindi_is_the_default_language(db_path):
+    at, _ = _signed_in(db_path)
+    at.run()
+    assert at.session_state["lang"] == "hi"
+    labels = [link.label for link in at.sidebar.get("page_link")]
+    assert i18n.t("nav_overview", "hi") in labels
+
+
+def test_language_switch_is_kept_across_pages_and_saved_on_the_account(db_path):
+    at, account_id = _signed_in(db_path)
+    at.run()
+    at.sidebar.radio(key="lang_switch").set_value("en").run()
+    assert at.session_state["lang"] == "en"
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert at.session_state["lang"] == "en"
+    assert at.sidebar.radio(key="lang_switch").value == "en"
+    labels = [link.label for link in at.sidebar.get("page_link")]
+    assert i18n.t("nav_compare", "en") in labels
+    with db.open_db(db_path) as conn:
+        assert store.account_by_id(conn, account_id)["language"] == "en"
+
+
+def test_idle_session_is_signed_out(db_path):
+    at, _ = _signed_in(db_path)
+    at.run()
+    at.session_state["last_active"] = time.time() - IDLE_TIMEOUT_SECONDS - 5
+    at.run()
+    assert at.session_state["account_id"] is None
+
+
+def test_camp_page_is_not_in_the_navigation_outside_camp_mode(db_path):
+    at, _ = _signed_in(db_path)
+    at.run()
+    labels = [link.label for link in at.sidebar.get("page_link")]
+    assert i18n.t("nav_camp", "hi") not in labels
+    assert i18n.t("nav_ledger", "hi") in labels
