@@ -174,19 +174,15 @@ def _camp_chrome(ctx: PageContext) -> None:
     """DEMO banner, projector text size and the on-screen phone (camp mode only)."""
     if not ctx.settings.camp_mode:
         return
-    try:
-        from lib import camp_view
-    except ImportError:
-        return
+    from lib import camp_view  # lazy: the view modules import PageContext from here
+
     camp_view.draw_camp_chrome(ctx)
 
 
 def _account_chrome(ctx: PageContext) -> None:
-    """Who is signed in, and the "Sign out" button (drawn by the sign-in module when present)."""
-    try:
-        from lib import signin_view
-    except ImportError:
-        return
+    """Who is signed in, and the "Sign out" button (drawn by the sign-in module)."""
+    from lib import signin_view  # lazy: the view modules import PageContext from here
+
     signin_view.draw_account_box(ctx)
 
 
@@ -194,10 +190,8 @@ def _low_balance_warning(ctx: PageContext) -> None:
     """The signed-in account's low-balance warning, on every page (drawn by the ledger module)."""
     if ctx.account_id is None:
         return
-    try:
-        from lib import ledger_view
-    except ImportError:
-        return
+    from lib import ledger_view  # lazy: the view modules import PageContext from here
+
     ledger_view.draw_low_balance_warning(ctx)
 
 
