@@ -133,8 +133,10 @@ def _otp_step(ctx: PageContext) -> None:
                 conn, ctx.settings, state["signin_challenge_id"], state["signin_mobile"], code, lang=ctx.lang
             )
         if result.status == "ok":
-            for key in SIGNIN_KEYS:
-                state.pop(key, None)
+            # Nothing of an earlier session's flows (e.g. before an idle sign-out) survives a sign-in.
+            for key in list(state.keys()):
+                if isinstance(key, str) and key.startswith(FLOW_PREFIXES):
+                    del state[key]
             state.pop("signed_out_idle", None)
             state["account_id"] = result.account_id
             state["lang"] = result.language

@@ -216,6 +216,21 @@ def test_idle_timeout_through_the_frame(app_env):
     assert t("auth_signed_out_idle", "en") in [i.value for i in at.info]
 
 
+def test_a_new_sign_in_starts_with_no_earlier_flow(app_env, monkeypatch):
+    at = app("en")
+    sign_in(at, "en", app_env)
+    at.session_state["link_challenge_id"] = "0" * 32  # someone's flow in progress...
+    at.session_state["link_masked"] = "+91 ••••••••42"
+    at.session_state["last_active"] = at.session_state["last_active"] - 16 * 60  # ...then idle
+    at.run()
+    assert at.session_state["account_id"] is None
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:31:00Z")  # past the 30 s resend cooldown
+    sign_in(at, "en", app_env)
+    assert at.session_state["account_id"] is not None
+    assert "link_challenge_id" not in at.session_state and "link_masked" not in at.session_state
+    assert [ti.key for ti in at.text_input] == ["link_consumer_input"]
+
+
 def test_a_forged_account_id_shows_nothing(app_env):
     at = app("en")
     at.session_state["account_id"] = 4242  # no such account
