@@ -50,6 +50,10 @@ def draw_camp_chrome(ctx: PageContext) -> None:
         ctx.account_id = None
         st.info(ctx.t("camp_signed_out_by_reset"))
     draw_phone(ctx)
+    if ctx.account_id is None:
+        from lib import demo
+
+        st.caption(ctx.t("camp_sign_in_hint", mobile=format_demo_mobile(demo.DEMO_ACCOUNT_MOBILE)))
 
 
 @st.cache_resource(show_spinner=False)

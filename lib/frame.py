@@ -31,6 +31,29 @@ from lib.config import Settings, load_settings
 
 IDLE_TIMEOUT_SECONDS = 15 * 60
 
+# Streamlit's text_input has no ``inputmode``: this literal script (no data in it) gives the OTP and
+# mobile-number boxes the phone's number keypad. It runs in the page itself, watches for new inputs,
+# and only ever sets two attributes.
+_NUMERIC_KEYPAD_SCRIPT = """
+<script>
+(() => {
+  const apply = () => {
+    document.querySelectorAll('input[autocomplete="one-time-code"]').forEach((el) => {
+      if (el.getAttribute("inputmode") !== "numeric") el.setAttribute("inputmode", "numeric");
+    });
+    document.querySelectorAll('input[autocomplete="tel"]').forEach((el) => {
+      if (el.getAttribute("inputmode") !== "tel") el.setAttribute("inputmode", "tel");
+    });
+  };
+  apply();
+  if (!window.__mmKeypadObserver) {
+    window.__mmKeypadObserver = new MutationObserver(apply);
+    window.__mmKeypadObserver.observe(document.body, { childList: true, subtree: true });
+  }
+})();
+</script>
+"""
+
 PAGES: list[tuple[str, str, str]] = [
     # (page id, script path for st.page_link, catalog key of its label)
     ("overview", "dashboard.py", "nav_overview"),
@@ -147,6 +170,7 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
         if lang == "hi":
             state["digits_switch"] = state["devanagari_digits"]
             st.toggle(t("devanagari_digits_label"), key="digits_switch", on_change=_sync_digits)
+        st.html(_NUMERIC_KEYPAD_SCRIPT, unsafe_allow_javascript=True)
         for pid, path, label_key in PAGES:
             if pid == "camp" and not cfg.camp_mode:
                 continue
