@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from tests.browser.harness import AppServer, Journey, browser_missing_reason, launch_chromium, reset_demo
+from lib import db, demo, store
+from tests.browser.harness import (
+    ARTIFACTS,
+    AppServer,
+    Journey,
+    browser_missing_reason,
+    launch_chromium,
+    reset_demo,
+)
 
 LANGUAGES = ("en", "hi")
 DEVICES = ("desktop", "phone")
@@ -28,6 +36,14 @@ def _require_browser() -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"CI=true but the browser journeys cannot run: {reason}")
     pytest.skip(f"browser journeys skipped: {reason}")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Keep each phase's report on the test item, so the journey fixture knows when a journey failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
 
 
 @pytest.fixture(scope="package")
@@ -58,12 +74,23 @@ def journey(
     request: pytest.FixtureRequest, app_server: AppServer, chromium: Any, variant: tuple[str, str]
 ) -> Iterator[Journey]:
     """A visitor on the freshly reset demo, in one language at one size; checked clean at the end."""
-    reset_demo(Path(app_server.db_path))
     lang, device = variant
+    reset_demo(Path(app_server.db_path))
+    # The visitor's account speaks the journey's language (a verified sign-in restores the saved one).
+    with db.open_db(app_server.db_path) as conn:
+        account = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)
+        assert account is not None, "the seeded demo has no demo account"
+        store.set_account_language(conn, int(account["account_id"]), lang)
     name = request.node.originalname.removeprefix("test_")
     visitor = Journey.open(chromium, app_server, lang=lang, device=device, name=name)
     try:
         yield visitor
-        visitor.assert_clean()
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            # What the screen showed when the journey failed (and the server's last words, in the log).
+            visitor.screenshot(ARTIFACTS / "failed" / f"{name}-{lang}-{device}.png")
+            (ARTIFACTS / "failed" / f"{name}-{lang}-{device}.log").write_text(app_server.log_tail(200))
+        else:
+            visitor.assert_clean()
     finally:
         visitor.close()
