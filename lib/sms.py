@@ -48,6 +48,8 @@ MAX_RETRIES = 3
 RETRY_BACKOFF_SECONDS = 0.5
 MAX_TEXT_CHARS = 480  # three SMS segments; DLT templates are shorter
 HTTP_REQUIRED = ("url", "api_key", "entity_id", "sender_id")
+# Message kinds that must each have their DLT template ID (other kinds may use [sms.http] template_id).
+TEMPLATE_KINDS = ("otp_login", "otp_link", "link_notice")
 _INDIAN_MOBILE = re.compile(r"\+91[6-9][0-9]{9}")
 
 
@@ -100,6 +102,17 @@ def check_sms_configuration(conn: sqlite3.Connection, settings: Settings) -> Non
         if missing:
             raise SmsConfigurationError(
                 "The http SMS gateway needs [sms.http] " + ", ".join(missing) + " in .streamlit/secrets.toml."
+            )
+        templates = http.get("templates") or {}
+        no_template = [kind for kind in TEMPLATE_KINDS if not str(templates.get(kind) or "").strip()]
+        no_template += [
+            kind for kind in TEMPLATE_KINDS if str(templates.get(kind, "")).startswith("REPLACE-WITH")
+        ]
+        if no_template:
+            raise SmsConfigurationError(
+                "The http SMS gateway needs a DLT template ID for "
+                + ", ".join(sorted(set(no_template)))
+                + " under [sms.http.templates] in .streamlit/secrets.toml."
             )
         if not str(http["url"]).startswith("https://") and not _is_loopback(str(http["url"])):
             raise SmsConfigurationError("[sms.http] url must use https:// (the API key travels with it).")

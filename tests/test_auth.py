@@ -16,6 +16,7 @@ from lib.config import load_settings
 
 T0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = {"otp_login": "t1", "otp_link": "t2", "link_notice": "t3"}
 SIGNIN = "+919876543210"
 OWNER = "+919812345678"
 CONSUMERS = [
@@ -519,7 +520,13 @@ def test_startup_refuses_real_data_with_a_generated_key(conn, settings, tmp_path
         settings,
         otp_key=None,
         sms_gateway="http",
-        sms_http={"url": "https://sms.example.in/x", "api_key": "k", "entity_id": "e", "sender_id": "s"},
+        sms_http={
+            "url": "https://sms.example.in/x",
+            "api_key": "k",
+            "entity_id": "e",
+            "sender_id": "s",
+            "templates": TEMPLATES,
+        },
     )
     with pytest.raises(auth.AuthConfigurationError, match="no OTP key is configured"):
         auth.check_startup(conn, production, key_file=tmp_path / ".otp_key")

@@ -14,6 +14,7 @@ import pytest
 from lib import auth, config, otp, sms, store
 
 ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = {"otp_login": "t1", "otp_link": "t2", "link_notice": "t3"}
 CODE_FILES = [
     ROOT / "dashboard.py",
     *sorted((ROOT / "pages").glob("*.py")),
@@ -102,7 +103,13 @@ def test_a_missing_key_with_production_data_fails_closed(conn, tmp_path):
     settings = config.Settings(
         db_path=Path("unused"),
         sms_gateway="http",
-        sms_http={"url": "https://x.example/s", "api_key": "k", "entity_id": "e", "sender_id": "s"},
+        sms_http={
+            "url": "https://x.example/s",
+            "api_key": "k",
+            "entity_id": "e",
+            "sender_id": "s",
+            "templates": TEMPLATES,
+        },
     )
     with pytest.raises(auth.AuthConfigurationError, match="no OTP key"):
         auth.check_startup(conn, settings, key_file=tmp_path / ".otp_key")

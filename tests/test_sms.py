@@ -81,7 +81,11 @@ def http_settings(db_path: Path, url: str, **http: object) -> Settings:
         "api_key": "secret-api-key",
         "entity_id": "1101234567890123456",
         "sender_id": "MTRMTR",
-        "templates": {"otp_login": "1107000000000000001", "link_notice": "1107000000000000003"},
+        "templates": {
+            "otp_login": "1107000000000000001",
+            "otp_link": "1107000000000000002",
+            "link_notice": "1107000000000000003",
+        },
         "timeout_seconds": 0.3,
         "retries": 2,
         **http,
@@ -226,6 +230,12 @@ def test_http_in_camp_mode_refuses_to_start(conn, db_path):
 def test_http_needs_its_dlt_settings(conn, db_path):
     settings = http_settings(db_path, "https://sms.example.in/send", api_key="", entity_id=" ")
     with pytest.raises(sms.SmsConfigurationError, match="api_key, entity_id"):
+        sms.check_sms_configuration(conn, settings)
+
+
+def test_http_needs_a_template_for_each_otp_and_notice(conn, db_path):
+    settings = http_settings(db_path, "https://sms.example.in/send", templates={"otp_login": "1107"})
+    with pytest.raises(sms.SmsConfigurationError, match="link_notice, otp_link"):
         sms.check_sms_configuration(conn, settings)
 
 
