@@ -74,7 +74,7 @@ def _visible_texts(at: AppTest) -> list[str]:
 
     def walk(node) -> None:
         proto = getattr(node, "proto", None)
-        if proto is not None:
+        if proto is not None and node.type != "html":  # st.html holds our literal keypad script
             fields = MessageToDict(proto)
             for key in TEXT_KEYS & fields.keys():
                 value = fields[key]
