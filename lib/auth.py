@@ -41,6 +41,10 @@ _CONSUMER_ID_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,29}")
 SendStatus = Literal["sent", "invalid_mobile", "invalid_consumer_id", "send_failed", "cooldown", "limited"]
 
 
+class _LinkVanished(Exception):
+    """Raised inside the consume transaction when the link row could not be written (rolls it back)."""
+
+
 class AuthConfigurationError(RuntimeError):
     """The OTP key or SMS configuration is unsafe: the app refuses to start a session."""
 
@@ -306,7 +310,7 @@ def verify_link(
         nickname = clean_nickname(nickname_input) or default_nickname(conn, account_id, lang)
         store.insert_link(conn, account_id, consumer_id, nickname, now=ts)
         if not store.is_linked(conn, account_id, consumer_id):
-            raise RuntimeError("link row missing after insert")  # rolls the consume back
+            raise _LinkVanished  # the consumer left the master meanwhile: roll the consume back
         record = store.consumer_record(conn, consumer_id) or {}
         made.update(nickname=nickname, mobile=str(record.get("registered_mobile", "")))
         audit.record(
@@ -319,17 +323,20 @@ def verify_link(
             now=ts,
         )
 
-    verdict = otp.verify(
-        conn,
-        key,
-        challenge_id,
-        purpose="link",
-        account_id=account_id,
-        subject=consumer_id,
-        code_input=code_input,
-        now=now,
-        on_success=link,
-    )
+    try:
+        verdict = otp.verify(
+            conn,
+            key,
+            challenge_id,
+            purpose="link",
+            account_id=account_id,
+            subject=consumer_id,
+            code_input=code_input,
+            now=now,
+            on_success=link,
+        )
+    except _LinkVanished:
+        return VerifyOutcome("unknown")
     if verdict.status != "ok":
         return VerifyOutcome(verdict.status, tries_left=verdict.tries_left)
     _notify_owner(conn, settings, account_id, consumer_id, made.get("mobile", ""), now)

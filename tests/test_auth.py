@@ -664,3 +664,16 @@ def test_a_kill_mid_consume_leaves_all_or_nothing(consumers, settings):
             conn, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0
         )
         assert done.status == "ok"
+
+
+def test_a_consumer_gone_before_verify_links_nothing_and_consumes_nothing(consumers, settings):
+    account_id = sign_in(consumers, settings)
+    sent = auth.start_link(consumers, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    code = last_code(consumers, OWNER)
+    consumers.execute("DELETE FROM consumers WHERE consumer_id = 'DEMO-9001'")
+    done = auth.verify_link(
+        consumers, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0
+    )
+    assert done.status == "unknown"
+    assert otp.challenge(consumers, sent.challenge_id).consumed_at is None
+    assert audit.count(consumers, "link_created") == 0
