@@ -8,7 +8,7 @@ full-page PNG per page, language and size, plus the sign-in screen:
     .venv/bin/python scripts/screenshots.py --lang hi --device phone
 
 Prints one line per picture with what is wrong on it (exception box, console error, a request that left
-127.0.0.1, horizontal scrolling), and exits 1 when anything was wrong. Needs /usr/bin/chromium and a
+127.0.0.1, horizontal scrolling, text cut off with …), and exits 1 when anything was wrong. Needs /usr/bin/chromium and a
 Devanagari font (``apt-get install -y chromium fonts-lohit-deva``).
 """
 
@@ -46,6 +46,8 @@ def _problems(journey: Journey) -> list[str]:
         found.append(f"left 127.0.0.1: {sorted(set(journey.outside_requests))[:3]}")
     if overflow := journey.horizontal_overflow():
         found.append(f"horizontal scroll: {overflow}px wider than the screen")
+    if cut := journey.cut_off_texts():
+        found.append(f"cut off with …: {sorted(set(cut))[:6]}")
     journey.console_errors.clear()
     journey.outside_requests.clear()
     return found

@@ -329,7 +329,20 @@ class Journey:
 
     def wait_idle(self, before: int) -> None:
         """Wait until a script run that started after ``before`` state changes has finished."""
-        self.page.wait_for_function(_IDLE_AFTER, arg=[before, QUIET_MS], polling="raf")
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:
+            self.page.wait_for_function(_IDLE_AFTER, arg=[before, QUIET_MS], polling="raf")
+        except PlaywrightTimeout as error:
+            state = self.page.evaluate(
+                """() => { const app = document.querySelector("[data-testid='stApp']");
+                  return {changes: window.__mmStateChanges, script: app?.getAttribute("data-test-script-state"),
+                          connection: app?.getAttribute("data-test-connection-state")}; }"""
+            )
+            raise AssertionError(
+                f"the app did not finish a run after {before} state changes: {state}\n"
+                f"--- server log ---\n{self.server.log_tail()}"
+            ) from error
 
     def act(self, action: Callable[[], Any], then: Callable[[], Any] | None = None) -> Any:
         """Do ``action`` (a click that makes Streamlit rerun) and wait until the runs it caused are over.
@@ -515,6 +528,18 @@ class Journey:
                     ...document.querySelectorAll("[data-testid='stMain'], [data-testid='stAppViewContainer']")];
                   return Math.max(0, ...els.map((e) => e.scrollWidth - e.clientWidth));
                 }"""
+            )
+        )
+
+    def cut_off_texts(self) -> list[str]:
+        """Texts the page shows shortened with "…" because they do not fit (metric values, labels)."""
+        return list(
+            self.page.evaluate(
+                """() => [...document.querySelectorAll("[data-testid='stApp'] *")]
+                  .filter((e) => e.children.length === 0 || e.matches("[data-testid='stMetricValue'] *"))
+                  .filter((e) => getComputedStyle(e).textOverflow === "ellipsis"
+                                 && e.scrollWidth > e.clientWidth + 1 && e.offsetParent !== null)
+                  .map((e) => e.textContent.trim()).filter((text) => text)"""
             )
         )
 
