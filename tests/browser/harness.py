@@ -536,7 +536,6 @@ class Journey:
         return list(
             self.page.evaluate(
                 """() => [...document.querySelectorAll("[data-testid='stApp'] *")]
-                  .filter((e) => e.children.length === 0 || e.matches("[data-testid='stMetricValue'] *"))
                   .filter((e) => getComputedStyle(e).textOverflow === "ellipsis"
                                  && e.scrollWidth > e.clientWidth + 1 && e.offsetParent !== null)
                   .map((e) => e.textContent.trim()).filter((text) => text)"""
