@@ -22,7 +22,6 @@ import datetime as dt
 import io
 import os
 import random
-import resource
 import statistics
 import subprocess
 import sys
@@ -88,27 +87,29 @@ def fresh_db(name: str) -> Path:
     return path
 
 
-def run_import(csv_file: Path) -> tuple[float, Path]:
+def run_import(csv_file: Path) -> tuple[float, float, Path]:
+    """Wall and CPU seconds of ``import-readings`` (the CLI's own entry point, in this process)."""
     path = fresh_db("bench_import_cli.db")
     out, err = io.StringIO(), io.StringIO()
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     code = cli.main(["--db", str(path), "import-readings", str(csv_file)], out=out, err=err)
-    elapsed = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if code != 0:
         raise SystemExit(f"import failed: {err.getvalue()}")
-    return elapsed, path
+    return wall, cpu, path
 
 
-def run_raw(rows: list[tuple[str, str, float, float]]) -> tuple[float, Path]:
+def run_raw(rows: list[tuple[str, str, float, float]]) -> tuple[float, float, Path]:
+    """Wall and CPU seconds of one executemany of the parsed rows, in one transaction."""
     path = fresh_db("bench_import_raw.db")
     conn = db.connect(path)
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany("INSERT INTO readings (consumer_id, ts, kwh, balance_inr) VALUES (?, ?, ?, ?)", rows)
     conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     conn.close()
-    return elapsed, path
+    return wall, cpu, path
 
 
 def size_per_million(path: Path) -> float:
@@ -130,36 +131,55 @@ def main() -> None:
     print(
         f"data: {len(rows):,} rows, {csv_file.stat().st_size / 1e6:.1f} MB CSV ({time.perf_counter() - t0:.1f} s)"
     )
-    imports, raws = [], []
+    runs: dict[str, list[float]] = {"raw wall": [], "raw cpu": [], "import wall": [], "import cpu": []}
     for round_ in range(1, args.rounds + 1):
-        raw_s, raw_db = run_raw(rows)
-        import_s, import_db = run_import(csv_file)
-        raws.append(raw_s)
-        imports.append(import_s)
-        print(f"round {round_}: raw executemany {raw_s:.2f} s, import-readings {import_s:.2f} s")
-    raw_s, import_s = statistics.median(raws), statistics.median(imports)
+        raw_wall, raw_cpu, raw_db = run_raw(rows)
+        import_wall, import_cpu, import_db = run_import(csv_file)
+        for key, value in zip(runs, (raw_wall, raw_cpu, import_wall, import_cpu), strict=True):
+            runs[key].append(value)
+        print(
+            f"round {round_}: raw executemany {raw_wall:.2f} s ({raw_cpu:.2f} s CPU), "
+            f"import-readings {import_wall:.2f} s ({import_cpu:.2f} s CPU)",
+            flush=True,
+        )
+    med = {key: statistics.median(values) for key, values in runs.items()}
     n = len(rows)
-    print(f"raw executemany : {raw_s:6.2f} s  {n / raw_s:>10,.0f} rows/s (median of {args.rounds})")
-    print(f"import-readings : {import_s:6.2f} s  {n / import_s:>10,.0f} rows/s (median of {args.rounds})")
-    print(f"ratio import/raw: {raw_s / import_s:.2f}x  (goal >= 0.5x)")
+    print(f"medians of {args.rounds} rounds, {n:,} rows:")
     print(
-        f"db size per million readings: {size_per_million(import_db):.1f} MB (import, with daily roll-ups), "
+        f"  raw executemany : {med['raw wall']:6.2f} s wall {n / med['raw wall']:>10,.0f} rows/s | {med['raw cpu']:6.2f} s CPU"
     )
+    print(
+        f"  import-readings : {med['import wall']:6.2f} s wall {n / med['import wall']:>10,.0f} rows/s | {med['import cpu']:6.2f} s CPU"
+    )
+    print(
+        f"  ratio import/raw: {med['raw wall'] / med['import wall']:.2f}x wall, "
+        f"{med['raw cpu'] / med['import cpu']:.2f}x CPU  (goal >= 0.5x)"
+    )
+    print(f"db size per million readings: {size_per_million(import_db):.1f} MB (import, with daily roll-ups)")
     print(f"                              {size_per_million(raw_db):.1f} MB (raw, readings only)")
 
+    # The command as an operator runs it, in a fresh process: wall time and that process's peak memory.
     path = fresh_db("bench_import_cli.db")
+    # (VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so it would report this parent.)
+    child = (
+        "import sys\n"
+        "from lib import cli\n"
+        "code = cli.main(sys.argv[1:])\n"
+        "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')]\n"
+        "print('peak RSS', peak[0].split(':')[1].strip() if peak else 'unknown', file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "lib.cli", "--db", str(path), "import-readings", str(csv_file)],
+        [sys.executable, "-c", child, "--db", str(path), "import-readings", str(csv_file)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
     wall = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
-        f"subprocess `python -m lib.cli import-readings`: exit {done.returncode}, {wall:.2f} s wall, peak RSS {peak_mb:.0f} MB"
+        f"python -m lib.cli import-readings in a new process: exit {done.returncode}, {wall:.2f} s wall, {done.stderr.strip()}"
     )
     print(f"  {done.stdout.strip()}")
 
