@@ -418,8 +418,8 @@ def readings_frame(
         WITH {_ALLOWED}
         SELECT {_EPOCH_SECONDS}, r.kwh, r.balance_inr IS NULL, coalesce(r.balance_inr, 0)
         FROM readings r
-        WHERE r.consumer_id = :consumer_id
-          AND r.consumer_id IN (SELECT consumer_id FROM allowed)
+        -- the link is checked once (a scalar subquery: NULL, so no rows, when not allowed)
+        WHERE r.consumer_id = (SELECT consumer_id FROM allowed WHERE consumer_id = :consumer_id)
           AND r.ts >= :lo AND r.ts < :hi
         ORDER BY r.ts
         """,
@@ -434,7 +434,7 @@ def readings_frame(
     values = np.fromiter(flat, dtype=np.float64, count=4 * len(rows)).reshape(-1, 4)
     return pd.DataFrame(
         {
-            "consumer_id": pd.Series([consumer_id] * len(rows), dtype="str"),
+            "consumer_id": pd.Series(consumer_id, index=pd.RangeIndex(len(rows)), dtype="str"),
             "ts": pd.to_datetime(values[:, 0].astype(np.int64), unit="s", utc=True).as_unit("us"),
             "kwh": values[:, 1],
             "balance_inr": np.where(values[:, 2] == 1.0, np.nan, values[:, 3]),
