@@ -69,6 +69,7 @@ DEVICES: dict[str, dict[str, Any]] = {
     },
 }
 LOCAL_HOSTS = {"127.0.0.1"}
+DEAD_PORT = 9  # the "discard" port: nothing listens there, so the blocking proxy refuses at once
 # Schemes that never leave the machine (the page's own blobs and inline data).
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome-extension"}
 
@@ -233,20 +234,57 @@ class AppServer:
                 self.process.wait(timeout=10)
 
 
+@dataclass
+class Chromium:
+    """One headless chromium and one browser context per (device, language), created when first needed.
+
+    Each journey opens a new *page* (a new Streamlit session) in its context, so the journeys of one
+    size and language share the HTTP cache (Streamlit's JavaScript is fetched once per context).
+    """
+
+    browser: Any
+    contexts: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def context(self, device: str, lang: str) -> Any:
+        key = (device, lang)
+        if key not in self.contexts:
+            context = self.browser.new_context(
+                **DEVICES[device], locale="hi-IN" if lang == "hi" else "en-IN", accept_downloads=True
+            )
+            context.set_default_timeout(EXPECT_TIMEOUT_MS)
+            context.add_init_script(_RUN_WATCH)
+            self.contexts[key] = context
+        return self.contexts[key]
+
+    def close(self) -> None:
+        for context in self.contexts.values():
+            context.close()
+        self.browser.close()
+
+
 @contextlib.contextmanager
-def launch_chromium() -> Iterator[Any]:
-    """Playwright's sync API driving Debian's chromium with the flags of docs/research/stack.md §3."""
+def launch_chromium() -> Iterator[Chromium]:
+    """Playwright's sync API driving Debian's chromium with the flags of docs/research/stack.md §3.
+
+    Nothing can leave the machine: every request to a host other than 127.0.0.1 goes to a proxy that
+    does not exist (so it fails), and ``Journey`` reports it.
+    """
     reason = browser_missing_reason()
     if reason:
         raise BrowserMissing(reason)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS,
+            proxy={"server": f"http://127.0.0.1:{DEAD_PORT}", "bypass": ",".join(sorted(LOCAL_HOSTS))},
+        )
+        pool = Chromium(browser)
         try:
-            yield browser
+            yield pool
         finally:
-            browser.close()
+            pool.close()
 
 
 def t(key: str, lang: str, **values: Any) -> str:
@@ -269,21 +307,15 @@ class Journey:
     console_errors: list[str] = field(default_factory=list)
     outside_requests: list[str] = field(default_factory=list)
     screenshots: list[Path] = field(default_factory=list)
-    default_timeout_ms: int = EXPECT_TIMEOUT_MS
 
     # -- opening -----------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, browser: Any, server: AppServer, *, lang: str, device: str, name: str) -> Journey:
-        """A new context at ``device`` size on the app's home page, switched to ``lang``."""
-        context = browser.new_context(
-            **DEVICES[device], locale="hi-IN" if lang == "hi" else "en-IN", accept_downloads=True
-        )
-        context.set_default_timeout(cls.default_timeout_ms)
-        context.add_init_script(_RUN_WATCH)
+    def open(cls, chromium: Chromium, server: AppServer, *, lang: str, device: str, name: str) -> Journey:
+        """A new tab (a new Streamlit session) at ``device`` size on the app's home page, in ``lang``."""
+        context = chromium.context(device, lang)
         page = context.new_page()
         journey = cls(page=page, context=context, server=server, lang=lang, device=device, name=name)
-        context.route("**/*", journey._route)
         page.on("request", journey._on_request)
         page.on("websocket", lambda ws: journey._check_url(ws.url))
         page.on("console", journey._on_console)
@@ -293,7 +325,7 @@ class Journey:
         return journey
 
     def close(self) -> None:
-        self.context.close()
+        self.page.close()
 
     # -- network and console watch -----------------------------------------------------------------
 
@@ -306,16 +338,6 @@ class Journey:
 
     def _on_request(self, request: Any) -> None:
         self._check_url(request.url)
-
-    def _route(self, route: Any) -> None:
-        # Nothing may leave the machine: a request to another host is aborted (and reported by
-        # _on_request, which sees every request, routed or not).
-        if urlsplit(route.request.url).hostname in LOCAL_HOSTS or urlsplit(route.request.url).scheme in (
-            LOCAL_SCHEMES
-        ):
-            route.continue_()
-        else:
-            route.abort("blockedbyclient")
 
     def _on_console(self, message: Any) -> None:
         if message.type == "error":
