@@ -201,6 +201,15 @@ def test_unexpected_errors_show_no_traceback_unless_debug(master, monkeypatch):
         run("--debug", "import-readings", DATA / "readings.csv")
 
 
+def test_a_file_that_is_not_a_database_is_one_clear_line(tmp_path):
+    not_db = tmp_path / "notes.db"
+    not_db.write_text("these are my notes, not a database\n" * 100, encoding="utf-8")
+    code, out, err = run("--db", not_db, "import-consumers", DATA / "consumers.csv")
+    assert (code, out) == (1, "")
+    assert err.strip() == f"database error ({not_db}): file is not a database"
+    assert not_db.read_text(encoding="utf-8").startswith("these are my notes")
+
+
 def test_progress_bar_only_on_a_terminal(master, tmp_path, monkeypatch):
     monkeypatch.setattr(importer, "CHUNK_ROWS", 100)
     path = tmp_path / "many.csv"
