@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import cli, db, importer
+from lib import cli, db, importer, store
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -148,6 +148,30 @@ def test_skip_invalid_prints_where_the_rejects_are(master, tmp_path):
     assert code == 0 and f"is in {custom}" in out
     assert len(custom.read_text(encoding="utf-8").splitlines()) == 3
     assert count(master, "readings") == 1
+
+
+def test_strict_import_can_still_write_the_rejects_file(master, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "consumer_id,timestamp,kwh\n101234567,2026-11-24 10:00,0.2\n101234567,soon,0.2\n", encoding="utf-8"
+    )
+    rejects = tmp_path / "why.csv"
+    code, _, err = run("import-readings", path, "--rejects", rejects)
+    assert code == 1 and err.splitlines()[-1] == f"every bad row, with its reason, is in {rejects}"
+    assert (
+        rejects.read_text(encoding="utf-8").splitlines()[1].startswith("3,timestamp,soon,not a date and time")
+    )
+    assert count(master, "readings") == 0
+
+
+def test_interrupted_import_exits_130_and_writes_nothing(master, monkeypatch):
+    def interrupted(conn, rows):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store, "insert_readings", interrupted)
+    code, out, err = run("import-readings", DATA / "readings.csv")
+    assert (code, out, err.strip()) == (130, "", "interrupted: nothing was written")
+    assert count(master, "readings") == 0
 
 
 def test_column_flags_and_register_kind(master):
