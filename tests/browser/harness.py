@@ -81,7 +81,7 @@ IDLE = f"{APP}[data-test-script-state='notRunning'][data-test-connection-state='
 # apart from "no run has started yet". A button that calls st.rerun() makes two runs with a short
 # notRunning gap between them (measured 9-27 ms here), so "finished" also means "no new run started
 # for QUIET_MS": a condition polled on every animation frame, not a sleep.
-QUIET_MS = 200
+QUIET_MS = 150
 _RUN_WATCH = """
 window.__mmStateChanges = 0;
 window.__mmLastChange = performance.now();
