@@ -9,7 +9,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib import camp, i18n
+from lib import camp, i18n, store
 from lib.clock import from_ts
 from lib.frame import PageContext
 
@@ -49,6 +49,23 @@ def draw_camp_chrome(ctx: PageContext) -> None:
         st.session_state["account_id"] = None
         ctx.account_id = None
         st.info(ctx.t("camp_signed_out_by_reset"))
+    draw_phone(ctx)
+    if ctx.account_id is None:
+        from lib import demo
+
+        st.caption(ctx.t("camp_sign_in_hint", mobile=format_demo_mobile(demo.DEMO_ACCOUNT_MOBILE)))
+
+
+def draw_demo_chrome(ctx: PageContext) -> None:
+    """Outside camp mode, with the demo outbox gateway: the phone panel, so a local demo can sign in.
+
+    The outbox is refused with real consumers (``sms.check_sms_configuration``); this panel also checks,
+    so that no SMS to a real number is ever shown on screen.
+    """
+    with ctx.db() as conn:
+        if store.holds_real_data(conn):
+            return
+    st.info(ctx.t("demo_banner"), icon=":material/science:")
     draw_phone(ctx)
     if ctx.account_id is None:
         from lib import demo

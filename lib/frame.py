@@ -195,12 +195,13 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
 
 
 def _camp_chrome(ctx: PageContext) -> None:
-    """DEMO banner, projector text size and the on-screen phone (camp mode only)."""
-    if not ctx.settings.camp_mode:
-        return
+    """Camp mode: DEMO banner, projector text size, on-screen phone. A local demo (outbox gateway): the phone."""
     from lib import camp_view  # lazy: the view modules import PageContext from here
 
-    camp_view.draw_camp_chrome(ctx)
+    if ctx.settings.camp_mode:
+        camp_view.draw_camp_chrome(ctx)
+    elif ctx.settings.sms_gateway == "outbox":
+        camp_view.draw_demo_chrome(ctx)
 
 
 def _account_chrome(ctx: PageContext) -> None:
