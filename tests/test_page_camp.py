@@ -109,3 +109,31 @@ def test_reset_signs_out_open_sessions(camp_env):
     camp.reset_demo(camp_env)
     at.run()
     assert at.session_state["account_id"] is None
+
+
+def test_local_demo_outside_camp_mode_shows_the_phone_and_the_demo_mobile(db_path):
+    from lib import demo, sms
+    from lib.camp_view import format_demo_mobile
+    from lib.config import load_settings
+
+    at = _app("en").run()  # first start seeds the demo into the empty database
+    assert not at.exception
+    assert i18n.t("camp_banner", "en") not in _texts(at)
+    assert i18n.t("demo_banner", "en") in _texts(at)
+    hint = i18n.t("camp_sign_in_hint", "en", mobile=format_demo_mobile(demo.DEMO_ACCOUNT_MOBILE))
+    assert hint in [c.value for c in at.caption]
+    with db.open_db(db_path) as conn:
+        sms.send_sms(conn, load_settings(), demo.DEMO_ACCOUNT_MOBILE, "654 321 is your OTP", kind="test")
+    at.run()
+    assert "654 321 is your OTP" in [c.value for c in at.code]
+
+
+def test_no_phone_panel_once_the_database_holds_real_consumers(db_path):
+    with db.open_db(db_path) as conn, db.transaction(conn):
+        store.upsert_consumers(
+            conn, [{"consumer_id": "204512345", "name": "Real", "registered_mobile": "+919876543210"}]
+        )
+    at = _app("en").run()
+    assert not at.exception
+    assert i18n.t("demo_banner", "en") not in _texts(at)
+    assert not at.code
