@@ -559,7 +559,8 @@ class Journey:
             self.page.evaluate(
                 """() => [...document.querySelectorAll("[data-testid='stApp'] *")]
                   .filter((e) => getComputedStyle(e).textOverflow === "ellipsis"
-                                 && e.scrollWidth > e.clientWidth + 1 && e.offsetParent !== null)
+                                 && e.scrollWidth > e.clientWidth + 1 && e.offsetParent !== null
+                                 && e.getBoundingClientRect().right > 0)  // not in a collapsed sidebar
                   .map((e) => e.textContent.trim()).filter((text) => text)"""
             )
         )
