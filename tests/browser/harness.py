@@ -118,7 +118,18 @@ def browser_missing_reason() -> str | None:
         return "the playwright package is not installed (pip install -r requirements-dev.txt)"
     if not CHROMIUM.exists():
         return f"no chromium at {CHROMIUM} (apt-get install -y chromium fonts-lohit-deva)"
+    if not devanagari_fonts():
+        return "no Devanagari font: every Hindi letter would be a box (apt-get install -y fonts-lohit-deva)"
     return None
+
+
+def devanagari_fonts() -> list[str]:
+    """The installed fonts that cover Hindi (``fc-list :lang=hi``), as chromium on Linux finds them."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return []
+    out = subprocess.run([fc_list, ":lang=hi", "family"], capture_output=True, text=True, check=False)  # noqa: S603
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
 
 
 def free_port() -> int:
