@@ -274,40 +274,79 @@ def refresh_daily(
 ) -> None:
     """Recompute the ``daily`` rows of one connection for IST days ``first_day..last_day`` (all days if None).
 
-    Called inside the import/seed transaction, so a reader never sees readings without roll-ups.
+    Called inside the import/seed transaction, so a reader never sees readings without roll-ups:
+    ``refresh_daily(conn, "101234567", "2026-11-01", "2026-11-24")``. A day with neither readings
+    nor recharges gets no row; a day with recharges only has ``kwh`` NULL and 0 intervals.
+
+    One aggregate per IST day over its primary-key range ``[00:00 IST, next 00:00 IST)`` (in UTC
+    text), so SQLite never computes ``date()`` per reading nor sorts for a GROUP BY: about 3x faster
+    than one GROUP BY over the whole range (``bench/bench_import.py``), with the same rows
+    (``tests/test_store.py`` compares them with a plain GROUP BY reference query).
     """
-    lo = str(first_day) if first_day else "0000-01-01"
-    hi = str(last_day) if last_day else "9999-12-31"
-    # UTC bounds of those IST days, so the range scan uses the (consumer_id, ts) primary key.
-    lo_ts = _ist_day_start_ts(lo)
-    hi_ts = _ist_day_start_ts(hi, plus_days=1)
-    params = {"cid": consumer_id, "lo": lo, "hi": hi, "lo_ts": lo_ts, "hi_ts": hi_ts}
-    conn.execute("DELETE FROM daily WHERE consumer_id = :cid AND day BETWEEN :lo AND :hi", params)
+    lo = str(first_day) if first_day else None
+    hi = str(last_day) if last_day else None
     conn.execute(
-        f"""
-        INSERT INTO daily (consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr)
-        WITH per_day AS (
-            -- one pass over the range; the closing balance is then one primary-key lookup per day
-            SELECT date(ts, '{IST_MODIFIER}') AS day, sum(kwh) AS kwh, count(*) AS intervals,
-                   max(kwh) AS peak_kwh, max(CASE WHEN balance_inr IS NOT NULL THEN ts END) AS closing_ts
-            FROM readings WHERE consumer_id = :cid AND ts >= :lo_ts AND ts < :hi_ts
-            GROUP BY day
-        ),
-        paid AS (
-            SELECT date(ts, '{IST_MODIFIER}') AS day, sum(amount_inr) AS amount
-            FROM recharges WHERE consumer_id = :cid AND ts >= :lo_ts AND ts < :hi_ts
-            GROUP BY day
-        ),
-        days AS (SELECT day FROM per_day UNION SELECT day FROM paid)
-        SELECT :cid, days.day, per_day.kwh, coalesce(per_day.intervals, 0), per_day.peak_kwh,
-               (SELECT balance_inr FROM readings WHERE consumer_id = :cid AND ts = per_day.closing_ts),
-               coalesce(paid.amount, 0)
-        FROM days
-        LEFT JOIN per_day ON per_day.day = days.day
-        LEFT JOIN paid ON paid.day = days.day
-        """,
-        params,
+        "DELETE FROM daily WHERE consumer_id = ? AND day BETWEEN ? AND ?",
+        (consumer_id, lo or "0000-01-01", hi or "9999-12-31"),
     )
+    if lo is None or hi is None:
+        # The IST days of this connection's first and last reading or recharge.
+        found = conn.execute(
+            f"""
+            SELECT min(day), max(day) FROM (
+                SELECT date(min(ts), '{IST_MODIFIER}') AS day FROM readings WHERE consumer_id = :cid
+                UNION ALL SELECT date(max(ts), '{IST_MODIFIER}') FROM readings WHERE consumer_id = :cid
+                UNION ALL SELECT date(min(ts), '{IST_MODIFIER}') FROM recharges WHERE consumer_id = :cid
+                UNION ALL SELECT date(max(ts), '{IST_MODIFIER}') FROM recharges WHERE consumer_id = :cid
+            )""",
+            {"cid": consumer_id},
+        ).fetchone()
+        if found[0] is None:
+            return
+        lo = max(lo or found[0], found[0])
+        hi = min(hi or found[1], found[1])
+    if lo > hi:
+        return
+    paid = dict(
+        conn.execute(
+            f"SELECT date(ts, '{IST_MODIFIER}'), sum(amount_inr) FROM recharges "
+            "WHERE consumer_id = ? AND ts >= ? AND ts < ? GROUP BY 1",
+            (consumer_id, _ist_day_start_ts(lo), _ist_day_start_ts(hi, plus_days=1)),
+        ).fetchall()
+    )
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    per_day = cursor.execute
+    rows = []
+    day = dt.date.fromisoformat(lo)
+    last = dt.date.fromisoformat(hi)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=IST)
+    start_ts = to_ts(start)
+    while day <= last:
+        start += _ONE_DAY
+        end_ts = to_ts(start)
+        kwh, intervals, peak_kwh, closing = per_day(_DAY_TOTALS, (consumer_id, start_ts, end_ts)).fetchone()
+        amount = paid.get(day.isoformat())
+        if intervals or amount is not None:
+            rows.append((consumer_id, day.isoformat(), kwh, intervals, peak_kwh, closing, amount or 0.0))
+        day += _ONE_DAY
+        start_ts = end_ts
+    conn.executemany(
+        "INSERT INTO daily (consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+_ONE_DAY = dt.timedelta(days=1)
+# One IST day of one connection: energy, readings, largest interval, last metered balance.
+_DAY_TOTALS = """
+SELECT sum(kwh), count(*), max(kwh),
+       (SELECT balance_inr FROM readings
+        WHERE consumer_id = ?1 AND ts >= ?2 AND ts < ?3 AND balance_inr IS NOT NULL
+        ORDER BY ts DESC LIMIT 1)
+FROM readings WHERE consumer_id = ?1 AND ts >= ?2 AND ts < ?3
+"""
 
 
 def _ist_day_start_ts(day: str, plus_days: int = 0) -> str:

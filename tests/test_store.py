@@ -221,3 +221,102 @@ def test_seed_household_shape(conn):
     ]
     cut = daily[daily["consumer_id"] == "1000000004"].tail(4)
     assert (cut["kwh"] == 0).all() and (cut["closing_balance_inr"] < 0).all()
+
+
+# The roll-up as a plain GROUP BY over every reading (what refresh_daily computed before its per-day
+# primary-key ranges): refresh_daily must store exactly these rows.
+_DAILY_REFERENCE = """
+WITH r AS (
+    SELECT date(ts, '+330 minutes') AS day, ts, kwh, balance_inr FROM readings WHERE consumer_id = :cid
+),
+per_day AS (
+    SELECT day, sum(kwh) AS kwh, count(*) AS intervals, max(kwh) AS peak_kwh FROM r GROUP BY day
+),
+closing AS (
+    SELECT day, balance_inr FROM (
+        SELECT day, balance_inr, row_number() OVER (PARTITION BY day ORDER BY ts DESC) AS n
+        FROM r WHERE balance_inr IS NOT NULL
+    ) WHERE n = 1
+),
+paid AS (
+    SELECT date(ts, '+330 minutes') AS day, sum(amount_inr) AS amount
+    FROM recharges WHERE consumer_id = :cid GROUP BY day
+),
+days AS (SELECT day FROM per_day UNION SELECT day FROM paid)
+SELECT :cid, days.day, per_day.kwh, coalesce(per_day.intervals, 0), per_day.peak_kwh,
+       closing.balance_inr, coalesce(paid.amount, 0.0)
+FROM days
+LEFT JOIN per_day ON per_day.day = days.day
+LEFT JOIN closing ON closing.day = days.day
+LEFT JOIN paid ON paid.day = days.day
+ORDER BY days.day
+"""
+
+
+def _stored_daily(conn: sqlite3.Connection, consumer_id: str) -> list[tuple]:
+    return [
+        tuple(row)
+        for row in conn.execute("SELECT * FROM daily WHERE consumer_id = ? ORDER BY day", (consumer_id,))
+    ]
+
+
+def test_refresh_daily_matches_a_plain_group_by(conn):
+    add_consumer(conn, "111")
+    add_consumer(conn, "222")  # a neighbour whose rows must not leak into 111's days
+    rng = random.Random(7)  # noqa: S311 - test data
+    start = dt.datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # 17:30 IST: the first day is partial
+    rows, balance = [], 900.0
+    for index in range(5 * 48):
+        ts = start + dt.timedelta(minutes=30 * index)
+        if dt.date(2026, 11, 20) == ts.astimezone(IST).date():
+            continue  # a whole IST day without readings (a gap)
+        kwh = round(rng.uniform(0.0, 1.3), 3)
+        balance -= kwh * 7.42
+        # balances missing on some rows: every 7th row, and all of 21 Nov after 20:00 IST
+        missing = index % 7 == 3 or ts.astimezone(IST) >= dt.datetime(2026, 11, 21, 20, 0, tzinfo=IST)
+        rows.append(("111", to_ts(ts), kwh, None if missing else round(balance, 2)))
+    # the IST midnight boundary: 18:29:59Z is 23:59:59 IST on the 22nd, 18:30:00Z is 00:00 on the 23rd
+    rows += [("111", "2026-11-22T18:29:59Z", 0.125, 5.5), ("111", "2026-11-23T18:30:00Z", 0.25, None)]
+    with transaction(conn):
+        store.insert_readings(conn, rows)
+        store.insert_readings(conn, [("222", to_ts(start), 9.0, 1.0)])
+        store.insert_recharges(
+            conn,
+            [
+                # 20 Nov: a day with recharges and no readings
+                {"consumer_id": "111", "ts": "2026-11-20T06:00:00Z", "amount_inr": 500.0},
+                {"consumer_id": "111", "ts": "2026-11-20T09:00:00Z", "amount_inr": 250.0},
+                {"consumer_id": "111", "ts": "2026-11-21T18:29:00Z", "amount_inr": 100.0},  # 23:59 IST
+                # 30 Nov: after the last reading
+                {"consumer_id": "111", "ts": "2026-11-30T06:00:00Z", "amount_inr": 300.0},
+            ],
+        )
+        store.refresh_daily(conn, "111")
+    expected = [tuple(row) for row in conn.execute(_DAILY_REFERENCE, {"cid": "111"})]
+    assert [row[1] for row in expected] == [
+        "2026-11-18",
+        "2026-11-19",
+        "2026-11-20",
+        "2026-11-21",
+        "2026-11-22",
+        "2026-11-23",
+        "2026-11-24",
+        "2026-11-30",
+    ]
+    by_day = {row[1]: row for row in expected}
+    assert by_day["2026-11-20"][2:] == (None, 0, None, None, 750.0)  # recharge only
+    assert by_day["2026-11-21"][5] is not None and by_day["2026-11-21"][6] == 100.0
+    assert by_day["2026-11-24"][3] == 1 and by_day["2026-11-24"][5] is None  # no balance that day
+    assert _stored_daily(conn, "111") == expected
+
+    # Refreshing day ranges (as an import does) gives the same rows and leaves other days alone.
+    with transaction(conn):
+        conn.execute("UPDATE daily SET kwh = -1 WHERE consumer_id = '111' AND day = '2026-11-18'")
+        conn.execute("DELETE FROM daily WHERE consumer_id = '111' AND day > '2026-11-18'")
+        store.refresh_daily(conn, "111", "2026-11-19", "2026-11-21")
+        store.refresh_daily(conn, "111", dt.date(2026, 11, 22), dt.date(2026, 12, 31))
+        store.refresh_daily(conn, "111", "2026-11-25", "2026-11-24")  # an empty range: no change
+    stored = _stored_daily(conn, "111")
+    assert stored[0][2] == -1
+    assert stored[1:] == expected[1:]
+    assert _stored_daily(conn, "222") == []  # never refreshed
