@@ -608,10 +608,13 @@ class Journey:
         return path
 
     def shot(self, step: str) -> Path:
-        """Save a screenshot of the current screen into test-artifacts/journeys/ and check the page is clean."""
+        """Save a screenshot of the current screen into test-artifacts/journeys/, check the page is clean
+        and does not scroll sideways."""
         path = self.screenshot(ARTIFACTS / "journeys" / f"{self.name}-{self.lang}-{self.device}-{step}.png")
         self.screenshots.append(path)
         self.assert_clean()
+        # Issue 5: every page usable at 390 px, so nothing may make the page scroll sideways.
+        assert self.horizontal_overflow() == 0, f"{path.name}: the page scrolls sideways"
         return path
 
 

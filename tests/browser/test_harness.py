@@ -30,3 +30,15 @@ def test_console_error_is_reported(journey: Journey) -> None:
     with pytest.raises(AssertionError, match="metermitra harness probe"):
         journey.assert_clean()
     journey.console_errors.clear()
+
+
+@pytest.mark.parametrize("variant", [("hi", "phone")], indirect=True, ids=["hi-phone"])
+def test_sideways_scrolling_is_measured(journey: Journey) -> None:
+    assert journey.horizontal_overflow() == 0
+    journey.page.evaluate(
+        """() => { const wide = document.createElement("div"); wide.style.width = "1200px";
+                   wide.style.height = "10px"; wide.id = "mm-wide";
+                   document.querySelector("[data-testid='stMainBlockContainer']").appendChild(wide); }"""
+    )
+    assert journey.horizontal_overflow() > 0
+    journey.page.evaluate("() => document.getElementById('mm-wide').remove()")
