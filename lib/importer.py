@@ -57,11 +57,15 @@ import re
 import sqlite3
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
 
 from lib import store
 from lib.clock import IST, UTC, now_utc, to_ts
@@ -546,8 +550,11 @@ def _read_readings(
 ) -> None:
     """The hot loop: parse, validate and write readings chunk by chunk (inside the transaction).
 
-    Written for speed (``bench/bench_import.py``): the common case of a row is a handful of dict
-    lookups and float() calls; anything unusual falls through to the slow, explaining paths.
+    Written for speed (``bench/bench_import.py``). The csv module reads ``CHUNK_ROWS`` rows at a
+    time; a chunk in which every row is good (the usual case) is checked and converted column by
+    column (``_clean_chunk``); a chunk with any problem, and every chunk of a register file, goes
+    through the row-by-row path below, which explains each bad row. Both paths accept exactly the
+    same rows, so the report and the rejects file do not depend on which one ran.
     """
     consumers: dict[str, _Seen | None] = {}  # consumer ID as written -> its state (None: unknown)
     registers: dict[str, tuple[str, float, int]] = {}  # consumer -> (ts, register kWh, line)
@@ -592,107 +599,151 @@ def _read_readings(
         pending_rows.clear()
         source.tick()
 
-    with source.errors_translated(), _cyclic_gc_paused():
-        for row in reader:
-            line = reader.line_num
-            if len(row) < width:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # a blank line
-                row = row + [""] * (width - len(row))
-            rows_read += 1
-            # consumer (its state is looked up again only when the ID changes from the previous row)
-            if id_at is not None:
-                key = row[id_at]
-                if key != last_key:
-                    last_key = key
-                    mine = consumers.get(key, _UNSEEN)  # type: ignore[arg-type]
-                    if mine is _UNSEEN:
-                        mine = consumers[key] = _consumer_state(conn, consumers, key)
-                    if mine is not None:
-                        cid, seen_times, seen_lines = mine.consumer_id, mine.times, mine.lines
-                if mine is None:
-                    bad(line, id_at, key, _consumer_reason(key.strip()), row)
-                    continue
-            # timestamp (cached: many meters share one time grid)
-            raw_ts = row[ts_at]
-            ts = good_times.get(raw_ts)
-            if ts is None:
-                reason = bad_times.get(raw_ts)
-                if reason is None:
-                    try:
-                        ts = parse_timestamp(raw_ts, zone, time_format, now)
-                    except ValueError as error:
-                        reason = bad_times[raw_ts] = str(error)
-                    else:
-                        if len(good_times) >= _TIME_CACHE_MAX:
-                            good_times.clear()
-                        good_times[raw_ts] = ts
-                if reason is not None:
-                    bad(line, ts_at, raw_ts, reason, row)
-                    continue
-            # kWh
-            raw_kwh = row[kwh_at]
-            try:
-                kwh = float(raw_kwh)
-            except ValueError:
-                kwh = math.nan
-            if register:
-                if not (0.0 <= kwh < math.inf):
-                    bad(line, kwh_at, raw_kwh, _kwh_reason(raw_kwh, max_kwh, register=True), row)
-                    continue
-            elif not (0.0 <= kwh <= max_kwh):
-                bad(line, kwh_at, raw_kwh, _kwh_reason(raw_kwh, max_kwh), row)
-                continue
-            # balance (optional)
-            balance: float | None = None
-            if balance_at is not None:
-                raw_balance = row[balance_at]
-                try:
-                    balance = float(raw_balance)
-                except ValueError:
-                    if raw_balance.strip():
-                        try:
-                            balance = _number(raw_balance, money=True)
-                        except ValueError as error:
-                            bad(line, balance_at, raw_balance, str(error), row)
-                            continue
-                if balance is not None and not (-MAX_BALANCE_INR <= balance <= MAX_BALANCE_INR):
-                    bad(line, balance_at, raw_balance, _balance_reason(balance), row)
-                    continue
-            # duplicate within the file: O(1) while the consumer's rows come in time order
-            if seen_times and ts <= seen_times[-1]:
-                earlier = mine.add_out_of_order(ts, line)  # type: ignore[union-attr]
-                if earlier:
-                    bad(line, ts_at, raw_ts, message("duplicate_in_file", line=earlier), row)
-                    continue
-            else:
-                seen_times.append(ts)
-                seen_lines.append(line)
-            # register -> interval
-            if register:
-                previous = registers.get(cid)
-                if previous is not None and ts < previous[0]:
-                    mine.forget(ts)  # type: ignore[union-attr]
-                    bad(line, ts_at, raw_ts, message("register_order", line=previous[2]), row)
-                    continue
-                if previous is None or kwh < previous[1]:
-                    if previous is not None:
-                        report.resets.append(MeterReset(cid, line, ts, previous[1], kwh))
-                    registers[cid] = (ts, kwh, line)
-                    report.baselines += 1
-                    continue
-                energy = round(kwh - previous[1], 6)
-                if energy > max_kwh:
-                    mine.forget(ts)  # type: ignore[union-attr]
-                    bad(line, kwh_at, raw_kwh, message("absurd_kwh", limit=max_kwh), row)
-                    continue
-                registers[cid] = (ts, kwh, line)
-                kwh = energy
-            add_pending((cid, ts, kwh, balance))
-            add_line(line)
-            add_row(row)
+    def add_clean(
+        good: list[tuple[str, str, float, float | None]], lines: Sequence[int], rows: list[list[str]]
+    ) -> None:
+        """Queue a clean chunk, flushing at the same rows as the row-by-row path would."""
+        done, total = 0, len(good)
+        while done < total:
+            take = min(chunk - len(pending), total - done)
+            pending.extend(good[done : done + take])
+            pending_lines.extend(lines[done : done + take])
+            pending_rows.extend(rows[done : done + take])
+            done += take
             if len(pending) >= chunk:
                 flush()
+
+    with source.errors_translated(), _cyclic_gc_paused():
+        while True:
+            start = reader.line_num
+            block = list(islice(reader, chunk))
+            if not block:
+                break
+            if reader.line_num - start == len(block):
+                block_lines: Sequence[int] = range(start + 1, start + 1 + len(block))
+            else:  # a quoted value spans lines
+                block_lines = _row_lines(block, start)
+            if not register and width >= 2 and min(map(len, block)) >= width:
+                good = _clean_chunk(
+                    conn,
+                    block,
+                    block_lines,
+                    consumers,
+                    mine if fixed_consumer is not None else None,
+                    good_times,
+                    bad_times,
+                    id_at=id_at,
+                    ts_at=ts_at,
+                    kwh_at=kwh_at,
+                    balance_at=balance_at,
+                    zone=zone,
+                    now=now,
+                    time_format=time_format,
+                    max_kwh=max_kwh,
+                )
+                if good is not None:
+                    rows_read += len(block)
+                    add_clean(good, block_lines, block)
+                    continue
+            for row, line in zip(block, block_lines, strict=True):
+                if len(row) < width:
+                    if not row or (len(row) == 1 and not row[0].strip()):
+                        continue  # a blank line
+                    row = row + [""] * (width - len(row))
+                rows_read += 1
+                # consumer (its state is looked up again only when the ID changes from the previous row)
+                if id_at is not None:
+                    key = row[id_at]
+                    if key != last_key:
+                        last_key = key
+                        mine = consumers.get(key, _UNSEEN)  # type: ignore[arg-type]
+                        if mine is _UNSEEN:
+                            mine = consumers[key] = _consumer_state(conn, consumers, key)
+                        if mine is not None:
+                            cid, seen_times, seen_lines = mine.consumer_id, mine.times, mine.lines
+                    if mine is None:
+                        bad(line, id_at, key, _consumer_reason(key.strip()), row)
+                        continue
+                # timestamp (cached: many meters share one time grid)
+                raw_ts = row[ts_at]
+                ts = good_times.get(raw_ts)
+                if ts is None:
+                    reason = bad_times.get(raw_ts)
+                    if reason is None:
+                        try:
+                            ts = parse_timestamp(raw_ts, zone, time_format, now)
+                        except ValueError as error:
+                            reason = bad_times[raw_ts] = str(error)
+                        else:
+                            if len(good_times) >= _TIME_CACHE_MAX:
+                                good_times.clear()
+                            good_times[raw_ts] = ts
+                    if reason is not None:
+                        bad(line, ts_at, raw_ts, reason, row)
+                        continue
+                # kWh
+                raw_kwh = row[kwh_at]
+                try:
+                    kwh = float(raw_kwh)
+                except ValueError:
+                    kwh = math.nan
+                if register:
+                    if not (0.0 <= kwh < math.inf):
+                        bad(line, kwh_at, raw_kwh, _kwh_reason(raw_kwh, max_kwh, register=True), row)
+                        continue
+                elif not (0.0 <= kwh <= max_kwh):
+                    bad(line, kwh_at, raw_kwh, _kwh_reason(raw_kwh, max_kwh), row)
+                    continue
+                # balance (optional)
+                balance: float | None = None
+                if balance_at is not None:
+                    raw_balance = row[balance_at]
+                    try:
+                        balance = float(raw_balance)
+                    except ValueError:
+                        if raw_balance.strip():
+                            try:
+                                balance = _number(raw_balance, money=True)
+                            except ValueError as error:
+                                bad(line, balance_at, raw_balance, str(error), row)
+                                continue
+                    if balance is not None and not (-MAX_BALANCE_INR <= balance <= MAX_BALANCE_INR):
+                        bad(line, balance_at, raw_balance, _balance_reason(balance), row)
+                        continue
+                # duplicate within the file: O(1) while the consumer's rows come in time order
+                if seen_times and ts <= seen_times[-1]:
+                    earlier = mine.add_out_of_order(ts, line)  # type: ignore[union-attr]
+                    if earlier:
+                        bad(line, ts_at, raw_ts, message("duplicate_in_file", line=earlier), row)
+                        continue
+                else:
+                    seen_times.append(ts)
+                    seen_lines.append(line)
+                # register -> interval
+                if register:
+                    previous = registers.get(cid)
+                    if previous is not None and ts < previous[0]:
+                        mine.forget(ts)  # type: ignore[union-attr]
+                        bad(line, ts_at, raw_ts, message("register_order", line=previous[2]), row)
+                        continue
+                    if previous is None or kwh < previous[1]:
+                        if previous is not None:
+                            report.resets.append(MeterReset(cid, line, ts, previous[1], kwh))
+                        registers[cid] = (ts, kwh, line)
+                        report.baselines += 1
+                        continue
+                    energy = round(kwh - previous[1], 6)
+                    if energy > max_kwh:
+                        mine.forget(ts)  # type: ignore[union-attr]
+                        bad(line, kwh_at, raw_kwh, message("absurd_kwh", limit=max_kwh), row)
+                        continue
+                    registers[cid] = (ts, kwh, line)
+                    kwh = energy
+                add_pending((cid, ts, kwh, balance))
+                add_line(line)
+                add_row(row)
+                if len(pending) >= chunk:
+                    flush()
     if pending:
         flush()
     report.rows = rows_read
@@ -722,6 +773,149 @@ def _cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _row_lines(rows: list[list[str]], start: int) -> list[int]:
+    """The file line on which each row ends, for a chunk where a quoted value spans lines.
+
+    The csv module keeps a value's line breaks (``\\r\\n``, ``\\r`` or ``\\n``, as the file has them)
+    and counts each as a line, like ``csv.reader.line_num``:
+
+    >>> _row_lines([["a", "b"], ["two\\r\\nlines", "c"], [], ["d", "x\\ny\\rz"]], 1)
+    [2, 4, 5, 8]
+    """
+    lines: list[int] = []
+    line = start
+    for row in rows:
+        line += 1
+        for cell in row:
+            if "\n" in cell or "\r" in cell:
+                line += cell.count("\n") + cell.count("\r") - cell.count("\r\n")
+        lines.append(line)
+    return lines
+
+
+def _clean_chunk(
+    conn: sqlite3.Connection,
+    rows: list[list[str]],
+    lines: Sequence[int],
+    consumers: dict[str, _Seen | None],
+    fixed: _Seen | None,
+    good_times: dict[str, str],
+    bad_times: dict[str, str],
+    *,
+    id_at: int | None,
+    ts_at: int,
+    kwh_at: int,
+    balance_at: int | None,
+    zone: ZoneInfo,
+    now: dt.datetime,
+    time_format: str | None,
+    max_kwh: float,
+) -> list[tuple[str, str, float, float | None]] | None:
+    """The chunk's readings ``(consumer_id, ts, kwh, balance_inr)`` when every row is good, else None.
+
+    Checked column by column (set lookups, ``map(float, ...)``, numpy comparisons) with exactly the
+    row-by-row path's rules; every row has at least the columns needed. Returns None, having
+    changed nothing but the caches (consumer states looked up, timestamps parsed), at the first
+    problem: the caller then runs the chunk row by row, which reports each bad row. When it
+    returns the readings, their timestamps are recorded in the consumers' states as that path
+    would have recorded them.
+    """
+    count = len(rows)
+    # consumers: every ID known (looked up once per spelling, as the row path does)
+    keys: list[str] = []
+    if id_at is not None:
+        keys = list(map(itemgetter(id_at), rows))
+        for key in set(keys):
+            state = consumers.get(key, _UNSEEN)  # type: ignore[arg-type]
+            if state is _UNSEEN:
+                state = consumers[key] = _consumer_state(conn, consumers, key)
+            if state is None:
+                return None
+    # timestamps: every distinct text parses (the same cache as the row path)
+    texts = list(map(itemgetter(ts_at), rows))
+    new = set(texts).difference(good_times)
+    if new:
+        if len(good_times) + len(new) > _TIME_CACHE_MAX:
+            good_times.clear()
+            new = set(texts)
+        for text in new:
+            if text in bad_times:
+                return None
+            try:
+                good_times[text] = parse_timestamp(text, zone, time_format, now)
+            except ValueError as error:
+                bad_times[text] = str(error)
+                return None
+    stamps = list(map(good_times.__getitem__, texts))
+    # kWh: numbers within 0..max_kwh (NaN fails both comparisons)
+    try:
+        energies = list(map(float, map(itemgetter(kwh_at), rows)))
+    except ValueError:
+        return None
+    kwh = np.array(energies, dtype=np.float64)
+    if not ((kwh >= 0.0) & (kwh <= max_kwh)).all():
+        return None
+    # balance: a number (₹ and thousands separators allowed), blank = none, within ±MAX_BALANCE_INR
+    balances: list[float | None]
+    if balance_at is None:
+        balances = [None] * count
+    else:
+        raw = list(map(itemgetter(balance_at), rows))
+        try:
+            balances = list(map(float, raw))
+        except ValueError:
+            try:
+                balances = [_balance_value(text) for text in raw]
+            except ValueError:
+                return None
+        if None in balances:
+            if not all(b is None or -MAX_BALANCE_INR <= b <= MAX_BALANCE_INR for b in balances):
+                return None
+        else:
+            money = np.array(balances, dtype=np.float64)
+            if not ((money >= -MAX_BALANCE_INR) & (money <= MAX_BALANCE_INR)).all():
+                return None
+    # order: within each run of one consumer ID the timestamps rise, and each run starts after the
+    # consumer's latest timestamp so far (else the row path looks for duplicates)
+    within = np.ones(max(count - 1, 0), dtype=bool)  # pair (i, i + 1) is in one run
+    if id_at is None:
+        runs: list[tuple[int, int, _Seen]] = [(0, count, fixed)]  # type: ignore[list-item]
+    else:
+        ids = np.array(keys, dtype=object)
+        starts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+        within[starts - 1] = False
+        bounds = [0, *starts.tolist(), count]
+        runs = [(a, b, consumers[keys[a]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]  # type: ignore[misc]
+    if count > 1:
+        times = np.array(stamps, dtype=object)
+        if not ((times[1:] > times[:-1]).astype(bool) | ~within).all():
+            return None
+    latest: dict[int, str] = {}
+    for a, b, state in runs:
+        before = latest.get(id(state)) or (state.times[-1] if state.times else None)
+        if before is not None and stamps[a] <= before:
+            return None
+        latest[id(state)] = stamps[b - 1]
+    readings: list[tuple[str, str, float, float | None]] = []
+    for a, b, state in runs:
+        state.times.extend(stamps[a:b])
+        state.lines.extend(lines[a:b])
+        readings.extend(
+            zip([state.consumer_id] * (b - a), stamps[a:b], energies[a:b], balances[a:b], strict=True)
+        )
+    return readings
+
+
+def _balance_value(text: str) -> float | None:
+    """A balance cell as the row path reads it: a number, ``₹1,234.50``, or None when blank."""
+    try:
+        return float(text)
+    except ValueError:
+        if not text.strip():
+            return None
+        return _number(text, money=True)
 
 
 def _consumer_state(conn: sqlite3.Connection, consumers: dict[str, _Seen | None], key: str) -> _Seen | None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
+import random
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from lib import importer, store
+from lib import db, importer, store
 from lib.importer import ImportFailed, ReadingColumns
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -672,3 +674,170 @@ def test_imported_readings_read_back_through_the_authorized_frame(master):
     assert frame["balance_inr"].isna().tolist() == [True, False]  # no balance in the file: NaN, not 0
     assert frame["consumer_id"].tolist() == ["101234568"] * 2
     assert store.readings_frame(master, account, "101234567").empty  # not linked
+
+
+# --- the column-wise path for clean chunks --------------------------------------------------------
+
+
+def _messy_readings(seed: int) -> str:
+    """Many small chunks' worth of readings: mostly clean runs, with every kind of problem the row path
+    explains (and things that are fine but unusual) scattered through them. Deterministic."""
+    rng = random.Random(seed)  # noqa: S311 - test data
+    ids = ["101234567", "101234568", "101234569"]
+    header = "consumer_id,timestamp,kwh,balance_inr,note\n"
+    lines: list[str] = []
+    written: list[tuple[str, str]] = []
+    clock = {cid: dt.datetime(2026, 10, 1) for cid in ids}
+
+    def stamp(cid: str) -> str:
+        clock[cid] += dt.timedelta(minutes=30)
+        return clock[cid].strftime("%Y-%m-%d %H:%M")
+
+    for block in range(40):
+        cid = ids[block % 3]
+        for _ in range(rng.randint(5, 60)):
+            who = cid if rng.random() < 0.8 else rng.choice(ids)  # runs, sometimes interleaved
+            ts = stamp(who)
+            kwh, balance, note = f"{rng.uniform(0, 1.5):.3f}", f"{rng.uniform(-50, 900):.2f}", ""
+            if block % 4 == 1:  # blocks that stay clean, with unusual but valid values
+                cell = rng.choice(["", "", "₹1,234.50", " 12.5 ", "1_000"])
+                balance = cell if rng.random() < 0.3 else balance
+                who = f" {who} " if rng.random() < 0.1 else who
+                note = '"two\nlines"' if rng.random() < 0.05 else note
+            elif rng.random() < 0.06:  # a problem (or a row-path special case)
+                kind = rng.choice(
+                    [
+                        "dup", "earlier", "unknown", "bad_ts", "bad_kwh", "negative", "absurd", "nan",
+                        "bad_balance", "blank", "short", "crlf_note", "future",
+                    ]
+                )  # fmt: skip
+                if kind == "dup" and written:
+                    who, ts = rng.choice(written)
+                elif kind == "earlier":
+                    ts = (clock[who] - dt.timedelta(minutes=rng.choice([30, 45, 60, 75]))).strftime(
+                        "%Y-%m-%d %H:%M"
+                    )
+                elif kind == "unknown":
+                    who = "999"
+                elif kind == "bad_ts":
+                    ts = rng.choice(["2026-02-30 10:00", "yesterday", ""])
+                elif kind == "bad_kwh":
+                    kwh = "x"
+                elif kind == "negative":
+                    kwh = "-0.5"
+                elif kind == "absurd":
+                    kwh = "500"
+                elif kind == "nan":
+                    kwh = "nan"
+                elif kind == "bad_balance":
+                    balance = rng.choice(["abc", "1e99", "inf"])
+                elif kind == "blank":
+                    lines.append("\n")
+                elif kind == "short":
+                    lines.append(f"{who},{ts}\n")
+                    continue
+                elif kind == "crlf_note":
+                    note = '"a\r\nnote"'
+                elif kind == "future":
+                    ts = "2027-06-01 10:00"
+            lines.append(f"{who},{ts},{kwh},{balance},{note}\n")
+            written.append((who, ts))
+    return header + "".join(lines)
+
+
+def _import_both_ways(tmp_path: Path, text: str, monkeypatch, **options) -> list[tuple]:
+    """The same file imported with the column-wise path and with the row path only (fresh databases)."""
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 40)
+    source = write(tmp_path, text, "messy.csv")
+    column_wise = importer._clean_chunk
+    outcomes = []
+    for name, clean_chunk in (("columns", column_wise), ("rows", lambda *args, **kwargs: None)):
+        calls: list[bool] = []
+
+        def spy(*args, _inner=clean_chunk, _calls=calls, **kwargs):
+            result = _inner(*args, **kwargs)
+            _calls.append(result is not None)
+            return result
+
+        monkeypatch.setattr(importer, "_clean_chunk", spy)
+        conn = db.connect(tmp_path / f"{name}.db")
+        db.migrate(conn)
+        importer.import_consumers(conn, DATA / "consumers.csv")
+        with db.transaction(conn):  # one stored reading equal to the file's, one that differs
+            store.insert_readings(
+                conn,
+                [
+                    ("101234567", "2026-10-01T01:30:00Z", 9.0, 1.0),
+                    ("101234568", "2026-10-01T02:00:00Z", 9.0, 1.0),
+                ],
+            )
+        rejects = tmp_path / f"{name}.rejects.csv"
+        report = importer.import_readings(conn, source, rejects_path=rejects, **options)
+        outcomes.append(
+            (
+                report.rows,
+                report.added,
+                report.unchanged,
+                report.rejected,
+                report.errors,
+                report.committed,
+                report.consumers,
+                rejects.read_bytes() if rejects.exists() else None,
+                readings(conn),
+                [tuple(row) for row in conn.execute("SELECT * FROM daily ORDER BY 1, 2")],
+                calls,
+            )
+        )
+        conn.close()
+    return outcomes
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("skip_invalid", [True, False])
+def test_clean_chunks_and_the_row_path_give_the_same_import(conn, tmp_path, monkeypatch, seed, skip_invalid):
+    columns, rows = _import_both_ways(tmp_path, _messy_readings(seed), monkeypatch, skip_invalid=skip_invalid)
+    assert columns[:-1] == rows[:-1]  # report, first errors, rejects file, readings, daily roll-ups
+    assert True in columns[-1] and False in columns[-1]  # both paths ran on this file
+    assert not any(rows[-1])
+    assert columns[3] > 10  # bad rows were found
+    assert columns[5] is skip_invalid
+    rejects = columns[7].decode("utf-8")
+    assert "same consumer and timestamp as line" in rejects and "a different reading is stored" in rejects
+
+
+def test_a_clean_file_takes_the_column_path_with_its_exact_values(conn, tmp_path, monkeypatch):
+    money = [
+        '""' if hour % 5 == 0 else f'"₹1,{hour:03d}.5"' for hour in range(24)
+    ]  # blank, or ₹ with grouping
+    text = "consumer_id,timestamp,kwh,balance_inr\n" + "".join(
+        f"{cid},2026-11-{day:02d} {hour:02d}:30,{0.1 * hour:.3f},{money[hour]}\n"
+        for cid in ("101234568", "101234567")
+        for day in range(1, 4)
+        for hour in range(24)
+    )
+    columns, rows = _import_both_ways(tmp_path, text, monkeypatch)
+    assert columns[:-1] == rows[:-1]
+    assert all(columns[-1]) and len(columns[-1]) == 4  # 144 rows in chunks of 40, all column-wise
+    assert columns[8][:2] == [
+        ("101234567", "2026-10-01T01:30:00Z", 9.0, 1.0),  # stored before, outside the file
+        ("101234567", "2026-10-31T19:00:00Z", 0.0, None),  # 00:30 IST, blank balance
+    ]
+    assert columns[8][2] == ("101234567", "2026-10-31T20:00:00Z", 0.1, 1001.5)
+
+
+@pytest.mark.parametrize("chunk_rows", [2, 20_000])
+def test_line_numbers_count_the_lines_inside_quoted_values(master, tmp_path, monkeypatch, chunk_rows):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", chunk_rows)
+    text = (
+        "consumer_id,timestamp,kwh,note\n"  # line 1
+        '101234567,2026-11-24 10:00,0.5,"a\r\nb"\n'  # lines 2-3
+        '101234567,2026-11-24 10:30,0.5,"x\ny\rz"\n'  # lines 4-6
+        "\n"  # line 7
+        "101234567,2026-11-24 11:00,x,\n"  # line 8
+        "101234567,2026-11-24 10:30,0.5,\n"  # line 9
+    )
+    report = importer.import_readings(master, write(tmp_path, text))
+    assert [(e.line, e.column, e.reason) for e in report.errors] == [
+        (8, "kwh", "not a number"),
+        (9, "timestamp", "same consumer and timestamp as line 6"),
+    ]
