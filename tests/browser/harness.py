@@ -82,6 +82,9 @@ IDLE = f"{APP}[data-test-script-state='notRunning'][data-test-connection-state='
 # notRunning gap between them (measured 9-27 ms here), so "finished" also means "no new run started
 # for QUIET_MS": a condition polled on every animation frame, not a sleep.
 QUIET_MS = 150
+FIRST_LOAD_QUIET_MS = 500
+CLICK_ATTEMPTS = 3
+LOST_CLICK_MS = 5_000
 _RUN_WATCH = """
 window.__mmStateChanges = 0;
 window.__mmLastChange = performance.now();
@@ -360,12 +363,12 @@ class Journey:
     def _changes(self) -> int:
         return int(self.page.evaluate("window.__mmStateChanges || 0"))
 
-    def wait_idle(self, before: int) -> None:
+    def wait_idle(self, before: int, quiet_ms: int = QUIET_MS) -> None:
         """Wait until a script run that started after ``before`` state changes has finished."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         try:
-            self.page.wait_for_function(_IDLE_AFTER, arg=[before, QUIET_MS], polling="raf")
+            self.page.wait_for_function(_IDLE_AFTER, arg=[before, quiet_ms], polling="raf")
         except PlaywrightTimeout as error:
             state = self.page.evaluate(
                 """() => { const app = document.querySelector("[data-testid='stApp']");
@@ -393,7 +396,8 @@ class Journey:
     def goto(self, path: str) -> None:
         """Load ``path`` of the app in this tab (a new Streamlit session) and wait for the first run."""
         self.page.goto(self.server.url + path)
-        self.wait_idle(0)
+        # A fresh page also mounts the frontend; give it a longer quiet window before the first click.
+        self.wait_idle(0, quiet_ms=FIRST_LOAD_QUIET_MS)
 
     # -- the frame ---------------------------------------------------------------------------------
 
@@ -441,8 +445,19 @@ class Journey:
         label = {"hi": "हिन्दी", "en": "English"}[lang]
         self.open_sidebar()
         radio = self.sidebar.get_by_role("radio", name=label, exact=True)
-        if not radio.is_checked():
-            self.act(lambda: self.sidebar.get_by_text(label, exact=True).click())
+        for _attempt in range(CLICK_ATTEMPTS):
+            if radio.is_checked():
+                break
+            # Seen once on a cold server: the first click right after the first run was lost (no run
+            # followed). Choosing a language twice is harmless, so a lost click is simply repeated.
+            before = self._changes()
+            self.sidebar.get_by_text(label, exact=True).click()
+            try:
+                expect(radio).to_be_checked(timeout=LOST_CLICK_MS)
+            except AssertionError:
+                continue
+            self.wait_idle(before)
+        expect(radio).to_be_checked()
         self.close_sidebar_on_phone()
         self.lang = lang
 
