@@ -59,8 +59,8 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
-from operator import itemgetter
+from itertools import compress, islice
+from operator import itemgetter, lt, ne
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +81,7 @@ MAX_SANCTIONED_LOAD_KW = 1_000.0
 EARLIEST = dt.datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = dt.timedelta(days=1)
 _TIME_CACHE_MAX = 100_000
+_NUMBER_CACHE_MAX = 100_000
 
 # Every operator-facing text of the import/export, in one place (the CLI is for operators: English).
 MESSAGES: dict[str, str] = {
@@ -568,6 +569,7 @@ def _read_readings(
     rows_read = 0
     good_times: dict[str, str] = {}  # CSV text -> stored ts (cached: many meters share one time grid)
     bad_times: dict[str, str] = {}  # CSV text -> why not
+    numbers: dict[str, float] = {}  # kWh text -> float() of it (clean chunks)
     last_key: str | None = None
     mine: _Seen | None = _Seen(fixed_consumer) if fixed_consumer is not None else None
     cid, seen_times, seen_lines = "", [], array("q")
@@ -632,6 +634,7 @@ def _read_readings(
                     mine if fixed_consumer is not None else None,
                     good_times,
                     bad_times,
+                    numbers,
                     id_at=id_at,
                     ts_at=ts_at,
                     kwh_at=kwh_at,
@@ -803,6 +806,7 @@ def _clean_chunk(
     fixed: _Seen | None,
     good_times: dict[str, str],
     bad_times: dict[str, str],
+    numbers: dict[str, float],
     *,
     id_at: int | None,
     ts_at: int,
@@ -849,9 +853,21 @@ def _clean_chunk(
                 bad_times[text] = str(error)
                 return None
     stamps = list(map(good_times.__getitem__, texts))
-    # kWh: numbers within 0..max_kwh (NaN fails both comparisons)
+    # kWh: numbers within 0..max_kwh (NaN fails both comparisons). Meters print few distinct
+    # values (0.011, 0.25, ...): float() once per distinct text when they repeat
+    energy_texts = list(map(itemgetter(kwh_at), rows))
+    distinct = set(energy_texts)
     try:
-        energies = list(map(float, map(itemgetter(kwh_at), rows)))
+        if len(distinct) * 2 > count:
+            energies = list(map(float, energy_texts))
+        else:
+            new = distinct.difference(numbers)
+            if len(numbers) + len(new) > _NUMBER_CACHE_MAX:
+                numbers.clear()
+                new = distinct
+            for text in new:
+                numbers[text] = float(text)
+            energies = list(map(numbers.__getitem__, energy_texts))
     except ValueError:
         return None
     kwh = np.array(energies, dtype=np.float64)
@@ -879,21 +895,16 @@ def _clean_chunk(
                 return None
     # order: within each run of one consumer ID the timestamps rise, and each run starts after the
     # consumer's latest timestamp so far (else the row path looks for duplicates)
-    within = np.ones(max(count - 1, 0), dtype=bool)  # pair (i, i + 1) is in one run
     if id_at is None:
         runs: list[tuple[int, int, _Seen]] = [(0, count, fixed)]  # type: ignore[list-item]
     else:
-        ids = np.array(keys, dtype=object)
-        starts = np.flatnonzero(ids[1:] != ids[:-1]) + 1
-        within[starts - 1] = False
-        bounds = [0, *starts.tolist(), count]
+        starts = list(compress(range(1, count), map(ne, keys, islice(keys, 1, None))))
+        bounds = [0, *starts, count]
         runs = [(a, b, consumers[keys[a]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]  # type: ignore[misc]
-    if count > 1:
-        times = np.array(stamps, dtype=object)
-        if not ((times[1:] > times[:-1]).astype(bool) | ~within).all():
-            return None
     latest: dict[int, str] = {}
     for a, b, state in runs:
+        if b - a > 1 and not all(map(lt, stamps[a : b - 1], stamps[a + 1 : b])):
+            return None
         before = latest.get(id(state)) or (state.times[-1] if state.times else None)
         if before is not None and stamps[a] <= before:
             return None

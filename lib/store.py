@@ -289,22 +289,21 @@ def refresh_daily(
         "DELETE FROM daily WHERE consumer_id = ? AND day BETWEEN ? AND ?",
         (consumer_id, lo or "0000-01-01", hi or "9999-12-31"),
     )
-    if lo is None or hi is None:
-        # The IST days of this connection's first and last reading or recharge.
-        found = conn.execute(
-            f"""
-            SELECT min(day), max(day) FROM (
-                SELECT date(min(ts), '{IST_MODIFIER}') AS day FROM readings WHERE consumer_id = :cid
-                UNION ALL SELECT date(max(ts), '{IST_MODIFIER}') FROM readings WHERE consumer_id = :cid
-                UNION ALL SELECT date(min(ts), '{IST_MODIFIER}') FROM recharges WHERE consumer_id = :cid
-                UNION ALL SELECT date(max(ts), '{IST_MODIFIER}') FROM recharges WHERE consumer_id = :cid
-            )""",
-            {"cid": consumer_id},
-        ).fetchone()
-        if found[0] is None:
-            return
-        lo = max(lo or found[0], found[0])
-        hi = min(hi or found[1], found[1])
+    # Only days between this connection's first and last reading or recharge can have a row.
+    found = conn.execute(
+        f"""
+        SELECT min(day), max(day) FROM (
+            SELECT date(min(ts), '{IST_MODIFIER}') AS day FROM readings WHERE consumer_id = :cid
+            UNION ALL SELECT date(max(ts), '{IST_MODIFIER}') FROM readings WHERE consumer_id = :cid
+            UNION ALL SELECT date(min(ts), '{IST_MODIFIER}') FROM recharges WHERE consumer_id = :cid
+            UNION ALL SELECT date(max(ts), '{IST_MODIFIER}') FROM recharges WHERE consumer_id = :cid
+        )""",
+        {"cid": consumer_id},
+    ).fetchone()
+    if found[0] is None:
+        return
+    lo = max(lo or found[0], found[0])
+    hi = min(hi or found[1], found[1])
     if lo > hi:
         return
     paid = dict(
@@ -320,11 +319,9 @@ def refresh_daily(
     rows = []
     day = dt.date.fromisoformat(lo)
     last = dt.date.fromisoformat(hi)
-    start = dt.datetime.combine(day, dt.time(), tzinfo=IST)
-    start_ts = to_ts(start)
+    start_ts = _ist_midnight_ts(day)
     while day <= last:
-        start += _ONE_DAY
-        end_ts = to_ts(start)
+        end_ts = _ist_midnight_ts(day + _ONE_DAY)
         kwh, intervals, peak_kwh, closing = per_day(_DAY_TOTALS, (consumer_id, start_ts, end_ts)).fetchone()
         amount = paid.get(day.isoformat())
         if intervals or amount is not None:
@@ -339,6 +336,18 @@ def refresh_daily(
 
 
 _ONE_DAY = dt.timedelta(days=1)
+
+
+def _ist_midnight_ts(day: dt.date) -> str:
+    """Stored UTC text of 00:00 IST on ``day``: ``_ist_midnight_ts(dt.date(2026, 1, 1)) == '2025-12-31T18:30:00Z'``.
+
+    India has kept +05:30 since October 1945; earlier days go through the zone database.
+    """
+    if day.year >= 1946:
+        return f"{(day - _ONE_DAY).isoformat()}T18:30:00Z"
+    return to_ts(dt.datetime.combine(day, dt.time(), tzinfo=IST))
+
+
 # One IST day of one connection: energy, readings, largest interval, last metered balance.
 _DAY_TOTALS = """
 SELECT sum(kwh), count(*), max(kwh),

@@ -699,6 +699,8 @@ def _messy_readings(seed: int) -> str:
             who = cid if rng.random() < 0.8 else rng.choice(ids)  # runs, sometimes interleaved
             ts = stamp(who)
             kwh, balance, note = f"{rng.uniform(0, 1.5):.3f}", f"{rng.uniform(-50, 900):.2f}", ""
+            if block % 3 == 0:  # few distinct kWh texts, as meters print them
+                kwh = f"{rng.randrange(10) * 0.125:.3f}"
             if block % 4 == 1:  # blocks that stay clean, with unusual but valid values
                 cell = rng.choice(["", "", "₹1,234.50", " 12.5 ", "1_000"])
                 balance = cell if rng.random() < 0.3 else balance
@@ -810,7 +812,7 @@ def test_a_clean_file_takes_the_column_path_with_its_exact_values(conn, tmp_path
         '""' if hour % 5 == 0 else f'"₹1,{hour:03d}.5"' for hour in range(24)
     ]  # blank, or ₹ with grouping
     text = "consumer_id,timestamp,kwh,balance_inr\n" + "".join(
-        f"{cid},2026-11-{day:02d} {hour:02d}:30,{0.1 * hour:.3f},{money[hour]}\n"
+        f"{cid},2026-11-{day:02d} {hour:02d}:30,{0.125 * (hour % 6):.3f},{money[hour]}\n"
         for cid in ("101234568", "101234567")
         for day in range(1, 4)
         for hour in range(24)
@@ -822,7 +824,7 @@ def test_a_clean_file_takes_the_column_path_with_its_exact_values(conn, tmp_path
         ("101234567", "2026-10-01T01:30:00Z", 9.0, 1.0),  # stored before, outside the file
         ("101234567", "2026-10-31T19:00:00Z", 0.0, None),  # 00:30 IST, blank balance
     ]
-    assert columns[8][2] == ("101234567", "2026-10-31T20:00:00Z", 0.1, 1001.5)
+    assert columns[8][2] == ("101234567", "2026-10-31T20:00:00Z", 0.125, 1001.5)
 
 
 @pytest.mark.parametrize("chunk_rows", [2, 20_000])

@@ -314,7 +314,7 @@ def test_refresh_daily_matches_a_plain_group_by(conn):
         conn.execute("UPDATE daily SET kwh = -1 WHERE consumer_id = '111' AND day = '2026-11-18'")
         conn.execute("DELETE FROM daily WHERE consumer_id = '111' AND day > '2026-11-18'")
         store.refresh_daily(conn, "111", "2026-11-19", "2026-11-21")
-        store.refresh_daily(conn, "111", dt.date(2026, 11, 22), dt.date(2026, 12, 31))
+        store.refresh_daily(conn, "111", dt.date(2026, 11, 22), "9999-12-31")
         store.refresh_daily(conn, "111", "2026-11-25", "2026-11-24")  # an empty range: no change
     stored = _stored_daily(conn, "111")
     assert stored[0][2] == -1
