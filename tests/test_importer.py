@@ -843,3 +843,11 @@ def test_line_numbers_count_the_lines_inside_quoted_values(master, tmp_path, mon
         (8, "kwh", "not a number"),
         (9, "timestamp", "same consumer and timestamp as line 6"),
     ]
+
+
+def test_a_csv_error_after_clean_chunks_names_its_line(master, tmp_path, monkeypatch):
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    huge = "x" * (csv.field_size_limit() + 1)
+    text = HEADER + "".join(f"101234567,2026-11-24 {h:02d}:00,0.5,\n" for h in range(10)) + f"a,{huge},d\n"
+    with pytest.raises(ImportFailed, match=r"near line 12: field larger than field limit"):
+        importer.import_readings(master, write(tmp_path, text))
