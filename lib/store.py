@@ -313,21 +313,26 @@ def refresh_daily(
             (consumer_id, _ist_day_start_ts(lo), _ist_day_start_ts(hi, plus_days=1)),
         ).fetchall()
     )
+    first, last = dt.date.fromisoformat(lo), dt.date.fromisoformat(hi)
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    bounds = [_ist_midnight_ts(day) for day in days]
+    bounds.append(_ist_midnight_ts(last + _ONE_DAY))
     cursor = conn.cursor()
     cursor.row_factory = None
-    per_day = cursor.execute
+    totals: dict[int, tuple[Any, ...]] = {}
+    at = 0
+    while at < len(days):  # _DAYS_PER_QUERY days per statement while they last, then one by one
+        many = len(days) - at >= _DAYS_PER_QUERY
+        statement, count = (_MANY_DAY_TOTALS, _DAYS_PER_QUERY) if many else (_ONE_DAY_TOTALS, 1)
+        for index, *values in cursor.execute(statement, (consumer_id, at, *bounds[at : at + count + 1])):
+            totals[index] = tuple(values)
+        at += count
     rows = []
-    day = dt.date.fromisoformat(lo)
-    last = dt.date.fromisoformat(hi)
-    start_ts = _ist_midnight_ts(day)
-    while day <= last:
-        end_ts = _ist_midnight_ts(day + _ONE_DAY)
-        kwh, intervals, peak_kwh, closing = per_day(_DAY_TOTALS, (consumer_id, start_ts, end_ts)).fetchone()
+    for index, day in enumerate(days):
+        kwh, intervals, peak_kwh, closing = totals[index]
         amount = paid.get(day.isoformat())
         if intervals or amount is not None:
             rows.append((consumer_id, day.isoformat(), kwh, intervals, peak_kwh, closing, amount or 0.0))
-        day += _ONE_DAY
-        start_ts = end_ts
     conn.executemany(
         "INSERT INTO daily (consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -348,14 +353,19 @@ def _ist_midnight_ts(day: dt.date) -> str:
     return to_ts(dt.datetime.combine(day, dt.time(), tzinfo=IST))
 
 
-# One IST day of one connection: energy, readings, largest interval, last metered balance.
+# One IST day of one connection (?1), day number ?2 + i, from ?(3+i) to ?(4+i): energy, readings,
+# largest interval, last metered balance. Several days go in one statement (fewer round trips).
 _DAY_TOTALS = """
-SELECT sum(kwh), count(*), max(kwh),
+SELECT ?2 + {i}, sum(kwh), count(*), max(kwh),
        (SELECT balance_inr FROM readings
-        WHERE consumer_id = ?1 AND ts >= ?2 AND ts < ?3 AND balance_inr IS NOT NULL
+        WHERE consumer_id = ?1 AND ts >= ?{start} AND ts < ?{end} AND balance_inr IS NOT NULL
         ORDER BY ts DESC LIMIT 1)
-FROM readings WHERE consumer_id = ?1 AND ts >= ?2 AND ts < ?3
-"""
+FROM readings WHERE consumer_id = ?1 AND ts >= ?{start} AND ts < ?{end}"""
+_DAYS_PER_QUERY = 16
+_ONE_DAY_TOTALS = _DAY_TOTALS.format(i=0, start=3, end=4)
+_MANY_DAY_TOTALS = "\nUNION ALL".join(
+    _DAY_TOTALS.format(i=i, start=3 + i, end=4 + i) for i in range(_DAYS_PER_QUERY)
+)
 
 
 def _ist_day_start_ts(day: str, plus_days: int = 0) -> str:

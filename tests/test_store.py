@@ -289,6 +289,8 @@ def test_refresh_daily_matches_a_plain_group_by(conn):
                 {"consumer_id": "111", "ts": "2026-11-21T18:29:00Z", "amount_inr": 100.0},  # 23:59 IST
                 # 30 Nov: after the last reading
                 {"consumer_id": "111", "ts": "2026-11-30T06:00:00Z", "amount_inr": 300.0},
+                # 20 Dec: a month of days to roll up, more than one statement's worth
+                {"consumer_id": "111", "ts": "2026-12-20T06:00:00Z", "amount_inr": 200.0},
             ],
         )
         store.refresh_daily(conn, "111")
@@ -302,6 +304,7 @@ def test_refresh_daily_matches_a_plain_group_by(conn):
         "2026-11-23",
         "2026-11-24",
         "2026-11-30",
+        "2026-12-20",
     ]
     by_day = {row[1]: row for row in expected}
     assert by_day["2026-11-20"][2:] == (None, 0, None, None, 750.0)  # recharge only
