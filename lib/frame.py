@@ -7,6 +7,7 @@ and returns a ``PageContext`` with what a page needs.
 Session state keys (the only ones the app uses):
 
 - ``lang``: "hi" or "en" (kept outside the widget so it survives page changes);
+- ``lang_chosen``: the visitor switched language in this session (sign-in then keeps it, not the saved one);
 - ``account_id``: set only after an OTP verified; ``None`` means signed out;
 - ``last_active``: UTC epoch seconds of the last run, for the idle timeout;
 - ``large_text``: camp projector option;
@@ -123,6 +124,7 @@ def _page_exists(path: str) -> bool:
 
 def _sync_language() -> None:
     st.session_state["lang"] = st.session_state["lang_switch"]
+    st.session_state["lang_chosen"] = True
     account_id = st.session_state.get("account_id")
     if account_id is not None:
         with db.open_db(settings().db_path) as conn:

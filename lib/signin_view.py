@@ -12,7 +12,7 @@ import time
 
 import streamlit as st
 
-from lib import auth, otp
+from lib import auth, otp, store
 from lib.frame import PageContext
 
 SIGNIN_KEYS = (
@@ -139,7 +139,12 @@ def _otp_step(ctx: PageContext) -> None:
                     del state[key]
             state.pop("signed_out_idle", None)
             state["account_id"] = result.account_id
-            state["lang"] = result.language
+            if state.get("lang_chosen"):
+                # The visitor picked a language on this device before signing in: keep it, and remember it.
+                with ctx.db() as conn:
+                    store.set_account_language(conn, result.account_id, ctx.lang)
+            else:
+                state["lang"] = result.language
             state["last_active"] = time.time()
             st.rerun()
         st.error(verify_message(ctx, result))

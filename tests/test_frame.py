@@ -59,3 +59,28 @@ def test_camp_page_is_not_in_the_navigation_outside_camp_mode(db_path):
     labels = [link.label for link in at.sidebar.get("page_link")]
     assert i18n.t("nav_camp", "hi") not in labels
     assert i18n.t("nav_ledger", "hi") in labels
+
+
+def test_a_language_chosen_before_sign_in_is_kept_and_saved(db_path, monkeypatch):
+    import re
+
+    from lib import otp, sms
+
+    monkeypatch.setattr(otp, "RESPONSE_FLOOR_SECONDS", 0)
+    with db.open_db(db_path) as conn:
+        demo.seed_demo(conn, days=40)  # the demo account's saved language is Hindi
+        assert store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["language"] == "hi"
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
+    at.sidebar.radio(key="lang_switch").set_value("en").run()
+    at.text_input(key="signin_mobile_input").input(demo.DEMO_ACCOUNT_MOBILE[3:])
+    [b for b in at.button if b.label == i18n.t("auth_send_otp", "en")][0].click()
+    at.run()
+    with db.open_db(db_path) as conn:
+        text = next(m["text"] for m in sms.recent_outbox(conn) if m["kind"].startswith("otp_"))
+    at.text_input(key="signin_otp_input").input(re.search(r"\d{3} \d{3}", text).group(0))
+    [b for b in at.button if b.label == i18n.t("auth_verify_otp", "en")][0].click()
+    at.run()
+    assert at.session_state["account_id"] is not None
+    assert at.session_state["lang"] == "en"
+    with db.open_db(db_path) as conn:
+        assert store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["language"] == "en"
