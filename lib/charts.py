@@ -26,7 +26,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lib import i18n
+from lib import clock, i18n
 from lib.analytics import Granularity, Metric
 
 Layout = Literal["side_by_side", "overlay"]
@@ -45,6 +45,7 @@ PALETTE: tuple[str, ...] = (
     "#B8860B",
 )
 CUT_FILL = "rgba(213, 94, 0, 0.15)"  # shading of disconnection episodes
+SO_FAR_OPACITY = 0.45  # the bar of a period that is not over yet (today, this week, this month)
 PANEL_HEIGHT = 230
 MAX_COLUMNS = 4
 
@@ -163,6 +164,7 @@ def compare_figure(
     episodes: pd.DataFrame | None = None,
     first_day: dt.date | None = None,
     last_day: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> go.Figure:
     """The Compare chart of :func:`lib.analytics.compare_series` output.
 
@@ -170,8 +172,13 @@ def compare_figure(
     panels per row (1 on a phone), a shared y-axis when ``shared_y``. ``"overlay"``: one axis, a
     trace per connection. Balance is drawn as lines with recharge markers, the projected run-out
     (``forecast`` from :func:`lib.analytics.run_out_forecast`) as a dashed continuation to zero;
-    units and spend as bars. ``episodes`` (:func:`lib.analytics.disconnection_episodes`) are shaded.
+    units and spend as bars (no text on them: the hover carries date and value).
+    ``episodes`` (:func:`lib.analytics.disconnection_episodes`) are shaded. The period that holds
+    ``today`` (IST, default :func:`lib.clock.today_ist`) is not over yet: its bar is lighter and
+    hatched and its hover says "so far", so a half-day does not read as a drop in use.
     """
+    if today is None:
+        today = clock.today_ist()
     ids = list(dict.fromkeys(series["consumer_id"].astype(str)))
     names = dict(zip(series["consumer_id"].astype(str), series["nickname"], strict=True))
     if first_day is None and len(series):
@@ -197,7 +204,7 @@ def compare_figure(
         own = series[series["consumer_id"].astype(str) == cid].sort_values("period")
         colour = colours.get(cid, PALETTE[index % len(PALETTE)])
         position = {"row": index // columns + 1, "col": index % columns + 1} if side else {}
-        _add_connection(fig, own, cid, str(names[cid]), colour, metric, granularity, lang, position, side)
+        _add_connection(fig, own, cid, str(names[cid]), colour, metric, granularity, lang, position, today)
         if metric == "balance" and forecast is not None and last_day is not None:
             _add_run_out(fig, forecast, cid, str(names[cid]), colour, lang, first_day, last_day, position)
         if episodes is not None and len(episodes):
@@ -235,19 +242,25 @@ def _add_connection(
     granularity: Granularity,
     lang: str,
     position: dict[str, int],
-    side: bool,
+    today: dt.date,
 ) -> None:
     periods = [pd.Timestamp(p).date() for p in own["period"]]
     x = [p.isoformat() for p in periods]
     values = plotted_values(own["value"])
+    so_far = [is_so_far(p, granularity, today) for p in periods]
+    note = i18n.t("chart_today_so_far" if granularity == "day" else "chart_period_so_far", lang)
+    dates = [
+        period_label(p, granularity, lang) + (f"<br>{note}" if open_ else "")
+        for p, open_ in zip(periods, so_far, strict=True)
+    ]
     if metric == "units":
         # kWh need no Indian grouping: plotly formats them, so each point carries only its date.
-        hover = [period_label(p, granularity, lang) for p in periods]
+        hover = dates
         template = "%{text}<br>" + i18n.t("chart_units_value", lang, kwh="%{y:.1f}")
     else:
         hover = [
-            f"{period_label(p, granularity, lang)}<br>{value_label(v if v is not None else math.nan, metric, lang)}"
-            for p, v in zip(periods, values, strict=True)
+            f"{d}<br>{value_label(v if v is not None else math.nan, metric, lang)}"
+            for d, v in zip(dates, values, strict=True)
         ]
         template = "%{text}"
     common = {
@@ -287,7 +300,28 @@ def _add_connection(
                 **position,
             )
     else:
-        fig.add_trace(go.Bar(marker={"color": colour}, **common), **position)
+        marker: dict[str, object] = {"color": colour}
+        if any(so_far):
+            marker["opacity"] = [SO_FAR_OPACITY if open_ else 1.0 for open_ in so_far]
+            marker["pattern"] = {"shape": ["/" if open_ else "" for open_ in so_far], "solidity": 0.3}
+        # textposition="none": the hover text must not also be printed inside every bar.
+        fig.add_trace(go.Bar(marker=marker, textposition="none", **common), **position)
+
+
+def is_so_far(period: dt.date, granularity: Granularity, today: dt.date) -> bool:
+    """Whether the plotted ``period`` (its first day) holds ``today``: its value is not final yet.
+
+    >>> is_so_far(dt.date(2026, 11, 25), "day", dt.date(2026, 11, 25))
+    True
+    >>> is_so_far(dt.date(2026, 11, 23), "week", dt.date(2026, 11, 25)), is_so_far(
+    ...     dt.date(2026, 10, 1), "month", dt.date(2026, 11, 25))
+    (True, False)
+    """
+    if granularity == "day":
+        return period == today
+    if granularity == "week":
+        return period <= today < period + dt.timedelta(days=7)
+    return (period.year, period.month) == (today.year, today.month) and period <= today
 
 
 def _add_run_out(

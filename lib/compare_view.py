@@ -23,6 +23,7 @@ from lib.overview_view import (
     draw_stale_links,
     is_phone,
     md,
+    pinned_first_column,
 )
 
 RANGES = ("7d", "30d", "3m", "1y", "custom")
@@ -202,6 +203,7 @@ def draw(ctx: PageContext) -> None:
         episodes=episodes,
         first_day=first,
         last_day=last,
+        today=today,
     )
     st.plotly_chart(fig, key="compare_chart", config={"displaylogo": False})
     if len(episodes):
@@ -212,6 +214,7 @@ def draw(ctx: PageContext) -> None:
         file_name=f"metermitra-{metric}-{first.isoformat()}-{last.isoformat()}.csv",
         mime="text/csv",
         key="compare_download",
+        on_click="ignore",  # a download must not rerun the page (and redraw every chart)
         icon=":material/download:",
     )
     _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
@@ -297,16 +300,17 @@ def _draw_tables(
         st.subheader(ctx.t("compare_shares_title"))
         st.dataframe(
             pd.DataFrame(
-                {
+                {  # ₹ first: on a phone the columns after the third are behind a sideways scroll
                     ctx.t("csv_connection"): shares["nickname"].astype(str),
-                    ctx.t("csv_units"): [_num(v, lang) for v in shares["kwh"]],
-                    ctx.t("table_units_share"): [_pct(v, lang) for v in shares["kwh_share"]],
                     ctx.t("csv_spend"): [_money(v, lang) for v in shares["spend_inr"]],
                     ctx.t("table_spend_share"): [_pct(v, lang) for v in shares["spend_share"]],
+                    ctx.t("csv_units"): [_num(v, lang) for v in shares["kwh"]],
+                    ctx.t("table_units_share"): [_pct(v, lang) for v in shares["kwh_share"]],
                 }
             ),
             hide_index=True,
             width="stretch",
+            column_config=pinned_first_column(ctx.t("csv_connection")),
         )
     in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
     peaks = analytics.peak_demand(in_range, details)
@@ -317,15 +321,16 @@ def _draw_tables(
                 {
                     ctx.t("csv_connection"): peaks["nickname"].astype(str),
                     ctx.t("table_peak_kw"): [_num(v, lang, 2) for v in peaks["peak_kw"]],
-                    ctx.t("table_peak_day"): [i18n.format_date(d, lang) for d in peaks["peak_day"]],
                     ctx.t("table_sanctioned_kw"): [_num(v, lang, 2) for v in peaks["sanctioned_load_kw"]],
                     ctx.t("table_over_load"): [
                         ctx.t("table_yes") if over else ctx.t("table_no") for over in peaks["over_sanctioned"]
                     ],
+                    ctx.t("table_peak_day"): [i18n.format_date(d, lang) for d in peaks["peak_day"]],
                 }
             ),
             hide_index=True,
             width="stretch",
+            column_config=pinned_first_column(ctx.t("csv_connection")),
         )
 
 

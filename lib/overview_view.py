@@ -100,6 +100,16 @@ def draw_no_connections(ctx: PageContext) -> None:
         st.caption(ctx.t("overview_add_meter_where"))
 
 
+def pinned_first_column(label: str) -> dict[str, object]:
+    """``column_config`` that keeps a table's first column (the connection) in view on a phone.
+
+    The tables put the columns a household needs first (₹ before units); the rest sit behind the
+    table's own sideways scroll on a narrow screen, with the connection's name pinned beside them:
+    ``st.dataframe(table, column_config=pinned_first_column(ctx.t("overview_col_connection")))``.
+    """
+    return {label: st.column_config.TextColumn(label, pinned=True)}
+
+
 def days_text(ctx: PageContext, days: float) -> str:
     if math.isnan(days):
         return ctx.t("overview_days_unknown")
@@ -278,21 +288,18 @@ def _draw_month(ctx: PageContext, daily: pd.DataFrame, today: dt.date) -> None:
     )
     right.caption(ctx.t("overview_last_month_value", value=_money_or_dash(ctx, household["spend_last"])))
 
-    shares = analytics.household_shares(daily, this_first, this_last).set_index("consumer_id")
+    # ₹ first: on a phone (390 px) only the first three columns fit; shares are on the Compare page.
+    connection = ctx.t("overview_col_connection")
     table = pd.DataFrame(
         {
-            ctx.t("overview_col_connection"): per_connection["nickname"].astype(str),
-            ctx.t("overview_col_units_this"): [_units_or_dash(ctx, v) for v in per_connection["kwh_this"]],
-            ctx.t("overview_col_units_last"): [_units_or_dash(ctx, v) for v in per_connection["kwh_last"]],
+            connection: per_connection["nickname"].astype(str),
             ctx.t("overview_col_spend_this"): [_money_or_dash(ctx, v) for v in per_connection["spend_this"]],
             ctx.t("overview_col_spend_last"): [_money_or_dash(ctx, v) for v in per_connection["spend_last"]],
-            ctx.t("overview_col_share"): [
-                _percent(shares["kwh_share"].get(cid, math.nan), lang)
-                for cid in per_connection["consumer_id"]
-            ],
+            ctx.t("overview_col_units_this"): [_units_or_dash(ctx, v) for v in per_connection["kwh_this"]],
+            ctx.t("overview_col_units_last"): [_units_or_dash(ctx, v) for v in per_connection["kwh_last"]],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=pinned_first_column(connection))
     expected = (this_last - this_first).days + 1
     if (per_connection["days_this"] < expected).any():
         st.caption(ctx.t("overview_incomplete"))
@@ -308,12 +315,12 @@ def _draw_cost(ctx: PageContext, details: pd.DataFrame, daily: pd.DataFrame, tod
     st.subheader(ctx.t("overview_cost_title"))
     st.caption(ctx.t("overview_cost_caption"))
     table = pd.DataFrame(
-        {
+        {  # the estimate in ₹ first, so that it is on screen on a phone
             ctx.t("overview_col_connection"): estimates["nickname"].astype(str),
-            ctx.t("overview_col_category"): estimates["tariff_category"].astype(str),
-            ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in estimates["projected_units"]],
-            ctx.t("overview_col_free_units"): [_units_or_dash(ctx, v) for v in estimates["free_units_used"]],
             ctx.t("overview_col_estimate"): [_money_or_dash(ctx, v) for v in estimates["estimated_inr"]],
+            ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in estimates["projected_units"]],
+            ctx.t("overview_col_category"): estimates["tariff_category"].astype(str),
+            ctx.t("overview_col_free_units"): [_units_or_dash(ctx, v) for v in estimates["free_units_used"]],
         }
     )
     by_category = analytics.cost_by_category(estimates)
@@ -329,14 +336,19 @@ def _draw_cost(ctx: PageContext, details: pd.DataFrame, daily: pd.DataFrame, tod
         rows = pd.DataFrame(
             {
                 ctx.t("overview_col_connection"): [ctx.t("overview_cost_total")] * len(totals),
-                ctx.t("overview_col_category"): totals["tariff_category"].astype(str).tolist(),
-                ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in totals["projected_units"]],
-                ctx.t("overview_col_free_units"): ["–"] * len(totals),
                 ctx.t("overview_col_estimate"): [_money_or_dash(ctx, v) for v in totals["estimated_inr"]],
+                ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in totals["projected_units"]],
+                ctx.t("overview_col_category"): totals["tariff_category"].astype(str).tolist(),
+                ctx.t("overview_col_free_units"): ["–"] * len(totals),
             }
         )
         table = pd.concat([table, rows], ignore_index=True)
-    st.dataframe(table, hide_index=True, width="stretch")
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config=pinned_first_column(ctx.t("overview_col_connection")),
+    )
     for category in sorted(set(estimates.loc[~estimates["tariff_known"], "tariff_category"].astype(str))):
         st.caption(ctx.t("overview_cost_unknown_category", category=md(category)))
 
@@ -348,12 +360,6 @@ def _delta(ctx: PageContext, this: float, last: float, *, money: bool = False) -
     diff = this - last
     text = _money_or_dash(ctx, abs(diff)) if money else _units_or_dash(ctx, abs(diff))
     return ("-" if diff < 0 else "+") + text
-
-
-def _percent(share: float, lang: str) -> str:
-    if share is None or math.isnan(share):
-        return "–"
-    return i18n.format_number(100 * share, lang, decimals=0) + "%"
 
 
 def _draw_balance_chart(ctx: PageContext, details: pd.DataFrame, daily: pd.DataFrame, today: dt.date) -> None:
@@ -376,6 +382,7 @@ def _draw_balance_chart(ctx: PageContext, details: pd.DataFrame, daily: pd.DataF
         episodes=analytics.disconnection_episodes(daily),
         first_day=first,
         last_day=today,
+        today=today,
     )
     st.plotly_chart(fig, key="overview_chart", config={"displaylogo": False})
     if (db.ROOT / COMPARE_PAGE).exists():

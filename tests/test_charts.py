@@ -9,7 +9,7 @@ import random
 import pandas as pd
 import pytest
 
-from lib import analytics, charts, db, store
+from lib import analytics, charts, db, i18n, store
 from lib.clock import IST, to_ts
 from lib.compare_view import effective_granularity
 from lib.db import transaction
@@ -213,7 +213,8 @@ def test_hindi_titles_ticks_and_hover_with_indian_grouping():
 def test_week_and_month_hover_labels_and_units_template():
     data = series_for(["1"], [[12.25]], start="2026-11-23")
     fig = charts.compare_figure(data, metric="units", granularity="week", lang="hi", colours={})
-    assert fig.data[0].text == ("23 नव॰ 2026 वाला सप्ताह",)
+    # The fixed clock's today (25 Nov 2026) falls in this week: it is marked as not over.
+    assert fig.data[0].text == ("23 नव॰ 2026 वाला सप्ताह<br>" + i18n.t("chart_period_so_far", "hi"),)
     assert "%{y:.1f} यूनिट (kWh)" in fig.data[0].hovertemplate
     assert charts.period_label(dt.date(2026, 1, 1), "month", "en") == "January 2026"
 
@@ -307,3 +308,48 @@ def test_a_year_of_half_hours_for_five_connections_stays_under_200_kb(year_of_re
     )
     assert len(fig.data[0].x) == (365 if granularity == "day" else 53)
     assert charts.figure_json_size(fig) < 200_000
+
+
+@pytest.mark.parametrize("metric", ["units", "spend"])
+def test_bars_carry_no_text_labels_but_keep_the_hover(metric):
+    data = series_for(["1", "2"], [[3.0, 4.0, 5.0], [1.0, 2.0, 3.0]], start="2026-11-20")
+    fig = charts.compare_figure(data, metric=metric, granularity="day", lang="en", colours={})
+    bars = [trace for trace in fig.data if trace.type == "bar"]
+    assert len(bars) == 2
+    for bar in bars:
+        assert bar.textposition == "none"
+        assert bar.text[0].startswith("20 Nov 2026")  # the hover still names the day
+        assert spec(fig)["data"][0]["textposition"] == "none"
+
+
+def test_todays_partial_bar_is_lighter_hatched_and_says_so_far():
+    # The fixed clock (conftest) is 25 Nov 2026 IST: the last of these five days is today.
+    data = series_for(["1"], [[6.0, 5.0, 6.5, 5.5, 1.25]], start="2026-11-21")
+    fig = charts.compare_figure(
+        data, metric="units", granularity="day", lang="hi", colours={}, last_day=dt.date(2026, 11, 25)
+    )
+    bar = fig.data[0]
+    assert list(bar.marker.opacity) == [1.0, 1.0, 1.0, 1.0, charts.SO_FAR_OPACITY]
+    assert list(bar.marker.pattern.shape) == ["", "", "", "", "/"]
+    note = i18n.t("chart_today_so_far", "hi")
+    assert bar.text[-1].endswith(note) and all(note not in text for text in bar.text[:-1])
+
+
+def test_a_range_that_ended_before_today_has_no_so_far_mark():
+    data = series_for(["1"], [[6.0, 5.0]], start="2026-11-01")
+    fig = charts.compare_figure(data, metric="spend", granularity="day", lang="en", colours={})
+    assert fig.data[0].marker.opacity is None and fig.data[0].marker.pattern.shape is None
+    assert all("so far" not in text for text in fig.data[0].text)
+    explicit = charts.compare_figure(
+        data, metric="spend", granularity="day", lang="en", colours={}, today=dt.date(2026, 11, 2)
+    )
+    assert list(explicit.data[0].marker.opacity) == [1.0, charts.SO_FAR_OPACITY]
+
+
+def test_so_far_periods_of_each_granularity():
+    today = dt.date(2026, 11, 25)  # a Wednesday
+    assert charts.is_so_far(dt.date(2026, 11, 23), "week", today)
+    assert not charts.is_so_far(dt.date(2026, 11, 16), "week", today)
+    assert charts.is_so_far(dt.date(2026, 11, 1), "month", today)
+    assert not charts.is_so_far(dt.date(2025, 11, 1), "month", today)
+    assert not charts.is_so_far(dt.date(2026, 11, 24), "day", today)

@@ -218,3 +218,35 @@ def test_new_readings_show_without_waiting_for_the_cache(db_path):
     at.run()
     after = value_traces(chart_spec(at))[0]["y"][-1]
     assert before != after == 900.0
+
+
+def test_units_bars_have_no_labels_and_today_is_marked_so_far(db_path):
+    account_id = household(db_path, 3)
+    at = compare(account_id, "en")
+    at.radio(key="compare_range").set_value("7d").run()
+    at.radio(key="compare_metric").set_value("units").run()
+    assert not at.exception
+    bars = value_traces(chart_spec(at))
+    assert len(bars) == 3
+    for bar in bars:
+        assert bar["type"] == "bar" and bar["textposition"] == "none"
+        assert bar["x"][-1] == "2026-11-25"  # the fixed clock's today, a partial day
+        assert bar["marker"]["opacity"][-1] < 1.0 and set(bar["marker"]["opacity"][:-1]) == {1.0}
+        assert bar["text"][-1].endswith(i18n.t("chart_today_so_far", "en"))
+
+
+def test_download_does_not_rerun_and_tables_put_rupees_first(db_path):
+    account_id = household(db_path, 3)
+    at = compare(account_id, "hi")
+    assert not at.exception
+    assert at.get("download_button")[0].proto.ignore_rerun
+    shares, peaks = at.dataframe[0], at.dataframe[1]
+    assert list(shares.value.columns[:3]) == [
+        i18n.t("csv_connection", "hi"),
+        i18n.t("csv_spend", "hi"),
+        i18n.t("table_spend_share", "hi"),
+    ]
+    assert list(peaks.value.columns[:2]) == [i18n.t("csv_connection", "hi"), i18n.t("table_peak_kw", "hi")]
+    for table in (shares, peaks):
+        config = json.loads(table.proto.columns)
+        assert config[i18n.t("csv_connection", "hi")]["pinned"] is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,22 @@ def test_an_old_balance_says_how_old_it_is(db_path):
     assert not at.exception
     assert "as of 10 Nov 2026" in [c.value for c in at.caption]
     assert metric_values(at, "Units yesterday") == ["not known yet"]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_tables_put_rupees_first_and_pin_the_connection(db_path, lang):
+    account_id = household(db_path, 3)
+    at = app(account_id, lang)
+    assert not at.exception
+    month, cost = at.dataframe[0], at.dataframe[1]
+    connection = i18n.t("overview_col_connection", lang)
+    assert list(month.value.columns) == [
+        connection,
+        i18n.t("overview_col_spend_this", lang),
+        i18n.t("overview_col_spend_last", lang),
+        i18n.t("overview_col_units_this", lang),
+        i18n.t("overview_col_units_last", lang),
+    ]
+    assert list(cost.value.columns[:2]) == [connection, i18n.t("overview_col_estimate", lang)]
+    for table in (month, cost):
+        assert json.loads(table.proto.columns)[connection]["pinned"] is True
