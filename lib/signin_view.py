@@ -21,9 +21,13 @@ SIGNIN_KEYS = (
     "signin_masked",
     "signin_mobile_input",
     "signin_otp_input",
+    "signin_ended",
 )
 # Per-flow keys of every flow that must not outlive a sign-out (prefixes).
 FLOW_PREFIXES = ("signin_", "link_", "manage_")
+# "Verify OTP" answers after which the challenge takes no code any more: the OTP form makes way for the
+# message and the way forward (``<flow>_ended`` holds the answer; SQLite still refuses every later code).
+ENDED_STATUSES = frozenset({"dead", "expired", "used", "unknown", "blocked"})
 
 
 def draw_account_box(ctx: PageContext) -> None:
@@ -103,20 +107,35 @@ def _after_send(ctx: PageContext, outcome: auth.SendOutcome) -> None:
         state["signin_mobile"] = outcome.subject
         state["signin_masked"] = outcome.destination_masked
         state.pop("signin_otp_input", None)
+        state.pop("signin_ended", None)
         st.rerun()
 
 
 def _otp_step(ctx: PageContext) -> None:
     state = st.session_state
-    st.success(ctx.t("auth_otp_sent_signin", mobile=state.get("signin_masked", "")))
-    minutes = int(otp.CODE_TTL.total_seconds() // 60)
-    st.caption(ctx.t("auth_otp_validity", minutes=minutes) + " " + ctx.t("auth_sms_warning"))
-    with st.form("signin_otp_form"):
-        code = st.text_input(ctx.t("auth_otp_label"), key="signin_otp_input", autocomplete="one-time-code")
-        verify = st.form_submit_button(ctx.t("auth_verify_otp"), type="primary")
-    resend_col, change_col = st.columns(2)
-    resend = resend_col.button(ctx.t("auth_resend_otp"), key="signin_resend")
-    change = change_col.button(ctx.t("auth_change_number"), key="signin_change")
+    ended = ended_status(state.get("signin_ended"))
+    if ended is None:
+        st.success(ctx.t("auth_otp_sent_signin", mobile=state.get("signin_masked", "")))
+        minutes = int(otp.CODE_TTL.total_seconds() // 60)
+        st.caption(ctx.t("auth_otp_validity", minutes=minutes) + " " + ctx.t("auth_sms_warning"))
+        with st.form("signin_otp_form"):
+            code = st.text_input(
+                ctx.t("auth_otp_label"), key="signin_otp_input", autocomplete="one-time-code"
+            )
+            verify = st.form_submit_button(ctx.t("auth_verify_otp"), type="primary")
+        with st.container(horizontal=True):
+            resend = st.button(ctx.t("auth_resend_otp"), key="signin_resend")
+            change = st.button(ctx.t("auth_change_number"), key="signin_change")
+    else:
+        # The challenge takes no code any more: the message and the way forward replace the form.
+        code, verify = "", False
+        resend, change = draw_ended(
+            ctx,
+            ended,
+            resend_key="signin_resend",
+            back_key="signin_change",
+            back_label=ctx.t("auth_change_number"),
+        )
     if change:
         for key in SIGNIN_KEYS:
             state.pop(key, None)
@@ -147,21 +166,52 @@ def _otp_step(ctx: PageContext) -> None:
                 state["lang"] = result.language
             state["last_active"] = time.time()
             st.rerun()
+        if result.status in ENDED_STATUSES:
+            state["signin_ended"] = result.status
+            st.rerun()
         st.error(verify_message(ctx, result))
+
+
+def ended_status(value: object) -> str | None:
+    """The flow's ended answer from the session (untrusted: anything else counts as "not ended").
+
+    >>> ended_status("dead"), ended_status("ok"), ended_status(None)
+    ('dead', None, None)
+    """
+    return value if isinstance(value, str) and value in ENDED_STATUSES else None
+
+
+def draw_ended(
+    ctx: PageContext, status: str, *, resend_key: str, back_key: str, back_label: str
+) -> tuple[bool, bool]:
+    """In place of a dead challenge's OTP form: why it ended and the way forward (shared with Manage
+    Connection). Returns whether "Send a new OTP" and the way back ("Change number" on sign-in, "Cancel"
+    on Add Another Meter) were pressed. A blocked subject gets no "Send a new OTP": it would not arrive.
+    """
+    st.error(status_message(ctx, status))
+    with st.container(horizontal=True):
+        resend = status != "blocked" and st.button(ctx.t("auth_send_new_otp"), key=resend_key, type="primary")
+        back = st.button(back_label, key=back_key)
+    return resend, back
 
 
 def verify_message(ctx: PageContext, result: auth.VerifyOutcome) -> str:
     """The user's message for a failed "Verify OTP" (shared with Manage Connection)."""
-    if result.status == "invalid":
+    return status_message(ctx, result.status, tries_left=result.tries_left)
+
+
+def status_message(ctx: PageContext, status: str, *, tries_left: int = 0) -> str:
+    """The user's message for a "Verify OTP" answer ``status`` (an ``otp.Status``)."""
+    if status == "invalid":
         return ctx.t("auth_otp_invalid")
-    if result.status == "wrong":
-        return ctx.t("auth_otp_wrong", tries=result.tries_left)
-    if result.status == "dead":
+    if status == "wrong":
+        return ctx.t("auth_otp_wrong", tries=tries_left)
+    if status == "dead":
         return ctx.t("auth_otp_dead")
-    if result.status == "expired":
+    if status == "expired":
         return ctx.t("auth_otp_expired")
-    if result.status == "used":
+    if status == "used":
         return ctx.t("auth_otp_used")
-    if result.status == "blocked":
+    if status == "blocked":
         return ctx.t("auth_otp_blocked")
     return ctx.t("auth_otp_unknown")

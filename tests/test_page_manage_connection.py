@@ -105,8 +105,41 @@ def test_add_another_meter_journey(app_env, account_id, lang):
     with db.open_db(app_env) as conn:
         assert store.is_linked(conn, account_id, "DEMO-9001")
         assert [m["kind"] for m in sms.recent_outbox(conn)] == ["link_notice", "otp_link"]
-    # The flow is over: the consumer ID form is back.
+    # The flow is over: the consumer ID form is back, above the list of linked connections.
     assert [ti.key for ti in at.text_input if ti.key.startswith("link_")] == ["link_consumer_input"]
+    assert [h.value for h in at.subheader] == [
+        t("auth_add_title", lang),
+        t("auth_linked_title", lang, count="1"),
+    ]
+
+
+def main_order(at: AppTest) -> list[str]:
+    """The main area's headings, alerts and text boxes (by key), top to bottom."""
+    order = []
+    for node in at.main:
+        kind = type(node).__name__
+        if kind in ("Subheader", "Success", "Error", "Info", "Warning"):
+            order.append(f"{kind}:{node.value}")
+        elif kind == "TextInput":
+            order.append(f"TextInput:{node.key}")
+    return order
+
+
+def test_add_another_meter_comes_before_the_linked_connections(app_env, account_id):
+    with db.open_db(app_env) as conn:
+        for number in (1, 2):
+            store.insert_link(conn, account_id, f"DEMO-900{number}", f"Meter {number}")
+    at = start_link(app("en", account_id), "en", "demo-9001")
+    order = main_order(at)
+    add, linked = order.index("Subheader:Add Another Meter"), order.index("Subheader:Linked connections (2)")
+    # The OTP box comes straight after "OTP sent", before any connection's card.
+    sent = order.index("Success:" + t("auth_otp_sent_link", "en", mobile="+91 ••••••••78"))
+    assert add < sent < order.index("TextInput:link_otp_input") < linked
+    # Each card is compact: the nickname, one line of facts, and one row holding "Change nickname" and "Remove".
+    assert bold_names(at) == ["**Meter 1**", "**Meter 2**"]
+    facts = [c.value for c in at.caption if "Linked on" in c.value]
+    assert len(facts) == 2 and all("Name on the bill" in line for line in facts)
+    assert [b.label for b in at.main.button if b.key and b.key.startswith("manage_remove_")] == ["Remove"] * 2
 
 
 def test_the_new_connection_shows_on_the_overview_at_once(app_env, account_id):
@@ -131,24 +164,91 @@ def test_unknown_and_real_consumer_ids_look_the_same(app_env, account_id, lang):
     assert [b.label for b in real.button] == [b.label for b in unknown.button]
 
 
+def wrong_code(code: str) -> str:
+    return f"{(int(code.replace(' ', '')) + 1) % 10**6:06d}"
+
+
+def fail(at: AppTest, lang: str, code: str, times: int) -> list[list[str]]:
+    """Submit ``code`` ``times`` times; the error messages after each "Verify OTP"."""
+    errors = []
+    for _ in range(times):
+        at.text_input(key="link_otp_input").input(code)
+        click(at, t("auth_verify_otp", lang))
+        errors.append([e.value for e in at.error])
+    return errors
+
+
 @pytest.mark.parametrize("lang", ["hi", "en"])
 def test_wrong_otp_five_times_links_nothing(app_env, account_id, lang):
+    from lib import auth
+    from lib.config import load_settings
+
     at = app(lang, account_id)
     start_link(at, lang)
     code = outbox_code(app_env)
-    wrong = f"{(int(code.replace(' ', '')) + 1) % 10**6:06d}"
-    errors = []
-    for _ in range(5):
-        at.text_input(key="link_otp_input").input(wrong)
-        click(at, t("auth_verify_otp", lang))
-        errors.append([e.value for e in at.error])
+    errors = fail(at, lang, wrong_code(code), 5)
     assert errors[-1] == [t("auth_otp_dead", lang)] and errors[0] == [t("auth_otp_wrong", lang, tries=4)]
-    at.text_input(key="link_otp_input").input(code)
-    click(at, t("auth_verify_otp", lang))
-    assert [e.value for e in at.error] == [t("auth_otp_dead", lang)]
+    # The dead challenge's form is gone: its message and the way forward stand in its place.
+    assert [ti.key for ti in at.text_input] == []
+    assert t("auth_otp_sent_link", lang, mobile="+91 ••••••••78") not in [s.value for s in at.success]
+    assert plain(t("auth_linking", lang, consumer_id="DEMO-9001")) in [c.value for c in at.caption]
+    assert [b.label for b in at.main.button] == [t("auth_send_new_otp", lang), t("auth_cancel", lang)]
+    # The right code is refused all the same (the session still holds the dead challenge).
     with db.open_db(app_env) as conn:
+        verdict = auth.verify_link(
+            conn,
+            load_settings(),
+            account_id,
+            at.session_state["link_challenge_id"],
+            "DEMO-9001",
+            code,
+            "Ghar",
+            lang=lang,
+        )
+        assert verdict.status == "dead"
         assert store.linked_connections(conn, account_id) == []
         assert audit.count(conn, "otp_dead") == 1
+
+
+def test_send_a_new_otp_after_a_dead_challenge_links(app_env, account_id, monkeypatch):
+    at = app("en", account_id)
+    start_link(at, "en")
+    fail(at, "en", wrong_code(outbox_code(app_env)), 5)
+    click(at, t("auth_send_new_otp", "en"))  # within 30 s of the last send: wait, the panel stays
+    assert [w.value for w in at.warning] == [t("auth_resend_wait", "en", seconds=30)]
+    assert [e.value for e in at.error] == [t("auth_otp_dead", "en")]
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:30:31Z")
+    click(at, t("auth_send_new_otp", "en"))
+    assert t("auth_otp_sent_link", "en", mobile="+91 ••••••••78") in [s.value for s in at.success]
+    assert [e.value for e in at.error] == []
+    at.text_input(key="link_otp_input").input(outbox_code(app_env))
+    at.text_input(key="link_nickname_input").input("Ghar")
+    click(at, t("auth_verify_otp", "en"))
+    assert bold_names(at) == ["**Ghar**"]
+    assert "link_ended" not in at.session_state and "link_challenge_id" not in at.session_state
+    with db.open_db(app_env) as conn:
+        assert store.is_linked(conn, account_id, "DEMO-9001")
+
+
+def test_cancel_after_a_dead_challenge_goes_back(app_env, account_id):
+    at = app("en", account_id)
+    start_link(at, "en")
+    fail(at, "en", wrong_code(outbox_code(app_env)), 5)
+    click(at, t("auth_cancel", "en"))
+    assert [ti.key for ti in at.text_input] == ["link_consumer_input"]
+    assert "link_challenge_id" not in at.session_state and "link_ended" not in at.session_state
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_an_unknown_consumer_id_dies_the_same_way(app_env, account_id, lang):
+    real, unknown = app(lang, account_id), app(lang, account_id)
+    start_link(real, lang, "DEMO-9001")
+    start_link(unknown, lang, "DEMO-4040")
+    dead = [t("auth_otp_dead", lang)]
+    assert fail(real, lang, wrong_code(outbox_code(app_env)), 5)[-1] == dead
+    assert fail(unknown, lang, "000000", 5)[-1] == dead  # a decoy challenge: no code is right
+    assert [ti.key for ti in real.text_input] == [ti.key for ti in unknown.text_input] == []
+    assert [b.label for b in real.main.button] == [b.label for b in unknown.main.button]
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])

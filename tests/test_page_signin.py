@@ -115,24 +115,93 @@ def test_not_an_indian_mobile_gets_a_clear_message_and_keeps_the_input(app_env, 
         assert sms.recent_outbox(conn) == []
 
 
+def wrong_code(code: str) -> str:
+    return f"{(int(code.replace(' ', '')) + 1) % 10**6:06d}"
+
+
+def fail(at: AppTest, lang: str, code: str, times: int) -> list[list[str]]:
+    """Submit ``code`` ``times`` times; the error messages after each "Verify OTP"."""
+    seen = []
+    for _ in range(times):
+        at.text_input(key="signin_otp_input").input(code)
+        click(at, t("auth_verify_otp", lang))
+        seen.append([e.value for e in at.error])
+    return seen
+
+
 @pytest.mark.parametrize("lang", ["hi", "en"])
 def test_wrong_otp_five_times(app_env, lang):
+    from lib import auth
+    from lib.config import load_settings
+
     at = app(lang)
     send_otp(at, lang)
     code = outbox_code(app_env)
-    wrong = f"{(int(code.replace(' ', '')) + 1) % 10**6:06d}"
-    seen = []
-    for _ in range(5):
-        at.text_input(key="signin_otp_input").input(wrong)
-        click(at, t("auth_verify_otp", lang))
-        seen.append([e.value for e in at.error])
+    seen = fail(at, lang, wrong_code(code), 5)
     assert seen == [[t("auth_otp_wrong", lang, tries=n)] for n in (4, 3, 2, 1)] + [[t("auth_otp_dead", lang)]]
-    at.text_input(key="signin_otp_input").input(code)
-    click(at, t("auth_verify_otp", lang))
-    assert [e.value for e in at.error] == [t("auth_otp_dead", lang)]
-    assert at.session_state["account_id"] is None
+    # The dead challenge's form is gone: its message and the way forward stand in its place.
+    assert [ti.key for ti in at.text_input] == []
+    assert t("auth_otp_sent_signin", lang, mobile="+91 ••••••••10") not in messages(at)
+    assert [b.label for b in at.main.button] == [t("auth_send_new_otp", lang), t("auth_change_number", lang)]
+    # The right code is refused all the same (the session still holds the dead challenge).
     with db.open_db(app_env) as conn:
+        verdict = auth.verify_sign_in(
+            conn, load_settings(), at.session_state["signin_challenge_id"], MOBILE, code, lang=lang
+        )
+        assert verdict.status == "dead"
         assert store.account_by_mobile(conn, MOBILE) is None
+    at.run()
+    assert at.session_state["account_id"] is None
+    assert [e.value for e in at.error] == [t("auth_otp_dead", lang)]
+
+
+def test_send_a_new_otp_after_a_dead_challenge(app_env, monkeypatch):
+    at = app("en")
+    send_otp(at, "en")
+    fail(at, "en", wrong_code(outbox_code(app_env)), 5)
+    click(at, t("auth_send_new_otp", "en"))  # within 30 s of the last send: wait, the panel stays
+    assert [w.value for w in at.warning] == [t("auth_resend_wait", "en", seconds=30)]
+    assert [e.value for e in at.error] == [t("auth_otp_dead", "en")]
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:30:31Z")
+    click(at, t("auth_send_new_otp", "en"))
+    assert t("auth_otp_sent_signin", "en", mobile="+91 ••••••••10") in messages(at)
+    assert [e.value for e in at.error] == []
+    assert [ti.key for ti in at.text_input] == ["signin_otp_input"]
+    at.text_input(key="signin_otp_input").input(outbox_code(app_env))
+    click(at, t("auth_verify_otp", "en"))
+    assert at.session_state["account_id"] is not None
+    assert "signin_ended" not in at.session_state
+
+
+def test_change_number_after_a_dead_challenge(app_env):
+    at = app("en")
+    send_otp(at, "en")
+    fail(at, "en", wrong_code(outbox_code(app_env)), 5)
+    click(at, t("auth_change_number", "en"))
+    assert [ti.key for ti in at.text_input] == ["signin_mobile_input"]
+    assert "signin_challenge_id" not in at.session_state and "signin_ended" not in at.session_state
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_blocked_number_is_offered_no_new_otp(app_env, lang, monkeypatch):
+    at = app(lang)
+    send_otp(at, lang)
+    fail(at, lang, wrong_code(outbox_code(app_env)), 5)
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:30:31Z")
+    click(at, t("auth_send_new_otp", lang))
+    seen = fail(at, lang, wrong_code(outbox_code(app_env)), 5)
+    assert seen[-1] == [t("auth_otp_blocked", lang)]  # ten failures in a row: blocked for an hour
+    assert [ti.key for ti in at.text_input] == []
+    assert [b.label for b in at.main.button] == [t("auth_change_number", lang)]
+
+
+def test_a_forged_ended_status_is_ignored(app_env):
+    at = app("en")
+    send_otp(at, "en")
+    at.session_state["signin_ended"] = "<b>ok</b>"
+    at.run()
+    assert [ti.key for ti in at.text_input] == ["signin_otp_input"]
+    assert [e.value for e in at.error] == []
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])
