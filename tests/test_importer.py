@@ -851,3 +851,42 @@ def test_a_csv_error_after_clean_chunks_names_its_line(master, tmp_path, monkeyp
     text = HEADER + "".join(f"101234567,2026-11-24 {h:02d}:00,0.5,\n" for h in range(10)) + f"a,{huge},d\n"
     with pytest.raises(ImportFailed, match=r"near line 12: field larger than field limit"):
         importer.import_readings(master, write(tmp_path, text))
+
+
+@pytest.mark.parametrize("distinct_kwh", [True, False], ids=["kwh-float-path", "kwh-cache-path"])
+@pytest.mark.parametrize(
+    ("field", "value", "reported", "column_wise"),
+    [
+        ("consumer_id", "999", True, False),
+        ("consumer_id", " 101234567 ", False, True),  # the same consumer, spaced: fine
+        ("timestamp", "2026-02-30 10:00", True, False),
+        ("timestamp", "2027-06-01 10:00", True, False),
+        ("timestamp", "2026-11-01 00:30", True, False),  # the first row's time again: a duplicate
+        ("timestamp", "2026-11-01 00:45", False, False),  # earlier but new: fine, found row by row
+        ("kwh", "x", True, False),
+        ("kwh", "-0.5", True, False),
+        ("kwh", "500", True, False),
+        ("kwh", "nan", True, False),
+        ("balance_inr", "abc", True, False),
+        ("balance_inr", "1e99", True, False),
+        ("balance_inr", "-inf", True, False),
+        ("balance_inr", "nan", True, False),
+        ("balance_inr", "", False, True),
+        ("balance_inr", '"₹1,234.50"', False, True),
+    ],
+)
+def test_one_odd_value_in_an_otherwise_clean_file(
+    conn, tmp_path, monkeypatch, field, value, reported, column_wise, distinct_kwh
+):
+    columns = ["consumer_id", "timestamp", "kwh", "balance_inr"]
+    rows = []
+    for i in range(120):  # three chunks of 40; the odd value goes in the middle of the second
+        kwh = f"{0.001 * i:.3f}" if distinct_kwh else f"{0.125 * (i % 4):.3f}"
+        ts = (dt.datetime(2026, 11, 1, 0, 30) + dt.timedelta(minutes=30 * i)).strftime("%Y-%m-%d %H:%M")
+        rows.append(["101234567", ts, kwh, f"{900 - i}.5"])
+    rows[60][columns.index(field)] = value
+    text = "consumer_id,timestamp,kwh,balance_inr\n" + "".join(",".join(row) + "\n" for row in rows)
+    by_columns, by_rows = _import_both_ways(tmp_path, text, monkeypatch, skip_invalid=True)
+    assert by_columns[:-1] == by_rows[:-1]
+    assert by_columns[-1] == [True, column_wise, True]  # the odd chunk goes row by row, unless fine
+    assert [e.line for e in by_columns[4]] == ([62] if reported else [])
