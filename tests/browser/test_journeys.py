@@ -129,7 +129,8 @@ def test_add_another_meter_then_compare(journey: Journey) -> None:
 
 
 def test_wrong_otp_five_times_kills_the_challenge(journey: Journey) -> None:
-    """Journey 3: five wrong OTPs → the challenge is dead with a clear message; the right code is refused."""
+    """Journey 3: five wrong OTPs → the challenge is dead: a clear message and "Send a new OTP" in place of the
+    OTP form (the right code's refusal is checked by the AppTest, which can reach the session's challenge)."""
     from lib import otp
 
     journey.send_sign_in_otp(demo.DEMO_ACCOUNT_MOBILE)
@@ -141,9 +142,11 @@ def test_wrong_otp_five_times_kills_the_challenge(journey: Journey) -> None:
         expect(alerts).to_have_text(journey.t("auth_otp_wrong", tries=otp.MAX_ATTEMPTS - attempt))
     journey.submit_otp(wrong)
     expect(alerts).to_have_text(journey.t("auth_otp_dead"))
+    # The dead challenge takes no code: its form is gone, the way forward stands in its place.
+    expect(journey.main.get_by_label(journey.t("auth_otp_label"), exact=True)).to_have_count(0)
+    expect(journey.button("auth_send_new_otp")).to_be_visible()
+    expect(journey.button("auth_change_number")).to_be_visible()
     journey.shot("dead")
-    journey.submit_otp(code)
-    expect(alerts).to_have_text(journey.t("auth_otp_dead"))
     expect(journey.main.get_by_role("heading", name=journey.t("auth_signin_title"))).to_be_visible()
     expect(journey.main.get_by_role("heading", name=journey.t("overview_title"))).to_have_count(0)
 
