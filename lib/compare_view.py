@@ -218,6 +218,9 @@ def draw(ctx: PageContext) -> None:
         icon=":material/download:",
     )
     _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
+    from lib import ledger_view  # lazy: ledger_view imports helpers from the overview module
+
+    ledger_view.draw_monthly_spend(ctx, selected)
     _draw_profile(ctx, version, selected, names, colours, first, last)
 
 

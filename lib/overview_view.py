@@ -148,6 +148,9 @@ def draw(ctx: PageContext) -> None:
     cards = analytics.overview_cards(details, daily, recharges, today)
     _draw_headline(ctx, cards)
     _draw_cards(ctx, cards)
+    from lib import ledger_view  # lazy: ledger_view imports helpers from this module
+
+    ledger_view.draw_unexplained_summary(ctx)
     _draw_month(ctx, daily, today)
     _draw_cost(ctx, details, daily, today)
     _draw_balance_chart(ctx, details, daily, today)

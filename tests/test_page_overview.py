@@ -170,3 +170,51 @@ def test_tables_put_rupees_first_and_pin_the_connection(db_path, lang):
     assert list(cost.value.columns[:2]) == [connection, i18n.t("overview_col_estimate", lang)]
     for table in (month, cost):
         assert json.loads(table.proto.columns)[connection]["pinned"] is True
+
+
+def _demo_with_an_unexplained_deduction(db_path: Path) -> int:
+    """The demo household, with ₹75 more taken from Home's metered balance from 20 Nov 23:30 IST on."""
+    with db.open_db(db_path) as conn:
+        demo.seed_demo(conn, days=60)
+        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+        with db.transaction(conn):
+            conn.execute(
+                "UPDATE readings SET balance_inr = balance_inr - 75 "
+                "WHERE consumer_id = 'DEMO-1001' AND ts >= '2026-11-20T18:00:00Z' AND balance_inr IS NOT NULL"
+            )
+            store.refresh_daily(conn, "DEMO-1001")
+            store.bump_data_version(conn)
+    return account_id
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_overview_lists_unexplained_deductions(db_path, lang):
+    account_id = _demo_with_an_unexplained_deduction(db_path)
+    at = app(account_id, lang)
+    assert not at.exception
+    assert i18n.t("ledger_overview_title", lang) in [s.value for s in at.subheader]
+    listed = " ".join(m.value for m in at.markdown)
+    assert "Home" in listed and "75" in listed
+
+
+def test_overview_without_unexplained_deductions_shows_no_such_list(db_path):
+    with db.open_db(db_path) as conn:
+        demo.seed_demo(conn, days=60)
+        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+    at = app(account_id, "en")
+    assert not at.exception
+    assert i18n.t("ledger_overview_title", "en") not in [s.value for s in at.subheader]
+
+
+def test_compare_shows_monthly_spend_split_into_parts(db_path):
+    with db.open_db(db_path) as conn:
+        demo.seed_demo(conn, days=60)
+        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+    at = app(account_id, "en")
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert i18n.t("ledger_compare_title", "en") in [s.value for s in at.subheader]
+    spend = [c for c in at.get("plotly_chart") if c.proto.id and "ledger_monthly_spend" in c.proto.id]
+    assert spend
+    names = {trace["name"] for trace in json.loads(spend[0].proto.spec)["data"]}
+    assert {"Energy charge", "Fixed charge", "Electricity duty"} <= names
