@@ -26,7 +26,7 @@ from plotly.subplots import make_subplots
 from lib import alerts, clock, db, i18n, ledger, store, tariff
 from lib.charts import _plain as plotly_plain  # nicknames are user text: no plotly markup
 from lib.frame import PageContext
-from lib.overview_view import md
+from lib.markup import inert as md
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ Works with the keyboard (forms submit on Enter) and in one column on a narrow ph
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Any
 
 import streamlit as st
@@ -18,6 +17,7 @@ import streamlit as st
 from lib import auth, otp, store
 from lib.clock import from_ts
 from lib.frame import PageContext
+from lib.markup import inert as plain
 from lib.signin_view import ENDED_STATUSES, draw_ended, ended_status, verify_message
 
 LINK_KEYS = (
@@ -28,16 +28,6 @@ LINK_KEYS = (
     "link_nickname_input",
     "link_ended",
 )
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&=\"'^@%])")
-
-
-def plain(text: object) -> str:
-    """Any text made inert for ``st.markdown``/``st.caption``: every metacharacter backslash-escaped.
-
-    >>> plain("<img src=x onerror=alert(1)>")
-    '\\\\<img src\\\\=x onerror\\\\=alert\\\\(1\\\\)\\\\>'
-    """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ")
 
 
 def _widget_id(consumer_id: str) -> str:

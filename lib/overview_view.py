@@ -19,18 +19,13 @@ import streamlit as st
 
 from lib import analytics, charts, clock, db, i18n, store, tariff
 from lib.frame import PageContext
+from lib.markup import inert as md
 
 MANAGE_PAGE = "pages/manage_connection.py"
 COMPARE_PAGE = "pages/compare.py"
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-.!|<>~$:=^&\"'"})
 
 
 # --- shared helpers (also used by compare_view) ---------------------------------------------------
-
-
-def md(text: object) -> str:
-    """User text made inert for Streamlit markdown (no links, images, colours or emphasis)."""
-    return str(text).translate(_MD_SPECIAL).replace("\n", " ")
 
 
 def is_phone() -> bool:

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib import audit, db, i18n, otp, sms, store
-from lib.manage_view import plain
+from lib.markup import inert as plain
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = "pages/manage_connection.py"
