@@ -111,7 +111,7 @@ def _days_text(ctx: PageContext, days: float) -> str:
         return ctx.t("ledger_days_unknown")
     if math.isinf(days):
         return ctx.t("ledger_days_no_deduction")
-    return ctx.number(days, decimals=1)
+    return ctx.t("overview_days_value", days=ctx.number(days, decimals=1))
 
 
 def _status_label(ctx: PageContext, status: str) -> str:
