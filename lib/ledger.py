@@ -482,9 +482,19 @@ def unexplained_summary(ledger: pd.DataFrame) -> pd.DataFrame:
     """Per connection: how many days were flagged and their total (what to take to the electricity office).
 
     Columns: consumer_id, nickname, days, total_inr (sum of the differences), taken_inr (sum over the
-    days the meter took more than explained, as a positive amount), first_day, last_day.
+    days the meter took more than explained, as a positive amount), spared_inr (sum over the days it
+    took less), first_day, last_day.
     """
-    columns = ["consumer_id", "nickname", "days", "total_inr", "taken_inr", "first_day", "last_day"]
+    columns = [
+        "consumer_id",
+        "nickname",
+        "days",
+        "total_inr",
+        "taken_inr",
+        "spared_inr",
+        "first_day",
+        "last_day",
+    ]
     flagged = unexplained_deductions(ledger)
     if not len(flagged):
         return pd.DataFrame(columns=columns)
@@ -495,6 +505,7 @@ def unexplained_summary(ledger: pd.DataFrame) -> pd.DataFrame:
             "days": grouped["day"].count().astype(int),
             "total_inr": grouped["difference_inr"].sum().round(2),
             "taken_inr": grouped["difference_inr"].apply(lambda s: -s[s < 0].sum()).round(2),
+            "spared_inr": grouped["difference_inr"].apply(lambda s: s[s > 0].sum()).round(2),
             "first_day": grouped["day"].min(),
             "last_day": grouped["day"].max(),
         }

@@ -402,17 +402,7 @@ def _draw_unexplained(ctx: PageContext, own: pd.DataFrame) -> None:
     if not len(summary):
         st.success(ctx.t("ledger_unexplained_none"))
         return
-    row = summary.iloc[0]
-    st.warning(
-        ctx.t(
-            "ledger_unexplained_total",
-            nickname=md(row["nickname"]),
-            days=ctx.number(int(row["days"]), decimals=0),
-            amount=ctx.money(float(row["taken_inr"])),
-            first=ctx.date(row["first_day"].date()),
-            last=ctx.date(row["last_day"].date()),
-        )
-    )
+    st.warning(unexplained_text(ctx, summary.iloc[0]))
     flagged = ledger.unexplained_deductions(own)
     st.dataframe(
         pd.DataFrame(
@@ -426,6 +416,20 @@ def _draw_unexplained(ctx: PageContext, own: pd.DataFrame) -> None:
         hide_index=True,
         width="stretch",
         key="ledger_unexplained_table",
+    )
+
+
+def unexplained_text(ctx: PageContext, row: Any) -> str:
+    """One connection's unexplained days in words: taken beyond the tariff, or (when the meter took
+    less overall) the amount it took less."""
+    taken, spared = float(row["taken_inr"]), float(row["spared_inr"])
+    return ctx.t(
+        "ledger_unexplained_total" if taken >= spared else "ledger_unexplained_total_less",
+        nickname=md(row["nickname"]),
+        days=ctx.number(int(row["days"]), decimals=0),
+        amount=ctx.money(taken if taken >= spared else spared),
+        first=ctx.date(row["first_day"].date()),
+        last=ctx.date(row["last_day"].date()),
     )
 
 
@@ -736,17 +740,7 @@ def draw_unexplained_summary(ctx: PageContext) -> None:
     st.subheader(ctx.t("ledger_overview_title"))
     st.caption(ctx.t("ledger_overview_caption"))
     for row in summary.itertuples(index=False):
-        st.markdown(
-            "- "
-            + ctx.t(
-                "ledger_unexplained_total",
-                nickname=md(row.nickname),
-                days=ctx.number(int(row.days), decimals=0),
-                amount=ctx.money(float(row.taken_inr)),
-                first=ctx.date(row.first_day.date()),
-                last=ctx.date(row.last_day.date()),
-            )
-        )
+        st.markdown("- " + unexplained_text(ctx, row._asdict()))
     if (db.ROOT / LEDGER_PAGE).exists():
         st.page_link(LEDGER_PAGE, label=ctx.t("ledger_overview_link"), icon=":material/receipt_long:")
 

@@ -185,3 +185,41 @@ def test_connection_with_a_category_missing_from_the_tariff_file_gets_a_message(
     assert i18n.t("ledger_no_tariff", "hi", nickname="Godown", category="HT\\-X") in [
         w.value for w in at.warning
     ]
+
+
+def test_overview_lists_unexplained_deductions_and_compare_shows_monthly_parts(demo_account):
+    # Arrears the demo meter never took: 20-22 Nov now look like the meter took ₹90 less than explained.
+    with db.open_db(Path(db.db_path())) as conn:
+        ledger.add_arrear(
+            conn,
+            demo_account,
+            "DEMO-1001",
+            amount_inr=90,
+            start_day=dt.date(2026, 11, 20),
+            method="daily",
+            daily_inr=40,
+        )
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = "en"
+    at.session_state["account_id"] = demo_account
+    at.run()
+    assert not at.exception
+    assert i18n.t("ledger_overview_title", "en") in [s.value for s in at.subheader]
+    # ₹90 of instalments, plus the free units the arrears hold back on the 20th and 21st (Home passed
+    # its 125 units on the 21st): the ledger charges more than the demo meter took.
+    with db.open_db(Path(db.db_path())) as conn:
+        summary = ledger.unexplained_summary(ledger.load_ledger(conn, demo_account, ["DEMO-1001"])).iloc[0]
+    assert summary["days"] == 3 and summary["spared_inr"] > 90.0
+    expected = i18n.t(
+        "ledger_unexplained_total_less",
+        "en",
+        nickname="Home",
+        days="3",
+        amount=i18n.format_money(summary["spared_inr"], "en"),
+        first="20 Nov 2026",
+        last="22 Nov 2026",
+    )
+    assert "- " + expected in [m.value for m in at.markdown]
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert i18n.t("ledger_compare_title", "en") in [s.value for s in at.subheader]
