@@ -492,43 +492,68 @@ def import_readings(
         names = {id_at: columns.consumer_id, ts_at: columns.timestamp, kwh_at: columns.kwh}
         if balance_at is not None:
             names[balance_at] = header[balance_at]
-        if rejects_path is None and skip_invalid:
-            rejects_path = default_rejects_path(path)
-        rejects = _Rejects(Path(rejects_path) if rejects_path else None, source.header)
-        try:
-            with transaction(conn):
-                _read_readings(
-                    conn,
-                    source,
-                    report,
-                    rejects,
-                    names,
-                    id_at=id_at,
-                    ts_at=ts_at,
-                    kwh_at=kwh_at,
-                    balance_at=balance_at,
-                    fixed_consumer=consumer_id,
-                    zone=zone,
-                    now=now,
-                    time_format=time_format,
-                    register=kwh_kind == "register",
-                    max_kwh=max_kwh,
-                )
-                if report.rows == 0:
-                    raise ImportFailed(message("header_only", path=path))
-                if report.rejected and not skip_invalid:
-                    raise _Rollback
-                report.committed = True
-        except _Rollback:
-            report.added = report.unchanged = 0
-        except BaseException:
-            rejects.close(discard=True)
-            raise
-        rejects.close()
-        report.rejects_path = rejects.path if rejects.written else None
+        _all_or_nothing(
+            conn,
+            path,
+            report,
+            skip_invalid,
+            rejects_path,
+            source.header,
+            lambda rejects: _read_readings(
+                conn,
+                source,
+                report,
+                rejects,
+                names,
+                id_at=id_at,
+                ts_at=ts_at,
+                kwh_at=kwh_at,
+                balance_at=balance_at,
+                fixed_consumer=consumer_id,
+                zone=zone,
+                now=now,
+                time_format=time_format,
+                register=kwh_kind == "register",
+                max_kwh=max_kwh,
+            ),
+        )
     finally:
         source.close()
     return report
+
+
+def _all_or_nothing(
+    conn: sqlite3.Connection,
+    path: Path,
+    report: ImportReport,
+    skip_invalid: bool,
+    rejects_path: str | Path | None,
+    header: list[str],
+    read: Callable[[_Rejects], None],
+) -> None:
+    """Run ``read`` in one transaction: strict mode rolls the whole file back on any bad row.
+
+    With ``skip_invalid`` the good rows are committed and the bad ones written to the rejects CSV
+    (``FILE.rejects.csv`` unless ``rejects_path``). Any exception rolls back and discards the rejects file.
+    """
+    if rejects_path is None and skip_invalid:
+        rejects_path = default_rejects_path(path)
+    rejects = _Rejects(Path(rejects_path) if rejects_path else None, header)
+    try:
+        with transaction(conn):
+            read(rejects)
+            if report.rows == 0:
+                raise ImportFailed(message("header_only", path=path))
+            if report.rejected and not skip_invalid:
+                raise _Rollback
+            report.committed = True
+    except _Rollback:
+        report.added = report.changed = report.unchanged = 0
+    except BaseException:
+        rejects.close(discard=True)
+        raise
+    rejects.close()
+    report.rejects_path = rejects.path if rejects.written else None
 
 
 def _read_readings(
@@ -1055,24 +1080,15 @@ def import_consumers(
             found = _column_index(header, name, path, required=False)
             if found is not None:
                 at[name] = found
-        if rejects_path is None and skip_invalid:
-            rejects_path = default_rejects_path(path)
-        rejects = _Rejects(Path(rejects_path) if rejects_path else None, source.header)
-        try:
-            with transaction(conn):
-                _read_consumers(conn, source, report, rejects, at)
-                if report.rows == 0:
-                    raise ImportFailed(message("header_only", path=path))
-                if report.rejected and not skip_invalid:
-                    raise _Rollback
-                report.committed = True
-        except _Rollback:
-            report.added = report.changed = report.unchanged = 0
-        except BaseException:
-            rejects.close(discard=True)
-            raise
-        rejects.close()
-        report.rejects_path = rejects.path if rejects.written else None
+        _all_or_nothing(
+            conn,
+            path,
+            report,
+            skip_invalid,
+            rejects_path,
+            source.header,
+            lambda rejects: _read_consumers(conn, source, report, rejects, at),
+        )
     finally:
         source.close()
     return report
@@ -1201,24 +1217,15 @@ def import_recharges(
             found = _column_index(header, name, path, required=False)
             if found is not None:
                 at[name] = found
-        if rejects_path is None and skip_invalid:
-            rejects_path = default_rejects_path(path)
-        rejects = _Rejects(Path(rejects_path) if rejects_path else None, source.header)
-        try:
-            with transaction(conn):
-                _read_recharges(conn, source, report, rejects, at, zone, time_format)
-                if report.rows == 0:
-                    raise ImportFailed(message("header_only", path=path))
-                if report.rejected and not skip_invalid:
-                    raise _Rollback
-                report.committed = True
-        except _Rollback:
-            report.added = report.unchanged = 0
-        except BaseException:
-            rejects.close(discard=True)
-            raise
-        rejects.close()
-        report.rejects_path = rejects.path if rejects.written else None
+        _all_or_nothing(
+            conn,
+            path,
+            report,
+            skip_invalid,
+            rejects_path,
+            source.header,
+            lambda rejects: _read_recharges(conn, source, report, rejects, at, zone, time_format),
+        )
     finally:
         source.close()
     return report
