@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lib import cli, db, store  # noqa: E402
+from lib import cli, storage  # noqa: E402
 from lib.clock import IST, to_ts  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -77,8 +77,8 @@ def fresh_db(name: str) -> Path:
     path = RESULTS / name
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
-    with db.open_db(path) as conn, db.transaction(conn):
-        store.upsert_consumers(
+    with storage.open_db(path) as conn, storage.transaction(conn):
+        storage.consumers.upsert_consumers(
             conn,
             [
                 {"consumer_id": f"1012{c:05d}", "name": f"Bench {c}", "registered_mobile": f"+9198765{c:05d}"}
@@ -103,7 +103,7 @@ def run_import(csv_file: Path) -> tuple[float, float, Path]:
 def run_raw(rows: list[tuple[str, str, float, float]]) -> tuple[float, float, Path]:
     """Wall and CPU seconds of one executemany of the parsed rows, in one transaction."""
     path = fresh_db("bench_import_raw.db")
-    conn = db.connect(path)
+    conn = storage.connect(path)
     wall, cpu = time.perf_counter(), time.process_time()
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany("INSERT INTO readings (consumer_id, ts, kwh, balance_inr) VALUES (?, ?, ?, ?)", rows)
@@ -116,7 +116,7 @@ def run_raw(rows: list[tuple[str, str, float, float]]) -> tuple[float, float, Pa
 def phases(csv_file: Path) -> str:
     """One more import with the store's write functions timed (CPU): where the import's time goes."""
     spent = {"insert_readings": 0.0, "refresh_daily": 0.0}
-    originals = {name: getattr(store, name) for name in spent}
+    originals = {name: getattr(storage.readings, name) for name in spent}
 
     def timed(name: str):
         def call(*args, **kwargs):
@@ -129,21 +129,21 @@ def phases(csv_file: Path) -> str:
         return call
 
     for name in spent:
-        setattr(store, name, timed(name))
+        setattr(storage.readings, name, timed(name))
     try:
         _, cpu, _ = run_import(csv_file)
     finally:
         for name, original in originals.items():
-            setattr(store, name, original)
+            setattr(storage.readings, name, original)
     rest = cpu - sum(spent.values())
     return (
-        f"import CPU split: {cpu:.2f} s = parse/validate/commit {rest:.2f} s + store.insert_readings "
-        f"{spent['insert_readings']:.2f} s + store.refresh_daily {spent['refresh_daily']:.2f} s"
+        f"import CPU split: {cpu:.2f} s = parse/validate/commit {rest:.2f} s + storage.readings.insert_readings "
+        f"{spent['insert_readings']:.2f} s + storage.readings.refresh_daily {spent['refresh_daily']:.2f} s"
     )
 
 
 def size_per_million(path: Path) -> float:
-    conn = db.connect(path)
+    conn = storage.connect(path)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     readings = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
     conn.close()

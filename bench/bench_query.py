@@ -1,5 +1,5 @@
 """Query benchmark: one connection's year of 30-minute readings into a pandas DataFrame
-(``store.readings_frame``, with its link check), from a database of 1,000 connections x 1 year,
+(``storage.readings.readings_frame``, with its link check), from a database of 1,000 connections x 1 year,
 beside a bare indexed SELECT of the same rows, in the same run.
 
     .venv/bin/python bench/bench_query.py                 # 1,000 x 365 days = 17,520,000 readings
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from lib import db, store  # noqa: E402
+from lib import storage  # noqa: E402
 from lib.clock import UTC, to_ts  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -49,23 +49,25 @@ def generate(path: Path, consumers: int, days: int) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    conn = db.connect(path)
-    db.migrate(conn)
+    conn = storage.connect(path)
+    storage.migrate(conn)
     conn.execute("PRAGMA synchronous=OFF")  # generation only; the measured reads are unaffected
     stamps = [to_ts(START + dt.timedelta(minutes=30 * i)) for i in range(days * 48)]
     rng = random.Random(17)
     started = time.perf_counter()
-    with db.transaction(conn):
-        store.upsert_consumers(
+    with storage.transaction(conn):
+        storage.consumers.upsert_consumers(
             conn,
             [
                 {"consumer_id": consumer_id(c), "name": f"Bench {c}", "registered_mobile": f"+9197{c:08d}"}
                 for c in range(consumers)
             ],
         )
-        account_id = store.create_account(conn, "+919000000001", now="2026-01-01T00:00:00Z")
+        account_id = storage.accounts.create_account(conn, "+919000000001", now="2026-01-01T00:00:00Z")
         for c in followed(consumers):
-            store.insert_link(conn, account_id, consumer_id(c), f"Meter {c}", now="2026-01-01T00:00:00Z")
+            storage.accounts.insert_link(
+                conn, account_id, consumer_id(c), f"Meter {c}", now="2026-01-01T00:00:00Z"
+            )
     for c in range(consumers):
         cid = consumer_id(c)
         balance = 5000.0
@@ -74,7 +76,7 @@ def generate(path: Path, consumers: int, days: int) -> None:
             kwh = round(rng.random() * 0.8, 3)
             balance = round(balance - kwh * 7.42, 2)
             rows.append((cid, ts, kwh, balance))
-        with db.transaction(conn):
+        with storage.transaction(conn):
             conn.executemany(
                 "INSERT INTO readings (consumer_id, ts, kwh, balance_inr) VALUES (?, ?, ?, ?)", rows
             )
@@ -83,7 +85,7 @@ def generate(path: Path, consumers: int, days: int) -> None:
                 f"  generated {c + 1} of {consumers} connections ({time.perf_counter() - started:.0f} s)",
                 flush=True,
             )
-    store.set_meta(conn, "bench_complete", "1")
+    storage.meta.set_meta(conn, "bench_complete", "1")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
 
@@ -105,9 +107,9 @@ def bare_select(conn, cid: str, lo: str, hi: str) -> list:
 
 
 def old_frame(conn, account_id: int, cid: str, lo: str, hi: str) -> pd.DataFrame:
-    """readings_frame as it was before commit 'store.readings_frame: numeric columns' (for the record)."""
+    """readings_frame as it was before commit 'storage.readings.readings_frame: numeric columns' (for the record)."""
     frame = pd.read_sql_query(
-        f"WITH {store._ALLOWED} SELECT r.consumer_id, r.ts, r.kwh, r.balance_inr FROM readings r "
+        f"WITH {storage.accounts.ALLOWED} SELECT r.consumer_id, r.ts, r.kwh, r.balance_inr FROM readings r "
         "WHERE r.consumer_id = :consumer_id AND r.consumer_id IN (SELECT consumer_id FROM allowed) "
         "AND r.ts >= :lo AND r.ts < :hi ORDER BY r.ts",
         conn,
@@ -128,8 +130,8 @@ def main() -> None:
     path = db_file(args.consumers, args.days)
     ready = False
     if path.exists() and not args.regenerate:
-        with db.open_db(path) as conn:
-            ready = store.get_meta(conn, "bench_complete") == "1"
+        with storage.open_db(path) as conn:
+            ready = storage.meta.get_meta(conn, "bench_complete") == "1"
     if not ready:
         print(f"generating {path.name}: {args.consumers} connections x {args.days} days x 48 readings")
         started = time.perf_counter()
@@ -137,16 +139,16 @@ def main() -> None:
         print(f"  done in {time.perf_counter() - started:.0f} s")
 
     lo, hi = to_ts(START), to_ts(START + dt.timedelta(days=args.days))
-    with db.open_db(path) as conn:
+    with storage.open_db(path) as conn:
         total = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
-        account_id = store.account_by_mobile(conn, "+919000000001")["account_id"]
+        account_id = storage.accounts.account_by_mobile(conn, "+919000000001")["account_id"]
         targets = [consumer_id(c) for c in followed(args.consumers)]
         for cid in targets[:2]:  # warm up the code paths
-            store.readings_frame(conn, account_id, cid, lo, hi)
+            storage.readings.readings_frame(conn, account_id, cid, lo, hi)
             bare_select(conn, cid, lo, hi)
         times: dict[str, list[float]] = {"frame": [], "bare": [], "old": []}
         runs = {
-            "frame": lambda cid: store.readings_frame(conn, account_id, cid, lo, hi),
+            "frame": lambda cid: storage.readings.readings_frame(conn, account_id, cid, lo, hi),
             "bare": lambda cid: bare_select(conn, cid, lo, hi),
         }
         for i in range(args.rounds):
@@ -171,7 +173,7 @@ def main() -> None:
     )
     print(f"rows per query: {n_rows:,} (one connection, {args.days} days)")
     print(f"bare indexed SELECT, fetchall of tuples : {bare_s * 1000:7.1f} ms (median of {args.rounds})")
-    print(f"store.readings_frame                    : {frame_s * 1000:7.1f} ms")
+    print(f"storage.readings.readings_frame                    : {frame_s * 1000:7.1f} ms")
     print(f"ratio frame/bare                        : {frame_s / bare_s:.2f}x  (goal <= 1.5x)")
     print(f"(before: read_sql_query + to_datetime   : {old_s * 1000:7.1f} ms, {old_s / bare_s:.2f}x)")
 

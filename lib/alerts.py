@@ -29,10 +29,10 @@ from typing import Any
 
 import pandas as pd
 
-from lib import analytics, i18n, ledger, sms, store, tariff
+from lib import analytics, i18n, ledger, sms, storage, tariff
 from lib.clock import from_ts, now_utc, to_ts, today_ist
 from lib.config import Settings
-from lib.db import transaction
+from lib.storage.engine import transaction
 
 DEFAULT_MIN_DAYS_LEFT = analytics.LOW_DAYS_LEFT  # the Overview's "low" too
 DEFAULT_MIN_BALANCE_INR = 100.0
@@ -92,9 +92,9 @@ def set_alert_rule(
 ) -> AlertRule:
     """Save the account's rule; :class:`AlertRuleError` (catalog key) for a value out of range.
 
-    >>> from lib.db import open_db
+    >>> from lib.storage.engine import open_db
     >>> with open_db(":memory:") as conn:
-    ...     account = store.create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
+    ...     account = storage.accounts.create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
     ...     set_alert_rule(conn, account, min_days_left=5, min_balance_inr=200, now="2026-11-25T06:30:00Z")
     AlertRule(min_days_left=5.0, min_balance_inr=200.0, sms_enabled=True)
     """
@@ -224,7 +224,7 @@ def send_low_balance_alerts(
     ts = now or to_ts(now_utc())
     day = today_ist(from_ts(ts)).isoformat()
     counts = {"accounts": 0, "sent": 0, "already_sent": 0, "failed": 0, "sms_off": 0}
-    for account in store.accounts_with_active_links(conn):
+    for account in storage.accounts.accounts_with_active_links(conn):
         account_id = int(account["account_id"])
         counts["accounts"] += 1
         alerts = account_low_balances(conn, account_id, now=ts)
@@ -260,7 +260,7 @@ def _reserve(conn: sqlite3.Connection, account_id: int, alert: LowBalance, day: 
     """Claim today's alert for (account, connection); False when it was sent already (or is being sent)."""
     days_left = None if math.isnan(alert.days_left) or math.isinf(alert.days_left) else alert.days_left
     with transaction(conn):
-        if not store.is_linked(conn, account_id, alert.consumer_id):
+        if not storage.accounts.is_linked(conn, account_id, alert.consumer_id):
             return False
         inserted = conn.execute(
             "INSERT INTO alerts_sent (account_id, consumer_id, day, sent_at, days_left, balance_inr, outcome) "

@@ -347,7 +347,7 @@ def choose_granularity(first_day: dt.date, last_day: dt.date) -> Granularity:
 def hour_of_day_profile(readings: pd.DataFrame) -> pd.DataFrame:
     """Average kWh per IST hour of day, separately for weekdays and weekends (Saturday, Sunday).
 
-    ``readings`` is :func:`lib.store.readings_frame` (``ts`` UTC, ``kwh`` per interval). The
+    ``readings`` is :func:`lib.storage.readings.readings_frame` (``ts`` UTC, ``kwh`` per interval). The
     interval length is taken from the data (median step), so a missing half hour lowers nothing.
     Columns: day_type ("weekday" / "weekend"), hour (0-23), kwh, days.
     """
@@ -557,8 +557,8 @@ def overview_cards(
 ) -> pd.DataFrame:
     """One row per linked connection for the Overview, ordered by what runs out first.
 
-    ``details`` is :func:`lib.store.connection_details` (link order); ``daily`` should cover at
-    least the last 31 days; ``recharges`` is :func:`lib.store.recharges_frame`. Columns:
+    ``details`` is :func:`lib.storage.accounts.connection_details` (link order); ``daily`` should cover at
+    least the last 31 days; ``recharges`` is :func:`lib.storage.readings.recharges_frame`. Columns:
     consumer_id, nickname, has_readings, balance_inr, balance_day, burn_7_inr, burn_30_inr,
     days_left, run_out_day, yesterday_kwh, last_recharge_ts, last_recharge_inr, supply_cut,
     cut_since, low (fewer than ``LOW_DAYS_LEFT`` days), warn.

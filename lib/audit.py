@@ -5,7 +5,7 @@ OTP, never the key, never a full mobile number: destinations are masked here, an
 stripped of control characters (no log injection). The table refuses UPDATE and DELETE (triggers in
 the ``0002_auth`` migration).
 
->>> from lib.db import open_db
+>>> from lib.storage.engine import open_db
 >>> with open_db(":memory:") as conn:
 ...     record(conn, "link_created", account_id=7, consumer_id="101", destination="+919876543210",
 ...            now="2026-11-25T06:30:00Z")

@@ -1,12 +1,12 @@
 """Sign in with a mobile number, link connections with an OTP to their registered mobile, remove them.
 
-These are the functions the pages call (``lib/signin_view.py``, ``lib/manage_view.py``); they hold no
+These are the functions the pages call (``lib/signin.py``, ``lib/manage_connection.py``); they hold no
 Streamlit code and keep nothing security-relevant in the session: challenges, counters and blocks are
 rows in SQLite (``lib/otp.py``), the SMS goes through ``lib/sms.py``, every event is audited.
 
 >>> import re
 >>> from lib.config import load_settings
->>> from lib.db import open_db
+>>> from lib.storage.engine import open_db
 >>> from lib import otp, sms
 >>> settings = load_settings(env={"METERMITRA_OTP_KEY": "k" * 40}, secrets_path=None)
 >>> quick = otp.Pacer(0)
@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from lib import audit, i18n, otp, sms, store
+from lib import audit, i18n, otp, sms, storage
 from lib.clock import IST, now_utc, to_ts
 from lib.config import Settings
-from lib.db import transaction
 from lib.phone import mask_mobile, normalise_mobile
+from lib.storage.engine import transaction
 
 MAX_CONSUMER_ID_INPUT = 32
 MAX_NICKNAME_CHARS = 40
@@ -86,7 +86,7 @@ def check_startup(
         key = _key(settings, key_file)
     except (sms.SmsConfigurationError, otp.OtpKeyError) as exc:
         raise AuthConfigurationError(str(exc)) from exc
-    if key.source == "file" and store.holds_real_data(conn):
+    if key.source == "file" and storage.consumers.holds_real_data(conn):
         raise AuthConfigurationError(
             "Refusing to start: the database holds real consumers but no OTP key is configured. "
             "Set [otp] key in .streamlit/secrets.toml (or METERMITRA_OTP_KEY) to 64 random hex characters."
@@ -181,8 +181,10 @@ def verify_sign_in(
     made: dict[str, object] = {}
 
     def create(conn: sqlite3.Connection, _challenge: otp.Challenge) -> None:
-        account_id = store.create_account(conn, mobile_e164, language=i18n.normalise_language(lang), now=ts)
-        account = store.account_by_id(conn, account_id) or {}
+        account_id = storage.accounts.create_account(
+            conn, mobile_e164, language=i18n.normalise_language(lang), now=ts
+        )
+        account = storage.accounts.account_by_id(conn, account_id) or {}
         made.update(account_id=account_id, language=account.get("language"))
         audit.record(conn, "login_ok", account_id=account_id, destination=mobile_e164, now=ts)
 
@@ -226,7 +228,7 @@ def account_summary(conn: sqlite3.Connection, account_id: object) -> dict[str, s
     """What the sidebar shows about the signed-in account: its masked mobile and saved language."""
     if not isinstance(account_id, int):
         return None
-    account = store.account_by_id(conn, account_id)
+    account = storage.accounts.account_by_id(conn, account_id)
     if account is None:
         return None
     return {
@@ -258,9 +260,9 @@ def start_link(
     if typed is None:
         return SendOutcome("invalid_consumer_id")
     with (pacer or otp.Pacer()).floor():
-        record = store.consumer_record(conn, typed)
+        record = storage.consumers.consumer_record(conn, typed)
         if record is None and isinstance(consumer_id_input, str):
-            record = store.consumer_record(conn, consumer_id_input.strip())
+            record = storage.consumers.consumer_record(conn, consumer_id_input.strip())
         consumer_id = record["consumer_id"] if record else typed
         destination = record["registered_mobile"] if record else None
         if destination is not None and normalise_mobile(destination) != destination:
@@ -308,10 +310,10 @@ def verify_link(
 
     def link(conn: sqlite3.Connection, challenge: otp.Challenge) -> None:
         nickname = clean_nickname(nickname_input) or default_nickname(conn, account_id, lang)
-        store.insert_link(conn, account_id, consumer_id, nickname, now=ts)
-        if not store.is_linked(conn, account_id, consumer_id):
+        storage.accounts.insert_link(conn, account_id, consumer_id, nickname, now=ts)
+        if not storage.accounts.is_linked(conn, account_id, consumer_id):
             raise _LinkVanished  # the consumer left the master meanwhile: roll the consume back
-        record = store.consumer_record(conn, consumer_id) or {}
+        record = storage.consumers.consumer_record(conn, consumer_id) or {}
         made.update(nickname=nickname, mobile=str(record.get("registered_mobile", "")))
         audit.record(
             conn,
@@ -345,7 +347,7 @@ def verify_link(
 
 def default_nickname(conn: sqlite3.Connection, account_id: int, lang: str) -> str:
     """ "Meter 2" / "मीटर 2": the next number after the connections already linked."""
-    count = len(store.linked_connections(conn, account_id))
+    count = len(storage.accounts.linked_connections(conn, account_id))
     return i18n.t("auth_default_nickname", lang, number=count + 1)
 
 
@@ -356,7 +358,7 @@ def rename_connection(
     nickname = clean_nickname(nickname_input)
     if nickname is None or not isinstance(consumer_id, str):
         return False
-    return store.rename_link(conn, account_id, consumer_id, nickname)
+    return storage.accounts.rename_link(conn, account_id, consumer_id, nickname)
 
 
 def remove_connection(
@@ -367,7 +369,7 @@ def remove_connection(
         return False
     ts = to_ts(now or now_utc())
     with transaction(conn):
-        removed = store.delete_link(conn, account_id, consumer_id)
+        removed = storage.accounts.delete_link(conn, account_id, consumer_id)
         if removed:
             audit.record(conn, "link_removed", account_id=account_id, consumer_id=consumer_id, now=ts)
     return removed
@@ -426,9 +428,9 @@ def _notify_owner(
     """Tell the registered mobile that its connection was linked (no link in the text)."""
     if normalise_mobile(mobile) != mobile:
         return
-    owner = store.account_by_mobile(conn, mobile)
+    owner = storage.accounts.account_by_mobile(conn, mobile)
     lang = i18n.normalise_language(owner["language"] if owner else None)
-    account = store.account_by_id(conn, account_id) or {}
+    account = storage.accounts.account_by_id(conn, account_id) or {}
     text = i18n.t(
         "auth_sms_link_notice",
         lang,

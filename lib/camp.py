@@ -25,7 +25,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from lib import db, store
+from lib import storage
 from lib.clock import now_utc, today_ist
 from lib.config import Settings
 
@@ -40,13 +40,13 @@ def check_camp_settings(settings: Settings) -> None:
         return
     if settings.sms_gateway != "outbox":
         raise CampModeError("camp_error_real_gateway")
-    if Path(settings.db_path).resolve() == db.DEFAULT_DB.resolve():
+    if Path(settings.db_path).resolve() == storage.DEFAULT_DB.resolve():
         raise CampModeError("camp_error_production_path")
 
 
 def check_camp_database(conn: sqlite3.Connection) -> None:
     """Refuse a database that holds any non-demo consumer."""
-    if store.holds_real_data(conn):
+    if storage.consumers.holds_real_data(conn):
         raise CampModeError("camp_error_real_data")
 
 
@@ -74,9 +74,9 @@ def ensure_snapshot(db_path: Path, *, now: dt.datetime | None = None) -> Path:
         return path
     partial = path.with_suffix(".partial")
     partial.unlink(missing_ok=True)
-    conn = db.connect(partial)
+    conn = storage.connect(partial)
     try:
-        db.migrate(conn)
+        storage.migrate(conn)
         demo.seed_demo(conn, now=now)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -96,30 +96,30 @@ def reset_demo(db_path: Path, *, now: dt.datetime | None = None) -> None:
     every open browser session signs out.
     """
     snapshot = ensure_snapshot(db_path, now=now)
-    conn = db.connect(db_path)
+    conn = storage.connect(db_path)
     try:
-        db.migrate(conn)
+        storage.migrate(conn)
         check_camp_database(conn)
-        generation = int(store.get_meta(conn, "camp_generation") or 0) + 1
+        generation = int(storage.meta.get_meta(conn, "camp_generation") or 0) + 1
         _copy_database(snapshot, conn)
-        with db.transaction(conn):
-            store.set_meta(conn, "camp_generation", str(generation))
-            store.bump_data_version(conn)
+        with storage.transaction(conn):
+            storage.meta.set_meta(conn, "camp_generation", str(generation))
+            storage.meta.bump_data_version(conn)
     finally:
         conn.close()
 
 
 def camp_generation(conn: sqlite3.Connection) -> str:
     """Changes at every reset; a session that saw another generation is signed out."""
-    return store.get_meta(conn, "camp_generation") or "0"
+    return storage.meta.get_meta(conn, "camp_generation") or "0"
 
 
 def prepare_camp_database(settings: Settings, *, now: dt.datetime | None = None) -> None:
     """Startup check for camp mode: settings and database are safe; an empty database gets the demo."""
     check_camp_settings(settings)
-    conn = db.connect(settings.db_path)
+    conn = storage.connect(settings.db_path)
     try:
-        db.migrate(conn)
+        storage.migrate(conn)
         check_camp_database(conn)
         empty = conn.execute("SELECT 1 FROM consumers LIMIT 1").fetchone() is None
     finally:

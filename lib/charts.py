@@ -55,7 +55,7 @@ _TITLE_KEYS = {"balance": "chart_title_balance", "units": "chart_title_units", "
 def connection_colours(consumer_ids: Sequence[str]) -> dict[str, str]:
     """One colour per connection, by its place in the account's link order.
 
-    Pass the account's *whole* list of linked consumer IDs in link order (``store.connection_details``),
+    Pass the account's *whole* list of linked consumer IDs in link order (``storage.accounts.connection_details``),
     not only the ones shown, so that a connection keeps its colour on every chart and page.
 
     >>> connection_colours(["101", "202"])

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from lib import db, importer
+from lib import importer, storage
 from lib.config import load_settings
 
 
@@ -57,7 +57,7 @@ class Context:
 
     def open_db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """``with ctx.open_db() as conn:`` a migrated connection for this command."""
-        return db.open_db(self.db_path)
+        return storage.open_db(self.db_path)
 
     def say(self, text: str) -> None:
         print(text, file=self.out)
@@ -315,12 +315,12 @@ def send_alerts(parser: argparse.ArgumentParser) -> Runner:
     def run(args: argparse.Namespace, ctx: Context) -> int:
         import dataclasses
 
-        from lib import alerts, sms, store  # lazy: only this command needs them
+        from lib import alerts, sms, storage  # lazy: only this command needs them
 
         settings = dataclasses.replace(load_settings(), db_path=ctx.db_path)
         with ctx.open_db() as conn:
             if args.dry_run:
-                for account in store.accounts_with_active_links(conn):
+                for account in storage.accounts.accounts_with_active_links(conn):
                     for low in alerts.account_low_balances(conn, int(account["account_id"])):
                         ctx.say(f"account {account['account_id']}: {low.consumer_id} {low.reason}")
                 return 0

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib.db import DEFAULT_DB, ROOT
+from lib.storage.engine import DEFAULT_DB, ROOT
 
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
 CAMP_DB = ROOT / "data" / "camp.db"

@@ -3,12 +3,12 @@
 ``seed_demo`` replaces the whole database with it (camp mode, ``python -m lib.cli seed-demo``,
 tests); ``ensure_demo_data`` seeds only an empty database (the dashboard's first start).
 
->>> from lib import db, store
->>> conn = db.connect(":memory:"); _ = db.migrate(conn)
+>>> from lib import storage
+>>> conn = storage.connect(":memory:"); _ = storage.migrate(conn)
 >>> summary = seed_demo(conn, now=dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC), days=40)
 >>> summary["linked"], summary["unlinked"], summary["first_day"], summary["last_reading_ts"]
 (3, 3, '2026-10-01', '2026-11-25T06:00:00Z')
->>> [c["nickname"] for c in store.linked_connections(conn, summary["account_id"])]
+>>> [c["nickname"] for c in storage.accounts.linked_connections(conn, summary["account_id"])]
 ['Home', 'Shop', 'Village home']
 >>> ensure_demo_data(conn)   # not empty any more: nothing to do
 False
@@ -48,9 +48,9 @@ from typing import Any
 
 import numpy as np
 
-from lib import store, tariff
+from lib import storage, tariff
 from lib.clock import IST, UTC, now_utc, to_ts
-from lib.db import transaction
+from lib.storage.engine import transaction
 
 DEMO_SEED = 20_250_801
 DEMO_DAYS = 365
@@ -257,7 +257,7 @@ def seed_demo(
     """
     plan = _build(now or now_utc(), days)
     with transaction(conn):
-        if not force and store.holds_real_data(conn):
+        if not force and storage.consumers.holds_real_data(conn):
             raise RealDataError(
                 "the database holds real consumers (is_demo = 0); seed-demo would replace them: "
                 "use another database file, or --force to replace everything"
@@ -507,7 +507,7 @@ def _clear(conn: sqlite3.Connection) -> None:
 
 def _write(conn: sqlite3.Connection, plan: _Plan) -> dict[str, Any]:
     _clear(conn)
-    store.upsert_consumers(
+    storage.consumers.upsert_consumers(
         conn,
         [
             {
@@ -524,22 +524,24 @@ def _write(conn: sqlite3.Connection, plan: _Plan) -> dict[str, Any]:
         ],
     )
     linked_at = plan.now - dt.timedelta(days=20)
-    account_id = store.create_account(
+    account_id = storage.accounts.create_account(
         conn, DEMO_ACCOUNT_MOBILE, language="hi", display_name=DEMO_ACCOUNT_NAME, now=to_ts(linked_at)
     )
     for offset, (consumer_id, nickname) in enumerate(DEMO_LINKED):
         stamp = to_ts(linked_at + dt.timedelta(minutes=2 * offset))
-        store.insert_link(conn, account_id, consumer_id, nickname, now=stamp)
+        storage.accounts.insert_link(conn, account_id, consumer_id, nickname, now=stamp)
     readings = 0
     recharges = 0
     for s in plan.series:
         cid = s.meter.consumer_id
-        readings += store.insert_readings(conn, zip([cid] * len(s.ts), s.ts, s.kwh, s.balance, strict=True))
-        recharges += store.insert_recharges(conn, s.recharges)
-        store.refresh_daily(conn, cid)
-    store.set_meta(conn, DATASET_META_KEY, "demo")
-    store.set_meta(conn, SEEDED_AT_META_KEY, to_ts(plan.now))
-    store.bump_data_version(conn)
+        readings += storage.readings.insert_readings(
+            conn, zip([cid] * len(s.ts), s.ts, s.kwh, s.balance, strict=True)
+        )
+        recharges += storage.readings.insert_recharges(conn, s.recharges)
+        storage.readings.refresh_daily(conn, cid)
+    storage.meta.set_meta(conn, DATASET_META_KEY, "demo")
+    storage.meta.set_meta(conn, SEEDED_AT_META_KEY, to_ts(plan.now))
+    storage.meta.bump_data_version(conn)
     return {
         "account_id": account_id,
         "consumers": len(plan.series),

@@ -39,7 +39,7 @@ LOCALES = {"hi": "hi_IN", "en": "en_IN"}
 LOCALE_DIR = Path(__file__).resolve().parent / "locales"
 _DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
 
-# The reader's choice of digits for this script run (set by lib.frame on every run; each Streamlit
+# The reader's choice of digits for this script run (set by lib.ui.frame on every run; each Streamlit
 # session runs its script in its own thread, so one session's choice never leaks into another's).
 _DEVANAGARI_DIGITS: contextvars.ContextVar[bool] = contextvars.ContextVar("devanagari_digits", default=False)
 

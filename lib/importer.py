@@ -1,7 +1,7 @@
 """CSV import of consumers, readings and recharges, and the daily export, for operators (``lib.cli``).
 
 >>> import pathlib, sys, tempfile
->>> from lib.db import open_db
+>>> from lib.storage.engine import open_db
 >>> folder = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (folder / "consumers.csv").write_text(
 ...     "consumer_id,name,registered_mobile\\n101234567,आशा देवी,98765 43210\\n", encoding="utf-8")
@@ -67,10 +67,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
-from lib import store
+from lib import storage
 from lib.clock import IST, UTC, now_utc, to_ts
-from lib.db import transaction
 from lib.phone import normalise_mobile
+from lib.storage.engine import transaction
 
 CHUNK_ROWS = 20_000
 REPORT_FIRST = 20
@@ -469,7 +469,7 @@ def import_readings(
     now = now_utc()
     if consumer_id is not None:
         consumer_id = consumer_id.strip()
-        if not store.existing_consumer_ids(conn, [consumer_id]):
+        if not storage.consumers.existing_consumer_ids(conn, [consumer_id]):
             raise ImportFailed(message("unknown_fixed_consumer", consumer_id=consumer_id))
 
     source = _CsvSource(path, progress)
@@ -607,7 +607,7 @@ def _read_readings(
         rejects.add(error, row)
 
     def flush() -> None:
-        added = store.insert_readings(conn, pending)
+        added = storage.readings.insert_readings(conn, pending)
         report.added += added
         conflicts = 0
         if added < len(pending):
@@ -783,8 +783,8 @@ def _read_readings(
     if report.added:
         for cid, state in sorted(states.items()):
             first, last = state.span()  # type: ignore[misc]
-            store.refresh_daily(conn, cid, _ist_day(first), _ist_day(last))
-        store.bump_data_version(conn)
+            storage.readings.refresh_daily(conn, cid, _ist_day(first), _ist_day(last))
+        storage.meta.bump_data_version(conn)
 
 
 _UNSEEN = object()
@@ -969,7 +969,7 @@ def _consumer_state(conn: sqlite3.Connection, consumers: dict[str, _Seen | None]
     """The state of the consumer written as ``key`` (shared by spellings that differ in spaces),
     or None when the ID is malformed or not in the consumer master."""
     cid = key.strip()
-    if not _consumer_id_ok(cid) or not store.existing_consumer_ids(conn, [cid]):
+    if not _consumer_id_ok(cid) or not storage.consumers.existing_consumer_ids(conn, [cid]):
         return None
     same = next((state for state in consumers.values() if state and state.consumer_id == cid), None)
     return same or _Seen(cid)
@@ -1066,7 +1066,7 @@ def import_consumers(
     """Import the consumer master (``consumer_id,name,registered_mobile`` + optional columns).
 
     Mobiles in any common Indian form are stored as E.164; a changed mobile is recorded by
-    ``store.upsert_consumers`` (links made with the old number stop granting access).
+    ``storage.consumers.upsert_consumers`` (links made with the old number stop granting access).
     """
     path = Path(path)
     source = _CsvSource(path, progress)
@@ -1108,13 +1108,13 @@ def _read_consumers(
             before = stored.get(row["consumer_id"])
             if before is None:
                 report.added += 1
-            elif all(before[k] == row[k] for k in store.CONSUMER_COLUMNS):
+            elif all(before[k] == row[k] for k in storage.consumers.CONSUMER_COLUMNS):
                 report.unchanged += 1
                 continue
             else:
                 report.changed += 1
             write.append(row)
-        store.upsert_consumers(conn, write)
+        storage.consumers.upsert_consumers(conn, write)
         pending.clear()
         source.tick()
 
@@ -1152,7 +1152,7 @@ def _read_consumers(
         flush()
     report.consumers = sorted(seen)
     if report.added or report.changed:
-        store.bump_data_version(conn)
+        storage.meta.bump_data_version(conn)
 
 
 def _consumer_problem(values: dict[str, str]) -> tuple[str, str] | None:
@@ -1180,12 +1180,12 @@ def _consumer_problem(values: dict[str, str]) -> tuple[str, str] | None:
 
 def _stored_consumers(conn: sqlite3.Connection, consumer_ids: list[str]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
-    columns = ", ".join(store.CONSUMER_COLUMNS)
+    columns = ", ".join(storage.consumers.CONSUMER_COLUMNS)
     for start in range(0, len(consumer_ids), 500):
         chunk = consumer_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
         for row in conn.execute(f"SELECT {columns} FROM consumers WHERE consumer_id IN ({marks})", chunk):
-            found[row[0]] = dict(zip(store.CONSUMER_COLUMNS, row, strict=True))
+            found[row[0]] = dict(zip(storage.consumers.CONSUMER_COLUMNS, row, strict=True))
     return found
 
 
@@ -1248,7 +1248,7 @@ def _read_recharges(
     width = max(at.values()) + 1
 
     def flush() -> None:
-        added = store.insert_recharges(conn, pending)
+        added = storage.readings.insert_recharges(conn, pending)
         report.added += added
         report.unchanged += len(pending) - added
         pending.clear()
@@ -1261,7 +1261,7 @@ def _read_recharges(
         cid = row[at["consumer_id"]].strip()
         column, reason, ts, amount = "", "", "", 0.0
         if cid not in known:
-            known[cid] = _consumer_id_ok(cid) and bool(store.existing_consumer_ids(conn, [cid]))
+            known[cid] = _consumer_id_ok(cid) and bool(storage.consumers.existing_consumer_ids(conn, [cid]))
         if not known[cid]:
             column = "consumer_id"
             reason = _consumer_reason(cid)
@@ -1308,8 +1308,8 @@ def _read_recharges(
     report.consumers = sorted(span)
     if report.added:
         for cid, (first, last) in span.items():
-            store.refresh_daily(conn, cid, _ist_day(first), _ist_day(last))
-        store.bump_data_version(conn)
+            storage.readings.refresh_daily(conn, cid, _ist_day(first), _ist_day(last))
+        storage.meta.bump_data_version(conn)
 
 
 # --- export ---------------------------------------------------------------------------------------
@@ -1329,11 +1329,11 @@ def export_daily(
     Columns ``date,consumer_id,kwh,closing_balance_inr,recharge_inr``. A day without readings has
     an empty ``kwh`` (never 0); a day with neither readings nor recharges is absent.
     """
-    if not store.existing_consumer_ids(conn, [consumer_id]):
+    if not storage.consumers.existing_consumer_ids(conn, [consumer_id]):
         raise ImportFailed(message("unknown_export_consumer", consumer_id=consumer_id))
     if first_day and last_day and first_day > last_day:
         raise ImportFailed(message("bad_range", first=first_day, last=last_day))
-    rows = store.daily_export_rows(
+    rows = storage.readings.daily_export_rows(
         conn,
         consumer_id,
         first_day.isoformat() if first_day else None,

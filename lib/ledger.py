@@ -41,9 +41,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib import analytics, store, tariff
+from lib import analytics, storage, tariff
 from lib.clock import now_utc, to_ts, today_ist
-from lib.db import transaction
+from lib.storage.engine import transaction
 
 UNEXPLAINED_THRESHOLD_INR = 1.0  # a day whose metered and computed closing differ by more is flagged
 # The 125-unit scheme: "a connection in arrears must clear them first" (bihar-tariff-notes.md; the tariff
@@ -112,9 +112,9 @@ def build_ledger(
 ) -> pd.DataFrame:
     """One row per connection per IST day, from its first to its last day with data (``LEDGER_COLUMNS``).
 
-    ``daily`` is :func:`lib.store.daily_frame` (whole history: slabs count the month's units),
-    ``details`` :func:`lib.store.connection_details` (tariff category and sanctioned load),
-    ``arrears`` / ``adjustments`` :func:`lib.store.arrears_frame` / :func:`lib.store.adjustments_frame`.
+    ``daily`` is :func:`lib.storage.readings.daily_frame` (whole history: slabs count the month's units),
+    ``details`` :func:`lib.storage.accounts.connection_details` (tariff category and sanctioned load),
+    ``arrears`` / ``adjustments`` :func:`lib.storage.ledger.arrears_frame` / :func:`lib.storage.ledger.adjustments_frame`.
 
     Money leaving the balance is positive in energy/fixed/duty/arrears; rebate, recharge and adjustment
     are positive when they add to it: ``closing = opening + recharge − energy − fixed − duty + rebate −
@@ -724,13 +724,13 @@ def load_ledger(
 
     Only authorized reads (:mod:`lib.store`): an unlinked or stale connection has no rows.
     """
-    details = store.connection_details(conn, account_id)
-    daily = store.daily_frame(conn, account_id, consumer_ids)
+    details = storage.accounts.connection_details(conn, account_id)
+    daily = storage.readings.daily_frame(conn, account_id, consumer_ids)
     return build_ledger(
         daily,
         details,
-        arrears=store.arrears_frame(conn, account_id, consumer_ids),
-        adjustments=store.adjustments_frame(conn, account_id, consumer_ids),
+        arrears=storage.ledger.arrears_frame(conn, account_id, consumer_ids),
+        adjustments=storage.ledger.adjustments_frame(conn, account_id, consumer_ids),
         today=today,
         book=book,
     )
@@ -761,11 +761,11 @@ def add_arrear(
     ``method="daily"`` with ``daily_inr`` > 0. Raises :class:`LedgerInputError` (a catalog key) for bad
     input or a connection the account does not follow.
 
-    >>> from lib.db import open_db
+    >>> from lib.storage.engine import open_db
     >>> with open_db(":memory:") as conn:
-    ...     _ = store.upsert_consumers(conn, [{"consumer_id": "101", "name": "A", "registered_mobile": "+919876543210"}])
-    ...     account = store.create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
-    ...     store.insert_link(conn, account, "101", "Home", now="2026-01-01T00:00:00Z")
+    ...     _ = storage.consumers.upsert_consumers(conn, [{"consumer_id": "101", "name": "A", "registered_mobile": "+919876543210"}])
+    ...     account = storage.accounts.create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
+    ...     storage.accounts.insert_link(conn, account, "101", "Home", now="2026-01-01T00:00:00Z")
     ...     add_arrear(conn, account, "101", amount_inr=1200, start_day=dt.date(2026, 11, 1),
     ...                method="daily", daily_inr=40, now="2026-11-25T06:30:00Z")
     1
@@ -784,7 +784,7 @@ def add_arrear(
         raise LedgerInputError("ledger_error_day")
     note = _clean_note(note)
     with transaction(conn):
-        if not store.is_linked(conn, account_id, consumer_id):
+        if not storage.accounts.is_linked(conn, account_id, consumer_id):
             raise LedgerInputError("ledger_error_not_linked")
         cursor = conn.execute(
             "INSERT INTO arrears (consumer_id, amount_inr, start_day, method, share, daily_inr, note, "
@@ -801,7 +801,7 @@ def add_arrear(
                 now or to_ts(now_utc()),
             ),
         )
-        store.bump_data_version(conn)
+        storage.meta.bump_data_version(conn)
     return int(cursor.lastrowid or 0)
 
 
@@ -811,10 +811,10 @@ def delete_arrear(conn: sqlite3.Connection, account_id: int, arrear_id: int) -> 
         row = conn.execute(
             "SELECT consumer_id FROM arrears WHERE arrear_id = ?", (int(arrear_id),)
         ).fetchone()
-        if row is None or not store.is_linked(conn, account_id, row[0]):
+        if row is None or not storage.accounts.is_linked(conn, account_id, row[0]):
             return False
         conn.execute("DELETE FROM arrears WHERE arrear_id = ?", (int(arrear_id),))
-        store.bump_data_version(conn)
+        storage.meta.bump_data_version(conn)
     return True
 
 
@@ -841,14 +841,14 @@ def add_adjustment(
     if not reason:
         raise LedgerInputError("ledger_error_reason")
     with transaction(conn):
-        if not store.is_linked(conn, account_id, consumer_id):
+        if not storage.accounts.is_linked(conn, account_id, consumer_id):
             raise LedgerInputError("ledger_error_not_linked")
         cursor = conn.execute(
             "INSERT INTO adjustments (consumer_id, day, amount_inr, reason, created_by, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             (consumer_id, day.isoformat(), round(amount, 2), reason, account_id, now or to_ts(now_utc())),
         )
-        store.bump_data_version(conn)
+        storage.meta.bump_data_version(conn)
     return int(cursor.lastrowid or 0)
 
 

@@ -17,7 +17,7 @@ The policy (issue 3; ``../shared/docs/research/otp-security.md`` section 7):
   and an unknown consumer ID gets a stable decoy ``+91 ••••••••NN`` derived from the key.
 
 >>> import datetime as dt
->>> from lib.db import open_db
+>>> from lib.storage.engine import open_db
 >>> key = OtpKey(secret=b"k" * 32, kid="test", source="configured")
 >>> t0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
 >>> with open_db(":memory:") as conn:
@@ -52,8 +52,8 @@ from typing import Literal
 from lib import audit
 from lib.clock import from_ts, now_utc, to_ts
 from lib.config import Settings
-from lib.db import ROOT, transaction
 from lib.phone import mask_mobile
+from lib.storage.engine import ROOT, transaction
 
 CODE_DIGITS = 6
 CODE_TTL = dt.timedelta(minutes=5)

@@ -7,7 +7,7 @@
   a bounded timeout and a bounded number of retries (stdlib ``urllib``, no extra dependency).
 
 >>> from lib.config import load_settings
->>> from lib.db import open_db
+>>> from lib.storage.engine import open_db
 >>> settings = load_settings(env={"METERMITRA_SMS_GATEWAY": "outbox"}, secrets_path=None)
 >>> with open_db(":memory:") as conn:
 ...     result = send_sms(conn, settings, "+919876543210", "Hello", kind="test", now="2026-11-25T06:30:00Z")
@@ -34,11 +34,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lib import audit, store
+from lib import audit, storage
 from lib.clock import IST, from_ts, ist_day_bounds, now_utc, to_ts
 from lib.config import Settings
-from lib.db import transaction
 from lib.phone import mask_mobile
+from lib.storage.engine import transaction
 
 GATEWAYS = ("outbox", "http")
 DEFAULT_TIMEOUT_SECONDS = 4.0
@@ -72,7 +72,7 @@ def check_sms_configuration(conn: sqlite3.Connection, settings: Settings) -> Non
     """Raise ``SmsConfigurationError`` (with a message an operator can act on) when the SMS setup is unsafe.
 
     >>> from lib.config import load_settings
-    >>> from lib.db import open_db
+    >>> from lib.storage.engine import open_db
     >>> with open_db(":memory:") as conn:
     ...     check_sms_configuration(conn, load_settings(env={}, secrets_path=None))  # outbox, no real data
     """
@@ -81,7 +81,7 @@ def check_sms_configuration(conn: sqlite3.Connection, settings: Settings) -> Non
         raise SmsConfigurationError(
             f"Unknown SMS gateway {gateway!r}: set METERMITRA_SMS_GATEWAY or [sms] gateway to 'outbox' or 'http'."
         )
-    if gateway == "outbox" and store.holds_real_data(conn):
+    if gateway == "outbox" and storage.consumers.holds_real_data(conn):
         raise SmsConfigurationError(
             "Refusing to start: the database holds real (non-demo) consumers, but SMS go to the demo outbox. "
             'Configure the production gateway ([sms] gateway = "http" in .streamlit/secrets.toml) '
@@ -146,7 +146,7 @@ def send_sms(
         if log_id is None:
             return SendResult(ok=False, gateway=gateway, error="daily SMS budget exhausted", attempts=0)
         if gateway == "outbox":
-            if store.holds_real_data(conn):
+            if storage.consumers.holds_real_data(conn):
                 result = SendResult(
                     ok=False, gateway=gateway, error="outbox refused: database holds real data"
                 )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import db
+from lib import storage
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -38,15 +38,15 @@ def isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 def db_path(tmp_path: Path) -> Path:
     """A fresh, migrated file database in WAL mode (the same path as METERMITRA_DB)."""
     path = Path(os.environ["METERMITRA_DB"])
-    with db.open_db(path):
+    with storage.open_db(path):
         pass
     return path
 
 
 @pytest.fixture
 def conn(db_path: Path) -> Iterator[sqlite3.Connection]:
-    connection = db.connect(db_path)
-    db.migrate(connection)
+    connection = storage.connect(db_path)
+    storage.migrate(connection)
     yield connection
     connection.close()
 

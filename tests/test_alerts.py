@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from lib import alerts, cli, demo, store
+from lib import alerts, cli, demo, storage
 from lib.clock import now_utc
 from lib.config import load_settings
 
@@ -108,13 +108,13 @@ def test_alerts_are_sent_once_a_day_not_twice(conn, seeded, settings):
 
 def test_never_for_unlinked_or_stale_connections(conn, seeded, settings):
     # Another household follows DEMO-2001; then its registered mobile changes: the link goes stale.
-    other = store.create_account(conn, "+919812345678", language="en")
-    store.insert_link(conn, other, "DEMO-2001", "Mother's house")
+    other = storage.accounts.create_account(conn, "+919812345678", language="en")
+    storage.accounts.insert_link(conn, other, "DEMO-2001", "Mother's house")
     _everything_low(conn, seeded)
     _everything_low(conn, other)
-    store.upsert_consumers(
+    storage.consumers.upsert_consumers(
         conn,
-        [{**store.consumer_record(conn, "DEMO-2001"), "registered_mobile": "+919899999999"}],
+        [{**storage.consumers.consumer_record(conn, "DEMO-2001"), "registered_mobile": "+919899999999"}],
     )
     result = alerts.send_low_balance_alerts(conn, settings, now=NOW)
     assert result.accounts == 1  # the other account has no active link left

@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from lib import analytics, store
+from lib import analytics, storage
 from lib.clock import IST, UTC
 from tests.test_store import add_consumer, add_readings
 
@@ -17,7 +17,7 @@ NaN = math.nan
 
 
 def frame(cid: str, nickname: str, rows: list[tuple]) -> pd.DataFrame:
-    """Daily rows like ``store.daily_frame``: (day, kwh, closing balance, recharge[, peak_kwh])."""
+    """Daily rows like ``storage.readings.daily_frame``: (day, kwh, closing balance, recharge[, peak_kwh])."""
     records = []
     for row in rows:
         day, kwh, closing, recharge = row[:4]
@@ -308,17 +308,17 @@ def test_units_on_a_missing_day_is_nan():
 def test_overview_cards_from_the_store_across_ist_midnight(conn):
     add_consumer(conn, "111", tariff_category="DS-II")
     add_consumer(conn, "222", tariff_category="DS-II")
-    account = store.create_account(conn, "+919876500000", now="2026-01-01T00:00:00Z")
-    store.insert_link(conn, account, "111", "Home", now="2026-01-01T00:00:00Z")
-    store.insert_link(conn, account, "222", "Shop", now="2026-01-01T00:01:00Z")
+    account = storage.accounts.create_account(conn, "+919876500000", now="2026-01-01T00:00:00Z")
+    storage.accounts.insert_link(conn, account, "111", "Home", now="2026-01-01T00:00:00Z")
+    storage.accounts.insert_link(conn, account, "222", "Shop", now="2026-01-01T00:01:00Z")
     # Home: 1 kWh every half hour at ₹6 from 00:00 IST 22 Nov to 11:30 IST 25 Nov: ₹288 a day.
     start = dt.datetime(2026, 11, 22, tzinfo=IST)
     add_readings(conn, "111", start, [1.0] * (3 * 48 + 24), balance=2000.0, recharges={60: 500.0})
     # Shop: starts at 23:30 IST on the 23rd (18:00Z): that half hour belongs to the 23rd, the rest to the 24th.
     add_readings(conn, "222", dt.datetime(2026, 11, 23, 18, 0, tzinfo=UTC), [0.5] * 49, balance=100.0)
-    details = store.connection_details(conn, account)
-    daily = store.daily_frame(conn, account)
-    recharges = store.recharges_frame(conn, account)
+    details = storage.accounts.connection_details(conn, account)
+    daily = storage.readings.daily_frame(conn, account)
+    recharges = storage.readings.recharges_frame(conn, account)
     cards = analytics.overview_cards(details, daily, recharges, dt.date(2026, 11, 25)).set_index(
         "consumer_id"
     )

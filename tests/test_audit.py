@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from lib import audit, db
+from lib import audit, storage
 
 
 def test_a_row_has_utc_time_and_masked_destination(conn):
@@ -20,7 +20,7 @@ def test_a_row_has_utc_time_and_masked_destination(conn):
 
 
 def test_an_already_masked_destination_is_kept():
-    with db.open_db(":memory:") as conn:
+    with storage.open_db(":memory:") as conn:
         audit.record(conn, "otp_sent", destination="+91 ••••••••42", now="2026-01-01T00:00:00Z")
         assert audit.recent(conn)[0]["destination_masked"] == "+91 ••••••••42"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import audit, auth, db, otp, sms, store
+from lib import audit, auth, otp, sms, storage
 from lib.config import load_settings
 
 T0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
@@ -42,7 +42,7 @@ def settings(db_path):
 
 @pytest.fixture
 def consumers(conn):
-    store.upsert_consumers(conn, CONSUMERS)
+    storage.consumers.upsert_consumers(conn, CONSUMERS)
     return conn
 
 
@@ -84,22 +84,22 @@ def test_anything_but_an_indian_mobile_is_refused(conn, settings, typed):
 
 def test_sign_in_creates_nothing_until_the_otp_verifies(conn, settings):
     sent = auth.start_sign_in(conn, settings, SIGNIN, lang="hi", now=T0)
-    assert store.account_by_mobile(conn, SIGNIN) is None
+    assert storage.accounts.account_by_mobile(conn, SIGNIN) is None
     assert "मीटर मित्र लॉग इन ओटीपी" in sms.recent_outbox(conn)[0]["text"]
     bad = auth.verify_sign_in(conn, settings, sent.challenge_id, SIGNIN, "000000", lang="hi", now=T0)
-    assert bad.status == "wrong" and store.account_by_mobile(conn, SIGNIN) is None
+    assert bad.status == "wrong" and storage.accounts.account_by_mobile(conn, SIGNIN) is None
     ok = auth.verify_sign_in(
         conn, settings, sent.challenge_id, SIGNIN, last_code(conn, SIGNIN), lang="hi", now=T0
     )
     assert ok.status == "ok" and ok.language == "hi"
-    assert store.account_by_mobile(conn, SIGNIN)["account_id"] == ok.account_id
+    assert storage.accounts.account_by_mobile(conn, SIGNIN)["account_id"] == ok.account_id
     assert audit.count(conn, "login_ok", account_id=ok.account_id) == 1
     assert audit.count(conn, "login_failed") == 1
 
 
 def test_a_returning_account_gets_its_saved_language(conn, settings):
     account_id = sign_in(conn, settings, lang="hi")
-    store.set_account_language(conn, account_id, "en")
+    storage.accounts.set_account_language(conn, account_id, "en")
     sent = auth.start_sign_in(conn, settings, SIGNIN, lang="hi", now=T0 + sec(60))
     done = auth.verify_sign_in(
         conn, settings, sent.challenge_id, SIGNIN, last_code(conn, SIGNIN), lang="hi", now=T0 + sec(60)
@@ -112,7 +112,7 @@ def test_unknown_and_known_mobiles_get_the_same_answer(conn, settings):
     known = auth.start_sign_in(conn, settings, "+919811111111", lang="en", now=T0 + sec(60))
     unknown = auth.start_sign_in(conn, settings, "+919822222222", lang="en", now=T0 + sec(60))
     assert (known.status, len(known.challenge_id)) == (unknown.status, len(unknown.challenge_id))
-    assert store.account_by_mobile(conn, "+919822222222") is None
+    assert storage.accounts.account_by_mobile(conn, "+919822222222") is None
 
 
 def test_resend_waits_thirty_seconds_then_kills_the_old_code(conn, settings):
@@ -132,7 +132,7 @@ def test_counters_survive_a_new_tab(conn, settings):
     """A new tab is a new Streamlit session with empty state: the limits still hold (they live in SQLite)."""
     results = []
     for seconds in [0, 31, 62, 400]:  # at 400 s the third code has expired, still within 15 minutes
-        with db.open_db(settings.db_path) as fresh:  # nothing carried over between "tabs"
+        with storage.open_db(settings.db_path) as fresh:  # nothing carried over between "tabs"
             sent = auth.start_sign_in(fresh, settings, SIGNIN, lang="en", now=T0 + sec(seconds))
             results.append(sent.status)
     assert results == ["sent", "sent", "sent", "limited"]
@@ -175,8 +175,8 @@ def test_add_another_meter_sends_to_the_registered_mobile(consumers, settings):
         now=T0 + sec(10),
     )
     assert done.status == "ok" and done.nickname == "Ghar"
-    assert [c["nickname"] for c in store.linked_connections(conn, account_id)] == ["Ghar"]
-    assert store.is_linked(conn, account_id, "DEMO-9001")
+    assert [c["nickname"] for c in storage.accounts.linked_connections(conn, account_id)] == ["Ghar"]
+    assert storage.accounts.is_linked(conn, account_id, "DEMO-9001")
     assert audit.count(conn, "link_created", account_id=account_id, consumer_id="DEMO-9001") == 1
 
 
@@ -194,7 +194,7 @@ def test_the_owner_is_told_without_a_link(consumers, settings):
     assert not re.search(r"https?://|www\.|\.in\b|\.com\b", notice["text"])
     # In the owner's own language when the owner has an account.
     owner_account = sign_in(conn, settings, mobile=OWNER, lang="en", now=T0 + sec(40))
-    assert store.account_by_id(conn, owner_account)["language"] == "en"
+    assert storage.accounts.account_by_id(conn, owner_account)["language"] == "en"
     sent = auth.start_link(conn, settings, account_id, "DEMO-9001", lang="hi", now=T0 + sec(80))
     auth.verify_link(
         conn,
@@ -235,7 +235,7 @@ def test_link_consume_and_audit_are_one_transaction(consumers, settings, monkeyp
         raise sqlite_error
 
     sqlite_error = RuntimeError("disk full")
-    monkeypatch.setattr(store, "insert_link", broken)
+    monkeypatch.setattr(storage.accounts, "insert_link", broken)
     with pytest.raises(RuntimeError):
         auth.verify_link(conn, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0)
     challenge = otp.challenge(conn, sent.challenge_id)
@@ -345,7 +345,7 @@ def test_five_wrong_codes_then_the_right_one_fails(consumers, settings):
     final = auth.verify_link(
         conn, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0
     )
-    assert final.status == "dead" and not store.is_linked(conn, account_id, "DEMO-9001")
+    assert final.status == "dead" and not storage.accounts.is_linked(conn, account_id, "DEMO-9001")
 
 
 def test_an_expired_code_does_not_link(consumers, settings):
@@ -362,7 +362,7 @@ def test_an_expired_code_does_not_link(consumers, settings):
         lang="en",
         now=T0 + sec(301),
     )
-    assert late.status == "expired" and not store.is_linked(conn, account_id, "DEMO-9001")
+    assert late.status == "expired" and not storage.accounts.is_linked(conn, account_id, "DEMO-9001")
 
 
 def test_twenty_threads_verifying_the_same_code_link_once(consumers, settings):
@@ -373,7 +373,7 @@ def test_twenty_threads_verifying_the_same_code_link_once(consumers, settings):
     statuses: list[str] = []
 
     def worker() -> None:
-        with db.open_db(settings.db_path) as conn:
+        with storage.open_db(settings.db_path) as conn:
             barrier.wait()
             result = auth.verify_link(
                 conn,
@@ -393,7 +393,7 @@ def test_twenty_threads_verifying_the_same_code_link_once(consumers, settings):
         thread.start()
     for thread in threads:
         thread.join()
-    with db.open_db(settings.db_path) as conn:
+    with storage.open_db(settings.db_path) as conn:
         assert sorted(statuses) == ["ok"] + ["used"] * 19
         assert conn.execute("SELECT count(*) FROM links").fetchone()[0] == 1
         assert audit.count(conn, "link_created") == 1 and audit.count(conn, "otp_reuse") == 19
@@ -428,7 +428,7 @@ def test_a_gateway_failure_costs_no_attempt_but_counts_as_a_send(consumers, sett
 
 def _linked(conn, settings, consumer="DEMO-9001", mobile=SIGNIN, now=T0):
     account_id = sign_in(conn, settings, mobile=mobile, now=now)
-    record = store.consumer_record(conn, consumer)
+    record = storage.consumers.consumer_record(conn, consumer)
     sent = auth.start_link(conn, settings, account_id, consumer, lang="en", now=now)
     auth.verify_link(
         conn,
@@ -451,9 +451,9 @@ def test_another_accounts_challenge_or_consumer_gives_nothing(consumers, setting
     forged = auth.verify_link(
         consumers, settings, intruder, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0
     )
-    assert forged.status == "wrong" and not store.is_linked(consumers, intruder, "DEMO-9001")
-    assert store.linked_connections(consumers, intruder) == []
-    assert store.daily_frame(consumers, intruder, ["DEMO-9001"]).empty
+    assert forged.status == "wrong" and not storage.accounts.is_linked(consumers, intruder, "DEMO-9001")
+    assert storage.accounts.linked_connections(consumers, intruder) == []
+    assert storage.readings.daily_frame(consumers, intruder, ["DEMO-9001"]).empty
 
 
 def test_remove_takes_effect_at_once_and_only_for_that_account(consumers, settings):
@@ -461,10 +461,10 @@ def test_remove_takes_effect_at_once_and_only_for_that_account(consumers, settin
     second = _linked(consumers, settings, mobile="+919833333333", now=T0 + sec(60))
     assert auth.remove_connection(consumers, second, "DEMO-9002") is False  # not linked: nothing happens
     assert auth.remove_connection(consumers, first, "DEMO-9001") is True
-    assert not store.is_linked(consumers, first, "DEMO-9001") and store.is_linked(
+    assert not storage.accounts.is_linked(consumers, first, "DEMO-9001") and storage.accounts.is_linked(
         consumers, second, "DEMO-9001"
     )
-    assert store.connection_details(consumers, first).empty
+    assert storage.accounts.connection_details(consumers, first).empty
     assert audit.count(consumers, "link_removed", account_id=first) == 1
     assert auth.remove_connection(consumers, first, "DEMO-9001") is False
     assert auth.remove_connection(consumers, first, ["DEMO-9001"]) is False  # forged widget value
@@ -473,18 +473,21 @@ def test_remove_takes_effect_at_once_and_only_for_that_account(consumers, settin
 def test_rename_only_own_links_and_clean_names(consumers, settings):
     account_id = _linked(consumers, settings)
     assert auth.rename_connection(consumers, account_id, "DEMO-9001", "  Dukaan\r\n ") is True
-    assert store.linked_connections(consumers, account_id)[0]["nickname"] == "Dukaan"
+    assert storage.accounts.linked_connections(consumers, account_id)[0]["nickname"] == "Dukaan"
     assert auth.rename_connection(consumers, account_id, "DEMO-9001", "   ") is False
     assert auth.rename_connection(consumers, account_id + 1, "DEMO-9001", "Mine") is False
     assert auth.rename_connection(consumers, account_id, "DEMO-9001", "x" * 500) is True
-    assert len(store.linked_connections(consumers, account_id)[0]["nickname"]) == auth.MAX_NICKNAME_CHARS
+    assert (
+        len(storage.accounts.linked_connections(consumers, account_id)[0]["nickname"])
+        == auth.MAX_NICKNAME_CHARS
+    )
 
 
 def test_a_changed_registered_mobile_makes_the_link_stale_until_verified_again(consumers, settings):
     account_id = _linked(consumers, settings)
-    store.upsert_consumers(consumers, [{**CONSUMERS[0], "registered_mobile": "+919744444444"}])
-    assert store.linked_connections(consumers, account_id)[0]["active"] is False
-    assert not store.is_linked(consumers, account_id, "DEMO-9001")
+    storage.consumers.upsert_consumers(consumers, [{**CONSUMERS[0], "registered_mobile": "+919744444444"}])
+    assert storage.accounts.linked_connections(consumers, account_id)[0]["active"] is False
+    assert not storage.accounts.is_linked(consumers, account_id, "DEMO-9001")
     sent = auth.start_link(consumers, settings, account_id, "DEMO-9001", lang="en", now=T0 + sec(60))
     assert sent.destination_masked.endswith("44")
     auth.verify_link(
@@ -497,7 +500,7 @@ def test_a_changed_registered_mobile_makes_the_link_stale_until_verified_again(c
         lang="en",
         now=T0 + sec(60),
     )
-    assert store.linked_connections(consumers, account_id)[0]["active"] is True
+    assert storage.accounts.linked_connections(consumers, account_id)[0]["active"] is True
 
 
 # --- startup checks ----------------------------------------------------------------------------------
@@ -509,13 +512,13 @@ def test_startup_refuses_a_short_key(conn, settings):
 
 
 def test_startup_refuses_real_data_with_the_demo_outbox(conn, settings):
-    store.upsert_consumers(conn, [{**CONSUMERS[0], "consumer_id": "1001", "is_demo": 0}])
+    storage.consumers.upsert_consumers(conn, [{**CONSUMERS[0], "consumer_id": "1001", "is_demo": 0}])
     with pytest.raises(auth.AuthConfigurationError, match="demo outbox"):
         auth.check_startup(conn, settings)
 
 
 def test_startup_refuses_real_data_with_a_generated_key(conn, settings, tmp_path):
-    store.upsert_consumers(conn, [{**CONSUMERS[0], "consumer_id": "1001", "is_demo": 0}])
+    storage.consumers.upsert_consumers(conn, [{**CONSUMERS[0], "consumer_id": "1001", "is_demo": 0}])
     production = replace(
         settings,
         otp_key=None,
@@ -534,7 +537,7 @@ def test_startup_refuses_real_data_with_a_generated_key(conn, settings, tmp_path
 
 
 def test_startup_accepts_the_demo_setup(conn, settings, tmp_path):
-    store.upsert_consumers(conn, CONSUMERS)
+    storage.consumers.upsert_consumers(conn, CONSUMERS)
     key = auth.check_startup(conn, replace(settings, otp_key=None), key_file=tmp_path / ".otp_key")
     assert key.source == "file"
 
@@ -618,8 +621,8 @@ def test_views_keep_only_flow_keys_in_the_session():
     allowed = re.compile(
         r"(account_id|lang|last_active|signed_out_idle|(signin|link|manage|account)_[a-z_]+)"
     )
-    for name in ("signin_view", "manage_view"):
-        text = (ROOT / "lib" / f"{name}.py").read_text()
+    for name in ("signin", "manage_connection"):
+        text = (ROOT / "lib" / "ui" / f"{name}.py").read_text()
         written = re.findall(r"state\[\"([^\"]+)\"\]\s*=", text) + re.findall(r"key=\"([^\"]+)\"", text)
         written += re.findall(r"key=f\"([a-z_]+)\{", text)
         assert written, name
@@ -641,22 +644,22 @@ def test_a_kill_mid_consume_leaves_all_or_nothing(consumers, settings):
     script = textwrap.dedent(
         f"""
         import os, signal, datetime as dt
-        from lib import auth, db, store
+        from lib import auth, storage
         from lib.config import load_settings
-        real = store.insert_link
+        real = storage.accounts.insert_link
         def insert_then_die(conn, *args, **kwargs):
             real(conn, *args, **kwargs)
             assert conn.in_transaction
             os.kill(os.getpid(), signal.SIGKILL)
-        store.insert_link = insert_then_die
-        with db.open_db({str(settings.db_path)!r}) as conn:
+        storage.accounts.insert_link = insert_then_die
+        with storage.open_db({str(settings.db_path)!r}) as conn:
             auth.verify_link(conn, load_settings(), {account_id}, {sent.challenge_id!r}, "DEMO-9001", {code!r},
                              lang="en", now=dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC))
         """
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, check=False, timeout=60)  # noqa: S603
     assert result.returncode == -9
-    with db.open_db(settings.db_path) as conn:
+    with storage.open_db(settings.db_path) as conn:
         assert conn.execute("SELECT count(*) FROM links").fetchone()[0] == 0
         assert audit.count(conn, "link_created") == 0
         assert otp.challenge(conn, sent.challenge_id).consumed_at is None

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from lib import camp, db, store
+from lib import camp, storage
 from lib.config import Settings, load_settings
 
 
 def _table_dump(path: Path) -> dict[str, list[tuple]]:
-    conn = db.connect(path)
+    conn = storage.connect(path)
     try:
         tables = [
             r[0]
@@ -48,12 +48,12 @@ def test_camp_mode_refuses_a_real_sms_gateway(tmp_path):
 
 def test_camp_mode_refuses_the_production_database_path():
     with pytest.raises(camp.CampModeError, match="camp_error_production_path"):
-        camp.check_camp_settings(Settings(db_path=db.DEFAULT_DB, camp_mode=True))
+        camp.check_camp_settings(Settings(db_path=storage.DEFAULT_DB, camp_mode=True))
 
 
 def test_camp_mode_refuses_a_database_with_real_consumers(db_path):
-    with db.open_db(db_path) as conn, db.transaction(conn):
-        store.upsert_consumers(
+    with storage.open_db(db_path) as conn, storage.transaction(conn):
+        storage.consumers.upsert_consumers(
             conn, [{"consumer_id": "204512345", "name": "Real", "registered_mobile": "+919876543210"}]
         )
     settings = Settings(db_path=db_path, camp_mode=True)
@@ -61,27 +61,27 @@ def test_camp_mode_refuses_a_database_with_real_consumers(db_path):
         camp.prepare_camp_database(settings)
     with pytest.raises(camp.CampModeError, match="camp_error_real_data"):
         camp.reset_demo(db_path)
-    with db.open_db(db_path) as conn:  # nothing was lost
+    with storage.open_db(db_path) as conn:  # nothing was lost
         assert conn.execute("SELECT count(*) FROM consumers").fetchone()[0] == 1
 
 
 def test_empty_camp_database_gets_the_demo(db_path):
     camp.prepare_camp_database(Settings(db_path=db_path, camp_mode=True))
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] > 0
-        assert not store.holds_real_data(conn)
+        assert not storage.consumers.holds_real_data(conn)
 
 
 def test_reset_restores_the_seed_exactly(db_path):
     camp.reset_demo(db_path)
     seeded = _table_dump(db_path)
     # A visitor signs in with a new number, links a meter, renames one: all of it must go.
-    with db.open_db(db_path) as conn, db.transaction(conn):
-        account_id = store.create_account(conn, "+919000000099")
+    with storage.open_db(db_path) as conn, storage.transaction(conn):
+        account_id = storage.accounts.create_account(conn, "+919000000099")
         unlinked = conn.execute(
             "SELECT consumer_id FROM consumers WHERE consumer_id NOT IN (SELECT consumer_id FROM links)"
         ).fetchone()[0]
-        store.insert_link(conn, account_id, unlinked, "Visitor's shop")
+        storage.accounts.insert_link(conn, account_id, unlinked, "Visitor's shop")
     camp.reset_demo(db_path)
     after = _table_dump(db_path)
     after_meta = {k: v for k, v in after.pop("meta")}
@@ -96,16 +96,16 @@ def test_reset_restores_the_seed_exactly(db_path):
 
 def test_reset_changes_the_generation_so_sessions_sign_out(db_path):
     camp.reset_demo(db_path)
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         first = camp.camp_generation(conn)
     camp.reset_demo(db_path)
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         assert camp.camp_generation(conn) != first
 
 
 def test_reset_while_another_connection_is_open(db_path):
     camp.reset_demo(db_path)
-    reader = db.connect(db_path)
+    reader = storage.connect(db_path)
     try:
         before = reader.execute("SELECT count(*) FROM readings").fetchone()[0]
         camp.reset_demo(db_path)
@@ -121,5 +121,5 @@ def test_reset_timing_is_reported_not_asserted(db_path, capsys):
     elapsed = time.perf_counter() - start
     with capsys.disabled():
         print(f"\n[camp] reset_demo from snapshot took {elapsed:.3f} s")
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] > 0

@@ -9,10 +9,10 @@ import random
 import pandas as pd
 import pytest
 
-from lib import analytics, charts, db, i18n, store
+from lib import analytics, charts, i18n, storage
 from lib.clock import IST, to_ts
-from lib.compare_view import effective_granularity
-from lib.db import transaction
+from lib.storage.engine import transaction
+from lib.ui.compare import effective_granularity
 
 NICKNAMES = ["Home", "Shop", "Village home", "Pump", "Tenant"]
 
@@ -256,13 +256,13 @@ def year_of_readings(tmp_path_factory) -> tuple[str, int]:
     """Five connections × 365 days × 48 readings (87,600 rows), recharges when the balance runs low."""
     path = str(tmp_path_factory.mktemp("year") / "year.db")
     rng = random.Random(7)
-    conn = db.connect(path)
-    db.migrate(conn)
-    account = store.create_account(conn, "+919876500000", now="2026-01-01T00:00:00Z")
+    conn = storage.connect(path)
+    storage.migrate(conn)
+    account = storage.accounts.create_account(conn, "+919876500000", now="2026-01-01T00:00:00Z")
     start = dt.datetime(2025, 11, 26, tzinfo=IST)
     for index, nickname in enumerate(NICKNAMES):
         cid = f"C{index}"
-        store.upsert_consumers(
+        storage.consumers.upsert_consumers(
             conn, [{"consumer_id": cid, "name": nickname, "registered_mobile": "+919876500000", "is_demo": 1}]
         )
         balance, rows, paid = 3000.0, [], []
@@ -275,10 +275,10 @@ def year_of_readings(tmp_path_factory) -> tuple[str, int]:
                 paid.append({"consumer_id": cid, "ts": to_ts(ts), "amount_inr": 2000.0})
             rows.append((cid, to_ts(ts), energy, round(balance, 2)))
         with transaction(conn):
-            store.insert_link(conn, account, cid, nickname, now=f"2026-01-01T00:0{index}:00Z")
-            store.insert_readings(conn, rows)
-            store.insert_recharges(conn, paid)
-            store.refresh_daily(conn, cid)
+            storage.accounts.insert_link(conn, account, cid, nickname, now=f"2026-01-01T00:0{index}:00Z")
+            storage.readings.insert_readings(conn, rows)
+            storage.readings.insert_recharges(conn, paid)
+            storage.readings.refresh_daily(conn, cid)
     conn.close()
     return path, account
 
@@ -288,8 +288,10 @@ def year_of_readings(tmp_path_factory) -> tuple[str, int]:
 def test_a_year_of_half_hours_for_five_connections_stays_under_200_kb(year_of_readings, metric, chosen):
     path, account = year_of_readings
     first, last = dt.date(2025, 11, 26), dt.date(2026, 11, 25)
-    with db.open_db(path) as conn:
-        daily = store.daily_frame(conn, account, None, str(first - dt.timedelta(days=1)), str(last))
+    with storage.open_db(path) as conn:
+        daily = storage.readings.daily_frame(
+            conn, account, None, str(first - dt.timedelta(days=1)), str(last)
+        )
         raw_points = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
     assert raw_points == 5 * 365 * 48
     ids = [f"C{i}" for i in range(5)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import cli, db, importer, store
+from lib import cli, importer, storage
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -29,12 +29,12 @@ def run(*argv: str | Path) -> tuple[int, str, str]:
 
 
 def count(path: Path, table: str) -> int:
-    with db.open_db(path) as conn:
+    with storage.open_db(path) as conn:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
 def dump(path: Path) -> dict[str, list[tuple]]:
-    with db.open_db(path) as conn:
+    with storage.open_db(path) as conn:
         return {
             table: [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")]
             for table in ("consumers", "readings", "recharges", "daily", "meta")
@@ -168,7 +168,7 @@ def test_interrupted_import_exits_130_and_writes_nothing(master, monkeypatch):
     def interrupted(conn, rows):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(store, "insert_readings", interrupted)
+    monkeypatch.setattr(storage.readings, "insert_readings", interrupted)
     code, out, err = run("import-readings", DATA / "readings.csv")
     assert (code, out, err.strip()) == (130, "", "interrupted: nothing was written")
     assert count(master, "readings") == 0
@@ -190,7 +190,7 @@ def test_column_flags_and_register_kind(master):
     assert code == 0
     assert "6 rows read, 4 added, 0 already stored, 2 baselines." in out
     assert "1 meter resets or replacements detected" in out
-    with db.open_db(master) as conn:
+    with storage.open_db(master) as conn:
         assert conn.execute("SELECT round(sum(kwh), 6) FROM readings").fetchone()[0] == 2.25
 
 
@@ -306,7 +306,7 @@ def test_export_daily_refusals(master, tmp_path, capsys):
 def test_seed_demo_fills_an_empty_database_and_refuses_real_data(db_path, tmp_path):
     code, out, _ = run("seed-demo")
     assert code == 0 and out.startswith(f"demo data written to {db_path}:")
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM consumers WHERE is_demo = 0").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] > 17_000
     real = tmp_path / "real.db"
@@ -383,7 +383,7 @@ def test_real_london_file_with_column_flags_and_its_dst_hours(london, db_path, t
     assert sum("does not exist" in r["reason"] for r in rejected) == 10
     assert sum("ambiguous" in r["reason"] for r in rejected) == 10
     # the summer readings are an hour earlier in UTC: 2013-07-01 00:00 BST = 2013-06-30T23:00:00Z
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         assert conn.execute(
             "SELECT kwh FROM readings WHERE consumer_id = 'MAC000007' AND ts = '2013-06-30T23:00:00Z'"
         ).fetchone()
@@ -393,7 +393,7 @@ def test_real_london_file_read_as_utc_imports_every_row(london, db_path):
     code, out, _ = run("import-readings", london, *LONDON_FLAGS, "--tz", "UTC")
     rows = len(_file_rows(london))
     assert code == 0 and f"{rows} rows read, {rows} added, 0 already stored." in out
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         stored = {
             cid: round(total, 3)
             for cid, total in conn.execute("SELECT consumer_id, sum(kwh) FROM daily GROUP BY consumer_id")
@@ -406,9 +406,9 @@ def test_real_london_file_read_as_utc_imports_every_row(london, db_path):
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    from lib import cli, importer, store
+    from lib import cli, importer, storage
     importer.CHUNK_ROWS = 100
-    real = store.insert_readings
+    real = storage.readings.insert_readings
     calls = []
     def insert_then_die(conn, rows):
         calls.append(len(rows))
@@ -416,7 +416,7 @@ KILLER = textwrap.dedent(
         if len(calls) == int(sys.argv[2]):
             os.kill(os.getpid(), signal.SIGKILL)
         return added
-    store.insert_readings = insert_then_die
+    storage.readings.insert_readings = insert_then_die
     sys.exit(cli.main(["import-readings", sys.argv[1]]))
     """
 )

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from lib import auth, config, otp, sms, store
+from lib import auth, config, otp, sms, storage
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = {"otp_login": "t1", "otp_link": "t2", "link_notice": "t3"}
 CODE_FILES = [
     ROOT / "dashboard.py",
     *sorted((ROOT / "pages").glob("*.py")),
-    *sorted((ROOT / "lib").glob("*.py")),
+    *sorted((ROOT / "lib").rglob("*.py")),
 ]
 
 
@@ -99,7 +99,9 @@ def test_the_otp_key_comes_from_secrets_and_the_environment_wins(tmp_path):
 
 
 def test_a_missing_key_with_production_data_fails_closed(conn, tmp_path):
-    store.upsert_consumers(conn, [{"consumer_id": "1", "name": "A", "registered_mobile": "+919812345678"}])
+    storage.consumers.upsert_consumers(
+        conn, [{"consumer_id": "1", "name": "A", "registered_mobile": "+919812345678"}]
+    )
     settings = config.Settings(
         db_path=Path("unused"),
         sms_gateway="http",

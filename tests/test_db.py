@@ -1,11 +1,11 @@
 import sqlite3
 import threading
 
-from lib import db
+from lib import storage
 
 
 def test_every_connection_has_the_pragmas(db_path):
-    conn = db.connect(db_path)
+    conn = storage.connect(db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
@@ -13,30 +13,30 @@ def test_every_connection_has_the_pragmas(db_path):
 
 
 def test_migrate_is_idempotent(db_path):
-    conn = db.connect(db_path)
-    assert db.migrate(conn) == []
+    conn = storage.connect(db_path)
+    assert storage.migrate(conn) == []
     names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
-    assert names == sorted(name for name, _ in db.MIGRATIONS)
+    assert names == sorted(name for name, _ in storage.schema.MIGRATIONS)
 
 
 def test_older_database_is_upgraded(tmp_path, monkeypatch):
     path = tmp_path / "old.db"
-    first = db.MIGRATIONS[:1]
-    monkeypatch.setattr(db, "MIGRATIONS", first)
-    conn = db.connect(path)
-    assert db.migrate(conn) == ["0001_core"]
+    first = storage.schema.MIGRATIONS[:1]
+    monkeypatch.setattr(storage.engine, "MIGRATIONS", first)
+    conn = storage.connect(path)
+    assert storage.migrate(conn) == ["0001_core"]
     conn.close()
     monkeypatch.setattr(
-        db, "MIGRATIONS", [*first, ("9999_test_extra", "CREATE TABLE extra (x INTEGER) STRICT")]
+        storage.engine, "MIGRATIONS", [*first, ("9999_test_extra", "CREATE TABLE extra (x INTEGER) STRICT")]
     )
-    conn = db.connect(path)
-    assert db.migrate(conn) == ["9999_test_extra"]
+    conn = storage.connect(path)
+    assert storage.migrate(conn) == ["9999_test_extra"]
     assert conn.execute("SELECT count(*) FROM extra").fetchone()[0] == 0
 
 
 def test_transaction_rolls_back_on_error(conn):
     try:
-        with db.transaction(conn):
+        with storage.transaction(conn):
             conn.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
             raise RuntimeError("boom")
     except RuntimeError:
@@ -58,7 +58,7 @@ def test_connections_from_many_threads(db_path):
 
     def work() -> None:
         try:
-            with db.open_db(db_path) as conn, db.transaction(conn):
+            with storage.open_db(db_path) as conn, storage.transaction(conn):
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('n', '1') "
                     "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
@@ -72,5 +72,5 @@ def test_connections_from_many_threads(db_path):
     for thread in threads:
         thread.join()
     assert errors == []
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'n'").fetchone()[0] == "10"

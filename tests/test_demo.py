@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import db, demo, store, tariff
+from lib import demo, storage, tariff
 from lib.clock import IST, from_ts
 from lib.phone import normalise_mobile
 from tests.conftest import FIXED_NOW
@@ -24,8 +24,8 @@ NOW = from_ts(FIXED_NOW)  # 2026-11-25 12:00 IST
 def year_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     """One full-size demo (365 days) seeded once for the read-only tests of this module."""
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    conn = db.connect(path)
-    db.migrate(conn)
+    conn = storage.connect(path)
+    storage.migrate(conn)
     summary = demo.seed_demo(conn, now=NOW)
     conn.close()
     return path, summary
@@ -33,7 +33,7 @@ def year_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 @pytest.fixture
 def year(year_db: tuple[Path, dict]) -> Iterator[sqlite3.Connection]:
-    conn = db.connect(year_db[0])
+    conn = storage.connect(year_db[0])
     yield conn
     conn.close()
 
@@ -68,9 +68,9 @@ def test_the_household_and_its_three_connections(
     year: sqlite3.Connection, year_db: tuple[Path, dict]
 ) -> None:
     summary = year_db[1]
-    account = store.account_by_mobile(year, demo.DEMO_ACCOUNT_MOBILE)
+    account = storage.accounts.account_by_mobile(year, demo.DEMO_ACCOUNT_MOBILE)
     assert account is not None and account["account_id"] == summary["account_id"]
-    linked = store.linked_connections(year, account["account_id"])
+    linked = storage.accounts.linked_connections(year, account["account_id"])
     assert [(c["nickname"], c["tariff_category"], c["active"]) for c in linked] == [
         ("Home", "DS-II", True),
         ("Shop", "NDS-II", True),
@@ -79,19 +79,21 @@ def test_the_household_and_its_three_connections(
     rows = year.execute("SELECT consumer_id, is_demo FROM consumers").fetchall()
     assert len(rows) == summary["consumers"] == 6
     assert all(r["consumer_id"].startswith("DEMO-") and r["is_demo"] == 1 for r in rows)
-    assert not store.holds_real_data(year)
-    assert store.get_meta(year, demo.DATASET_META_KEY) == "demo"
-    assert store.get_meta(year, demo.SEEDED_AT_META_KEY) == FIXED_NOW
+    assert not storage.consumers.holds_real_data(year)
+    assert storage.meta.get_meta(year, demo.DATASET_META_KEY) == "demo"
+    assert storage.meta.get_meta(year, demo.SEEDED_AT_META_KEY) == FIXED_NOW
 
 
 def test_unlinked_consumers_for_add_another_meter(year: sqlite3.Connection) -> None:
     assert len(demo.DEMO_UNLINKED) >= 3
     mobiles = [mobile for _, mobile in demo.DEMO_UNLINKED]
-    linked_mobiles = {store.consumer_record(year, cid)["registered_mobile"] for cid, _ in demo.DEMO_LINKED}
+    linked_mobiles = {
+        storage.consumers.consumer_record(year, cid)["registered_mobile"] for cid, _ in demo.DEMO_LINKED
+    }
     assert len(set(mobiles)) == len(mobiles)
     assert not set(mobiles) & (linked_mobiles | {demo.DEMO_ACCOUNT_MOBILE})
     for consumer_id, mobile in demo.DEMO_UNLINKED:
-        record = store.consumer_record(year, consumer_id)
+        record = storage.consumers.consumer_record(year, consumer_id)
         assert record is not None and record["registered_mobile"] == mobile
         assert normalise_mobile(mobile) == mobile  # a valid Indian mobile in E.164, as the OTP flow needs
         assert (
@@ -142,11 +144,11 @@ def test_readings_end_at_the_last_half_hour_before_now(conn: sqlite3.Connection,
 def test_the_same_now_gives_the_same_database(tmp_path: Path) -> None:
     prints = []
     for name in ("a.db", "b.db"):
-        with db.open_db(tmp_path / name) as conn:
+        with storage.open_db(tmp_path / name) as conn:
             demo.seed_demo(conn, now=NOW, days=30)
             prints.append(fingerprint(conn))
     assert prints[0] == prints[1]
-    with db.open_db(tmp_path / "c.db") as conn:
+    with storage.open_db(tmp_path / "c.db") as conn:
         demo.seed_demo(conn, now=NOW + dt.timedelta(days=1), days=30)
         assert fingerprint(conn) != prints[0]
 
@@ -287,8 +289,8 @@ def test_daily_roll_ups_are_filled(year: sqlite3.Connection) -> None:
 
 
 def add_real_consumer(conn: sqlite3.Connection) -> None:
-    with db.transaction(conn):
-        store.upsert_consumers(
+    with storage.transaction(conn):
+        storage.consumers.upsert_consumers(
             conn, [{"consumer_id": "101234567", "name": "Asha", "registered_mobile": "+919876543210"}]
         )
 
@@ -301,27 +303,27 @@ def test_refuses_a_database_with_real_data_unless_forced(conn: sqlite3.Connectio
     assert [r[0] for r in conn.execute("SELECT consumer_id FROM consumers")] == ["101234567"]
     assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 0
     demo.seed_demo(conn, now=NOW, days=3, force=True)
-    assert not store.holds_real_data(conn)
-    assert store.consumer_record(conn, "101234567") is None
+    assert not storage.consumers.holds_real_data(conn)
+    assert storage.consumers.consumer_record(conn, "101234567") is None
 
 
 def test_reseeding_replaces_everything_and_keeps_counting_the_data_version(conn: sqlite3.Connection) -> None:
     demo.seed_demo(conn, now=NOW, days=3)
-    version = int(store.data_version(conn))
+    version = int(storage.meta.data_version(conn))
     # A camp visitor signs in, links a demo meter and gets an SMS; the audit trail records it.
-    with db.transaction(conn):
-        visitor = store.create_account(conn, "+919000000099")
-        store.insert_link(conn, visitor, "DEMO-2001", "Neighbour")
+    with storage.transaction(conn):
+        visitor = storage.accounts.create_account(conn, "+919000000099")
+        storage.accounts.insert_link(conn, visitor, "DEMO-2001", "Neighbour")
         conn.execute(
             "INSERT INTO sms_outbox (ts, destination, text, kind) VALUES ('2026-11-25T06:00:00Z', '+919000000011', 'x', 'otp')"
         )
         conn.execute("INSERT INTO audit (ts, event) VALUES ('2026-11-25T06:00:00Z', 'link')")
     demo.seed_demo(conn, now=NOW, days=3)
-    assert store.account_by_mobile(conn, "+919000000099") is None
+    assert storage.accounts.account_by_mobile(conn, "+919000000099") is None
     assert conn.execute("SELECT count(*) FROM links").fetchone()[0] == 3
     assert conn.execute("SELECT count(*) FROM sms_outbox").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == 1  # append-only: kept
-    assert int(store.data_version(conn)) > version + 1
+    assert int(storage.meta.data_version(conn)) > version + 1
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 

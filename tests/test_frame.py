@@ -7,16 +7,16 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from lib import db, demo, i18n, store
-from lib.frame import IDLE_TIMEOUT_SECONDS
+from lib import demo, i18n, storage
+from lib.ui.frame import IDLE_TIMEOUT_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _signed_in(db_path) -> tuple[AppTest, int]:
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         demo.seed_demo(conn, days=40)
-        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+        account_id = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
     at.session_state["account_id"] = account_id
     return at, account_id
@@ -41,8 +41,8 @@ def test_language_switch_is_kept_across_pages_and_saved_on_the_account(db_path):
     assert at.sidebar.radio(key="lang_switch").value == "en"
     labels = [link.label for link in at.sidebar.get("page_link")]
     assert i18n.t("nav_compare", "en") in labels
-    with db.open_db(db_path) as conn:
-        assert store.account_by_id(conn, account_id)["language"] == "en"
+    with storage.open_db(db_path) as conn:
+        assert storage.accounts.account_by_id(conn, account_id)["language"] == "en"
 
 
 def test_idle_session_is_signed_out(db_path):
@@ -67,20 +67,20 @@ def test_a_language_chosen_before_sign_in_is_kept_and_saved(db_path, monkeypatch
     from lib import otp, sms
 
     monkeypatch.setattr(otp, "RESPONSE_FLOOR_SECONDS", 0)
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         demo.seed_demo(conn, days=40)  # the demo account's saved language is Hindi
-        assert store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["language"] == "hi"
+        assert storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["language"] == "hi"
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60).run()
     at.sidebar.radio(key="lang_switch").set_value("en").run()
     at.text_input(key="signin_mobile_input").input(demo.DEMO_ACCOUNT_MOBILE[3:])
     [b for b in at.button if b.label == i18n.t("auth_send_otp", "en")][0].click()
     at.run()
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         text = next(m["text"] for m in sms.recent_outbox(conn) if m["kind"].startswith("otp_"))
     at.text_input(key="signin_otp_input").input(re.search(r"\d{3} \d{3}", text).group(0))
     [b for b in at.button if b.label == i18n.t("auth_verify_otp", "en")][0].click()
     at.run()
     assert at.session_state["account_id"] is not None
     assert at.session_state["lang"] == "en"
-    with db.open_db(db_path) as conn:
-        assert store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["language"] == "en"
+    with storage.open_db(db_path) as conn:
+        assert storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["language"] == "en"

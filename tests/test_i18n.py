@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CODE_FILES = [
     ROOT / "dashboard.py",
     *sorted((ROOT / "pages").glob("*.py")),
-    *sorted((ROOT / "lib").glob("*.py")),
+    *sorted((ROOT / "lib").rglob("*.py")),
 ]
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import db, importer, store
+from lib import importer, storage
 from lib.importer import ImportFailed, ReadingColumns
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -206,7 +206,7 @@ def test_unknown_zone_is_refused(master):
 
 
 def test_readings_are_stored_in_utc_with_daily_rollups(master):
-    version = int(store.data_version(master))
+    version = int(storage.meta.data_version(master))
     report = importer.import_readings(master, DATA / "readings.csv")
     assert report.committed and (report.rows, report.added, report.rejected) == (6, 6, 0)
     assert readings(master)[:4] == [
@@ -220,7 +220,7 @@ def test_readings_are_stored_in_utc_with_daily_rollups(master):
         ("101234568", "2026-11-24T04:30:00Z", 1.2, None),
         ("101234568", "2026-11-24T05:00:00Z", 1.1, 2040.0),
     ]
-    assert store.data_version(master) == str(version + 1)
+    assert storage.meta.data_version(master) == str(version + 1)
 
 
 def test_a_reading_at_2345_ist_belongs_to_that_ist_day(master):
@@ -307,14 +307,14 @@ def test_money_balance_with_rupee_sign_and_grouping(master, tmp_path):
 )
 def test_each_bad_reading_row_stops_a_strict_import(master, tmp_path, row, column, reason):
     path = write(tmp_path, HEADER + "101234567,2026-11-24 10:00,0.2,100\n" + row + "\n")
-    version = store.data_version(master)
+    version = storage.meta.data_version(master)
     report = importer.import_readings(master, path)
     error = only_error(report)
     assert (error.line, error.column) == (3, column)
     assert error.reason.startswith(reason), error.reason
     assert report.added == 0 and readings(master) == []
     assert master.execute("SELECT count(*) FROM daily").fetchone()[0] == 0
-    assert store.data_version(master) == version
+    assert storage.meta.data_version(master) == version
 
 
 def test_max_kwh_can_be_raised_for_daily_files(master, tmp_path):
@@ -543,7 +543,7 @@ def test_a_bad_last_row_leaves_nothing_behind(master, tmp_path, monkeypatch):
 
 def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monkeypatch):
     monkeypatch.setattr(importer, "CHUNK_ROWS", 100)
-    real = store.insert_readings
+    real = storage.readings.insert_readings
     calls = []
 
     def failing(conn, rows):
@@ -552,7 +552,7 @@ def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monke
             raise RuntimeError("disk on fire")
         return real(conn, rows)
 
-    monkeypatch.setattr(store, "insert_readings", failing)
+    monkeypatch.setattr(storage.readings, "insert_readings", failing)
     before = dump(master)
     with pytest.raises(RuntimeError, match="disk on fire"):
         importer.import_readings(master, write(tmp_path, _many_rows(1000)), skip_invalid=True)
@@ -666,14 +666,14 @@ def test_readings_with_bom_crlf_and_padded_values(master, tmp_path):
 
 def test_imported_readings_read_back_through_the_authorized_frame(master):
     importer.import_readings(master, DATA / "readings.csv")
-    account = store.create_account(master, "+919876543211")
-    store.insert_link(master, account, "101234568", "Shop")
-    frame = store.readings_frame(master, account, "101234568")
+    account = storage.accounts.create_account(master, "+919876543211")
+    storage.accounts.insert_link(master, account, "101234568", "Shop")
+    frame = storage.readings.readings_frame(master, account, "101234568")
     assert [str(t) for t in frame["ts"]] == ["2026-11-24 04:30:00+00:00", "2026-11-24 05:00:00+00:00"]
     assert frame["kwh"].tolist() == [1.2, 1.1]
     assert frame["balance_inr"].isna().tolist() == [True, False]  # no balance in the file: NaN, not 0
     assert frame["consumer_id"].tolist() == ["101234568"] * 2
-    assert store.readings_frame(master, account, "101234567").empty  # not linked
+    assert storage.readings.readings_frame(master, account, "101234567").empty  # not linked
 
 
 # --- the column-wise path for clean chunks --------------------------------------------------------
@@ -762,11 +762,11 @@ def _import_both_ways(tmp_path: Path, text: str, monkeypatch, **options) -> list
             return result
 
         monkeypatch.setattr(importer, "_clean_chunk", spy)
-        conn = db.connect(tmp_path / f"{name}.db")
-        db.migrate(conn)
+        conn = storage.connect(tmp_path / f"{name}.db")
+        storage.migrate(conn)
         importer.import_consumers(conn, DATA / "consumers.csv")
-        with db.transaction(conn):  # one stored reading equal to the file's, one that differs
-            store.insert_readings(
+        with storage.transaction(conn):  # one stored reading equal to the file's, one that differs
+            storage.readings.insert_readings(
                 conn,
                 [
                     ("101234567", "2026-10-01T01:30:00Z", 9.0, 1.0),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lib import db, demo, ledger, store, tariff
+from lib import demo, ledger, storage, tariff
 from lib.clock import now_utc
 
 TODAY = dt.date(2026, 11, 25)  # the suite's fixed clock (conftest: 2026-11-25 12:00 IST)
@@ -46,7 +46,7 @@ fixed_charge_basis = "per_connection"
 
 
 def _daily(rows: list[tuple], consumer_id: str = "101", nickname: str = "Home") -> pd.DataFrame:
-    """A store.daily_frame-shaped frame from (day, kwh, closing_balance, recharge) tuples."""
+    """A storage.readings.daily_frame-shaped frame from (day, kwh, closing_balance, recharge) tuples."""
     return pd.DataFrame(
         {
             "consumer_id": consumer_id,
@@ -406,7 +406,7 @@ def test_demo_ledger_only_shows_linked_connections(conn, seeded):
     unlinked = [cid for cid, _ in demo.DEMO_UNLINKED]
     rows = ledger.load_ledger(conn, seeded, unlinked, today=TODAY)
     assert rows.empty
-    other = store.create_account(conn, "+919812345678")
+    other = storage.accounts.create_account(conn, "+919812345678")
     assert ledger.load_ledger(conn, other, today=TODAY).empty
 
 
@@ -444,9 +444,9 @@ def test_add_arrear_checks_the_link_and_the_input(conn, seeded):
         share=0.2,
         note=" bill\nNov ",
     )
-    assert store.arrears_frame(conn, seeded)["note"].tolist() == ["bill Nov"]
-    other = store.create_account(conn, "+919812345678")
-    assert store.arrears_frame(conn, other).empty  # not readable by an account without the link
+    assert storage.ledger.arrears_frame(conn, seeded)["note"].tolist() == ["bill Nov"]
+    other = storage.accounts.create_account(conn, "+919812345678")
+    assert storage.ledger.arrears_frame(conn, other).empty  # not readable by an account without the link
     assert not ledger.delete_arrear(conn, other, arrear_id)
     assert ledger.delete_arrear(conn, seeded, arrear_id)
 
@@ -479,17 +479,17 @@ def test_adjustment_needs_a_reason_and_a_link(conn, seeded):
     with pytest.raises(ledger.LedgerInputError, match="ledger_error_not_linked"):
         ledger.add_adjustment(conn, seeded, "DEMO-2001", day=TODAY, amount_inr=5, reason="x")
     ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=-25.5, reason="meter test fee")
-    assert store.adjustments_frame(conn, seeded)["amount_inr"].tolist() == [-25.5]
+    assert storage.ledger.adjustments_frame(conn, seeded)["amount_inr"].tolist() == [-25.5]
 
 
 def test_writes_bump_the_data_version(conn, seeded):
-    version = store.data_version(conn)
+    version = storage.meta.data_version(conn)
     ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=5, reason="x")
-    assert store.data_version(conn) != version
+    assert storage.meta.data_version(conn) != version
 
 
 def test_migration_tables_exist(db_path):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"arrears", "adjustments", "alert_rules", "alerts_sent"} <= tables
 
@@ -501,7 +501,7 @@ def _imported_connection(conn, account_id: int, consumer_id: str = "204500001", 
     """Three IST days (22-24 Nov 2026) of half-hourly readings without a balance, and one ₹500 recharge."""
     from lib.clock import IST, to_ts
 
-    store.upsert_consumers(
+    storage.consumers.upsert_consumers(
         conn,
         [
             {
@@ -514,18 +514,18 @@ def _imported_connection(conn, account_id: int, consumer_id: str = "204500001", 
             }
         ],
     )
-    store.insert_link(conn, account_id, consumer_id, "Godown")
+    storage.accounts.insert_link(conn, account_id, consumer_id, "Godown")
     start = dt.datetime(2026, 11, 22, tzinfo=IST)
     rows = [(consumer_id, to_ts(start + dt.timedelta(minutes=30 * i)), 0.125, None) for i in range(3 * 48)]
-    store.insert_readings(conn, rows)
-    store.insert_recharges(
+    storage.readings.insert_readings(conn, rows)
+    storage.readings.insert_recharges(
         conn, [{"consumer_id": consumer_id, "ts": to_ts(start + dt.timedelta(hours=10)), "amount_inr": 500.0}]
     )
-    store.refresh_daily(conn, consumer_id)
+    storage.readings.refresh_daily(conn, consumer_id)
 
 
 def test_imported_connection_gets_an_estimated_balance(conn):
-    account = store.create_account(conn, "+919812300000")
+    account = storage.accounts.create_account(conn, "+919812300000")
     _imported_connection(conn, account)
     rows = ledger.load_ledger(conn, account, today=TODAY)
     assert rows["estimated"].all() and set(rows["status"]) == {"estimated"}

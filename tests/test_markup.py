@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from lib.markup import inert
+from lib.ui.escape import inert
 
 SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:&=\"'^@%")
 

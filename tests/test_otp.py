@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import audit, db, otp
+from lib import audit, otp, storage
 from lib.config import Settings
 
 T0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
@@ -456,7 +456,7 @@ def test_the_floor_applies_even_when_the_work_fails():
 
 
 def test_twenty_threads_with_the_right_code_consume_it_once(db_path, key):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         issued = link(conn, key)
     results: list[str] = []
@@ -464,7 +464,7 @@ def test_twenty_threads_with_the_right_code_consume_it_once(db_path, key):
     barrier = threading.Barrier(20)
 
     def worker() -> None:
-        with db.open_db(db_path) as conn:
+        with storage.open_db(db_path) as conn:
             barrier.wait()
             verdict = check_link(
                 conn, key, issued, issued.code, on_success=lambda c, ch: side_effects.append(ch.challenge_id)
@@ -481,13 +481,13 @@ def test_twenty_threads_with_the_right_code_consume_it_once(db_path, key):
 
 
 def test_twenty_threads_with_wrong_codes_never_pass_five_attempts(db_path, key):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         issued = link(conn, key)
     results: list[str] = []
     barrier = threading.Barrier(20)
 
     def worker() -> None:
-        with db.open_db(db_path) as conn:
+        with storage.open_db(db_path) as conn:
             barrier.wait()
             results.append(check_link(conn, key, issued, wrong_code(issued.code)).status)
 
@@ -496,7 +496,7 @@ def test_twenty_threads_with_wrong_codes_never_pass_five_attempts(db_path, key):
         thread.start()
     for thread in threads:
         thread.join()
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         assert otp.challenge(conn, issued.challenge_id).attempts == 5
         assert audit.count(conn, "otp_failed") == 5
     assert results.count("wrong") == 4 and results.count("dead") == 16
@@ -507,7 +507,7 @@ def test_parallel_sends_never_pass_the_cap(db_path, key):
     codes: list[str | None] = []
 
     def worker(n: int) -> None:
-        with db.open_db(db_path) as conn:
+        with storage.open_db(db_path) as conn:
             barrier.wait()
             codes.append(link(conn, key, account_id=n).code)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import camp, db, i18n, store
+from lib import camp, i18n, storage
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["pages/compare.py", "pages/manage_connection.py", "pages/ledger.py", "pages/camp.py"]
@@ -57,15 +57,15 @@ def test_camp_page_shows_walkthrough_and_demo_ids(camp_env):
 def test_reset_button_needs_confirmation_and_restores_the_demo(camp_env):
     at = _app("en").run()
     at.switch_page("pages/camp.py").run()
-    with db.open_db(camp_env) as conn, db.transaction(conn):
+    with storage.open_db(camp_env) as conn, storage.transaction(conn):
         conn.execute("DELETE FROM links")
-        store.bump_data_version(conn)
+        storage.meta.bump_data_version(conn)
     assert at.button(key="camp_reset").disabled
     at.checkbox(key="camp_reset_confirmed").check().run()
     at.button(key="camp_reset").click().run()
     assert not at.exception
     assert i18n.t("camp_reset_done", "en") in [s.value for s in at.success]
-    with db.open_db(camp_env) as conn:
+    with storage.open_db(camp_env) as conn:
         assert conn.execute("SELECT count(*) FROM links").fetchone()[0] >= 3
 
 
@@ -81,8 +81,8 @@ def test_url_cannot_switch_camp_mode_on(db_path):
 
 
 def test_camp_mode_refuses_a_database_with_real_data(camp_env):
-    with db.open_db(camp_env) as conn, db.transaction(conn):
-        store.upsert_consumers(
+    with storage.open_db(camp_env) as conn, storage.transaction(conn):
+        storage.consumers.upsert_consumers(
             conn, [{"consumer_id": "204512345", "name": "Real", "registered_mobile": "+919876543210"}]
         )
     at = _app("en").run()
@@ -95,7 +95,7 @@ def test_phone_panel_shows_outbox_messages(camp_env):
     from lib.config import load_settings
 
     at = _app("en").run()
-    with db.open_db(camp_env) as conn:
+    with storage.open_db(camp_env) as conn:
         sms.send_sms(conn, load_settings(), "+919000000001", "123 456 is your OTP", kind="test")
     at.run()
     assert "123 456 is your OTP" in [c.value for c in at.code]
@@ -113,8 +113,8 @@ def test_reset_signs_out_open_sessions(camp_env):
 
 def test_local_demo_outside_camp_mode_shows_the_phone_and_the_demo_mobile(db_path):
     from lib import demo, sms
-    from lib.camp_view import format_demo_mobile
     from lib.config import load_settings
+    from lib.ui.camp import format_demo_mobile
 
     at = _app("en").run()  # first start seeds the demo into the empty database
     assert not at.exception
@@ -122,15 +122,15 @@ def test_local_demo_outside_camp_mode_shows_the_phone_and_the_demo_mobile(db_pat
     assert i18n.t("demo_banner", "en") in _texts(at)
     hint = i18n.t("camp_sign_in_hint", "en", mobile=format_demo_mobile(demo.DEMO_ACCOUNT_MOBILE))
     assert hint in [c.value for c in at.caption]
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         sms.send_sms(conn, load_settings(), demo.DEMO_ACCOUNT_MOBILE, "654 321 is your OTP", kind="test")
     at.run()
     assert "654 321 is your OTP" in [c.value for c in at.code]
 
 
 def test_no_phone_panel_once_the_database_holds_real_consumers(db_path):
-    with db.open_db(db_path) as conn, db.transaction(conn):
-        store.upsert_consumers(
+    with storage.open_db(db_path) as conn, storage.transaction(conn):
+        storage.consumers.upsert_consumers(
             conn, [{"consumer_id": "204512345", "name": "Real", "registered_mobile": "+919876543210"}]
         )
     at = _app("en").run()

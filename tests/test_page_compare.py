@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import compare_view, db, i18n, store
+from lib import i18n, storage
+from lib.ui import compare as compare_page
 from tests.test_page_overview import household
 from tests.test_store import STRANGER, add_consumer, add_readings, seed_household
 
@@ -41,14 +42,14 @@ def value_traces(spec: dict) -> list[dict]:
 def captured_csv(monkeypatch) -> list[bytes]:
     """The bytes handed to the download button on each run."""
     seen: list[bytes] = []
-    original = compare_view.csv_bytes
+    original = compare_page.csv_bytes
 
     def capture(*args, **kwargs):
         data = original(*args, **kwargs)
         seen.append(data)
         return data
 
-    monkeypatch.setattr(compare_view, "csv_bytes", capture)
+    monkeypatch.setattr(compare_page, "csv_bytes", capture)
     return seen
 
 
@@ -59,8 +60,8 @@ def test_compare_draws_every_connection(db_path, connections, lang):
     at = compare(account_id, lang)
     assert not at.exception
     assert at.title[0].value == i18n.t("compare_title", lang)
-    with db.open_db(db_path) as conn:
-        nicknames = store.connection_details(conn, account_id)["nickname"].tolist()
+    with storage.open_db(db_path) as conn:
+        nicknames = storage.accounts.connection_details(conn, account_id)["nickname"].tolist()
     spec = chart_spec(at)
     assert spec["layout"]["title"]["text"] == i18n.t("chart_title_balance", lang)
     assert [t["name"] for t in value_traces(spec)] == nicknames
@@ -134,10 +135,10 @@ def test_phone_layout_stacks_panels(db_path):
 
 def test_choosing_connections_and_a_forged_id(db_path):
     account_id = household(db_path, 6)
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         add_consumer(conn, "777", mobile=STRANGER, is_demo=1)
-        stranger = store.create_account(conn, STRANGER)
-        store.insert_link(conn, stranger, "777", "Not yours")
+        stranger = storage.accounts.create_account(conn, STRANGER)
+        storage.accounts.insert_link(conn, stranger, "777", "Not yours")
     at = compare(account_id, "en")
     at.multiselect(key="compare_connections").set_value(["1000000002", "1000000005"]).run()
     assert [t["name"] for t in value_traces(chart_spec(at))] == ["Shop", "Tenant"]
@@ -173,7 +174,7 @@ def test_half_chosen_custom_dates_fall_back_to_30_days(db_path):
 
 
 def test_a_connection_without_readings_is_named(db_path):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         account_id = seed_household(conn, 3)  # the third connection has no readings
     at = compare(account_id, "en")
     assert "No readings in this period for: Village home" in [c.value for c in at.caption]
@@ -181,9 +182,9 @@ def test_a_connection_without_readings_is_named(db_path):
 
 
 def test_no_connection_points_to_add_another_meter(db_path):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         add_consumer(conn, "999", is_demo=1)
-        account_id = store.create_account(conn, "+919876500000")
+        account_id = storage.accounts.create_account(conn, "+919876500000")
     at = compare(account_id, "hi")
     assert not at.exception
     assert i18n.t("overview_no_connections", "hi") in [info.value for info in at.info]
@@ -206,7 +207,7 @@ def test_new_readings_show_without_waiting_for_the_cache(db_path):
     account_id = household(db_path, 1)
     at = compare(account_id, "en")
     before = value_traces(chart_spec(at))[0]["y"][-1]
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         add_readings(
             conn,
             "1000000001",

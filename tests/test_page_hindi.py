@@ -18,7 +18,7 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
-from lib import db, demo, store
+from lib import demo, storage
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["dashboard.py", "pages/compare.py", "pages/ledger.py", "pages/manage_connection.py", "pages/camp.py"]
@@ -106,9 +106,9 @@ def _leaks(texts: list[str], allowed: set[str]) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def demo_account(db_path):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         demo.seed_demo(conn)
-        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+        account_id = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
         allowed = _data_words(conn)
     return account_id, allowed
 

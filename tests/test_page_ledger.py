@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import alerts, db, demo, i18n, ledger, store
+from lib import alerts, demo, i18n, ledger, storage
 from lib.clock import now_utc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def demo_account(db_path: Path) -> int:
     """The demo seeded into the METERMITRA_DB test database (120 days: enough for slabs and months)."""
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         summary = demo.seed_demo(conn, now=now_utc(), days=120)
     return int(summary["account_id"])
 
@@ -76,12 +76,12 @@ def test_waterfall_of_a_month_for_the_shop(demo_account):
 
 
 def test_ledger_csv_download_in_hindi_matches_the_ledger(demo_account):
-    with db.open_db(Path(db.db_path())) as conn:
+    with storage.open_db(Path(storage.db_path())) as conn:
         rows = ledger.load_ledger(conn, demo_account, ["DEMO-1001"])
-        details = store.connection_details(conn, demo_account)
-    from lib import ledger_view
+        details = storage.accounts.connection_details(conn, demo_account)
+    from lib.ui import ledger as ledger_page
 
-    data = ledger_view.ledger_csv(
+    data = ledger_page.ledger_csv(
         rows,
         "hi",
         consumer_id="DEMO-1001",
@@ -106,8 +106,8 @@ def test_signed_out_visitor_sees_no_ledger(demo_account):
 
 
 def test_account_without_links_is_pointed_to_manage_connection(demo_account):
-    with db.open_db(Path(db.db_path())) as conn:
-        other = store.create_account(conn, "+919812345678")
+    with storage.open_db(Path(storage.db_path())) as conn:
+        other = storage.accounts.create_account(conn, "+919812345678")
         alerts.set_alert_rule(conn, other, min_days_left=60, min_balance_inr=100_000)
     at = _ledger_page(other, "en")
     assert not at.exception
@@ -136,12 +136,12 @@ def test_bad_arrears_input_gets_a_message_and_saves_nothing(demo_account):
     at.button(key="FormSubmitter:ledger_arrears_form-" + i18n.t("ledger_arrears_save", "hi")).click().run()
     assert not at.exception
     assert i18n.t("ledger_error_amount", "hi") in [e.value for e in at.error]
-    with db.open_db(Path(db.db_path())) as conn:
+    with storage.open_db(Path(storage.db_path())) as conn:
         assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
 
 
 def test_low_balance_warning_on_every_page(demo_account):
-    with db.open_db(Path(db.db_path())) as conn:
+    with storage.open_db(Path(storage.db_path())) as conn:
         alerts.set_alert_rule(conn, demo_account, min_days_left=3, min_balance_inr=100_000)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
     at.session_state["lang"] = "en"
@@ -158,7 +158,7 @@ def test_low_balance_warning_on_every_page(demo_account):
 def test_imported_connection_without_balance_is_marked_estimated(demo_account):
     from tests.test_ledger import _imported_connection
 
-    with db.open_db(Path(db.db_path())) as conn:
+    with storage.open_db(Path(storage.db_path())) as conn:
         _imported_connection(conn, demo_account, is_demo=1)  # the outbox gateway refuses real data
     at = _ledger_page(demo_account, "en")
     at.selectbox(key="ledger_connection").select("204500001").run()
@@ -175,10 +175,10 @@ def test_imported_connection_without_balance_is_marked_estimated(demo_account):
 def test_connection_with_a_category_missing_from_the_tariff_file_gets_a_message(demo_account):
     from tests.test_ledger import _imported_connection
 
-    with db.open_db(Path(db.db_path())) as conn:
+    with storage.open_db(Path(storage.db_path())) as conn:
         _imported_connection(conn, demo_account, is_demo=1)
         conn.execute("UPDATE consumers SET tariff_category = 'HT-X' WHERE consumer_id = '204500001'")
-        store.bump_data_version(conn)
+        storage.meta.bump_data_version(conn)
     at = _ledger_page(demo_account, "hi")
     at.selectbox(key="ledger_connection").select("204500001").run()
     assert not at.exception
@@ -189,7 +189,7 @@ def test_connection_with_a_category_missing_from_the_tariff_file_gets_a_message(
 
 def test_overview_lists_unexplained_deductions_and_compare_shows_monthly_parts(demo_account):
     # Arrears the demo meter never took: 20-22 Nov now look like the meter took ₹90 less than explained.
-    with db.open_db(Path(db.db_path())) as conn:
+    with storage.open_db(Path(storage.db_path())) as conn:
         ledger.add_arrear(
             conn,
             demo_account,
@@ -207,7 +207,7 @@ def test_overview_lists_unexplained_deductions_and_compare_shows_monthly_parts(d
     assert i18n.t("ledger_overview_title", "en") in [s.value for s in at.subheader]
     # ₹90 of instalments, plus the free units the arrears hold back on the 20th and 21st (Home passed
     # its 125 units on the 21st): the ledger charges more than the demo meter took.
-    with db.open_db(Path(db.db_path())) as conn:
+    with storage.open_db(Path(storage.db_path())) as conn:
         summary = ledger.unexplained_summary(ledger.load_ledger(conn, demo_account, ["DEMO-1001"])).iloc[0]
     assert summary["days"] == 3 and summary["spared_inr"] > 90.0
     expected = i18n.t(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import audit, db, i18n, otp, sms, store
-from lib.markup import inert as plain
+from lib import audit, i18n, otp, sms, storage
+from lib.ui.escape import inert as plain
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = "pages/manage_connection.py"
@@ -26,15 +26,15 @@ CONSUMERS = [
 @pytest.fixture(autouse=True)
 def app_env(monkeypatch, db_path):
     monkeypatch.setattr(otp, "RESPONSE_FLOOR_SECONDS", 0)
-    with db.open_db(db_path) as conn:
-        store.upsert_consumers(conn, CONSUMERS)
+    with storage.open_db(db_path) as conn:
+        storage.consumers.upsert_consumers(conn, CONSUMERS)
     return db_path
 
 
 @pytest.fixture
 def account_id(app_env) -> int:
-    with db.open_db(app_env) as conn:
-        return store.create_account(conn, MOBILE)
+    with storage.open_db(app_env) as conn:
+        return storage.accounts.create_account(conn, MOBILE)
 
 
 def t(key: str, lang: str, **values: object) -> str:
@@ -59,7 +59,7 @@ def click(at: AppTest, label: str) -> AppTest:
 
 
 def outbox_code(db_path: Path, destination: str = OWNER) -> str:
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         for message in sms.recent_outbox(conn, limit=20):
             if message["destination"] == destination and message["kind"].startswith("otp_"):
                 return re.search(r"\d{3} \d{3}", message["text"]).group()
@@ -102,8 +102,8 @@ def test_add_another_meter_journey(app_env, account_id, lang):
     assert bold_names(at) == ["**Ghar**"]
     captions = " ".join(c.value for c in at.caption)
     assert "DEMO\\-9001" in captions and "DS\\-II" in captions
-    with db.open_db(app_env) as conn:
-        assert store.is_linked(conn, account_id, "DEMO-9001")
+    with storage.open_db(app_env) as conn:
+        assert storage.accounts.is_linked(conn, account_id, "DEMO-9001")
         assert [m["kind"] for m in sms.recent_outbox(conn)] == ["link_notice", "otp_link"]
     # The flow is over: the consumer ID form is back, above the list of linked connections.
     assert [ti.key for ti in at.text_input if ti.key.startswith("link_")] == ["link_consumer_input"]
@@ -126,9 +126,9 @@ def main_order(at: AppTest) -> list[str]:
 
 
 def test_add_another_meter_comes_before_the_linked_connections(app_env, account_id):
-    with db.open_db(app_env) as conn:
+    with storage.open_db(app_env) as conn:
         for number in (1, 2):
-            store.insert_link(conn, account_id, f"DEMO-900{number}", f"Meter {number}")
+            storage.accounts.insert_link(conn, account_id, f"DEMO-900{number}", f"Meter {number}")
     at = start_link(app("en", account_id), "en", "demo-9001")
     order = main_order(at)
     add, linked = order.index("Subheader:Add Another Meter"), order.index("Subheader:Linked connections (2)")
@@ -148,8 +148,8 @@ def test_the_new_connection_shows_on_the_overview_at_once(app_env, account_id):
     at.switch_page("dashboard.py").run()
     assert not at.exception
     assert "Ghar" in [h.value for h in at.subheader]  # the overview names each linked connection
-    with db.open_db(app_env) as conn:
-        assert list(store.connection_details(conn, account_id)["nickname"]) == ["Ghar"]
+    with storage.open_db(app_env) as conn:
+        assert list(storage.accounts.connection_details(conn, account_id)["nickname"]) == ["Ghar"]
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])
@@ -194,7 +194,7 @@ def test_wrong_otp_five_times_links_nothing(app_env, account_id, lang):
     assert plain(t("auth_linking", lang, consumer_id="DEMO-9001")) in [c.value for c in at.caption]
     assert [b.label for b in at.main.button] == [t("auth_send_new_otp", lang), t("auth_cancel", lang)]
     # The right code is refused all the same (the session still holds the dead challenge).
-    with db.open_db(app_env) as conn:
+    with storage.open_db(app_env) as conn:
         verdict = auth.verify_link(
             conn,
             load_settings(),
@@ -206,7 +206,7 @@ def test_wrong_otp_five_times_links_nothing(app_env, account_id, lang):
             lang=lang,
         )
         assert verdict.status == "dead"
-        assert store.linked_connections(conn, account_id) == []
+        assert storage.accounts.linked_connections(conn, account_id) == []
         assert audit.count(conn, "otp_dead") == 1
 
 
@@ -226,8 +226,8 @@ def test_send_a_new_otp_after_a_dead_challenge_links(app_env, account_id, monkey
     click(at, t("auth_verify_otp", "en"))
     assert bold_names(at) == ["**Ghar**"]
     assert "link_ended" not in at.session_state and "link_challenge_id" not in at.session_state
-    with db.open_db(app_env) as conn:
-        assert store.is_linked(conn, account_id, "DEMO-9001")
+    with storage.open_db(app_env) as conn:
+        assert storage.accounts.is_linked(conn, account_id, "DEMO-9001")
 
 
 def test_cancel_after_a_dead_challenge_goes_back(app_env, account_id):
@@ -259,8 +259,8 @@ def test_an_expired_otp_links_nothing(app_env, account_id, lang, monkeypatch):
     at.text_input(key="link_otp_input").input(outbox_code(app_env))
     click(at, t("auth_verify_otp", lang))
     assert [e.value for e in at.error] == [t("auth_otp_expired", lang)]
-    with db.open_db(app_env) as conn:
-        assert store.linked_connections(conn, account_id) == []
+    with storage.open_db(app_env) as conn:
+        assert storage.accounts.linked_connections(conn, account_id) == []
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])
@@ -287,16 +287,16 @@ def test_remove_asks_first_then_takes_effect(app_env, account_id, lang):
         at.warning[0].value.replace("\\", "")
     )
     click(at, t("auth_cancel", lang))
-    with db.open_db(app_env) as conn:
-        assert store.is_linked(conn, account_id, "DEMO-9001")
+    with storage.open_db(app_env) as conn:
+        assert storage.accounts.is_linked(conn, account_id, "DEMO-9001")
     click(at, t("auth_remove", lang))
     click(at, t("auth_remove_yes", lang))
     assert not at.exception
     assert plain(t("auth_removed", lang)) in [s.value for s in at.success]
     assert bold_names(at) == []
-    with db.open_db(app_env) as conn:
-        assert not store.is_linked(conn, account_id, "DEMO-9001")
-        assert store.daily_frame(conn, account_id).empty
+    with storage.open_db(app_env) as conn:
+        assert not storage.accounts.is_linked(conn, account_id, "DEMO-9001")
+        assert storage.readings.daily_frame(conn, account_id).empty
         assert audit.count(conn, "link_removed", account_id=account_id) == 1
 
 
@@ -312,15 +312,15 @@ def test_rename(app_env, account_id, lang):
     field.input("   ")
     click(at, t("auth_rename", lang))
     assert [e.value for e in at.error] == [t("auth_rename_invalid", lang)]
-    with db.open_db(app_env) as conn:
-        assert store.linked_connections(conn, account_id)[0]["nickname"] == "Dukaan"
+    with storage.open_db(app_env) as conn:
+        assert storage.accounts.linked_connections(conn, account_id)[0]["nickname"] == "Dukaan"
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])
 def test_a_stale_link_is_flagged(app_env, account_id, lang):
-    with db.open_db(app_env) as conn:
-        store.insert_link(conn, account_id, "DEMO-9001", "Ghar")
-        store.upsert_consumers(conn, [{**CONSUMERS[0], "registered_mobile": "+919744444444"}])
+    with storage.open_db(app_env) as conn:
+        storage.accounts.insert_link(conn, account_id, "DEMO-9001", "Ghar")
+        storage.consumers.upsert_consumers(conn, [{**CONSUMERS[0], "registered_mobile": "+919744444444"}])
     at = app(lang, account_id)
     assert t("auth_stale", lang) in [w.value for w in at.warning]
     assert bold_names(at) == ["**Ghar**"]
@@ -329,8 +329,8 @@ def test_a_stale_link_is_flagged(app_env, account_id, lang):
 
 
 def test_database_text_is_shown_as_text(app_env, account_id):
-    with db.open_db(app_env) as conn:
-        store.insert_link(conn, account_id, "DEMO-9002", "[x](javascript:alert(1)) <b>bold</b>")
+    with storage.open_db(app_env) as conn:
+        storage.accounts.insert_link(conn, account_id, "DEMO-9002", "[x](javascript:alert(1)) <b>bold</b>")
     at = app("en", account_id)
     bodies = [m.value for m in at.markdown] + [c.value for c in at.caption]
     for body in bodies:
@@ -343,9 +343,9 @@ def test_database_text_is_shown_as_text(app_env, account_id):
 
 
 def test_forged_session_values_act_on_nothing(app_env, account_id):
-    with db.open_db(app_env) as conn:
-        other = store.create_account(conn, "+919833333333")
-        store.insert_link(conn, other, "DEMO-9002", "Theirs")
+    with storage.open_db(app_env) as conn:
+        other = storage.accounts.create_account(conn, "+919833333333")
+        storage.accounts.insert_link(conn, other, "DEMO-9002", "Theirs")
         theirs = otp.issue(
             conn,
             otp.load_key(__import__("lib.config", fromlist=["x"]).load_settings()),
@@ -367,7 +367,7 @@ def test_forged_session_values_act_on_nothing(app_env, account_id):
     at.text_input(key="link_otp_input").input(theirs.code)
     click(at, t("auth_verify_otp", "en"))
     assert [e.value for e in at.error] == [t("auth_otp_wrong", "en", tries=4)]
-    with db.open_db(app_env) as conn:
-        assert store.linked_connections(conn, account_id) == []
-        assert store.is_linked(conn, other, "DEMO-9002")
+    with storage.open_db(app_env) as conn:
+        assert storage.accounts.linked_connections(conn, account_id) == []
+        assert storage.accounts.is_linked(conn, other, "DEMO-9002")
         assert "Theirs" not in " ".join(bold_names(at))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import db, demo, i18n, store
+from lib import demo, i18n, storage
 from lib.clock import IST
 from tests.test_store import NICKNAMES, add_consumer, add_readings, seed_household
 
@@ -19,7 +19,7 @@ NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)  # the suite's fixed clock
 
 def household(db_path: Path, connections: int) -> int:
     """1 or 6 connections from the hand-built household; 3 = the demo household."""
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         if connections == 3:
             return demo.seed_demo(conn, now=NOW, days=120)["account_id"]
         return seed_household(conn, connections)
@@ -43,8 +43,8 @@ def test_overview_shows_a_card_per_connection(db_path, connections, lang):
     at = app(account_id, lang)
     assert not at.exception
     assert at.title[0].value == i18n.t("overview_title", lang)
-    with db.open_db(db_path) as conn:
-        nicknames = store.connection_details(conn, account_id)["nickname"].tolist()
+    with storage.open_db(db_path) as conn:
+        nicknames = storage.accounts.connection_details(conn, account_id)["nickname"].tolist()
     headers = [h.value for h in at.subheader]
     assert sorted(h.replace("\\", "") for h in headers if h.replace("\\", "") in nicknames) == sorted(
         nicknames
@@ -72,8 +72,8 @@ def test_cards_run_out_first_on_top_with_warnings(db_path):
 
 def test_demo_household_numbers_in_hindi(db_path):
     account_id = household(db_path, 3)
-    with db.open_db(db_path) as conn:
-        balances = store.daily_frame(conn, account_id, None, "2026-11-25", "2026-11-25")
+    with storage.open_db(db_path) as conn:
+        balances = storage.readings.daily_frame(conn, account_id, None, "2026-11-25", "2026-11-25")
     at = app(account_id, "hi")
     shown = metric_values(at, "बैलेंस")
     expected = {i18n.format_money(v, "hi") for v in balances["closing_balance_inr"]}
@@ -89,9 +89,9 @@ def test_demo_household_numbers_in_hindi(db_path):
 
 
 def test_no_connection_points_to_add_another_meter(db_path):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         add_consumer(conn, "999", is_demo=1)  # not empty, so the first start seeds no demo
-        account_id = store.create_account(conn, "+919876500000")
+        account_id = storage.accounts.create_account(conn, "+919876500000")
     at = app(account_id, "en")
     assert not at.exception
     assert i18n.t("overview_no_connections", "en") in [info.value for info in at.info]
@@ -101,7 +101,7 @@ def test_no_connection_points_to_add_another_meter(db_path):
 
 def test_changed_registered_mobile_hides_the_card_and_says_why(db_path):
     account_id = household(db_path, 1)
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         add_consumer(conn, "1000000001", mobile="+919800000002", is_demo=1)
     at = app(account_id, "en")
     assert not at.exception
@@ -113,7 +113,7 @@ def test_a_new_import_shows_at_once(db_path):
     account_id = household(db_path, 1)
     at = app(account_id, "en")
     before = metric_values(at, "Balance")
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         # A recharge of ₹700 at 12:00 IST today and one more reading.
         add_readings(
             conn,
@@ -130,10 +130,10 @@ def test_a_new_import_shows_at_once(db_path):
 
 
 def test_nicknames_are_shown_as_text_not_markup(db_path):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         add_consumer(conn, "555", is_demo=1)
-        account_id = store.create_account(conn, "+919876500000")
-        store.insert_link(conn, account_id, "555", "[click](http://evil.example) **x**")
+        account_id = storage.accounts.create_account(conn, "+919876500000")
+        storage.accounts.insert_link(conn, account_id, "555", "[click](http://evil.example) **x**")
         add_readings(conn, "555", dt.datetime(2026, 11, 23, tzinfo=IST), [0.5] * 96, balance=500.0)
     at = app(account_id, "en")
     assert not at.exception
@@ -142,10 +142,10 @@ def test_nicknames_are_shown_as_text_not_markup(db_path):
 
 
 def test_an_old_balance_says_how_old_it_is(db_path):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         add_consumer(conn, "556", is_demo=1)
-        account_id = store.create_account(conn, "+919876500000")
-        store.insert_link(conn, account_id, "556", "Home")
+        account_id = storage.accounts.create_account(conn, "+919876500000")
+        storage.accounts.insert_link(conn, account_id, "556", "Home")
         add_readings(conn, "556", dt.datetime(2026, 11, 9, tzinfo=IST), [0.5] * 96, balance=500.0)
     at = app(account_id, "en")
     assert not at.exception
@@ -174,16 +174,16 @@ def test_tables_put_rupees_first_and_pin_the_connection(db_path, lang):
 
 def _demo_with_an_unexplained_deduction(db_path: Path) -> int:
     """The demo household, with ₹75 more taken from Home's metered balance from 20 Nov 23:30 IST on."""
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         demo.seed_demo(conn, days=60)
-        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
-        with db.transaction(conn):
+        account_id = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+        with storage.transaction(conn):
             conn.execute(
                 "UPDATE readings SET balance_inr = balance_inr - 75 "
                 "WHERE consumer_id = 'DEMO-1001' AND ts >= '2026-11-20T18:00:00Z' AND balance_inr IS NOT NULL"
             )
-            store.refresh_daily(conn, "DEMO-1001")
-            store.bump_data_version(conn)
+            storage.readings.refresh_daily(conn, "DEMO-1001")
+            storage.meta.bump_data_version(conn)
     return account_id
 
 
@@ -198,18 +198,18 @@ def test_overview_lists_unexplained_deductions(db_path, lang):
 
 
 def test_overview_without_unexplained_deductions_shows_no_such_list(db_path):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         demo.seed_demo(conn, days=60)
-        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+        account_id = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
     at = app(account_id, "en")
     assert not at.exception
     assert i18n.t("ledger_overview_title", "en") not in [s.value for s in at.subheader]
 
 
 def test_compare_shows_monthly_spend_split_into_parts(db_path):
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         demo.seed_demo(conn, days=60)
-        account_id = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+        account_id = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
     at = app(account_id, "en")
     at.switch_page("pages/compare.py").run()
     assert not at.exception

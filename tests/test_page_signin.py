@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import audit, db, i18n, otp, sms, store
+from lib import audit, i18n, otp, sms, storage
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = "pages/manage_connection.py"
@@ -24,8 +24,8 @@ CONSUMERS = [
 @pytest.fixture(autouse=True)
 def app_env(monkeypatch, db_path):
     monkeypatch.setattr(otp, "RESPONSE_FLOOR_SECONDS", 0)
-    with db.open_db(db_path) as conn:
-        store.upsert_consumers(conn, CONSUMERS)
+    with storage.open_db(db_path) as conn:
+        storage.consumers.upsert_consumers(conn, CONSUMERS)
     return db_path
 
 
@@ -53,7 +53,7 @@ def messages(at: AppTest) -> list[str]:
 
 
 def outbox_code(db_path: Path, destination: str = MOBILE) -> str:
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         for message in sms.recent_outbox(conn, limit=20):
             if message["destination"] == destination and message["kind"].startswith("otp_"):
                 return re.search(r"\d{3} \d{3}", message["text"]).group()
@@ -84,8 +84,8 @@ def test_sign_in_journey(app_env, lang):
     at.text_input(key="signin_otp_input").input(outbox_code(app_env))
     click(at, t("auth_verify_otp", lang))
     assert not at.exception
-    with db.open_db(app_env) as conn:
-        account = store.account_by_mobile(conn, MOBILE)
+    with storage.open_db(app_env) as conn:
+        account = storage.accounts.account_by_mobile(conn, MOBILE)
         assert audit.count(conn, "login_ok", account_id=account["account_id"]) == 1
     assert at.session_state["account_id"] == account["account_id"]
     assert account["language"] == lang and at.session_state["lang"] == lang
@@ -95,8 +95,8 @@ def test_sign_in_journey(app_env, lang):
 
 
 def test_the_saved_language_is_loaded_on_sign_in(app_env):
-    with db.open_db(app_env) as conn:
-        store.create_account(conn, MOBILE, language="en")
+    with storage.open_db(app_env) as conn:
+        storage.accounts.create_account(conn, MOBILE, language="en")
     at = app("hi")
     sign_in(at, "hi", app_env)
     assert at.session_state["lang"] == "en"
@@ -111,7 +111,7 @@ def test_not_an_indian_mobile_gets_a_clear_message_and_keeps_the_input(app_env, 
     assert not at.exception
     assert [e.value for e in at.error] == [t("auth_invalid_mobile", lang)]
     assert at.text_input(key="signin_mobile_input").value == typed
-    with db.open_db(app_env) as conn:
+    with storage.open_db(app_env) as conn:
         assert sms.recent_outbox(conn) == []
 
 
@@ -144,12 +144,12 @@ def test_wrong_otp_five_times(app_env, lang):
     assert t("auth_otp_sent_signin", lang, mobile="+91 ••••••••10") not in messages(at)
     assert [b.label for b in at.main.button] == [t("auth_send_new_otp", lang), t("auth_change_number", lang)]
     # The right code is refused all the same (the session still holds the dead challenge).
-    with db.open_db(app_env) as conn:
+    with storage.open_db(app_env) as conn:
         verdict = auth.verify_sign_in(
             conn, load_settings(), at.session_state["signin_challenge_id"], MOBILE, code, lang=lang
         )
         assert verdict.status == "dead"
-        assert store.account_by_mobile(conn, MOBILE) is None
+        assert storage.accounts.account_by_mobile(conn, MOBILE) is None
     at.run()
     assert at.session_state["account_id"] is None
     assert [e.value for e in at.error] == [t("auth_otp_dead", lang)]
@@ -236,7 +236,7 @@ def test_resend_waits_then_sends_a_new_code(app_env, monkeypatch):
     assert [w.value for w in at.warning] == [t("auth_resend_wait", "en", seconds=30)]
     monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:30:31Z")
     click(at, t("auth_resend_otp", "en"))
-    with db.open_db(app_env) as conn:
+    with storage.open_db(app_env) as conn:
         assert len(sms.recent_outbox(conn)) == 2
     at.text_input(key="signin_otp_input").input(first)
     click(at, t("auth_verify_otp", "en"))
@@ -264,7 +264,7 @@ def test_sign_out_ends_the_session(app_env, lang):
     assert at.session_state["account_id"] is None
     assert "link_challenge_id" not in at.session_state
     assert t("auth_signin_title", lang) in [h.value for h in at.title]
-    with db.open_db(app_env) as conn:
+    with storage.open_db(app_env) as conn:
         assert audit.count(conn, "sign_out", account_id=account_id) == 1
 
 
@@ -310,8 +310,8 @@ def test_a_forged_account_id_shows_nothing(app_env):
 
 
 def test_query_parameters_do_not_sign_in(app_env):
-    with db.open_db(app_env) as conn:
-        account_id = store.create_account(conn, MOBILE)
+    with storage.open_db(app_env) as conn:
+        account_id = storage.accounts.create_account(conn, MOBILE)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
     at.query_params["account_id"] = str(account_id)
     at.query_params["account"] = str(account_id)
@@ -322,8 +322,8 @@ def test_query_parameters_do_not_sign_in(app_env):
 
 
 def test_an_unsafe_configuration_refuses_with_a_message(app_env):
-    with db.open_db(app_env) as conn:
-        store.upsert_consumers(conn, [{**CONSUMERS[0], "consumer_id": "1001", "is_demo": 0}])
+    with storage.open_db(app_env) as conn:
+        storage.consumers.upsert_consumers(conn, [{**CONSUMERS[0], "consumer_id": "1001", "is_demo": 0}])
     at = app("en")
     assert not at.exception
     errors = [e.value for e in at.error]
@@ -336,7 +336,7 @@ def test_too_many_otps_for_a_number_is_said_plainly(app_env, lang, monkeypatch):
     from lib import auth
     from lib.config import load_settings
 
-    with db.open_db(app_env) as conn:  # three sends from other tabs in the last 15 minutes
+    with storage.open_db(app_env) as conn:  # three sends from other tabs in the last 15 minutes
         for minute in (0, 1, 2):
             monkeypatch.setenv("METERMITRA_NOW", f"2026-11-25T06:{30 + minute}:00Z")
             assert auth.start_sign_in(conn, load_settings(), MOBILE, lang=lang).status == "sent"

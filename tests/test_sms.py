@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import audit, sms, store
+from lib import audit, sms, storage
 from lib.config import Settings, load_settings
 
 DEST = "+919812345678"
@@ -122,7 +122,9 @@ def test_the_log_has_no_text_and_no_full_number(conn, outbox_settings):
 
 
 def test_the_outbox_refuses_a_database_with_real_consumers(conn, outbox_settings):
-    store.upsert_consumers(conn, [{"consumer_id": "1", "name": "A", "registered_mobile": DEST, "is_demo": 0}])
+    storage.consumers.upsert_consumers(
+        conn, [{"consumer_id": "1", "name": "A", "registered_mobile": DEST, "is_demo": 0}]
+    )
     result = sms.send_sms(conn, outbox_settings, DEST, "x", kind="test", now=NOW)
     assert not result.ok and sms.recent_outbox(conn) == []
 
@@ -209,14 +211,16 @@ def test_an_unreachable_gateway_fails_cleanly(conn, db_path):
 
 
 def test_outbox_with_demo_data_is_fine(conn, outbox_settings):
-    store.upsert_consumers(
+    storage.consumers.upsert_consumers(
         conn, [{"consumer_id": "D1", "name": "A", "registered_mobile": DEST, "is_demo": 1}]
     )
     sms.check_sms_configuration(conn, outbox_settings)
 
 
 def test_outbox_with_a_production_database_refuses_to_start(conn, outbox_settings):
-    store.upsert_consumers(conn, [{"consumer_id": "1", "name": "A", "registered_mobile": DEST, "is_demo": 0}])
+    storage.consumers.upsert_consumers(
+        conn, [{"consumer_id": "1", "name": "A", "registered_mobile": DEST, "is_demo": 0}]
+    )
     with pytest.raises(sms.SmsConfigurationError, match="real .*consumers"):
         sms.check_sms_configuration(conn, outbox_settings)
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from lib import store
+from lib import storage
 from lib.clock import IST, UTC, to_ts
-from lib.db import transaction
+from lib.storage.engine import transaction
 
 OWNER = "+919876500000"
 STRANGER = "+919876599999"
@@ -25,7 +25,7 @@ RATE_INR_PER_KWH = 6.0
 
 
 def add_consumer(conn: sqlite3.Connection, consumer_id: str, mobile: str = OWNER, **extra: object) -> None:
-    store.upsert_consumers(
+    storage.consumers.upsert_consumers(
         conn,
         [
             {
@@ -71,11 +71,11 @@ def add_readings(
         balance -= energy * rate
         rows.append((consumer_id, to_ts(ts), float(energy), round(balance, 2)))
     with transaction(conn):
-        store.insert_readings(conn, rows)
+        storage.readings.insert_readings(conn, rows)
         if paid:
-            store.insert_recharges(conn, paid)
-        store.refresh_daily(conn, consumer_id)
-        store.bump_data_version(conn)
+            storage.readings.insert_recharges(conn, paid)
+        storage.readings.refresh_daily(conn, consumer_id)
+        storage.meta.bump_data_version(conn)
     return balance
 
 
@@ -88,7 +88,7 @@ def seed_household(
     disconnected for its last 3 days; the rest are healthy. Returns the account ID.
     """
     rng = random.Random(20261125 + n)  # noqa: S311 - test data
-    account_id = store.create_account(conn, OWNER, now=LINKED_AT)
+    account_id = storage.accounts.create_account(conn, OWNER, now=LINKED_AT)
     start = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time(), tzinfo=IST)
     intervals = (days - 1) * 48 + 24  # up to 12:00 IST today
     for index in range(n):
@@ -97,7 +97,9 @@ def seed_household(
             conn, cid, tariff_category="NDS-II" if index == 1 else "DS-II", sanctioned_load_kw=2.0, is_demo=1
         )
         with transaction(conn):
-            store.insert_link(conn, account_id, cid, NICKNAMES[index], now=f"2026-01-01T00:0{index}:00Z")
+            storage.accounts.insert_link(
+                conn, account_id, cid, NICKNAMES[index], now=f"2026-01-01T00:0{index}:00Z"
+            )
         if index == 2:
             continue
         kwh = [round(rng.uniform(0.05, 0.35), 3) for _ in range(intervals)]
@@ -119,11 +121,11 @@ def seed_household(
 def _two_accounts(conn: sqlite3.Connection) -> tuple[int, int]:
     add_consumer(conn, "111")
     add_consumer(conn, "222", mobile=STRANGER)
-    owner = store.create_account(conn, OWNER, now=LINKED_AT)
-    stranger = store.create_account(conn, STRANGER, now=LINKED_AT)
+    owner = storage.accounts.create_account(conn, OWNER, now=LINKED_AT)
+    stranger = storage.accounts.create_account(conn, STRANGER, now=LINKED_AT)
     with transaction(conn):
-        store.insert_link(conn, owner, "111", "Home", now=LINKED_AT)
-        store.insert_link(conn, stranger, "222", "Theirs", now=LINKED_AT)
+        storage.accounts.insert_link(conn, owner, "111", "Home", now=LINKED_AT)
+        storage.accounts.insert_link(conn, stranger, "222", "Theirs", now=LINKED_AT)
     start = dt.datetime(2026, 11, 20, tzinfo=IST)
     add_readings(conn, "111", start, [0.5] * 48, balance=100.0, recharges={10: 50.0})
     add_readings(conn, "222", start, [0.25] * 48, balance=100.0, recharges={10: 70.0})
@@ -132,7 +134,7 @@ def _two_accounts(conn: sqlite3.Connection) -> tuple[int, int]:
 
 def test_daily_frame_returns_only_linked_connections(conn):
     owner, _ = _two_accounts(conn)
-    frame = store.daily_frame(conn, owner)
+    frame = storage.readings.daily_frame(conn, owner)
     assert frame["consumer_id"].unique().tolist() == ["111"]
     assert frame["nickname"].tolist() == ["Home"]
     assert frame["kwh"].tolist() == [24.0]
@@ -140,34 +142,34 @@ def test_daily_frame_returns_only_linked_connections(conn):
 
 def test_forged_consumer_id_returns_nothing_from_every_read(conn):
     owner, _ = _two_accounts(conn)
-    assert store.daily_frame(conn, owner, ["222"]).empty
-    assert store.readings_frame(conn, owner, "222").empty
-    assert store.recharges_frame(conn, owner, ["222"]).empty
-    assert "222" not in set(store.connection_details(conn, owner)["consumer_id"])
+    assert storage.readings.daily_frame(conn, owner, ["222"]).empty
+    assert storage.readings.readings_frame(conn, owner, "222").empty
+    assert storage.readings.recharges_frame(conn, owner, ["222"]).empty
+    assert "222" not in set(storage.accounts.connection_details(conn, owner)["consumer_id"])
     # An unknown ID and an SQL-looking value are just absent too.
-    assert store.daily_frame(conn, owner, ["999", "111' OR '1'='1"]).empty
+    assert storage.readings.daily_frame(conn, owner, ["999", "111' OR '1'='1"]).empty
 
 
 def test_empty_id_list_means_no_connection(conn):
     owner, _ = _two_accounts(conn)
-    assert store.daily_frame(conn, owner, []).empty
+    assert storage.readings.daily_frame(conn, owner, []).empty
 
 
 def test_changed_registered_mobile_stops_access(conn):
     owner, _ = _two_accounts(conn)
     add_consumer(conn, "111", mobile="+919800000001")
-    assert store.daily_frame(conn, owner).empty
-    assert store.readings_frame(conn, owner, "111").empty
-    assert store.recharges_frame(conn, owner).empty
-    assert store.connection_details(conn, owner).empty
-    assert [link["active"] for link in store.linked_connections(conn, owner)] == [False]
+    assert storage.readings.daily_frame(conn, owner).empty
+    assert storage.readings.readings_frame(conn, owner, "111").empty
+    assert storage.readings.recharges_frame(conn, owner).empty
+    assert storage.accounts.connection_details(conn, owner).empty
+    assert [link["active"] for link in storage.accounts.linked_connections(conn, owner)] == [False]
 
 
 def test_daily_frame_day_range_and_types(conn):
     owner, _ = _two_accounts(conn)
     start = dt.datetime(2026, 11, 22, tzinfo=IST)
     add_readings(conn, "111", start, [1.0] * 96, balance=500.0)
-    frame = store.daily_frame(conn, owner, ["111"], "2026-11-22", "2026-11-23")
+    frame = storage.readings.daily_frame(conn, owner, ["111"], "2026-11-22", "2026-11-23")
     assert frame["day"].dt.strftime("%Y-%m-%d").tolist() == ["2026-11-22", "2026-11-23"]
     assert pd.api.types.is_datetime64_any_dtype(frame["day"])
     assert frame["kwh"].tolist() == [48.0, 48.0]
@@ -179,39 +181,41 @@ def test_ist_midnight_splits_days(conn):
     # 18:00Z and 18:30Z on 21 Nov are 23:30 IST on the 21st and 00:00 IST on the 22nd.
     start = dt.datetime(2026, 11, 21, 18, 0, tzinfo=UTC)
     add_readings(conn, "111", start, [1.0, 2.0], balance=10.0)
-    frame = store.daily_frame(conn, owner, ["111"], "2026-11-21", "2026-11-22")
+    frame = storage.readings.daily_frame(conn, owner, ["111"], "2026-11-21", "2026-11-22")
     assert dict(zip(frame["day"].dt.strftime("%d"), frame["kwh"], strict=True)) == {"21": 1.0, "22": 2.0}
 
 
 def test_recharges_frame_and_connection_details(conn):
     owner, _ = _two_accounts(conn)
-    paid = store.recharges_frame(conn, owner)
+    paid = storage.readings.recharges_frame(conn, owner)
     assert paid["amount_inr"].tolist() == [50.0]
     assert str(paid["ts"].dt.tz) == "UTC"
-    details = store.connection_details(conn, owner)
+    details = storage.accounts.connection_details(conn, owner)
     assert details[["consumer_id", "nickname"]].values.tolist() == [["111", "Home"]]
 
 
 def test_readings_frame_range_is_half_open(conn):
     owner, _ = _two_accounts(conn)
-    frame = store.readings_frame(conn, owner, "111", "2026-11-19T18:30:00Z", "2026-11-19T19:30:00Z")
+    frame = storage.readings.readings_frame(
+        conn, owner, "111", "2026-11-19T18:30:00Z", "2026-11-19T19:30:00Z"
+    )
     assert frame["ts"].dt.strftime("%H:%M").tolist() == ["18:30", "19:00"]
 
 
 def test_data_version_changes_with_links_and_imports(conn):
-    before = store.data_version(conn)
+    before = storage.meta.data_version(conn)
     owner, _ = _two_accounts(conn)
-    after_seed = store.data_version(conn)
+    after_seed = storage.meta.data_version(conn)
     assert after_seed != before
     add_readings(conn, "111", dt.datetime(2026, 11, 24, tzinfo=IST), [1.0], balance=5.0)
-    assert store.data_version(conn) != after_seed
+    assert storage.meta.data_version(conn) != after_seed
 
 
 def test_seed_household_shape(conn):
     account_id = seed_household(conn, 6)
-    details = store.connection_details(conn, account_id)
+    details = storage.accounts.connection_details(conn, account_id)
     assert details["nickname"].tolist() == list(NICKNAMES)
-    daily = store.daily_frame(conn, account_id)
+    daily = storage.readings.daily_frame(conn, account_id)
     assert sorted(daily["consumer_id"].unique()) == [
         "1000000001",
         "1000000002",
@@ -278,9 +282,9 @@ def test_refresh_daily_matches_a_plain_group_by(conn):
     # the IST midnight boundary: 18:29:59Z is 23:59:59 IST on the 22nd, 18:30:00Z is 00:00 on the 23rd
     rows += [("111", "2026-11-22T18:29:59Z", 0.125, 5.5), ("111", "2026-11-23T18:30:00Z", 0.25, None)]
     with transaction(conn):
-        store.insert_readings(conn, rows)
-        store.insert_readings(conn, [("222", to_ts(start), 9.0, 1.0)])
-        store.insert_recharges(
+        storage.readings.insert_readings(conn, rows)
+        storage.readings.insert_readings(conn, [("222", to_ts(start), 9.0, 1.0)])
+        storage.readings.insert_recharges(
             conn,
             [
                 # 20 Nov: a day with recharges and no readings
@@ -293,7 +297,7 @@ def test_refresh_daily_matches_a_plain_group_by(conn):
                 {"consumer_id": "111", "ts": "2026-12-20T06:00:00Z", "amount_inr": 200.0},
             ],
         )
-        store.refresh_daily(conn, "111")
+        storage.readings.refresh_daily(conn, "111")
     expected = [tuple(row) for row in conn.execute(_DAILY_REFERENCE, {"cid": "111"})]
     assert [row[1] for row in expected] == [
         "2026-11-18",
@@ -316,9 +320,9 @@ def test_refresh_daily_matches_a_plain_group_by(conn):
     with transaction(conn):
         conn.execute("UPDATE daily SET kwh = -1 WHERE consumer_id = '111' AND day = '2026-11-18'")
         conn.execute("DELETE FROM daily WHERE consumer_id = '111' AND day > '2026-11-18'")
-        store.refresh_daily(conn, "111", "2026-11-19", "2026-11-21")
-        store.refresh_daily(conn, "111", dt.date(2026, 11, 22), "9999-12-31")
-        store.refresh_daily(conn, "111", "2026-11-25", "2026-11-24")  # an empty range: no change
+        storage.readings.refresh_daily(conn, "111", "2026-11-19", "2026-11-21")
+        storage.readings.refresh_daily(conn, "111", dt.date(2026, 11, 22), "9999-12-31")
+        storage.readings.refresh_daily(conn, "111", "2026-11-25", "2026-11-24")  # an empty range: no change
     stored = _stored_daily(conn, "111")
     assert stored[0][2] == -1
     assert stored[1:] == expected[1:]

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from lib import db, demo, store
+from lib import demo, storage
 from tests.browser.harness import (
     ARTIFACTS,
     AppServer,
@@ -77,10 +77,10 @@ def journey(
     lang, device = variant
     reset_demo(Path(app_server.db_path))
     # The visitor's account speaks the journey's language (a verified sign-in restores the saved one).
-    with db.open_db(app_server.db_path) as conn:
-        account = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)
+    with storage.open_db(app_server.db_path) as conn:
+        account = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)
         assert account is not None, "the seeded demo has no demo account"
-        store.set_account_language(conn, int(account["account_id"]), lang)
+        storage.accounts.set_account_language(conn, int(account["account_id"]), lang)
     name = request.node.originalname.removeprefix("test_")
     visitor = Journey.open(chromium, app_server, lang=lang, device=device, name=name)
     try:

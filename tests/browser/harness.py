@@ -483,7 +483,7 @@ class Journey:
         code = panel.get_by_test_id("stCode").first
         code.wait_for(state="visible")
         if to is not None:
-            from lib.camp_view import format_demo_mobile
+            from lib.ui.camp import format_demo_mobile
 
             expect(panel.get_by_test_id("stCaptionContainer").first).to_contain_text(format_demo_mobile(to))
         return str(code.inner_text())

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from lib import clock, db, demo, store
+from lib import clock, demo, storage
 from tests.browser.harness import FIXED_NOW, Journey
 
 pytestmark = pytest.mark.browser
@@ -24,16 +24,16 @@ NEW_NICKNAME = {"en": "Tubewell", "hi": "ट्यूबवेल"}
 
 
 def _account_id(db_path: Path) -> int:
-    with db.open_db(db_path) as conn:
-        account = store.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)
+    with storage.open_db(db_path) as conn:
+        account = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)
     assert account is not None, "the demo account is missing from the seeded camp database"
     return int(account["account_id"])
 
 
 def _linked(db_path: Path) -> dict[str, str]:
     """consumer_id -> nickname of the demo account's linked connections, read from the server's database."""
-    with db.open_db(db_path) as conn:
-        links = store.linked_connections(conn, _account_id(db_path))
+    with storage.open_db(db_path) as conn:
+        links = storage.accounts.linked_connections(conn, _account_id(db_path))
     return {str(link["consumer_id"]): str(link["nickname"]) for link in links}
 
 
@@ -175,8 +175,8 @@ def test_compare_controls_and_csv(journey: Journey) -> None:
     assert rows[0] == [t("csv_period"), t("csv_connection"), t("csv_consumer_id"), t("csv_units")]
     today = clock.today_ist(clock.from_ts(FIXED_NOW))
     days = [(today - dt.timedelta(days=n)).isoformat() for n in range(6, -1, -1)]
-    with db.open_db(db_path) as conn:
-        daily = store.daily_frame(conn, _account_id(db_path), list(linked), days[0], days[-1])
+    with storage.open_db(db_path) as conn:
+        daily = storage.readings.daily_frame(conn, _account_id(db_path), list(linked), days[0], days[-1])
     expected = {
         (row.day.date().isoformat(), str(row.consumer_id)): round(float(row.kwh), 2)
         for row in daily.itertuples()
@@ -191,7 +191,7 @@ def test_compare_controls_and_csv(journey: Journey) -> None:
 
 def test_remove_connection(journey: Journey) -> None:
     """Journey 5: remove a connection (with confirmation) → gone from Overview and Compare."""
-    from lib.manage_view import _widget_id
+    from lib.ui.manage_connection import _widget_id
 
     db_path = journey.server.db_path
     linked = _linked(db_path)

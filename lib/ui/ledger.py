@@ -1,11 +1,11 @@
 """The ledger page ("Why did my balance drop?"), the low-balance warning on every page, and the ledger's
 panels for Overview and Compare.
 
-``draw(ctx)`` is ``pages/ledger.py``. ``draw_low_balance_warning(ctx)`` is called by ``lib.frame`` on
+``draw(ctx)`` is ``pages/ledger.py``. ``draw_low_balance_warning(ctx)`` is called by ``lib.ui.frame`` on
 every page after the sign-in gate. ``draw_unexplained_summary(ctx)`` and ``draw_monthly_spend(ctx)``
 are for the Overview and Compare pages. Authorization is checked outside the cache on every run (the
 account's active connections are read uncached); the cached ledger is keyed by database path,
-``store.data_version``, account and today, and reads only through the store's authorized functions.
+``storage.meta.data_version``, account and today, and reads only through the store's authorized functions.
 Nothing here passes data to ``unsafe_allow_html``; user text shown in markdown goes through ``md``.
 """
 
@@ -23,10 +23,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lib import alerts, clock, db, i18n, ledger, store, tariff
+from lib import alerts, clock, i18n, ledger, storage, tariff
 from lib.charts import _plain as plotly_plain  # nicknames are user text: no plotly markup
-from lib.frame import PageContext
-from lib.markup import inert as md
+from lib.ui.escape import inert as md
+from lib.ui.frame import PageContext
 
 log = logging.getLogger(__name__)
 
@@ -89,15 +89,15 @@ def cached_ledger(
     db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...], today: str
 ) -> pd.DataFrame:
     """The whole-history ledger of already-authorized ``consumer_ids`` (``version`` is only a cache key)."""
-    with db.open_db(db_path) as conn:
+    with storage.open_db(db_path) as conn:
         return ledger.load_ledger(conn, account_id, list(consumer_ids), today=dt.date.fromisoformat(today))
 
 
 def _account_data(ctx: PageContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """(active connections in link order, their ledger, data version); authorization read uncached."""
     with ctx.db() as conn:
-        details = store.connection_details(conn, ctx.account_id)
-        version = store.data_version(conn)
+        details = storage.accounts.connection_details(conn, ctx.account_id)
+        version = storage.meta.data_version(conn)
     details["consumer_id"] = details["consumer_id"].astype(str)
     ids = tuple(details["consumer_id"])
     rows = cached_ledger(
@@ -148,7 +148,7 @@ def draw(ctx: PageContext) -> None:
     own = rows[rows["consumer_id"].astype(str) == chosen].sort_values("day").reset_index(drop=True)
     if not len(own):
         with ctx.db() as conn:
-            has_data = len(store.daily_frame(conn, ctx.account_id, [chosen]))
+            has_data = len(storage.readings.daily_frame(conn, ctx.account_id, [chosen]))
         if has_data:
             st.warning(
                 ctx.t(
@@ -530,7 +530,7 @@ def _safe_file_part(text: str) -> str:
 def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: dt.date) -> None:
     st.subheader(ctx.t("ledger_arrears_title"))
     with ctx.db() as conn:
-        arrears = store.arrears_frame(conn, ctx.account_id, [consumer_id])
+        arrears = storage.ledger.arrears_frame(conn, ctx.account_id, [consumer_id])
     status = ledger.arrears_status(arrears, own, today)
     if not len(status):
         st.caption(ctx.t("ledger_arrears_none"))
@@ -706,7 +706,7 @@ def warning_texts(ctx: PageContext, low: list[alerts.LowBalance]) -> list[str]:
 
 
 def draw_low_balance_warning(ctx: PageContext) -> None:
-    """The signed-in account's low connections as one warning (``lib.frame`` calls this on every page).
+    """The signed-in account's low connections as one warning (``lib.ui.frame`` calls this on every page).
 
     Never breaks a page: when the ledger cannot be worked out, the warning is simply left out.
     """
@@ -741,7 +741,7 @@ def draw_unexplained_summary(ctx: PageContext) -> None:
     st.caption(ctx.t("ledger_overview_caption"))
     for row in summary.itertuples(index=False):
         st.markdown("- " + unexplained_text(ctx, row._asdict()))
-    if (db.ROOT / LEDGER_PAGE).exists():
+    if (storage.ROOT / LEDGER_PAGE).exists():
         st.page_link(LEDGER_PAGE, label=ctx.t("ledger_overview_link"), icon=":material/receipt_long:")
 
 

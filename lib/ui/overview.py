@@ -2,7 +2,7 @@
 
 ``draw(ctx)`` is the page. The cached loaders here are shared with the Compare page: authorization is
 checked *outside* them on every run (the account's active connections are read uncached, then only
-those consumer IDs are passed in), and their keys hold the database path and ``store.data_version``
+those consumer IDs are passed in), and their keys hold the database path and ``storage.meta.data_version``
 so a new import, link or rename shows at once. Inside, the reads still go through the store's
 authorized functions.
 """
@@ -17,9 +17,9 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
-from lib import analytics, charts, clock, db, i18n, store, tariff
-from lib.frame import PageContext
-from lib.markup import inert as md
+from lib import analytics, charts, clock, i18n, storage, tariff
+from lib.ui.escape import inert as md
+from lib.ui.frame import PageContext
 
 MANAGE_PAGE = "pages/manage_connection.py"
 COMPARE_PAGE = "pages/compare.py"
@@ -47,8 +47,8 @@ def cached_daily(
     last_day: str,
 ) -> pd.DataFrame:
     """Daily roll-ups of already-authorized ``consumer_ids`` (``version`` is only a cache key)."""
-    with db.open_db(db_path) as conn:
-        return store.daily_frame(conn, account_id, list(consumer_ids), first_day, last_day)
+    with storage.open_db(db_path) as conn:
+        return storage.readings.daily_frame(conn, account_id, list(consumer_ids), first_day, last_day)
 
 
 @st.cache_data(show_spinner=False, max_entries=256, ttl=6 * 3600)
@@ -56,8 +56,8 @@ def cached_recharges(
     db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...]
 ) -> pd.DataFrame:
     """Recharges of already-authorized ``consumer_ids``."""
-    with db.open_db(db_path) as conn:
-        return store.recharges_frame(conn, account_id, list(consumer_ids))
+    with storage.open_db(db_path) as conn:
+        return storage.readings.recharges_frame(conn, account_id, list(consumer_ids))
 
 
 @st.cache_data(show_spinner=False, max_entries=64, ttl=6 * 3600)
@@ -65,16 +65,18 @@ def cached_readings(
     db_path: str, version: str, account_id: int, consumer_id: str, start_ts: str, end_ts: str
 ) -> pd.DataFrame:
     """Raw 30-minute readings of one already-authorized connection in [start_ts, end_ts)."""
-    with db.open_db(db_path) as conn:
-        return store.readings_frame(conn, account_id, consumer_id, start_ts, end_ts)
+    with storage.open_db(db_path) as conn:
+        return storage.readings.readings_frame(conn, account_id, consumer_id, start_ts, end_ts)
 
 
 def account_connections(ctx: PageContext) -> tuple[pd.DataFrame, list[dict], str]:
     """(active connections in link order, stale links, data version): read uncached, every run."""
     with ctx.db() as conn:
-        details = store.connection_details(conn, ctx.account_id)
-        stale = [link for link in store.linked_connections(conn, ctx.account_id) if not link["active"]]
-        version = store.data_version(conn)
+        details = storage.accounts.connection_details(conn, ctx.account_id)
+        stale = [
+            link for link in storage.accounts.linked_connections(conn, ctx.account_id) if not link["active"]
+        ]
+        version = storage.meta.data_version(conn)
     details["consumer_id"] = details["consumer_id"].astype(str)
     return details, stale, version
 
@@ -89,7 +91,7 @@ def draw_stale_links(ctx: PageContext, stale: Sequence[dict]) -> None:
 def draw_no_connections(ctx: PageContext) -> None:
     """The empty state of every data page: point to Add Another Meter."""
     st.info(ctx.t("overview_no_connections"))
-    if (db.ROOT / MANAGE_PAGE).exists():
+    if (storage.ROOT / MANAGE_PAGE).exists():
         st.page_link(MANAGE_PAGE, label=ctx.t("overview_add_meter"), icon=":material/add:")
     else:
         st.caption(ctx.t("overview_add_meter_where"))
@@ -143,9 +145,9 @@ def draw(ctx: PageContext) -> None:
     cards = analytics.overview_cards(details, daily, recharges, today)
     _draw_headline(ctx, cards)
     _draw_cards(ctx, cards)
-    from lib import ledger_view  # lazy: ledger_view imports helpers from this module
+    from lib.ui import ledger  # lazy: ledger_view imports helpers from this module
 
-    ledger_view.draw_unexplained_summary(ctx)
+    ledger.draw_unexplained_summary(ctx)
     _draw_month(ctx, daily, today)
     _draw_cost(ctx, details, daily, today)
     _draw_balance_chart(ctx, details, daily, today)
@@ -383,5 +385,5 @@ def _draw_balance_chart(ctx: PageContext, details: pd.DataFrame, daily: pd.DataF
         today=today,
     )
     st.plotly_chart(fig, key="overview_chart", config={"displaylogo": False})
-    if (db.ROOT / COMPARE_PAGE).exists():
+    if (storage.ROOT / COMPARE_PAGE).exists():
         st.page_link(COMPARE_PAGE, label=ctx.t("overview_to_compare"), icon=":material/bar_chart:")

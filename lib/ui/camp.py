@@ -1,6 +1,6 @@
 """Camp mode on screen: the DEMO banner, the projector text size, the on-screen phone, the camp page.
 
-Called by ``lib.frame`` on every page when camp mode is on, and by ``pages/camp.py``.
+Called by ``lib.ui.frame`` on every page when camp mode is on, and by ``pages/camp.py``.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib import camp, i18n, store
+from lib import camp, i18n, storage
 from lib.clock import from_ts
-from lib.frame import PageContext
+from lib.ui.frame import PageContext
 
 # Literal CSS only (no data ever goes through unsafe_allow_html).
 _LARGE_TEXT_CSS = """
@@ -63,7 +63,7 @@ def draw_demo_chrome(ctx: PageContext) -> None:
     so that no SMS to a real number is ever shown on screen.
     """
     with ctx.db() as conn:
-        if store.holds_real_data(conn):
+        if storage.consumers.holds_real_data(conn):
             return
     st.info(ctx.t("demo_banner"), icon=":material/science:")
     draw_phone(ctx)

@@ -1,102 +1,10 @@
-"""Connections and schema: every SQLite connection MeterMitra opens comes from here.
+"""The schema as named migrations, applied once each in name order by ``engine.migrate``.
 
->>> conn = connect(":memory:")
->>> migrate(conn)[0]
-'0001_core'
->>> conn.execute("PRAGMA foreign_keys").fetchone()[0]
-1
-
-Rules (docs/research/otp-security.md section 5):
-- WAL, ``synchronous=FULL``, foreign keys on and a 10 s busy timeout on *every* connection;
-- a connection per operation (``with open_db() as conn:``) or per thread, never one cached across
-  Streamlit sessions;
-- migrations are named and applied once, in name order, each in its own transaction.
-
-Other modules add their tables by appending to ``MIGRATIONS`` with a new, higher name; an older
-database is upgraded on the next ``migrate``.
+Never edit a migration that has shipped: append a new one with a higher name.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
-
-import sqlite_utils
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = ROOT / "data" / "metermitra.db"
-BUSY_TIMEOUT_MS = 10_000
-
-
-def db_path() -> Path:
-    """The database file: ``METERMITRA_DB`` if set, else ``data/metermitra.db``."""
-    return Path(os.environ.get("METERMITRA_DB") or DEFAULT_DB)
-
-
-def connect(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
-    """Open a connection with MeterMitra's pragmas.
-
-    ``isolation_level=None``: Python never opens transactions behind our back; write paths use
-    ``transaction(conn)`` (``BEGIN IMMEDIATE``) explicitly.
-    """
-    target = str(path if path is not None else db_path())
-    if target != ":memory:":
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(
-        target,
-        timeout=BUSY_TIMEOUT_MS / 1000,
-        isolation_level=None,
-        check_same_thread=False,
-    )
-    conn.row_factory = sqlite3.Row
-    if target != ":memory:":
-        conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    return conn
-
-
-@contextlib.contextmanager
-def open_db(path: str | os.PathLike[str] | None = None) -> Iterator[sqlite3.Connection]:
-    """A migrated connection for one operation, closed afterwards.
-
-    >>> with open_db(":memory:") as conn:
-    ...     conn.execute("SELECT count(*) FROM consumers").fetchone()[0]
-    0
-    """
-    conn = connect(path)
-    try:
-        migrate(conn)
-        yield conn
-    finally:
-        conn.close()
-
-
-@contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception.
-
-    Takes the write lock at the start, so read-modify-write sequences cannot interleave.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def database(conn: sqlite3.Connection) -> sqlite_utils.Database:
-    """A sqlite-utils view of an open connection (for introspection and bulk helpers)."""
-    return sqlite_utils.Database(conn)
-
-
-# --- schema ---------------------------------------------------------------------------------
 # Each entry: (name, SQL script). Never edit a migration that has shipped: add a new one.
 
 MIGRATIONS: list[tuple[str, str]] = [
@@ -312,42 +220,3 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
 ]
-
-
-def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply every migration not yet applied; return the names applied now. Idempotent."""
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(name TEXT PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
-    )
-    done = {row[0] for row in conn.execute("SELECT name FROM schema_migrations")}
-    applied: list[str] = []
-    for name, script in sorted(MIGRATIONS):
-        if name in done:
-            continue
-        with transaction(conn):
-            # Re-check under the write lock: another process may have migrated meanwhile.
-            if conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
-                continue
-            for statement in _split_sql(script):
-                conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (name) VALUES (?)", (name,))
-        applied.append(name)
-    return applied
-
-
-def _split_sql(script: str) -> list[str]:
-    """Split a migration script into statements (our scripts hold no ';' inside literals)."""
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    statements: list[str] = []
-    pending = ""
-    for piece in "\n".join(lines).split(";"):
-        pending = f"{pending};{piece}" if pending else piece
-        # A trigger body (BEGIN ... END) holds ';': keep pieces together until the statement is whole.
-        if sqlite3.complete_statement(pending + ";"):
-            if pending.strip():
-                statements.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        statements.append(pending.strip())
-    return statements

@@ -27,7 +27,7 @@ from typing import Any
 
 import streamlit as st
 
-from lib import db, i18n, store
+from lib import i18n, storage
 from lib.config import Settings, load_settings
 
 IDLE_TIMEOUT_SECONDS = 15 * 60
@@ -101,7 +101,7 @@ class PageContext:
     @contextmanager
     def db(self) -> Iterator[Any]:
         """A migrated connection for one operation: ``with ctx.db() as conn: ...``."""
-        with db.open_db(self.settings.db_path) as conn:
+        with storage.open_db(self.settings.db_path) as conn:
             yield conn
 
 
@@ -114,12 +114,12 @@ def _first_start(path: str) -> bool:
     """Once per server process and database: migrate, and seed the demo into an empty database."""
     from lib import demo
 
-    with db.open_db(path) as conn:
+    with storage.open_db(path) as conn:
         return demo.ensure_demo_data(conn)
 
 
 def _page_exists(path: str) -> bool:
-    return (db.ROOT / path).exists()
+    return (storage.ROOT / path).exists()
 
 
 def _sync_language() -> None:
@@ -127,8 +127,8 @@ def _sync_language() -> None:
     st.session_state["lang_chosen"] = True
     account_id = st.session_state.get("account_id")
     if account_id is not None:
-        with db.open_db(settings().db_path) as conn:
-            store.set_account_language(conn, account_id, st.session_state["lang"])
+        with storage.open_db(settings().db_path) as conn:
+            storage.accounts.set_account_language(conn, account_id, st.session_state["lang"])
 
 
 def _sync_digits() -> None:
@@ -140,7 +140,7 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
     cfg = settings()
     title = i18n.t("app_title", st.session_state.get("lang", i18n.DEFAULT_LANGUAGE))
     st.set_page_config(page_title=title, page_icon="⚡", layout="wide")
-    if not cfg.camp_mode:  # camp mode prepares its own database (lib.camp_view)
+    if not cfg.camp_mode:  # camp mode prepares its own database (lib.ui.camp)
         _first_start(str(cfg.db_path))
     state = st.session_state
     state.setdefault("lang", i18n.DEFAULT_LANGUAGE)
@@ -198,31 +198,31 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
 
 def _camp_chrome(ctx: PageContext) -> None:
     """Camp mode: DEMO banner, projector text size, on-screen phone. A local demo (outbox gateway): the phone."""
-    from lib import camp_view  # lazy: the view modules import PageContext from here
+    from lib.ui import camp  # lazy: the view modules import PageContext from here
 
     if ctx.settings.camp_mode:
-        camp_view.draw_camp_chrome(ctx)
+        camp.draw_camp_chrome(ctx)
     elif ctx.settings.sms_gateway == "outbox":
-        camp_view.draw_demo_chrome(ctx)
+        camp.draw_demo_chrome(ctx)
 
 
 def _account_chrome(ctx: PageContext) -> None:
     """Who is signed in, and the "Sign out" button (drawn by the sign-in module)."""
-    from lib import signin_view  # lazy: the view modules import PageContext from here
+    from lib.ui import signin  # lazy: the view modules import PageContext from here
 
-    signin_view.draw_account_box(ctx)
+    signin.draw_account_box(ctx)
 
 
 def _low_balance_warning(ctx: PageContext) -> None:
     """The signed-in account's low-balance warning, on every page (drawn by the ledger module)."""
     if ctx.account_id is None:
         return
-    from lib import ledger_view  # lazy: the view modules import PageContext from here
+    from lib.ui import ledger  # lazy: the view modules import PageContext from here
 
-    ledger_view.draw_low_balance_warning(ctx)
+    ledger.draw_low_balance_warning(ctx)
 
 
 def _sign_in_gate(ctx: PageContext) -> None:
-    from lib import signin_view
+    from lib.ui import signin
 
-    signin_view.draw_sign_in(ctx)
+    signin.draw_sign_in(ctx)

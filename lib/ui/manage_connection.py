@@ -14,11 +14,11 @@ from typing import Any
 
 import streamlit as st
 
-from lib import auth, otp, store
+from lib import auth, otp, storage
 from lib.clock import from_ts
-from lib.frame import PageContext
-from lib.markup import inert as plain
-from lib.signin_view import ENDED_STATUSES, draw_ended, ended_status, verify_message
+from lib.ui.escape import inert as plain
+from lib.ui.frame import PageContext
+from lib.ui.signin import ENDED_STATUSES, draw_ended, ended_status, verify_message
 
 LINK_KEYS = (
     "link_challenge_id",
@@ -51,7 +51,7 @@ def draw(ctx: PageContext) -> None:
     _draw_add_meter(ctx, account_id)
     st.divider()
     with ctx.db() as conn:
-        connections = store.linked_connections(conn, account_id)
+        connections = storage.accounts.linked_connections(conn, account_id)
     if not connections:
         st.info(ctx.t("auth_manage_none"))
         return

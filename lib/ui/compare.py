@@ -14,8 +14,8 @@ import streamlit as st
 
 from lib import analytics, charts, clock, i18n
 from lib.analytics import Granularity, Metric
-from lib.frame import PageContext
-from lib.overview_view import (
+from lib.ui.frame import PageContext
+from lib.ui.overview import (
     account_connections,
     cached_daily,
     cached_readings,
@@ -218,9 +218,9 @@ def draw(ctx: PageContext) -> None:
         icon=":material/download:",
     )
     _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
-    from lib import ledger_view  # lazy: ledger_view imports helpers from the overview module
+    from lib.ui import ledger  # lazy: ledger_view imports helpers from the overview module
 
-    ledger_view.draw_monthly_spend(ctx, selected)
+    ledger.draw_monthly_spend(ctx, selected)
     _draw_profile(ctx, version, selected, names, colours, first, last)
 
 

@@ -12,8 +12,8 @@ import time
 
 import streamlit as st
 
-from lib import auth, otp, store
-from lib.frame import PageContext
+from lib import auth, otp, storage
+from lib.ui.frame import PageContext
 
 SIGNIN_KEYS = (
     "signin_challenge_id",
@@ -161,7 +161,7 @@ def _otp_step(ctx: PageContext) -> None:
             if state.get("lang_chosen"):
                 # The visitor picked a language on this device before signing in: keep it, and remember it.
                 with ctx.db() as conn:
-                    store.set_account_language(conn, result.account_id, ctx.lang)
+                    storage.accounts.set_account_language(conn, result.account_id, ctx.lang)
             else:
                 state["lang"] = result.language
             state["last_active"] = time.time()

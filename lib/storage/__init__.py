@@ -1,0 +1,49 @@
+"""Storage: the only package that holds SQL or imports a database driver.
+
+Domain and ui code open a connection here, pass it to the functions of one module per group of
+tables, and get frames, rows or dataclasses back:
+
+>>> from lib import storage
+>>> with storage.open_db(":memory:") as conn:
+...     storage.consumers.holds_real_data(conn)
+False
+
+- ``engine``: connections, transactions, migrations, the per-dialect fragments;
+- ``schema``: the named migrations;
+- ``consumers``, ``meta``, ``accounts`` (accounts and links), ``readings`` (readings, recharges, daily
+  roll-ups), ``ledger`` (arrears and adjustments), and the modules of the OTP, SMS, audit and alert tables.
+"""
+
+from __future__ import annotations
+
+from lib.storage import accounts, consumers, ledger, meta, readings
+from lib.storage.engine import (
+    DEFAULT_DB,
+    ROOT,
+    Conn,
+    StorageError,
+    connect,
+    database,
+    db_path,
+    migrate,
+    open_db,
+    transaction,
+)
+
+__all__ = [
+    "DEFAULT_DB",
+    "ROOT",
+    "Conn",
+    "StorageError",
+    "accounts",
+    "connect",
+    "consumers",
+    "database",
+    "db_path",
+    "ledger",
+    "meta",
+    "migrate",
+    "open_db",
+    "readings",
+    "transaction",
+]
