@@ -60,7 +60,7 @@ def _save(journey: Journey, page_id: str) -> tuple[Path, list[str]]:
 
 def take_screenshots(langs: list[str], devices: list[str]) -> int:
     """Visit every page in every language and size; returns how many pictures showed a problem."""
-    from lib import frame
+    from lib.ui import frame
 
     bad = 0
     with tempfile.TemporaryDirectory(prefix="metermitra-shots-") as tmp:
