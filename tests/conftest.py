@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from lib import storage
+from tests.factories import FIXED_NOW
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
-# The suite's "now": every test sees the same clock unless it sets its own.
-FIXED_NOW = "2026-11-25T06:30:00Z"  # 12:00 IST
+# The suite's "now" (FIXED_NOW): every test sees the same clock unless it sets its own.
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ import pytest
 
 from lib import analytics, storage
 from lib.clock import IST, UTC
-from tests.test_store import add_consumer, add_readings
+from tests.factories import add_consumer, add_readings
 
 NaN = math.nan
 

@@ -15,7 +15,7 @@ import pytest
 from lib import demo, storage, tariff
 from lib.clock import IST, from_ts
 from lib.phone import normalise_mobile
-from tests.conftest import FIXED_NOW
+from tests.factories import FIXED_NOW
 
 NOW = from_ts(FIXED_NOW)  # 2026-11-25 12:00 IST
 

@@ -12,6 +12,7 @@ import pytest
 
 from lib import demo, ledger, storage, tariff
 from lib.clock import now_utc
+from tests.factories import imported_connection
 
 TODAY = dt.date(2026, 11, 25)  # the suite's fixed clock (conftest: 2026-11-25 12:00 IST)
 
@@ -497,36 +498,9 @@ def test_migration_tables_exist(db_path):
 # --- an imported connection without metered balances -------------------------------------------------------
 
 
-def _imported_connection(conn, account_id: int, consumer_id: str = "204500001", *, is_demo: int = 0) -> None:
-    """Three IST days (22-24 Nov 2026) of half-hourly readings without a balance, and one ₹500 recharge."""
-    from lib.clock import IST, to_ts
-
-    storage.consumers.upsert_consumers(
-        conn,
-        [
-            {
-                "consumer_id": consumer_id,
-                "name": "Imported",
-                "registered_mobile": "+919812300000",
-                "tariff_category": "NDS-II",
-                "sanctioned_load_kw": 1.0,
-                "is_demo": is_demo,
-            }
-        ],
-    )
-    storage.accounts.insert_link(conn, account_id, consumer_id, "Godown")
-    start = dt.datetime(2026, 11, 22, tzinfo=IST)
-    rows = [(consumer_id, to_ts(start + dt.timedelta(minutes=30 * i)), 0.125, None) for i in range(3 * 48)]
-    storage.readings.insert_readings(conn, rows)
-    storage.readings.insert_recharges(
-        conn, [{"consumer_id": consumer_id, "ts": to_ts(start + dt.timedelta(hours=10)), "amount_inr": 500.0}]
-    )
-    storage.readings.refresh_daily(conn, consumer_id)
-
-
 def test_imported_connection_gets_an_estimated_balance(conn):
     account = storage.accounts.create_account(conn, "+919812300000")
-    _imported_connection(conn, account)
+    imported_connection(conn, account)
     rows = ledger.load_ledger(conn, account, today=TODAY)
     assert rows["estimated"].all() and set(rows["status"]) == {"estimated"}
     # 6 units a day on NDS-II, 1 kW, Nov 2026: 6 x 7.79 = 46.74; fixed 6.67 (22nd), 6.66 (23rd), 6.67 (24th);

@@ -13,8 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib import i18n, storage
 from lib.ui import compare as compare_page
-from tests.test_page_overview import household
-from tests.test_store import STRANGER, add_consumer, add_readings, seed_household
+from tests.factories import STRANGER, add_consumer, add_readings, household, seed_household
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -156,10 +156,10 @@ def test_low_balance_warning_on_every_page(demo_account):
 
 
 def test_imported_connection_without_balance_is_marked_estimated(demo_account):
-    from tests.test_ledger import _imported_connection
+    from tests.factories import imported_connection
 
     with storage.open_db(Path(storage.db_path())) as conn:
-        _imported_connection(conn, demo_account, is_demo=1)  # the outbox gateway refuses real data
+        imported_connection(conn, demo_account, is_demo=1)  # the outbox gateway refuses real data
     at = _ledger_page(demo_account, "en")
     at.selectbox(key="ledger_connection").select("204500001").run()
     assert not at.exception
@@ -173,10 +173,10 @@ def test_imported_connection_without_balance_is_marked_estimated(demo_account):
 
 
 def test_connection_with_a_category_missing_from_the_tariff_file_gets_a_message(demo_account):
-    from tests.test_ledger import _imported_connection
+    from tests.factories import imported_connection
 
     with storage.open_db(Path(storage.db_path())) as conn:
-        _imported_connection(conn, demo_account, is_demo=1)
+        imported_connection(conn, demo_account, is_demo=1)
         conn.execute("UPDATE consumers SET tariff_category = 'HT-X' WHERE consumer_id = '204500001'")
         storage.meta.bump_data_version(conn)
     at = _ledger_page(demo_account, "hi")

@@ -11,18 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from lib import demo, i18n, storage
 from lib.clock import IST
-from tests.test_store import NICKNAMES, add_consumer, add_readings, seed_household
+from tests.factories import NICKNAMES, add_consumer, add_readings, household
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)  # the suite's fixed clock
-
-
-def household(db_path: Path, connections: int) -> int:
-    """1 or 6 connections from the hand-built household; 3 = the demo household."""
-    with storage.open_db(db_path) as conn:
-        if connections == 3:
-            return demo.seed_demo(conn, now=NOW, days=120)["account_id"]
-        return seed_household(conn, connections)
 
 
 def app(account_id: int | None, lang: str) -> AppTest:

@@ -1,0 +1,153 @@
+"""Builders the tests share: consumers, readings, households (no test module imports another).
+
+``seed_household`` builds a deterministic household of N linked connections with 30-minute readings,
+recharges, a low balance and a disconnection, through storage's own write functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+from lib import demo, storage
+from lib.clock import IST, to_ts
+from lib.storage.engine import transaction
+
+FIXED_NOW = "2026-11-25T06:30:00Z"  # the suite's fixed clock, 12:00 IST (set by tests/conftest.py)
+NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)  # FIXED_NOW as a datetime
+
+OWNER = "+919876500000"
+STRANGER = "+919876599999"
+LINKED_AT = "2026-01-01T00:00:00Z"
+NICKNAMES = ("Home", "Shop", "Village home", "Pump", "Tenant", "Office")
+RATE_INR_PER_KWH = 6.0
+
+
+def add_consumer(conn: sqlite3.Connection, consumer_id: str, mobile: str = OWNER, **extra: object) -> None:
+    storage.consumers.upsert_consumers(
+        conn,
+        [
+            {
+                "consumer_id": consumer_id,
+                "name": f"Consumer {consumer_id}",
+                "registered_mobile": mobile,
+                **extra,
+            }
+        ],
+    )
+
+
+def add_readings(
+    conn: sqlite3.Connection,
+    consumer_id: str,
+    start: dt.datetime,
+    kwh: Sequence[float | None],
+    *,
+    balance: float,
+    rate: float = RATE_INR_PER_KWH,
+    recharges: dict[int, float] | None = None,
+) -> float:
+    """30-minute readings from ``start`` (aware); ``None`` in ``kwh`` is a missing interval.
+
+    The balance falls by ``kwh × rate`` each interval; ``recharges`` maps an interval index to an
+    amount paid just before it. Returns the last balance. Refreshes the daily roll-ups.
+    """
+    rows = []
+    paid = []
+    for index, energy in enumerate(kwh):
+        ts = start + dt.timedelta(minutes=30 * index)
+        if recharges and index in recharges:
+            balance += recharges[index]
+            paid.append(
+                {
+                    "consumer_id": consumer_id,
+                    "ts": to_ts(ts - dt.timedelta(minutes=1)),
+                    "amount_inr": recharges[index],
+                }
+            )
+        if energy is None:
+            continue
+        balance -= energy * rate
+        rows.append((consumer_id, to_ts(ts), float(energy), round(balance, 2)))
+    with transaction(conn):
+        storage.readings.insert_readings(conn, rows)
+        if paid:
+            storage.readings.insert_recharges(conn, paid)
+        storage.readings.refresh_daily(conn, consumer_id)
+        storage.meta.bump_data_version(conn)
+    return balance
+
+
+def seed_household(
+    conn: sqlite3.Connection, n: int, *, days: int = 45, today: dt.date = dt.date(2026, 11, 25)
+) -> int:
+    """An account with ``n`` linked connections and ``days`` days of readings up to today 12:00 IST.
+
+    Connection 0 is healthy with a recharge; 1 runs low (under 3 days); 2 has no readings; 3 is
+    disconnected for its last 3 days; the rest are healthy. Returns the account ID.
+    """
+    rng = random.Random(20261125 + n)  # noqa: S311 - test data
+    account_id = storage.accounts.create_account(conn, OWNER, now=LINKED_AT)
+    start = dt.datetime.combine(today - dt.timedelta(days=days - 1), dt.time(), tzinfo=IST)
+    intervals = (days - 1) * 48 + 24  # up to 12:00 IST today
+    for index in range(n):
+        cid = f"10{index + 1:08d}"
+        add_consumer(
+            conn, cid, tariff_category="NDS-II" if index == 1 else "DS-II", sanctioned_load_kw=2.0, is_demo=1
+        )
+        with transaction(conn):
+            storage.accounts.insert_link(
+                conn, account_id, cid, NICKNAMES[index], now=f"2026-01-01T00:0{index}:00Z"
+            )
+        if index == 2:
+            continue
+        kwh = [round(rng.uniform(0.05, 0.35), 3) for _ in range(intervals)]
+        if index == 1:
+            add_readings(conn, cid, start, kwh, balance=sum(kwh) * RATE_INR_PER_KWH + 120.0)
+        elif index == 3:
+            cut_from = intervals - 24 - 3 * 48  # the last three whole days and today: supply cut
+            energy = sum(kwh[:cut_from]) * RATE_INR_PER_KWH
+            kwh = kwh[:cut_from] + [0.0] * (intervals - cut_from)
+            add_readings(conn, cid, start, kwh, balance=energy - 5.0)
+        else:
+            add_readings(conn, cid, start, kwh, balance=2000.0, recharges={intervals - 5 * 48: 1000.0})
+    return account_id
+
+
+# --- tests -----------------------------------------------------------------------------------------
+
+
+def household(db_path: Path, connections: int) -> int:
+    """1 or 6 connections from the hand-built household; 3 = the demo household."""
+    with storage.open_db(db_path) as conn:
+        if connections == 3:
+            return demo.seed_demo(conn, now=NOW, days=120)["account_id"]
+        return seed_household(conn, connections)
+
+
+def imported_connection(conn, account_id: int, consumer_id: str = "204500001", *, is_demo: int = 0) -> None:
+    """Three IST days (22-24 Nov 2026) of half-hourly readings without a balance, and one ₹500 recharge."""
+    storage.consumers.upsert_consumers(
+        conn,
+        [
+            {
+                "consumer_id": consumer_id,
+                "name": "Imported",
+                "registered_mobile": "+919812300000",
+                "tariff_category": "NDS-II",
+                "sanctioned_load_kw": 1.0,
+                "is_demo": is_demo,
+            }
+        ],
+    )
+    storage.accounts.insert_link(conn, account_id, consumer_id, "Godown")
+    start = dt.datetime(2026, 11, 22, tzinfo=IST)
+    rows = [(consumer_id, to_ts(start + dt.timedelta(minutes=30 * i)), 0.125, None) for i in range(3 * 48)]
+    storage.readings.insert_readings(conn, rows)
+    storage.readings.insert_recharges(
+        conn, [{"consumer_id": consumer_id, "ts": to_ts(start + dt.timedelta(hours=10)), "amount_inr": 500.0}]
+    )
+    storage.readings.refresh_daily(conn, consumer_id)
