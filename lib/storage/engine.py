@@ -19,10 +19,14 @@ database is upgraded on the next ``migrate``.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib
 import os
 import sqlite3
+import types
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -34,8 +38,70 @@ DEFAULT_DB = ROOT / "data" / "metermitra.db"
 BUSY_TIMEOUT_MS = 10_000
 
 
-# The handle that storage functions take. Domain and ui code pass it along and never call it.
-Conn = sqlite3.Connection
+# The table groups a ``Database`` handle exposes (one module of lib/storage each).
+TABLE_GROUPS = frozenset(
+    {
+        "accounts",
+        "alerts",
+        "anchors",
+        "audit",
+        "consumers",
+        "demo",
+        "ledger",
+        "meta",
+        "otp",
+        "readings",
+        "sms",
+    }
+)
+
+
+class Database(sqlite3.Connection):
+    """The one door to SQL (datasette's ``Database``): a connection with the table groups bound to it.
+
+    ``db.accounts.is_linked(account_id, consumer_id)`` is ``storage.accounts.is_linked(db, account_id,
+    consumer_id)``: domain code is handed a ``Database`` and calls the storage functions through it, so it
+    never imports storage or a driver. ``db.transaction()`` is ``BEGIN IMMEDIATE`` … ``COMMIT``.
+
+    >>> db = connect(":memory:")
+    >>> _ = migrate(db)
+    >>> db.consumers.holds_real_data(), db.meta.data_version()
+    (False, '0')
+    >>> db.nonsense
+    Traceback (most recent call last):
+    ...
+    AttributeError: no table group 'nonsense' in lib.storage
+    """
+
+    def transaction(self) -> contextlib.AbstractContextManager[Database]:
+        return transaction(self)
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in TABLE_GROUPS:
+            raise AttributeError(f"no table group {name!r} in lib.storage")
+        return _Bound(importlib.import_module(f"lib.storage.{name}"), self)
+
+
+class _Bound:
+    """A storage module with its functions' first argument (the connection) filled in."""
+
+    __slots__ = ("_conn", "_module")
+
+    def __init__(self, module: types.ModuleType, conn: Database) -> None:
+        self._module = module
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._module, name)  # looked up at call time, so monkeypatched functions are seen
+        if callable(value) and not isinstance(value, type) and not name.startswith("_"):
+            return functools.partial(value, self._conn)
+        return value
+
+
+_C = TypeVar("_C", bound=sqlite3.Connection)
+
+# The handle that storage functions take; outside storage, annotate with ``Database``.
+Conn = Database
 
 # IST offset as an SQLite date modifier (India has no daylight saving).
 IST_MODIFIER = "+330 minutes"
@@ -61,7 +127,7 @@ def db_path() -> Path:
     return Path(os.environ.get("METERMITRA_DB") or DEFAULT_DB)
 
 
-def connect(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
+def connect(path: str | os.PathLike[str] | None = None) -> Database:
     """Open a connection with MeterMitra's pragmas.
 
     ``isolation_level=None``: Python never opens transactions behind our back; write paths use
@@ -75,6 +141,7 @@ def connect(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
         timeout=BUSY_TIMEOUT_MS / 1000,
         isolation_level=None,
         check_same_thread=False,
+        factory=Database,
     )
     conn.row_factory = sqlite3.Row
     if target != ":memory:":
@@ -86,7 +153,7 @@ def connect(path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
 
 
 @contextlib.contextmanager
-def open_db(path: str | os.PathLike[str] | None = None) -> Iterator[sqlite3.Connection]:
+def open_db(path: str | os.PathLike[str] | None = None) -> Iterator[Database]:
     """A migrated connection for one operation, closed afterwards.
 
     >>> with open_db(":memory:") as conn:
@@ -102,7 +169,7 @@ def open_db(path: str | os.PathLike[str] | None = None) -> Iterator[sqlite3.Conn
 
 
 @contextlib.contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def transaction(conn: _C) -> Iterator[_C]:
     """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception.
 
     Takes the write lock at the start, so read-modify-write sequences cannot interleave.
