@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from lib import importer, storage
+from lib import importing, storage
 from lib.config import load_settings
 
 
@@ -65,7 +65,7 @@ class Context:
     def warn(self, text: str) -> None:
         print(text, file=self.err)
 
-    def progress(self) -> importer.Progress | None:
+    def progress(self) -> importing.Progress | None:
         """A plain-text progress bar on stderr when stderr is a terminal, else None."""
         return _ProgressBar(self.err) if self.err.isatty() else None
 
@@ -148,8 +148,8 @@ def _add_time_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _finish_import(report: importer.ImportReport, ctx: Context) -> int:
-    text = importer.format_report(report)
+def _finish_import(report: importing.ImportReport, ctx: Context) -> int:
+    text = importing.format_report(report)
     if report.committed:
         ctx.say(text)
         return 0
@@ -170,7 +170,7 @@ def import_consumers(parser: argparse.ArgumentParser) -> Runner:
 
     def run(args: argparse.Namespace, ctx: Context) -> int:
         with ctx.open_db() as conn:
-            report = importer.import_consumers(
+            report = importing.import_consumers(
                 conn,
                 args.file,
                 skip_invalid=args.skip_invalid,
@@ -212,15 +212,15 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
     parser.add_argument(
         "--max-kwh",
         type=float,
-        default=importer.MAX_KWH_PER_READING,
+        default=importing.MAX_KWH_PER_READING,
         metavar="KWH",
         help="largest believable energy in one reading (default %(default)g: 200 kW for 30 minutes)",
     )
 
     def run(args: argparse.Namespace, ctx: Context) -> int:
-        columns = importer.ReadingColumns(args.id_col, args.time_col, args.kwh_col, args.balance_col)
+        columns = importing.ReadingColumns(args.id_col, args.time_col, args.kwh_col, args.balance_col)
         with ctx.open_db() as conn:
-            report = importer.import_readings(
+            report = importing.import_readings(
                 conn,
                 args.file,
                 columns=columns,
@@ -247,7 +247,7 @@ def import_recharges(parser: argparse.ArgumentParser) -> Runner:
 
     def run(args: argparse.Namespace, ctx: Context) -> int:
         with ctx.open_db() as conn:
-            report = importer.import_recharges(
+            report = importing.import_recharges(
                 conn,
                 args.file,
                 tz=args.tz,
@@ -275,9 +275,9 @@ def seed_demo(parser: argparse.ArgumentParser) -> Runner:
             try:
                 result = demo.seed_demo(conn, force=args.force)
             except demo.RealDataError as error:
-                ctx.warn(importer.message("demo_refused", path=ctx.db_path, error=error))
+                ctx.warn(importing.message("demo_refused", path=ctx.db_path, error=error))
                 return 1
-        ctx.say(importer.message("demo_done", path=ctx.db_path, **result))
+        ctx.say(importing.message("demo_done", path=ctx.db_path, **result))
         return 0
 
     return run
@@ -295,11 +295,11 @@ def export_daily(parser: argparse.ArgumentParser) -> Runner:
     def run(args: argparse.Namespace, ctx: Context) -> int:
         with ctx.open_db() as conn:
             if args.out is None:
-                importer.export_daily(conn, args.consumer, ctx.out, args.first, args.last)
+                importing.export_daily(conn, args.consumer, ctx.out, args.first, args.last)
                 return 0
             with _replace_atomically(args.out) as handle:
-                days = importer.export_daily(conn, args.consumer, handle, args.first, args.last)
-        ctx.warn(importer.message("export_done", rows=days, consumer_id=args.consumer, out=args.out))
+                days = importing.export_daily(conn, args.consumer, handle, args.first, args.last)
+        ctx.warn(importing.message("export_done", rows=days, consumer_id=args.consumer, out=args.out))
         return 0
 
     return run
@@ -343,7 +343,7 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(importer.message("bad_date", text=text)) from None
+        raise argparse.ArgumentTypeError(importing.message("bad_date", text=text)) from None
 
 
 @contextlib.contextmanager
@@ -354,9 +354,7 @@ def _replace_atomically(path: Path) -> Iterator[TextIO]:
             "w", encoding="utf-8", newline="", dir=path.parent, prefix=f".{path.name}.", delete=False
         )
     except OSError as error:
-        raise importer.ImportFailed(
-            importer.message("cannot_read", path=path, error=error.strerror)
-        ) from None
+        raise importing.ImportFailed("cannot_read", path=path, error=error.strerror) from None
     try:
         with handle:
             yield handle
@@ -399,19 +397,19 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     )
     try:
         return args.run(args, ctx)
-    except importer.ImportFailed as error:
+    except importing.ImportFailed as error:
         ctx.warn(str(error))
     except KeyboardInterrupt:
-        ctx.warn(importer.message("interrupted"))
+        ctx.warn(importing.message("interrupted"))
         return 130
-    except sqlite3.Error as error:
+    except (sqlite3.Error, storage.StorageError) as error:
         if args.debug:
             raise
-        ctx.warn(importer.message("database_error", path=ctx.db_path, error=error))
+        ctx.warn(importing.message("database_error", path=ctx.db_path, error=error))
     except Exception as error:
         if args.debug:
             raise
-        ctx.warn(importer.message("unexpected", kind=type(error).__name__, error=error))
+        ctx.warn(importing.message("unexpected", kind=type(error).__name__, error=error))
     return 1
 
 

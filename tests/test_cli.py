@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lib import cli, importer, storage
+from lib import cli, importing, storage
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -140,7 +140,7 @@ def test_skip_invalid_prints_where_the_rejects_are(master, tmp_path):
     assert f"1 bad rows skipped; every one, with its reason, is in {rejects}" in out
     assert (
         rejects.read_text(encoding="utf-8").splitlines()[1]
-        == "3,kwh,x,not a number,101234567,2026-11-24 10:30,x"
+        == "3,kwh,x,not_a_number,not a number,101234567,2026-11-24 10:30,x"
     )
     custom = tmp_path / "mine.csv"
     path.write_text(path.read_text(encoding="utf-8") + "101234567,2026-11-24 11:00,y\n", encoding="utf-8")
@@ -159,7 +159,9 @@ def test_strict_import_can_still_write_the_rejects_file(master, tmp_path):
     code, _, err = run("import-readings", path, "--rejects", rejects)
     assert code == 1 and err.splitlines()[-1] == f"every bad row, with its reason, is in {rejects}"
     assert (
-        rejects.read_text(encoding="utf-8").splitlines()[1].startswith("3,timestamp,soon,not a date and time")
+        rejects.read_text(encoding="utf-8")
+        .splitlines()[1]
+        .startswith("3,timestamp,soon,time_format,not a date and time")
     )
     assert count(master, "readings") == 0
 
@@ -217,7 +219,7 @@ def test_unexpected_errors_show_no_traceback_unless_debug(master, monkeypatch):
     def broken(*args, **kwargs):
         raise KeyError("boom")
 
-    monkeypatch.setattr(importer, "import_readings", broken)
+    monkeypatch.setattr(importing, "import_readings", broken)
     code, out, err = run("import-readings", DATA / "readings.csv")
     assert code == 1
     assert err.strip() == "unexpected error: KeyError: 'boom' (run with --debug for details)"
@@ -235,7 +237,7 @@ def test_a_file_that_is_not_a_database_is_one_clear_line(tmp_path):
 
 
 def test_progress_bar_only_on_a_terminal(master, tmp_path, monkeypatch):
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 100)
     path = tmp_path / "many.csv"
     path.write_text(
         "consumer_id,timestamp,kwh\n"
@@ -406,8 +408,8 @@ def test_real_london_file_read_as_utc_imports_every_row(london, db_path):
 KILLER = textwrap.dedent(
     """
     import os, signal, sys
-    from lib import cli, importer, storage
-    importer.CHUNK_ROWS = 100
+    from lib import cli, importing, storage
+    importing.sources.CHUNK_ROWS = 100
     real = storage.readings.insert_readings
     calls = []
     def insert_then_die(conn, rows):

@@ -80,6 +80,19 @@ def existing_consumer_ids(conn: sqlite3.Connection, consumer_ids: Iterable[str])
     return found
 
 
+def consumer_rows(conn: sqlite3.Connection, consumer_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Master rows (``CONSUMER_COLUMNS``) of those of ``consumer_ids`` that exist, by consumer ID."""
+    wanted = list(consumer_ids)
+    found: dict[str, dict[str, Any]] = {}
+    columns = ", ".join(CONSUMER_COLUMNS)
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT {columns} FROM consumers WHERE consumer_id IN ({marks})", chunk):
+            found[row[0]] = dict(zip(CONSUMER_COLUMNS, tuple(row), strict=True))
+    return found
+
+
 def holds_real_data(conn: sqlite3.Connection) -> bool:
     """True when any consumer is not demo data (camp mode and ``seed-demo`` refuse such a database)."""
     row = conn.execute("SELECT 1 FROM consumers WHERE is_demo = 0 LIMIT 1").fetchone()

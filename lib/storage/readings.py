@@ -169,6 +169,20 @@ def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, flo
     return conn.total_changes - before
 
 
+def stored_readings(
+    conn: sqlite3.Connection, consumer_id: str, first_ts: str, last_ts: str
+) -> dict[str, tuple[float, float | None]]:
+    """Stored readings of one consumer in ``[first_ts, last_ts]``: ``{ts: (kwh, balance_inr)}`` (imports
+    compare them with the file's rows to find conflicts)."""
+    return {
+        ts: (kwh, balance)
+        for ts, kwh, balance in conn.execute(
+            "SELECT ts, kwh, balance_inr FROM readings WHERE consumer_id = ? AND ts BETWEEN ? AND ?",
+            (consumer_id, first_ts, last_ts),
+        )
+    }
+
+
 # --- reads (authorized) -----------------------------------------------------------------------
 
 

@@ -1,0 +1,117 @@
+"""Import the consumer master (``consumer_id,name,registered_mobile`` + optional columns)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lib import storage
+from lib.importing import sources
+from lib.importing.report import ImportReport, Rejects, RowError, RowProblem
+from lib.importing.rules import consumer_row_problem
+from lib.importing.sources import CsvSource, Progress, column_index
+from lib.importing.write import all_or_nothing
+from lib.phone import normalise_mobile
+
+CONSUMER_OPTIONAL = ("tariff_category", "sanctioned_load_kw", "division", "meter_serial")
+_REQUIRED = ("consumer_id", "name", "registered_mobile")
+
+
+def import_consumers(
+    conn: storage.Conn,
+    path: str | Path,
+    *,
+    skip_invalid: bool = False,
+    rejects_path: str | Path | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import the consumer master (``consumer_id,name,registered_mobile`` + optional columns).
+
+    Mobiles in any common Indian form are stored as E.164; a changed mobile is recorded by
+    ``storage.consumers.upsert_consumers`` (links made with the old number stop granting access).
+    """
+    path = Path(path)
+    source = CsvSource(path, progress)
+    report = ImportReport(path=path, kind="consumers")
+    try:
+        header = source.read_header(", ".join(_REQUIRED), _REQUIRED)
+        at: dict[str, int] = {}
+        for name in _REQUIRED:
+            at[name] = column_index(header, name, path, delimiter=source.delimiter or ",")  # type: ignore[assignment]
+        for name in CONSUMER_OPTIONAL:
+            found = column_index(header, name, path, required=False)
+            if found is not None:
+                at[name] = found
+        all_or_nothing(
+            conn,
+            path,
+            report,
+            skip_invalid,
+            rejects_path,
+            source.header,
+            lambda rejects: _read_consumers(conn, source, report, rejects, at),
+        )
+    finally:
+        source.close()
+    return report
+
+
+def _read_consumers(
+    conn: storage.Conn, source: CsvSource, report: ImportReport, rejects: Rejects, at: dict[str, int]
+) -> None:
+    seen: dict[str, int] = {}
+    pending: list[dict[str, Any]] = []
+    width = max(at.values()) + 1
+
+    def flush() -> None:
+        stored = storage.consumers.consumer_rows(conn, [row["consumer_id"] for row in pending])
+        write = []
+        for row in pending:
+            before = stored.get(row["consumer_id"])
+            if before is None:
+                report.added += 1
+            elif all(before[k] == row[k] for k in storage.consumers.CONSUMER_COLUMNS):
+                report.unchanged += 1
+                continue
+            else:
+                report.changed += 1
+            write.append(row)
+        storage.consumers.upsert_consumers(conn, write)
+        pending.clear()
+        source.tick()
+
+    for raw in source.rows():
+        report.rows += 1
+        line = source.line
+        row = raw + [""] * (width - len(raw)) if len(raw) < width else raw
+        values = {name: row[i].strip() for name, i in at.items()}
+        problem = consumer_row_problem(values)
+        if problem is None and values["consumer_id"] in seen:
+            problem = ("consumer_id", RowProblem("duplicate_consumer", line=seen[values["consumer_id"]]))
+        if problem is not None:
+            column, reason = problem
+            error = RowError.of(line, column, row[at[column]], reason)
+            report.reject(error)
+            rejects.add(error, raw)
+            continue
+        seen[values["consumer_id"]] = line
+        record = {
+            "consumer_id": values["consumer_id"],
+            "name": values["name"],
+            "registered_mobile": normalise_mobile(values["registered_mobile"]),
+            "tariff_category": values.get("tariff_category") or "DS-II",
+            "sanctioned_load_kw": float(values["sanctioned_load_kw"])
+            if values.get("sanctioned_load_kw")
+            else 1.0,
+            "division": values.get("division") or None,
+            "meter_serial": values.get("meter_serial") or None,
+            "is_demo": 0,
+        }
+        pending.append(record)
+        if len(pending) >= sources.CHUNK_ROWS:
+            flush()
+    if pending:
+        flush()
+    report.consumers = sorted(seen)
+    if report.added or report.changed:
+        storage.meta.bump_data_version(conn)

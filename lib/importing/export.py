@@ -1,0 +1,51 @@
+"""The daily export of one consumer (``export-daily``): one CSV row per IST day."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from typing import IO
+
+from lib import storage
+from lib.importing.report import ImportFailed
+
+EXPORT_COLUMNS = ("date", "consumer_id", "kwh", "closing_balance_inr", "recharge_inr")
+
+
+def export_daily(
+    conn: storage.Conn,
+    consumer_id: str,
+    out: IO[str],
+    first_day: dt.date | None = None,
+    last_day: dt.date | None = None,
+) -> int:
+    """Write one CSV row per IST day with readings or recharges to ``out``; returns the day count.
+
+    Columns ``date,consumer_id,kwh,closing_balance_inr,recharge_inr``. A day without readings has
+    an empty ``kwh`` (never 0); a day with neither readings nor recharges is absent. Raises
+    ``ImportFailed`` for an unknown consumer or a range that ends before it starts.
+    """
+    if not storage.consumers.existing_consumer_ids(conn, [consumer_id]):
+        raise ImportFailed("unknown_export_consumer", consumer_id=consumer_id)
+    if first_day and last_day and first_day > last_day:
+        raise ImportFailed("bad_range", first=first_day, last=last_day)
+    rows = storage.readings.daily_export_rows(
+        conn,
+        consumer_id,
+        first_day.isoformat() if first_day else None,
+        last_day.isoformat() if last_day else None,
+    )
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for row in rows:
+        kwh, closing = row["kwh"], row["closing_balance_inr"]
+        writer.writerow(
+            [
+                row["date"],
+                row["consumer_id"],
+                "" if kwh is None else f"{kwh:.3f}",
+                "" if closing is None else f"{closing:.2f}",
+                f"{row['recharge_inr'] or 0:.2f}",
+            ]
+        )
+    return len(rows)

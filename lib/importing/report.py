@@ -1,0 +1,323 @@
+"""What an import found and did: problems as codes + placeholders, the report, the rejects CSV.
+
+A row problem is a stable ``code`` (``"negative_kwh"``) with placeholder values; its text comes from the
+catalog (``lib/locales/importing.toml``, key ``import_<code>``) in the reader's language, so the same
+problem reads in English in the operator's report and in Hindi on a page:
+
+>>> problem = RowProblem("absurd_kwh", limit="100")
+>>> problem.code, str(problem)
+('absurd_kwh', 'more than 100 kWh in one reading')
+>>> reason_text("negative_kwh", {}, "hi")
+'ऋणात्मक ऊर्जा (यूनिट)'
+
+File-level failures (``ImportFailed``) and the summaries are operator messages (``MESSAGES``, English: the
+command line is for operators).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from lib import i18n
+from lib.clock import IST, UTC
+
+REPORT_FIRST = 20
+
+# Operator-facing texts of the import/export command line (English), by key.
+MESSAGES: dict[str, str] = {
+    # file-level failures (nothing imported)
+    "cannot_read": "cannot read {path}: {error}",
+    "empty_file": "{path} is empty: expected a header row with {columns}",
+    "header_only": "{path} has a header but no data rows: nothing to import",
+    "missing_column": "{path}: missing required column {column!r} (columns found: {found})",
+    "header_not_split": "{path}: no header row with the column {column!r} in the first {lines} lines "
+    "(tried the separator {delimiter}; give --delimiter, --skip-rows or the column flags)",
+    "duplicate_column": "{path}: column {column!r} appears more than once in the header",
+    "not_utf8": "{path}: not UTF-8 text near line {line} ({error}); save the file as 'CSV UTF-8'",
+    "utf16": "{path} is UTF-16/UTF-32 text; save it as 'CSV UTF-8'",
+    "csv_error": "{path}: unreadable CSV near line {line}: {error}",
+    "unknown_zone": "unknown time zone {zone!r} (use an IANA name such as Asia/Kolkata or Europe/London)",
+    "unknown_fixed_consumer": "consumer ID {consumer_id!r} is not in the consumer master; import-consumers first",
+    "bad_kwh_kind": "kwh kind must be 'interval' or 'register', not {kind!r}",
+    "bad_option": "{option} must be one of {choices}, not {value!r}",
+    "unknown_export_consumer": "consumer ID {consumer_id!r} is not in the consumer master",
+    "bad_range": "--from {first} is after --to {last}",
+    "implausible": "{path}: refused as a whole: consumer {consumer_id} would draw {kw:.1f} kW for "
+    "{minutes:g} minutes on {ts} (IST), {factor:.0f}x its sanctioned load of {load:g} kW. {cause}",
+    "cause_wh": "The energy is most likely in Wh, not kWh: give --energy-unit wh.",
+    "cause_register": "The values are most likely cumulative register readings, not interval energy: "
+    "give --kwh-kind register.",
+    "cause_unknown": "Check the energy unit (--energy-unit) and whether the values are cumulative "
+    "(--kwh-kind register).",
+    "wh_hint": "note: the energy column {column!r} looks like Wh (not kWh); read as {unit}",
+    "xml_unreadable": "{path}: not a Green Button (ESPI) file: {error}",
+    "xml_needs_consumer": "{path}: a Green Button file carries no consumer ID: give --consumer-id",
+    # summaries
+    "summary_ok": "{path}: {rows} rows read, {added} added, {unchanged} already stored{extra}.",
+    "summary_consumers": "{path}: {rows} rows read, {added} new, {changed} updated, {unchanged} unchanged.",
+    "summary_rejected_strict": "{path}: {rejected} bad rows: nothing imported. First {shown}:",
+    "summary_rejected_skipped": "{rejected} bad rows skipped; every one, with its reason, is in {rejects}",
+    "summary_rejects_written": "every bad row, with its reason, is in {rejects}",
+    "summary_more": "... and {more} more",
+    "row_problem": "  line {line}, column {column!r}, value {value!r}: {reason}",
+    "resets": "{count} meter resets or replacements detected (new baseline, no negative energy):",
+    "reset_line": "  consumer {consumer_id}, line {line} at {ts} IST: register {previous:g} -> {reading:g} kWh",
+    "rollovers": "{count} register rollovers past {width:g} kWh counted as energy",
+    "baselines": "{count} register readings used as baselines (first of a consumer or after a reset)",
+    "export_done": "{rows} days of consumer {consumer_id} written to {out}",
+    "bad_date": "not a date (YYYY-MM-DD): {text!r}",
+    "demo_done": "demo data written to {path}: {consumers} consumers ({linked} linked to the demo account, "
+    "{unlinked} not), {readings} readings from {first_day} to {last_reading_ts}, {recharges} recharges",
+    "demo_refused": "{path}: {error}",
+    "interrupted": "interrupted: nothing was written",
+    "database_error": "database error ({path}): {error}",
+    "unexpected": "unexpected error: {kind}: {error} (run with --debug for details)",
+}
+
+# Row problem code -> its catalog key (written out, so the catalog test sees every key in use).
+ROW_REASONS: dict[str, str] = {
+    "missing_value": "import_missing_value",
+    "unknown_consumer": "import_unknown_consumer",
+    "unknown_meter_serial": "import_unknown_meter_serial",
+    "consumer_id_format": "import_consumer_id_format",
+    "time_format": "import_time_format",
+    "time_impossible": "import_time_impossible",
+    "time_pattern": "import_time_pattern",
+    "time_bad_hour": "import_time_bad_hour",
+    "time_missing_hour": "import_time_missing_hour",
+    "time_ambiguous": "import_time_ambiguous",
+    "time_too_old": "import_time_too_old",
+    "time_future": "import_time_future",
+    "not_a_number": "import_not_a_number",
+    "not_finite": "import_not_finite",
+    "negative_kwh": "import_negative_kwh",
+    "absurd_kwh": "import_absurd_kwh",
+    "negative_register": "import_negative_register",
+    "register_order": "import_register_order",
+    "register_glitch": "import_register_glitch",
+    "absurd_balance": "import_absurd_balance",
+    "duplicate_in_file": "import_duplicate_in_file",
+    "conflict_stored": "import_conflict_stored",
+    "duplicate_consumer": "import_duplicate_consumer",
+    "bad_mobile": "import_bad_mobile",
+    "name_too_long": "import_name_too_long",
+    "bad_load": "import_bad_load",
+    "bad_amount": "import_bad_amount",
+    "duplicate_recharge": "import_duplicate_recharge",
+}
+
+
+def reason_text(code: str, values: Mapping[str, Any], lang: str = "en") -> str:
+    """The text of row problem ``code`` with its placeholders, in ``lang`` (``"en"`` or ``"hi"``)."""
+    return i18n.t(ROW_REASONS[code], lang, **values)
+
+
+def message(key: str, **values: Any) -> str:
+    """An operator text of ``MESSAGES``, or the English text of a row problem code, with values filled:
+    ``message("header_only", path="a.csv")``."""
+    if key in MESSAGES:
+        return MESSAGES[key].format(**values)
+    return reason_text(key, values, "en")
+
+
+class RowProblem(ValueError):
+    """Why one value of a row is refused: a ``code`` of ``ROW_REASONS`` and its placeholder ``values``.
+
+    A ``ValueError`` whose text is the English reason; ``text("hi")`` renders it in Hindi.
+    """
+
+    def __init__(self, code: str, **values: Any) -> None:
+        self.code = code
+        self.values = values
+        super().__init__(reason_text(code, values, "en"))
+
+    def text(self, lang: str) -> str:
+        return reason_text(self.code, self.values, lang)
+
+
+class ImportFailed(Exception):
+    """The file as a whole cannot be imported (unreadable, empty, missing column, bad option, implausible).
+
+    Nothing was written. ``key`` and ``values`` name the problem (``MESSAGES``); ``str(error)`` is the
+    operator-facing message.
+    """
+
+    def __init__(self, key: str, **values: Any) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(message(key, **values))
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One rejected row: file line number, the column at fault, its value and the problem (code + values)."""
+
+    line: int
+    column: str
+    value: str
+    code: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, line: int, column: str, value: str, problem: RowProblem) -> RowError:
+        return cls(line, column, value, problem.code, tuple(problem.values.items()))
+
+    @property
+    def reason(self) -> str:
+        """The problem in English (the operator's report and the rejects CSV)."""
+        return reason_text(self.code, dict(self.values), "en")
+
+    def text(self, lang: str) -> str:
+        """The problem in ``lang`` from the catalog."""
+        return reason_text(self.code, dict(self.values), lang)
+
+
+@dataclass(frozen=True)
+class MeterReset:
+    """A register jump that stays (meter reset or replaced): a new baseline. ``ts`` is stored UTC text."""
+
+    consumer_id: str
+    line: int
+    ts: str
+    previous: float
+    reading: float
+
+
+@dataclass
+class ImportReport:
+    """What an import did. ``committed`` is False when a strict import found bad rows."""
+
+    path: Path
+    kind: str
+    rows: int = 0
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    rejects_path: Path | None = None
+    resets: list[MeterReset] = field(default_factory=list)
+    rollovers: int = 0
+    register_width: float = 0.0
+    baselines: int = 0
+    committed: bool = False
+    consumers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def reject(self, error: RowError) -> None:
+        self.rejected += 1
+        if len(self.errors) < REPORT_FIRST:
+            self.errors.append(error)
+
+
+class Rejects:
+    """The rejects CSV: ``line,column,value,code,reason`` then the row as it was. Opened on first use."""
+
+    def __init__(self, path: Path | None, header: list[str]) -> None:
+        self.path = path
+        self.header = header
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+
+    def add(self, error: RowError, row: list[str]) -> None:
+        if self.path is None:
+            return
+        if self._writer is None:
+            try:
+                self._handle = self.path.open("w", encoding="utf-8", newline="")
+            except OSError as problem:
+                raise ImportFailed("cannot_read", path=self.path, error=problem) from None
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["line", "column", "value", "code", "reason", *self.header])
+        self._writer.writerow([error.line, error.column, error.value, error.code, error.reason, *row])
+
+    @property
+    def written(self) -> bool:
+        return self._writer is not None
+
+    def close(self, *, discard: bool = False) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            if discard and self.path is not None:
+                self.path.unlink(missing_ok=True)
+
+
+def default_rejects_path(path: Path) -> Path:
+    """``readings.csv`` → ``readings.csv.rejects.csv`` beside the input."""
+    return path.with_name(path.name + ".rejects.csv")
+
+
+def format_report(report: ImportReport) -> str:
+    """The operator's summary of an import (English, from ``MESSAGES`` and the catalog)."""
+    lines: list[str] = list(report.notes)
+    if report.rejected and not report.committed:
+        lines.append(
+            message(
+                "summary_rejected_strict",
+                path=report.path,
+                rejected=report.rejected,
+                shown=len(report.errors),
+            )
+        )
+    elif report.kind == "consumers":
+        lines.append(
+            message(
+                "summary_consumers",
+                path=report.path,
+                rows=report.rows,
+                added=report.added,
+                changed=report.changed,
+                unchanged=report.unchanged,
+            )
+        )
+    else:
+        extra = f", {report.baselines} baselines" if report.baselines else ""
+        lines.append(
+            message(
+                "summary_ok",
+                path=report.path,
+                rows=report.rows,
+                added=report.added,
+                unchanged=report.unchanged,
+                extra=extra,
+            )
+        )
+    if report.rejected:
+        if report.committed:
+            lines.append(
+                message("summary_rejected_skipped", rejected=report.rejected, rejects=report.rejects_path)
+            )
+        lines.extend(
+            message("row_problem", line=e.line, column=e.column, value=e.value, reason=e.reason)
+            for e in report.errors
+        )
+        if report.rejected > len(report.errors):
+            lines.append(message("summary_more", more=report.rejected - len(report.errors)))
+        if not report.committed and report.rejects_path:
+            lines.append(message("summary_rejects_written", rejects=report.rejects_path))
+    if report.resets:
+        lines.append(message("resets", count=len(report.resets)))
+        for r in report.resets[:REPORT_FIRST]:
+            moment = dt.datetime.strptime(r.ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(IST)
+            lines.append(
+                message(
+                    "reset_line",
+                    consumer_id=r.consumer_id,
+                    line=r.line,
+                    ts=moment.strftime("%Y-%m-%d %H:%M"),
+                    previous=r.previous,
+                    reading=r.reading,
+                )
+            )
+        if len(report.resets) > REPORT_FIRST:
+            lines.append(message("summary_more", more=len(report.resets) - REPORT_FIRST))
+    if report.rollovers:
+        lines.append(message("rollovers", count=report.rollovers, width=report.register_width))
+    if report.baselines:
+        lines.append(message("baselines", count=report.baselines))
+    return "\n".join(lines)

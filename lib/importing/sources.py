@@ -1,0 +1,238 @@
+"""Reading input files: encoding, separator, where the header is, and rows streamed with their real lines.
+
+``CsvSource`` opens a CSV file (UTF-8 with or without BOM, any line ends), finds its separator (comma,
+semicolon, tab or pipe) and its decimal mark from the first lines, finds the header row by the columns
+the caller needs (utility downloads put an account block above it) and streams the rows with the line
+number each ends on in the real file. Sniffing reads the first ``SNIFF_BYTES`` once per file.
+
+>>> sniff_delimiter(["Account;123", "", "date;kwh", "2026-11-24;0,5"], ["date", "kwh"])
+(';', 2)
+>>> sniff_decimal(["date;kwh", "2026-11-24;0,5"], ";")
+','
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+from lib.importing.report import ImportFailed
+
+CHUNK_ROWS = 20_000
+SNIFF_BYTES = 64 * 1024
+SNIFF_LINES = 60
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "pipe (|)"}
+
+Progress = Callable[[int, int], None]
+
+_DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
+_DECIMAL_POINT = re.compile(r"^-?\d+\.\d+$")
+
+
+def _cells(line: str, delimiter: str) -> list[str]:
+    return [
+        cell.strip().strip('"').strip().lower() for cell in next(csv.reader([line], delimiter=delimiter), [])
+    ]
+
+
+def sniff_delimiter(lines: Sequence[str], wanted: Sequence[str]) -> tuple[str, int] | None:
+    """The separator and the 0-based index of the first line that holds every ``wanted`` column, or None.
+
+    When no line holds them all, the separator that splits the first non-blank line into the most cells.
+    """
+    names = [name.strip().lower() for name in wanted]
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        for delimiter in DELIMITERS:
+            if delimiter in line and all(name in _cells(line, delimiter) for name in names):
+                return delimiter, index
+        if names and len(names) == 1 and names[0] in _cells(line, ","):
+            return ",", index
+    return None
+
+
+def best_split(line: str) -> str:
+    """The separator that splits ``line`` into the most cells (comma on a tie or none)."""
+    counts = [(len(_cells(line, d)), -i, d) for i, d in enumerate(DELIMITERS)]
+    return max(counts)[2]
+
+
+def sniff_decimal(lines: Sequence[str], delimiter: str) -> str:
+    """``","`` when the number cells of a non-comma file write decimals with a comma (``0,5``), else ``"."``."""
+    if delimiter == ",":
+        return "."
+    comma = point = 0
+    for line in lines:
+        for cell in _cells(line, delimiter):
+            if _DECIMAL_COMMA.match(cell):
+                comma += 1
+            elif _DECIMAL_POINT.match(cell):
+                point += 1
+    return "," if comma > point else "."
+
+
+class CsvSource:
+    """A CSV file read row by row: BOM and CRLF tolerant, UTF-8 checked, byte progress reported."""
+
+    def __init__(self, path: Path, progress: Progress | None, *, delimiter: str | None = None) -> None:
+        self.path = path
+        self.progress = progress
+        try:
+            self.total = path.stat().st_size
+            self._raw = path.open("rb")
+        except OSError as error:
+            raise ImportFailed("cannot_read", path=path, error=error.strerror or error) from None
+        head = self._raw.read(SNIFF_BYTES)
+        self._raw.seek(0)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
+            self._raw.close()
+            raise ImportFailed("utf16", path=path)
+        self.head_lines = head.decode("utf-8-sig", errors="replace").splitlines()[:SNIFF_LINES]
+        self.delimiter = delimiter
+        self.decimal = "."
+        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
+        self.reader: csv._reader = csv.reader(self._text)
+        self.header: list[str] = []
+
+    def read_header(
+        self,
+        columns: str,
+        wanted: Sequence[str] = (),
+        *,
+        skip_rows: int | None = None,
+        decimal: str | None = None,
+    ) -> list[str]:
+        """Find the header row and return its cells (stripped). Sets ``delimiter`` and ``decimal``.
+
+        The header is the first line holding every ``wanted`` column (case-insensitive) with one of the
+        separators, else line 1 (after ``skip_rows`` lines when given). The reader is left on the row after it.
+        """
+        index = 0
+        if self.delimiter is None:
+            found = sniff_delimiter(self.head_lines[skip_rows or 0 :], wanted) if wanted else None
+            if found is not None:
+                self.delimiter, index = found[0], found[1] + (skip_rows or 0)
+            else:
+                first = next((line for line in self.head_lines[skip_rows or 0 :] if line.strip()), "")
+                self.delimiter = best_split(first)
+                index = skip_rows or 0
+        elif skip_rows is not None:
+            index = skip_rows
+        elif wanted:
+            names = [name.strip().lower() for name in wanted]
+            index = next(
+                (
+                    i
+                    for i, line in enumerate(self.head_lines)
+                    if line.strip() and all(name in _cells(line, self.delimiter) for name in names)
+                ),
+                0,
+            )
+        self.decimal = decimal or sniff_decimal(self.head_lines[index + 1 :], self.delimiter)
+        self.reader = csv.reader(self._text, delimiter=self.delimiter)
+        with self.errors_translated():
+            while self.reader.line_num < index:
+                if next(self.reader, None) is None:
+                    break
+        first = next(self.rows(), None)
+        if first is None:
+            raise ImportFailed("empty_file", path=self.path, columns=columns)
+        self.header = first
+        return [cell.strip() for cell in first]
+
+    def rows(self) -> Iterator[list[str]]:
+        """Rows as lists of text, streamed; blank lines are skipped. ``self.line``: the row's last line."""
+        with self.errors_translated():
+            for row in self.reader:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                yield row
+
+    @contextlib.contextmanager
+    def errors_translated(self) -> Iterator[None]:
+        """Turn decoding and CSV syntax errors met while reading into ``ImportFailed`` with a line."""
+        try:
+            yield
+        except UnicodeDecodeError as error:
+            line = self._first_undecodable_line()
+            raise ImportFailed("not_utf8", path=self.path, line=line, error=error.reason) from None
+        except csv.Error as error:
+            raise ImportFailed("csv_error", path=self.path, line=self.line, error=error) from None
+
+    def tick(self) -> None:
+        """Report progress (bytes read so far); called once per chunk."""
+        if self.progress is not None:
+            self.progress(self._raw.tell(), self.total)
+
+    def _first_undecodable_line(self) -> int:
+        with self.path.open("rb") as handle:
+            for number, data in enumerate(handle, start=1):
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    return number
+        return 0
+
+    @property
+    def line(self) -> int:
+        return self.reader.line_num
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress(self.total, self.total)
+        self._text.close()
+
+
+def column_index(
+    header: list[str], name: str, path: Path, *, required: bool = True, delimiter: str = ","
+) -> int | None:
+    """Where column ``name`` is in ``header`` (case-insensitive), None when optional and absent.
+
+    A missing required column names the columns found, or, when the header did not split at all, the
+    separator that was tried (so the message never lists the very column it says is missing).
+    """
+    wanted = name.strip().lower()
+    hits = [i for i, cell in enumerate(header) if cell.lower() == wanted]
+    if len(hits) > 1:
+        raise ImportFailed("duplicate_column", path=path, column=name)
+    if not hits:
+        if required:
+            if len(header) == 1 and wanted in header[0].lower():
+                raise ImportFailed(
+                    "header_not_split",
+                    path=path,
+                    column=name,
+                    lines=SNIFF_LINES,
+                    delimiter=DELIMITER_NAMES.get(delimiter, repr(delimiter)),
+                )
+            found = ", ".join(repr(cell) for cell in header) or "none"
+            raise ImportFailed("missing_column", path=path, column=name, found=found)
+        return None
+    return hits[0]
+
+
+def row_lines(rows: list[list[str]], start: int) -> list[int]:
+    """The file line on which each row ends, for a chunk where a quoted value spans lines.
+
+    The csv module keeps a value's line breaks (``\\r\\n``, ``\\r`` or ``\\n``, as the file has them)
+    and counts each as a line, like ``csv.reader.line_num``:
+
+    >>> row_lines([["a", "b"], ["two\\r\\nlines", "c"], [], ["d", "x\\ny\\rz"]], 1)
+    [2, 4, 5, 8]
+    """
+    lines: list[int] = []
+    line = start
+    for row in rows:
+        line += 1
+        for cell in row:
+            if "\n" in cell or "\r" in cell:
+                line += cell.count("\n") + cell.count("\r") - cell.count("\r\n")
+        lines.append(line)
+    return lines
