@@ -214,7 +214,40 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
         type=float,
         default=importing.MAX_KWH_PER_READING,
         metavar="KWH",
-        help="largest believable energy in one reading (default %(default)g: 200 kW for 30 minutes)",
+        help="largest believable energy in one reading (default %(default)g: 200 kW for 30 minutes; "
+        "for daily or monthly files). Not for Wh files: use --energy-unit wh",
+    )
+
+    parser.add_argument(
+        "--energy-unit",
+        choices=("kwh", "wh"),
+        default="kwh",
+        help="unit of the energy column (default kwh; wh: values are divided by 1000). A column name with "
+        "'Wh' but not 'kWh' is reported as a hint; a file whose implied demand is far beyond the sanctioned "
+        "load is refused with the likely cause",
+    )
+    parser.add_argument(
+        "--register-max",
+        type=float,
+        metavar="KWH",
+        help="register width for rollovers with --kwh-kind register (default: read from the values, "
+        "99999.9 -> 100000: 99999.9 then 0.2 is 0.3 kWh)",
+    )
+    parser.add_argument(
+        "--delimiter",
+        choices=(",", ";", "tab", "|"),
+        help="column separator (default: detected from the file: comma, semicolon, tab or pipe)",
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        help="decimal mark of numbers (default: detected; ',' reads 1,234 as 1.234 in a semicolon file)",
+    )
+    parser.add_argument(
+        "--skip-rows",
+        type=int,
+        metavar="N",
+        help="lines above the header (default: the header is found by the column names the flags give)",
     )
 
     def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -229,6 +262,11 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
                 kwh_kind=args.kwh_kind,
                 time_format=args.time_format,
                 max_kwh=args.max_kwh,
+                energy_unit=args.energy_unit,
+                register_max=args.register_max,
+                delimiter="\t" if args.delimiter == "tab" else args.delimiter,
+                decimal=args.decimal,
+                skip_rows=args.skip_rows,
                 skip_invalid=args.skip_invalid,
                 rejects_path=args.rejects,
                 progress=ctx.progress(),

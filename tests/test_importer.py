@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import random
 import sqlite3
 from pathlib import Path
@@ -524,7 +525,7 @@ def test_register_per_consumer_and_a_bad_row_keeps_the_baseline(master, tmp_path
     )
     report = importing.import_readings(master, path, kwh_kind="register", skip_invalid=True)
     assert [(e.line, e.reason) for e in report.errors] == [
-        (5, "more than 100 kWh in one reading"),
+        (5, "a lone register reading of 9999 kWh between 100.5 and 101.5 kWh: a glitch, not a new meter"),
         (8, "register readings must be in time order per consumer (previous: line 7)"),
     ]
     assert [(r[0], r[2]) for r in readings(master)] == [
@@ -913,3 +914,158 @@ def test_one_odd_value_in_an_otherwise_clean_file(
     assert by_columns[:-1] == by_rows[:-1]
     assert by_columns[-1] == [True, column_wise, True]  # the odd chunk goes row by row, unless fine
     assert [e.line for e in by_columns[4]] == ([62] if reported else [])
+
+
+# --- issue 11 §1: real files ----------------------------------------------------------------------
+
+CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+
+
+@pytest.fixture
+def cases() -> Path:
+    """../shared/cases: skipped when absent, a failure under CI=true (like ``shared_data``)."""
+    if not CASES.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the shared cases folder is missing: {CASES}")
+        pytest.skip(f"shared cases not found at {CASES}")
+    return CASES
+
+
+def daily_rows(conn, consumer_id: str) -> dict[str, tuple[float | None, float | None]]:
+    return {
+        r["date"]: (r["kwh"], r["closing_balance_inr"])
+        for r in storage.readings.daily_export_rows(conn, consumer_id)
+    }
+
+
+@pytest.mark.parametrize("name", ["zero_glitch.csv", "swap_up.csv"])
+def test_case_register_glitch_and_replacement(conn, cases, name):
+    importing.import_consumers(conn, cases / "register-glitch" / "consumers.csv")
+    report = importing.import_readings(
+        conn,
+        cases / "register-glitch" / name,
+        consumer_id="201000001",
+        columns=ReadingColumns(timestamp="meter_time", kwh="reading_kwh"),
+        kwh_kind="register",
+        skip_invalid=True,
+    )
+    assert report.committed and report.rejected <= 1
+    days = daily_rows(conn, "201000001")
+    assert 12.6 - 0.5 <= days["2026-11-20"][0] <= 12.6 + 1e-9
+    assert days["2026-11-21"][0] == pytest.approx(14.0)
+    if name == "swap_up.csv":
+        assert [(r.line, r.previous, r.reading) for r in report.resets] == [(26, 4326.3, 8715.0)]
+        assert "line 26 at 2026-11-20 12:00 IST" in importing.format_report(report)
+    else:
+        assert report.resets == [] and report.errors[0].code == "register_glitch"
+
+
+def test_case_negative_balance_in_rupee_forms(conn, cases):
+    importing.import_consumers(conn, cases / "negative-balance" / "consumers.csv")
+    report = importing.import_readings(
+        conn, cases / "negative-balance" / "balance_history.csv", columns=ReadingColumns(balance="balance")
+    )
+    assert report.committed and report.rejected == 0
+    days = daily_rows(conn, "201000001")
+    assert days["2026-11-21"] == (pytest.approx(8.50), pytest.approx(-12.40))
+    assert days["2026-11-22"] == (pytest.approx(8.02), pytest.approx(-51.06))
+    assert days["2026-11-23"][0] == pytest.approx(7.56)
+
+
+def test_case_energy_in_wh_is_refused_as_kwh_and_right_as_wh(conn, cases):
+    importing.import_consumers(conn, cases / "energy-in-wh" / "consumers.csv")
+    path = cases / "energy-in-wh" / "shelly_em_data.csv"
+    columns = ReadingColumns(timestamp="Date/time UTC", kwh="Active energy Wh (1)")
+    with pytest.raises(ImportFailed) as refused:
+        importing.import_readings(conn, path, consumer_id="201000001", columns=columns, tz="UTC")
+    assert "--energy-unit wh" in str(refused.value) and "--max-kwh" not in str(refused.value)
+    assert storage.readings.daily_export_rows(conn, "201000001") == []
+    report = importing.import_readings(
+        conn, path, consumer_id="201000001", columns=columns, tz="UTC", energy_unit="wh"
+    )
+    assert report.committed
+    days = daily_rows(conn, "201000001")
+    assert days["2026-11-24"][0] == pytest.approx(8.466, abs=0.001)
+    assert days["2026-11-25"][0] == pytest.approx(8.687, abs=0.001)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("₹412.15", 412.15),
+        ("-₹12.40", -12.40),
+        ("₹-12.40", -12.40),
+        ("\u2212₹12.40", -12.40),
+        ("Rs. -12.40", -12.40),
+        ("(₹12.40)", -12.40),
+        ("12.40 Dr", -12.40),
+        ("12.40 Cr", 12.40),
+        ("1,23,456.50", 123456.50),
+    ],
+)
+def test_every_money_form_imports_in_both_paths(master, tmp_path, text, value):
+    body = "".join(f'101234567,2026-11-24 {h:02d}:00,0.5,"{text}"\n' for h in range(3))
+    report = importing.import_readings(master, write(tmp_path, HEADER + body))
+    assert report.committed
+    assert [r[3] for r in readings(master)] == [pytest.approx(value)] * 3
+
+
+@pytest.mark.parametrize("amount", [-12.4, 123456.5, 0.0, -0.5])
+@pytest.mark.parametrize("lang", ["en", "hi"])
+@pytest.mark.parametrize("deva", [False, True])
+def test_what_format_money_prints_imports(amount, lang, deva):
+    from lib.i18n import format_money
+
+    assert importing.parse_money(format_money(amount, lang, devanagari_digits=deva)) == pytest.approx(amount)
+
+
+def test_an_unreadable_balance_keeps_the_kwh_under_skip_invalid(master, tmp_path):
+    path = write(tmp_path, HEADER + "101234567,2026-11-24 10:00,0.5,₹1x\n101234567,2026-11-24 10:30,0.4,12\n")
+    assert not importing.import_readings(master, path).committed
+    report = importing.import_readings(master, path, skip_invalid=True)
+    assert report.committed and report.rejected == 1 and report.errors[0].column == "balance_inr"
+    assert [(r[2], r[3]) for r in readings(master)] == [(0.5, None), (0.4, 12.0)]
+
+
+def test_semicolon_decimal_comma_and_a_header_below_an_account_block(master, tmp_path):
+    text = (
+        "Account;101234567\nName;Asha\n\n"
+        "consumer_id;timestamp;kwh;balance_inr\n"
+        "101234567;2026-11-24 10:00;1,234;1.234,50\n"
+        "101234567;2026-11-24 10:30;x;5\n"
+    )
+    report = importing.import_readings(master, write(tmp_path, text), skip_invalid=True)
+    assert report.committed and [(e.line, e.column) for e in report.errors] == [(6, "kwh")]
+    assert [(r[2], r[3]) for r in readings(master)] == [(1.234, 1234.5)]
+
+
+@pytest.mark.parametrize(("delimiter", "flag"), [("\t", None), ("|", None), (";", ";")])
+def test_other_separators(master, tmp_path, delimiter, flag):
+    text = delimiter.join(["consumer_id", "timestamp", "kwh"]) + "\n"
+    text += delimiter.join(["101234567", "2026-11-24 10:00", "0.5"]) + "\n"
+    assert importing.import_readings(master, write(tmp_path, text), delimiter=flag).added == 1
+
+
+def test_skip_rows_and_a_header_that_does_not_split(master, tmp_path):
+    text = "junk line\nconsumer_id;timestamp;kwh\n101234567;2026-11-24 10:00;0.5\n"
+    assert importing.import_readings(master, write(tmp_path, text), skip_rows=1).added == 1
+    with pytest.raises(ImportFailed) as refused:
+        importing.import_readings(master, write(tmp_path, text), delimiter=",")
+    assert "tried the separator comma" in str(refused.value)
+
+
+def test_register_rollover_is_energy(master, tmp_path):
+    text = "timestamp,kwh\n2026-11-24 10:00,99999.5\n2026-11-24 10:30,99999.9\n2026-11-24 11:00,0.2\n"
+    report = importing.import_readings(
+        master, write(tmp_path, text), consumer_id="101234567", kwh_kind="register"
+    )
+    assert report.committed and report.rollovers == 1 and report.resets == []
+    assert [r[2] for r in readings(master)] == [pytest.approx(0.4), pytest.approx(0.3)]
+    assert "1 register rollovers past 100000 kWh" in importing.format_report(report)
+
+
+def test_row_reasons_render_in_hindi(master, tmp_path):
+    error = only_error(
+        importing.import_readings(master, write(tmp_path, HEADER + "101234567,2026-11-24 10:00,-1,\n"))
+    )
+    assert error.code == "negative_kwh" and error.text("hi") == "ऋणात्मक ऊर्जा (यूनिट)"

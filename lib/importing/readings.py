@@ -34,11 +34,20 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from lib import storage
-from lib.clock import now_utc
+from lib.clock import IST, UTC, now_utc
 from lib.importing import sources
-from lib.importing.report import ImportFailed, ImportReport, MeterReset, Rejects, RowError, RowProblem
+from lib.importing.report import (
+    ImportFailed,
+    ImportReport,
+    MeterReset,
+    Rejects,
+    RowError,
+    RowProblem,
+    message,
+)
 from lib.importing.rules import (
     MAX_KWH_PER_READING,
+    PLAUSIBLE_LOAD_FACTOR,
     Seen,
     balance_in_range,
     balance_problem,
@@ -47,8 +56,11 @@ from lib.importing.rules import (
     consumer_problem,
     kwh_in_range,
     kwh_problem,
+    looks_like_wh,
     parse_money,
     parse_timestamp,
+    register_step,
+    register_width,
     zone_for,
 )
 from lib.importing.sources import CsvSource, Progress, column_index, row_lines
@@ -78,11 +90,20 @@ def import_readings(
     kwh_kind: str = "interval",
     time_format: str | None = None,
     max_kwh: float = MAX_KWH_PER_READING,
+    energy_unit: str = "kwh",
+    register_max: float | None = None,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    skip_rows: int | None = None,
     skip_invalid: bool = False,
     rejects_path: str | Path | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import meter readings from a CSV file in one transaction (see the module rules).
+
+    ``energy_unit``: ``"kwh"`` or ``"wh"`` (values divided by 1000). ``register_max``: the register's width
+    for rollovers (default: read from the values, 99999.9 -> 100000). ``delimiter`` / ``decimal`` /
+    ``skip_rows``: override what is read from the file (separator, decimal mark, lines above the header).
 
     ``import_readings(conn, "lcl.csv", columns=ReadingColumns("LCLid", "tstp", "energy(kWh/hh)"),
     tz="Europe/London", skip_invalid=True)``. Raises ``ImportFailed`` for a file that cannot be read
@@ -92,6 +113,10 @@ def import_readings(
     columns = columns or ReadingColumns()
     if kwh_kind not in ("interval", "register"):
         raise ImportFailed("bad_kwh_kind", kind=kwh_kind)
+    if energy_unit not in ("kwh", "wh"):
+        raise ImportFailed("bad_option", option="energy unit", choices="kwh, wh", value=energy_unit)
+    if decimal not in (None, ".", ","):
+        raise ImportFailed("bad_option", option="decimal mark", choices="'.', ','", value=decimal)
     zone = zone_for(tz)
     now = now_utc()
     if consumer_id is not None:
@@ -99,7 +124,7 @@ def import_readings(
         if not storage.consumers.existing_consumer_ids(conn, [consumer_id]):
             raise ImportFailed("unknown_fixed_consumer", consumer_id=consumer_id)
 
-    source = CsvSource(path, progress)
+    source = CsvSource(path, progress, delimiter=delimiter)
     report = ImportReport(path=path, kind="readings")
     required = (
         [columns.timestamp, columns.kwh]
@@ -107,15 +132,18 @@ def import_readings(
         else [columns.consumer_id, columns.timestamp, columns.kwh]
     )
     try:
-        header = source.read_header(", ".join(required), required)
-        id_at = None if consumer_id else column_index(header, columns.consumer_id, path)
-        ts_at = column_index(header, columns.timestamp, path)
-        kwh_at = column_index(header, columns.kwh, path)
+        header = source.read_header(", ".join(required), required, skip_rows=skip_rows, decimal=decimal)
+        split = source.delimiter or ","
+        id_at = None if consumer_id else column_index(header, columns.consumer_id, path, delimiter=split)
+        ts_at = column_index(header, columns.timestamp, path, delimiter=split)
+        kwh_at = column_index(header, columns.kwh, path, delimiter=split)
         balance_at = (
-            column_index(header, columns.balance, path)
+            column_index(header, columns.balance, path, delimiter=split)
             if columns.balance
             else column_index(header, "balance_inr", path, required=False)
         )
+        if energy_unit == "kwh" and looks_like_wh(columns.kwh):
+            report.notes.append(message("wh_hint", column=columns.kwh, unit="kWh"))
         names = {id_at: columns.consumer_id, ts_at: columns.timestamp, kwh_at: columns.kwh}
         if balance_at is not None:
             names[balance_at] = header[balance_at]
@@ -142,6 +170,10 @@ def import_readings(
                 time_format=time_format,
                 register=kwh_kind == "register",
                 max_kwh=max_kwh,
+                scale=0.001 if energy_unit == "wh" else 1.0,
+                register_max=register_max,
+                decimal_comma=source.decimal == ",",
+                skip_invalid=skip_invalid,
             ),
         )
     finally:
@@ -166,6 +198,10 @@ def _read_readings(
     time_format: str | None,
     register: bool,
     max_kwh: float,
+    scale: float = 1.0,
+    register_max: float | None = None,
+    decimal_comma: bool = False,
+    skip_invalid: bool = False,
 ) -> None:
     """The hot loop: parse, validate and write readings chunk by chunk (inside the transaction).
 
@@ -177,6 +213,7 @@ def _read_readings(
     """
     consumers: dict[str, Seen | None] = {}  # consumer ID as written -> its state (None: unknown)
     registers: dict[str, tuple[str, float, int]] = {}  # consumer -> (ts, register kWh, line)
+    suspects: dict[str, _Suspect] = {}  # consumer -> a register reading off its series, judged by the next
     pending: list[tuple[str, str, float, float | None]] = []
     pending_lines = array("q")
     pending_rows: list[list[str]] = []
@@ -199,7 +236,13 @@ def _read_readings(
         report.reject(error)
         rejects.add(error, row)
 
+    tops: dict[str, tuple[float, str]] = {}  # consumer -> largest energy seen at a chunk's peak, its ts
+
     def flush() -> None:
+        energies = np.fromiter(map(itemgetter(2), pending), dtype=np.float64, count=len(pending))
+        top = pending[int(energies.argmax())]
+        if top[2] > tops.get(top[0], (-1.0, ""))[0]:
+            tops[top[0]] = (top[2], top[1])
         added = storage.readings.insert_readings(conn, pending)
         report.added += added
         conflicts = 0
@@ -239,6 +282,8 @@ def _read_readings(
             block = list(islice(reader, chunk))
             if not block:
                 break
+            if decimal_comma:
+                _decimal_comma(block, kwh_at, balance_at)
             if reader.line_num - start == len(block):
                 block_lines: Sequence[int] = range(start + 1, start + 1 + len(block))
             else:  # a quoted value spans lines
@@ -261,6 +306,7 @@ def _read_readings(
                     now=now,
                     time_format=time_format,
                     max_kwh=max_kwh,
+                    scale=scale,
                 )
                 if good is not None:
                     rows_read += len(block)
@@ -305,7 +351,7 @@ def _read_readings(
                 # kWh
                 raw_kwh = row[kwh_at]
                 try:
-                    kwh = float(raw_kwh)
+                    kwh = float(raw_kwh) * scale
                 except ValueError:
                     kwh = math.nan
                 if register:
@@ -313,7 +359,7 @@ def _read_readings(
                         bad(line, kwh_at, raw_kwh, kwh_problem(raw_kwh, max_kwh, register=True), row)
                         continue
                 elif not kwh_in_range(kwh, max_kwh):
-                    bad(line, kwh_at, raw_kwh, kwh_problem(raw_kwh, max_kwh), row)
+                    bad(line, kwh_at, raw_kwh, kwh_problem(raw_kwh, max_kwh, scale=scale), row)
                     continue
                 # balance (optional)
                 balance: float | None = None
@@ -326,11 +372,15 @@ def _read_readings(
                             try:
                                 balance = parse_money(raw_balance)
                             except RowProblem as problem:
+                                # an unreadable balance never takes the row's energy with it
                                 bad(line, balance_at, raw_balance, problem, row)
-                                continue
+                                if not skip_invalid:
+                                    continue
                     if balance is not None and not balance_in_range(balance):
                         bad(line, balance_at, raw_balance, balance_problem(balance), row)
-                        continue
+                        if not skip_invalid:
+                            continue
+                        balance = None
                 # duplicate within the file: O(1) while the consumer's rows come in time order
                 if seen_times and ts <= seen_times[-1]:
                     earlier = mine.add_out_of_order(ts, line)  # type: ignore[union-attr]
@@ -347,17 +397,37 @@ def _read_readings(
                         mine.forget(ts)  # type: ignore[union-attr]
                         bad(line, ts_at, raw_ts, RowProblem("register_order", line=previous[2]), row)
                         continue
-                    if previous is None or kwh < previous[1]:
-                        if previous is not None:
-                            report.resets.append(MeterReset(cid, line, ts, previous[1], kwh))
+                    suspect = suspects.pop(cid, None)
+                    if suspect is not None and previous is not None:
+                        if register_step(previous[1], kwh, max_kwh, register_max) is None and (
+                            register_step(suspect.kwh, kwh, max_kwh, register_max) is not None
+                        ):  # the jump stays: a replaced (or reset) meter, a new baseline
+                            report.resets.append(
+                                MeterReset(cid, suspect.line, suspect.ts, previous[1], suspect.kwh)
+                            )
+                            report.baselines += 1
+                            previous = registers[cid] = (suspect.ts, suspect.kwh, suspect.line)
+                        else:  # the series goes on from before it: one spurious reading
+                            suspect.state.forget(suspect.ts)
+                            bad(
+                                suspect.line,
+                                kwh_at,
+                                suspect.raw,
+                                _glitch(previous[1], suspect.kwh, kwh),
+                                suspect.row,
+                            )
+                    if previous is None:
                         registers[cid] = (ts, kwh, line)
                         report.baselines += 1
                         continue
-                    energy = round(kwh - previous[1], 6)
-                    if energy > max_kwh:
-                        mine.forget(ts)  # type: ignore[union-attr]
-                        bad(line, kwh_at, raw_kwh, RowProblem("absurd_kwh", limit=f"{max_kwh:g}"), row)
+                    step = register_step(previous[1], kwh, max_kwh, register_max)
+                    if step is None:  # off the series: decided by the next reading
+                        suspects[cid] = _Suspect(ts, kwh, line, row, raw_kwh, mine)  # type: ignore[arg-type]
                         continue
+                    energy, rolled = step
+                    report.rollovers += rolled
+                    if rolled:
+                        report.register_width = register_width(previous[1], register_max)
                     registers[cid] = (ts, kwh, line)
                     kwh = energy
                 add_pending((cid, ts, kwh, balance))
@@ -365,6 +435,16 @@ def _read_readings(
                 add_row(row)
                 if len(pending) >= chunk:
                     flush()
+    for cid, suspect in suspects.items():  # a last reading off the series
+        before = registers[cid]
+        if suspect.kwh < before[1]:
+            report.resets.append(MeterReset(cid, suspect.line, suspect.ts, before[1], suspect.kwh))
+            report.baselines += 1
+        else:
+            suspect.state.forget(suspect.ts)
+            bad(
+                suspect.line, kwh_at, suspect.raw, RowProblem("absurd_kwh", limit=f"{max_kwh:g}"), suspect.row
+            )
     if pending:
         flush()
     report.rows = rows_read
@@ -373,6 +453,8 @@ def _read_readings(
         states[fixed_consumer] = mine
     states = {cid: state for cid, state in states.items() if state.span()}
     report.consumers = sorted(states)
+    if tops:
+        check_plausible(conn, report, tops, states, names.get(kwh_at, ""), register=register, scale=scale)
     if report.added:
         for cid, state in sorted(states.items()):
             first, last = state.span()  # type: ignore[misc]
@@ -381,6 +463,94 @@ def _read_readings(
 
 
 _UNSEEN = object()
+
+
+def typical_interval_minutes(times: Sequence[str], sample: int = 200) -> float | None:
+    """The most common gap in minutes between the first ``sample`` timestamps (stored UTC text), or None.
+
+    >>> typical_interval_minutes(["2026-11-24T00:00:00Z", "2026-11-24T00:10:00Z", "2026-11-24T00:20:00Z"])
+    10.0
+    """
+    moments = [dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ") for ts in times[:sample]]
+    gaps = [(b - a).total_seconds() / 60 for a, b in zip(moments, moments[1:], strict=False) if b > a]
+    if not gaps:
+        return None
+    values, counts = np.unique(np.array(gaps), return_counts=True)
+    return float(values[counts.argmax()])
+
+
+def check_plausible(
+    conn: storage.Conn,
+    report: ImportReport,
+    tops: dict[str, tuple[float, str]],
+    states: dict[str, Seen],
+    column: str,
+    *,
+    register: bool,
+    scale: float,
+) -> None:
+    """Refuse the whole file when a consumer's implied demand (energy ÷ interval length) exceeds
+    ``PLAUSIBLE_LOAD_FACTOR`` times its sanctioned load, naming the likely cause (Wh read as kWh, or
+    cumulative register values read as interval energy). Raises ``ImportFailed("implausible", ...)``.
+    """
+    loads = storage.consumers.consumer_rows(conn, list(tops))
+    for cid, (kwh, ts) in sorted(tops.items()):
+        state = states.get(cid)
+        if state is None or cid not in loads:
+            continue
+        minutes = typical_interval_minutes(state.times)
+        if minutes is None:  # one reading: no interval to judge by
+            continue
+        kw = kwh * 60.0 / minutes
+        load = float(loads[cid]["sanctioned_load_kw"] or 1.0)
+        if kw <= PLAUSIBLE_LOAD_FACTOR * load:
+            continue
+        if not register and (kw >= 500 * load) and not looks_like_wh(column):
+            cause = message("cause_register")
+        elif scale == 1.0:
+            cause = message("cause_wh")
+        else:
+            cause = message("cause_unknown")
+        moment = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(IST)
+        raise ImportFailed(
+            "implausible",
+            path=report.path,
+            consumer_id=cid,
+            kw=kw,
+            minutes=minutes,
+            ts=moment.strftime("%Y-%m-%d %H:%M"),
+            factor=kw / load,
+            load=load,
+            cause=cause,
+        )
+
+
+@dataclass
+class _Suspect:
+    """A register reading off its consumer's series (a drop, or a jump beyond ``max_kwh``), held until the
+    next reading tells a glitch (the series goes on from before it) from a replaced meter (it stays)."""
+
+    ts: str
+    kwh: float
+    line: int
+    row: list[str]
+    raw: str
+    state: Seen
+
+
+def _glitch(previous: float, reading: float, following: float) -> RowProblem:
+    return RowProblem(
+        "register_glitch", previous=f"{previous:g}", reading=f"{reading:g}", following=f"{following:g}"
+    )
+
+
+def _decimal_comma(block: list[list[str]], kwh_at: int, balance_at: int | None) -> None:
+    """Rewrite a decimal-comma chunk's numbers in place (``0,25`` -> ``0.25``, ``1.234,50`` -> ``1234.50``)."""
+    for row in block:
+        if len(row) > kwh_at:
+            row[kwh_at] = row[kwh_at].replace(".", "").replace(",", ".")
+        if balance_at is not None and len(row) > balance_at:
+            row[balance_at] = row[balance_at].replace(".", "").replace(",", ".")
 
 
 @contextlib.contextmanager
@@ -414,6 +584,7 @@ def clean_chunk(
     now: dt.datetime,
     time_format: str | None,
     max_kwh: float,
+    scale: float = 1.0,
 ) -> list[tuple[str, str, float, float | None]] | None:
     """The chunk's readings ``(consumer_id, ts, kwh, balance_inr)`` when every row is good, else None.
 
@@ -477,6 +648,10 @@ def clean_chunk(
                 return None
             numbers[text] = value
         energies = list(map(numbers.__getitem__, energy_texts))
+    if scale != 1.0:
+        energies = (np.array(energies, dtype=np.float64) * scale).tolist()
+        if not kwh_in_range(np.array(energies), max_kwh).all():
+            return None
     # balance: a number (₹ and thousands separators allowed), blank = none, within ±MAX_BALANCE_INR
     balances: list[float | None]
     if balance_at is None:

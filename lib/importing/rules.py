@@ -141,6 +141,49 @@ def kwh_problem(text: str, limit: float, *, register: bool = False, scale: float
     return RowProblem("absurd_kwh", limit=f"{limit / scale:g}" if scale != 1.0 else f"{limit:g}")
 
 
+def looks_like_wh(column: str) -> bool:
+    """True when a column name says Wh but not kWh: ``looks_like_wh("Active energy Wh (1)") is True``."""
+    name = column.lower()
+    return "wh" in name and "kwh" not in name
+
+
+def register_width(previous: float, register_max: float | None = None) -> float:
+    """The register's width: ``register_max``, else the next power of ten above ``previous`` (99999.9 -> 100000).
+
+    >>> register_width(99999.9), register_width(4321.0), register_width(5.0, 10000.0)
+    (100000.0, 10000.0, 10000.0)
+    """
+    if register_max:
+        return float(register_max)
+    return float(10 ** len(str(int(previous)))) if previous >= 1 else 10.0
+
+
+def register_step(
+    previous: float, reading: float, max_kwh: float, register_max: float | None = None
+) -> tuple[float, int] | None:
+    """The energy between two register readings and whether the register rolled over, or None when
+    ``reading`` is off the series (a drop that is no rollover, or a jump beyond ``max_kwh``).
+
+    A rollover: the previous reading is in the top tenth of the register's width and the energy across
+    the wrap is within ``max_kwh`` (99999.9 -> 0.2 is 0.3 kWh).
+
+    >>> register_step(4321.0, 4321.4, 100.0)
+    (0.4, 0)
+    >>> register_step(99999.9, 0.2, 100.0)
+    (0.3, 1)
+    >>> register_step(4321.0, 0.0, 100.0) is None, register_step(4321.0, 8715.0, 100.0) is None
+    (True, True)
+    """
+    if reading >= previous:
+        energy = round(reading - previous, 6)
+        return (energy, 0) if energy <= max_kwh else None
+    width = register_width(previous, register_max)
+    energy = round(width - previous + reading, 6)
+    if previous >= 0.9 * width and 0 <= energy <= max_kwh:
+        return energy, 1
+    return None
+
+
 # --- consumers ------------------------------------------------------------------------------------
 
 
@@ -289,8 +332,13 @@ class Seen:
         if self.times and self.times[-1] == ts:
             self.times.pop()
             self.lines.pop()
+        elif ts in self.extra:
+            del self.extra[ts]
         else:
-            self.extra.pop(ts, None)
+            at = bisect_left(self.times, ts)
+            if at < len(self.times) and self.times[at] == ts:
+                del self.times[at]
+                del self.lines[at]
 
     def span(self) -> tuple[str, str] | None:
         """First and last timestamp recorded, or None."""

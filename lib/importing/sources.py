@@ -204,7 +204,7 @@ def column_index(
         raise ImportFailed("duplicate_column", path=path, column=name)
     if not hits:
         if required:
-            if len(header) == 1 and wanted in header[0].lower():
+            if len(header) == 1:
                 raise ImportFailed(
                     "header_not_split",
                     path=path,
