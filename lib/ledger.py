@@ -51,7 +51,30 @@ UNEXPLAINED_THRESHOLD_INR = 1.0  # a day whose metered and computed closing diff
 FREE_UNITS_NEED_ARREARS_CLEARED = True
 
 # Status of a day's check, metered against computed closing balance.
-STATUSES = ("ok", "unexplained", "start", "gap", "incomplete", "today", "estimated", "no_readings")
+STATUSES = (
+    "ok",
+    "unexplained",
+    "start",
+    "gap",
+    "incomplete",
+    "today",
+    "estimated",
+    "no_readings",
+    "unknown",
+    "pending",
+    "late_credit",
+)
+# A recharge may reach the meter's balance hours after its payment, on the same or a later IST day:
+# the days in between are "pending", the day it arrives "late_credit" (issue 11: credits that reach the
+# meter late are common). Up to this many days after the payment day.
+LATE_CREDIT_MAX_DAYS = 3
+# Flagged days closer than this many days apart form one episode; what the meter took and gave back
+# within an episode nets out in :func:`unexplained_summary`.
+EPISODE_GAP_DAYS = 3
+# Readings in a whole IST day at the usual capture periods (60, 30, 15, 10, 5 minutes): the fallback
+# for "complete day" when the daily frame has no ``minutes`` column (minutes of the day covered).
+MINUTES_PER_DAY = 24 * 60
+STANDARD_READINGS_PER_DAY = frozenset(MINUTES_PER_DAY // m for m in (60, 30, 15, 10, 5))
 
 LEDGER_COLUMNS = (
     "consumer_id",
@@ -74,6 +97,9 @@ LEDGER_COLUMNS = (
     "balance_inr",
     "estimated",
     "status",
+    "pending_inr",
+    "late_credit_inr",
+    "anchor_inr",
     "free_units_used",
     "units_month_to_date",
     "arrears_outstanding_inr",
@@ -107,28 +133,38 @@ def build_ledger(
     *,
     arrears: pd.DataFrame | None = None,
     adjustments: pd.DataFrame | None = None,
+    anchors: pd.DataFrame | None = None,
     today: dt.date | None = None,
     book: tariff.TariffBook | None = None,
 ) -> pd.DataFrame:
     """One row per connection per IST day, from its first to its last day with data (``LEDGER_COLUMNS``).
 
-    ``daily`` is :func:`lib.storage.readings.daily_frame` (whole history: slabs count the month's units),
+    ``daily`` is :func:`lib.storage.readings.daily_frame` (whole history: slabs count the month's units;
+    an optional ``minutes`` column, the minutes of the day its readings cover, decides "complete"),
     ``details`` :func:`lib.storage.accounts.connection_details` (tariff category and sanctioned load),
-    ``arrears`` / ``adjustments`` :func:`lib.storage.ledger.arrears_frame` / :func:`lib.storage.ledger.adjustments_frame`.
+    ``arrears`` / ``adjustments`` :func:`lib.storage.ledger.arrears_frame` / :func:`lib.storage.ledger.adjustments_frame`,
+    ``anchors`` balances the household typed in (:func:`lib.storage.anchors.anchors_frame`: consumer_id,
+    day, balance_inr = the balance at the start of that IST day, before its recharges and deduction).
 
     Money leaving the balance is positive in energy/fixed/duty/arrears; rebate, recharge and adjustment
     are positive when they add to it: ``closing = opening + recharge − energy − fixed − duty + rebate −
     arrears + adjustment`` (``deduction_inr`` is everything but the recharge). The opening balance is
-    the meter's closing of the day before when known, else the ledger's own closing; so each day is
-    checked on its own and one bad day does not flag every day after it.
+    the meter's closing of the day before when known, else an entered balance (anchor) for that day,
+    else the ledger's own closing, else (first day) derived from the meter; so each day is checked on
+    its own and one bad day does not flag every day after it. A connection that reports no balance and
+    has no anchor has an unknown balance (NaN, status ``unknown``), never an estimate from ₹0.
 
     ``status``: ``ok`` / ``unexplained`` (metered vs computed closing off by more than ₹1),
     ``start`` (first day: opening derived from the meter), ``gap`` (the day before had no metered
-    balance, so the check is not exact), ``incomplete`` (readings missing that day), ``today`` (the
-    day is not over: meters deduct a day's charges on its last reading, so today's charges so far are
-    shown but not yet taken from the metered balance), ``estimated``
-    (no metered balance: ``balance_inr`` is the ledger's), ``no_readings``. A connection whose tariff
-    category is not in the tariff file has no rows (see :func:`connections_without_ledger`).
+    balance, so the check is not exact), ``incomplete`` (the day's readings do not cover all its
+    minutes), ``today`` (the day is not over: meters deduct a day's charges on its last reading, so
+    today's charges so far are shown but not yet taken from the metered balance), ``estimated``
+    (no metered balance: ``balance_inr`` is the ledger's, forward from an anchor), ``unknown`` (no
+    metered balance and nothing to estimate from), ``no_readings``, ``pending`` (a recharge was paid
+    but had not reached the meter by the day's end: ``pending_inr``) and ``late_credit`` (the day a
+    pending recharge reached the meter: ``late_credit_inr``); see :func:`late_credits`. A day whose
+    difference is explained by a late credit is not unexplained. A connection whose tariff category is
+    not in the tariff file has no rows (see :func:`connections_without_ledger`).
     """
     book = book or tariff.load_tariffs()
     today = today or today_ist()
@@ -137,21 +173,24 @@ def build_ledger(
         return empty_ledger()
     facts = details.set_index(details["consumer_id"].astype(str))
     filled = analytics.fill_calendar(daily)
+    if "minutes" in daily.columns:
+        minutes = daily.assign(consumer_id=daily["consumer_id"].astype(str)).set_index(["consumer_id", "day"])
+        keys = pd.MultiIndex.from_arrays([filled["consumer_id"].astype(str), filled["day"]])
+        filled["minutes"] = minutes["minutes"].reindex(keys).fillna(0).to_numpy()
     for cid, own in filled.groupby("consumer_id", sort=False):
         cid = str(cid)
         if cid not in facts.index:
             continue
         fact = facts.loc[cid]
-        own_arrears = _rows_of(arrears, cid)
-        own_adjustments = _rows_of(adjustments, cid)
         try:
             parts.append(
                 _connection_ledger(
                     own.sort_values("day").reset_index(drop=True),
                     str(fact["tariff_category"]),
                     float(fact["sanctioned_load_kw"]),
-                    own_arrears,
-                    own_adjustments,
+                    _rows_of(arrears, cid),
+                    _rows_of(adjustments, cid),
+                    _rows_of(anchors, cid),
                     today,
                     book,
                 )
@@ -190,12 +229,33 @@ def _paise(value: float) -> int:
     return int(round(float(value) * 100))
 
 
+def complete_days(intervals: Sequence[int], minutes: Sequence[float] | None = None) -> list[bool]:
+    """Which days have readings covering the whole IST day (issue 11: minutes covered, not a count).
+
+    With ``minutes`` (minutes of each day its readings cover: readings × their interval length), a day
+    is complete when they reach 24 hours. Without it (an old database), a day is complete when its
+    reading count is that of a whole day at a usual capture period (24, 48, 96, 144 or 288) or at least
+    the connection's largest count; so 30-minute days stay complete next to 15-minute ones.
+
+    >>> complete_days([48, 96, 47, 96, 0])
+    [True, True, False, True, False]
+    >>> complete_days([48, 90], minutes=[1440, 1350])
+    [True, False]
+    """
+    if minutes is not None:
+        return [float(m) >= MINUTES_PER_DAY - 1e-6 for m in minutes]
+    counts = [int(n) for n in intervals]
+    most = max(counts, default=0)
+    return [n > 0 and (n in STANDARD_READINGS_PER_DAY or n >= most) for n in counts]
+
+
 def _connection_ledger(
     days: pd.DataFrame,
     category: str,
     load_kw: float,
     arrears: pd.DataFrame,
     adjustments: pd.DataFrame,
+    anchors: pd.DataFrame,
     today: dt.date,
     book: tariff.TariffBook,
 ) -> pd.DataFrame:
@@ -209,12 +269,17 @@ def _connection_ledger(
     for _, row in adjustments.iterrows():
         key = dt.date.fromisoformat(str(row["day"])[:10])
         adjust[key] = adjust.get(key, 0) + _paise(row["amount_inr"])
+    anchor: dict[dt.date, int] = {}  # the last one entered for a day wins
+    for _, row in anchors.iterrows():
+        anchor[dt.date.fromisoformat(str(row["day"])[:10])] = _paise(row["balance_inr"])
     intervals = days["intervals"].fillna(0).astype(int).to_numpy()
+    complete = complete_days(
+        intervals.tolist(), days["minutes"].fillna(0).tolist() if "minutes" in days.columns else None
+    )
     # Plain lists: per-row pandas indexing would dominate the loop.
     kwh_list = days["kwh"].astype(float).tolist()
     metered_list = days["closing_balance_inr"].astype(float).tolist()
     consumer_id, nickname = str(days["consumer_id"].iloc[0]), days["nickname"].iloc[0]
-    complete = int(pd.Series(intervals[intervals > 0]).max()) if (intervals > 0).any() else 0
 
     rows: list[dict[str, Any]] = []
     month: tuple[int, int] | None = None
@@ -245,30 +310,36 @@ def _connection_ledger(
         metered_raw = metered_list[i]
         metered = _paise(metered_raw) if pd.notna(metered_raw) else None
 
+        opening: int | None
         if previous_metered is not None:
             opening = previous_metered
+        elif day in anchor:
+            opening = anchor[day]  # the household's own reading of the balance beats an estimate
         elif previous_closing is not None:
             opening = previous_closing
         elif metered is not None:
             opening = metered - recharge[i] + deduction  # first day: derived from the meter
         else:
-            opening = 0  # no balance known at all: the estimate starts from zero
-        closing = opening + recharge[i] - deduction
+            opening = None  # no balance known at all: unknown, not an estimate from ₹0
+        closing = None if opening is None else opening + recharge[i] - deduction
 
-        if metered is None:
-            status = "estimated" if has_readings else "no_readings"
+        if metered is None and not has_readings:
+            status = "no_readings"
+        elif metered is None:
+            status = "estimated" if closing is not None else "unknown"
         elif day >= today:
             status = "today"
         elif i == 0:
             status = "start"
-        elif not has_readings or 0 < intervals[i] < complete:
+        elif not complete[i]:
             status = "incomplete"
         elif previous_metered is None:
             status = "gap"
-        elif abs(metered - closing) > UNEXPLAINED_THRESHOLD_INR * 100:
+        elif closing is not None and abs(metered - closing) > UNEXPLAINED_THRESHOLD_INR * 100:
             status = "unexplained"
         else:
             status = "ok"
+        shown = metered if metered is not None else closing
         rows.append(
             {
                 "consumer_id": consumer_id,
@@ -276,7 +347,7 @@ def _connection_ledger(
                 "day": pd.Timestamp(day),
                 "units": float(kwh) if has_readings else math.nan,
                 "intervals": int(intervals[i]),
-                "opening_inr": opening / 100,
+                "opening_inr": _rupees(opening),
                 "recharge_inr": recharge[i] / 100,
                 "energy_inr": energy / 100,
                 "fixed_inr": fixed / 100,
@@ -285,14 +356,17 @@ def _connection_ledger(
                 "arrears_inr": arrears_p / 100,
                 "adjustment_inr": adjust_p / 100,
                 "deduction_inr": deduction / 100,
-                "closing_inr": closing / 100,
-                "metered_closing_inr": metered / 100 if metered is not None else math.nan,
+                "closing_inr": _rupees(closing),
+                "metered_closing_inr": _rupees(metered),
                 "difference_inr": (metered - closing) / 100
-                if metered is not None and status != "today"
+                if metered is not None and closing is not None and status != "today"
                 else math.nan,
-                "balance_inr": (metered if metered is not None else closing) / 100,
+                "balance_inr": _rupees(shown),
                 "estimated": metered is None,
                 "status": status,
+                "pending_inr": 0.0,
+                "late_credit_inr": 0.0,
+                "anchor_inr": _rupees(anchor.get(day)),
                 "free_units_used": charge.free_units_used,
                 "units_month_to_date": so_far,
                 "arrears_outstanding_inr": owed / 100,
@@ -301,7 +375,103 @@ def _connection_ledger(
         )
         previous_metered = metered
         previous_closing = closing
+    _match_late_credits(rows, today)
     return pd.DataFrame(rows)
+
+
+def _rupees(paise: int | None) -> float:
+    return math.nan if paise is None else paise / 100
+
+
+def _match_late_credits(rows: list[dict[str, Any]], today: dt.date) -> None:
+    """Explain days that lack a recharge paid that day by the later day the meter shows it (in place).
+
+    Day *i* had a recharge *R* and its metered closing is *R* short of the ledger's; a day *j* within
+    ``LATE_CREDIT_MAX_DAYS`` after it (the days between checked and in order) shows *R* more than the
+    ledger's: days *i..j−1* are ``pending`` (``pending_inr`` = *R*) and day *j* is ``late_credit``
+    (``late_credit_inr`` = *R*); what is left of each difference after *R* stays, and is flagged when
+    over ₹1. A recharge of the last few days not yet on the meter (no contradicting day since) is pending.
+    """
+    limit = UNEXPLAINED_THRESHOLD_INR * 100
+    for i, row in enumerate(rows):
+        paid = _paise(row["recharge_inr"])
+        if paid <= 0 or row["status"] != "unexplained":
+            continue
+        if abs(_paise(row["difference_inr"]) + paid) > limit:
+            continue  # not the recharge missing (or not only it)
+        credit_day: int | None = None
+        between_ok = True
+        for j in range(i + 1, min(len(rows), i + 1 + LATE_CREDIT_MAX_DAYS)):
+            later = rows[j]
+            if later["status"] == "unexplained" and abs(_paise(later["difference_inr"]) - paid) <= limit:
+                credit_day = j
+                break
+            if later["status"] not in ("ok", "today"):
+                between_ok = False
+                break
+        if credit_day is None:
+            recent = (today - row["day"].date()).days <= LATE_CREDIT_MAX_DAYS
+            if not (between_ok and recent):
+                continue
+            last = len(rows)  # still on its way: pending up to the last day
+        else:
+            last = credit_day
+        for k in range(i, last):
+            rows[k]["pending_inr"] = round(rows[k]["pending_inr"] + paid / 100, 2)
+            if rows[k]["status"] in ("ok", "unexplained"):
+                rows[k]["status"] = "pending"
+        row["difference_inr"] = (_paise(row["difference_inr"]) + paid) / 100
+        if abs(_paise(row["difference_inr"])) > limit:
+            row["status"] = "unexplained"
+        if credit_day is not None:
+            credit = rows[credit_day]
+            credit["late_credit_inr"] = round(credit["late_credit_inr"] + paid / 100, 2)
+            credit["difference_inr"] = (_paise(credit["difference_inr"]) - paid) / 100
+            credit["status"] = (
+                "late_credit" if abs(_paise(credit["difference_inr"])) <= limit else "unexplained"
+            )
+
+
+def late_credits(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Recharges that reached the meter's balance on a later IST day than they were paid.
+
+    Columns: consumer_id, nickname, paid_day, credited_day (NaT: not on the meter yet), amount_inr.
+
+    >>> daily = pd.DataFrame({"consumer_id": "101", "nickname": "Home",
+    ...     "day": pd.to_datetime(["2026-11-01", "2026-11-02", "2026-11-03"]), "kwh": 2.0, "intervals": 48,
+    ...     "peak_kwh": 0.1, "closing_balance_inr": [100.0, 100.0, 600.0], "recharge_inr": [0.0, 500.0, 0.0]})
+    >>> details = pd.DataFrame({"consumer_id": ["101"], "nickname": ["Home"],
+    ...     "tariff_category": ["DS-II"], "sanctioned_load_kw": [2.0]})
+    >>> rows = build_ledger(daily, details, today=dt.date(2026, 11, 25))
+    >>> rows["status"].tolist()
+    ['start', 'pending', 'late_credit']
+    >>> late_credits(rows)[["paid_day", "credited_day", "amount_inr"]].iloc[0].tolist()
+    [Timestamp('2026-11-02 00:00:00'), Timestamp('2026-11-03 00:00:00'), 500.0]
+
+    (DS-II within the 125 free units costs nothing, so the ₹500 paid on the 2nd is short on the 2nd's
+    metered closing and shows on the 3rd's: one late credit, nothing unexplained.)
+    """
+    columns = ["consumer_id", "nickname", "paid_day", "credited_day", "amount_inr"]
+    out: list[list[Any]] = []
+    if not len(ledger):
+        return pd.DataFrame(columns=columns)
+    for cid, own in ledger.groupby("consumer_id", sort=False):
+        own = own.sort_values("day")
+        run_start: pd.Timestamp | None = None
+        for row in own.itertuples(index=False):
+            if row.pending_inr > 0 and run_start is None:
+                run_start = row.day
+            if row.late_credit_inr > 0:
+                out.append(
+                    [str(cid), row.nickname, run_start or row.day, row.day, float(row.late_credit_inr)]
+                )
+                run_start = None
+            elif row.pending_inr <= 0:
+                run_start = None
+        if run_start is not None:
+            pending = own[own["day"] == run_start].iloc[0]
+            out.append([str(cid), pending["nickname"], run_start, pd.NaT, float(pending["pending_inr"])])
+    return pd.DataFrame(out, columns=columns)
 
 
 # --- arrears ----------------------------------------------------------------------------------------
@@ -479,17 +649,29 @@ def unexplained_deductions(ledger: pd.DataFrame) -> pd.DataFrame:
 
 
 def unexplained_summary(ledger: pd.DataFrame) -> pd.DataFrame:
-    """Per connection: how many days were flagged and their total (what to take to the electricity office).
+    """Per connection: how many days were flagged and what the meter took net (what to take to the office).
 
-    Columns: consumer_id, nickname, days, total_inr (sum of the differences), taken_inr (sum over the
-    days the meter took more than explained, as a positive amount), spared_inr (sum over the days it
-    took less), first_day, last_day.
+    Flagged days less than ``EPISODE_GAP_DAYS`` apart form one episode, and within an episode what the
+    meter took beyond the tariff is netted against what it took less (a deduction made one day and given
+    back the next is not ₹X "taken"). Columns: consumer_id, nickname, days, episodes, total_inr (sum of
+    the differences: negative = taken), net_inr (the same with the sign of "taken": positive = taken
+    beyond the tariff), taken_inr (sum over episodes that took more, positive), spared_inr (sum over
+    episodes that took less), first_day, last_day. A connection whose episodes all net to less than ₹1
+    has no row.
+
+    >>> rows = pd.DataFrame({"consumer_id": "1", "nickname": "Home", "status": "unexplained",
+    ...     "day": pd.to_datetime(["2026-11-02", "2026-11-03", "2026-11-20"]),
+    ...     "difference_inr": [-40.0, 40.0, -25.0], "metered_closing_inr": 0.0, "closing_inr": 0.0})
+    >>> unexplained_summary(rows)[["days", "episodes", "net_inr", "taken_inr", "spared_inr"]].iloc[0].tolist()
+    [3, 2, 25.0, 25.0, 0.0]
     """
     columns = [
         "consumer_id",
         "nickname",
         "days",
+        "episodes",
         "total_inr",
+        "net_inr",
         "taken_inr",
         "spared_inr",
         "first_day",
@@ -498,19 +680,31 @@ def unexplained_summary(ledger: pd.DataFrame) -> pd.DataFrame:
     flagged = unexplained_deductions(ledger)
     if not len(flagged):
         return pd.DataFrame(columns=columns)
-    grouped = flagged.groupby("consumer_id", sort=False)
-    out = pd.DataFrame(
-        {
-            "nickname": grouped["nickname"].first(),
-            "days": grouped["day"].count().astype(int),
-            "total_inr": grouped["difference_inr"].sum().round(2),
-            "taken_inr": grouped["difference_inr"].apply(lambda s: -s[s < 0].sum()).round(2),
-            "spared_inr": grouped["difference_inr"].apply(lambda s: s[s > 0].sum()).round(2),
-            "first_day": grouped["day"].min(),
-            "last_day": grouped["day"].max(),
-        }
-    ).reset_index()
-    return out[columns]
+    out: list[list[Any]] = []
+    for cid, own in flagged.groupby("consumer_id", sort=False):
+        own = own.sort_values("day")
+        episode = (own["day"].diff().dt.days.fillna(EPISODE_GAP_DAYS) >= EPISODE_GAP_DAYS).cumsum()
+        nets = [_paise(v) for v in own.groupby(episode)["difference_inr"].sum()]
+        taken = sum(-n for n in nets if n < -UNEXPLAINED_THRESHOLD_INR * 100)
+        spared = sum(n for n in nets if n > UNEXPLAINED_THRESHOLD_INR * 100)
+        if not taken and not spared:
+            continue
+        total = _paise(own["difference_inr"].sum())
+        out.append(
+            [
+                str(cid),
+                own["nickname"].iloc[0],
+                int(len(own)),
+                int(len(nets)),
+                total / 100,
+                -total / 100,
+                taken / 100,
+                spared / 100,
+                own["day"].min(),
+                own["day"].max(),
+            ]
+        )
+    return pd.DataFrame(out, columns=columns)
 
 
 def month_parts(ledger: pd.DataFrame) -> pd.DataFrame:
@@ -867,3 +1061,39 @@ def _clean_note(text: str | None) -> str | None:
         return None
     cleaned = " ".join(str(text).split())[:MAX_NOTE_CHARS]
     return cleaned or None
+
+
+# --- a balance the household typed in ---------------------------------------------------------------
+
+
+def add_balance_anchor(
+    conn: storage.Conn,
+    account_id: int,
+    consumer_id: str,
+    *,
+    day: dt.date,
+    balance_inr: float,
+    today: dt.date | None = None,
+    now: str | None = None,
+) -> int:
+    """Record the balance a linked connection had at the start of IST ``day`` (from the DISCOM app or SMS).
+
+    The ledger estimates forward from it, marked estimated (a metered balance always wins). A negative
+    balance is allowed (a meter may run below zero); returns the anchor's id. Raises
+    :class:`LedgerInputError` (a catalog key) for a day in the future, an amount that is not a number or
+    beyond ±₹10 lakh, or a connection the account does not follow.
+    """
+    try:
+        amount = float(balance_inr)
+    except (TypeError, ValueError) as error:
+        raise LedgerInputError("ledger_error_amount") from error
+    if not math.isfinite(amount) or abs(amount) > MAX_AMOUNT_INR:
+        raise LedgerInputError("ledger_error_amount")
+    if not isinstance(day, dt.date) or day > (today or today_ist()):
+        raise LedgerInputError("ledger_error_day")
+    anchor_id = storage.anchors.insert_anchor(
+        conn, account_id, consumer_id, day.isoformat(), round(amount, 2), now=now
+    )
+    if anchor_id is None:
+        raise LedgerInputError("ledger_error_not_linked")
+    return anchor_id

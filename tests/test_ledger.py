@@ -124,10 +124,20 @@ def test_tariff_change_in_the_middle_of_a_month_splits_at_that_day():
     assert _row(rows, "2026-03-15")["energy_inr"] == 360.0
     assert _row(rows, "2026-03-16")["energy_inr"] == 120.0
     assert list(rows["tariff_version"]) == ["old", "new"]
-    # No metered balance: the ledger's own balance, from zero, marked estimated.
-    assert list(rows["closing_inr"]) == [-360.0, -480.0]
-    assert rows["estimated"].all()
-    assert set(rows["status"]) == {"estimated"}
+    # No metered balance and no balance entered: unknown (issue 11; it was "estimated" from ₹0: -360, -480).
+    assert rows["closing_inr"].isna().all() and rows["balance_inr"].isna().all()
+    assert list(rows["status"]) == ["unknown", "unknown"]
+    # With the balance the household read on the 15th (₹1,000 at the start of the day): estimated from it.
+    anchors = pd.DataFrame({"consumer_id": ["101"], "day": ["2026-03-15"], "balance_inr": [1000.0]})
+    rows = ledger.build_ledger(
+        _daily([("2026-03-15", 90.0, None, 0.0), ("2026-03-16", 20.0, None, 0.0)]),
+        _details("T"),
+        anchors=anchors,
+        today=TODAY,
+        book=book,
+    )
+    assert list(rows["closing_inr"]) == [640.0, 520.0] and rows["estimated"].all()
+    assert list(rows["status"]) == ["estimated", "estimated"] and rows["anchor_inr"].iloc[0] == 1000.0
 
 
 def test_a_recharge_that_pays_arrears():

@@ -11,12 +11,12 @@ False
 - ``engine``: connections, transactions, migrations, the per-dialect fragments;
 - ``schema``: the named migrations;
 - ``consumers``, ``meta``, ``accounts`` (accounts and links), ``readings`` (readings, recharges, daily
-  roll-ups), ``ledger`` (arrears and adjustments), and the modules of the OTP, SMS, audit and alert tables.
+  roll-ups), ``ledger`` (arrears and adjustments), ``anchors`` (balances the household typed in), and the modules of the OTP, SMS, audit and alert tables.
 """
 
 from __future__ import annotations
 
-from lib.storage import accounts, consumers, ledger, meta, readings
+from lib.storage import accounts, anchors, consumers, ledger, meta, readings
 from lib.storage.engine import (
     DEFAULT_DB,
     ROOT,
@@ -38,6 +38,7 @@ __all__ = [
     "Database",
     "StorageError",
     "accounts",
+    "anchors",
     "connect",
     "consumers",
     "database",

@@ -63,7 +63,7 @@ def refresh_daily(
     paid = dict(
         conn.execute(
             f"SELECT date(ts, '{IST_MODIFIER}'), sum(amount_inr) FROM recharges "
-            "WHERE consumer_id = ? AND ts >= ? AND ts < ? GROUP BY 1",
+            "WHERE consumer_id = ? AND ts >= ? AND ts < ? AND kind != 'refund' GROUP BY 1",
             (consumer_id, _ist_day_start_ts(lo), _ist_day_start_ts(hi, plus_days=1)),
         ).fetchall()
     )
@@ -131,16 +131,53 @@ def _ist_day_start_ts(day: str, plus_days: int = 0) -> str:
     return to_ts(start + dt.timedelta(days=plus_days))
 
 
+RECHARGE_KINDS = ("recharge", "reversal", "refund")
+
+
 def insert_recharges(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
-    """Insert recharges, ignoring exact duplicates (same consumer, time and amount). Returns rows added."""
+    """Insert recharges that are not stored yet; returns rows added (no transaction of its own).
+
+    Each row: consumer_id, ts (UTC text), amount_inr, and optional mode, reference, kind (one of
+    ``RECHARGE_KINDS``, default ``recharge``), status. Identity (migration 0005): a row with a
+    ``reference`` is the stored one with the same consumer, reference and kind, whatever its time (a
+    second source stamps the credit, not the payment, or adds seconds); a row without one is the stored
+    one with the same consumer, time, amount and kind (with or without a reference).
+    """
     before = conn.total_changes
+    with_reference: list[dict[str, Any]] = []
+    without: list[dict[str, Any]] = []
+    for row in rows:
+        full = {"mode": None, "reference": None, "kind": "recharge", "status": None, **row}
+        reference = full["reference"]
+        full["reference"] = str(reference).strip() or None if reference is not None else None
+        (with_reference if full["reference"] else without).append(full)
+    columns = "consumer_id, ts, amount_inr, mode, reference, kind, status"
+    values = ":consumer_id, :ts, :amount_inr, :mode, :reference, :kind, :status"
     conn.executemany(
-        "INSERT INTO recharges (consumer_id, ts, amount_inr, mode, reference) "
-        "VALUES (:consumer_id, :ts, :amount_inr, :mode, :reference) "
-        "ON CONFLICT (consumer_id, ts, amount_inr) DO NOTHING",
-        [{"mode": None, "reference": None, **row} for row in rows],
+        f"INSERT INTO recharges ({columns}) VALUES ({values}) "
+        "ON CONFLICT (consumer_id, reference, kind) WHERE reference IS NOT NULL DO NOTHING",
+        with_reference,
+    )
+    conn.executemany(
+        f"INSERT INTO recharges ({columns}) SELECT {values} WHERE NOT EXISTS ("
+        "SELECT 1 FROM recharges WHERE consumer_id = :consumer_id AND ts = :ts "
+        "AND amount_inr = :amount_inr AND kind = :kind)",
+        without,
     )
     return conn.total_changes - before
+
+
+def stored_recharge_references(
+    conn: sqlite3.Connection, consumer_id: str, kind: str = "recharge"
+) -> set[str]:
+    """References of one connection's stored recharges of ``kind`` (to tell a reversal from a refund)."""
+    return {
+        row[0]
+        for row in conn.execute(
+            "SELECT reference FROM recharges WHERE consumer_id = ? AND kind = ? AND reference IS NOT NULL",
+            (consumer_id, kind),
+        )
+    }
 
 
 def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, float, float | None]]) -> int:
@@ -273,11 +310,16 @@ def recharges_frame(
     account_id: int,
     consumer_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Recharges of the account's linked connections, newest last; ``ts`` as UTC datetimes."""
+    """Recharges of the account's linked connections, newest last; ``ts`` as UTC datetimes.
+
+    Columns: consumer_id, nickname, ts, amount_inr, mode, reference, kind (``recharge``; ``reversal``:
+    taken back from the balance, negative; ``refund``: returned to the payer, negative, never on the
+    balance), status (as the source file wrote it, or None).
+    """
     frame = pd.read_sql_query(
         f"""
         WITH {_ALLOWED}
-        SELECT r.consumer_id, a.nickname, r.ts, r.amount_inr, r.mode, r.reference
+        SELECT r.consumer_id, a.nickname, r.ts, r.amount_inr, r.mode, r.reference, r.kind, r.status
         FROM recharges r JOIN allowed a ON a.consumer_id = r.consumer_id
         ORDER BY r.ts
         """,

@@ -219,4 +219,55 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) STRICT, WITHOUT ROWID;
         """,
     ),
+    (
+        "0005_recharge_identity_anchor",
+        """
+        -- Recharge identity (issue 11 section 2): the payment reference when there is one, else consumer,
+        -- time and amount. Two genuine recharges of the same amount in one minute have different references;
+        -- the same reference from a second source (payment vs credit time) is the same recharge.
+        -- kind: 'recharge' (credited to the balance), 'reversal' (a credited recharge taken back: negative,
+        -- counts on the balance), 'refund' (money returned to the payer for a payment that never reached
+        -- the balance: negative, shown but not counted). status: as the source file wrote it, if any.
+        CREATE TABLE recharges_0005 (
+            recharge_id INTEGER PRIMARY KEY,
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            ts TEXT NOT NULL,
+            amount_inr REAL NOT NULL,
+            mode TEXT,
+            reference TEXT,
+            kind TEXT NOT NULL DEFAULT 'recharge' CHECK (kind IN ('recharge', 'reversal', 'refund')),
+            status TEXT,
+            CHECK ((kind = 'recharge' AND amount_inr > 0) OR (kind != 'recharge' AND amount_inr < 0))
+        ) STRICT;
+        -- Rows stored before this migration: the first of a reference is kept (the same recharge by the
+        -- new identity), a zero or negative amount becomes a refund that does not count on the balance.
+        INSERT INTO recharges_0005 (recharge_id, consumer_id, ts, amount_inr, mode, reference, kind)
+        SELECT recharge_id, consumer_id, ts, amount_inr, mode, nullif(trim(reference), ''),
+               CASE WHEN amount_inr > 0 THEN 'recharge' ELSE 'refund' END
+        FROM recharges
+        WHERE amount_inr != 0
+          AND (nullif(trim(reference), '') IS NULL
+               OR recharge_id IN (SELECT min(recharge_id) FROM recharges WHERE amount_inr != 0
+                                  GROUP BY consumer_id, trim(reference), amount_inr > 0));
+        DROP TABLE recharges;
+        ALTER TABLE recharges_0005 RENAME TO recharges;
+        CREATE UNIQUE INDEX recharges_by_reference ON recharges(consumer_id, reference, kind)
+            WHERE reference IS NOT NULL;
+        CREATE UNIQUE INDEX recharges_by_time_amount ON recharges(consumer_id, ts, amount_inr, kind)
+            WHERE reference IS NULL;
+        CREATE INDEX recharges_by_consumer_ts ON recharges(consumer_id, ts);
+
+        -- A balance the household typed in from its DISCOM app or SMS ("balance on <date>"): the start
+        -- of an estimate for a connection whose meter data carries no balance (lib/ledger.py).
+        CREATE TABLE balance_anchors (
+            anchor_id INTEGER PRIMARY KEY,
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            day TEXT NOT NULL,                        -- IST date; the balance at the start of that day
+            balance_inr REAL NOT NULL CHECK (balance_inr BETWEEN -1000000 AND 1000000),
+            created_by INTEGER REFERENCES accounts(account_id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX balance_anchors_by_consumer ON balance_anchors(consumer_id, day, anchor_id);
+        """,
+    ),
 ]
