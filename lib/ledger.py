@@ -387,8 +387,9 @@ def _match_late_credits(rows: list[dict[str, Any]], today: dt.date) -> None:
     """Explain days that lack a recharge paid that day by the later day the meter shows it (in place).
 
     Day *i* had a recharge *R* and its metered closing is *R* short of the ledger's; a day *j* within
-    ``LATE_CREDIT_MAX_DAYS`` after it (the days between checked and in order) shows *R* more than the
-    ledger's: days *i..j−1* are ``pending`` (``pending_inr`` = *R*) and day *j* is ``late_credit``
+    ``LATE_CREDIT_MAX_DAYS`` after it (the days between checked and in order) shows about *R* more than
+    the ledger's (between *R*/2 and 3*R*/2, so a deduction the meter got wrong that day too stays visible):
+    days *i..j−1* are ``pending`` (``pending_inr`` = *R*) and day *j* is ``late_credit``
     (``late_credit_inr`` = *R*); what is left of each difference after *R* stays, and is flagged when
     over ₹1. A recharge of the last few days not yet on the meter (no contradicting day since) is pending.
     """
@@ -403,7 +404,10 @@ def _match_late_credits(rows: list[dict[str, Any]], today: dt.date) -> None:
         between_ok = True
         for j in range(i + 1, min(len(rows), i + 1 + LATE_CREDIT_MAX_DAYS)):
             later = rows[j]
-            if later["status"] == "unexplained" and abs(_paise(later["difference_inr"]) - paid) <= limit:
+            if (
+                later["status"] == "unexplained"
+                and paid / 2 <= _paise(later["difference_inr"]) <= paid * 3 / 2
+            ):
                 credit_day = j
                 break
             if later["status"] not in ("ok", "today"):
@@ -445,8 +449,8 @@ def late_credits(ledger: pd.DataFrame) -> pd.DataFrame:
     >>> rows = build_ledger(daily, details, today=dt.date(2026, 11, 25))
     >>> rows["status"].tolist()
     ['start', 'pending', 'late_credit']
-    >>> late_credits(rows)[["paid_day", "credited_day", "amount_inr"]].iloc[0].tolist()
-    [Timestamp('2026-11-02 00:00:00'), Timestamp('2026-11-03 00:00:00'), 500.0]
+    >>> late_credits(rows)[["paid_day", "credited_day", "amount_inr"]].to_dict("records")
+    [{'paid_day': Timestamp('2026-11-02 00:00:00'), 'credited_day': Timestamp('2026-11-03 00:00:00'), 'amount_inr': 500.0}]
 
     (DS-II within the 125 free units costs nothing, so the ₹500 paid on the 2nd is short on the 2nd's
     metered closing and shows on the 3rd's: one late credit, nothing unexplained.)
@@ -662,8 +666,8 @@ def unexplained_summary(ledger: pd.DataFrame) -> pd.DataFrame:
     >>> rows = pd.DataFrame({"consumer_id": "1", "nickname": "Home", "status": "unexplained",
     ...     "day": pd.to_datetime(["2026-11-02", "2026-11-03", "2026-11-20"]),
     ...     "difference_inr": [-40.0, 40.0, -25.0], "metered_closing_inr": 0.0, "closing_inr": 0.0})
-    >>> unexplained_summary(rows)[["days", "episodes", "net_inr", "taken_inr", "spared_inr"]].iloc[0].tolist()
-    [3, 2, 25.0, 25.0, 0.0]
+    >>> unexplained_summary(rows)[["days", "episodes", "net_inr", "taken_inr", "spared_inr"]].to_dict("records")
+    [{'days': 3, 'episodes': 2, 'net_inr': 25.0, 'taken_inr': 25.0, 'spared_inr': 0.0}]
     """
     columns = [
         "consumer_id",
