@@ -929,6 +929,7 @@ def load_ledger(
         details,
         arrears=storage.ledger.arrears_frame(conn, account_id, consumer_ids),
         adjustments=storage.ledger.adjustments_frame(conn, account_id, consumer_ids),
+        anchors=storage.anchors.anchors_frame(conn, account_id, consumer_ids),
         today=today,
         book=book,
     )
@@ -1071,7 +1072,7 @@ def _clean_note(text: str | None) -> str | None:
 
 
 def add_balance_anchor(
-    conn: storage.Conn,
+    conn: storage.Database,
     account_id: int,
     consumer_id: str,
     *,
@@ -1095,8 +1096,8 @@ def add_balance_anchor(
         raise LedgerInputError("ledger_error_amount")
     if not isinstance(day, dt.date) or day > (today or today_ist()):
         raise LedgerInputError("ledger_error_day")
-    anchor_id = storage.anchors.insert_anchor(
-        conn, account_id, consumer_id, day.isoformat(), round(amount, 2), now=now
+    anchor_id = conn.anchors.insert_anchor(
+        account_id, consumer_id, day.isoformat(), round(amount, 2), now=now
     )
     if anchor_id is None:
         raise LedgerInputError("ledger_error_not_linked")

@@ -155,7 +155,7 @@ def test_low_balance_warning_on_every_page(demo_account):
         assert "Low balance: Home" in warnings, page
 
 
-def test_imported_connection_without_balance_is_marked_estimated(demo_account):
+def test_imported_connection_without_balance_is_unknown_until_one_is_entered(demo_account):
     from tests.factories import imported_connection
 
     with storage.open_db(Path(storage.db_path())) as conn:
@@ -163,13 +163,23 @@ def test_imported_connection_without_balance_is_marked_estimated(demo_account):
     at = _ledger_page(demo_account, "en")
     at.selectbox(key="ledger_connection").select("204500001").run()
     assert not at.exception
-    balance = next(m for m in at.metric if m.label == i18n.t("ledger_balance_metric", "en"))
-    assert balance.value == "₹334.68 (estimated)"
-    assert "This meter reports no balance" in _all_text(at)
-    # Estimated days are labelled so in the table, never "Matches".
+    label = i18n.t("ledger_balance_metric", "en")
+    # No metered balance, nothing entered: unknown (it was "₹334.68 (estimated)", counted from ₹0).
+    assert next(m for m in at.metric if m.label == label).value == i18n.t("ledger_balance_unknown", "en")
+    assert i18n.t("ledger_unknown_note", "en") in _all_text(at)
     tables = [d.value for d in at.dataframe]
     table = next(t for t in tables if i18n.t("ledger_col_status", "en") in t.columns)
-    assert set(table[i18n.t("ledger_col_status", "en")]) == {i18n.t("ledger_status_estimated", "en")}
+    assert set(table[i18n.t("ledger_col_status", "en")]) == {i18n.t("ledger_status_unknown", "en")}
+    # The household types the ₹200.00 its DISCOM app showed at the start of the 23rd.
+    at.date_input(key="ledger_anchor_day").set_value(dt.date(2026, 11, 23))
+    at.number_input(key="ledger_anchor_amount").set_value(200.0)
+    next(b for b in at.button if b.label == i18n.t("ledger_anchor_save", "en")).click().run()
+    assert not at.exception
+    # NDS-II, 6 units a day: 200 - 55.10 (23rd) - 55.11 (24th) = 89.79, marked estimated.
+    assert next(m for m in at.metric if m.label == label).value == "₹89.79 (estimated)"
+    tables = [d.value for d in at.dataframe]
+    table = next(t for t in tables if i18n.t("ledger_col_status", "en") in t.columns)
+    assert i18n.t("ledger_status_estimated", "en") in set(table[i18n.t("ledger_col_status", "en")])
 
 
 def test_connection_with_a_category_missing_from_the_tariff_file_gets_a_message(demo_account):

@@ -44,6 +44,9 @@ STATUS_KEYS = {
     "today": "ledger_status_today",
     "estimated": "ledger_status_estimated",
     "no_readings": "ledger_status_no_readings",
+    "unknown": "ledger_status_unknown",
+    "pending": "ledger_status_pending",
+    "late_credit": "ledger_status_late_credit",
 }
 PART_KEYS = {
     "opening_inr": "ledger_part_opening",
@@ -180,10 +183,39 @@ def _draw_headline(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, t
             balance = f"{balance} {ctx.t('ledger_estimated_suffix')}"
         cols[0].metric(ctx.t("ledger_balance_metric"), balance)
         cols[1].metric(ctx.t("ledger_days_left_metric"), _days_text(ctx, float(row["days_left"])))
+    else:
+        cols[0].metric(ctx.t("ledger_balance_metric"), ctx.t("ledger_balance_unknown"))
     taken = float(summary["taken_inr"].iloc[0]) if len(summary) else 0.0
     cols[2].metric(ctx.t("ledger_unexplained_metric"), ctx.money(taken))
     if bool(own["estimated"].iloc[-1]):
-        st.info(ctx.t("ledger_estimated_note", day=ctx.date(own["day"].iloc[0].date())))
+        anchored = own[own["anchor_inr"].notna()]
+        if len(anchored):
+            st.info(ctx.t("ledger_estimated_note", day=ctx.date(anchored["day"].iloc[-1].date())))
+        else:
+            st.info(ctx.t("ledger_unknown_note"))
+        _draw_anchor_form(ctx, str(own["consumer_id"].iloc[0]), own, today)
+
+
+def _draw_anchor_form(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: dt.date) -> None:
+    """The balance the household reads in its DISCOM app or SMS: where the estimate starts (issue 11)."""
+    first = own["day"].iloc[0].date()
+    with st.expander(ctx.t("ledger_anchor_add")), st.form("ledger_anchor_form", clear_on_submit=True):
+        day = st.date_input(
+            ctx.t("ledger_anchor_day"), value=today, min_value=first, max_value=today, key="ledger_anchor_day"
+        )
+        amount = st.number_input(
+            ctx.t("ledger_anchor_amount"), value=0.0, step=10.0, key="ledger_anchor_amount"
+        )
+        if st.form_submit_button(ctx.t("ledger_anchor_save")):
+            try:
+                with ctx.db() as conn:
+                    ledger.add_balance_anchor(conn, ctx.account_id, consumer_id, day=day, balance_inr=amount)
+            except ledger.LedgerInputError as error:
+                st.error(ctx.t(str(error)))
+            except (sqlite3.Error, storage.StorageError):
+                st.error(ctx.t("ledger_error_save"))
+            else:
+                st.rerun()
 
 
 def _draw_outlook(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, today: dt.date) -> None:
