@@ -82,6 +82,8 @@ LEDGER_COLUMNS = (
     "day",
     "units",
     "intervals",
+    "export_kwh",
+    "billed_units",
     "opening_inr",
     "recharge_inr",
     "energy_inr",
@@ -140,7 +142,9 @@ def build_ledger(
     """One row per connection per IST day, from its first to its last day with data (``LEDGER_COLUMNS``).
 
     ``daily`` is :func:`lib.storage.readings.daily_frame` (whole history: slabs count the month's units;
-    an optional ``minutes`` column, the minutes of the day its readings cover, decides "complete"),
+    an optional ``minutes`` column, the minutes of the day its readings cover, decides "complete"; an
+    optional ``export_kwh`` column, rooftop solar export, is netted against import by
+    :func:`lib.tariff.net_billed_units` and the day is priced on ``billed_units``),
     ``details`` :func:`lib.storage.accounts.connection_details` (tariff category and sanctioned load),
     ``arrears`` / ``adjustments`` :func:`lib.storage.ledger.arrears_frame` / :func:`lib.storage.ledger.adjustments_frame`,
     ``anchors`` balances the household typed in (:func:`lib.storage.anchors.anchors_frame`: consumer_id,
@@ -173,10 +177,12 @@ def build_ledger(
         return empty_ledger()
     facts = details.set_index(details["consumer_id"].astype(str))
     filled = analytics.fill_calendar(daily)
-    if "minutes" in daily.columns:
-        minutes = daily.assign(consumer_id=daily["consumer_id"].astype(str)).set_index(["consumer_id", "day"])
+    extra = [c for c in ("minutes", "export_kwh") if c in daily.columns]
+    if extra:
+        indexed = daily.assign(consumer_id=daily["consumer_id"].astype(str)).set_index(["consumer_id", "day"])
         keys = pd.MultiIndex.from_arrays([filled["consumer_id"].astype(str), filled["day"]])
-        filled["minutes"] = minutes["minutes"].reindex(keys).fillna(0).to_numpy()
+        for column in extra:
+            filled[column] = indexed[column].reindex(keys).to_numpy()
     for cid, own in filled.groupby("consumer_id", sort=False):
         cid = str(cid)
         if cid not in facts.index:
@@ -278,6 +284,19 @@ def _connection_ledger(
     )
     # Plain lists: per-row pandas indexing would dominate the loop.
     kwh_list = days["kwh"].astype(float).tolist()
+    export_list = (
+        days["export_kwh"].astype(float).tolist() if "export_kwh" in days.columns else [math.nan] * len(days)
+    )
+    billed_list: list[float] | None = None
+    if any(e > 0 for e in export_list if not math.isnan(e)):  # net-metered: price the netted units
+        net = tariff.net_billed_units(
+            [
+                (d, 0.0 if math.isnan(k) else k, 0.0 if math.isnan(e) else e)
+                for d, k, e in zip(day_list, kwh_list, export_list, strict=True)
+            ],
+            book=book,
+        )
+        billed_list = [n.billed_kwh for n in net]
     metered_list = days["closing_balance_inr"].astype(float).tolist()
     consumer_id, nickname = str(days["consumer_id"].iloc[0]), days["nickname"].iloc[0]
 
@@ -292,6 +311,8 @@ def _connection_ledger(
         kwh = kwh_list[i]
         has_readings = bool(pd.notna(kwh)) and intervals[i] > 0
         units = float(kwh) if has_readings else 0.0
+        if billed_list is not None:
+            units = billed_list[i]
         owed = outstanding.get(day, 0)
         day_book = no_free_book if owed > 0 and FREE_UNITS_NEED_ARREARS_CLEARED else book
         charge = tariff.day_charges(
@@ -347,6 +368,8 @@ def _connection_ledger(
                 "day": pd.Timestamp(day),
                 "units": float(kwh) if has_readings else math.nan,
                 "intervals": int(intervals[i]),
+                "export_kwh": export_list[i],
+                "billed_units": units,
                 "opening_inr": _rupees(opening),
                 "recharge_inr": recharge[i] / 100,
                 "energy_inr": energy / 100,

@@ -123,12 +123,27 @@ class _FreeUnits:
 
 
 @dataclass(frozen=True)
+class NetMetering:
+    """How export from rooftop solar is set against import (the file's ``[net_metering]`` table).
+
+    kWh are netted within each calendar month (the billing period); a month's surplus export is carried
+    forward as a kWh credit to later months and lapses, unpaid, when a settlement period ends; a settlement
+    period starts on the 1st of ``settlement_starts_month`` (4: a financial year, to verify).
+    """
+
+    settlement_starts_month: int
+    to_verify: bool
+    source: str
+
+
+@dataclass(frozen=True)
 class TariffBook:
     """All versions of the tariff file, oldest first. Usually reached through the module functions."""
 
     path: str
     versions: tuple[_Version, ...]
     free_units: tuple[_FreeUnits, ...]
+    net_metering: NetMetering | None = None
 
     def tariff_for(self, category: str, day: dt.date) -> CategoryTariff:
         """The tariff of ``category`` in force on IST date ``day``; TariffError when there is none."""
@@ -227,7 +242,35 @@ def parse_tariffs(text: str, *, name: str = "tariff.toml") -> TariffBook:
         raise TariffError(f"{name}: 'free_units' must be [[free_units]] tables")
     free = [_parse_free_units(raw, index, name, all_categories) for index, raw in enumerate(raw_free, 1)]
     _check_order(free, name, "free_units")
-    return TariffBook(path=name, versions=tuple(versions), free_units=tuple(free))
+    return TariffBook(
+        path=name,
+        versions=tuple(versions),
+        free_units=tuple(free),
+        net_metering=_parse_net_metering(data.get("net_metering"), name),
+    )
+
+
+def _parse_net_metering(raw: Any, name: str) -> NetMetering | None:
+    if raw is None:
+        return None
+    where = f"{name}: [net_metering]"
+    if not isinstance(raw, dict):
+        raise TariffError(f"{where} must be a table")
+    known = {"netting", "settlement_starts_month", "to_verify", "source"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise TariffError(f"{where}: unknown field {unknown[0]!r} (known: {', '.join(sorted(known))})")
+    if raw.get("netting") != "kwh_monthly_carry_forward":
+        raise TariffError(
+            f"{where}: 'netting' must be \"kwh_monthly_carry_forward\", got {raw.get('netting')!r}"
+        )
+    month = raw.get("settlement_starts_month")
+    if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
+        raise TariffError(f"{where}: 'settlement_starts_month' must be a month number 1-12, got {month!r}")
+    to_verify = raw.get("to_verify", True)
+    if not isinstance(to_verify, bool):
+        raise TariffError(f"{where}: 'to_verify' must be true or false")
+    return NetMetering(settlement_starts_month=month, to_verify=to_verify, source=str(raw.get("source", "")))
 
 
 def _check_order(items: list[Any], name: str, what: str) -> None:
@@ -646,3 +689,75 @@ def _as_day(day: dt.date | str) -> dt.date:
     if isinstance(day, dt.datetime):
         return day.astimezone(IST).date() if day.tzinfo else day.date()
     return day
+
+
+# --- net metering (rooftop solar) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NetDay:
+    """One IST day of a net-metered connection, in kWh (to the watt-hour).
+
+    ``billed_kwh`` is what the day's charges are priced on (:func:`day_charges`' ``units``);
+    ``credit_kwh`` the export credit still unused at the day's end (carried forward); ``lapsed_kwh``
+    credit that lapsed at the start of this day (a new settlement period).
+    """
+
+    day: dt.date
+    import_kwh: float
+    export_kwh: float
+    billed_kwh: float
+    credit_kwh: float
+    lapsed_kwh: float
+
+
+def net_billed_units(
+    days: Iterable[tuple[dt.date | str, float, float]],
+    *,
+    credit_kwh: float = 0.0,
+    book: TariffBook | None = None,
+) -> list[NetDay]:
+    """Billed kWh per day of a net-metered connection from ``(day, import_kWh, export_kWh)``, days increasing.
+
+    The rule (bihar-tariff-notes.md, BERC rooftop solar regulations 2018, marked "to verify" in the
+    tariff file's ``[net_metering]``): kWh are netted, and a surplus is a kWh credit carried forward that
+    lapses, unpaid, when a settlement period starts. A prepaid meter deducts daily and cannot net against
+    export that has not happened yet, so each day's import is set first against the credit available (what
+    was carried in plus the export so far, the day's own included) and only the rest is billed; a month
+    that ends ahead carries the credit into the next. Over a month this bills ``max(0, import − export −
+    credit brought in)`` whenever the export comes before the import it offsets (a day's sun before its
+    evening); ``credit_kwh`` is credit brought into the first day. Without a ``[net_metering]`` table
+    export is not netted (``billed_kwh`` = import).
+
+    >>> d = dt.date
+    >>> days = [(d(2026, 11, 29), 6.0, 8.0), (d(2026, 11, 30), 5.0, 1.0), (d(2026, 12, 1), 4.0, 0.5)]
+    >>> [(n.billed_kwh, n.credit_kwh) for n in net_billed_units(days)]
+    [(0.0, 2.0), (2.0, 0.0), (3.5, 0.0)]
+    >>> [(n.billed_kwh, n.credit_kwh) for n in net_billed_units(days[:1] + [(d(2026, 12, 1), 1.0, 0.0)])]
+    [(0.0, 2.0), (0.0, 1.0)]
+
+    (29 Nov: import 6, export 8: nothing billed, 2 kWh ahead. 30 Nov: the month stands at 11 − 9 = 2 kWh
+    billed. 1 Dec: no credit came out of November (it ended 2 kWh billed), so 4 − 0.5 = 3.5. In the second
+    call November ends 2 kWh ahead: that credit covers December's first kWh and 1 kWh is left.)
+    """
+    rule = (book or load_tariffs()).net_metering
+    credit = _units(credit_kwh, "credit_kwh")
+    out: list[NetDay] = []
+    previous: dt.date | None = None
+    for raw_day, import_kwh, export_kwh in days:
+        day = _as_day(raw_day)
+        if previous is not None and day <= previous:
+            raise ValueError(f"days must increase: {day.isoformat()} after {previous.isoformat()}")
+        previous = day
+        used, sent = _units(import_kwh, "import_kwh"), _units(export_kwh, "export_kwh")
+        if rule is None:
+            out.append(NetDay(day, float(used), float(sent), float(used), 0.0, 0.0))
+            continue
+        lapsed = _ZERO
+        if day.month == rule.settlement_starts_month and day.day == 1 and credit:
+            lapsed, credit = credit, _ZERO  # a new settlement period: unused credit lapses, unpaid
+        credit += sent
+        billed = max(_ZERO, used - credit)
+        credit -= used - billed
+        out.append(NetDay(day, float(used), float(sent), float(billed), float(credit), float(lapsed)))
+    return out

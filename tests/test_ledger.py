@@ -719,3 +719,21 @@ def test_free_units_are_held_back_while_arrears_are_owed():
     free_rows = ledger.build_ledger(_daily(days), _details("DS-II"), today=dt.date(2026, 11, 11))
     [with_free] = ledger.free_units_outlook(free_rows, _details("DS-II"), dt.date(2026, 11, 11))
     assert outlook.more_this_month_inr > with_free.more_this_month_inr
+
+
+def test_a_net_metered_connection_is_priced_on_netted_units():
+    # NDS-II (no free units), 1 kW, November 2026: 24 Nov imports 10.871 and exports 4.427 kWh (the
+    # net-metering case's values): priced on 6.444 kWh; 25 Nov exports more than it imports: nothing billed,
+    # the 1 kWh surplus is used on the 26th (3 - 1 = 2 kWh billed).
+    daily = _daily(
+        [("2026-11-24", 10.871, None, 0.0), ("2026-11-25", 2.0, None, 0.0), ("2026-11-26", 3.0, None, 0.0)]
+    )
+    daily["export_kwh"] = [4.427, 3.0, 0.0]
+    rows = ledger.build_ledger(daily, _details("NDS-II"), today=TODAY)
+    assert list(rows["units"]) == [10.871, 2.0, 3.0] and list(rows["export_kwh"]) == [4.427, 3.0, 0.0]
+    assert list(rows["billed_units"]) == [6.444, 0.0, 2.0]
+    # 6.444 x 7.79 = 50.20; 2 x 7.79 = 15.58; none on the 25th.
+    assert list(rows["energy_inr"]) == [50.2, 0.0, 15.58]
+    # Without export the same days are priced on import.
+    plain = ledger.build_ledger(daily.drop(columns=["export_kwh"]), _details("NDS-II"), today=TODAY)
+    assert list(plain["billed_units"]) == [10.871, 2.0, 3.0] and plain["export_kwh"].isna().all()

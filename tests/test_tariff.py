@@ -349,3 +349,59 @@ def test_an_edited_file_is_read_again(tmp_path: Path) -> None:
     assert tariff.load_tariffs(path).versions[0].name == "old"
     path.write_text(HAND_TARIFF.replace('name = "old"', 'name = "older"'), encoding="utf-8")
     assert tariff.load_tariffs(path).versions[0].name == "older"
+
+
+# --- net metering (rooftop solar; issue 11 section 1, bihar-tariff-notes.md) ----------------------------------
+
+
+def test_net_metering_is_in_the_file_and_marked_to_verify():
+    rule = tariff.load_tariffs().net_metering
+    assert rule is not None and rule.to_verify and rule.settlement_starts_month == 4
+    assert (
+        "to verify"
+        in tariff.DEFAULT_TARIFF_FILE.read_text(encoding="utf-8").split("[net_metering]")[0][-900:].lower()
+    )
+
+
+def test_net_metering_sets_import_against_export_and_carries_the_surplus_forward():
+    d = dt.date
+    days = [
+        (d(2026, 11, 29), 10.871, 4.427),  # the net-metering case's 24 Nov: import 10.871, export 4.427
+        (d(2026, 11, 30), 2.0, 9.0),  # a sunny day: 7 kWh ahead
+        (d(2026, 12, 1), 3.0, 0.0),  # December starts with November's 7 kWh credit
+        (d(2026, 12, 2), 5.5, 0.0),
+    ]
+    net = tariff.net_billed_units(days)
+    assert [n.billed_kwh for n in net] == [6.444, 0.0, 0.0, 1.5]
+    assert [n.credit_kwh for n in net] == [0.0, 7.0, 4.0, 0.0]
+    assert sum(n.billed_kwh for n in net) == pytest.approx(sum(i - e for _, i, e in days))
+
+
+def test_net_metering_credit_lapses_when_the_settlement_period_ends():
+    d = dt.date
+    net = tariff.net_billed_units([(d(2027, 3, 31), 1.0, 6.0), (d(2027, 4, 1), 2.0, 0.0)])
+    assert [(n.billed_kwh, n.credit_kwh, n.lapsed_kwh) for n in net] == [(0.0, 5.0, 0.0), (2.0, 0.0, 5.0)]
+
+
+def test_without_a_net_metering_table_export_is_not_netted():
+    text = tariff.DEFAULT_TARIFF_FILE.read_text(encoding="utf-8").split("[net_metering]")[0]
+    book = tariff.parse_tariffs(text, name="no-net.toml")
+    assert book.net_metering is None
+    assert tariff.net_billed_units([(dt.date(2026, 11, 1), 4.0, 3.0)], book=book)[0].billed_kwh == 4.0
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ('netting = "daily"\nsettlement_starts_month = 4', "'netting' must be"),
+        ('netting = "kwh_monthly_carry_forward"\nsettlement_starts_month = 13', "'settlement_starts_month'"),
+        (
+            'netting = "kwh_monthly_carry_forward"\nsettlement_starts_month = 4\nrate = 3',
+            "unknown field 'rate'",
+        ),
+    ],
+)
+def test_a_bad_net_metering_table_names_the_problem(table, problem):
+    text = tariff.DEFAULT_TARIFF_FILE.read_text(encoding="utf-8").split("[net_metering]")[0]
+    with pytest.raises(tariff.TariffError, match=problem):
+        tariff.parse_tariffs(text + "[net_metering]\n" + table, name="t.toml")
