@@ -377,6 +377,58 @@ def send_alerts(parser: argparse.ArgumentParser) -> Runner:
     return run
 
 
+@command(
+    "check-connection",
+    "What the data of one connection says: interval, gaps, peak, late credits, unexplained",
+)
+def check_connection(parser: argparse.ArgumentParser) -> Runner:
+    """An operator's look at one connection (for a complaint or a camp): the capture interval and its
+    changes, days whose readings do not cover the day, peak demand against the sanctioned load, import
+    and export energy, recharges that reached the meter late, and the days the meter took more (+) or less
+    (-) than the tariff explains, with the net. --json prints the same as one JSON object."""
+    parser.add_argument("--consumer", required=True, metavar="ID", help="the consumer ID")
+    parser.add_argument("--from", dest="first", type=_date, metavar="DATE", help="first IST day, YYYY-MM-DD")
+    parser.add_argument("--to", dest="last", type=_date, metavar="DATE", help="last IST day, YYYY-MM-DD")
+    parser.add_argument("--json", action="store_true", help="one JSON object instead of text")
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        import json
+
+        import pandas as pd
+
+        from lib import ledger, quality
+        from lib.clock import today_ist
+
+        with ctx.open_db() as conn:
+            details = storage.operator.consumer_details(conn, args.consumer)
+            if not len(details):
+                ctx.warn(importer.message("unknown_export_consumer", consumer_id=args.consumer))
+                return 1
+            daily = storage.operator.consumer_daily_frame(conn, args.consumer)  # whole months for the slabs
+            readings = storage.operator.consumer_readings_frame(conn, args.consumer, args.first, args.last)
+            recharges = storage.operator.consumer_recharges_frame(conn, args.consumer)
+            anchors = storage.anchors.consumer_anchors_frame(conn, args.consumer)
+        rows = ledger.build_ledger(daily, details, anchors=anchors, today=today_ist())
+        if len(rows):
+            keep = (rows["day"] >= pd.Timestamp(args.first or dt.date.min)) & (
+                rows["day"] <= pd.Timestamp(args.last or dt.date(2262, 1, 1))
+            )
+            rows = rows[keep]
+        if len(recharges):
+            lo = pd.Timestamp(args.first or dt.date(1970, 1, 1), tz="Asia/Kolkata")
+            hi = pd.Timestamp((args.last or dt.date(2262, 1, 1)) + dt.timedelta(days=1), tz="Asia/Kolkata")
+            recharges = recharges[(recharges["ts"] >= lo) & (recharges["ts"] < hi)]
+        facts = quality.connection_quality(args.consumer, details, readings, recharges, rows)
+        if args.json:
+            ctx.say(json.dumps(facts, ensure_ascii=False, indent=2))
+        else:
+            for line in quality.quality_lines(facts):
+                ctx.say(line)
+        return 0
+
+    return run
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)

@@ -450,3 +450,107 @@ def test_an_import_killed_midway_leaves_the_database_as_it_was(master, tmp_path)
     )
     assert done.returncode == 0, done.stderr
     assert count(master, "readings") == 1000
+
+
+# --- check-connection (issue 11 section 4) ---------------------------------------------------------------
+
+
+def _shared_case(name: str) -> Path:
+    folder = Path(__file__).resolve().parent.parent.parent / "shared" / "cases" / name
+    if not folder.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the shared case is missing: {folder}")
+        pytest.skip(f"shared case not found at {folder}")
+    return folder
+
+
+def test_check_connection_json_on_the_late_credit_case(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-28T10:00:00+05:30")
+    folder = _shared_case("late-recharge-credit")
+    db = str(tmp_path / "c.db")
+    for command, name in [
+        ("import-consumers", "consumers"),
+        ("import-readings", "readings"),
+        ("import-recharges", "recharges"),
+    ]:
+        assert cli.main(["--db", db, command, str(folder / f"{name}.csv")], out=io.StringIO()) == 0
+    out = io.StringIO()
+    assert cli.main(["--db", db, "check-connection", "--consumer", "201000001", "--json"], out=out) == 0
+    facts = json.loads(out.getvalue())
+    assert facts["unexplained"] == [] and facts["unexplained_net_inr"] == 0
+    assert facts["late_credits"] == [
+        {
+            "paid_at": "2026-11-24T21:10:00+05:30",
+            "credited_at": "2026-11-25T01:00:00+05:30",
+            "amount_inr": 500.0,
+        }
+    ]
+    assert facts["interval_minutes"] == 60 and facts["days"] == 27 and facts["days_with_gaps"] == []
+    for key in (
+        "consumer_id",
+        "peak_kw",
+        "peak_at",
+        "sanctioned_load_kw",
+        "over_sanctioned_load",
+        "import_kwh",
+        "export_kwh",
+        "meter_replacements",
+        "glitches",
+        "interval_changes",
+    ):
+        assert key in facts
+    # --from/--to narrow it; the text form says the same in a few lines.
+    out = io.StringIO()
+    assert (
+        cli.main(
+            [
+                "--db",
+                db,
+                "check-connection",
+                "--consumer",
+                "201000001",
+                "--from",
+                "2026-11-20",
+                "--to",
+                "2026-11-26",
+            ],
+            out=out,
+        )
+        == 0
+    )
+    text = out.getvalue()
+    assert (
+        "7 days" in text
+        and "late credit: Rs 500.00 paid 2026-11-24T21:10" in text
+        and "unexplained: none" in text
+    )
+
+
+def test_check_connection_flags_the_period_change_25_rupees(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-28T10:00:00+05:30")
+    folder = _shared_case("interval-length")
+    db = str(tmp_path / "c.db")
+    assert cli.main(["--db", db, "import-consumers", str(folder / "consumers.csv")], out=io.StringIO()) == 0
+    assert (
+        cli.main(["--db", db, "import-readings", str(folder / "period_change.csv")], out=io.StringIO()) == 0
+    )
+    out = io.StringIO()
+    assert cli.main(["--db", db, "check-connection", "--consumer", "201000013", "--json"], out=out) == 0
+    facts = json.loads(out.getvalue())
+    assert (
+        facts["unexplained"] == [{"date": "2026-11-17", "amount_inr": 25.0}]
+        and facts["unexplained_net_inr"] == 25.0
+    )
+    assert facts["interval_changes"] == [{"date": "2026-11-20", "from": 30, "to": 15}]
+
+
+def test_check_connection_of_an_unknown_consumer_fails_in_one_line(tmp_path):
+    err = io.StringIO()
+    assert (
+        cli.main(["--db", str(tmp_path / "c.db"), "check-connection", "--consumer", "nobody"], err=err) == 1
+    )
+    assert err.getvalue().strip() == "consumer ID 'nobody' is not in the consumer master"

@@ -16,7 +16,7 @@ False
 
 from __future__ import annotations
 
-from lib.storage import accounts, anchors, consumers, ledger, meta, readings
+from lib.storage import accounts, anchors, consumers, ledger, meta, operator, readings
 from lib.storage.engine import (
     DEFAULT_DB,
     ROOT,
@@ -47,6 +47,7 @@ __all__ = [
     "meta",
     "migrate",
     "open_db",
+    "operator",
     "readings",
     "transaction",
 ]
