@@ -231,3 +231,62 @@ def test_refresh_daily_matches_a_plain_group_by(conn):
     assert stored[0][2] == -1
     assert stored[1:] == expected[1:]
     assert _stored_daily(conn, "222") == []  # never refreshed
+
+
+def test_recharge_identity_is_the_reference_when_there_is_one(conn):
+    """Migration 0005 (issue 11 section 2): the recharge-identity case's rows through the write path."""
+    from tests.factories import add_consumer
+
+    add_consumer(conn, "201000001")
+    rows = [
+        {
+            "consumer_id": "201000001",
+            "ts": "2026-11-24T13:32:00Z",
+            "amount_inr": 500.0,
+            "reference": "UPI-884101",
+        },
+        {
+            "consumer_id": "201000001",
+            "ts": "2026-11-24T13:32:00Z",
+            "amount_inr": 500.0,
+            "reference": "UPI-884102",
+        },
+        # a refund of a payment that never reached the balance: stored, not counted on it
+        {
+            "consumer_id": "201000001",
+            "ts": "2026-11-27T04:30:00Z",
+            "amount_inr": -300.0,
+            "reference": "UPI-884250",
+            "kind": "refund",
+            "status": "REFUND",
+        },
+    ]
+    assert storage.readings.insert_recharges(conn, rows) == 3
+    # The DISCOM's history of the same two recharges, with seconds: the same references, stored once.
+    again = [
+        {
+            "consumer_id": "201000001",
+            "ts": "2026-11-24T13:32:41Z",
+            "amount_inr": 500.0,
+            "reference": "UPI-884101",
+        },
+        {
+            "consumer_id": "201000001",
+            "ts": "2026-11-24T13:32:58Z",
+            "amount_inr": 500.0,
+            "reference": "UPI-884102",
+        },
+    ]
+    assert storage.readings.insert_recharges(conn, again) == 0
+    # Without a reference: consumer, time and amount (also against a stored row that has one).
+    bare = {"consumer_id": "201000001", "ts": "2026-11-24T13:32:00Z", "amount_inr": 500.0}
+    assert storage.readings.insert_recharges(conn, [bare]) == 0
+    assert storage.readings.insert_recharges(conn, [{**bare, "ts": "2026-11-25T13:32:00Z"}]) == 1
+    assert storage.readings.insert_recharges(conn, [{**bare, "ts": "2026-11-25T13:32:00Z"}]) == 0
+    storage.readings.refresh_daily(conn, "201000001")
+    paid = dict(
+        conn.execute("SELECT day, recharge_inr FROM daily WHERE consumer_id = '201000001'").fetchall()
+    )
+    assert paid["2026-11-24"] == 1000.0 and paid["2026-11-25"] == 500.0 and "2026-11-27" not in paid
+    kinds = conn.execute("SELECT kind, count(*) FROM recharges GROUP BY kind ORDER BY kind").fetchall()
+    assert [tuple(k) for k in kinds] == [("recharge", 3), ("refund", 1)]
