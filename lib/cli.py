@@ -402,7 +402,7 @@ def check_connection(parser: argparse.ArgumentParser) -> Runner:
         with ctx.open_db() as conn:
             details = storage.operator.consumer_details(conn, args.consumer)
             if not len(details):
-                ctx.warn(importer.message("unknown_export_consumer", consumer_id=args.consumer))
+                ctx.warn(importing.message("unknown_export_consumer", consumer_id=args.consumer))
                 return 1
             daily = storage.operator.consumer_daily_frame(conn, args.consumer)  # whole months for the slabs
             readings = storage.operator.consumer_readings_frame(conn, args.consumer, args.first, args.last)
