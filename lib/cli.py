@@ -278,10 +278,25 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
 
 @command("import-recharges", "Import recharges from CSV")
 def import_recharges(parser: argparse.ArgumentParser) -> Runner:
-    """Import recharges: columns consumer_id,timestamp,amount_inr and optional mode,reference.
-    A recharge already stored (same consumer, time and amount) is skipped."""
+    """Import recharges: columns consumer_id,timestamp,amount_inr and optional mode,reference,status.
+    A recharge's identity is its reference when the file has one (the same reference from a second
+    source, with or without seconds, is stored once), else consumer + time + amount. Failed or pending
+    payments are not recharges: they are skipped and listed with their lines. A negative amount or a
+    refund/reversal status is money going back: a reversal of a stored recharge with that reference (taken
+    from the balance), else a refund to the payer (never on the balance)."""
     _add_file_arguments(parser)
     _add_time_arguments(parser)
+    parser.add_argument(
+        "--reference-col",
+        metavar="NAME",
+        help="payment reference column, the recharge's identity (default: reference when present)",
+    )
+    parser.add_argument(
+        "--status-col",
+        metavar="NAME",
+        help="payment status column (default: status when present): SUCCESS/empty = recharge; "
+        "FAILED/PENDING = skipped and reported; REFUND/REVERSED = money going back",
+    )
 
     def run(args: argparse.Namespace, ctx: Context) -> int:
         with ctx.open_db() as conn:
@@ -290,6 +305,8 @@ def import_recharges(parser: argparse.ArgumentParser) -> Runner:
                 args.file,
                 tz=args.tz,
                 time_format=args.time_format,
+                reference_col=args.reference_col,
+                status_col=args.status_col,
                 skip_invalid=args.skip_invalid,
                 rejects_path=args.rejects,
                 progress=ctx.progress(),

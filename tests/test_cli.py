@@ -554,3 +554,118 @@ def test_check_connection_of_an_unknown_consumer_fails_in_one_line(tmp_path):
         cli.main(["--db", str(tmp_path / "c.db"), "check-connection", "--consumer", "nobody"], err=err) == 1
     )
     assert err.getvalue().strip() == "consumer ID 'nobody' is not in the consumer master"
+
+
+# --- import-recharges: identity, status, money going back (issue 11 section 2) ------------------
+
+
+@pytest.fixture
+def recharge_case(monkeypatch: pytest.MonkeyPatch, db_path: Path) -> Path:
+    """../shared/cases/recharge-identity with its consumer imported, on the cases' clock (28 Nov)."""
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-28T10:00:00+05:30")
+    folder = _shared_case("recharge-identity")
+    assert run("import-consumers", folder / "consumers.csv")[0] == 0
+    return folder
+
+
+def recharges_by_day(db: Path) -> dict[str, float]:
+    with storage.open_db(db) as conn:
+        return dict(conn.execute("SELECT day, recharge_inr FROM daily WHERE consumer_id = '201000001'"))
+
+
+def stored_recharges(db: Path) -> list[tuple]:
+    with storage.open_db(db) as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                "SELECT reference, kind, amount_inr, status FROM recharges ORDER BY reference, kind"
+            )
+        ]
+
+
+@pytest.mark.parametrize("gateway_first", [True, False])
+def test_case_recharge_identity_both_files_in_either_order(recharge_case, db_path, gateway_first):
+    gateway = ["import-recharges", recharge_case / "payments_export.csv", "--reference-col", "reference"]
+    gateway += ["--status-col", "status"]
+    discom = ["import-recharges", recharge_case / "discom_recharge_history.csv"]
+    outputs = []
+    for argv in (gateway, discom) if gateway_first else (discom, gateway):
+        code, out, err = run(*argv)
+        assert (code, err) == (0, ""), err
+        outputs.append(out)
+    paid = recharges_by_day(db_path)
+    assert paid["2026-11-24"] == 1000.0
+    assert [paid.get(day, 0.0) for day in ("2026-11-25", "2026-11-26", "2026-11-27")] == [0.0, 0.0, 0.0]
+    assert stored_recharges(db_path) == [
+        ("UPI-TEST-884101", "recharge", 500.0, "SUCCESS" if gateway_first else None),
+        ("UPI-TEST-884102", "recharge", 500.0, "SUCCESS" if gateway_first else None),
+        ("UPI-TEST-884250", "refund", -300.0, "REFUND"),
+    ]
+    report = outputs[0] if gateway_first else outputs[1]
+    assert "1 skipped (not paid)" in report
+    assert "line 4, consumer 201000001, 2026-11-25 08:10 IST, ₹300.00, status 'FAILED'" in report
+    assert "0 reversals" in report and "1 refunds" in report
+    # Again, both: nothing changes.
+    before = dump(db_path)
+    assert run(*gateway)[0] == 0 and run(*discom)[0] == 0
+    assert dump(db_path) == before
+
+
+def test_reversal_of_a_recharge_anywhere_in_the_file_leaves_the_balance(master, tmp_path):
+    path = tmp_path / "gateway.csv"
+    path.write_text(
+        "consumer_id,timestamp,amount_inr,txn,state\n"
+        "101234567,2026-11-24 10:00,-200,T-2,REVERSED\n"  # before its recharge in the file
+        "101234567,2026-11-24 09:00,200,T-2,Success\n"
+        "101234567,2026-11-24 09:30,150,T-3,\n"
+        "101234567,2026-11-24 11:00,-150,T-3,success\n"  # a negative amount with a success word
+        "101234567,2026-11-24 11:30,90,T-4,pending\n"
+        "101234567,2026-11-24 12:00,-40,T-9,refund\n",  # no recharge T-9: a refund to the payer
+        encoding="utf-8",
+    )
+    flags = ["--reference-col", "txn", "--status-col", "state"]
+    code, out, err = run("import-recharges", path, *flags)
+    assert (code, err) == (0, ""), err
+    assert "2 reversals" in out and "1 refunds" in out and "line 6," in out and "status 'pending'" in out
+    with storage.open_db(master) as conn:
+        kinds = [tuple(r) for r in conn.execute("SELECT reference, kind, amount_inr FROM recharges")]
+        paid = conn.execute("SELECT recharge_inr FROM daily WHERE consumer_id = '101234567'").fetchone()[0]
+    assert sorted(kinds) == [
+        ("T-2", "recharge", 200.0),
+        ("T-2", "reversal", -200.0),
+        ("T-3", "recharge", 150.0),
+        ("T-3", "reversal", -150.0),
+        ("T-9", "refund", -40.0),
+    ]
+    assert paid == 0.0  # 200 + 150 recharged, both taken back; the refund was never on the balance
+
+
+def test_recharge_status_and_reference_refusals(master, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "consumer_id,timestamp,amount_inr,reference,status\n"
+        "101234567,2026-11-24 09:00,500,R-1,SUCCESS\n"
+        "101234567,2026-11-24 09:00,500,R-2,SUCCESS\n"  # same minute and amount, another reference: kept
+        "101234567,2026-11-24 09:05,500,R-1,SUCCESS\n"  # the same reference twice in one file
+        "101234567,2026-11-24 09:10,100,R-3,ON HOLD\n",  # a status word that is no known one
+        encoding="utf-8",
+    )
+    code, out, err = run("import-recharges", path)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[1:] == [
+        "  line 4, column 'reference', value 'R-1': same consumer and payment reference as line 2",
+        "  line 5, column 'status', value 'ON HOLD': unknown payment status 'ON HOLD': expected success, "
+        "failed, pending, refund or reversal",
+    ]
+    code, out, _ = run("import-recharges", path, "--skip-invalid")
+    assert code == 0 and count(master, "recharges") == 2
+    code, _, err = run("import-recharges", path, "--status-col", "payment_state")
+    assert code == 1 and "missing required column 'payment_state'" in err
+
+
+def test_import_recharges_help_names_the_new_flags(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["import-recharges", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--reference-col NAME" in text and "--status-col NAME" in text
+    assert "FAILED/PENDING = skipped and reported" in text

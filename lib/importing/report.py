@@ -69,6 +69,10 @@ MESSAGES: dict[str, str] = {
     "reset_line": "  consumer {consumer_id}, line {line} at {ts} IST: register {previous:g} -> {reading:g} kWh",
     "rollovers": "{count} register rollovers past {width:g} kWh counted as energy",
     "baselines": "{count} register readings used as baselines (first of a consumer or after a reset)",
+    "skipped_payments": "{count} payments skipped: failed or pending, not recharges:",
+    "skipped_line": "  line {line}, consumer {consumer_id}, {ts} IST, ₹{amount:,.2f}, status {status!r}{reference}",
+    "money_back": "money going back, stored negative: {reversals} reversals (a stored recharge taken back "
+    "from the balance), {refunds} refunds (returned to the payer, never on the balance)",
     "export_done": "{rows} days of consumer {consumer_id} written to {out}",
     "bad_date": "not a date (YYYY-MM-DD): {text!r}",
     "demo_done": "demo data written to {path}: {consumers} consumers ({linked} linked to the demo account, "
@@ -109,6 +113,8 @@ ROW_REASONS: dict[str, str] = {
     "bad_load": "import_bad_load",
     "bad_amount": "import_bad_amount",
     "duplicate_recharge": "import_duplicate_recharge",
+    "duplicate_reference": "import_duplicate_reference",
+    "unknown_status": "import_unknown_status",
 }
 
 
@@ -188,6 +194,21 @@ class MeterReset:
     reading: float
 
 
+@dataclass(frozen=True)
+class SkippedPayment:
+    """A failed or pending payment of a recharges file: not a recharge, reported with its line.
+
+    ``ts`` is stored UTC text; ``status`` and ``reference`` as the file wrote them.
+    """
+
+    line: int
+    consumer_id: str
+    ts: str
+    amount_inr: float
+    status: str
+    reference: str = ""
+
+
 @dataclass
 class ImportReport:
     """What an import did. ``committed`` is False when a strict import found bad rows."""
@@ -208,11 +229,20 @@ class ImportReport:
     committed: bool = False
     consumers: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    skipped: int = 0
+    skipped_payments: list[SkippedPayment] = field(default_factory=list)
+    kinds: dict[str, int] = field(default_factory=dict)
 
     def reject(self, error: RowError) -> None:
         self.rejected += 1
         if len(self.errors) < REPORT_FIRST:
             self.errors.append(error)
+
+    def skip(self, payment: SkippedPayment) -> None:
+        """Count a failed/pending payment (the first ``REPORT_FIRST`` are kept with their lines)."""
+        self.skipped += 1
+        if len(self.skipped_payments) < REPORT_FIRST:
+            self.skipped_payments.append(payment)
 
 
 class Rejects:
@@ -277,6 +307,7 @@ def format_report(report: ImportReport) -> str:
         )
     else:
         extra = f", {report.baselines} baselines" if report.baselines else ""
+        extra += f", {report.skipped} skipped (not paid)" if report.skipped else ""
         lines.append(
             message(
                 "summary_ok",
@@ -303,13 +334,12 @@ def format_report(report: ImportReport) -> str:
     if report.resets:
         lines.append(message("resets", count=len(report.resets)))
         for r in report.resets[:REPORT_FIRST]:
-            moment = dt.datetime.strptime(r.ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(IST)
             lines.append(
                 message(
                     "reset_line",
                     consumer_id=r.consumer_id,
                     line=r.line,
-                    ts=moment.strftime("%Y-%m-%d %H:%M"),
+                    ts=_ist_text(r.ts),
                     previous=r.previous,
                     reading=r.reading,
                 )
@@ -320,4 +350,32 @@ def format_report(report: ImportReport) -> str:
         lines.append(message("rollovers", count=report.rollovers, width=report.register_width))
     if report.baselines:
         lines.append(message("baselines", count=report.baselines))
+    if report.kinds.get("reversal") or report.kinds.get("refund"):
+        lines.append(
+            message(
+                "money_back", reversals=report.kinds.get("reversal", 0), refunds=report.kinds.get("refund", 0)
+            )
+        )
+    if report.skipped:
+        lines.append(message("skipped_payments", count=report.skipped))
+        for p in report.skipped_payments:
+            lines.append(
+                message(
+                    "skipped_line",
+                    line=p.line,
+                    consumer_id=p.consumer_id,
+                    ts=_ist_text(p.ts),
+                    amount=p.amount_inr,
+                    status=p.status,
+                    reference=f", reference {p.reference}" if p.reference else "",
+                )
+            )
+        if report.skipped > len(report.skipped_payments):
+            lines.append(message("summary_more", more=report.skipped - len(report.skipped_payments)))
     return "\n".join(lines)
+
+
+def _ist_text(ts: str) -> str:
+    """Stored UTC text as IST ``YYYY-MM-DD HH:MM``: ``_ist_text("2026-11-25T02:40:00Z") == "2026-11-25 08:10"``."""
+    moment = dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(IST)
+    return moment.strftime("%Y-%m-%d %H:%M")
