@@ -425,6 +425,7 @@ def check_connection(parser: argparse.ArgumentParser) -> Runner:
             readings = storage.operator.consumer_readings_frame(conn, args.consumer, args.first, args.last)
             recharges = storage.operator.consumer_recharges_frame(conn, args.consumer)
             anchors = storage.anchors.consumer_anchors_frame(conn, args.consumer)
+            events = storage.meter_events.consumer_meter_events(conn, args.consumer, args.first, args.last)
         rows = ledger.build_ledger(daily, details, anchors=anchors, today=today_ist())
         if len(rows):
             keep = (rows["day"] >= pd.Timestamp(args.first or dt.date.min)) & (
@@ -435,7 +436,15 @@ def check_connection(parser: argparse.ArgumentParser) -> Runner:
             lo = pd.Timestamp(args.first or dt.date(1970, 1, 1), tz="Asia/Kolkata")
             hi = pd.Timestamp((args.last or dt.date(2262, 1, 1)) + dt.timedelta(days=1), tz="Asia/Kolkata")
             recharges = recharges[(recharges["ts"] >= lo) & (recharges["ts"] < hi)]
-        facts = quality.connection_quality(args.consumer, details, readings, recharges, rows)
+        facts = quality.connection_quality(
+            args.consumer,
+            details,
+            readings,
+            recharges,
+            rows,
+            meter_replacements=quality.event_times(events, "replacement"),
+            glitches=quality.event_times(events, "glitch"),
+        )
         if args.json:
             ctx.say(json.dumps(facts, ensure_ascii=False, indent=2))
         else:

@@ -113,6 +113,19 @@ def late_credits(readings: pd.DataFrame, recharges: pd.DataFrame) -> list[dict[s
     return out
 
 
+def event_times(events: pd.DataFrame, kind: str) -> list[str]:
+    """IST times (ISO 8601, +05:30) of the stored meter events of ``kind`` (``storage.meter_events`` frame:
+    ts as UTC datetimes, kind), oldest first.
+
+    >>> events = pd.DataFrame({"ts": pd.to_datetime(["2026-11-20T06:30:00Z"], utc=True), "kind": ["replacement"]})
+    >>> event_times(events, "replacement"), event_times(events, "glitch")
+    (['2026-11-20T12:00:00+05:30'], [])
+    """
+    if not len(events):
+        return []
+    return [_ist(ts) for ts in sorted(events.loc[events["kind"] == kind, "ts"])]
+
+
 def connection_quality(
     consumer_id: str,
     details: pd.DataFrame,

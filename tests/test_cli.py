@@ -669,3 +669,73 @@ def test_import_recharges_help_names_the_new_flags(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--reference-col NAME" in text and "--status-col NAME" in text
     assert "FAILED/PENDING = skipped and reported" in text
+
+
+# --- meter events of a register import (issue 11 sections 3 and 4) --------------------------------
+
+REGISTER_FLAGS = ["--consumer-id", "201000001", "--time-col", "meter_time", "--kwh-col", "reading_kwh"]
+REGISTER_FLAGS += ["--kwh-kind", "register"]
+
+
+def _check_json(db: str) -> dict:
+    import json
+
+    out = io.StringIO()
+    assert cli.main(["--db", db, "check-connection", "--consumer", "201000001", "--json"], out=out) == 0
+    return json.loads(out.getvalue())
+
+
+def _events(db: str) -> list[tuple]:
+    with storage.open_db(db) as conn:
+        return [tuple(r) for r in conn.execute("SELECT kind, ts, line, detail FROM meter_events ORDER BY ts")]
+
+
+@pytest.mark.parametrize(
+    ("name", "replacements", "glitches"),
+    [
+        ("swap_up.csv", ["2026-11-20T12:00:00+05:30"], []),
+        ("zero_glitch.csv", [], ["2026-11-20T14:00:00+05:30"]),
+    ],
+)
+def test_register_import_stores_replacements_and_glitches_for_check_connection(
+    tmp_path, name, replacements, glitches
+):
+    folder = _shared_case("register-glitch")
+    db = str(tmp_path / "c.db")
+    assert cli.main(["--db", db, "import-consumers", str(folder / "consumers.csv")], out=io.StringIO()) == 0
+    argv = ["--db", db, "import-readings", str(folder / name), *REGISTER_FLAGS]
+    strict = cli.main(argv, out=io.StringIO(), err=io.StringIO())
+    if glitches:  # strict: the glitch is a bad row, nothing is imported, nothing is stored
+        assert strict == 1 and _events(db) == []
+        argv += ["--skip-invalid", "--rejects", str(tmp_path / "rejects.csv")]
+        assert cli.main(argv, out=io.StringIO()) == 0
+    else:
+        assert strict == 0
+    stored = _events(db)
+    assert [kind for kind, *_ in stored] == ["replacement"] * len(replacements) + ["glitch"] * len(glitches)
+    if replacements:
+        assert stored[0][1:] == ("2026-11-20T06:30:00Z", 26, "4326.3 -> 8715")
+    facts = _check_json(db)
+    assert (facts["meter_replacements"], facts["glitches"]) == (replacements, glitches)
+    # Re-importing the file stores nothing twice.
+    assert cli.main(argv, out=io.StringIO()) == 0
+    assert _events(db) == stored
+    text = io.StringIO()
+    assert cli.main(["--db", db, "check-connection", "--consumer", "201000001"], out=text) == 0
+    assert f"meter replacements: {len(replacements)}, glitches: {len(glitches)}" in text.getvalue()
+
+
+def test_register_rollover_is_stored_as_a_meter_event(master, tmp_path):
+    path = tmp_path / "register.csv"
+    path.write_text(
+        "consumer_id,timestamp,kwh\n101234567,2026-11-24 10:00,99999.5\n"
+        "101234567,2026-11-24 10:30,99999.9\n101234567,2026-11-24 11:00,0.2\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run("import-readings", path, "--kwh-kind", "register")
+    assert code == 0 and "1 register rollovers" in out
+    with storage.open_db(master) as conn:
+        rows = [
+            tuple(r) for r in conn.execute("SELECT consumer_id, ts, kind, line, detail FROM meter_events")
+        ]
+    assert rows == [("101234567", "2026-11-24T05:30:00Z", "rollover", 4, "99999.9 -> 0.2")]

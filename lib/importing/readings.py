@@ -39,6 +39,7 @@ from lib.importing import sources
 from lib.importing.report import (
     ImportFailed,
     ImportReport,
+    MeterEvent,
     MeterReset,
     Rejects,
     RowError,
@@ -405,6 +406,15 @@ def _read_readings(
                             report.resets.append(
                                 MeterReset(cid, suspect.line, suspect.ts, previous[1], suspect.kwh)
                             )
+                            report.meter_events.append(
+                                MeterEvent(
+                                    cid,
+                                    suspect.ts,
+                                    "replacement",
+                                    suspect.line,
+                                    f"{previous[1]:g} -> {suspect.kwh:g}",
+                                )
+                            )
                             report.baselines += 1
                             previous = registers[cid] = (suspect.ts, suspect.kwh, suspect.line)
                         else:  # the series goes on from before it: one spurious reading
@@ -415,6 +425,15 @@ def _read_readings(
                                 suspect.raw,
                                 _glitch(previous[1], suspect.kwh, kwh),
                                 suspect.row,
+                            )
+                            report.meter_events.append(
+                                MeterEvent(
+                                    cid,
+                                    suspect.ts,
+                                    "glitch",
+                                    suspect.line,
+                                    f"{previous[1]:g} -> {suspect.kwh:g} -> {kwh:g}",
+                                )
                             )
                     if previous is None:
                         registers[cid] = (ts, kwh, line)
@@ -428,6 +447,9 @@ def _read_readings(
                     report.rollovers += rolled
                     if rolled:
                         report.register_width = register_width(previous[1], register_max)
+                        report.meter_events.append(
+                            MeterEvent(cid, ts, "rollover", line, f"{previous[1]:g} -> {kwh:g}")
+                        )
                     registers[cid] = (ts, kwh, line)
                     kwh = energy
                 add_pending((cid, ts, kwh, balance))
@@ -439,6 +461,9 @@ def _read_readings(
         before = registers[cid]
         if suspect.kwh < before[1]:
             report.resets.append(MeterReset(cid, suspect.line, suspect.ts, before[1], suspect.kwh))
+            report.meter_events.append(
+                MeterEvent(cid, suspect.ts, "replacement", suspect.line, f"{before[1]:g} -> {suspect.kwh:g}")
+            )
             report.baselines += 1
         else:
             suspect.state.forget(suspect.ts)
@@ -455,6 +480,8 @@ def _read_readings(
     report.consumers = sorted(states)
     if tops:
         check_plausible(conn, report, tops, states, names.get(kwh_at, ""), register=register, scale=scale)
+    if report.meter_events:  # in the import's transaction: rolled back with a strict import's bad rows
+        storage.meter_events.insert_meter_events(conn, [event.row() for event in report.meter_events])
     if report.added:
         for cid, state in sorted(states.items()):
             first, last = state.span()  # type: ignore[misc]

@@ -195,6 +195,31 @@ class MeterReset:
 
 
 @dataclass(frozen=True)
+class MeterEvent:
+    """What a register import detected at one reading: ``kind`` replacement | glitch | rollover.
+
+    ``ts`` is stored UTC text, ``line`` the file line, ``detail`` the register values in kWh
+    (``"4326.3 -> 8715"``; a glitch ``"4330.1 -> 0 -> 4331.2"``). Stored by the import
+    (``storage.meter_events``).
+    """
+
+    consumer_id: str
+    ts: str
+    kind: str
+    line: int
+    detail: str
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "consumer_id": self.consumer_id,
+            "ts": self.ts,
+            "kind": self.kind,
+            "line": self.line,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True)
 class SkippedPayment:
     """A failed or pending payment of a recharges file: not a recharge, reported with its line.
 
@@ -229,6 +254,7 @@ class ImportReport:
     committed: bool = False
     consumers: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    meter_events: list[MeterEvent] = field(default_factory=list)
     skipped: int = 0
     skipped_payments: list[SkippedPayment] = field(default_factory=list)
     kinds: dict[str, int] = field(default_factory=dict)

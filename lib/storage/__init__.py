@@ -11,12 +11,13 @@ False
 - ``engine``: connections, transactions, migrations, the per-dialect fragments;
 - ``schema``: the named migrations;
 - ``consumers``, ``meta``, ``accounts`` (accounts and links), ``readings`` (readings, recharges, daily
-  roll-ups), ``ledger`` (arrears and adjustments), ``anchors`` (balances the household typed in), and the modules of the OTP, SMS, audit and alert tables.
+  roll-ups), ``ledger`` (arrears and adjustments), ``anchors`` (balances the household typed in), ``meter_events`` (replacements, glitches and
+  rollovers a register import detected), and the modules of the OTP, SMS, audit and alert tables.
 """
 
 from __future__ import annotations
 
-from lib.storage import accounts, anchors, consumers, ledger, meta, operator, readings
+from lib.storage import accounts, anchors, consumers, ledger, meta, meter_events, operator, readings
 from lib.storage.engine import (
     DEFAULT_DB,
     ROOT,
@@ -45,6 +46,7 @@ __all__ = [
     "db_path",
     "ledger",
     "meta",
+    "meter_events",
     "migrate",
     "open_db",
     "operator",

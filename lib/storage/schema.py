@@ -270,4 +270,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX balance_anchors_by_consumer ON balance_anchors(consumer_id, day, anchor_id);
         """,
     ),
+    (
+        "0007_meter_events",
+        """
+        -- What a register import detected (issue 11 section 3): a replaced (or reset) meter that starts a new
+        -- baseline, one spurious reading left out (glitch), a register that rolled over its width. Written in
+        -- the import's transaction (lib/importing/readings.py); the data-quality line and check-connection
+        -- read them. ts: stored UTC text of the reading; line: its line in the imported file; detail: the
+        -- register values in kWh as the importer saw them (e.g. "4326.3 -> 8715").
+        CREATE TABLE meter_events (
+            consumer_id TEXT NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            ts TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('replacement', 'glitch', 'rollover')),
+            line INTEGER,
+            detail TEXT,
+            PRIMARY KEY (consumer_id, ts, kind)
+        ) STRICT, WITHOUT ROWID;
+        """,
+    ),
 ]
