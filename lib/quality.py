@@ -227,3 +227,92 @@ def quality_lines(facts: dict[str, Any]) -> list[str]:
     else:
         lines.append("unexplained: none")
     return lines
+
+
+SUMMARY_COLUMNS = (
+    "consumer_id",
+    "interval_minutes",
+    "days",
+    "days_with_gaps",
+    "replacements",
+    "glitches",
+    "rollovers",
+    "late_credits",
+)
+
+
+def connection_summaries(
+    daily: pd.DataFrame,
+    ledger_rows: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    *,
+    today: dt.date,
+) -> pd.DataFrame:
+    """The data-quality line of each connection (Overview cards, Ledger page), from what the pages load.
+
+    ``daily``: the daily roll-ups (``storage.readings.daily_frame``: consumer_id, day, kwh, intervals and,
+    when the database has it, ``minutes`` covered); ``ledger_rows``: :func:`lib.ledger.build_ledger` rows
+    (for ``late_credit_inr``); ``events``: ``storage.meter_events`` frame (consumer_id, kind). Days are IST
+    days from a connection's first day with readings to its last, before ``today`` (today is still
+    running). Columns (``SUMMARY_COLUMNS``), one row per consumer_id of ``daily`` that has readings:
+    interval_minutes (the most common capture interval, int), days, days_with_gaps (days whose readings
+    do not cover the day, or with none), replacements, glitches, rollovers (register events the imports
+    detected), late_credits (recharges that reached the meter on a later day).
+
+    >>> daily = pd.DataFrame({"consumer_id": "1", "day": pd.to_datetime(["2026-11-20", "2026-11-21",
+    ...     "2026-11-23", "2026-11-24"]), "kwh": 5.0, "intervals": [96, 90, 96, 96]})
+    >>> events = pd.DataFrame({"consumer_id": ["1"], "kind": ["glitch"]})
+    >>> connection_summaries(daily, None, events, today=dt.date(2026, 11, 25)).iloc[0].to_dict()
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'consumer_id': '1', 'interval_minutes': 15, 'days': 5, 'days_with_gaps': 2, 'replacements': 0,
+     'glitches': 1, 'rollovers': 0, 'late_credits': 0}
+
+    (21 Nov has 90 of 96 quarter hours, 22 Nov none: two days with gaps out of five.)
+    """
+    out: list[dict[str, Any]] = []
+    if not len(daily):
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in SUMMARY_COLUMNS})
+    for cid, own in daily.groupby(daily["consumer_id"].astype(str), sort=False):
+        read = own[own["kwh"].notna() & (own["intervals"].fillna(0) > 0)].sort_values("day")
+        read = read[read["day"].dt.date < today]
+        if not len(read):
+            continue
+        minutes = read["minutes"].astype(float) if "minutes" in read.columns else None
+        if minutes is not None and minutes.notna().all():
+            per_reading = (minutes / read["intervals"].astype(float)).round()
+            interval = int(per_reading.mode().iloc[0])
+        else:
+            minutes = None
+            counts = read["intervals"].astype(int)
+            usual = counts[counts.isin(ledger_mod.STANDARD_READINGS_PER_DAY)]
+            interval = int(
+                round(ledger_mod.MINUTES_PER_DAY / (usual.mode().iloc[0] if len(usual) else counts.max()))
+            )
+        complete = ledger_mod.complete_days(
+            read["intervals"].astype(int).tolist(), None if minutes is None else minutes.tolist()
+        )
+        first, last = read["day"].iloc[0].date(), read["day"].iloc[-1].date()
+        days = (last - first).days + 1
+        gaps = days - sum(complete)
+        kinds = (
+            events.loc[events["consumer_id"].astype(str) == cid, "kind"].value_counts()
+            if events is not None and len(events)
+            else pd.Series(dtype=int)
+        )
+        late = 0
+        if ledger_rows is not None and len(ledger_rows) and "late_credit_inr" in ledger_rows.columns:
+            mine = ledger_rows[ledger_rows["consumer_id"].astype(str) == cid]
+            late = int((mine["late_credit_inr"].fillna(0) > 0).sum())
+        out.append(
+            {
+                "consumer_id": cid,
+                "interval_minutes": interval,
+                "days": days,
+                "days_with_gaps": int(gaps),
+                "replacements": int(kinds.get("replacement", 0)),
+                "glitches": int(kinds.get("glitch", 0)),
+                "rollovers": int(kinds.get("rollover", 0)),
+                "late_credits": late,
+            }
+        )
+    return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))

@@ -99,3 +99,66 @@ def test_case_interval_length_peaks(cases, tmp_path, name, consumer_id, peak):
     )
     assert facts["interval_minutes"] == (15 if name == "fifteen_minute" else 60)
     assert facts["days_with_gaps"] == []
+
+
+# --- the pages' data-quality line (issue 11 section 3) -------------------------------------------
+
+
+def test_summary_counts_gaps_by_minutes_covered_when_the_daily_frame_has_them():
+    import datetime as dt
+
+    daily = pd.DataFrame(
+        {
+            "consumer_id": ["7"] * 4 + ["8"],
+            "day": pd.to_datetime(["2026-11-20", "2026-11-21", "2026-11-22", "2026-11-25", "2026-11-24"]),
+            "kwh": [5.0, 5.0, 5.0, 1.0, None],  # 8: recharges only, no readings: no line
+            "intervals": [48, 72, 96, 20, 0],  # 30 min, then 30+15 min (whole day), then 15 min
+            "minutes": [1440.0, 1440.0, 1440.0, 300.0, 0.0],
+        }
+    )
+    events = pd.DataFrame({"consumer_id": ["7", "7", "9"], "kind": ["replacement", "rollover", "glitch"]})
+    rows = pd.DataFrame({"consumer_id": ["7", "7"], "late_credit_inr": [0.0, 500.0]})
+    summary = quality.connection_summaries(daily, rows, events, today=dt.date(2026, 11, 25))
+    assert summary.to_dict("records") == [
+        {
+            "consumer_id": "7",
+            "interval_minutes": 15,
+            "days": 3,  # today (25 Nov) is still running: not judged
+            "days_with_gaps": 0,
+            "replacements": 1,
+            "glitches": 0,
+            "rollovers": 1,
+            "late_credits": 1,
+        }
+    ]
+    # Without minutes the count decides: 72 readings is no whole day at one capture period.
+    without = quality.connection_summaries(
+        daily.drop(columns="minutes"), None, None, today=dt.date(2026, 11, 25)
+    )
+    assert without.iloc[0][["interval_minutes", "days_with_gaps", "late_credits"]].tolist() == [30, 1, 0]
+    assert quality.connection_summaries(daily.iloc[:0], None, None, today=dt.date(2026, 11, 25)).empty
+
+
+def test_summary_of_the_late_credit_case_counts_its_late_recharge(cases, tmp_path):
+    import datetime as dt
+    import io
+
+    folder = cases / "late-recharge-credit"
+    db = str(tmp_path / "q.db")
+    for command, name in [
+        ("import-consumers", "consumers"),
+        ("import-readings", "readings"),
+        ("import-recharges", "recharges"),
+    ]:
+        assert cli.main(["--db", db, command, str(folder / f"{name}.csv")], out=io.StringIO()) == 0
+    with storage.open_db(db) as conn:
+        daily = storage.operator.consumer_daily_frame(conn, "201000001")
+        details = storage.operator.consumer_details(conn, "201000001")
+    rows = ledger.build_ledger(daily, details, today=dt.date(2026, 11, 28))
+    summary = quality.connection_summaries(daily, rows, None, today=dt.date(2026, 11, 28))
+    assert summary.iloc[0][["interval_minutes", "days", "days_with_gaps", "late_credits"]].tolist() == [
+        60,
+        27,
+        0,
+        1,
+    ]
