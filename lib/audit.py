@@ -3,7 +3,7 @@
 One row per event, UTC time, who (account), what (consumer ID), where (masked destination). Never the
 OTP, never the key, never a full mobile number: destinations are masked here, and free text is
 stripped of control characters (no log injection). The table refuses UPDATE and DELETE (triggers in
-the ``0002_auth`` migration).
+the ``0002_auth`` migration). The rows live in ``lib.storage.audit``; this module keeps the rules.
 
 >>> from lib.storage.engine import open_db
 >>> with open_db(":memory:") as conn:
@@ -17,9 +17,9 @@ the ``0002_auth`` migration).
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
+from lib import storage
 from lib.clock import now_utc, to_ts
 from lib.phone import mask_mobile
 
@@ -67,7 +67,7 @@ def clean(value: object, *, limit: int = MAX_FIELD_CHARS, mask_numbers: bool = T
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     event: str,
     *,
     account_id: int | None = None,
@@ -82,59 +82,44 @@ def record(
     """Append one audit row (no transaction of its own: callers put it in theirs).
 
     ``destination`` is a full E.164 mobile or an already masked one; only the masked form is stored.
+    Raises ``ValueError`` for an event outside ``EVENTS``, ``storage.StorageError`` when the write fails.
     """
     if event not in EVENTS:
         raise ValueError(f"unknown audit event {event!r}")
     masked = None
     if destination:
         masked = destination if "•" in destination else mask_mobile(destination)
-    conn.execute(
-        "INSERT INTO audit (ts, event, account_id, consumer_id, destination_masked, challenge_id, "
-        "outcome, reason, gateway_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            now or to_ts(now_utc()),
-            event,
-            account_id,
-            clean(consumer_id, limit=40, mask_numbers=False),
-            clean(masked, limit=20, mask_numbers=False),
-            clean(challenge_id, limit=64, mask_numbers=False),
-            clean(outcome),
-            clean(reason),
-            clean(gateway_ref),
-        ),
+    storage.audit.append(
+        conn,
+        {
+            "ts": now or to_ts(now_utc()),
+            "event": event,
+            "account_id": account_id,
+            "consumer_id": clean(consumer_id, limit=40, mask_numbers=False),
+            "destination_masked": clean(masked, limit=20, mask_numbers=False),
+            "challenge_id": clean(challenge_id, limit=64, mask_numbers=False),
+            "outcome": clean(outcome),
+            "reason": clean(reason),
+            "gateway_ref": clean(gateway_ref),
+        },
     )
 
 
 def recent(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     *,
     limit: int = 50,
     event: str | None = None,
     account_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest audit rows first, optionally of one event or one account (operators and tests)."""
-    where, params = [], []
-    if event is not None:
-        where.append("event = ?")
-        params.append(event)
-    if account_id is not None:
-        where.append("account_id = ?")
-        params.append(account_id)
-    clause = ("WHERE " + " AND ".join(where)) if where else ""
-    rows = conn.execute(
-        f"SELECT * FROM audit {clause} ORDER BY audit_id DESC LIMIT ?", (*params, int(limit))
-    ).fetchall()
-    return [dict(r) for r in rows]
+    """The newest audit rows first (dicts of every ``audit`` column), optionally of one event or one
+    account (operators and tests)."""
+    return storage.audit.recent(conn, limit=limit, event=event, account_id=account_id)
 
 
-def count(conn: sqlite3.Connection, event: str, **match: Any) -> int:
-    """How many rows of ``event`` (optionally matching columns exactly): ``count(conn, "otp_sent", account_id=3)``."""
-    allowed = {"account_id", "consumer_id", "challenge_id", "outcome", "reason"}
-    unknown = set(match) - allowed
-    if unknown:
-        raise ValueError(f"cannot filter audit on {sorted(unknown)}")
-    clause = "".join(f" AND {column} IS ?" for column in match)
-    row = conn.execute(
-        f"SELECT count(*) FROM audit WHERE event = ?{clause}", (event, *match.values())
-    ).fetchone()
-    return int(row[0])
+def count(conn: storage.Conn, event: str, **match: Any) -> int:
+    """How many rows of ``event`` (optionally matching columns exactly): ``count(conn, "otp_sent", account_id=3)``.
+
+    Raises ``ValueError`` for a column that cannot be matched.
+    """
+    return storage.audit.count(conn, event, match)

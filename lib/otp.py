@@ -8,6 +8,10 @@ The policy (issue 3; ``../shared/docs/research/otp-security.md`` section 7):
   sits in the database (``load_key``), compared with ``hmac.compare_digest``;
 - valid 5 minutes (``expires_at > now``), single use: the consume is a conditional UPDATE inside
   ``BEGIN IMMEDIATE``, in the same transaction as the caller's link/account row and the audit row;
+- a double submit is one success (issue 10): the consume records the browser session that made it (an
+  HMAC of the session token) and the account it signed in or linked; while the code is still valid, the
+  *same* session sending the *same* right code again gets that success back ("ok", ``repeat=True``:
+  nothing is written twice), any other session or code gets "used";
 - 5 wrong tries kill the challenge; a resend kills the old challenge but keeps the failure count;
 - at most 3 sends per subject (sign-in mobile or consumer ID) in 15 minutes, 5 an hour, 10 a day, and
   30 s between sends; an account may start linking at most 10 distinct consumer IDs (20 challenges) a day;
@@ -17,7 +21,7 @@ The policy (issue 3; ``../shared/docs/research/otp-security.md`` section 7):
   and an unknown consumer ID gets a stable decoy ``+91 ••••••••NN`` derived from the key.
 
 >>> import datetime as dt
->>> from lib.storage.engine import open_db
+>>> from lib.storage import open_db
 >>> key = OtpKey(secret=b"k" * 32, kid="test", source="configured")
 >>> t0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
 >>> with open_db(":memory:") as conn:
@@ -26,9 +30,13 @@ The policy (issue 3; ``../shared/docs/research/otp-security.md`` section 7):
 ...     wrong = verify(conn, key, issued.challenge_id, purpose="login", account_id=None,
 ...                    subject="+919876543210", code_input="not it", now=t0)
 ...     right = verify(conn, key, issued.challenge_id, purpose="login", account_id=None,
-...                    subject="+919876543210", code_input=issued.code, now=t0)
->>> issued.destination_masked, wrong.status, right.status
-('+91 ••••••••10', 'invalid', 'ok')
+...                    subject="+919876543210", code_input=issued.code, now=t0, session="tab-1")
+...     again = verify(conn, key, issued.challenge_id, purpose="login", account_id=None,
+...                    subject="+919876543210", code_input=issued.code, now=t0, session="tab-1")
+...     other = verify(conn, key, issued.challenge_id, purpose="login", account_id=None,
+...                    subject="+919876543210", code_input=issued.code, now=t0, session="tab-2")
+>>> issued.destination_masked, wrong.status, right.status, (again.status, again.repeat), other.status
+('+91 ••••••••10', 'invalid', 'ok', ('ok', True), 'used')
 """
 
 from __future__ import annotations
@@ -41,19 +49,17 @@ import json
 import os
 import re
 import secrets
-import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from lib import audit
+from lib import audit, storage
 from lib.clock import from_ts, now_utc, to_ts
 from lib.config import Settings
 from lib.phone import mask_mobile
-from lib.storage.engine import ROOT, transaction
 
 CODE_DIGITS = 6
 CODE_TTL = dt.timedelta(minutes=5)
@@ -73,7 +79,7 @@ FAILURE_BLOCKS: tuple[tuple[int, dt.timedelta], ...] = (
     (10, dt.timedelta(hours=1)),
 )
 MIN_KEY_BYTES = 32
-KEY_FILE = ROOT / "data" / ".otp_key"
+KEY_FILE = storage.ROOT / "data" / ".otp_key"
 # Every "Send OTP" answer takes at least this long, whatever happened behind it (no timing oracle).
 # Tests set it to 0 or pass a Pacer with a fake sleep.
 RESPONSE_FLOOR_SECONDS = 1.5
@@ -128,9 +134,14 @@ class Issued:
 
 @dataclass(frozen=True)
 class Verdict:
+    """The answer to a code. ``account_id``: what ``on_success`` returned (the account signed in or
+    linked); ``repeat``: "ok" for the session's second submission of a code it already used."""
+
     status: Status
     tries_left: int = 0
     challenge: Challenge | None = None
+    account_id: int | None = None
+    repeat: bool = False
 
 
 # --- the key ------------------------------------------------------------------------------------
@@ -220,6 +231,12 @@ def decoy_mask(key: OtpKey, subject: str) -> str:
     return "+91 " + "•" * 8 + f"{int.from_bytes(digest[:4], 'big') % 100:02d}"
 
 
+def session_mac(key: OtpKey, challenge_id: str, session: str) -> str:
+    """What the challenge stores of the browser session that consumed it (an HMAC, never the token)."""
+    message = json.dumps(["session-v1", challenge_id, session], separators=(",", ":"))
+    return hmac.new(key.secret, message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 def failure_scope(purpose: str, account_id: int | None, subject: str) -> str:
     """The key of the consecutive-failure counter: one sign-in mobile, or one (account, consumer ID)."""
     return f"login:{subject}" if purpose == "login" else f"link:{account_id}:{subject}"
@@ -266,7 +283,7 @@ class Pacer:
 
 
 def issue(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     key: OtpKey,
     *,
     purpose: Purpose,
@@ -274,7 +291,7 @@ def issue(
     subject: str,
     destination: str | None,
     now: dt.datetime | None = None,
-    budget_ok: Callable[[sqlite3.Connection], bool] | None = None,
+    budget_ok: Callable[[storage.Conn], bool] | None = None,
 ) -> Issued:
     """Open a challenge for ``subject`` (sign-in mobile or consumer ID) whose code goes to ``destination``.
 
@@ -282,11 +299,12 @@ def issue(
     nothing to send. When a limit applies, the live challenge of this flow is returned again (its code
     still works) or else a decoy; ``Issued.code`` is None and ``Issued.limited`` says why (for the audit).
     The caller sends ``Issued.code`` by SMS *after* this returns (the transaction is committed).
+    Raises ``storage.StorageError`` when the database fails (nothing is then issued).
     """
     now = now or now_utc()
     ts = to_ts(now)
     masked = mask_mobile(destination) if destination else decoy_mask(key, subject)
-    with transaction(conn):
+    with storage.transaction(conn):
         limited = _limit_reason(conn, purpose, account_id, subject, now)
         if limited is None and destination and budget_ok is not None and not budget_ok(conn):
             limited = "sms_budget"
@@ -300,21 +318,16 @@ def issue(
                 reason=limited,
                 now=ts,
             )
-            live = _live_challenge(conn, purpose, account_id, subject, ts)
+            live = storage.otp.live_challenge_row(conn, purpose, account_id, subject, ts)
             if live is not None:
-                return Issued(live.challenge_id, live.destination_masked, None, limited, reused=True)
+                return Issued(live["challenge_id"], live["destination_masked"], None, limited, reused=True)
             challenge_id = _insert_challenge(conn, key, purpose, account_id, subject, masked, None, now)
             return Issued(challenge_id, masked, None, limited)
-        conn.execute(
-            "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'superseded' "
-            "WHERE purpose = ? AND account_id IS ? AND subject = ? AND consumed_at IS NULL AND dead_at IS NULL",
-            (ts, purpose, account_id, subject),
-        )
+        storage.otp.kill_open_challenges(conn, purpose, account_id, subject, ts=ts, reason="superseded")
         code = generate_code() if destination else None
         challenge_id = _insert_challenge(conn, key, purpose, account_id, subject, masked, code, now)
-        conn.execute(
-            "INSERT INTO otp_sends (ts, purpose, subject, account_id, challenge_id) VALUES (?, ?, ?, ?, ?)",
-            (ts, purpose, subject, account_id, challenge_id),
+        storage.otp.record_send(
+            conn, ts=ts, purpose=purpose, subject=subject, account_id=account_id, challenge_id=challenge_id
         )
         audit.record(
             conn,
@@ -330,19 +343,15 @@ def issue(
 
 
 def mark_send_failed(
-    conn: sqlite3.Connection, challenge_id: str, *, reason: str, now: dt.datetime | None = None
+    conn: storage.Conn, challenge_id: str, *, reason: str, now: dt.datetime | None = None
 ) -> None:
     """The SMS did not go out: kill the challenge (no code is live) and audit it. Costs no verify attempts."""
     ts = to_ts(now or now_utc())
-    with transaction(conn):
-        row = conn.execute("SELECT * FROM otp_challenges WHERE challenge_id = ?", (challenge_id,)).fetchone()
+    with storage.transaction(conn):
+        row = storage.otp.challenge_row(conn, challenge_id)
         if row is None:
             return
-        conn.execute(
-            "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'send_failed' "
-            "WHERE challenge_id = ? AND dead_at IS NULL AND consumed_at IS NULL",
-            (ts, challenge_id),
-        )
+        storage.otp.kill_challenge(conn, challenge_id, ts=ts, reason="send_failed", only_open=True)
         audit.record(
             conn,
             "otp_send_failed",
@@ -355,11 +364,11 @@ def mark_send_failed(
         )
 
 
-def challenge(conn: sqlite3.Connection, challenge_id: object) -> Challenge | None:
+def challenge(conn: storage.Conn, challenge_id: object) -> Challenge | None:
     """A challenge by id (no code or MAC in it), or None."""
     if not isinstance(challenge_id, str) or not _CHALLENGE_ID_RE.fullmatch(challenge_id):
         return None
-    row = conn.execute("SELECT * FROM otp_challenges WHERE challenge_id = ?", (challenge_id,)).fetchone()
+    row = storage.otp.challenge_row(conn, challenge_id)
     return _to_challenge(row) if row else None
 
 
@@ -372,19 +381,16 @@ def resend_wait_seconds(found: Challenge | None, now: dt.datetime | None = None)
 
 
 def blocked_until(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     purpose: str,
     account_id: int | None,
     subject: str,
     now: dt.datetime | None = None,
 ) -> str | None:
     """The end of the current failure block of this scope, or None."""
-    row = conn.execute(
-        "SELECT blocked_until FROM otp_failures WHERE scope = ?",
-        (failure_scope(purpose, account_id, subject),),
-    ).fetchone()
-    if row and row[0] and row[0] > to_ts(now or now_utc()):
-        return str(row[0])
+    until = storage.otp.blocked_until(conn, failure_scope(purpose, account_id, subject))
+    if until and until > to_ts(now or now_utc()):
+        return until
     return None
 
 
@@ -393,7 +399,7 @@ def _consumer(purpose: str, subject: str) -> str | None:
 
 
 def _insert_challenge(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     key: OtpKey,
     purpose: str,
     account_id: int | None,
@@ -404,64 +410,44 @@ def _insert_challenge(
 ) -> str:
     challenge_id = secrets.token_hex(16)
     mac = code_mac(key, challenge_id, purpose, account_id, subject, code) if code is not None else None
-    conn.execute(
-        "INSERT INTO otp_challenges (challenge_id, purpose, account_id, subject, destination_masked, "
-        "code_mac, kid, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (challenge_id, purpose, account_id, subject, masked, mac, key.kid, to_ts(now), to_ts(now + CODE_TTL)),
+    storage.otp.insert_challenge(
+        conn,
+        challenge_id=challenge_id,
+        purpose=purpose,
+        account_id=account_id,
+        subject=subject,
+        destination_masked=masked,
+        code_mac=mac,
+        kid=key.kid,
+        created_at=to_ts(now),
+        expires_at=to_ts(now + CODE_TTL),
     )
     return challenge_id
 
 
-def _live_challenge(
-    conn: sqlite3.Connection, purpose: str, account_id: int | None, subject: str, ts: str
-) -> Challenge | None:
-    row = conn.execute(
-        "SELECT * FROM otp_challenges WHERE purpose = ? AND account_id IS ? AND subject = ? "
-        "AND consumed_at IS NULL AND dead_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-        (purpose, account_id, subject, ts),
-    ).fetchone()
-    return _to_challenge(row) if row else None
-
-
 def _limit_reason(
-    conn: sqlite3.Connection, purpose: str, account_id: int | None, subject: str, now: dt.datetime
+    conn: storage.Conn, purpose: str, account_id: int | None, subject: str, now: dt.datetime
 ) -> str | None:
     """The first limit a new send would break, or None. Runs under the write lock."""
     if blocked_until(conn, purpose, account_id, subject, now):
         return "failures_block"
-    last = conn.execute(
-        "SELECT max(ts) FROM otp_sends WHERE purpose = ? AND subject = ?", (purpose, subject)
-    ).fetchone()[0]
+    last = storage.otp.last_send_ts(conn, purpose, subject)
     if last is not None and from_ts(last) + RESEND_COOLDOWN > now:
         return "cooldown"
     for window, cap in SEND_WINDOWS:
-        sent = conn.execute(
-            "SELECT count(*) FROM otp_sends WHERE purpose = ? AND subject = ? AND ts > ?",
-            (purpose, subject, to_ts(now - window)),
-        ).fetchone()[0]
-        if sent >= cap:
+        if storage.otp.sends_since(conn, purpose, subject, to_ts(now - window)) >= cap:
             return f"sends_per_{int(window.total_seconds() // 60)}min"
     if purpose == "link":
         since = to_ts(now - dt.timedelta(days=1))
-        subjects = {
-            r[0]
-            for r in conn.execute(
-                "SELECT DISTINCT subject FROM otp_sends WHERE purpose = 'link' AND account_id = ? AND ts > ?",
-                (account_id, since),
-            )
-        }
+        subjects = storage.otp.link_subjects_since(conn, account_id, since)
         if subject not in subjects and len(subjects) >= ACCOUNT_DISTINCT_CONSUMERS_PER_DAY:
             return "account_distinct_consumers"
-        started = conn.execute(
-            "SELECT count(*) FROM otp_sends WHERE purpose = 'link' AND account_id = ? AND ts > ?",
-            (account_id, since),
-        ).fetchone()[0]
-        if started >= ACCOUNT_LINK_CHALLENGES_PER_DAY:
+        if storage.otp.link_sends_since(conn, account_id, since) >= ACCOUNT_LINK_CHALLENGES_PER_DAY:
             return "account_link_challenges"
     return None
 
 
-def _to_challenge(row: sqlite3.Row) -> Challenge:
+def _to_challenge(row: Mapping[str, Any]) -> Challenge:
     return Challenge(
         challenge_id=row["challenge_id"],
         purpose=row["purpose"],
@@ -483,7 +469,7 @@ def _to_challenge(row: sqlite3.Row) -> Challenge:
 
 
 def verify(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     key: OtpKey,
     challenge_id: object,
     *,
@@ -492,13 +478,20 @@ def verify(
     subject: str,
     code_input: object,
     now: dt.datetime | None = None,
-    on_success: Callable[[sqlite3.Connection, Challenge], None] | None = None,
+    on_success: Callable[[storage.Conn, Challenge], int | None] | None = None,
+    session: str | None = None,
 ) -> Verdict:
     """Check ``code_input`` against the challenge, bound to (purpose, account, subject); consume it once.
 
     ``on_success(conn, challenge)`` runs inside the consuming transaction (create the account, insert the
-    link, audit): if it raises, nothing is consumed. Malformed input is refused before anything counts
-    (status "invalid"); every well-formed wrong code counts against the challenge and the failure counter.
+    link, audit) and returns the account signed in or linked (kept on the challenge, ``Verdict.account_id``):
+    if it raises, nothing is consumed. Malformed input is refused before anything counts (status
+    "invalid"); every well-formed wrong code counts against the challenge and the failure counter.
+
+    ``session`` names the browser session that submits (issue 10, double submit): a consumed challenge
+    answers "ok" with ``repeat=True`` and the stored account, and runs nothing, when the same session
+    sends the same right code again before the code expires; otherwise "used". Without ``session`` a
+    consumed challenge is always "used". Raises ``storage.StorageError`` when the database fails.
     """
     now = now or now_utc()
     ts = to_ts(now)
@@ -509,13 +502,19 @@ def verify(
         hmac.compare_digest(b"0" * 64, b"1" * 64)
         return Verdict("unknown")
     consumer = _consumer(purpose, subject)
-    with transaction(conn):
-        row = conn.execute("SELECT * FROM otp_challenges WHERE challenge_id = ?", (challenge_id,)).fetchone()
+    with storage.transaction(conn):
+        row = storage.otp.challenge_row(conn, challenge_id)
         if row is None:
             hmac.compare_digest(b"0" * 64, b"1" * 64)
             return Verdict("unknown")
         found = _to_challenge(row)
+        provided = code_mac(key, challenge_id, purpose, account_id, subject, code).encode()
+        usable = row["code_mac"] is not None and found.kid == key.kid
+        expected = row["code_mac"].encode() if usable else secrets.token_hex(32).encode()
+        right = hmac.compare_digest(provided, expected) and usable
         if found.consumed_at is not None:
+            if right and _same_session(key, row, session) and found.expires_at > ts:
+                return Verdict("ok", challenge=found, account_id=row["consumed_account_id"], repeat=True)
             audit.record(
                 conn,
                 "otp_reuse",
@@ -529,10 +528,7 @@ def verify(
         if found.dead_at is not None:
             return Verdict("dead", challenge=found)
         if found.expires_at <= ts:
-            conn.execute(
-                "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'expired' WHERE challenge_id = ?",
-                (ts, challenge_id),
-            )
+            storage.otp.kill_challenge(conn, challenge_id, ts=ts, reason="expired", only_open=False)
             audit.record(
                 conn,
                 "otp_expired",
@@ -545,30 +541,18 @@ def verify(
             return Verdict("expired", challenge=found)
         if blocked_until(conn, purpose, account_id, subject, now):
             return Verdict("blocked", challenge=found)
-        counted = conn.execute(
-            "UPDATE otp_challenges SET attempts = attempts + 1 WHERE challenge_id = ? AND consumed_at IS NULL "
-            "AND dead_at IS NULL AND expires_at > ? AND attempts < ?",
-            (challenge_id, ts, MAX_ATTEMPTS),
-        )
-        if counted.rowcount != 1:
+        if not storage.otp.count_attempt(conn, challenge_id, ts=ts, max_attempts=MAX_ATTEMPTS):
             return Verdict("dead", challenge=found)
         attempts = found.attempts + 1
-        provided = code_mac(key, challenge_id, purpose, account_id, subject, code).encode()
-        usable = row["code_mac"] is not None and found.kid == key.kid
-        expected = row["code_mac"].encode() if usable else secrets.token_hex(32).encode()
-        if hmac.compare_digest(provided, expected) and usable:
-            consumed = conn.execute(
-                "UPDATE otp_challenges SET consumed_at = ? WHERE challenge_id = ? AND consumed_at IS NULL",
-                (ts, challenge_id),
-            )
-            if consumed.rowcount != 1:  # pragma: no cover - impossible under BEGIN IMMEDIATE
-                raise RuntimeError("OTP challenge consumed twice")
-            conn.execute(
-                "DELETE FROM otp_failures WHERE scope = ?", (failure_scope(purpose, account_id, subject),)
-            )
-            if on_success is not None:
-                on_success(conn, found)
-            return Verdict("ok", challenge=found)
+        if right:
+            mac = session_mac(key, challenge_id, session) if session else None
+            if not storage.otp.consume(conn, challenge_id, ts=ts, session_mac=mac):  # pragma: no cover
+                raise RuntimeError("OTP challenge consumed twice")  # impossible under BEGIN IMMEDIATE
+            storage.otp.reset_failures(conn, failure_scope(purpose, account_id, subject))
+            made = on_success(conn, found) if on_success is not None else None
+            if made is not None:
+                storage.otp.record_consumed_account(conn, challenge_id, made)
+            return Verdict("ok", challenge=found, account_id=made)
         # A wrong code.
         audit.record(
             conn,
@@ -582,10 +566,7 @@ def verify(
         )
         status: Status = "wrong"
         if attempts >= MAX_ATTEMPTS:
-            conn.execute(
-                "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'too_many_attempts' WHERE challenge_id = ?",
-                (ts, challenge_id),
-            )
+            storage.otp.kill_challenge(conn, challenge_id, ts=ts, reason="too_many_attempts", only_open=False)
             audit.record(
                 conn,
                 "otp_dead",
@@ -598,11 +579,7 @@ def verify(
             status = "dead"
         if _count_failure(conn, purpose, account_id, subject, now):
             status = "blocked"
-            conn.execute(
-                "UPDATE otp_challenges SET dead_at = ?, dead_reason = 'blocked' WHERE purpose = ? "
-                "AND account_id IS ? AND subject = ? AND consumed_at IS NULL AND dead_at IS NULL",
-                (ts, purpose, account_id, subject),
-            )
+            storage.otp.kill_open_challenges(conn, purpose, account_id, subject, ts=ts, reason="blocked")
             audit.record(
                 conn,
                 "rate_limited",
@@ -616,29 +593,29 @@ def verify(
         return Verdict(status, tries_left=max(0, MAX_ATTEMPTS - attempts), challenge=found)
 
 
+def _same_session(key: OtpKey, row: Mapping[str, Any], session: str | None) -> bool:
+    """Whether ``session`` is the browser session that consumed the challenge ``row`` (constant time)."""
+    stored = row.get("consumed_session")
+    if not session or not stored:
+        return False
+    return hmac.compare_digest(
+        session_mac(key, str(row["challenge_id"]), session).encode(), str(stored).encode()
+    )
+
+
 def _count_failure(
-    conn: sqlite3.Connection, purpose: str, account_id: int | None, subject: str, now: dt.datetime
+    conn: storage.Conn, purpose: str, account_id: int | None, subject: str, now: dt.datetime
 ) -> bool:
     """Add one consecutive failure; True when it starts a block."""
     scope = failure_scope(purpose, account_id, subject)
-    conn.execute(
-        "INSERT INTO otp_failures (scope, consecutive, last_failure_at) VALUES (?, 1, ?) "
-        "ON CONFLICT (scope) DO UPDATE SET consecutive = consecutive + 1, last_failure_at = excluded.last_failure_at",
-        (scope, to_ts(now)),
-    )
-    consecutive = conn.execute("SELECT consecutive FROM otp_failures WHERE scope = ?", (scope,)).fetchone()[0]
+    consecutive = storage.otp.add_failure(conn, scope, ts=to_ts(now))
     for threshold, duration in FAILURE_BLOCKS:
         if consecutive >= threshold:
-            conn.execute(
-                "UPDATE otp_failures SET blocked_until = ? WHERE scope = ?", (to_ts(now + duration), scope)
-            )
+            storage.otp.block(conn, scope, until=to_ts(now + duration))
             return True
     return False
 
 
-def consecutive_failures(conn: sqlite3.Connection, purpose: str, account_id: int | None, subject: str) -> int:
+def consecutive_failures(conn: storage.Conn, purpose: str, account_id: int | None, subject: str) -> int:
     """The current consecutive-failure count of a scope (0 after a success)."""
-    row = conn.execute(
-        "SELECT consecutive FROM otp_failures WHERE scope = ?", (failure_scope(purpose, account_id, subject),)
-    ).fetchone()
-    return int(row[0]) if row else 0
+    return storage.otp.consecutive_failures(conn, failure_scope(purpose, account_id, subject))

@@ -7,7 +7,7 @@
   a bounded timeout and a bounded number of retries (stdlib ``urllib``, no extra dependency).
 
 >>> from lib.config import load_settings
->>> from lib.storage.engine import open_db
+>>> from lib.storage import open_db
 >>> settings = load_settings(env={"METERMITRA_SMS_GATEWAY": "outbox"}, secrets_path=None)
 >>> with open_db(":memory:") as conn:
 ...     result = send_sms(conn, settings, "+919876543210", "Hello", kind="test", now="2026-11-25T06:30:00Z")
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 import urllib.error
 import urllib.request
@@ -38,7 +37,6 @@ from lib import audit, storage
 from lib.clock import IST, from_ts, ist_day_bounds, now_utc, to_ts
 from lib.config import Settings
 from lib.phone import mask_mobile
-from lib.storage.engine import transaction
 
 GATEWAYS = ("outbox", "http")
 DEFAULT_TIMEOUT_SECONDS = 4.0
@@ -68,7 +66,7 @@ class SendResult:
     attempts: int = 1
 
 
-def check_sms_configuration(conn: sqlite3.Connection, settings: Settings) -> None:
+def check_sms_configuration(conn: storage.Conn, settings: Settings) -> None:
     """Raise ``SmsConfigurationError`` (with a message an operator can act on) when the SMS setup is unsafe.
 
     >>> from lib.config import load_settings
@@ -119,7 +117,7 @@ def check_sms_configuration(conn: sqlite3.Connection, settings: Settings) -> Non
 
 
 def send_sms(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     settings: Settings,
     destination_e164: str,
     text: str,
@@ -132,7 +130,8 @@ def send_sms(
 
     ``kind`` names the message ("otp_login", "otp_link", "link_notice", "low_balance", ...); the http
     gateway sends the DLT template ID configured for it (``[sms.http.templates] <kind> = "..."``).
-    Call it outside any open transaction: the http gateway may wait for the network.
+    Call it outside any open transaction: the http gateway may wait for the network. Raises
+    ``storage.StorageError`` only when the database itself fails.
     """
     ts = now or to_ts(now_utc())
     gateway = settings.sms_gateway
@@ -141,7 +140,7 @@ def send_sms(
     if not text or len(text) > MAX_TEXT_CHARS:
         return SendResult(ok=False, gateway=gateway, error="empty or over-long text", attempts=0)
     masked = mask_mobile(destination_e164)
-    with transaction(conn):
+    with storage.transaction(conn):
         log_id = _reserve_budget(conn, settings, gateway, kind, masked, ts)
         if log_id is None:
             return SendResult(ok=False, gateway=gateway, error="daily SMS budget exhausted", attempts=0)
@@ -151,11 +150,9 @@ def send_sms(
                     ok=False, gateway=gateway, error="outbox refused: database holds real data"
                 )
             else:
-                conn.execute(
-                    "INSERT INTO sms_outbox (ts, destination, text, kind) VALUES (?, ?, ?, ?)",
-                    (ts, destination_e164, text, kind),
+                message_id = storage.sms.add_to_outbox(
+                    conn, ts=ts, destination=destination_e164, text=text, kind=kind
                 )
-                message_id = str(conn.execute("SELECT last_insert_rowid()").fetchone()[0])
                 result = SendResult(ok=True, gateway=gateway, message_id=f"outbox-{message_id}")
             _finish_log(conn, log_id, result)
             return result
@@ -163,29 +160,25 @@ def send_sms(
         result = _send_http(settings.sms_http, destination_e164, text, kind, sleep=sleep)
     else:
         result = SendResult(ok=False, gateway=gateway, error=f"unknown gateway {gateway!r}", attempts=0)
-    with transaction(conn):
+    with storage.transaction(conn):
         _finish_log(conn, log_id, result)
         if not result.ok:
             audit.record(conn, "sms_failed", destination=masked, reason=f"{kind}: {result.error}", now=ts)
     return result
 
 
-def recent_outbox(conn: sqlite3.Connection, limit: int = 10) -> list[dict[str, Any]]:
+def recent_outbox(conn: storage.Conn, limit: int = 10) -> list[dict[str, Any]]:
     """The newest outbox messages first: ``[{"ts", "destination", "text", "kind"}, ...]`` (the camp phone)."""
-    rows = conn.execute(
-        "SELECT ts, destination, text, kind FROM sms_outbox ORDER BY sms_id DESC LIMIT ?", (int(limit),)
-    ).fetchall()
-    return [dict(row) for row in rows]
+    return storage.sms.recent_outbox(conn, limit)
 
 
-def sent_today(conn: sqlite3.Connection, now: str | None = None) -> int:
+def sent_today(conn: storage.Conn, now: str | None = None) -> int:
     """SMS attempts so far on the current IST day (all gateways), as counted against the daily budget."""
     start, end = ist_day_bounds(from_ts(now or to_ts(now_utc())).astimezone(IST).date())
-    row = conn.execute("SELECT count(*) FROM sms_log WHERE ts >= ? AND ts < ?", (start, end)).fetchone()
-    return int(row[0])
+    return storage.sms.count_attempts(conn, start, end)
 
 
-def budget_left(conn: sqlite3.Connection, settings: Settings, now: str | None = None) -> int:
+def budget_left(conn: storage.Conn, settings: Settings, now: str | None = None) -> int:
     """How many more SMS the global daily budget allows today."""
     return max(0, settings.sms_daily_budget - sent_today(conn, now))
 
@@ -194,7 +187,7 @@ def budget_left(conn: sqlite3.Connection, settings: Settings, now: str | None = 
 
 
 def _reserve_budget(
-    conn: sqlite3.Connection, settings: Settings, gateway: str, kind: str, masked: str, ts: str
+    conn: storage.Conn, settings: Settings, gateway: str, kind: str, masked: str, ts: str
 ) -> int | None:
     """Inside the caller's transaction: log this attempt against today's budget (its log id), or refuse (None)."""
     used = sent_today(conn, ts)
@@ -203,28 +196,21 @@ def _reserve_budget(
         if not _audited_today(conn, "sms_budget_exhausted", ts):
             audit.record(conn, "sms_budget_exhausted", reason=f"daily budget {budget} reached", now=ts)
         return None
-    cursor = conn.execute(
-        "INSERT INTO sms_log (ts, gateway, kind, destination_masked, ok) VALUES (?, ?, ?, ?, 0)",
-        (ts, gateway, kind, masked),
-    )
+    log_id = storage.sms.log_attempt(conn, ts=ts, gateway=gateway, kind=kind, destination_masked=masked)
     if used + 1 >= budget / 2 and not _audited_today(conn, "sms_budget_half", ts):
         audit.record(conn, "sms_budget_half", reason=f"{used + 1} of {budget} SMS used today", now=ts)
-    return int(cursor.lastrowid or 0)
+    return log_id
 
 
-def _finish_log(conn: sqlite3.Connection, log_id: int, result: SendResult) -> None:
-    conn.execute(
-        "UPDATE sms_log SET ok = ?, message_id = ?, error = ? WHERE sms_log_id = ?",
-        (int(result.ok), audit.clean(result.message_id), audit.clean(result.error), log_id),
+def _finish_log(conn: storage.Conn, log_id: int, result: SendResult) -> None:
+    storage.sms.finish_attempt(
+        conn, log_id, ok=result.ok, message_id=audit.clean(result.message_id), error=audit.clean(result.error)
     )
 
 
-def _audited_today(conn: sqlite3.Connection, event: str, ts: str) -> bool:
+def _audited_today(conn: storage.Conn, event: str, ts: str) -> bool:
     start, end = ist_day_bounds(from_ts(ts).astimezone(IST).date())
-    row = conn.execute(
-        "SELECT 1 FROM audit WHERE event = ? AND ts >= ? AND ts < ? LIMIT 1", (event, start, end)
-    ).fetchone()
-    return row is not None
+    return storage.audit.exists_between(conn, event, start, end)
 
 
 def _is_loopback(url: str) -> bool:

@@ -11,13 +11,28 @@ False
 - ``engine``: connections, transactions, migrations, the per-dialect fragments;
 - ``schema``: the named migrations;
 - ``consumers``, ``meta``, ``accounts`` (accounts and links), ``readings`` (readings, recharges, daily
-  roll-ups), ``ledger`` (arrears and adjustments), ``anchors`` (balances the household typed in), ``meter_events`` (replacements, glitches and
-  rollovers a register import detected), and the modules of the OTP, SMS, audit and alert tables.
+  roll-ups), ``ledger`` (arrears and adjustments), ``anchors`` (balances the household typed in),
+  ``meter_events`` (replacements, glitches and rollovers a register import detected), ``otp`` (challenges,
+  sends, failure counters), ``sms`` (log and outbox), ``audit`` (append-only rows), and the modules of the
+  alert tables;
+- ``boundary``: ``guarded``, which turns a driver error into ``StorageError``.
 """
 
 from __future__ import annotations
 
-from lib.storage import accounts, anchors, consumers, ledger, meta, meter_events, operator, readings
+from lib.storage import (
+    accounts,
+    anchors,
+    audit,
+    consumers,
+    ledger,
+    meta,
+    meter_events,
+    operator,
+    otp,
+    readings,
+    sms,
+)
 from lib.storage.engine import (
     DEFAULT_DB,
     ROOT,
@@ -40,6 +55,7 @@ __all__ = [
     "StorageError",
     "accounts",
     "anchors",
+    "audit",
     "connect",
     "consumers",
     "database",
@@ -50,6 +66,8 @@ __all__ = [
     "migrate",
     "open_db",
     "operator",
+    "otp",
     "readings",
+    "sms",
     "transaction",
 ]

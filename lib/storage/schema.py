@@ -271,6 +271,15 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0006_otp_session",
+        """
+        -- Double submit (issue 10): the challenge remembers who consumed it and what came of it, so the
+        -- same browser session sending the same right code again gets the same success (lib/otp.py).
+        ALTER TABLE otp_challenges ADD COLUMN consumed_session TEXT;   -- HMAC of the consuming session
+        ALTER TABLE otp_challenges ADD COLUMN consumed_account_id INTEGER;  -- signed in / linked account
+        """,
+    ),
+    (
         "0007_meter_events",
         """
         -- What a register import detected (issue 11 section 3): a replaced (or reset) meter that starts a new
