@@ -1,12 +1,12 @@
 """Sign in with a mobile number, link connections with an OTP to their registered mobile, remove them.
 
-These are the functions the pages call (``lib/signin.py``, ``lib/manage_connection.py``); they hold no
+These are the functions the pages call (``lib/ui/otp_flow.py`` for both OTP flows, ``lib/ui/manage_connection.py``); they hold no
 Streamlit code and keep nothing security-relevant in the session: challenges, counters and blocks are
 rows in SQLite (``lib/otp.py``), the SMS goes through ``lib/sms.py``, every event is audited.
 
 >>> import re
 >>> from lib.config import load_settings
->>> from lib.storage.engine import open_db
+>>> from lib.storage import open_db
 >>> from lib import otp, sms
 >>> settings = load_settings(env={"METERMITRA_OTP_KEY": "k" * 40}, secrets_path=None)
 >>> quick = otp.Pacer(0)
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -32,7 +32,6 @@ from lib import audit, i18n, otp, sms, storage
 from lib.clock import IST, now_utc, to_ts
 from lib.config import Settings
 from lib.phone import mask_mobile, normalise_mobile
-from lib.storage.engine import transaction
 
 MAX_CONSUMER_ID_INPUT = 32
 MAX_NICKNAME_CHARS = 40
@@ -72,9 +71,7 @@ class VerifyOutcome:
 # --- startup --------------------------------------------------------------------------------------
 
 
-def check_startup(
-    conn: sqlite3.Connection, settings: Settings, *, key_file: Path | None = None
-) -> otp.OtpKey:
+def check_startup(conn: storage.Conn, settings: Settings, *, key_file: Path | None = None) -> otp.OtpKey:
     """Refuse unsafe configurations with a message an operator can act on; return the OTP key.
 
     - the SMS gateway checks of ``sms.check_sms_configuration`` (demo outbox + real data, ...);
@@ -131,7 +128,7 @@ def clean_nickname(text: object) -> str | None:
 
 
 def start_sign_in(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     settings: Settings,
     mobile_input: object,
     *,
@@ -143,12 +140,11 @@ def start_sign_in(
     mobile = normalise_mobile(mobile_input) if isinstance(mobile_input, str) else None
     if mobile is None:
         return SendOutcome("invalid_mobile")
-    with (pacer or otp.Pacer()).floor():
-        return _send(conn, settings, "login", None, mobile, mobile, lang=lang, now=now)
+    return _start(conn, settings, "login", None, lambda: (mobile, mobile), lang=lang, now=now, pacer=pacer)
 
 
 def resend_sign_in(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     settings: Settings,
     challenge_id: str,
     mobile_e164: str,
@@ -158,14 +154,17 @@ def resend_sign_in(
     pacer: otp.Pacer | None = None,
 ) -> SendOutcome:
     """ "Resend OTP": a new code (the old one dies) once 30 s have passed since this challenge was sent."""
-    wait = otp.resend_wait_seconds(otp.challenge(conn, challenge_id), now)
-    if wait:
-        return SendOutcome("cooldown", challenge_id=challenge_id, subject=mobile_e164, wait_seconds=wait)
-    return start_sign_in(conn, settings, mobile_e164, lang=lang, now=now, pacer=pacer)
+    return _resend(
+        conn,
+        challenge_id,
+        mobile_e164,
+        lambda: start_sign_in(conn, settings, mobile_e164, lang=lang, now=now, pacer=pacer),
+        now=now,
+    )
 
 
 def verify_sign_in(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     settings: Settings,
     challenge_id: object,
     mobile_e164: str,
@@ -173,58 +172,67 @@ def verify_sign_in(
     *,
     lang: str,
     now: dt.datetime | None = None,
+    session: str | None = None,
 ) -> VerifyOutcome:
-    """ "Verify OTP" on the sign-in form; a first verified sign-in creates the account (language ``lang``)."""
+    """ "Verify OTP" on the sign-in form; a first verified sign-in creates the account (language ``lang``).
+
+    ``session`` names the browser session (see ``otp.verify``): its second submission of the code it
+    already used answers "ok" for the same account again, without a second ``login_ok`` audit row.
+    """
     now = now or now_utc()
     ts = to_ts(now)
-    key = _key(settings)
-    made: dict[str, object] = {}
 
-    def create(conn: sqlite3.Connection, _challenge: otp.Challenge) -> None:
+    def create(conn: storage.Conn, _challenge: otp.Challenge) -> int:
         account_id = storage.accounts.create_account(
             conn, mobile_e164, language=i18n.normalise_language(lang), now=ts
         )
-        account = storage.accounts.account_by_id(conn, account_id) or {}
-        made.update(account_id=account_id, language=account.get("language"))
         audit.record(conn, "login_ok", account_id=account_id, destination=mobile_e164, now=ts)
+        return account_id
 
-    verdict = otp.verify(
+    def failed(verdict: otp.Verdict) -> None:
+        if verdict.status == "invalid":
+            return
+        with storage.transaction(conn):
+            audit.record(
+                conn,
+                "login_failed",
+                destination=mobile_e164,
+                outcome=verdict.status,
+                challenge_id=challenge_id if isinstance(challenge_id, str) else None,
+                now=ts,
+            )
+
+    def signed_in(verdict: otp.Verdict) -> VerifyOutcome:
+        account = storage.accounts.account_by_id(conn, verdict.account_id) if verdict.account_id else None
+        if account is None:  # a repeat whose account has gone meanwhile: the code is spent
+            return VerifyOutcome("used")
+        return VerifyOutcome(
+            "ok", account_id=int(account["account_id"]), language=str(account.get("language") or lang)
+        )
+
+    return _verify(
         conn,
-        key,
+        settings,
         challenge_id,
+        code_input,
         purpose="login",
         account_id=None,
         subject=mobile_e164,
-        code_input=code_input,
-        now=now,
         on_success=create,
-    )
-    if verdict.status != "ok":
-        if verdict.status != "invalid":
-            with transaction(conn):
-                audit.record(
-                    conn,
-                    "login_failed",
-                    destination=mobile_e164,
-                    outcome=verdict.status,
-                    challenge_id=challenge_id if isinstance(challenge_id, str) else None,
-                    now=ts,
-                )
-        return VerifyOutcome(verdict.status, tries_left=verdict.tries_left)
-    return VerifyOutcome(
-        "ok",
-        account_id=int(made["account_id"]),  # type: ignore[call-overload]
-        language=str(made.get("language") or lang),
+        on_failure=failed,
+        finish=signed_in,
+        session=session,
+        now=now,
     )
 
 
-def record_sign_out(conn: sqlite3.Connection, account_id: int, *, now: dt.datetime | None = None) -> None:
+def record_sign_out(conn: storage.Conn, account_id: int, *, now: dt.datetime | None = None) -> None:
     """Audit a "Sign out" (the view clears the session)."""
-    with transaction(conn):
+    with storage.transaction(conn):
         audit.record(conn, "sign_out", account_id=account_id, now=to_ts(now or now_utc()))
 
 
-def account_summary(conn: sqlite3.Connection, account_id: object) -> dict[str, str] | None:
+def account_summary(conn: storage.Conn, account_id: object) -> dict[str, str] | None:
     """What the sidebar shows about the signed-in account: its masked mobile and saved language."""
     if not isinstance(account_id, int):
         return None
@@ -241,7 +249,7 @@ def account_summary(conn: sqlite3.Connection, account_id: object) -> dict[str, s
 
 
 def start_link(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     settings: Settings,
     account_id: int,
     consumer_id_input: object,
@@ -259,7 +267,8 @@ def start_link(
     typed = normalise_consumer_id(consumer_id_input)
     if typed is None:
         return SendOutcome("invalid_consumer_id")
-    with (pacer or otp.Pacer()).floor():
+
+    def resolve() -> tuple[str, str | None]:
         record = storage.consumers.consumer_record(conn, typed)
         if record is None and isinstance(consumer_id_input, str):
             record = storage.consumers.consumer_record(conn, consumer_id_input.strip())
@@ -267,11 +276,13 @@ def start_link(
         destination = record["registered_mobile"] if record else None
         if destination is not None and normalise_mobile(destination) != destination:
             destination = None  # no usable mobile on file: behave exactly like an unknown ID
-        return _send(conn, settings, "link", account_id, consumer_id, destination, lang=lang, now=now)
+        return consumer_id, destination
+
+    return _start(conn, settings, "link", account_id, resolve, lang=lang, now=now, pacer=pacer)
 
 
 def resend_link(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     settings: Settings,
     account_id: int,
     challenge_id: str,
@@ -282,14 +293,17 @@ def resend_link(
     pacer: otp.Pacer | None = None,
 ) -> SendOutcome:
     """ "Resend OTP" for a link: like ``resend_sign_in``."""
-    wait = otp.resend_wait_seconds(otp.challenge(conn, challenge_id), now)
-    if wait:
-        return SendOutcome("cooldown", challenge_id=challenge_id, subject=consumer_id, wait_seconds=wait)
-    return start_link(conn, settings, account_id, consumer_id, lang=lang, now=now, pacer=pacer)
+    return _resend(
+        conn,
+        challenge_id,
+        consumer_id,
+        lambda: start_link(conn, settings, account_id, consumer_id, lang=lang, now=now, pacer=pacer),
+        now=now,
+    )
 
 
 def verify_link(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     settings: Settings,
     account_id: int,
     challenge_id: object,
@@ -299,16 +313,19 @@ def verify_link(
     *,
     lang: str,
     now: dt.datetime | None = None,
+    session: str | None = None,
 ) -> VerifyOutcome:
     """ "Verify OTP" under "Add Another Meter": on the right code the link row and its audit row are written
     in the same transaction that consumes the challenge; then the registered mobile is told by SMS.
+
+    ``session`` names the browser session (see ``otp.verify``): its second submission of the code it
+    already used answers "ok" with the link's nickname, writing nothing and sending no second SMS.
     """
     now = now or now_utc()
     ts = to_ts(now)
-    key = _key(settings)
     made: dict[str, str] = {}
 
-    def link(conn: sqlite3.Connection, challenge: otp.Challenge) -> None:
+    def link(conn: storage.Conn, challenge: otp.Challenge) -> int:
         nickname = clean_nickname(nickname_input) or default_nickname(conn, account_id, lang)
         storage.accounts.insert_link(conn, account_id, consumer_id, nickname, now=ts)
         if not storage.accounts.is_linked(conn, account_id, consumer_id):
@@ -324,36 +341,41 @@ def verify_link(
             challenge_id=challenge.challenge_id,
             now=ts,
         )
+        return account_id
 
-    try:
-        verdict = otp.verify(
-            conn,
-            key,
-            challenge_id,
-            purpose="link",
-            account_id=account_id,
-            subject=consumer_id,
-            code_input=code_input,
-            now=now,
-            on_success=link,
-        )
-    except _LinkVanished:
-        return VerifyOutcome("unknown")
-    if verdict.status != "ok":
-        return VerifyOutcome(verdict.status, tries_left=verdict.tries_left)
-    _notify_owner(conn, settings, account_id, consumer_id, made.get("mobile", ""), now)
-    return VerifyOutcome("ok", account_id=account_id, nickname=made["nickname"])
+    def linked(verdict: otp.Verdict) -> VerifyOutcome:
+        if verdict.repeat:
+            rows = storage.accounts.linked_connections(conn, account_id)
+            nickname = next((str(r["nickname"]) for r in rows if r["consumer_id"] == consumer_id), None)
+            if nickname is None:  # removed since the first submission: the code is spent
+                return VerifyOutcome("used")
+            return VerifyOutcome("ok", account_id=account_id, nickname=nickname)
+        _notify_owner(conn, settings, account_id, consumer_id, made.get("mobile", ""), now)
+        return VerifyOutcome("ok", account_id=account_id, nickname=made["nickname"])
+
+    return _verify(
+        conn,
+        settings,
+        challenge_id,
+        code_input,
+        purpose="link",
+        account_id=account_id,
+        subject=consumer_id,
+        on_success=link,
+        on_failure=None,
+        finish=linked,
+        session=session,
+        now=now,
+    )
 
 
-def default_nickname(conn: sqlite3.Connection, account_id: int, lang: str) -> str:
+def default_nickname(conn: storage.Conn, account_id: int, lang: str) -> str:
     """ "Meter 2" / "मीटर 2": the next number after the connections already linked."""
     count = len(storage.accounts.linked_connections(conn, account_id))
     return i18n.t("auth_default_nickname", lang, number=count + 1)
 
 
-def rename_connection(
-    conn: sqlite3.Connection, account_id: int, consumer_id: str, nickname_input: object
-) -> bool:
+def rename_connection(conn: storage.Conn, account_id: int, consumer_id: str, nickname_input: object) -> bool:
     """Rename a linked connection; False for an empty nickname or a connection the account has not linked."""
     nickname = clean_nickname(nickname_input)
     if nickname is None or not isinstance(consumer_id, str):
@@ -362,24 +384,95 @@ def rename_connection(
 
 
 def remove_connection(
-    conn: sqlite3.Connection, account_id: int, consumer_id: object, *, now: dt.datetime | None = None
+    conn: storage.Conn, account_id: int, consumer_id: object, *, now: dt.datetime | None = None
 ) -> bool:
     """ "Remove": delete the link and audit it in one transaction; takes effect on every page at once."""
     if not isinstance(consumer_id, str):
         return False
     ts = to_ts(now or now_utc())
-    with transaction(conn):
+    with storage.transaction(conn):
         removed = storage.accounts.delete_link(conn, account_id, consumer_id)
         if removed:
             audit.record(conn, "link_removed", account_id=account_id, consumer_id=consumer_id, now=ts)
     return removed
 
 
-# --- internals ----------------------------------------------------------------------------------
+# --- internals: one worker each for send, resend and verify, the purpose passed in ----------------
+
+
+def _start(
+    conn: storage.Conn,
+    settings: Settings,
+    purpose: otp.Purpose,
+    account_id: int | None,
+    resolve: Callable[[], tuple[str, str | None]],
+    *,
+    lang: str,
+    now: dt.datetime | None,
+    pacer: otp.Pacer | None,
+) -> SendOutcome:
+    """Behind the response-time floor: ``resolve()`` gives (subject, destination or None), then send."""
+    with (pacer or otp.Pacer()).floor():
+        subject, destination = resolve()
+        return _send(conn, settings, purpose, account_id, subject, destination, lang=lang, now=now)
+
+
+def _resend(
+    conn: storage.Conn,
+    challenge_id: str,
+    subject: str,
+    start: Callable[[], SendOutcome],
+    *,
+    now: dt.datetime | None,
+) -> SendOutcome:
+    """ "Resend OTP": "cooldown" while the challenge is younger than ``otp.RESEND_COOLDOWN``, else ``start()``."""
+    wait = otp.resend_wait_seconds(otp.challenge(conn, challenge_id), now)
+    if wait:
+        return SendOutcome("cooldown", challenge_id=challenge_id, subject=subject, wait_seconds=wait)
+    return start()
+
+
+def _verify(
+    conn: storage.Conn,
+    settings: Settings,
+    challenge_id: object,
+    code_input: object,
+    *,
+    purpose: otp.Purpose,
+    account_id: int | None,
+    subject: str,
+    on_success: Callable[[storage.Conn, otp.Challenge], int],
+    on_failure: Callable[[otp.Verdict], None] | None,
+    finish: Callable[[otp.Verdict], VerifyOutcome],
+    session: str | None,
+    now: dt.datetime,
+) -> VerifyOutcome:
+    """ "Verify OTP": ``on_success`` writes inside the consume, ``finish`` answers an "ok" (first or repeat),
+    ``on_failure`` sees every other verdict."""
+    try:
+        verdict = otp.verify(
+            conn,
+            _key(settings),
+            challenge_id,
+            purpose=purpose,
+            account_id=account_id,
+            subject=subject,
+            code_input=code_input,
+            now=now,
+            on_success=on_success,
+            session=session,
+        )
+    except _LinkVanished:
+        return VerifyOutcome("unknown")
+    if verdict.status != "ok":
+        if on_failure is not None:
+            on_failure(verdict)
+        return VerifyOutcome(verdict.status, tries_left=verdict.tries_left)
+    return finish(verdict)
 
 
 def _send(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     settings: Settings,
     purpose: otp.Purpose,
     account_id: int | None,
@@ -418,7 +511,7 @@ def _send(
 
 
 def _notify_owner(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     settings: Settings,
     account_id: int,
     consumer_id: str,

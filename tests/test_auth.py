@@ -400,6 +400,104 @@ def test_twenty_threads_verifying_the_same_code_link_once(consumers, settings):
         assert [m["kind"] for m in sms.recent_outbox(conn, limit=50)].count("link_notice") == 1
 
 
+# --- double submit (issue 10): Enter on the phone keyboard, then a tap on "Verify OTP" --------------
+
+
+def test_a_double_submit_signs_in_once_and_another_session_finds_the_code_used(conn, settings):
+    sent = auth.start_sign_in(conn, settings, SIGNIN, lang="hi", now=T0)
+    code = last_code(conn, SIGNIN)
+    answers = [
+        auth.verify_sign_in(
+            conn, settings, sent.challenge_id, SIGNIN, code, lang="hi", now=T0 + sec(s), session="A"
+        )
+        for s in (1, 2)
+    ]
+    assert [(a.status, a.language) for a in answers] == [("ok", "hi"), ("ok", "hi")]
+    assert answers[0].account_id == answers[1].account_id is not None
+    other = auth.verify_sign_in(
+        conn, settings, sent.challenge_id, SIGNIN, code, lang="hi", now=T0, session="B"
+    )
+    assert other.status == "used" and other.account_id is None
+    assert conn.execute("SELECT count(*) FROM accounts").fetchone()[0] == 1
+    assert audit.count(conn, "login_ok") == 1
+    assert audit.count(conn, "otp_reuse") == 1 and audit.count(conn, "login_failed", outcome="used") == 1
+
+
+def test_a_double_submit_links_once_with_one_notice(consumers, settings):
+    account_id = sign_in(consumers, settings)
+    sent = auth.start_link(consumers, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    code = last_code(consumers, OWNER)
+    answers = [
+        auth.verify_link(
+            consumers,
+            settings,
+            account_id,
+            sent.challenge_id,
+            "DEMO-9001",
+            code,
+            nick,
+            lang="en",
+            now=T0,
+            session="A",
+        )
+        for nick in ("Shop", "Other name")
+    ]
+    assert [(a.status, a.nickname) for a in answers] == [("ok", "Shop"), ("ok", "Shop")]
+    other = auth.verify_link(
+        consumers, settings, account_id, sent.challenge_id, "DEMO-9001", code, lang="en", now=T0, session="B"
+    )
+    assert other.status == "used"
+    assert [c["nickname"] for c in storage.accounts.linked_connections(consumers, account_id)] == ["Shop"]
+    assert audit.count(consumers, "link_created") == 1
+    assert [m["kind"] for m in sms.recent_outbox(consumers, limit=50)].count("link_notice") == 1
+
+
+def test_a_repeat_after_the_link_was_removed_finds_the_code_used(consumers, settings):
+    account_id = sign_in(consumers, settings)
+    sent = auth.start_link(consumers, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    code = last_code(consumers, OWNER)
+    args = (consumers, settings, account_id, sent.challenge_id, "DEMO-9001", code)
+    assert auth.verify_link(*args, lang="en", now=T0, session="A").status == "ok"
+    assert auth.remove_connection(consumers, account_id, "DEMO-9001", now=T0)
+    assert auth.verify_link(*args, lang="en", now=T0, session="A").status == "used"
+    assert not storage.accounts.is_linked(consumers, account_id, "DEMO-9001")
+
+
+def test_twenty_threads_of_one_session_all_link_and_link_once(consumers, settings):
+    account_id = sign_in(consumers, settings)
+    sent = auth.start_link(consumers, settings, account_id, "DEMO-9001", lang="en", now=T0)
+    code = last_code(consumers, OWNER)
+    barrier = threading.Barrier(20)
+    statuses: list[str] = []
+
+    def worker() -> None:
+        with storage.open_db(settings.db_path) as conn:
+            barrier.wait()
+            result = auth.verify_link(
+                conn,
+                settings,
+                account_id,
+                sent.challenge_id,
+                "DEMO-9001",
+                code,
+                lang="en",
+                now=T0,
+                session="A",
+            )
+            statuses.append(result.status)
+
+    threads = [threading.Thread(target=worker) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with storage.open_db(settings.db_path) as conn:
+        assert statuses == ["ok"] * 20
+        assert conn.execute("SELECT count(*) FROM links").fetchone()[0] == 1
+        assert audit.count(conn, "link_created") == 1 and audit.count(conn, "otp_reuse") == 0
+        assert [m["kind"] for m in sms.recent_outbox(conn, limit=50)].count("link_notice") == 1
+
+
 def test_a_gateway_failure_costs_no_attempt_but_counts_as_a_send(consumers, settings):
     broken = replace(
         settings,

@@ -210,6 +210,48 @@ def test_single_use_and_reuse_is_audited(conn, key):
     assert audit.count(conn, "otp_reuse", challenge_id=issued.challenge_id) == 1
 
 
+def test_the_consuming_session_repeating_the_right_code_gets_the_same_success(conn, key):
+    # Issue 10 (double submit: Enter, then a tap on "Verify OTP"): one consume, one side effect, two "ok".
+    issued = link(conn, key)
+    made: list[str] = []
+    first = check_link(
+        conn, key, issued, issued.code, session="tab-A", on_success=lambda c, ch: made.append(1) or 7
+    )
+    again = check_link(
+        conn, key, issued, issued.code, session="tab-A", on_success=lambda c, ch: made.append(2) or 8
+    )
+    assert (first.status, first.repeat, first.account_id) == ("ok", False, 7)
+    assert (again.status, again.repeat, again.account_id) == ("ok", True, 7)
+    assert made == [1]
+    row = conn.execute(
+        "SELECT attempts, consumed_session, consumed_account_id FROM otp_challenges WHERE challenge_id = ?",
+        (issued.challenge_id,),
+    ).fetchone()
+    assert row["attempts"] == 1 and row["consumed_account_id"] == 7
+    assert row["consumed_session"] == otp.session_mac(key, issued.challenge_id, "tab-A") != "tab-A"
+    assert audit.count(conn, "otp_reuse") == 0
+
+
+@pytest.mark.parametrize(
+    "session, code, after",
+    [("tab-B", "right", 0), (None, "right", 0), ("tab-A", "wrong", 0), ("tab-A", "right", 301)],
+    ids=["another-session", "no-session", "a-wrong-code", "after-the-code-expired"],
+)
+def test_anything_but_the_same_session_and_code_in_time_finds_the_code_used(conn, key, session, code, after):
+    issued = link(conn, key)
+    assert check_link(conn, key, issued, issued.code, session="tab-A").status == "ok"
+    typed = issued.code if code == "right" else wrong_code(issued.code)
+    verdict = check_link(conn, key, issued, typed, now=T0 + sec(after), session=session)
+    assert (verdict.status, verdict.repeat) == ("used", False)
+    assert audit.count(conn, "otp_reuse", challenge_id=issued.challenge_id) == 1
+
+
+def test_a_code_consumed_without_a_session_is_never_repeated(conn, key):
+    issued = login(conn, key)
+    assert check_login(conn, key, issued, issued.code).status == "ok"
+    assert check_login(conn, key, issued, issued.code, session="tab-A").status == "used"
+
+
 def test_five_wrong_tries_kill_the_challenge(conn, key):
     issued = login(conn, key)
     statuses = [check_login(conn, key, issued, wrong_code(issued.code)) for _ in range(5)]
