@@ -716,18 +716,17 @@ def test_domain_modules_do_not_touch_streamlit():
 
 
 def test_views_keep_only_flow_keys_in_the_session():
-    allowed = re.compile(
-        r"(account_id|lang|last_active|signed_out_idle|(signin|link|manage|account)_[a-z_]+)"
-    )
-    for name in ("signin", "manage_connection"):
+    # Every key comes from the registry (lib/ui/session_keys.py): no literal keys in the OTP views, and
+    # no flow key that would hold a code, an attempt count or a limit.
+    forbidden = re.compile(r"(\w+_)?(attempts?|failures?|counts?|code|code_mac|otp_key|blocked)(_\w+)?")
+    for name in ("signin", "manage_connection", "otp_flow"):
         text = (ROOT / "lib" / "ui" / f"{name}.py").read_text()
-        written = re.findall(r"state\[\"([^\"]+)\"\]\s*=", text) + re.findall(r"key=\"([^\"]+)\"", text)
-        written += re.findall(r"key=f\"([a-z_]+)\{", text)
-        assert written, name
-        assert [k for k in written if not allowed.fullmatch(k)] == [], name
-        assert not re.search(
-            r'\["(\w+_)?(attempts?|failures?|counts?|code|code_mac|otp_key|blocked)(_\w+)?"\]\s*=', text
-        )
+        literal = re.findall(r"state\[f?\"([^\"]+)\"\]|key=f?\"([^\"]+)\"|\.pop\(f?\"([^\"]+)\"", text)
+        assert literal == [], name
+        whats = re.findall(r"(?:widget\(\"\w+\", |\.key\(|Field\()f?\"([^\"{]+)", text)
+        whats += re.findall(r"(?:subject|step|back)=\"([^\"]+)\"", text)
+        assert [w for w in whats if forbidden.fullmatch(w)] == [], name
+    assert re.findall(r"\.key\(\"(\w+)\"\)", (ROOT / "lib" / "ui" / "otp_flow.py").read_text())
 
 
 def test_a_kill_mid_consume_leaves_all_or_nothing(consumers, settings):
