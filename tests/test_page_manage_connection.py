@@ -371,3 +371,35 @@ def test_forged_session_values_act_on_nothing(app_env, account_id):
         assert storage.accounts.linked_connections(conn, account_id) == []
         assert storage.accounts.is_linked(conn, other, "DEMO-9002")
         assert "Theirs" not in " ".join(bold_names(at))
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_double_submit_whose_first_run_was_lost_links_once(app_env, account_id, lang, monkeypatch):
+    # Issue 10: Enter consumed the code but its run was cut short by the tap's rerun; the tap links.
+    import streamlit as st
+
+    from lib import auth
+
+    real = auth.verify_link
+    answers: list[str] = []
+
+    def lost(*args, **kwargs):
+        result = real(*args, **kwargs)
+        answers.append(result.status)
+        monkeypatch.setattr(auth, "verify_link", real)
+        st.stop()
+
+    monkeypatch.setattr(auth, "verify_link", lost)
+    at = app(lang, account_id)
+    start_link(at, lang)
+    at.text_input(key="link_otp_input").input(outbox_code(app_env))
+    at.text_input(key="link_nickname_input").input("Ghar")
+    click(at, t("auth_verify_otp", lang))
+    assert answers == ["ok"] and at.session_state["link_challenge_id"] is not None
+    click(at, t("auth_verify_otp", lang))
+    assert not at.exception and [e.value for e in at.error] == []
+    assert [s.value for s in at.success] == [plain(t("auth_linked_ok", lang, nickname="Ghar"))]
+    with storage.open_db(app_env) as conn:
+        assert [c["nickname"] for c in storage.accounts.linked_connections(conn, account_id)] == ["Ghar"]
+        assert audit.count(conn, "link_created") == 1 and audit.count(conn, "otp_reuse") == 0
+        assert [m["kind"] for m in sms.recent_outbox(conn, limit=50)].count("link_notice") == 1

@@ -345,3 +345,69 @@ def test_too_many_otps_for_a_number_is_said_plainly(app_env, lang, monkeypatch):
     send_otp(at, lang)
     assert [e.value for e in at.error] == [t("auth_otp_limited", lang)]
     assert "signin_challenge_id" not in at.session_state
+
+
+# --- double submit (issue 10): Enter on the phone keyboard, then a tap on "Verify OTP" -------------
+
+
+def _first_run_lost(monkeypatch, name: str):
+    """Make the next "Verify OTP" run end right after the database answered, before the session hears of
+    it: what happens when the second submission's rerun interrupts the first run."""
+    import streamlit as st
+
+    from lib import auth
+
+    real = getattr(auth, name)
+    answers: list[str] = []
+
+    def lost(*args, **kwargs):
+        result = real(*args, **kwargs)
+        answers.append(result.status)
+        monkeypatch.setattr(auth, name, real)  # only the first submission is cut short
+        st.stop()
+
+    monkeypatch.setattr(auth, name, lost)
+    return answers
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_double_submit_whose_first_run_was_lost_signs_in_once(app_env, lang, monkeypatch):
+    at = app(lang)
+    send_otp(at, lang)
+    at.text_input(key="signin_otp_input").input(outbox_code(app_env))
+    answers = _first_run_lost(monkeypatch, "verify_sign_in")
+    click(at, t("auth_verify_otp", lang))  # Enter: the code is consumed, the run never finishes
+    assert answers == ["ok"] and at.session_state["account_id"] is None
+    click(at, t("auth_verify_otp", lang))  # the tap: the same session, the same code
+    assert not at.exception and [e.value for e in at.error] == []
+    with storage.open_db(app_env) as conn:
+        account = storage.accounts.account_by_mobile(conn, MOBILE)
+        assert at.session_state["account_id"] == account["account_id"]
+        assert audit.count(conn, "login_ok") == 1 and audit.count(conn, "otp_reuse") == 0
+        assert audit.count(conn, "login_failed") == 0
+    assert t("auth_manage_title", lang) in [h.value for h in at.title]
+
+
+def test_a_code_another_session_used_is_already_used_here(app_env):
+    from lib import auth
+    from lib.config import load_settings
+
+    at = app("en")
+    send_otp(at, "en")
+    code = outbox_code(app_env)
+    with storage.open_db(app_env) as conn:  # another browser session got hold of the challenge and the code
+        other = auth.verify_sign_in(
+            conn,
+            load_settings(),
+            at.session_state["signin_challenge_id"],
+            MOBILE,
+            code,
+            lang="en",
+            session="x",
+        )
+        assert other.status == "ok"
+    at.text_input(key="signin_otp_input").input(code)
+    click(at, t("auth_verify_otp", "en"))
+    assert at.session_state["account_id"] is None
+    assert [e.value for e in at.error] == [t("auth_otp_used", "en")]
+    assert [b.label for b in at.main.button] == [t("auth_send_new_otp", "en"), t("auth_change_number", "en")]
