@@ -48,7 +48,8 @@ def recent(
     conn: Conn, *, limit: int = 50, event: str | None = None, account_id: int | None = None
 ) -> list[dict[str, Any]]:
     """The newest rows first (every column of ``audit``), optionally of one event or one account."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if event is not None:
         where.append("event = ?")
         params.append(event)
