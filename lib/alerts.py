@@ -1,9 +1,11 @@
 """Low-balance alerts: a rule per account, the warning on every page, and at most one SMS a day per connection.
 
-A connection is low when it has fewer than ``min_days_left`` days of balance left (default 3) or its
-balance is below ``min_balance_inr`` (default ₹100). Balances and days left come from the ledger
-(:func:`lib.ledger.balance_outlook`): the meter's balance, or the ledger's estimate for a connection
-that reports none. Only the account's linked, active connections are ever read (``lib.store``).
+A connection is low (:func:`is_low`, the one answer the Overview card, the banner on every page and
+the SMS all use) when its balance is exhausted, it has fewer than ``min_days_left`` days of balance
+left (default 3) or its balance is below ``min_balance_inr`` (default ₹100). Balances and days left
+come from the ledger (:func:`lib.ledger.balance_outlook`): the meter's balance, or the ledger's estimate
+for a connection that reports none. Only the account's linked, active connections are ever read
+(:mod:`lib.storage`, which also holds the rule and the SMS log: :mod:`lib.storage.alerts`).
 
 >>> rule = AlertRule(min_days_left=3, min_balance_inr=100)
 >>> import pandas as pd
@@ -21,9 +23,9 @@ message with a link teaches people to tap links in SMS). ``send_low_balance_aler
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +34,6 @@ import pandas as pd
 from lib import analytics, i18n, ledger, sms, storage, tariff
 from lib.clock import from_ts, now_utc, to_ts, today_ist
 from lib.config import Settings
-from lib.storage.engine import transaction
 
 DEFAULT_MIN_DAYS_LEFT = analytics.LOW_DAYS_LEFT  # the Overview's "low" too
 DEFAULT_MIN_BALANCE_INR = 100.0
@@ -70,19 +71,14 @@ class LowBalance:
 # --- the rule ---------------------------------------------------------------------------------------
 
 
-def alert_rule(conn: sqlite3.Connection, account_id: int) -> AlertRule:
-    """The account's rule (the defaults when it never set one)."""
-    row = conn.execute(
-        "SELECT min_days_left, min_balance_inr, sms_enabled FROM alert_rules WHERE account_id = ?",
-        (account_id,),
-    ).fetchone()
-    if row is None:
-        return AlertRule()
-    return AlertRule(float(row[0]), float(row[1]), bool(row[2]))
+def alert_rule(conn: storage.Conn, account_id: int) -> AlertRule:
+    """The account's rule (the defaults when it never set one); ``StorageError`` when it cannot be read."""
+    row = storage.alerts.alert_rule_row(conn, account_id)
+    return AlertRule() if row is None else AlertRule(*row)
 
 
 def set_alert_rule(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     account_id: int,
     *,
     min_days_left: float,
@@ -92,8 +88,7 @@ def set_alert_rule(
 ) -> AlertRule:
     """Save the account's rule; :class:`AlertRuleError` (catalog key) for a value out of range.
 
-    >>> from lib.storage.engine import open_db
-    >>> with open_db(":memory:") as conn:
+    >>> with storage.open_db(":memory:") as conn:
     ...     account = storage.accounts.create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
     ...     set_alert_rule(conn, account, min_days_left=5, min_balance_inr=200, now="2026-11-25T06:30:00Z")
     AlertRule(min_days_left=5.0, min_balance_inr=200.0, sms_enabled=True)
@@ -107,67 +102,90 @@ def set_alert_rule(
     if not (math.isfinite(rupees) and 0 <= rupees <= MAX_MIN_BALANCE_INR):
         raise AlertRuleError("alerts_error_balance")
     rule = AlertRule(round(days, 1), round(rupees, 2), bool(sms_enabled))
-    with transaction(conn):
-        conn.execute(
-            "INSERT INTO alert_rules (account_id, min_days_left, min_balance_inr, sms_enabled, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
-            "min_days_left = excluded.min_days_left, min_balance_inr = excluded.min_balance_inr, "
-            "sms_enabled = excluded.sms_enabled, updated_at = excluded.updated_at",
-            (
-                account_id,
-                rule.min_days_left,
-                rule.min_balance_inr,
-                int(rule.sms_enabled),
-                now or to_ts(now_utc()),
-            ),
-        )
+    storage.alerts.upsert_alert_rule(
+        conn,
+        account_id,
+        min_days_left=rule.min_days_left,
+        min_balance_inr=rule.min_balance_inr,
+        sms_enabled=rule.sms_enabled,
+        now=now or to_ts(now_utc()),
+    )
     return rule
 
 
 # --- which connections are low ------------------------------------------------------------------------
 
 
+def is_low(balance_inr: float, days_left: float | None, rule: AlertRule) -> str | None:
+    """Is this connection low? Why under ``rule`` ("exhausted", "days" or "balance"), or None when not.
+
+    ``balance_inr`` is the latest balance, metered or the ledger's estimate (NaN when nothing is known:
+    never low); ``days_left`` the days of balance left at the recent deduction (NaN or None when the
+    deduction is not known yet, ``inf`` when nothing is being deducted). Exhausted (₹0 or less) comes
+    first, then fewer than ``rule.min_days_left`` days, then a balance below ``rule.min_balance_inr``:
+
+    >>> rule = AlertRule(min_days_left=3, min_balance_inr=100)
+    >>> is_low(250.0, 2.5, rule), is_low(80.0, 12.0, rule), is_low(-5.0, math.nan, rule)
+    ('days', 'balance', 'exhausted')
+    >>> is_low(900.0, 12.0, rule), is_low(math.nan, 1.0, rule), is_low(150.0, math.inf, rule)
+    (None, None, None)
+    """
+    balance = float(balance_inr)
+    if math.isnan(balance):
+        return None
+    days = math.nan if days_left is None else float(days_left)
+    if balance <= 0:
+        return "exhausted"
+    if not math.isnan(days) and days < rule.min_days_left:
+        return "days"
+    if balance < rule.min_balance_inr:
+        return "balance"
+    return None
+
+
+_URGENCY = {"exhausted": 0, "days": 1, "balance": 2}
+
+
 def low_balances(outlook: pd.DataFrame, rule: AlertRule) -> list[LowBalance]:
-    """The connections of ``outlook`` (:func:`lib.ledger.balance_outlook`) that the rule warns about.
+    """The connections of ``outlook`` (:func:`lib.ledger.balance_outlook`) that :func:`is_low` under the rule.
 
     Most urgent first (exhausted, then fewest days left), ties in the outlook's order. A connection
     with no known balance is never "low": nothing is known about it.
     """
     found: list[tuple[int, float, int, LowBalance]] = []
     for position, row in enumerate(outlook.itertuples(index=False)):
+        reason = is_low(row.balance_inr, row.days_left, rule)
+        if reason is None:
+            continue
         balance = float(row.balance_inr)
-        if math.isnan(balance):
-            continue
         days = float(row.days_left) if row.days_left is not None else math.nan
-        if balance <= 0:
-            reason, rank = "exhausted", 0
-        elif not math.isnan(days) and days < rule.min_days_left:
-            reason, rank = "days", 1
-        elif balance < rule.min_balance_inr:
-            reason, rank = "balance", 2
-        else:
-            continue
         alert = LowBalance(
             consumer_id=str(row.consumer_id),
             nickname=str(row.nickname),
             balance_inr=balance,
-            days_left=0.0 if balance <= 0 else days,
+            days_left=0.0 if reason == "exhausted" else days,
             estimated=bool(getattr(row, "estimated", False)),
             reason=reason,
         )
-        found.append((rank, days if not math.isnan(days) else math.inf, position, alert))
+        found.append((_URGENCY[reason], days if not math.isnan(days) else math.inf, position, alert))
     return [alert for *_, alert in sorted(found, key=lambda item: item[:3])]
 
 
-def account_low_balances(
-    conn: sqlite3.Connection, account_id: int, *, now: str | None = None
-) -> list[LowBalance]:
+def ledger_low_balances(ledger_rows: pd.DataFrame, rule: AlertRule, today: dt.date) -> list[LowBalance]:
+    """Low connections of a ledger (:func:`lib.ledger.load_ledger`) on IST ``today``, most urgent first.
+
+    What the banner on every page, the Overview cards and the SMS job all ask.
+    """
+    return low_balances(ledger.balance_outlook(ledger_rows, today), rule)
+
+
+def account_low_balances(conn: storage.Conn, account_id: int, *, now: str | None = None) -> list[LowBalance]:
     """Low connections of one account under its rule, from its own ledger (authorized reads only)."""
     today = today_ist(from_ts(now)) if now else today_ist()
     rule = alert_rule(conn, account_id)
     book = tariff.load_tariffs()
     rows = ledger.load_ledger(conn, account_id, today=today, book=book)
-    return low_balances(ledger.balance_outlook(rows, today), rule)
+    return ledger_low_balances(rows, rule, today)
 
 
 # --- the SMS --------------------------------------------------------------------------------------------
@@ -212,9 +230,7 @@ class AlertRun:
     sms_off: int = 0
 
 
-def send_low_balance_alerts(
-    conn: sqlite3.Connection, settings: Settings, *, now: str | None = None
-) -> AlertRun:
+def send_low_balance_alerts(conn: storage.Conn, settings: Settings, *, now: str | None = None) -> AlertRun:
     """SMS every account about its low connections, at most once per account, connection and IST day.
 
     Safe to run again (a scheduler every hour, two runs at once): a connection's alert is reserved in
@@ -244,45 +260,27 @@ def send_low_balance_alerts(
             except Exception as error:  # noqa: BLE001 - mark the reservation failed so a later run retries
                 result = sms.SendResult(ok=False, gateway=settings.sms_gateway, error=type(error).__name__)
             if not result.ok:
-                with transaction(conn):
-                    conn.execute(
-                        "UPDATE alerts_sent SET outcome = 'failed' WHERE account_id = ? AND consumer_id = ? "
-                        "AND day = ?",
-                        (account_id, alert.consumer_id, day),
-                    )
+                storage.alerts.mark_alert_failed(conn, account_id, alert.consumer_id, day)
                 counts["failed"] += 1
             else:
                 counts["sent"] += 1
     return AlertRun(**counts)
 
 
-def _reserve(conn: sqlite3.Connection, account_id: int, alert: LowBalance, day: str, ts: str) -> bool:
+def _reserve(conn: storage.Conn, account_id: int, alert: LowBalance, day: str, ts: str) -> bool:
     """Claim today's alert for (account, connection); False when it was sent already (or is being sent)."""
     days_left = None if math.isnan(alert.days_left) or math.isinf(alert.days_left) else alert.days_left
-    with transaction(conn):
-        if not storage.accounts.is_linked(conn, account_id, alert.consumer_id):
-            return False
-        inserted = conn.execute(
-            "INSERT INTO alerts_sent (account_id, consumer_id, day, sent_at, days_left, balance_inr, outcome) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'sent') ON CONFLICT (account_id, consumer_id, day) DO NOTHING",
-            (account_id, alert.consumer_id, day, ts, days_left, alert.balance_inr),
-        ).rowcount
-        if inserted:
-            return True
-        # A send that failed earlier today may be retried, once per run.
-        retried = conn.execute(
-            "UPDATE alerts_sent SET outcome = 'sent', sent_at = ?, days_left = ?, balance_inr = ? "
-            "WHERE account_id = ? AND consumer_id = ? AND day = ? AND outcome = 'failed'",
-            (ts, days_left, alert.balance_inr, account_id, alert.consumer_id, day),
-        ).rowcount
-        return bool(retried)
+    return storage.alerts.reserve_alert(
+        conn,
+        account_id,
+        alert.consumer_id,
+        day=day,
+        ts=ts,
+        days_left=days_left,
+        balance_inr=alert.balance_inr,
+    )
 
 
-def alerts_sent_on(conn: sqlite3.Connection, account_id: int, day: str) -> list[dict[str, Any]]:
+def alerts_sent_on(conn: storage.Conn, account_id: int, day: str) -> list[dict[str, Any]]:
     """The account's alert log of one IST day (``YYYY-MM-DD``): consumer_id, sent_at, days_left, outcome."""
-    rows = conn.execute(
-        "SELECT consumer_id, sent_at, days_left, balance_inr, outcome FROM alerts_sent "
-        "WHERE account_id = ? AND day = ? ORDER BY consumer_id",
-        (account_id, day),
-    ).fetchall()
-    return [dict(r) for r in rows]
+    return storage.alerts.alerts_sent_on(conn, account_id, day)

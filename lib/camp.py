@@ -7,7 +7,7 @@ Switched on by server configuration only (``METERMITRA_CAMP=1`` or ``[camp] enab
   and refuses to start on the default production path or on a database that holds real data;
 - SMS go to the outbox only (shown on screen as the visitor's phone), never to a real gateway;
 - one button resets everything to the seeded demo between visitors, in well under 2 seconds,
-  by copying a pristine snapshot with SQLite's backup API.
+  by copying a pristine snapshot (:func:`lib.storage.demo.restore_snapshot`).
 
 >>> from lib.config import Settings
 >>> from pathlib import Path
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from pathlib import Path
 
 from lib import storage
@@ -44,7 +43,7 @@ def check_camp_settings(settings: Settings) -> None:
         raise CampModeError("camp_error_production_path")
 
 
-def check_camp_database(conn: sqlite3.Connection) -> None:
+def check_camp_database(conn: storage.Conn) -> None:
     """Refuse a database that holds any non-demo consumer."""
     if storage.consumers.holds_real_data(conn):
         raise CampModeError("camp_error_real_data")
@@ -53,15 +52,6 @@ def check_camp_database(conn: sqlite3.Connection) -> None:
 def snapshot_path(db_path: Path, day: dt.date) -> Path:
     """Where the pristine seed of ``day`` is kept, beside the camp database."""
     return Path(db_path).with_name(f"{Path(db_path).stem}.seed-{day.isoformat()}.db")
-
-
-def _copy_database(source: Path, target: sqlite3.Connection) -> None:
-    """Replace ``target``'s whole content with ``source``'s (SQLite online backup: one atomic step)."""
-    src = sqlite3.connect(str(source))
-    try:
-        src.backup(target)
-    finally:
-        src.close()
 
 
 def ensure_snapshot(db_path: Path, *, now: dt.datetime | None = None) -> Path:
@@ -78,7 +68,7 @@ def ensure_snapshot(db_path: Path, *, now: dt.datetime | None = None) -> Path:
     try:
         storage.migrate(conn)
         demo.seed_demo(conn, now=now)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        storage.demo.checkpoint(conn)
     finally:
         conn.close()
     for stale in Path(db_path).parent.glob(f"{Path(db_path).stem}.seed-*.db"):
@@ -101,7 +91,7 @@ def reset_demo(db_path: Path, *, now: dt.datetime | None = None) -> None:
         storage.migrate(conn)
         check_camp_database(conn)
         generation = int(storage.meta.get_meta(conn, "camp_generation") or 0) + 1
-        _copy_database(snapshot, conn)
+        storage.demo.restore_snapshot(snapshot, conn)
         with storage.transaction(conn):
             storage.meta.set_meta(conn, "camp_generation", str(generation))
             storage.meta.bump_data_version(conn)
@@ -109,7 +99,7 @@ def reset_demo(db_path: Path, *, now: dt.datetime | None = None) -> None:
         conn.close()
 
 
-def camp_generation(conn: sqlite3.Connection) -> str:
+def camp_generation(conn: storage.Conn) -> str:
     """Changes at every reset; a session that saw another generation is signed out."""
     return storage.meta.get_meta(conn, "camp_generation") or "0"
 
@@ -121,7 +111,7 @@ def prepare_camp_database(settings: Settings, *, now: dt.datetime | None = None)
     try:
         storage.migrate(conn)
         check_camp_database(conn)
-        empty = conn.execute("SELECT 1 FROM consumers LIMIT 1").fetchone() is None
+        empty = not storage.consumers.has_consumers(conn)
     finally:
         conn.close()
     if empty:

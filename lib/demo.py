@@ -40,9 +40,7 @@ What is in it (deterministic: a fixed seed, and the same ``now`` gives the same 
 from __future__ import annotations
 
 import datetime as dt
-import graphlib
 import math
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +48,6 @@ import numpy as np
 
 from lib import storage, tariff
 from lib.clock import IST, UTC, now_utc, to_ts
-from lib.storage.engine import transaction
 
 DEMO_SEED = 20_250_801
 DEMO_DAYS = 365
@@ -238,7 +235,7 @@ class RealDataError(RuntimeError):
 
 
 def seed_demo(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     *,
     now: dt.datetime | None = None,
     force: bool = False,
@@ -256,7 +253,7 @@ def seed_demo(
     last_reading_ts``.
     """
     plan = _build(now or now_utc(), days)
-    with transaction(conn):
+    with storage.transaction(conn):
         if not force and storage.consumers.holds_real_data(conn):
             raise RealDataError(
                 "the database holds real consumers (is_demo = 0); seed-demo would replace them: "
@@ -265,16 +262,16 @@ def seed_demo(
         return _write(conn, plan)
 
 
-def ensure_demo_data(conn: sqlite3.Connection, *, now: dt.datetime | None = None) -> bool:
+def ensure_demo_data(conn: storage.Conn, *, now: dt.datetime | None = None) -> bool:
     """Seed the demo when the database has no consumers at all; return whether it seeded.
 
     The emptiness check is repeated under the write lock, so two sessions starting together seed once.
     """
-    if _has_consumers(conn):
+    if storage.consumers.has_consumers(conn):
         return False
     plan = _build(now or now_utc(), DEMO_DAYS)
-    with transaction(conn):
-        if _has_consumers(conn):
+    with storage.transaction(conn):
+        if storage.consumers.has_consumers(conn):
             return False
         _write(conn, plan)
     return True
@@ -472,41 +469,8 @@ def _reference(rng: np.random.Generator, mode: str) -> str:
 # --- writing -----------------------------------------------------------------------------------------
 
 
-def _has_consumers(conn: sqlite3.Connection) -> bool:
-    return conn.execute("SELECT 1 FROM consumers LIMIT 1").fetchone() is not None
-
-
-def _clear(conn: sqlite3.Connection) -> None:
-    """Delete every row of every table except migrations, ``data_version`` and append-only tables."""
-    tables = [
-        r[0]
-        for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name NOT IN ('schema_migrations', 'meta')"
-        )
-    ]
-    append_only = {
-        r[0]
-        for r in conn.execute(
-            "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND upper(sql) LIKE '%BEFORE DELETE%'"
-        )
-    }
-    # Children before parents, so no ON DELETE CASCADE has rows left to chase.
-    graph: dict[str, set[str]] = {name: set() for name in tables}
-    for name in tables:
-        for fk in conn.execute(f'PRAGMA foreign_key_list("{name}")'):
-            parent = fk[2]  # the referenced table
-            if parent in graph and parent != name:
-                graph[parent].add(name)
-    conn.execute("PRAGMA defer_foreign_keys = ON")
-    for name in graphlib.TopologicalSorter(graph).static_order():
-        if name not in append_only:
-            conn.execute(f'DELETE FROM "{name}"')
-    conn.execute("DELETE FROM meta WHERE key != 'data_version'")
-
-
-def _write(conn: sqlite3.Connection, plan: _Plan) -> dict[str, Any]:
-    _clear(conn)
+def _write(conn: storage.Conn, plan: _Plan) -> dict[str, Any]:
+    storage.demo.clear_for_seed(conn)
     storage.consumers.upsert_consumers(
         conn,
         [

@@ -33,7 +33,6 @@ import calendar
 import dataclasses
 import datetime as dt
 import math
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +41,7 @@ import numpy as np
 import pandas as pd
 
 from lib import analytics, storage, tariff
-from lib.clock import now_utc, to_ts, today_ist
-from lib.storage.engine import transaction
+from lib.clock import today_ist
 
 UNEXPLAINED_THRESHOLD_INR = 1.0  # a day whose metered and computed closing differ by more is flagged
 # The 125-unit scheme: "a connection in arrears must clear them first" (bihar-tariff-notes.md; the tariff
@@ -934,7 +932,7 @@ def balance_outlook(ledger: pd.DataFrame, today: dt.date | None = None) -> pd.Da
 
 
 def load_ledger(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     account_id: int,
     consumer_ids: Sequence[str] | None = None,
     *,
@@ -965,7 +963,7 @@ MAX_NOTE_CHARS = 200
 
 
 def add_arrear(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     account_id: int,
     consumer_id: str,
     *,
@@ -1005,43 +1003,30 @@ def add_arrear(
     if not isinstance(start_day, dt.date):
         raise LedgerInputError("ledger_error_day")
     note = _clean_note(note)
-    with transaction(conn):
-        if not storage.accounts.is_linked(conn, account_id, consumer_id):
-            raise LedgerInputError("ledger_error_not_linked")
-        cursor = conn.execute(
-            "INSERT INTO arrears (consumer_id, amount_inr, start_day, method, share, daily_inr, note, "
-            "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                consumer_id,
-                amount,
-                start_day.isoformat(),
-                method,
-                share,
-                daily_inr,
-                note,
-                account_id,
-                now or to_ts(now_utc()),
-            ),
-        )
-        storage.meta.bump_data_version(conn)
-    return int(cursor.lastrowid or 0)
+    arrear_id = storage.ledger.insert_arrear(
+        conn,
+        account_id,
+        consumer_id,
+        amount_inr=amount,
+        start_day=start_day.isoformat(),
+        method=method,
+        share=share,
+        daily_inr=daily_inr,
+        note=note,
+        now=now,
+    )
+    if arrear_id is None:
+        raise LedgerInputError("ledger_error_not_linked")
+    return arrear_id
 
 
-def delete_arrear(conn: sqlite3.Connection, account_id: int, arrear_id: int) -> bool:
+def delete_arrear(conn: storage.Conn, account_id: int, arrear_id: int) -> bool:
     """Remove an arrear of a connection the account follows; False when there is no such arrear for it."""
-    with transaction(conn):
-        row = conn.execute(
-            "SELECT consumer_id FROM arrears WHERE arrear_id = ?", (int(arrear_id),)
-        ).fetchone()
-        if row is None or not storage.accounts.is_linked(conn, account_id, row[0]):
-            return False
-        conn.execute("DELETE FROM arrears WHERE arrear_id = ?", (int(arrear_id),))
-        storage.meta.bump_data_version(conn)
-    return True
+    return storage.ledger.delete_arrear(conn, account_id, arrear_id)
 
 
 def add_adjustment(
-    conn: sqlite3.Connection,
+    conn: storage.Conn,
     account_id: int,
     consumer_id: str,
     *,
@@ -1062,16 +1047,18 @@ def add_adjustment(
     reason = _clean_note(reason)
     if not reason:
         raise LedgerInputError("ledger_error_reason")
-    with transaction(conn):
-        if not storage.accounts.is_linked(conn, account_id, consumer_id):
-            raise LedgerInputError("ledger_error_not_linked")
-        cursor = conn.execute(
-            "INSERT INTO adjustments (consumer_id, day, amount_inr, reason, created_by, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (consumer_id, day.isoformat(), round(amount, 2), reason, account_id, now or to_ts(now_utc())),
-        )
-        storage.meta.bump_data_version(conn)
-    return int(cursor.lastrowid or 0)
+    adjustment_id = storage.ledger.insert_adjustment(
+        conn,
+        account_id,
+        consumer_id,
+        day=day.isoformat(),
+        amount_inr=round(amount, 2),
+        reason=reason,
+        now=now,
+    )
+    if adjustment_id is None:
+        raise LedgerInputError("ledger_error_not_linked")
+    return adjustment_id
 
 
 def _valid_amount(value: Any) -> float:

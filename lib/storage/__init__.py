@@ -11,20 +11,34 @@ False
 - ``engine``: connections, transactions, migrations, the per-dialect fragments;
 - ``schema``: the named migrations;
 - ``consumers``, ``meta``, ``accounts`` (accounts and links), ``readings`` (readings, recharges, daily
-  roll-ups), ``ledger`` (arrears and adjustments), ``anchors`` (balances the household typed in),
-  ``meter_events`` (replacements, glitches and rollovers a register import detected), ``otp`` (challenges,
-  sends, failure counters), ``sms`` (log and outbox), ``audit`` (append-only rows), and the modules of the
-  alert tables;
+)
 - ``boundary``: ``guarded``, which turns a driver error into ``StorageError``.
+  ``meter_events`` (replacements, glitches and rollovers a register import detected), ``otp`` (challenges,
+    accounts,
+  alert tables;
+    alerts,
+    anchors,
+    consumers,
+    demo,
+from lib.storage import (
+    ledger,
+    meta,
+    meter_events,
+    operator,
+    readings,
+  roll-ups), ``ledger`` (arrears and adjustments), ``anchors`` (balances the household typed in),
+  sends, failure counters), ``sms`` (log and outbox), ``audit`` (append-only rows), and the modules of the
 """
 
 from __future__ import annotations
 
 from lib.storage import (
     accounts,
+    alerts,
     anchors,
     audit,
     consumers,
+    demo,
     ledger,
     meta,
     meter_events,
@@ -54,11 +68,13 @@ __all__ = [
     "Database",
     "StorageError",
     "accounts",
+    "alerts",
     "anchors",
     "audit",
     "connect",
     "consumers",
     "database",
+    "demo",
     "db_path",
     "ledger",
     "meta",

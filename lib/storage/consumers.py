@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from lib.clock import now_utc, to_ts
+from lib.storage.engine import raises_storage_error
 
 CONSUMER_COLUMNS = (
     "consumer_id",
@@ -93,7 +94,14 @@ def consumer_rows(conn: sqlite3.Connection, consumer_ids: Iterable[str]) -> dict
     return found
 
 
+@raises_storage_error
 def holds_real_data(conn: sqlite3.Connection) -> bool:
     """True when any consumer is not demo data (camp mode and ``seed-demo`` refuse such a database)."""
     row = conn.execute("SELECT 1 FROM consumers WHERE is_demo = 0 LIMIT 1").fetchone()
     return row is not None
+
+
+@raises_storage_error
+def has_consumers(conn: sqlite3.Connection) -> bool:
+    """True when the consumer master holds any row (an empty database gets the demo on first start)."""
+    return conn.execute("SELECT 1 FROM consumers LIMIT 1").fetchone() is not None

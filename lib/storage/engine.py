@@ -24,11 +24,12 @@ import importlib
 import os
 import sqlite3
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import sqlite_utils
+from pandas import errors as pd_errors
 
 from lib.clock import now_utc, to_ts
 from lib.storage.schema import MIGRATIONS
@@ -117,6 +118,35 @@ class StorageError(RuntimeError):
     """A database failure, raised by storage in place of the driver's own errors (``sqlite3.Error``)."""
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def raises_storage_error(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Decorate a storage function so that a driver error leaves it as :class:`StorageError`.
+
+    pandas wraps a failed query in its own ``DatabaseError``; both become ``StorageError`` (the driver's
+    error is kept as ``__cause__`` for the log). Callers above storage catch only ``StorageError``:
+
+    >>> @raises_storage_error
+    ... def broken(conn):
+    ...     return conn.execute("SELECT * FROM no_such_table")
+    >>> broken(connect(":memory:"))
+    Traceback (most recent call last):
+    ...
+    lib.storage.engine.StorageError: no such table: no_such_table
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return function(*args, **kwargs)
+        except (sqlite3.Error, pd_errors.DatabaseError) as error:
+            raise StorageError(str(error)) from error
+
+    return wrapper
+
+
 def now_ts(now: str | None = None) -> str:
     """``now`` if given, else the current UTC time as stored text."""
     return now or to_ts(now_utc())
@@ -156,13 +186,22 @@ def connect(path: str | os.PathLike[str] | None = None) -> Database:
 def open_db(path: str | os.PathLike[str] | None = None) -> Iterator[Database]:
     """A migrated connection for one operation, closed afterwards.
 
+    A file that cannot be opened or migrated raises :class:`StorageError`; errors inside the block are
+    the caller's (storage functions translate their own).
+
     >>> with open_db(":memory:") as conn:
     ...     conn.execute("SELECT count(*) FROM consumers").fetchone()[0]
     0
     """
-    conn = connect(path)
     try:
-        migrate(conn)
+        conn = connect(path)
+    except sqlite3.Error as error:
+        raise StorageError(str(error)) from error
+    try:
+        try:
+            migrate(conn)
+        except sqlite3.Error as error:
+            raise StorageError(str(error)) from error
         yield conn
     finally:
         conn.close()
@@ -172,15 +211,25 @@ def open_db(path: str | os.PathLike[str] | None = None) -> Iterator[Database]:
 def transaction(conn: _C) -> Iterator[_C]:
     """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception.
 
-    Takes the write lock at the start, so read-modify-write sequences cannot interleave.
+    Takes the write lock at the start, so read-modify-write sequences cannot interleave. A lock that
+    cannot be had within the busy timeout, or a failed COMMIT, raises :class:`StorageError`; an
+    exception of the block itself passes through unchanged after the ROLLBACK.
     """
-    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:
+        raise StorageError(str(error)) from error
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as error:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StorageError(str(error)) from error
 
 
 def database(conn: sqlite3.Connection) -> sqlite_utils.Database:
