@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from lib.storage.engine import now_ts as _now_ts
-from lib.storage.engine import transaction
+from lib.storage.engine import raises_storage_error, transaction
 from lib.storage.meta import bump_data_version
 
 ALLOWED = """
@@ -64,6 +64,7 @@ def create_account(
     return int(conn.execute("SELECT account_id FROM accounts WHERE mobile = ?", (mobile_e164,)).fetchone()[0])
 
 
+@raises_storage_error
 def set_account_language(conn: sqlite3.Connection, account_id: int, language: str) -> None:
     conn.execute("UPDATE accounts SET language = ? WHERE account_id = ?", (language, account_id))
 
@@ -105,6 +106,7 @@ def is_linked(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> bo
     return row is not None
 
 
+@raises_storage_error
 def linked_connections(conn: sqlite3.Connection, account_id: int) -> list[dict[str, Any]]:
     """Every connection the account follows, in the order linked, with ``active`` False when stale.
 
@@ -147,6 +149,7 @@ def delete_link(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> 
     return cur.rowcount == 1
 
 
+@raises_storage_error
 def connection_details(conn: sqlite3.Connection, account_id: int) -> pd.DataFrame:
     """Linked, active connections with tariff facts (one row each, in link order)."""
     return pd.read_sql_query(

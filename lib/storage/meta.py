@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+from lib.storage.engine import raises_storage_error
+
 
 def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -17,6 +19,7 @@ def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
+@raises_storage_error
 def data_version(conn: sqlite3.Connection) -> str:
     """A token that changes after every write that changes what pages show (for cache keys)."""
     return get_meta(conn, "data_version") or "0"

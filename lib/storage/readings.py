@@ -14,7 +14,7 @@ import pandas as pd
 from lib.clock import IST, to_ts
 from lib.storage.accounts import ALLOWED as _ALLOWED
 from lib.storage.engine import EPOCH_SECONDS as _EPOCH_SECONDS
-from lib.storage.engine import IST_MODIFIER
+from lib.storage.engine import IST_MODIFIER, raises_storage_error
 from lib.storage.meta import bump_data_version  # noqa: F401
 
 # --- readings, recharges, daily roll-ups (writes) -----------------------------------------------
@@ -223,6 +223,7 @@ def stored_readings(
 # --- reads (authorized) -----------------------------------------------------------------------
 
 
+@raises_storage_error
 def daily_frame(
     conn: sqlite3.Connection,
     account_id: int,
@@ -261,6 +262,7 @@ def daily_frame(
     return frame
 
 
+@raises_storage_error
 def readings_frame(
     conn: sqlite3.Connection,
     account_id: int,
@@ -305,6 +307,7 @@ def readings_frame(
     )
 
 
+@raises_storage_error
 def recharges_frame(
     conn: sqlite3.Connection,
     account_id: int,
