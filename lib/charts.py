@@ -192,7 +192,7 @@ def compare_figure(
         fig = make_subplots(
             rows=rows,
             cols=columns,
-            subplot_titles=[_plain(str(names[cid])) for cid in ids],
+            subplot_titles=[plotly_text(str(names[cid])) for cid in ids],
             shared_xaxes="all",
             vertical_spacing=min(0.12, 0.35 / rows) if rows > 1 else 0.1,
             horizontal_spacing=0.06 if columns > 1 else 0.0,
@@ -266,10 +266,10 @@ def _add_connection(
     common = {
         "x": x,
         "y": values,
-        "name": _plain(name),
+        "name": plotly_text(name),
         "legendgroup": cid,
         "text": hover,
-        "hovertemplate": template + "<extra>" + _plain(name) + "</extra>",
+        "hovertemplate": template + "<extra>" + plotly_text(name) + "</extra>",
         "meta": {"consumer_id": cid, "kind": "value"},
     }
     if metric == "balance":
@@ -294,7 +294,7 @@ def _add_connection(
                         + i18n.t("chart_recharge_value", lang, amount=i18n.format_money(a, lang))
                         for d, a in zip(paid_days, paid["recharge_inr"], strict=True)
                     ],
-                    hovertemplate="%{text}<extra>" + _plain(name) + "</extra>",
+                    hovertemplate="%{text}<extra>" + plotly_text(name) + "</extra>",
                     meta={"consumer_id": cid, "kind": "recharge"},
                 ),
                 **position,
@@ -365,7 +365,7 @@ def _add_run_out(
             legendgroup=cid,
             showlegend=False,
             text=[label, label],
-            hovertemplate="%{text}<extra>" + _plain(name) + "</extra>",
+            hovertemplate="%{text}<extra>" + plotly_text(name) + "</extra>",
             meta={"consumer_id": cid, "kind": "run_out"},
         ),
         **position,
@@ -399,8 +399,12 @@ def _shade_episodes(
         )
 
 
-def _plain(text: str) -> str:
-    """Nicknames are user text: keep plotly's hover markup from interpreting them."""
+def plotly_text(text: str) -> str:
+    """User text (nicknames) for plotly titles, legends and hover templates: no HTML, no ``%{...}``.
+
+    >>> plotly_text("<i>Shop</i> & %{x}")
+    '&lt;i&gt;Shop&lt;/i&gt; &amp; %&#123;x}'
+    """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("%{", "%&#123;")
 
 
@@ -436,7 +440,7 @@ def hour_profile_figure(profile: pd.DataFrame, *, lang: str, colour: str, name: 
                     f"{label}, {h:02d}:00–{(h + 1) % 24:02d}:00<br>{value_label(v, 'units', lang)}"
                     for h, v in zip(hours, values, strict=True)
                 ],
-                hovertemplate="%{text}<extra>" + _plain(name) + "</extra>",
+                hovertemplate="%{text}<extra>" + plotly_text(name) + "</extra>",
             )
         )
     fig.update_xaxes(

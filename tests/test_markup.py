@@ -1,10 +1,12 @@
-"""Text from users and the database stays text in Markdown."""
+"""Text from users and the database stays text: in Markdown, in plotly text and in CSV cells."""
 
 import re
 
 import pytest
 
-from lib.ui.escape import inert
+from lib import charts
+from lib.ui import escape
+from lib.ui.escape import csv_cell, markdown, plotly_text
 
 SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:&=\"'^@%")
 
@@ -22,7 +24,7 @@ SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:&=\"'^@%")
     ],
 )
 def test_every_metacharacter_is_escaped_and_nothing_else_changes(payload):
-    escaped = inert(payload)
+    escaped = markdown(payload)
     # Every special character is preceded by a backslash ...
     unescaped_specials = [
         ch for i, ch in enumerate(escaped) if ch in SPECIAL and ch != "\\" and escaped[i - 1 : i] != "\\"
@@ -33,6 +35,31 @@ def test_every_metacharacter_is_escaped_and_nothing_else_changes(payload):
 
 
 def test_newlines_are_flattened_and_plain_words_unchanged():
-    assert inert("a\nb") == "a b"
-    assert inert("Home") == "Home"
-    assert inert("घर") == "घर"
+    assert markdown("a\nb") == "a b"
+    assert markdown("Home") == "Home"
+    assert markdown("घर") == "घर"
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ("<b>x</b>", "&lt;b&gt;x&lt;/b&gt;"),
+        ("%{y}", "%&#123;y}"),
+        ("A & B", "A &amp; B"),
+        ("घर", "घर"),
+    ],
+)
+def test_plotly_text_keeps_markup_and_templates_inert(payload, expected):
+    assert plotly_text(payload) == expected
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_would_start_a_formula_are_quoted(start):
+    assert csv_cell(start + "1+2") == "'" + start + "1+2"
+    assert csv_cell("Home " + start) == "Home " + start
+
+
+def test_one_implementation_per_kind():
+    # the ui's plotly escape is the domain's (charts build figures outside the ui), not a copy
+    assert plotly_text is charts.plotly_text
+    assert escape.inert is markdown  # the old name, until every caller says markdown

@@ -7,22 +7,21 @@ connections (read uncached on every run) before any data is loaded.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 import pandas as pd
 import streamlit as st
 
-from lib import analytics, charts, clock, i18n
+from lib import analytics, charts, clock, i18n, storage
 from lib.analytics import Granularity, Metric
-from lib.ui.frame import PageContext
-from lib.ui.overview import (
-    account_connections,
-    cached_daily,
-    cached_readings,
+from lib.ui import downloads, ledger_panels, loaders
+from lib.ui.context import PageContext
+from lib.ui.escape import csv_cell
+from lib.ui.escape import markdown as md
+from lib.ui.widgets import (
+    connection_picker,
     draw_no_connections,
     draw_stale_links,
     is_phone,
-    md,
     pinned_first_column,
 )
 
@@ -51,7 +50,6 @@ GRANULARITY_KEYS = {
 }
 LAYOUT_KEYS = {"side_by_side": "compare_layout_side_by_side", "overlay": "compare_layout_overlay"}
 _CSV_VALUE_KEYS = {"balance": "csv_balance", "units": "csv_units", "spend": "csv_spend"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def range_days(choice: str, today: dt.date, custom: object = None) -> tuple[dt.date, dt.date, bool]:
@@ -107,19 +105,14 @@ def csv_bytes(series: pd.DataFrame, metric: Metric, lang: str) -> bytes:
     export = pd.DataFrame(
         {
             i18n.t("csv_period", lang): [pd.Timestamp(p).date().isoformat() for p in series["period"]],
-            i18n.t("csv_connection", lang): [_cell(n) for n in series["nickname"]],
-            i18n.t("csv_consumer_id", lang): [_cell(c) for c in series["consumer_id"]],
+            i18n.t("csv_connection", lang): [csv_cell(n) for n in series["nickname"]],
+            i18n.t("csv_consumer_id", lang): [csv_cell(c) for c in series["consumer_id"]],
             i18n.t(_CSV_VALUE_KEYS[metric], lang): charts.plotted_values(series["value"]),
         }
     )
     if metric == "balance":
         export[i18n.t("csv_recharge", lang)] = charts.plotted_values(series["recharge_inr"])
-    return export.to_csv(index=False).encode("utf-8-sig")
-
-
-def _cell(value: object) -> str:
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return downloads.csv_bytes(export)
 
 
 # --- the page --------------------------------------------------------------------------------------
@@ -129,8 +122,8 @@ def draw(ctx: PageContext) -> None:
     """Draw the Compare page for the signed-in account."""
     st.title(ctx.t("compare_title"))
     try:
-        details, stale, version = account_connections(ctx)
-    except sqlite3.Error:
+        details, stale, version = loaders.account_connections(ctx)
+    except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
     draw_stale_links(ctx, stale)
@@ -164,10 +157,10 @@ def draw(ctx: PageContext) -> None:
 
     load_from = min(first - dt.timedelta(days=1), last - dt.timedelta(days=31))
     try:
-        daily = cached_daily(
+        daily = loaders.cached_daily(
             str(ctx.settings.db_path), version, ctx.account_id, tuple(selected), str(load_from), str(last)
         )
-    except sqlite3.Error:
+    except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
 
@@ -208,19 +201,14 @@ def draw(ctx: PageContext) -> None:
     st.plotly_chart(fig, key="compare_chart", config={"displaylogo": False})
     if len(episodes):
         st.caption(ctx.t("chart_cut"))
-    st.download_button(
+    downloads.csv_download(
         ctx.t("compare_download"),
-        data=csv_bytes(series, metric, ctx.lang),
+        csv_bytes(series, metric, ctx.lang),
         file_name=f"metermitra-{metric}-{first.isoformat()}-{last.isoformat()}.csv",
-        mime="text/csv",
         key="compare_download",
-        on_click="ignore",  # a download must not rerun the page (and redraw every chart)
-        icon=":material/download:",
     )
     _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
-    from lib.ui import ledger  # lazy: ledger_view imports helpers from the overview module
-
-    ledger.draw_monthly_spend(ctx, selected)
+    ledger_panels.draw_monthly_spend(ctx, selected)
     _draw_profile(ctx, version, selected, names, colours, first, last)
 
 
@@ -347,13 +335,10 @@ def _draw_profile(
     last: dt.date,
 ) -> None:
     with st.expander(ctx.t("compare_profile_title")):
-        cid = st.selectbox(
-            ctx.t("compare_profile_connection"),
-            selected,
-            format_func=lambda c: ctx.t("compare_connection_option", nickname=names.get(c, c), consumer_id=c),
-            key="compare_profile_connection",
+        cid = connection_picker(
+            ctx, ctx.t("compare_profile_connection"), selected, names, key="compare_profile_connection"
         )
-        if cid not in selected:  # untrusted widget value
+        if cid is None:  # untrusted widget value
             return
         start = max(first, last - dt.timedelta(days=PROFILE_DAYS - 1))
         if start > first:
@@ -361,10 +346,10 @@ def _draw_profile(
         start_ts = clock.ist_day_bounds(start)[0]
         end_ts = clock.ist_day_bounds(last)[1]
         try:
-            readings = cached_readings(
+            readings = loaders.cached_readings(
                 str(ctx.settings.db_path), version, ctx.account_id, cid, start_ts, end_ts
             )
-        except sqlite3.Error:
+        except storage.StorageError:
             st.error(ctx.t("overview_error"))
             return
         profile = analytics.hour_of_day_profile(readings)

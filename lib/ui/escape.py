@@ -1,20 +1,44 @@
-"""User and database text made inert before Streamlit renders it as Markdown.
+"""User and database text made inert before it is shown: one function per kind of output.
 
-Nicknames, names and consumer IDs reach captions, subheaders and list items. Escaping every Markdown
-metacharacter (and ``:``, which Streamlit uses for ``:material/...:`` icons and ``:red[...]`` colours)
-keeps them as plain text: no links, images, emphasis or colours.
+- :func:`markdown`: nicknames, names and consumer IDs in captions, subheaders, list items and catalog
+  text with values in it. Every Markdown metacharacter is escaped (and ``:``, which Streamlit uses for
+  ``:material/...:`` icons and ``:red[...]`` colours): no links, images, emphasis or colours.
+- :func:`plotly_text`: names in plotly titles, legends and hover templates (the domain's
+  :func:`lib.charts.plotly_text`, which the figures built outside the ui use too).
+- :func:`csv_cell`: user text in a CSV download: a cell a spreadsheet would run as a formula is quoted.
 
->>> inert("<img src=x onerror=alert(1)>")
+>>> markdown("<img src=x onerror=alert(1)>")
 '\\\\<img src\\\\=x onerror\\\\=alert\\\\(1\\\\)\\\\>'
->>> inert("[x](javascript:alert(1))")
+>>> markdown("[x](javascript:alert(1))")
 '\\\\[x\\\\]\\\\(javascript\\\\:alert\\\\(1\\\\)\\\\)'
+>>> plotly_text("<b>Home</b> %{y}")
+'&lt;b&gt;Home&lt;/b&gt; %&#123;y}'
+>>> csv_cell("=HYPERLINK(1)"), csv_cell("Home")
+("'=HYPERLINK(1)", 'Home')
 """
 
 from __future__ import annotations
 
+from lib.charts import plotly_text
+
+__all__ = ["csv_cell", "markdown", "plotly_text"]
+
 _SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$:&=\"'^@%"})
+# What starts a formula in Excel, LibreOffice and Google Sheets (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def inert(text: object) -> str:
+def markdown(text: object) -> str:
     """``text`` with every Markdown metacharacter backslash-escaped and newlines flattened."""
     return str(text).translate(_SPECIAL).replace("\n", " ")
+
+
+def csv_cell(text: object) -> str:
+    """``text`` for a CSV cell: a leading ``= + - @``, tab or carriage return gets a ``'`` in front."""
+    text = str(text)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+# The name this function had before (lib.markup.inert); kept until lib/ui/manage_connection.py moves to
+# ``markdown``. Not a second implementation.
+inert = markdown

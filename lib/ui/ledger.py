@@ -1,38 +1,33 @@
-"""The ledger page ("Why did my balance drop?"), the low-balance warning on every page, and the ledger's
-panels for Overview and Compare.
+"""The ledger page ("Why did my balance drop?"): ``draw(ctx)`` is ``pages/ledger.py``.
 
-``draw(ctx)`` is ``pages/ledger.py``. ``draw_low_balance_warning(ctx)`` is called by ``lib.ui.frame`` on
-every page after the sign-in gate. ``draw_unexplained_summary(ctx)`` and ``draw_monthly_spend(ctx)``
-are for the Overview and Compare pages. Authorization is checked outside the cache on every run (the
-account's active connections are read uncached); the cached ledger is keyed by database path,
-``storage.meta.data_version``, account and today, and reads only through the store's authorized functions.
-Nothing here passes data to ``unsafe_allow_html``; user text shown in markdown goes through ``md``.
+The ledger's panels on the Overview and Compare pages are :mod:`lib.ui.ledger_panels`; the low-balance
+warning on every page is :mod:`lib.ui.chrome`'s. Authorization is read uncached on every run and the
+ledger comes from the shared cached loader (:func:`lib.ui.loaders.account_ledger`). Nothing here passes
+data to ``unsafe_allow_html``; user text shown in Markdown goes through ``md``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import logging
 import math
-import sqlite3
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from lib import alerts, clock, i18n, ledger, storage, tariff
-from lib.charts import _plain as plotly_plain  # nicknames are user text: no plotly markup
-from lib.ui.escape import inert as md
-from lib.ui.frame import PageContext
+from lib.ui import downloads, loaders
+from lib.ui.context import PageContext
+from lib.ui.escape import csv_cell
+from lib.ui.escape import markdown as md
+from lib.ui.ledger_panels import PART_KEYS, unexplained_text
+from lib.ui.widgets import connection_picker
 
 log = logging.getLogger(__name__)
 
-LEDGER_PAGE = "pages/ledger.py"
 DAY_CHOICES = 62  # days offered in the day picker (newest first)
-COMPARE_MONTHS = 6
 
 # Literal catalog keys (the catalog test finds keys by their text).
 STATUS_KEYS = {
@@ -47,18 +42,6 @@ STATUS_KEYS = {
     "unknown": "ledger_status_unknown",
     "pending": "ledger_status_pending",
     "late_credit": "ledger_status_late_credit",
-}
-PART_KEYS = {
-    "opening_inr": "ledger_part_opening",
-    "recharge_inr": "ledger_part_recharge",
-    "energy_inr": "ledger_part_energy",
-    "fixed_inr": "ledger_part_fixed",
-    "duty_inr": "ledger_part_duty",
-    "rebate_inr": "ledger_part_rebate",
-    "arrears_inr": "ledger_part_arrears",
-    "adjustment_inr": "ledger_part_adjustment",
-    "closing_inr": "ledger_part_closing",
-    "metered_closing_inr": "ledger_part_metered",
 }
 # Columns of the table and the CSV, with their header keys.
 TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -87,28 +70,6 @@ WATERFALL_TOTAL = "#0072B2"
 # --- data -------------------------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=128, ttl=6 * 3600)
-def cached_ledger(
-    db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...], today: str
-) -> pd.DataFrame:
-    """The whole-history ledger of already-authorized ``consumer_ids`` (``version`` is only a cache key)."""
-    with storage.open_db(db_path) as conn:
-        return ledger.load_ledger(conn, account_id, list(consumer_ids), today=dt.date.fromisoformat(today))
-
-
-def _account_data(ctx: PageContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """(active connections in link order, their ledger, data version); authorization read uncached."""
-    with ctx.db() as conn:
-        details = storage.accounts.connection_details(conn, ctx.account_id)
-        version = storage.meta.data_version(conn)
-    details["consumer_id"] = details["consumer_id"].astype(str)
-    ids = tuple(details["consumer_id"])
-    rows = cached_ledger(
-        str(ctx.settings.db_path), version, int(ctx.account_id), ids, clock.today_ist().isoformat()
-    )
-    return details, rows, version
-
-
 def _days_text(ctx: PageContext, days: float) -> str:
     if days is None or math.isnan(days):
         return ctx.t("ledger_days_unknown")
@@ -129,8 +90,8 @@ def draw(ctx: PageContext) -> None:
     st.title(ctx.t("ledger_title"))
     st.caption(ctx.t("ledger_intro"))
     try:
-        details, rows, _ = _account_data(ctx)
-    except (tariff.TariffError, sqlite3.Error, OSError, ValueError) as error:
+        details, rows, _ = loaders.account_ledger(ctx)
+    except (tariff.TariffError, storage.StorageError, OSError, ValueError) as error:
         log.exception("ledger could not be built: %s", error)
         st.error(ctx.t("ledger_error_load"))
         return
@@ -138,14 +99,9 @@ def draw(ctx: PageContext) -> None:
         st.info(ctx.t("ledger_no_connections"))
         return
     ids = list(details["consumer_id"])
-    nicknames = dict(zip(ids, details["nickname"], strict=True))
-    chosen = st.selectbox(
-        ctx.t("ledger_connection_label"),
-        options=ids,
-        format_func=lambda cid: f"{nicknames.get(cid, cid)} ({cid})",
-        key="ledger_connection",
-    )
-    if chosen not in nicknames:  # a forged widget value: show nothing of it
+    nicknames = dict(zip(ids, details["nickname"].astype(str), strict=True))
+    chosen = connection_picker(ctx, ctx.t("ledger_connection_label"), ids, nicknames, key="ledger_connection")
+    if chosen is None:  # a forged widget value: show nothing of it
         return
     fact = details.set_index("consumer_id").loc[chosen]
     own = rows[rows["consumer_id"].astype(str) == chosen].sort_values("day").reset_index(drop=True)
@@ -160,7 +116,11 @@ def draw(ctx: PageContext) -> None:
             )
         else:
             st.info(ctx.t("ledger_no_data", nickname=md(nicknames[chosen])))
-        _draw_alert_rule(ctx)
+        try:
+            _draw_alert_rule(ctx)
+        except storage.StorageError:
+            log.exception("alert rule could not be read")
+            st.error(ctx.t("ledger_error_load"))
         return
     today = clock.today_ist()
     _draw_headline(ctx, own, details, today)
@@ -168,8 +128,12 @@ def draw(ctx: PageContext) -> None:
     _draw_period(ctx, own)
     _draw_unexplained(ctx, own)
     _draw_table_and_download(ctx, own, fact)
-    _draw_arrears(ctx, chosen, own, today)
-    _draw_alert_rule(ctx)
+    try:
+        _draw_arrears(ctx, chosen, own, today)
+        _draw_alert_rule(ctx)
+    except storage.StorageError:
+        log.exception("arrears or alert rule could not be read")
+        st.error(ctx.t("ledger_error_load"))
 
 
 def _draw_headline(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, today: dt.date) -> None:
@@ -451,20 +415,6 @@ def _draw_unexplained(ctx: PageContext, own: pd.DataFrame) -> None:
     )
 
 
-def unexplained_text(ctx: PageContext, row: Any) -> str:
-    """One connection's unexplained days in words: taken beyond the tariff, or (when the meter took
-    less overall) the amount it took less."""
-    taken, spared = float(row["taken_inr"]), float(row["spared_inr"])
-    return ctx.t(
-        "ledger_unexplained_total" if taken >= spared else "ledger_unexplained_total_less",
-        nickname=md(row["nickname"]),
-        days=ctx.number(int(row["days"]), decimals=0),
-        amount=ctx.money(taken if taken >= spared else spared),
-        first=ctx.date(row["first_day"].date()),
-        last=ctx.date(row["last_day"].date()),
-    )
-
-
 def display_table(ctx: PageContext, rows: pd.DataFrame) -> pd.DataFrame:
     """The ledger rows as shown on screen: translated headers, money in Indian grouping, newest first."""
     out: dict[str, list[str]] = {}
@@ -511,19 +461,7 @@ def ledger_csv(
         else:
             values = values.astype(float).round(3 if column in ("units", "free_units_used") else 2)
         frame[i18n.t(key, lang)] = values
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    return buffer.getvalue().encode("utf-8-sig")
-
-
-def csv_cell(text: str) -> str:
-    """User text made inert for spreadsheets: a leading ``= + - @`` would start a formula.
-
-    >>> csv_cell("=1+2"), csv_cell("Home")
-    ("'=1+2", 'Home')
-    """
-    text = str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return downloads.csv_bytes(frame)
 
 
 def _draw_table_and_download(ctx: PageContext, own: pd.DataFrame, fact: pd.Series) -> None:
@@ -536,24 +474,18 @@ def _draw_table_and_download(ctx: PageContext, own: pd.DataFrame, fact: pd.Serie
     st.dataframe(display_table(ctx, shown), hide_index=True, width="stretch", key="ledger_table")
     nickname = str(own["nickname"].iloc[0])
     consumer_id = str(own["consumer_id"].iloc[0])
-    st.download_button(
+    downloads.csv_download(
         ctx.t("ledger_download"),
-        data=ledger_csv(
+        ledger_csv(
             own,
             ctx.lang,
             consumer_id=consumer_id,
             nickname=nickname,
             tariff_category=str(fact["tariff_category"]),
         ),
-        file_name=f"metermitra-ledger-{_safe_file_part(consumer_id)}-{ctx.lang}.csv",
-        mime="text/csv",
+        file_name=f"metermitra-ledger-{downloads.safe_file_part(consumer_id)}-{ctx.lang}.csv",
         key="ledger_download",
-        icon=":material/download:",
     )
-
-
-def _safe_file_part(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:40] or "connection"
 
 
 # --- arrears ----------------------------------------------------------------------------------------
@@ -619,7 +551,7 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
                     )
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
-            except sqlite3.Error:
+            except storage.StorageError:
                 st.error(ctx.t("ledger_error_save"))
             else:
                 st.success(ctx.t("ledger_arrears_saved"))
@@ -639,7 +571,7 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
                     )
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
-            except sqlite3.Error:
+            except storage.StorageError:
                 st.error(ctx.t("ledger_error_save"))
             else:
                 st.success(ctx.t("ledger_adjust_saved"))
@@ -675,7 +607,7 @@ def _arrear_text(ctx: PageContext, row: Any) -> str:
     )
 
 
-# --- the alert rule and the warning on every page ---------------------------------------------------------
+# --- the alert rule ---------------------------------------------------------
 
 
 def _draw_alert_rule(ctx: PageContext) -> None:
@@ -707,147 +639,7 @@ def _draw_alert_rule(ctx: PageContext) -> None:
                     )
             except alerts.AlertRuleError as error:
                 st.error(ctx.t(str(error)))
-            except sqlite3.Error:
+            except storage.StorageError:
                 st.error(ctx.t("ledger_error_save"))
             else:
                 st.success(ctx.t("alerts_rule_saved"))
-
-
-def warning_texts(ctx: PageContext, low: list[alerts.LowBalance]) -> list[str]:
-    """One warning line per low connection, most urgent first."""
-    lines = []
-    for alert in low:
-        balance = ctx.money(alert.balance_inr)
-        if alert.estimated:
-            balance = f"{balance} {ctx.t('ledger_estimated_suffix')}"
-        name = md(alert.nickname)
-        if alert.reason == "exhausted":
-            lines.append(ctx.t("alerts_warning_exhausted", nickname=name, balance=balance))
-        elif alert.reason == "days":
-            lines.append(
-                ctx.t(
-                    "alerts_warning_days",
-                    nickname=name,
-                    days=ctx.number(alert.days_left, decimals=1),
-                    balance=balance,
-                )
-            )
-        else:
-            lines.append(ctx.t("alerts_warning_balance", nickname=name, balance=balance))
-    return lines
-
-
-def draw_low_balance_warning(ctx: PageContext) -> None:
-    """The signed-in account's low connections as one warning (``lib.ui.frame`` calls this on every page).
-
-    Never breaks a page: when the ledger cannot be worked out, the warning is simply left out.
-    """
-    if ctx.account_id is None:
-        return
-    try:
-        _details, rows, _ = _account_data(ctx)
-        with ctx.db() as conn:
-            rule = alerts.alert_rule(conn, ctx.account_id)
-        low = alerts.low_balances(ledger.balance_outlook(rows, clock.today_ist()), rule)
-    except Exception:  # noqa: BLE001 - a warning banner must never take a page down
-        log.exception("low-balance warning skipped")
-        return
-    if low:
-        st.warning("  \n".join(warning_texts(ctx, low)), icon=":material/warning:")
-
-
-# --- panels for Overview and Compare ----------------------------------------------------------------------
-
-
-def draw_unexplained_summary(ctx: PageContext) -> None:
-    """Unexplained deductions per connection with their total (for the Overview); nothing when none."""
-    try:
-        _details, rows, _ = _account_data(ctx)
-    except (tariff.TariffError, sqlite3.Error, OSError, ValueError):
-        log.exception("unexplained summary skipped")
-        return
-    summary = ledger.unexplained_summary(rows)
-    if not len(summary):
-        return
-    st.subheader(ctx.t("ledger_overview_title"))
-    st.caption(ctx.t("ledger_overview_caption"))
-    for row in summary.itertuples(index=False):
-        st.markdown("- " + unexplained_text(ctx, row._asdict()))
-    if (storage.ROOT / LEDGER_PAGE).exists():
-        st.page_link(LEDGER_PAGE, label=ctx.t("ledger_overview_link"), icon=":material/receipt_long:")
-
-
-def monthly_spend_figure(parts: pd.DataFrame, lang: str) -> go.Figure:
-    """Stacked monthly spend per connection, one panel each side by side (the rebate below zero).
-
-    >>> parts = pd.DataFrame({"consumer_id": ["1"], "nickname": ["Home"], "month": pd.to_datetime(["2026-11-01"]),
-    ...     "energy_inr": [300.0], "fixed_inr": [160.0], "duty_inr": [27.6], "rebate_inr": [12.5], "arrears_inr": [0.0]})
-    >>> fig = monthly_spend_figure(parts, "en")
-    >>> [t.name for t in fig.data]
-    ['Energy charge', 'Fixed charge', 'Electricity duty', 'Prepaid rebate', 'Arrears recovery']
-    """
-    ids = list(dict.fromkeys(parts["consumer_id"].astype(str)))
-    names = dict(zip(parts["consumer_id"].astype(str), parts["nickname"], strict=False))
-    fig = make_subplots(
-        rows=1,
-        cols=max(1, len(ids)),
-        shared_yaxes=True,
-        subplot_titles=[plotly_plain(str(names[c])) for c in ids],
-    )
-    colours = {
-        "energy_inr": "#0072B2",
-        "fixed_inr": "#E69F00",
-        "duty_inr": "#CC79A7",
-        "rebate_inr": "#009E73",
-        "arrears_inr": "#D55E00",
-    }
-    for col, cid in enumerate(ids, start=1):
-        own = parts[parts["consumer_id"].astype(str) == cid]
-        months = [i18n.format_date(m.date(), lang, pattern="MMM y") for m in own["month"]]
-        for column, colour in colours.items():
-            sign = -1 if column == "rebate_inr" else 1
-            fig.add_trace(
-                go.Bar(
-                    x=months,
-                    y=(sign * own[column]).round(2).tolist(),
-                    name=i18n.t(PART_KEYS[column], lang),
-                    marker_color=colour,
-                    legendgroup=column,
-                    showlegend=col == 1,
-                    hovertemplate="%{x}: ₹%{y:,.2f}<extra>%{fullData.name}</extra>",
-                ),
-                row=1,
-                col=col,
-            )
-    fig.update_layout(barmode="relative", height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    fig.update_yaxes(title_text=i18n.t("ledger_axis_inr", lang), row=1, col=1)
-    return fig
-
-
-def draw_monthly_spend(
-    ctx: PageContext, consumer_ids: list[str] | None = None, months: int = COMPARE_MONTHS
-) -> None:
-    """The last ``months`` calendar months of spend per connection split into parts (for Compare)."""
-    try:
-        details, rows, _ = _account_data(ctx)
-    except (tariff.TariffError, sqlite3.Error, OSError, ValueError):
-        log.exception("monthly spend skipped")
-        return
-    if consumer_ids is not None:
-        rows = rows[rows["consumer_id"].astype(str).isin([str(c) for c in consumer_ids])]
-    parts = ledger.month_parts(rows)
-    if not len(parts):
-        return
-    first = (pd.Timestamp(clock.today_ist()).to_period("M") - (months - 1)).start_time
-    parts = parts[parts["month"] >= first]
-    order = {cid: i for i, cid in enumerate(details["consumer_id"].astype(str))}
-    parts = parts.sort_values(
-        ["consumer_id", "month"], key=lambda s: s.map(order) if s.name == "consumer_id" else s
-    )
-    st.subheader(ctx.t("ledger_compare_title"))
-    st.caption(ctx.t("ledger_compare_caption"))
-    st.plotly_chart(
-        monthly_spend_figure(parts, ctx.lang),
-        key="ledger_monthly_spend",
-        config={"displaylogo": False},
-    )

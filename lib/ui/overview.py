@@ -1,118 +1,33 @@
 """The Overview page (``dashboard.py``): a card per linked connection, the one that runs out first on top.
 
-``draw(ctx)`` is the page. The cached loaders here are shared with the Compare page: authorization is
-checked *outside* them on every run (the account's active connections are read uncached, then only
-those consumer IDs are passed in), and their keys hold the database path and ``storage.meta.data_version``
-so a new import, link or rename shows at once. Inside, the reads still go through the store's
-authorized functions.
+``draw(ctx)`` is the page. Authorization is read uncached on every run and the data through the shared
+cached loaders (:mod:`lib.ui.loaders`). Whether a connection is low is :func:`lib.alerts.is_low` under
+the account's own rule, the same answer the warning on every page gives (``loaders.low_balances``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
-import sqlite3
-from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
 
-from lib import analytics, charts, clock, i18n, storage, tariff
-from lib.ui.escape import inert as md
-from lib.ui.frame import PageContext
+from lib import alerts, analytics, charts, clock, i18n, storage, tariff
+from lib.ui import ledger_panels, loaders, paths
+from lib.ui.context import PageContext
+from lib.ui.escape import markdown as md
+from lib.ui.widgets import (
+    days_text,
+    draw_no_connections,
+    draw_stale_links,
+    is_phone,
+    page_link,
+    pinned_first_column,
+)
 
-MANAGE_PAGE = "pages/manage_connection.py"
-COMPARE_PAGE = "pages/compare.py"
-
-
-# --- shared helpers (also used by compare_view) ---------------------------------------------------
-
-
-def is_phone() -> bool:
-    """A best guess from the browser's User-Agent; the pages also offer a switch."""
-    try:
-        agent = st.context.headers.get("User-Agent") or ""
-    except Exception:  # noqa: BLE001 - no request context (tests, bare mode)
-        return False
-    return any(word in agent for word in ("Mobile", "Android", "iPhone"))
-
-
-@st.cache_data(show_spinner=False, max_entries=256, ttl=6 * 3600)
-def cached_daily(
-    db_path: str,
-    version: str,
-    account_id: int,
-    consumer_ids: tuple[str, ...],
-    first_day: str,
-    last_day: str,
-) -> pd.DataFrame:
-    """Daily roll-ups of already-authorized ``consumer_ids`` (``version`` is only a cache key)."""
-    with storage.open_db(db_path) as conn:
-        return storage.readings.daily_frame(conn, account_id, list(consumer_ids), first_day, last_day)
-
-
-@st.cache_data(show_spinner=False, max_entries=256, ttl=6 * 3600)
-def cached_recharges(
-    db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...]
-) -> pd.DataFrame:
-    """Recharges of already-authorized ``consumer_ids``."""
-    with storage.open_db(db_path) as conn:
-        return storage.readings.recharges_frame(conn, account_id, list(consumer_ids))
-
-
-@st.cache_data(show_spinner=False, max_entries=64, ttl=6 * 3600)
-def cached_readings(
-    db_path: str, version: str, account_id: int, consumer_id: str, start_ts: str, end_ts: str
-) -> pd.DataFrame:
-    """Raw 30-minute readings of one already-authorized connection in [start_ts, end_ts)."""
-    with storage.open_db(db_path) as conn:
-        return storage.readings.readings_frame(conn, account_id, consumer_id, start_ts, end_ts)
-
-
-def account_connections(ctx: PageContext) -> tuple[pd.DataFrame, list[dict], str]:
-    """(active connections in link order, stale links, data version): read uncached, every run."""
-    with ctx.db() as conn:
-        details = storage.accounts.connection_details(conn, ctx.account_id)
-        stale = [
-            link for link in storage.accounts.linked_connections(conn, ctx.account_id) if not link["active"]
-        ]
-        version = storage.meta.data_version(conn)
-    details["consumer_id"] = details["consumer_id"].astype(str)
-    return details, stale, version
-
-
-def draw_stale_links(ctx: PageContext, stale: Sequence[dict]) -> None:
-    for link in stale:
-        st.warning(
-            ctx.t("overview_stale_link", nickname=md(link["nickname"]), consumer_id=md(link["consumer_id"]))
-        )
-
-
-def draw_no_connections(ctx: PageContext) -> None:
-    """The empty state of every data page: point to Add Another Meter."""
-    st.info(ctx.t("overview_no_connections"))
-    if (storage.ROOT / MANAGE_PAGE).exists():
-        st.page_link(MANAGE_PAGE, label=ctx.t("overview_add_meter"), icon=":material/add:")
-    else:
-        st.caption(ctx.t("overview_add_meter_where"))
-
-
-def pinned_first_column(label: str) -> dict[str, object]:
-    """``column_config`` that keeps a table's first column (the connection) in view on a phone.
-
-    The tables put the columns a household needs first (₹ before units); the rest sit behind the
-    table's own sideways scroll on a narrow screen, with the connection's name pinned beside them:
-    ``st.dataframe(table, column_config=pinned_first_column(ctx.t("overview_col_connection")))``.
-    """
-    return {label: st.column_config.TextColumn(label, pinned=True)}
-
-
-def days_text(ctx: PageContext, days: float) -> str:
-    if math.isnan(days):
-        return ctx.t("overview_days_unknown")
-    if math.isinf(days):
-        return ctx.t("overview_days_no_deduction")
-    return ctx.t("overview_days_value", days=i18n.format_number(days, ctx.lang, decimals=1))
+log = logging.getLogger(__name__)
 
 
 # --- the page --------------------------------------------------------------------------------------
@@ -122,8 +37,8 @@ def draw(ctx: PageContext) -> None:
     """Draw the Overview for the signed-in account."""
     st.title(ctx.t("overview_title"))
     try:
-        details, stale, version = account_connections(ctx)
-    except sqlite3.Error:
+        details, stale, version = loaders.account_connections(ctx)
+    except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
     draw_stale_links(ctx, stale)
@@ -136,24 +51,37 @@ def draw(ctx: PageContext) -> None:
     _, _, last_first, _ = analytics.month_to_date_bounds(today)
     first = min(last_first, today - dt.timedelta(days=31))
     try:
-        daily = cached_daily(str(ctx.settings.db_path), version, ctx.account_id, ids, str(first), str(today))
-        recharges = cached_recharges(str(ctx.settings.db_path), version, ctx.account_id, ids)
-    except sqlite3.Error:
+        daily = loaders.cached_daily(
+            str(ctx.settings.db_path), version, ctx.account_id, ids, str(first), str(today)
+        )
+        recharges = loaders.cached_recharges(str(ctx.settings.db_path), version, ctx.account_id, ids)
+    except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
 
     cards = analytics.overview_cards(details, daily, recharges, today)
-    _draw_headline(ctx, cards)
-    _draw_cards(ctx, cards)
-    from lib.ui import ledger  # lazy: ledger_view imports helpers from this module
-
-    ledger.draw_unexplained_summary(ctx)
+    low = _low_connections(ctx)
+    _draw_headline(ctx, cards, low)
+    _draw_cards(ctx, cards, low)
+    ledger_panels.draw_unexplained_summary(ctx)
     _draw_month(ctx, daily, today)
     _draw_cost(ctx, details, daily, today)
     _draw_balance_chart(ctx, details, daily, today)
 
 
-def _draw_headline(ctx: PageContext, cards: pd.DataFrame) -> None:
+def _low_connections(ctx: PageContext) -> dict[str, alerts.LowBalance]:
+    """The account's low connections by consumer ID (:func:`lib.alerts.is_low`, the banner's answer).
+
+    Empty when the ledger cannot be worked out (no tariff file, database error): the cards still show.
+    """
+    try:
+        return {alert.consumer_id: alert for alert in loaders.low_balances(ctx)}
+    except (storage.StorageError, tariff.TariffError, OSError, ValueError):
+        log.exception("low connections not known")
+        return {}
+
+
+def _draw_headline(ctx: PageContext, cards: pd.DataFrame, low: dict[str, alerts.LowBalance]) -> None:
     known = cards[cards["days_left"].notna() & ~cards["days_left"].isin([math.inf])]
     if not len(known):
         return
@@ -167,19 +95,19 @@ def _draw_headline(ctx: PageContext, cards: pd.DataFrame) -> None:
         days=i18n.format_number(first["days_left"], ctx.lang, decimals=1),
         date=i18n.format_date(first["run_out_day"], ctx.lang, pattern="d MMM"),
     )
-    (st.warning if first["low"] else st.info)(text)
+    (st.warning if first["consumer_id"] in low else st.info)(text)
 
 
-def _draw_cards(ctx: PageContext, cards: pd.DataFrame) -> None:
+def _draw_cards(ctx: PageContext, cards: pd.DataFrame, low: dict[str, alerts.LowBalance]) -> None:
     per_row = 3
     for start in range(0, len(cards), per_row):
         columns = st.columns(per_row)
         for column, (_, card) in zip(columns, cards.iloc[start : start + per_row].iterrows(), strict=False):
             with column, st.container(border=True):
-                _draw_card(ctx, card)
+                _draw_card(ctx, card, low.get(str(card["consumer_id"])))
 
 
-def _draw_card(ctx: PageContext, card: pd.Series) -> None:
+def _draw_card(ctx: PageContext, card: pd.Series, low: alerts.LowBalance | None) -> None:
     lang = ctx.lang
     st.subheader(md(card["nickname"]))
     st.caption(ctx.t("overview_consumer_id", consumer_id=md(card["consumer_id"])))
@@ -187,10 +115,14 @@ def _draw_card(ctx: PageContext, card: pd.Series) -> None:
         st.info(ctx.t("overview_no_readings"))
     if card["supply_cut"]:
         st.error(ctx.t("overview_cut", date=i18n.format_date(card["cut_since"], lang, pattern="d MMM")))
-    elif not math.isnan(card["balance_inr"]) and card["balance_inr"] <= 0:
+    elif (not math.isnan(card["balance_inr"]) and card["balance_inr"] <= 0) or (
+        low is not None and low.reason == "exhausted"
+    ):
         st.error(ctx.t("overview_exhausted"))
-    elif card["low"]:
-        st.warning(ctx.t("overview_low", days=i18n.format_number(card["days_left"], lang, decimals=1)))
+    elif low is not None and low.reason == "days":
+        st.warning(ctx.t("overview_low", days=ctx.number(low.days_left, decimals=1)))
+    elif low is not None:
+        st.warning(ctx.t("overview_low_balance", balance=ctx.money(low.balance_inr)))
 
     stale_day = pd.notna(card["balance_day"]) and card[
         "balance_day"
@@ -385,5 +317,4 @@ def _draw_balance_chart(ctx: PageContext, details: pd.DataFrame, daily: pd.DataF
         today=today,
     )
     st.plotly_chart(fig, key="overview_chart", config={"displaylogo": False})
-    if (storage.ROOT / COMPARE_PAGE).exists():
-        st.page_link(COMPARE_PAGE, label=ctx.t("overview_to_compare"), icon=":material/bar_chart:")
+    page_link(paths.COMPARE, ctx.t("overview_to_compare"), icon=":material/bar_chart:")

@@ -1,0 +1,58 @@
+"""What a page gets from the frame: settings, language, the signed-in account and formatting helpers.
+
+Its own module so that the frame, the shared chrome and every page module can import it without
+importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from lib import i18n, storage
+from lib.config import Settings
+
+
+@dataclass
+class PageContext:
+    """What a page gets from the frame."""
+
+    settings: Settings
+    lang: str
+    account_id: int | None
+    t: Callable[..., str]
+    devanagari_digits: bool = False
+
+    def money(self, amount: float, *, decimals: bool = True) -> str:
+        """₹ in Indian grouping in the page's language: ``ctx.money(1234.5) == '₹1,234.50'``."""
+        return i18n.format_money(
+            amount, self.lang, devanagari_digits=self.devanagari_digits, decimals=decimals
+        )
+
+    def number(self, value: float, *, decimals: int = 1) -> str:
+        return i18n.format_number(
+            value, self.lang, decimals=decimals, devanagari_digits=self.devanagari_digits
+        )
+
+    def date(self, day: Any, *, pattern: str = "medium") -> str:
+        return i18n.format_date(day, self.lang, pattern=pattern, devanagari_digits=self.devanagari_digits)
+
+    def datetime(self, moment: Any, *, pattern: str = "d MMM y, h:mm a") -> str:
+        return i18n.format_datetime(
+            moment, self.lang, pattern=pattern, devanagari_digits=self.devanagari_digits
+        )
+
+    def digits(self, text: str) -> str:
+        """Any text with numbers in it (counts, IDs are NOT passed here): Devanagari digits when chosen."""
+        return i18n.digits(text, self.devanagari_digits)
+
+    @contextmanager
+    def db(self) -> Iterator[storage.Conn]:
+        """A migrated connection for one operation: ``with ctx.db() as conn: ...``.
+
+        Raises ``storage.StorageError`` when the database cannot be opened.
+        """
+        with storage.open_db(self.settings.db_path) as conn:
+            yield conn

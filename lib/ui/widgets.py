@@ -1,0 +1,87 @@
+"""Widgets several pages draw the same way: the phone guess, links to other pages, empty states, the
+stale-link warnings, the connection picker and tables with the connection column pinned.
+
+Values a widget returns are untrusted: :func:`connection_picker` returns only one of the IDs offered.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import streamlit as st
+
+from lib.ui import paths
+from lib.ui.context import PageContext
+from lib.ui.escape import markdown
+
+
+def is_phone() -> bool:
+    """A best guess from the browser's User-Agent; the pages also offer a switch."""
+    try:
+        agent = st.context.headers.get("User-Agent") or ""
+    except Exception:  # noqa: BLE001 - no request context (tests, bare mode)
+        return False
+    return any(word in agent for word in ("Mobile", "Android", "iPhone"))
+
+
+def page_link(path: str, label: str, *, icon: str | None = None) -> bool:
+    """``st.page_link`` to a page of :mod:`lib.ui.paths` when its script is there; whether it was drawn."""
+    if not paths.exists(path):
+        return False
+    st.page_link(path, label=label, icon=icon)
+    return True
+
+
+def draw_stale_links(ctx: PageContext, stale: Sequence[Mapping[str, object]]) -> None:
+    """A warning per link whose consumer's registered mobile changed (its data is not readable)."""
+    for link in stale:
+        st.warning(
+            ctx.t(
+                "overview_stale_link",
+                nickname=markdown(link["nickname"]),
+                consumer_id=markdown(link["consumer_id"]),
+            )
+        )
+
+
+def draw_no_connections(ctx: PageContext) -> None:
+    """The empty state of every data page: point to Add Another Meter."""
+    st.info(ctx.t("overview_no_connections"))
+    if not page_link(paths.MANAGE_CONNECTION, ctx.t("overview_add_meter"), icon=":material/add:"):
+        st.caption(ctx.t("overview_add_meter_where"))
+
+
+def pinned_first_column(label: str) -> dict[str, object]:
+    """``column_config`` that keeps a table's first column (the connection) in view on a phone.
+
+    The tables put the columns a household needs first (₹ before units); the rest sit behind the
+    table's own sideways scroll on a narrow screen, with the connection's name pinned beside them:
+    ``st.dataframe(table, column_config=pinned_first_column(ctx.t("overview_col_connection")))``.
+    """
+    return {label: st.column_config.TextColumn(label, pinned=True)}
+
+
+def connection_picker(
+    ctx: PageContext, label: str, consumer_ids: Sequence[str], names: Mapping[str, str], *, key: str
+) -> str | None:
+    """A select box of the account's connections ("nickname (consumer ID)"); the chosen consumer ID, or
+    None when the widget holds anything that was not offered (a forged value)."""
+    chosen = st.selectbox(
+        label,
+        options=list(consumer_ids),
+        format_func=lambda cid: ctx.t(
+            "compare_connection_option", nickname=names.get(cid, cid), consumer_id=cid
+        ),
+        key=key,
+    )
+    return chosen if chosen in consumer_ids else None
+
+
+def days_text(ctx: PageContext, days: float) -> str:
+    """Days of balance left in words: a number with its unit, "not known yet" or "nothing deducted"."""
+    if days is None or math.isnan(days):
+        return ctx.t("overview_days_unknown")
+    if math.isinf(days):
+        return ctx.t("overview_days_no_deduction")
+    return ctx.t("overview_days_value", days=ctx.number(days, decimals=1))
