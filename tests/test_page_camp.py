@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,17 @@ def test_no_phone_panel_once_the_database_holds_real_consumers(db_path):
     assert not at.exception
     assert i18n.t("demo_banner", "en") not in _texts(at)
     assert not at.code
+
+
+def test_walkthrough_catalog_text_holds_no_markdown_markup():
+    """The walk-through's steps are shown as Markdown as written (catalog text and demo constants only)."""
+    from lib import demo
+
+    values = {"consumer_id": demo.DEMO_UNLINKED[0][0], "mobile": "+91 90000 00002"}
+    steps = [k for k in i18n.catalog() if k.startswith("camp_step_")]
+    assert len(steps) == 7
+    for key in steps:
+        for lang in ("en", "hi"):
+            text = i18n.t(key, lang, **values)
+            assert not set(text) & set("\\`*_[]<>#|~$"), (key, lang, text)
+            assert not re.search(r":[a-z]+(/[a-z_]+)?[:\[]", text), (key, lang, text)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import demo, i18n, storage
+from lib import alerts, demo, i18n, storage
 from lib.clock import IST
 from tests.factories import NICKNAMES, add_consumer, add_readings, household
 
@@ -210,3 +211,37 @@ def test_compare_shows_monthly_spend_split_into_parts(db_path):
     assert spend
     names = {trace["name"] for trace in json.loads(spend[0].proto.spec)["data"]}
     assert {"Energy charge", "Fixed charge", "Electricity duty"} <= names
+
+
+def _days_numbers(texts: list[str]) -> list[str]:
+    return sorted(m.group(1) for t in texts for m in re.finditer(r"about ([\d.]+) days", t))
+
+
+@pytest.mark.parametrize(
+    ("min_days_left", "min_balance_inr"),
+    [(0.0, 0.0), (3.0, 100.0), (60.0, 100_000.0)],
+)
+def test_card_and_banner_agree_on_which_connection_is_low(db_path, min_days_left, min_balance_inr):
+    """One answer (alerts.is_low under the account's rule) for the Overview cards and the banner."""
+    account_id = household(db_path, 3)
+    with storage.open_db(db_path) as conn:
+        alerts.set_alert_rule(conn, account_id, min_days_left=min_days_left, min_balance_inr=min_balance_inr)
+        low = alerts.account_low_balances(conn, account_id)
+    at = app(account_id, "en")
+    assert not at.exception
+    banner = [w.value for w in at.warning if w.icon == ":material/warning:"]
+    cards = [
+        w.value for w in at.warning if w.value.startswith("Low balance:") and w.icon != ":material/warning:"
+    ]
+    exhausted = [e.value for e in at.error if e.value == i18n.t("overview_exhausted", "en")]
+    if not low:
+        assert banner == [] and cards == [] and exhausted == []
+        return
+    lines = banner[0].split("  \n")
+    assert len(banner) == 1 and len(lines) == len(low)
+    assert len(cards) + len(exhausted) == len(low)
+    # the same days left on the card as in the banner, connection by connection
+    assert _days_numbers(cards) == _days_numbers(lines)
+    assert len(_days_numbers(cards)) == sum(a.reason == "days" for a in low)
+    if min_days_left == 60.0:
+        assert len(low) == 3  # a rule the fixed 3 days of the old cards could not follow

@@ -15,7 +15,6 @@ from lib.ui import paths
 from lib.ui import session_keys as keys
 from lib.ui.chrome import format_demo_mobile
 from lib.ui.context import PageContext
-from lib.ui.escape import markdown
 from lib.ui.widgets import page_link
 
 __all__ = ["draw_camp_page", "format_demo_mobile"]
@@ -49,7 +48,9 @@ def draw_camp_page(ctx: PageContext) -> None:
     ]
     for number, text in enumerate(steps, start=1):
         with st.container(border=True):
-            st.markdown(f"**{i18n.digits(str(number), ctx.lang == 'hi')}.** {markdown(text)}")
+            # Catalog text with the demo's own IDs and numbers in it (no user or database text), so it is
+            # Markdown as written; tests/test_page_camp.py checks these strings hold no Markdown markup.
+            st.markdown(f"**{i18n.digits(str(number), ctx.lang == 'hi')}.** {text}")
             if number in (2, 3, 6):
                 page_link(
                     paths.MANAGE_CONNECTION, ctx.t("nav_manage_connection"), icon=":material/arrow_forward:"
