@@ -180,3 +180,54 @@ def test_cli_dry_run_sends_nothing(conn, seeded, db_path):
     assert cli.main(["--db", str(db_path), "send-alerts", "--dry-run"], out=out, err=io.StringIO()) == 0
     assert "DEMO-1001" in out.getvalue()
     assert _outbox(conn) == []
+
+
+@pytest.mark.parametrize(
+    ("balance", "days", "expected"),
+    [
+        (250.0, 2.5, "days"),
+        (80.0, 12.0, "balance"),
+        (0.0, 5.0, "exhausted"),
+        (-5.0, math.nan, "exhausted"),
+        (900.0, 12.0, None),
+        (math.nan, 1.0, None),  # nothing known: never low
+        (150.0, math.inf, None),  # nothing deducted lately
+        (150.0, None, None),
+        (99.99, math.nan, "balance"),
+        (100.0, 3.0, None),  # the rule's bounds are "fewer than" and "below"
+    ],
+)
+def test_is_low_answers_with_the_reason(balance, days, expected):
+    assert alerts.is_low(balance, days, alerts.AlertRule(min_days_left=3, min_balance_inr=100)) == expected
+
+
+def test_is_low_follows_the_accounts_rule_not_a_fixed_three_days():
+    assert alerts.is_low(900.0, 10.0, alerts.AlertRule(min_days_left=14, min_balance_inr=0)) == "days"
+    assert alerts.is_low(900.0, 2.0, alerts.AlertRule(min_days_left=0, min_balance_inr=0)) is None
+
+
+def test_low_balances_are_exactly_the_connections_is_low_names():
+    outlook = pd.DataFrame(
+        {
+            "consumer_id": ["1", "2", "3", "4"],
+            "nickname": ["A", "B", "C", "D"],
+            "balance_inr": [250.0, 50.0, -1.0, 900.0],
+            "days_left": [2.0, 20.0, math.nan, 30.0],
+            "estimated": [False, True, False, False],
+        }
+    )
+    rule = alerts.AlertRule(min_days_left=3, min_balance_inr=100)
+    low = alerts.low_balances(outlook, rule)
+    assert [(a.consumer_id, a.reason) for a in low] == [("3", "exhausted"), ("1", "days"), ("2", "balance")]
+    expected = {
+        r.consumer_id for r in outlook.itertuples() if alerts.is_low(r.balance_inr, r.days_left, rule)
+    }
+    assert {a.consumer_id for a in low} == expected
+    assert low[2].estimated is True
+
+
+def test_a_storage_failure_is_a_storage_error(tmp_path):
+    with storage.open_db(tmp_path / "x.db") as conn:
+        conn.execute("DROP TABLE alerts_sent")
+        with pytest.raises(storage.StorageError):
+            alerts.alerts_sent_on(conn, 1, "2026-11-25")

@@ -245,3 +245,19 @@ def test_card_and_banner_agree_on_which_connection_is_low(db_path, min_days_left
     assert len(_days_numbers(cards)) == sum(a.reason == "days" for a in low)
     if min_days_left == 60.0:
         assert len(low) == 3  # a rule the fixed 3 days of the old cards could not follow
+
+
+@pytest.mark.parametrize("page", ["dashboard.py", "pages/compare.py", "pages/ledger.py"])
+def test_a_database_failure_shows_a_message_not_a_traceback(db_path, monkeypatch, page):
+    account_id = household(db_path, 1)
+
+    def broken(*args, **kwargs):
+        raise storage.StorageError("disk I/O error")
+
+    monkeypatch.setattr(storage.accounts, "connection_details", broken)
+    at = app(account_id, "en")
+    if page != "dashboard.py":
+        at.switch_page(page).run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert {i18n.t("overview_error", "en"), i18n.t("ledger_error_load", "en")} & set(errors)
