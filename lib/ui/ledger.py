@@ -176,7 +176,7 @@ def _draw_anchor_form(ctx: PageContext, consumer_id: str, own: pd.DataFrame, tod
                     ledger.add_balance_anchor(conn, ctx.account_id, consumer_id, day=day, balance_inr=amount)
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
-            except (sqlite3.Error, storage.StorageError):
+            except storage.StorageError:
                 st.error(ctx.t("ledger_error_save"))
             else:
                 st.rerun()
