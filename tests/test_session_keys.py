@@ -58,7 +58,7 @@ def test_every_session_key_in_lib_ui_is_registered(path):
 def test_the_ui_uses_session_state_at_all():
     # guards the grep itself: if the pattern stopped matching, the test above would pass on nothing
     found = {k for path in UI_FILES for k in key_literals(path.read_text(encoding="utf-8"))}
-    assert {"compare_connections", "ledger_connection", "signin_otp_input"} <= found
+    assert {"compare_connections", "ledger_connection", "camp_reset_confirmed"} <= found
 
 
 def _developing_section() -> str:
