@@ -221,3 +221,50 @@ def test_remove_connection(journey: Journey) -> None:
     remaining = {name for cid, name in linked.items() if cid != consumer_id}
     assert _panel_titles(journey, set(linked.values())) == remaining, f"{nickname} still has a panel"
     journey.shot("compare-after-remove")
+
+
+def test_enter_then_tap_on_verify_signs_in_once(journey: Journey) -> None:
+    """Issue 10, double submit: the visitor types the OTP, presses Enter on the keyboard and taps "Verify OTP"
+    too: the visitor ends signed in, once, with no "already used". This guards the real sequence (raw key and
+    tap, nothing waited for in between); it passes without the fix too on an idle machine, because the bad
+    interleaving needs the first run cut short after the consume. That interleaving is reproduced
+    deterministically by the AppTests (test_a_double_submit_whose_first_run_was_lost_*)."""
+    from lib import audit
+
+    account_id = _account_id(journey.server.db_path)
+    events = ("login_ok", "otp_reuse", "login_failed")
+
+    def counts() -> list[int]:  # the audit trail outlives the demo reset: compare before and after
+        with storage.open_db(journey.server.db_path) as conn:
+            return [audit.count(conn, "login_ok", account_id=account_id)] + [
+                audit.count(conn, event) for event in events[1:]
+            ]
+
+    before = counts()
+    journey.send_sign_in_otp(demo.DEMO_ACCOUNT_MOBILE)
+    box = journey.main.get_by_label(journey.t("auth_otp_label"), exact=True)
+    box.fill(journey.latest_otp(to=demo.DEMO_ACCOUNT_MOBILE))
+    where = journey.main.get_by_role("button", name=journey.t("auth_verify_otp"), exact=True).bounding_box()
+    assert where is not None
+    x, y = where["x"] + where["width"] / 2, where["y"] + where["height"] / 2
+
+    def enter_then_tap() -> None:
+        # Raw input, no waiting in between (a locator click would wait for the first run to settle).
+        box.press("Enter")
+        if journey.device == "phone":
+            journey.page.touchscreen.tap(x, y)
+        else:
+            journey.page.mouse.click(x, y)
+
+    journey.act(
+        enter_then_tap,
+        then=lambda: expect(
+            journey.main.get_by_role("heading", name=journey.t("overview_title"))
+        ).to_be_visible(),
+    )
+    expect(journey.main.get_by_text(journey.t("auth_otp_used"), exact=True)).to_have_count(0)
+    expect(journey.main.get_by_label(journey.t("auth_otp_label"), exact=True)).to_have_count(0)
+    assert dict(zip(events, counts(), strict=True)) == dict(
+        zip(events, [before[0] + 1, *before[1:]], strict=True)
+    )
+    journey.shot("signed-in-once")
