@@ -153,6 +153,7 @@ def low_balances(outlook: pd.DataFrame, rule: AlertRule) -> list[LowBalance]:
     with no known balance is never "low": nothing is known about it.
     """
     found: list[tuple[int, float, int, LowBalance]] = []
+    row: Any  # itertuples rows: attribute types come from the frame's columns
     for position, row in enumerate(outlook.itertuples(index=False)):
         reason = is_low(row.balance_inr, row.days_left, rule)
         if reason is None:

@@ -335,10 +335,10 @@ def _add_run_out(
     last_day: dt.date,
     position: dict[str, int],
 ) -> None:
-    row = forecast[forecast["consumer_id"].astype(str) == cid]
-    if not len(row):
+    rows = forecast[forecast["consumer_id"].astype(str) == cid]
+    if not len(rows):
         return
-    row = row.iloc[0]
+    row = rows.iloc[0]
     if pd.isna(row["run_out_day"]) or pd.isna(row["balance_day"]) or pd.isna(row["balance_inr"]):
         return
     start = pd.Timestamp(row["balance_day"]).date()

@@ -41,7 +41,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from lib import importing, storage
 from lib.config import load_settings
@@ -55,7 +55,7 @@ class Context:
     out: TextIO
     err: TextIO
 
-    def open_db(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+    def open_db(self) -> contextlib.AbstractContextManager[storage.Database]:
         """``with ctx.open_db() as conn:`` a migrated connection for this command."""
         return storage.open_db(self.db_path)
 
@@ -473,7 +473,7 @@ def _replace_atomically(path: Path) -> Iterator[TextIO]:
         raise importing.ImportFailed("cannot_read", path=path, error=error.strerror) from None
     try:
         with handle:
-            yield handle
+            yield cast(TextIO, handle)
         os.replace(handle.name, path)
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)

@@ -25,7 +25,7 @@ import datetime as dt
 import functools
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
@@ -143,7 +143,7 @@ def format_datetime(
     return digits(text, _deva(lang, devanagari_digits))
 
 
-def month_name(month: int, lang: str, *, width: str = "wide") -> str:
+def month_name(month: int, lang: str, *, width: Literal["abbreviated", "narrow", "wide"] = "wide") -> str:
     """``month_name(8, "hi") == 'अगस्त'``."""
     from babel.dates import get_month_names
 

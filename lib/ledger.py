@@ -35,7 +35,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -191,7 +191,7 @@ def build_ledger(
                 _connection_ledger(
                     own.sort_values("day").reset_index(drop=True),
                     str(fact["tariff_category"]),
-                    float(fact["sanctioned_load_kw"]),
+                    float(cast(float, fact["sanctioned_load_kw"])),
                     _rows_of(arrears, cid),
                     _rows_of(adjustments, cid),
                     _rows_of(anchors, cid),
@@ -483,6 +483,7 @@ def late_credits(ledger: pd.DataFrame) -> pd.DataFrame:
     for cid, own in ledger.groupby("consumer_id", sort=False):
         own = own.sort_values("day")
         run_start: pd.Timestamp | None = None
+        row: Any  # itertuples rows: attribute types come from the frame's columns
         for row in own.itertuples(index=False):
             if row.pending_inr > 0 and run_start is None:
                 run_start = row.day
@@ -825,7 +826,7 @@ def free_units_outlook(
         if cid not in facts.index:
             continue
         category = str(facts.loc[cid, "tariff_category"])
-        load = float(facts.loc[cid, "sanctioned_load_kw"])
+        load = float(cast(float, facts.loc[cid, "sanctioned_load_kw"]))
         try:
             allowance = float(tariff.tariff_for(category, today, book=book).free_units_per_month)
         except tariff.TariffError:
@@ -1044,8 +1045,8 @@ def add_adjustment(
         raise LedgerInputError("ledger_error_amount")
     if not isinstance(day, dt.date):
         raise LedgerInputError("ledger_error_day")
-    reason = _clean_note(reason)
-    if not reason:
+    cleaned = _clean_note(reason)
+    if not cleaned:
         raise LedgerInputError("ledger_error_reason")
     adjustment_id = storage.ledger.insert_adjustment(
         conn,
@@ -1053,7 +1054,7 @@ def add_adjustment(
         consumer_id,
         day=day.isoformat(),
         amount_inr=round(amount, 2),
-        reason=reason,
+        reason=cleaned,
         now=now,
     )
     if adjustment_id is None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -72,7 +72,7 @@ def interval_facts(readings: pd.DataFrame) -> dict[str, Any]:
     changes = []
     for (_, before), (when, after) in zip(per_day.items(), list(per_day.items())[1:], strict=False):
         if before != after:
-            changes.append({"date": when.isoformat(), "from": int(before), "to": int(after)})
+            changes.append({"date": cast(dt.date, when).isoformat(), "from": int(before), "to": int(after)})
     return {"interval_minutes": int(minutes.mode().iloc[0]), "changes": changes}
 
 
@@ -81,7 +81,7 @@ def peak_demand(readings: pd.DataFrame) -> tuple[float | None, str | None]:
     if not len(readings):
         return None, None
     kw = readings["kwh"].reset_index(drop=True) / (reading_minutes(readings) / 60)
-    at = int(kw.idxmax())
+    at = int(cast(int, kw.idxmax()))
     return round(float(kw.iloc[at]), 3), _ist(readings["ts"].reset_index(drop=True).iloc[at])
 
 
@@ -98,6 +98,7 @@ def late_credits(readings: pd.DataFrame, recharges: pd.DataFrame) -> list[dict[s
     if not len(metered) or not len(recharges):
         return out
     rises = metered["balance_inr"].diff()
+    row: Any  # itertuples rows: attribute types come from the frame's columns
     for row in recharges.itertuples(index=False):
         if getattr(row, "kind", "recharge") != "recharge" or row.amount_inr <= 0:
             continue

@@ -147,7 +147,7 @@ class TariffBook:
 
     def tariff_for(self, category: str, day: dt.date) -> CategoryTariff:
         """The tariff of ``category`` in force on IST date ``day``; TariffError when there is none."""
-        version = None
+        version: _Version | None = None
         for candidate in self.versions:
             if candidate.effective_from <= day:
                 version = candidate
@@ -162,10 +162,10 @@ class TariffBook:
             raise TariffError(
                 f"{self.path}: version {version.name!r} has no category {category!r} (it has {known})"
             )
-        scheme = None
-        for candidate in self.free_units:
-            if candidate.effective_from <= day:
-                scheme = candidate
+        scheme: _FreeUnits | None = None
+        for free_units in self.free_units:
+            if free_units.effective_from <= day:
+                scheme = free_units
         free = scheme.units_per_month if scheme and category in scheme.categories else _ZERO
         return CategoryTariff(
             category=category,

@@ -222,8 +222,8 @@ def _read_recharges(
                 column = "status"
                 what = payment_kind(text(row, "status"), amount)
                 column = ""
-            except RowProblem as error:
-                problem = error
+            except RowProblem as raised:
+                problem = raised
         if problem is None and what == "skip":
             report.skip(SkippedPayment(line, cid, ts, amount, text(row, "status"), text(row, "reference")))
             continue
@@ -260,7 +260,7 @@ def _read_recharges(
         flush()
     references: dict[str, set[str]] = {}
     for record in money_back:
-        cid = record["consumer_id"]
+        cid = str(record["consumer_id"])
         if cid not in references:
             references[cid] = storage.readings.stored_recharge_references(conn, cid)
         kind = "reversal" if record["reference"] in references[cid] else "refund"
