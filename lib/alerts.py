@@ -27,13 +27,16 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from lib import analytics, i18n, ledger, sms, storage, tariff
+from lib import analytics, i18n, ledger, sms, tariff
 from lib.clock import from_ts, now_utc, to_ts, today_ist
 from lib.config import Settings
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 DEFAULT_MIN_DAYS_LEFT = analytics.LOW_DAYS_LEFT  # the Overview's "low" too
 DEFAULT_MIN_BALANCE_INR = 100.0
@@ -71,14 +74,14 @@ class LowBalance:
 # --- the rule ---------------------------------------------------------------------------------------
 
 
-def alert_rule(conn: storage.Conn, account_id: int) -> AlertRule:
+def alert_rule(conn: Database, account_id: int) -> AlertRule:
     """The account's rule (the defaults when it never set one); ``StorageError`` when it cannot be read."""
-    row = storage.alerts.alert_rule_row(conn, account_id)
+    row = conn.alerts.alert_rule_row(account_id)
     return AlertRule() if row is None else AlertRule(*row)
 
 
 def set_alert_rule(
-    conn: storage.Conn,
+    conn: Database,
     account_id: int,
     *,
     min_days_left: float,
@@ -88,8 +91,9 @@ def set_alert_rule(
 ) -> AlertRule:
     """Save the account's rule; :class:`AlertRuleError` (catalog key) for a value out of range.
 
+    >>> from lib import storage
     >>> with storage.open_db(":memory:") as conn:
-    ...     account = storage.accounts.create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
+    ...     account = conn.accounts.create_account("+919876543210", now="2026-01-01T00:00:00Z")
     ...     set_alert_rule(conn, account, min_days_left=5, min_balance_inr=200, now="2026-11-25T06:30:00Z")
     AlertRule(min_days_left=5.0, min_balance_inr=200.0, sms_enabled=True)
     """
@@ -102,8 +106,7 @@ def set_alert_rule(
     if not (math.isfinite(rupees) and 0 <= rupees <= MAX_MIN_BALANCE_INR):
         raise AlertRuleError("alerts_error_balance")
     rule = AlertRule(round(days, 1), round(rupees, 2), bool(sms_enabled))
-    storage.alerts.upsert_alert_rule(
-        conn,
+    conn.alerts.upsert_alert_rule(
         account_id,
         min_days_left=rule.min_days_left,
         min_balance_inr=rule.min_balance_inr,
@@ -180,7 +183,7 @@ def ledger_low_balances(ledger_rows: pd.DataFrame, rule: AlertRule, today: dt.da
     return low_balances(ledger.balance_outlook(ledger_rows, today), rule)
 
 
-def account_low_balances(conn: storage.Conn, account_id: int, *, now: str | None = None) -> list[LowBalance]:
+def account_low_balances(conn: Database, account_id: int, *, now: str | None = None) -> list[LowBalance]:
     """Low connections of one account under its rule, from its own ledger (authorized reads only)."""
     today = today_ist(from_ts(now)) if now else today_ist()
     rule = alert_rule(conn, account_id)
@@ -231,7 +234,7 @@ class AlertRun:
     sms_off: int = 0
 
 
-def send_low_balance_alerts(conn: storage.Conn, settings: Settings, *, now: str | None = None) -> AlertRun:
+def send_low_balance_alerts(conn: Database, settings: Settings, *, now: str | None = None) -> AlertRun:
     """SMS every account about its low connections, at most once per account, connection and IST day.
 
     Safe to run again (a scheduler every hour, two runs at once): a connection's alert is reserved in
@@ -241,7 +244,7 @@ def send_low_balance_alerts(conn: storage.Conn, settings: Settings, *, now: str 
     ts = now or to_ts(now_utc())
     day = today_ist(from_ts(ts)).isoformat()
     counts = {"accounts": 0, "sent": 0, "already_sent": 0, "failed": 0, "sms_off": 0}
-    for account in storage.accounts.accounts_with_active_links(conn):
+    for account in conn.accounts.accounts_with_active_links():
         account_id = int(account["account_id"])
         counts["accounts"] += 1
         alerts = account_low_balances(conn, account_id, now=ts)
@@ -261,18 +264,17 @@ def send_low_balance_alerts(conn: storage.Conn, settings: Settings, *, now: str 
             except Exception as error:  # noqa: BLE001 - mark the reservation failed so a later run retries
                 result = sms.SendResult(ok=False, gateway=settings.sms_gateway, error=type(error).__name__)
             if not result.ok:
-                storage.alerts.mark_alert_failed(conn, account_id, alert.consumer_id, day)
+                conn.alerts.mark_alert_failed(account_id, alert.consumer_id, day)
                 counts["failed"] += 1
             else:
                 counts["sent"] += 1
     return AlertRun(**counts)
 
 
-def _reserve(conn: storage.Conn, account_id: int, alert: LowBalance, day: str, ts: str) -> bool:
+def _reserve(conn: Database, account_id: int, alert: LowBalance, day: str, ts: str) -> bool:
     """Claim today's alert for (account, connection); False when it was sent already (or is being sent)."""
     days_left = None if math.isnan(alert.days_left) or math.isinf(alert.days_left) else alert.days_left
-    return storage.alerts.reserve_alert(
-        conn,
+    return conn.alerts.reserve_alert(
         account_id,
         alert.consumer_id,
         day=day,
@@ -282,6 +284,6 @@ def _reserve(conn: storage.Conn, account_id: int, alert: LowBalance, day: str, t
     )
 
 
-def alerts_sent_on(conn: storage.Conn, account_id: int, day: str) -> list[dict[str, Any]]:
+def alerts_sent_on(conn: Database, account_id: int, day: str) -> list[dict[str, Any]]:
     """The account's alert log of one IST day (``YYYY-MM-DD``): consumer_id, sent_at, days_left, outcome."""
-    return storage.alerts.alerts_sent_on(conn, account_id, day)
+    return conn.alerts.alerts_sent_on(account_id, day)

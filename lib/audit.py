@@ -17,11 +17,13 @@ the ``0002_auth`` migration). The rows live in ``lib.storage.audit``; this modul
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lib import storage
 from lib.clock import now_utc, to_ts
 from lib.phone import mask_mobile
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 EVENTS = frozenset(
     {
@@ -67,7 +69,7 @@ def clean(value: object, *, limit: int = MAX_FIELD_CHARS, mask_numbers: bool = T
 
 
 def record(
-    conn: storage.Conn,
+    conn: Database,
     event: str,
     *,
     account_id: int | None = None,
@@ -89,8 +91,7 @@ def record(
     masked = None
     if destination:
         masked = destination if "•" in destination else mask_mobile(destination)
-    storage.audit.append(
-        conn,
+    conn.audit.append(
         {
             "ts": now or to_ts(now_utc()),
             "event": event,
@@ -106,7 +107,7 @@ def record(
 
 
 def recent(
-    conn: storage.Conn,
+    conn: Database,
     *,
     limit: int = 50,
     event: str | None = None,
@@ -114,12 +115,12 @@ def recent(
 ) -> list[dict[str, Any]]:
     """The newest audit rows first (dicts of every ``audit`` column), optionally of one event or one
     account (operators and tests)."""
-    return storage.audit.recent(conn, limit=limit, event=event, account_id=account_id)
+    return conn.audit.recent(limit=limit, event=event, account_id=account_id)
 
 
-def count(conn: storage.Conn, event: str, **match: Any) -> int:
+def count(conn: Database, event: str, **match: Any) -> int:
     """How many rows of ``event`` (optionally matching columns exactly): ``count(conn, "otp_sent", account_id=3)``.
 
     Raises ``ValueError`` for a column that cannot be matched.
     """
-    return storage.audit.count(conn, event, match)
+    return conn.audit.count(event, match)

@@ -26,12 +26,15 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from lib import audit, i18n, otp, sms, storage
+from lib import audit, i18n, otp, sms
 from lib.clock import IST, now_utc, to_ts
 from lib.config import Settings
 from lib.phone import mask_mobile, normalise_mobile
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 MAX_CONSUMER_ID_INPUT = 32
 MAX_NICKNAME_CHARS = 40
@@ -71,7 +74,7 @@ class VerifyOutcome:
 # --- startup --------------------------------------------------------------------------------------
 
 
-def check_startup(conn: storage.Conn, settings: Settings, *, key_file: Path | None = None) -> otp.OtpKey:
+def check_startup(conn: Database, settings: Settings, *, key_file: Path | None = None) -> otp.OtpKey:
     """Refuse unsafe configurations with a message an operator can act on; return the OTP key.
 
     - the SMS gateway checks of ``sms.check_sms_configuration`` (demo outbox + real data, ...);
@@ -83,7 +86,7 @@ def check_startup(conn: storage.Conn, settings: Settings, *, key_file: Path | No
         key = _key(settings, key_file)
     except (sms.SmsConfigurationError, otp.OtpKeyError) as exc:
         raise AuthConfigurationError(str(exc)) from exc
-    if key.source == "file" and storage.consumers.holds_real_data(conn):
+    if key.source == "file" and conn.consumers.holds_real_data():
         raise AuthConfigurationError(
             "Refusing to start: the database holds real consumers but no OTP key is configured. "
             "Set [otp] key in .streamlit/secrets.toml (or METERMITRA_OTP_KEY) to 64 random hex characters."
@@ -128,7 +131,7 @@ def clean_nickname(text: object) -> str | None:
 
 
 def start_sign_in(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     mobile_input: object,
     *,
@@ -144,7 +147,7 @@ def start_sign_in(
 
 
 def resend_sign_in(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     challenge_id: str,
     mobile_e164: str,
@@ -164,7 +167,7 @@ def resend_sign_in(
 
 
 def verify_sign_in(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     challenge_id: object,
     mobile_e164: str,
@@ -182,17 +185,15 @@ def verify_sign_in(
     now = now or now_utc()
     ts = to_ts(now)
 
-    def create(conn: storage.Conn, _challenge: otp.Challenge) -> int:
-        account_id = storage.accounts.create_account(
-            conn, mobile_e164, language=i18n.normalise_language(lang), now=ts
-        )
+    def create(conn: Database, _challenge: otp.Challenge) -> int:
+        account_id = conn.accounts.create_account(mobile_e164, language=i18n.normalise_language(lang), now=ts)
         audit.record(conn, "login_ok", account_id=account_id, destination=mobile_e164, now=ts)
         return account_id
 
     def failed(verdict: otp.Verdict) -> None:
         if verdict.status == "invalid":
             return
-        with storage.transaction(conn):
+        with conn.transaction():
             audit.record(
                 conn,
                 "login_failed",
@@ -203,7 +204,7 @@ def verify_sign_in(
             )
 
     def signed_in(verdict: otp.Verdict) -> VerifyOutcome:
-        account = storage.accounts.account_by_id(conn, verdict.account_id) if verdict.account_id else None
+        account = conn.accounts.account_by_id(verdict.account_id) if verdict.account_id else None
         if account is None:  # a repeat whose account has gone meanwhile: the code is spent
             return VerifyOutcome("used")
         return VerifyOutcome(
@@ -226,17 +227,17 @@ def verify_sign_in(
     )
 
 
-def record_sign_out(conn: storage.Conn, account_id: int, *, now: dt.datetime | None = None) -> None:
+def record_sign_out(conn: Database, account_id: int, *, now: dt.datetime | None = None) -> None:
     """Audit a "Sign out" (the view clears the session)."""
-    with storage.transaction(conn):
+    with conn.transaction():
         audit.record(conn, "sign_out", account_id=account_id, now=to_ts(now or now_utc()))
 
 
-def account_summary(conn: storage.Conn, account_id: object) -> dict[str, str] | None:
+def account_summary(conn: Database, account_id: object) -> dict[str, str] | None:
     """What the sidebar shows about the signed-in account: its masked mobile and saved language."""
     if not isinstance(account_id, int):
         return None
-    account = storage.accounts.account_by_id(conn, account_id)
+    account = conn.accounts.account_by_id(account_id)
     if account is None:
         return None
     return {
@@ -249,7 +250,7 @@ def account_summary(conn: storage.Conn, account_id: object) -> dict[str, str] | 
 
 
 def start_link(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     account_id: int,
     consumer_id_input: object,
@@ -269,9 +270,9 @@ def start_link(
         return SendOutcome("invalid_consumer_id")
 
     def resolve() -> tuple[str, str | None]:
-        record = storage.consumers.consumer_record(conn, typed)
+        record = conn.consumers.consumer_record(typed)
         if record is None and isinstance(consumer_id_input, str):
-            record = storage.consumers.consumer_record(conn, consumer_id_input.strip())
+            record = conn.consumers.consumer_record(consumer_id_input.strip())
         consumer_id = record["consumer_id"] if record else typed
         destination = record["registered_mobile"] if record else None
         if destination is not None and normalise_mobile(destination) != destination:
@@ -282,7 +283,7 @@ def start_link(
 
 
 def resend_link(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     account_id: int,
     challenge_id: str,
@@ -303,7 +304,7 @@ def resend_link(
 
 
 def verify_link(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     account_id: int,
     challenge_id: object,
@@ -325,12 +326,12 @@ def verify_link(
     ts = to_ts(now)
     made: dict[str, str] = {}
 
-    def link(conn: storage.Conn, challenge: otp.Challenge) -> int:
+    def link(conn: Database, challenge: otp.Challenge) -> int:
         nickname = clean_nickname(nickname_input) or default_nickname(conn, account_id, lang)
-        storage.accounts.insert_link(conn, account_id, consumer_id, nickname, now=ts)
-        if not storage.accounts.is_linked(conn, account_id, consumer_id):
+        conn.accounts.insert_link(account_id, consumer_id, nickname, now=ts)
+        if not conn.accounts.is_linked(account_id, consumer_id):
             raise _LinkVanished  # the consumer left the master meanwhile: roll the consume back
-        record = storage.consumers.consumer_record(conn, consumer_id) or {}
+        record = conn.consumers.consumer_record(consumer_id) or {}
         made.update(nickname=nickname, mobile=str(record.get("registered_mobile", "")))
         audit.record(
             conn,
@@ -345,7 +346,7 @@ def verify_link(
 
     def linked(verdict: otp.Verdict) -> VerifyOutcome:
         if verdict.repeat:
-            rows = storage.accounts.linked_connections(conn, account_id)
+            rows = conn.accounts.linked_connections(account_id)
             nickname = next((str(r["nickname"]) for r in rows if r["consumer_id"] == consumer_id), None)
             if nickname is None:  # removed since the first submission: the code is spent
                 return VerifyOutcome("used")
@@ -369,29 +370,29 @@ def verify_link(
     )
 
 
-def default_nickname(conn: storage.Conn, account_id: int, lang: str) -> str:
+def default_nickname(conn: Database, account_id: int, lang: str) -> str:
     """ "Meter 2" / "मीटर 2": the next number after the connections already linked."""
-    count = len(storage.accounts.linked_connections(conn, account_id))
+    count = len(conn.accounts.linked_connections(account_id))
     return i18n.t("auth_default_nickname", lang, number=count + 1)
 
 
-def rename_connection(conn: storage.Conn, account_id: int, consumer_id: str, nickname_input: object) -> bool:
+def rename_connection(conn: Database, account_id: int, consumer_id: str, nickname_input: object) -> bool:
     """Rename a linked connection; False for an empty nickname or a connection the account has not linked."""
     nickname = clean_nickname(nickname_input)
     if nickname is None or not isinstance(consumer_id, str):
         return False
-    return storage.accounts.rename_link(conn, account_id, consumer_id, nickname)
+    return conn.accounts.rename_link(account_id, consumer_id, nickname)
 
 
 def remove_connection(
-    conn: storage.Conn, account_id: int, consumer_id: object, *, now: dt.datetime | None = None
+    conn: Database, account_id: int, consumer_id: object, *, now: dt.datetime | None = None
 ) -> bool:
     """ "Remove": delete the link and audit it in one transaction; takes effect on every page at once."""
     if not isinstance(consumer_id, str):
         return False
     ts = to_ts(now or now_utc())
-    with storage.transaction(conn):
-        removed = storage.accounts.delete_link(conn, account_id, consumer_id)
+    with conn.transaction():
+        removed = conn.accounts.delete_link(account_id, consumer_id)
         if removed:
             audit.record(conn, "link_removed", account_id=account_id, consumer_id=consumer_id, now=ts)
     return removed
@@ -401,7 +402,7 @@ def remove_connection(
 
 
 def _start(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     purpose: otp.Purpose,
     account_id: int | None,
@@ -418,7 +419,7 @@ def _start(
 
 
 def _resend(
-    conn: storage.Conn,
+    conn: Database,
     challenge_id: str,
     subject: str,
     start: Callable[[], SendOutcome],
@@ -433,7 +434,7 @@ def _resend(
 
 
 def _verify(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     challenge_id: object,
     code_input: object,
@@ -441,7 +442,7 @@ def _verify(
     purpose: otp.Purpose,
     account_id: int | None,
     subject: str,
-    on_success: Callable[[storage.Conn, otp.Challenge], int],
+    on_success: Callable[[Database, otp.Challenge], int],
     on_failure: Callable[[otp.Verdict], None] | None,
     finish: Callable[[otp.Verdict], VerifyOutcome],
     session: str | None,
@@ -472,7 +473,7 @@ def _verify(
 
 
 def _send(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     purpose: otp.Purpose,
     account_id: int | None,
@@ -511,7 +512,7 @@ def _send(
 
 
 def _notify_owner(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     account_id: int,
     consumer_id: str,
@@ -521,9 +522,9 @@ def _notify_owner(
     """Tell the registered mobile that its connection was linked (no link in the text)."""
     if normalise_mobile(mobile) != mobile:
         return
-    owner = storage.accounts.account_by_mobile(conn, mobile)
+    owner = conn.accounts.account_by_mobile(mobile)
     lang = i18n.normalise_language(owner["language"] if owner else None)
-    account = storage.accounts.account_by_id(conn, account_id) or {}
+    account = conn.accounts.account_by_id(account_id) or {}
     text = i18n.t(
         "auth_sms_link_notice",
         lang,

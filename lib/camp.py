@@ -43,9 +43,9 @@ def check_camp_settings(settings: Settings) -> None:
         raise CampModeError("camp_error_production_path")
 
 
-def check_camp_database(conn: storage.Conn) -> None:
+def check_camp_database(conn: storage.Database) -> None:
     """Refuse a database that holds any non-demo consumer."""
-    if storage.consumers.holds_real_data(conn):
+    if conn.consumers.holds_real_data():
         raise CampModeError("camp_error_real_data")
 
 
@@ -68,7 +68,7 @@ def ensure_snapshot(db_path: Path, *, now: dt.datetime | None = None) -> Path:
     try:
         storage.migrate(conn)
         demo.seed_demo(conn, now=now)
-        storage.demo.checkpoint(conn)
+        conn.demo.checkpoint()
     finally:
         conn.close()
     for stale in Path(db_path).parent.glob(f"{Path(db_path).stem}.seed-*.db"):
@@ -90,18 +90,18 @@ def reset_demo(db_path: Path, *, now: dt.datetime | None = None) -> None:
     try:
         storage.migrate(conn)
         check_camp_database(conn)
-        generation = int(storage.meta.get_meta(conn, "camp_generation") or 0) + 1
+        generation = int(conn.meta.get_meta("camp_generation") or 0) + 1
         storage.demo.restore_snapshot(snapshot, conn)
-        with storage.transaction(conn):
-            storage.meta.set_meta(conn, "camp_generation", str(generation))
-            storage.meta.bump_data_version(conn)
+        with conn.transaction():
+            conn.meta.set_meta("camp_generation", str(generation))
+            conn.meta.bump_data_version()
     finally:
         conn.close()
 
 
-def camp_generation(conn: storage.Conn) -> str:
+def camp_generation(conn: storage.Database) -> str:
     """Changes at every reset; a session that saw another generation is signed out."""
-    return storage.meta.get_meta(conn, "camp_generation") or "0"
+    return conn.meta.get_meta("camp_generation") or "0"
 
 
 def prepare_camp_database(settings: Settings, *, now: dt.datetime | None = None) -> None:
@@ -111,7 +111,7 @@ def prepare_camp_database(settings: Settings, *, now: dt.datetime | None = None)
     try:
         storage.migrate(conn)
         check_camp_database(conn)
-        empty = not storage.consumers.has_consumers(conn)
+        empty = not conn.consumers.has_consumers()
     finally:
         conn.close()
     if empty:

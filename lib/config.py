@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lib.storage.engine import DEFAULT_DB, ROOT
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "metermitra.db"
+
 
 SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
 CAMP_DB = ROOT / "data" / "camp.db"

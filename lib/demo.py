@@ -4,11 +4,12 @@
 tests); ``ensure_demo_data`` seeds only an empty database (the dashboard's first start).
 
 >>> from lib import storage
+>>> from lib import storage
 >>> conn = storage.connect(":memory:"); _ = storage.migrate(conn)
 >>> summary = seed_demo(conn, now=dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC), days=40)
 >>> summary["linked"], summary["unlinked"], summary["first_day"], summary["last_reading_ts"]
 (3, 3, '2026-10-01', '2026-11-25T06:00:00Z')
->>> [c["nickname"] for c in storage.accounts.linked_connections(conn, summary["account_id"])]
+>>> [c["nickname"] for c in conn.accounts.linked_connections(summary["account_id"])]
 ['Home', 'Shop', 'Village home']
 >>> ensure_demo_data(conn)   # not empty any more: nothing to do
 False
@@ -42,12 +43,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lib import storage, tariff
+from lib import tariff
 from lib.clock import IST, UTC, now_utc, to_ts
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 DEMO_SEED = 20_250_801
 DEMO_DAYS = 365
@@ -235,7 +239,7 @@ class RealDataError(RuntimeError):
 
 
 def seed_demo(
-    conn: storage.Conn,
+    conn: Database,
     *,
     now: dt.datetime | None = None,
     force: bool = False,
@@ -253,8 +257,8 @@ def seed_demo(
     last_reading_ts``.
     """
     plan = _build(now or now_utc(), days)
-    with storage.transaction(conn):
-        if not force and storage.consumers.holds_real_data(conn):
+    with conn.transaction():
+        if not force and conn.consumers.holds_real_data():
             raise RealDataError(
                 "the database holds real consumers (is_demo = 0); seed-demo would replace them: "
                 "use another database file, or --force to replace everything"
@@ -262,16 +266,16 @@ def seed_demo(
         return _write(conn, plan)
 
 
-def ensure_demo_data(conn: storage.Conn, *, now: dt.datetime | None = None) -> bool:
+def ensure_demo_data(conn: Database, *, now: dt.datetime | None = None) -> bool:
     """Seed the demo when the database has no consumers at all; return whether it seeded.
 
     The emptiness check is repeated under the write lock, so two sessions starting together seed once.
     """
-    if storage.consumers.has_consumers(conn):
+    if conn.consumers.has_consumers():
         return False
     plan = _build(now or now_utc(), DEMO_DAYS)
-    with storage.transaction(conn):
-        if storage.consumers.has_consumers(conn):
+    with conn.transaction():
+        if conn.consumers.has_consumers():
             return False
         _write(conn, plan)
     return True
@@ -469,10 +473,9 @@ def _reference(rng: np.random.Generator, mode: str) -> str:
 # --- writing -----------------------------------------------------------------------------------------
 
 
-def _write(conn: storage.Conn, plan: _Plan) -> dict[str, Any]:
-    storage.demo.clear_for_seed(conn)
-    storage.consumers.upsert_consumers(
-        conn,
+def _write(conn: Database, plan: _Plan) -> dict[str, Any]:
+    conn.demo.clear_for_seed()
+    conn.consumers.upsert_consumers(
         [
             {
                 "consumer_id": s.meter.consumer_id,
@@ -488,24 +491,22 @@ def _write(conn: storage.Conn, plan: _Plan) -> dict[str, Any]:
         ],
     )
     linked_at = plan.now - dt.timedelta(days=20)
-    account_id = storage.accounts.create_account(
-        conn, DEMO_ACCOUNT_MOBILE, language="hi", display_name=DEMO_ACCOUNT_NAME, now=to_ts(linked_at)
+    account_id = conn.accounts.create_account(
+        DEMO_ACCOUNT_MOBILE, language="hi", display_name=DEMO_ACCOUNT_NAME, now=to_ts(linked_at)
     )
     for offset, (consumer_id, nickname) in enumerate(DEMO_LINKED):
         stamp = to_ts(linked_at + dt.timedelta(minutes=2 * offset))
-        storage.accounts.insert_link(conn, account_id, consumer_id, nickname, now=stamp)
+        conn.accounts.insert_link(account_id, consumer_id, nickname, now=stamp)
     readings = 0
     recharges = 0
     for s in plan.series:
         cid = s.meter.consumer_id
-        readings += storage.readings.insert_readings(
-            conn, zip([cid] * len(s.ts), s.ts, s.kwh, s.balance, strict=True)
-        )
-        recharges += storage.readings.insert_recharges(conn, s.recharges)
-        storage.readings.refresh_daily(conn, cid)
-    storage.meta.set_meta(conn, DATASET_META_KEY, "demo")
-    storage.meta.set_meta(conn, SEEDED_AT_META_KEY, to_ts(plan.now))
-    storage.meta.bump_data_version(conn)
+        readings += conn.readings.insert_readings(zip([cid] * len(s.ts), s.ts, s.kwh, s.balance, strict=True))
+        recharges += conn.readings.insert_recharges(s.recharges)
+        conn.readings.refresh_daily(cid)
+    conn.meta.set_meta(DATASET_META_KEY, "demo")
+    conn.meta.set_meta(SEEDED_AT_META_KEY, to_ts(plan.now))
+    conn.meta.bump_data_version()
     return {
         "account_id": account_id,
         "consumers": len(plan.series),

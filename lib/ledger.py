@@ -35,13 +35,16 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
-from lib import analytics, storage, tariff
+from lib import analytics, tariff
 from lib.clock import today_ist
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 UNEXPLAINED_THRESHOLD_INR = 1.0  # a day whose metered and computed closing differ by more is flagged
 # The 125-unit scheme: "a connection in arrears must clear them first" (bihar-tariff-notes.md; the tariff
@@ -933,7 +936,7 @@ def balance_outlook(ledger: pd.DataFrame, today: dt.date | None = None) -> pd.Da
 
 
 def load_ledger(
-    conn: storage.Conn,
+    conn: Database,
     account_id: int,
     consumer_ids: Sequence[str] | None = None,
     *,
@@ -944,14 +947,14 @@ def load_ledger(
 
     Only authorized reads (:mod:`lib.store`): an unlinked or stale connection has no rows.
     """
-    details = storage.accounts.connection_details(conn, account_id)
-    daily = storage.readings.daily_frame(conn, account_id, consumer_ids)
+    details = conn.accounts.connection_details(account_id)
+    daily = conn.readings.daily_frame(account_id, consumer_ids)
     return build_ledger(
         daily,
         details,
-        arrears=storage.ledger.arrears_frame(conn, account_id, consumer_ids),
-        adjustments=storage.ledger.adjustments_frame(conn, account_id, consumer_ids),
-        anchors=storage.anchors.anchors_frame(conn, account_id, consumer_ids),
+        arrears=conn.ledger.arrears_frame(account_id, consumer_ids),
+        adjustments=conn.ledger.adjustments_frame(account_id, consumer_ids),
+        anchors=conn.anchors.anchors_frame(account_id, consumer_ids),
         today=today,
         book=book,
     )
@@ -964,7 +967,7 @@ MAX_NOTE_CHARS = 200
 
 
 def add_arrear(
-    conn: storage.Conn,
+    conn: Database,
     account_id: int,
     consumer_id: str,
     *,
@@ -984,9 +987,9 @@ def add_arrear(
 
     >>> from lib.storage.engine import open_db
     >>> with open_db(":memory:") as conn:
-    ...     _ = storage.consumers.upsert_consumers(conn, [{"consumer_id": "101", "name": "A", "registered_mobile": "+919876543210"}])
-    ...     account = storage.accounts.create_account(conn, "+919876543210", now="2026-01-01T00:00:00Z")
-    ...     storage.accounts.insert_link(conn, account, "101", "Home", now="2026-01-01T00:00:00Z")
+    ...     _ = conn.consumers.upsert_consumers([{"consumer_id": "101", "name": "A", "registered_mobile": "+919876543210"}])
+    ...     account = conn.accounts.create_account("+919876543210", now="2026-01-01T00:00:00Z")
+    ...     conn.accounts.insert_link(account, "101", "Home", now="2026-01-01T00:00:00Z")
     ...     add_arrear(conn, account, "101", amount_inr=1200, start_day=dt.date(2026, 11, 1),
     ...                method="daily", daily_inr=40, now="2026-11-25T06:30:00Z")
     1
@@ -1004,8 +1007,7 @@ def add_arrear(
     if not isinstance(start_day, dt.date):
         raise LedgerInputError("ledger_error_day")
     note = _clean_note(note)
-    arrear_id = storage.ledger.insert_arrear(
-        conn,
+    arrear_id = conn.ledger.insert_arrear(
         account_id,
         consumer_id,
         amount_inr=amount,
@@ -1021,13 +1023,13 @@ def add_arrear(
     return arrear_id
 
 
-def delete_arrear(conn: storage.Conn, account_id: int, arrear_id: int) -> bool:
+def delete_arrear(conn: Database, account_id: int, arrear_id: int) -> bool:
     """Remove an arrear of a connection the account follows; False when there is no such arrear for it."""
-    return storage.ledger.delete_arrear(conn, account_id, arrear_id)
+    return conn.ledger.delete_arrear(account_id, arrear_id)
 
 
 def add_adjustment(
-    conn: storage.Conn,
+    conn: Database,
     account_id: int,
     consumer_id: str,
     *,
@@ -1048,8 +1050,7 @@ def add_adjustment(
     cleaned = _clean_note(reason)
     if not cleaned:
         raise LedgerInputError("ledger_error_reason")
-    adjustment_id = storage.ledger.insert_adjustment(
-        conn,
+    adjustment_id = conn.ledger.insert_adjustment(
         account_id,
         consumer_id,
         day=day.isoformat(),
@@ -1083,7 +1084,7 @@ def _clean_note(text: str | None) -> str | None:
 
 
 def add_balance_anchor(
-    conn: storage.Database,
+    conn: Database,
     account_id: int,
     consumer_id: str,
     *,

@@ -54,12 +54,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from lib import audit, storage
+from lib import audit
 from lib.clock import from_ts, now_utc, to_ts
-from lib.config import Settings
+from lib.config import ROOT, Settings
 from lib.phone import mask_mobile
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 CODE_DIGITS = 6
 CODE_TTL = dt.timedelta(minutes=5)
@@ -79,7 +82,7 @@ FAILURE_BLOCKS: tuple[tuple[int, dt.timedelta], ...] = (
     (10, dt.timedelta(hours=1)),
 )
 MIN_KEY_BYTES = 32
-KEY_FILE = storage.ROOT / "data" / ".otp_key"
+KEY_FILE = ROOT / "data" / ".otp_key"
 # Every "Send OTP" answer takes at least this long, whatever happened behind it (no timing oracle).
 # Tests set it to 0 or pass a Pacer with a fake sleep.
 RESPONSE_FLOOR_SECONDS = 1.5
@@ -283,7 +286,7 @@ class Pacer:
 
 
 def issue(
-    conn: storage.Conn,
+    conn: Database,
     key: OtpKey,
     *,
     purpose: Purpose,
@@ -291,7 +294,7 @@ def issue(
     subject: str,
     destination: str | None,
     now: dt.datetime | None = None,
-    budget_ok: Callable[[storage.Conn], bool] | None = None,
+    budget_ok: Callable[[Database], bool] | None = None,
 ) -> Issued:
     """Open a challenge for ``subject`` (sign-in mobile or consumer ID) whose code goes to ``destination``.
 
@@ -304,7 +307,7 @@ def issue(
     now = now or now_utc()
     ts = to_ts(now)
     masked = mask_mobile(destination) if destination else decoy_mask(key, subject)
-    with storage.transaction(conn):
+    with conn.transaction():
         limited = _limit_reason(conn, purpose, account_id, subject, now)
         if limited is None and destination and budget_ok is not None and not budget_ok(conn):
             limited = "sms_budget"
@@ -318,16 +321,16 @@ def issue(
                 reason=limited,
                 now=ts,
             )
-            live = storage.otp.live_challenge_row(conn, purpose, account_id, subject, ts)
+            live = conn.otp.live_challenge_row(purpose, account_id, subject, ts)
             if live is not None:
                 return Issued(live["challenge_id"], live["destination_masked"], None, limited, reused=True)
             challenge_id = _insert_challenge(conn, key, purpose, account_id, subject, masked, None, now)
             return Issued(challenge_id, masked, None, limited)
-        storage.otp.kill_open_challenges(conn, purpose, account_id, subject, ts=ts, reason="superseded")
+        conn.otp.kill_open_challenges(purpose, account_id, subject, ts=ts, reason="superseded")
         code = generate_code() if destination else None
         challenge_id = _insert_challenge(conn, key, purpose, account_id, subject, masked, code, now)
-        storage.otp.record_send(
-            conn, ts=ts, purpose=purpose, subject=subject, account_id=account_id, challenge_id=challenge_id
+        conn.otp.record_send(
+            ts=ts, purpose=purpose, subject=subject, account_id=account_id, challenge_id=challenge_id
         )
         audit.record(
             conn,
@@ -343,15 +346,15 @@ def issue(
 
 
 def mark_send_failed(
-    conn: storage.Conn, challenge_id: str, *, reason: str, now: dt.datetime | None = None
+    conn: Database, challenge_id: str, *, reason: str, now: dt.datetime | None = None
 ) -> None:
     """The SMS did not go out: kill the challenge (no code is live) and audit it. Costs no verify attempts."""
     ts = to_ts(now or now_utc())
-    with storage.transaction(conn):
-        row = storage.otp.challenge_row(conn, challenge_id)
+    with conn.transaction():
+        row = conn.otp.challenge_row(challenge_id)
         if row is None:
             return
-        storage.otp.kill_challenge(conn, challenge_id, ts=ts, reason="send_failed", only_open=True)
+        conn.otp.kill_challenge(challenge_id, ts=ts, reason="send_failed", only_open=True)
         audit.record(
             conn,
             "otp_send_failed",
@@ -364,11 +367,11 @@ def mark_send_failed(
         )
 
 
-def challenge(conn: storage.Conn, challenge_id: object) -> Challenge | None:
+def challenge(conn: Database, challenge_id: object) -> Challenge | None:
     """A challenge by id (no code or MAC in it), or None."""
     if not isinstance(challenge_id, str) or not _CHALLENGE_ID_RE.fullmatch(challenge_id):
         return None
-    row = storage.otp.challenge_row(conn, challenge_id)
+    row = conn.otp.challenge_row(challenge_id)
     return _to_challenge(row) if row else None
 
 
@@ -381,14 +384,14 @@ def resend_wait_seconds(found: Challenge | None, now: dt.datetime | None = None)
 
 
 def blocked_until(
-    conn: storage.Conn,
+    conn: Database,
     purpose: str,
     account_id: int | None,
     subject: str,
     now: dt.datetime | None = None,
 ) -> str | None:
     """The end of the current failure block of this scope, or None."""
-    until = storage.otp.blocked_until(conn, failure_scope(purpose, account_id, subject))
+    until = conn.otp.blocked_until(failure_scope(purpose, account_id, subject))
     if until and until > to_ts(now or now_utc()):
         return until
     return None
@@ -399,7 +402,7 @@ def _consumer(purpose: str, subject: str) -> str | None:
 
 
 def _insert_challenge(
-    conn: storage.Conn,
+    conn: Database,
     key: OtpKey,
     purpose: str,
     account_id: int | None,
@@ -410,8 +413,7 @@ def _insert_challenge(
 ) -> str:
     challenge_id = secrets.token_hex(16)
     mac = code_mac(key, challenge_id, purpose, account_id, subject, code) if code is not None else None
-    storage.otp.insert_challenge(
-        conn,
+    conn.otp.insert_challenge(
         challenge_id=challenge_id,
         purpose=purpose,
         account_id=account_id,
@@ -426,23 +428,23 @@ def _insert_challenge(
 
 
 def _limit_reason(
-    conn: storage.Conn, purpose: str, account_id: int | None, subject: str, now: dt.datetime
+    conn: Database, purpose: str, account_id: int | None, subject: str, now: dt.datetime
 ) -> str | None:
     """The first limit a new send would break, or None. Runs under the write lock."""
     if blocked_until(conn, purpose, account_id, subject, now):
         return "failures_block"
-    last = storage.otp.last_send_ts(conn, purpose, subject)
+    last = conn.otp.last_send_ts(purpose, subject)
     if last is not None and from_ts(last) + RESEND_COOLDOWN > now:
         return "cooldown"
     for window, cap in SEND_WINDOWS:
-        if storage.otp.sends_since(conn, purpose, subject, to_ts(now - window)) >= cap:
+        if conn.otp.sends_since(purpose, subject, to_ts(now - window)) >= cap:
             return f"sends_per_{int(window.total_seconds() // 60)}min"
     if purpose == "link":
         since = to_ts(now - dt.timedelta(days=1))
-        subjects = storage.otp.link_subjects_since(conn, account_id, since)
+        subjects = conn.otp.link_subjects_since(account_id, since)
         if subject not in subjects and len(subjects) >= ACCOUNT_DISTINCT_CONSUMERS_PER_DAY:
             return "account_distinct_consumers"
-        if storage.otp.link_sends_since(conn, account_id, since) >= ACCOUNT_LINK_CHALLENGES_PER_DAY:
+        if conn.otp.link_sends_since(account_id, since) >= ACCOUNT_LINK_CHALLENGES_PER_DAY:
             return "account_link_challenges"
     return None
 
@@ -469,7 +471,7 @@ def _to_challenge(row: Mapping[str, Any]) -> Challenge:
 
 
 def verify(
-    conn: storage.Conn,
+    conn: Database,
     key: OtpKey,
     challenge_id: object,
     *,
@@ -478,7 +480,7 @@ def verify(
     subject: str,
     code_input: object,
     now: dt.datetime | None = None,
-    on_success: Callable[[storage.Conn, Challenge], int | None] | None = None,
+    on_success: Callable[[Database, Challenge], int | None] | None = None,
     session: str | None = None,
 ) -> Verdict:
     """Check ``code_input`` against the challenge, bound to (purpose, account, subject); consume it once.
@@ -502,8 +504,8 @@ def verify(
         hmac.compare_digest(b"0" * 64, b"1" * 64)
         return Verdict("unknown")
     consumer = _consumer(purpose, subject)
-    with storage.transaction(conn):
-        row = storage.otp.challenge_row(conn, challenge_id)
+    with conn.transaction():
+        row = conn.otp.challenge_row(challenge_id)
         if row is None:
             hmac.compare_digest(b"0" * 64, b"1" * 64)
             return Verdict("unknown")
@@ -528,7 +530,7 @@ def verify(
         if found.dead_at is not None:
             return Verdict("dead", challenge=found)
         if found.expires_at <= ts:
-            storage.otp.kill_challenge(conn, challenge_id, ts=ts, reason="expired", only_open=False)
+            conn.otp.kill_challenge(challenge_id, ts=ts, reason="expired", only_open=False)
             audit.record(
                 conn,
                 "otp_expired",
@@ -541,17 +543,17 @@ def verify(
             return Verdict("expired", challenge=found)
         if blocked_until(conn, purpose, account_id, subject, now):
             return Verdict("blocked", challenge=found)
-        if not storage.otp.count_attempt(conn, challenge_id, ts=ts, max_attempts=MAX_ATTEMPTS):
+        if not conn.otp.count_attempt(challenge_id, ts=ts, max_attempts=MAX_ATTEMPTS):
             return Verdict("dead", challenge=found)
         attempts = found.attempts + 1
         if right:
             mac = session_mac(key, challenge_id, session) if session else None
-            if not storage.otp.consume(conn, challenge_id, ts=ts, session_mac=mac):  # pragma: no cover
+            if not conn.otp.consume(challenge_id, ts=ts, session_mac=mac):  # pragma: no cover
                 raise RuntimeError("OTP challenge consumed twice")  # impossible under BEGIN IMMEDIATE
-            storage.otp.reset_failures(conn, failure_scope(purpose, account_id, subject))
+            conn.otp.reset_failures(failure_scope(purpose, account_id, subject))
             made = on_success(conn, found) if on_success is not None else None
             if made is not None:
-                storage.otp.record_consumed_account(conn, challenge_id, made)
+                conn.otp.record_consumed_account(challenge_id, made)
             return Verdict("ok", challenge=found, account_id=made)
         # A wrong code.
         audit.record(
@@ -566,7 +568,7 @@ def verify(
         )
         status: Status = "wrong"
         if attempts >= MAX_ATTEMPTS:
-            storage.otp.kill_challenge(conn, challenge_id, ts=ts, reason="too_many_attempts", only_open=False)
+            conn.otp.kill_challenge(challenge_id, ts=ts, reason="too_many_attempts", only_open=False)
             audit.record(
                 conn,
                 "otp_dead",
@@ -579,7 +581,7 @@ def verify(
             status = "dead"
         if _count_failure(conn, purpose, account_id, subject, now):
             status = "blocked"
-            storage.otp.kill_open_challenges(conn, purpose, account_id, subject, ts=ts, reason="blocked")
+            conn.otp.kill_open_challenges(purpose, account_id, subject, ts=ts, reason="blocked")
             audit.record(
                 conn,
                 "rate_limited",
@@ -604,18 +606,18 @@ def _same_session(key: OtpKey, row: Mapping[str, Any], session: str | None) -> b
 
 
 def _count_failure(
-    conn: storage.Conn, purpose: str, account_id: int | None, subject: str, now: dt.datetime
+    conn: Database, purpose: str, account_id: int | None, subject: str, now: dt.datetime
 ) -> bool:
     """Add one consecutive failure; True when it starts a block."""
     scope = failure_scope(purpose, account_id, subject)
-    consecutive = storage.otp.add_failure(conn, scope, ts=to_ts(now))
+    consecutive = conn.otp.add_failure(scope, ts=to_ts(now))
     for threshold, duration in FAILURE_BLOCKS:
         if consecutive >= threshold:
-            storage.otp.block(conn, scope, until=to_ts(now + duration))
+            conn.otp.block(scope, until=to_ts(now + duration))
             return True
     return False
 
 
-def consecutive_failures(conn: storage.Conn, purpose: str, account_id: int | None, subject: str) -> int:
+def consecutive_failures(conn: Database, purpose: str, account_id: int | None, subject: str) -> int:
     """The current consecutive-failure count of a scope (0 after a success)."""
-    return storage.otp.consecutive_failures(conn, failure_scope(purpose, account_id, subject))
+    return conn.otp.consecutive_failures(failure_scope(purpose, account_id, subject))

@@ -31,12 +31,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lib import audit, storage
+from lib import audit
 from lib.clock import IST, from_ts, ist_day_bounds, now_utc, to_ts
 from lib.config import Settings
 from lib.phone import mask_mobile
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 GATEWAYS = ("outbox", "http")
 DEFAULT_TIMEOUT_SECONDS = 4.0
@@ -66,7 +69,7 @@ class SendResult:
     attempts: int = 1
 
 
-def check_sms_configuration(conn: storage.Conn, settings: Settings) -> None:
+def check_sms_configuration(conn: Database, settings: Settings) -> None:
     """Raise ``SmsConfigurationError`` (with a message an operator can act on) when the SMS setup is unsafe.
 
     >>> from lib.config import load_settings
@@ -79,7 +82,7 @@ def check_sms_configuration(conn: storage.Conn, settings: Settings) -> None:
         raise SmsConfigurationError(
             f"Unknown SMS gateway {gateway!r}: set METERMITRA_SMS_GATEWAY or [sms] gateway to 'outbox' or 'http'."
         )
-    if gateway == "outbox" and storage.consumers.holds_real_data(conn):
+    if gateway == "outbox" and conn.consumers.holds_real_data():
         raise SmsConfigurationError(
             "Refusing to start: the database holds real (non-demo) consumers, but SMS go to the demo outbox. "
             'Configure the production gateway ([sms] gateway = "http" in .streamlit/secrets.toml) '
@@ -117,7 +120,7 @@ def check_sms_configuration(conn: storage.Conn, settings: Settings) -> None:
 
 
 def send_sms(
-    conn: storage.Conn,
+    conn: Database,
     settings: Settings,
     destination_e164: str,
     text: str,
@@ -140,19 +143,17 @@ def send_sms(
     if not text or len(text) > MAX_TEXT_CHARS:
         return SendResult(ok=False, gateway=gateway, error="empty or over-long text", attempts=0)
     masked = mask_mobile(destination_e164)
-    with storage.transaction(conn):
+    with conn.transaction():
         log_id = _reserve_budget(conn, settings, gateway, kind, masked, ts)
         if log_id is None:
             return SendResult(ok=False, gateway=gateway, error="daily SMS budget exhausted", attempts=0)
         if gateway == "outbox":
-            if storage.consumers.holds_real_data(conn):
+            if conn.consumers.holds_real_data():
                 result = SendResult(
                     ok=False, gateway=gateway, error="outbox refused: database holds real data"
                 )
             else:
-                message_id = storage.sms.add_to_outbox(
-                    conn, ts=ts, destination=destination_e164, text=text, kind=kind
-                )
+                message_id = conn.sms.add_to_outbox(ts=ts, destination=destination_e164, text=text, kind=kind)
                 result = SendResult(ok=True, gateway=gateway, message_id=f"outbox-{message_id}")
             _finish_log(conn, log_id, result)
             return result
@@ -160,25 +161,25 @@ def send_sms(
         result = _send_http(settings.sms_http, destination_e164, text, kind, sleep=sleep)
     else:
         result = SendResult(ok=False, gateway=gateway, error=f"unknown gateway {gateway!r}", attempts=0)
-    with storage.transaction(conn):
+    with conn.transaction():
         _finish_log(conn, log_id, result)
         if not result.ok:
             audit.record(conn, "sms_failed", destination=masked, reason=f"{kind}: {result.error}", now=ts)
     return result
 
 
-def recent_outbox(conn: storage.Conn, limit: int = 10) -> list[dict[str, Any]]:
+def recent_outbox(conn: Database, limit: int = 10) -> list[dict[str, Any]]:
     """The newest outbox messages first: ``[{"ts", "destination", "text", "kind"}, ...]`` (the camp phone)."""
-    return storage.sms.recent_outbox(conn, limit)
+    return conn.sms.recent_outbox(limit)
 
 
-def sent_today(conn: storage.Conn, now: str | None = None) -> int:
+def sent_today(conn: Database, now: str | None = None) -> int:
     """SMS attempts so far on the current IST day (all gateways), as counted against the daily budget."""
     start, end = ist_day_bounds(from_ts(now or to_ts(now_utc())).astimezone(IST).date())
-    return storage.sms.count_attempts(conn, start, end)
+    return conn.sms.count_attempts(start, end)
 
 
-def budget_left(conn: storage.Conn, settings: Settings, now: str | None = None) -> int:
+def budget_left(conn: Database, settings: Settings, now: str | None = None) -> int:
     """How many more SMS the global daily budget allows today."""
     return max(0, settings.sms_daily_budget - sent_today(conn, now))
 
@@ -187,7 +188,7 @@ def budget_left(conn: storage.Conn, settings: Settings, now: str | None = None) 
 
 
 def _reserve_budget(
-    conn: storage.Conn, settings: Settings, gateway: str, kind: str, masked: str, ts: str
+    conn: Database, settings: Settings, gateway: str, kind: str, masked: str, ts: str
 ) -> int | None:
     """Inside the caller's transaction: log this attempt against today's budget (its log id), or refuse (None)."""
     used = sent_today(conn, ts)
@@ -196,21 +197,21 @@ def _reserve_budget(
         if not _audited_today(conn, "sms_budget_exhausted", ts):
             audit.record(conn, "sms_budget_exhausted", reason=f"daily budget {budget} reached", now=ts)
         return None
-    log_id = storage.sms.log_attempt(conn, ts=ts, gateway=gateway, kind=kind, destination_masked=masked)
+    log_id = conn.sms.log_attempt(ts=ts, gateway=gateway, kind=kind, destination_masked=masked)
     if used + 1 >= budget / 2 and not _audited_today(conn, "sms_budget_half", ts):
         audit.record(conn, "sms_budget_half", reason=f"{used + 1} of {budget} SMS used today", now=ts)
     return log_id
 
 
-def _finish_log(conn: storage.Conn, log_id: int, result: SendResult) -> None:
-    storage.sms.finish_attempt(
-        conn, log_id, ok=result.ok, message_id=audit.clean(result.message_id), error=audit.clean(result.error)
+def _finish_log(conn: Database, log_id: int, result: SendResult) -> None:
+    conn.sms.finish_attempt(
+        log_id, ok=result.ok, message_id=audit.clean(result.message_id), error=audit.clean(result.error)
     )
 
 
-def _audited_today(conn: storage.Conn, event: str, ts: str) -> bool:
+def _audited_today(conn: Database, event: str, ts: str) -> bool:
     start, end = ist_day_bounds(from_ts(ts).astimezone(IST).date())
-    return storage.audit.exists_between(conn, event, start, end)
+    return conn.audit.exists_between(event, start, end)
 
 
 def _is_loopback(url: str) -> bool:

@@ -32,10 +32,9 @@ import sqlite_utils
 from pandas import errors as pd_errors
 
 from lib.clock import now_utc, to_ts
+from lib.config import DEFAULT_DB, ROOT  # noqa: F401  (re-exported: storage.DEFAULT_DB, storage.ROOT)
 from lib.storage.schema import MIGRATIONS
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-DEFAULT_DB = ROOT / "data" / "metermitra.db"
 BUSY_TIMEOUT_MS = 10_000
 
 
