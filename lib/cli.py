@@ -182,15 +182,49 @@ def import_consumers(parser: argparse.ArgumentParser) -> Runner:
     return run
 
 
-@command("import-readings", "Import meter readings from CSV (any column names, via flags)")
+@command(
+    "import-readings", "Import meter readings from CSV (any column names, via flags) or Green Button XML"
+)
 def import_readings(parser: argparse.ArgumentParser) -> Runner:
     """Import readings: columns consumer_id,timestamp,kwh[,balance_inr], or any other names mapped
     with the flags below. One transaction: a strict import with a bad row imports nothing. A reading
-    already stored with the same value is skipped; with a different value it is a bad row."""
+    already stored with the same value is skipped; with a different value it is a bad row. A Green Button
+    file (ESPI Atom XML, "Download My Data") is recognised by its content and needs --consumer-id."""
     _add_file_arguments(parser)
-    parser.add_argument("--id-col", default="consumer_id", metavar="NAME", help="consumer ID column")
-    parser.add_argument("--time-col", default="timestamp", metavar="NAME", help="timestamp column")
+    parser.add_argument(
+        "--id-col", default="consumer_id", metavar="NAME", help="consumer ID (or meter serial) column"
+    )
+    parser.add_argument(
+        "--id-kind",
+        choices=("consumer", "meter-serial"),
+        default="consumer",
+        help="what the ID column holds: consumer IDs (default) or meter serial numbers, mapped to consumer "
+        "IDs by the consumer master's meter_serial",
+    )
+    parser.add_argument(
+        "--time-col",
+        default="timestamp",
+        metavar="NAME",
+        help="timestamp column (the time of day with --date-col)",
+    )
+    parser.add_argument(
+        "--date-col",
+        metavar="NAME",
+        help="date column, when the date and the time of day are in separate columns",
+    )
+    parser.add_argument(
+        "--stamp",
+        choices=("start", "end"),
+        default="start",
+        help="whether each timestamp starts (default) or ends its interval; with end, 00:00 belongs to the day "
+        "before, 24:00 is accepted, and each reading is stored at its interval's start",
+    )
     parser.add_argument("--kwh-col", default="kwh", metavar="NAME", help="energy column (kWh)")
+    parser.add_argument(
+        "--export-kwh-col",
+        metavar="NAME",
+        help="energy sent to the grid (rooftop solar, net metering), beside --kwh-col as energy drawn",
+    )
     parser.add_argument(
         "--balance-col",
         metavar="NAME",
@@ -204,10 +238,11 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
     _add_time_arguments(parser)
     parser.add_argument(
         "--kwh-kind",
-        choices=("interval", "register"),
+        choices=("interval", "register", "net"),
         default="interval",
         help="interval: energy of each interval (default); register: the meter's cumulative reading, turned "
-        "into interval energy per consumer in time order (a reset/replacement starts a new baseline)",
+        "into interval energy per consumer in time order (a reset/replacement starts a new baseline); net: "
+        "import minus export of a net meter, a negative value is energy sent to the grid (stored as export)",
     )
     parser.add_argument(
         "--max-kwh",
@@ -251,7 +286,9 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
     )
 
     def run(args: argparse.Namespace, ctx: Context) -> int:
-        columns = importing.ReadingColumns(args.id_col, args.time_col, args.kwh_col, args.balance_col)
+        columns = importing.ReadingColumns(
+            args.id_col, args.time_col, args.kwh_col, args.balance_col, args.date_col, args.export_kwh_col
+        )
         with ctx.open_db() as conn:
             report = importing.import_readings(
                 conn,
@@ -264,6 +301,8 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
                 max_kwh=args.max_kwh,
                 energy_unit=args.energy_unit,
                 register_max=args.register_max,
+                id_kind=args.id_kind,
+                stamp=args.stamp,
                 delimiter="\t" if args.delimiter == "tab" else args.delimiter,
                 decimal=args.decimal,
                 skip_rows=args.skip_rows,
@@ -340,7 +379,7 @@ def seed_demo(parser: argparse.ArgumentParser) -> Runner:
 
 @command("export-daily", "Export one consumer's daily totals (IST days) as CSV")
 def export_daily(parser: argparse.ArgumentParser) -> Runner:
-    """Write date,consumer_id,kwh,closing_balance_inr,recharge_inr, one row per IST day with readings
+    """Write date,consumer_id,kwh,closing_balance_inr,recharge_inr,export_kwh, one row per IST day with readings
     or recharges. A day without readings has an empty kwh (never 0)."""
     parser.add_argument("--consumer", required=True, metavar="ID", help="the consumer ID")
     parser.add_argument("--from", dest="first", type=_date, metavar="DATE", help="first IST day, YYYY-MM-DD")

@@ -272,9 +272,9 @@ def test_export_daily_to_stdout_and_to_a_file(master, tmp_path):
     code, out, err = run("export-daily", "--consumer", "101234567")
     assert (code, err) == (0, "")
     assert out.splitlines() == [
-        "date,consumer_id,kwh,closing_balance_inr,recharge_inr",
-        "2026-11-24,101234567,0.740,498.10,1500.00",  # 23:45 IST stays on the 24th
-        "2026-11-25,101234567,0.300,497.20,0.00",
+        "date,consumer_id,kwh,closing_balance_inr,recharge_inr,export_kwh",
+        "2026-11-24,101234567,0.740,498.10,1500.00,",  # 23:45 IST stays on the 24th
+        "2026-11-25,101234567,0.300,497.20,0.00,",
     ]
     target = tmp_path / "daily.csv"
     code, out, err = run("export-daily", "--consumer", "101234568", "--from", "2026-11-23", "--out", target)
@@ -288,6 +288,7 @@ def test_export_daily_to_stdout_and_to_a_file(master, tmp_path):
         "kwh": "",  # a recharge day without readings: empty, never 0
         "closing_balance_inr": "",
         "recharge_inr": "2000.00",
+        "export_kwh": "",  # no export channel: empty
     }
     assert [p.name for p in tmp_path.glob("*daily.csv*")] == ["daily.csv"]  # no temporary file left
 
@@ -739,3 +740,28 @@ def test_register_rollover_is_stored_as_a_meter_event(master, tmp_path):
             tuple(r) for r in conn.execute("SELECT consumer_id, ts, kind, line, detail FROM meter_events")
         ]
     assert rows == [("101234567", "2026-11-24T05:30:00Z", "rollover", 4, "99999.9 -> 0.2")]
+
+
+def test_import_readings_net_metering_by_meter_serial_and_export_daily(tmp_path):
+    cases = Path(__file__).resolve().parents[1].parent / "shared" / "cases" / "net-metering"
+    if not cases.is_dir():
+        pytest.skip(f"shared cases not found at {cases}")
+    db = tmp_path / "mm.db"
+    assert run("--db", db, "import-consumers", cases / "consumers.csv")[0] == 0
+    code, out, err = run(
+        "--db", db, "import-readings", cases / "net_metered_hourly.csv",
+        "--id-col", "meter_number", "--id-kind", "meter-serial", "--kwh-col", "net_kwh", "--kwh-kind", "net",
+    )  # fmt: skip
+    assert (code, err) == (0, ""), err
+    code, out, _ = run("--db", db, "export-daily", "--consumer", "201000001", "--from", "2026-11-24")
+    rows = {r["date"]: r for r in csv.DictReader(io.StringIO(out))}
+    assert (rows["2026-11-24"]["kwh"], rows["2026-11-24"]["export_kwh"]) == ("10.871", "4.427")
+    assert (rows["2026-11-25"]["kwh"], rows["2026-11-25"]["export_kwh"]) == ("11.115", "4.525")
+
+
+def test_import_readings_help_lists_the_real_file_flags(capsys):
+    with pytest.raises(SystemExit):
+        run("import-readings", "--help")
+    out = " ".join(capsys.readouterr().out.split())
+    for flag in ("--id-kind", "--date-col", "--stamp", "--export-kwh-col", "net", "ESPI"):
+        assert flag in out

@@ -647,9 +647,9 @@ def test_export_daily_has_empty_kwh_on_days_without_readings(master):
     out = io.StringIO()
     assert importing.export_daily(master, "101234568", out) == 2
     assert out.getvalue().splitlines() == [
-        "date,consumer_id,kwh,closing_balance_inr,recharge_inr",
-        "2026-11-23,101234568,,,2000.00",
-        "2026-11-24,101234568,2.300,2040.00,0.00",
+        "date,consumer_id,kwh,closing_balance_inr,recharge_inr,export_kwh",
+        "2026-11-23,101234568,,,2000.00,",
+        "2026-11-24,101234568,2.300,2040.00,0.00,",
     ]
 
 
@@ -659,7 +659,7 @@ def test_export_daily_range_and_refusals(master):
 
     out = io.StringIO()
     assert importing.export_daily(master, "101234567", out, dt.date(2026, 11, 25), dt.date(2026, 11, 25)) == 1
-    assert out.getvalue().splitlines()[1] == "2026-11-25,101234567,0.300,497.20,0.00"
+    assert out.getvalue().splitlines()[1] == "2026-11-25,101234567,0.300,497.20,0.00,"
     with pytest.raises(ImportFailed, match="'404' is not in the consumer master"):
         importing.export_daily(master, "404", io.StringIO())
     with pytest.raises(ImportFailed, match="after --to"):
@@ -1069,3 +1069,249 @@ def test_row_reasons_render_in_hindi(master, tmp_path):
         importing.import_readings(master, write(tmp_path, HEADER + "101234567,2026-11-24 10:00,-1,\n"))
     )
     assert error.code == "negative_kwh" and error.text("hi") == "ऋणात्मक ऊर्जा (यूनिट)"
+
+
+def export_rows(conn, consumer_id: str) -> dict[str, tuple[float | None, float | None]]:
+    return {
+        r["date"]: (r["kwh"], r["export_kwh"]) for r in storage.readings.daily_export_rows(conn, consumer_id)
+    }
+
+
+def test_case_net_metering_keyed_by_meter_serial_keeps_import_and_export(conn, cases):
+    importing.import_consumers(conn, cases / "net-metering" / "consumers.csv")
+    path = cases / "net-metering" / "net_metered_hourly.csv"
+    report = importing.import_readings(
+        conn,
+        path,
+        columns=ReadingColumns(consumer_id="meter_number", kwh="net_kwh"),
+        id_kind="meter-serial",
+        kwh_kind="net",
+    )
+    assert report.committed and report.rejected == 0 and report.consumers == ["201000001"]
+    days = export_rows(conn, "201000001")
+    for day, (drawn, sent, net) in {
+        "2026-11-24": (10.871, 4.427, 6.444),
+        "2026-11-25": (11.115, 4.525, 6.590),
+    }.items():
+        assert days[day][0] == pytest.approx(drawn, abs=5e-4)
+        assert days[day][1] == pytest.approx(sent, abs=5e-4)
+        assert days[day][0] - days[day][1] == pytest.approx(net, abs=1e-3)
+    # idempotent, and the negative hours are never refused (the old behaviour) nor dropped
+    again = importing.import_readings(
+        conn,
+        path,
+        columns=ReadingColumns(consumer_id="meter_number", kwh="net_kwh"),
+        id_kind="meter-serial",
+        kwh_kind="net",
+    )
+    assert again.added == 0 and again.rejected == 0
+    refused = importing.import_readings(
+        conn, path, columns=ReadingColumns(consumer_id="meter_number", kwh="net_kwh")
+    )
+    assert refused.errors[0].code == "unknown_consumer"  # a serial is not a consumer ID
+
+
+def test_separate_import_and_export_columns_and_the_daily_frame(master, tmp_path):
+    path = write(
+        tmp_path,
+        "consumer_id,timestamp,import_kwh,export_kwh\n"
+        "101234567,2026-11-24 11:00,0.10,0.80\n"
+        "101234567,2026-11-24 11:30,0.20,0.70\n"
+        "101234567,2026-11-24 12:00,0.30,oops\n",
+    )
+    columns = ReadingColumns(kwh="import_kwh", export="export_kwh")
+    strict = importing.import_readings(master, path, columns=columns)
+    error = only_error(strict)
+    assert (error.line, error.column, error.code) == (4, "export_kwh", "not_a_number")
+    report = importing.import_readings(master, path, columns=columns, skip_invalid=True)
+    assert report.added == 2
+    assert export_rows(master, "101234567") == {"2026-11-24": (pytest.approx(0.3), pytest.approx(1.5))}
+    account = storage.accounts.create_account(master, "+919876543210", now="2026-11-01T00:00:00Z")
+    with storage.transaction(master):
+        storage.accounts.insert_link(master, account, "101234567", "Home", now="2026-11-01T00:00:00Z")
+    frame = storage.readings.daily_frame(master, account)  # what the ledger and the pages read
+    assert frame["export_kwh"].tolist() == [pytest.approx(1.5)]
+    assert frame["kwh"].tolist() == [pytest.approx(0.3)]
+
+
+def test_meter_serial_keyed_file_maps_to_consumers_and_names_unknown_serials(master, tmp_path):
+    path = write(
+        tmp_path,
+        "meter_serial,timestamp,kwh\nSM-2024-0001,2026-11-24 10:00,0.5\nSM-2024-0002,2026-11-24 10:00,0.7\n"
+        "SM-9999-0000,2026-11-24 10:00,0.1\n",
+    )
+    columns = ReadingColumns(consumer_id="meter_serial")
+    error = only_error(importing.import_readings(master, path, columns=columns, id_kind="meter-serial"))
+    assert (error.line, error.code, error.value) == (4, "unknown_meter_serial", "SM-9999-0000")
+    assert "unknown meter serial" in error.reason and "मीटर सीरियल" in error.text("hi")
+    report = importing.import_readings(
+        master, path, columns=columns, id_kind="meter-serial", skip_invalid=True
+    )
+    assert report.added == 2 and report.consumers == ["101234567", "101234568"]
+
+
+def test_date_and_time_in_separate_columns(master, tmp_path):
+    path = write(
+        tmp_path,
+        "DATE,START TIME,kwh\n24/11/2026,23:30,0.4\n24/11/2026,23:45,0.5\n25/11/2026,00:00,0.6\n",
+    )
+    report = importing.import_readings(
+        master,
+        path,
+        consumer_id="101234567",
+        columns=ReadingColumns(timestamp="START TIME", date="DATE"),
+        time_format="%d/%m/%Y %H:%M",
+    )
+    assert report.committed and report.added == 3
+    assert [r[1] for r in readings(master)] == [
+        "2026-11-24T18:00:00Z",
+        "2026-11-24T18:15:00Z",
+        "2026-11-24T18:30:00Z",
+    ]
+    assert export_rows(master, "101234567") == {
+        "2026-11-24": (pytest.approx(0.9), None),
+        "2026-11-25": (pytest.approx(0.6), None),
+    }
+
+
+def test_end_stamps_put_0000_and_2400_on_the_day_before(master, tmp_path):
+    path = write(
+        tmp_path,
+        "date,time,kwh\n2026-11-24,23:30,0.3\n2026-11-24,24:00,0.4\n2026-11-25,00:30,0.5\n",
+    )
+    columns = ReadingColumns(timestamp="time", date="date")
+    refused = only_error(importing.import_readings(master, path, consumer_id="101234567", columns=columns))
+    assert refused.code == "time_bad_hour" and "'24:00'" in refused.reason  # says which part is wrong
+    report = importing.import_readings(master, path, consumer_id="101234567", columns=columns, stamp="end")
+    assert report.committed and report.added == 3
+    # each reading stored at its half hour's start: 23:00, 23:30 IST on the 24th, 00:00 on the 25th
+    assert [r[1] for r in readings(master)] == [
+        "2026-11-24T17:30:00Z",
+        "2026-11-24T18:00:00Z",
+        "2026-11-24T18:30:00Z",
+    ]
+    days = export_rows(master, "101234567")
+    assert days["2026-11-24"][0] == pytest.approx(0.7) and days["2026-11-25"][0] == pytest.approx(0.5)
+
+
+def test_end_stamp_00_00_of_an_hourly_file_belongs_to_the_day_before(master, tmp_path):
+    path = write(
+        tmp_path, "timestamp,kwh\n2026-11-24 23:00,1.0\n2026-11-25 00:00,2.0\n2026-11-25 01:00,3.0\n"
+    )
+    report = importing.import_readings(master, path, consumer_id="101234567", stamp="end")
+    assert report.committed
+    days = export_rows(master, "101234567")
+    assert days["2026-11-24"][0] == pytest.approx(3.0) and days["2026-11-25"][0] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "consumer_id", "kw"),
+    [("fifteen_minute.csv", "201000011", 1.80), ("hourly.csv", "201000012", 1.50)],
+)
+def test_case_interval_length_peak_demand_over_each_readings_interval(conn, cases, name, consumer_id, kw):
+    from lib import analytics
+
+    importing.import_consumers(conn, cases / "interval-length" / "consumers.csv")
+    report = importing.import_readings(conn, cases / "interval-length" / name)
+    assert report.committed and report.rejected == 0
+    rows = conn.execute(
+        "SELECT consumer_id, day, kwh, intervals, peak_kwh, minutes, peak_kw FROM daily WHERE consumer_id = ?",
+        (consumer_id,),
+    ).fetchall()
+    import pandas as pd
+
+    daily = pd.DataFrame([dict(r) for r in rows])
+    daily["nickname"] = "x"
+    details = pd.DataFrame({"consumer_id": [consumer_id], "sanctioned_load_kw": [2.0]})
+    peak = analytics.peak_demand(daily, details).iloc[0]
+    assert peak["peak_kw"] == pytest.approx(kw)
+    assert not peak["over_sanctioned"]
+    assert (daily["minutes"] == 1440).any()  # whole days are complete by minutes, whatever the interval
+
+
+@pytest.mark.parametrize("minutes", [5, 10, 60])
+def test_5_10_and_60_minute_files_cover_whole_days(master, tmp_path, minutes):
+    start = dt.datetime(2026, 11, 24)
+    count = 24 * 60 // minutes
+    lines = [
+        f"{(start + dt.timedelta(minutes=minutes * i)):%Y-%m-%d %H:%M},{0.05 * minutes / 5:.3f}"
+        for i in range(count)
+    ]
+    path = write(tmp_path, "timestamp,kwh\n" + "\n".join(lines) + "\n")
+    assert importing.import_readings(master, path, consumer_id="101234567").committed
+    (got,) = master.execute("SELECT intervals, minutes, peak_kw FROM daily WHERE consumer_id = '101234567'")
+    assert tuple(got) == (count, 1440.0, pytest.approx(0.6))
+
+
+def green_button(path: Path, readings_wh: list[tuple[int, int]], *, power: int = 0, uom: str = "72") -> Path:
+    """An ESPI Atom feed with one ReadingType and one IntervalBlock of (start epoch s, value) readings."""
+    from xml.etree import ElementTree as ET
+
+    atom, espi = "http://www.w3.org/2005/Atom", "http://naesb.org/espi"
+    feed = ET.Element(f"{{{atom}}}feed")
+    kind = ET.SubElement(
+        ET.SubElement(ET.SubElement(feed, f"{{{atom}}}entry"), f"{{{atom}}}content"), f"{{{espi}}}ReadingType"
+    )
+    ET.SubElement(kind, f"{{{espi}}}powerOfTenMultiplier").text = str(power)
+    ET.SubElement(kind, f"{{{espi}}}uom").text = uom
+    block = ET.SubElement(
+        ET.SubElement(ET.SubElement(feed, f"{{{atom}}}entry"), f"{{{atom}}}content"),
+        f"{{{espi}}}IntervalBlock",
+    )
+    for start, value in readings_wh:
+        reading = ET.SubElement(block, f"{{{espi}}}IntervalReading")
+        period = ET.SubElement(reading, f"{{{espi}}}timePeriod")
+        ET.SubElement(period, f"{{{espi}}}duration").text = "900"
+        ET.SubElement(period, f"{{{espi}}}start").text = str(start)
+        ET.SubElement(reading, f"{{{espi}}}value").text = str(value)
+    ET.ElementTree(feed).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def test_green_button_file_recognised_by_content(master, tmp_path):
+    start = int(
+        dt.datetime(2026, 11, 24, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30))).timestamp()
+    )
+    # values in tens of Wh (powerOfTenMultiplier 1): 45 -> 450 Wh = 0.45 kWh in 15 minutes = 1.8 kW
+    path = green_button(
+        tmp_path / "download.data", [(start + 900 * i, v) for i, v in enumerate([10, 45, 20])], power=1
+    )
+    with pytest.raises(ImportFailed, match="--consumer-id"):
+        importing.import_readings(master, path)
+    report = importing.import_readings(master, path, consumer_id="101234567")
+    assert report.committed and report.added == 3
+    assert readings(master) == [
+        ("101234567", "2026-11-23T18:30:00Z", pytest.approx(0.1), None),
+        ("101234567", "2026-11-23T18:45:00Z", pytest.approx(0.45), None),
+        ("101234567", "2026-11-23T19:00:00Z", pytest.approx(0.2), None),
+    ]
+    (peak,) = master.execute("SELECT peak_kw FROM daily WHERE consumer_id = '101234567'").fetchone()
+    assert peak == pytest.approx(1.8)
+    assert importing.import_readings(master, path, consumer_id="101234567").unchanged == 3
+
+
+def test_green_button_refuses_doctype_and_other_units(master, tmp_path):
+    bomb = write(
+        tmp_path,
+        '<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY a "aaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        '<feed xmlns="http://www.w3.org/2005/Atom"><IntervalBlock>&b;</IntervalBlock></feed>',
+        name="bomb.xml",
+    )
+    with pytest.raises(ImportFailed, match="DOCTYPE"):
+        importing.import_readings(master, bomb, consumer_id="101234567")
+    volts = green_button(tmp_path / "v.xml", [(1795000000, 230)], uom="29")
+    with pytest.raises(ImportFailed, match="not Wh"):
+        importing.import_readings(master, volts, consumer_id="101234567")
+    assert readings(master) == []
+
+
+def test_cumulative_values_read_as_interval_energy_are_refused_naming_that_cause(master, tmp_path):
+    # a register that starts low (3.2 kWh) and rises: not 500x the load, but never falling
+    lines = [
+        f"2026-11-24 {h:02d}:{m:02d},{3.2 + 0.35 * (2 * h + m // 30):.2f}" for h in range(24) for m in (0, 30)
+    ]
+    path = write(tmp_path, "timestamp,kwh\n" + "\n".join(lines) + "\n")
+    with pytest.raises(ImportFailed) as refused:
+        importing.import_readings(master, path, consumer_id="101234567")
+    assert "--kwh-kind register" in str(refused.value) and "--energy-unit wh" not in str(refused.value)
+    assert readings(master) == []

@@ -7,8 +7,9 @@ import random
 import sqlite3
 
 import pandas as pd
+import pytest
 
-from lib import storage
+from lib import analytics, storage
 from lib.clock import IST, UTC, to_ts
 from lib.storage.engine import transaction
 from tests.factories import (
@@ -164,7 +165,11 @@ ORDER BY days.day
 def _stored_daily(conn: sqlite3.Connection, consumer_id: str) -> list[tuple]:
     return [
         tuple(row)
-        for row in conn.execute("SELECT * FROM daily WHERE consumer_id = ? ORDER BY day", (consumer_id,))
+        for row in conn.execute(
+            "SELECT consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr FROM daily "
+            "WHERE consumer_id = ? ORDER BY day",
+            (consumer_id,),
+        )
     ]
 
 
@@ -290,3 +295,35 @@ def test_recharge_identity_is_the_reference_when_there_is_one(conn):
     assert paid["2026-11-24"] == 1000.0 and paid["2026-11-25"] == 500.0 and "2026-11-27" not in paid
     kinds = conn.execute("SELECT kind, count(*) FROM recharges GROUP BY kind ORDER BY kind").fetchall()
     assert [tuple(k) for k in kinds] == [("recharge", 3), ("refund", 1)]
+
+
+def test_refresh_daily_minutes_peak_kw_and_export_follow_each_readings_interval(conn):
+    """The SQL roll-up gives each reading the interval lib.analytics.reading_minutes gives it (one rule):
+    30-minute readings, a change to 15 minutes, a missing hour, a 5-minute stretch, export on some."""
+    add_consumer(conn, "111")
+    stamps = [dt.datetime(2026, 11, 23, 18, 30, tzinfo=UTC) + dt.timedelta(minutes=30 * i) for i in range(20)]
+    last = stamps[-1]
+    stamps += [last + dt.timedelta(minutes=15 * i) for i in range(1, 9)]
+    last = stamps[-1] + dt.timedelta(minutes=75)  # a missing hour
+    stamps += [last + dt.timedelta(minutes=15 * i) for i in range(6)]
+    last = stamps[-1]
+    stamps += [last + dt.timedelta(minutes=5 * i) for i in range(1, 13)]
+    rng = random.Random(3)  # noqa: S311 - test data
+    rows = [
+        ("111", to_ts(ts), round(rng.uniform(0.0, 0.5), 3), None, 0.2 if i % 4 == 0 else None)
+        for i, ts in enumerate(stamps)
+    ]
+    with transaction(conn):
+        storage.readings.insert_readings(conn, rows)
+        storage.readings.refresh_daily(conn, "111")
+    frame = pd.DataFrame({"ts": pd.to_datetime([r[1] for r in rows], utc=True), "kwh": [r[2] for r in rows]})
+    minutes = analytics.reading_minutes(frame)
+    assert sorted(set(minutes)) == [5.0, 15.0, 30.0]  # the missing hour is not a 75-minute interval
+    kw = frame["kwh"] / (minutes / 60)
+    ((day, minutes_covered, peak_kw, export),) = conn.execute(
+        "SELECT day, minutes, peak_kw, export_kwh FROM daily WHERE consumer_id = '111'"
+    ).fetchall()
+    assert day == "2026-11-24"
+    assert minutes_covered == pytest.approx(minutes.sum())
+    assert peak_kw == pytest.approx(kw.max())
+    assert export == pytest.approx(0.2 * len(range(0, len(rows), 4)))

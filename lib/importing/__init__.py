@@ -18,8 +18,8 @@ numbers), ``rules`` (every row rule, written once for the row path and the clean
 ...           import_readings(conn, folder / "readings.csv").added)
 ...     days = export_daily(conn, "101234567", sys.stdout)
 1 1
-date,consumer_id,kwh,closing_balance_inr,recharge_inr
-2026-11-24,101234567,0.420,310.50,0.00
+date,consumer_id,kwh,closing_balance_inr,recharge_inr,export_kwh
+2026-11-24,101234567,0.420,310.50,0.00,
 
 The rules of each import are in its module (``lib.importing.readings`` for readings); ``BENCHMARKS.md``
 has the figures.

@@ -9,7 +9,7 @@ from typing import IO
 from lib import storage
 from lib.importing.report import ImportFailed
 
-EXPORT_COLUMNS = ("date", "consumer_id", "kwh", "closing_balance_inr", "recharge_inr")
+EXPORT_COLUMNS = ("date", "consumer_id", "kwh", "closing_balance_inr", "recharge_inr", "export_kwh")
 
 
 def export_daily(
@@ -21,8 +21,10 @@ def export_daily(
 ) -> int:
     """Write one CSV row per IST day with readings or recharges to ``out``; returns the day count.
 
-    Columns ``date,consumer_id,kwh,closing_balance_inr,recharge_inr``. A day without readings has
-    an empty ``kwh`` (never 0); a day with neither readings nor recharges is absent. Raises
+    Columns ``date,consumer_id,kwh,closing_balance_inr,recharge_inr,export_kwh``: ``kwh`` is the energy
+    drawn from the grid, ``export_kwh`` the energy a net-metered connection sent to it (empty where the
+    meter has no export channel). A day without readings has an empty ``kwh`` (never 0); a day with
+    neither readings nor recharges is absent. Raises
     ``ImportFailed`` for an unknown consumer or a range that ends before it starts.
     """
     if not storage.consumers.existing_consumer_ids(conn, [consumer_id]):
@@ -38,7 +40,7 @@ def export_daily(
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     for row in rows:
-        kwh, closing = row["kwh"], row["closing_balance_inr"]
+        kwh, closing, export = row["kwh"], row["closing_balance_inr"], row["export_kwh"]
         writer.writerow(
             [
                 row["date"],
@@ -46,6 +48,7 @@ def export_daily(
                 "" if kwh is None else f"{kwh:.3f}",
                 "" if closing is None else f"{closing:.2f}",
                 f"{row['recharge_inr'] or 0:.2f}",
+                "" if export is None else f"{export:.3f}",
             ]
         )
     return len(rows)

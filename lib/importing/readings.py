@@ -20,11 +20,12 @@ column by column (``clean_chunk``); any other chunk, and every chunk of a regist
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
 import gc
 import math
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice
 from operator import itemgetter, lt, ne
@@ -34,7 +35,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from lib import storage
-from lib.clock import IST, UTC, now_utc
+from lib.clock import IST, UTC, now_utc, to_ts
 from lib.importing import sources
 from lib.importing.report import (
     ImportFailed,
@@ -64,7 +65,7 @@ from lib.importing.rules import (
     register_width,
     zone_for,
 )
-from lib.importing.sources import CsvSource, Progress, column_index, row_lines
+from lib.importing.sources import CsvSource, GreenButtonSource, Progress, column_index, row_lines
 from lib.importing.write import all_or_nothing, ist_day, stored_conflicts
 
 _TIME_CACHE_MAX = 100_000
@@ -79,6 +80,8 @@ class ReadingColumns:
     timestamp: str = "timestamp"
     kwh: str = "kwh"
     balance: str | None = None
+    date: str | None = None  # a date column the timestamp column's time of day belongs to
+    export: str | None = None  # energy sent to the grid (net metering), in the energy unit
 
 
 def import_readings(
@@ -93,6 +96,8 @@ def import_readings(
     max_kwh: float = MAX_KWH_PER_READING,
     energy_unit: str = "kwh",
     register_max: float | None = None,
+    id_kind: str = "consumer",
+    stamp: str = "start",
     delimiter: str | None = None,
     decimal: str | None = None,
     skip_rows: int | None = None,
@@ -106,16 +111,29 @@ def import_readings(
     for rollovers (default: read from the values, 99999.9 -> 100000). ``delimiter`` / ``decimal`` /
     ``skip_rows``: override what is read from the file (separator, decimal mark, lines above the header).
 
+    ``kwh_kind``: ``"interval"``, ``"register"`` (cumulative) or ``"net"`` (import minus export: a negative
+    value is energy sent to the grid, stored as ``export_kwh`` with 0 drawn). ``columns.export`` names a
+    separate export column instead. ``id_kind="meter-serial"``: the ID column holds meter serial numbers
+    (``consumers.meter_serial``). ``columns.date``: a date column joined to the time column's time of day.
+    ``stamp="end"``: each timestamp ends its interval (``24:00`` accepted); the reading is stored at its
+    interval's start, one interval earlier (the file's interval, the most common gap of its first rows).
+    A Green Button (ESPI XML) file is recognised by its content (``sources.GreenButtonSource``) and needs
+    ``consumer_id``.
+
     ``import_readings(conn, "lcl.csv", columns=ReadingColumns("LCLid", "tstp", "energy(kWh/hh)"),
     tz="Europe/London", skip_invalid=True)``. Raises ``ImportFailed`` for a file that cannot be read
     at all; bad rows are in the returned report.
     """
     path = Path(path)
     columns = columns or ReadingColumns()
-    if kwh_kind not in ("interval", "register"):
+    if kwh_kind not in ("interval", "register", "net"):
         raise ImportFailed("bad_kwh_kind", kind=kwh_kind)
     if energy_unit not in ("kwh", "wh"):
         raise ImportFailed("bad_option", option="energy unit", choices="kwh, wh", value=energy_unit)
+    if id_kind not in ("consumer", "meter-serial"):
+        raise ImportFailed("bad_option", option="id kind", choices="consumer, meter-serial", value=id_kind)
+    if stamp not in ("start", "end"):
+        raise ImportFailed("bad_option", option="stamp", choices="start, end", value=stamp)
     if decimal not in (None, ".", ","):
         raise ImportFailed("bad_option", option="decimal mark", choices="'.', ','", value=decimal)
     zone = zone_for(tz)
@@ -125,19 +143,32 @@ def import_readings(
         if not storage.consumers.existing_consumer_ids(conn, [consumer_id]):
             raise ImportFailed("unknown_fixed_consumer", consumer_id=consumer_id)
 
-    source = CsvSource(path, progress, delimiter=delimiter)
+    source: CsvSource | GreenButtonSource
+    if GreenButtonSource.recognises(path):
+        if consumer_id is None:
+            raise ImportFailed("xml_needs_consumer", path=path)
+        source = GreenButtonSource(path, progress)
+        columns = ReadingColumns(timestamp=GreenButtonSource.HEADER[0], kwh=GreenButtonSource.HEADER[1])
+        energy_unit, decimal, skip_rows, stamp = "kwh", None, None, "start"  # ESPI: start epoch, in Wh
+    else:
+        source = CsvSource(path, progress, delimiter=delimiter)
     report = ImportReport(path=path, kind="readings")
-    required = (
-        [columns.timestamp, columns.kwh]
-        if consumer_id
-        else [columns.consumer_id, columns.timestamp, columns.kwh]
-    )
+    required = [columns.timestamp, columns.kwh]
+    required = ([] if consumer_id else [columns.consumer_id]) + required
+    required += [name for name in (columns.date, columns.export) if name]
     try:
         header = source.read_header(", ".join(required), required, skip_rows=skip_rows, decimal=decimal)
         split = source.delimiter or ","
         id_at = None if consumer_id else column_index(header, columns.consumer_id, path, delimiter=split)
         ts_at = column_index(header, columns.timestamp, path, delimiter=split)
         kwh_at = column_index(header, columns.kwh, path, delimiter=split)
+        date_at = column_index(header, columns.date, path, delimiter=split) if columns.date else None
+        export_at = column_index(header, columns.export, path, delimiter=split) if columns.export else None
+        parse = _stamp_parser(zone, time_format, now)
+        if stamp == "end":
+            ends = _stamp_parser(zone, time_format, now, end_minutes=0)
+            minutes = _head_interval_minutes(source, header, id_at, ts_at, date_at, ends)
+            parse = _stamp_parser(zone, time_format, now, end_minutes=minutes)
         balance_at = (
             column_index(header, columns.balance, path, delimiter=split)
             if columns.balance
@@ -146,6 +177,8 @@ def import_readings(
         if energy_unit == "kwh" and looks_like_wh(columns.kwh):
             report.notes.append(message("wh_hint", column=columns.kwh, unit="kWh"))
         names = {id_at: columns.consumer_id, ts_at: columns.timestamp, kwh_at: columns.kwh}
+        if export_at is not None:
+            names[export_at] = header[export_at]
         if balance_at is not None:
             names[balance_at] = header[balance_at]
         all_or_nothing(
@@ -175,6 +208,11 @@ def import_readings(
                 register_max=register_max,
                 decimal_comma=source.decimal == ",",
                 skip_invalid=skip_invalid,
+                date_at=date_at,
+                export_at=export_at,
+                net=kwh_kind == "net",
+                id_kind=id_kind,
+                parse=parse,
             ),
         )
     finally:
@@ -203,6 +241,11 @@ def _read_readings(
     register_max: float | None = None,
     decimal_comma: bool = False,
     skip_invalid: bool = False,
+    date_at: int | None = None,
+    export_at: int | None = None,
+    net: bool = False,
+    id_kind: str = "consumer",
+    parse: _Parse | None = None,
 ) -> None:
     """The hot loop: parse, validate and write readings chunk by chunk (inside the transaction).
 
@@ -219,7 +262,9 @@ def _read_readings(
     pending_lines = array("q")
     pending_rows: list[list[str]] = []
     add_pending, add_line, add_row = pending.append, pending_lines.append, pending_rows.append
-    width = max(i for i in (id_at, ts_at, kwh_at, balance_at) if i is not None) + 1
+    width = max(i for i in (id_at, ts_at, kwh_at, balance_at, date_at, export_at) if i is not None) + 1
+    parse = parse or _stamp_parser(zone, time_format, now)
+    exporting = net or export_at is not None  # readings carry export_kwh (5-tuples)
     reader = source.reader
     chunk = sources.CHUNK_ROWS
     rows_read = 0
@@ -285,11 +330,15 @@ def _read_readings(
                 break
             if decimal_comma:
                 _decimal_comma(block, kwh_at, balance_at)
+                if export_at is not None:
+                    _decimal_comma(block, export_at, None)
+            if date_at is not None:  # date and time of day in separate columns
+                _join_date(block, date_at, ts_at)
             if reader.line_num - start == len(block):
                 block_lines: Sequence[int] = range(start + 1, start + 1 + len(block))
             else:  # a quoted value spans lines
                 block_lines = row_lines(block, start)
-            if not register and width >= 2 and min(map(len, block)) >= width:
+            if not register and not exporting and width >= 2 and min(map(len, block)) >= width:
                 good = clean_chunk(
                     conn,
                     block,
@@ -308,6 +357,8 @@ def _read_readings(
                     time_format=time_format,
                     max_kwh=max_kwh,
                     scale=scale,
+                    id_kind=id_kind,
+                    parse=parse,
                 )
                 if good is not None:
                     rows_read += len(block)
@@ -326,11 +377,11 @@ def _read_readings(
                         last_key = key
                         mine = consumers.get(key, _UNSEEN)  # type: ignore[arg-type]
                         if mine is _UNSEEN:
-                            mine = consumers[key] = _consumer_state(conn, consumers, key)
+                            mine = consumers[key] = _consumer_state(conn, consumers, key, id_kind)
                         if mine is not None:
                             cid, seen_times, seen_lines = mine.consumer_id, mine.times, mine.lines
                     if mine is None:
-                        bad(line, id_at, key, consumer_problem(key.strip()), row)
+                        bad(line, id_at, key, consumer_problem(key.strip(), kind=id_kind), row)
                         continue
                 # timestamp (cached: many meters share one time grid)
                 raw_ts = row[ts_at]
@@ -339,7 +390,7 @@ def _read_readings(
                     reason = bad_times.get(raw_ts)
                     if reason is None:
                         try:
-                            ts = parse_timestamp(raw_ts, zone, time_format, now)
+                            ts = parse(raw_ts)
                         except RowProblem as problem:
                             reason = bad_times[raw_ts] = problem
                         else:
@@ -355,13 +406,30 @@ def _read_readings(
                     kwh = float(raw_kwh) * scale
                 except ValueError:
                     kwh = math.nan
+                export: float | None = None
                 if register:
                     if not (0.0 <= kwh < math.inf):
                         bad(line, kwh_at, raw_kwh, kwh_problem(raw_kwh, max_kwh, register=True), row)
                         continue
+                elif net:  # import minus export: a negative value is energy sent to the grid
+                    if not kwh_in_range(abs(kwh), max_kwh):
+                        bad(
+                            line, kwh_at, raw_kwh, kwh_problem(raw_kwh.lstrip("-"), max_kwh, scale=scale), row
+                        )
+                        continue
+                    kwh, export = (kwh, 0.0) if kwh >= 0 else (0.0, -kwh)
                 elif not kwh_in_range(kwh, max_kwh):
                     bad(line, kwh_at, raw_kwh, kwh_problem(raw_kwh, max_kwh, scale=scale), row)
                     continue
+                if export_at is not None:
+                    raw_export = row[export_at]
+                    try:
+                        export = float(raw_export) * scale
+                    except ValueError:
+                        export = math.nan
+                    if not kwh_in_range(export, max_kwh):
+                        bad(line, export_at, raw_export, kwh_problem(raw_export, max_kwh, scale=scale), row)
+                        continue
                 # balance (optional)
                 balance: float | None = None
                 if balance_at is not None:
@@ -452,7 +520,7 @@ def _read_readings(
                         )
                     registers[cid] = (ts, kwh, line)
                     kwh = energy
-                add_pending((cid, ts, kwh, balance))
+                add_pending((cid, ts, kwh, balance, export) if exporting else (cid, ts, kwh, balance))
                 add_line(line)
                 add_row(row)
                 if len(pending) >= chunk:
@@ -491,6 +559,67 @@ def _read_readings(
 
 _UNSEEN = object()
 
+_Parse = Callable[[str], str]
+
+
+def _stamp_parser(
+    zone: ZoneInfo, time_format: str | None, now: dt.datetime, *, end_minutes: float | None = None
+) -> _Parse:
+    """The timestamp rule of this file as one function of the text: ``parse_timestamp``, and with
+    ``end_minutes`` (``--stamp end``) ``24:00`` accepted and the reading moved to its interval's start.
+
+    >>> start = _stamp_parser(IST, None, now_utc(), end_minutes=30)
+    >>> start("2026-11-25 00:00"), start("2026-11-24 24:00")
+    ('2026-11-24T18:00:00Z', '2026-11-24T18:00:00Z')
+
+    (00:00 on 25 Nov ends the half hour 23:30-24:00 IST of 24 Nov, which is 18:00 UTC.)
+    """
+    if end_minutes is None:
+        return lambda text: parse_timestamp(text, zone, time_format, now)
+    shift = dt.timedelta(minutes=end_minutes)
+
+    def parse_end(text: str) -> str:
+        end = parse_timestamp(text, zone, time_format, now, stamp_end=True)
+        return to_ts(dt.datetime.strptime(end, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) - shift)
+
+    return parse_end
+
+
+def _join_date(block: list[list[str]], date_at: int, ts_at: int) -> None:
+    """Join a date column and a time-of-day column into the time column in place: ``2026-11-24`` and
+    ``00:30`` -> ``2026-11-24 00:30`` (``--date-col``)."""
+    for row in block:
+        if len(row) > date_at and len(row) > ts_at:
+            row[ts_at] = f"{row[date_at].strip()} {row[ts_at].strip()}"
+
+
+def _head_interval_minutes(
+    source: CsvSource | GreenButtonSource,
+    header: list[str],
+    id_at: int | None,
+    ts_at: int,
+    date_at: int | None,
+    parse: _Parse,
+) -> float:
+    """The file's interval in minutes: the most common gap between the first rows of its first meter
+    (read once from the sniffed head of the file), 30 when it cannot be told. ``--stamp end`` moves
+    each reading back by it."""
+    head = [row for row in csv.reader(source.head_lines, delimiter=source.delimiter or ",") if row]
+    try:
+        start = next(i for i, row in enumerate(head) if [c.strip() for c in row] == header) + 1
+    except StopIteration:
+        return 30.0
+    rows = [row for row in head[start:] if len(row) > max(ts_at, date_at or 0, id_at or 0)]
+    if id_at is not None and rows:
+        rows = [row for row in rows if row[id_at] == rows[0][id_at]]
+    if date_at is not None:
+        _join_date(rows, date_at, ts_at)
+    zone_free = []
+    for row in rows:
+        with contextlib.suppress(RowProblem):
+            zone_free.append(parse(row[ts_at]))
+    return typical_interval_minutes(sorted(set(zone_free))) or 30.0
+
 
 def typical_interval_minutes(times: Sequence[str], sample: int = 200) -> float | None:
     """The most common gap in minutes between the first ``sample`` timestamps (stored UTC text), or None.
@@ -517,8 +646,10 @@ def check_plausible(
     scale: float,
 ) -> None:
     """Refuse the whole file when a consumer's implied demand (energy ÷ interval length) exceeds
-    ``PLAUSIBLE_LOAD_FACTOR`` times its sanctioned load, naming the likely cause (Wh read as kWh, or
-    cumulative register values read as interval energy). Raises ``ImportFailed("implausible", ...)``.
+    ``PLAUSIBLE_LOAD_FACTOR`` times its sanctioned load, naming the likely cause: cumulative register
+    values read as interval energy when the values never fall from one reading to the next (checked in
+    the database only for a file being refused), else Wh read as kWh. Raises
+    ``ImportFailed("implausible", ...)``.
     """
     loads = storage.consumers.consumer_rows(conn, list(tops))
     for cid, (kwh, ts) in sorted(tops.items()):
@@ -532,7 +663,10 @@ def check_plausible(
         load = float(loads[cid]["sanctioned_load_kw"] or 1.0)
         if kw <= PLAUSIBLE_LOAD_FACTOR * load:
             continue
-        if not register and (kw >= 500 * load) and not looks_like_wh(column):
+        first, last = state.span()  # type: ignore[misc]
+        if not register and storage.readings.rises_throughout(conn, cid, first, last):
+            cause = message("cause_register")  # every value at least the one before: a cumulative register
+        elif not register and (kw >= 500 * load) and not looks_like_wh(column):
             cause = message("cause_register")
         elif scale == 1.0:
             cause = message("cause_wh")
@@ -612,6 +746,8 @@ def clean_chunk(
     time_format: str | None,
     max_kwh: float,
     scale: float = 1.0,
+    id_kind: str = "consumer",
+    parse: _Parse | None = None,
 ) -> list[tuple[str, str, float, float | None]] | None:
     """The chunk's readings ``(consumer_id, ts, kwh, balance_inr)`` when every row is good, else None.
 
@@ -630,10 +766,11 @@ def clean_chunk(
         for key in set(keys):
             state = consumers.get(key, _UNSEEN)  # type: ignore[arg-type]
             if state is _UNSEEN:
-                state = consumers[key] = _consumer_state(conn, consumers, key)
+                state = consumers[key] = _consumer_state(conn, consumers, key, id_kind)
             if state is None:
                 return None
     # timestamps: every distinct text parses (the same cache as the row path)
+    parse = parse or _stamp_parser(zone, time_format, now)
     texts = list(map(itemgetter(ts_at), rows))
     new = set(texts).difference(good_times)
     if new:
@@ -644,7 +781,7 @@ def clean_chunk(
             if text in bad_times:
                 return None
             try:
-                good_times[text] = parse_timestamp(text, zone, time_format, now)
+                good_times[text] = parse(text)
             except RowProblem as problem:
                 bad_times[text] = problem
                 return None
@@ -728,11 +865,21 @@ def _line_numbers(lines: Sequence[int]) -> bytes:
     return np.asarray(lines, dtype=np.int64).tobytes()
 
 
-def _consumer_state(conn: storage.Conn, consumers: dict[str, Seen | None], key: str) -> Seen | None:
+def _consumer_state(
+    conn: storage.Conn, consumers: dict[str, Seen | None], key: str, id_kind: str = "consumer"
+) -> Seen | None:
     """The state of the consumer written as ``key`` (shared by spellings that differ in spaces),
-    or None when the ID is malformed or not in the consumer master."""
+    or None when the ID is malformed or not in the consumer master. With ``id_kind="meter-serial"``
+    ``key`` is the meter's serial number (``consumers.meter_serial``)."""
     cid = key.strip()
-    if not consumer_id_ok(cid) or not storage.consumers.existing_consumer_ids(conn, [cid]):
+    if not consumer_id_ok(cid):
+        return None
+    if id_kind == "meter-serial":
+        found = storage.consumers.consumer_ids_by_meter_serial(conn, [cid]).get(cid)
+        if found is None:
+            return None
+        cid = found
+    elif not storage.consumers.existing_consumer_ids(conn, [cid]):
         return None
     same = next((state for state in consumers.values() if state and state.consumer_id == cid), None)
     return same or Seen(cid)

@@ -43,7 +43,7 @@ MESSAGES: dict[str, str] = {
     "csv_error": "{path}: unreadable CSV near line {line}: {error}",
     "unknown_zone": "unknown time zone {zone!r} (use an IANA name such as Asia/Kolkata or Europe/London)",
     "unknown_fixed_consumer": "consumer ID {consumer_id!r} is not in the consumer master; import-consumers first",
-    "bad_kwh_kind": "kwh kind must be 'interval' or 'register', not {kind!r}",
+    "bad_kwh_kind": "kwh kind must be 'interval', 'register' or 'net', not {kind!r}",
     "bad_option": "{option} must be one of {choices}, not {value!r}",
     "unknown_export_consumer": "consumer ID {consumer_id!r} is not in the consumer master",
     "bad_range": "--from {first} is after --to {last}",

@@ -16,7 +16,7 @@ from lib import storage
 from lib.clock import IST, UTC
 from lib.importing.report import ImportFailed, ImportReport, Rejects, default_rejects_path
 
-Reading = tuple  # (consumer_id, ts, kwh, balance_inr, interval_min, export_kwh)
+Reading = tuple  # (consumer_id, ts, kwh, balance_inr[, export_kwh])
 
 
 class _Rollback(Exception):
@@ -59,8 +59,8 @@ def all_or_nothing(
 
 def stored_conflicts(
     conn: storage.Conn, pending: list[Reading]
-) -> Iterator[tuple[int, tuple[float, float | None]]]:
-    """Indexes of ``pending`` readings whose stored reading differs, with the stored (kWh, balance)."""
+) -> Iterator[tuple[int, tuple[float, float | None, float | None]]]:
+    """Indexes of ``pending`` readings whose stored reading differs, with the stored (kWh, balance, export)."""
     by_consumer: dict[str, list[int]] = {}
     for i, row in enumerate(pending):
         by_consumer.setdefault(row[0], []).append(i)
@@ -69,9 +69,10 @@ def stored_conflicts(
         last = max(pending[i][1] for i in indexes)
         stored = storage.readings.stored_readings(conn, cid, first, last)
         for i in indexes:
-            _, ts, kwh, balance, *_ = pending[i]
+            _, ts, kwh, balance, *rest = pending[i]
+            export = rest[0] if rest else None
             have = stored.get(ts)
-            if have is not None and (have[0] != kwh or have[1] != balance):
+            if have is not None and (have[0] != kwh or have[1] != balance or have[2] != export):
                 yield i, have
 
 

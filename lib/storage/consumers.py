@@ -105,3 +105,20 @@ def holds_real_data(conn: sqlite3.Connection) -> bool:
 def has_consumers(conn: sqlite3.Connection) -> bool:
     """True when the consumer master holds any row (an empty database gets the demo on first start)."""
     return conn.execute("SELECT 1 FROM consumers LIMIT 1").fetchone() is not None
+
+
+@raises_storage_error
+def consumer_ids_by_meter_serial(conn: sqlite3.Connection, serials: Iterable[str]) -> dict[str, str]:
+    """``{meter_serial: consumer_id}`` for those of ``serials`` in the consumer master (imports of files
+    keyed by the meter's serial number, ``--id-kind meter-serial``). A serial held by two consumers is
+    absent (ambiguous)."""
+    wanted = sorted(set(serials))
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for serial, cid in conn.execute(
+            f"SELECT meter_serial, consumer_id FROM consumers WHERE meter_serial IN ({marks})", chunk
+        ):
+            found.setdefault(serial, []).append(cid)
+    return {serial: ids[0] for serial, ids in found.items() if len(ids) == 1}

@@ -30,7 +30,9 @@ def refresh_daily(
 
     Called inside the import/seed transaction, so a reader never sees readings without roll-ups:
     ``refresh_daily(conn, "101234567", "2026-11-01", "2026-11-24")``. A day with neither readings
-    nor recharges gets no row; a day with recharges only has ``kwh`` NULL and 0 intervals.
+    nor recharges gets no row; a day with recharges only has ``kwh`` NULL and 0 intervals. Besides
+    energy, readings, largest reading, closing balance and recharges: ``export_kwh`` (NULL without an
+    export channel), ``minutes`` covered and ``peak_kw``, from each reading's interval (``_DAY_TOTALS``).
 
     One aggregate per IST day over its primary-key range ``[00:00 IST, next 00:00 IST)`` (in UTC
     text), so SQLite never computes ``date()`` per reading nor sorts for a GROUP BY: about 3x faster
@@ -83,13 +85,16 @@ def refresh_daily(
         at += count
     rows = []
     for index, day in enumerate(days):
-        kwh, intervals, peak_kwh, closing = totals[index]
+        kwh, intervals, peak_kwh, closing, export, minutes, peak_kw = totals[index]
         amount = paid.get(day.isoformat())
         if intervals or amount is not None:
-            rows.append((consumer_id, day.isoformat(), kwh, intervals, peak_kwh, closing, amount or 0.0))
+            rows.append(
+                (consumer_id, day.isoformat(), kwh, intervals, peak_kwh, closing, amount or 0.0)
+                + (export, minutes, None if peak_kw is None else round(peak_kw, 6))
+            )
     conn.executemany(
-        "INSERT INTO daily (consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO daily (consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr, "
+        "export_kwh, minutes, peak_kw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
 
@@ -108,13 +113,36 @@ def _ist_midnight_ts(day: dt.date) -> str:
 
 
 # One IST day of one connection (?1), day number ?2 + i, from ?(3+i) to ?(4+i): energy, readings,
-# largest interval, last metered balance. Several days go in one statement (fewer round trips).
+# largest interval, last metered balance, export energy, minutes covered and peak kW. Several days go in
+# one statement (fewer round trips).
+#
+# Each reading's interval (minutes) is the gap to the next reading of the day (readings are stamped at
+# their interval's start); the day's last reading takes the gap before it, a lone reading 30 minutes. A
+# gap longer than both neighbouring gaps is missing data, not a long interval: it takes the longer
+# neighbour's. The same rule as ``lib.analytics.reading_minutes``, which tests/test_store.py compares.
+_GAP = "(({later}) - ({earlier})) / 60.0"
 _DAY_TOTALS = """
 SELECT ?2 + {i}, sum(kwh), count(*), max(kwh),
        (SELECT balance_inr FROM readings
         WHERE consumer_id = ?1 AND ts >= ?{start} AND ts < ?{end} AND balance_inr IS NOT NULL
-        ORDER BY ts DESC LIMIT 1)
-FROM readings WHERE consumer_id = ?1 AND ts >= ?{start} AND ts < ?{end}"""
+        ORDER BY ts DESC LIMIT 1),
+       sum(export_kwh), sum(m), max(kwh * 60.0 / m)
+FROM (SELECT kwh, export_kwh,
+             CASE WHEN g IS NULL THEN coalesce(b, 30.0)
+                  WHEN (b IS NOT NULL OR a IS NOT NULL) AND (b IS NULL OR g > b) AND (a IS NULL OR g > a)
+                  THEN max(coalesce(b, a), coalesce(a, b))
+                  ELSE g END AS m
+      FROM (SELECT kwh, export_kwh, g, lag(g) OVER o AS b, coalesce(lead(g) OVER o, g) AS a
+            FROM (SELECT ts, kwh, export_kwh, {gap} AS g
+                  FROM readings WHERE consumer_id = ?1 AND ts >= ?{start} AND ts < ?{end}
+                  WINDOW w AS (ORDER BY ts))
+            WINDOW o AS (ORDER BY ts)))"""
+_EPOCH = (
+    "unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38, 0) else "CAST(strftime('%s', {}) AS INTEGER)"
+)
+_DAY_TOTALS = _DAY_TOTALS.replace(
+    "{gap}", _GAP.format(later=_EPOCH.format("lead(ts) OVER w"), earlier=_EPOCH.format("ts"))
+)
 _DAYS_PER_QUERY = 16
 _ONE_DAY_TOTALS = _DAY_TOTALS.format(i=0, start=3, end=4)
 _MANY_DAY_TOTALS = "\nUNION ALL".join(
@@ -180,25 +208,30 @@ def stored_recharge_references(
     }
 
 
-def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, float, float | None]]) -> int:
-    """Bulk-insert ``(consumer_id, ts, kwh, balance_inr)`` tuples; a stored reading with the same
-    ``(consumer_id, ts)`` is left untouched. Returns rows added (no transaction of its own).
+def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> int:
+    """Bulk-insert ``(consumer_id, ts, kwh, balance_inr)`` tuples, or ``(..., export_kwh)`` 5-tuples from
+    a net-metered file (``kwh`` the energy drawn from the grid, ``export_kwh`` the energy sent to it, kWh,
+    None when the meter has no export channel); a stored reading with the same ``(consumer_id, ts)`` is
+    left untouched. Returns rows added (no transaction of its own).
 
     The importer compares the count with the rows given to find conflicts with stored readings.
     A plain INSERT is tried first under a savepoint (about 20% faster than the upsert when nothing
     conflicts, the usual case); on a conflict it is undone and the rows go through the upsert.
     """
     rows = rows if isinstance(rows, Sequence) else list(rows)
+    if not rows:
+        return 0
+    columns = "consumer_id, ts, kwh, balance_inr" + (", export_kwh" if len(rows[0]) == 5 else "")
+    values = ", ".join("?" * (5 if len(rows[0]) == 5 else 4))
     before = conn.total_changes
     conn.execute("SAVEPOINT insert_readings")
     try:
-        conn.executemany("INSERT INTO readings (consumer_id, ts, kwh, balance_inr) VALUES (?, ?, ?, ?)", rows)
+        conn.executemany(f"INSERT INTO readings ({columns}) VALUES ({values})", rows)
     except sqlite3.IntegrityError:
         conn.execute("ROLLBACK TO insert_readings")
         before = conn.total_changes  # the rows undone were counted when inserted
         conn.executemany(
-            "INSERT INTO readings (consumer_id, ts, kwh, balance_inr) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (consumer_id, ts) DO NOTHING",
+            f"INSERT INTO readings ({columns}) VALUES ({values}) ON CONFLICT (consumer_id, ts) DO NOTHING",
             rows,
         )
     finally:
@@ -208,16 +241,30 @@ def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, flo
 
 def stored_readings(
     conn: sqlite3.Connection, consumer_id: str, first_ts: str, last_ts: str
-) -> dict[str, tuple[float, float | None]]:
-    """Stored readings of one consumer in ``[first_ts, last_ts]``: ``{ts: (kwh, balance_inr)}`` (imports
-    compare them with the file's rows to find conflicts)."""
+) -> dict[str, tuple[float, float | None, float | None]]:
+    """Stored readings of one consumer in ``[first_ts, last_ts]``: ``{ts: (kwh, balance_inr, export_kwh)}``
+    (imports compare them with the file's rows to find conflicts)."""
     return {
-        ts: (kwh, balance)
-        for ts, kwh, balance in conn.execute(
-            "SELECT ts, kwh, balance_inr FROM readings WHERE consumer_id = ? AND ts BETWEEN ? AND ?",
+        ts: (kwh, balance, export)
+        for ts, kwh, balance, export in conn.execute(
+            "SELECT ts, kwh, balance_inr, export_kwh FROM readings "
+            "WHERE consumer_id = ? AND ts BETWEEN ? AND ?",
             (consumer_id, first_ts, last_ts),
         )
     }
+
+
+def rises_throughout(conn: sqlite3.Connection, consumer_id: str, first_ts: str, last_ts: str) -> bool:
+    """True when one consumer's stored kWh in ``[first_ts, last_ts]`` never fall from one reading to the
+    next and rise overall, over at least three readings: cumulative register values, not interval energy
+    (the importer's plausibility check names that cause)."""
+    row = conn.execute(
+        "SELECT count(*), sum(kwh < before), max(kwh) > min(kwh) FROM ("
+        "SELECT kwh, lag(kwh) OVER (ORDER BY ts) AS before FROM readings "
+        "WHERE consumer_id = ? AND ts BETWEEN ? AND ?)",
+        (consumer_id, first_ts, last_ts),
+    ).fetchone()
+    return bool(row[0] >= 3 and not row[1] and row[2])
 
 
 # --- reads (authorized) -----------------------------------------------------------------------
@@ -233,8 +280,11 @@ def daily_frame(
 ) -> pd.DataFrame:
     """Daily roll-ups of the account's linked connections (optionally only ``consumer_ids``).
 
-    Columns: consumer_id, nickname, day (datetime64, IST date), kwh, intervals, peak_kwh,
-    closing_balance_inr, recharge_inr. Unlinked or unknown IDs are silently absent.
+    Columns: consumer_id, nickname, day (datetime64, IST date), kwh (energy drawn from the grid),
+    intervals, peak_kwh, closing_balance_inr, recharge_inr, export_kwh (energy sent to the grid by a
+    net-metered connection, NaN where the meter has no export channel), minutes (of the day the readings
+    cover: 1440 = complete), peak_kw (the day's largest reading over its own interval, kW). Unlinked or
+    unknown IDs are silently absent.
     """
     params: dict[str, Any] = {
         "account_id": account_id,
@@ -250,7 +300,7 @@ def daily_frame(
         f"""
         WITH {_ALLOWED}
         SELECT d.consumer_id, a.nickname, d.day, d.kwh, d.intervals, d.peak_kwh,
-               d.closing_balance_inr, d.recharge_inr
+               d.closing_balance_inr, d.recharge_inr, d.export_kwh, d.minutes, d.peak_kw
         FROM daily d JOIN allowed a ON a.consumer_id = d.consumer_id
         WHERE d.day BETWEEN :lo AND :hi {where}
         ORDER BY d.consumer_id, d.day
@@ -341,9 +391,10 @@ def daily_export_rows(
     first_day: str | None = None,
     last_day: str | None = None,
 ) -> list[sqlite3.Row]:
-    """Operator export (CLI, no account): one row per IST day with readings or recharges."""
+    """Operator export (CLI, no account): one row per IST day with readings or recharges
+    (date, consumer_id, kwh, closing_balance_inr, recharge_inr, export_kwh)."""
     return conn.execute(
-        "SELECT day AS date, consumer_id, kwh, closing_balance_inr, recharge_inr FROM daily "
+        "SELECT day AS date, consumer_id, kwh, closing_balance_inr, recharge_inr, export_kwh FROM daily "
         "WHERE consumer_id = ? AND day BETWEEN ? AND ? ORDER BY day",
         (consumer_id, first_day or "0000-01-01", last_day or "9999-12-31"),
     ).fetchall()

@@ -220,6 +220,20 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0004_readings_export",
+        """
+        -- Net metering (issue 11 section 1): energy sent to the grid by rooftop solar, beside the energy
+        -- drawn from it (readings.kwh stays import). NULL where the meter reports no export channel.
+        ALTER TABLE readings ADD COLUMN export_kwh REAL CHECK (export_kwh IS NULL OR export_kwh >= 0);
+        -- Daily roll-ups: export energy of the day, minutes of the day the readings cover (each reading's
+        -- interval from its timestamps, lib/storage/readings.py), and the peak demand in kW (a reading's
+        -- energy over its own interval, so 15-minute and hourly meters compare).
+        ALTER TABLE daily ADD COLUMN export_kwh REAL;
+        ALTER TABLE daily ADD COLUMN minutes REAL;
+        ALTER TABLE daily ADD COLUMN peak_kw REAL;
+        """,
+    ),
+    (
         "0005_recharge_identity_anchor",
         """
         -- Recharge identity (issue 11 section 2): the payment reference when there is one, else consumer,
