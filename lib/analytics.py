@@ -371,36 +371,11 @@ def hour_of_day_profile(readings: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()[columns]
 
 
-def reading_minutes(readings: pd.DataFrame) -> pd.Series:
-    """Each reading's interval length in minutes, from the timestamps of one connection's readings in time
-    order (``ts``; readings are stamped at their interval's start): the gap to the next reading. A gap
-    longer than both neighbouring gaps is missing data, not a long interval: it takes the longer
-    neighbour's. The last reading takes the gap before it; a lone reading 30 minutes.
-
-    Issue 11: 5-, 10-, 15-, 30- and 60-minute meters, and a change of capture period within one meter,
-    are all normal. ``lib.storage.readings.refresh_daily`` applies the same rule per IST day in SQL for
-    the ``daily`` roll-up's ``minutes`` and ``peak_kw`` (tests/test_store.py compares the two).
-
-    >>> ts = pd.to_datetime(["2026-11-24 00:00", "2026-11-24 01:00", "2026-11-24 02:00", "2026-11-24 02:15",
-    ...     "2026-11-24 03:30", "2026-11-24 03:45"], utc=True)
-    >>> reading_minutes(pd.DataFrame({"ts": ts})).tolist()
-    [60.0, 60.0, 15.0, 15.0, 15.0, 15.0]
-    """
-    ts = pd.Series(pd.to_datetime(readings["ts"], utc=True)).reset_index(drop=True)
-    gaps = (ts.shift(-1) - ts).dt.total_seconds() / 60
-    gaps = gaps.fillna(gaps.shift(1)).fillna(30.0)
-    before, after = gaps.shift(1), gaps.shift(-1)
-    neighbour = pd.concat([before, after], axis=1).max(axis=1)
-    missing = (gaps > before.fillna(math.inf)) & (gaps > after.fillna(math.inf))
-    missing |= ((gaps > before) & after.isna()) | ((gaps > after) & before.isna())
-    return gaps.where(~missing, neighbour)
-
-
 def peak_demand(daily: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
     """The largest demand in kW per connection against its sanctioned load.
 
     kW = a reading's kWh ÷ that reading's own interval in hours (``daily["peak_kw"]``, from
-    ``refresh_daily``; issue 11: a 15-minute reading of 0.45 kWh is 1.8 kW, an hourly 1.5 kWh is 1.5 kW).
+    ``refresh_daily``, which gives each reading the interval ``lib.quality.reading_minutes`` gives it; issue 11: a 15-minute reading of 0.45 kWh is 1.8 kW, an hourly 1.5 kWh is 1.5 kW).
     A daily frame without ``peak_kw`` (an older roll-up) falls back to ``peak_kwh`` over 30 minutes.
     Columns: consumer_id, nickname, peak_kw, peak_day, sanctioned_load_kw, load_ratio (peak ÷
     sanctioned), over_sanctioned.

@@ -9,7 +9,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from lib import analytics, storage
+from lib import quality, storage
 from lib.clock import IST, UTC, to_ts
 from lib.storage.engine import transaction
 from tests.factories import (
@@ -298,7 +298,7 @@ def test_recharge_identity_is_the_reference_when_there_is_one(conn):
 
 
 def test_refresh_daily_minutes_peak_kw_and_export_follow_each_readings_interval(conn):
-    """The SQL roll-up gives each reading the interval lib.analytics.reading_minutes gives it (one rule):
+    """The SQL roll-up gives each reading the interval lib.quality.reading_minutes gives it (one rule):
     30-minute readings, a change to 15 minutes, a missing hour, a 5-minute stretch, export on some."""
     add_consumer(conn, "111")
     stamps = [dt.datetime(2026, 11, 23, 18, 30, tzinfo=UTC) + dt.timedelta(minutes=30 * i) for i in range(20)]
@@ -317,7 +317,7 @@ def test_refresh_daily_minutes_peak_kw_and_export_follow_each_readings_interval(
         storage.readings.insert_readings(conn, rows)
         storage.readings.refresh_daily(conn, "111")
     frame = pd.DataFrame({"ts": pd.to_datetime([r[1] for r in rows], utc=True), "kwh": [r[2] for r in rows]})
-    minutes = analytics.reading_minutes(frame)
+    minutes = quality.reading_minutes(frame)
     assert sorted(set(minutes)) == [5.0, 15.0, 30.0]  # the missing hour is not a 75-minute interval
     kw = frame["kwh"] / (minutes / 60)
     ((day, minutes_covered, peak_kw, export),) = conn.execute(

@@ -119,7 +119,7 @@ def _ist_midnight_ts(day: dt.date) -> str:
 # Each reading's interval (minutes) is the gap to the next reading of the day (readings are stamped at
 # their interval's start); the day's last reading takes the gap before it, a lone reading 30 minutes. A
 # gap longer than both neighbouring gaps is missing data, not a long interval: it takes the longer
-# neighbour's. The same rule as ``lib.analytics.reading_minutes``, which tests/test_store.py compares.
+# neighbour's. The same rule as ``lib.quality.reading_minutes``, which tests/test_store.py compares.
 _GAP = "(({later}) - ({earlier})) / 60.0"
 _DAY_TOTALS = """
 SELECT ?2 + {i}, sum(kwh), count(*), max(kwh),
