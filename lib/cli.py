@@ -35,7 +35,6 @@ import argparse
 import contextlib
 import datetime as dt
 import os
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -409,12 +408,12 @@ def send_alerts(parser: argparse.ArgumentParser) -> Runner:
     def run(args: argparse.Namespace, ctx: Context) -> int:
         import dataclasses
 
-        from lib import alerts, sms, storage  # lazy: only this command needs them
+        from lib import alerts, sms  # lazy: only this command needs them
 
         settings = dataclasses.replace(load_settings(), db_path=ctx.db_path)
         with ctx.open_db() as conn:
             if args.dry_run:
-                for account in storage.accounts.accounts_with_active_links(conn):
+                for account in conn.accounts.accounts_with_active_links():
                     for low in alerts.account_low_balances(conn, int(account["account_id"])):
                         ctx.say(f"account {account['account_id']}: {low.consumer_id} {low.reason}")
                 return 0
@@ -456,15 +455,15 @@ def check_connection(parser: argparse.ArgumentParser) -> Runner:
         from lib.clock import today_ist
 
         with ctx.open_db() as conn:
-            details = storage.operator.consumer_details(conn, args.consumer)
+            details = conn.operator.consumer_details(args.consumer)
             if not len(details):
                 ctx.warn(importing.message("unknown_export_consumer", consumer_id=args.consumer))
                 return 1
-            daily = storage.operator.consumer_daily_frame(conn, args.consumer)  # whole months for the slabs
-            readings = storage.operator.consumer_readings_frame(conn, args.consumer, args.first, args.last)
-            recharges = storage.operator.consumer_recharges_frame(conn, args.consumer)
-            anchors = storage.anchors.consumer_anchors_frame(conn, args.consumer)
-            events = storage.meter_events.consumer_meter_events(conn, args.consumer, args.first, args.last)
+            daily = conn.operator.consumer_daily_frame(args.consumer)  # whole months for the slabs
+            readings = conn.operator.consumer_readings_frame(args.consumer, args.first, args.last)
+            recharges = conn.operator.consumer_recharges_frame(args.consumer)
+            anchors = conn.anchors.consumer_anchors_frame(args.consumer)
+            events = conn.meter_events.consumer_meter_events(args.consumer, args.first, args.last)
         rows = ledger.build_ledger(daily, details, anchors=anchors, today=today_ist())
         if len(rows):
             keep = (rows["day"] >= pd.Timestamp(args.first or dt.date.min)) & (
@@ -557,7 +556,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     except KeyboardInterrupt:
         ctx.warn(importing.message("interrupted"))
         return 130
-    except (sqlite3.Error, storage.StorageError) as error:
+    except storage.StorageError as error:
         if args.debug:
             raise
         ctx.warn(importing.message("database_error", path=ctx.db_path, error=error))

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import importlib
 import os
+import pkgutil
 import sqlite3
 import types
 from collections.abc import Callable, Iterator
@@ -38,21 +39,11 @@ from lib.storage.schema import MIGRATIONS
 BUSY_TIMEOUT_MS = 10_000
 
 
-# The table groups a ``Database`` handle exposes (one module of lib/storage each).
+# The table groups a ``Database`` handle exposes: every module of lib/storage but the machinery.
 TABLE_GROUPS = frozenset(
-    {
-        "accounts",
-        "alerts",
-        "anchors",
-        "audit",
-        "consumers",
-        "demo",
-        "ledger",
-        "meta",
-        "otp",
-        "readings",
-        "sms",
-    }
+    info.name
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)])
+    if info.name not in {"engine", "schema", "boundary"}
 )
 
 
@@ -93,9 +84,18 @@ class _Bound:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._module, name)  # looked up at call time, so monkeypatched functions are seen
-        if callable(value) and not isinstance(value, type) and not name.startswith("_"):
-            return functools.partial(value, self._conn)
-        return value
+        if not callable(value) or isinstance(value, type) or name.startswith("_"):
+            return value
+        conn = self._conn
+
+        @functools.wraps(value)
+        def bound(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return value(conn, *args, **kwargs)
+            except sqlite3.Error as error:  # the boundary: no driver error leaves storage
+                raise StorageError(str(error)) from error
+
+        return bound
 
 
 _C = TypeVar("_C", bound=sqlite3.Connection)
