@@ -85,8 +85,18 @@ def refresh_daily(
         at += count
     rows = []
     for index, day in enumerate(days):
-        kwh, intervals, peak_kwh, closing, export, minutes, peak_kw = totals[index]
+        kwh, intervals, peak_kwh, closing, export, first_s, last_s, off_grid = totals[index]
         amount = paid.get(day.isoformat())
+        minutes = peak_kw = None
+        if intervals == 1:
+            minutes, peak_kw = 30.0, peak_kwh * 2.0
+        elif intervals and not off_grid:  # evenly spaced: every reading's interval is the one step
+            step = (last_s - first_s) / (intervals - 1) / 60.0
+            minutes, peak_kw = intervals * step, peak_kwh * 60.0 / step
+        elif intervals:
+            minutes, peak_kw = cursor.execute(
+                _DAY_BY_READING, (consumer_id, bounds[index], bounds[index + 1])
+            ).fetchone()
         if intervals or amount is not None:
             rows.append(
                 (consumer_id, day.isoformat(), kwh, intervals, peak_kwh, closing, amount or 0.0)
@@ -113,35 +123,50 @@ def _ist_midnight_ts(day: dt.date) -> str:
 
 
 # One IST day of one connection (?1), day number ?2 + i, from ?(3+i) to ?(4+i): energy, readings,
-# largest interval, last metered balance, export energy, minutes covered and peak kW. Several days go in
-# one statement (fewer round trips).
-#
-# Each reading's interval (minutes) is the gap to the next reading of the day (readings are stamped at
-# their interval's start); the day's last reading takes the gap before it, a lone reading 30 minutes. A
-# gap longer than both neighbouring gaps is missing data, not a long interval: it takes the longer
-# neighbour's. The same rule as ``lib.quality.reading_minutes``, which tests/test_store.py compares.
-_GAP = "(({later}) - ({earlier})) / 60.0"
+# largest interval, last metered balance, export energy, and whether the day's readings lie on one even
+# grid: the first and last timestamp (Unix s) and the count of readings off the grid that n readings
+# from the first to the last would fill (0: every reading is one interval after the one before). Several
+# days go in one statement (fewer round trips).
 _DAY_TOTALS = """
 SELECT ?2 + {i}, sum(kwh), count(*), max(kwh),
        (SELECT balance_inr FROM readings
         WHERE consumer_id = ?1 AND ts >= ?{start} AND ts < ?{end} AND balance_inr IS NOT NULL
         ORDER BY ts DESC LIMIT 1),
-       sum(export_kwh), sum(m), max(kwh * 60.0 / m)
-FROM (SELECT kwh, export_kwh,
+       sum(export_kwh), min(e0), min(e1), sum(({epoch} - e0) * (n - 1) % (e1 - e0) != 0)
+FROM readings, (SELECT {first} AS e0, {last} AS e1, count(*) AS n FROM readings
+                WHERE consumer_id = ?1 AND ts >= ?{start} AND ts < ?{end})
+WHERE consumer_id = ?1 AND ts >= ?{start} AND ts < ?{end}"""
+
+# A day whose readings are not on one even grid (a change of capture period, missing readings): each
+# reading's interval (minutes) is the gap to the next reading of the day (readings are stamped at their
+# interval's start); the day's last reading takes the gap before it, a lone reading 30 minutes; a gap
+# longer than both neighbouring gaps is missing data, not a long interval: it takes the longer
+# neighbour's. The rule of ``lib.quality.reading_minutes`` (tests/test_store.py compares the two).
+# Window functions cost about 2 us a row in SQLite, so only such days go through this query.
+_DAY_BY_READING = """
+SELECT sum(m), max(kwh * 60.0 / m)
+FROM (SELECT kwh,
              CASE WHEN g IS NULL THEN coalesce(b, 30.0)
                   WHEN (b IS NOT NULL OR a IS NOT NULL) AND (b IS NULL OR g > b) AND (a IS NULL OR g > a)
                   THEN max(coalesce(b, a), coalesce(a, b))
                   ELSE g END AS m
-      FROM (SELECT kwh, export_kwh, g, lag(g) OVER o AS b, coalesce(lead(g) OVER o, g) AS a
-            FROM (SELECT ts, kwh, export_kwh, {gap} AS g
-                  FROM readings WHERE consumer_id = ?1 AND ts >= ?{start} AND ts < ?{end}
-                  WINDOW w AS (ORDER BY ts))
-            WINDOW o AS (ORDER BY ts)))"""
+      FROM (SELECT kwh, (t1 - t0) / 60.0 AS g, (t0 - tb) / 60.0 AS b,
+                   coalesce((t2 - t1) / 60.0, (t1 - t0) / 60.0) AS a
+            FROM (SELECT kwh, {epoch} AS t0, {lead1} AS t1, {lead2} AS t2, {lag1} AS tb
+                  FROM readings WHERE consumer_id = ? AND ts >= ? AND ts < ?
+                  WINDOW w AS (ORDER BY ts))))"""
 _EPOCH = (
     "unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38, 0) else "CAST(strftime('%s', {}) AS INTEGER)"
 )
-_DAY_TOTALS = _DAY_TOTALS.replace(
-    "{gap}", _GAP.format(later=_EPOCH.format("lead(ts) OVER w"), earlier=_EPOCH.format("ts"))
+_DAY_TOTALS = _DAY_TOTALS.replace("{epoch}", _EPOCH.format("ts"))
+_DAY_TOTALS = _DAY_TOTALS.replace("{first}", _EPOCH.format("min(ts)")).replace(
+    "{last}", _EPOCH.format("max(ts)")
+)
+_DAY_BY_READING = _DAY_BY_READING.format(
+    epoch=_EPOCH.format("ts"),
+    lead1=_EPOCH.format("lead(ts, 1) OVER w"),
+    lead2=_EPOCH.format("lead(ts, 2) OVER w"),
+    lag1=_EPOCH.format("lag(ts, 1) OVER w"),
 )
 _DAYS_PER_QUERY = 16
 _ONE_DAY_TOTALS = _DAY_TOTALS.format(i=0, start=3, end=4)
