@@ -233,3 +233,49 @@ def test_overview_lists_unexplained_deductions_and_compare_shows_monthly_parts(d
     at.switch_page("pages/compare.py").run()
     assert not at.exception
     assert i18n.t("ledger_compare_title", "en") in [s.value for s in at.subheader]
+
+
+# --- data-quality line, refunds and reversals (issue 11 sections 2 and 3) ---------------------------
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_ledger_shows_the_quality_line_and_lists_refunds_and_reversals_with_their_kind(demo_account, lang):
+    with storage.open_db(storage.db_path()) as conn, storage.transaction(conn):
+        rows = [
+            {
+                "consumer_id": "DEMO-1001",
+                "ts": "2026-11-23T04:30:00Z",
+                "amount_inr": 200.0,
+                "reference": "T-7",
+            },
+            {
+                "consumer_id": "DEMO-1001",
+                "ts": "2026-11-23T05:30:00Z",
+                "amount_inr": -200.0,
+                "reference": "T-7",
+                "kind": "reversal",
+            },
+            {
+                "consumer_id": "DEMO-1001",
+                "ts": "2026-11-24T05:30:00Z",
+                "amount_inr": -300.0,
+                "kind": "refund",
+            },
+        ]
+        assert storage.readings.insert_recharges(conn, rows) == 3
+        storage.readings.refresh_daily(conn, "DEMO-1001", "2026-11-23", "2026-11-24")
+        storage.meta.bump_data_version(conn)
+    at = _ledger_page(demo_account, lang)
+    assert not at.exception
+    assert at.selectbox(key="ledger_connection").value == "DEMO-1001"
+    captions = [c.value for c in at.caption if c.value.startswith(i18n.t("quality_line", lang, parts=""))]
+    assert len(captions) == 1 and i18n.t("quality_interval", lang, minutes="30") in captions[0]
+    assert i18n.t("quality_money_back_title", lang) in [s.value for s in at.subheader]
+    lines = [m.value for m in at.markdown if m.value.startswith("- ")]
+    reversal = i18n.t("quality_reversal", lang, amount="₹200.00", date="")
+    refund = i18n.t("quality_refund", lang, amount="₹300.00", date="")
+    assert any(line.startswith("- " + reversal.split(" (")[0]) for line in lines), lines
+    assert any(line.startswith("- " + refund.split(" (")[0]) for line in lines), lines
+    # Another connection without any: no such list.
+    at.selectbox(key="ledger_connection").select("DEMO-1002").run()
+    assert i18n.t("quality_money_back_title", lang) not in [s.value for s in at.subheader]

@@ -261,3 +261,36 @@ def test_a_database_failure_shows_a_message_not_a_traceback(db_path, monkeypatch
     assert not at.exception
     errors = [e.value for e in at.error]
     assert {i18n.t("overview_error", "en"), i18n.t("ledger_error_load", "en")} & set(errors)
+
+
+# --- the data-quality line (issue 11 section 3) ----------------------------------------------------
+
+
+def _demo_with_meter_events(db_path: Path) -> tuple[int, str]:
+    with storage.open_db(db_path) as conn:
+        account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
+        first = str(storage.accounts.connection_details(conn, account_id)["consumer_id"].iloc[0])
+        with storage.transaction(conn):
+            storage.meter_events.insert_meter_events(
+                conn,
+                [
+                    {"consumer_id": first, "ts": "2026-11-20T06:30:00Z", "kind": "replacement", "line": 26},
+                    {"consumer_id": first, "ts": "2026-11-21T08:30:00Z", "kind": "glitch", "line": 80},
+                ],
+            )
+            storage.meta.bump_data_version(conn)
+    return account_id, first
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_each_card_has_a_data_quality_line_with_the_meter_events(db_path, lang):
+    account_id, _first = _demo_with_meter_events(db_path)
+    at = app(account_id, lang)
+    assert not at.exception
+    head = i18n.t("quality_line", lang, parts="")
+    lines = [c.value for c in at.caption if c.value.startswith(head)]
+    assert len(lines) == 3  # one per demo connection
+    interval = i18n.t("quality_interval", lang, minutes="30")
+    assert all(interval in line for line in lines)
+    events = [line for line in lines if i18n.t("quality_replacements", lang, count="1") in line]
+    assert len(events) == 1 and i18n.t("quality_glitches", lang, count="1") in events[0]

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lib import alerts, clock, i18n, ledger, storage, tariff
-from lib.ui import downloads, loaders
+from lib.ui import downloads, loaders, quality_line
 from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
@@ -90,7 +90,7 @@ def draw(ctx: PageContext) -> None:
     st.title(ctx.t("ledger_title"))
     st.caption(ctx.t("ledger_intro"))
     try:
-        details, rows, _ = loaders.account_ledger(ctx)
+        details, rows, version = loaders.account_ledger(ctx)
     except (tariff.TariffError, storage.StorageError, OSError, ValueError) as error:
         log.exception("ledger could not be built: %s", error)
         st.error(ctx.t("ledger_error_load"))
@@ -124,10 +124,12 @@ def draw(ctx: PageContext) -> None:
         return
     today = clock.today_ist()
     _draw_headline(ctx, own, details, today)
+    quality_line.draw_quality_line(ctx, chosen, quality_line.summaries(ctx, (chosen,), version))
     _draw_outlook(ctx, own, details, today)
     _draw_period(ctx, own)
     _draw_unexplained(ctx, own)
     _draw_table_and_download(ctx, own, fact)
+    quality_line.draw_money_back(ctx, chosen, version)
     try:
         _draw_arrears(ctx, chosen, own, today)
         _draw_alert_rule(ctx)

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import alerts, analytics, charts, clock, i18n, storage, tariff
-from lib.ui import ledger_panels, loaders, paths
+from lib.ui import ledger_panels, loaders, paths, quality_line
 from lib.ui.context import PageContext
 from lib.ui.escape import markdown as md
 from lib.ui.widgets import (
@@ -62,7 +62,7 @@ def draw(ctx: PageContext) -> None:
     cards = analytics.overview_cards(details, daily, recharges, today)
     low = _low_connections(ctx)
     _draw_headline(ctx, cards, low)
-    _draw_cards(ctx, cards, low)
+    _draw_cards(ctx, cards, low, quality_line.summaries(ctx, ids, version))
     ledger_panels.draw_unexplained_summary(ctx)
     _draw_month(ctx, daily, today)
     _draw_cost(ctx, details, daily, today)
@@ -98,13 +98,16 @@ def _draw_headline(ctx: PageContext, cards: pd.DataFrame, low: dict[str, alerts.
     (st.warning if first["consumer_id"] in low else st.info)(text)
 
 
-def _draw_cards(ctx: PageContext, cards: pd.DataFrame, low: dict[str, alerts.LowBalance]) -> None:
+def _draw_cards(
+    ctx: PageContext, cards: pd.DataFrame, low: dict[str, alerts.LowBalance], summaries: pd.DataFrame
+) -> None:
     per_row = 3
     for start in range(0, len(cards), per_row):
         columns = st.columns(per_row)
         for column, (_, card) in zip(columns, cards.iloc[start : start + per_row].iterrows(), strict=False):
             with column, st.container(border=True):
                 _draw_card(ctx, card, low.get(str(card["consumer_id"])))
+                quality_line.draw_quality_line(ctx, str(card["consumer_id"]), summaries)
 
 
 def _draw_card(ctx: PageContext, card: pd.Series, low: alerts.LowBalance | None) -> None:
