@@ -58,6 +58,15 @@ def cached_readings(
 
 
 @st.cache_data(show_spinner=False, max_entries=128, ttl=TTL_SECONDS)
+def cached_meter_events(
+    db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...]
+) -> pd.DataFrame:
+    """Meter events (:func:`lib.storage.meter_events.meter_events_frame`) of already-authorized IDs."""
+    with storage.open_db(db_path) as conn:
+        return storage.meter_events.meter_events_frame(conn, account_id, list(consumer_ids))
+
+
+@st.cache_data(show_spinner=False, max_entries=128, ttl=TTL_SECONDS)
 def cached_ledger(
     db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...], today: str
 ) -> pd.DataFrame:

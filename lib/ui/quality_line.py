@@ -24,15 +24,6 @@ log = logging.getLogger(__name__)
 QUALITY_DAYS = 30
 
 
-@st.cache_data(show_spinner=False, max_entries=128, ttl=loaders.TTL_SECONDS)
-def cached_meter_events(
-    db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...]
-) -> pd.DataFrame:
-    """Meter events (:func:`lib.storage.meter_events.meter_events_frame`) of already-authorized IDs."""
-    with storage.open_db(db_path) as conn:
-        return storage.meter_events.meter_events_frame(conn, account_id, list(consumer_ids))
-
-
 def summaries(ctx: PageContext, consumer_ids: tuple[str, ...], version: str) -> pd.DataFrame:
     """:func:`lib.quality.connection_summaries` of already-authorized IDs over the last ``QUALITY_DAYS``
     days; empty (no line drawn) when the database or the tariff cannot be read."""
@@ -47,7 +38,7 @@ def summaries(ctx: PageContext, consumer_ids: tuple[str, ...], version: str) -> 
             str(today - dt.timedelta(days=QUALITY_DAYS)),
             str(today),
         )
-        events = cached_meter_events(db, version, ctx.account_id, consumer_ids)
+        events = loaders.cached_meter_events(db, version, ctx.account_id, consumer_ids)
         try:
             _details, rows, _ = loaders.account_ledger(ctx)
             rows = rows[rows["day"] >= pd.Timestamp(today - dt.timedelta(days=QUALITY_DAYS))]
@@ -101,11 +92,11 @@ def draw_money_back(ctx: PageContext, consumer_id: str, version: str) -> None:
         return
     st.subheader(ctx.t("quality_money_back_title"))
     for row in back.itertuples(index=False):
-        key = "quality_reversal" if row.kind == "reversal" else "quality_refund"
+        catalog_key = "quality_reversal" if row.kind == "reversal" else "quality_refund"
         st.markdown(
             "- "
             + ctx.t(
-                key,
+                catalog_key,
                 amount=ctx.money(abs(float(row.amount_inr))),
                 date=ctx.datetime(row.ts),
             )
