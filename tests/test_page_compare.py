@@ -13,7 +13,14 @@ from streamlit.testing.v1 import AppTest
 
 from lib import i18n, storage
 from lib.ui import compare as compare_page
-from tests.factories import STRANGER, add_consumer, add_readings, household, seed_household
+from tests.factories import (
+    STRANGER,
+    add_consumer,
+    add_readings,
+    household,
+    imported_connection,
+    seed_household,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -250,3 +257,61 @@ def test_download_does_not_rerun_and_tables_put_rupees_first(db_path):
     for table in (shares, peaks):
         config = json.loads(table.proto.columns)
         assert config[i18n.t("csv_connection", "hi")]["pinned"] is True
+
+
+# --- a connection without a balance series (issue 11 section 3) -------------------------------------
+
+
+def demo_and_imported(db_path: Path) -> int:
+    """The demo household (balances metered) and "Godown": 22-24 Nov readings, no balance, one recharge."""
+    account_id = household(db_path, 3)
+    with storage.open_db(db_path) as conn, storage.transaction(conn):
+        imported_connection(conn, account_id, is_demo=1)
+        storage.meta.bump_data_version(conn)
+    return account_id
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+@pytest.mark.parametrize("metric", ["balance", "spend"])
+def test_a_connection_without_a_balance_gets_its_units_beside_the_balance_chart(db_path, lang, metric):
+    account_id = demo_and_imported(db_path)
+    at = compare(account_id, lang)
+    if metric != "balance":
+        at.radio(key="compare_metric").set_value(metric).run()
+    assert not at.exception
+    with storage.open_db(db_path) as conn:
+        nicknames = storage.accounts.connection_details(conn, account_id)["nickname"].tolist()
+    assert nicknames[-1] == "Godown"
+    main = chart_spec(at)
+    assert main["layout"]["title"]["text"] == i18n.t(f"chart_title_{metric}", lang)
+    assert [t["name"] for t in value_traces(main)] == nicknames[:-1]
+    units = chart_spec(at, "compare_units_chart")
+    assert units["layout"]["title"]["text"] == i18n.t("chart_title_units", lang)
+    (godown,) = value_traces(units)
+    assert godown["name"] == "Godown"
+    assert sum(v for v in godown["y"] if v is not None) == pytest.approx(3 * 48 * 0.125)
+    infos = [i.value for i in at.info]
+    assert i18n.t("compare_no_balance", lang, names="Godown") in infos
+    assert not any(i18n.t("compare_no_data", lang, first="", last="")[:12] in text for text in infos)
+    entered = [link for link in at.get("page_link") if link.label == i18n.t("compare_enter_balance", lang)]
+    assert [link.proto.page for link in entered] == ["ledger"]
+    assert [b.label for b in at.get("download_button")] == [
+        i18n.t("compare_download", lang),
+        i18n.t("compare_download_units", lang),
+    ]
+
+
+def test_only_connections_without_a_balance_show_units_not_no_readings(db_path):
+    account_id = demo_and_imported(db_path)
+    at = compare(account_id, "en")
+    at.multiselect(key="compare_connections").set_value(["204500001"]).run()
+    assert not at.exception
+    assert not [c for c in at.get("plotly_chart") if "compare_chart" in c.proto.id]
+    assert [t["name"] for t in value_traces(chart_spec(at, "compare_units_chart"))] == ["Godown"]
+    infos = [i.value for i in at.info]
+    assert i18n.t("compare_no_balance", "en", names="Godown") in infos
+    assert not [text for text in infos if text.startswith("No readings")]
+    at.radio(key="compare_metric").set_value("units").run()  # units need no balance: one chart, no note
+    assert [t["name"] for t in value_traces(chart_spec(at))] == ["Godown"]
+    assert not [c for c in at.get("plotly_chart") if "compare_units_chart" in c.proto.id]
+    assert i18n.t("compare_no_balance", "en", names="Godown") not in [i.value for i in at.info]

@@ -13,7 +13,7 @@ import streamlit as st
 
 from lib import analytics, charts, clock, i18n, storage
 from lib.analytics import Granularity, Metric
-from lib.ui import downloads, ledger_panels, loaders
+from lib.ui import downloads, ledger_panels, loaders, paths
 from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
@@ -22,6 +22,7 @@ from lib.ui.widgets import (
     draw_no_connections,
     draw_stale_links,
     is_phone,
+    page_link,
     pinned_first_column,
 )
 
@@ -167,7 +168,11 @@ def draw(ctx: PageContext) -> None:
     metric: Metric = choice["metric"]
     series = analytics.compare_series(daily, metric, granularity, first, last, selected, names)
     in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
-    if not len(series) or (series["value"].isna().all() and not (series["recharge_inr"] > 0).any()):
+    with_readings = set(in_range.loc[in_range["intervals"] > 0, "consumer_id"].astype(str))
+    units_instead = units_fallback(series, metric, selected, with_readings)
+    main = series[~series["consumer_id"].astype(str).isin(units_instead)]
+    main_has_data = bool(len(main)) and (main["value"].notna().any() or (main["recharge_inr"] > 0).any())
+    if not main_has_data and not units_instead:
         st.info(
             ctx.t(
                 "compare_no_data",
@@ -176,13 +181,84 @@ def draw(ctx: PageContext) -> None:
             )
         )
         return
-    with_data = set(in_range.loc[in_range["intervals"] > 0, "consumer_id"])
-    without = [names[cid] for cid in selected if cid not in with_data]
+    without = [names[cid] for cid in selected if cid not in with_readings]
     if without:
         st.caption(ctx.t("compare_without_data", names=md(", ".join(without))))
 
     episodes = analytics.disconnection_episodes(daily)
     episodes = episodes[(episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))]
+    chart = {
+        "granularity": granularity,
+        "choice": choice,
+        "colours": colours,
+        "episodes": episodes,
+        "first": first,
+        "last": last,
+    }
+    if main_has_data:
+        forecast = analytics.run_out_forecast(daily, today) if last == today else None
+        _draw_chart(ctx, main, metric, forecast=forecast, key="compare_chart", **chart)
+        downloads.csv_download(
+            ctx.t("compare_download"),
+            csv_bytes(main, metric, ctx.lang),
+            file_name=f"metermitra-{metric}-{first.isoformat()}-{last.isoformat()}.csv",
+            key="compare_download",
+        )
+    if units_instead:
+        st.info(ctx.t("compare_no_balance", names=md(", ".join(names[cid] for cid in units_instead))))
+        page_link(paths.LEDGER, ctx.t("compare_enter_balance"), icon=":material/edit:")
+        own = daily[daily["consumer_id"].astype(str).isin(units_instead)]
+        units = analytics.compare_series(own, "units", granularity, first, last, units_instead, names)
+        _draw_chart(ctx, units, "units", forecast=None, key="compare_units_chart", **chart)
+        downloads.csv_download(
+            ctx.t("compare_download_units"),
+            csv_bytes(units, "units", ctx.lang),
+            file_name=f"metermitra-units-{first.isoformat()}-{last.isoformat()}.csv",
+            key="compare_units_download",
+        )
+    _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
+    ledger_panels.draw_monthly_spend(ctx, selected)
+    _draw_profile(ctx, version, selected, names, colours, first, last)
+
+
+def units_fallback(
+    series: pd.DataFrame, metric: Metric, selected: list[str], with_readings: set[str]
+) -> list[str]:
+    """Connections (in ``selected`` order) whose units are drawn instead of ``metric``.
+
+    Balance and ₹ spent come from the balance series: a connection with readings in the range but no
+    balance in it (an imported meter that reports none, before the household entered one on the Ledger
+    page) would get an empty panel, so its units are drawn instead (issue 11 section 3). Units need no
+    balance: for ``metric="units"`` the list is empty.
+
+    >>> s = pd.DataFrame({"consumer_id": ["1", "2", "3"], "value": [412.0, float("nan"), float("nan")]})
+    >>> units_fallback(s, "balance", ["1", "2", "3"], {"1", "2"})
+    ['2']
+    >>> units_fallback(s, "units", ["1", "2", "3"], {"1", "2"})
+    []
+    """
+    if metric == "units":
+        return []
+    known = set(series.loc[series["value"].notna(), "consumer_id"].astype(str))
+    return [cid for cid in selected if cid in with_readings and cid not in known]
+
+
+def _draw_chart(
+    ctx: PageContext,
+    series: pd.DataFrame,
+    metric: Metric,
+    *,
+    granularity: Granularity,
+    choice: dict,
+    colours: dict[str, str],
+    episodes: pd.DataFrame,
+    first: dt.date,
+    last: dt.date,
+    forecast: pd.DataFrame | None,
+    key: str,
+) -> None:
+    ids = set(series["consumer_id"].astype(str))
+    own_episodes = episodes[episodes["consumer_id"].astype(str).isin(ids)] if len(episodes) else episodes
     fig = charts.compare_figure(
         series,
         metric=metric,
@@ -190,26 +266,17 @@ def draw(ctx: PageContext) -> None:
         lang=ctx.lang,
         colours=colours,
         layout=choice["layout"],
-        columns=1 if choice["compact"] else min(3, len(selected)),
+        columns=1 if choice["compact"] else min(3, len(ids)),
         shared_y=choice["shared_y"],
-        forecast=analytics.run_out_forecast(daily, today) if last == today else None,
-        episodes=episodes,
+        forecast=forecast,
+        episodes=own_episodes,
         first_day=first,
         last_day=last,
-        today=today,
+        today=clock.today_ist(),
     )
-    st.plotly_chart(fig, key="compare_chart", config={"displaylogo": False})
-    if len(episodes):
+    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    if len(own_episodes):
         st.caption(ctx.t("chart_cut"))
-    downloads.csv_download(
-        ctx.t("compare_download"),
-        csv_bytes(series, metric, ctx.lang),
-        file_name=f"metermitra-{metric}-{first.isoformat()}-{last.isoformat()}.csv",
-        key="compare_download",
-    )
-    _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
-    ledger_panels.draw_monthly_spend(ctx, selected)
-    _draw_profile(ctx, version, selected, names, colours, first, last)
 
 
 def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today: dt.date) -> dict:
