@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lib import storage
 from lib.importing import sources
 from lib.importing.report import ImportReport, Rejects, RowError, RowProblem
 from lib.importing.rules import consumer_row_problem
@@ -13,12 +12,15 @@ from lib.importing.sources import CsvSource, Progress, column_index
 from lib.importing.write import all_or_nothing
 from lib.phone import normalise_mobile
 
+if TYPE_CHECKING:
+    from lib.storage import Database
+
 CONSUMER_OPTIONAL = ("tariff_category", "sanctioned_load_kw", "division", "meter_serial")
 _REQUIRED = ("consumer_id", "name", "registered_mobile")
 
 
 def import_consumers(
-    conn: storage.Conn,
+    conn: Database,
     path: str | Path,
     *,
     skip_invalid: bool = False,
@@ -57,26 +59,26 @@ def import_consumers(
 
 
 def _read_consumers(
-    conn: storage.Conn, source: CsvSource, report: ImportReport, rejects: Rejects, at: dict[str, int]
+    conn: Database, source: CsvSource, report: ImportReport, rejects: Rejects, at: dict[str, int]
 ) -> None:
     seen: dict[str, int] = {}
     pending: list[dict[str, Any]] = []
     width = max(at.values()) + 1
 
     def flush() -> None:
-        stored = storage.consumers.consumer_rows(conn, [row["consumer_id"] for row in pending])
+        stored = conn.consumers.consumer_rows([row["consumer_id"] for row in pending])
         write = []
         for row in pending:
             before = stored.get(row["consumer_id"])
             if before is None:
                 report.added += 1
-            elif all(before[k] == row[k] for k in storage.consumers.CONSUMER_COLUMNS):
+            elif all(before[k] == row[k] for k in conn.consumers.CONSUMER_COLUMNS):
                 report.unchanged += 1
                 continue
             else:
                 report.changed += 1
             write.append(row)
-        storage.consumers.upsert_consumers(conn, write)
+        conn.consumers.upsert_consumers(write)
         pending.clear()
         source.tick()
 
@@ -114,4 +116,4 @@ def _read_consumers(
         flush()
     report.consumers = sorted(seen)
     if report.added or report.changed:
-        storage.meta.bump_data_version(conn)
+        conn.meta.bump_data_version()

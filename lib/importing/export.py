@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from lib import storage
 from lib.importing.report import ImportFailed
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 EXPORT_COLUMNS = ("date", "consumer_id", "kwh", "closing_balance_inr", "recharge_inr", "export_kwh")
 
 
 def export_daily(
-    conn: storage.Conn,
+    conn: Database,
     consumer_id: str,
     out: IO[str],
     first_day: dt.date | None = None,
@@ -27,12 +29,11 @@ def export_daily(
     neither readings nor recharges is absent. Raises
     ``ImportFailed`` for an unknown consumer or a range that ends before it starts.
     """
-    if not storage.consumers.existing_consumer_ids(conn, [consumer_id]):
+    if not conn.consumers.existing_consumer_ids([consumer_id]):
         raise ImportFailed("unknown_export_consumer", consumer_id=consumer_id)
     if first_day and last_day and first_day > last_day:
         raise ImportFailed("bad_range", first=first_day, last=last_day)
-    rows = storage.readings.daily_export_rows(
-        conn,
+    rows = conn.readings.daily_export_rows(
         consumer_id,
         first_day.isoformat() if first_day else None,
         last_day.isoformat() if last_day else None,

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from itertools import compress, islice
 from operator import itemgetter, lt, ne
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from lib import storage
 from lib.clock import IST, UTC, now_utc, to_ts
 from lib.importing import sources
 from lib.importing.report import (
@@ -68,6 +68,9 @@ from lib.importing.rules import (
 from lib.importing.sources import CsvSource, GreenButtonSource, Progress, column_index, row_lines
 from lib.importing.write import all_or_nothing, ist_day, stored_conflicts
 
+if TYPE_CHECKING:
+    from lib.storage import Database
+
 _TIME_CACHE_MAX = 100_000
 _NUMBER_CACHE_MAX = 100_000
 
@@ -85,7 +88,7 @@ class ReadingColumns:
 
 
 def import_readings(
-    conn: storage.Conn,
+    conn: Database,
     path: str | Path,
     *,
     columns: ReadingColumns | None = None,
@@ -140,7 +143,7 @@ def import_readings(
     now = now_utc()
     if consumer_id is not None:
         consumer_id = consumer_id.strip()
-        if not storage.consumers.existing_consumer_ids(conn, [consumer_id]):
+        if not conn.consumers.existing_consumer_ids([consumer_id]):
             raise ImportFailed("unknown_fixed_consumer", consumer_id=consumer_id)
 
     source: CsvSource | GreenButtonSource
@@ -221,7 +224,7 @@ def import_readings(
 
 
 def _read_readings(
-    conn: storage.Conn,
+    conn: Database,
     source: CsvSource,
     report: ImportReport,
     rejects: Rejects,
@@ -289,7 +292,7 @@ def _read_readings(
         top = pending[int(energies.argmax())]
         if top[2] > tops.get(top[0], (-1.0, ""))[0]:
             tops[top[0]] = (top[2], top[1])
-        added = storage.readings.insert_readings(conn, pending)
+        added = conn.readings.insert_readings(pending)
         report.added += added
         conflicts = 0
         if added < len(pending):
@@ -549,12 +552,12 @@ def _read_readings(
     if tops:
         check_plausible(conn, report, tops, states, names.get(kwh_at, ""), register=register, scale=scale)
     if report.meter_events:  # in the import's transaction: rolled back with a strict import's bad rows
-        storage.meter_events.insert_meter_events(conn, [event.row() for event in report.meter_events])
+        conn.meter_events.insert_meter_events([event.row() for event in report.meter_events])
     if report.added:
         for cid, state in sorted(states.items()):
             first, last = state.span()  # type: ignore[misc]
-            storage.readings.refresh_daily(conn, cid, ist_day(first), ist_day(last))
-        storage.meta.bump_data_version(conn)
+            conn.readings.refresh_daily(cid, ist_day(first), ist_day(last))
+        conn.meta.bump_data_version()
 
 
 _UNSEEN = object()
@@ -636,7 +639,7 @@ def typical_interval_minutes(times: Sequence[str], sample: int = 200) -> float |
 
 
 def check_plausible(
-    conn: storage.Conn,
+    conn: Database,
     report: ImportReport,
     tops: dict[str, tuple[float, str]],
     states: dict[str, Seen],
@@ -651,7 +654,7 @@ def check_plausible(
     the database only for a file being refused), else Wh read as kWh. Raises
     ``ImportFailed("implausible", ...)``.
     """
-    loads = storage.consumers.consumer_rows(conn, list(tops))
+    loads = conn.consumers.consumer_rows(list(tops))
     for cid, (kwh, ts) in sorted(tops.items()):
         state = states.get(cid)
         if state is None or cid not in loads:
@@ -664,7 +667,7 @@ def check_plausible(
         if kw <= PLAUSIBLE_LOAD_FACTOR * load:
             continue
         first, last = state.span()  # type: ignore[misc]
-        if not register and storage.readings.rises_throughout(conn, cid, first, last):
+        if not register and conn.readings.rises_throughout(cid, first, last):
             cause = message("cause_register")  # every value at least the one before: a cumulative register
         elif not register and (kw >= 500 * load) and not looks_like_wh(column):
             cause = message("cause_register")
@@ -728,7 +731,7 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def clean_chunk(
-    conn: storage.Conn,
+    conn: Database,
     rows: list[list[str]],
     lines: Sequence[int],
     consumers: dict[str, Seen | None],
@@ -866,7 +869,7 @@ def _line_numbers(lines: Sequence[int]) -> bytes:
 
 
 def _consumer_state(
-    conn: storage.Conn, consumers: dict[str, Seen | None], key: str, id_kind: str = "consumer"
+    conn: Database, consumers: dict[str, Seen | None], key: str, id_kind: str = "consumer"
 ) -> Seen | None:
     """The state of the consumer written as ``key`` (shared by spellings that differ in spaces),
     or None when the ID is malformed or not in the consumer master. With ``id_kind="meter-serial"``
@@ -875,11 +878,11 @@ def _consumer_state(
     if not consumer_id_ok(cid):
         return None
     if id_kind == "meter-serial":
-        found = storage.consumers.consumer_ids_by_meter_serial(conn, [cid]).get(cid)
+        found = conn.consumers.consumer_ids_by_meter_serial([cid]).get(cid)
         if found is None:
             return None
         cid = found
-    elif not storage.consumers.existing_consumer_ids(conn, [cid]):
+    elif not conn.consumers.existing_consumer_ids([cid]):
         return None
     same = next((state for state in consumers.values() if state and state.consumer_id == cid), None)
     return same or Seen(cid)

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from lib import storage
 from lib.clock import now_utc
 from lib.importing import sources
 from lib.importing.report import ImportReport, Rejects, RowError, RowProblem, SkippedPayment
@@ -42,6 +41,9 @@ from lib.importing.rules import (
 )
 from lib.importing.sources import CsvSource, Progress, column_index
 from lib.importing.write import all_or_nothing, finish
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 _REQUIRED = ("consumer_id", "timestamp", "amount_inr")
 
@@ -120,7 +122,7 @@ def payment_kind(status: str, amount: float) -> str:
 
 
 def import_recharges(
-    conn: storage.Conn,
+    conn: Database,
     path: str | Path,
     *,
     tz: str = "Asia/Kolkata",
@@ -169,7 +171,7 @@ def import_recharges(
 
 
 def _read_recharges(
-    conn: storage.Conn,
+    conn: Database,
     source: CsvSource,
     report: ImportReport,
     rejects: Rejects,
@@ -186,7 +188,7 @@ def _read_recharges(
     width = max(at.values()) + 1
 
     def flush() -> None:
-        added = storage.readings.insert_recharges(conn, pending)
+        added = conn.readings.insert_recharges(pending)
         report.added += added
         report.unchanged += len(pending) - added
         pending.clear()
@@ -203,7 +205,7 @@ def _read_recharges(
         column, ts, amount, what = "", "", 0.0, "recharge"
         problem: RowProblem | None = None
         if cid not in known:
-            known[cid] = consumer_id_ok(cid) and bool(storage.consumers.existing_consumer_ids(conn, [cid]))
+            known[cid] = consumer_id_ok(cid) and bool(conn.consumers.existing_consumer_ids([cid]))
         if not known[cid]:
             column = "consumer_id"
             problem = consumer_problem(cid)
@@ -262,7 +264,7 @@ def _read_recharges(
     for record in money_back:
         cid = str(record["consumer_id"])
         if cid not in references:
-            references[cid] = storage.readings.stored_recharge_references(conn, cid)
+            references[cid] = conn.readings.stored_recharge_references(cid)
         kind = "reversal" if record["reference"] in references[cid] else "refund"
         report.kinds[kind] = report.kinds.get(kind, 0) + 1
         pending.append({**record, "kind": kind})

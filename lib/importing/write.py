@@ -11,10 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lib import storage
 from lib.clock import IST, UTC
 from lib.importing.report import ImportFailed, ImportReport, Rejects, default_rejects_path
+
+if TYPE_CHECKING:
+    from lib.storage import Database
 
 Reading = tuple  # (consumer_id, ts, kwh, balance_inr[, export_kwh])
 
@@ -24,7 +27,7 @@ class _Rollback(Exception):
 
 
 def all_or_nothing(
-    conn: storage.Conn,
+    conn: Database,
     path: Path,
     report: ImportReport,
     skip_invalid: bool,
@@ -41,7 +44,7 @@ def all_or_nothing(
         rejects_path = default_rejects_path(path)
     rejects = Rejects(Path(rejects_path) if rejects_path else None, header)
     try:
-        with storage.transaction(conn):
+        with conn.transaction():
             read(rejects)
             if report.rows == 0:
                 raise ImportFailed("header_only", path=path)
@@ -58,7 +61,7 @@ def all_or_nothing(
 
 
 def stored_conflicts(
-    conn: storage.Conn, pending: list[Reading]
+    conn: Database, pending: list[Reading]
 ) -> Iterator[tuple[int, tuple[float, float | None, float | None]]]:
     """Indexes of ``pending`` readings whose stored reading differs, with the stored (kWh, balance, export)."""
     by_consumer: dict[str, list[int]] = {}
@@ -67,7 +70,7 @@ def stored_conflicts(
     for cid, indexes in by_consumer.items():
         first = min(pending[i][1] for i in indexes)
         last = max(pending[i][1] for i in indexes)
-        stored = storage.readings.stored_readings(conn, cid, first, last)
+        stored = conn.readings.stored_readings(cid, first, last)
         for i in indexes:
             _, ts, kwh, balance, *rest = pending[i]
             export = rest[0] if rest else None
@@ -83,9 +86,9 @@ def ist_day(ts: str) -> str:
     )
 
 
-def finish(conn: storage.Conn, report: ImportReport, spans: dict[str, tuple[str, str]]) -> None:
+def finish(conn: Database, report: ImportReport, spans: dict[str, tuple[str, str]]) -> None:
     """After rows were added: refresh the roll-ups of each consumer's touched days, bump data_version."""
     if report.added:
         for cid, (first, last) in sorted(spans.items()):
-            storage.readings.refresh_daily(conn, cid, ist_day(first), ist_day(last))
-        storage.meta.bump_data_version(conn)
+            conn.readings.refresh_daily(cid, ist_day(first), ist_day(last))
+        conn.meta.bump_data_version()
