@@ -521,6 +521,41 @@ def month_to_date_bounds(today: dt.date) -> tuple[dt.date, dt.date | None, dt.da
     return this_first, this_last, last_first, last_last
 
 
+def net_energy(daily: pd.DataFrame, first_day: dt.date, last_day: dt.date) -> pd.DataFrame:
+    """Import, export and net kWh of each net-metered connection over IST days ``first_day..last_day``.
+
+    ``daily`` is :func:`lib.storage.readings.daily_frame` (``kwh`` = energy drawn from the grid,
+    ``export_kwh`` = energy a rooftop plant sent to it, NaN where the meter has no export channel). Only
+    connections with an export reading in the range appear; a frame without ``export_kwh`` gives none.
+    ``net_kwh`` = import − export (negative: more sent than drawn), the kWh the netting rule of
+    ``../shared/docs/bihar-tariff-notes.md`` bills within the month. Columns: consumer_id, nickname,
+    import_kwh, export_kwh, net_kwh.
+
+    >>> d = pd.DataFrame({"consumer_id": ["1", "1", "2"], "nickname": ["Roof", "Roof", "Shop"],
+    ...     "day": pd.to_datetime(["2026-11-01", "2026-11-02", "2026-11-01"]),
+    ...     "kwh": [4.0, 3.5, 2.0], "export_kwh": [6.0, 1.0, float("nan")]})
+    >>> net_energy(d, dt.date(2026, 11, 1), dt.date(2026, 11, 30)).to_dict("records")
+    [{'consumer_id': '1', 'nickname': 'Roof', 'import_kwh': 7.5, 'export_kwh': 7.0, 'net_kwh': 0.5}]
+    """
+    columns = ["consumer_id", "nickname", "import_kwh", "export_kwh", "net_kwh"]
+    if "export_kwh" not in daily.columns or not len(daily):
+        return pd.DataFrame(columns=columns)
+    days = daily[(daily["day"] >= _ts(first_day)) & (daily["day"] <= _ts(last_day))]
+    metered = days.groupby("consumer_id", sort=False)["export_kwh"].transform(lambda s: s.notna().any())
+    days = days[metered.astype(bool)]
+    if not len(days):
+        return pd.DataFrame(columns=columns)
+    grouped = days.groupby(["consumer_id", "nickname"], sort=False)
+    out = pd.DataFrame(
+        {
+            "import_kwh": grouped["kwh"].sum(min_count=1).astype(float),
+            "export_kwh": grouped["export_kwh"].sum(min_count=1).astype(float),
+        }
+    ).reset_index()
+    out["net_kwh"] = (out["import_kwh"].fillna(0.0) - out["export_kwh"].fillna(0.0)).round(3)
+    return out[columns]
+
+
 def household_shares(
     daily: pd.DataFrame, first_day: dt.date | None = None, last_day: dt.date | None = None
 ) -> pd.DataFrame:

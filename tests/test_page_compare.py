@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import i18n, storage
+from lib import clock, i18n, storage
 from lib.ui import compare as compare_page
 from tests.factories import (
     STRANGER,
@@ -315,3 +315,46 @@ def test_only_connections_without_a_balance_show_units_not_no_readings(db_path):
     assert [t["name"] for t in value_traces(chart_spec(at))] == ["Godown"]
     assert not [c for c in at.get("plotly_chart") if "compare_units_chart" in c.proto.id]
     assert i18n.t("compare_no_balance", "en", names="Godown") not in [i.value for i in at.info]
+
+
+# --- net metering (issue 11 section 1: Overview and Compare show import, export and net) ---------------
+
+
+def demo_and_rooftop(db_path: Path) -> int:
+    """The demo household and "Rooftop": 22-24 Nov, each half hour 0.25 kWh drawn and 0.5 kWh sent."""
+    account_id = household(db_path, 3)
+    start = dt.datetime(2026, 11, 22, tzinfo=clock.IST)
+    with storage.open_db(db_path) as conn, storage.transaction(conn):
+        add_consumer(conn, "204600001", tariff_category="DS-II", sanctioned_load_kw=3.0, is_demo=1)
+        storage.accounts.insert_link(conn, account_id, "204600001", "Rooftop")
+        rows = [
+            ("204600001", clock.to_ts(start + dt.timedelta(minutes=30 * i)), 0.25, None, 0.5)
+            for i in range(3 * 48)
+        ]
+        storage.readings.insert_readings(conn, rows)
+        storage.readings.refresh_daily(conn, "204600001")
+        storage.meta.bump_data_version(conn)
+    return account_id
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_units_of_a_net_metered_connection_show_drawn_sent_and_net(db_path, lang):
+    at = compare(demo_and_rooftop(db_path), lang)
+    at.radio(key="compare_metric").set_value("units").run()
+    assert not at.exception
+    assert "Rooftop" in [t["name"] for t in value_traces(chart_spec(at))]
+    sent = chart_spec(at, "compare_export_chart")
+    assert sent["layout"]["title"]["text"] == i18n.t("net_export_chart_title", lang)
+    (rooftop,) = value_traces(sent)
+    assert rooftop["name"] == "Rooftop"
+    assert sum(v for v in rooftop["y"] if v is not None) == pytest.approx(3 * 48 * 0.5)
+    assert i18n.t("net_compare_title", lang) in [h.value for h in at.subheader]
+    (table,) = [d.value for d in at.dataframe if i18n.t("net_col_net", lang) in d.value.columns]
+    assert table.iloc[0].tolist() == [
+        "Rooftop",
+        i18n.format_number(36.0, lang, decimals=1),
+        i18n.format_number(72.0, lang, decimals=1),
+        i18n.format_number(-36.0, lang, decimals=1),
+    ]
+    at.radio(key="compare_metric").set_value("balance").run()  # export is energy: only under units
+    assert not [c for c in at.get("plotly_chart") if "compare_export_chart" in c.proto.id]

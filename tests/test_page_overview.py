@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import alerts, demo, i18n, storage
+from lib import alerts, clock, demo, i18n, storage
 from lib.clock import IST
 from tests.factories import NICKNAMES, add_consumer, add_readings, household
 
@@ -294,3 +294,43 @@ def test_each_card_has_a_data_quality_line_with_the_meter_events(db_path, lang):
     assert all(interval in line for line in lines)
     events = [line for line in lines if i18n.t("quality_replacements", lang, count="1") in line]
     assert len(events) == 1 and i18n.t("quality_glitches", lang, count="1") in events[0]
+
+
+def test_a_net_metered_connection_shows_drawn_sent_and_net_for_the_month(db_path):
+    with storage.open_db(db_path) as conn:
+        account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
+        start = dt.datetime(2026, 11, 22, tzinfo=clock.IST)
+        with storage.transaction(conn):
+            storage.consumers.upsert_consumers(
+                conn,
+                [
+                    {
+                        "consumer_id": "204600001",
+                        "name": "Roof",
+                        "registered_mobile": "+919812300000",
+                        "is_demo": 1,
+                    }
+                ],
+            )
+            storage.accounts.insert_link(conn, account_id, "204600001", "Rooftop")
+            rows = [
+                ("204600001", clock.to_ts(start + dt.timedelta(minutes=30 * i)), 0.25, None, 0.5)
+                for i in range(3 * 48)
+            ]
+            storage.readings.insert_readings(conn, rows)
+            storage.readings.refresh_daily(conn, "204600001")
+            storage.meta.bump_data_version(conn)
+    for lang in ("en", "hi"):
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        at.session_state["account_id"] = account_id
+        at.session_state["lang"] = lang
+        at.run()
+        assert not at.exception
+        assert i18n.t("net_overview_title", lang) in [h.value for h in at.subheader]
+        (table,) = [d.value for d in at.dataframe if i18n.t("net_col_net", lang) in d.value.columns]
+        assert table.iloc[0].tolist() == [
+            "Rooftop",
+            i18n.format_number(36.0, lang, decimals=1),
+            i18n.format_number(72.0, lang, decimals=1),
+            i18n.format_number(-36.0, lang, decimals=1),
+        ]

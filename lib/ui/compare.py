@@ -13,7 +13,7 @@ import streamlit as st
 
 from lib import analytics, charts, clock, i18n, storage
 from lib.analytics import Granularity, Metric
-from lib.ui import downloads, ledger_panels, loaders, paths
+from lib.ui import downloads, ledger_panels, loaders, net_metering, paths
 from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
@@ -216,6 +216,8 @@ def draw(ctx: PageContext) -> None:
             file_name=f"metermitra-units-{first.isoformat()}-{last.isoformat()}.csv",
             key="compare_units_download",
         )
+    if metric == "units":
+        _draw_export(ctx, daily, selected, names, first, last, chart)
     _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
     ledger_panels.draw_monthly_spend(ctx, selected)
     _draw_profile(ctx, version, selected, names, colours, first, last)
@@ -256,6 +258,7 @@ def _draw_chart(
     last: dt.date,
     forecast: pd.DataFrame | None,
     key: str,
+    title: str | None = None,
 ) -> None:
     ids = set(series["consumer_id"].astype(str))
     own_episodes = episodes[episodes["consumer_id"].astype(str).isin(ids)] if len(episodes) else episodes
@@ -274,9 +277,41 @@ def _draw_chart(
         last_day=last,
         today=clock.today_ist(),
     )
+    if title is not None:
+        fig.update_layout(title={"text": title})
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
     if len(own_episodes):
         st.caption(ctx.t("chart_cut"))
+
+
+def _draw_export(
+    ctx: PageContext,
+    daily: pd.DataFrame,
+    selected: list[str],
+    names: dict[str, str],
+    first: dt.date,
+    last: dt.date,
+    chart: dict,
+) -> None:
+    """For net-metered connections (export readings in the range): the energy sent to the grid as its own
+    chart beside the units drawn, and the drawn / sent / net table."""
+    net = analytics.net_energy(daily, first, last)
+    ids = [cid for cid in selected if cid in set(net["consumer_id"].astype(str))]
+    if not ids:
+        return
+    sent = daily[daily["consumer_id"].astype(str).isin(ids)].copy()
+    sent["kwh"] = sent["export_kwh"]
+    series = analytics.compare_series(sent, "units", chart["granularity"], first, last, ids, names)
+    _draw_chart(
+        ctx,
+        series,
+        "units",
+        forecast=None,
+        key="compare_export_chart",
+        title=ctx.t("net_export_chart_title"),
+        **chart,
+    )
+    net_metering.draw_net_energy(ctx, daily, first, last, "net_compare_title")
 
 
 def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today: dt.date) -> dict:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from lib import alerts, analytics, charts, clock, i18n, storage, tariff
-from lib.ui import ledger_panels, loaders, paths, quality_line
+from lib.ui import ledger_panels, loaders, net_metering, paths, quality_line
 from lib.ui.context import PageContext
 from lib.ui.escape import markdown as md
 from lib.ui.widgets import (
@@ -65,6 +65,9 @@ def draw(ctx: PageContext) -> None:
     _draw_cards(ctx, cards, low, quality_line.summaries(ctx, ids, version))
     ledger_panels.draw_unexplained_summary(ctx)
     _draw_month(ctx, daily, today)
+    this_first, this_last, _, _ = analytics.month_to_date_bounds(today)
+    if this_last is not None:
+        net_metering.draw_net_energy(ctx, daily, this_first, this_last, "net_overview_title")
     _draw_cost(ctx, details, daily, today)
     _draw_balance_chart(ctx, details, daily, today)
 
