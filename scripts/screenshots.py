@@ -60,7 +60,7 @@ def _save(journey: Journey, page_id: str) -> tuple[Path, list[str]]:
 
 def take_screenshots(langs: list[str], devices: list[str]) -> int:
     """Visit every page in every language and size; returns how many pictures showed a problem."""
-    from lib.ui import frame
+    from lib.ui import paths
 
     bad = 0
     with tempfile.TemporaryDirectory(prefix="metermitra-shots-") as tmp:
@@ -76,8 +76,8 @@ def take_screenshots(langs: list[str], devices: list[str]) -> int:
                     try:
                         shots = [_save(journey, "sign_in")]
                         journey.sign_in()
-                        for page_id, path, label_key in frame.PAGES:
-                            if (ROOT / path).exists():
+                        for page_id, path, label_key in paths.PAGES:
+                            if paths.exists(path):
                                 journey.navigate(label_key)
                                 shots.append(_save(journey, page_id))
                     finally:
