@@ -39,7 +39,7 @@ def import_consumers(
         header = source.read_header(", ".join(_REQUIRED), _REQUIRED)
         at: dict[str, int] = {}
         for name in _REQUIRED:
-            at[name] = column_index(header, name, path, delimiter=source.delimiter or ",")  # type: ignore[assignment]
+            at[name] = column_index(header, name, path, delimiter=source.delimiter or ",")
         for name in CONSUMER_OPTIONAL:
             found = column_index(header, name, path, required=False)
             if found is not None:

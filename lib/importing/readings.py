@@ -225,7 +225,7 @@ def import_readings(
 
 def _read_readings(
     conn: Database,
-    source: CsvSource,
+    source: CsvSource | GreenButtonSource,
     report: ImportReport,
     rejects: Rejects,
     names: dict[int | None, str],
@@ -261,7 +261,9 @@ def _read_readings(
     consumers: dict[str, Seen | None] = {}  # consumer ID as written -> its state (None: unknown)
     registers: dict[str, tuple[str, float, int]] = {}  # consumer -> (ts, register kWh, line)
     suspects: dict[str, _Suspect] = {}  # consumer -> a register reading off its series, judged by the next
-    pending: list[tuple[str, str, float, float | None]] = []
+    pending: list[
+        tuple[str, str, float, float | None] | tuple[str, str, float, float | None, float | None]
+    ] = []
     pending_lines = array("q")
     pending_rows: list[list[str]] = []
     add_pending, add_line, add_row = pending.append, pending_lines.append, pending_rows.append
@@ -272,7 +274,7 @@ def _read_readings(
     chunk = sources.CHUNK_ROWS
     rows_read = 0
     good_times: dict[str, str] = {}  # CSV text -> stored ts (cached: many meters share one time grid)
-    bad_times: dict[str, str] = {}  # CSV text -> why not
+    bad_times: dict[str, RowProblem] = {}  # CSV text -> why not
     numbers: dict[str, float] = {}  # kWh text -> float() of it (clean chunks)
     last_key: str | None = None
     mine: Seen | None = Seen(fixed_consumer) if fixed_consumer is not None else None
@@ -403,6 +405,7 @@ def _read_readings(
                     if reason is not None:
                         bad(line, ts_at, raw_ts, reason, row)
                         continue
+                assert ts is not None  # parsed above or cached
                 # kWh
                 raw_kwh = row[kwh_at]
                 try:
@@ -455,7 +458,7 @@ def _read_readings(
                         balance = None
                 # duplicate within the file: O(1) while the consumer's rows come in time order
                 if seen_times and ts <= seen_times[-1]:
-                    earlier = mine.add_out_of_order(ts, line)  # type: ignore[union-attr]
+                    earlier = mine.add_out_of_order(ts, line)  # type: ignore[union-attr]  # mine is set once a consumer is known
                     if earlier:
                         bad(line, ts_at, raw_ts, RowProblem("duplicate_in_file", line=earlier), row)
                         continue
@@ -737,7 +740,7 @@ def clean_chunk(
     consumers: dict[str, Seen | None],
     fixed: Seen | None,
     good_times: dict[str, str],
-    bad_times: dict[str, str],
+    bad_times: dict[str, RowProblem],
     numbers: dict[str, float],
     *,
     id_at: int | None,
@@ -767,7 +770,7 @@ def clean_chunk(
     if id_at is not None:
         keys = list(map(itemgetter(id_at), rows))
         for key in set(keys):
-            state = consumers.get(key, _UNSEEN)  # type: ignore[arg-type]
+            state = consumers.get(key, _UNSEEN)
             if state is _UNSEEN:
                 state = consumers[key] = _consumer_state(conn, consumers, key, id_kind)
             if state is None:

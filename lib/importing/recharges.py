@@ -150,7 +150,7 @@ def import_recharges(
         delimiter = source.delimiter or ","
         at: dict[str, int] = {}
         for name in _REQUIRED:
-            at[name] = column_index(header, name, path, delimiter=delimiter)  # type: ignore[assignment]
+            at[name] = column_index(header, name, path, delimiter=delimiter)
         optional = {"mode": None, "reference": reference_col, "status": status_col}
         for name, given in optional.items():
             found = column_index(header, given or name, path, required=given is not None, delimiter=delimiter)

@@ -13,6 +13,7 @@ number each ends on in the real file. Sniffing reads the first ``SNIFF_BYTES`` o
 
 from __future__ import annotations
 
+import _csv
 import codecs
 import contextlib
 import csv
@@ -21,6 +22,7 @@ import io
 import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Literal, overload
 
 from lib.importing.report import ImportFailed
 
@@ -99,7 +101,7 @@ class CsvSource:
         self.delimiter = delimiter
         self.decimal = "."
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
-        self.reader: csv._reader = csv.reader(self._text)
+        self.reader: _csv.Reader = csv.reader(self._text)
         self.header: list[str] = []
 
     def read_header(
@@ -121,8 +123,8 @@ class CsvSource:
             if found is not None:
                 self.delimiter, index = found[0], found[1] + (skip_rows or 0)
             else:
-                first = next((line for line in self.head_lines[skip_rows or 0 :] if line.strip()), "")
-                self.delimiter = best_split(first)
+                first_line = next((line for line in self.head_lines[skip_rows or 0 :] if line.strip()), "")
+                self.delimiter = best_split(first_line)
                 index = skip_rows or 0
         elif skip_rows is not None:
             index = skip_rows
@@ -191,6 +193,14 @@ class CsvSource:
         self._text.close()
 
 
+@overload
+def column_index(
+    header: list[str], name: str, path: Path, *, required: Literal[True] = True, delimiter: str = ","
+) -> int: ...
+@overload
+def column_index(
+    header: list[str], name: str, path: Path, *, required: bool, delimiter: str = ","
+) -> int | None: ...
 def column_index(
     header: list[str], name: str, path: Path, *, required: bool = True, delimiter: str = ","
 ) -> int | None:
