@@ -13,7 +13,29 @@ from lib import storage
 from tests.factories import FIXED_NOW
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED = ROOT.parent / "shared"
+SHARED_DATA = SHARED / "data"
+
+
+def shared_listing(folder: Path = SHARED) -> dict[str, int]:
+    """Every file and folder under ``folder`` (relative name -> mtime in ns); empty when absent."""
+    if not folder.is_dir():
+        return {}
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_untouched() -> Iterator[None]:
+    """Fail the run if any test wrote into ../shared (shared reference material is read-only)."""
+    before = shared_listing()
+    yield
+    after = shared_listing()
+    if after != before:
+        added = sorted(set(after) - set(before))
+        removed = sorted(set(before) - set(after))
+        changed = sorted(k for k in set(before) & set(after) if before[k] != after[k])
+        pytest.fail(f"tests changed ../shared: added {added}, removed {removed}, modified {changed}")
+
 
 # The suite's "now" (FIXED_NOW): every test sees the same clock unless it sets its own.
 

@@ -939,7 +939,7 @@ def daily_rows(conn, consumer_id: str) -> dict[str, tuple[float | None, float | 
 
 
 @pytest.mark.parametrize("name", ["zero_glitch.csv", "swap_up.csv"])
-def test_case_register_glitch_and_replacement(conn, cases, name):
+def test_case_register_glitch_and_replacement(conn, cases, name, tmp_path):
     importing.import_consumers(conn, cases / "register-glitch" / "consumers.csv")
     report = importing.import_readings(
         conn,
@@ -948,6 +948,7 @@ def test_case_register_glitch_and_replacement(conn, cases, name):
         columns=ReadingColumns(timestamp="meter_time", kwh="reading_kwh"),
         kwh_kind="register",
         skip_invalid=True,
+        rejects_path=tmp_path / "rejects.csv",  # never beside the shared (read-only) input
     )
     assert report.committed and report.rejected <= 1
     days = daily_rows(conn, "201000001")
