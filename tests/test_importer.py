@@ -1244,8 +1244,16 @@ def test_5_10_and_60_minute_files_cover_whole_days(master, tmp_path, minutes):
     assert tuple(got) == (count, 1440.0, pytest.approx(0.6))
 
 
-def green_button(path: Path, readings_wh: list[tuple[int, int]], *, power: int = 0, uom: str = "72") -> Path:
-    """An ESPI Atom feed with one ReadingType and one IntervalBlock of (start epoch s, value) readings."""
+def green_button(
+    path: Path,
+    readings_wh: list[tuple[int, int]],
+    *,
+    power: int = 0,
+    uom: str = "72",
+    flow: str | None = None,
+) -> Path:
+    """An ESPI Atom feed with one ReadingType (``flowDirection`` when given) and one IntervalBlock of
+    (start epoch s, value) readings."""
     from xml.etree import ElementTree as ET
 
     atom, espi = "http://www.w3.org/2005/Atom", "http://naesb.org/espi"
@@ -1255,6 +1263,8 @@ def green_button(path: Path, readings_wh: list[tuple[int, int]], *, power: int =
     )
     ET.SubElement(kind, f"{{{espi}}}powerOfTenMultiplier").text = str(power)
     ET.SubElement(kind, f"{{{espi}}}uom").text = uom
+    if flow is not None:
+        ET.SubElement(kind, f"{{{espi}}}flowDirection").text = flow
     block = ET.SubElement(
         ET.SubElement(ET.SubElement(feed, f"{{{atom}}}entry"), f"{{{atom}}}content"),
         f"{{{espi}}}IntervalBlock",
@@ -1289,6 +1299,36 @@ def test_green_button_file_recognised_by_content(master, tmp_path):
     (peak,) = master.execute("SELECT peak_kw FROM daily WHERE consumer_id = '101234567'").fetchone()
     assert peak == pytest.approx(1.8)
     assert importing.import_readings(master, path, consumer_id="101234567").unchanged == 3
+
+
+def test_green_button_flow_direction_19_is_export_energy_1_import_others_refused(master, tmp_path):
+    start = 1795458600  # 2026-11-24 00:00 IST
+    rows = [(start + 900 * i, v) for i, v in enumerate([100, 450, 200])]  # Wh
+    export = export_rows(master, "101234567")  # nothing yet
+    assert export == {}
+    report = importing.import_readings(
+        master, green_button(tmp_path / "sent.xml", rows, flow="19"), consumer_id="101234567"
+    )
+    assert report.committed and report.added == 3
+    stored = master.execute(
+        "SELECT kwh, export_kwh FROM readings WHERE consumer_id = '101234567' ORDER BY ts"
+    ).fetchall()
+    assert [tuple(r) for r in stored] == [(0.0, 0.1), (0.0, 0.45), (0.0, pytest.approx(0.2))]
+    drawn, sent = export_rows(master, "101234567")["2026-11-24"]
+    assert (drawn, sent) == (0.0, pytest.approx(0.75))
+    other = tmp_path / "other"
+    other.mkdir()
+    report = importing.import_readings(
+        master, green_button(other / "drawn.xml", [(start + 3600, 300)], flow="1"), consumer_id="101234567"
+    )
+    assert report.committed
+    assert master.execute(
+        "SELECT kwh, export_kwh FROM readings WHERE ts = '2026-11-23T19:30:00Z'"
+    ).fetchone()[0] == pytest.approx(0.3)
+    with pytest.raises(ImportFailed, match="flowDirection 4 is neither 1"):
+        importing.import_readings(
+            master, green_button(other / "odd.xml", [(start + 7200, 300)], flow="4"), consumer_id="101234567"
+        )
 
 
 def test_green_button_refuses_doctype_and_other_units(master, tmp_path):

@@ -151,7 +151,8 @@ def import_readings(
         if consumer_id is None:
             raise ImportFailed("xml_needs_consumer", path=path)
         source = GreenButtonSource(path, progress)
-        columns = ReadingColumns(timestamp=GreenButtonSource.HEADER[0], kwh=GreenButtonSource.HEADER[1])
+        timestamp, kwh, *export = source.header  # a reverse-flow channel: energy sent to the grid
+        columns = ReadingColumns(timestamp=timestamp, kwh=kwh, export=export[0] if export else None)
         energy_unit, decimal, skip_rows, stamp = "kwh", None, None, "start"  # ESPI: start epoch, in Wh
     else:
         source = CsvSource(path, progress, delimiter=delimiter)

@@ -252,6 +252,7 @@ def row_lines(rows: list[list[str]], start: int) -> list[int]:
 _ESPI = "{http://naesb.org/espi}"
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _UOM_WH = "72"  # ESPI UnitSymbolKind 72: Wh (the only energy unit Green Button interval data uses)
+_FLOW_FORWARD, _FLOW_REVERSE = "1", "19"  # ESPI FlowDirectionKind: delivered to / received from the customer
 
 
 class _Rows:
@@ -275,14 +276,18 @@ class GreenButtonSource:
 
     Recognised by content, not by name (``recognises``): XML whose root is an Atom ``feed`` (or ESPI
     element) holding ``IntervalBlock``s. Each ``IntervalReading`` gives ``timePeriod/start`` (Unix
-    seconds, the interval's start) and ``value``; the feed's ``ReadingType`` gives ``uom`` (72 = Wh) and
-    ``powerOfTenMultiplier``: kWh = value × 10^multiplier ÷ 1000. Rows are numbered 2, 3, ... in
+    seconds, the interval's start) and ``value``; the feed's ``ReadingType`` gives ``uom`` (72 = Wh),
+    ``powerOfTenMultiplier`` (kWh = value × 10^multiplier ÷ 1000) and ``flowDirection`` (ESPI
+    FlowDirectionKind: 1 = forward, energy delivered to the customer, read as ``kwh``; 19 = reverse,
+    energy received from the customer, i.e. sent to the grid, read as ``export_kwh`` with ``kwh`` 0;
+    any other value is refused as ``xml_unreadable``; absent = 1). Rows are numbered 2, 3, ... in
     document order (the report's "line"). A ``DOCTYPE`` (and so any entity declaration) is refused
     before parsing: the standard library parser would expand internal entities, so no document that
     could declare one is read (the care ``defusedxml`` takes).
     """
 
     HEADER = ("timestamp", "kwh")
+    EXPORT_HEADER = ("timestamp", "kwh", "export_kwh")  # a reverse-flow (flowDirection 19) channel
 
     @staticmethod
     def recognises(path: Path) -> bool:
@@ -306,14 +311,14 @@ class GreenButtonSource:
         except OSError as error:
             raise ImportFailed("cannot_read", path=path, error=error.strerror or error) from None
         self.total = len(data)
-        self._rows = _espi_rows(path, data)
+        self._rows, self.export = _espi_rows(path, data)
         self.reader = _Rows(self._rows)
-        self.header = list(self.HEADER)
+        self.header = list(self.EXPORT_HEADER if self.export else self.HEADER)
 
     def read_header(self, columns: str, wanted: Sequence[str] = (), **_: object) -> list[str]:
         if not self._rows:
             raise ImportFailed("header_only", path=self.path)
-        return list(self.HEADER)
+        return list(self.header)
 
     def rows(self) -> Iterator[list[str]]:
         return iter(self.reader)
@@ -335,8 +340,10 @@ class GreenButtonSource:
             self.progress(len(self._rows), len(self._rows))
 
 
-def _espi_rows(path: Path, data: bytes) -> list[list[str]]:
-    """``[[stored UTC text, kWh text], ...]`` of every IntervalReading, or ``ImportFailed("xml_unreadable")``."""
+def _espi_rows(path: Path, data: bytes) -> tuple[list[list[str]], bool]:
+    """``([[stored UTC text, kWh text], ...], False)`` of every IntervalReading of a forward-flow channel,
+    ``([[stored UTC text, "0", export kWh text], ...], True)`` of a reverse-flow one (flowDirection 19),
+    or ``ImportFailed("xml_unreadable")``."""
     from xml.etree import ElementTree  # noqa: S405 - DOCTYPE refused below: no entity can be declared
 
     if re.search(rb"<!\s*(DOCTYPE|ENTITY)", data, re.IGNORECASE):
@@ -353,7 +360,16 @@ def _espi_rows(path: Path, data: bytes) -> list[list[str]]:
             "xml_unreadable", path=path, error="more than one ReadingType: one meter channel a file"
         )
     power = 0
+    export = False
     if kinds:
+        flow = (kinds[0].findtext(f"{_ESPI}flowDirection") or _FLOW_FORWARD).strip()
+        if flow not in (_FLOW_FORWARD, _FLOW_REVERSE):
+            raise ImportFailed(
+                "xml_unreadable",
+                path=path,
+                error=f"flowDirection {flow} is neither 1 (energy from the grid) nor 19 (energy to the grid)",
+            )
+        export = flow == _FLOW_REVERSE
         uom = (kinds[0].findtext(f"{_ESPI}uom") or _UOM_WH).strip()
         if uom != _UOM_WH:
             raise ImportFailed("xml_unreadable", path=path, error=f"unit of measure {uom} is not Wh (72)")
@@ -376,7 +392,7 @@ def _espi_rows(path: Path, data: bytes) -> list[list[str]]:
             energy = repr(round(float(value) * factor, 9))
         except ValueError:
             energy = value  # reported as not a number
-        rows.append([moment, energy])
+        rows.append([moment, "0", energy] if export else [moment, energy])
     if not rows and root.find(f".//{_ESPI}IntervalBlock") is None:
         raise ImportFailed("xml_unreadable", path=path, error="no IntervalBlock")
-    return rows
+    return rows, export
