@@ -1346,6 +1346,21 @@ def test_green_button_refuses_doctype_and_other_units(master, tmp_path):
     assert readings(master) == []
 
 
+def test_hourly_wh_that_falls_and_rises_is_blamed_on_wh_not_on_a_register(master, tmp_path):
+    # hourly Wh (a 0.3-1.9 kW household): 1000x the load read as kWh, falling and rising like real use
+    use = [300, 250, 240, 260, 400, 900, 1500, 1200, 700, 600, 650, 800]
+    lines = [f"2026-11-24 {h:02d}:00,{use[h % 12]}" for h in range(24)]
+    path = write(tmp_path, "timestamp,energy\n" + "\n".join(lines) + "\n")
+    columns = ReadingColumns(kwh="energy")
+    with pytest.raises(ImportFailed) as refused:  # --max-kwh raised past the values: the load check decides
+        importing.import_readings(master, path, consumer_id="101234567", columns=columns, max_kwh=5000)
+    assert "--energy-unit wh" in str(refused.value) and "register" not in str(refused.value)
+    report = importing.import_readings(
+        master, path, consumer_id="101234567", columns=columns, energy_unit="wh"
+    )
+    assert report.committed and report.added == 24
+
+
 def test_cumulative_values_read_as_interval_energy_are_refused_naming_that_cause(master, tmp_path):
     # a register that starts low (3.2 kWh) and rises: not 500x the load, but never falling
     lines = [

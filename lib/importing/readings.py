@@ -673,9 +673,7 @@ def check_plausible(
         first, last = state.span()  # type: ignore[misc]
         if not register and conn.readings.rises_throughout(cid, first, last):
             cause = message("cause_register")  # every value at least the one before: a cumulative register
-        elif not register and (kw >= 500 * load) and not looks_like_wh(column):
-            cause = message("cause_register")
-        elif scale == 1.0:
+        elif scale == 1.0:  # values that fall and rise are not a register, however large: Wh read as kWh
             cause = message("cause_wh")
         else:
             cause = message("cause_unknown")
