@@ -260,7 +260,7 @@ def _read_readings(
     same rows, so the report and the rejects file do not depend on which one ran.
     """
     consumers: dict[str, Seen | None] = {}  # consumer ID as written -> its state (None: unknown)
-    registers: dict[str, tuple[str, float, int]] = {}  # consumer -> (ts, register kWh, line)
+    registers: dict[str, tuple[str, float, int, float | None]] = {}  # consumer -> (ts, kWh, line, balance)
     suspects: dict[str, _Suspect] = {}  # consumer -> a register reading off its series, judged by the next
     pending: list[
         tuple[str, str, float, float | None] | tuple[str, str, float, float | None, float | None]
@@ -474,6 +474,7 @@ def _read_readings(
                         bad(line, ts_at, raw_ts, RowProblem("register_order", line=previous[2]), row)
                         continue
                     suspect = suspects.pop(cid, None)
+                    skipped: str | None = None  # a glitch's ts: the step spans its two intervals
                     if suspect is not None and previous is not None:
                         if register_step(previous[1], kwh, max_kwh, register_max) is None and (
                             register_step(suspect.kwh, kwh, max_kwh, register_max) is not None
@@ -491,9 +492,10 @@ def _read_readings(
                                 )
                             )
                             report.baselines += 1
-                            previous = registers[cid] = (suspect.ts, suspect.kwh, suspect.line)
+                            previous = registers[cid] = (suspect.ts, suspect.kwh, suspect.line, None)
                         else:  # the series goes on from before it: one spurious reading
                             suspect.state.forget(suspect.ts)
+                            skipped = suspect.ts
                             bad(
                                 suspect.line,
                                 kwh_at,
@@ -511,7 +513,7 @@ def _read_readings(
                                 )
                             )
                     if previous is None:
-                        registers[cid] = (ts, kwh, line)
+                        registers[cid] = (ts, kwh, line, balance)
                         report.baselines += 1
                         continue
                     step = register_step(previous[1], kwh, max_kwh, register_max)
@@ -525,8 +527,21 @@ def _read_readings(
                         report.meter_events.append(
                             MeterEvent(cid, ts, "rollover", line, f"{previous[1]:g} -> {kwh:g}")
                         )
-                    registers[cid] = (ts, kwh, line)
-                    kwh = energy
+                    registers[cid] = (ts, kwh, line, balance)
+                    # stored at the interval's START (the earlier reading), with that reading's balance,
+                    # like every other stored reading; across a glitch, split by time over both intervals
+                    start, kwh, balance = previous[0], energy, previous[3]
+                    if skipped is not None:
+                        share = _share(previous[0], skipped, ts)
+                        add_pending(
+                            (cid, start, energy * share, balance, None)
+                            if exporting
+                            else (cid, start, energy * share, balance)
+                        )
+                        add_line(line)
+                        add_row(row)
+                        start, kwh, balance = skipped, energy * (1.0 - share), None
+                    ts = start
                 add_pending((cid, ts, kwh, balance, export) if exporting else (cid, ts, kwh, balance))
                 add_line(line)
                 add_row(row)
@@ -702,6 +717,18 @@ class _Suspect:
     row: list[str]
     raw: str
     state: Seen
+
+
+def _share(first: str, middle: str, last: str) -> float:
+    """The part of ``[first, last]`` (stored UTC texts) before ``middle``: how a register step across one
+    removed reading is split over its two intervals.
+
+    >>> _share("2026-11-20T08:00:00Z", "2026-11-20T08:30:00Z", "2026-11-20T09:00:00Z")
+    0.5
+    """
+    parse = dt.datetime.fromisoformat
+    whole = (parse(last) - parse(first)).total_seconds()
+    return (parse(middle) - parse(first)).total_seconds() / whole if whole > 0 else 1.0
 
 
 def _glitch(previous: float, reading: float, following: float) -> RowProblem:
