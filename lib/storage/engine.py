@@ -182,11 +182,13 @@ def connect(path: str | os.PathLike[str] | None = None) -> Database:
 
 
 @contextlib.contextmanager
-def open_db(path: str | os.PathLike[str] | None = None) -> Iterator[Database]:
-    """A migrated connection for one operation, closed afterwards.
+def open_db(path: str | os.PathLike[str] | None = None, *, run_migrations: bool = True) -> Iterator[Database]:
+    """A connection for one operation, closed afterwards; migrated first unless ``run_migrations=False``.
 
-    A file that cannot be opened or migrated raises :class:`StorageError`; errors inside the block are
-    the caller's (storage functions translate their own).
+    The dashboard passes ``run_migrations=False``: it migrates once, at first start of a server process
+    (``lib.ui.frame``), and deploys run ``python -m lib.cli migrate``; command-line tools and tests keep the
+    default. A file that cannot be opened or migrated raises :class:`StorageError`; errors inside the
+    block are the caller's (storage functions translate their own).
 
     >>> with open_db(":memory:") as conn:
     ...     conn.execute("SELECT count(*) FROM consumers").fetchone()[0]
@@ -197,10 +199,11 @@ def open_db(path: str | os.PathLike[str] | None = None) -> Iterator[Database]:
     except sqlite3.Error as error:
         raise StorageError(str(error)) from error
     try:
-        try:
-            migrate(conn)
-        except sqlite3.Error as error:
-            raise StorageError(str(error)) from error
+        if run_migrations:
+            try:
+                migrate(conn)
+            except sqlite3.Error as error:
+                raise StorageError(str(error)) from error
         yield conn
     finally:
         conn.close()
