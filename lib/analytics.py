@@ -189,30 +189,35 @@ def run_out_forecast(daily: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     if not len(daily):
         return pd.DataFrame(columns=columns)
     today_ts = _ts(today)
-    yesterday = (today_ts - pd.Timedelta(days=1)).date()
-    rows = []
-    known = daily[daily["closing_balance_inr"].notna() & (daily["day"] <= today_ts)]
-    for cid, group in daily.groupby("consumer_id", sort=False):
-        nickname = group["nickname"].iloc[0]
-        own = known[known["consumer_id"] == cid].sort_values("day")
-        if not len(own):
-            rows.append([cid, nickname, np.nan, pd.NaT, np.nan, np.nan, np.nan, pd.NaT])
-            continue
-        last = own.iloc[-1]
-        balance_day = last["day"]
-        until = min(yesterday, balance_day.date())
-        burn_7 = float(burn_rate(group, until, 7).get(cid, np.nan))
-        burn_30 = float(burn_rate(group, until, 30).get(cid, np.nan))
-        burn = burn_7 if not math.isnan(burn_7) else burn_30
-        left = days_of_balance_left(float(last["closing_balance_inr"]), burn)
-        if math.isnan(left) or math.isinf(left):
-            run_out = pd.NaT
-        else:
-            run_out = balance_day + pd.Timedelta(days=math.floor(left))
-        rows.append(
-            [cid, nickname, float(last["closing_balance_inr"]), balance_day, burn_7, burn_30, left, run_out]
-        )
-    return pd.DataFrame(rows, columns=columns)
+    yesterday = today_ts - pd.Timedelta(days=1)
+    firsts = daily.drop_duplicates("consumer_id")  # link order: order of first appearance
+    out = pd.DataFrame({"consumer_id": firsts["consumer_id"].to_numpy(), "nickname": firsts["nickname"].to_numpy()})
+    key = out["consumer_id"].astype(str)  # fill_calendar's consumer_id is text
+    # One calendar for all connections (each over its own first..last day), deductions by a groupby.
+    frame = _deductions(fill_calendar(daily))
+    known = frame[frame["closing_balance_inr"].notna() & (frame["day"] <= today_ts)]
+    last = known.groupby("consumer_id", sort=False).tail(1).set_index("consumer_id")  # frame is sorted by day
+    balance = pd.Series(last["closing_balance_inr"].reindex(key).to_numpy(dtype=float), index=out.index)
+    balance_day = pd.Series(last["day"].reindex(key).to_numpy(), index=out.index)
+    # The burn windows end yesterday, or on the last day with a balance when the data stop earlier.
+    until = balance_day.where(balance_day < yesterday, yesterday).where(balance_day.notna())
+    row_until = pd.Series(until.to_numpy(), index=key).reindex(frame["consumer_id"]).to_numpy()
+    for days, name in ((7, "burn_7_inr"), (30, "burn_30_inr")):
+        inside = (frame["day"] <= row_until) & (frame["day"] >= row_until - pd.Timedelta(days=days - 1))
+        rates = frame.loc[inside].groupby("consumer_id", sort=False)["deduction_inr"].mean()
+        out[name] = pd.Series(rates.reindex(key).to_numpy(dtype=float), index=out.index).where(balance.notna())
+    burn = out["burn_7_inr"].fillna(out["burn_30_inr"])
+    # days_of_balance_left, column-wise: 0 when exhausted, inf when nothing is deducted, NaN when unknown.
+    left = pd.Series(np.nan, index=out.index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = left.mask(burn > 0, balance / burn)
+    left = left.mask(burn <= 0, math.inf).mask(balance <= 0, 0.0).where(balance.notna())
+    whole_days = pd.to_timedelta(np.floor(left.where(np.isfinite(left))), unit="D")
+    out["balance_inr"] = balance
+    out["balance_day"] = pd.to_datetime(balance_day)
+    out["days_left"] = left.astype(float)
+    out["run_out_day"] = out["balance_day"] + whole_days
+    return out[columns]
 
 
 def runs_out_first(forecast: pd.DataFrame) -> pd.DataFrame:

@@ -354,6 +354,24 @@ def import_recharges(parser: argparse.ArgumentParser) -> Runner:
     return run
 
 
+@command("migrate", "Bring the database schema up to date (run at deploy, before starting the dashboard)")
+def migrate(parser: argparse.ArgumentParser) -> Runner:
+    """Apply every migration the database lacks, each in its own transaction; idempotent. The dashboard
+    itself migrates only at the first start of a server process, so a deploy runs this first."""
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        with storage.open_db(ctx.db_path, run_migrations=False) as conn:
+            try:
+                applied = storage.migrate(conn)
+            except storage.StorageError as error:
+                ctx.warn(importing.message("migrate_failed", path=ctx.db_path, error=error))
+                return 1
+        ctx.say(importing.message("migrate_done", path=ctx.db_path, count=len(applied), names=", ".join(applied) or "-"))
+        return 0
+
+    return run
+
+
 @command("seed-demo", "Fill the database with the demo household (refuses real data unless --force)")
 def seed_demo(parser: argparse.ArgumentParser) -> Runner:
     """Create the deterministic demo data: one household with several connections, a year of

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/python -m lib.cli migrate   # the dashboard itself migrates only at first start
 exec .venv/bin/python -m streamlit run dashboard.py --server.address 127.0.0.1 "$@"

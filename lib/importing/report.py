@@ -78,6 +78,8 @@ MESSAGES: dict[str, str] = {
     "demo_done": "demo data written to {path}: {consumers} consumers ({linked} linked to the demo account, "
     "{unlinked} not), {readings} readings from {first_day} to {last_reading_ts}, {recharges} recharges",
     "demo_refused": "{path}: {error}",
+    "migrate_failed": "{path}: the schema could not be brought up to date: {error}",
+    "migrate_done": "{path}: {count} migrations applied ({names}); the schema is up to date",
     "interrupted": "interrupted: nothing was written",
     "database_error": "database error ({path}): {error}",
     "unexpected": "unexpected error: {kind}: {error} (run with --debug for details)",

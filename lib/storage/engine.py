@@ -181,6 +181,18 @@ def connect(path: str | os.PathLike[str] | None = None) -> Database:
     return conn
 
 
+def connect_or_raise(path: str | os.PathLike[str] | None = None) -> Database:
+    """:func:`connect`, with a file that cannot be opened raised as :class:`StorageError`; not migrated.
+
+    For a connection that outlives one ``with`` block (the dashboard's one connection per rerun); the
+    caller closes it.
+    """
+    try:
+        return connect(path)
+    except sqlite3.Error as error:
+        raise StorageError(str(error)) from error
+
+
 @contextlib.contextmanager
 def open_db(path: str | os.PathLike[str] | None = None, *, run_migrations: bool = True) -> Iterator[Database]:
     """A connection for one operation, closed afterwards; migrated first unless ``run_migrations=False``.
@@ -194,16 +206,10 @@ def open_db(path: str | os.PathLike[str] | None = None, *, run_migrations: bool 
     ...     conn.execute("SELECT count(*) FROM consumers").fetchone()[0]
     0
     """
-    try:
-        conn = connect(path)
-    except sqlite3.Error as error:
-        raise StorageError(str(error)) from error
+    conn = connect_or_raise(path)
     try:
         if run_migrations:
-            try:
-                migrate(conn)
-            except sqlite3.Error as error:
-                raise StorageError(str(error)) from error
+            migrate(conn)
         yield conn
     finally:
         conn.close()
@@ -239,8 +245,11 @@ def database(conn: sqlite3.Connection) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+@raises_storage_error
 def migrate(conn: sqlite3.Connection) -> list[str]:
-    """Apply every migration not yet applied; return the names applied now. Idempotent."""
+    """Apply every migration not yet applied; return the names applied now. Idempotent.
+
+    Raises :class:`StorageError` when a migration fails (that migration is rolled back)."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations "
         "(name TEXT PRIMARY KEY NOT NULL, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"

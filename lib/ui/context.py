@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 from lib import i18n, storage
@@ -24,6 +25,7 @@ class PageContext:
     account_id: int | None
     t: Callable[..., str]
     devanagari_digits: bool = False
+    _conn: storage.Conn | None = field(default=None, init=False, repr=False, compare=False)
 
     def money(self, amount: float, *, decimals: bool = True) -> str:
         """₹ in Indian grouping in the page's language: ``ctx.money(1234.5) == '₹1,234.50'``."""
@@ -50,9 +52,15 @@ class PageContext:
 
     @contextmanager
     def db(self) -> Iterator[storage.Conn]:
-        """A migrated connection for one operation: ``with ctx.db() as conn: ...``.
+        """The rerun's one connection: ``with ctx.db() as conn: ...``.
 
+        Opened on first use and reused by every later ``ctx.db()`` and cache miss of this rerun (the
+        context lives for one script run); closed when the context goes away. Never migrates: the frame
+        migrates at first start (``frame._first_start``), deploys run ``python -m lib.cli migrate``.
         Raises ``storage.StorageError`` when the database cannot be opened.
         """
-        with storage.open_db(self.settings.db_path) as conn:
-            yield conn
+        if self._conn is None:
+            conn = storage.connect_or_raise(self.settings.db_path)
+            weakref.finalize(self, conn.close)
+            self._conn = conn
+        yield self._conn

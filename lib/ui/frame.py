@@ -12,12 +12,16 @@ is never consulted.
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from functools import partial
+from pathlib import Path
 
 import streamlit as st
 
 from lib import i18n, storage
+from lib import config
 from lib.config import Settings, load_settings
 from lib.ui import chrome, paths
 from lib.ui import session_keys as keys
@@ -51,8 +55,32 @@ _NUMERIC_KEYPAD_SCRIPT = """
 """
 
 
+# The environment variables lib.config reads: part of the settings' cache key.
+_SETTINGS_ENV = (
+    "METERMITRA_DB",
+    "METERMITRA_CAMP",
+    "METERMITRA_SMS_GATEWAY",
+    "METERMITRA_SMS_DAILY_BUDGET",
+    "METERMITRA_OTP_KEY",
+)
+
+
 def settings() -> Settings:
-    return load_settings()
+    """The server's settings, read once per process and again only when ``secrets.toml`` (its
+    modification time or size) or one of the ``METERMITRA_*`` variables changes: a ``stat`` per rerun."""
+    path = config.SECRETS_PATH
+    try:
+        stamp = path.stat()
+        version: tuple[int, int] | None = (stamp.st_mtime_ns, stamp.st_size)
+    except OSError:
+        version = None
+    return _settings(path, version, tuple(os.environ.get(name) for name in _SETTINGS_ENV))
+
+
+@functools.lru_cache(maxsize=8)
+def _settings(path: Path, version: tuple[int, int] | None, env: tuple[str | None, ...]) -> Settings:
+    """``load_settings`` for one state of the secrets file and environment (the arguments are the key)."""
+    return load_settings(secrets_path=path)
 
 
 @st.cache_resource(show_spinner=False)
@@ -71,7 +99,7 @@ def _sync_language() -> None:
     account_id = state.get(keys.ACCOUNT_ID)
     if account_id is not None:
         try:
-            with storage.open_db(settings().db_path) as conn:
+            with storage.open_db(settings().db_path, run_migrations=False) as conn:
                 storage.accounts.set_account_language(conn, account_id, state[keys.LANG])
         except storage.StorageError:  # the page still switches; the account keeps its saved language
             pass

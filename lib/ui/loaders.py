@@ -1,23 +1,36 @@
-"""The cached reads several pages share, and the uncached authorization every page does first.
+"""The cached reads and derived frames the pages share, and the uncached authorization every page does first.
 
-Authorization stays *outside* the caches: :func:`account_connections` reads the account's active
-connections uncached on every run, and only those consumer IDs are passed into a cached loader. The
-cache keys hold the database path and ``storage.meta.data_version`` (bumped by every write that changes
-what pages show), so a new import, link, rename or arrear shows at once. Inside, the reads still go
-through storage's authorized functions, which take the account and check the link in SQL.
+Authorization stays *outside* the caches: :func:`household` reads the account's active connections
+uncached on every run, and only those connections are passed into a cached loader. What depends only
+on stored data is computed once per **connection data version** (``storage.meta.consumer_versions``,
+kept by triggers on every table the pages show, migration ``0010_consumer_versions``): each cached
+function below takes one connection's :data:`ConnKey` ``(consumer_id, version, nickname)``, so a write
+to one connection misses the cache for that connection only, and every other connection's daily
+frame, forecast, ledger, outlook and monthly parts are reused. Household frames are the per-connection
+frames put together (``pd.concat``, in link order); figures are cached whole
+(``st.cache_resource``: the same ``go.Figure`` object for the same inputs, never mutated by a page).
 
-Every function here raises ``storage.StorageError`` when the database cannot be read; the ledger ones
-also ``tariff.TariffError`` when the tariff file cannot be read.
+Why caches at the page edge and not derived tables written at import: every derived frame here is a
+pure function of rows already stored per connection, the per-connection key makes a write cost one
+recomputation (tens of milliseconds) on the next visit, and nothing new must be kept in step with the
+tariff file, the clock (today) or the ledger's rules; BENCHMARKS.md section 4 has the figures.
+
+The cached functions take the page context as ``_ctx`` (not hashed): on a miss they read through the
+rerun's one connection (``ctx.db()``). Every function here raises ``storage.StorageError`` when the
+database cannot be read; the ledger ones also ``tariff.TariffError`` when the tariff file cannot be read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
-from lib import alerts, clock, ledger, storage
+from lib import alerts, analytics, clock, ledger, storage
 from lib.ui.context import PageContext
 
 TTL_SECONDS = 6 * 3600
@@ -91,20 +104,184 @@ def account_connections(ctx: PageContext) -> tuple[pd.DataFrame, list[dict], str
     return details, stale, version
 
 
-def account_ledger(ctx: PageContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-    """(active connections in link order, their ledger as of today, data version); authorization uncached."""
-    details, _stale, version = account_connections(ctx)
-    ids = tuple(details["consumer_id"])
-    rows = cached_ledger(
-        str(ctx.settings.db_path), version, int(ctx.account_id), ids, clock.today_ist().isoformat()
+# --- per-connection caches (issue 15) ---------------------------------------------------------------
+
+# One connection's cache key: (consumer_id, data version, nickname). The nickname is in the key because
+# the frames carry it and it is the account's own (a rename changes the key).
+ConnKey = tuple[str, int, str]
+
+# The days a forecast looks at: the 30-day burn window ending yesterday, with room for a few days
+# without data at the end.
+FORECAST_DAYS = 45
+PER_CONNECTION_ENTRIES = 4096  # 1,000 connections × a few ranges; a ledger is ~100 KB, a daily frame ~5 KB
+
+
+@dataclass(frozen=True)
+class Household:
+    """What :func:`household` read uncached this rerun: the active connections and their cache keys."""
+
+    details: pd.DataFrame  # lib.storage.accounts.connection_details, consumer_id as text, link order
+    stale: list[dict]
+    version: str  # the database-wide data version (pages not yet per connection)
+    keys: tuple[ConnKey, ...]  # link order
+
+    def keys_of(self, consumer_ids: Sequence[str]) -> tuple[ConnKey, ...]:
+        """The keys of ``consumer_ids`` that are active connections, in link order (untrusted input)."""
+        wanted = {str(cid) for cid in consumer_ids}
+        return tuple(key for key in self.keys if key[0] in wanted)
+
+
+def household(ctx: PageContext) -> Household:
+    """The signed-in account's active connections, stale links and per-connection data versions: read
+    uncached, every run, through the rerun's one connection (four primary-key queries)."""
+    with ctx.db() as conn:
+        details = storage.accounts.connection_details(conn, ctx.account_id)
+        stale = [
+            link for link in storage.accounts.linked_connections(conn, ctx.account_id) if not link["active"]
+        ]
+        version = storage.meta.data_version(conn)
+        details["consumer_id"] = details["consumer_id"].astype(str)
+        versions = storage.meta.consumer_versions(conn, list(details["consumer_id"]))
+    keys = tuple(
+        (cid, versions[cid], str(nickname))
+        for cid, nickname in zip(details["consumer_id"], details["nickname"], strict=True)
     )
-    return details, rows, version
+    return Household(details=details, stale=stale, version=version, keys=keys)
+
+
+def _db(ctx: PageContext) -> str:
+    return str(ctx.settings.db_path)
+
+
+_per_connection = st.cache_data(show_spinner=False, max_entries=PER_CONNECTION_ENTRIES, ttl=TTL_SECONDS)
+
+
+@_per_connection
+def connection_daily(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, first_day: str, last_day: str
+) -> pd.DataFrame:
+    """One connection's daily roll-ups (:func:`lib.storage.readings.daily_frame` columns), IST days
+    ``first_day..last_day``; ``db`` and ``key`` are the cache key."""
+    with _ctx.db() as conn:
+        return storage.readings.daily_frame(conn, account_id, [key[0]], first_day, last_day)
+
+
+@_per_connection
+def connection_recharges(_ctx: PageContext, db: str, account_id: int, key: ConnKey) -> pd.DataFrame:
+    """One connection's recharges (:func:`lib.storage.readings.recharges_frame`)."""
+    with _ctx.db() as conn:
+        return storage.readings.recharges_frame(conn, account_id, [key[0]])
+
+
+@_per_connection
+def connection_readings(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, start_ts: str, end_ts: str
+) -> pd.DataFrame:
+    """One connection's raw readings (consumer_id, ts UTC, kwh, balance_inr) in [start_ts, end_ts)."""
+    with _ctx.db() as conn:
+        return storage.readings.readings_frame(conn, account_id, key[0], start_ts, end_ts)
+
+
+@_per_connection
+def connection_hour_profile(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, start_ts: str, end_ts: str
+) -> pd.DataFrame:
+    """:func:`lib.analytics.hour_of_day_profile` of :func:`connection_readings`."""
+    return analytics.hour_of_day_profile(connection_readings(_ctx, db, account_id, key, start_ts, end_ts))
+
+
+@_per_connection
+def connection_forecast(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
+    """:func:`lib.analytics.run_out_forecast` of one connection as of IST ``today``, from its last
+    ``FORECAST_DAYS`` days."""
+    day = dt.date.fromisoformat(today)
+    first = str(day - dt.timedelta(days=FORECAST_DAYS))
+    return analytics.run_out_forecast(connection_daily(_ctx, db, account_id, key, first, today), day)
+
+
+@_per_connection
+def connection_episodes(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, first_day: str, last_day: str
+) -> pd.DataFrame:
+    """:func:`lib.analytics.disconnection_episodes` of one connection's days ``first_day..last_day``."""
+    return analytics.disconnection_episodes(connection_daily(_ctx, db, account_id, key, first_day, last_day))
+
+
+@_per_connection
+def connection_ledger(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
+    """One connection's whole-history ledger (:data:`lib.ledger.LEDGER_COLUMNS`) as of IST ``today``."""
+    with _ctx.db() as conn:
+        return ledger.load_ledger(conn, account_id, [key[0]], today=dt.date.fromisoformat(today))
+
+
+@_per_connection
+def connection_outlook(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
+    """:func:`lib.ledger.balance_outlook` of one connection's ledger as of IST ``today``."""
+    rows = connection_ledger(_ctx, db, account_id, key, today)
+    return ledger.balance_outlook(rows, dt.date.fromisoformat(today))
+
+
+@_per_connection
+def connection_month_parts(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
+) -> pd.DataFrame:
+    """:func:`lib.ledger.month_parts` of one connection's ledger as of IST ``today``."""
+    return ledger.month_parts(connection_ledger(_ctx, db, account_id, key, today))
+
+
+def household_frame(
+    ctx: PageContext, loader: Callable[..., pd.DataFrame], keys: Sequence[ConnKey], *args: str
+) -> pd.DataFrame:
+    """The per-connection frames of ``loader`` for ``keys`` put together in that order (one frame).
+
+    >>> loader = lambda _ctx, db, account_id, key: pd.DataFrame({"consumer_id": [key[0]]})
+    >>> ctx = type("Ctx", (), {"settings": type("S", (), {"db_path": "x.db"}), "account_id": 1})
+    >>> household_frame(ctx, loader, [("1", 0, "Home"), ("2", 0, "Shop")])["consumer_id"].tolist()
+    ['1', '2']
+    """
+    frames = [loader(ctx, _db(ctx), int(ctx.account_id), key, *args) for key in keys]
+    filled = [frame for frame in frames if len(frame)]
+    if not filled:
+        return frames[0] if frames else pd.DataFrame()
+    if len(filled) == 1:
+        return filled[0]
+    return pd.concat(filled, ignore_index=True)
 
 
 def low_balances(ctx: PageContext) -> list[alerts.LowBalance]:
     """The signed-in account's low connections under its own rule, most urgent first
-    (:func:`lib.alerts.ledger_low_balances`): what the banner on every page and the Overview cards show."""
-    _details, rows, _ = account_ledger(ctx)
+    (:func:`lib.alerts.low_balances` of the per-connection cached outlooks): what the banner on every
+    page and the Overview cards show."""
+    home = household(ctx)
+    today = clock.today_ist().isoformat()
+    outlook = household_frame(ctx, connection_outlook, home.keys, today)
     with ctx.db() as conn:
         rule = alerts.alert_rule(conn, ctx.account_id)
-    return alerts.ledger_low_balances(rows, rule, clock.today_ist())
+    if not len(outlook):
+        return []
+    return alerts.low_balances(outlook, rule)
+
+
+def account_ledger(ctx: PageContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(active connections in link order, their ledger as of today, data version); authorization uncached,
+    each connection's ledger cached by its own data version."""
+    home = household(ctx)
+    today = clock.today_ist().isoformat()
+    rows = household_frame(ctx, connection_ledger, home.keys, today)
+    if not len(home.keys):
+        with ctx.db() as conn:
+            rows = ledger.load_ledger(conn, ctx.account_id, [], today=dt.date.fromisoformat(today))
+    return home.details, rows, home.version
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=TTL_SECONDS)
+def cached_figure(
+    _build: Callable[[], go.Figure], name: str, keys: tuple[ConnKey, ...], options: tuple
+) -> go.Figure:
+    """The figure ``_build()`` makes, built once per (``name``, connection ``keys``, view ``options``).
+
+    The same object is returned to every session (``st.plotly_chart`` copies it; no page mutates it).
+    ``options`` must hold every input of ``_build`` other than the connections' stored data: language,
+    days, metric, layout, columns.
+    """
+    return _build()
