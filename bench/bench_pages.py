@@ -48,7 +48,7 @@ TODAY = dt.date(2026, 11, 25)
 DAYS = 120
 MOBILE = "+919876500000"
 
-BARE_APP = '''
+BARE_APP = """
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -63,7 +63,7 @@ traces = [
     for i in range(n)
 ]
 st.plotly_chart(go.Figure(data=traces, layout={"title": {"text": "Balance"}}), key="chart")
-'''
+"""
 
 
 def seed(path: Path, connections: int) -> int:
@@ -100,7 +100,9 @@ def seed(path: Path, connections: int) -> int:
                 balance -= kwh * 6.0
                 rows.append((cid, ts, kwh, round(balance, 2)))
             with storage.transaction(conn):
-                storage.accounts.insert_link(conn, account_id, cid, f"Meter {index + 1}", now="2026-01-01T00:00:00Z")
+                storage.accounts.insert_link(
+                    conn, account_id, cid, f"Meter {index + 1}", now="2026-01-01T00:00:00Z"
+                )
                 storage.readings.insert_readings(conn, rows)
                 storage.readings.insert_recharges(conn, paid)
                 storage.readings.refresh_daily(conn, cid)
@@ -142,7 +144,9 @@ def bench(connections: int, rounds: int, profile: str | None) -> dict[str, float
     bare.run()
     metrics = ["units", "spend", "balance"]
     ranges = ["1y", "30d"]
-    times: dict[str, list[float]] = {k: [] for k in ("compare metric", "compare range", "overview", "visit", "bare", "bare visit")}
+    times: dict[str, list[float]] = {
+        k: [] for k in ("compare metric", "compare range", "overview", "visit", "bare", "bare visit")
+    }
 
     def visit() -> None:
         signed_in(account_id, "pages/compare.py")
@@ -175,9 +179,12 @@ def bench(connections: int, rounds: int, profile: str | None) -> dict[str, float
         overview_page.draw = profiled(overview_page.draw)
     for r in range(rounds):
         steps = [
-            ("bare", lambda: bare.radio(key="metric").set_value(metrics[r % 3]).run()),
-            ("compare metric", lambda: compare.radio(key="compare_metric").set_value(metrics[r % 3]).run()),
-            ("compare range", lambda: compare.radio(key="compare_range").set_value(ranges[r % 2]).run()),
+            ("bare", lambda r=r: bare.radio(key="metric").set_value(metrics[r % 3]).run()),
+            (
+                "compare metric",
+                lambda r=r: compare.radio(key="compare_metric").set_value(metrics[r % 3]).run(),
+            ),
+            ("compare range", lambda r=r: compare.radio(key="compare_range").set_value(ranges[r % 2]).run()),
             ("overview", lambda: overview.run()),
             ("bare visit", bare_visit),
             ("visit", visit),
@@ -215,13 +222,19 @@ def main(argv: list[str] | None = None) -> None:
         for name in ("compare metric", "compare range", "overview"):
             goal = "≤ 0.200 s" if n == 3 else "linear growth"
             print(f"  {n:3d} connections  {name:15s} {res[name]:.3f} s   goal {goal}")
-        print(f"  {n:3d} connections  visit / bare visit  {res['visit'] / res['bare visit']:.2f}×   goal ≤ 1.5×")
-        print(f"  {n:3d} connections  compare metric / bare rerun  {res['compare metric'] / res['bare']:.2f}×")
+        print(
+            f"  {n:3d} connections  visit / bare visit  {res['visit'] / res['bare visit']:.2f}×   goal ≤ 1.5×"
+        )
+        print(
+            f"  {n:3d} connections  compare metric / bare rerun  {res['compare metric'] / res['bare']:.2f}×"
+        )
     if len(results) > 1:
         small, large = min(results), max(results)
         for name in ("compare metric", "compare range", "overview"):
             growth = results[large][name] / results[small][name]
-            print(f"  growth {small}→{large} connections  {name:15s} {growth:.2f}×   goal ≤ {large / small:.0f}× (linear)")
+            print(
+                f"  growth {small}→{large} connections  {name:15s} {growth:.2f}×   goal ≤ {large / small:.0f}× (linear)"
+            )
 
 
 if __name__ == "__main__":

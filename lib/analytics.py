@@ -191,7 +191,9 @@ def run_out_forecast(daily: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     today_ts = _ts(today)
     yesterday = today_ts - pd.Timedelta(days=1)
     firsts = daily.drop_duplicates("consumer_id")  # link order: order of first appearance
-    out = pd.DataFrame({"consumer_id": firsts["consumer_id"].to_numpy(), "nickname": firsts["nickname"].to_numpy()})
+    out = pd.DataFrame(
+        {"consumer_id": firsts["consumer_id"].to_numpy(), "nickname": firsts["nickname"].to_numpy()}
+    )
     key = out["consumer_id"].astype(str)  # fill_calendar's consumer_id is text
     # One calendar for all connections (each over its own first..last day), deductions by a groupby.
     frame = _deductions(fill_calendar(daily))
@@ -205,7 +207,9 @@ def run_out_forecast(daily: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     for days, name in ((7, "burn_7_inr"), (30, "burn_30_inr")):
         inside = (frame["day"] <= row_until) & (frame["day"] >= row_until - pd.Timedelta(days=days - 1))
         rates = frame.loc[inside].groupby("consumer_id", sort=False)["deduction_inr"].mean()
-        out[name] = pd.Series(rates.reindex(key).to_numpy(dtype=float), index=out.index).where(balance.notna())
+        out[name] = pd.Series(rates.reindex(key).to_numpy(dtype=float), index=out.index).where(
+            balance.notna()
+        )
     burn = out["burn_7_inr"].fillna(out["burn_30_inr"])
     # days_of_balance_left, column-wise: 0 when exhausted, inf when nothing is deducted, NaN when unknown.
     left = pd.Series(np.nan, index=out.index)
@@ -600,6 +604,9 @@ def overview_cards(
     daily: pd.DataFrame,
     recharges: pd.DataFrame,
     today: dt.date,
+    *,
+    forecast: pd.DataFrame | None = None,
+    episodes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per linked connection for the Overview, ordered by what runs out first.
 
@@ -607,14 +614,20 @@ def overview_cards(
     least the last 31 days; ``recharges`` is :func:`lib.storage.readings.recharges_frame`. Columns:
     consumer_id, nickname, has_readings, balance_inr, balance_day, burn_7_inr, burn_30_inr,
     days_left, run_out_day, yesterday_kwh, last_recharge_ts, last_recharge_inr, supply_cut,
-    cut_since, low (fewer than ``LOW_DAYS_LEFT`` days), warn.
+    cut_since, low (fewer than ``LOW_DAYS_LEFT`` days), warn. ``forecast`` (:func:`run_out_forecast`) and
+    ``episodes`` (:func:`disconnection_episodes`) are worked out from ``daily`` unless given (the
+    dashboard passes its per-connection cached ones).
     """
     ids = details["consumer_id"].astype(str).tolist()
     nicknames = dict(zip(ids, details["nickname"], strict=True))
-    forecast = run_out_forecast(daily, today).set_index("consumer_id") if len(daily) else None
+    if forecast is None:
+        forecast = run_out_forecast(daily, today) if len(daily) else None
+    if forecast is not None:
+        forecast = forecast.assign(consumer_id=forecast["consumer_id"].astype(str)).set_index("consumer_id")
     yesterday = units_on(daily, today - dt.timedelta(days=1)) if len(daily) else pd.Series(dtype=float)
     latest = last_recharges(recharges).set_index("consumer_id")
-    episodes = disconnection_episodes(daily)
+    if episodes is None:
+        episodes = disconnection_episodes(daily)
     ongoing = episodes[episodes["ongoing"]].set_index("consumer_id") if len(episodes) else None
     rows = []
     for cid in ids:

@@ -366,7 +366,11 @@ def migrate(parser: argparse.ArgumentParser) -> Runner:
             except storage.StorageError as error:
                 ctx.warn(importing.message("migrate_failed", path=ctx.db_path, error=error))
                 return 1
-        ctx.say(importing.message("migrate_done", path=ctx.db_path, count=len(applied), names=", ".join(applied) or "-"))
+        ctx.say(
+            importing.message(
+                "migrate_done", path=ctx.db_path, count=len(applied), names=", ".join(applied) or "-"
+            )
+        )
         return 0
 
     return run

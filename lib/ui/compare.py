@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from lib import analytics, charts, clock, i18n, storage
@@ -123,11 +124,12 @@ def draw(ctx: PageContext) -> None:
     """Draw the Compare page for the signed-in account."""
     st.title(ctx.t("compare_title"))
     try:
-        details, stale, version = loaders.account_connections(ctx)
+        home = loaders.household(ctx)
     except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
-    draw_stale_links(ctx, stale)
+    details = home.details
+    draw_stale_links(ctx, home.stale)
     if not len(details):
         draw_no_connections(ctx)
         return
@@ -157,10 +159,10 @@ def draw(ctx: PageContext) -> None:
     )
 
     load_from = min(first - dt.timedelta(days=1), last - dt.timedelta(days=31))
+    keys = home.keys_of(selected)
     try:
-        daily = loaders.cached_daily(
-            str(ctx.settings.db_path), version, ctx.account_id, tuple(selected), str(load_from), str(last)
-        )
+        daily = loaders.household_frame(ctx, loaders.connection_daily, keys, str(load_from), str(last))
+        episodes = loaders.household_frame(ctx, loaders.connection_episodes, keys, str(load_from), str(last))
     except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
@@ -185,8 +187,10 @@ def draw(ctx: PageContext) -> None:
     if without:
         st.caption(ctx.t("compare_without_data", names=md(", ".join(without))))
 
-    episodes = analytics.disconnection_episodes(daily)
-    episodes = episodes[(episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))]
+    if len(episodes):
+        episodes = episodes[
+            (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
+        ]
     chart = {
         "granularity": granularity,
         "choice": choice,
@@ -194,9 +198,14 @@ def draw(ctx: PageContext) -> None:
         "episodes": episodes,
         "first": first,
         "last": last,
+        "keys": keys,
     }
     if main_has_data:
-        forecast = analytics.run_out_forecast(daily, today) if last == today else None
+        forecast = (
+            loaders.household_frame(ctx, loaders.connection_forecast, keys, today.isoformat())
+            if last == today
+            else None
+        )
         _draw_chart(ctx, main, metric, forecast=forecast, key="compare_chart", **chart)
         downloads.csv_download(
             ctx.t("compare_download"),
@@ -220,7 +229,7 @@ def draw(ctx: PageContext) -> None:
         _draw_export(ctx, daily, selected, names, first, last, chart)
     _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
     ledger_panels.draw_monthly_spend(ctx, selected)
-    _draw_profile(ctx, version, selected, names, colours, first, last)
+    _draw_profile(ctx, home, selected, names, colours, first, last)
 
 
 def units_fallback(
@@ -258,27 +267,40 @@ def _draw_chart(
     last: dt.date,
     forecast: pd.DataFrame | None,
     key: str,
+    keys: tuple[loaders.ConnKey, ...],
     title: str | None = None,
 ) -> None:
+    """One Compare chart, cached whole (:func:`lib.ui.loaders.cached_figure`) by the drawn connections'
+    data versions and every view option, so a rerun that changes nothing it shows rebuilds nothing."""
     ids = set(series["consumer_id"].astype(str))
     own_episodes = episodes[episodes["consumer_id"].astype(str).isin(ids)] if len(episodes) else episodes
-    fig = charts.compare_figure(
-        series,
-        metric=metric,
-        granularity=granularity,
-        lang=ctx.lang,
-        colours=colours,
-        layout=choice["layout"],
-        columns=1 if choice["compact"] else min(3, len(ids)),
-        shared_y=choice["shared_y"],
-        forecast=forecast,
-        episodes=own_episodes,
-        first_day=first,
-        last_day=last,
-        today=clock.today_ist(),
-    )
-    if title is not None:
-        fig.update_layout(title={"text": title})
+    today = clock.today_ist()
+    columns = 1 if choice["compact"] else min(3, len(ids))
+
+    def build() -> go.Figure:
+        fig = charts.compare_figure(
+            series,
+            metric=metric,
+            granularity=granularity,
+            lang=ctx.lang,
+            colours=colours,
+            layout=choice["layout"],
+            columns=columns,
+            shared_y=choice["shared_y"],
+            forecast=forecast,
+            episodes=own_episodes,
+            first_day=first,
+            last_day=last,
+            today=today,
+        )
+        if title is not None:
+            fig.update_layout(title={"text": title})
+        return fig
+
+    shown = tuple(k for k in keys if k[0] in ids)
+    options = (key, ctx.lang, metric, granularity, choice["layout"], columns, choice["shared_y"], title)
+    options += (str(first), str(last), str(today), tuple(sorted(colours.items())), forecast is None)
+    fig = loaders.cached_figure(build, "compare", shown, options)
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
     if len(own_episodes):
         st.caption(ctx.t("chart_cut"))
@@ -429,7 +451,7 @@ def _draw_tables(
 
 def _draw_profile(
     ctx: PageContext,
-    version: str,
+    home: loaders.Household,
     selected: list[str],
     names: dict[str, str],
     colours: dict[str, str],
@@ -447,18 +469,23 @@ def _draw_profile(
             st.caption(ctx.t("compare_profile_long"))
         start_ts = clock.ist_day_bounds(start)[0]
         end_ts = clock.ist_day_bounds(last)[1]
+        (key,) = home.keys_of([cid])
         try:
-            readings = loaders.cached_readings(
-                str(ctx.settings.db_path), version, ctx.account_id, cid, start_ts, end_ts
+            profile = loaders.connection_hour_profile(
+                ctx, str(ctx.settings.db_path), int(ctx.account_id), key, start_ts, end_ts
             )
         except storage.StorageError:
             st.error(ctx.t("overview_error"))
             return
-        profile = analytics.hour_of_day_profile(readings)
         if not len(profile):
             st.info(ctx.t("compare_profile_none"))
             return
-        fig = charts.hour_profile_figure(profile, lang=ctx.lang, colour=colours[cid], name=names[cid])
+        fig = loaders.cached_figure(
+            lambda: charts.hour_profile_figure(profile, lang=ctx.lang, colour=colours[cid], name=names[cid]),
+            "hour_profile",
+            (key,),
+            (ctx.lang, colours[cid], start_ts, end_ts),
+        )
         st.plotly_chart(fig, key="compare_profile_chart", config={"displaylogo": False})
 
 

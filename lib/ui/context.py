@@ -6,9 +6,9 @@ importing each other.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib import i18n, storage
-from lib import config
+from lib import config, i18n, storage
 from lib.config import Settings, load_settings
 from lib.ui import chrome, paths
 from lib.ui import session_keys as keys

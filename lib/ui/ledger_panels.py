@@ -127,26 +127,30 @@ def draw_monthly_spend(
     ctx: PageContext, consumer_ids: list[str] | None = None, months: int = COMPARE_MONTHS
 ) -> None:
     """The last ``months`` calendar months of spend per connection split into parts (for Compare)."""
+    today = clock.today_ist()
     try:
-        details, rows, _ = loaders.account_ledger(ctx)
+        home = loaders.household(ctx)
+        keys = home.keys if consumer_ids is None else home.keys_of([str(c) for c in consumer_ids])
+        parts = loaders.household_frame(ctx, loaders.connection_month_parts, keys, today.isoformat())
     except (tariff.TariffError, storage.StorageError, OSError, ValueError):
         log.exception("monthly spend skipped")
         return
-    if consumer_ids is not None:
-        rows = rows[rows["consumer_id"].astype(str).isin([str(c) for c in consumer_ids])]
-    parts = ledger.month_parts(rows)
     if not len(parts):
         return
-    first = (pd.Timestamp(clock.today_ist()).to_period("M") - (months - 1)).start_time
-    parts = parts[parts["month"] >= first]
-    order = {cid: i for i, cid in enumerate(details["consumer_id"].astype(str))}
-    parts = parts.sort_values(
-        ["consumer_id", "month"], key=lambda s: s.map(order) if s.name == "consumer_id" else s
-    )
+    first = (pd.Timestamp(today).to_period("M") - (months - 1)).start_time
+
+    def build() -> go.Figure:
+        shown = parts[parts["month"] >= first]
+        order = {key[0]: i for i, key in enumerate(keys)}
+        shown = shown.sort_values(
+            ["consumer_id", "month"], key=lambda s: s.map(order) if s.name == "consumer_id" else s
+        )
+        return monthly_spend_figure(shown, ctx.lang)
+
     st.subheader(ctx.t("ledger_compare_title"))
     st.caption(ctx.t("ledger_compare_caption"))
     st.plotly_chart(
-        monthly_spend_figure(parts, ctx.lang),
+        loaders.cached_figure(build, "monthly_spend", keys, (ctx.lang, str(first))),
         key="ledger_monthly_spend",
         config={"displaylogo": False},
     )

@@ -46,8 +46,9 @@ def cached_daily(
     last_day: str,
 ) -> pd.DataFrame:
     """Daily roll-ups (:func:`lib.storage.readings.daily_frame` columns) of already-authorized
-    ``consumer_ids`` for IST days ``first_day..last_day`` (``version`` is only a cache key)."""
-    with storage.open_db(db_path) as conn:
+    ``consumer_ids`` for IST days ``first_day..last_day`` (``version``, the database-wide data version, is
+    only a cache key; the Overview and Compare use the per-connection :func:`connection_daily`)."""
+    with storage.open_db(db_path, run_migrations=False) as conn:
         return storage.readings.daily_frame(conn, account_id, list(consumer_ids), first_day, last_day)
 
 
@@ -56,18 +57,8 @@ def cached_recharges(
     db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...]
 ) -> pd.DataFrame:
     """Recharges (:func:`lib.storage.readings.recharges_frame`) of already-authorized ``consumer_ids``."""
-    with storage.open_db(db_path) as conn:
+    with storage.open_db(db_path, run_migrations=False) as conn:
         return storage.readings.recharges_frame(conn, account_id, list(consumer_ids))
-
-
-@st.cache_data(show_spinner=False, max_entries=64, ttl=TTL_SECONDS)
-def cached_readings(
-    db_path: str, version: str, account_id: int, consumer_id: str, start_ts: str, end_ts: str
-) -> pd.DataFrame:
-    """Raw 30-minute readings (consumer_id, ts UTC, kwh, balance_inr) of one already-authorized
-    connection in [start_ts, end_ts)."""
-    with storage.open_db(db_path) as conn:
-        return storage.readings.readings_frame(conn, account_id, consumer_id, start_ts, end_ts)
 
 
 @st.cache_data(show_spinner=False, max_entries=128, ttl=TTL_SECONDS)
@@ -75,33 +66,8 @@ def cached_meter_events(
     db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...]
 ) -> pd.DataFrame:
     """Meter events (:func:`lib.storage.meter_events.meter_events_frame`) of already-authorized IDs."""
-    with storage.open_db(db_path) as conn:
+    with storage.open_db(db_path, run_migrations=False) as conn:
         return storage.meter_events.meter_events_frame(conn, account_id, list(consumer_ids))
-
-
-@st.cache_data(show_spinner=False, max_entries=128, ttl=TTL_SECONDS)
-def cached_ledger(
-    db_path: str, version: str, account_id: int, consumer_ids: tuple[str, ...], today: str
-) -> pd.DataFrame:
-    """The whole-history ledger (:data:`lib.ledger.LEDGER_COLUMNS`) of already-authorized ``consumer_ids``
-    as of IST ``today`` (ISO date)."""
-    with storage.open_db(db_path) as conn:
-        return ledger.load_ledger(conn, account_id, list(consumer_ids), today=dt.date.fromisoformat(today))
-
-
-def account_connections(ctx: PageContext) -> tuple[pd.DataFrame, list[dict], str]:
-    """(active connections in link order, stale links, data version): read uncached, every run.
-
-    The frame is :func:`lib.storage.accounts.connection_details` with ``consumer_id`` as text.
-    """
-    with ctx.db() as conn:
-        details = storage.accounts.connection_details(conn, ctx.account_id)
-        stale = [
-            link for link in storage.accounts.linked_connections(conn, ctx.account_id) if not link["active"]
-        ]
-        version = storage.meta.data_version(conn)
-    details["consumer_id"] = details["consumer_id"].astype(str)
-    return details, stale, version
 
 
 # --- per-connection caches (issue 15) ---------------------------------------------------------------
@@ -191,7 +157,9 @@ def connection_hour_profile(
 
 
 @_per_connection
-def connection_forecast(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
+def connection_forecast(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
+) -> pd.DataFrame:
     """:func:`lib.analytics.run_out_forecast` of one connection as of IST ``today``, from its last
     ``FORECAST_DAYS`` days."""
     day = dt.date.fromisoformat(today)

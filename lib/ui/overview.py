@@ -12,6 +12,7 @@ import logging
 import math
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from lib import alerts, analytics, charts, clock, i18n, storage, tariff
@@ -37,39 +38,41 @@ def draw(ctx: PageContext) -> None:
     """Draw the Overview for the signed-in account."""
     st.title(ctx.t("overview_title"))
     try:
-        details, stale, version = loaders.account_connections(ctx)
+        home = loaders.household(ctx)
     except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
-    draw_stale_links(ctx, stale)
+    draw_stale_links(ctx, home.stale)
+    details = home.details
     if not len(details):
         draw_no_connections(ctx)
         return
 
     today = clock.today_ist()
-    ids = tuple(details["consumer_id"])
     _, _, last_first, _ = analytics.month_to_date_bounds(today)
     first = min(last_first, today - dt.timedelta(days=31))
     try:
-        daily = loaders.cached_daily(
-            str(ctx.settings.db_path), version, ctx.account_id, ids, str(first), str(today)
+        daily = loaders.household_frame(ctx, loaders.connection_daily, home.keys, str(first), str(today))
+        recharges = loaders.household_frame(ctx, loaders.connection_recharges, home.keys)
+        forecast = loaders.household_frame(ctx, loaders.connection_forecast, home.keys, today.isoformat())
+        episodes = loaders.household_frame(
+            ctx, loaders.connection_episodes, home.keys, str(first), str(today)
         )
-        recharges = loaders.cached_recharges(str(ctx.settings.db_path), version, ctx.account_id, ids)
     except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
 
-    cards = analytics.overview_cards(details, daily, recharges, today)
+    cards = analytics.overview_cards(details, daily, recharges, today, forecast=forecast, episodes=episodes)
     low = _low_connections(ctx)
     _draw_headline(ctx, cards, low)
-    _draw_cards(ctx, cards, low, quality_line.summaries(ctx, ids, version))
+    _draw_cards(ctx, cards, low, quality_line.summaries(ctx, tuple(details["consumer_id"]), home.version))
     ledger_panels.draw_unexplained_summary(ctx)
     _draw_month(ctx, daily, today)
     this_first, this_last, _, _ = analytics.month_to_date_bounds(today)
     if this_last is not None:
         net_metering.draw_net_energy(ctx, daily, this_first, this_last, "net_overview_title")
     _draw_cost(ctx, details, daily, today)
-    _draw_balance_chart(ctx, details, daily, today)
+    _draw_balance_chart(ctx, home, daily, forecast, episodes, today)
 
 
 def _low_connections(ctx: PageContext) -> dict[str, alerts.LowBalance]:
@@ -300,27 +303,40 @@ def _delta(ctx: PageContext, this: float, last: float, *, money: bool = False) -
     return ("-" if diff < 0 else "+") + text
 
 
-def _draw_balance_chart(ctx: PageContext, details: pd.DataFrame, daily: pd.DataFrame, today: dt.date) -> None:
+def _draw_balance_chart(
+    ctx: PageContext,
+    home: loaders.Household,
+    daily: pd.DataFrame,
+    forecast: pd.DataFrame,
+    episodes: pd.DataFrame,
+    today: dt.date,
+) -> None:
     first = today - dt.timedelta(days=29)
-    ids = list(details["consumer_id"])
-    names = dict(zip(ids, details["nickname"], strict=True))
-    series = analytics.compare_series(daily, "balance", "day", first, today, ids, names)
-    if not len(series) or series["value"].isna().all():
+    ids = [key[0] for key in home.keys]
+    names = {key[0]: key[2] for key in home.keys}
+    columns = 1 if is_phone() else min(3, len(ids))
+
+    def build() -> go.Figure | None:
+        series = analytics.compare_series(daily, "balance", "day", first, today, ids, names)
+        if not len(series) or series["value"].isna().all():
+            return None
+        return charts.compare_figure(
+            series,
+            metric="balance",
+            granularity="day",
+            lang=ctx.lang,
+            colours=charts.connection_colours(ids),
+            columns=columns,
+            forecast=forecast,
+            episodes=episodes,
+            first_day=first,
+            last_day=today,
+            today=today,
+        )
+
+    fig = loaders.cached_figure(build, "overview_balance", home.keys, (ctx.lang, columns, today.isoformat()))
+    if fig is None:
         return
     st.subheader(ctx.t("overview_chart_title"))
-    columns = 1 if is_phone() else min(3, len(ids))
-    fig = charts.compare_figure(
-        series,
-        metric="balance",
-        granularity="day",
-        lang=ctx.lang,
-        colours=charts.connection_colours(ids),
-        columns=columns,
-        forecast=analytics.run_out_forecast(daily, today),
-        episodes=analytics.disconnection_episodes(daily),
-        first_day=first,
-        last_day=today,
-        today=today,
-    )
     st.plotly_chart(fig, key="overview_chart", config={"displaylogo": False})
     page_link(paths.COMPARE, ctx.t("overview_to_compare"), icon=":material/bar_chart:")
