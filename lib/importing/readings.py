@@ -576,7 +576,7 @@ def _read_readings(
         for cid, state in sorted(states.items()):
             first, last = state.span()  # type: ignore[misc]
             conn.readings.refresh_daily(cid, ist_day(first), ist_day(last))
-        conn.meta.bump_data_version()
+        conn.meta.bump_data_version(sorted(states))
 
 
 _UNSEEN = object()

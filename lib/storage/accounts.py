@@ -94,7 +94,7 @@ def insert_link(
         """,
         (account_id, nickname, _now_ts(now), consumer_id),
     )
-    bump_data_version(conn)
+    bump_data_version(conn, [consumer_id])
 
 
 def is_linked(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> bool:
@@ -135,7 +135,7 @@ def rename_link(conn: sqlite3.Connection, account_id: int, consumer_id: str, nic
             (nickname, account_id, consumer_id),
         )
         if cur.rowcount:
-            bump_data_version(conn)
+            bump_data_version(conn, [consumer_id])
     return cur.rowcount == 1
 
 
@@ -145,7 +145,7 @@ def delete_link(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> 
         "DELETE FROM links WHERE account_id = ? AND consumer_id = ?", (account_id, consumer_id)
     )
     if cur.rowcount:
-        bump_data_version(conn)
+        bump_data_version(conn, [consumer_id])
     return cur.rowcount == 1
 
 

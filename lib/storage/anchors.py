@@ -52,7 +52,7 @@ def insert_anchor(
         )
         if conn.total_changes - before != 1:
             return None
-        bump_data_version(conn)
+        bump_data_version(conn, [consumer_id])
         return int(cursor.lastrowid or 0)
 
 

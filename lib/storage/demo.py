@@ -28,7 +28,7 @@ def clear_for_seed(conn: sqlite3.Connection) -> None:
         r[0]
         for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name NOT IN ('schema_migrations', 'meta', 'consumer_versions')"
+            "AND name NOT IN ('schema_migrations', 'meta')"
         )
     ]
     append_only = {

@@ -92,7 +92,7 @@ def insert_arrear(
             "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (consumer_id, amount_inr, start_day, method, share, daily_inr, note, account_id, _now_ts(now)),
         )
-        bump_data_version(conn)
+        bump_data_version(conn, [consumer_id])
     return int(cursor.lastrowid or 0)
 
 
@@ -106,7 +106,7 @@ def delete_arrear(conn: sqlite3.Connection, account_id: int, arrear_id: int) -> 
         if row is None or not is_linked(conn, account_id, row[0]):
             return False
         conn.execute("DELETE FROM arrears WHERE arrear_id = ?", (int(arrear_id),))
-        bump_data_version(conn)
+        bump_data_version(conn, [row[0]])
     return True
 
 
@@ -131,5 +131,5 @@ def insert_adjustment(
             "VALUES (?, ?, ?, ?, ?, ?)",
             (consumer_id, day, amount_inr, reason, account_id, _now_ts(now)),
         )
-        bump_data_version(conn)
+        bump_data_version(conn, [consumer_id])
     return int(cursor.lastrowid or 0)

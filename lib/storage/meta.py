@@ -27,34 +27,53 @@ def data_version(conn: sqlite3.Connection) -> str:
     return get_meta(conn, "data_version") or "0"
 
 
-def bump_data_version(conn: sqlite3.Connection) -> None:
-    """Call inside any write transaction that changes readings, recharges or links."""
+def bump_data_version(conn: sqlite3.Connection, consumer_ids: Sequence[str] | None = None) -> None:
+    """Call inside any write transaction that changes readings, recharges, links or a connection's ledger.
+
+    ``consumer_ids``: the connections the write touched (their cached frames are dropped, the others'
+    kept); None when not known: every connection's version moves (``versions_epoch``).
+    """
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('data_version', '1') "
         "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+    )
+    if consumer_ids is None:
+        conn.execute(
+            "INSERT INTO meta (key, value) SELECT 'versions_epoch', value FROM meta WHERE key = 'data_version' "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        )
+        return
+    conn.execute(
+        "INSERT INTO consumer_versions (consumer_id, version) "
+        "SELECT j.value, CAST(m.value AS INTEGER) FROM json_each(?) AS j, meta AS m WHERE m.key = 'data_version' "
+        "ON CONFLICT (consumer_id) DO UPDATE SET version = excluded.version",
+        (json.dumps(sorted({str(cid) for cid in consumer_ids})),),
     )
 
 
 @raises_storage_error
 def consumer_versions(conn: sqlite3.Connection, consumer_ids: Sequence[str]) -> dict[str, int]:
-    """Each connection's data version (migration ``0010_consumer_versions``): a number that grows with every
-    write to that connection's days, recharges, links, arrears, adjustments, anchors or meter events, and
-    never repeats; 0 for a connection never written. The dashboard's per-connection cache key.
+    """Each connection's data version (migration ``0010_consumer_versions``): the data version of the last
+    write that named the connection, or of the last write that named none, whichever is later; 0 when
+    never written. It changes with every write to that connection and never repeats: the dashboard's
+    per-connection cache key.
 
     >>> from lib.storage.engine import connect, migrate
     >>> db = connect(":memory:"); _ = migrate(db)
-    >>> consumer_versions(db, ["1"])
-    {'1': 0}
-    >>> _ = db.execute("INSERT INTO consumers (consumer_id, name, registered_mobile) VALUES ('1', 'A', '+919800000001')")
-    >>> _ = db.execute("INSERT INTO daily (consumer_id, day) VALUES ('1', '2026-11-25')")
-    >>> consumer_versions(db, ["1", "2"])
+    >>> bump_data_version(db, ["1"]); consumer_versions(db, ["1", "2"])
     {'1': 1, '2': 0}
+    >>> bump_data_version(db, ["2"]); consumer_versions(db, ["1", "2"])
+    {'1': 1, '2': 2}
+    >>> bump_data_version(db); consumer_versions(db, ["1", "2"])
+    {'1': 3, '2': 3}
     """
     ids = [str(cid) for cid in consumer_ids]
+    epoch = int(get_meta(conn, "versions_epoch") or 0)
     found = dict(
         conn.execute(
-            "SELECT consumer_id, version FROM consumer_versions WHERE consumer_id IN (SELECT value FROM json_each(?))",
+            "SELECT consumer_id, version FROM consumer_versions "
+            "WHERE consumer_id IN (SELECT value FROM json_each(?))",
             (json.dumps(ids),),
         ).fetchall()
     )
-    return {cid: int(found.get(cid, 0)) for cid in ids}
+    return {cid: max(epoch, int(found.get(cid, 0))) for cid in ids}

@@ -315,57 +315,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         "0010_consumer_versions",
         """
         -- Per-connection data version (issue 15): the dashboard's caches (lib/ui/loaders.py) are keyed by
-        -- it, so a write to one connection invalidates that connection's cached frames only. Kept by
-        -- triggers on every table whose rows the pages show, so no write path can forget it; the demo
-        -- reset keeps this table (storage.demo), so a version never repeats.
+        -- it, so a write to one connection invalidates that connection's cached frames only. A write that
+        -- names its connections (storage.meta.bump_data_version(conn, consumer_ids)) sets their row to the
+        -- new database-wide data_version; one that does not sets meta 'versions_epoch' (every connection).
+        -- Both come from the one counter that never goes back, so a version never repeats.
         CREATE TABLE consumer_versions (
             consumer_id TEXT PRIMARY KEY NOT NULL,    -- no foreign key: the version outlives a deleted row
             version INTEGER NOT NULL
         ) STRICT, WITHOUT ROWID;
-        CREATE TRIGGER daily_insert_bumps_version AFTER INSERT ON daily
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER daily_update_bumps_version AFTER UPDATE ON daily
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER daily_delete_bumps_version AFTER DELETE ON daily
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (OLD.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER recharges_insert_bumps_version AFTER INSERT ON recharges
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER recharges_update_bumps_version AFTER UPDATE ON recharges
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER recharges_delete_bumps_version AFTER DELETE ON recharges
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (OLD.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER links_insert_bumps_version AFTER INSERT ON links
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER links_update_bumps_version AFTER UPDATE ON links
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER links_delete_bumps_version AFTER DELETE ON links
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (OLD.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER consumers_update_bumps_version AFTER UPDATE ON consumers
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER arrears_insert_bumps_version AFTER INSERT ON arrears
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER arrears_update_bumps_version AFTER UPDATE ON arrears
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER arrears_delete_bumps_version AFTER DELETE ON arrears
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (OLD.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER adjustments_insert_bumps_version AFTER INSERT ON adjustments
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER adjustments_update_bumps_version AFTER UPDATE ON adjustments
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER adjustments_delete_bumps_version AFTER DELETE ON adjustments
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (OLD.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER balance_anchors_insert_bumps_version AFTER INSERT ON balance_anchors
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER balance_anchors_update_bumps_version AFTER UPDATE ON balance_anchors
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER balance_anchors_delete_bumps_version AFTER DELETE ON balance_anchors
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (OLD.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER meter_events_insert_bumps_version AFTER INSERT ON meter_events
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER meter_events_update_bumps_version AFTER UPDATE ON meter_events
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (NEW.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
-        CREATE TRIGGER meter_events_delete_bumps_version AFTER DELETE ON meter_events
-        BEGIN INSERT INTO consumer_versions (consumer_id, version) VALUES (OLD.consumer_id, 1) ON CONFLICT (consumer_id) DO UPDATE SET version = version + 1; END;
         """,
     ),
 ]

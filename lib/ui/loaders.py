@@ -3,7 +3,8 @@
 Authorization stays *outside* the caches: :func:`household` reads the account's active connections
 uncached on every run, and only those connections are passed into a cached loader. What depends only
 on stored data is computed once per **connection data version** (``storage.meta.consumer_versions``,
-kept by triggers on every table the pages show, migration ``0010_consumer_versions``): each cached
+migration ``0010_consumer_versions``: moved by every write that names the connection, and for all
+connections by a write that names none): each cached
 function below takes one connection's :data:`ConnKey` ``(consumer_id, version, nickname)``, so a write
 to one connection misses the cache for that connection only, and every other connection's daily
 frame, forecast, ledger, outlook and monthly parts are reused. Household frames are the per-connection

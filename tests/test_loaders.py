@@ -1,0 +1,188 @@
+"""The dashboard's caches (issue 15): a view-only rerun reuses the frames, a write to one connection drops
+only that connection's cached frames, settings are read once per secrets-file state, and the vectorised
+run-out forecast equals the per-connection loop it replaced."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import analytics, cli, config, i18n, storage
+from lib.ui import frame, loaders
+from lib.ui.context import PageContext
+from tests.factories import household
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[tuple]:
+    """The consumer IDs of every storage.readings.daily_frame call."""
+    seen: list[tuple] = []
+    original = storage.readings.daily_frame
+
+    def counting(conn, account_id, consumer_ids=None, *args, **kwargs):
+        seen.append(tuple(consumer_ids or ()))
+        return original(conn, account_id, consumer_ids, *args, **kwargs)
+
+    monkeypatch.setattr(storage.readings, "daily_frame", counting)
+    return seen
+
+
+def context(db_path: Path, account_id: int) -> PageContext:
+    return PageContext(settings=config.Settings(db_path=db_path), lang="en", account_id=account_id, t=i18n.t)
+
+
+def test_a_metric_change_reuses_the_frames(db_path, reads):
+    account_id = household(db_path, 3)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["account_id"] = account_id
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert reads, "the first render reads the daily frames"
+    reads.clear()
+    at.radio(key="compare_metric").set_value("units").run()
+    at.radio(key="compare_metric").set_value("spend").run()
+    assert not at.exception
+    assert reads == []  # the metric is a view option: no storage read again
+    at.radio(key="compare_range").set_value("1y").run()
+    assert not at.exception
+    assert reads  # a new period is new data
+
+
+def test_a_write_to_one_connection_drops_only_its_cached_frames(db_path, reads):
+    account_id = household(db_path, 3)
+    first, last = "2026-10-01", "2026-11-25"
+    ctx = context(db_path, account_id)
+    home = loaders.household(ctx)
+    ids = [key[0] for key in home.keys]
+    before = loaders.household_frame(ctx, loaders.connection_daily, home.keys, first, last)
+    assert sorted(reads) == sorted((cid,) for cid in ids)
+    reads.clear()
+    assert loaders.household(context(db_path, account_id)).keys == home.keys  # nothing written: same keys
+    with storage.open_db(db_path) as conn:
+        assert storage.accounts.rename_link(conn, account_id, ids[1], "Shop upstairs")
+    ctx = context(db_path, account_id)
+    after_home = loaders.household(ctx)
+    changed = [new for old, new in zip(home.keys, after_home.keys, strict=True) if old != new]
+    assert [key[0] for key in changed] == [ids[1]]
+    after = loaders.household_frame(ctx, loaders.connection_daily, after_home.keys, first, last)
+    assert reads == [(ids[1],)]  # only the written connection is read again
+    assert set(after.loc[after["consumer_id"] == ids[1], "nickname"]) == {"Shop upstairs"}
+    untouched = before[before["consumer_id"] != ids[1]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(after[after["consumer_id"] != ids[1]].reset_index(drop=True), untouched)
+
+
+def test_a_write_that_names_no_connection_moves_every_version(db_path):
+    account_id = household(db_path, 3)
+    with storage.open_db(db_path) as conn:
+        ids = list(storage.accounts.connection_details(conn, account_id)["consumer_id"].astype(str))
+        before = storage.meta.consumer_versions(conn, ids)
+        with storage.transaction(conn):
+            storage.meta.bump_data_version(conn)
+        after = storage.meta.consumer_versions(conn, ids)
+    assert all(after[cid] > before[cid] for cid in ids)
+
+
+def test_the_dashboard_does_not_migrate_but_the_cli_does(tmp_path):
+    path = tmp_path / "fresh.db"
+    with storage.open_db(path, run_migrations=False) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'consumers'").fetchone()[0] == 0
+    assert cli.main(["--db", str(path), "migrate"]) == 0
+    with storage.open_db(path, run_migrations=False) as conn:
+        assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'consumers'").fetchone()[0] == 1
+        assert storage.migrate(conn) == []  # nothing left to apply
+
+
+def test_settings_are_read_once_per_secrets_file_state(tmp_path, monkeypatch):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("[sms]\ndaily_budget = 5\n", encoding="utf-8")
+    monkeypatch.setattr(config, "SECRETS_PATH", secrets)
+    monkeypatch.delenv("METERMITRA_SMS_DAILY_BUDGET", raising=False)
+    calls: list[Path | None] = []
+    original = frame.load_settings
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("secrets_path"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(frame, "load_settings", counting)
+    frame._settings.cache_clear()
+    assert frame.settings().sms_daily_budget == 5
+    assert frame.settings().sms_daily_budget == 5
+    assert calls == [secrets]
+    secrets.write_text("[sms]\ndaily_budget = 77\n", encoding="utf-8")
+    assert frame.settings().sms_daily_budget == 77
+    assert len(calls) == 2
+
+
+# --- the forecast: vectorised, the same answers as the loop it replaced ---------------------------------
+
+
+def _reference_forecast(daily: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """The per-connection loop run_out_forecast used before issue 15 (burn_rate per connection)."""
+    columns = ["consumer_id", "nickname", "balance_inr", "balance_day", "burn_7_inr", "burn_30_inr"]
+    columns += ["days_left", "run_out_day"]
+    today_ts = pd.Timestamp(today)
+    yesterday = (today_ts - pd.Timedelta(days=1)).date()
+    rows = []
+    known = daily[daily["closing_balance_inr"].notna() & (daily["day"] <= today_ts)]
+    for cid, group in daily.groupby("consumer_id", sort=False):
+        own = known[known["consumer_id"] == cid].sort_values("day")
+        if not len(own):
+            rows.append([cid, group["nickname"].iloc[0], np.nan, pd.NaT, np.nan, np.nan, np.nan, pd.NaT])
+            continue
+        last = own.iloc[-1]
+        until = min(yesterday, last["day"].date())
+        burn_7 = float(analytics.burn_rate(group, until, 7).get(cid, np.nan))
+        burn_30 = float(analytics.burn_rate(group, until, 30).get(cid, np.nan))
+        burn = burn_7 if not math.isnan(burn_7) else burn_30
+        left = analytics.days_of_balance_left(float(last["closing_balance_inr"]), burn)
+        run_out = (
+            pd.NaT
+            if math.isnan(left) or math.isinf(left)
+            else last["day"] + pd.Timedelta(days=math.floor(left))
+        )
+        rows.append([cid, group["nickname"].iloc[0], float(last["closing_balance_inr"]), last["day"]])
+        rows[-1] += [burn_7, burn_30, left, run_out]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_vectorised_forecast_equals_the_loop(seed):
+    rng = random.Random(seed)
+    rows = []
+    for c in range(rng.randint(1, 4)):
+        start = dt.date(2026, 10, 1) + dt.timedelta(days=rng.randint(0, 50))
+        balance = rng.uniform(-50, 800)
+        for d in range(rng.randint(3, 60)):
+            if rng.random() < 0.15:  # a gap
+                continue
+            balance -= rng.uniform(-5, 60)  # sometimes it rises: no deduction
+            rows.append(
+                {
+                    "consumer_id": str(c),
+                    "nickname": f"N{c}",
+                    "day": pd.Timestamp(start + dt.timedelta(days=d)),
+                    "kwh": 1.0,
+                    "intervals": 48,
+                    "peak_kwh": 0.1,
+                    "closing_balance_inr": np.nan if rng.random() < 0.2 else round(balance, 2),
+                    "recharge_inr": 500.0 if rng.random() < 0.05 else 0.0,
+                }
+            )
+    assert rows
+    daily = pd.DataFrame(rows)
+    today = dt.date(2026, 11, 25) - dt.timedelta(days=rng.randint(0, 40))
+    pd.testing.assert_frame_equal(
+        analytics.run_out_forecast(daily, today), _reference_forecast(daily, today), check_dtype=False
+    )
