@@ -24,7 +24,6 @@ from typing import Literal
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from lib import clock, i18n
 from lib.analytics import Granularity, Metric
@@ -188,52 +187,121 @@ def compare_figure(
     side = layout == "side_by_side" and len(ids) > 1
     columns = max(1, min(columns, MAX_COLUMNS, len(ids) or 1))
     rows = math.ceil(len(ids) / columns) if side else 1
-    if side:
-        fig = make_subplots(
-            rows=rows,
-            cols=columns,
-            subplot_titles=[plotly_text(str(names[cid])) for cid in ids],
-            shared_xaxes="all",
-            vertical_spacing=min(0.12, 0.35 / rows) if rows > 1 else 0.1,
-            horizontal_spacing=0.06 if columns > 1 else 0.0,
-        )
-    else:
-        fig = go.Figure()
-
+    # Built as data: the traces, shapes and layout are plain dicts, validated once by go.Figure(...).
+    traces: list[dict] = []
+    shapes: list[dict] = []
     for index, cid in enumerate(ids):
         own = series[series["consumer_id"].astype(str) == cid].sort_values("period")
         colour = colours.get(cid, PALETTE[index % len(PALETTE)])
-        position = {"row": index // columns + 1, "col": index % columns + 1} if side else {}
-        _add_connection(fig, own, cid, str(names[cid]), colour, metric, granularity, lang, position, today)
+        axis = (index + 1) if side else None
+        refs = {"xaxis": _ref("x", axis), "yaxis": _ref("y", axis)} if side else {}
+        traces += _connection_traces(
+            own, cid, str(names[cid]), colour, metric, granularity, lang, refs, today
+        )
         if metric == "balance" and forecast is not None and last_day is not None:
-            _add_run_out(fig, forecast, cid, str(names[cid]), colour, lang, first_day, last_day, position)
+            traces += _run_out_traces(forecast, cid, str(names[cid]), colour, lang, first_day, last_day, refs)
         if episodes is not None and len(episodes):
-            _shade_episodes(fig, episodes, cid, colour, first_day, last_day, position, side)
+            shapes += _episode_shapes(episodes, cid, colour, first_day, last_day, axis, side)
 
     tickvals, ticktext = date_ticks(first_day, last_day, lang) if first_day and last_day else ([], [])
-    fig.update_xaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext, showgrid=False)
+    x_style: dict = {"tickmode": "array", "tickvals": tickvals, "ticktext": ticktext, "showgrid": False}
+    y_style: dict = {}
     if side and shared_y:
-        fig.update_yaxes(matches="y")
+        y_style["matches"] = "y"
     if metric in ("balance", "spend"):
-        fig.update_yaxes(tickprefix="₹", separatethousands=False)
-    fig.update_layout(
-        template="none",
-        title={"text": axis_title(metric, lang)},
-        height=max(320, rows * PANEL_HEIGHT + 110),
-        margin={"l": 50, "r": 16, "t": 70, "b": 40},
-        showlegend=not side,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
-        hovermode="closest",
-        barmode="group",
-        font={"family": "'Noto Sans Devanagari', 'Lohit Devanagari', sans-serif"},
-    )
-    if not side:
-        fig.update_yaxes(title={"text": axis_title(metric, lang)})
-    return fig
+        y_style.update(tickprefix="₹", separatethousands=False)
+    fig_layout: dict = {
+        "template": "none",
+        "title": {"text": axis_title(metric, lang)},
+        "height": max(320, rows * PANEL_HEIGHT + 110),
+        "margin": {"l": 50, "r": 16, "t": 70, "b": 40},
+        "showlegend": not side,
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0},
+        "hovermode": "closest",
+        "barmode": "group",
+        "font": {"family": "'Noto Sans Devanagari', 'Lohit Devanagari', sans-serif"},
+    }
+    if side:
+        grid = subplot_grid(
+            rows,
+            columns,
+            [plotly_text(str(names[cid])) for cid in ids],
+            vertical_spacing=min(0.12, 0.35 / rows) if rows > 1 else 0.1,
+            horizontal_spacing=0.06 if columns > 1 else 0.0,
+        )
+        for name, axis_layout in grid.items():
+            if name.startswith("xaxis"):
+                axis_layout.update(x_style)
+            elif name.startswith("yaxis"):
+                axis_layout.update(y_style)
+        fig_layout.update(grid)
+    else:
+        fig_layout["xaxis"] = x_style
+        fig_layout["yaxis"] = {**y_style, "title": {"text": axis_title(metric, lang)}}
+    if shapes:
+        fig_layout["shapes"] = shapes
+    return go.Figure(data=traces, layout=fig_layout)
 
 
-def _add_connection(
-    fig: go.Figure,
+def _ref(letter: str, axis: int | None) -> str:
+    """Plotly's name of subplot ``axis`` (1-based): ``x``, ``x2``, …"""
+    return letter if axis is None or axis == 1 else f"{letter}{axis}"
+
+
+def subplot_grid(
+    rows: int,
+    cols: int,
+    titles: Sequence[str],
+    *,
+    vertical_spacing: float,
+    horizontal_spacing: float,
+) -> dict:
+    """The axes and title annotations of a ``rows`` × ``cols`` grid with all x-axes shared, as plotly's
+    ``make_subplots(shared_xaxes="all")`` lays them out, as a layout dict (no figure is built).
+
+    Panels are numbered row by row from the top left; every x-axis matches the bottom-left one and
+    only the bottom row shows x tick labels.
+
+    >>> grid = subplot_grid(1, 2, ["Home", "Shop"], vertical_spacing=0.1, horizontal_spacing=0.06)
+    >>> grid["xaxis2"], [a["text"] for a in grid["annotations"]]
+    ({'anchor': 'y2', 'domain': [0.53, 1.0], 'matches': 'x'}, ['Home', 'Shop'])
+    """
+    width = (1 - horizontal_spacing * (cols - 1)) / cols
+    height = (1 - vertical_spacing * (rows - 1)) / rows
+    anchor = _ref("x", (rows - 1) * cols + 1)
+    layout: dict = {}
+    annotations = []
+    for index in range(rows * cols):
+        row, col = divmod(index, cols)
+        x0 = col * (width + horizontal_spacing)
+        top = 1 - row * (height + vertical_spacing)
+        x_axis: dict = {"anchor": _ref("y", index + 1), "domain": [x0, min(1.0, x0 + width)]}
+        if _ref("x", index + 1) != anchor:
+            x_axis["matches"] = anchor
+        if row < rows - 1:
+            x_axis["showticklabels"] = False
+        suffix = "" if index == 0 else str(index + 1)
+        layout[f"xaxis{suffix}"] = x_axis
+        layout[f"yaxis{suffix}"] = {"anchor": _ref("x", index + 1), "domain": [max(0.0, top - height), top]}
+        if index < len(titles):
+            annotations.append(
+                {
+                    "font": {"size": 16},
+                    "showarrow": False,
+                    "text": titles[index],
+                    "x": x0 + width / 2,
+                    "xanchor": "center",
+                    "xref": "paper",
+                    "y": top,
+                    "yanchor": "bottom",
+                    "yref": "paper",
+                }
+            )
+    layout["annotations"] = annotations
+    return layout
+
+
+def _connection_traces(
     own: pd.DataFrame,
     cid: str,
     name: str,
@@ -241,9 +309,10 @@ def _add_connection(
     metric: Metric,
     granularity: Granularity,
     lang: str,
-    position: dict[str, int],
+    refs: dict[str, str],
     today: dt.date,
-) -> None:
+) -> list[dict]:
+    """One connection's value trace (and recharge markers for the balance), as plotly trace dicts."""
     periods = [pd.Timestamp(p).date() for p in own["period"]]
     x = [p.isoformat() for p in periods]
     values = plotted_values(own["value"])
@@ -271,41 +340,48 @@ def _add_connection(
         "text": hover,
         "hovertemplate": template + "<extra>" + plotly_text(name) + "</extra>",
         "meta": {"consumer_id": cid, "kind": "value"},
+        **refs,
     }
-    if metric == "balance":
-        fig.add_trace(
-            go.Scatter(mode="lines", line={"color": colour, "width": 2}, connectgaps=False, **common),
-            **position,
-        )
-        paid = own[own["recharge_inr"] > 0]
-        if len(paid):
-            paid_days = [pd.Timestamp(p).date() for p in paid["period"]]
-            fig.add_trace(
-                go.Scatter(
-                    x=[d.isoformat() for d in paid_days],
-                    y=plotted_values(paid["value"]),
-                    mode="markers",
-                    marker={"symbol": "triangle-up", "size": 10, "color": colour, "line": {"width": 1}},
-                    name=i18n.t("chart_recharge", lang),
-                    legendgroup=cid,
-                    showlegend=False,
-                    text=[
-                        f"{period_label(d, granularity, lang)}<br>"
-                        + i18n.t("chart_recharge_value", lang, amount=i18n.format_money(a, lang))
-                        for d, a in zip(paid_days, paid["recharge_inr"], strict=True)
-                    ],
-                    hovertemplate="%{text}<extra>" + plotly_text(name) + "</extra>",
-                    meta={"consumer_id": cid, "kind": "recharge"},
-                ),
-                **position,
-            )
-    else:
+    if metric != "balance":
         marker: dict[str, object] = {"color": colour}
         if any(so_far):
             marker["opacity"] = [SO_FAR_OPACITY if open_ else 1.0 for open_ in so_far]
             marker["pattern"] = {"shape": ["/" if open_ else "" for open_ in so_far], "solidity": 0.3}
         # textposition="none": the hover text must not also be printed inside every bar.
-        fig.add_trace(go.Bar(marker=marker, textposition="none", **common), **position)
+        return [{"type": "bar", "marker": marker, "textposition": "none", **common}]
+    traces = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "line": {"color": colour, "width": 2},
+            "connectgaps": False,
+            **common,
+        }
+    ]
+    paid = own[own["recharge_inr"] > 0]
+    if len(paid):
+        paid_days = [pd.Timestamp(p).date() for p in paid["period"]]
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [d.isoformat() for d in paid_days],
+                "y": plotted_values(paid["value"]),
+                "mode": "markers",
+                "marker": {"symbol": "triangle-up", "size": 10, "color": colour, "line": {"width": 1}},
+                "name": i18n.t("chart_recharge", lang),
+                "legendgroup": cid,
+                "showlegend": False,
+                "text": [
+                    f"{period_label(d, granularity, lang)}<br>"
+                    + i18n.t("chart_recharge_value", lang, amount=i18n.format_money(a, lang))
+                    for d, a in zip(paid_days, paid["recharge_inr"], strict=True)
+                ],
+                "hovertemplate": "%{text}<extra>" + plotly_text(name) + "</extra>",
+                "meta": {"consumer_id": cid, "kind": "recharge"},
+                **refs,
+            }
+        )
+    return traces
 
 
 def is_so_far(period: dt.date, granularity: Granularity, today: dt.date) -> bool:
@@ -324,8 +400,7 @@ def is_so_far(period: dt.date, granularity: Granularity, today: dt.date) -> bool
     return (period.year, period.month) == (today.year, today.month) and period <= today
 
 
-def _add_run_out(
-    fig: go.Figure,
+def _run_out_traces(
     forecast: pd.DataFrame,
     cid: str,
     name: str,
@@ -333,18 +408,19 @@ def _add_run_out(
     lang: str,
     first_day: dt.date | None,
     last_day: dt.date,
-    position: dict[str, int],
-) -> None:
+    refs: dict[str, str],
+) -> list[dict]:
+    """The dashed projection of one connection's balance to its run-out day (none when not known)."""
     rows = forecast[forecast["consumer_id"].astype(str) == cid]
     if not len(rows):
-        return
+        return []
     row = rows.iloc[0]
     if pd.isna(row["run_out_day"]) or pd.isna(row["balance_day"]) or pd.isna(row["balance_inr"]):
-        return
+        return []
     start = pd.Timestamp(row["balance_day"]).date()
     end = pd.Timestamp(row["run_out_day"]).date()
     if start < last_day - dt.timedelta(days=2) or row["balance_inr"] <= 0:
-        return  # the data stop well before the range's end: a projection would mislead
+        return []  # the data stop well before the range's end: a projection would mislead
     label = i18n.t("chart_run_out", lang, date=i18n.format_date(end, lang, pattern="d MMM y"))
     balance = float(row["balance_inr"])
     # Draw at most a third of the shown range (a week at least) ahead, so a far run-out date does not
@@ -355,48 +431,57 @@ def _add_run_out(
     if end > horizon and end > start:
         stop = horizon
         stop_balance = balance * (1 - (horizon - start).days / (end - start).days)
-    fig.add_trace(
-        go.Scatter(
-            x=[start.isoformat(), stop.isoformat()],
-            y=[round(balance, 2), round(stop_balance, 2)],
-            mode="lines",
-            line={"color": colour, "dash": "dash", "width": 2},
-            name=label,
-            legendgroup=cid,
-            showlegend=False,
-            text=[label, label],
-            hovertemplate="%{text}<extra>" + plotly_text(name) + "</extra>",
-            meta={"consumer_id": cid, "kind": "run_out"},
-        ),
-        **position,
-    )
+    return [
+        {
+            "type": "scatter",
+            "x": [start.isoformat(), stop.isoformat()],
+            "y": [round(balance, 2), round(stop_balance, 2)],
+            "mode": "lines",
+            "line": {"color": colour, "dash": "dash", "width": 2},
+            "name": label,
+            "legendgroup": cid,
+            "showlegend": False,
+            "text": [label, label],
+            "hovertemplate": "%{text}<extra>" + plotly_text(name) + "</extra>",
+            "meta": {"consumer_id": cid, "kind": "run_out"},
+            **refs,
+        }
+    ]
 
 
-def _shade_episodes(
-    fig: go.Figure,
+def _episode_shapes(
     episodes: pd.DataFrame,
     cid: str,
     colour: str,
     first_day: dt.date | None,
     last_day: dt.date | None,
-    position: dict[str, int],
+    axis: int | None,
     side: bool,
-) -> None:
+) -> list[dict]:
+    """Shaded rectangles (plotly shape dicts, the whole panel height) over one connection's cut-off days."""
+    shapes = []
     own = episodes[episodes["consumer_id"].astype(str) == cid]
     for _, episode in own.iterrows():
         start = pd.Timestamp(episode["start"]).date()
         end = pd.Timestamp(episode["end"]).date() + dt.timedelta(days=1)
         if first_day and end < first_day or last_day and start > last_day + dt.timedelta(days=1):
             continue
-        fig.add_vrect(
-            x0=start.isoformat(),
-            x1=end.isoformat(),
-            fillcolor=CUT_FILL if side else _rgba(colour, 0.15),
-            line_width=0,
-            layer="below",
-            name=f"cut:{cid}",
-            **position,
+        shapes.append(
+            {
+                "fillcolor": CUT_FILL if side else _rgba(colour, 0.15),
+                "layer": "below",
+                "line": {"width": 0},
+                "name": f"cut:{cid}",
+                "type": "rect",
+                "x0": start.isoformat(),
+                "x1": end.isoformat(),
+                "xref": _ref("x", axis),
+                "y0": 0,
+                "y1": 1,
+                "yref": _ref("y", axis) + " domain",
+            }
         )
+    return shapes
 
 
 def plotly_text(text: str) -> str:

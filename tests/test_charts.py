@@ -355,3 +355,34 @@ def test_so_far_periods_of_each_granularity():
     assert charts.is_so_far(dt.date(2026, 11, 1), "month", today)
     assert not charts.is_so_far(dt.date(2025, 11, 1), "month", today)
     assert not charts.is_so_far(dt.date(2026, 11, 24), "day", today)
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "titles"), [(1, 2, 2), (1, 3, 3), (2, 2, 3), (2, 3, 6), (3, 1, 3), (4, 3, 12)]
+)
+def test_subplot_grid_lays_out_as_make_subplots(rows, cols, titles):
+    """compare_figure builds its layout as data (issue 15): the same axes and titles as make_subplots."""
+    from plotly.subplots import make_subplots
+
+    names = [f"P{i}" for i in range(titles)]
+    spacing = {
+        "vertical_spacing": min(0.12, 0.35 / rows) if rows > 1 else 0.1,
+        "horizontal_spacing": 0.06 if cols > 1 else 0.0,
+    }
+    reference = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_xaxes="all", **spacing)
+    expected = reference.to_dict()["layout"]
+    expected.pop("template")
+    grid = charts.subplot_grid(rows, cols, names, **spacing)
+    assert set(grid) == set(expected)
+    for key, value in expected.items():
+        if key == "annotations":
+            for mine, theirs in zip(grid[key], value, strict=True):
+                assert {k: v for k, v in mine.items() if k not in "xy"} == {
+                    k: v for k, v in theirs.items() if k not in "xy"
+                }
+                assert mine["x"] == pytest.approx(theirs["x"]) and mine["y"] == pytest.approx(theirs["y"])
+        else:
+            assert {k: v for k, v in grid[key].items() if k != "domain"} == {
+                k: v for k, v in value.items() if k != "domain"
+            }
+            assert grid[key]["domain"] == pytest.approx(value["domain"], abs=1e-12)
