@@ -200,6 +200,10 @@ def bench(connections: int, rounds: int, profile: str | None) -> dict[str, float
         assert not compare.exception and not overview.exception, (compare.exception, overview.exception)
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+    for name, values in times.items():
+        print(
+            f"  {connections:3d} connections  {name:15s} per round: " + " ".join(f"{v:.3f}" for v in values)
+        )
     return {name: median(values) for name, values in times.items()}
 
 

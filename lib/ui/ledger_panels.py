@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lib import clock, i18n, ledger, storage, tariff
+from lib import clock, i18n, storage, tariff
 from lib.ui import loaders, paths
 from lib.ui.context import PageContext
 from lib.ui.escape import markdown as md
@@ -62,11 +62,12 @@ def unexplained_text(ctx: PageContext, row: Any) -> str:
 def draw_unexplained_summary(ctx: PageContext) -> None:
     """Unexplained deductions per connection with their total (for the Overview); nothing when none."""
     try:
-        _details, rows, _ = loaders.account_ledger(ctx)
+        home = loaders.household(ctx)
+        today = clock.today_ist().isoformat()
+        summary = loaders.household_frame(ctx, loaders.connection_unexplained, home.keys, today)
     except (tariff.TariffError, storage.StorageError, OSError, ValueError):
         log.exception("unexplained summary skipped")
         return
-    summary = ledger.unexplained_summary(rows)
     if not len(summary):
         return
     st.subheader(ctx.t("ledger_overview_title"))

@@ -198,6 +198,14 @@ def connection_month_parts(
     return ledger.month_parts(connection_ledger(_ctx, db, account_id, key, today))
 
 
+@_per_connection
+def connection_unexplained(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
+) -> pd.DataFrame:
+    """:func:`lib.ledger.unexplained_summary` of one connection's ledger as of IST ``today``."""
+    return ledger.unexplained_summary(connection_ledger(_ctx, db, account_id, key, today))
+
+
 def household_frame(
     ctx: PageContext, loader: Callable[..., pd.DataFrame], keys: Sequence[ConnKey], *args: str
 ) -> pd.DataFrame:

@@ -62,17 +62,48 @@ def draw(ctx: PageContext) -> None:
         st.error(ctx.t("overview_error"))
         return
 
-    cards = analytics.overview_cards(details, daily, recharges, today, forecast=forecast, episodes=episodes)
+    cards = _cards(details, daily, recharges, forecast, episodes, home.keys, today)
     low = _low_connections(ctx)
     _draw_headline(ctx, cards, low)
     _draw_cards(ctx, cards, low, quality_line.summaries(ctx, tuple(details["consumer_id"]), home.version))
     ledger_panels.draw_unexplained_summary(ctx)
-    _draw_month(ctx, daily, today)
+    months, estimates = _month_and_cost(details, daily, home.keys, today)
+    _draw_month(ctx, months, today)
     this_first, this_last, _, _ = analytics.month_to_date_bounds(today)
     if this_last is not None:
         net_metering.draw_net_energy(ctx, daily, this_first, this_last, "net_overview_title")
-    _draw_cost(ctx, details, daily, today)
+    _draw_cost(ctx, estimates)
     _draw_balance_chart(ctx, home, daily, forecast, episodes, today)
+
+
+@st.cache_data(show_spinner=False, max_entries=512, ttl=loaders.TTL_SECONDS)
+def _cards(
+    _details: pd.DataFrame,
+    _daily: pd.DataFrame,
+    _recharges: pd.DataFrame,
+    _forecast: pd.DataFrame,
+    _episodes: pd.DataFrame,
+    keys: tuple[loaders.ConnKey, ...],
+    today: dt.date,
+) -> pd.DataFrame:
+    """:func:`lib.analytics.overview_cards`, once per connections' data versions and day: the frames
+    (not hashed) are those of ``keys`` read for ``today``."""
+    return analytics.overview_cards(
+        _details, _daily, _recharges, today, forecast=_forecast, episodes=_episodes
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=512, ttl=loaders.TTL_SECONDS)
+def _month_and_cost(
+    _details: pd.DataFrame, _daily: pd.DataFrame, keys: tuple[loaders.ConnKey, ...], today: dt.date
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(:func:`lib.analytics.month_to_date`, :func:`lib.analytics.estimated_month_cost` or None when the
+    tariff file cannot be read), once per connections' data versions and day."""
+    try:
+        estimates = analytics.estimated_month_cost(_details, _daily, today)
+    except tariff.TariffError:
+        estimates = None  # no readable tariff file: the rest of the page still helps
+    return analytics.month_to_date(_daily, today), estimates
 
 
 def _low_connections(ctx: PageContext) -> dict[str, alerts.LowBalance]:
@@ -192,7 +223,7 @@ def _units_or_dash(ctx: PageContext, value: float) -> str:
     )
 
 
-def _draw_month(ctx: PageContext, daily: pd.DataFrame, today: dt.date) -> None:
+def _draw_month(ctx: PageContext, months: pd.DataFrame, today: dt.date) -> None:
     lang = ctx.lang
     st.subheader(ctx.t("overview_month_title"))
     this_first, this_last, last_first, last_last = analytics.month_to_date_bounds(today)
@@ -208,7 +239,6 @@ def _draw_month(ctx: PageContext, daily: pd.DataFrame, today: dt.date) -> None:
             last_last=i18n.format_date(last_last, lang, pattern="d MMM"),
         )
     )
-    months = analytics.month_to_date(daily, today)
     if not len(months):
         return
     household = months[months["consumer_id"].isna()].iloc[0]
@@ -246,10 +276,8 @@ def _draw_month(ctx: PageContext, daily: pd.DataFrame, today: dt.date) -> None:
         st.caption(ctx.t("overview_incomplete"))
 
 
-def _draw_cost(ctx: PageContext, details: pd.DataFrame, daily: pd.DataFrame, today: dt.date) -> None:
-    try:
-        estimates = analytics.estimated_month_cost(details, daily, today)
-    except tariff.TariffError:
+def _draw_cost(ctx: PageContext, estimates: pd.DataFrame | None) -> None:
+    if estimates is None:
         return  # no readable tariff file: the rest of the page still helps
     if not len(estimates) or estimates["projected_units"].isna().all():
         return
