@@ -199,6 +199,16 @@ def connection_month_parts(
 
 
 @_per_connection
+def connection_recent_ledger(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str, first_day: str
+) -> pd.DataFrame:
+    """One connection's ledger rows (as of IST ``today``) from IST day ``first_day`` on: a small frame for
+    a panel that looks at the last weeks only (the whole history is not copied out of the cache)."""
+    rows = connection_ledger(_ctx, db, account_id, key, today)
+    return rows[rows["day"] >= pd.Timestamp(first_day)] if len(rows) else rows
+
+
+@_per_connection
 def connection_unexplained(
     _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
 ) -> pd.DataFrame:

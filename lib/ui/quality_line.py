@@ -40,8 +40,10 @@ def summaries(ctx: PageContext, consumer_ids: tuple[str, ...], version: str) -> 
         )
         events = loaders.cached_meter_events(db, version, ctx.account_id, consumer_ids)
         try:
-            _details, rows, _ = loaders.account_ledger(ctx)
-            rows = rows[rows["day"] >= pd.Timestamp(today - dt.timedelta(days=QUALITY_DAYS))]
+            keys = loaders.household(ctx).keys_of(consumer_ids)
+            first = str(today - dt.timedelta(days=QUALITY_DAYS))
+            recent = loaders.connection_recent_ledger
+            rows = loaders.household_frame(ctx, recent, keys, today.isoformat(), first) if keys else None
         except (tariff.TariffError, OSError, ValueError):
             rows = None  # no ledger: no late credits, the rest still shows
     except storage.StorageError:
