@@ -556,6 +556,36 @@ def test_steady_register_with_a_glitch_shows_its_steady_load_and_no_gap(master, 
     assert tuple(got) == (pytest.approx(28.8), 48, 1440.0, pytest.approx(1.2))
 
 
+def test_a_register_series_split_into_two_daily_files_gives_the_same_days_as_one_file(conn, cases, tmp_path):
+    lines = (cases / "register-glitch" / "zero_glitch.csv").read_text(encoding="utf-8").splitlines()
+    header, body = lines[0], lines[1:]
+    split = body.index(next(line for line in body if line.startswith("2026-11-21 00:00")))
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    whole = write(tmp_path / "one", "\n".join(lines) + "\n", name="all.csv")
+    first = write(tmp_path / "two", "\n".join([header, *body[:split]]) + "\n", name="20.csv")
+    second = write(tmp_path / "two", "\n".join([header, *body[split:]]) + "\n", name="21.csv")
+    options = dict(
+        consumer_id="201000001",
+        columns=ReadingColumns(timestamp="meter_time", kwh="reading_kwh"),
+        kwh_kind="register",
+        skip_invalid=True,
+        rejects_path=tmp_path / "rejects.csv",
+    )
+    other = storage.connect(tmp_path / "two.db")
+    storage.migrate(other)
+    for db in (conn, other):
+        importing.import_consumers(db, cases / "register-glitch" / "consumers.csv")
+    assert importing.import_readings(conn, whole, **options).committed
+    one_file = daily_rows(conn, "201000001")
+    assert importing.import_readings(other, first, **options).committed
+    report = importing.import_readings(other, second, **options)
+    assert report.committed and report.baselines == 0  # the first file's last reading was the baseline
+    assert daily_rows(other, "201000001") == {day: (pytest.approx(k), b) for day, (k, b) in one_file.items()}
+    other.close()
+    assert one_file["2026-11-20"][0] == pytest.approx(12.8)
+
+
 def test_negative_register_reading_is_a_bad_row(master, tmp_path):
     path = write(tmp_path, HEADER + "101234567,2026-11-24 10:00,-5,\n")
     assert (

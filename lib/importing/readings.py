@@ -262,6 +262,8 @@ def _read_readings(
     consumers: dict[str, Seen | None] = {}  # consumer ID as written -> its state (None: unknown)
     registers: dict[str, tuple[str, float, int, float | None]] = {}  # consumer -> (ts, kWh, line, balance)
     suspects: dict[str, _Suspect] = {}  # consumer -> a register reading off its series, judged by the next
+    carried: dict[str, str] = {}  # consumer -> ts of the stored last register reading used as its baseline
+    looked_up: set[str] = set()  # consumers whose stored last register reading was looked up
     pending: list[
         tuple[str, str, float, float | None] | tuple[str, str, float, float | None, float | None]
     ] = []
@@ -469,6 +471,14 @@ def _read_readings(
                 # register -> interval
                 if register:
                     previous = registers.get(cid)
+                    if previous is None and cid not in looked_up:
+                        # the last register reading of an earlier import, just before this one's first:
+                        # the baseline, so no interval is lost between two files of one series
+                        looked_up.add(cid)
+                        stored = conn.readings.register_state(cid)
+                        if stored is not None and stored[0] < ts:
+                            previous = registers[cid] = (stored[0], stored[1], 0, None)
+                            carried[cid] = stored[0]
                     if previous is not None and ts < previous[0]:
                         mine.forget(ts)  # type: ignore[union-attr]
                         bad(line, ts_at, raw_ts, RowProblem("register_order", line=previous[2]), row)
@@ -555,6 +565,7 @@ def _read_readings(
                 MeterEvent(cid, suspect.ts, "replacement", suspect.line, f"{before[1]:g} -> {suspect.kwh:g}")
             )
             report.baselines += 1
+            registers[cid] = (suspect.ts, suspect.kwh, suspect.line, None)  # the next file's baseline
         else:
             suspect.state.forget(suspect.ts)
             bad(
@@ -572,9 +583,12 @@ def _read_readings(
         check_plausible(conn, report, tops, states, names.get(kwh_at, ""), register=register, scale=scale)
     if report.meter_events:  # in the import's transaction: rolled back with a strict import's bad rows
         conn.meter_events.insert_meter_events([event.row() for event in report.meter_events])
+    if registers:  # the last register reading per consumer: the next register import's baseline
+        conn.readings.save_register_states([(cid, ts, kwh) for cid, (ts, kwh, _, _) in registers.items()])
     if report.added:
         for cid, state in sorted(states.items()):
             first, last = state.span()  # type: ignore[misc]
+            first = min(first, carried.get(cid, first))  # a step from the stored baseline starts there
             conn.readings.refresh_daily(cid, ist_day(first), ist_day(last))
         conn.meta.bump_data_version(sorted(states))
 

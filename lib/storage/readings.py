@@ -264,6 +264,23 @@ def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -
     return conn.total_changes - before
 
 
+def register_state(conn: sqlite3.Connection, consumer_id: str) -> tuple[str, float] | None:
+    """The last register reading imported for one consumer: ``(stored UTC ts, register kWh)``, or None."""
+    row = conn.execute("SELECT ts, kwh FROM register_state WHERE consumer_id = ?", (consumer_id,)).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def save_register_states(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, float]]) -> None:
+    """Keep ``(consumer_id, ts, register kWh)`` as each consumer's last register reading, unless a later one
+    (by ts) is stored already: an older file imported afterwards does not move the baseline back."""
+    conn.executemany(
+        "INSERT INTO register_state (consumer_id, ts, kwh) VALUES (?, ?, ?) "
+        "ON CONFLICT (consumer_id) DO UPDATE SET ts = excluded.ts, kwh = excluded.kwh "
+        "WHERE excluded.ts > register_state.ts",
+        list(rows),
+    )
+
+
 def stored_readings(
     conn: sqlite3.Connection, consumer_id: str, first_ts: str, last_ts: str
 ) -> dict[str, tuple[float, float | None, float | None]]:

@@ -325,4 +325,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) STRICT, WITHOUT ROWID;
         """,
     ),
+    (
+        "0011_register_state",
+        """
+        -- The last register (cumulative) reading imported per consumer (issue 11, finding A): the baseline of
+        -- the next register import when it is the reading just before that file's first, so a series split
+        -- into daily files loses no interval at the boundary. Written in the import's transaction
+        -- (lib/importing/readings.py). ts: stored UTC text; kwh: the register value in kWh.
+        CREATE TABLE register_state (
+            consumer_id TEXT PRIMARY KEY NOT NULL REFERENCES consumers(consumer_id) ON DELETE CASCADE,
+            ts TEXT NOT NULL,
+            kwh REAL NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """,
+    ),
 ]
