@@ -8,7 +8,7 @@ rows in SQLite (``lib/otp.py``), the SMS goes through ``lib/sms.py``, every even
 >>> from lib.config import load_settings
 >>> from lib.storage import open_db
 >>> from lib import otp, sms
->>> settings = load_settings(env={"METERMITRA_OTP_KEY": "k" * 40}, secrets_path=None)
+>>> settings = load_settings(env={"METERMITRA_OTP_KEY": "6f147fc0f49af9c7fa3a6a75ae11ebde8b6a51afd0f3b9bb6bd68e40709dd7ba"}, secrets_path=None)
 >>> quick = otp.Pacer(0)
 >>> with open_db(":memory:") as conn:
 ...     sent = start_sign_in(conn, settings, "98765 43210", lang="en", pacer=quick)
@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from lib import audit, i18n, otp, sms
 from lib.clock import IST, now_utc, to_ts
@@ -40,7 +40,9 @@ MAX_CONSUMER_ID_INPUT = 32
 MAX_NICKNAME_CHARS = 40
 _CONSUMER_ID_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,29}")
 
-SendStatus = Literal["sent", "invalid_mobile", "invalid_consumer_id", "send_failed", "cooldown", "limited"]
+SendStatus = Literal[
+    "sent", "invalid_mobile", "invalid_consumer_id", "send_failed", "cooldown", "limited", "sms_paused"
+]
 
 
 class _LinkVanished(Exception):
@@ -53,7 +55,9 @@ class AuthConfigurationError(RuntimeError):
 
 @dataclass(frozen=True)
 class SendOutcome:
-    """The answer to "Send OTP" / "Resend OTP". Unknown, limited and real subjects all answer "sent"."""
+    """The answer to "Send OTP" / "Resend OTP". Unknown and real consumer IDs both answer "sent" (a decoy
+    masked number for an unknown one); a limited request answers what happened (issue 14): "cooldown"
+    with ``wait_seconds``, "limited" (try later) or "sms_paused" (the day's SMS share is used up)."""
 
     status: SendStatus
     challenge_id: str | None = None
@@ -138,12 +142,28 @@ def start_sign_in(
     lang: str,
     now: dt.datetime | None = None,
     pacer: otp.Pacer | None = None,
+    session: str | None = None,
+    client: str | None = None,
 ) -> SendOutcome:
-    """ "Send OTP" on the sign-in form: an OTP to the typed mobile. Creates no account (that waits for the OTP)."""
+    """ "Send OTP" on the sign-in form: an OTP to the typed mobile. Creates no account (that waits for the OTP).
+
+    ``session`` (the browser session) owns the challenge; ``client`` is its address where the server
+    sees one (limits per requester, ``lib.otp``)."""
     mobile = normalise_mobile(mobile_input) if isinstance(mobile_input, str) else None
     if mobile is None:
         return SendOutcome("invalid_mobile")
-    return _start(conn, settings, "login", None, lambda: (mobile, mobile), lang=lang, now=now, pacer=pacer)
+    return _start(
+        conn,
+        settings,
+        "login",
+        None,
+        lambda: _Target(mobile, mobile, mobile),
+        lang=lang,
+        now=now,
+        pacer=pacer,
+        session=session,
+        client=client,
+    )
 
 
 def resend_sign_in(
@@ -155,13 +175,17 @@ def resend_sign_in(
     lang: str,
     now: dt.datetime | None = None,
     pacer: otp.Pacer | None = None,
+    session: str | None = None,
+    client: str | None = None,
 ) -> SendOutcome:
     """ "Resend OTP": a new code (the old one dies) once 30 s have passed since this challenge was sent."""
     return _resend(
         conn,
         challenge_id,
         mobile_e164,
-        lambda: start_sign_in(conn, settings, mobile_e164, lang=lang, now=now, pacer=pacer),
+        lambda: start_sign_in(
+            conn, settings, mobile_e164, lang=lang, now=now, pacer=pacer, session=session, client=client
+        ),
         now=now,
     )
 
@@ -176,6 +200,7 @@ def verify_sign_in(
     lang: str,
     now: dt.datetime | None = None,
     session: str | None = None,
+    client: str | None = None,
 ) -> VerifyOutcome:
     """ "Verify OTP" on the sign-in form; a first verified sign-in creates the account (language ``lang``).
 
@@ -223,6 +248,8 @@ def verify_sign_in(
         on_failure=failed,
         finish=signed_in,
         session=session,
+        client=client,
+        binding=mobile_e164,
         now=now,
     )
 
@@ -258,6 +285,8 @@ def start_link(
     lang: str,
     now: dt.datetime | None = None,
     pacer: otp.Pacer | None = None,
+    session: str | None = None,
+    client: str | None = None,
 ) -> SendOutcome:
     """ "Send OTP" under "Add Another Meter": an OTP to the registered mobile of the consumer ID.
 
@@ -269,17 +298,25 @@ def start_link(
     if typed is None:
         return SendOutcome("invalid_consumer_id")
 
-    def resolve() -> tuple[str, str | None]:
+    def resolve() -> _Target:
         record = conn.consumers.consumer_record(typed)
         if record is None and isinstance(consumer_id_input, str):
             record = conn.consumers.consumer_record(consumer_id_input.strip())
         consumer_id = record["consumer_id"] if record else typed
-        destination = record["registered_mobile"] if record else None
-        if destination is not None and normalise_mobile(destination) != destination:
-            destination = None  # no usable mobile on file: behave exactly like an unknown ID
-        return consumer_id, destination
+        return _link_target(conn, account_id, consumer_id, record)
 
-    return _start(conn, settings, "link", account_id, resolve, lang=lang, now=now, pacer=pacer)
+    return _start(
+        conn,
+        settings,
+        "link",
+        account_id,
+        resolve,
+        lang=lang,
+        now=now,
+        pacer=pacer,
+        session=session,
+        client=client,
+    )
 
 
 def resend_link(
@@ -292,13 +329,25 @@ def resend_link(
     lang: str,
     now: dt.datetime | None = None,
     pacer: otp.Pacer | None = None,
+    session: str | None = None,
+    client: str | None = None,
 ) -> SendOutcome:
     """ "Resend OTP" for a link: like ``resend_sign_in``."""
     return _resend(
         conn,
         challenge_id,
         consumer_id,
-        lambda: start_link(conn, settings, account_id, consumer_id, lang=lang, now=now, pacer=pacer),
+        lambda: start_link(
+            conn,
+            settings,
+            account_id,
+            consumer_id,
+            lang=lang,
+            now=now,
+            pacer=pacer,
+            session=session,
+            client=client,
+        ),
         now=now,
     )
 
@@ -315,6 +364,7 @@ def verify_link(
     lang: str,
     now: dt.datetime | None = None,
     session: str | None = None,
+    client: str | None = None,
 ) -> VerifyOutcome:
     """ "Verify OTP" under "Add Another Meter": on the right code the link row and its audit row are written
     in the same transaction that consumes the challenge; then the registered mobile is told by SMS.
@@ -354,6 +404,7 @@ def verify_link(
         _notify_owner(conn, settings, account_id, consumer_id, made.get("mobile", ""), now)
         return VerifyOutcome("ok", account_id=account_id, nickname=made["nickname"])
 
+    target = _link_target(conn, account_id, consumer_id, conn.consumers.consumer_record(consumer_id))
     return _verify(
         conn,
         settings,
@@ -366,6 +417,9 @@ def verify_link(
         on_failure=None,
         finish=linked,
         session=session,
+        client=client,
+        owner=target.owner,
+        binding=target.binding,
         now=now,
     )
 
@@ -401,21 +455,48 @@ def remove_connection(
 # --- internals: one worker each for send, resend and verify, the purpose passed in ----------------
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What an OTP is for: the subject, where its code goes (None: unknown, a decoy), what binds the
+    challenge to that mobile, and whether the requester is the proven owner (``lib.otp``)."""
+
+    subject: str
+    destination: str | None
+    binding: str | None
+    owner: bool = False
+
+
+def _link_target(conn: Database, account_id: int, consumer_id: str, record: dict[str, Any] | None) -> _Target:
+    """The consumer ID's registered mobile now; the account is its owner when it signed in with it."""
+    destination = record["registered_mobile"] if record else None
+    if destination is not None and normalise_mobile(destination) != destination:
+        destination = None  # no usable mobile on file: behave exactly like an unknown ID
+    if destination is None:
+        return _Target(consumer_id, None, None)
+    account = conn.accounts.account_by_id(account_id) or {}
+    binding = f"{destination}|{(record or {}).get('mobile_changed_at') or ''}"
+    return _Target(consumer_id, destination, binding, owner=account.get("mobile") == destination)
+
+
 def _start(
     conn: Database,
     settings: Settings,
     purpose: otp.Purpose,
     account_id: int | None,
-    resolve: Callable[[], tuple[str, str | None]],
+    resolve: Callable[[], _Target],
     *,
     lang: str,
     now: dt.datetime | None,
     pacer: otp.Pacer | None,
+    session: str | None,
+    client: str | None,
 ) -> SendOutcome:
-    """Behind the response-time floor: ``resolve()`` gives (subject, destination or None), then send."""
+    """Behind the response-time floor: ``resolve()`` gives the target, then send."""
     with (pacer or otp.Pacer()).floor():
-        subject, destination = resolve()
-        return _send(conn, settings, purpose, account_id, subject, destination, lang=lang, now=now)
+        target = resolve()
+        return _send(
+            conn, settings, purpose, account_id, target, lang=lang, now=now, session=session, client=client
+        )
 
 
 def _resend(
@@ -447,6 +528,9 @@ def _verify(
     finish: Callable[[otp.Verdict], VerifyOutcome],
     session: str | None,
     now: dt.datetime,
+    client: str | None = None,
+    owner: bool = False,
+    binding: str | None = None,
 ) -> VerifyOutcome:
     """ "Verify OTP": ``on_success`` writes inside the consume, ``finish`` answers an "ok" (first or repeat),
     ``on_failure`` sees every other verdict."""
@@ -462,6 +546,9 @@ def _verify(
             now=now,
             on_success=on_success,
             session=session,
+            client=client,
+            owner=owner,
+            binding=binding,
         )
     except _LinkVanished:
         return VerifyOutcome("unknown")
@@ -477,14 +564,17 @@ def _send(
     settings: Settings,
     purpose: otp.Purpose,
     account_id: int | None,
-    subject: str,
-    destination: str | None,
+    target: _Target,
     *,
     lang: str,
     now: dt.datetime | None,
+    session: str | None,
+    client: str | None,
 ) -> SendOutcome:
     now = now or now_utc()
     key = _key(settings)
+    subject, destination = target.subject, target.destination
+    kind = f"otp_{purpose}"
     issued = otp.issue(
         conn,
         key,
@@ -493,9 +583,24 @@ def _send(
         subject=subject,
         destination=destination,
         now=now,
-        budget_ok=lambda c: sms.budget_left(c, settings, to_ts(now)) > 0,
+        budget_ok=lambda c: sms.budget_left(c, settings, to_ts(now), kind=kind) > 0,
+        session=session,
+        client=client,
+        owner=target.owner,
+        binding=target.binding,
     )
-    if purpose == "login" and issued.limited is not None and not issued.reused:
+    if issued.limited == "cooldown" and issued.reused:
+        # A double click: this session's code already went out and still works (issue 10).
+        return SendOutcome("sent", issued.challenge_id, issued.destination_masked, subject)
+    if issued.limited == "cooldown":
+        return SendOutcome(
+            "cooldown",
+            subject=subject,
+            wait_seconds=issued.wait_seconds,
+        )
+    if issued.limited == "sms_budget":
+        return SendOutcome("sms_paused", subject=subject)
+    if issued.limited is not None:
         return SendOutcome("limited", subject=subject)
     if issued.code is not None and destination is not None:
         minutes = int(otp.CODE_TTL.total_seconds() // 60)
@@ -504,7 +609,7 @@ def _send(
             text = i18n.t("auth_sms_login", lang, code=code, minutes=minutes)
         else:
             text = i18n.t("auth_sms_link", lang, code=code, minutes=minutes, consumer_id=subject)
-        result = sms.send_sms(conn, settings, destination, text, kind=f"otp_{purpose}", now=to_ts(now))
+        result = sms.send_sms(conn, settings, destination, text, kind=kind, now=to_ts(now))
         if not result.ok:
             otp.mark_send_failed(conn, issued.challenge_id, reason=result.error or "unknown", now=now)
             return SendOutcome("send_failed", subject=subject)

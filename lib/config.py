@@ -13,7 +13,10 @@ Environment variables (each also readable from ``secrets.toml``, section in brac
 ``METERMITRA_CAMP``          ``[camp] enabled``    camp mode: demo database, on-screen phone
 ``METERMITRA_SMS_GATEWAY``   ``[sms] gateway``     ``outbox`` (default) or ``http``
 ``METERMITRA_SMS_DAILY_BUDGET`` ``[sms] daily_budget`` global SMS cap per day (default 1000)
-``METERMITRA_OTP_KEY``       ``[otp] key``         HMAC key for OTPs (hex or text, >= 32 bytes)
+``METERMITRA_OTP_KEY``       ``[otp] key``         HMAC key for OTPs (64 hex characters, or >= 32
+                                                   random bytes of text; low-entropy keys refused)
+``METERMITRA_OTP_PREVIOUS_KEYS`` ``[otp] previous_keys`` retired keys (comma-separated / a list): live
+                                                   challenges made with them still verify
 =========================== ===================== ==============================================
 """
 
@@ -42,6 +45,7 @@ class Settings:
     sms_gateway: str = "outbox"
     sms_daily_budget: int = 1000
     otp_key: str | None = None
+    otp_previous_keys: tuple[str, ...] = ()
     sms_http: Mapping[str, Any] = field(default_factory=dict)  # url, api_key, entity_id, sender_id, templates
 
 
@@ -72,5 +76,16 @@ def load_settings(env: Mapping[str, str] | None = None, secrets_path: Path | Non
         sms_gateway=str(pick("METERMITRA_SMS_GATEWAY", "sms", "gateway", "outbox")).strip().lower(),
         sms_daily_budget=int(pick("METERMITRA_SMS_DAILY_BUDGET", "sms", "daily_budget", 1000)),
         otp_key=pick("METERMITRA_OTP_KEY", "otp", "key"),
+        otp_previous_keys=_key_list(pick("METERMITRA_OTP_PREVIOUS_KEYS", "otp", "previous_keys", ())),
         sms_http=dict(secrets.get("sms", {}).get("http", {})),
     )
+
+
+def _key_list(value: Any) -> tuple[str, ...]:
+    """``"a,b"`` or ``["a", "b"]`` as a tuple of non-empty keys.
+
+    >>> _key_list("ab, cd"), _key_list(["ef"]), _key_list(())
+    (('ab', 'cd'), ('ef',), ())
+    """
+    items = value.split(",") if isinstance(value, str) else list(value or ())
+    return tuple(str(item).strip() for item in items if str(item).strip())

@@ -14,9 +14,11 @@
 ...     result.ok, recent_outbox(conn)[0]["text"]
 (True, 'Hello')
 
-Every attempt on any gateway is counted in ``sms_log`` (without the text) against a global daily
-budget (``[sms] daily_budget``); at half the budget an alert is audited, at the budget sending stops.
-Only Indian mobile numbers (+91) are ever sent to.
+Every attempt on any gateway is counted in ``sms_log`` (without the text) against the daily budget
+(``[sms] daily_budget``), split into shares so that no one use can drain the others (issue 13 item 3):
+sign-in OTPs 40 %, linking (OTPs and link notices) 30 %, alerts and everything else 30 % (``SHARES``).
+At half the budget an alert is audited; when a share is used up its sends stop, and that is audited
+once a day per share (``sms_budget_exhausted``). Only Indian mobile numbers (+91) are ever sent to.
 
 The outbox gateway is a demo: ``check_sms_configuration`` refuses it with a database that holds real
 consumers, and refuses the http gateway in camp mode (a demo instance loads no SMS credentials).
@@ -52,6 +54,23 @@ HTTP_REQUIRED = ("url", "api_key", "entity_id", "sender_id")
 # Message kinds that must each have their DLT template ID (other kinds may use [sms.http] template_id).
 TEMPLATE_KINDS = ("otp_login", "otp_link", "link_notice")
 _INDIAN_MOBILE = re.compile(r"\+91[6-9][0-9]{9}")
+# The daily budget's shares (fractions of ``[sms] daily_budget``) and the message kinds of each.
+SHARES: dict[str, float] = {"signin": 0.4, "link": 0.3, "alerts": 0.3}
+_SHARE_KINDS: dict[str, tuple[str, ...]] = {"signin": ("otp_login",), "link": ("otp_link", "link_notice")}
+
+
+def share_of(kind: str) -> str:
+    """The budget share a message kind draws on.
+
+    >>> share_of("otp_login"), share_of("link_notice"), share_of("low_balance")
+    ('signin', 'link', 'alerts')
+    """
+    return next((share for share, kinds in _SHARE_KINDS.items() if kind in kinds), "alerts")
+
+
+def share_budget(settings: Settings, share: str) -> int:
+    """The daily cap of one share: ``share_budget(settings, "signin") == 400`` for a budget of 1000."""
+    return int(settings.sms_daily_budget * SHARES[share])
 
 
 class SmsConfigurationError(RuntimeError):
@@ -173,15 +192,26 @@ def recent_outbox(conn: Database, limit: int = 10) -> list[dict[str, Any]]:
     return conn.sms.recent_outbox(limit)
 
 
-def sent_today(conn: Database, now: str | None = None) -> int:
-    """SMS attempts so far on the current IST day (all gateways), as counted against the daily budget."""
+def sent_today(conn: Database, now: str | None = None, share: str | None = None) -> int:
+    """SMS attempts so far on the current IST day (all gateways), of one ``share`` or of all."""
     start, end = ist_day_bounds(from_ts(now or to_ts(now_utc())).astimezone(IST).date())
-    return conn.sms.count_attempts(start, end)
+    if share is None:
+        return conn.sms.count_attempts(start, end)
+    if share in _SHARE_KINDS:
+        return conn.sms.count_attempts(start, end, kinds=_SHARE_KINDS[share])
+    others = tuple(kind for kinds in _SHARE_KINDS.values() for kind in kinds)
+    return conn.sms.count_attempts(start, end, exclude=others)
 
 
-def budget_left(conn: Database, settings: Settings, now: str | None = None) -> int:
-    """How many more SMS the global daily budget allows today."""
-    return max(0, settings.sms_daily_budget - sent_today(conn, now))
+def budget_left(
+    conn: Database, settings: Settings, now: str | None = None, *, kind: str | None = None
+) -> int:
+    """How many more SMS today: of the whole budget, or (``kind`` given) of that kind's share."""
+    total = max(0, settings.sms_daily_budget - sent_today(conn, now))
+    if kind is None:
+        return total
+    share = share_of(kind)
+    return min(total, max(0, share_budget(settings, share) - sent_today(conn, now, share)))
 
 
 # --- internals ----------------------------------------------------------------------------------
@@ -190,12 +220,15 @@ def budget_left(conn: Database, settings: Settings, now: str | None = None) -> i
 def _reserve_budget(
     conn: Database, settings: Settings, gateway: str, kind: str, masked: str, ts: str
 ) -> int | None:
-    """Inside the caller's transaction: log this attempt against today's budget (its log id), or refuse (None)."""
+    """Inside the caller's transaction: log this attempt against today's budget and its share (its log
+    id), or refuse (None) and audit the exhausted share once a day."""
     used = sent_today(conn, ts)
     budget = settings.sms_daily_budget
-    if used >= budget:
-        if not _audited_today(conn, "sms_budget_exhausted", ts):
-            audit.record(conn, "sms_budget_exhausted", reason=f"daily budget {budget} reached", now=ts)
+    share = share_of(kind)
+    if budget_left(conn, settings, ts, kind=kind) <= 0:
+        reason = f"{share} share of the daily budget {budget} used up"
+        if not conn.audit.exists_between_reason("sms_budget_exhausted", *_today(ts), reason):
+            audit.record(conn, "sms_budget_exhausted", reason=reason, now=ts)
         return None
     log_id = conn.sms.log_attempt(ts=ts, gateway=gateway, kind=kind, destination_masked=masked)
     if used + 1 >= budget / 2 and not _audited_today(conn, "sms_budget_half", ts):
@@ -209,8 +242,12 @@ def _finish_log(conn: Database, log_id: int, result: SendResult) -> None:
     )
 
 
+def _today(ts: str) -> tuple[str, str]:
+    return ist_day_bounds(from_ts(ts).astimezone(IST).date())
+
+
 def _audited_today(conn: Database, event: str, ts: str) -> bool:
-    start, end = ist_day_bounds(from_ts(ts).astimezone(IST).date())
+    start, end = _today(ts)
     return conn.audit.exists_between(event, start, end)
 
 

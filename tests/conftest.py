@@ -50,7 +50,9 @@ def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> str:
 def isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's secrets or database by accident."""
     monkeypatch.setenv("METERMITRA_DB", str(tmp_path / "metermitra.db"))
-    monkeypatch.setenv("METERMITRA_OTP_KEY", "test-key-" + "0" * 40)
+    monkeypatch.setenv(
+        "METERMITRA_OTP_KEY", "6f147fc0f49af9c7fa3a6a75ae11ebde8b6a51afd0f3b9bb6bd68e40709dd7ba"
+    )
     monkeypatch.delenv("METERMITRA_CAMP", raising=False)
     monkeypatch.delenv("METERMITRA_SMS_GATEWAY", raising=False)
     monkeypatch.setattr("lib.config.SECRETS_PATH", tmp_path / "no-secrets.toml")

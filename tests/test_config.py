@@ -84,17 +84,28 @@ def test_the_example_copied_unchanged_fails_closed(tmp_path, conn):
     settings = config.load_settings(env={}, secrets_path=copied)
     with pytest.raises(auth.AuthConfigurationError, match="at least 32"):
         auth.check_startup(conn, replace(settings, db_path=Path("unused")))
-    production = replace(settings, sms_gateway="http", otp_key="k" * 64)
+    production = replace(
+        settings,
+        sms_gateway="http",
+        otp_key="6f147fc0f49af9c7fa3a6a75ae11ebde8b6a51afd0f3b9bb6bd68e40709dd7ba",
+    )
     with pytest.raises(auth.AuthConfigurationError, match="url|api_key"):
         auth.check_startup(conn, production)
 
 
 def test_the_otp_key_comes_from_secrets_and_the_environment_wins(tmp_path):
     secrets = tmp_path / "secrets.toml"
-    secrets.write_text('[otp]\nkey = "' + "ab" * 32 + '"\n')
+    secrets.write_text(
+        '[otp]\nkey = "' + "6f147fc0f49af9c7fa3a6a75ae11ebde8b6a51afd0f3b9bb6bd68e40709dd7ba" + '"\n'
+    )
     from_file = config.load_settings(env={}, secrets_path=secrets)
-    assert otp.load_key(from_file).secret == bytes.fromhex("ab" * 32)
-    from_env = config.load_settings(env={"METERMITRA_OTP_KEY": "cd" * 32}, secrets_path=secrets)
+    assert otp.load_key(from_file).secret == bytes.fromhex(
+        "6f147fc0f49af9c7fa3a6a75ae11ebde8b6a51afd0f3b9bb6bd68e40709dd7ba"
+    )
+    from_env = config.load_settings(
+        env={"METERMITRA_OTP_KEY": "f343f7fcdff47d037e1668557a0477ed50deb853e3a48cd32375a96c2801a614"},
+        secrets_path=secrets,
+    )
     assert otp.load_key(from_env).secret == bytes.fromhex("cd" * 32)
 
 

@@ -25,7 +25,11 @@ def sec(n: float) -> dt.timedelta:
 
 @pytest.fixture
 def key() -> otp.OtpKey:
-    return otp.load_key(Settings(db_path=Path("unused"), otp_key="k" * 40))
+    return otp.load_key(
+        Settings(
+            db_path=Path("unused"), otp_key="6f147fc0f49af9c7fa3a6a75ae11ebde8b6a51afd0f3b9bb6bd68e40709dd7ba"
+        )
+    )
 
 
 def login(conn, key, now=T0, subject=MOBILE):
@@ -151,7 +155,7 @@ def test_only_a_keyed_mac_is_stored(conn, key):
     row = dict(conn.execute("SELECT * FROM otp_challenges").fetchone())
     assert issued.code not in " ".join(str(v) for v in row.values())
     assert row["code_mac"] == otp.code_mac(key, issued.challenge_id, "login", None, MOBILE, issued.code)
-    assert key.secret.decode() not in " ".join(str(v) for v in row.values())
+    assert key.secret.hex() not in " ".join(str(v) for v in row.values())
 
 
 def test_same_code_in_two_challenges_gives_different_macs(conn, key, monkeypatch):
@@ -164,7 +168,11 @@ def test_same_code_in_two_challenges_gives_different_macs(conn, key, monkeypatch
 
 def test_a_new_key_invalidates_outstanding_challenges(conn, key):
     issued = login(conn, key)
-    other = otp.load_key(Settings(db_path=Path("unused"), otp_key="z" * 40))
+    other = otp.load_key(
+        Settings(
+            db_path=Path("unused"), otp_key="f343f7fcdff47d037e1668557a0477ed50deb853e3a48cd32375a96c2801a614"
+        )
+    )
     assert other.kid != key.kid
     assert check_login(conn, other, issued, issued.code).status == "wrong"
 
@@ -294,7 +302,8 @@ def test_resend_keeps_the_failure_count(conn, key):
 def test_a_code_works_only_for_what_it_was_issued_for(conn, key):
     issued = link(conn, key, consumer="101")
     assert check_link(conn, key, issued, issued.code, consumer="102").status == "wrong"
-    assert check_link(conn, key, issued, issued.code, account_id=2).status == "wrong"
+    # Another account cannot even try it: the challenge belongs to its requester (issue 13).
+    assert check_link(conn, key, issued, issued.code, account_id=2).status == "unknown"
     wrong_purpose = otp.verify(
         conn,
         key,
@@ -305,7 +314,7 @@ def test_a_code_works_only_for_what_it_was_issued_for(conn, key):
         code_input=issued.code,
         now=T0,
     )
-    assert wrong_purpose.status == "wrong"
+    assert wrong_purpose.status in {"wrong", "unknown"}
     assert check_link(conn, key, issued, issued.code).status == "ok"
 
 
@@ -346,25 +355,55 @@ def test_resend_cooldown_is_thirty_seconds(conn, key):
     assert otp.resend_wait_seconds(otp.challenge(conn, first.challenge_id), T0 + sec(30)) == 0
 
 
-def test_sends_per_destination_per_15_minutes_hour_and_day(conn, key):
+def test_sends_per_requester_per_15_minutes_hour_and_day(conn, key):
     times = [T0 + sec(40 * i) for i in range(4)]
-    results = [link(conn, key, now=t, account_id=1 + i) for i, t in enumerate(times)]
+    results = [link(conn, key, now=t) for t in times]
     assert [r.code is not None for r in results] == [True, True, True, False]
     assert results[3].limited == "sends_per_15min"
-    # Other accounts asking for the same consumer ID are limited too: the cap protects the destination.
-    assert link(conn, key, now=T0 + dt.timedelta(minutes=16), account_id=9).code is not None
-    assert link(conn, key, now=T0 + dt.timedelta(minutes=17), account_id=9).code is not None
-    sixth = link(conn, key, now=T0 + dt.timedelta(minutes=32), account_id=9)
+    # Another account asking for the same consumer ID is not slowed by the first one (issue 13 item 2).
+    assert link(conn, key, now=T0 + sec(121), account_id=2).code is not None
+    assert link(conn, key, now=T0 + dt.timedelta(minutes=16)).code is not None
+    assert link(conn, key, now=T0 + dt.timedelta(minutes=17)).code is not None
+    sixth = link(conn, key, now=T0 + dt.timedelta(minutes=32))
     assert sixth.code is None and sixth.limited == "sends_per_60min"
     # The window moves on: after the hour it sends again, until 10 in a day.
     sent = 5
     now = T0 + dt.timedelta(hours=1, minutes=1)
     while sent < 10:
-        assert link(conn, key, now=now, account_id=9).code is not None
+        assert link(conn, key, now=now).code is not None
         sent += 1
         now += dt.timedelta(minutes=20)
-    assert link(conn, key, now=now + dt.timedelta(hours=2), account_id=9).limited == "sends_per_1440min"
-    assert link(conn, key, now=T0 + dt.timedelta(days=1, minutes=1), account_id=9).code is not None
+    assert link(conn, key, now=now + dt.timedelta(hours=2)).limited == "sends_per_1440min"
+    assert link(conn, key, now=T0 + dt.timedelta(days=1, minutes=1)).code is not None
+
+
+def test_one_account_cannot_use_up_the_owners_sends(conn, key):
+    """Issue 13 item 2: one account burning a consumer ID's sends leaves the owner's "Send OTP" working."""
+    now = T0
+    for _ in range(10):
+        assert link(conn, key, now=now, account_id=7).code is not None
+        now += dt.timedelta(minutes=21)
+    assert link(conn, key, now=now, account_id=7).code is None
+    owner = link(conn, key, now=now, account_id=1)
+    assert owner.code is not None and owner.limited is None
+
+
+def test_every_account_together_gets_twenty_sends_a_day_to_one_mobile(conn, key):
+    for n in range(otp.TARGET_SENDS_PER_DAY):
+        assert link(conn, key, now=T0 + sec(n), account_id=100 + n).code is not None
+    flooded = link(conn, key, now=T0 + sec(30), account_id=999)
+    assert flooded.code is None and flooded.limited == "target_sends"
+    owner = otp.issue(
+        conn,
+        key,
+        purpose="link",
+        account_id=1,
+        subject="101",
+        destination=OWNER,
+        now=T0 + sec(31),
+        owner=True,
+    )
+    assert owner.code is not None  # the proven owner is never stopped by the flood guard
 
 
 def test_an_account_may_start_ten_distinct_consumer_ids_a_day(conn, key):
@@ -387,11 +426,14 @@ def test_an_account_may_open_twenty_link_challenges_a_day(conn, key):
 
 def test_limited_answers_look_like_real_ones(conn, key):
     real = link(conn, key)
-    limited = link(conn, key, account_id=2, now=T0 + sec(1))
-    assert limited.code is None and limited.limited == "cooldown"
+    limited = link(conn, key, account_id=1, now=T0 + sec(1))
+    assert limited.code is None and limited.limited == "cooldown" and limited.wait_seconds == 29
     assert limited.destination_masked == real.destination_masked
-    assert len(limited.challenge_id) == len(real.challenge_id)
-    assert audit.count(conn, "rate_limited", account_id=2) == 1
+    assert limited.challenge_id == real.challenge_id and limited.reused  # its own live challenge
+    assert audit.count(conn, "rate_limited", account_id=1) == 1
+    unknown_a = link(conn, key, consumer="999", destination=None, now=T0 + sec(2))
+    unknown_b = link(conn, key, consumer="999", destination=None, now=T0 + sec(3))
+    assert unknown_b.limited == "cooldown" and unknown_b.destination_masked == unknown_a.destination_masked
 
 
 # --- consecutive failures ------------------------------------------------------------------------
@@ -463,7 +505,11 @@ def test_unknown_ids_get_a_stable_decoy_and_burn_the_same_limits(conn, key):
     assert first.destination_masked.startswith("+91 ••••••••") and len(first.destination_masked) == 14
     tails = {otp.decoy_mask(key, f"X{n}")[-2:] for n in range(50)}
     assert len(tails) > 20  # spread like real numbers, not one constant
-    other = otp.load_key(Settings(db_path=Path("unused"), otp_key="z" * 40))
+    other = otp.load_key(
+        Settings(
+            db_path=Path("unused"), otp_key="f343f7fcdff47d037e1668557a0477ed50deb853e3a48cd32375a96c2801a614"
+        )
+    )
     assert [otp.decoy_mask(other, f"X{n}") for n in range(20)] != [
         otp.decoy_mask(key, f"X{n}") for n in range(20)
     ]
@@ -551,7 +597,7 @@ def test_parallel_sends_never_pass_the_cap(db_path, key):
     def worker(n: int) -> None:
         with storage.open_db(db_path) as conn:
             barrier.wait()
-            codes.append(link(conn, key, account_id=n).code)
+            codes.append(link(conn, key, account_id=1).code)
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(12)]
     for thread in threads:
@@ -573,8 +619,15 @@ def test_a_short_configured_key_fails_closed(tmp_path):
 
 
 def test_a_hex_key_is_decoded():
-    key = otp.load_key(Settings(db_path=Path("x"), otp_key="ab" * 32))
-    assert key.secret == bytes.fromhex("ab" * 32) and key.source == "configured"
+    key = otp.load_key(
+        Settings(
+            db_path=Path("x"), otp_key="6f147fc0f49af9c7fa3a6a75ae11ebde8b6a51afd0f3b9bb6bd68e40709dd7ba"
+        )
+    )
+    assert (
+        key.secret == bytes.fromhex("6f147fc0f49af9c7fa3a6a75ae11ebde8b6a51afd0f3b9bb6bd68e40709dd7ba")
+        and key.source == "configured"
+    )
 
 
 def test_without_a_configured_key_one_is_generated_with_0600(tmp_path):
@@ -600,4 +653,218 @@ def test_the_key_file_is_git_ignored():
 
 
 def test_the_key_never_shows_in_repr(key):
-    assert key.secret.decode() not in repr(key)
+    assert key.secret.hex() not in repr(key) and str(key.secret) not in repr(key)
+
+
+# --- abuse (issue 13) ------------------------------------------------------------------------------
+
+
+def _attack_day(conn, key, accounts: int, start: dt.datetime) -> int:
+    """``accounts`` attacker accounts guess wrong codes at consumer 101 all day, as fast as every limit
+    lets them; returns how many guesses were evaluated (a "wrong" or "dead" answer)."""
+    before = conn.execute("SELECT count(*) FROM otp_guesses").fetchone()[0]
+    now = start
+    end = start + dt.timedelta(days=1)
+    while now < end:
+        for n in range(accounts):
+            issued = link(conn, key, now=now, account_id=1000 + n)
+            if issued.code is None:
+                continue
+            for _ in range(otp.MAX_ATTEMPTS):
+                verdict = check_link(conn, key, issued, wrong_code(issued.code), now=now, account_id=1000 + n)
+                if verdict.status != "wrong":
+                    break
+        now += dt.timedelta(minutes=20)
+    return conn.execute("SELECT count(*) FROM otp_guesses").fetchone()[0] - before
+
+
+@pytest.mark.parametrize("accounts", [1, 5, 20])
+def test_at_most_twenty_guesses_a_day_per_consumer_id_whatever_the_accounts(conn, key, accounts):
+    assert _attack_day(conn, key, accounts, T0) <= otp.TARGET_GUESSES_PER_DAY
+    assert conn.execute("SELECT count(*) FROM otp_guesses").fetchone()[0] <= otp.TARGET_GUESSES_PER_DAY
+    # The household itself (an account signed in with the registered mobile) still links.
+    later = T0 + dt.timedelta(hours=23)
+    mine = otp.issue(
+        conn, key, purpose="link", account_id=1, subject="101", destination=OWNER, now=later, owner=True
+    )
+    verdict = otp.verify(
+        conn,
+        key,
+        mine.challenge_id,
+        purpose="link",
+        account_id=1,
+        subject="101",
+        code_input=mine.code,
+        now=later,
+        owner=True,
+    )
+    assert verdict.status == "ok"
+
+
+def test_at_most_one_hundred_consecutive_failures_per_consumer_id(conn, key):
+    now = T0
+    total = 0
+    for _day in range(6):
+        total += _attack_day(conn, key, 5, now)
+        now += dt.timedelta(days=1)
+    assert total <= otp.TARGET_MAX_CONSECUTIVE
+    assert otp.target_failures(conn, "link", "101") <= otp.TARGET_MAX_CONSECUTIVE
+
+
+def _login_for(conn, key, now, session, client=None):
+    return otp.issue(
+        conn,
+        key,
+        purpose="login",
+        account_id=None,
+        subject=MOBILE,
+        destination=MOBILE,
+        now=now,
+        session=session,
+        client=client,
+    )
+
+
+def _check_for(conn, key, issued, code, now, session, client=None):
+    return otp.verify(
+        conn,
+        key,
+        issued.challenge_id,
+        purpose="login",
+        account_id=None,
+        subject=MOBILE,
+        code_input=code,
+        now=now,
+        session=session,
+        client=client,
+    )
+
+
+def test_a_stranger_cannot_keep_a_household_signed_out(conn, key):
+    """432 ten-minute probes over 72 h: a stranger from one address burns wrong codes at the mobile's
+    sign-in before each probe; the owner's fresh challenge works at every probe (issue 13 item 2)."""
+    now = T0
+    owner_ok = 0
+    probes = 432
+    for probe in range(probes):
+        attack = _login_for(conn, key, now, "stranger", client="203.0.113.9")
+        if attack.code is not None:
+            for _ in range(otp.MAX_ATTEMPTS):
+                if (
+                    _check_for(
+                        conn, key, attack, wrong_code(attack.code), now, "stranger", "203.0.113.9"
+                    ).status
+                    != "wrong"
+                ):
+                    break
+        mine = _login_for(conn, key, now + sec(1), f"owner-{probe}")  # each probe: a fresh visit
+        owner_ok += _check_for(conn, key, mine, mine.code, now + sec(2), f"owner-{probe}").status == "ok"
+        now += dt.timedelta(minutes=10)
+    assert owner_ok == probes
+
+
+def test_a_second_send_within_the_cooldown_never_gets_anothers_challenge(conn, key):
+    first = _login_for(conn, key, T0, "tab-owner")
+    second = _login_for(conn, key, T0 + sec(5), "tab-stranger")
+    assert second.challenge_id != first.challenge_id and second.code is not None
+    # The stranger's wrong codes against the owner's challenge count nothing and kill nothing.
+    for _ in range(10):
+        assert (
+            _check_for(conn, key, first, wrong_code(first.code), T0 + sec(6), "tab-stranger").status
+            == "unknown"
+        )
+    assert otp.challenge(conn, first.challenge_id).attempts == 0
+    assert _check_for(conn, key, first, first.code, T0 + sec(7), "tab-owner").status == "ok"
+
+
+def test_a_challenge_is_bound_to_the_mobile_it_was_sent_to(conn, key):
+    """Issue 13 item 4: A -> B -> A between "Send OTP" and "Verify OTP" needs a new OTP."""
+    sent = otp.issue(
+        conn, key, purpose="link", account_id=1, subject="101", destination=OWNER, now=T0, binding=f"{OWNER}|"
+    )
+    after_a_b_a = f"{OWNER}|2026-11-25T06:31:00Z"  # mobile_changed_at moved on, even if the number is back
+    verdict = otp.verify(
+        conn,
+        key,
+        sent.challenge_id,
+        purpose="link",
+        account_id=1,
+        subject="101",
+        code_input=sent.code,
+        now=T0 + sec(90),
+        binding=after_a_b_a,
+    )
+    assert (
+        verdict.status == "dead"
+        and otp.challenge(conn, sent.challenge_id).dead_reason == "destination_changed"
+    )
+    fresh = otp.issue(
+        conn,
+        key,
+        purpose="link",
+        account_id=1,
+        subject="101",
+        destination=OWNER,
+        now=T0 + sec(100),
+        binding=after_a_b_a,
+    )
+    assert (
+        otp.verify(
+            conn,
+            key,
+            fresh.challenge_id,
+            purpose="link",
+            account_id=1,
+            subject="101",
+            code_input=fresh.code,
+            now=T0 + sec(101),
+            binding=after_a_b_a,
+        ).status
+        == "ok"
+    )
+
+
+def test_after_a_key_rotation_a_live_challenge_still_verifies(conn, key):
+    issued = login(conn, key)
+    rotated = otp.load_key(
+        Settings(
+            db_path=Path("unused"),
+            otp_key="f343f7fcdff47d037e1668557a0477ed50deb853e3a48cd32375a96c2801a614",
+            otp_previous_keys=(key.secret.hex(),),
+        )
+    )
+    assert rotated.kid != key.kid
+    assert check_login(conn, rotated, issued, issued.code, now=T0 + sec(5)).status == "ok"
+    # Without the old key configured the code cannot be checked: refused, but it is not "wrong".
+    other = login(conn, key, now=T0 + sec(60), subject=OWNER)
+    bare = otp.load_key(
+        Settings(
+            db_path=Path("unused"), otp_key="f343f7fcdff47d037e1668557a0477ed50deb853e3a48cd32375a96c2801a614"
+        )
+    )
+    assert check_login(conn, bare, other, other.code, now=T0 + sec(61), subject=OWNER).status != "ok"
+
+
+@pytest.mark.parametrize("weak", ["password" * 4, "passwordpassword" * 3, "ab" * 32, "0" * 64, "a1b2" * 16])
+def test_low_entropy_keys_are_refused(tmp_path, weak):
+    with pytest.raises(otp.OtpKeyError, match="random"):
+        otp.load_key(Settings(db_path=tmp_path / "x.db", otp_key=weak), key_file=tmp_path / "k")
+
+
+def test_forty_parallel_first_starts_share_one_key(tmp_path):
+    import multiprocessing
+
+    key_file = tmp_path / "data" / ".otp_key"
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        results = pool.map(_start_key, [str(key_file)] * 40)
+    assert all(isinstance(r, str) for r in results), results
+    assert len(set(results)) == 1
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert [p.name for p in key_file.parent.iterdir()] == [".otp_key"]  # no temporary files left
+
+
+def _start_key(path: str) -> str:
+    try:
+        return otp.load_key(Settings(db_path=Path("unused"), otp_key=None), key_file=Path(path)).kid
+    except Exception as exc:  # noqa: BLE001 - the test reports any failure of a start
+        return exc  # type: ignore[return-value]

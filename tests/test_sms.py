@@ -21,7 +21,7 @@ NOW = "2026-11-25T06:30:00Z"
 
 @pytest.fixture
 def outbox_settings(db_path: Path) -> Settings:
-    return Settings(db_path=db_path, sms_gateway="outbox", sms_daily_budget=5)
+    return Settings(db_path=db_path, sms_gateway="outbox", sms_daily_budget=10)
 
 
 class Gateway:
@@ -133,10 +133,20 @@ def test_the_outbox_refuses_a_database_with_real_consumers(conn, outbox_settings
 
 
 def test_the_daily_budget_stops_sending_and_alerts(conn, outbox_settings):
-    results = [sms.send_sms(conn, outbox_settings, DEST, f"m{n}", kind="test", now=NOW).ok for n in range(7)]
-    assert results == [True] * 5 + [False] * 2
+    """Issue 13 item 3: sign-in (40 %), linking (30 %) and alerts (30 %) each have their share; one use
+    draining its share leaves the others sending; each exhausted share is audited once a day."""
+    login = [
+        sms.send_sms(conn, outbox_settings, DEST, f"l{n}", kind="otp_login", now=NOW).ok for n in range(6)
+    ]
+    assert login == [True] * 4 + [False] * 2
+    assert sms.send_sms(conn, outbox_settings, DEST, "link", kind="otp_link", now=NOW).ok
+    alerts = [sms.send_sms(conn, outbox_settings, DEST, f"m{n}", kind="test", now=NOW).ok for n in range(5)]
+    assert alerts == [True] * 3 + [False] * 2
+    assert sms.send_sms(conn, outbox_settings, DEST, "notice", kind="link_notice", now=NOW).ok
+    assert sms.send_sms(conn, outbox_settings, DEST, "link 2", kind="otp_link", now=NOW).ok
+    assert not sms.send_sms(conn, outbox_settings, DEST, "link 3", kind="otp_link", now=NOW).ok
     assert audit.count(conn, "sms_budget_half") == 1
-    assert audit.count(conn, "sms_budget_exhausted") == 1  # once a day, not once per refusal
+    assert audit.count(conn, "sms_budget_exhausted") == 3  # once a day per share, not once per refusal
     assert sms.budget_left(conn, outbox_settings, NOW) == 0
     # The next IST day starts at 18:30 UTC.
     assert sms.send_sms(conn, outbox_settings, DEST, "new day", kind="test", now="2026-11-25T18:30:00Z").ok

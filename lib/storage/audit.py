@@ -87,3 +87,13 @@ def exists_between(conn: Conn, event: str, start: str, end: str) -> bool:
         "SELECT 1 FROM audit WHERE event = ? AND ts >= ? AND ts < ? LIMIT 1", (event, start, end)
     ).fetchone()
     return row is not None
+
+
+@guarded
+def exists_between_reason(conn: Conn, event: str, start: str, end: str, reason: str) -> bool:
+    """Whether an ``event`` row with this ``reason`` has ``start <= ts < end`` (audit once a day per reason)."""
+    row = conn.execute(
+        "SELECT 1 FROM audit WHERE event = ? AND ts >= ? AND ts < ? AND reason = ? LIMIT 1",
+        (event, start, end, reason),
+    ).fetchone()
+    return row is not None

@@ -41,13 +41,15 @@ def challenge_row(conn: Conn, challenge_id: str) -> dict[str, Any] | None:
 
 @guarded
 def live_challenge_row(
-    conn: Conn, purpose: str, account_id: int | None, subject: str, ts: str
+    conn: Conn, purpose: str, account_id: int | None, subject: str, ts: str, requester: str | None = None
 ) -> dict[str, Any] | None:
-    """The newest challenge of a flow that still takes a code at ``ts`` (not consumed, not dead, unexpired)."""
+    """The newest challenge of a flow and requester that still takes a code at ``ts`` (not consumed, not
+    dead, unexpired); another requester's challenge is never returned."""
     row = conn.execute(
         "SELECT * FROM otp_challenges WHERE purpose = ? AND account_id IS ? AND subject = ? "
-        "AND consumed_at IS NULL AND dead_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT 1",
-        (purpose, account_id, subject, ts),
+        "AND requester IS ? AND consumed_at IS NULL AND dead_at IS NULL AND expires_at > ? "
+        "ORDER BY created_at DESC LIMIT 1",
+        (purpose, account_id, subject, requester, ts),
     ).fetchone()
     return dict(row) if row else None
 
@@ -65,11 +67,18 @@ def insert_challenge(
     kid: str,
     created_at: str,
     expires_at: str,
+    requester: str | None = None,
+    destination_mac: str | None = None,
 ) -> None:
-    """Store a new challenge (``code_mac`` None: nothing was sent, a decoy or a limited request)."""
+    """Store a new challenge (``code_mac`` None: nothing was sent, a decoy or a limited request).
+
+    ``requester``: who asked for it (an HMAC of the browser session, or ``a<account_id>``);
+    ``destination_mac``: what binds it to the mobile it was sent to (migration ``0008_abuse``).
+    """
     conn.execute(
         "INSERT INTO otp_challenges (challenge_id, purpose, account_id, subject, destination_masked, "
-        "code_mac, kid, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "code_mac, kid, created_at, expires_at, requester, destination_mac) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             challenge_id,
             purpose,
@@ -80,19 +89,30 @@ def insert_challenge(
             kid,
             created_at,
             expires_at,
+            requester,
+            destination_mac,
         ),
     )
 
 
 @guarded
 def kill_open_challenges(
-    conn: Conn, purpose: str, account_id: int | None, subject: str, *, ts: str, reason: str
+    conn: Conn,
+    purpose: str,
+    account_id: int | None,
+    subject: str,
+    *,
+    ts: str,
+    reason: str,
+    requester: str | None = None,
 ) -> int:
-    """Mark every open challenge of a flow dead (``reason``: 'superseded', 'blocked'); returns how many."""
+    """Mark every open challenge of a flow *and requester* dead (``reason``: 'superseded', 'blocked');
+    another requester's challenges live on. Returns how many."""
     cursor = conn.execute(
         "UPDATE otp_challenges SET dead_at = ?, dead_reason = ? "
-        "WHERE purpose = ? AND account_id IS ? AND subject = ? AND consumed_at IS NULL AND dead_at IS NULL",
-        (ts, reason, purpose, account_id, subject),
+        "WHERE purpose = ? AND account_id IS ? AND subject = ? AND requester IS ? "
+        "AND consumed_at IS NULL AND dead_at IS NULL",
+        (ts, reason, purpose, account_id, subject, requester),
     )
     return cursor.rowcount
 
@@ -147,30 +167,98 @@ def record_consumed_account(conn: Conn, challenge_id: str, account_id: int) -> N
 
 @guarded
 def record_send(
-    conn: Conn, *, ts: str, purpose: str, subject: str, account_id: int | None, challenge_id: str
+    conn: Conn,
+    *,
+    ts: str,
+    purpose: str,
+    subject: str,
+    account_id: int | None,
+    challenge_id: str,
+    requester: str | None = None,
+    client: str | None = None,
 ) -> None:
-    """One send request that passed the limits (decoys too)."""
+    """One send request that passed the limits (decoys too), with its requester and client address."""
     conn.execute(
-        "INSERT INTO otp_sends (ts, purpose, subject, account_id, challenge_id) VALUES (?, ?, ?, ?, ?)",
-        (ts, purpose, subject, account_id, challenge_id),
+        "INSERT INTO otp_sends (ts, purpose, subject, account_id, challenge_id, requester, client) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (ts, purpose, subject, account_id, challenge_id, requester, client),
     )
 
 
 @guarded
-def last_send_ts(conn: Conn, purpose: str, subject: str) -> str | None:
-    """When the subject's newest send was (stored UTC text), or None."""
+def last_send_ts(conn: Conn, purpose: str, subject: str, requester: str | None = None) -> str | None:
+    """When this requester's newest send for the subject was (stored UTC text), or None."""
     row = conn.execute(
-        "SELECT max(ts) FROM otp_sends WHERE purpose = ? AND subject = ?", (purpose, subject)
+        "SELECT max(ts) FROM otp_sends WHERE purpose = ? AND subject = ? AND requester IS ?",
+        (purpose, subject, requester),
     ).fetchone()
     return None if row[0] is None else str(row[0])
 
 
 @guarded
-def sends_since(conn: Conn, purpose: str, subject: str, since: str) -> int:
-    """The subject's sends with ``ts > since``."""
+def sends_since(conn: Conn, purpose: str, subject: str, since: str, requester: str | None = None) -> int:
+    """This requester's sends for the subject with ``ts > since``."""
+    row = conn.execute(
+        "SELECT count(*) FROM otp_sends WHERE purpose = ? AND subject = ? AND requester IS ? AND ts > ?",
+        (purpose, subject, requester, since),
+    ).fetchone()
+    return int(row[0])
+
+
+@guarded
+def target_sends_since(conn: Conn, purpose: str, subject: str, since: str) -> int:
+    """Every requester's sends for the subject with ``ts > since`` (the flood guard of one mobile)."""
     row = conn.execute(
         "SELECT count(*) FROM otp_sends WHERE purpose = ? AND subject = ? AND ts > ?",
         (purpose, subject, since),
+    ).fetchone()
+    return int(row[0])
+
+
+@guarded
+def client_sends_since(conn: Conn, client: str, purpose: str, since: str) -> int:
+    """The sends one client address asked for with ``ts > since`` (unauthenticated sign-in sends)."""
+    row = conn.execute(
+        "SELECT count(*) FROM otp_sends WHERE client = ? AND purpose = ? AND ts > ?", (client, purpose, since)
+    ).fetchone()
+    return int(row[0])
+
+
+# --- wrong codes, whoever sent them (migration 0008_abuse) -------------------------------------------
+
+
+@guarded
+def record_guess(conn: Conn, *, ts: str, target: str, requester: str | None, client: str | None) -> None:
+    """One wrong code against ``target`` ('login:<mobile>' or 'link:<consumer_id>')."""
+    conn.execute(
+        "INSERT INTO otp_guesses (ts, target, requester, client) VALUES (?, ?, ?, ?)",
+        (ts, target, requester, client),
+    )
+
+
+@guarded
+def target_guesses_since(conn: Conn, target: str, since: str) -> int:
+    """Wrong codes against ``target`` with ``ts > since``, from every account and session."""
+    row = conn.execute(
+        "SELECT count(*) FROM otp_guesses WHERE target = ? AND ts > ?", (target, since)
+    ).fetchone()
+    return int(row[0])
+
+
+@guarded
+def oldest_target_guess_since(conn: Conn, target: str, since: str) -> str | None:
+    """The oldest wrong code against ``target`` with ``ts > since`` (when the rolling budget frees up)."""
+    row = conn.execute(
+        "SELECT min(ts) FROM otp_guesses WHERE target = ? AND ts > ?", (target, since)
+    ).fetchone()
+    return None if row[0] is None else str(row[0])
+
+
+@guarded
+def client_guesses_since(conn: Conn, client: str, since: str) -> int:
+    """Wrong codes from one client address with ``ts > since``, whatever the target."""
+    row = conn.execute(
+        "SELECT count(*) FROM otp_guesses WHERE client = ? AND ts > ?", (client, since)
     ).fetchone()
     return int(row[0])
 

@@ -312,6 +312,33 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0008_abuse",
+        """
+        -- Abuse (issue 13). A challenge belongs to the browser session that requested it (requester: an
+        -- HMAC of the session, or 'a<account_id>' for a link) and is bound to the mobile it was sent to
+        -- (destination_mac: HMAC of the registered mobile and when it last changed, so A -> B -> A needs a
+        -- new OTP). Sends remember their requester and client address (limits slow the requester first).
+        ALTER TABLE otp_challenges ADD COLUMN requester TEXT;
+        ALTER TABLE otp_challenges ADD COLUMN destination_mac TEXT;
+        ALTER TABLE otp_sends ADD COLUMN requester TEXT;
+        ALTER TABLE otp_sends ADD COLUMN client TEXT;
+        CREATE INDEX otp_sends_by_requester ON otp_sends(purpose, subject, requester, ts);
+        CREATE INDEX otp_sends_by_client ON otp_sends(client, purpose, ts);
+
+        -- Every wrong code, whoever sent it: the guesses per target (consumer ID or sign-in mobile) and per
+        -- client address in a rolling day are counted here, across accounts and sessions (lib/otp.py).
+        CREATE TABLE otp_guesses (
+            guess_id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            target TEXT NOT NULL,                     -- 'target:login:+91…' or 'target:link:<consumer_id>'
+            requester TEXT,
+            client TEXT
+        ) STRICT;
+        CREATE INDEX otp_guesses_by_target ON otp_guesses(target, ts);
+        CREATE INDEX otp_guesses_by_client ON otp_guesses(client, ts);
+        """,
+    ),
+    (
         "0010_consumer_versions",
         """
         -- Per-connection data version (issue 15): the dashboard's caches (lib/ui/loaders.py) are keyed by

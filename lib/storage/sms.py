@@ -23,9 +23,24 @@ from lib.storage.engine import Conn
 
 
 @guarded
-def count_attempts(conn: Conn, start: str, end: str) -> int:
-    """SMS attempts logged with ``start <= ts < end`` (stored UTC text), on every gateway."""
-    row = conn.execute("SELECT count(*) FROM sms_log WHERE ts >= ? AND ts < ?", (start, end)).fetchone()
+def count_attempts(
+    conn: Conn,
+    start: str,
+    end: str,
+    kinds: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
+) -> int:
+    """SMS attempts logged with ``start <= ts < end`` (stored UTC text), on every gateway; only those of
+    ``kinds`` when given, never those of ``exclude`` (the budget's shares, ``lib/sms.py``)."""
+    sql = "SELECT count(*) FROM sms_log WHERE ts >= ? AND ts < ?"
+    params: list[str] = [start, end]
+    if kinds is not None:
+        sql += f" AND kind IN ({', '.join('?' * len(kinds))})"
+        params += kinds
+    if exclude:
+        sql += f" AND kind NOT IN ({', '.join('?' * len(exclude))})"
+        params += exclude
+    row = conn.execute(sql, params).fetchone()
     return int(row[0])
 
 

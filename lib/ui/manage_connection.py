@@ -144,9 +144,11 @@ def add_meter_flow(ctx: PageContext, account_id: int) -> otp_flow.OtpFlow:
         sent_message="auth_otp_sent_link",
         back="cancel",
         back_label="auth_cancel",
-        send=lambda conn, typed: auth.start_link(conn, ctx.settings, account_id, typed, lang=ctx.lang),
+        send=lambda conn, typed: auth.start_link(
+            conn, ctx.settings, account_id, typed, lang=ctx.lang, **otp_flow.requester()
+        ),
         resend=lambda conn, challenge_id, consumer_id: auth.resend_link(
-            conn, ctx.settings, account_id, challenge_id, consumer_id, lang=ctx.lang
+            conn, ctx.settings, account_id, challenge_id, consumer_id, lang=ctx.lang, **otp_flow.requester()
         ),
         verify=lambda conn, challenge_id, consumer_id, code, extra, session: auth.verify_link(
             conn,
@@ -158,6 +160,7 @@ def add_meter_flow(ctx: PageContext, account_id: int) -> otp_flow.OtpFlow:
             extra.get("nickname_input"),
             lang=ctx.lang,
             session=session,
+            client=otp_flow.client_address(),
         ),
         on_verified=linked,
         fields=(otp_flow.Field("nickname_input", "auth_nickname_label", auth.MAX_NICKNAME_CHARS),),

@@ -40,6 +40,7 @@ _SEND_ERRORS = {
     "invalid_consumer_id": "auth_invalid_consumer_id",
     "send_failed": "auth_send_failed",
     "limited": "auth_otp_limited",
+    "sms_paused": "auth_sms_paused",
 }
 
 
@@ -92,6 +93,21 @@ def session_token() -> str | None:
     """
     run = get_script_run_ctx()
     return str(run.session_id) if run is not None and run.session_id else None
+
+
+def client_address() -> str | None:
+    """The browser's address as the server sees it (``st.context.ip_address``), or None (locally or
+    behind a proxy). A coarse guard only: the OTP limits key on it where present (``lib.otp``)."""
+    try:
+        address = st.context.ip_address
+    except Exception:  # noqa: BLE001 - outside a script run there is no context
+        return None
+    return str(address)[:64] if address else None
+
+
+def requester() -> dict[str, str | None]:
+    """Who asks for an OTP: this browser session and its address (``auth.start_*``'s ``session``/``client``)."""
+    return {"session": session_token(), "client": client_address()}
 
 
 def in_progress(flow: OtpFlow) -> bool:

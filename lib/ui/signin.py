@@ -80,12 +80,21 @@ def sign_in_flow(ctx: PageContext) -> otp_flow.OtpFlow:
         sent_message="auth_otp_sent_signin",
         back="change",
         back_label="auth_change_number",
-        send=lambda conn, typed: auth.start_sign_in(conn, ctx.settings, typed, lang=ctx.lang),
+        send=lambda conn, typed: auth.start_sign_in(
+            conn, ctx.settings, typed, lang=ctx.lang, **otp_flow.requester()
+        ),
         resend=lambda conn, challenge_id, mobile: auth.resend_sign_in(
-            conn, ctx.settings, challenge_id, mobile, lang=ctx.lang
+            conn, ctx.settings, challenge_id, mobile, lang=ctx.lang, **otp_flow.requester()
         ),
         verify=lambda conn, challenge_id, mobile, code, _extra, session: auth.verify_sign_in(
-            conn, ctx.settings, challenge_id, mobile, code, lang=ctx.lang, session=session
+            conn,
+            ctx.settings,
+            challenge_id,
+            mobile,
+            code,
+            lang=ctx.lang,
+            session=session,
+            client=otp_flow.client_address(),
         ),
         on_verified=lambda result: _signed_in(ctx, result),
     )

@@ -52,7 +52,7 @@ CHROMIUM_ARGS = [
 ]
 # The suite's clock (the same "now" as tests/conftest.py: 2026-11-25 12:00 IST).
 FIXED_NOW = "2026-11-25T06:30:00Z"
-OTP_KEY = "browser-test-key-" + "0" * 40
+OTP_KEY = "6f147fc0f49af9c7fa3a6a75ae11ebde8b6a51afd0f3b9bb6bd68e40709dd7ba"
 
 DEVICES: dict[str, dict[str, Any]] = {
     "desktop": {"viewport": {"width": 1366, "height": 768}},
