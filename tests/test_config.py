@@ -106,7 +106,9 @@ def test_the_otp_key_comes_from_secrets_and_the_environment_wins(tmp_path):
         env={"METERMITRA_OTP_KEY": "f343f7fcdff47d037e1668557a0477ed50deb853e3a48cd32375a96c2801a614"},
         secrets_path=secrets,
     )
-    assert otp.load_key(from_env).secret == bytes.fromhex("cd" * 32)
+    assert otp.load_key(from_env).secret == bytes.fromhex(
+        "f343f7fcdff47d037e1668557a0477ed50deb853e3a48cd32375a96c2801a614"
+    )
 
 
 def test_a_missing_key_with_production_data_fails_closed(conn, tmp_path):

@@ -366,8 +366,10 @@ def test_forged_session_values_act_on_nothing(app_env, account_id):
     at.run()
     at.text_input(key="link_otp_input").input(theirs.code)
     click(at, t("auth_verify_otp", "en"))
-    assert [e.value for e in at.error] == [t("auth_otp_wrong", "en", tries=4)]
+    # Another account's challenge is unknown to this one (issue 13): nothing counted, nothing linked.
+    assert [e.value for e in at.error] == [t("auth_otp_unknown", "en")]
     with storage.open_db(app_env) as conn:
+        assert storage.otp.challenge_row(conn, theirs.challenge_id)["attempts"] == 0
         assert storage.accounts.linked_connections(conn, account_id) == []
         assert storage.accounts.is_linked(conn, other, "DEMO-9002")
         assert "Theirs" not in " ".join(bold_names(at))
