@@ -53,6 +53,7 @@ class Context:
     db_path: Path
     out: TextIO
     err: TextIO
+    rejects: StagedOutput | None = None  # the rejects CSV, written beside its place and renamed at the end
 
     def open_db(self) -> contextlib.AbstractContextManager[storage.Database]:
         """``with ctx.open_db() as conn:`` a migrated connection for this command."""
@@ -148,6 +149,8 @@ def _add_time_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _finish_import(report: importing.ImportReport, ctx: Context) -> int:
+    if ctx.rejects is not None:
+        report.rejects_path = ctx.rejects.finish(report.rejects_path)
     text = importing.format_report(report)
     if report.committed:
         ctx.say(text)
@@ -540,6 +543,86 @@ def _replace_atomically(path: Path) -> Iterator[TextIO]:
         raise
 
 
+# --- output paths (issue 13 item 8) ---------------------------------------------------------------
+
+
+class OutputRefused(Exception):
+    """An output path that would destroy data: the input, the database, a symlink or a non-regular file."""
+
+
+_DB_SIDECARS = ("", "-wal", "-shm", "-journal")
+
+
+def guard_output(path: Path, *, inputs: list[Path], db_path: Path) -> None:
+    """Refuse an output path (``--rejects``, ``--out``) that is, or leads to, the input file, the database
+    (or its WAL/journal files), a symlink (never followed: a planted link must not redirect the write)
+    or something that is not a regular file. Raises ``OutputRefused`` with the operator's message.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "in.csv").write_text("x")
+    1
+    >>> guard_output(folder / "out.csv", inputs=[folder / "in.csv"], db_path=folder / "m.db")
+    >>> guard_output(folder / "in.csv", inputs=[folder / "in.csv"], db_path=folder / "m.db")
+    Traceback (most recent call last):
+    ...
+    lib.cli.OutputRefused: refusing to write to ... it is the input file; choose another output path
+    """
+    if path.is_symlink():
+        raise OutputRefused(f"refusing to write to {path}: it is a symbolic link; choose another output path")
+    protected = [(p, "the input file") for p in inputs]
+    protected += [(Path(f"{db_path}{suffix}"), "the database") for suffix in _DB_SIDECARS]
+    target = path.resolve()
+    for other, what in protected:
+        same = target == other.resolve()
+        if not same and path.exists() and other.exists():
+            with contextlib.suppress(OSError):
+                same = os.path.samefile(path, other)
+        if same:
+            raise OutputRefused(f"refusing to write to {path}: it is {what}; choose another output path")
+    if path.exists() and not path.is_file():
+        raise OutputRefused(f"refusing to write to {path}: it is not a regular file")
+
+
+@dataclass
+class StagedOutput:
+    """An output written under a temporary name beside ``final`` and renamed into place when complete
+    (a crash or a refused import never leaves half a file at ``final``)."""
+
+    final: Path
+    temporary: Path
+
+    @classmethod
+    def beside(cls, final: Path) -> StagedOutput:
+        return cls(final, final.with_name(f".{final.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"))
+
+    def finish(self, written: Path | None) -> Path | None:
+        """Move the temporary file into place (``os.replace`` replaces a symlink itself, never its target);
+        returns the path to report, or None when nothing was written."""
+        if written is None or not self.temporary.exists():
+            return None if written is None else self.final
+        os.replace(self.temporary, self.final)
+        return self.final
+
+    def discard(self) -> None:
+        self.temporary.unlink(missing_ok=True)
+
+
+def _guard_outputs(args: argparse.Namespace, ctx: Context) -> None:
+    """Check every output path of the command before anything runs; stage the rejects CSV."""
+    inputs = [args.file] if isinstance(getattr(args, "file", None), Path) else []
+    rejects = getattr(args, "rejects", None)
+    if rejects is None and getattr(args, "skip_invalid", False) and inputs:
+        rejects = importing.default_rejects_path(inputs[0])
+    if rejects is not None:
+        guard_output(Path(rejects), inputs=inputs, db_path=ctx.db_path)
+        ctx.rejects = StagedOutput.beside(Path(rejects))
+        args.rejects = ctx.rejects.temporary
+    out = getattr(args, "out", None)
+    if isinstance(out, Path):
+        guard_output(out, inputs=inputs, db_path=ctx.db_path)
+
+
 # --- entry point ----------------------------------------------------------------------------------
 
 
@@ -572,7 +655,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         err=err or sys.stderr,
     )
     try:
+        _guard_outputs(args, ctx)
         return args.run(args, ctx)
+    except OutputRefused as error:
+        ctx.warn(str(error))
+        return 2
     except importing.ImportFailed as error:
         ctx.warn(str(error))
     except KeyboardInterrupt:
@@ -586,6 +673,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         if args.debug:
             raise
         ctx.warn(importing.message("unexpected", kind=type(error).__name__, error=error))
+    finally:
+        if ctx.rejects is not None:
+            ctx.rejects.discard()  # renamed into place already when the import finished
     return 1
 
 
