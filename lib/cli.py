@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import math
 import os
 import sys
 import tempfile
@@ -248,7 +249,7 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
     )
     parser.add_argument(
         "--max-kwh",
-        type=float,
+        type=_finite_positive,
         default=importing.MAX_KWH_PER_READING,
         metavar="KWH",
         help="largest believable energy in one reading (default %(default)g: 200 kW for 30 minutes; "
@@ -265,7 +266,7 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
     )
     parser.add_argument(
         "--register-max",
-        type=float,
+        type=_finite_positive,
         metavar="KWH",
         help="register width for rollovers with --kwh-kind register (default: read from the values, "
         "99999.9 -> 100000: 99999.9 then 0.2 is 0.3 kWh)",
@@ -523,6 +524,21 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(importing.message("bad_date", text=text)) from None
+
+
+def _finite_positive(text: str) -> float:
+    """A number of kWh for an option: finite and above 0 (``1e309`` is inf, refused, issue 13 item 10).
+
+    >>> _finite_positive("200"), _finite_positive("1e3")
+    (200.0, 1000.0)
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text[:40]!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number above 0, not {text[:40]!r}")
+    return value
 
 
 @contextlib.contextmanager

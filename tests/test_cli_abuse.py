@@ -90,3 +90,88 @@ def test_a_directory_as_output_is_refused(master, bad_readings, tmp_path):
     code, _, err = run("import-readings", bad_readings, "--skip-invalid", "--rejects", tmp_path)
     assert code == 2 and "regular file" in err
     assert os.path.isdir(tmp_path)
+
+
+# --- every bad value is a bad row with its line (item 10) --------------------------------------------
+
+
+def test_a_no_date_timestamp_is_a_bad_row_with_its_line(master, tmp_path):
+    lines = (DATA / "readings.csv").read_text().splitlines()
+    consumer = lines[1].split(",")[0]
+    path = tmp_path / "r.csv"
+    path.write_text("\n".join([*lines, f"{consumer},0001-01-01T00:00:00,1.0"]) + "\n")
+    code, out, err = run("import-readings", path, "--skip-invalid")
+    assert code == 0, out + err
+    assert "unexpected" not in (out + err)
+    assert f"line {len(lines) + 1}" in out or f"{len(lines) + 1}" in Path(f"{path}.rejects.csv").read_text()
+    code, out, err = run("import-readings", path)  # strict: refused with the line, not a crash
+    assert code == 1 and "unexpected" not in (out + err) and str(len(lines) + 1) in (out + err)
+
+
+@pytest.mark.parametrize("value", ["1e309", "inf", "nan", "-5", "0"])
+def test_max_kwh_must_be_finite_and_positive(master, value):
+    with pytest.raises(SystemExit) as stopped:
+        run("import-readings", DATA / "readings.csv", "--max-kwh", value)
+    assert stopped.value.code == 2
+
+
+# --- fuzz: any bytes give a clean import or a report with lines, never an unexpected error -----------
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from lib import importing  # noqa: E402
+
+_HEADERS = {
+    "consumers": b"consumer_id,name,registered_mobile\n",
+    "readings": b"consumer_id,ts,kwh\n",
+    "recharges": b"consumer_id,ts,amount_inr\n",
+}
+_CELLS = st.sampled_from(
+    [
+        b"101",
+        b"0001-01-01T00:00:00",
+        b"2026-11-24 23:45",
+        b"1e309",
+        b"nan",
+        b"-0",
+        b"\x00",
+        b"\xff\xfe",
+        b"=cmd|' /C calc'!A0",
+        b"\xe2\x80\xae",
+        b"+919876543210",
+        b"",
+        b'"',
+        b"9" * 40,
+        b"24:00",
+        b"1,5",
+    ]
+)
+_LINES = st.lists(st.lists(_CELLS, min_size=0, max_size=5).map(lambda c: b",".join(c)), max_size=8)
+_BODIES = st.one_of(st.binary(max_size=300), _LINES.map(lambda lines: b"\n".join(lines)))
+
+
+@pytest.mark.parametrize("kind", sorted(_HEADERS))
+@settings(
+    max_examples=60,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(body=_BODIES, header=st.booleans())
+def test_any_bytes_give_a_report_never_an_unexpected_error(tmp_path, kind, body, header):
+    path = tmp_path / f"{kind}.csv"
+    path.write_bytes((_HEADERS[kind] if header else b"") + body)
+    reader = getattr(importing, f"import_{kind}")
+    with storage.open_db(":memory:") as conn:
+        if kind != "consumers":
+            storage.consumers.upsert_consumers(
+                conn, [{"consumer_id": "101", "name": "A", "registered_mobile": "+919876543210"}]
+            )
+        try:
+            report = reader(conn, path, skip_invalid=True)
+        except importing.ImportFailed as refused:
+            assert str(refused) and len(str(refused)) < 2000
+            return
+    assert report.rejected == 0 or all(error.line >= 1 for error in report.errors)

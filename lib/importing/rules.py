@@ -251,6 +251,10 @@ def parse_timestamp(
     '2026-11-24T18:15:00Z'
     >>> parse_timestamp("2026-11-24 24:00", IST, stamp_end=True)
     '2026-11-24T18:30:00Z'
+    >>> parse_timestamp("0001-01-01T00:00:00", IST)  # a common "no date": a bad row, not an OverflowError
+    Traceback (most recent call last):
+    ...
+    lib.importing.report.RowProblem: before 2000-01-01: a meter clock that was reset?
     >>> parse_timestamp("2013-10-27 01:30", ZoneInfo("Europe/London"))
     Traceback (most recent call last):
     ...
@@ -280,16 +284,19 @@ def parse_timestamp(
                     raise RowProblem("time_bad_hour", part=part.group(0).strip()) from None
                 raise RowProblem("time_impossible", error=str(error)) from None
             raise RowProblem("time_format") from None
-    moment = moment + extra
-    if moment.tzinfo is None:
-        early = moment.replace(tzinfo=zone)
-        late = moment.replace(tzinfo=zone, fold=1)
-        if early.utcoffset() != late.utcoffset():
-            if early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == moment:
-                raise RowProblem("time_ambiguous", zone=zone.key)
-            raise RowProblem("time_missing_hour", zone=zone.key)
-        moment = early
-    utc = moment.astimezone(UTC)
+    try:  # 0001-01-01 ("no date") or 9999-12-31 24:00 fall off the calendar in UTC: a bad row (issue 13)
+        moment = moment + extra
+        if moment.tzinfo is None:
+            early = moment.replace(tzinfo=zone)
+            late = moment.replace(tzinfo=zone, fold=1)
+            if early.utcoffset() != late.utcoffset():
+                if early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == moment:
+                    raise RowProblem("time_ambiguous", zone=zone.key)
+                raise RowProblem("time_missing_hour", zone=zone.key)
+            moment = early
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise RowProblem("time_too_old" if moment.year < EARLIEST.year else "time_future") from None
     if utc < EARLIEST:
         raise RowProblem("time_too_old")
     if utc > (now or now_utc()) + FUTURE_SLACK:
