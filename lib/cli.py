@@ -152,7 +152,7 @@ def _add_time_arguments(parser: argparse.ArgumentParser) -> None:
 def _finish_import(report: importing.ImportReport, ctx: Context) -> int:
     if ctx.rejects is not None:
         report.rejects_path = ctx.rejects.finish(report.rejects_path)
-    text = importing.format_report(report)
+    text = _bounded(importing.format_report(report))
     if report.committed:
         ctx.say(text)
         return 0
@@ -526,6 +526,15 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(importing.message("bad_date", text=text)) from None
 
 
+def _bounded(text: str, width: int = 400) -> str:
+    r"""Each line of an operator message cut to ``width`` characters: a 10 MB value never reaches a terminal.
+
+    >>> _bounded("short\n" + "x" * 500, width=10)
+    'short\nxxxxxxxxx…'
+    """
+    return "\n".join(line if len(line) <= width else line[: width - 1] + "…" for line in text.splitlines())
+
+
 def _finite_positive(text: str) -> float:
     """A number of kWh for an option: finite and above 0 (``1e309`` is inf, refused, issue 13 item 10).
 
@@ -677,7 +686,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
         ctx.warn(str(error))
         return 2
     except importing.ImportFailed as error:
-        ctx.warn(str(error))
+        ctx.warn(_bounded(str(error)))
     except KeyboardInterrupt:
         ctx.warn(importing.message("interrupted"))
         return 130

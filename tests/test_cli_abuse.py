@@ -125,8 +125,8 @@ from lib import importing  # noqa: E402
 
 _HEADERS = {
     "consumers": b"consumer_id,name,registered_mobile\n",
-    "readings": b"consumer_id,ts,kwh\n",
-    "recharges": b"consumer_id,ts,amount_inr\n",
+    "readings": b"consumer_id,timestamp,kwh\n",
+    "recharges": b"consumer_id,timestamp,amount_inr\n",
 }
 _CELLS = st.sampled_from(
     [
@@ -175,3 +175,39 @@ def test_any_bytes_give_a_report_never_an_unexpected_error(tmp_path, kind, body,
             assert str(refused) and len(str(refused)) < 2000
             return
     assert report.rejected == 0 or all(error.line >= 1 for error in report.errors)
+
+
+# --- inputs that are not regular files, or are huge (item 9) ------------------------------------------
+
+
+def test_a_fifo_is_refused_without_waiting(master, tmp_path):
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    code, out, err = run("import-readings", fifo)  # would block forever in open() before the fix
+    assert code == 1 and "not a regular file" in err
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null"])
+def test_a_device_is_refused(master, device):
+    code, out, err = run("import-consumers", device)
+    assert code == 1 and "not a regular file" in err
+
+
+def test_one_huge_line_is_refused_with_a_short_message(master, tmp_path):
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as handle:
+        handle.write(b"consumer_id,timestamp,kwh\n101,2026-11-24 23:45,")
+        handle.write(b"9" * (3 * 1024 * 1024))
+        handle.write(b"\n")
+    code, out, err = run("import-readings", path, "--skip-invalid")
+    assert code == 1 and "longer than" in err
+    assert len(out) + len(err) < 10_000
+
+
+def test_a_header_of_ten_thousand_columns_is_refused(master, tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text(
+        ",".join(f"c{i}" for i in range(10_000)) + "\n" + ",".join("1" for _ in range(10_000)) + "\n"
+    )
+    code, out, err = run("import-readings", path, "--id-col", "c0", "--time-col", "c1", "--kwh-col", "c2")
+    assert code == 1 and "columns" in err and len(out) + len(err) < 10_000

@@ -19,7 +19,9 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import os
 import re
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal, overload
@@ -27,6 +29,10 @@ from typing import Literal, overload
 from lib.importing.report import ImportFailed
 
 CHUNK_ROWS = 20_000
+# Abuse (issue 13 item 9): no input line may hold more than this, no header more columns, so one 50 MB
+# line or /dev/zero cannot eat the memory; a file that is not a regular file (a FIFO would hang) is refused.
+MAX_LINE_BYTES = 1024 * 1024
+MAX_COLUMNS = 1000
 SNIFF_BYTES = 64 * 1024
 SNIFF_LINES = 60
 DELIMITERS = (",", ";", "\t", "|")
@@ -42,6 +48,54 @@ def _cells(line: str, delimiter: str) -> list[str]:
     return [
         cell.strip().strip('"').strip().lower() for cell in next(csv.reader([line], delimiter=delimiter), [])
     ]
+
+
+def check_regular(path: Path) -> None:
+    """Refuse a path that is not a regular file (FIFO, device, directory, socket) before opening it:
+    ``os.stat`` never blocks, ``open`` on a FIFO would wait for a writer forever.
+
+    >>> check_regular(Path("/dev/null"))
+    Traceback (most recent call last):
+    ...
+    lib.importing.report.ImportFailed: cannot read /dev/null: not a regular file (a pipe, device or directory)
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise ImportFailed("cannot_read", path=path, error=error.strerror or error) from None
+    if not stat.S_ISREG(mode):
+        raise ImportFailed("cannot_read", path=path, error="not a regular file (a pipe, device or directory)")
+
+
+class LineTooLong(csv.Error):
+    """An input line longer than ``MAX_LINE_BYTES`` (reported as a CSV error with its line)."""
+
+
+class _LineCap(io.RawIOBase):
+    """A binary file that refuses to deliver a line (bytes between line ends) over ``cap`` bytes."""
+
+    def __init__(self, raw: io.BufferedReader, cap: int) -> None:
+        super().__init__()
+        self._raw = raw
+        self._cap = cap
+        self._run = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        count = len(data)
+        buffer[:count] = data
+        last = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        self._run = self._run + count if last < 0 else count - last - 1
+        if self._run > self._cap:
+            raise LineTooLong(f"a line longer than {self._cap:,} bytes (is this a text file?)")
+        return count
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def sniff_delimiter(lines: Sequence[str], wanted: Sequence[str]) -> tuple[str, int] | None:
@@ -87,6 +141,7 @@ class CsvSource:
     def __init__(self, path: Path, progress: Progress | None, *, delimiter: str | None = None) -> None:
         self.path = path
         self.progress = progress
+        check_regular(path)
         try:
             self.total = path.stat().st_size
             self._raw = path.open("rb")
@@ -100,7 +155,9 @@ class CsvSource:
         self.head_lines = head.decode("utf-8-sig", errors="replace").splitlines()[:SNIFF_LINES]
         self.delimiter = delimiter
         self.decimal = "."
-        self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
+        self._text = io.TextIOWrapper(
+            io.BufferedReader(_LineCap(self._raw, MAX_LINE_BYTES)), encoding="utf-8-sig", newline=""
+        )
         self.reader: _csv.Reader = csv.reader(self._text)
         self.header: list[str] = []
 
@@ -147,6 +204,13 @@ class CsvSource:
         first = next(self.rows(), None)
         if first is None:
             raise ImportFailed("empty_file", path=self.path, columns=columns)
+        if len(first) > MAX_COLUMNS:
+            raise ImportFailed(
+                "csv_error",
+                path=self.path,
+                line=self.line,
+                error=f"the header has {len(first):,} columns; at most {MAX_COLUMNS:,} are read",
+            )
         self.header = first
         return [cell.strip() for cell in first]
 
@@ -167,7 +231,8 @@ class CsvSource:
             line = self._first_undecodable_line()
             raise ImportFailed("not_utf8", path=self.path, line=line, error=error.reason) from None
         except csv.Error as error:
-            raise ImportFailed("csv_error", path=self.path, line=self.line, error=error) from None
+            text = str(error)[:200]  # never a 10 MB message
+            raise ImportFailed("csv_error", path=self.path, line=self.line, error=text) from None
 
     def tick(self) -> None:
         """Report progress (bytes read so far); called once per chunk."""
@@ -293,6 +358,8 @@ class GreenButtonSource:
     def recognises(path: Path) -> bool:
         """True when the file starts (after a BOM and blanks) with XML mentioning an IntervalBlock."""
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                return False
             with path.open("rb") as handle:
                 head = handle.read(SNIFF_BYTES)
         except OSError:
@@ -306,6 +373,7 @@ class GreenButtonSource:
         self.delimiter = ","
         self.decimal = "."
         self.head_lines: list[str] = []
+        check_regular(path)
         try:
             data = path.read_bytes()
         except OSError as error:
