@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from lib import audit, i18n, otp, sms
 from lib.clock import IST, now_utc, to_ts
 from lib.config import Settings
 from lib.phone import mask_mobile, normalise_mobile
+from lib.text import plain_text
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -118,17 +118,13 @@ def normalise_consumer_id(text: object) -> str | None:
 
 
 def clean_nickname(text: object) -> str | None:
-    """A nickname as stored: control characters dropped, whitespace collapsed, at most 40 characters.
+    """A nickname as stored (``lib.text.plain_text``): control and format characters dropped (the
+    joiners Hindi needs kept), whitespace collapsed, at most 40 characters.
 
-    >>> clean_nickname("  Ghar \\n (Patna) "), clean_nickname("   ")
-    ('Ghar (Patna)', None)
+    >>> clean_nickname("  Ghar \\n (Patna) "), clean_nickname("   "), clean_nickname("घर\u200dX") == "घर\u200dX"
+    ('Ghar (Patna)', None, True)
     """
-    if not isinstance(text, str):
-        return None
-    text = text[: MAX_NICKNAME_CHARS * 4]
-    kept = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    value = " ".join(kept.split())[:MAX_NICKNAME_CHARS].strip()
-    return value or None
+    return plain_text(text, MAX_NICKNAME_CHARS)
 
 
 # --- sign in --------------------------------------------------------------------------------------

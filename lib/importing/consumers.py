@@ -11,6 +11,7 @@ from lib.importing.rules import consumer_row_problem
 from lib.importing.sources import CsvSource, Progress, column_index
 from lib.importing.write import all_or_nothing
 from lib.phone import normalise_mobile
+from lib.text import plain_text
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -99,7 +100,7 @@ def _read_consumers(
         seen[values["consumer_id"]] = line
         record = {
             "consumer_id": values["consumer_id"],
-            "name": values["name"],
+            "name": plain_text(values["name"]) or values["consumer_id"],  # no NUL/ESC/RTL override
             "registered_mobile": normalise_mobile(values["registered_mobile"]),
             "tariff_category": values.get("tariff_category") or "DS-II",
             "sanctioned_load_kw": float(values["sanctioned_load_kw"])

@@ -1,0 +1,43 @@
+"""Text that stays text (issue 13 item 13): names and nicknames as they are stored.
+
+Control and format characters go (NUL, ESC, the right-to-left override and the other bidirectional
+controls that can make "Ghar" read as something else, U+FEFF, ...), whitespace is collapsed; the two
+joiners Indic scripts need stay: U+200D ZERO WIDTH JOINER (क्‍ष, half forms) and U+200C ZERO WIDTH
+NON-JOINER. Source: Unicode general categories Cc/Cf/Co/Cs/Cn; Unicode Standard ch. 12.2 (Devanagari
+joiners); Unicode TR #9 (bidi controls).
+
+>>> plain_text("Gh\\x00ar\\x1b[31m \\u202eKCAB")
+'Ghar[31m KCAB'
+>>> plain_text("घर\\u200dका  मीटर") == "घर\\u200dका मीटर"
+True
+>>> plain_text("   ") is None
+True
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["KEPT_FORMAT", "plain_text"]
+
+# Format characters that carry meaning in Hindi text and are kept.
+KEPT_FORMAT = frozenset({"\u200c", "\u200d"})
+
+
+def plain_text(text: object, max_chars: int | None = None) -> str | None:
+    """``text`` without control/format characters (joiners kept), whitespace collapsed, at most
+    ``max_chars`` characters; None when nothing is left or ``text`` is not a string."""
+    if not isinstance(text, str):
+        return None
+    if max_chars is not None:
+        text = text[: max_chars * 4]
+    kept = "".join(
+        ch
+        if ch in KEPT_FORMAT or unicodedata.category(ch)[0] != "C"
+        else ("" if ch != "\n" and ch != "\t" else " ")
+        for ch in text
+    )
+    value = " ".join(kept.split())
+    if max_chars is not None:
+        value = value[:max_chars].strip()
+    return value or None
