@@ -36,6 +36,10 @@ def test_xsrf_and_cors_protection_stay_on(streamlit_config):
     assert streamlit_config["server"]["enableCORS"] is True
 
 
+def test_the_server_listens_on_this_machine_only_by_default(streamlit_config):
+    assert streamlit_config["server"]["address"] == "127.0.0.1"  # issue 13 item 12
+
+
 def test_no_error_details_reach_users(streamlit_config):
     assert streamlit_config["client"]["showErrorDetails"] == "none"
     assert streamlit_config["client"]["toolbarMode"] == "viewer"

@@ -9,6 +9,7 @@ database text is rendered as HTML.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import streamlit as st
@@ -18,6 +19,8 @@ from lib.ui import otp_flow, session_keys
 from lib.ui.frame import PageContext
 
 # Per-flow keys of every flow that must not outlive a sign-out or a new sign-in (prefixes).
+_LOG = logging.getLogger("metermitra.startup")
+
 FLOW_PREFIXES = tuple(f"{prefix}_" for prefix in (*session_keys.FLOW_PREFIXES, "manage"))
 
 
@@ -28,7 +31,9 @@ def draw_account_box(ctx: PageContext) -> None:
             auth.check_startup(conn, ctx.settings)
             summary = auth.account_summary(conn, ctx.account_id) if ctx.account_id is not None else None
     except auth.AuthConfigurationError as error:
-        st.error(ctx.t("auth_config_error", detail=str(error)))
+        # Visitors get a plain message; the operator's details go to the server log only (issue 13).
+        _LOG.error("refusing to start: %s", error)
+        st.error(ctx.t("auth_config_error"))
         st.stop()
     if ctx.account_id is not None and summary is None:
         # The account no longer exists (or the session holds something that is not one): sign out.
