@@ -41,7 +41,15 @@ MAX_NICKNAME_CHARS = 40
 _CONSUMER_ID_RE = re.compile(r"[A-Z0-9][A-Z0-9_-]{0,29}")
 
 SendStatus = Literal[
-    "sent", "invalid_mobile", "invalid_consumer_id", "send_failed", "cooldown", "limited", "sms_paused"
+    "sent",
+    "invalid_mobile",
+    "empty_mobile",
+    "invalid_consumer_id",
+    "already_linked",
+    "send_failed",
+    "cooldown",
+    "limited",
+    "sms_paused",
 ]
 
 
@@ -145,7 +153,9 @@ def start_sign_in(
 
     ``session`` (the browser session) owns the challenge; ``client`` is its address where the server
     sees one (limits per requester, ``lib.otp``)."""
-    mobile = normalise_mobile(mobile_input) if isinstance(mobile_input, str) else None
+    if not isinstance(mobile_input, str) or not mobile_input.strip():
+        return SendOutcome("empty_mobile")
+    mobile = normalise_mobile(mobile_input)
     if mobile is None:
         return SendOutcome("invalid_mobile")
     return _start(
@@ -286,13 +296,17 @@ def start_link(
 ) -> SendOutcome:
     """ "Send OTP" under "Add Another Meter": an OTP to the registered mobile of the consumer ID.
 
-    Unknown, already linked, rate-limited and real consumer IDs all answer "sent" with a masked number
-    (a stable decoy for unknown IDs) after the same response-time floor; only real, unlimited ones
-    get an SMS.
+    Unknown consumer IDs, IDs linked to other accounts and real ones all answer "sent" with a masked
+    number (a stable decoy for unknown IDs) after the same response-time floor; only real ones get an
+    SMS. An ID already linked to *this* account answers "already_linked" (nothing is sent); a limited
+    request answers "cooldown", "limited" or "sms_paused" alike for real and unknown IDs (issue 14).
     """
     typed = normalise_consumer_id(consumer_id_input)
     if typed is None:
         return SendOutcome("invalid_consumer_id")
+    if conn.accounts.is_linked(account_id, typed):
+        # Its own connection: saying so reveals nothing the account does not already see (issue 14).
+        return SendOutcome("already_linked", subject=typed)
 
     def resolve() -> _Target:
         record = conn.consumers.consumer_record(typed)

@@ -78,7 +78,8 @@ def test_common_forms_of_a_mobile_are_accepted(conn, settings, typed):
     ["", "   ", "011 2345 6789", "+1 415 555 0100", "12345", "9" * 40, "abcdefghij", None, "1800 180 1551"],
 )
 def test_anything_but_an_indian_mobile_is_refused(conn, settings, typed):
-    assert auth.start_sign_in(conn, settings, typed, lang="en", now=T0).status == "invalid_mobile"
+    expected = "empty_mobile" if not (typed or "").strip() else "invalid_mobile"
+    assert auth.start_sign_in(conn, settings, typed, lang="en", now=T0).status == expected
     assert sms.recent_outbox(conn) == [] and audit.recent(conn) == []
 
 
@@ -195,6 +196,7 @@ def test_the_owner_is_told_without_a_link(consumers, settings):
     # In the owner's own language when the owner has an account.
     owner_account = sign_in(conn, settings, mobile=OWNER, lang="en", now=T0 + sec(40))
     assert storage.accounts.account_by_id(conn, owner_account)["language"] == "en"
+    auth.remove_connection(conn, account_id, "DEMO-9001", now=T0 + sec(79))  # linked again below
     sent = auth.start_link(conn, settings, account_id, "DEMO-9001", lang="hi", now=T0 + sec(80))
     auth.verify_link(
         conn,
@@ -278,12 +280,12 @@ def test_no_enumeration_same_answer_for_real_unknown_linked_and_limited(consumer
     conn = consumers
     account_id = sign_in(conn, settings)
     other = sign_in(conn, settings, mobile="+919833333333")
-    # DEMO-9002 already linked to this account; DEMO-9003 rate-limited by another account's requests.
-    sent = auth.start_link(conn, settings, account_id, "DEMO-9002", lang="en", now=T0)
+    # DEMO-9002 already linked to another account; DEMO-9003 busy with another account's requests.
+    sent = auth.start_link(conn, settings, other, "DEMO-9002", lang="en", now=T0)
     auth.verify_link(
         conn,
         settings,
-        account_id,
+        other,
         sent.challenge_id,
         "DEMO-9002",
         last_code(conn, "+919700000002"),
@@ -785,3 +787,28 @@ def test_a_consumer_gone_before_verify_links_nothing_and_consumes_nothing(consum
     assert done.status == "dead"  # the mobile it was sent to is no longer on file
     assert otp.challenge(consumers, sent.challenge_id).consumed_at is None
     assert audit.count(consumers, "link_created") == 0
+
+
+def test_an_id_already_linked_to_this_account_says_so(consumers, settings):
+    """Issue 14 section 3: no OTP for one's own connection, and no "sent" that sent nothing."""
+    account_id = sign_in(consumers, settings)
+    sent = auth.start_link(consumers, settings, account_id, "DEMO-9002", lang="en", now=T0)
+    auth.verify_link(
+        consumers,
+        settings,
+        account_id,
+        sent.challenge_id,
+        "DEMO-9002",
+        last_code(consumers, "+919700000002"),
+        lang="en",
+        now=T0,
+    )
+    before = len(sms.recent_outbox(consumers, limit=100))
+    again = auth.start_link(consumers, settings, account_id, " demo-9002 ", lang="en", now=T0 + sec(60))
+    assert again.status == "already_linked" and again.subject == "DEMO-9002"
+    assert len(sms.recent_outbox(consumers, limit=100)) == before
+
+
+def test_an_empty_mobile_box_asks_for_the_number(conn, settings):
+    assert auth.start_sign_in(conn, settings, "   ", lang="en").status == "empty_mobile"
+    assert auth.start_sign_in(conn, settings, "12345", lang="en").status == "invalid_mobile"

@@ -138,7 +138,10 @@ def test_wrong_otp_five_times(app_env, lang):
     send_otp(at, lang)
     code = outbox_code(app_env)
     seen = fail(at, lang, wrong_code(code), 5)
-    assert seen == [[t("auth_otp_wrong", lang, tries=n)] for n in (4, 3, 2, 1)] + [[t("auth_otp_dead", lang)]]
+    assert seen == [[t("auth_otp_wrong", lang, tries=n)] for n in (4, 3, 2)] + [
+        [t("auth_otp_wrong_one", lang)],  # "1 try left", not "1 tries left" (issue 14)
+        [t("auth_otp_dead", lang)],
+    ]
     # The dead challenge's form is gone: its message and the way forward stand in its place.
     assert [ti.key for ti in at.text_input] == []
     assert t("auth_otp_sent_signin", lang, mobile="+91 ••••••••10") not in messages(at)

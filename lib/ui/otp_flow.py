@@ -27,7 +27,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib import auth, otp, storage
-from lib.ui import session_keys
+from lib.ui import escape, session_keys
 from lib.ui.frame import PageContext
 
 # "Verify OTP" answers after which the challenge takes no code any more: the OTP form makes way for the
@@ -37,6 +37,7 @@ ENDED_STATUSES = frozenset({"dead", "expired", "used", "unknown", "blocked"})
 # "Send OTP" answers that keep the visitor on the subject step, with their message.
 _SEND_ERRORS = {
     "invalid_mobile": "auth_invalid_mobile",
+    "empty_mobile": "auth_enter_mobile",
     "invalid_consumer_id": "auth_invalid_consumer_id",
     "send_failed": "auth_send_failed",
     "limited": "auth_otp_limited",
@@ -207,7 +208,8 @@ def status_message(ctx: PageContext, status: str, *, tries_left: int = 0) -> str
     if status == "invalid":
         return ctx.t("auth_otp_invalid")
     if status == "wrong":
-        return ctx.t("auth_otp_wrong", tries=tries_left)
+        # Plural forms (issue 14): "1 try left", never "1 tries left".
+        return ctx.t("auth_otp_wrong_one") if tries_left == 1 else ctx.t("auth_otp_wrong", tries=tries_left)
     if status == "dead":
         return ctx.t("auth_otp_dead")
     if status == "expired":
@@ -232,7 +234,9 @@ def _draw_ended(ctx: PageContext, flow: OtpFlow, status: str) -> tuple[bool, boo
 
 def _after_send(ctx: PageContext, flow: OtpFlow, outcome: auth.SendOutcome) -> None:
     state = st.session_state
-    if outcome.status in _SEND_ERRORS:
+    if outcome.status == "already_linked":
+        st.info(ctx.t("auth_already_linked", consumer_id=escape.markdown(outcome.subject or "")))
+    elif outcome.status in _SEND_ERRORS:
         st.error(ctx.t(_SEND_ERRORS[outcome.status]))
     elif outcome.status == "cooldown":
         st.warning(ctx.t("auth_resend_wait", seconds=outcome.wait_seconds))
