@@ -127,8 +127,19 @@ def main_order(at: AppTest) -> list[str]:
 
 def test_add_another_meter_comes_before_the_linked_connections(app_env, account_id):
     with storage.open_db(app_env) as conn:
-        for number in (1, 2):
-            storage.accounts.insert_link(conn, account_id, f"DEMO-900{number}", f"Meter {number}")
+        storage.consumers.upsert_consumers(
+            conn,
+            [
+                {
+                    "consumer_id": "DEMO-9003",
+                    "name": "Ravi",
+                    "registered_mobile": "+919700000003",
+                    "is_demo": 1,
+                }
+            ],
+        )
+        for number in (1, 2):  # DEMO-9002 and DEMO-9003: DEMO-9001 is the one being added
+            storage.accounts.insert_link(conn, account_id, f"DEMO-900{number + 1}", f"Meter {number}")
     at = start_link(app("en", account_id), "en", "demo-9001")
     order = main_order(at)
     add, linked = order.index("Subheader:Add Another Meter"), order.index("Subheader:Linked connections (2)")
@@ -337,7 +348,7 @@ def test_database_text_is_shown_as_text(app_env, account_id):
         assert not re.search(r"(?<!\\)<", body), body  # every < is escaped: no tag can form
         assert not re.search(r"(?<!\\)\]\(", body), body  # no live Markdown link
     assert any("\\<img src\\=x onerror\\=alert\\(1\\)\\>" in body for body in bodies)
-    assert "**\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\<b\\>bold\\</b\\>**" in bodies
+    assert "**\\[x\\]\\(javascript\\:\u2060alert\\(1\\)\\) \\<b\\>bold\\</b\\>**" in bodies
     assert not any(m.proto.allow_html for m in at.markdown)
     assert not any(c.proto.allow_html for c in at.caption)
 
