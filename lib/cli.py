@@ -118,8 +118,8 @@ class _ProgressBar:
 # --- shared arguments -----------------------------------------------------------------------------
 
 
-def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="the CSV file (UTF-8, with or without BOM; any line endings)")
+def _add_file_arguments(parser: argparse.ArgumentParser, what: str = "the CSV file") -> None:
+    parser.add_argument("file", type=Path, help=f"{what} (UTF-8, with or without BOM; any line endings)")
     parser.add_argument(
         "--skip-invalid",
         action="store_true",
@@ -193,7 +193,7 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
     with the flags below. One transaction: a strict import with a bad row imports nothing. A reading
     already stored with the same value is skipped; with a different value it is a bad row. A Green Button
     file (ESPI Atom XML, "Download My Data") is recognised by its content and needs --consumer-id."""
-    _add_file_arguments(parser)
+    _add_file_arguments(parser, "the CSV or Green Button XML file")
     parser.add_argument(
         "--id-col", default="consumer_id", metavar="NAME", help="consumer ID (or meter serial) column"
     )
@@ -273,8 +273,10 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
     )
     parser.add_argument(
         "--delimiter",
-        choices=(",", ";", "tab", "|"),
-        help="column separator (default: detected from the file: comma, semicolon, tab or pipe)",
+        type=_delimiter,
+        metavar="{comma,semicolon,tab,pipe}",
+        help="column separator, by name or as the character (default: detected from the file: comma, "
+        "semicolon, tab or pipe)",
     )
     parser.add_argument(
         "--decimal",
@@ -306,7 +308,7 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
                 register_max=args.register_max,
                 id_kind=args.id_kind,
                 stamp=args.stamp,
-                delimiter="\t" if args.delimiter == "tab" else args.delimiter,
+                delimiter=args.delimiter,
                 decimal=args.decimal,
                 skip_rows=args.skip_rows,
                 skip_invalid=args.skip_invalid,
@@ -517,6 +519,25 @@ def check_connection(parser: argparse.ArgumentParser) -> Runner:
         return 0
 
     return run
+
+
+_DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+
+
+def _delimiter(text: str) -> str:
+    """``comma``/``semicolon``/``tab``/``pipe`` or the character itself -> the character.
+
+    >>> [_delimiter(t) for t in ("comma", ";", "TAB", "\\t", "|")]
+    [',', ';', '\\t', '\\t', '|']
+    """
+    name = text.strip().lower()
+    if name in _DELIMITERS:
+        return _DELIMITERS[name]
+    if text in ("\\t", "\t"):
+        return "\t"
+    if text in _DELIMITERS.values():
+        return text
+    raise argparse.ArgumentTypeError(importing.message("bad_delimiter", text=text))
 
 
 def _date(text: str) -> dt.date:

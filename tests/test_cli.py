@@ -122,7 +122,7 @@ def test_strict_import_with_bad_rows_exits_1_and_imports_nothing(master, tmp_pat
     assert err.splitlines() == [
         f"{path}: 2 bad rows: nothing imported. First 2:",
         "  line 3, column 'consumer_id', value '777': unknown consumer ID (not in the consumer master)",
-        "  line 4, column 'kwh', value '-3': negative energy",
+        "  line 4, column 'kwh', value '-3': negative energy (energy sent to the grid? use --kwh-kind net)",
     ]
     assert count(master, "readings") == 0
     assert not (tmp_path / "r.csv.rejects.csv").exists()
@@ -765,3 +765,51 @@ def test_import_readings_help_lists_the_real_file_flags(capsys):
     out = " ".join(capsys.readouterr().out.split())
     for flag in ("--id-kind", "--date-col", "--stamp", "--export-kwh-col", "net", "ESPI"):
         assert flag in out
+
+
+# --- import-readings options checked before anything is read (issue 11, findings E and G) ------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--max-kwh", "0"],
+        ["--max-kwh", "-5"],
+        ["--max-kwh", "inf"],
+        ["--max-kwh", "nan"],
+        ["--register-max", "0"],
+        ["--register-max", "-1"],
+        ["--delimiter", "colon"],
+    ],
+)
+def test_import_readings_refuses_nonsense_limits_with_exit_2(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["import-readings", str(tmp_path / "r.csv"), *argv])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert argv[0] in err and ("above 0" in err or "not a separator" in err)
+
+
+@pytest.mark.parametrize("given", ["semicolon", ";"])
+def test_delimiter_by_name_or_character(master, tmp_path, given):
+    path = tmp_path / "r.csv"
+    path.write_text("consumer_id;timestamp;kwh\n101234567;2026-11-24 10:00;0.5\n", encoding="utf-8")
+    code, out, err = run("import-readings", path, "--delimiter", given)
+    assert (code, err) == (0, ""), out + err
+    assert count(master, "readings") == 1
+
+
+def test_skip_rows_past_the_end_says_so(master, tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text("consumer_id,timestamp,kwh\n101234567,2026-11-24 10:00,0.5\n", encoding="utf-8")
+    code, out, err = run("import-readings", path, "--skip-rows", "5")
+    assert code != 0
+    assert "--skip-rows 5 skips past the end of the file (2 lines)" in out + err
+
+
+def test_import_readings_help_names_green_button_and_the_delimiter_names(capsys):
+    with pytest.raises(SystemExit):
+        run("import-readings", "--help")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the CSV or Green Button XML file" in out
+    assert "--delimiter {comma,semicolon,tab,pipe}" in out

@@ -299,7 +299,11 @@ def test_money_balance_with_rupee_sign_and_grouping(master, tmp_path):
         ("101234567,2026-11-24 10:30,,", "kwh", "missing value"),
         ("101234567,2026-11-24 10:30,0.2.1,", "kwh", "not a number"),
         ("101234567,2026-11-24 10:30,nan,", "kwh", "not a finite number"),
-        ("101234567,2026-11-24 10:30,-0.1,", "kwh", "negative energy"),
+        (
+            "101234567,2026-11-24 10:30,-0.1,",
+            "kwh",
+            "negative energy (energy sent to the grid? use --kwh-kind net)",
+        ),
         ("101234567,2026-11-24 10:30,100.5,", "kwh", "more than 100 kWh in one reading"),
         ("101234567,2026-11-24 10:30,1e400,", "kwh", "not a finite number"),
         ("101234567,2026-11-24 10:30,0.2,lots", "balance_inr", "not a number"),
@@ -399,7 +403,10 @@ def test_strict_report_shows_the_first_20_and_the_count(master, tmp_path):
     assert [e.line for e in report.errors] == list(range(3, 23))
     text = importing.format_report(report)
     assert "24 bad rows: nothing imported. First 20:" in text
-    assert "line 3, column 'kwh', value '-24': negative energy" in text
+    assert (
+        "line 3, column 'kwh', value '-24': negative energy (energy sent to the grid? use --kwh-kind net)"
+        in text
+    )
     assert text.endswith("... and 4 more")
 
 
@@ -432,7 +439,7 @@ def test_skip_invalid_writes_every_rejected_row_with_its_reason(master, tmp_path
         "kwh",
         "-1",
         "negative_kwh",
-        "negative energy",
+        "negative energy (energy sent to the grid? use --kwh-kind net)",
         "101234567",
         "2026-11-24 00:00",
         "-1",
@@ -1126,7 +1133,11 @@ def test_row_reasons_render_in_hindi(master, tmp_path):
     error = only_error(
         importing.import_readings(master, write(tmp_path, HEADER + "101234567,2026-11-24 10:00,-1,\n"))
     )
-    assert error.code == "negative_kwh" and error.text("hi") == "ऋणात्मक ऊर्जा (यूनिट)"
+    assert (
+        error.code == "negative_kwh"
+        and error.text("hi") == "ऋणात्मक ऊर्जा (यूनिट) (ग्रिड को भेजी गई बिजली? --kwh-kind net दें)"
+    )
+    assert "--kwh-kind net" in error.text("en")
 
 
 def export_rows(conn, consumer_id: str) -> dict[str, tuple[float | None, float | None]]:

@@ -8,7 +8,7 @@ problem reads in English in the operator's report and in Hindi on a page:
 >>> problem.code, str(problem)
 ('absurd_kwh', 'more than 100 kWh in one reading')
 >>> reason_text("negative_kwh", {}, "hi")
-'ऋणात्मक ऊर्जा (यूनिट)'
+'ऋणात्मक ऊर्जा (यूनिट) (ग्रिड को भेजी गई बिजली? --kwh-kind net दें)'
 
 File-level failures (``ImportFailed``) and the summaries are operator messages (``MESSAGES``, English: the
 command line is for operators).
@@ -75,6 +75,9 @@ MESSAGES: dict[str, str] = {
     "from the balance), {refunds} refunds (returned to the payer, never on the balance)",
     "export_done": "{rows} days of consumer {consumer_id} written to {out}",
     "bad_date": "not a date (YYYY-MM-DD): {text!r}",
+    "skip_rows_past_end": "{path}: --skip-rows {skip_rows} skips past the end of the file ({lines} lines): "
+    "no header left to read",
+    "bad_delimiter": "not a separator: {text!r} (comma, semicolon, tab or pipe, by name or as the character)",
     "demo_done": "demo data written to {path}: {consumers} consumers ({linked} linked to the demo account, "
     "{unlinked} not), {readings} readings from {first_day} to {last_reading_ts}, {recharges} recharges",
     "demo_refused": "{path}: {error}",

@@ -202,6 +202,8 @@ class CsvSource:
                 if next(self.reader, None) is None:
                     break
         first = next(self.rows(), None)
+        if first is None and skip_rows:
+            raise ImportFailed("skip_rows_past_end", path=self.path, skip_rows=skip_rows, lines=self.line)
         if first is None:
             raise ImportFailed("empty_file", path=self.path, columns=columns)
         if len(first) > MAX_COLUMNS:
