@@ -2,9 +2,10 @@
 
 A connection is low (:func:`is_low`, the one answer the Overview card, the banner on every page and
 the SMS all use) when its balance is exhausted, it has fewer than ``min_days_left`` days of balance
-left (default 3) or its balance is below ``min_balance_inr`` (default ₹100). Balances and days left
-come from the ledger (:func:`lib.ledger.balance_outlook`): the meter's balance, or the ledger's estimate
-for a connection that reports none. Only the account's linked, active connections are ever read
+left (default 3) or its balance is below ``min_balance_inr`` (default ₹100). Balances come from the
+ledger (the meter's balance, or the ledger's estimate for a connection that reports none) and days left
+from the tariff simulation (:func:`lib.forecast.run_out` via :func:`lib.ledger.balance_outlook`): free
+units from the 1st, slabs, fixed charge, duty, rebate and arrears, not a straight line. Only the account's linked, active connections are ever read
 (:mod:`lib.storage`, which also holds the rule and the SMS log: :mod:`lib.storage.alerts`).
 
 >>> rule = AlertRule(min_days_left=3, min_balance_inr=100)
@@ -175,12 +176,23 @@ def low_balances(outlook: pd.DataFrame, rule: AlertRule) -> list[LowBalance]:
     return [alert for *_, alert in sorted(found, key=lambda item: item[:3])]
 
 
-def ledger_low_balances(ledger_rows: pd.DataFrame, rule: AlertRule, today: dt.date) -> list[LowBalance]:
+def ledger_low_balances(
+    ledger_rows: pd.DataFrame,
+    details: pd.DataFrame,
+    rule: AlertRule,
+    today: dt.date,
+    *,
+    arrears: pd.DataFrame | None = None,
+    book: tariff.TariffBook | None = None,
+) -> list[LowBalance]:
     """Low connections of a ledger (:func:`lib.ledger.load_ledger`) on IST ``today``, most urgent first.
 
-    What the banner on every page, the Overview cards and the SMS job all ask.
+    Days left come from the tariff simulation (:func:`lib.forecast.run_out`, through
+    :func:`lib.ledger.balance_outlook`): what the banner on every page, the Overview cards and the SMS
+    job all ask.
     """
-    return low_balances(ledger.balance_outlook(ledger_rows, today), rule)
+    outlook = ledger.balance_outlook(ledger_rows, details, today, arrears=arrears, book=book)
+    return low_balances(outlook, rule)
 
 
 def account_low_balances(conn: Database, account_id: int, *, now: str | None = None) -> list[LowBalance]:
@@ -189,7 +201,9 @@ def account_low_balances(conn: Database, account_id: int, *, now: str | None = N
     rule = alert_rule(conn, account_id)
     book = tariff.load_tariffs()
     rows = ledger.load_ledger(conn, account_id, today=today, book=book)
-    return ledger_low_balances(rows, rule, today)
+    details = conn.accounts.connection_details(account_id)
+    arrears = conn.ledger.arrears_frame(account_id)
+    return ledger_low_balances(rows, details, rule, today, arrears=arrears, book=book)
 
 
 # --- the SMS --------------------------------------------------------------------------------------------

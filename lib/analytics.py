@@ -13,9 +13,9 @@ is a gap (``NaN``), never a zero, and sums over periods with no data at all are 
 ...     "closing_balance_inr": [100.0, 80.0, 160.0], "recharge_inr": [0.0, 0.0, 100.0]})
 >>> with_deductions(daily)["deduction_inr"].tolist()
 [nan, 20.0, 20.0]
->>> row = run_out_forecast(daily, today=dt.date(2026, 11, 25)).iloc[0]
->>> float(row["burn_7_inr"]), float(row["days_left"]), row["run_out_day"].date().isoformat()
-(20.0, 8.0, '2026-12-02')
+
+When a balance runs out is not answered here but by :func:`lib.forecast.run_out`, which runs the
+coming days through the tariff (a straight line is wrong whenever the free units restart on the 1st).
 """
 
 from __future__ import annotations
@@ -133,95 +133,7 @@ def _deductions(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-# --- burn rate, days left, runs out first -------------------------------------------------------
-
-
-def burn_rate(daily: pd.DataFrame, until_day: dt.date, days: int = 7) -> pd.Series:
-    """Average daily deduction in ₹ per connection over the ``days`` IST days ending ``until_day``.
-
-    Recharges are excluded (see :func:`with_deductions`); days with an unknown deduction are left
-    out of the average; a connection with no known deduction in the window gets NaN.
-    """
-    frame = with_deductions(daily)
-    lo = _ts(until_day) - pd.Timedelta(days=days - 1)
-    window = frame[(frame["day"] >= lo) & (frame["day"] <= _ts(until_day))]
-    rate = window.groupby("consumer_id")["deduction_inr"].mean()
-    return rate.reindex(pd.Index(frame["consumer_id"].unique(), name="consumer_id"))
-
-
-def days_of_balance_left(balance_inr: float, burn_inr_per_day: float) -> float:
-    """How many days a balance lasts at a daily burn: 0 when exhausted, inf when nothing is deducted.
-
-    >>> days_of_balance_left(300.0, 40.0)
-    7.5
-    >>> days_of_balance_left(-12.0, 40.0)
-    0.0
-    """
-    if balance_inr is None or (isinstance(balance_inr, float) and math.isnan(balance_inr)):
-        return math.nan
-    if balance_inr <= 0:
-        return 0.0
-    if burn_inr_per_day is None or math.isnan(burn_inr_per_day):
-        return math.nan
-    if burn_inr_per_day <= 0:
-        return math.inf
-    return float(balance_inr) / float(burn_inr_per_day)
-
-
-def run_out_forecast(daily: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    """Per connection: latest balance, 7- and 30-day burn, days of balance left and run-out day.
-
-    Columns: consumer_id, nickname, balance_inr, balance_day (IST day of that balance),
-    burn_7_inr, burn_30_inr, days_left, run_out_day (NaT when unknown or never).
-    The burn uses complete days only: the window ends yesterday, or on the last day with data when
-    the data stop earlier. ``days_left`` uses the 7-day burn, else the 30-day one.
-    """
-    columns = [
-        "consumer_id",
-        "nickname",
-        "balance_inr",
-        "balance_day",
-        "burn_7_inr",
-        "burn_30_inr",
-        "days_left",
-        "run_out_day",
-    ]
-    if not len(daily):
-        return pd.DataFrame(columns=columns)
-    today_ts = _ts(today)
-    yesterday = today_ts - pd.Timedelta(days=1)
-    firsts = daily.drop_duplicates("consumer_id")  # link order: order of first appearance
-    out = pd.DataFrame(
-        {"consumer_id": firsts["consumer_id"].to_numpy(), "nickname": firsts["nickname"].to_numpy()}
-    )
-    key = out["consumer_id"].astype(str)  # fill_calendar's consumer_id is text
-    # One calendar for all connections (each over its own first..last day), deductions by a groupby.
-    frame = _deductions(fill_calendar(daily))
-    known = frame[frame["closing_balance_inr"].notna() & (frame["day"] <= today_ts)]
-    last = known.groupby("consumer_id", sort=False).tail(1).set_index("consumer_id")  # frame is sorted by day
-    balance = pd.Series(last["closing_balance_inr"].reindex(key).to_numpy(dtype=float), index=out.index)
-    balance_day = pd.Series(last["day"].reindex(key).to_numpy(), index=out.index)
-    # The burn windows end yesterday, or on the last day with a balance when the data stop earlier.
-    until = balance_day.where(balance_day < yesterday, yesterday).where(balance_day.notna())
-    row_until = pd.Series(until.to_numpy(), index=key).reindex(frame["consumer_id"]).to_numpy()
-    for days, name in ((7, "burn_7_inr"), (30, "burn_30_inr")):
-        inside = (frame["day"] <= row_until) & (frame["day"] >= row_until - pd.Timedelta(days=days - 1))
-        rates = frame.loc[inside].groupby("consumer_id", sort=False)["deduction_inr"].mean()
-        out[name] = pd.Series(rates.reindex(key).to_numpy(dtype=float), index=out.index).where(
-            balance.notna()
-        )
-    burn = out["burn_7_inr"].fillna(out["burn_30_inr"])
-    # days_of_balance_left, column-wise: 0 when exhausted, inf when nothing is deducted, NaN when unknown.
-    left = pd.Series(np.nan, index=out.index)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        left = left.mask(burn > 0, balance / burn)
-    left = left.mask(burn <= 0, math.inf).mask(balance <= 0, 0.0).where(balance.notna())
-    whole_days = pd.to_timedelta(np.floor(left.where(np.isfinite(left))), unit="D")
-    out["balance_inr"] = balance
-    out["balance_day"] = pd.to_datetime(balance_day)
-    out["days_left"] = left.astype(float)
-    out["run_out_day"] = out["balance_day"] + whole_days
-    return out[columns]
+# --- runs out first (the forecast itself is :func:`lib.forecast.run_out`, a tariff simulation) -------
 
 
 def runs_out_first(forecast: pd.DataFrame) -> pd.DataFrame:
@@ -605,25 +517,23 @@ def overview_cards(
     recharges: pd.DataFrame,
     today: dt.date,
     *,
-    forecast: pd.DataFrame | None = None,
+    forecast: pd.DataFrame,
     episodes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per linked connection for the Overview, ordered by what runs out first.
 
     ``details`` is :func:`lib.storage.accounts.connection_details` (link order); ``daily`` should cover at
-    least the last 31 days; ``recharges`` is :func:`lib.storage.readings.recharges_frame`. Columns:
-    consumer_id, nickname, has_readings, balance_inr, balance_day, burn_7_inr, burn_30_inr,
-    days_left, run_out_day, yesterday_kwh, last_recharge_ts, last_recharge_inr, supply_cut,
-    cut_since, low (fewer than ``LOW_DAYS_LEFT`` days), warn. ``forecast`` (:func:`run_out_forecast`) and
-    ``episodes`` (:func:`disconnection_episodes`) are worked out from ``daily`` unless given (the
+    least the last 31 days; ``recharges`` is :func:`lib.storage.readings.recharges_frame`; ``forecast`` is
+    :func:`lib.forecast.run_out` (balance, burn, days left and run-out day come from it, so the card, the
+    order, the chart and the warnings tell one story). Columns: consumer_id, nickname, has_readings,
+    balance_inr, balance_day, burn_7_inr, burn_30_inr, days_left, run_out_day, yesterday_kwh,
+    last_recharge_ts, last_recharge_inr, supply_cut, cut_since, low (fewer than ``LOW_DAYS_LEFT`` days),
+    warn. ``episodes`` (:func:`disconnection_episodes`) is worked out from ``daily`` unless given (the
     dashboard passes its per-connection cached ones).
     """
     ids = details["consumer_id"].astype(str).tolist()
     nicknames = dict(zip(ids, details["nickname"], strict=True))
-    if forecast is None:
-        forecast = run_out_forecast(daily, today) if len(daily) else None
-    if forecast is not None:
-        forecast = forecast.assign(consumer_id=forecast["consumer_id"].astype(str)).set_index("consumer_id")
+    forecast = forecast.assign(consumer_id=forecast["consumer_id"].astype(str)).set_index("consumer_id")
     yesterday = units_on(daily, today - dt.timedelta(days=1)) if len(daily) else pd.Series(dtype=float)
     latest = last_recharges(recharges).set_index("consumer_id")
     if episodes is None:
@@ -633,7 +543,7 @@ def overview_cards(
     for cid in ids:
         own = daily[daily["consumer_id"] == cid]
         has = bool(len(own) and (own["intervals"] > 0).any())
-        f = forecast.loc[cid] if forecast is not None and cid in forecast.index else None
+        f = forecast.loc[cid] if cid in forecast.index else None
         cut_since = ongoing.loc[cid, "start"] if ongoing is not None and cid in ongoing.index else pd.NaT
         if isinstance(cut_since, pd.Series):  # pragma: no cover - one ongoing episode per connection
             cut_since = cut_since.iloc[-1]

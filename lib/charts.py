@@ -160,6 +160,7 @@ def compare_figure(
     columns: int = 2,
     shared_y: bool = True,
     forecast: pd.DataFrame | None = None,
+    projection: pd.DataFrame | None = None,
     episodes: pd.DataFrame | None = None,
     first_day: dt.date | None = None,
     last_day: dt.date | None = None,
@@ -170,7 +171,9 @@ def compare_figure(
     ``layout="side_by_side"``: one panel per connection (titled with its nickname), ``columns``
     panels per row (1 on a phone), a shared y-axis when ``shared_y``. ``"overlay"``: one axis, a
     trace per connection. Balance is drawn as lines with recharge markers, the projected run-out
-    (``forecast`` from :func:`lib.analytics.run_out_forecast`) as a dashed continuation to zero;
+    (``forecast`` from :func:`lib.forecast.run_out`) as a dashed continuation: along ``projection`` (its
+    ``path``: the simulated closing balance of each coming day, flat while free units last) when given,
+    else straight to zero on the run-out day;
     units and spend as bars (no text on them: the hover carries date and value).
     ``episodes`` (:func:`lib.analytics.disconnection_episodes`) are shaded. The period that holds
     ``today`` (IST, default :func:`lib.clock.today_ist`) is not over yet: its bar is lighter and
@@ -199,7 +202,9 @@ def compare_figure(
             own, cid, str(names[cid]), colour, metric, granularity, lang, refs, today
         )
         if metric == "balance" and forecast is not None and last_day is not None:
-            traces += _run_out_traces(forecast, cid, str(names[cid]), colour, lang, first_day, last_day, refs)
+            traces += _run_out_traces(
+                forecast, projection, cid, str(names[cid]), colour, lang, first_day, last_day, refs
+            )
         if episodes is not None and len(episodes):
             shapes += _episode_shapes(episodes, cid, colour, first_day, last_day, axis, side)
 
@@ -402,6 +407,7 @@ def is_so_far(period: dt.date, granularity: Granularity, today: dt.date) -> bool
 
 def _run_out_traces(
     forecast: pd.DataFrame,
+    projection: pd.DataFrame | None,
     cid: str,
     name: str,
     colour: str,
@@ -424,29 +430,55 @@ def _run_out_traces(
     label = i18n.t("chart_run_out", lang, date=i18n.format_date(end, lang, pattern="d MMM y"))
     balance = float(row["balance_inr"])
     # Draw at most a third of the shown range (a week at least) ahead, so a far run-out date does not
-    # squeeze the measured days; the dashed line keeps its slope and the hover names the real date.
+    # squeeze the measured days; the hover names the real date.
     span = (last_day - first_day).days + 1 if first_day else 30
     horizon = last_day + dt.timedelta(days=max(7, span // 3))
-    stop, stop_balance = end, 0.0
-    if end > horizon and end > start:
-        stop = horizon
-        stop_balance = balance * (1 - (horizon - start).days / (end - start).days)
+    own = None if projection is None else projection[projection["consumer_id"].astype(str) == cid]
+    if own is not None and len(own):
+        ahead = own[(own["day"] > pd.Timestamp(start)) & (own["day"] <= pd.Timestamp(horizon))]
+        xs, ys = _corners(
+            [start, *(d.date() for d in ahead["day"])],
+            [round(balance, 2), *(round(max(0.0, float(v)), 2) for v in ahead["closing_inr"])],
+        )
+    else:
+        stop, stop_balance = end, 0.0
+        if end > horizon and end > start:
+            stop = horizon
+            stop_balance = balance * (1 - (horizon - start).days / (end - start).days)
+        xs, ys = [start.isoformat(), stop.isoformat()], [round(balance, 2), round(stop_balance, 2)]
     return [
         {
             "type": "scatter",
-            "x": [start.isoformat(), stop.isoformat()],
-            "y": [round(balance, 2), round(stop_balance, 2)],
+            "x": xs,
+            "y": ys,
             "mode": "lines",
             "line": {"color": colour, "dash": "dash", "width": 2},
             "name": label,
             "legendgroup": cid,
             "showlegend": False,
-            "text": [label, label],
-            "hovertemplate": "%{text}<extra>" + plotly_text(name) + "</extra>",
+            "hovertemplate": plotly_text(label) + "<extra>" + plotly_text(name) + "</extra>",
             "meta": {"consumer_id": cid, "kind": "run_out"},
             **refs,
         }
     ]
+
+
+def _corners(days: list[dt.date], balances: list[float]) -> tuple[list[str], list[float]]:
+    """The points of a daily balance path where its slope changes (the line looks the same, fewer bytes).
+
+    >>> d = [dt.date(2026, 12, i) for i in range(1, 6)]
+    >>> _corners(d, [100.0, 100.0, 100.0, 80.0, 60.0])
+    (['2026-12-01', '2026-12-03', '2026-12-05'], [100.0, 100.0, 60.0])
+    """
+    keep = [0]
+    for i in range(1, len(days) - 1):
+        before = balances[i] - balances[i - 1]
+        after = balances[i + 1] - balances[i]
+        if abs(after - before) > 0.5:  # under 50 paise a day of difference is not visible
+            keep.append(i)
+    if len(days) > 1:
+        keep.append(len(days) - 1)
+    return [days[i].isoformat() for i in keep], [balances[i] for i in keep]
 
 
 def _episode_shapes(

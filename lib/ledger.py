@@ -892,44 +892,23 @@ def free_units_outlook(
     return out
 
 
-def balances_as_daily(ledger: pd.DataFrame) -> pd.DataFrame:
-    """The ledger as a :mod:`lib.analytics` daily frame whose balance is the meter's, else the ledger's.
+def balance_outlook(
+    ledger: pd.DataFrame,
+    details: pd.DataFrame,
+    today: dt.date | None = None,
+    *,
+    arrears: pd.DataFrame | None = None,
+    book: tariff.TariffBook | None = None,
+) -> pd.DataFrame:
+    """Per connection: latest balance (metered or estimated), burn, days of balance left and run-out day.
 
-    So :func:`lib.analytics.run_out_forecast` gives days of balance left also for a connection that
-    reports no balance (an imported file); ``estimated`` tells which.
+    The tariff simulation of :func:`lib.forecast.run_out` (its columns, ``estimated`` among them: the
+    latest balance is the ledger's, not the meter's); ``details`` gives each connection's tariff category
+    and sanctioned load, ``arrears`` (:func:`lib.storage.ledger.arrears_frame`) the instalments still to come.
     """
-    if not len(ledger):
-        return analytics.empty_daily().assign(estimated=pd.Series(dtype=bool))
-    return pd.DataFrame(
-        {
-            "consumer_id": ledger["consumer_id"].astype(str),
-            "nickname": ledger["nickname"],
-            "day": ledger["day"],
-            "kwh": ledger["units"],
-            "intervals": ledger["intervals"],
-            "peak_kwh": math.nan,
-            "closing_balance_inr": ledger["balance_inr"],
-            "recharge_inr": ledger["recharge_inr"],
-            "estimated": ledger["estimated"],
-        }
-    )
+    from lib import forecast  # forecast builds on this module's arrears schedule
 
-
-def balance_outlook(ledger: pd.DataFrame, today: dt.date | None = None) -> pd.DataFrame:
-    """Per connection: latest balance (metered or estimated), burn and days of balance left.
-
-    Columns of :func:`lib.analytics.run_out_forecast` plus ``estimated`` (the latest balance is the
-    ledger's, not the meter's).
-    """
-    today = today or today_ist()
-    frame = balances_as_daily(ledger)
-    forecast = analytics.run_out_forecast(frame, today)
-    if not len(forecast):
-        return forecast.assign(estimated=pd.Series(dtype=bool))
-    latest = frame[frame["day"] <= pd.Timestamp(today)].sort_values("day").groupby("consumer_id").tail(1)
-    flags = latest.set_index("consumer_id")["estimated"]
-    forecast["estimated"] = forecast["consumer_id"].map(flags).fillna(False).astype(bool)
-    return forecast
+    return forecast.run_out(ledger, details, today or today_ist(), arrears=arrears, book=book)
 
 
 # --- reading it for an account ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from lib import analytics, storage
+from lib import analytics, forecast, ledger, storage
 from lib.clock import IST, UTC
 from tests.factories import add_consumer, add_readings
 
@@ -75,45 +75,6 @@ def test_fill_calendar_adds_connections_without_rows():
 def test_deductions_exclude_recharges_and_stay_unknown_across_a_gap():
     deductions = analytics.with_deductions(HOME)["deduction_inr"].tolist()
     assert same(deductions, [NaN, 20.0, NaN, NaN, 20.0, 10.0])
-
-
-def test_burn_rate_over_7_and_30_days():
-    # Day 1 closes at ₹1000; days 2-24 lose ₹10 each, days 25-31 lose ₹30 each.
-    rows, balance = [("2026-10-01", 4.0, 1000.0, 0)], 1000.0
-    for day in range(2, 32):
-        balance -= 10 if day <= 24 else 30
-        rows.append((f"2026-10-{day:02d}", 4.0, balance, 0))
-    daily = frame("101", "Home", rows)
-    assert analytics.burn_rate(daily, dt.date(2026, 10, 31), 7)["101"] == pytest.approx(30.0)
-    # 30 days ending the 31st = days 2..31: (23 × 10 + 7 × 30) / 30 = 440 / 30
-    assert analytics.burn_rate(daily, dt.date(2026, 10, 31), 30)["101"] == pytest.approx(440 / 30)
-
-
-def test_days_of_balance_left_edges():
-    assert analytics.days_of_balance_left(90.0, 30.0) == 3.0
-    assert analytics.days_of_balance_left(0.0, 30.0) == 0.0
-    assert math.isinf(analytics.days_of_balance_left(90.0, 0.0))
-    assert math.isnan(analytics.days_of_balance_left(90.0, NaN))
-    assert math.isnan(analytics.days_of_balance_left(NaN, 30.0))
-
-
-def test_run_out_forecast_uses_complete_days_and_the_latest_balance():
-    # Today (6 Nov, noon) already has a balance: ₹220 at its last reading. The burn window ends
-    # yesterday (5 Nov): known deductions 20 (2nd) and 20 (5th) -> ₹20/day; 220 / 20 = 11 days.
-    forecast = analytics.run_out_forecast(HOME, dt.date(2026, 11, 6)).iloc[0]
-    assert forecast["balance_inr"] == 220.0
-    assert forecast["burn_7_inr"] == pytest.approx(20.0)
-    assert forecast["days_left"] == pytest.approx(11.0)
-    assert forecast["run_out_day"] == pd.Timestamp("2026-11-17")
-
-
-def test_run_out_forecast_when_the_data_stop_early():
-    # Data end on 6 Nov, today is 20 Nov: the window ends on the 6th: 20, 20, 10 -> 50 / 3.
-    forecast = analytics.run_out_forecast(HOME, dt.date(2026, 11, 20)).iloc[0]
-    assert forecast["balance_day"] == pd.Timestamp("2026-11-06")
-    assert forecast["burn_7_inr"] == pytest.approx(50 / 3)
-    assert forecast["days_left"] == pytest.approx(220 / (50 / 3))  # 13.2 days
-    assert forecast["run_out_day"] == pd.Timestamp("2026-11-19")
 
 
 def test_runs_out_first_order():
@@ -319,14 +280,18 @@ def test_overview_cards_from_the_store_across_ist_midnight(conn):
     details = storage.accounts.connection_details(conn, account)
     daily = storage.readings.daily_frame(conn, account)
     recharges = storage.readings.recharges_frame(conn, account)
-    cards = analytics.overview_cards(details, daily, recharges, dt.date(2026, 11, 25)).set_index(
+    today = dt.date(2026, 11, 25)
+    outlook = forecast.run_out(ledger.build_ledger(daily, details, today=today), details, today)
+    cards = analytics.overview_cards(details, daily, recharges, today, forecast=outlook).set_index(
         "consumer_id"
     )
     home, shop = cards.loc["111"], cards.loc["222"]
     # Home: 2000 + 500 - 168 × 6 = 1492 now; complete days 23, 24 lose 288 each (recharge excluded).
     assert home["balance_inr"] == pytest.approx(1492.0)
     assert home["burn_7_inr"] == pytest.approx(288.0)
-    assert home["days_left"] == pytest.approx(1492 / 288)
+    # Days left and the run-out day are the tariff forecast's, not balance ÷ burn.
+    expected = outlook.set_index("consumer_id").loc["111"]
+    assert home["days_left"] == expected["days_left"] and home["run_out_day"] == expected["run_out_day"]
     assert home["yesterday_kwh"] == 48.0
     assert home["last_recharge_inr"] == 500.0 and not home["low"]
     # Shop: 0.5 kWh on the 23rd, 24 kWh (48 × 0.5) on the 24th: 100 - 3 - 144 = -47 at the end of the 24th.
@@ -339,10 +304,22 @@ def test_overview_cards_from_the_store_across_ist_midnight(conn):
 def test_overview_card_of_a_connection_without_readings():
     details = pd.DataFrame({"consumer_id": ["101", "909"], "nickname": ["Home", "New"]})
     empty_recharges = pd.DataFrame(columns=["consumer_id", "ts", "amount_inr"])
-    cards = analytics.overview_cards(details, HOME, empty_recharges, dt.date(2026, 11, 6)).set_index(
-        "consumer_id"
+    outlook = pd.DataFrame(
+        {
+            "consumer_id": ["101"],
+            "balance_inr": [220.0],
+            "balance_day": [pd.Timestamp("2026-11-06")],
+            "burn_7_inr": [50 / 3],
+            "burn_30_inr": [50 / 3],
+            "days_left": [41.5],
+            "run_out_day": [pd.Timestamp("2026-12-17")],
+        }
     )
+    cards = analytics.overview_cards(details, HOME, empty_recharges, dt.date(2026, 11, 6), forecast=outlook)
+    cards = cards.set_index("consumer_id")
     assert not cards.loc["909", "has_readings"] and math.isnan(cards.loc["909", "balance_inr"])
+    assert cards.loc["101", "days_left"] == 41.5
+    assert cards.loc["101", "run_out_day"] == pd.Timestamp("2026-12-17")
     assert list(cards.index) == ["101", "909"]
 
 

@@ -9,7 +9,7 @@ import random
 import pandas as pd
 import pytest
 
-from lib import analytics, charts, i18n, storage
+from lib import analytics, charts, forecast, i18n, ledger, storage
 from lib.clock import IST, to_ts
 from lib.storage.engine import transaction
 from lib.ui.compare import effective_granularity
@@ -169,7 +169,38 @@ def test_a_far_run_out_is_drawn_only_a_third_of_the_range_ahead():
     )
     run_out = next(trace for trace in fig.data if trace.meta["kind"] == "run_out")
     assert run_out.x == ("2026-11-25", "2026-12-05") and run_out.y == (600.0, 500.0)
-    assert run_out.text[0] == "Expected to run out on 24 Jan 2027"
+    assert run_out.hovertemplate.startswith("Expected to run out on 24 Jan 2027<extra>")
+
+
+def test_the_projection_follows_the_simulated_path_flat_while_free_units_last():
+    # The forecast's path (lib.forecast.simulate): 26 Nov takes ₹30, 27-30 Nov nothing (free units),
+    # then ₹20 a day: the dashed line has corners where the slope changes, not one straight slope.
+    days = pd.date_range("2026-11-26", "2026-12-05")
+    closing = [270.0, 270.0, 270.0, 270.0, 270.0, 250.0, 230.0, 210.0, 190.0, 170.0]
+    projection = pd.DataFrame({"consumer_id": "1", "day": days, "closing_inr": closing})
+    forecast = pd.DataFrame(
+        {
+            "consumer_id": ["1"],
+            "balance_inr": [300.0],
+            "balance_day": [pd.Timestamp("2026-11-25")],
+            "run_out_day": [pd.Timestamp("2026-12-14")],
+        }
+    )
+    fig = charts.compare_figure(
+        series_for(["1"], [[300.0] * 30], start="2026-10-27"),
+        metric="balance",
+        granularity="day",
+        lang="en",
+        colours={},
+        forecast=forecast,
+        projection=projection,
+        first_day=dt.date(2026, 10, 27),
+        last_day=dt.date(2026, 11, 25),
+    )
+    run_out = next(trace for trace in fig.data if trace.meta["kind"] == "run_out")
+    assert run_out.x == ("2026-11-25", "2026-11-26", "2026-11-30", "2026-12-05")
+    assert run_out.y == (300.0, 270.0, 270.0, 170.0)
+    assert run_out.line.dash == "dash"
 
 
 def test_no_projection_when_the_data_stop_long_before_the_range_ends():
@@ -293,6 +324,9 @@ def test_a_year_of_half_hours_for_five_connections_stays_under_200_kb(year_of_re
             conn, account, None, str(first - dt.timedelta(days=1)), str(last)
         )
         raw_points = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+        outlook = forecast.simulate(
+            ledger.load_ledger(conn, account, today=last), conn.accounts.connection_details(account), last
+        )
     assert raw_points == 5 * 365 * 48
     ids = [f"C{i}" for i in range(5)]
     granularity, _ = effective_granularity(chosen, first, last, len(ids))
@@ -303,7 +337,8 @@ def test_a_year_of_half_hours_for_five_connections_stays_under_200_kb(year_of_re
         granularity=granularity,
         lang="hi",  # Hindi text is the larger (escaped) one
         colours=charts.connection_colours(ids),
-        forecast=analytics.run_out_forecast(daily, last),
+        forecast=outlook.summary,
+        projection=outlook.path,
         episodes=analytics.disconnection_episodes(daily),
         first_day=first,
         last_day=last,

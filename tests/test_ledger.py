@@ -241,7 +241,7 @@ def test_a_negative_balance_keeps_paying_fixed_charges_until_a_recharge():
     day = _row(rows, "2026-11-24")
     assert (day["energy_inr"], day["fixed_inr"], day["duty_inr"]) == (0.0, 13.33, 0.80)
     assert day["closing_inr"] == 441.66
-    outlook = ledger.balance_outlook(rows.iloc[:2], TODAY)
+    outlook = ledger.balance_outlook(rows.iloc[:2], _details("NDS-II", load=2.0), TODAY)
     assert outlook.iloc[0]["days_left"] == 0.0  # exhausted
 
 
@@ -514,7 +514,8 @@ def test_imported_connection_without_a_balance_is_unknown_until_the_household_en
     rows = ledger.load_ledger(conn, account, today=TODAY)
     # No metered balance, no anchor: unknown (issue 11). It was "estimated" from ₹0 (334.68), which is wrong.
     assert set(rows["status"]) == {"unknown"} and rows["balance_inr"].isna().all()
-    assert math.isnan(ledger.balance_outlook(rows, TODAY).iloc[0]["balance_inr"])
+    details = storage.accounts.connection_details(conn, account)
+    assert math.isnan(ledger.balance_outlook(rows, details, TODAY).iloc[0]["balance_inr"])
     # 6 units a day on NDS-II, 1 kW, Nov 2026: 6 x 7.79 = 46.74; fixed 6.67 (22nd), 6.66 (23rd), 6.67 (24th);
     # duty 6 % of 53.41 = 3.20 (3.2046) or of 53.40 = 3.20; rebate 1.50. Deductions 55.11, 55.10, 55.11.
     assert list(rows["deduction_inr"]) == [55.11, 55.10, 55.11]
@@ -531,8 +532,11 @@ def test_imported_connection_without_a_balance_is_unknown_until_the_household_en
     assert list(rows["status"]) == ["unknown", "estimated", "estimated"] and rows["estimated"].all()
     # 200 - 55.10 = 144.90 on the 23rd, 144.90 - 55.11 = 89.79 on the 24th (the ₹500 was paid on the 22nd).
     assert list(rows["balance_inr"].iloc[1:]) == [144.90, 89.79]
-    outlook = ledger.balance_outlook(rows, TODAY).iloc[0]
+    outlook = ledger.balance_outlook(rows, details, TODAY).iloc[0]
     assert outlook["estimated"] and outlook["balance_inr"] == 89.79
+    # The ledger's estimate already holds the 24th's charges: the forecast starts on the 25th, 55.11 a day
+    # (6 units, NDS-II, 1 kW; fixed 6.67 on the 25th): 89.79 - 55.11 = 34.68, then the 26th takes it below.
+    assert outlook["run_out_day"] == pd.Timestamp("2026-11-26")
 
 
 def test_a_balance_anchor_needs_a_link_a_number_and_a_past_day(conn):

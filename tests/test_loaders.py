@@ -4,17 +4,13 @@ run-out forecast equals the per-connection loop it replaced."""
 
 from __future__ import annotations
 
-import datetime as dt
-import math
-import random
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import analytics, cli, config, i18n, storage
+from lib import cli, config, i18n, storage
 from lib.ui import frame, loaders
 from lib.ui.context import PageContext
 from tests.factories import household
@@ -123,66 +119,3 @@ def test_settings_are_read_once_per_secrets_file_state(tmp_path, monkeypatch):
     secrets.write_text("[sms]\ndaily_budget = 77\n", encoding="utf-8")
     assert frame.settings().sms_daily_budget == 77
     assert len(calls) == 2
-
-
-# --- the forecast: vectorised, the same answers as the loop it replaced ---------------------------------
-
-
-def _reference_forecast(daily: pd.DataFrame, today: dt.date) -> pd.DataFrame:
-    """The per-connection loop run_out_forecast used before issue 15 (burn_rate per connection)."""
-    columns = ["consumer_id", "nickname", "balance_inr", "balance_day", "burn_7_inr", "burn_30_inr"]
-    columns += ["days_left", "run_out_day"]
-    today_ts = pd.Timestamp(today)
-    yesterday = (today_ts - pd.Timedelta(days=1)).date()
-    rows = []
-    known = daily[daily["closing_balance_inr"].notna() & (daily["day"] <= today_ts)]
-    for cid, group in daily.groupby("consumer_id", sort=False):
-        own = known[known["consumer_id"] == cid].sort_values("day")
-        if not len(own):
-            rows.append([cid, group["nickname"].iloc[0], np.nan, pd.NaT, np.nan, np.nan, np.nan, pd.NaT])
-            continue
-        last = own.iloc[-1]
-        until = min(yesterday, last["day"].date())
-        burn_7 = float(analytics.burn_rate(group, until, 7).get(cid, np.nan))
-        burn_30 = float(analytics.burn_rate(group, until, 30).get(cid, np.nan))
-        burn = burn_7 if not math.isnan(burn_7) else burn_30
-        left = analytics.days_of_balance_left(float(last["closing_balance_inr"]), burn)
-        run_out = (
-            pd.NaT
-            if math.isnan(left) or math.isinf(left)
-            else last["day"] + pd.Timedelta(days=math.floor(left))
-        )
-        rows.append([cid, group["nickname"].iloc[0], float(last["closing_balance_inr"]), last["day"]])
-        rows[-1] += [burn_7, burn_30, left, run_out]
-    return pd.DataFrame(rows, columns=columns)
-
-
-@pytest.mark.parametrize("seed", range(40))
-def test_vectorised_forecast_equals_the_loop(seed):
-    rng = random.Random(seed)
-    rows = []
-    for c in range(rng.randint(1, 4)):
-        start = dt.date(2026, 10, 1) + dt.timedelta(days=rng.randint(0, 50))
-        balance = rng.uniform(-50, 800)
-        for d in range(rng.randint(3, 60)):
-            if rng.random() < 0.15:  # a gap
-                continue
-            balance -= rng.uniform(-5, 60)  # sometimes it rises: no deduction
-            rows.append(
-                {
-                    "consumer_id": str(c),
-                    "nickname": f"N{c}",
-                    "day": pd.Timestamp(start + dt.timedelta(days=d)),
-                    "kwh": 1.0,
-                    "intervals": 48,
-                    "peak_kwh": 0.1,
-                    "closing_balance_inr": np.nan if rng.random() < 0.2 else round(balance, 2),
-                    "recharge_inr": 500.0 if rng.random() < 0.05 else 0.0,
-                }
-            )
-    assert rows
-    daily = pd.DataFrame(rows)
-    today = dt.date(2026, 11, 25) - dt.timedelta(days=rng.randint(0, 40))
-    pd.testing.assert_frame_equal(
-        analytics.run_out_forecast(daily, today), _reference_forecast(daily, today), check_dtype=False
-    )

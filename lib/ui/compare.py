@@ -7,6 +7,7 @@ connections (read uncached on every run) before any data is loaded.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -26,6 +27,8 @@ from lib.ui.widgets import (
     page_link,
     pinned_first_column,
 )
+
+log = logging.getLogger(__name__)
 
 RANGES = ("7d", "30d", "3m", "1y", "custom")
 GRANULARITY_CHOICES = ("auto", *analytics.GRANULARITIES)

@@ -139,7 +139,10 @@ def draw(ctx: PageContext) -> None:
 
 
 def _draw_headline(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, today: dt.date) -> None:
-    outlook = ledger.balance_outlook(own, today)
+    # The same forecast as the Overview and the warning on every page (cached per data version).
+    cid = str(own["consumer_id"].iloc[0])
+    summary = loaders.account_forecast(ctx).summary
+    outlook = summary[summary["consumer_id"].astype(str) == cid]
     row = outlook.iloc[0] if len(outlook) else None
     summary = ledger.unexplained_summary(own)
     cols = st.columns(3)

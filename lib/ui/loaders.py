@@ -31,7 +31,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import alerts, analytics, clock, ledger, storage
+from lib import alerts, analytics, clock, forecast, ledger, storage
 from lib.ui.context import PageContext
 
 TTL_SECONDS = 6 * 3600
@@ -161,11 +161,9 @@ def connection_hour_profile(
 def connection_forecast(
     _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
 ) -> pd.DataFrame:
-    """:func:`lib.analytics.run_out_forecast` of one connection as of IST ``today``, from its last
-    ``FORECAST_DAYS`` days."""
-    day = dt.date.fromisoformat(today)
-    first = str(day - dt.timedelta(days=FORECAST_DAYS))
-    return analytics.run_out_forecast(connection_daily(_ctx, db, account_id, key, first, today), day)
+    """The run-out forecast (:func:`lib.forecast.run_out` columns) of one connection as of IST ``today``:
+    the same tariff simulation as :func:`connection_outlook` (the card, the order, the chart, the warning)."""
+    return connection_simulation(_ctx, db, account_id, key, today).summary
 
 
 @_per_connection
@@ -183,11 +181,32 @@ def connection_ledger(_ctx: PageContext, db: str, account_id: int, key: ConnKey,
         return ledger.load_ledger(conn, account_id, [key[0]], today=dt.date.fromisoformat(today))
 
 
+@st.cache_resource(show_spinner=False, max_entries=PER_CONNECTION_ENTRIES, ttl=TTL_SECONDS)
+def connection_simulation(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
+) -> forecast.Forecast:
+    """:func:`lib.forecast.simulate` of one connection's ledger as of IST ``today`` (summary and daily
+    path): computed once per connection data version and day, not per rerun (shared, never mutated)."""
+    rows = connection_ledger(_ctx, db, account_id, key, today)
+    with _ctx.db() as conn:
+        details = storage.accounts.connection_details(conn, account_id)
+        arrears = storage.ledger.arrears_frame(conn, account_id, [key[0]])
+    details = details[details["consumer_id"].astype(str) == key[0]]
+    return forecast.simulate(rows, details, dt.date.fromisoformat(today), arrears=arrears)
+
+
 @_per_connection
 def connection_outlook(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
-    """:func:`lib.ledger.balance_outlook` of one connection's ledger as of IST ``today``."""
-    rows = connection_ledger(_ctx, db, account_id, key, today)
-    return ledger.balance_outlook(rows, dt.date.fromisoformat(today))
+    """:func:`lib.ledger.balance_outlook` (the tariff simulation) of one connection as of IST ``today``."""
+    return connection_simulation(_ctx, db, account_id, key, today).summary
+
+
+@_per_connection
+def connection_projection(
+    _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
+) -> pd.DataFrame:
+    """The simulated days (:data:`lib.forecast.PATH_COLUMNS`) of one connection: the chart's dashed line."""
+    return connection_simulation(_ctx, db, account_id, key, today).path
 
 
 @_per_connection
@@ -233,6 +252,16 @@ def household_frame(
     if len(filled) == 1:
         return filled[0]
     return pd.concat(filled, ignore_index=True)
+
+
+def account_forecast(ctx: PageContext) -> forecast.Forecast:
+    """The signed-in account's run-out forecast, put together from the per-connection cached simulations."""
+    home = household(ctx)
+    today = clock.today_ist().isoformat()
+    return forecast.Forecast(
+        summary=household_frame(ctx, connection_outlook, home.keys, today),
+        path=household_frame(ctx, connection_projection, home.keys, today),
+    )
 
 
 def low_balances(ctx: PageContext) -> list[alerts.LowBalance]:
