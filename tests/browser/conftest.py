@@ -56,6 +56,19 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         yield server
 
 
+MONTH_END_NOW = "2026-11-30T06:30:00Z"  # the day before the free units restart (issue 14 §1)
+
+
+@pytest.fixture(scope="package")
+def month_end_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """A second camp-mode server whose clock says 30 Nov 2026, 12:00 IST (for the run-out forecast)."""
+    _require_browser()
+    work_dir = tmp_path_factory.mktemp("browser-server-month-end")
+    reset_demo(work_dir / "camp.db", now=MONTH_END_NOW)
+    with AppServer.start(work_dir, now=MONTH_END_NOW) as server:
+        yield server
+
+
 @pytest.fixture(scope="package")
 def chromium(app_server: AppServer) -> Iterator[Any]:
     """Debian's chromium under Playwright (one browser; each journey gets its own context)."""
@@ -74,8 +87,30 @@ def journey(
     request: pytest.FixtureRequest, app_server: AppServer, chromium: Any, variant: tuple[str, str]
 ) -> Iterator[Journey]:
     """A visitor on the freshly reset demo, in one language at one size; checked clean at the end."""
+    yield from _visit(request, app_server, chromium, variant)
+
+
+@pytest.fixture
+def month_end_journey(
+    request: pytest.FixtureRequest, month_end_server: AppServer, chromium: Any, variant: tuple[str, str]
+) -> Iterator[Journey]:
+    """``journey`` on the server whose clock says 30 Nov 2026 (:data:`MONTH_END_NOW`)."""
+    yield from _visit(request, month_end_server, chromium, variant, now=MONTH_END_NOW)
+
+
+def _visit(
+    request: pytest.FixtureRequest,
+    app_server: AppServer,
+    chromium: Any,
+    variant: tuple[str, str],
+    *,
+    now: str | None = None,
+) -> Iterator[Journey]:
     lang, device = variant
-    reset_demo(Path(app_server.db_path))
+    if now is None:
+        reset_demo(Path(app_server.db_path))
+    else:
+        reset_demo(Path(app_server.db_path), now=now)
     # The visitor's account speaks the journey's language (a verified sign-in restores the saved one).
     with storage.open_db(app_server.db_path) as conn:
         account = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)

@@ -182,8 +182,9 @@ class AppServer:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls, work_dir: Path, *, timeout: float = 60.0) -> Iterator[AppServer]:
-        """Start the server, wait for ``/_stcore/health``, yield it, and stop it at the end."""
+    def start(cls, work_dir: Path, *, now: str = FIXED_NOW, timeout: float = 60.0) -> Iterator[AppServer]:
+        """Start the server with its clock fixed at ``now``, wait for ``/_stcore/health``, yield it, and
+        stop it at the end."""
         work_dir.mkdir(parents=True, exist_ok=True)
         db_path = work_dir / "camp.db"
         log_path = work_dir / "streamlit.log"
@@ -207,7 +208,7 @@ class AppServer:
         ]
         with log_path.open("wb") as log:
             process = subprocess.Popen(  # noqa: S603  (fixed argv, no shell)
-                command, cwd=ROOT, env=server_env(db_path), stdout=log, stderr=subprocess.STDOUT
+                command, cwd=ROOT, env=server_env(db_path, now=now), stdout=log, stderr=subprocess.STDOUT
             )
         server = cls(url=f"http://127.0.0.1:{port}/", db_path=db_path, log_path=log_path, process=process)
         try:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-from lib import clock, demo, storage
+from lib import analytics, clock, demo, forecast, i18n, ledger, storage
 from tests.browser.harness import FIXED_NOW, Journey
 
 pytestmark = pytest.mark.browser
@@ -268,3 +269,35 @@ def test_enter_then_tap_on_verify_signs_in_once(journey: Journey) -> None:
         zip(events, [before[0] + 1, *before[1:]], strict=True)
     )
     journey.shot("signed-in-once")
+
+
+def test_on_30_november_the_shop_runs_out_first(month_end_journey: Journey) -> None:
+    """Issue 14 §1: on 30 Nov Home is about to be inside its 125 free units again, the Shop (no free units)
+    pays every day: the Overview puts the Shop first and says when, from the tariff simulation."""
+    journey = month_end_journey
+    db_path = journey.server.db_path
+    today = dt.date(2026, 11, 30)
+    with storage.open_db(db_path) as conn:
+        account_id = _account_id(db_path)
+        outlook = forecast.run_out(
+            ledger.load_ledger(conn, account_id, today=today),
+            conn.accounts.connection_details(account_id),
+            today,
+            arrears=conn.ledger.arrears_frame(account_id),
+        )
+    first = analytics.runs_out_first(outlook).iloc[0]
+    assert first["consumer_id"] == "DEMO-1002"  # the Shop
+    journey.sign_in()
+    expect(journey.main.get_by_role("heading", name=journey.t("overview_title"))).to_be_visible()
+    headline = journey.t(
+        "overview_runs_out_first",
+        nickname=str(first["nickname"]),
+        days=i18n.format_number(float(first["days_left"]), journey.lang, decimals=1),
+        date=i18n.format_date(first["run_out_day"], journey.lang, pattern="d MMM"),
+    )
+    expect(journey.main.get_by_text(headline, exact=True)).to_be_visible()
+    # The cards in reading order: the Shop's first, Home's (late March 2027) after it.
+    ids = journey.main.get_by_text(re.compile(r"DEMO-100[123]")).all_inner_texts()
+    order = [next(cid for cid in ("DEMO-1001", "DEMO-1002", "DEMO-1003") if cid in text) for text in ids]
+    assert order[:2] == ["DEMO-1002", "DEMO-1001"]
+    journey.shot("overview-month-end")
