@@ -387,7 +387,7 @@ def verify_link(
     made: dict[str, str] = {}
 
     def link(conn: Database, challenge: otp.Challenge) -> int:
-        nickname = clean_nickname(nickname_input) or default_nickname(conn, account_id, lang)
+        nickname = clean_nickname(nickname_input) or default_nickname(conn, consumer_id, lang)
         conn.accounts.insert_link(account_id, consumer_id, nickname, now=ts)
         if not conn.accounts.is_linked(account_id, consumer_id):
             raise _LinkVanished  # the consumer left the master meanwhile: roll the consume back
@@ -434,10 +434,15 @@ def verify_link(
     )
 
 
-def default_nickname(conn: Database, account_id: int, lang: str) -> str:
-    """ "Meter 2" / "मीटर 2": the next number after the connections already linked."""
-    count = len(conn.accounts.linked_connections(account_id))
-    return i18n.t("auth_default_nickname", lang, number=count + 1)
+def default_nickname(conn: Database, consumer_id: str, lang: str) -> str:
+    """The name of a meter linked without a nickname: the consumer's name on the bill (the consumer master's
+    ``name``), else "कनेक्शन …4567" / "Connection …4567" (the consumer ID's last four characters), so
+    the household can tell its meters apart; never "Meter 4", which says nothing about which meter."""
+    record = conn.consumers.consumer_record(consumer_id) or {}
+    name = clean_nickname(record.get("name"))
+    if name:
+        return name
+    return i18n.t("auth_default_nickname", lang, tail=str(consumer_id)[-4:])
 
 
 def rename_connection(conn: Database, account_id: int, consumer_id: str, nickname_input: object) -> bool:

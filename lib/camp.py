@@ -67,7 +67,7 @@ def ensure_snapshot(db_path: Path, *, now: dt.datetime | None = None) -> Path:
     conn = storage.connect(partial)
     try:
         storage.migrate(conn)
-        demo.seed_demo(conn, now=now)
+        demo.seed_demo(conn, now=now, lang="hi")  # camp mode is Hindi first (घर, दुकान, …)
         conn.demo.checkpoint()
     finally:
         conn.close()

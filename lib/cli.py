@@ -388,13 +388,16 @@ def seed_demo(parser: argparse.ArgumentParser) -> Runner:
     30-minute readings ending today, recharges and a disconnection. Refuses a database that holds
     non-demo consumers unless --force is given."""
     parser.add_argument("--force", action="store_true", help="seed even if the database holds non-demo data")
+    parser.add_argument(
+        "--lang", choices=("en", "hi"), default="en", help="language of the meters' nicknames (hi: घर, दुकान)"
+    )
 
     def run(args: argparse.Namespace, ctx: Context) -> int:
         from lib import demo  # lazy: only this command needs the demo generator
 
         with ctx.open_db() as conn:
             try:
-                result = demo.seed_demo(conn, force=args.force)
+                result = demo.seed_demo(conn, force=args.force, lang=args.lang)
             except demo.RealDataError as error:
                 ctx.warn(importing.message("demo_refused", path=ctx.db_path, error=error))
                 return 1

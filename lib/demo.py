@@ -226,6 +226,24 @@ DEMO_METERS: tuple[DemoMeter, ...] = (
 )
 
 DEMO_LINKED: list[tuple[str, str]] = [(m.consumer_id, m.nickname) for m in DEMO_METERS if m.nickname]
+# The linked meters' nicknames in the language the demo is seeded for (a household names its own meters;
+# camp mode is Hindi first, glossary-hi.md: घर, दुकान, गाँव का घर).
+DEMO_NICKNAMES: dict[str, dict[str, str]] = {
+    "en": dict(DEMO_LINKED),
+    "hi": {"DEMO-1001": "घर", "DEMO-1002": "दुकान", "DEMO-1003": "गाँव का घर"},
+}
+
+
+def demo_nicknames(lang: str) -> list[tuple[str, str]]:
+    """(consumer_id, nickname) of the demo account's linked meters, nicknamed in ``lang`` (en or hi).
+
+    >>> demo_nicknames("hi")
+    [('DEMO-1001', 'घर'), ('DEMO-1002', 'दुकान'), ('DEMO-1003', 'गाँव का घर')]
+    """
+    names = DEMO_NICKNAMES.get(lang, DEMO_NICKNAMES["en"])
+    return [(consumer_id, names[consumer_id]) for consumer_id, _ in DEMO_LINKED]
+
+
 DEMO_UNLINKED: list[tuple[str, str]] = [
     (m.consumer_id, m.registered_mobile) for m in DEMO_METERS if m.nickname is None
 ]
@@ -244,8 +262,12 @@ def seed_demo(
     now: dt.datetime | None = None,
     force: bool = False,
     days: int = DEMO_DAYS,
+    lang: str = "en",
 ) -> dict[str, Any]:
     """Replace the whole database content with the demo data set, in one transaction.
+
+    ``lang``: the language the demo is seeded for ("hi" in camp mode): the linked meters' nicknames
+    (:func:`demo_nicknames`); the demo account's saved language is Hindi either way.
 
     ``now`` (default ``lib.clock.now_utc()``): readings end at the last complete half hour before it.
     ``days``: at least this many days of history; the series starts on the 1st of that month so
@@ -263,7 +285,7 @@ def seed_demo(
                 "the database holds real consumers (is_demo = 0); seed-demo would replace them: "
                 "use another database file, or --force to replace everything"
             )
-        return _write(conn, plan)
+        return _write(conn, plan, lang)
 
 
 def ensure_demo_data(conn: Database, *, now: dt.datetime | None = None) -> bool:
@@ -473,7 +495,7 @@ def _reference(rng: np.random.Generator, mode: str) -> str:
 # --- writing -----------------------------------------------------------------------------------------
 
 
-def _write(conn: Database, plan: _Plan) -> dict[str, Any]:
+def _write(conn: Database, plan: _Plan, lang: str = "en") -> dict[str, Any]:
     conn.demo.clear_for_seed()
     conn.consumers.upsert_consumers(
         [
@@ -494,7 +516,7 @@ def _write(conn: Database, plan: _Plan) -> dict[str, Any]:
     account_id = conn.accounts.create_account(
         DEMO_ACCOUNT_MOBILE, language="hi", display_name=DEMO_ACCOUNT_NAME, now=to_ts(linked_at)
     )
-    for offset, (consumer_id, nickname) in enumerate(DEMO_LINKED):
+    for offset, (consumer_id, nickname) in enumerate(demo_nicknames(lang)):
         stamp = to_ts(linked_at + dt.timedelta(minutes=2 * offset))
         conn.accounts.insert_link(account_id, consumer_id, nickname, now=stamp)
     readings = 0

@@ -224,7 +224,19 @@ def test_a_default_nickname_is_given(consumers, settings):
     done = auth.verify_link(
         conn, settings, account_id, sent.challenge_id, "DEMO-9002", code, "  \n ", lang="hi", now=T0
     )
-    assert done.nickname == "मीटर 1"
+    assert done.nickname == "Ram Prasad"  # the consumer's name on the bill, not "मीटर 1"
+
+
+def test_a_meter_without_a_name_on_record_gets_a_hindi_default(consumers, settings):
+    conn = consumers
+    conn.execute("UPDATE consumers SET name = '' WHERE consumer_id = 'DEMO-9002'")
+    account_id = sign_in(conn, settings)
+    sent = auth.start_link(conn, settings, account_id, "DEMO-9002", lang="hi", now=T0)
+    code = last_code(conn, "+919700000002")
+    done = auth.verify_link(
+        conn, settings, account_id, sent.challenge_id, "DEMO-9002", code, "", lang="hi", now=T0
+    )
+    assert done.nickname == "कनेक्शन …9002"
 
 
 def test_link_consume_and_audit_are_one_transaction(consumers, settings, monkeypatch):

@@ -102,6 +102,37 @@ def test_phone_panel_shows_outbox_messages(camp_env):
     assert "123 456 is your OTP" in [c.value for c in at.code]
 
 
+def test_the_phone_shows_only_the_newest_message_folds_after_sign_in_and_a_reset_empties_it(camp_env):
+    from lib import demo, sms
+    from lib.config import load_settings
+
+    at = _app("hi").run()
+    with storage.open_db(camp_env) as conn:
+        sms.send_sms(conn, load_settings(), "+919000000001", "111 111 older", kind="otp_signin")
+        sms.send_sms(conn, load_settings(), "+919000000001", "222 222 newest", kind="otp_signin")
+        account = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)
+    at.run()
+    phone = next(e for e in at.expander if e.label == i18n.t("camp_phone_title", "hi"))
+    assert [c.value for c in phone.code] == ["222 222 newest"]
+    assert phone.proto.expanded  # signed out: the visitor reads the sign-in OTP here
+    at.session_state["account_id"] = int(account["account_id"])
+    at.run()
+    phone = next(e for e in at.expander if e.label == i18n.t("camp_phone_title", "hi"))
+    assert not phone.proto.expanded  # signed in: folded, the visitor's pages fill the screen
+    camp.reset_demo(camp_env)
+    at.run()
+    phone = next(e for e in at.expander if e.label == i18n.t("camp_phone_title", "hi"))
+    assert not phone.code and i18n.t("camp_phone_empty", "hi") in [c.value for c in phone.caption]
+
+
+def test_the_demo_nicknames_are_hindi_in_camp_mode(camp_env):
+    camp.reset_demo(camp_env)
+    with storage.open_db(camp_env) as conn:
+        account = storage.accounts.account_by_mobile(conn, "+919000000001")
+        links = storage.accounts.linked_connections(conn, int(account["account_id"]))
+    assert [link["nickname"] for link in links] == ["घर", "दुकान", "गाँव का घर"]
+
+
 def test_reset_signs_out_open_sessions(camp_env):
     at = _app("en").run()
     camp.reset_demo(camp_env)

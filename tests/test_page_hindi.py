@@ -157,3 +157,17 @@ def test_devanagari_digits_option_on_the_overview(demo_account):
     assert any(re.search("₹[०-९]", m.value) for m in at.metric)
     at.switch_page("pages/compare.py").run()  # the choice is kept across pages
     assert at.session_state["devanagari_digits"] is True
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_streamlits_english_enter_hint_is_hidden_in_hindi_only(db_path, lang):
+    """ "Press Enter to submit form" is Streamlit's own English: hidden (by CSS) in Hindi, Enter still works."""
+    from lib.ui.frame import HIDE_ENTER_HINT_CSS
+
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = lang
+    at.run()
+    assert not at.exception
+    hidden = [h for h in at.html if h.value == HIDE_ENTER_HINT_CSS]
+    assert len(hidden) == (1 if lang == "hi" else 0)
+    assert at.get("form"), "the sign-in page has a form whose hint this hides"

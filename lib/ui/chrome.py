@@ -6,12 +6,13 @@ Not a page: the frame imports it, and no page module draws another page's parts 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import streamlit as st
 
-from lib import alerts, camp, demo, i18n, sms, storage
-from lib.clock import from_ts
+from lib import alerts, camp, demo, i18n, otp, sms, storage
+from lib.clock import from_ts, now_utc
 from lib.ui import loaders
 from lib.ui import session_keys as keys
 from lib.ui.context import PageContext
@@ -28,7 +29,7 @@ html, body, [data-testid="stAppViewContainer"] { font-size: 22px; }
 </style>
 """
 
-PHONE_MESSAGES_SHOWN = 3
+PHONE_MESSAGES_SHOWN = 1  # only the newest: the code the visitor needs now
 
 
 def format_demo_mobile(e164: str) -> str:
@@ -97,20 +98,41 @@ def _prepare(ctx: PageContext) -> None:
     _prepared(str(ctx.settings.db_path))
 
 
+def phone_open(signed_in: bool, newest: dict | None, now: dt.datetime) -> bool:
+    """Whether the on-screen phone is open: always while signed out (the visitor reads the sign-in OTP there);
+    once signed in it folds away, so the visitor's own pages fill the screen, unless its newest message is
+    an "Add Another Meter" OTP still valid (the code the visitor needs next).
+
+    >>> t = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
+    >>> link = {"kind": "otp_link", "ts": "2026-11-25T06:28:00Z"}
+    >>> phone_open(False, None, t), phone_open(True, link, t), phone_open(True, {**link, "kind": "otp_signin"}, t)
+    (True, True, False)
+    >>> phone_open(True, link, t + dt.timedelta(minutes=10))
+    False
+    """
+    if not signed_in:
+        return True
+    if newest is None or newest.get("kind") != "otp_link":
+        return False
+    return now - from_ts(str(newest["ts"])) < otp.CODE_TTL
+
+
 def draw_phone(ctx: PageContext) -> None:
-    """The SMS that the demo numbers received, newest first, as plain text (never HTML)."""
-    with (
-        st.expander(ctx.t("camp_phone_title"), expanded=True, icon=":material/smartphone:"),
-        ctx.db() as conn,
-    ):
+    """The newest SMS the demo numbers received, as plain text (never HTML); folded after sign-in.
+
+    A camp reset restores the demo's empty outbox, so the phone is empty again for the next visitor.
+    """
+    with ctx.db() as conn:
         messages = sms.recent_outbox(conn, limit=PHONE_MESSAGES_SHOWN)
-        if not messages:
+    newest = messages[0] if messages else None
+    expanded = phone_open(ctx.account_id is not None, newest, now_utc())
+    with st.expander(ctx.t("camp_phone_title"), expanded=expanded, icon=":material/smartphone:"):
+        if newest is None:
             st.caption(ctx.t("camp_phone_empty"))
             return
-        for message in messages:
-            when = i18n.format_datetime(from_ts(message["ts"]), ctx.lang, pattern="h:mm:ss a")
-            st.caption(ctx.t("camp_phone_to", mobile=format_demo_mobile(message["destination"]), time=when))
-            st.code(message["text"], language=None, wrap_lines=True)
+        when = i18n.format_datetime(from_ts(newest["ts"]), ctx.lang, pattern="h:mm:ss a")
+        st.caption(ctx.t("camp_phone_to", mobile=format_demo_mobile(newest["destination"]), time=when))
+        st.code(newest["text"], language=None, wrap_lines=True)
 
 
 # --- the low-balance warning -----------------------------------------------------------------------------

@@ -33,6 +33,10 @@ IDLE_TIMEOUT_SECONDS = 15 * 60
 # Streamlit's text_input has no ``inputmode``: this literal script (no data in it) gives the OTP and
 # mobile-number boxes the phone's number keypad. It runs in the page itself, watches for new inputs,
 # and only ever sets two attributes.
+# Streamlit's own "Press Enter to submit form" under a form's inputs is English only: in Hindi it is hidden
+# (Enter still submits; a form's button says what to do). Literal CSS, no data.
+HIDE_ENTER_HINT_CSS = '<style>[data-testid="InputInstructions"] { display: none; }</style>'
+
 _NUMERIC_KEYPAD_SCRIPT = """
 <script>
 (() => {
@@ -145,6 +149,7 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
         if lang == "hi":
             state[keys.DIGITS_SWITCH] = state[keys.DEVANAGARI_DIGITS]
             st.toggle(t("devanagari_digits_label"), key=keys.DIGITS_SWITCH, on_change=_sync_digits)
+            st.html(HIDE_ENTER_HINT_CSS)
         st.html(_NUMERIC_KEYPAD_SCRIPT, unsafe_allow_javascript=True)
         for pid, path, label_key in paths.PAGES:
             if pid == "camp" and not cfg.camp_mode:
