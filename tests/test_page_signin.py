@@ -103,6 +103,28 @@ def test_the_saved_language_is_loaded_on_sign_in(app_env):
     assert t("auth_manage_title", "en") in [h.value for h in at.title]
 
 
+def test_the_language_picked_on_this_device_wins_over_the_saved_one(app_env):
+    with storage.open_db(app_env) as conn:
+        storage.accounts.create_account(conn, MOBILE, language="en")
+    at = app("hi")
+    at.sidebar.radio(key="lang_switch").set_value("en").run()
+    at.sidebar.radio(key="lang_switch").set_value("hi").run()  # the visitor picked Hindi on this device
+    sign_in(at, "hi", app_env)
+    assert at.session_state["lang"] == "hi"
+    with storage.open_db(app_env) as conn:
+        assert storage.accounts.account_by_mobile(conn, MOBILE)["language"] == "hi"  # and it is remembered
+
+
+def test_in_camp_mode_the_devices_language_wins_at_sign_in(app_env, monkeypatch):
+    # The demo account is shared by every visitor: an earlier one left English saved on it.
+    monkeypatch.setenv("METERMITRA_CAMP", "1")
+    with storage.open_db(app_env) as conn:
+        storage.accounts.create_account(conn, MOBILE, language="en")
+    at = app("hi")
+    sign_in(at, "hi", app_env)
+    assert at.session_state["lang"] == "hi"
+
+
 @pytest.mark.parametrize("lang", ["hi", "en"])
 @pytest.mark.parametrize("typed", ["011 2345 6789", "+1 415 555 0100", "12345", "नमस्ते"])
 def test_not_an_indian_mobile_gets_a_clear_message_and_keeps_the_input(app_env, lang, typed):

@@ -3,7 +3,8 @@
 Sign in: "Mobile number" → "Send OTP" → "OTP" → "Verify OTP", the OTP flow of ``lib.ui.otp_flow``
 (shared with "Add Another Meter"). The session keeps only the flow's ``signin_*`` keys; codes, counters
 and blocks live in the database (``lib.otp``). On a verified OTP the frame's ``account_id`` is set and
-the account's saved language becomes ``lang`` (unless the visitor chose one on this device). No
+the account's saved language becomes ``lang`` (unless the visitor chose one on this device, or in camp
+mode, where the device's language always wins). No
 database text is rendered as HTML.
 """
 
@@ -111,8 +112,10 @@ def _signed_in(ctx: PageContext, result: auth.VerifyOutcome) -> None:
     _forget_flows()
     state.pop(session_keys.SIGNED_OUT_IDLE, None)
     state[session_keys.ACCOUNT_ID] = result.account_id
-    if state.get(session_keys.LANG_CHOSEN):
-        # The visitor picked a language on this device before signing in: keep it, and remember it.
+    if state.get(session_keys.LANG_CHOSEN) or ctx.settings.camp_mode:
+        # The visitor picked a language on this device before signing in: keep it, and remember it. In
+        # camp mode the device's language always wins: the demo account is shared by every visitor, and
+        # the next visitor's Hindi demo must not flip to the language an earlier one left saved.
         with ctx.db() as conn:
             storage.accounts.set_account_language(conn, int(result.account_id or 0), ctx.lang)
     else:
