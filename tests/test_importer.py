@@ -1065,6 +1065,8 @@ def test_case_energy_in_wh_is_refused_as_kwh_and_right_as_wh(conn, cases):
         ("(₹12.40)", -12.40),
         ("12.40 Dr", -12.40),
         ("12.40 Cr", 12.40),
+        ("12.40DR", -12.40),
+        ("12.40cr.", 12.40),
         ("1,23,456.50", 123456.50),
     ],
 )
@@ -1439,3 +1441,12 @@ def test_cumulative_values_read_as_interval_energy_are_refused_naming_that_cause
         importing.import_readings(master, path, consumer_id="101234567")
     assert "--kwh-kind register" in str(refused.value) and "--energy-unit wh" not in str(refused.value)
     assert readings(master) == []
+
+
+def test_meter_serials_without_id_kind_give_one_hint(master, tmp_path):
+    body = "".join(f"SM-2024-0001,2026-11-24 {h:02d}:00,0.5,\n" for h in range(24))
+    report = importing.import_readings(master, write(tmp_path, HEADER + body))
+    assert not report.committed and report.rejected == 24
+    text = importing.format_report(report)
+    assert text.count("--id-kind meter-serial") == 1
+    assert "1 value(s) of column 'consumer_id' are meter serial numbers" in text

@@ -574,6 +574,11 @@ def _read_readings(
     if pending:
         flush()
     report.rows = rows_read
+    unknown = [key.strip() for key, state in consumers.items() if state is None]
+    if unknown and id_kind == "consumer":  # meter serials in a consumer ID column: one hint, not per row
+        serials = conn.consumers.consumer_ids_by_meter_serial(unknown)
+        if serials:
+            report.notes.append(message("serial_hint", count=len(serials), column=names.get(id_at, "")))
     states = {s.consumer_id: s for s in consumers.values() if s is not None}
     if fixed_consumer is not None and mine is not None:
         states[fixed_consumer] = mine

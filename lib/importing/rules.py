@@ -78,13 +78,13 @@ def number(text: str) -> float:
 
 _DEVANAGARI_DIGITS = str.maketrans("०१२३४५६७८९", "0123456789")
 _MONEY_NOISE = re.compile(r"(₹|\bINR\b|\bRs\.?|\s|,|\u00a0|\u202f)", re.IGNORECASE)
-_DR_CR = re.compile(r"\s*\b(dr|cr)\.?\s*$", re.IGNORECASE)
+_DR_CR = re.compile(r"\s*(?<![a-z])(dr|cr)\.?\s*$", re.IGNORECASE)  # "12.40 Dr", "12.40DR"
 
 
 def parse_money(text: str) -> float:
     """Rupees written in any common way, or ``RowProblem``: ``₹412.15``, ``-₹12.40``, ``₹-12.40``, ``−₹12.40``
-    (Unicode minus), ``Rs. -12.40``, ``(₹12.40)`` (accountants' negative), ``12.40 Dr`` (debit, negative) /
-    ``Cr`` (credit), ``1,23,456.50`` (Indian grouping), and Devanagari digits: everything
+    (Unicode minus), ``Rs. -12.40``, ``(₹12.40)`` (accountants' negative), ``12.40 Dr`` or ``12.40DR`` (debit,
+    negative) / ``Cr`` (credit), ``1,23,456.50`` (Indian grouping), and Devanagari digits: everything
     ``lib.i18n.format_money`` prints.
     """
     value = text.strip()
