@@ -45,6 +45,7 @@ from lib.storage import (
     operator,
     otp,
     readings,
+    sessions,
     sms,
 )
 from lib.storage.engine import (
@@ -86,6 +87,7 @@ __all__ = [
     "operator",
     "otp",
     "readings",
+    "sessions",
     "sms",
     "transaction",
 ]

@@ -339,6 +339,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
+        "0009_sessions",
+        """
+        -- Staying signed in (issue 14 section 2): a server-side session per signed-in browser, carried by an
+        -- HttpOnly SameSite=Strict cookie that the server sets (lib/sessions.py, lib/web.py). Only keyed
+        -- hashes of the cookie token and of the one-time hand-off that delivers it are stored.
+        CREATE TABLE sessions (
+            session_id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(account_id) ON DELETE CASCADE,
+            token_mac TEXT UNIQUE,                -- HMAC of the cookie's token; NULL until handed off
+            handoff_mac TEXT UNIQUE,              -- HMAC of the one-time hand-off; NULL once used
+            handoff_expires_at TEXT,
+            created_at TEXT NOT NULL,             -- the absolute lifetime counts from here
+            last_seen_at TEXT NOT NULL,           -- the idle timeout counts from here
+            ended_at TEXT,
+            end_reason TEXT CHECK (end_reason IN ('sign_out', 'idle', 'lifetime', 'reset'))
+        ) STRICT;
+        CREATE INDEX sessions_by_account ON sessions(account_id, ended_at);
+        """,
+    ),
+    (
         "0010_consumer_versions",
         """
         -- Per-connection data version (issue 15): the dashboard's caches (lib/ui/loaders.py) are keyed by
