@@ -302,10 +302,10 @@ def test_idle_sign_out_is_explained(app_env, lang):
     assert t("auth_signed_out_idle", lang) in [i.value for i in at.info]
 
 
-def test_idle_timeout_through_the_frame(app_env):
+def test_idle_timeout_through_the_frame(app_env, monkeypatch):
     at = app("en")
     sign_in(at, "en", app_env)
-    at.session_state["last_active"] = at.session_state["last_active"] - 16 * 60
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:46:00Z")  # 15.5 min without a run (server session)
     at.run()
     assert at.session_state["account_id"] is None
     assert t("auth_signed_out_idle", "en") in [i.value for i in at.info]
@@ -316,10 +316,9 @@ def test_a_new_sign_in_starts_with_no_earlier_flow(app_env, monkeypatch):
     sign_in(at, "en", app_env)
     at.session_state["link_challenge_id"] = "0" * 32  # someone's flow in progress...
     at.session_state["link_masked"] = "+91 ••••••••42"
-    at.session_state["last_active"] = at.session_state["last_active"] - 16 * 60  # ...then idle
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:46:00Z")  # ...then idle (and past the cooldown)
     at.run()
     assert at.session_state["account_id"] is None
-    monkeypatch.setenv("METERMITRA_NOW", "2026-11-25T06:31:00Z")  # past the 30 s resend cooldown
     sign_in(at, "en", app_env)
     assert at.session_state["account_id"] is not None
     assert "link_challenge_id" not in at.session_state and "link_masked" not in at.session_state
@@ -443,3 +442,44 @@ def test_a_code_another_session_tries_is_unknown_there_and_works_here(app_env):
     at.text_input(key="signin_otp_input").input(code)
     click(at, t("auth_verify_otp", "en"))
     assert at.session_state["account_id"] is not None
+
+
+def _sessions(db_path: Path) -> list[dict]:
+    with storage.open_db(db_path) as conn:
+        return [dict(r) for r in conn.execute("SELECT * FROM sessions ORDER BY session_id").fetchall()]
+
+
+def _cookie_scripts(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html") if "/mm/session" in h.proto.body]
+
+
+def test_a_sign_in_starts_a_server_session_and_hands_its_cookie_over(app_env):
+    at = app("en")
+    sign_in(at, "en", app_env)
+    rows = _sessions(app_env)
+    assert len(rows) == 1 and rows[0]["account_id"] == at.session_state["account_id"]
+    assert rows[0]["handoff_mac"] and rows[0]["token_mac"] is None and rows[0]["ended_at"] is None
+    handoff = at.session_state["session_handoff"]
+    assert handoff not in str(rows[0])  # only its keyed hash is stored
+    [script] = _cookie_scripts(at)
+    assert f'fetch("/mm/session", {{method: "POST", body: "{handoff}"' in script
+
+
+def test_another_tabs_sign_out_signs_this_tab_out_at_its_next_run(app_env):
+    at = app("en")
+    sign_in(at, "en", app_env)
+    with storage.open_db(app_env) as conn:
+        conn.execute("UPDATE sessions SET ended_at = '2026-11-25T06:31:00Z', end_reason = 'sign_out'")
+    at.run()
+    assert at.session_state["account_id"] is None and "session_id" not in at.session_state
+    assert t("auth_signin_title", "en") in [h.value for h in at.title]
+    assert t("auth_signed_out_idle", "en") not in [i.value for i in at.info]
+
+
+def test_sign_out_ends_the_server_session(app_env):
+    at = app("en")
+    sign_in(at, "en", app_env)
+    click(at, t("auth_sign_out", "en"))
+    [row] = _sessions(app_env)
+    assert row["end_reason"] == "sign_out" and row["ended_at"] is not None
+    assert row["token_mac"] is None and row["handoff_mac"] is None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib import config, i18n, storage
+from lib import config, i18n, otp, sessions, storage, web
 from lib.config import Settings, load_settings
 from lib.ui import chrome, paths
 from lib.ui import session_keys as keys
@@ -108,6 +108,87 @@ def _sync_language() -> None:
             pass
 
 
+def _follow_server_session(cfg: Settings) -> str | None:
+    """Keep this tab's sign-in in step with its server session (:mod:`lib.sessions`); the cookie script to run.
+
+    - signed in with a server session: check it (another tab's sign-out, idle, lifetime sign this tab out);
+      while its hand-off has not reached the cookie route, the script that posts it;
+    - signed in without one (only tests set ``account_id`` directly): the in-tab idle timeout;
+    - signed out: the session cookie this connection came with (a reload, a second tab) signs it back
+      in; a cookie of an ended session gets the script that clears it.
+
+    A database failure leaves the tab as it is (signed out if it had to be resumed).
+    """
+    state = st.session_state
+    now = time.time()
+    cookie = st.context.cookies.get(sessions.COOKIE_NAME)
+    script = None
+    try:
+        with storage.open_db(cfg.db_path) as conn:
+            if state[keys.ACCOUNT_ID] is not None and state.get(keys.SESSION_ID) is not None:
+                status = sessions.check(conn, state[keys.SESSION_ID])
+                live = status.session
+                if live is None or live.account_id != state[keys.ACCOUNT_ID]:
+                    _signed_out(idle=status.reason == "idle")
+                elif not live.handed_off and sessions.is_token_shaped(state.get(keys.SESSION_HANDOFF)):
+                    script = _cookie_script(web.SESSION_PATH, str(state[keys.SESSION_HANDOFF]))
+                else:
+                    state.pop(keys.SESSION_HANDOFF, None)
+            elif state[keys.ACCOUNT_ID] is not None:
+                if now - state.get(keys.LAST_ACTIVE, now) > IDLE_TIMEOUT_SECONDS:
+                    _signed_out(idle=True)
+            elif cookie is not None:
+                status = sessions.resume(conn, otp.load_key(cfg), cookie)
+                if status.session is not None:
+                    _resumed(conn, status.session)
+                else:
+                    script = _cookie_script(web.END_PATH, "")
+    except (storage.StorageError, otp.OtpKeyError):
+        pass  # the sign-in gate below reports an unusable database or key
+    state[keys.LAST_ACTIVE] = now
+    return script
+
+
+def _signed_out(*, idle: bool) -> None:
+    state = st.session_state
+    state[keys.ACCOUNT_ID] = None
+    state.pop(keys.SESSION_ID, None)
+    state.pop(keys.SESSION_HANDOFF, None)
+    if idle:
+        state[keys.SIGNED_OUT_IDLE] = True
+
+
+def _resumed(conn: storage.Database, live: sessions.Session) -> None:
+    """A reload or another tab of a signed-in browser: signed in again, in the account's language
+    unless the visitor picked one on this device."""
+    state = st.session_state
+    state[keys.ACCOUNT_ID] = live.account_id
+    state[keys.SESSION_ID] = live.session_id
+    state.pop(keys.SIGNED_OUT_IDLE, None)
+    account = conn.accounts.account_by_id(live.account_id)
+    if account is not None and not state.get(keys.LANG_CHOSEN):
+        state[keys.LANG] = i18n.normalise_language(account["language"])
+
+
+def _cookie_script(path: str, body: str) -> str:
+    """A literal script that posts ``body`` (a token-shaped hand-off or nothing) to a cookie route.
+
+    >>> 'fetch("/mm/session"' in _cookie_script("/mm/session", "a" * 43)
+    True
+    >>> _cookie_script("/mm/session", '"</script><script>alert(1)//')
+    Traceback (most recent call last):
+    ...
+    ValueError: not a hand-off
+    """
+    if path not in (web.SESSION_PATH, web.END_PATH) or (body and not sessions.is_token_shaped(body)):
+        raise ValueError("not a hand-off")
+    return (
+        "<script>fetch("
+        f'"{path}", {{method: "POST", body: "{body}", credentials: "same-origin", '
+        'headers: {"Content-Type": "text/plain"}}).catch(() => {});</script>'
+    )
+
+
 def _sync_digits() -> None:
     st.session_state[keys.DEVANAGARI_DIGITS] = bool(st.session_state[keys.DIGITS_SWITCH])
 
@@ -125,11 +206,7 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
     state.setdefault(keys.LARGE_TEXT, False)
     state.setdefault(keys.DEVANAGARI_DIGITS, False)
 
-    now = time.time()
-    if state[keys.ACCOUNT_ID] is not None and now - state.get(keys.LAST_ACTIVE, now) > IDLE_TIMEOUT_SECONDS:
-        state[keys.ACCOUNT_ID] = None
-        state[keys.SIGNED_OUT_IDLE] = True
-    state[keys.LAST_ACTIVE] = now
+    cookie_script = _follow_server_session(cfg)
 
     lang = i18n.normalise_language(state[keys.LANG])
     t = partial(i18n.t, lang=lang)
@@ -151,6 +228,8 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
             st.toggle(t("devanagari_digits_label"), key=keys.DIGITS_SWITCH, on_change=_sync_digits)
             st.html(HIDE_ENTER_HINT_CSS)
         st.html(_NUMERIC_KEYPAD_SCRIPT, unsafe_allow_javascript=True)
+        if cookie_script:
+            st.html(cookie_script, unsafe_allow_javascript=True)
         for pid, path, label_key in paths.PAGES:
             if pid == "camp" and not cfg.camp_mode:
                 continue

@@ -26,6 +26,8 @@ LARGE_TEXT = "large_text"  # camp projector option
 DEVANAGARI_DIGITS = "devanagari_digits"  # numbers as १२३ in Hindi
 DIGITS_SWITCH = "digits_switch"  # the Devanagari-digits widget
 CAMP_GENERATION = "camp_generation"  # camp reset generation this session saw (a reset signs it out)
+SESSION_ID = "session_id"  # the server session (lib.sessions) this tab is signed in with: a row id, no secret
+SESSION_HANDOFF = "session_handoff"  # one-time hand-off to the cookie route, kept until used (<= 2 min)
 
 GLOBAL_KEYS: dict[str, str] = {
     LANG: "language of the pages",
@@ -38,6 +40,8 @@ GLOBAL_KEYS: dict[str, str] = {
     DEVANAGARI_DIGITS: "numbers in Devanagari digits",
     DIGITS_SWITCH: "Devanagari-digits widget",
     CAMP_GENERATION: "camp reset generation seen by this session",
+    SESSION_ID: "server session this tab is signed in with (row id)",
+    SESSION_HANDOFF: "one-time hand-off of a new server session to the cookie route",
 }
 
 # Widget keys: <page>_<what>; flow keys: <flow>_<what>.

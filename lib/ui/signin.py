@@ -15,7 +15,7 @@ import time
 
 import streamlit as st
 
-from lib import auth, storage
+from lib import auth, otp, sessions, storage
 from lib.ui import otp_flow, session_keys
 from lib.ui.frame import PageContext
 
@@ -48,6 +48,7 @@ def draw_account_box(ctx: PageContext) -> None:
         if st.button(ctx.t("auth_sign_out"), key=session_keys.widget("account", "sign_out")):
             with ctx.db() as conn:
                 auth.record_sign_out(conn, int(ctx.account_id))  # type: ignore[arg-type]
+                sessions.end(conn, st.session_state.get(session_keys.SESSION_ID))  # every tab, the cookie
             sign_out()
             st.rerun()
 
@@ -55,6 +56,8 @@ def draw_account_box(ctx: PageContext) -> None:
 def sign_out() -> None:
     """End the session's sign-in: ``account_id`` and every flow key go."""
     st.session_state[session_keys.ACCOUNT_ID] = None
+    st.session_state.pop(session_keys.SESSION_ID, None)
+    st.session_state.pop(session_keys.SESSION_HANDOFF, None)
     _forget_flows()
 
 
@@ -121,6 +124,15 @@ def _signed_in(ctx: PageContext, result: auth.VerifyOutcome) -> None:
     else:
         state[session_keys.LANG] = result.language
     state[session_keys.LAST_ACTIVE] = time.time()
+    # The server session that keeps this browser signed in (reload, other tabs); the frame hands its
+    # cookie over. Without it (database or key trouble) this tab alone stays signed in.
+    try:
+        with ctx.db() as conn:
+            started = sessions.start(conn, otp.load_key(ctx.settings), int(result.account_id or 0))
+    except (storage.StorageError, otp.OtpKeyError):
+        return
+    state[session_keys.SESSION_ID] = started.session_id
+    state[session_keys.SESSION_HANDOFF] = started.handoff
 
 
 def _forget_flows() -> None:

@@ -173,7 +173,8 @@ def reset_demo(db_path: Path, *, now: str = FIXED_NOW) -> None:
 
 @dataclass
 class AppServer:
-    """``streamlit run dashboard.py`` on a free port of 127.0.0.1, in camp mode, on its own database."""
+    """``streamlit run serve.py`` (the dashboard with its cookie routes) on a free port of 127.0.0.1, in camp
+    mode, on its own database."""
 
     url: str
     db_path: Path
@@ -194,7 +195,7 @@ class AppServer:
             "-m",
             "streamlit",
             "run",
-            "dashboard.py",
+            "serve.py",
             "--server.address",
             "127.0.0.1",
             "--server.port",
