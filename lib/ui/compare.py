@@ -142,6 +142,9 @@ def draw(ctx: PageContext) -> None:
     all_ids = list(details["consumer_id"])
     names = dict(zip(all_ids, details["nickname"].astype(str), strict=True))
     colours = charts.connection_colours(all_ids)
+    # The comparison comes first, its controls below it (issue 14 section 5: the chart's top inside the
+    # first screen at 1366x768 and 390x844); the controls still run first, so the chart follows them.
+    chart_area = st.container()
     choice = _controls(ctx, all_ids, names, today)
     # Untrusted widget value: keep only the account's active connections, in link order.
     wanted = set(st.session_state.get("compare_connections") or [])
@@ -209,7 +212,8 @@ def draw(ctx: PageContext) -> None:
             if last == today
             else None
         )
-        _draw_chart(ctx, main, metric, forecast=forecast, key="compare_chart", **chart)
+        with chart_area:
+            _draw_chart(ctx, main, metric, forecast=forecast, key="compare_chart", **chart)
         downloads.csv_download(
             ctx.t("compare_download"),
             csv_bytes(main, metric, ctx.lang),

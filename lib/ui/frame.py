@@ -67,6 +67,42 @@ _SETTINGS_ENV = (
     "METERMITRA_OTP_KEY",
 )
 
+# Phone first (issue 14 section 4), literal CSS: the page menu at the top of every page is for screens
+# where the sidebar is folded away (below 768 px, Streamlit's own break point), with 44 px touch targets;
+# radio and toggle rows get the same height on touch screens.
+_PHONE_CSS = """
+<style>
+.st-key-page_menu { flex-wrap: wrap; gap: 0.25rem 0.5rem; }
+.st-key-page_menu [data-testid="stPageLink"] a, .st-key-page_menu button {
+  min-height: 44px; display: flex; align-items: center; padding: 0 0.75rem;
+  border: 1px solid rgba(27, 110, 194, 0.35); border-radius: 0.5rem;
+}
+.st-key-page_menu [data-testid="stPageLink"] p, .st-key-page_menu button p { font-size: 1rem; }
+@media (min-width: 768px) { .st-key-page_menu { display: none !important; } }
+@media (pointer: coarse) {
+  [data-testid="stRadio"] label, [data-testid="stCheckbox"] label { min-height: 44px; align-items: center; }
+}
+</style>
+"""
+
+# On a phone the open sidebar covers the page: a tap on one of its page links folds it away again.
+_SIDEBAR_CLOSER_SCRIPT = """
+<script>
+(() => {
+  if (window.__mmSidebarCloser) return;
+  window.__mmSidebarCloser = true;
+  document.addEventListener("click", (event) => {
+    if (window.innerWidth >= 768) return;
+    if (!event.target.closest || !event.target.closest('[data-testid="stSidebar"] [data-testid="stPageLink"] a')) return;
+    const collapse = document.querySelector('[data-testid="stSidebarCollapseButton"] button');
+    if (collapse) setTimeout(() => collapse.click(), 0);
+  }, true);
+})();
+</script>
+"""
+
+LANGUAGE_NAMES = {"hi": "हिन्दी", "en": "English"}
+
 
 def settings() -> Settings:
     """The server's settings, read once per process and again only when ``secrets.toml`` (its
@@ -96,8 +132,18 @@ def _first_start(path: str) -> bool:
 
 
 def _sync_language() -> None:
+    _set_language(st.session_state[keys.LANG_SWITCH])
+
+
+def _other_language() -> None:
+    """The page menu's language button: switch to the other language."""
+    current = i18n.normalise_language(st.session_state.get(keys.LANG, i18n.DEFAULT_LANGUAGE))
+    _set_language("en" if current == "hi" else "hi")
+
+
+def _set_language(lang: str) -> None:
     state = st.session_state
-    state[keys.LANG] = state[keys.LANG_SWITCH]
+    state[keys.LANG] = i18n.normalise_language(lang)
     state[keys.LANG_CHOSEN] = True
     account_id = state.get(keys.ACCOUNT_ID)
     if account_id is not None:
@@ -106,6 +152,26 @@ def _sync_language() -> None:
                 storage.accounts.set_account_language(conn, account_id, state[keys.LANG])
         except storage.StorageError:  # the page still switches; the account keeps its saved language
             pass
+
+
+def _menu_pages(cfg: Settings) -> list[tuple[str, str]]:
+    """(script path, label key) of the pages in the navigation: camp mode's page only in camp mode."""
+    return [
+        (path, label_key)
+        for pid, path, label_key in paths.PAGES
+        if (pid != "camp" or cfg.camp_mode) and paths.exists(path)
+    ]
+
+
+def _draw_page_menu(cfg: Settings, lang: str, t: partial[str]) -> None:
+    """The page menu at the top of every page on phones (issue 14 section 4): every page and the other
+    language, one tap each, 44 px high; hidden where the sidebar shows the same links."""
+    st.html(_PHONE_CSS)
+    with st.container(key=keys.PAGE_MENU, horizontal=True):
+        for path, label_key in _menu_pages(cfg):
+            st.page_link(path, label=t(label_key))
+        other = "en" if lang == "hi" else "hi"
+        st.button(LANGUAGE_NAMES[other], key=keys.LANG_MENU, on_click=_other_language, type="tertiary")
 
 
 def _follow_server_session(cfg: Settings) -> str | None:
@@ -218,7 +284,7 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
         st.radio(
             t("language_label"),
             options=list(i18n.LANGUAGES),
-            format_func=lambda code: {"hi": "हिन्दी", "en": "English"}[code],
+            format_func=LANGUAGE_NAMES.__getitem__,
             key=keys.LANG_SWITCH,
             horizontal=True,
             on_change=_sync_language,
@@ -230,11 +296,10 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
         st.html(_NUMERIC_KEYPAD_SCRIPT, unsafe_allow_javascript=True)
         if cookie_script:
             st.html(cookie_script, unsafe_allow_javascript=True)
-        for pid, path, label_key in paths.PAGES:
-            if pid == "camp" and not cfg.camp_mode:
-                continue
-            if paths.exists(path):
-                st.page_link(path, label=t(label_key))
+        st.html(_SIDEBAR_CLOSER_SCRIPT, unsafe_allow_javascript=True)
+        for path, label_key in _menu_pages(cfg):
+            st.page_link(path, label=t(label_key))
+    _draw_page_menu(cfg, lang, t)
 
     ctx = PageContext(
         settings=cfg,

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 def draw(ctx: PageContext) -> None:
     """Draw the Overview for the signed-in account."""
     st.title(ctx.t("overview_title"))
+    # "Add Another Meter" one tap away at all times, not only in the empty state (issue 14 section 4).
+    page_link(paths.MANAGE_CONNECTION, ctx.t("auth_add_title"), icon=":material/add_circle:")
     try:
         home = loaders.household(ctx)
     except storage.StorageError:

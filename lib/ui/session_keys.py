@@ -26,6 +26,8 @@ LARGE_TEXT = "large_text"  # camp projector option
 DEVANAGARI_DIGITS = "devanagari_digits"  # numbers as १२३ in Hindi
 DIGITS_SWITCH = "digits_switch"  # the Devanagari-digits widget
 CAMP_GENERATION = "camp_generation"  # camp reset generation this session saw (a reset signs it out)
+PAGE_MENU = "page_menu"  # the page menu at the top of every page (a container, for its CSS class)
+LANG_MENU = "lang_menu"  # the page menu's "other language" button
 SESSION_ID = "session_id"  # the server session (lib.sessions) this tab is signed in with: a row id, no secret
 SESSION_HANDOFF = "session_handoff"  # one-time hand-off to the cookie route, kept until used (<= 2 min)
 
@@ -40,6 +42,8 @@ GLOBAL_KEYS: dict[str, str] = {
     DEVANAGARI_DIGITS: "numbers in Devanagari digits",
     DIGITS_SWITCH: "Devanagari-digits widget",
     CAMP_GENERATION: "camp reset generation seen by this session",
+    PAGE_MENU: "page menu container at the top of every page",
+    LANG_MENU: "page menu's other-language button",
     SESSION_ID: "server session this tab is signed in with (row id)",
     SESSION_HANDOFF: "one-time hand-off of a new server session to the cookie route",
 }

@@ -436,6 +436,11 @@ class Journey:
         """On a phone the open sidebar covers the page: close it again."""
         if self.device != "phone":
             return
+        expand = self.page.get_by_test_id("stExpandSidebarButton")
+        if expand.count() and expand.first.is_visible():
+            # Already folded: a page link tapped in the sidebar folds it (lib.ui.frame, issue 14 section 4).
+            self._wait_sidebar_settled(open_=False)
+            return
         content = self.page.get_by_test_id("stSidebarContent")
         if content.count() and content.first.is_visible():
             self.page.get_by_test_id("stSidebarCollapseButton").first.click()
@@ -479,9 +484,18 @@ class Journey:
         """The camp mode's on-screen phone (an expander titled ``camp_phone_title``)."""
         return self.page.get_by_test_id("stExpander").filter(has_text=self.t("camp_phone_title"))
 
+    def open_phone(self) -> Any:
+        """The demo phone, unfolded (it folds after sign-in); a tap on its title opens it, without a run."""
+        panel = self.phone_panel()
+        details = panel.locator("details").first
+        if details.count() and details.get_attribute("open") is None:
+            panel.locator("summary").first.click()
+            expect(details).to_have_attribute("open", "")
+        return panel
+
     def latest_sms(self, to: str | None = None) -> str:
         """The text of the newest SMS on the demo phone; with ``to`` (E.164), check it went to that mobile."""
-        panel = self.phone_panel()
+        panel = self.open_phone()
         code = panel.get_by_test_id("stCode").first
         code.wait_for(state="visible")
         if to is not None:
@@ -499,7 +513,7 @@ class Journey:
 
     def sms_count(self) -> int:
         """How many SMS the demo phone shows (it shows the newest few)."""
-        return int(self.phone_panel().get_by_test_id("stCode").count())
+        return int(self.open_phone().get_by_test_id("stCode").count())
 
     # -- sign in -----------------------------------------------------------------------------------
 

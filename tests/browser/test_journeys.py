@@ -123,6 +123,12 @@ def test_add_another_meter_then_compare(journey: Journey) -> None:
     assert after == {**before, consumer_id: nickname}
 
     journey.navigate("nav_compare")
+    # Issue 14 section 5: the comparison is in the first screen (its top above the fold) at both sizes.
+    chart = journey.page.locator(".st-key-compare_chart")
+    expect(chart).to_be_visible()
+    box = chart.bounding_box()
+    fold = journey.page.viewport_size["height"]
+    assert box is not None and box["y"] + 120 <= fold, f"the Compare chart starts at {box} (fold {fold} px)"
     titles = _panel_titles(journey, set(after.values()))
     assert len(titles) == len(before) + 1, f"Compare panels {titles}, expected one more than {len(before)}"
     assert titles == set(after.values()), f"Compare panels {titles}, expected one more: {nickname}"
@@ -371,3 +377,45 @@ def test_reload_and_second_tab_stay_signed_in(journey: Journey) -> None:
         expect(other.main.get_by_role("heading", name=re.compile("|".join(titles)))).to_be_visible()
     finally:
         other.close()
+
+
+def test_page_menu_on_every_page(journey: Journey) -> None:
+    """Issue 14 section 4: on a phone, a page menu at the top of every page (44 px targets, the other
+    language one tap away), and a page link tapped in the sidebar folds the sidebar away; on a desktop the
+    sidebar holds the links and the menu is hidden. "Add Another Meter" is one tap from the Overview."""
+    journey.sign_in()
+    menu = journey.main.locator(".st-key-page_menu")
+    if journey.device != "phone":
+        expect(menu).to_be_hidden()
+        expect(journey.sidebar.get_by_role("link", name=journey.t("nav_compare"), exact=True)).to_be_visible()
+    else:
+        expect(menu).to_be_visible()
+        assert menu.bounding_box()["y"] < 150, "the page menu is not at the top of the page"
+        for key in ("nav_overview", "nav_compare", "nav_ledger", "nav_manage_connection", "nav_camp"):
+            link = menu.get_by_role("link", name=journey.t(key), exact=True)
+            expect(link).to_be_visible()
+            assert link.bounding_box()["height"] >= 44, f"{key}: touch target under 44 px"
+        journey.shot("menu")
+        journey.act(menu.get_by_role("link", name=journey.t("nav_compare"), exact=True).click)
+        expect(journey.main.get_by_role("heading", name=journey.t("compare_title"))).to_be_visible()
+        journey._wait_sidebar_settled(open_=False)  # the sidebar stays folded away
+        # The other language, one tap from the menu, and back.
+        other = "en" if journey.lang == "hi" else "hi"
+        button = menu.get_by_role("button", name={"hi": "हिन्दी", "en": "English"}[other], exact=True)
+        assert button.bounding_box()["height"] >= 44
+        journey.act(button.click)
+        expect(journey.main.get_by_role("heading", name=t("compare_title", other))).to_be_visible()
+        back = menu.get_by_role("button", name={"hi": "हिन्दी", "en": "English"}[journey.lang], exact=True)
+        journey.act(back.click)
+        expect(journey.main.get_by_role("heading", name=journey.t("compare_title"))).to_be_visible()
+        # A page link tapped in the opened sidebar does not leave the sidebar over the content.
+        journey.open_sidebar()
+        link = journey.sidebar.get_by_role("link", name=journey.t("nav_overview"), exact=True)
+        journey.act(link.click)
+        journey._wait_sidebar_settled(open_=False)
+    journey.navigate("nav_overview")
+    add = journey.main.get_by_role("link", name=journey.t("auth_add_title"), exact=True)
+    expect(add).to_be_visible()
+    journey.act(add.click)
+    expect(journey.main.get_by_role("heading", name=journey.t("auth_add_title"))).to_be_visible()
+    journey.shot("add-one-tap")
