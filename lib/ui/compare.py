@@ -295,6 +295,9 @@ def _draw_chart(
             columns=columns,
             shared_y=choice["shared_y"],
             forecast=forecast,
+            projection=None
+            if forecast is None
+            else loaders.household_frame(ctx, loaders.connection_projection, shown, str(today)),
             episodes=own_episodes,
             first_day=first,
             last_day=last,

@@ -358,6 +358,9 @@ def _draw_balance_chart(
             colours=charts.connection_colours(ids),
             columns=columns,
             forecast=forecast,
+            projection=loaders.household_frame(
+                ctx, loaders.connection_projection, home.keys, today.isoformat()
+            ),
             episodes=episodes,
             first_day=first,
             last_day=today,
