@@ -24,7 +24,7 @@ import calendar
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -96,9 +96,9 @@ def fill_calendar(
     spans = daily.groupby(cids)["day"].agg(["min", "max"]) if len(daily) else None
     grids: list[pd.DataFrame] = []
     for cid in ids:
-        known = spans is not None and cid in spans.index
-        lo = _ts(first_day) if first_day is not None else (spans.loc[cid, "min"] if known else None)
-        hi = _ts(last_day) if last_day is not None else (spans.loc[cid, "max"] if known else None)
+        span = spans.loc[cid] if spans is not None and cid in spans.index else None
+        lo = _ts(first_day) if first_day is not None else (span["min"] if span is not None else None)
+        hi = _ts(last_day) if last_day is not None else (span["max"] if span is not None else None)
         if lo is None or hi is None or lo > hi:
             continue
         grids.append(pd.DataFrame({"consumer_id": cid, "day": pd.date_range(lo, hi, freq="D")}))
@@ -414,7 +414,7 @@ def month_to_date(daily: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     ]
     out = pd.DataFrame(rows, columns=columns)
     if len(out):
-        total = [None, None]
+        total: list[Any] = [None, None]
         for column in columns[2:6]:
             total.append(float(out[column].sum(min_count=1)))
         total += [int(out["days_this"].max()), int(out["days_last"].max())]
@@ -543,8 +543,8 @@ def overview_cards(
     for cid in ids:
         own = daily[daily["consumer_id"] == cid]
         has = bool(len(own) and (own["intervals"] > 0).any())
-        f = forecast.loc[cid] if cid in forecast.index else None
-        cut_since = ongoing.loc[cid, "start"] if ongoing is not None and cid in ongoing.index else pd.NaT
+        f: Any = forecast.loc[cid] if cid in forecast.index else None
+        cut_since: Any = ongoing.loc[cid, "start"] if ongoing is not None and cid in ongoing.index else pd.NaT
         if isinstance(cut_since, pd.Series):  # pragma: no cover - one ongoing episode per connection
             cut_since = cut_since.iloc[-1]
         days_left = float(f["days_left"]) if f is not None else math.nan
@@ -564,7 +564,7 @@ def overview_cards(
                 "run_out_day": f["run_out_day"] if f is not None else pd.NaT,
                 "yesterday_kwh": float(yesterday.get(cid, math.nan)),
                 "last_recharge_ts": latest.loc[cid, "ts"] if cid in latest.index else pd.NaT,
-                "last_recharge_inr": float(latest.loc[cid, "amount_inr"])
+                "last_recharge_inr": float(cast(float, latest.loc[cid, "amount_inr"]))
                 if cid in latest.index
                 else math.nan,
                 "supply_cut": supply_cut,

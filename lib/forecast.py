@@ -44,6 +44,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -136,7 +137,7 @@ def simulate(
         facts = details.assign(consumer_id=details["consumer_id"].astype(str)).set_index("consumer_id")
         for cid, own in ledger_rows.groupby(ledger_rows["consumer_id"].astype(str), sort=False):
             own = own.sort_values("day")
-            fact = facts.loc[cid] if cid in facts.index else None
+            fact = cast("pd.Series | None", facts.loc[cid] if cid in facts.index else None)
             own_arrears = None
             if arrears is not None and len(arrears):
                 own_arrears = arrears[arrears["consumer_id"].astype(str) == cid]
@@ -194,8 +195,8 @@ def _one(
     days_of = complete.loc[deductions.index, "day"]
     last_complete = days_of.max() if len(days_of) else None
     if last_complete is not None:
-        for days, column in ((7, "burn_7_inr"), (30, "burn_30_inr")):
-            window = deductions[days_of > last_complete - pd.Timedelta(days=days)]
+        for span_days, column in ((7, "burn_7_inr"), (30, "burn_30_inr")):
+            window = deductions[days_of > last_complete - pd.Timedelta(days=span_days)]
             row[column] = float(window.mean()) if len(window) else math.nan
     known = past[past["balance_inr"].notna()]
     if not len(known):
