@@ -1450,3 +1450,14 @@ def test_meter_serials_without_id_kind_give_one_hint(master, tmp_path):
     text = importing.format_report(report)
     assert text.count("--id-kind meter-serial") == 1
     assert "1 value(s) of column 'consumer_id' are meter serial numbers" in text
+
+
+def test_every_kwh_over_the_limit_in_a_wh_column_names_the_energy_unit(master, tmp_path):
+    body = "".join(f"2026-11-24 {h:02d}:00,{300 + 10 * h}\n" for h in range(24))
+    path = write(tmp_path, "timestamp,Energy (Wh)\n" + body)
+    report = importing.import_readings(
+        master, path, consumer_id="101234567", columns=ReadingColumns(kwh="Energy (Wh)")
+    )
+    assert not report.committed and report.rejected == 24
+    text = importing.format_report(report)
+    assert text.count("give --energy-unit wh (not a larger --max-kwh)") == 1

@@ -285,7 +285,10 @@ def _read_readings(
     if mine is not None:
         cid, seen_times, seen_lines = mine.consumer_id, mine.times, mine.lines
 
+    absurd = [0]  # rows refused as more than max_kwh
+
     def bad(line: int, at: int | None, value: str, problem: RowProblem, row: list[str]) -> None:
+        absurd[0] += problem.code == "absurd_kwh"
         error = RowError.of(line, names.get(at, ""), value, problem)
         report.reject(error)
         rejects.add(error, row)
@@ -574,6 +577,9 @@ def _read_readings(
     if pending:
         flush()
     report.rows = rows_read
+    column = names.get(kwh_at, "")
+    if rows_read and absurd[0] == rows_read and scale == 1.0 and looks_like_wh(column):
+        report.notes.append(message("wh_all_absurd", column=column, limit=f"{max_kwh:g}"))
     unknown = [key.strip() for key, state in consumers.items() if state is None]
     if unknown and id_kind == "consumer":  # meter serials in a consumer ID column: one hint, not per row
         serials = conn.consumers.consumer_ids_by_meter_serial(unknown)

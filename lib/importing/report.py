@@ -75,6 +75,8 @@ MESSAGES: dict[str, str] = {
     "from the balance), {refunds} refunds (returned to the payer, never on the balance)",
     "export_done": "{rows} days of consumer {consumer_id} written to {out}",
     "bad_date": "not a date (YYYY-MM-DD): {text!r}",
+    "wh_all_absurd": "every reading of column {column!r} is above {limit} kWh and the column says Wh: "
+    "give --energy-unit wh (not a larger --max-kwh)",
     "serial_hint": "{count} value(s) of column {column!r} are meter serial numbers in the consumer master: "
     "give --id-kind meter-serial",
     "skip_rows_past_end": "{path}: --skip-rows {skip_rows} skips past the end of the file ({lines} lines): "
