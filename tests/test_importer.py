@@ -504,11 +504,11 @@ def test_register_readings_become_interval_energy_and_a_reset_is_reported(master
         kwh_kind="register",
     )
     assert report.committed
-    assert [(r[1], r[2]) for r in readings(master)] == [  # each step at its interval's start
-        ("2026-11-19T18:30:00Z", 0.4),
-        ("2026-11-19T19:00:00Z", 0.6),
-        ("2026-11-19T20:00:00Z", 0.5),
-        ("2026-11-19T20:30:00Z", 0.75),
+    assert [(r[1], r[2]) for r in readings(master)] == [  # each step at its later reading's time
+        ("2026-11-19T19:00:00Z", 0.4),
+        ("2026-11-19T19:30:00Z", 0.6),
+        ("2026-11-19T20:30:00Z", 0.5),
+        ("2026-11-19T21:00:00Z", 0.75),
     ]
     assert report.resets == [importing.MeterReset("101234567", 5, "2026-11-19T20:00:00Z", 1501.0, 3.0)]
     assert report.baselines == 2
@@ -536,19 +536,20 @@ def test_register_per_consumer_and_a_bad_row_keeps_the_baseline(master, tmp_path
         (8, "register readings must be in time order per consumer (previous: line 7)"),
     ]
     assert [(r[0], r[1], r[2]) for r in readings(master)] == [  # the step across the glitch split in two
-        ("101234567", "2026-11-24T04:30:00Z", 0.5),
         ("101234567", "2026-11-24T05:00:00Z", 0.5),
         ("101234567", "2026-11-24T05:30:00Z", 0.5),
-        ("101234568", "2026-11-24T04:30:00Z", 2.0),
+        ("101234567", "2026-11-24T06:00:00Z", 0.5),
+        ("101234568", "2026-11-24T05:00:00Z", 2.0),
     ]
     assert report.resets == []
 
 
 def test_steady_register_with_a_glitch_shows_its_steady_load_and_no_gap(master, tmp_path):
-    # 1.2 kW steady: +0.6 kWh a half hour, 24 Nov 00:00 -> 25 Nov 00:00 IST, one spurious 0.0 at 10:00
+    # 1.2 kW steady: +0.6 kWh a half hour, 23 Nov 23:30 -> 24 Nov 23:30 IST, one spurious 0.0 at 24 Nov 10:00.
+    # A step is stored at its later reading's time, so 24 Nov holds the 48 steps ending 00:00 ... 23:30.
+    start = dt.datetime(2026, 11, 23, 23, 30)
     lines = [
-        f"{(dt.datetime(2026, 11, 24) + dt.timedelta(minutes=30 * i)):%Y-%m-%d %H:%M},"
-        f"{0.0 if i == 20 else 500 + 0.6 * i:.1f}"
+        f"{(start + dt.timedelta(minutes=30 * i)):%Y-%m-%d %H:%M},{0.0 if i == 21 else 500 + 0.6 * i:.1f}"
         for i in range(49)
     ]
     path = write(tmp_path, "timestamp,kwh\n" + "\n".join(lines) + "\n")
@@ -558,8 +559,9 @@ def test_steady_register_with_a_glitch_shows_its_steady_load_and_no_gap(master, 
     )  # fmt: skip
     assert report.committed and [e.code for e in report.errors] == ["register_glitch"]
     (got,) = master.execute(
-        "SELECT kwh, intervals, minutes, peak_kw FROM daily WHERE consumer_id = '101234567'"
+        "SELECT kwh, intervals, minutes, peak_kw FROM daily WHERE consumer_id = '101234567' AND day = '2026-11-24'"
     ).fetchall()
+    # the glitch's two intervals share the step across it: no 60-minute interval, no doubled peak, no gap
     assert tuple(got) == (pytest.approx(28.8), 48, 1440.0, pytest.approx(1.2))
 
 
@@ -590,7 +592,7 @@ def test_a_register_series_split_into_two_daily_files_gives_the_same_days_as_one
     assert report.committed and report.baselines == 0  # the first file's last reading was the baseline
     assert daily_rows(other, "201000001") == {day: (pytest.approx(k), b) for day, (k, b) in one_file.items()}
     other.close()
-    assert one_file["2026-11-20"][0] == pytest.approx(12.8)
+    assert one_file["2026-11-20"][0] == pytest.approx(12.6)
 
 
 def test_negative_register_reading_is_a_bad_row(master, tmp_path):
@@ -1009,15 +1011,11 @@ def test_case_register_glitch_and_replacement(conn, cases, name, tmp_path):
     )
     assert report.committed and report.rejected <= 1
     days = daily_rows(conn, "201000001")
-    # Steps are stored at their interval's start (finding B): 20 Nov is its readings 00:00 -> 21 Nov 00:00
-    # (4333.8 - 4321.0 = 12.8: the README's 12.6 counts the 23:30-24:00 interval in the next day), and
-    # 21 Nov is 14.0 minus its last interval (no 22 Nov 00:00 reading: the README's "minus one at worst").
-    assert 12.8 - 0.5 <= days["2026-11-20"][0] <= 12.8 + 1e-9  # swap_up: the replacement's interval
-    assert 14.0 - 0.5 <= days["2026-11-21"][0] <= 14.0 + 1e-9
+    # the case's right values (../shared/cases/README.md): 20 Nov 12.6 (minus one interval at worst), 21 Nov 14.0
+    assert 12.6 - 0.5 <= days["2026-11-20"][0] <= 12.6 + 1e-9  # swap_up: the replacement's interval
+    assert days["2026-11-21"][0] == pytest.approx(14.0)
     if name == "zero_glitch.csv":  # no energy lost across the glitch (split over its two intervals)
-        assert days["2026-11-20"][0] + days["2026-11-21"][0] == pytest.approx(
-            4347.6 - 4321.0
-        )  # last - first reading
+        assert days["2026-11-20"][0] + days["2026-11-21"][0] == pytest.approx(4347.6 - 4321.0)  # last - first
     if name == "swap_up.csv":
         assert [(r.line, r.previous, r.reading) for r in report.resets] == [(26, 4326.3, 8715.0)]
         assert "line 26 at 2026-11-20 12:00 IST" in importing.format_report(report)

@@ -541,20 +541,21 @@ def _read_readings(
                             MeterEvent(cid, ts, "rollover", line, f"{previous[1]:g} -> {kwh:g}")
                         )
                     registers[cid] = (ts, kwh, line, balance)
-                    # stored at the interval's START (the earlier reading), with that reading's balance,
-                    # like every other stored reading; across a glitch, split by time over both intervals
-                    start, kwh, balance = previous[0], energy, previous[3]
+                    # stored at the later reading's time with its balance: the register-glitch case's
+                    # right values (../shared/cases/README.md) count the step that ends at 00:00 on the
+                    # day it ends; across a glitch the step is split by time over its two intervals, so no
+                    # stored interval is twice as long (peak kW and minutes covered stay right)
+                    kwh = energy
                     if skipped is not None:
                         share = _share(previous[0], skipped, ts)
                         add_pending(
-                            (cid, start, energy * share, balance, None)
+                            (cid, skipped, energy * share, None, None)
                             if exporting
-                            else (cid, start, energy * share, balance)
+                            else (cid, skipped, energy * share, None)
                         )
                         add_line(line)
                         add_row(row)
-                        start, kwh, balance = skipped, energy * (1.0 - share), None
-                    ts = start
+                        kwh = energy * (1.0 - share)
                 add_pending((cid, ts, kwh, balance, export) if exporting else (cid, ts, kwh, balance))
                 add_line(line)
                 add_row(row)
