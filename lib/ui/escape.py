@@ -19,6 +19,8 @@
 
 from __future__ import annotations
 
+import re
+
 from lib.charts import plotly_text
 
 __all__ = ["csv_cell", "markdown", "plotly_text"]
@@ -26,6 +28,10 @@ __all__ = ["csv_cell", "markdown", "plotly_text"]
 _SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$:&=\"'^@%"})
 # What starts a formula in Excel, LibreOffice and Google Sheets (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# A colon that could open a shortcode (":name:" has no space after its first colon); "Linked: Home" stays as is.
+_SHORTCODE_COLON = re.compile(r"\\:(?=\S)")
 
 
 def markdown(text: object) -> str:
@@ -38,7 +44,7 @@ def markdown(text: object) -> str:
     >>> ":material/home:" in markdown(":material/home:").replace("\\\\", "")
     False
     """
-    return str(text).translate(_SPECIAL).replace("\n", " ").replace("\\:", "\\:\u2060")
+    return _SHORTCODE_COLON.sub("\\:\u2060", str(text).translate(_SPECIAL).replace("\n", " "))
 
 
 def csv_cell(text: object) -> str:
