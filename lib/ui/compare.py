@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TypedDict
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -99,7 +100,7 @@ def effective_granularity(
         return analytics.choose_granularity(first, last), False
     if choice == "day" and ((last - first).days + 1) * max(1, connections) > MAX_DAILY_POINTS:
         return "week", True
-    return choice, False  # type: ignore[return-value]
+    return choice, False
 
 
 def csv_bytes(series: pd.DataFrame, metric: Metric, lang: str) -> bytes:
@@ -197,7 +198,7 @@ def draw(ctx: PageContext) -> None:
         episodes = episodes[
             (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
         ]
-    chart = {
+    chart: _ChartInputs = {
         "granularity": granularity,
         "choice": choice,
         "colours": colours,
@@ -261,6 +262,19 @@ def units_fallback(
     return [cid for cid in selected if cid in with_readings and cid not in known]
 
 
+class _ChartInputs(TypedDict):
+    """What both Compare charts (the chosen metric's and the units fallback's) share: ``_draw_chart``'s
+    keyword arguments besides the series, the metric, the forecast and the widget key."""
+
+    granularity: Granularity
+    choice: dict
+    colours: dict[str, str]
+    episodes: pd.DataFrame
+    first: dt.date
+    last: dt.date
+    keys: tuple[loaders.ConnKey, ...]
+
+
 def _draw_chart(
     ctx: PageContext,
     series: pd.DataFrame,
@@ -308,7 +322,8 @@ def _draw_chart(
         return fig
 
     shown = tuple(k for k in keys if k[0] in ids)
-    options = (key, ctx.lang, metric, granularity, choice["layout"], columns, choice["shared_y"], title)
+    options: tuple[object, ...] = (key, ctx.lang, metric, granularity, choice["layout"], columns)
+    options += (choice["shared_y"], title)
     options += (str(first), str(last), str(today), tuple(sorted(colours.items())), forecast is None)
     fig = loaders.cached_figure(build, "compare", shown, options)
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
@@ -323,7 +338,7 @@ def _draw_export(
     names: dict[str, str],
     first: dt.date,
     last: dt.date,
-    chart: dict,
+    chart: _ChartInputs,
 ) -> None:
     """For net-metered connections (export readings in the range): the energy sent to the grid as its own
     chart beside the units drawn, and the drawn / sent / net table."""
@@ -482,7 +497,7 @@ def _draw_profile(
         (key,) = home.keys_of([cid])
         try:
             profile = loaders.connection_hour_profile(
-                ctx, str(ctx.settings.db_path), int(ctx.account_id), key, start_ts, end_ts
+                ctx, str(ctx.settings.db_path), ctx.account, key, start_ts, end_ts
             )
         except storage.StorageError:
             st.error(ctx.t("overview_error"))

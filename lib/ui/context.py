@@ -27,6 +27,26 @@ class PageContext:
     devanagari_digits: bool = False
     _conn: storage.Conn | None = field(default=None, init=False, repr=False, compare=False)
 
+    @property
+    def account(self) -> int:
+        """The signed-in account's id, for a page's storage and domain calls.
+
+        ``account_id`` is None only before sign-in, and the frame draws a page only for a signed-in
+        account (the sign-in view otherwise), so a page can rely on this. Raises ``RuntimeError`` when
+        nobody is signed in: a programming error (a page drawn without the frame's gate), never a user's.
+
+        >>> from pathlib import Path
+        >>> PageContext(Settings(db_path=Path("unused.db")), "en", 7, lambda key, **_: key).account
+        7
+        >>> PageContext(Settings(db_path=Path("unused.db")), "en", None, lambda key, **_: key).account
+        Traceback (most recent call last):
+        ...
+        RuntimeError: PageContext.account used before sign-in: pages draw only for an account
+        """
+        if self.account_id is None:
+            raise RuntimeError("PageContext.account used before sign-in: pages draw only for an account")
+        return self.account_id
+
     def money(self, amount: float, *, decimals: bool = True) -> str:
         """₹ in Indian grouping in the page's language: ``ctx.money(1234.5) == '₹1,234.50'``."""
         return i18n.format_money(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -103,11 +103,12 @@ def draw(ctx: PageContext) -> None:
     chosen = connection_picker(ctx, ctx.t("ledger_connection_label"), ids, nicknames, key="ledger_connection")
     if chosen is None:  # a forged widget value: show nothing of it
         return
-    fact = details.set_index("consumer_id").loc[chosen]
+    # one row: consumer_id is unique in the account's connection details, so .loc gives a Series
+    fact = cast(pd.Series, details.set_index("consumer_id").loc[chosen])
     own = rows[rows["consumer_id"].astype(str) == chosen].sort_values("day").reset_index(drop=True)
     if not len(own):
         with ctx.db() as conn:
-            has_data = len(storage.readings.daily_frame(conn, ctx.account_id, [chosen]))
+            has_data = len(storage.readings.daily_frame(conn, ctx.account, [chosen]))
         if has_data:
             st.warning(
                 ctx.t(
@@ -178,7 +179,7 @@ def _draw_anchor_form(ctx: PageContext, consumer_id: str, own: pd.DataFrame, tod
         if st.form_submit_button(ctx.t("ledger_anchor_save")):
             try:
                 with ctx.db() as conn:
-                    ledger.add_balance_anchor(conn, ctx.account_id, consumer_id, day=day, balance_inr=amount)
+                    ledger.add_balance_anchor(conn, ctx.account, consumer_id, day=day, balance_inr=amount)
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
             except storage.StorageError:
@@ -499,15 +500,16 @@ def _draw_table_and_download(ctx: PageContext, own: pd.DataFrame, fact: pd.Serie
 def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: dt.date) -> None:
     st.subheader(ctx.t("ledger_arrears_title"))
     with ctx.db() as conn:
-        arrears = storage.ledger.arrears_frame(conn, ctx.account_id, [consumer_id])
+        arrears = storage.ledger.arrears_frame(conn, ctx.account, [consumer_id])
     status = ledger.arrears_status(arrears, own, today)
     if not len(status):
         st.caption(ctx.t("ledger_arrears_none"))
+    row: Any  # an itertuples namedtuple: its fields are the frame's columns, which mypy cannot see
     for row in status.itertuples(index=False):
         st.markdown(_arrear_text(ctx, row))
         if st.button(ctx.t("ledger_arrears_delete"), key=f"ledger_arrear_delete_{int(row.arrear_id)}"):
             with ctx.db() as conn:
-                removed = ledger.delete_arrear(conn, ctx.account_id, int(row.arrear_id))
+                removed = ledger.delete_arrear(conn, ctx.account, int(row.arrear_id))
             if removed:
                 st.toast(ctx.t("ledger_arrears_deleted"))
                 st.rerun()
@@ -545,7 +547,7 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
                 with ctx.db() as conn:
                     ledger.add_arrear(
                         conn,
-                        ctx.account_id,
+                        ctx.account,
                         consumer_id,
                         amount_inr=amount,
                         start_day=start,
@@ -572,7 +574,7 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
             try:
                 with ctx.db() as conn:
                     ledger.add_adjustment(
-                        conn, ctx.account_id, consumer_id, day=day, amount_inr=amount, reason=reason
+                        conn, ctx.account, consumer_id, day=day, amount_inr=amount, reason=reason
                     )
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
@@ -617,7 +619,7 @@ def _arrear_text(ctx: PageContext, row: Any) -> str:
 
 def _draw_alert_rule(ctx: PageContext) -> None:
     with ctx.db() as conn:
-        rule = alerts.alert_rule(conn, ctx.account_id)
+        rule = alerts.alert_rule(conn, ctx.account)
     with st.expander(ctx.t("alerts_rule_title")), st.form("alerts_rule_form"):
         days = st.number_input(
             ctx.t("alerts_rule_days"),
@@ -640,7 +642,7 @@ def _draw_alert_rule(ctx: PageContext) -> None:
             try:
                 with ctx.db() as conn:
                     alerts.set_alert_rule(
-                        conn, ctx.account_id, min_days_left=days, min_balance_inr=rupees, sms_enabled=sms_on
+                        conn, ctx.account, min_days_left=days, min_balance_inr=rupees, sms_enabled=sms_on
                     )
             except alerts.AlertRuleError as error:
                 st.error(ctx.t(str(error)))

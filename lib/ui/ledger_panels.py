@@ -72,6 +72,7 @@ def draw_unexplained_summary(ctx: PageContext) -> None:
         return
     st.subheader(ctx.t("ledger_overview_title"))
     st.caption(ctx.t("ledger_overview_caption"))
+    row: Any  # an itertuples namedtuple: its fields are the frame's columns, which mypy cannot see
     for row in summary.itertuples(index=False):
         st.markdown("- " + unexplained_text(ctx, row._asdict()))
     page_link(paths.LEDGER, ctx.t("ledger_overview_link"), icon=":material/receipt_long:")

@@ -102,9 +102,9 @@ def household(ctx: PageContext) -> Household:
     """The signed-in account's active connections, stale links and per-connection data versions: read
     uncached, every run, through the rerun's one connection (four primary-key queries)."""
     with ctx.db() as conn:
-        details = storage.accounts.connection_details(conn, ctx.account_id)
+        details = storage.accounts.connection_details(conn, ctx.account)
         stale = [
-            link for link in storage.accounts.linked_connections(conn, ctx.account_id) if not link["active"]
+            link for link in storage.accounts.linked_connections(conn, ctx.account) if not link["active"]
         ]
         version = storage.meta.data_version(conn)
         details["consumer_id"] = details["consumer_id"].astype(str)
@@ -241,11 +241,11 @@ def household_frame(
     """The per-connection frames of ``loader`` for ``keys`` put together in that order (one frame).
 
     >>> loader = lambda _ctx, db, account_id, key: pd.DataFrame({"consumer_id": [key[0]]})
-    >>> ctx = type("Ctx", (), {"settings": type("S", (), {"db_path": "x.db"}), "account_id": 1})
+    >>> ctx = type("Ctx", (), {"settings": type("S", (), {"db_path": "x.db"}), "account": 1})
     >>> household_frame(ctx, loader, [("1", 0, "Home"), ("2", 0, "Shop")])["consumer_id"].tolist()
     ['1', '2']
     """
-    frames = [loader(ctx, _db(ctx), int(ctx.account_id), key, *args) for key in keys]
+    frames = [loader(ctx, _db(ctx), ctx.account, key, *args) for key in keys]
     filled = [frame for frame in frames if len(frame)]
     if not filled:
         return frames[0] if frames else pd.DataFrame()
@@ -272,7 +272,7 @@ def low_balances(ctx: PageContext) -> list[alerts.LowBalance]:
     today = clock.today_ist().isoformat()
     outlook = household_frame(ctx, connection_outlook, home.keys, today)
     with ctx.db() as conn:
-        rule = alerts.alert_rule(conn, ctx.account_id)
+        rule = alerts.alert_rule(conn, ctx.account)
     if not len(outlook):
         return []
     return alerts.low_balances(outlook, rule)
@@ -286,7 +286,7 @@ def account_ledger(ctx: PageContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     rows = household_frame(ctx, connection_ledger, home.keys, today)
     if not len(home.keys):
         with ctx.db() as conn:
-            rows = ledger.load_ledger(conn, ctx.account_id, [], today=dt.date.fromisoformat(today))
+            rows = ledger.load_ledger(conn, ctx.account, [], today=dt.date.fromisoformat(today))
     return home.details, rows, home.version
 
 

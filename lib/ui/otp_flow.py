@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -106,7 +107,14 @@ def client_address() -> str | None:
     return str(address)[:64] if address else None
 
 
-def requester() -> dict[str, str | None]:
+class Requester(TypedDict):
+    """``auth.start_*``/``auth.resend_*``'s ``session`` and ``client`` keyword arguments, typed for ``**``."""
+
+    session: str | None
+    client: str | None
+
+
+def requester() -> Requester:
     """Who asks for an OTP: this browser session and its address (``auth.start_*``'s ``session``/``client``)."""
     return {"session": session_token(), "client": client_address()}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -33,12 +34,12 @@ def summaries(ctx: PageContext, consumer_ids: tuple[str, ...], version: str) -> 
         daily = loaders.cached_daily(
             db,
             version,
-            ctx.account_id,
+            ctx.account,
             consumer_ids,
             str(today - dt.timedelta(days=QUALITY_DAYS)),
             str(today),
         )
-        events = loaders.cached_meter_events(db, version, ctx.account_id, consumer_ids)
+        events = loaders.cached_meter_events(db, version, ctx.account, consumer_ids)
         try:
             keys = loaders.household(ctx).keys_of(consumer_ids)
             first = str(today - dt.timedelta(days=QUALITY_DAYS))
@@ -85,7 +86,7 @@ def draw_quality_line(ctx: PageContext, consumer_id: str, table: pd.DataFrame) -
 def draw_money_back(ctx: PageContext, consumer_id: str, version: str) -> None:
     """Refunds and reversals of one connection, one line each with its kind, date and amount."""
     try:
-        frame = loaders.cached_recharges(str(ctx.settings.db_path), version, ctx.account_id, (consumer_id,))
+        frame = loaders.cached_recharges(str(ctx.settings.db_path), version, ctx.account, (consumer_id,))
     except storage.StorageError:
         log.exception("refunds not known")
         return
@@ -93,6 +94,7 @@ def draw_money_back(ctx: PageContext, consumer_id: str, version: str) -> None:
     if not len(back):
         return
     st.subheader(ctx.t("quality_money_back_title"))
+    row: Any  # an itertuples namedtuple: its fields are the frame's columns, which mypy cannot see
     for row in back.itertuples(index=False):
         catalog_key = "quality_reversal" if row.kind == "reversal" else "quality_refund"
         st.markdown(

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from lib.ui import paths
 from lib.ui.context import PageContext
 from lib.ui.escape import markdown
+
+if TYPE_CHECKING:  # the type st.dataframe's column_config takes; not part of streamlit's public API
+    from streamlit.elements.lib.column_types import ColumnConfig
 
 
 def is_phone() -> bool:
@@ -52,7 +56,7 @@ def draw_no_connections(ctx: PageContext) -> None:
         st.caption(ctx.t("overview_add_meter_where"))
 
 
-def pinned_first_column(label: str) -> dict[str, object]:
+def pinned_first_column(label: str) -> dict[str, ColumnConfig]:
     """``column_config`` that keeps a table's first column (the connection) in view on a phone.
 
     The tables put the columns a household needs first (₹ before units); the rest sit behind the
