@@ -26,4 +26,5 @@ fi
 
 .venv/bin/ruff check lib pages tests bench dashboard.py
 .venv/bin/ruff format --check lib pages tests bench dashboard.py
+.venv/bin/mypy  # pyproject.toml [tool.mypy]: lib/ type-clean
 exec .venv/bin/python -m pytest "$@"
