@@ -28,8 +28,8 @@ UI_PAGES = {
     "camp",
 }  # sign-in is the frame's gate, not a page
 # Edges: they open database files and hand the handle to the domain, like the pages do: the command line,
-# and camp mode (it copies, snapshots and restores whole database files).
-EDGES = {"lib/cli.py", "lib/camp.py"}
+# camp mode (it copies, snapshots and restores whole database files) and the HTTP routes beside Streamlit.
+EDGES = {"lib/cli.py", "lib/camp.py", "lib/web.py"}
 SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|CREATE)\b")  # upper-case keywords, as SQL is written here
 
 
