@@ -694,45 +694,34 @@ def verify(
         usable = row["code_mac"] is not None and made_by is not None
         expected = row["code_mac"].encode() if usable else secrets.token_hex(32).encode()
         right = hmac.compare_digest(provided, expected) and usable
-        if found.consumed_at is not None:
-            if right and _same_session(made_by or key, row, session) and found.expires_at > ts:
-                return Verdict("ok", challenge=found, account_id=row["consumed_account_id"], repeat=True)
+
+        def note(event: str, **extra: Any) -> None:
+            """An audit row about this challenge (every verdict below records the same five facts)."""
             audit.record(
                 conn,
-                "otp_reuse",
+                event,
                 account_id=account_id,
                 consumer_id=consumer,
                 destination=found.destination_masked,
                 challenge_id=challenge_id,
                 now=ts,
+                **extra,
             )
+
+        if found.consumed_at is not None:
+            if right and _same_session(made_by or key, row, session) and found.expires_at > ts:
+                return Verdict("ok", challenge=found, account_id=row["consumed_account_id"], repeat=True)
+            note("otp_reuse")
             return Verdict("used", challenge=found)
         if found.dead_at is not None:
             return Verdict("dead", challenge=found)
         if found.expires_at <= ts:
             conn.otp.kill_challenge(challenge_id, ts=ts, reason="expired", only_open=False)
-            audit.record(
-                conn,
-                "otp_expired",
-                account_id=account_id,
-                consumer_id=consumer,
-                destination=found.destination_masked,
-                challenge_id=challenge_id,
-                now=ts,
-            )
+            note("otp_expired")
             return Verdict("expired", challenge=found)
         if not _same_destination(made_by, row, binding):
             conn.otp.kill_challenge(challenge_id, ts=ts, reason="destination_changed", only_open=False)
-            audit.record(
-                conn,
-                "otp_dead",
-                account_id=account_id,
-                consumer_id=consumer,
-                destination=found.destination_masked,
-                challenge_id=challenge_id,
-                reason="destination_changed",
-                now=ts,
-            )
+            note("otp_dead", reason="destination_changed")
             return Verdict("dead", challenge=found)
         if blocked_until(conn, purpose, account_id, subject, now, requester):
             return Verdict("blocked", challenge=found)
@@ -761,44 +750,18 @@ def verify(
             ts=ts, target=target_scope(purpose, subject), requester=requester, client=client
         )
         conn.otp.add_failure(target_scope(purpose, subject), ts=ts)
-        audit.record(
-            conn,
-            "otp_failed",
-            account_id=account_id,
-            consumer_id=consumer,
-            destination=found.destination_masked,
-            challenge_id=challenge_id,
-            outcome=f"attempt {attempts}",
-            now=ts,
-        )
+        note("otp_failed", outcome=f"attempt {attempts}")
         status: Status = "wrong"
         if attempts >= MAX_ATTEMPTS:
             conn.otp.kill_challenge(challenge_id, ts=ts, reason="too_many_attempts", only_open=False)
-            audit.record(
-                conn,
-                "otp_dead",
-                account_id=account_id,
-                consumer_id=consumer,
-                destination=found.destination_masked,
-                challenge_id=challenge_id,
-                now=ts,
-            )
+            note("otp_dead")
             status = "dead"
         if _count_failure(conn, purpose, account_id, subject, now, requester):
             status = "blocked"
             conn.otp.kill_open_challenges(
                 purpose, account_id, subject, ts=ts, reason="blocked", requester=requester
             )
-            audit.record(
-                conn,
-                "rate_limited",
-                account_id=account_id,
-                consumer_id=consumer,
-                destination=found.destination_masked,
-                challenge_id=challenge_id,
-                reason="failures_block",
-                now=ts,
-            )
+            note("rate_limited", reason="failures_block")
         return Verdict(status, tries_left=max(0, MAX_ATTEMPTS - attempts), challenge=found)
 
 
