@@ -395,6 +395,28 @@ class Journey:
         self.wait_idle(before)
         return result
 
+    def act_repeating_lost_click(self, click: Callable[[], Any]) -> None:
+        """:meth:`act` for a click that is safe to repeat (a page link, a choice already made).
+
+        Seen in CI under load (stop 16, ``test_remove_connection[hi-desktop]``): a sidebar link clicked just
+        after a run was lost, and no run followed. A click that starts no run within ``LOST_CLICK_MS`` is
+        made again, at most ``CLICK_ATTEMPTS`` times; then the app must settle as after any click.
+        """
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        for _attempt in range(CLICK_ATTEMPTS):
+            before = self._changes()
+            click()
+            try:
+                self.page.wait_for_function(
+                    "(before) => (window.__mmStateChanges || 0) > before", arg=before, timeout=LOST_CLICK_MS
+                )
+            except PlaywrightTimeout:
+                continue
+            self.wait_idle(before)
+            return
+        raise AssertionError(f"{CLICK_ATTEMPTS} clicks started no run of the app")
+
     def goto(self, path: str) -> None:
         """Load ``path`` of the app in this tab (a new Streamlit session) and wait for the first run."""
         self.page.goto(self.server.url + path)
@@ -472,7 +494,7 @@ class Journey:
         """Follow the sidebar link whose label is catalog key ``label_key`` (same session, no reload)."""
         self.open_sidebar()
         link = self.sidebar.get_by_role("link", name=self.t(label_key), exact=True)
-        self.act(link.click)
+        self.act_repeating_lost_click(link.click)
         self.close_sidebar_on_phone()
 
     def t(self, key: str, **values: Any) -> str:
