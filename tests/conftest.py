@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lib import storage
+from tests import postgres
 from tests.factories import FIXED_NOW
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,8 +68,56 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def conn(db_path: Path) -> Iterator[sqlite3.Connection]:
+def conn(db_path: Path) -> Iterator[storage.Database]:
     connection = storage.connect(db_path)
+    storage.migrate(connection)
+    yield connection
+    connection.close()
+
+
+# --- both engines (issue 12) ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgresql_cluster() -> Iterator[postgres.Cluster | None]:
+    """A throwaway PostgreSQL for the whole run; ``None`` where none can start (a failure under CI=true)."""
+    reason = postgres.missing_reason()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but PostgreSQL cannot run: {reason}")
+        yield None
+        return
+    cluster = postgres.start()
+    try:
+        yield cluster
+    finally:
+        storage.engine.dispose_all()
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(
+    request: pytest.FixtureRequest, postgresql_cluster: postgres.Cluster | None, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The database target of one test on each engine: the SQLite file of ``METERMITRA_DB``, or a fresh
+    schema of the throwaway PostgreSQL (``METERMITRA_DB`` is set to its URL). Not migrated."""
+    if request.param == "sqlite":
+        yield os.environ["METERMITRA_DB"]
+        return
+    if postgresql_cluster is None:
+        pytest.skip(f"PostgreSQL half skipped: {postgres.missing_reason()}")
+    url = postgresql_cluster.fresh_schema()
+    monkeypatch.setenv("METERMITRA_DB", url)
+    try:
+        yield url
+    finally:
+        storage.engine.dispose(url)
+
+
+@pytest.fixture
+def any_conn(backend: str) -> Iterator[storage.Database]:
+    """A migrated connection on each engine in turn (the storage tests' ``conn`` on both engines)."""
+    connection = storage.connect(backend)
     storage.migrate(connection)
     yield connection
     connection.close()

@@ -3,31 +3,31 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 
-from lib.storage.engine import raises_storage_error
+from lib.storage import dialect
+from lib.storage.engine import Conn, raises_storage_error
 
 
-def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else None
+def get_meta(conn: Conn, key: str) -> str | None:
+    value = conn.execute("SELECT value FROM meta WHERE key = :key", {"key": key}).scalar()
+    return None if value is None else str(value)
 
 
-def set_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
+def set_meta(conn: Conn, key: str, value: str) -> None:
     conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        (key, value),
+        "INSERT INTO meta (key, value) VALUES (:key, :value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        {"key": key, "value": value},
     )
 
 
 @raises_storage_error
-def data_version(conn: sqlite3.Connection) -> str:
+def data_version(conn: Conn) -> str:
     """A token that changes after every write that changes what pages show (for cache keys)."""
     return get_meta(conn, "data_version") or "0"
 
 
-def bump_data_version(conn: sqlite3.Connection, consumer_ids: Sequence[str] | None = None) -> None:
+def bump_data_version(conn: Conn, consumer_ids: Sequence[str] | None = None) -> None:
     """Call inside any write transaction that changes readings, recharges, links or a connection's ledger.
 
     ``consumer_ids``: the connections the write touched (their cached frames are dropped, the others'
@@ -35,7 +35,7 @@ def bump_data_version(conn: sqlite3.Connection, consumer_ids: Sequence[str] | No
     """
     conn.execute(
         "INSERT INTO meta (key, value) VALUES ('data_version', '1') "
-        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"
     )
     if consumer_ids is None:
         conn.execute(
@@ -45,14 +45,15 @@ def bump_data_version(conn: sqlite3.Connection, consumer_ids: Sequence[str] | No
         return
     conn.execute(
         "INSERT INTO consumer_versions (consumer_id, version) "
-        "SELECT j.value, CAST(m.value AS INTEGER) FROM json_each(?) AS j, meta AS m WHERE m.key = 'data_version' "
+        f"SELECT j.value, CAST(m.value AS INTEGER) FROM {dialect.json_each(conn, ':ids')}, meta AS m "
+        "WHERE m.key = 'data_version' "
         "ON CONFLICT (consumer_id) DO UPDATE SET version = excluded.version",
-        (json.dumps(sorted({str(cid) for cid in consumer_ids})),),
+        {"ids": json.dumps(sorted({str(cid) for cid in consumer_ids}))},
     )
 
 
 @raises_storage_error
-def consumer_versions(conn: sqlite3.Connection, consumer_ids: Sequence[str]) -> dict[str, int]:
+def consumer_versions(conn: Conn, consumer_ids: Sequence[str]) -> dict[str, int]:
     """Each connection's data version (migration ``0010_consumer_versions``): the data version of the last
     write that named the connection, or of the last write that named none, whichever is later; 0 when
     never written. It changes with every write to that connection and never repeats: the dashboard's
@@ -72,8 +73,8 @@ def consumer_versions(conn: sqlite3.Connection, consumer_ids: Sequence[str]) -> 
     found = dict(
         conn.execute(
             "SELECT consumer_id, version FROM consumer_versions "
-            "WHERE consumer_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(ids),),
+            f"WHERE consumer_id IN (SELECT j.value FROM {dialect.json_each(conn, ':ids')})",
+            {"ids": json.dumps(ids)},
         ).fetchall()
     )
     return {cid: max(epoch, int(found.get(cid, 0))) for cid in ids}

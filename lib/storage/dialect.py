@@ -1,0 +1,117 @@
+"""The SQL that differs between SQLite and PostgreSQL, in one place (issue 12).
+
+Everything else in ``lib/storage`` is written once, in the subset both engines speak: named binds,
+``ON CONFLICT … DO UPDATE/NOTHING``, ``RETURNING``, ``IS NOT DISTINCT FROM``, window functions. Stored
+timestamps are UTC text ``YYYY-MM-DDTHH:MM:SSZ`` on both engines, so these fragments take and give text:
+
+>>> class Sqlite: dialect = "sqlite"
+>>> class Postgres: dialect = "postgresql"
+>>> ist_day(Sqlite, "ts")
+"date(ts, '+330 minutes')"
+>>> ist_day(Postgres, "ts")
+"to_char((ts)::timestamptz AT TIME ZONE 'Asia/Kolkata', 'YYYY-MM-DD')"
+>>> greatest(Sqlite, "a", "b"), greatest(Postgres, "a", "b")
+('max(a, b)', 'greatest(a, b)')
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from typing import Any, Protocol
+
+
+class _HasDialect(Protocol):
+    dialect: str
+
+
+def ist_day(conn: _HasDialect | type, expr: str) -> str:
+    """The IST calendar day (``YYYY-MM-DD``) of a stored UTC timestamp ``expr`` (India has no daylight saving)."""
+    if _name(conn) == "postgresql":
+        return f"to_char(({expr})::timestamptz AT TIME ZONE 'Asia/Kolkata', 'YYYY-MM-DD')"
+    return f"date({expr}, '+330 minutes')"
+
+
+def epoch_seconds(conn: _HasDialect | type, expr: str) -> str:
+    """A stored UTC timestamp ``expr`` as whole Unix seconds (an integer)."""
+    if _name(conn) == "postgresql":
+        return f"CAST(extract(epoch FROM ({expr})::timestamptz) AS BIGINT)"
+    if sqlite3.sqlite_version_info >= (3, 38, 0):
+        return f"unixepoch({expr})"
+    return f"CAST(strftime('%s', {expr}) AS INTEGER)"
+
+
+def greatest(conn: _HasDialect | type, *exprs: str) -> str:
+    """The largest of several values in one row (SQLite's scalar ``max(a, b)``)."""
+    name = "greatest" if _name(conn) == "postgresql" else "max"
+    return f"{name}({', '.join(exprs)})"
+
+
+def least(conn: _HasDialect | type, *exprs: str) -> str:
+    """The smallest of several values in one row (SQLite's scalar ``min(a, b)``)."""
+    name = "least" if _name(conn) == "postgresql" else "min"
+    return f"{name}({', '.join(exprs)})"
+
+
+def json_each(conn: _HasDialect | type, bind: str, alias: str = "j") -> str:
+    """A FROM item with one text column ``value`` per element of a JSON array passed as bind ``bind``.
+
+    >>> class Postgres: dialect = "postgresql"
+    >>> json_each(Postgres, ":ids")
+    'json_array_elements_text(CAST(:ids AS json)) AS j(value)'
+    """
+    if _name(conn) == "postgresql":
+        return f"json_array_elements_text(CAST({bind} AS json)) AS {alias}(value)"
+    return f"json_each({bind}) AS {alias}"
+
+
+def lock_key(subject: str) -> int:
+    """A signed 64-bit advisory-lock key for a subject (CRC-32 of the text, stable across processes).
+
+    >>> lock_key("otp:login:+919876543210") == lock_key("otp:login:+919876543210")
+    True
+    """
+    return zlib.crc32(subject.encode("utf-8"))
+
+
+def lock(conn: Any, subject: str) -> None:
+    """Serialize writers of one subject (a mobile, a consumer ID, a day's SMS budget) until the transaction ends.
+
+    PostgreSQL: a transaction-scoped advisory lock (released at COMMIT/ROLLBACK, so it works behind
+    PgBouncer in transaction mode); count-then-insert limits such as "3 OTPs per 15 minutes" then hold
+    with many app servers. SQLite: nothing to do, ``BEGIN IMMEDIATE`` already holds the database's write lock.
+    Call inside ``transaction(conn)``.
+    """
+    if conn.dialect == "postgresql":
+        conn.execute("SELECT pg_advisory_xact_lock(:key)", {"key": lock_key(subject)})
+
+
+def table_names(conn: Any) -> list[str]:
+    """The tables of the database (of the current schema on PostgreSQL), without the engine's own."""
+    if conn.dialect == "postgresql":
+        rows = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+            "ORDER BY 1"
+        )
+    else:
+        rows = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
+        )
+    return [row[0] for row in rows]
+
+
+def column_names(conn: Any, table: str) -> list[str]:
+    """The columns of ``table``, in order."""
+    if conn.dialect == "postgresql":
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = :table ORDER BY ordinal_position",
+            {"table": table},
+        )
+        return [row[0] for row in rows]
+    return [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+
+
+def _name(conn: _HasDialect | type) -> str:
+    return str(conn.dialect)

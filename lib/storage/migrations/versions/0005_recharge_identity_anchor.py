@@ -1,0 +1,16 @@
+"""Revision 0005_recharge_identity_anchor (SQL: lib/storage/schema.py and lib/storage/schema_postgresql.py)."""
+
+from lib.storage.migrations import run_revision
+
+revision = "0005_recharge_identity_anchor"
+down_revision = '0004_readings_export'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    run_revision(revision)
+
+
+def downgrade() -> None:
+    raise NotImplementedError("MeterMitra migrations go forward only: restore a backup instead")
