@@ -39,6 +39,9 @@ def check_camp_settings(settings: Settings) -> None:
         return
     if settings.sms_gateway != "outbox":
         raise CampModeError("camp_error_real_gateway")
+    if storage.engine.is_url(settings.db_path):
+        # A camp is one offline laptop with file snapshots (reset = copy a file): never a shared server.
+        raise CampModeError("camp_error_postgresql")
     if Path(settings.db_path).resolve() == storage.DEFAULT_DB.resolve():
         raise CampModeError("camp_error_production_path")
 

@@ -9,7 +9,8 @@ Environment variables (each also readable from ``secrets.toml``, section in brac
 
 =========================== ===================== ==============================================
 ``METERMITRA_DB``            ``[store] db``        SQLite file (default ``data/metermitra.db``;
-                                                   ``data/camp.db`` in camp mode)
+                                                   ``data/camp.db`` in camp mode) or a
+                                                   ``postgresql://`` URL (docs/DEPLOY.md)
 ``METERMITRA_CAMP``          ``[camp] enabled``    camp mode: demo database, on-screen phone
 ``METERMITRA_SMS_GATEWAY``   ``[sms] gateway``     ``outbox`` (default) or ``http``
 ``METERMITRA_SMS_DAILY_BUDGET`` ``[sms] daily_budget`` global SMS cap per day (default 1000)
@@ -40,13 +41,22 @@ _TRUE = {"1", "true", "yes", "on"}
 
 @dataclass(frozen=True)
 class Settings:
-    db_path: Path
+    db_path: Path | str  # an SQLite file, or a postgresql:// URL (kept as text: a Path would fold its '//')
     camp_mode: bool = False
     sms_gateway: str = "outbox"
     sms_daily_budget: int = 1000
     otp_key: str | None = None
     otp_previous_keys: tuple[str, ...] = ()
     sms_http: Mapping[str, Any] = field(default_factory=dict)  # url, api_key, entity_id, sender_id, templates
+
+
+def _database(value: str) -> Path | str:
+    """A database setting: a server URL stays text, anything else is an SQLite file path.
+
+    >>> _database("postgresql://mm@db.internal/metermitra"), _database("data/x.db")
+    ('postgresql://mm@db.internal/metermitra', PosixPath('data/x.db'))
+    """
+    return value.strip() if "://" in value else Path(value)
 
 
 def read_secrets(path: Path | None = SECRETS_PATH) -> dict[str, Any]:
@@ -71,7 +81,7 @@ def load_settings(env: Mapping[str, str] | None = None, secrets_path: Path | Non
     # Camp mode has its own demo database unless one is named explicitly.
     default_db = CAMP_DB if camp else DEFAULT_DB
     return Settings(
-        db_path=Path(pick("METERMITRA_DB", "store", "db", str(default_db))),
+        db_path=_database(str(pick("METERMITRA_DB", "store", "db", str(default_db)))),
         camp_mode=camp,
         sms_gateway=str(pick("METERMITRA_SMS_GATEWAY", "sms", "gateway", "outbox")).strip().lower(),
         sms_daily_budget=int(pick("METERMITRA_SMS_DAILY_BUDGET", "sms", "daily_budget", 1000)),

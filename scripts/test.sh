@@ -6,11 +6,14 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-# Browser journeys drive Debian's chromium (Playwright cannot download its own browser here).
+# Browser journeys drive Debian's chromium (Playwright cannot download its own browser here); the storage
+# tests start their own PostgreSQL from Debian's postgresql package.
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # (no `fc-list | grep -q`: under pipefail grep's early exit can SIGPIPE fc-list into a false "missing")
 [ -n "$(fc-list :lang=hi 2>/dev/null || true)" ] || need_apt+=(fonts-lohit-deva fontconfig)
+# Storage tests run on both engines: a throwaway PostgreSQL cluster (tests/postgres.py) needs the server.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${need_apt[*]} with apt-get"

@@ -97,7 +97,9 @@ def postgresql_cluster() -> Iterator[postgres.Cluster | None]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(
-    request: pytest.FixtureRequest, postgresql_cluster: postgres.Cluster | None, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest,
+    postgresql_cluster: postgres.Cluster | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
     """The database target of one test on each engine: the SQLite file of ``METERMITRA_DB``, or a fresh
     schema of the throwaway PostgreSQL (``METERMITRA_DB`` is set to its URL). Not migrated."""

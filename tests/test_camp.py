@@ -51,6 +51,13 @@ def test_camp_mode_refuses_the_production_database_path():
         camp.check_camp_settings(Settings(db_path=storage.DEFAULT_DB, camp_mode=True))
 
 
+def test_camp_mode_refuses_postgresql():
+    """A camp is one laptop with file snapshots: a shared PostgreSQL server is refused (issue 12)."""
+    with pytest.raises(camp.CampModeError, match="camp_error_postgresql"):
+        camp.check_camp_settings(Settings(db_path="postgresql://mm@db.internal/metermitra", camp_mode=True))
+    camp.check_camp_settings(Settings(db_path="postgresql://mm@db.internal/metermitra", camp_mode=False))
+
+
 def test_camp_mode_refuses_a_database_with_real_consumers(db_path):
     with storage.open_db(db_path) as conn, storage.transaction(conn):
         storage.consumers.upsert_consumers(

@@ -101,6 +101,23 @@ def table_names(conn: Any) -> list[str]:
     return [row[0] for row in rows]
 
 
+def append_only_tables(conn: Any) -> list[str]:
+    """Tables a trigger keeps append-only (it refuses DELETE): the audit trail."""
+    if conn.dialect == "postgresql":
+        rows = conn.execute(
+            "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND p.proname = 'audit_append_only' "
+            "ORDER BY 1"
+        )
+    else:
+        rows = conn.execute(
+            "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' "
+            "AND upper(sql) LIKE '%BEFORE DELETE%' ORDER BY 1"
+        )
+    return [row[0] for row in rows]
+
+
 def column_names(conn: Any, table: str) -> list[str]:
     """The columns of ``table``, in order."""
     if conn.dialect == "postgresql":

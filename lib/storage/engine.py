@@ -64,7 +64,11 @@ class StorageError(RuntimeError):
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [sqlite3.Error, sqlalchemy.exc.SQLAlchemyError, pd_errors.DatabaseError]
+    errors: list[type[BaseException]] = [
+        sqlite3.Error,
+        sqlalchemy.exc.SQLAlchemyError,
+        pd_errors.DatabaseError,
+    ]
     try:
         import psycopg
     except ImportError:  # PostgreSQL support is optional on a camp laptop
@@ -213,7 +217,9 @@ Conn = Database
 IST_MODIFIER = "+330 minutes"
 # A stored ts as Unix seconds (SQLite): unixepoch() needs SQLite 3.38 (2022); older libraries use strftime('%s').
 EPOCH_SECONDS = (
-    "unixepoch(r.ts)" if sqlite3.sqlite_version_info >= (3, 38, 0) else "CAST(strftime('%s', r.ts) AS INTEGER)"
+    "unixepoch(r.ts)"
+    if sqlite3.sqlite_version_info >= (3, 38, 0)
+    else "CAST(strftime('%s', r.ts) AS INTEGER)"
 )
 
 
@@ -282,7 +288,9 @@ def engine_url(target: str) -> sqlalchemy.URL:
         url = sqlalchemy.make_url(target)
         if url.drivername in {"postgresql", "postgres", "postgresql+psycopg"}:
             return url.set(drivername="postgresql+psycopg")
-        raise StorageError(f"unsupported database URL scheme {url.drivername!r} (SQLite path or postgresql://)")
+        raise StorageError(
+            f"unsupported database URL scheme {url.drivername!r} (SQLite path or postgresql://)"
+        )
     return sqlalchemy.URL.create("sqlite+pysqlite", database=target)
 
 

@@ -3,7 +3,7 @@
 from lib.storage.migrations import run_revision
 
 revision = "0002_auth"
-down_revision = '0001_core'
+down_revision = "0001_core"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 from lib.storage.migrations import run_revision
 
 revision = "0003_ledger"
-down_revision = '0002_auth'
+down_revision = "0002_auth"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 from lib.storage.migrations import run_revision
 
 revision = "0004_readings_export"
-down_revision = '0003_ledger'
+down_revision = "0003_ledger"
 branch_labels = None
 depends_on = None
 

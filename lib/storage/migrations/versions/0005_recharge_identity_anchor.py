@@ -3,7 +3,7 @@
 from lib.storage.migrations import run_revision
 
 revision = "0005_recharge_identity_anchor"
-down_revision = '0004_readings_export'
+down_revision = "0004_readings_export"
 branch_labels = None
 depends_on = None
 

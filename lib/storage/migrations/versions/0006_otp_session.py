@@ -3,7 +3,7 @@
 from lib.storage.migrations import run_revision
 
 revision = "0006_otp_session"
-down_revision = '0005_recharge_identity_anchor'
+down_revision = "0005_recharge_identity_anchor"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 from lib.storage.migrations import run_revision
 
 revision = "0008_abuse"
-down_revision = '0007_meter_events'
+down_revision = "0007_meter_events"
 branch_labels = None
 depends_on = None
 

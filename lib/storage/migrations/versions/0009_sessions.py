@@ -3,7 +3,7 @@
 from lib.storage.migrations import run_revision
 
 revision = "0009_sessions"
-down_revision = '0008_abuse'
+down_revision = "0008_abuse"
 branch_labels = None
 depends_on = None
 

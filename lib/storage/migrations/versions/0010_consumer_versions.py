@@ -3,7 +3,7 @@
 from lib.storage.migrations import run_revision
 
 revision = "0010_consumer_versions"
-down_revision = '0009_sessions'
+down_revision = "0009_sessions"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 from lib.storage.migrations import run_revision
 
 revision = "0011_register_state"
-down_revision = '0010_consumer_versions'
+down_revision = "0010_consumer_versions"
 branch_labels = None
 depends_on = None
 
