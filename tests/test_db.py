@@ -1,10 +1,16 @@
+"""The engine: connections, transactions and migrations on both engines (issue 12)."""
+
 import sqlite3
 import threading
 
+import pytest
+
 from lib import storage
+from lib.storage import dialect, migrations
+from lib.storage.engine import _split_sql
 
 
-def test_every_connection_has_the_pragmas(db_path):
+def test_every_sqlite_connection_has_the_pragmas(db_path):
     conn = storage.connect(db_path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -12,58 +18,117 @@ def test_every_connection_has_the_pragmas(db_path):
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 5000
 
 
-def test_migrate_is_idempotent(db_path):
-    conn = storage.connect(db_path)
+def test_migrate_is_idempotent(backend):
+    conn = storage.connect(backend)
+    assert storage.migrate(conn) == migrations.history()
     assert storage.migrate(conn) == []
-    names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
-    assert names == sorted(name for name, _ in storage.schema.MIGRATIONS)
-
-
-def test_older_database_is_upgraded(tmp_path, monkeypatch):
-    path = tmp_path / "old.db"
-    first = storage.schema.MIGRATIONS[:1]
-    monkeypatch.setattr(storage.engine, "MIGRATIONS", first)
-    conn = storage.connect(path)
-    assert storage.migrate(conn) == ["0001_core"]
+    assert migrations.current(conn) == migrations.head() == "0011_register_state"
     conn.close()
-    monkeypatch.setattr(
-        storage.engine, "MIGRATIONS", [*first, ("9999_test_extra", "CREATE TABLE extra (x INTEGER) STRICT")]
+
+
+def test_both_engines_have_the_same_tables_and_columns(backend, tmp_path):
+    """The PostgreSQL DDL is the twin of SQLite's, revision by revision: same tables, same columns, same order."""
+    reference = storage.connect(tmp_path / "reference.db")
+    storage.migrate(reference)
+    conn = storage.connect(backend)
+    storage.migrate(conn)
+    tables = [name for name in dialect.table_names(conn) if name != "alembic_version"]
+    assert tables == [name for name in dialect.table_names(reference) if name != "alembic_version"]
+    for table in tables:
+        assert dialect.column_names(conn, table) == dialect.column_names(reference, table), table
+    assert dialect.append_only_tables(conn) == ["audit"]
+
+
+def _legacy_file(path, names):
+    """An SQLite file as the pre-Alembic engine left it: the scripts of ``names`` and a schema_migrations table."""
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute(
+        "CREATE TABLE schema_migrations (name TEXT PRIMARY KEY NOT NULL, "
+        "applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
     )
+    scripts = dict(storage.schema.MIGRATIONS)
+    for name in names:
+        for statement in _split_sql(scripts[name]):
+            raw.execute(statement)
+        raw.execute("INSERT INTO schema_migrations (name) VALUES (?)", (name,))
+    return raw
+
+
+def test_a_pre_alembic_file_with_0001_to_0003_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "old.db"
+    raw = _legacy_file(path, ["0001_core", "0002_auth", "0003_ledger"])
+    raw.execute(
+        "INSERT INTO consumers (consumer_id, name, registered_mobile) VALUES ('101', 'Home', '+919000000001')"
+    )
+    # Two rows of one payment reference (0005 keeps the first) and a zero amount (0005 drops it).
+    raw.executemany(
+        "INSERT INTO recharges (consumer_id, ts, amount_inr, reference) VALUES ('101', ?, ?, ?)",
+        [
+            ("2026-11-01T05:00:00Z", 500.0, "PAY1"),
+            ("2026-11-01T05:03:00Z", 500.0, " PAY1 "),
+            ("2026-11-02T05:00:00Z", 0.0, None),
+        ],
+    )
+    raw.execute("INSERT INTO readings (consumer_id, ts, kwh) VALUES ('101', '2026-11-01T00:00:00Z', 0.5)")
+    raw.close()
+
     conn = storage.connect(path)
-    assert storage.migrate(conn) == ["9999_test_extra"]
-    assert conn.execute("SELECT count(*) FROM extra").fetchone()[0] == 0
+    applied = storage.migrate(conn)
+    assert applied == migrations.history()[3:]
+    assert migrations.current(conn) == migrations.head()
+    rows = conn.execute("SELECT ts, amount_inr, reference, kind FROM recharges ORDER BY ts").fetchall()
+    assert [tuple(row) for row in rows] == [("2026-11-01T05:00:00Z", 500.0, "PAY1", "recharge")]
+    assert conn.execute("SELECT kwh, export_kwh FROM readings").fetchone() == (0.5, None)
+    assert storage.migrate(conn) == []
+    conn.close()
 
 
-def test_transaction_rolls_back_on_error(conn):
-    try:
-        with storage.transaction(conn):
-            conn.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
-            raise RuntimeError("boom")
-    except RuntimeError:
-        pass
-    assert conn.execute("SELECT count(*) FROM meta").fetchone()[0] == 0
+def test_a_file_whose_history_is_not_ours_is_refused(tmp_path):
+    path = tmp_path / "odd.db"
+    raw = _legacy_file(path, ["0001_core"])
+    raw.execute("INSERT INTO schema_migrations (name) VALUES ('0003_ledger')")  # 0002 missing
+    raw.close()
+    conn = storage.connect(path)
+    with pytest.raises(storage.StorageError, match="not a prefix"):
+        storage.migrate(conn)
+    conn.close()
+
+
+def test_transaction_rolls_back_on_error(any_conn):
+    with pytest.raises(RuntimeError), storage.transaction(any_conn):
+        any_conn.execute("INSERT INTO meta (key, value) VALUES ('a', 'b')")
+        raise RuntimeError("boom")
+    assert not any_conn.in_transaction
+    assert any_conn.execute("SELECT count(*) FROM meta").scalar() == 0
+
+
+def test_a_driver_error_leaves_storage_as_storage_error(any_conn):
+    with pytest.raises(storage.StorageError):
+        any_conn.meta.set_meta(None, "x")  # NOT NULL key
 
 
 def test_readings_query_uses_the_primary_key(conn):
     plan = conn.execute(
-        "EXPLAIN QUERY PLAN SELECT * FROM readings WHERE consumer_id = ? AND ts >= ? AND ts < ?",
-        ("1", "a", "b"),
+        "EXPLAIN QUERY PLAN SELECT * FROM readings WHERE consumer_id = :cid AND ts >= :lo AND ts < :hi",
+        {"cid": "1", "lo": "a", "hi": "b"},
     ).fetchall()
     detail = " ".join(row[3] for row in plan)
     assert "SEARCH" in detail and "PRIMARY KEY" in detail
 
 
-def test_connections_from_many_threads(db_path):
+def test_connections_from_many_threads(backend):
+    storage.migrate(storage.connect(backend))
     errors: list[Exception] = []
 
     def work() -> None:
         try:
-            with storage.open_db(db_path) as conn, storage.transaction(conn):
+            with storage.open_db(backend, run_migrations=False) as conn, storage.transaction(conn):
+                dialect.lock(conn, "counter n")  # PostgreSQL: the row may not exist yet, so lock the subject
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('n', '1') "
-                    "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                    "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"
                 )
-        except sqlite3.Error as exc:  # pragma: no cover - the assertion shows it
+        except storage.StorageError as exc:  # pragma: no cover - the assertion shows it
             errors.append(exc)
 
     threads = [threading.Thread(target=work) for _ in range(10)]
@@ -72,5 +137,5 @@ def test_connections_from_many_threads(db_path):
     for thread in threads:
         thread.join()
     assert errors == []
-    with storage.open_db(db_path) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key = 'n'").fetchone()[0] == "10"
+    with storage.open_db(backend, run_migrations=False) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'n'").scalar() == "10"

@@ -30,6 +30,8 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from lib.storage.engine import StorageError
+
 if TYPE_CHECKING:
     from lib.storage.engine import Database
 
@@ -38,7 +40,7 @@ HERE = Path(__file__).parent
 MIGRATION_LOCK_KEY = 0x6D6D_0001
 
 
-class MigrationError(RuntimeError):
+class MigrationError(StorageError):
     """A database whose schema history MeterMitra cannot continue."""
 
 
