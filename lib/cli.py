@@ -51,7 +51,7 @@ from lib.config import load_settings
 class Context:
     """What a command runs with: the database path and the two output streams."""
 
-    db_path: Path
+    db_path: Path | str  # an SQLite file, or a postgresql:// URL
     out: TextIO
     err: TextIO
     rejects: StagedOutput | None = None  # the rejects CSV, written beside its place and renamed at the end
@@ -365,18 +365,71 @@ def migrate(parser: argparse.ArgumentParser) -> Runner:
     """Apply every migration the database lacks, each in its own transaction; idempotent. The dashboard
     itself migrates only at the first start of a server process, so a deploy runs this first."""
 
+    parser.add_argument(
+        "--reading-months-from",
+        type=_month,
+        metavar="YYYY-MM",
+        help="PostgreSQL: also make the monthly readings partitions from this month on (before loading older data)",
+    )
+
     def run(args: argparse.Namespace, ctx: Context) -> int:
         with storage.open_db(ctx.db_path, run_migrations=False) as conn:
             try:
                 applied = storage.migrate(conn)
+                if args.reading_months_from:
+                    from lib.clock import now_utc
+
+                    made = conn.readings.ensure_months(args.reading_months_from, now_utc().date().isoformat())
+                    ctx.say(
+                        importing.message("partitions_made", count=len(made), names=", ".join(made) or "-")
+                    )
             except storage.StorageError as error:
-                ctx.warn(importing.message("migrate_failed", path=ctx.db_path, error=error))
+                ctx.warn(
+                    importing.message(
+                        "migrate_failed", path=storage.engine.display_target(ctx.db_path), error=error
+                    )
+                )
                 return 1
         ctx.say(
             importing.message(
-                "migrate_done", path=ctx.db_path, count=len(applied), names=", ".join(applied) or "-"
+                "migrate_done",
+                path=storage.engine.display_target(ctx.db_path),
+                count=len(applied),
+                names=", ".join(applied) or "-",
             )
         )
+        return 0
+
+    return run
+
+
+@command("prune-readings", "Retention: delete raw readings older than N months (daily totals are kept)")
+def prune_readings(parser: argparse.ArgumentParser) -> Runner:
+    """Delete raw interval readings stamped before the first day of the month N months back (UTC); the daily
+    roll-ups stay, so charts, the ledger and exports of those days are unchanged, but those days cannot be
+    re-rolled from readings. On PostgreSQL whole monthly partitions are dropped. One transaction."""
+    parser.add_argument(
+        "--keep-months", type=int, required=True, metavar="N", help="months of raw readings to keep (>= 1)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="say what would be deleted, change nothing")
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        from lib.clock import now_utc
+
+        if args.keep_months < 1:
+            ctx.warn(importing.message("prune_keep_months", value=args.keep_months))
+            return 2
+        today = now_utc().date()
+        months = today.year * 12 + today.month - 1 - args.keep_months
+        cutoff = dt.date(months // 12, months % 12 + 1, 1).isoformat()
+        with ctx.open_db() as conn:
+            if args.dry_run:
+                count = conn.readings.count_readings_before(cutoff)
+                ctx.say(importing.message("prune_dry_run", count=count, cutoff=cutoff))
+                return 0
+            with conn.transaction():
+                count = conn.readings.drop_readings_before(cutoff)
+        ctx.say(importing.message("prune_done", count=count, cutoff=cutoff))
         return 0
 
     return run
@@ -399,9 +452,13 @@ def seed_demo(parser: argparse.ArgumentParser) -> Runner:
             try:
                 result = demo.seed_demo(conn, force=args.force, lang=args.lang)
             except demo.RealDataError as error:
-                ctx.warn(importing.message("demo_refused", path=ctx.db_path, error=error))
+                ctx.warn(
+                    importing.message(
+                        "demo_refused", path=storage.engine.display_target(ctx.db_path), error=error
+                    )
+                )
                 return 1
-        ctx.say(importing.message("demo_done", path=ctx.db_path, **result))
+        ctx.say(importing.message("demo_done", path=storage.engine.display_target(ctx.db_path), **result))
         return 0
 
     return run
@@ -441,7 +498,7 @@ def send_alerts(parser: argparse.ArgumentParser) -> Runner:
 
         from lib import alerts, sms  # lazy: only this command needs them
 
-        settings = dataclasses.replace(load_settings(), db_path=ctx.db_path)
+        settings = dataclasses.replace(load_settings(), db_path=storage.engine.display_target(ctx.db_path))
         with ctx.open_db() as conn:
             if args.dry_run:
                 for account in conn.accounts.accounts_with_active_links():
@@ -541,6 +598,19 @@ def _delimiter(text: str) -> str:
     if text in _DELIMITERS.values():
         return text
     raise argparse.ArgumentTypeError(importing.message("bad_delimiter", text=text))
+
+
+def _database(text: str) -> Path | str:
+    """``--db``: a postgresql:// URL stays text, anything else is an SQLite file path."""
+    return text if storage.engine.is_url(text) else Path(text)
+
+
+def _month(text: str) -> str:
+    """``YYYY-MM`` as the first day of that month, ``YYYY-MM-01``."""
+    try:
+        return dt.date.fromisoformat(text + "-01").isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a month YYYY-MM: {text!r}") from None
 
 
 def _date(text: str) -> dt.date:
@@ -664,12 +734,12 @@ def _guard_outputs(args: argparse.Namespace, ctx: Context) -> None:
     if rejects is None and getattr(args, "skip_invalid", False) and inputs:
         rejects = importing.default_rejects_path(inputs[0])
     if rejects is not None:
-        guard_output(Path(rejects), inputs=inputs, db_path=ctx.db_path)
+        guard_output(Path(rejects), inputs=inputs, db_path=storage.engine.display_target(ctx.db_path))
         ctx.rejects = StagedOutput.beside(Path(rejects))
         args.rejects = ctx.rejects.temporary
     out = getattr(args, "out", None)
     if isinstance(out, Path):
-        guard_output(out, inputs=inputs, db_path=ctx.db_path)
+        guard_output(out, inputs=inputs, db_path=storage.engine.display_target(ctx.db_path))
 
 
 # --- entry point ----------------------------------------------------------------------------------
@@ -683,7 +753,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'python -m lib.cli COMMAND --help' for a command's options.",
     )
     parser.add_argument(
-        "--db", type=Path, metavar="PATH", help="SQLite file (default: METERMITRA_DB or settings)"
+        "--db",
+        type=_database,
+        metavar="PATH|URL",
+        help="SQLite file or postgresql:// URL (default: METERMITRA_DB or settings)",
     )
     parser.add_argument(
         "--debug", action="store_true", help="show the Python traceback of an unexpected error"
@@ -717,7 +790,9 @@ def main(argv: list[str] | None = None, out: TextIO | None = None, err: TextIO |
     except storage.StorageError as error:
         if args.debug:
             raise
-        ctx.warn(importing.message("database_error", path=ctx.db_path, error=error))
+        ctx.warn(
+            importing.message("database_error", path=storage.engine.display_target(ctx.db_path), error=error)
+        )
     except Exception as error:
         if args.debug:
             raise

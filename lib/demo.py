@@ -279,6 +279,7 @@ def seed_demo(
     last_reading_ts``.
     """
     plan = _build(now or now_utc(), days)
+    _ensure_months(conn, plan)
     with conn.transaction():
         if not force and conn.consumers.holds_real_data():
             raise RealDataError(
@@ -296,6 +297,7 @@ def ensure_demo_data(conn: Database, *, now: dt.datetime | None = None) -> bool:
     if conn.consumers.has_consumers():
         return False
     plan = _build(now or now_utc(), DEMO_DAYS)
+    _ensure_months(conn, plan)
     with conn.transaction():
         if conn.consumers.has_consumers():
             return False
@@ -321,6 +323,11 @@ class _Plan:
     first_day: dt.date
     last_ts: str
     series: list[_Series]
+
+
+def _ensure_months(conn: Database, plan: _Plan) -> None:
+    """The readings partitions the seed fills (PostgreSQL), made before its transaction (storage.readings.ensure_months)."""
+    conn.readings.ensure_months((plan.first_day - dt.timedelta(days=1)).isoformat(), plan.last_ts)
 
 
 def _build(now: dt.datetime, days: int) -> _Plan:

@@ -28,6 +28,7 @@ Rules (docs/research/otp-security.md section 5, docs/DEPLOY.md):
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import importlib
 import os
@@ -268,6 +269,17 @@ def db_target() -> str:
     return str(os.environ.get("METERMITRA_DB") or DEFAULT_DB)
 
 
+def display_target(target: object) -> str:
+    """A database setting fit for messages and logs: a URL's password is hidden.
+
+    >>> display_target("postgresql://mm:s3cret@db.internal/metermitra")
+    'postgresql://mm:***@db.internal/metermitra'
+    """
+    if not is_url(target):
+        return str(target)
+    return sqlalchemy.make_url(str(target)).render_as_string(hide_password=True)
+
+
 def db_path() -> Path:
     """The SQLite file of :func:`db_target` (for the SQLite-only tools: camp snapshots, file checks)."""
     target = db_target()
@@ -458,10 +470,15 @@ def migrate(conn: Database) -> list[str]:
     ``schema_migrations`` table with ``0001_core`` …) is stamped at its last applied revision and upgraded
     in place. Raises :class:`StorageError` when a revision fails (nothing of the run stays).
     """
-    from lib.storage import migrations
+    from lib.storage import migrations, readings
 
     with transaction(conn):
-        return migrations.upgrade(conn)
+        applied = migrations.upgrade(conn)
+    if conn.dialect == "postgresql":  # the readings partitions of last month to two months ahead
+        today = now_utc().date()
+        first = today.replace(day=1) - dt.timedelta(days=1)
+        readings.ensure_months(conn, first.isoformat(), (today + dt.timedelta(days=62)).isoformat())
+    return applied
 
 
 def _split_sql(script: str) -> list[str]:

@@ -12,16 +12,16 @@ import numpy as np
 import pandas as pd
 
 from lib.clock import IST, to_ts
+from lib.storage import dialect
 from lib.storage.accounts import ALLOWED as _ALLOWED
-from lib.storage.engine import EPOCH_SECONDS as _EPOCH_SECONDS
-from lib.storage.engine import IST_MODIFIER, raises_storage_error
+from lib.storage.engine import Conn, raises_storage_error
 from lib.storage.meta import bump_data_version  # noqa: F401
 
 # --- readings, recharges, daily roll-ups (writes) -----------------------------------------------
 
 
 def refresh_daily(
-    conn: sqlite3.Connection,
+    conn: Conn,
     consumer_id: str,
     first_day: dt.date | str | None = None,
     last_day: dt.date | str | None = None,
@@ -51,18 +51,18 @@ def refresh_daily(
     lo = str(first_day) if first_day else None
     hi = str(last_day) if last_day else None
     conn.execute(
-        "DELETE FROM daily WHERE consumer_id = ? AND day BETWEEN ? AND ?",
-        (consumer_id, lo or "0000-01-01", hi or "9999-12-31"),
+        "DELETE FROM daily WHERE consumer_id = :cid AND day BETWEEN :lo AND :hi",
+        {"cid": consumer_id, "lo": lo or "0000-01-01", "hi": hi or "9999-12-31"},
     )
     # Only days between this connection's first and last reading or recharge can have a row.
     found = conn.execute(
         f"""
         SELECT min(day), max(day) FROM (
-            SELECT date(min(ts), '{IST_MODIFIER}') AS day FROM readings WHERE consumer_id = :cid
-            UNION ALL SELECT date(max(ts), '{IST_MODIFIER}') FROM readings WHERE consumer_id = :cid
-            UNION ALL SELECT date(min(ts), '{IST_MODIFIER}') FROM recharges WHERE consumer_id = :cid
-            UNION ALL SELECT date(max(ts), '{IST_MODIFIER}') FROM recharges WHERE consumer_id = :cid
-        )""",
+            SELECT {dialect.ist_day(conn, "min(ts)")} AS day FROM readings WHERE consumer_id = :cid
+            UNION ALL SELECT {dialect.ist_day(conn, "max(ts)")} FROM readings WHERE consumer_id = :cid
+            UNION ALL SELECT {dialect.ist_day(conn, "min(ts)")} FROM recharges WHERE consumer_id = :cid
+            UNION ALL SELECT {dialect.ist_day(conn, "max(ts)")} FROM recharges WHERE consumer_id = :cid
+        ) AS ends""",
         {"cid": consumer_id},
     ).fetchone()
     if found[0] is None:
@@ -73,17 +73,20 @@ def refresh_daily(
         return
     paid = dict(
         conn.execute(
-            f"SELECT date(ts, '{IST_MODIFIER}'), sum(amount_inr) FROM recharges "
-            "WHERE consumer_id = ? AND ts >= ? AND ts < ? AND kind != 'refund' GROUP BY 1",
-            (consumer_id, _ist_day_start_ts(lo), _ist_day_start_ts(hi, plus_days=1)),
+            f"SELECT {dialect.ist_day(conn, 'ts')}, sum(amount_inr) FROM recharges "
+            "WHERE consumer_id = :cid AND ts >= :lo AND ts < :hi AND kind != 'refund' GROUP BY 1",
+            {"cid": consumer_id, "lo": _ist_day_start_ts(lo), "hi": _ist_day_start_ts(hi, plus_days=1)},
         ).fetchall()
     )
+    if conn.dialect == "postgresql":
+        _write_daily_postgresql(conn, consumer_id, lo, hi, paid)
+        return
     first, last = dt.date.fromisoformat(lo), dt.date.fromisoformat(hi)
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     bounds = [_ist_midnight_ts(day) for day in days]
     bounds.append(_ist_midnight_ts(last + _ONE_DAY))
-    cursor = conn.cursor()
-    cursor.row_factory = None
+    # SQLite: the driver directly, one IST day per primary-key range (see above).
+    cursor = conn.raw.cursor()
     totals: dict[int, tuple[Any, ...]] = {}
     many_days, one_day = (
         (_MANY_DAY_TOTALS, _ONE_DAY_TOTALS) if known_days is None else (_MANY_DAY_SUMS, _ONE_DAY_SUMS)
@@ -122,11 +125,48 @@ def refresh_daily(
                 (consumer_id, day.isoformat(), kwh, intervals, peak_kwh, closing, amount or 0.0)
                 + (export, minutes, None if peak_kw is None else round(peak_kw, 6))
             )
-    conn.executemany(
-        "INSERT INTO daily (consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr, "
-        "export_kwh, minutes, peak_kw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
+    conn.raw.executemany(_INSERT_DAILY.replace(":v", "?"), rows)
+
+
+_INSERT_DAILY = (
+    "INSERT INTO daily (consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr, "
+    "export_kwh, minutes, peak_kw) VALUES (:v, :v, :v, :v, :v, :v, :v, :v, :v, :v)"
+)
+
+
+def _write_daily_postgresql(
+    conn: Conn, consumer_id: str, lo: str, hi: str, paid: Mapping[str, float]
+) -> None:
+    """``refresh_daily``'s rows on PostgreSQL: the day totals in one set-based statement, then the same row
+    rules as SQLite (a lone reading covers 30 minutes; peak_kw rounded to 6 places in Python)."""
+    totals = _day_totals_postgresql(
+        conn, consumer_id, _ist_day_start_ts(lo), _ist_day_start_ts(hi, plus_days=1)
     )
+    rows = []
+    for day in sorted(set(totals) | {d for d in paid if lo <= d <= hi}):
+        kwh, intervals, peak_kwh, closing, export, minutes, peak_kw = totals.get(
+            day, (None, 0, None, None, None, None, None)
+        )
+        amount = paid.get(day)
+        rows.append(
+            {
+                "consumer_id": consumer_id,
+                "day": day,
+                "kwh": kwh,
+                "intervals": intervals,
+                "peak_kwh": peak_kwh,
+                "closing_balance_inr": closing,
+                "recharge_inr": amount or 0.0,
+                "export_kwh": export,
+                "minutes": minutes,
+                "peak_kw": None if peak_kw is None else round(peak_kw, 6),
+            }
+        )
+    if rows:
+        columns = list(rows[0])
+        conn.executemany(
+            f"INSERT INTO daily ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})", rows
+        )
 
 
 _ONE_DAY = dt.timedelta(days=1)
@@ -220,7 +260,7 @@ def _ist_day_start_ts(day: str, plus_days: int = 0) -> str:
 RECHARGE_KINDS = ("recharge", "reversal", "refund")
 
 
-def insert_recharges(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+def insert_recharges(conn: Conn, rows: Sequence[Mapping[str, Any]]) -> int:
     """Insert recharges that are not stored yet; returns rows added (no transaction of its own).
 
     Each row: consumer_id, ts (UTC text), amount_inr, and optional mode, reference, kind (one of
@@ -229,7 +269,6 @@ def insert_recharges(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]
     second source stamps the credit, not the payment, or adds seconds); a row without one is the stored
     one with the same consumer, time, amount and kind (with or without a reference).
     """
-    before = conn.total_changes
     with_reference: list[dict[str, Any]] = []
     without: list[dict[str, Any]] = []
     for row in rows:
@@ -239,34 +278,35 @@ def insert_recharges(conn: sqlite3.Connection, rows: Sequence[Mapping[str, Any]]
         (with_reference if full["reference"] else without).append(full)
     columns = "consumer_id, ts, amount_inr, mode, reference, kind, status"
     values = ":consumer_id, :ts, :amount_inr, :mode, :reference, :kind, :status"
-    conn.executemany(
-        f"INSERT INTO recharges ({columns}) VALUES ({values}) "
-        "ON CONFLICT (consumer_id, reference, kind) WHERE reference IS NOT NULL DO NOTHING",
-        with_reference,
-    )
-    conn.executemany(
-        f"INSERT INTO recharges ({columns}) SELECT {values} WHERE NOT EXISTS ("
-        "SELECT 1 FROM recharges WHERE consumer_id = :consumer_id AND ts = :ts "
-        "AND amount_inr = :amount_inr AND kind = :kind)",
-        without,
-    )
-    return conn.total_changes - before
+    added = 0
+    for row in with_reference:  # one statement per row: its rowcount says whether it was new
+        added += conn.execute(
+            f"INSERT INTO recharges ({columns}) VALUES ({values}) "
+            "ON CONFLICT (consumer_id, reference, kind) WHERE reference IS NOT NULL DO NOTHING",
+            row,
+        ).rowcount
+    for row in without:
+        added += conn.execute(
+            f"INSERT INTO recharges ({columns}) SELECT {values} WHERE NOT EXISTS ("
+            "SELECT 1 FROM recharges WHERE consumer_id = :consumer_id AND ts = :ts "
+            "AND amount_inr = :amount_inr AND kind = :kind)",
+            row,
+        ).rowcount
+    return added
 
 
-def stored_recharge_references(
-    conn: sqlite3.Connection, consumer_id: str, kind: str = "recharge"
-) -> set[str]:
+def stored_recharge_references(conn: Conn, consumer_id: str, kind: str = "recharge") -> set[str]:
     """References of one connection's stored recharges of ``kind`` (to tell a reversal from a refund)."""
     return {
         row[0]
         for row in conn.execute(
-            "SELECT reference FROM recharges WHERE consumer_id = ? AND kind = ? AND reference IS NOT NULL",
-            (consumer_id, kind),
+            "SELECT reference FROM recharges WHERE consumer_id = :cid AND kind = :kind AND reference IS NOT NULL",
+            {"cid": consumer_id, "kind": kind},
         )
     }
 
 
-def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> int:
+def insert_readings(conn: Conn, rows: Iterable[tuple[Any, ...]]) -> int:
     """Bulk-insert ``(consumer_id, ts, kwh, balance_inr)`` tuples, or ``(..., export_kwh)`` 5-tuples from
     a net-metered file (``kwh`` the energy drawn from the grid, ``export_kwh`` the energy sent to it, kWh,
     None when the meter has no export channel); a stored reading with the same ``(consumer_id, ts)`` is
@@ -279,43 +319,49 @@ def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -
     rows = rows if isinstance(rows, Sequence) else list(rows)
     if not rows:
         return 0
+    if conn.dialect == "postgresql":
+        return _insert_readings_postgresql(conn, rows)
+    # SQLite: the driver's own executemany (the fast path of imports).
+    raw = conn.raw
     columns = "consumer_id, ts, kwh, balance_inr" + (", export_kwh" if len(rows[0]) == 5 else "")
     values = ", ".join("?" * (5 if len(rows[0]) == 5 else 4))
-    before = conn.total_changes
-    conn.execute("SAVEPOINT insert_readings")
+    before = raw.total_changes
+    raw.execute("SAVEPOINT insert_readings")
     try:
-        conn.executemany(f"INSERT INTO readings ({columns}) VALUES ({values})", rows)
+        raw.executemany(f"INSERT INTO readings ({columns}) VALUES ({values})", rows)
     except sqlite3.IntegrityError:
-        conn.execute("ROLLBACK TO insert_readings")
-        before = conn.total_changes  # the rows undone were counted when inserted
-        conn.executemany(
+        raw.execute("ROLLBACK TO insert_readings")
+        before = raw.total_changes  # the rows undone were counted when inserted
+        raw.executemany(
             f"INSERT INTO readings ({columns}) VALUES ({values}) ON CONFLICT (consumer_id, ts) DO NOTHING",
             rows,
         )
     finally:
-        conn.execute("RELEASE insert_readings")
-    return conn.total_changes - before
+        raw.execute("RELEASE insert_readings")
+    return int(raw.total_changes - before)
 
 
-def register_state(conn: sqlite3.Connection, consumer_id: str) -> tuple[str, float] | None:
+def register_state(conn: Conn, consumer_id: str) -> tuple[str, float] | None:
     """The last register reading imported for one consumer: ``(stored UTC ts, register kWh)``, or None."""
-    row = conn.execute("SELECT ts, kwh FROM register_state WHERE consumer_id = ?", (consumer_id,)).fetchone()
+    row = conn.execute(
+        "SELECT ts, kwh FROM register_state WHERE consumer_id = :cid", {"cid": consumer_id}
+    ).fetchone()
     return None if row is None else (row[0], row[1])
 
 
-def save_register_states(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, float]]) -> None:
+def save_register_states(conn: Conn, rows: Iterable[tuple[str, str, float]]) -> None:
     """Keep ``(consumer_id, ts, register kWh)`` as each consumer's last register reading, unless a later one
     (by ts) is stored already: an older file imported afterwards does not move the baseline back."""
     conn.executemany(
-        "INSERT INTO register_state (consumer_id, ts, kwh) VALUES (?, ?, ?) "
+        "INSERT INTO register_state (consumer_id, ts, kwh) VALUES (:cid, :ts, :kwh) "
         "ON CONFLICT (consumer_id) DO UPDATE SET ts = excluded.ts, kwh = excluded.kwh "
         "WHERE excluded.ts > register_state.ts",
-        list(rows),
+        [{"cid": cid, "ts": ts, "kwh": kwh} for cid, ts, kwh in rows],
     )
 
 
 def stored_readings(
-    conn: sqlite3.Connection, consumer_id: str, first_ts: str, last_ts: str
+    conn: Conn, consumer_id: str, first_ts: str, last_ts: str
 ) -> dict[str, tuple[float, float | None, float | None]]:
     """Stored readings of one consumer in ``[first_ts, last_ts]``: ``{ts: (kwh, balance_inr, export_kwh)}``
     (imports compare them with the file's rows to find conflicts)."""
@@ -323,21 +369,22 @@ def stored_readings(
         ts: (kwh, balance, export)
         for ts, kwh, balance, export in conn.execute(
             "SELECT ts, kwh, balance_inr, export_kwh FROM readings "
-            "WHERE consumer_id = ? AND ts BETWEEN ? AND ?",
-            (consumer_id, first_ts, last_ts),
+            "WHERE consumer_id = :cid AND ts BETWEEN :lo AND :hi",
+            {"cid": consumer_id, "lo": first_ts, "hi": last_ts},
         )
     }
 
 
-def rises_throughout(conn: sqlite3.Connection, consumer_id: str, first_ts: str, last_ts: str) -> bool:
+def rises_throughout(conn: Conn, consumer_id: str, first_ts: str, last_ts: str) -> bool:
     """True when one consumer's stored kWh in ``[first_ts, last_ts]`` never fall from one reading to the
     next and rise overall, over at least three readings: cumulative register values, not interval energy
     (the importer's plausibility check names that cause)."""
     row = conn.execute(
-        "SELECT count(*), sum(kwh < before), max(kwh) > min(kwh) FROM ("
+        "SELECT count(*), sum(CASE WHEN kwh < before THEN 1 ELSE 0 END), "
+        "CASE WHEN max(kwh) > min(kwh) THEN 1 ELSE 0 END FROM ("
         "SELECT kwh, lag(kwh) OVER (ORDER BY ts) AS before FROM readings "
-        "WHERE consumer_id = ? AND ts BETWEEN ? AND ?)",
-        (consumer_id, first_ts, last_ts),
+        "WHERE consumer_id = :cid AND ts BETWEEN :lo AND :hi) AS steps",
+        {"cid": consumer_id, "lo": first_ts, "hi": last_ts},
     ).fetchone()
     return bool(row[0] >= 3 and not row[1] and row[2])
 
@@ -347,7 +394,7 @@ def rises_throughout(conn: sqlite3.Connection, consumer_id: str, first_ts: str, 
 
 @raises_storage_error
 def daily_frame(
-    conn: sqlite3.Connection,
+    conn: Conn,
     account_id: int,
     consumer_ids: Sequence[str] | None = None,
     first_day: dt.date | str | None = None,
@@ -371,7 +418,7 @@ def daily_frame(
         keys = [f"c{i}" for i in range(len(consumer_ids))]
         params.update(dict(zip(keys, consumer_ids, strict=True)))
         where = f"AND d.consumer_id IN ({','.join(':' + k for k in keys) or 'NULL'})"
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         f"""
         WITH {_ALLOWED}
         SELECT d.consumer_id, a.nickname, d.day, d.kwh, d.intervals, d.peak_kwh,
@@ -380,8 +427,7 @@ def daily_frame(
         WHERE d.day BETWEEN :lo AND :hi {where}
         ORDER BY d.consumer_id, d.day
         """,
-        conn,
-        params=params,
+        params,
     )
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
@@ -389,7 +435,7 @@ def daily_frame(
 
 @raises_storage_error
 def readings_frame(
-    conn: sqlite3.Connection,
+    conn: Conn,
     account_id: int,
     consumer_id: str,
     start_ts: str | None = None,
@@ -401,12 +447,11 @@ def readings_frame(
     """
     # Plain tuples of numbers, built into columns with numpy: a year of half hours is 17,520 rows, and
     # this is ~2-3x faster than read_sql_query + to_datetime on text (bench/bench_query.py).
-    cursor = conn.cursor()
-    cursor.row_factory = None
-    rows = cursor.execute(
+    rows = conn.execute(
         f"""
         WITH {_ALLOWED}
-        SELECT {_EPOCH_SECONDS}, r.kwh, r.balance_inr IS NULL, coalesce(r.balance_inr, 0)
+        SELECT {dialect.epoch_seconds(conn, "r.ts")}, r.kwh, CASE WHEN r.balance_inr IS NULL THEN 1 ELSE 0 END,
+               coalesce(r.balance_inr, 0)
         FROM readings r
         -- the link is checked once (a scalar subquery: NULL, so no rows, when not allowed)
         WHERE r.consumer_id = (SELECT consumer_id FROM allowed WHERE consumer_id = :consumer_id)
@@ -434,7 +479,7 @@ def readings_frame(
 
 @raises_storage_error
 def recharges_frame(
-    conn: sqlite3.Connection,
+    conn: Conn,
     account_id: int,
     consumer_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
@@ -444,15 +489,14 @@ def recharges_frame(
     taken back from the balance, negative; ``refund``: returned to the payer, negative, never on the
     balance), status (as the source file wrote it, or None).
     """
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         f"""
         WITH {_ALLOWED}
         SELECT r.consumer_id, a.nickname, r.ts, r.amount_inr, r.mode, r.reference, r.kind, r.status
         FROM recharges r JOIN allowed a ON a.consumer_id = r.consumer_id
         ORDER BY r.ts
         """,
-        conn,
-        params={"account_id": account_id},
+        {"account_id": account_id},
     )
     if consumer_ids is not None:
         frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
@@ -461,15 +505,172 @@ def recharges_frame(
 
 
 def daily_export_rows(
-    conn: sqlite3.Connection,
+    conn: Conn,
     consumer_id: str,
     first_day: str | None = None,
     last_day: str | None = None,
-) -> list[sqlite3.Row]:
+) -> list[dict[str, Any]]:
     """Operator export (CLI, no account): one row per IST day with readings or recharges
     (date, consumer_id, kwh, closing_balance_inr, recharge_inr, export_kwh)."""
-    return conn.execute(
+    rows = conn.execute(
         "SELECT day AS date, consumer_id, kwh, closing_balance_inr, recharge_inr, export_kwh FROM daily "
-        "WHERE consumer_id = ? AND day BETWEEN ? AND ? ORDER BY day",
-        (consumer_id, first_day or "0000-01-01", last_day or "9999-12-31"),
-    ).fetchall()
+        "WHERE consumer_id = :cid AND day BETWEEN :lo AND :hi ORDER BY day",
+        {"cid": consumer_id, "lo": first_day or "0000-01-01", "hi": last_day or "9999-12-31"},
+    )
+    return [dict(row) for row in rows.mappings()]
+
+
+# --- PostgreSQL: the bulk load, the roll-up and the monthly partitions (issue 12) -------------------
+
+_READING_COLUMNS = ("consumer_id", "ts", "kwh", "balance_inr", "export_kwh")
+
+
+def _insert_readings_postgresql(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> int:
+    """``insert_readings`` on PostgreSQL: ``COPY`` into a temporary staging table, then one set-based
+    insert that skips readings already stored ("the stored value wins"), in the caller's transaction.
+
+    COPY loads about 10x faster than ``executemany`` here (``bench/bench_postgresql.py``); the staging
+    table lives for the session and is emptied at each commit.
+    """
+    width = len(rows[0])
+    columns = ", ".join(_READING_COLUMNS[:width])
+    conn.execute(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS readings_staging "
+        "(consumer_id TEXT, ts TEXT, kwh DOUBLE PRECISION, balance_inr DOUBLE PRECISION, "
+        "export_kwh DOUBLE PRECISION) ON COMMIT DELETE ROWS"
+    )
+    conn.execute("TRUNCATE readings_staging")
+    with conn.raw.cursor() as cursor, cursor.copy(f"COPY readings_staging ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+    result = conn.execute(
+        f"INSERT INTO readings ({columns}) SELECT DISTINCT ON (consumer_id, ts) {columns} FROM readings_staging "
+        "ORDER BY consumer_id, ts ON CONFLICT (consumer_id, ts) DO NOTHING"
+    )
+    return int(result.rowcount)
+
+
+def _day_totals_postgresql(
+    conn: Conn, consumer_id: str, lo_ts: str, hi_ts: str
+) -> dict[str, tuple[Any, ...]]:
+    """Per IST day in ``[lo_ts, hi_ts)``: ``(kwh, intervals, peak_kwh, closing_balance_inr, export_kwh, minutes,
+    peak_kw)`` in one statement, each reading's interval by the rule of ``_DAY_BY_READING`` (window functions
+    over the day's readings; PostgreSQL runs them set-based, so no even-grid shortcut is needed)."""
+    day = dialect.ist_day(conn, "ts")
+    epoch = "extract(epoch FROM ts::timestamptz)"
+    rows = conn.execute(
+        f"""
+        WITH r AS (
+            SELECT ts, kwh, balance_inr, export_kwh, {day} AS day, {epoch} AS t0
+            FROM readings WHERE consumer_id = :cid AND ts >= :lo AND ts < :hi),
+        w AS (
+            SELECT day, ts, kwh, balance_inr, export_kwh,
+                   (lead(t0, 1) OVER d - t0) / 60.0 AS g, (t0 - lag(t0, 1) OVER d) / 60.0 AS b,
+                   coalesce((lead(t0, 2) OVER d - lead(t0, 1) OVER d) / 60.0, (lead(t0, 1) OVER d - t0) / 60.0) AS a
+            FROM r WINDOW d AS (PARTITION BY day ORDER BY ts)),
+        m AS (
+            SELECT day, ts, kwh, balance_inr, export_kwh,
+                   CASE WHEN g IS NULL THEN coalesce(b, 30.0)
+                        WHEN (b IS NOT NULL OR a IS NOT NULL) AND (b IS NULL OR g > b) AND (a IS NULL OR g > a)
+                        THEN greatest(coalesce(b, a), coalesce(a, b))
+                        ELSE g END AS m
+            FROM w)
+        SELECT day, sum(kwh), count(*), max(kwh),
+               (array_agg(balance_inr ORDER BY ts DESC) FILTER (WHERE balance_inr IS NOT NULL))[1],
+               sum(export_kwh), sum(m), max(kwh * 60.0 / m)
+        FROM m GROUP BY day
+        """,
+        {"cid": consumer_id, "lo": lo_ts, "hi": hi_ts},
+    )
+    return {
+        row[0]: (row[1], int(row[2]), row[3], row[4], row[5], float(row[6]), float(row[7])) for row in rows
+    }
+
+
+def ensure_months(conn: Conn, first_ts: str, last_ts: str) -> list[str]:
+    """Create the monthly ``readings`` partitions from ``first_ts``'s month to ``last_ts``'s (PostgreSQL;
+    nothing on SQLite) in a short transaction of its own; returns the partitions made.
+
+    Making a partition locks the parent table until commit, so imports never do it inside their own
+    transaction: ``storage.migrate`` makes the months around today, the demo seed its year, and an
+    operator loading older data first runs ``python -m lib.cli migrate --reading-months-from YYYY-MM``.
+    A reading of a month without a partition goes to the default partition (right, only less tidy); a
+    month whose readings already sit there keeps them there (a partition cannot be made over them).
+
+    >>> _month_starts("2026-11-30T18:30:00Z", "2027-01-02T00:00:00Z")
+    ['2026-11-01', '2026-12-01', '2027-01-01', '2027-02-01']
+    """
+    if conn.dialect != "postgresql":
+        return []
+    from lib.storage.engine import transaction
+
+    starts = _month_starts(first_ts, last_ts)
+    made: list[str] = []
+    with transaction(conn):
+        dialect.lock(conn, "readings partitions")
+        have = set(_partitions(conn))
+        for lo, hi in itertools.pairwise(starts):
+            name = f"readings_{lo[:4]}_{lo[5:7]}"
+            if name in have:
+                continue
+            taken = conn.execute(
+                "SELECT 1 FROM readings_default WHERE ts >= :lo AND ts < :hi LIMIT 1", {"lo": lo, "hi": hi}
+            ).fetchone()
+            if taken:
+                continue
+            conn.execute(f"CREATE TABLE {name} PARTITION OF readings FOR VALUES FROM ('{lo}') TO ('{hi}')")
+            made.append(name)
+    return made
+
+
+def _partitions(conn: Conn) -> list[str]:
+    """The monthly partitions of ``readings`` in the current schema (``readings_YYYY_MM``), oldest first."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+            "WHERE p.relname = 'readings' AND n.nspname = current_schema() "
+            "AND c.relname ~ '^readings_[0-9]{4}_[0-9]{2}$' ORDER BY 1"
+        )
+    ]
+
+
+def _month_starts(first_ts: str, last_ts: str) -> list[str]:
+    """The first days of every month from ``first_ts``'s to the one after ``last_ts``'s (UTC text, ``YYYY-MM-DD``)."""
+    year, month = int(first_ts[:4]), int(first_ts[5:7])
+    end = (int(last_ts[:4]), int(last_ts[5:7]))
+    starts = []
+    while (year, month) <= end:
+        starts.append(f"{year:04d}-{month:02d}-01")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    starts.append(f"{year:04d}-{month:02d}-01")
+    return starts
+
+
+@raises_storage_error
+def count_readings_before(conn: Conn, cutoff_day: str) -> int:
+    """How many raw readings are stamped before ``cutoff_day`` (UTC date ``YYYY-MM-DD``)."""
+    return int(
+        conn.execute("SELECT count(*) FROM readings WHERE ts < :cutoff", {"cutoff": cutoff_day}).scalar() or 0
+    )
+
+
+@raises_storage_error
+def drop_readings_before(conn: Conn, cutoff_day: str) -> int:
+    """Retention: delete raw readings stamped before ``cutoff_day`` (UTC date ``YYYY-MM-DD``); the ``daily``
+    roll-ups stay, so charts, the ledger and exports of those days are unchanged. Returns readings removed.
+
+    PostgreSQL drops whole monthly partitions that end on or before the cutoff (no row-by-row delete, no
+    bloat) and deletes the rest row by row; SQLite deletes rows. Run inside ``transaction(conn)``.
+    """
+    removed = 0
+    if conn.dialect == "postgresql":
+        for name in _partitions(conn):
+            year, month = int(name[9:13]), int(name[14:16])
+            end = f"{year + (month == 12):04d}-{month % 12 + 1:02d}-01"
+            if end <= cutoff_day:
+                removed += int(conn.execute(f"SELECT count(*) FROM {name}").scalar() or 0)
+                conn.execute(f"DROP TABLE {name}")
+    result = conn.execute("DELETE FROM readings WHERE ts < :cutoff", {"cutoff": cutoff_day})
+    return removed + int(result.rowcount)
