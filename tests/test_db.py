@@ -22,7 +22,7 @@ def test_migrate_is_idempotent(backend):
     conn = storage.connect(backend)
     assert storage.migrate(conn) == migrations.history()
     assert storage.migrate(conn) == []
-    assert migrations.current(conn) == migrations.head() == "0011_register_state"
+    assert migrations.current(conn) == migrations.head() == "0012_counters"
     conn.close()
 
 
@@ -139,3 +139,19 @@ def test_connections_from_many_threads(backend):
     assert errors == []
     with storage.open_db(backend, run_migrations=False) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'n'").scalar() == "10"
+
+
+def test_data_versions_count_up_the_same_on_both_engines(any_conn):
+    """One counter that never goes back (a meta row on SQLite, a sequence on PostgreSQL): same numbers."""
+    assert any_conn.meta.data_version() == "0"
+    with storage.transaction(any_conn):
+        any_conn.meta.bump_data_version(["1"])
+    assert any_conn.meta.consumer_versions(["1", "2"]) == {"1": 1, "2": 0}
+    with storage.transaction(any_conn):
+        any_conn.meta.bump_data_version()
+    assert any_conn.meta.data_version() == "2"
+    assert any_conn.meta.consumer_versions(["1", "2"]) == {"1": 2, "2": 2}
+    with pytest.raises(RuntimeError), storage.transaction(any_conn):
+        any_conn.meta.bump_data_version(["2"])
+        raise RuntimeError("rolled back")
+    assert any_conn.meta.consumer_versions(["2"]) == {"2": 2}  # the rolled-back write left no version

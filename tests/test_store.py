@@ -366,4 +366,6 @@ def test_refresh_daily_with_the_importers_known_days_gives_the_same_rows(conn):
         conn.execute("DELETE FROM daily")
         storage.readings.refresh_daily(conn, "111", "2026-11-20", "2026-11-25", known_days=known)
     assert _stored_daily(conn, "111") == expected
-    assert [tuple(r) for r in conn.execute("SELECT day, minutes, peak_kw FROM daily")] == list(minutes.values())
+    assert [tuple(r) for r in conn.execute("SELECT day, minutes, peak_kw FROM daily")] == list(
+        minutes.values()
+    )

@@ -24,6 +24,9 @@ def set_meta(conn: Conn, key: str, value: str) -> None:
 @raises_storage_error
 def data_version(conn: Conn) -> str:
     """A token that changes after every write that changes what pages show (for cache keys)."""
+    if conn.dialect == "postgresql":
+        row = conn.execute("SELECT last_value, is_called FROM data_versions").fetchone()
+        return str(row[0]) if row[1] else "0"
     return get_meta(conn, "data_version") or "0"
 
 
@@ -32,23 +35,26 @@ def bump_data_version(conn: Conn, consumer_ids: Sequence[str] | None = None) -> 
 
     ``consumer_ids``: the connections the write touched (their cached frames are dropped, the others'
     kept); None when not known: every connection's version moves (``versions_epoch``).
+
+    The new version comes from one counter that never goes back: the ``meta`` row on SQLite (one writer
+    at a time anyway), a sequence on PostgreSQL (migration ``0012_counters``), so concurrent writers of
+    different connections never queue on one row and each touches only its connections' rows.
     """
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES ('data_version', '1') "
-        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"
-    )
-    if consumer_ids is None:
+    if conn.dialect == "postgresql":
+        version = int(conn.execute("SELECT nextval('data_versions')").scalar_one())
+    else:
         conn.execute(
-            "INSERT INTO meta (key, value) SELECT 'versions_epoch', value FROM meta WHERE key = 'data_version' "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            "INSERT INTO meta (key, value) VALUES ('data_version', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"
         )
+        version = int(get_meta(conn, "data_version") or 1)
+    if consumer_ids is None:
+        set_meta(conn, "versions_epoch", str(version))
         return
-    conn.execute(
-        "INSERT INTO consumer_versions (consumer_id, version) "
-        f"SELECT j.value, CAST(m.value AS INTEGER) FROM {dialect.json_each(conn, ':ids')}, meta AS m "
-        "WHERE m.key = 'data_version' "
+    conn.executemany(
+        "INSERT INTO consumer_versions (consumer_id, version) VALUES (:cid, :version) "
         "ON CONFLICT (consumer_id) DO UPDATE SET version = excluded.version",
-        {"ids": json.dumps(sorted({str(cid) for cid in consumer_ids}))},
+        [{"cid": cid, "version": version} for cid in sorted({str(cid) for cid in consumer_ids})],
     )
 
 

@@ -386,4 +386,22 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) STRICT, WITHOUT ROWID;
         """,
     ),
+    (
+        "0012_counters",
+        """
+        -- Counters that many app servers bump at once (issue 12): one row per IST day and budget share with
+        -- the SMS sent so far (lib/sms.py reserves a send with one conditional upsert instead of recounting
+        -- the day's sms_log), so the cap holds under concurrent sends on any engine. PostgreSQL also gets
+        -- a sequence for the data version (schema_postgresql.py): writers no longer queue on one meta row.
+        CREATE TABLE sms_budget (
+            day TEXT NOT NULL,                        -- IST date, YYYY-MM-DD
+            share TEXT NOT NULL,                      -- 'signin', 'link', 'alerts', … or 'all' (the whole budget)
+            sent INTEGER NOT NULL DEFAULT 0 CHECK (sent >= 0),
+            PRIMARY KEY (day, share)
+        ) STRICT, WITHOUT ROWID;
+        -- Rows already logged today count against the new counters.
+        INSERT INTO sms_budget (day, share, sent)
+        SELECT date(ts, '+330 minutes'), 'all', count(*) FROM sms_log GROUP BY 1;
+        """,
+    ),
 ]

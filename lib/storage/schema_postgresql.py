@@ -286,4 +286,19 @@ MIGRATIONS: dict[str, str] = {
             kwh DOUBLE PRECISION NOT NULL
         );
         """,
+    "0012_counters": """
+        CREATE TABLE sms_budget (
+            day TEXT NOT NULL,
+            share TEXT NOT NULL,
+            sent INTEGER NOT NULL DEFAULT 0 CHECK (sent >= 0),
+            PRIMARY KEY (day, share)
+        );
+        INSERT INTO sms_budget (day, share, sent)
+        SELECT to_char(ts::timestamptz AT TIME ZONE 'Asia/Kolkata', 'YYYY-MM-DD'), 'all', count(*)
+        FROM sms_log GROUP BY 1;
+        -- The data version: a sequence hands out numbers without a row lock (meta.bump_data_version).
+        CREATE SEQUENCE data_versions;
+        SELECT setval('data_versions', greatest(1, coalesce((SELECT CAST(value AS BIGINT) FROM meta
+                                                            WHERE key = 'data_version'), 0) + 1), false);
+        """,
 }
