@@ -391,8 +391,34 @@ def test_unknown_tariff_category_has_no_ledger_and_is_reported():
 
 @pytest.fixture
 def seeded(conn) -> int:
-    """The demo (four months: enough for slabs, months and the Shop's lapse) for the write tests."""
+    """The demo (four months: enough for slabs, months and the Shop's lapse) for the ledger reads."""
     return int(demo.seed_demo(conn, now=now_utc(), days=120)["account_id"])
+
+
+@pytest.fixture
+def linked(any_conn) -> int:
+    """The demo's consumers and links without its readings, on each engine: the write tests need no more."""
+    any_conn.consumers.upsert_consumers(
+        {
+            "consumer_id": m.consumer_id,
+            "name": m.consumer_id,
+            "registered_mobile": m.registered_mobile,
+            "is_demo": 1,
+        }
+        for m in demo.DEMO_METERS
+    )
+    account_id = int(any_conn.accounts.create_account(demo.DEMO_ACCOUNT_MOBILE))
+    for consumer_id, nickname in demo.DEMO_LINKED:
+        any_conn.accounts.insert_link(account_id, consumer_id, nickname)
+    return account_id
+
+
+def _linked_imported_connection(conn, account_id: int, consumer_id: str = "204500001") -> None:
+    """The consumer and link of ``factories.imported_connection``, without its readings (not needed here)."""
+    conn.consumers.upsert_consumers(
+        [{"consumer_id": consumer_id, "name": "Imported", "registered_mobile": "+919812300000"}]
+    )
+    conn.accounts.insert_link(account_id, consumer_id, "Godown")
 
 
 def test_demo_reconciles_to_the_rupee_every_day(conn):
@@ -424,7 +450,8 @@ def test_demo_ledger_only_shows_linked_connections(conn, seeded):
 # --- writes ---------------------------------------------------------------------------------------------
 
 
-def test_add_arrear_checks_the_link_and_the_input(conn, seeded):
+def test_add_arrear_checks_the_link_and_the_input(any_conn, linked):
+    conn, seeded = any_conn, linked
     with pytest.raises(ledger.LedgerInputError, match="ledger_error_not_linked"):
         ledger.add_arrear(
             conn,
@@ -482,7 +509,8 @@ def test_arrears_change_the_demo_ledger_from_their_start(conn, seeded):
     assert before["arrears_inr"].sum() == 0
 
 
-def test_adjustment_needs_a_reason_and_a_link(conn, seeded):
+def test_adjustment_needs_a_reason_and_a_link(any_conn, linked):
+    conn, seeded = any_conn, linked
     with pytest.raises(ledger.LedgerInputError, match="ledger_error_reason"):
         ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=50, reason="  ")
     with pytest.raises(ledger.LedgerInputError, match="ledger_error_amount"):
@@ -493,7 +521,8 @@ def test_adjustment_needs_a_reason_and_a_link(conn, seeded):
     assert storage.ledger.adjustments_frame(conn, seeded)["amount_inr"].tolist() == [-25.5]
 
 
-def test_writes_bump_the_data_version(conn, seeded):
+def test_writes_bump_the_data_version(any_conn, linked):
+    conn, seeded = any_conn, linked
     version = storage.meta.data_version(conn)
     ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=5, reason="x")
     assert storage.meta.data_version(conn) != version
@@ -539,9 +568,10 @@ def test_imported_connection_without_a_balance_is_unknown_until_the_household_en
     assert outlook["run_out_day"] == pd.Timestamp("2026-11-26")
 
 
-def test_a_balance_anchor_needs_a_link_a_number_and_a_past_day(conn):
+def test_a_balance_anchor_needs_a_link_a_number_and_a_past_day(any_conn):
+    conn = any_conn
     account = storage.accounts.create_account(conn, "+919812300000")
-    imported_connection(conn, account)
+    _linked_imported_connection(conn, account)
     stranger = storage.accounts.create_account(conn, "+919812399999")
     for kwargs, key in [
         ({"account_id": stranger, "balance_inr": 10}, "ledger_error_not_linked"),

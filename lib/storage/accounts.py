@@ -17,13 +17,12 @@ A link is active only while the consumer's registered mobile is the one the OTP 
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pandas as pd
 
+from lib.storage.engine import Conn, raises_storage_error, transaction
 from lib.storage.engine import now_ts as _now_ts
-from lib.storage.engine import raises_storage_error, transaction
 from lib.storage.meta import bump_data_version
 
 ALLOWED = """
@@ -37,18 +36,26 @@ allowed AS (
 # --- accounts ---------------------------------------------------------------------------------
 
 
-def account_by_mobile(conn: sqlite3.Connection, mobile_e164: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM accounts WHERE mobile = ?", (mobile_e164,)).fetchone()
+def account_by_mobile(conn: Conn, mobile_e164: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute("SELECT * FROM accounts WHERE mobile = :mobile", {"mobile": mobile_e164})
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
-def account_by_id(conn: sqlite3.Connection, account_id: int) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM accounts WHERE account_id = ?", (account_id,)).fetchone()
+def account_by_id(conn: Conn, account_id: int) -> dict[str, Any] | None:
+    row = (
+        conn.execute("SELECT * FROM accounts WHERE account_id = :account_id", {"account_id": account_id})
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 
 def create_account(
-    conn: sqlite3.Connection,
+    conn: Conn,
     mobile_e164: str,
     *,
     language: str = "hi",
@@ -57,23 +64,30 @@ def create_account(
 ) -> int:
     """Create (or find) the account for a verified mobile; returns its ``account_id``."""
     conn.execute(
-        "INSERT INTO accounts (mobile, display_name, language, created_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (mobile) DO NOTHING",
-        (mobile_e164, display_name, language, _now_ts(now)),
+        "INSERT INTO accounts (mobile, display_name, language, created_at) "
+        "VALUES (:mobile, :display_name, :language, :now) ON CONFLICT (mobile) DO NOTHING",
+        {"mobile": mobile_e164, "display_name": display_name, "language": language, "now": _now_ts(now)},
     )
-    return int(conn.execute("SELECT account_id FROM accounts WHERE mobile = ?", (mobile_e164,)).fetchone()[0])
+    return int(
+        conn.execute(
+            "SELECT account_id FROM accounts WHERE mobile = :mobile", {"mobile": mobile_e164}
+        ).scalar_one()
+    )
 
 
 @raises_storage_error
-def set_account_language(conn: sqlite3.Connection, account_id: int, language: str) -> None:
-    conn.execute("UPDATE accounts SET language = ? WHERE account_id = ?", (language, account_id))
+def set_account_language(conn: Conn, account_id: int, language: str) -> None:
+    conn.execute(
+        "UPDATE accounts SET language = :language WHERE account_id = :account_id",
+        {"language": language, "account_id": account_id},
+    )
 
 
 # --- links ------------------------------------------------------------------------------------
 
 
 def insert_link(
-    conn: sqlite3.Connection,
+    conn: Conn,
     account_id: int,
     consumer_id: str,
     nickname: str,
@@ -87,17 +101,18 @@ def insert_link(
     conn.execute(
         """
         INSERT INTO links (account_id, consumer_id, nickname, linked_at, mobile_at_link)
-        SELECT ?, consumer_id, ?, ?, registered_mobile FROM consumers WHERE consumer_id = ?
+        SELECT :account_id, consumer_id, :nickname, :now, registered_mobile FROM consumers
+        WHERE consumer_id = :consumer_id
         ON CONFLICT (account_id, consumer_id) DO UPDATE SET
             nickname = excluded.nickname, linked_at = excluded.linked_at,
             mobile_at_link = excluded.mobile_at_link
         """,
-        (account_id, nickname, _now_ts(now), consumer_id),
+        {"account_id": account_id, "nickname": nickname, "now": _now_ts(now), "consumer_id": consumer_id},
     )
     bump_data_version(conn, [consumer_id])
 
 
-def is_linked(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> bool:
+def is_linked(conn: Conn, account_id: int, consumer_id: str) -> bool:
     """Whether ``account_id`` may read ``consumer_id`` now (active link)."""
     row = conn.execute(
         f"WITH {ALLOWED} SELECT 1 FROM allowed WHERE consumer_id = :consumer_id",
@@ -107,7 +122,7 @@ def is_linked(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> bo
 
 
 @raises_storage_error
-def linked_connections(conn: sqlite3.Connection, account_id: int) -> list[dict[str, Any]]:
+def linked_connections(conn: Conn, account_id: int) -> list[dict[str, Any]]:
     """Every connection the account follows, in the order linked, with ``active`` False when stale.
 
     Stale = the consumer's registered mobile changed after the link: the row is listed (so the
@@ -119,30 +134,31 @@ def linked_connections(conn: sqlite3.Connection, account_id: int) -> list[dict[s
                c.sanctioned_load_kw, c.division, c.meter_serial,
                (l.mobile_at_link = c.registered_mobile) AS active
         FROM links l JOIN consumers c ON c.consumer_id = l.consumer_id
-        WHERE l.account_id = ?
+        WHERE l.account_id = :account_id
         ORDER BY l.linked_at, l.consumer_id
         """,
-        (account_id,),
-    ).fetchall()
-    return [{**dict(r), "active": bool(r["active"])} for r in rows]
+        {"account_id": account_id},
+    ).mappings()
+    return [{**row, "active": bool(row["active"])} for row in rows]
 
 
-def rename_link(conn: sqlite3.Connection, account_id: int, consumer_id: str, nickname: str) -> bool:
+def rename_link(conn: Conn, account_id: int, consumer_id: str, nickname: str) -> bool:
     """Change a nickname; False when the account has no such link."""
     with transaction(conn):
         cur = conn.execute(
-            "UPDATE links SET nickname = ? WHERE account_id = ? AND consumer_id = ?",
-            (nickname, account_id, consumer_id),
+            "UPDATE links SET nickname = :nickname WHERE account_id = :account_id AND consumer_id = :consumer_id",
+            {"nickname": nickname, "account_id": account_id, "consumer_id": consumer_id},
         )
         if cur.rowcount:
             bump_data_version(conn, [consumer_id])
     return cur.rowcount == 1
 
 
-def delete_link(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> bool:
+def delete_link(conn: Conn, account_id: int, consumer_id: str) -> bool:
     """Remove a link (no transaction of its own, so the caller can audit in the same one)."""
     cur = conn.execute(
-        "DELETE FROM links WHERE account_id = ? AND consumer_id = ?", (account_id, consumer_id)
+        "DELETE FROM links WHERE account_id = :account_id AND consumer_id = :consumer_id",
+        {"account_id": account_id, "consumer_id": consumer_id},
     )
     if cur.rowcount:
         bump_data_version(conn, [consumer_id])
@@ -150,9 +166,9 @@ def delete_link(conn: sqlite3.Connection, account_id: int, consumer_id: str) -> 
 
 
 @raises_storage_error
-def connection_details(conn: sqlite3.Connection, account_id: int) -> pd.DataFrame:
+def connection_details(conn: Conn, account_id: int) -> pd.DataFrame:
     """Linked, active connections with tariff facts (one row each, in link order)."""
-    return pd.read_sql_query(
+    return conn.frame(
         f"""
         WITH {ALLOWED}
         SELECT c.consumer_id, a.nickname, c.name, c.tariff_category, c.sanctioned_load_kw,
@@ -162,12 +178,11 @@ def connection_details(conn: sqlite3.Connection, account_id: int) -> pd.DataFram
         JOIN links l ON l.consumer_id = a.consumer_id AND l.account_id = :account_id
         ORDER BY l.linked_at, c.consumer_id
         """,
-        conn,
-        params={"account_id": account_id},
+        {"account_id": account_id},
     )
 
 
-def accounts_with_active_links(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def accounts_with_active_links(conn: Conn) -> list[dict[str, Any]]:
     """Accounts that follow at least one connection with an active link (for the alert job): account_id,
     mobile, language."""
     rows = conn.execute(
@@ -178,5 +193,5 @@ def accounts_with_active_links(conn: sqlite3.Connection) -> list[dict[str, Any]]
         JOIN consumers c ON c.consumer_id = l.consumer_id AND c.registered_mobile = l.mobile_at_link
         ORDER BY ac.account_id
         """
-    ).fetchall()
-    return [dict(r) for r in rows]
+    ).mappings()
+    return [dict(row) for row in rows]

@@ -38,10 +38,10 @@ def insert_anchor(
     refuses a balance beyond ±₹10 lakh.
     """
     with transaction(conn):
-        before = conn.total_changes  # (rowcount is not set for a statement that opens with WITH)
-        cursor = conn.execute(
+        anchor_id = conn.execute(
             f"WITH {_ALLOWED} INSERT INTO balance_anchors (consumer_id, day, balance_inr, created_by, created_at) "
-            "SELECT consumer_id, :day, :balance, :account_id, :now FROM allowed WHERE consumer_id = :consumer_id",
+            "SELECT consumer_id, :day, :balance, :account_id, :now FROM allowed WHERE consumer_id = :consumer_id "
+            "RETURNING anchor_id",
             {
                 "account_id": account_id,
                 "consumer_id": consumer_id,
@@ -49,23 +49,22 @@ def insert_anchor(
                 "balance": balance_inr,
                 "now": now or _now_ts(),
             },
-        )
-        if conn.total_changes - before != 1:
+        ).scalar_one_or_none()
+        if anchor_id is None:
             return None
         bump_data_version(conn, [consumer_id])
-        return int(cursor.lastrowid or 0)
+        return int(anchor_id)
 
 
 def delete_anchor(conn: Conn, account_id: int, anchor_id: int) -> bool:
     """Remove an anchor of a connection the account follows; False when there is no such anchor for it."""
     with transaction(conn):
-        before = conn.total_changes
-        conn.execute(
+        deleted = conn.execute(
             f"WITH {_ALLOWED} DELETE FROM balance_anchors WHERE anchor_id = :anchor_id "
-            "AND consumer_id IN (SELECT consumer_id FROM allowed)",
+            "AND consumer_id IN (SELECT consumer_id FROM allowed) RETURNING anchor_id",
             {"account_id": account_id, "anchor_id": int(anchor_id)},
-        )
-        if conn.total_changes - before != 1:
+        ).fetchall()
+        if len(deleted) != 1:
             return False
         bump_data_version(conn)
         return True
@@ -76,15 +75,14 @@ def anchors_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] | Non
 
     Columns: anchor_id, consumer_id, day (IST date text), balance_inr, created_at.
     """
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         f"""
         WITH {_ALLOWED}
         SELECT b.anchor_id, b.consumer_id, b.day, b.balance_inr, b.created_at
         FROM balance_anchors b JOIN allowed a ON a.consumer_id = b.consumer_id
         ORDER BY b.consumer_id, b.day, b.anchor_id
         """,
-        conn,
-        params={"account_id": account_id},
+        {"account_id": account_id},
     )
     if consumer_ids is not None:
         frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
@@ -93,9 +91,8 @@ def anchors_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] | Non
 
 def consumer_anchors_frame(conn: Conn, consumer_id: str) -> pd.DataFrame:
     """Operator read (CLI, no account): one connection's anchors, columns as :func:`anchors_frame`."""
-    return pd.read_sql_query(
+    return conn.frame(
         "SELECT anchor_id, consumer_id, day, balance_inr, created_at FROM balance_anchors "
-        "WHERE consumer_id = ? ORDER BY day, anchor_id",
-        conn,
-        params=(consumer_id,),
+        "WHERE consumer_id = :consumer_id ORDER BY day, anchor_id",
+        {"consumer_id": consumer_id},
     )

@@ -6,30 +6,27 @@ be entered (amounts, methods, notes) are :mod:`lib.ledger`'s, which calls the wr
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
 import pandas as pd
 
 from lib.storage.accounts import ALLOWED as _ALLOWED
 from lib.storage.accounts import is_linked
+from lib.storage.engine import Conn, raises_storage_error, transaction
 from lib.storage.engine import now_ts as _now_ts
-from lib.storage.engine import raises_storage_error, transaction
 from lib.storage.meta import bump_data_version
 
 # --- ledger: arrears and adjustments (tables of migration 0003_ledger) ----------------------------
 
 
 @raises_storage_error
-def arrears_frame(
-    conn: sqlite3.Connection, account_id: int, consumer_ids: Sequence[str] | None = None
-) -> pd.DataFrame:
+def arrears_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Arrears entered for the account's linked connections, oldest start first.
 
     Columns: arrear_id, consumer_id, amount_inr, start_day (IST date text), method
     ("recharge_share" / "daily"), share, daily_inr, note, created_at.
     """
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         f"""
         WITH {_ALLOWED}
         SELECT ar.arrear_id, ar.consumer_id, ar.amount_inr, ar.start_day, ar.method, ar.share,
@@ -37,8 +34,7 @@ def arrears_frame(
         FROM arrears ar JOIN allowed a ON a.consumer_id = ar.consumer_id
         ORDER BY ar.consumer_id, ar.start_day, ar.arrear_id
         """,
-        conn,
-        params={"account_id": account_id},
+        {"account_id": account_id},
     )
     if consumer_ids is not None:
         frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
@@ -46,19 +42,16 @@ def arrears_frame(
 
 
 @raises_storage_error
-def adjustments_frame(
-    conn: sqlite3.Connection, account_id: int, consumer_ids: Sequence[str] | None = None
-) -> pd.DataFrame:
+def adjustments_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Balance adjustments of the account's linked connections: consumer_id, day, amount_inr (+ credit), reason."""
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         f"""
         WITH {_ALLOWED}
         SELECT ad.adjustment_id, ad.consumer_id, ad.day, ad.amount_inr, ad.reason
         FROM adjustments ad JOIN allowed a ON a.consumer_id = ad.consumer_id
         ORDER BY ad.consumer_id, ad.day, ad.adjustment_id
         """,
-        conn,
-        params={"account_id": account_id},
+        {"account_id": account_id},
     )
     if consumer_ids is not None:
         frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
@@ -70,7 +63,7 @@ def adjustments_frame(
 
 @raises_storage_error
 def insert_arrear(
-    conn: sqlite3.Connection,
+    conn: Conn,
     account_id: int,
     consumer_id: str,
     *,
@@ -87,32 +80,43 @@ def insert_arrear(
     with transaction(conn):
         if not is_linked(conn, account_id, consumer_id):
             return None
-        cursor = conn.execute(
+        arrear_id = conn.execute(
             "INSERT INTO arrears (consumer_id, amount_inr, start_day, method, share, daily_inr, note, "
-            "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (consumer_id, amount_inr, start_day, method, share, daily_inr, note, account_id, _now_ts(now)),
-        )
+            "created_by, created_at) VALUES (:consumer_id, :amount_inr, :start_day, :method, :share, "
+            ":daily_inr, :note, :account_id, :now) RETURNING arrear_id",
+            {
+                "consumer_id": consumer_id,
+                "amount_inr": amount_inr,
+                "start_day": start_day,
+                "method": method,
+                "share": share,
+                "daily_inr": daily_inr,
+                "note": note,
+                "account_id": account_id,
+                "now": _now_ts(now),
+            },
+        ).scalar_one()
         bump_data_version(conn, [consumer_id])
-    return int(cursor.lastrowid or 0)
+    return int(arrear_id)
 
 
 @raises_storage_error
-def delete_arrear(conn: sqlite3.Connection, account_id: int, arrear_id: int) -> bool:
+def delete_arrear(conn: Conn, account_id: int, arrear_id: int) -> bool:
     """Remove an arrear of a connection the account follows; False when there is no such arrear for it."""
     with transaction(conn):
         row = conn.execute(
-            "SELECT consumer_id FROM arrears WHERE arrear_id = ?", (int(arrear_id),)
+            "SELECT consumer_id FROM arrears WHERE arrear_id = :arrear_id", {"arrear_id": int(arrear_id)}
         ).fetchone()
         if row is None or not is_linked(conn, account_id, row[0]):
             return False
-        conn.execute("DELETE FROM arrears WHERE arrear_id = ?", (int(arrear_id),))
+        conn.execute("DELETE FROM arrears WHERE arrear_id = :arrear_id", {"arrear_id": int(arrear_id)})
         bump_data_version(conn, [row[0]])
     return True
 
 
 @raises_storage_error
 def insert_adjustment(
-    conn: sqlite3.Connection,
+    conn: Conn,
     account_id: int,
     consumer_id: str,
     *,
@@ -126,10 +130,17 @@ def insert_adjustment(
     with transaction(conn):
         if not is_linked(conn, account_id, consumer_id):
             return None
-        cursor = conn.execute(
+        adjustment_id = conn.execute(
             "INSERT INTO adjustments (consumer_id, day, amount_inr, reason, created_by, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (consumer_id, day, amount_inr, reason, account_id, _now_ts(now)),
-        )
+            "VALUES (:consumer_id, :day, :amount_inr, :reason, :account_id, :now) RETURNING adjustment_id",
+            {
+                "consumer_id": consumer_id,
+                "day": day,
+                "amount_inr": amount_inr,
+                "reason": reason,
+                "account_id": account_id,
+                "now": _now_ts(now),
+            },
+        ).scalar_one()
         bump_data_version(conn, [consumer_id])
-    return int(cursor.lastrowid or 0)
+    return int(adjustment_id)

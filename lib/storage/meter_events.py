@@ -2,12 +2,11 @@
 
 >>> from lib import storage
 >>> with storage.open_db(":memory:") as conn:
-...     conn.execute("INSERT INTO consumers (consumer_id, name, registered_mobile) VALUES ('201000001', 'K', '+919835011111')")
+...     _ = conn.execute("INSERT INTO consumers (consumer_id, name, registered_mobile) VALUES ('201000001', 'K', '+919835011111')")
 ...     event = {"consumer_id": "201000001", "ts": "2026-11-20T06:30:00Z", "kind": "replacement",
 ...              "line": 26, "detail": "4326.3 -> 8715"}
 ...     added = insert_meter_events(conn, [event, event])
 ...     frame = consumer_meter_events(conn, "201000001")
-<sqlite3.Cursor object at ...>
 >>> added, frame[["kind", "line", "detail"]].values.tolist(), str(frame["ts"].iloc[0])
 (1, [['replacement', 26, '4326.3 -> 8715']], '2026-11-20 06:30:00+00:00')
 """
@@ -31,13 +30,14 @@ def insert_meter_events(conn: Conn, events: Sequence[Mapping[str, Any]]) -> int:
     """Store events (consumer_id, ts as UTC text, kind of ``METER_EVENT_KINDS``, line, detail) not stored
     yet; one per consumer, time and kind, so re-importing a file adds none. Returns rows added (no
     transaction of its own: the import's)."""
-    before = conn.total_changes
-    conn.executemany(
-        "INSERT INTO meter_events (consumer_id, ts, kind, line, detail) "
-        "VALUES (:consumer_id, :ts, :kind, :line, :detail) ON CONFLICT DO NOTHING",
-        [{"line": None, "detail": None, **event} for event in events],
-    )
-    return conn.total_changes - before
+    added = 0
+    for event in events:  # a handful per file: one statement each, so each insert's own rowcount is exact
+        added += conn.execute(
+            "INSERT INTO meter_events (consumer_id, ts, kind, line, detail) "
+            "VALUES (:consumer_id, :ts, :kind, :line, :detail) ON CONFLICT DO NOTHING",
+            {"line": None, "detail": None, **event},
+        ).rowcount
+    return added
 
 
 def consumer_meter_events(
@@ -47,11 +47,10 @@ def consumer_meter_events(
     first. Columns: consumer_id, ts (UTC datetimes), kind, line, detail."""
     lo = f"{(first_day - dt.timedelta(days=1)).isoformat()}T18:30:00Z" if first_day else "0000"
     hi = f"{last_day.isoformat()}T18:30:00Z" if last_day else "9999"
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         "SELECT consumer_id, ts, kind, line, detail FROM meter_events "
-        "WHERE consumer_id = ? AND ts >= ? AND ts < ? ORDER BY ts, kind",
-        conn,
-        params=(consumer_id, lo, hi),
+        "WHERE consumer_id = :consumer_id AND ts >= :lo AND ts < :hi ORDER BY ts, kind",
+        {"consumer_id": consumer_id, "lo": lo, "hi": hi},
     )
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame
@@ -64,15 +63,14 @@ def meter_events_frame(
 
     Columns: consumer_id, ts (UTC datetimes), kind, line, detail. Unlinked IDs are silently absent.
     """
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         f"""
         WITH {_ALLOWED}
         SELECT e.consumer_id, e.ts, e.kind, e.line, e.detail
         FROM meter_events e JOIN allowed a ON a.consumer_id = e.consumer_id
         ORDER BY e.ts, e.kind
         """,
-        conn,
-        params={"account_id": account_id},
+        {"account_id": account_id},
     )
     if consumer_ids is not None:
         frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)

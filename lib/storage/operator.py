@@ -12,17 +12,17 @@ from typing import Any
 
 import pandas as pd
 
+from lib.storage import dialect
 from lib.storage.engine import Conn
 
 
 def consumer_details(conn: Conn, consumer_id: str) -> pd.DataFrame:
     """One row (or none): consumer_id, nickname (the consumer's name), name, tariff_category,
     sanctioned_load_kw, division, meter_serial."""
-    return pd.read_sql_query(
+    return conn.frame(
         "SELECT consumer_id, name AS nickname, name, tariff_category, sanctioned_load_kw, division, meter_serial "
-        "FROM consumers WHERE consumer_id = ?",
-        conn,
-        params=(consumer_id,),
+        "FROM consumers WHERE consumer_id = :cid",
+        {"cid": consumer_id},
     )
 
 
@@ -31,15 +31,14 @@ def consumer_daily_frame(
 ) -> pd.DataFrame:
     """Daily roll-ups of one connection, columns of :func:`lib.storage.readings.daily_frame`, plus any of
     ``minutes`` and ``export_kwh`` the ``daily`` table has."""
-    have = {row[1] for row in conn.execute("PRAGMA table_info(daily)")}
+    have = set(dialect.column_names(conn, "daily"))
     extra = "".join(f", d.{c}" for c in ("minutes", "export_kwh") if c in have)
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         "SELECT d.consumer_id, c.name AS nickname, d.day, d.kwh, d.intervals, d.peak_kwh, "
         f"d.closing_balance_inr, d.recharge_inr{extra} "
         "FROM daily d JOIN consumers c ON c.consumer_id = d.consumer_id "
         "WHERE d.consumer_id = :cid AND d.day BETWEEN :lo AND :hi ORDER BY d.day",
-        conn,
-        params=_range(consumer_id, first_day, last_day),
+        _range(consumer_id, first_day, last_day),
     )
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
@@ -50,13 +49,12 @@ def consumer_readings_frame(
 ) -> pd.DataFrame:
     """Readings of one connection in IST days ``first_day..last_day``: consumer_id, ts (UTC datetimes), kwh,
     balance_inr, plus any of ``interval_minutes`` and ``export_kwh`` the ``readings`` table has."""
-    have = {row[1] for row in conn.execute("PRAGMA table_info(readings)")}
+    have = set(dialect.column_names(conn, "readings"))
     extra = "".join(f", {c}" for c in ("interval_minutes", "export_kwh") if c in have)
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         f"SELECT consumer_id, ts, kwh, balance_inr{extra} FROM readings "
         "WHERE consumer_id = :cid AND ts >= :lo_ts AND ts < :hi_ts ORDER BY ts",
-        conn,
-        params=_range(consumer_id, first_day, last_day),
+        _range(consumer_id, first_day, last_day),
     )
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame
@@ -64,11 +62,10 @@ def consumer_readings_frame(
 
 def consumer_recharges_frame(conn: Conn, consumer_id: str) -> pd.DataFrame:
     """Recharges of one connection, oldest first: consumer_id, ts (UTC), amount_inr, mode, reference, kind, status."""
-    frame = pd.read_sql_query(
+    frame = conn.frame(
         "SELECT consumer_id, ts, amount_inr, mode, reference, kind, status FROM recharges "
-        "WHERE consumer_id = ? ORDER BY ts",
-        conn,
-        params=(consumer_id,),
+        "WHERE consumer_id = :cid ORDER BY ts",
+        {"cid": consumer_id},
     )
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame
