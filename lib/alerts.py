@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
+import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -248,17 +251,63 @@ class AlertRun:
     sms_off: int = 0
 
 
-def send_low_balance_alerts(conn: Database, settings: Settings, *, now: str | None = None) -> AlertRun:
+class AlertsBusy(RuntimeError):
+    """Another ``send-alerts`` of the same shard is running (it holds the lease)."""
+
+
+# How long one run may hold its lease; a run that dies leaves it to expire (a new run starts after that).
+LEASE = dt.timedelta(hours=1)
+# Accounts read per batch (the job streams a DISCOM's accounts instead of loading them all).
+BATCH = 500
+
+
+def send_low_balance_alerts(
+    conn: Database,
+    settings: Settings,
+    *,
+    now: str | None = None,
+    shard: tuple[int, int] = (0, 1),
+    holder: str | None = None,
+) -> AlertRun:
     """SMS every account about its low connections, at most once per account, connection and IST day.
 
     Safe to run again (a scheduler every hour, two runs at once): a connection's alert is reserved in
     ``alerts_sent`` under the write lock before the SMS goes, so a second run skips it; a failed send
     is retried by the next run the same day. Accounts only ever hear about their own active links.
+
+    One run per shard at a time (issue 12): the run holds the lease ``send-alerts:<i>/<n>`` (a ``meta`` row,
+    so it works across servers on PostgreSQL) and raises :class:`AlertsBusy` at once when another run
+    holds it. ``shard=(i, n)``: only accounts with ``account_id % n == i``; accounts are read ``BATCH`` at a time.
     """
     ts = now or to_ts(now_utc())
+    index, count = shard
+    if not 0 <= index < count:
+        raise ValueError(f"shard {index}/{count}: need 0 <= i < n")
+    lease = f"send-alerts:{index}/{count}"
+    holder = holder or f"{os.getpid()}-{secrets.token_hex(4)}"
+    until = to_ts(from_ts(ts) + LEASE)
+    if not conn.meta.take_lease(lease, holder, now=ts, until=until):
+        raise AlertsBusy(lease)
+    try:
+        return _send_all(conn, settings, ts, shard)
+    finally:
+        conn.meta.release_lease(lease, holder)
+
+
+def _accounts(conn: Database, shard: tuple[int, int]) -> Iterator[dict[str, Any]]:
+    after = 0
+    while True:
+        batch = conn.accounts.accounts_with_active_links(after=after, limit=BATCH, shard=shard)
+        yield from batch
+        if len(batch) < BATCH:
+            return
+        after = int(batch[-1]["account_id"])
+
+
+def _send_all(conn: Database, settings: Settings, ts: str, shard: tuple[int, int]) -> AlertRun:
     day = today_ist(from_ts(ts)).isoformat()
     counts = {"accounts": 0, "sent": 0, "already_sent": 0, "failed": 0, "sms_off": 0}
-    for account in conn.accounts.accounts_with_active_links():
+    for account in _accounts(conn, shard):
         account_id = int(account["account_id"])
         counts["accounts"] += 1
         alerts = account_low_balances(conn, account_id, now=ts)

@@ -492,6 +492,13 @@ def send_alerts(parser: argparse.ArgumentParser) -> Runner:
     per account, connection and IST day, through the configured gateway (the outbox in camp/demo).
     Running it again the same day sends nothing new; a failed send is retried by the next run."""
     parser.add_argument("--dry-run", action="store_true", help="list who is low without sending anything")
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        default=(0, 1),
+        metavar="I/N",
+        help="only accounts with account_id %% N == I (N copies on N servers share the work; default 0/1)",
+    )
 
     def run(args: argparse.Namespace, ctx: Context) -> int:
         import dataclasses
@@ -501,7 +508,7 @@ def send_alerts(parser: argparse.ArgumentParser) -> Runner:
         settings = dataclasses.replace(load_settings(), db_path=storage.engine.display_target(ctx.db_path))
         with ctx.open_db() as conn:
             if args.dry_run:
-                for account in conn.accounts.accounts_with_active_links():
+                for account in conn.accounts.accounts_with_active_links(shard=args.shard):
                     for low in alerts.account_low_balances(conn, int(account["account_id"])):
                         ctx.say(f"account {account['account_id']}: {low.consumer_id} {low.reason}")
                 return 0
@@ -510,7 +517,11 @@ def send_alerts(parser: argparse.ArgumentParser) -> Runner:
             except sms.SmsConfigurationError as error:
                 ctx.warn(str(error))
                 return 1
-            result = alerts.send_low_balance_alerts(conn, settings)
+            try:
+                result = alerts.send_low_balance_alerts(conn, settings, shard=args.shard)
+            except alerts.AlertsBusy as busy:
+                ctx.warn(importing.message("alerts_busy", lease=busy))
+                return 3
         ctx.say(
             f"send-alerts: {result.accounts} accounts checked, {result.sent} sent, "
             f"{result.already_sent} already sent today, {result.failed} failed, {result.sms_off} with SMS off"
@@ -603,6 +614,17 @@ def _delimiter(text: str) -> str:
 def _database(text: str) -> Path | str:
     """``--db``: a postgresql:// URL stays text, anything else is an SQLite file path."""
     return text if storage.engine.is_url(text) else Path(text)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    """``I/N`` with 0 <= I < N."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a shard I/N: {text!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"shard {text}: need 0 <= I < N")
+    return index, count
 
 
 def _month(text: str) -> str:

@@ -231,3 +231,47 @@ def test_a_storage_failure_is_a_storage_error(tmp_path):
         conn.execute("DROP TABLE alerts_sent")
         with pytest.raises(storage.StorageError):
             alerts.alerts_sent_on(conn, 1, "2026-11-25")
+
+
+# --- one run at a time, shards (issue 12) -----------------------------------------------------------------
+
+
+def test_a_second_run_of_the_same_shard_exits_at_once(any_conn):
+    account = int(demo.seed_demo(any_conn, now=now_utc(), days=120)["account_id"])
+    _everything_low(any_conn, account)
+    settings = dataclasses.replace(load_settings(), db_path=any_conn.target)
+    assert any_conn.meta.take_lease("send-alerts:0/1", "other-server", now=NOW, until=TOMORROW)
+    with pytest.raises(alerts.AlertsBusy):
+        alerts.send_low_balance_alerts(any_conn, settings, now=NOW)
+    assert _outbox(any_conn) == []
+    # Another shard is not held by it; once the other run gives its lease back, this one runs.
+    other_shard = ((account + 1) % 2, 2)  # the half of the accounts the demo account is not in
+    assert alerts.send_low_balance_alerts(any_conn, settings, now=NOW, shard=other_shard).accounts == 0
+    any_conn.meta.release_lease("send-alerts:0/1", "other-server")
+    assert alerts.send_low_balance_alerts(any_conn, settings, now=NOW).sent == 3
+    # A lease left by a run that died expires: the next day's run is not stuck behind it.
+    assert any_conn.meta.take_lease("send-alerts:0/1", "died", now=NOW, until="2026-11-25T07:30:00Z")
+    assert alerts.send_low_balance_alerts(any_conn, settings, now=TOMORROW).sent == 3
+
+
+def test_shards_split_the_accounts_without_overlap(any_conn, monkeypatch):
+    demo.seed_demo(any_conn, now=now_utc(), days=120)
+    with storage.transaction(any_conn):
+        ids = [any_conn.accounts.create_account(f"+9198765432{n:02d}", now=NOW) for n in range(7)]
+        for account_id in ids:
+            any_conn.accounts.insert_link(account_id, demo.DEMO_LINKED[0][0], f"home {account_id}", now=NOW)
+    everyone = [row["account_id"] for row in any_conn.accounts.accounts_with_active_links()]
+    assert set(ids) < set(everyone)
+    monkeypatch.setattr(alerts, "BATCH", 2)  # several batches per shard
+    seen = []
+    for index in range(3):
+        part = [row["account_id"] for row in alerts._accounts(any_conn, (index, 3))]
+        assert all(account_id % 3 == index for account_id in part)
+        seen += part
+    assert sorted(seen) == everyone
+
+
+def test_cli_shard_is_checked(db_path):
+    err = io.StringIO()
+    with pytest.raises(SystemExit):
+        cli.main(["--db", str(db_path), "send-alerts", "--shard", "3/3"], out=io.StringIO(), err=err)

@@ -90,6 +90,7 @@ MESSAGES: dict[str, str] = {
     "prune_dry_run": "{count} raw readings are stamped before {cutoff} (UTC) and would be deleted; daily totals stay",
     "prune_done": "{count} raw readings stamped before {cutoff} (UTC) deleted; daily totals stay",
     "partitions_made": "{count} monthly readings partitions made ({names})",
+    "alerts_busy": "another send-alerts run holds {lease}; this one sent nothing (exit 3)",
     "migrate_done": "{path}: {count} migrations applied ({names}); the schema is up to date",
     "interrupted": "interrupted: nothing was written",
     "database_error": "database error ({path}): {error}",

@@ -182,16 +182,28 @@ def connection_details(conn: Conn, account_id: int) -> pd.DataFrame:
     )
 
 
-def accounts_with_active_links(conn: Conn) -> list[dict[str, Any]]:
+def accounts_with_active_links(
+    conn: Conn, *, after: int = 0, limit: int | None = None, shard: tuple[int, int] = (0, 1)
+) -> list[dict[str, Any]]:
     """Accounts that follow at least one connection with an active link (for the alert job): account_id,
-    mobile, language."""
+    mobile, language; ordered by account_id.
+
+    ``after`` and ``limit`` page through them (account_id > after, at most ``limit``), so the job streams
+    a DISCOM's accounts in batches; ``shard=(i, n)`` keeps the accounts with ``account_id % n == i``, so n
+    copies of the job on different servers share the work without overlap (``send-alerts --shard i/n``).
+    """
+    index, count = shard
     rows = conn.execute(
         """
-        SELECT DISTINCT ac.account_id, ac.mobile, ac.language
+        SELECT ac.account_id, ac.mobile, ac.language
         FROM accounts ac
-        JOIN links l ON l.account_id = ac.account_id
-        JOIN consumers c ON c.consumer_id = l.consumer_id AND c.registered_mobile = l.mobile_at_link
+        WHERE ac.account_id > :after AND ac.account_id % :count = :index
+          AND EXISTS (SELECT 1 FROM links l JOIN consumers c
+                        ON c.consumer_id = l.consumer_id AND c.registered_mobile = l.mobile_at_link
+                      WHERE l.account_id = ac.account_id)
         ORDER BY ac.account_id
-        """
+        LIMIT :limit
+        """,
+        {"after": after, "count": count, "index": index, "limit": 2**62 if limit is None else limit},
     ).mappings()
     return [dict(row) for row in rows]

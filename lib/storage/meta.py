@@ -84,3 +84,33 @@ def consumer_versions(conn: Conn, consumer_ids: Sequence[str]) -> dict[str, int]
         ).fetchall()
     )
     return {cid: max(epoch, int(found.get(cid, 0))) for cid in ids}
+
+
+def take_lease(conn: Conn, name: str, holder: str, *, now: str, until: str) -> bool:
+    """Hold the named lease (a ``meta`` row ``lease:<name>``) until ``until`` unless another holder's lease is
+    still running at ``now``; returns whether this holder has it. One conditional upsert: two processes on
+    any number of servers cannot both get it (``send-alerts`` runs once at a time, issue 12).
+
+    >>> from lib.storage.engine import connect, migrate
+    >>> db = connect(":memory:"); _ = migrate(db)
+    >>> take_lease(db, "job", "a", now="2026-11-30T06:00:00Z", until="2026-11-30T07:00:00Z")
+    True
+    >>> take_lease(db, "job", "b", now="2026-11-30T06:30:00Z", until="2026-11-30T07:30:00Z")
+    False
+    >>> release_lease(db, "job", "a"); take_lease(db, "job", "b", now="2026-11-30T06:31:00Z", until="2026-11-30T07:31:00Z")
+    True
+    """
+    result = conn.execute(
+        "INSERT INTO meta (key, value) VALUES (:key, :value) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE substr(meta.value, 1, 20) <= :now",
+        {"key": f"lease:{name}", "value": f"{until} {holder}", "now": now},
+    )
+    return bool(result.rowcount)
+
+
+def release_lease(conn: Conn, name: str, holder: str) -> None:
+    """Give the lease back (only this holder's: an expired lease taken over by another stays theirs)."""
+    conn.execute(
+        "DELETE FROM meta WHERE key = :key AND substr(value, 22) = :holder",
+        {"key": f"lease:{name}", "holder": holder},
+    )
