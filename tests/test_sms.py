@@ -26,6 +26,13 @@ def conn(any_conn: storage.Database) -> storage.Database:
 
 
 @pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Only a ``Settings`` field here (``lib.sms`` uses the connection it is handed), never opened: the
+    conftest ``db_path`` would turn the PostgreSQL half's URL into a file path."""
+    return tmp_path / "settings-only.db"
+
+
+@pytest.fixture
 def outbox_settings(db_path: Path) -> Settings:
     return Settings(db_path=db_path, sms_gateway="outbox", sms_daily_budget=10)
 
