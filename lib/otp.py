@@ -416,6 +416,7 @@ def issue(
     masked = mask_mobile(destination) if destination else decoy_mask(key, subject)
     requester = requester_id(key, purpose, account_id, session)
     with conn.transaction():
+        conn.otp.lock_subjects(_lock_subjects(purpose, account_id, subject, client))
         limited = _limit_reason(conn, purpose, account_id, subject, now, requester, client, owner)
         # Decoys check the budget too: an unknown consumer ID must not answer differently when SMS pause.
         if limited is None and budget_ok is not None and not budget_ok(conn):
@@ -524,6 +525,24 @@ def blocked_until(
     return None
 
 
+def _lock_subjects(purpose: str, account_id: int | None, subject: str, client: str | None) -> list[str]:
+    """What a send or a verify serializes on (``storage.otp.lock_subjects``): the target, whose limits
+    count every requester's sends and wrong codes (and the requester's own, which are per target); the
+    account, whose link limits span consumer IDs; the client address, whose limits span mobiles.
+
+    >>> _lock_subjects("link", 7, "101", "10.0.0.1")
+    ['otp:link:101', 'otp:account:7', 'otp:client:10.0.0.1']
+    >>> _lock_subjects("login", None, "+919876543210", None)
+    ['otp:login:+919876543210']
+    """
+    subjects = [f"otp:{purpose}:{subject}"]
+    if purpose == "link" and account_id is not None:
+        subjects.append(f"otp:account:{account_id}")
+    if client:
+        subjects.append(f"otp:client:{client}")
+    return subjects
+
+
 def _consumer(purpose: str, subject: str) -> str | None:
     return subject if purpose == "link" else None
 
@@ -569,7 +588,8 @@ def _limit_reason(
     client: str | None = None,
     owner: bool = False,
 ) -> str | None:
-    """The first limit a new send would break, or None. Runs under the write lock.
+    """The first limit a new send would break, or None. Runs under the write lock (SQLite) or the
+    advisory locks of ``_lock_subjects`` (PostgreSQL), so the counts cannot change before the insert.
 
     The requester's own limits come first (they stop a stranger before the target is touched); the
     target's limits (flood guard, guess budget) never stop the proven owner."""
@@ -679,7 +699,8 @@ def verify(
         return Verdict("unknown")
     consumer = _consumer(purpose, subject)
     with conn.transaction():
-        row = conn.otp.challenge_row(challenge_id)
+        conn.otp.lock_subjects(_lock_subjects(purpose, account_id, subject, client))
+        row = conn.otp.challenge_row(challenge_id, lock=True)
         if row is None:
             hmac.compare_digest(b"0" * 64, b"1" * 64)
             return Verdict("unknown")
@@ -738,7 +759,9 @@ def verify(
         if right:
             mac = session_mac(made_by or key, challenge_id, session) if session else None
             if not conn.otp.consume(challenge_id, ts=ts, session_mac=mac):  # pragma: no cover
-                raise RuntimeError("OTP challenge consumed twice")  # impossible under BEGIN IMMEDIATE
+                raise RuntimeError(
+                    "OTP challenge consumed twice"
+                )  # impossible: the row is locked (BEGIN IMMEDIATE / FOR UPDATE)
             conn.otp.reset_failures(failure_scope(purpose, account_id, subject, requester))
             conn.otp.reset_failures(target_scope(purpose, subject))
             made = on_success(conn, found) if on_success is not None else None

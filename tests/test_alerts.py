@@ -275,3 +275,68 @@ def test_cli_shard_is_checked(db_path):
     err = io.StringIO()
     with pytest.raises(SystemExit):
         cli.main(["--db", str(db_path), "send-alerts", "--shard", "3/3"], out=io.StringIO(), err=err)
+
+
+# --- the tables (storage.alerts) on both engines (issue 12) -------------------------------------------
+
+
+def _follower(conn, consumer_id: str = "101", mobile: str = "+919876543210") -> int:
+    """An account following one connection, written with plain SQL (this module's storage only)."""
+    conn.execute(
+        "INSERT INTO consumers (consumer_id, name, registered_mobile) VALUES (:cid, 'Asha', :mobile)",
+        {"cid": consumer_id, "mobile": mobile},
+    )
+    account = conn.execute(
+        "INSERT INTO accounts (mobile, created_at) VALUES (:mobile, :now) RETURNING account_id",
+        {"mobile": mobile, "now": NOW},
+    ).scalar_one()
+    conn.execute(
+        "INSERT INTO links (account_id, consumer_id, nickname, linked_at, mobile_at_link) "
+        "VALUES (:account, :cid, 'Home', :now, :mobile)",
+        {"account": account, "cid": consumer_id, "now": NOW, "mobile": mobile},
+    )
+    return int(account)
+
+
+def test_the_rule_row_is_saved_and_replaced(any_conn):
+    account = _follower(any_conn)
+    assert storage.alerts.alert_rule_row(any_conn, account) is None
+    storage.alerts.upsert_alert_rule(
+        any_conn, account, min_days_left=5, min_balance_inr=200, sms_enabled=True
+    )
+    storage.alerts.upsert_alert_rule(
+        any_conn, account, min_days_left=2.5, min_balance_inr=0, sms_enabled=False, now=TOMORROW
+    )
+    assert storage.alerts.alert_rule_row(any_conn, account) == (2.5, 0.0, False)
+    assert any_conn.execute("SELECT count(*), max(updated_at) FROM alert_rules").one() == (1, TOMORROW)
+
+
+def test_an_alert_is_reserved_once_a_day_and_a_failed_one_again(any_conn):
+    account = _follower(any_conn)
+    day, values = "2026-11-25", {"ts": NOW, "days_left": 2.0, "balance_inr": 80.0}
+    assert storage.alerts.reserve_alert(any_conn, account, "101", day=day, **values)
+    assert not storage.alerts.reserve_alert(any_conn, account, "101", day=day, **values)
+    storage.alerts.mark_alert_failed(any_conn, account, "101", day)
+    assert storage.alerts.alerts_sent_on(any_conn, account, day)[0]["outcome"] == "failed"
+    later = {"ts": "2026-11-25T08:00:00Z", "days_left": None, "balance_inr": 75.5}
+    assert storage.alerts.reserve_alert(any_conn, account, "101", day=day, **later)
+    assert storage.alerts.alerts_sent_on(any_conn, account, day) == [
+        {
+            "consumer_id": "101",
+            "sent_at": "2026-11-25T08:00:00Z",
+            "days_left": None,
+            "balance_inr": 75.5,
+            "outcome": "sent",
+        }
+    ]
+    assert storage.alerts.reserve_alert(any_conn, account, "101", day="2026-11-26", **values)  # a new day
+    assert storage.alerts.alerts_sent_on(any_conn, account, "2026-11-24") == []
+
+
+def test_no_alert_for_a_connection_not_followed_or_stale(any_conn):
+    account = _follower(any_conn)
+    values = {"day": "2026-11-25", "ts": NOW, "days_left": 1.0, "balance_inr": 10.0}
+    assert not storage.alerts.reserve_alert(any_conn, account, "999", **values)
+    any_conn.execute("UPDATE consumers SET registered_mobile = '+919800000000' WHERE consumer_id = '101'")
+    assert not storage.alerts.reserve_alert(any_conn, account, "101", **values)
+    assert any_conn.execute("SELECT count(*) FROM alerts_sent").scalar() == 0

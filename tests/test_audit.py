@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import pytest
 
 from lib import audit, storage
+from lib.storage.engine import DRIVER_ERRORS
+
+
+@pytest.fixture
+def conn(any_conn: storage.Database) -> storage.Database:
+    """Every test of this module that takes ``conn`` runs on SQLite and on PostgreSQL (issue 12)."""
+    return any_conn
 
 
 def test_a_row_has_utc_time_and_masked_destination(conn):
@@ -27,9 +33,9 @@ def test_an_already_masked_destination_is_kept():
 
 def test_the_table_is_append_only(conn):
     audit.record(conn, "login_ok", account_id=1)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(DRIVER_ERRORS, match="append-only"):
         conn.execute("UPDATE audit SET event = 'login_failed'")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+    with pytest.raises(DRIVER_ERRORS, match="append-only"):
         conn.execute("DELETE FROM audit")
     assert audit.count(conn, "login_ok") == 1
 

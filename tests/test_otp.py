@@ -19,6 +19,12 @@ MOBILE = "+919876543210"
 OWNER = "+919812345678"
 
 
+@pytest.fixture
+def conn(any_conn: storage.Database) -> storage.Database:
+    """Every test of this module that takes ``conn`` runs on SQLite and on PostgreSQL (issue 12)."""
+    return any_conn
+
+
 def sec(n: float) -> dt.timedelta:
     return dt.timedelta(seconds=n)
 
@@ -152,7 +158,7 @@ def test_malformed_input_costs_no_attempt(conn, key):
 
 def test_only_a_keyed_mac_is_stored(conn, key):
     issued = login(conn, key)
-    row = dict(conn.execute("SELECT * FROM otp_challenges").fetchone())
+    row = dict(conn.execute("SELECT * FROM otp_challenges").mappings().one())
     assert issued.code not in " ".join(str(v) for v in row.values())
     assert row["code_mac"] == otp.code_mac(key, issued.challenge_id, "login", None, MOBILE, issued.code)
     assert key.secret.hex() not in " ".join(str(v) for v in row.values())
@@ -231,10 +237,15 @@ def test_the_consuming_session_repeating_the_right_code_gets_the_same_success(co
     assert (first.status, first.repeat, first.account_id) == ("ok", False, 7)
     assert (again.status, again.repeat, again.account_id) == ("ok", True, 7)
     assert made == [1]
-    row = conn.execute(
-        "SELECT attempts, consumed_session, consumed_account_id FROM otp_challenges WHERE challenge_id = ?",
-        (issued.challenge_id,),
-    ).fetchone()
+    row = (
+        conn.execute(
+            "SELECT attempts, consumed_session, consumed_account_id FROM otp_challenges "
+            "WHERE challenge_id = :challenge_id",
+            {"challenge_id": issued.challenge_id},
+        )
+        .mappings()
+        .one()
+    )
     assert row["attempts"] == 1 and row["consumed_account_id"] == 7
     assert row["consumed_session"] == otp.session_mac(key, issued.challenge_id, "tab-A") != "tab-A"
     assert audit.count(conn, "otp_reuse") == 0
@@ -540,71 +551,115 @@ def test_the_floor_applies_even_when_the_work_fails():
     assert slept == [0.5]
 
 
-# --- concurrency (file database in WAL mode) -----------------------------------------------------
+# --- concurrency (SQLite file in WAL mode; PostgreSQL: one connection per thread) ----------------
+#
+# Each thread takes its own connection after the barrier (PostgreSQL's pool holds 15 per process, so
+# 20 threads holding one each at the barrier would wait on the pool for ever).
 
 
-def test_twenty_threads_with_the_right_code_consume_it_once(db_path, key):
-    with storage.open_db(db_path) as conn:
-        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        issued = link(conn, key)
-    results: list[str] = []
-    side_effects: list[str] = []
-    barrier = threading.Barrier(20)
+@pytest.fixture
+def migrated(backend: str) -> str:
+    with storage.open_db(backend) as conn:
+        if conn.dialect == "sqlite":
+            assert conn.execute("PRAGMA journal_mode").scalar() == "wal"
+    return backend
 
-    def worker() -> None:
-        with storage.open_db(db_path) as conn:
-            barrier.wait()
-            verdict = check_link(
-                conn, key, issued, issued.code, on_success=lambda c, ch: side_effects.append(ch.challenge_id)
-            )
-            results.append(verdict.status)
 
-    threads = [threading.Thread(target=worker) for _ in range(20)]
-    for thread in threads:
+def race(target: str, threads: int, work) -> list:
+    """Run ``work(conn, n)`` in ``threads`` threads at once, each on its own connection; their results."""
+    barrier = threading.Barrier(threads)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        try:
+            with storage.open_db(target, run_migrations=False) as conn:
+                results.append(work(conn, n))
+        except BaseException as error:  # noqa: BLE001 - reported below, with the thread's error
+            errors.append(error)
+
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for thread in pool:
         thread.start()
-    for thread in threads:
+    for thread in pool:
         thread.join()
+    assert errors == []
+    return results
+
+
+def test_twenty_threads_with_the_right_code_consume_it_once(migrated, key):
+    with storage.open_db(migrated) as conn:
+        issued = link(conn, key)
+    side_effects: list[str] = []
+    results = race(
+        migrated,
+        20,
+        lambda conn, n: (
+            check_link(
+                conn, key, issued, issued.code, on_success=lambda c, ch: side_effects.append(ch.challenge_id)
+            ).status
+        ),
+    )
     assert sorted(results) == ["ok"] + ["used"] * 19
     assert side_effects == [issued.challenge_id]
 
 
-def test_twenty_threads_with_wrong_codes_never_pass_five_attempts(db_path, key):
-    with storage.open_db(db_path) as conn:
+def test_twenty_threads_with_wrong_codes_never_pass_five_attempts(migrated, key):
+    with storage.open_db(migrated) as conn:
         issued = link(conn, key)
-    results: list[str] = []
-    barrier = threading.Barrier(20)
-
-    def worker() -> None:
-        with storage.open_db(db_path) as conn:
-            barrier.wait()
-            results.append(check_link(conn, key, issued, wrong_code(issued.code)).status)
-
-    threads = [threading.Thread(target=worker) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    with storage.open_db(db_path) as conn:
+    results = race(
+        migrated, 20, lambda conn, n: check_link(conn, key, issued, wrong_code(issued.code)).status
+    )
+    with storage.open_db(migrated) as conn:
         assert otp.challenge(conn, issued.challenge_id).attempts == 5
         assert audit.count(conn, "otp_failed") == 5
     assert results.count("wrong") == 4 and results.count("dead") == 16
 
 
-def test_parallel_sends_never_pass_the_cap(db_path, key):
-    barrier = threading.Barrier(12)
-    codes: list[str | None] = []
-
-    def worker(n: int) -> None:
-        with storage.open_db(db_path) as conn:
-            barrier.wait()
-            codes.append(link(conn, key, account_id=1).code)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+def test_parallel_sends_never_pass_the_cap(migrated, key):
+    codes = race(migrated, 12, lambda conn, n: link(conn, key, account_id=1).code)
     assert sum(code is not None for code in codes) == 1  # the 30 s cooldown admits exactly one
+
+
+def _capped(monkeypatch, limit: str) -> None:
+    """Every send limit but ``limit`` out of the way, ``limit`` set to 3 (issue 12: a cap of 3)."""
+    monkeypatch.setattr(otp, "RESEND_COOLDOWN", dt.timedelta(0))
+    windows = {"sends_per_15min": ((dt.timedelta(minutes=15), 3),)}
+    monkeypatch.setattr(otp, "SEND_WINDOWS", windows.get(limit, ((dt.timedelta(minutes=15), 100),)))
+    monkeypatch.setattr(otp, "CLIENT_LOGIN_SENDS_PER_DAY", 3 if limit == "client_sends" else 100)
+    monkeypatch.setattr(
+        otp, "ACCOUNT_LINK_CHALLENGES_PER_DAY", 3 if limit == "account_link_challenges" else 100
+    )
+    monkeypatch.setattr(otp, "ACCOUNT_DISTINCT_CONSUMERS_PER_DAY", 100)
+    monkeypatch.setattr(otp, "TARGET_SENDS_PER_DAY", 3 if limit == "target_sends" else 100)
+
+
+# Each limit with 8 requests at once: the same requester and mobile; 8 browser sessions of one client
+# address, each for its own mobile; one account for 8 consumer IDs; 8 accounts for one consumer ID.
+SEND_RACES = {
+    "sends_per_15min": lambda key, conn, n: login(conn, key),
+    "client_sends": lambda key, conn, n: otp.issue(
+        conn, key, purpose="login", account_id=None, subject=f"+9198765432{n:02d}",
+        destination=f"+9198765432{n:02d}", now=T0, session=f"tab-{n}", client="203.0.113.9",
+    ),
+    "account_link_challenges": lambda key, conn, n: link(conn, key, account_id=1, consumer=f"10{n}"),
+    "target_sends": lambda key, conn, n: link(conn, key, account_id=n + 1),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("limit", sorted(SEND_RACES))
+def test_eight_concurrent_sends_against_a_cap_of_three_let_exactly_three_through(
+    migrated, key, monkeypatch, limit
+):
+    """Issue 12: count-then-insert under concurrency (two app servers); the PostgreSQL half takes the
+    subjects' advisory locks, without them it let all 8 through."""
+    _capped(monkeypatch, limit)
+    issued = race(migrated, 8, lambda conn, n: SEND_RACES[limit](key, conn, n))
+    assert sum(i.code is not None for i in issued) == 3
+    assert sorted(i.limited for i in issued if i.code is None) == [limit] * 5
+    with storage.open_db(migrated) as conn:
+        assert conn.execute("SELECT count(*) FROM otp_sends").scalar() == 3
 
 
 # --- the key -------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from lib import sessions
+from lib import sessions, storage
 from lib.otp import OtpKey
 
 KEY = OtpKey(secret=b"s" * 32, kid="test", source="configured")
@@ -14,8 +14,17 @@ T0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
 
 
 @pytest.fixture
+def conn(any_conn: storage.Database) -> storage.Database:
+    """Every test of this module that takes ``conn`` runs on SQLite and on PostgreSQL (issue 12)."""
+    return any_conn
+
+
+@pytest.fixture
 def account(conn):
-    return conn.accounts.create_account("+919000000001", now="2026-11-25T06:00:00Z")
+    return conn.execute(
+        "INSERT INTO accounts (mobile, created_at) VALUES (:mobile, :now) RETURNING account_id",
+        {"mobile": "+919000000001", "now": "2026-11-25T06:00:00Z"},
+    ).scalar_one()
 
 
 def signed_in(conn, account, at=T0):
@@ -82,6 +91,6 @@ def test_sign_out_ends_every_tab_and_the_cookie(conn, account):
 
 def test_a_deleted_account_takes_its_sessions(conn, account):
     started, token = signed_in(conn, account)
-    conn.execute("DELETE FROM accounts WHERE account_id = ?", (account,))
+    conn.execute("DELETE FROM accounts WHERE account_id = :account_id", {"account_id": account})
     assert sessions.resume(conn, KEY, token, now=T0).reason == "unknown"
     assert sessions.check(conn, "1", now=T0).reason == "unknown"  # not an int: untrusted state

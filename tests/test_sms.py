@@ -20,6 +20,19 @@ NOW = "2026-11-25T06:30:00Z"
 
 
 @pytest.fixture
+def conn(any_conn: storage.Database) -> storage.Database:
+    """Every test of this module that takes ``conn`` runs on SQLite and on PostgreSQL (issue 12)."""
+    return any_conn
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Only a ``Settings`` field here (``lib.sms`` uses the connection it is handed), never opened: the
+    conftest ``db_path`` would turn the PostgreSQL half's URL into a file path."""
+    return tmp_path / "settings-only.db"
+
+
+@pytest.fixture
 def outbox_settings(db_path: Path) -> Settings:
     return Settings(db_path=db_path, sms_gateway="outbox", sms_daily_budget=10)
 
@@ -115,7 +128,7 @@ def test_only_indian_mobiles_are_sent_to(conn, outbox_settings, destination):
 
 def test_the_log_has_no_text_and_no_full_number(conn, outbox_settings):
     sms.send_sms(conn, outbox_settings, DEST, "123 456 is your OTP", kind="otp_login", now=NOW)
-    row = dict(conn.execute("SELECT * FROM sms_log").fetchone())
+    row = dict(conn.execute("SELECT * FROM sms_log").mappings().one())
     flat = json.dumps(row, ensure_ascii=False)
     assert "123 456" not in flat and DEST[3:] not in flat
     assert row["destination_masked"] == "+91 ••••••••78" and row["ok"] == 1

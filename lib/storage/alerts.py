@@ -16,27 +16,26 @@ account and connection is claimed under the write lock before the SMS goes.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from lib.storage.accounts import is_linked
+from lib.storage.engine import Conn, raises_storage_error, transaction
 from lib.storage.engine import now_ts as _now_ts
-from lib.storage.engine import raises_storage_error, transaction
 
 
 @raises_storage_error
-def alert_rule_row(conn: sqlite3.Connection, account_id: int) -> tuple[float, float, bool] | None:
+def alert_rule_row(conn: Conn, account_id: int) -> tuple[float, float, bool] | None:
     """(min_days_left, min_balance_inr ₹, sms_enabled) the account saved, or None when it never set one."""
     row = conn.execute(
-        "SELECT min_days_left, min_balance_inr, sms_enabled FROM alert_rules WHERE account_id = ?",
-        (account_id,),
+        "SELECT min_days_left, min_balance_inr, sms_enabled FROM alert_rules WHERE account_id = :account_id",
+        {"account_id": account_id},
     ).fetchone()
     return None if row is None else (float(row[0]), float(row[1]), bool(row[2]))
 
 
 @raises_storage_error
 def upsert_alert_rule(
-    conn: sqlite3.Connection,
+    conn: Conn,
     account_id: int,
     *,
     min_days_left: float,
@@ -49,16 +48,23 @@ def upsert_alert_rule(
     with transaction(conn):
         conn.execute(
             "INSERT INTO alert_rules (account_id, min_days_left, min_balance_inr, sms_enabled, updated_at) "
-            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (account_id) DO UPDATE SET "
+            "VALUES (:account_id, :min_days_left, :min_balance_inr, :sms_enabled, :now) "
+            "ON CONFLICT (account_id) DO UPDATE SET "
             "min_days_left = excluded.min_days_left, min_balance_inr = excluded.min_balance_inr, "
             "sms_enabled = excluded.sms_enabled, updated_at = excluded.updated_at",
-            (account_id, min_days_left, min_balance_inr, int(sms_enabled), _now_ts(now)),
+            {
+                "account_id": account_id,
+                "min_days_left": min_days_left,
+                "min_balance_inr": min_balance_inr,
+                "sms_enabled": int(sms_enabled),
+                "now": _now_ts(now),
+            },
         )
 
 
 @raises_storage_error
 def reserve_alert(
-    conn: sqlite3.Connection,
+    conn: Conn,
     account_id: int,
     consumer_id: str,
     *,
@@ -70,41 +76,56 @@ def reserve_alert(
     """Claim the alert of (account, connection, IST ``day``); False when it was sent already (or is being
     sent by another run) or the account no longer follows the connection. A send that failed earlier the
     same day is claimed again (its row goes back to ``sent``)."""
+    values = {
+        "account_id": account_id,
+        "consumer_id": consumer_id,
+        "day": day,
+        "ts": ts,
+        "days_left": days_left,
+        "balance_inr": balance_inr,
+    }
     with transaction(conn):
         if not is_linked(conn, account_id, consumer_id):
             return False
         inserted = conn.execute(
             "INSERT INTO alerts_sent (account_id, consumer_id, day, sent_at, days_left, balance_inr, outcome) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'sent') ON CONFLICT (account_id, consumer_id, day) DO NOTHING",
-            (account_id, consumer_id, day, ts, days_left, balance_inr),
+            "VALUES (:account_id, :consumer_id, :day, :ts, :days_left, :balance_inr, 'sent') "
+            "ON CONFLICT (account_id, consumer_id, day) DO NOTHING",
+            values,
         ).rowcount
         if inserted:
             return True
         retried = conn.execute(
-            "UPDATE alerts_sent SET outcome = 'sent', sent_at = ?, days_left = ?, balance_inr = ? "
-            "WHERE account_id = ? AND consumer_id = ? AND day = ? AND outcome = 'failed'",
-            (ts, days_left, balance_inr, account_id, consumer_id, day),
+            "UPDATE alerts_sent SET outcome = 'sent', sent_at = :ts, days_left = :days_left, "
+            "balance_inr = :balance_inr "
+            "WHERE account_id = :account_id AND consumer_id = :consumer_id AND day = :day AND outcome = 'failed'",
+            values,
         ).rowcount
         return bool(retried)
 
 
 @raises_storage_error
-def mark_alert_failed(conn: sqlite3.Connection, account_id: int, consumer_id: str, day: str) -> None:
+def mark_alert_failed(conn: Conn, account_id: int, consumer_id: str, day: str) -> None:
     """The SMS of a reserved alert did not go: a later run the same day retries it."""
     with transaction(conn):
         conn.execute(
-            "UPDATE alerts_sent SET outcome = 'failed' WHERE account_id = ? AND consumer_id = ? AND day = ?",
-            (account_id, consumer_id, day),
+            "UPDATE alerts_sent SET outcome = 'failed' "
+            "WHERE account_id = :account_id AND consumer_id = :consumer_id AND day = :day",
+            {"account_id": account_id, "consumer_id": consumer_id, "day": day},
         )
 
 
 @raises_storage_error
-def alerts_sent_on(conn: sqlite3.Connection, account_id: int, day: str) -> list[dict[str, Any]]:
+def alerts_sent_on(conn: Conn, account_id: int, day: str) -> list[dict[str, Any]]:
     """The account's alert log of one IST day (``YYYY-MM-DD``): consumer_id, sent_at, days_left,
     balance_inr, outcome."""
-    rows = conn.execute(
-        "SELECT consumer_id, sent_at, days_left, balance_inr, outcome FROM alerts_sent "
-        "WHERE account_id = ? AND day = ? ORDER BY consumer_id",
-        (account_id, day),
-    ).fetchall()
+    rows = (
+        conn.execute(
+            "SELECT consumer_id, sent_at, days_left, balance_inr, outcome FROM alerts_sent "
+            "WHERE account_id = :account_id AND day = :day ORDER BY consumer_id",
+            {"account_id": account_id, "day": day},
+        )
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]

@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lib.storage.boundary import guarded
-from lib.storage.engine import Conn
+from lib.storage.engine import Conn, raises_storage_error
 
 COLUMNS = (
     "ts",
@@ -33,37 +32,40 @@ COLUMNS = (
 MATCH_COLUMNS = frozenset({"account_id", "consumer_id", "challenge_id", "outcome", "reason"})
 
 
-@guarded
+@raises_storage_error
 def append(conn: Conn, row: Mapping[str, Any]) -> None:
     """Insert one audit row (keys from ``COLUMNS``; missing ones are NULL). No transaction of its own."""
     conn.execute(
         "INSERT INTO audit (ts, event, account_id, consumer_id, destination_masked, challenge_id, "
-        "outcome, reason, gateway_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        tuple(row.get(column) for column in COLUMNS),
+        "outcome, reason, gateway_ref) VALUES (:ts, :event, :account_id, :consumer_id, :destination_masked, "
+        ":challenge_id, :outcome, :reason, :gateway_ref)",
+        {column: row.get(column) for column in COLUMNS},
     )
 
 
-@guarded
+@raises_storage_error
 def recent(
     conn: Conn, *, limit: int = 50, event: str | None = None, account_id: int | None = None
 ) -> list[dict[str, Any]]:
     """The newest rows first (every column of ``audit``), optionally of one event or one account."""
     where: list[str] = []
-    params: list[object] = []
+    params: dict[str, object] = {"limit": int(limit)}
     if event is not None:
-        where.append("event = ?")
-        params.append(event)
+        where.append("event = :event")
+        params["event"] = event
     if account_id is not None:
-        where.append("account_id = ?")
-        params.append(account_id)
+        where.append("account_id = :account_id")
+        params["account_id"] = account_id
     clause = ("WHERE " + " AND ".join(where)) if where else ""
-    rows = conn.execute(
-        f"SELECT * FROM audit {clause} ORDER BY audit_id DESC LIMIT ?", (*params, int(limit))
-    ).fetchall()
+    rows = (
+        conn.execute(f"SELECT * FROM audit {clause} ORDER BY audit_id DESC LIMIT :limit", params)
+        .mappings()
+        .all()
+    )
     return [dict(r) for r in rows]
 
 
-@guarded
+@raises_storage_error
 def count(conn: Conn, event: str, match: Mapping[str, Any] | None = None) -> int:
     """How many rows of ``event`` whose columns equal ``match`` (``IS``: None matches NULL).
 
@@ -73,27 +75,30 @@ def count(conn: Conn, event: str, match: Mapping[str, Any] | None = None) -> int
     unknown = set(match) - MATCH_COLUMNS
     if unknown:
         raise ValueError(f"cannot filter audit on {sorted(unknown)}")
-    clause = "".join(f" AND {column} IS ?" for column in match)
-    row = conn.execute(
-        f"SELECT count(*) FROM audit WHERE event = ?{clause}", (event, *match.values())
-    ).fetchone()
-    return int(row[0])
+    # Column names come from MATCH_COLUMNS only (checked above); values are binds.
+    clause = "".join(f" AND {column} IS NOT DISTINCT FROM :{column}" for column in match)
+    return int(
+        conn.execute(
+            f"SELECT count(*) FROM audit WHERE event = :event{clause}", {**match, "event": event}
+        ).scalar_one()
+    )
 
 
-@guarded
+@raises_storage_error
 def exists_between(conn: Conn, event: str, start: str, end: str) -> bool:
     """Whether an ``event`` row has ``start <= ts < end`` (stored UTC text)."""
     row = conn.execute(
-        "SELECT 1 FROM audit WHERE event = ? AND ts >= ? AND ts < ? LIMIT 1", (event, start, end)
+        "SELECT 1 FROM audit WHERE event = :event AND ts >= :start AND ts < :end LIMIT 1",
+        {"event": event, "start": start, "end": end},
     ).fetchone()
     return row is not None
 
 
-@guarded
+@raises_storage_error
 def exists_between_reason(conn: Conn, event: str, start: str, end: str, reason: str) -> bool:
     """Whether an ``event`` row with this ``reason`` has ``start <= ts < end`` (audit once a day per reason)."""
     row = conn.execute(
-        "SELECT 1 FROM audit WHERE event = ? AND ts >= ? AND ts < ? AND reason = ? LIMIT 1",
-        (event, start, end, reason),
+        "SELECT 1 FROM audit WHERE event = :event AND ts >= :start AND ts < :end AND reason = :reason LIMIT 1",
+        {"event": event, "start": start, "end": end, "reason": reason},
     ).fetchone()
     return row is not None

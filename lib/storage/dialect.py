@@ -86,6 +86,19 @@ def lock(conn: Any, subject: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(:key)", {"key": lock_key(subject)})
 
 
+def for_update(conn: _HasDialect | type) -> str:
+    """The clause that locks the rows a SELECT reads until the transaction ends (PostgreSQL's ``FOR UPDATE``;
+    nothing on SQLite, where ``BEGIN IMMEDIATE`` already holds the database's write lock). Append it to a
+    SELECT of one table run inside ``transaction(conn)``.
+
+    >>> class Sqlite: dialect = "sqlite"
+    >>> class Postgres: dialect = "postgresql"
+    >>> for_update(Sqlite), for_update(Postgres)
+    ('', ' FOR UPDATE')
+    """
+    return " FOR UPDATE" if _name(conn) == "postgresql" else ""
+
+
 def table_names(conn: Any) -> list[str]:
     """The tables of the database (of the current schema on PostgreSQL), without the engine's own."""
     if conn.dialect == "postgresql":

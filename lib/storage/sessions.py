@@ -20,89 +20,110 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.storage.boundary import guarded
-from lib.storage.engine import Conn
+from lib.storage import dialect
+from lib.storage.engine import Conn, raises_storage_error
 
 _COLUMNS = (
     "session_id, account_id, created_at, last_seen_at, ended_at, end_reason,"
-    " token_mac IS NOT NULL AS handed_off"
+    " CAST(token_mac IS NOT NULL AS INTEGER) AS handed_off"
 )
 
 
-@guarded
+@raises_storage_error
 def create(conn: Conn, *, account_id: int, handoff_mac: str, handoff_expires_at: str, now: str) -> int:
     """A new live session of ``account_id`` waiting for its hand-off; returns its ``session_id``."""
-    cursor = conn.execute(
-        "INSERT INTO sessions (account_id, handoff_mac, handoff_expires_at, created_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (account_id, handoff_mac, handoff_expires_at, now, now),
+    return int(
+        conn.execute(
+            "INSERT INTO sessions (account_id, handoff_mac, handoff_expires_at, created_at, last_seen_at)"
+            " VALUES (:account_id, :handoff_mac, :handoff_expires_at, :now, :now) RETURNING session_id",
+            {
+                "account_id": account_id,
+                "handoff_mac": handoff_mac,
+                "handoff_expires_at": handoff_expires_at,
+                "now": now,
+            },
+        ).scalar_one()
     )
-    return int(cursor.lastrowid or 0)
 
 
-@guarded
+@raises_storage_error
 def claim_handoff(conn: Conn, handoff_mac: str, token_mac: str, *, now: str) -> int | None:
     """Use a hand-off once: a live session whose hand-off is ``handoff_mac`` and not expired at ``now``
     gets ``token_mac`` (and loses the hand-off). Returns its ``session_id``, or None (unknown, used,
     expired or ended)."""
     row = conn.execute(
-        "UPDATE sessions SET token_mac = ?, handoff_mac = NULL, handoff_expires_at = NULL"
-        " WHERE handoff_mac = ? AND handoff_expires_at > ? AND ended_at IS NULL AND token_mac IS NULL"
+        "UPDATE sessions SET token_mac = :token_mac, handoff_mac = NULL, handoff_expires_at = NULL"
+        " WHERE handoff_mac = :handoff_mac AND handoff_expires_at > :now AND ended_at IS NULL AND token_mac IS NULL"
         " RETURNING session_id",
-        (token_mac, handoff_mac, now),
+        {"token_mac": token_mac, "handoff_mac": handoff_mac, "now": now},
     ).fetchone()
     return int(row[0]) if row is not None else None
 
 
-@guarded
+@raises_storage_error
 def by_token(conn: Conn, token_mac: str) -> dict[str, Any] | None:
     """The session whose cookie token has MAC ``token_mac``: ``{session_id, account_id, created_at,
     last_seen_at, ended_at, end_reason, handed_off}``, or None."""
-    row = conn.execute(f"SELECT {_COLUMNS} FROM sessions WHERE token_mac = ?", (token_mac,)).fetchone()
+    row = (
+        conn.execute(
+            f"SELECT {_COLUMNS} FROM sessions WHERE token_mac = :token_mac", {"token_mac": token_mac}
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row is not None else None
 
 
-@guarded
+@raises_storage_error
 def by_id(conn: Conn, session_id: int) -> dict[str, Any] | None:
     """The session ``session_id`` (same columns as :func:`by_token`), or None."""
-    row = conn.execute(f"SELECT {_COLUMNS} FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+    row = (
+        conn.execute(
+            f"SELECT {_COLUMNS} FROM sessions WHERE session_id = :session_id", {"session_id": session_id}
+        )
+        .mappings()
+        .first()
+    )
     return dict(row) if row is not None else None
 
 
-@guarded
+@raises_storage_error
 def touch(conn: Conn, session_id: int, *, now: str) -> None:
     """Record activity on a live session (the idle timeout counts from ``last_seen_at``)."""
     conn.execute(
-        "UPDATE sessions SET last_seen_at = max(last_seen_at, ?) WHERE session_id = ? AND ended_at IS NULL",
-        (now, session_id),
+        f"UPDATE sessions SET last_seen_at = {dialect.greatest(conn, 'last_seen_at', ':now')} "
+        "WHERE session_id = :session_id AND ended_at IS NULL",
+        {"now": now, "session_id": session_id},
     )
 
 
-@guarded
+@raises_storage_error
 def end(conn: Conn, session_id: int, *, reason: str, now: str) -> bool:
     """End a live session (its token and hand-off stop working); whether it was live."""
-    cursor = conn.execute(
-        "UPDATE sessions SET ended_at = ?, end_reason = ?, token_mac = NULL, handoff_mac = NULL"
-        " WHERE session_id = ? AND ended_at IS NULL",
-        (now, reason, session_id),
+    result = conn.execute(
+        "UPDATE sessions SET ended_at = :now, end_reason = :reason, token_mac = NULL, handoff_mac = NULL"
+        " WHERE session_id = :session_id AND ended_at IS NULL",
+        {"now": now, "reason": reason, "session_id": session_id},
     )
-    return cursor.rowcount > 0
+    return bool(result.rowcount > 0)
 
 
-@guarded
+@raises_storage_error
 def end_all(conn: Conn, *, reason: str, now: str) -> int:
     """End every live session (a camp reset); how many were live."""
-    cursor = conn.execute(
-        "UPDATE sessions SET ended_at = ?, end_reason = ?, token_mac = NULL, handoff_mac = NULL"
+    result = conn.execute(
+        "UPDATE sessions SET ended_at = :now, end_reason = :reason, token_mac = NULL, handoff_mac = NULL"
         " WHERE ended_at IS NULL",
-        (now, reason),
+        {"now": now, "reason": reason},
     )
-    return cursor.rowcount
+    return int(result.rowcount)
 
 
-@guarded
+@raises_storage_error
 def purge_ended(conn: Conn, *, before: str) -> int:
     """Delete sessions that ended before ``before``; how many went."""
-    return conn.execute(
-        "DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < ?", (before,)
-    ).rowcount
+    return int(
+        conn.execute(
+            "DELETE FROM sessions WHERE ended_at IS NOT NULL AND ended_at < :before", {"before": before}
+        ).rowcount
+    )

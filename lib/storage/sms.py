@@ -18,11 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from lib.storage.boundary import guarded
-from lib.storage.engine import Conn
+from lib.storage.engine import Conn, raises_storage_error
 
 
-@guarded
+@raises_storage_error
 def count_attempts(
     conn: Conn,
     start: str,
@@ -32,51 +31,62 @@ def count_attempts(
 ) -> int:
     """SMS attempts logged with ``start <= ts < end`` (stored UTC text), on every gateway; only those of
     ``kinds`` when given, never those of ``exclude`` (the budget's shares, ``lib/sms.py``)."""
-    sql = "SELECT count(*) FROM sms_log WHERE ts >= ? AND ts < ?"
-    params: list[str] = [start, end]
+    sql = "SELECT count(*) FROM sms_log WHERE ts >= :start AND ts < :end"
+    params: dict[str, str] = {"start": start, "end": end}
     if kinds is not None:
-        sql += f" AND kind IN ({', '.join('?' * len(kinds))})"
-        params += kinds
+        names = [f"kind_{n}" for n in range(len(kinds))]
+        # An empty list counts nothing (``IN ()`` is not SQL on PostgreSQL).
+        sql += f" AND kind IN ({', '.join(':' + name for name in names)})" if kinds else " AND 1 = 0"
+        params.update(zip(names, kinds, strict=True))
     if exclude:
-        sql += f" AND kind NOT IN ({', '.join('?' * len(exclude))})"
-        params += exclude
-    row = conn.execute(sql, params).fetchone()
-    return int(row[0])
+        names = [f"exclude_{n}" for n in range(len(exclude))]
+        sql += f" AND kind NOT IN ({', '.join(':' + name for name in names)})"
+        params.update(zip(names, exclude, strict=True))
+    return int(conn.execute(sql, params).scalar_one())
 
 
-@guarded
+@raises_storage_error
 def log_attempt(conn: Conn, *, ts: str, gateway: str, kind: str, destination_masked: str) -> int:
     """Log one attempt as not (yet) delivered; returns its ``sms_log_id`` for ``finish_attempt``."""
-    cursor = conn.execute(
-        "INSERT INTO sms_log (ts, gateway, kind, destination_masked, ok) VALUES (?, ?, ?, ?, 0)",
-        (ts, gateway, kind, destination_masked),
+    return int(
+        conn.execute(
+            "INSERT INTO sms_log (ts, gateway, kind, destination_masked, ok) "
+            "VALUES (:ts, :gateway, :kind, :destination_masked, 0) RETURNING sms_log_id",
+            {"ts": ts, "gateway": gateway, "kind": kind, "destination_masked": destination_masked},
+        ).scalar_one()
     )
-    return int(cursor.lastrowid or 0)
 
 
-@guarded
+@raises_storage_error
 def finish_attempt(conn: Conn, log_id: int, *, ok: bool, message_id: str | None, error: str | None) -> None:
     """Record how a logged attempt ended (gateway message ID or the operator's error text)."""
     conn.execute(
-        "UPDATE sms_log SET ok = ?, message_id = ?, error = ? WHERE sms_log_id = ?",
-        (int(ok), message_id, error, log_id),
+        "UPDATE sms_log SET ok = :ok, message_id = :message_id, error = :error WHERE sms_log_id = :log_id",
+        {"ok": int(ok), "message_id": message_id, "error": error, "log_id": log_id},
     )
 
 
-@guarded
+@raises_storage_error
 def add_to_outbox(conn: Conn, *, ts: str, destination: str, text: str, kind: str) -> int:
     """Store one message of the outbox gateway; returns its ``sms_id``."""
-    cursor = conn.execute(
-        "INSERT INTO sms_outbox (ts, destination, text, kind) VALUES (?, ?, ?, ?)",
-        (ts, destination, text, kind),
+    return int(
+        conn.execute(
+            "INSERT INTO sms_outbox (ts, destination, text, kind) VALUES (:ts, :destination, :text, :kind) "
+            "RETURNING sms_id",
+            {"ts": ts, "destination": destination, "text": text, "kind": kind},
+        ).scalar_one()
     )
-    return int(cursor.lastrowid or 0)
 
 
-@guarded
+@raises_storage_error
 def recent_outbox(conn: Conn, limit: int = 10) -> list[dict[str, Any]]:
     """The newest outbox messages first: ``[{"ts", "destination", "text", "kind"}, ...]``."""
-    rows = conn.execute(
-        "SELECT ts, destination, text, kind FROM sms_outbox ORDER BY sms_id DESC LIMIT ?", (int(limit),)
-    ).fetchall()
+    rows = (
+        conn.execute(
+            "SELECT ts, destination, text, kind FROM sms_outbox ORDER BY sms_id DESC LIMIT :limit",
+            {"limit": int(limit)},
+        )
+        .mappings()
+        .all()
+    )
     return [dict(row) for row in rows]
