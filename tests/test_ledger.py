@@ -390,9 +390,9 @@ def test_unknown_tariff_category_has_no_ledger_and_is_reported():
 
 
 @pytest.fixture
-def seeded(conn) -> int:
-    """The demo (four months: enough for slabs, months and the Shop's lapse) for the ledger reads."""
-    return int(demo.seed_demo(conn, now=now_utc(), days=120)["account_id"])
+def seeded(any_conn) -> int:
+    """The demo (four months: enough for slabs, months and the Shop's lapse) for the ledger reads, on each engine."""
+    return int(demo.seed_demo(any_conn, now=now_utc(), days=120)["account_id"])
 
 
 @pytest.fixture
@@ -439,7 +439,8 @@ def test_demo_reconciles_to_the_rupee_every_day(conn):
     assert set(rows["tariff_version"]) == {"FY2025-26", "FY2026-27"}
 
 
-def test_demo_ledger_only_shows_linked_connections(conn, seeded):
+def test_demo_ledger_only_shows_linked_connections(any_conn, seeded):
+    conn = any_conn
     unlinked = [cid for cid, _ in demo.DEMO_UNLINKED]
     rows = ledger.load_ledger(conn, seeded, unlinked, today=TODAY)
     assert rows.empty
@@ -489,7 +490,8 @@ def test_add_arrear_checks_the_link_and_the_input(any_conn, linked):
     assert ledger.delete_arrear(conn, seeded, arrear_id)
 
 
-def test_arrears_change_the_demo_ledger_from_their_start(conn, seeded):
+def test_arrears_change_the_demo_ledger_from_their_start(any_conn, seeded):
+    conn = any_conn
     before = ledger.load_ledger(conn, seeded, ["DEMO-1001"], today=TODAY)
     ledger.add_arrear(
         conn,

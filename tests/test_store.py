@@ -45,7 +45,8 @@ def test_daily_frame_returns_only_linked_connections(conn):
     assert frame["kwh"].tolist() == [24.0]
 
 
-def test_forged_consumer_id_returns_nothing_from_every_read(conn):
+def test_forged_consumer_id_returns_nothing_from_every_read(any_conn):
+    conn = any_conn
     owner, _ = _two_accounts(conn)
     assert storage.readings.daily_frame(conn, owner, ["222"]).empty
     assert storage.readings.readings_frame(conn, owner, "222").empty
@@ -60,7 +61,8 @@ def test_empty_id_list_means_no_connection(conn):
     assert storage.readings.daily_frame(conn, owner, []).empty
 
 
-def test_changed_registered_mobile_stops_access(conn):
+def test_changed_registered_mobile_stops_access(any_conn):
+    conn = any_conn
     owner, _ = _two_accounts(conn)
     add_consumer(conn, "111", mobile="+919800000001")
     assert storage.readings.daily_frame(conn, owner).empty
@@ -90,7 +92,8 @@ def test_ist_midnight_splits_days(conn):
     assert dict(zip(frame["day"].dt.strftime("%d"), frame["kwh"], strict=True)) == {"21": 1.0, "22": 2.0}
 
 
-def test_recharges_frame_and_connection_details(conn):
+def test_recharges_frame_and_connection_details(any_conn):
+    conn = any_conn
     owner, _ = _two_accounts(conn)
     paid = storage.readings.recharges_frame(conn, owner)
     assert paid["amount_inr"].tolist() == [50.0]
@@ -107,7 +110,8 @@ def test_readings_frame_range_is_half_open(conn):
     assert frame["ts"].dt.strftime("%H:%M").tolist() == ["18:30", "19:00"]
 
 
-def test_data_version_changes_with_links_and_imports(conn):
+def test_data_version_changes_with_links_and_imports(any_conn):
+    conn = any_conn
     before = storage.meta.data_version(conn)
     owner, _ = _two_accounts(conn)
     after_seed = storage.meta.data_version(conn)
@@ -116,7 +120,8 @@ def test_data_version_changes_with_links_and_imports(conn):
     assert storage.meta.data_version(conn) != after_seed
 
 
-def test_seed_household_shape(conn):
+def test_seed_household_shape(any_conn):
+    conn = any_conn
     account_id = seed_household(conn, 6)
     details = storage.accounts.connection_details(conn, account_id)
     assert details["nickname"].tolist() == list(NICKNAMES)
