@@ -27,7 +27,7 @@ from lib.storage import (
     operator,
     readings,
   roll-ups), ``ledger`` (arrears and adjustments), ``anchors`` (balances the household typed in),
-  sends, failure counters), ``sms`` (log and outbox), ``audit`` (append-only rows), and the modules of the
+  sends, failure counters), ``sms`` (log, outbox and the http queue), ``audit`` (append-only rows), and the modules of the
 """
 
 from __future__ import annotations

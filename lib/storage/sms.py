@@ -1,7 +1,9 @@
 """The SMS tables: ``sms_log`` (every attempt on any gateway, without the text; the daily budget counts
-it) and ``sms_outbox`` (the demo gateway's messages, shown on the camp's phone). The rules (which gateway,
-the budget, auditing) are in ``lib/sms.py``; the budget check and the log row share the caller's
-``transaction`` so two senders cannot both take the last SMS of the day.
+it), ``sms_outbox`` (the demo gateway's messages, shown on the camp's phone) and ``sms_queue`` (the http
+gateway's messages waiting for the sender; deleted once delivered, failed or expired). The rules (which
+gateway, the budget, auditing, the sender's lease) are in ``lib/sms.py``; the budget check and the log row
+share the caller's ``transaction`` so two senders cannot both take the last SMS of the day, and a claim is
+taken in a transaction so two senders never deliver the same message.
 
 >>> from lib import storage
 >>> with storage.open_db(":memory:") as conn:
@@ -80,3 +82,65 @@ def recent_outbox(conn: Conn, limit: int = 10) -> list[dict[str, Any]]:
         "SELECT ts, destination, text, kind FROM sms_outbox ORDER BY sms_id DESC LIMIT ?", (int(limit),)
     ).fetchall()
     return [dict(row) for row in rows]
+
+
+@guarded
+def enqueue(
+    conn: Conn,
+    *,
+    log_id: int,
+    queued_at: str,
+    expires_at: str,
+    destination: str,
+    text: str,
+    kind: str,
+    challenge_id: str | None,
+) -> int:
+    """Queue one message of the http gateway for the sender; returns its ``queue_id``."""
+    cursor = conn.execute(
+        "INSERT INTO sms_queue (sms_log_id, queued_at, expires_at, destination, text, kind, challenge_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (log_id, queued_at, expires_at, destination, text, kind, challenge_id),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+@guarded
+def queued_count(conn: Conn) -> int:
+    """Messages in the queue, claimed or not (a cheap look before a sender takes the write lock)."""
+    return int(conn.execute("SELECT count(*) FROM sms_queue").fetchone()[0])
+
+
+@guarded
+def claim_queued(
+    conn: Conn, *, now: str, stale_before: str, claim: str, queue_id: int | None = None
+) -> dict[str, Any] | None:
+    """Inside the caller's transaction: take the oldest message nobody holds (or whose holder's claim is
+    older than ``stale_before``), or the one ``queue_id``, for the claim token ``claim``.
+
+    Returns the row (``queue_id, sms_log_id, queued_at, expires_at, destination, text, kind,
+    challenge_id``) or None when there is nothing to take."""
+    sql = (
+        "SELECT queue_id, sms_log_id, queued_at, expires_at, destination, text, kind, challenge_id "
+        "FROM sms_queue WHERE (claimed_at IS NULL OR claimed_at < ?)"
+    )
+    params: list[Any] = [stale_before]
+    if queue_id is not None:
+        sql += " AND queue_id = ?"
+        params.append(queue_id)
+    row = conn.execute(sql + " ORDER BY queue_id LIMIT 1", params).fetchone()
+    if row is None:
+        return None
+    conn.execute(
+        "UPDATE sms_queue SET claimed_at = ?, claimed_by = ? WHERE queue_id = ?",
+        (now, claim, row["queue_id"]),
+    )
+    return dict(row)
+
+
+@guarded
+def finish_queued(conn: Conn, queue_id: int, claim: str) -> bool:
+    """Delete a delivered (or failed, or expired) message if the claim ``claim`` still holds it; False
+    when another sender took it over meanwhile (that sender reports it)."""
+    cursor = conn.execute("DELETE FROM sms_queue WHERE queue_id = ? AND claimed_by = ?", (queue_id, claim))
+    return cursor.rowcount == 1
