@@ -15,7 +15,7 @@ T0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
 
 @pytest.fixture
 def account(conn):
-    return conn.accounts.create_account("+919000000001", now="2026-11-25T06:00:00Z")
+    return conn.accounts.create_account("+910000000001", now="2026-11-25T06:00:00Z")
 
 
 def signed_in(conn, account, at=T0):
