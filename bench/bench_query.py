@@ -63,7 +63,7 @@ def generate(path: Path, consumers: int, days: int) -> None:
                 for c in range(consumers)
             ],
         )
-        account_id = storage.accounts.create_account(conn, "+919000000001", now="2026-01-01T00:00:00Z")
+        account_id = storage.accounts.create_account(conn, "+910000000001", now="2026-01-01T00:00:00Z")
         for c in followed(consumers):
             storage.accounts.insert_link(
                 conn, account_id, consumer_id(c), f"Meter {c}", now="2026-01-01T00:00:00Z"
@@ -141,7 +141,7 @@ def main() -> None:
     lo, hi = to_ts(START), to_ts(START + dt.timedelta(days=args.days))
     with storage.open_db(path) as conn:
         total = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
-        account_id = storage.accounts.account_by_mobile(conn, "+919000000001")["account_id"]
+        account_id = storage.accounts.account_by_mobile(conn, "+910000000001")["account_id"]
         targets = [consumer_id(c) for c in followed(args.consumers)]
         for cid in targets[:2]:  # warm up the code paths
             storage.readings.readings_frame(conn, account_id, cid, lo, hi)

@@ -439,15 +439,23 @@ def prune_readings(parser: argparse.ArgumentParser) -> Runner:
 def seed_demo(parser: argparse.ArgumentParser) -> Runner:
     """Create the deterministic demo data: one household with several connections, a year of
     30-minute readings ending today, recharges and a disconnection. Refuses a database that holds
-    non-demo consumers unless --force is given."""
+    non-demo consumers unless --force is given, and always one configured with the production SMS
+    gateway (METERMITRA_SMS_GATEWAY=http): run it with METERMITRA_SMS_GATEWAY=outbox for a demo database."""
     parser.add_argument("--force", action="store_true", help="seed even if the database holds non-demo data")
     parser.add_argument(
         "--lang", choices=("en", "hi"), default="en", help="language of the meters' nicknames (hi: घर, दुकान)"
     )
 
     def run(args: argparse.Namespace, ctx: Context) -> int:
+        import dataclasses
+
         from lib import demo  # lazy: only this command needs the demo generator
 
+        try:  # never into a database configured for production, --force or not (issue 13 item 12)
+            demo.check_demo_configuration(dataclasses.replace(load_settings(), db_path=ctx.db_path))
+        except demo.DemoRefused as error:
+            ctx.warn(str(error))
+            return 1
         with ctx.open_db() as conn:
             try:
                 result = demo.seed_demo(conn, force=args.force, lang=args.lang)

@@ -4,14 +4,14 @@
 tests); ``ensure_demo_data`` seeds only an empty database (the dashboard's first start).
 
 >>> from lib import storage
->>> from lib import storage
 >>> conn = storage.connect(":memory:"); _ = storage.migrate(conn)
 >>> summary = seed_demo(conn, now=dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC), days=40)
 >>> summary["linked"], summary["unlinked"], summary["first_day"], summary["last_reading_ts"]
 (3, 3, '2026-10-01', '2026-11-25T06:00:00Z')
 >>> [c["nickname"] for c in conn.accounts.linked_connections(summary["account_id"])]
 ['Home', 'Shop', 'Village home']
->>> ensure_demo_data(conn)   # not empty any more: nothing to do
+>>> from lib.config import Settings
+>>> ensure_demo_data(conn, Settings(db_path=storage.DEFAULT_DB))   # not empty any more: nothing to do
 False
 
 What is in it (deterministic: a fixed seed, and the same ``now`` gives the same database):
@@ -49,13 +49,16 @@ import numpy as np
 
 from lib import tariff
 from lib.clock import IST, UTC, now_utc, to_ts
+from lib.config import Settings
+from lib.phone import demo_mobile
 
 if TYPE_CHECKING:
     from lib.storage import Database
 
 DEMO_SEED = 20_250_801
 DEMO_DAYS = 365
-DEMO_ACCOUNT_MOBILE = "+919000000001"
+# Demo mobiles come from lib.phone's demo range (+91 00000 NNNNN): numbers no phone can have.
+DEMO_ACCOUNT_MOBILE = demo_mobile(1)
 DEMO_ACCOUNT_NAME = "Rakesh Kumar Sinha"
 DATASET_META_KEY = "dataset"
 SEEDED_AT_META_KEY = "demo_seeded_at"
@@ -150,7 +153,7 @@ DEMO_METERS: tuple[DemoMeter, ...] = (
     DemoMeter(
         consumer_id="DEMO-1002",
         name="Sinha General Store (Rakesh Kumar Sinha)",
-        registered_mobile="+919000000002",
+        registered_mobile=demo_mobile(2),
         tariff_category="NDS-II",
         sanctioned_load_kw=2.0,
         division="Rajendra Nagar (Patna)",
@@ -166,7 +169,7 @@ DEMO_METERS: tuple[DemoMeter, ...] = (
     DemoMeter(
         consumer_id="DEMO-1003",
         name="Ramesh Prasad Sinha",
-        registered_mobile="+919000000003",
+        registered_mobile=demo_mobile(3),
         tariff_category="DS-I",
         sanctioned_load_kw=1.0,
         division="Masaurhi (rural)",
@@ -181,7 +184,7 @@ DEMO_METERS: tuple[DemoMeter, ...] = (
     DemoMeter(
         consumer_id="DEMO-2001",
         name="Sunita Devi",
-        registered_mobile="+919000000011",
+        registered_mobile=demo_mobile(11),
         tariff_category="DS-II",
         sanctioned_load_kw=1.0,
         division="Kankarbagh (Patna)",
@@ -196,7 +199,7 @@ DEMO_METERS: tuple[DemoMeter, ...] = (
     DemoMeter(
         consumer_id="DEMO-2002",
         name="Phulmati Devi",
-        registered_mobile="+919000000012",
+        registered_mobile=demo_mobile(12),
         tariff_category="KJ",
         sanctioned_load_kw=0.5,
         division="Masaurhi (rural)",
@@ -211,7 +214,7 @@ DEMO_METERS: tuple[DemoMeter, ...] = (
     DemoMeter(
         consumer_id="DEMO-2003",
         name="Mohd. Irfan Ansari",
-        registered_mobile="+919000000013",
+        registered_mobile=demo_mobile(13),
         tariff_category="NDS-I",
         sanctioned_load_kw=1.0,
         division="Bihta (rural)",
@@ -253,6 +256,11 @@ class RealDataError(RuntimeError):
     """The database holds non-demo consumers: seeding would destroy real data (pass ``force=True``)."""
 
 
+class DemoRefused(RuntimeError):
+    """The settings are a production's (:func:`is_demo_configuration`): no demo data goes into this
+    database. ``str(error)`` is the operator's detail (log, command line), never shown to visitors."""
+
+
 # --- public API -------------------------------------------------------------------------------------
 
 
@@ -289,13 +297,42 @@ def seed_demo(
         return _write(conn, plan, lang)
 
 
-def ensure_demo_data(conn: Database, *, now: dt.datetime | None = None) -> bool:
-    """Seed the demo when the database has no consumers at all; return whether it seeded.
+def is_demo_configuration(settings: Settings) -> bool:
+    """Whether ``settings`` describe a demo: SMS go to the outbox (the default, and camp mode's only
+    gateway). A production SMS gateway (``http``), or any other, means real people: no demo data.
 
-    The emptiness check is repeated under the write lock, so two sessions starting together seed once.
+    >>> from lib.config import load_settings
+    >>> is_demo_configuration(load_settings(env={}, secrets_path=None))
+    True
+    >>> is_demo_configuration(load_settings(env={"METERMITRA_SMS_GATEWAY": "http"}, secrets_path=None))
+    False
+    """
+    return settings.sms_gateway == "outbox"
+
+
+def check_demo_configuration(settings: Settings) -> None:
+    """Raise :class:`DemoRefused` (the operator's detail) unless ``settings`` are a demo's; the dashboard's
+    first start and ``python -m lib.cli seed-demo`` call it before writing any demo data."""
+    if not is_demo_configuration(settings):
+        raise DemoRefused(
+            f"Not seeding demo data into {settings.db_path}: the SMS gateway is {settings.sms_gateway!r} "
+            "(production); demo data goes only into a demo database (METERMITRA_SMS_GATEWAY=outbox). "
+            "For production, import the consumers: python -m lib.cli import-consumers FILE."
+        )
+
+
+def ensure_demo_data(conn: Database, settings: Settings, *, now: dt.datetime | None = None) -> bool:
+    """Seed the demo when the database has no consumers at all and ``settings`` are a demo's
+    (:func:`is_demo_configuration`); return whether it seeded.
+
+    Raises :class:`DemoRefused` (its text is for the operator's log) for an empty database configured
+    for production (issue 13 item 12): it stays empty until consumers are imported. A database with
+    consumers is left alone whatever the settings. The emptiness check is repeated under the write
+    lock, so two sessions starting together seed once.
     """
     if conn.consumers.has_consumers():
         return False
+    check_demo_configuration(settings)
     plan = _build(now or now_utc(), DEMO_DAYS)
     _ensure_months(conn, plan)
     with conn.transaction():

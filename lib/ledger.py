@@ -42,6 +42,7 @@ import pandas as pd
 
 from lib import analytics, tariff
 from lib.clock import today_ist
+from lib.phone import mask_mobile
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -1003,8 +1004,53 @@ def add_arrear(
 
 
 def delete_arrear(conn: Database, account_id: int, arrear_id: int) -> bool:
-    """Remove an arrear of a connection the account follows; False when there is no such arrear for it."""
+    """Remove an arrear the account entered; False (nothing deleted) when it is not the account's to
+    delete. The rule (issue 13 item 7, :mod:`lib.storage.ledger`): arrears and adjustments belong to the
+    connection, every account that follows it sees them with their author, and only the author deletes
+    one, unless the author no longer follows the connection."""
     return conn.ledger.delete_arrear(account_id, arrear_id)
+
+
+def delete_adjustment(conn: Database, account_id: int, adjustment_id: int) -> bool:
+    """Remove an adjustment the account entered; False when it may not (the rule of :func:`delete_arrear`)."""
+    return conn.ledger.delete_adjustment(account_id, adjustment_id)
+
+
+AUTHOR_KINDS = ("you", "other", "former")
+
+
+def with_authors(entries: pd.DataFrame, account_id: int) -> pd.DataFrame:
+    """``entries`` (:func:`lib.storage.ledger.arrears_frame` / ``adjustments_frame``) with who entered
+    each one, as the account reading them may see it, and whether it may delete it.
+
+    Adds: author ("you"; "other": another account that follows the connection; "former": an author who
+    no longer follows it, whose mobile is not shown), author_masked (``+91 ••••••••10`` for "other",
+    else None), can_delete (True for "you" and "former", the rule of :func:`delete_arrear`).
+
+    >>> e = pd.DataFrame({"created_by": [7, 8, 9], "author_follows": [1, 1, 0],
+    ...     "author_mobile": ["+919876543210", "+919812345678", "+919811111111"]})
+    >>> with_authors(e, 7)[["author", "author_masked", "can_delete"]].values.tolist()
+    [['you', None, True], ['other', '+91 ••••••••78', False], ['former', None, True]]
+    """
+    out = entries.copy()
+    kinds: list[str] = []
+    masked: list[str | None] = []
+    for created_by, follows, mobile in zip(
+        out["created_by"], out["author_follows"], out["author_mobile"], strict=True
+    ):
+        if pd.notna(created_by) and int(created_by) == int(account_id):
+            kinds.append("you")
+            masked.append(None)
+        elif bool(follows) and isinstance(mobile, str):
+            kinds.append("other")
+            masked.append(mask_mobile(mobile))
+        else:
+            kinds.append("former")
+            masked.append(None)
+    out["author"] = kinds
+    out["author_masked"] = pd.Series(masked, index=out.index, dtype=object)
+    out["can_delete"] = [kind != "other" for kind in kinds]
+    return out
 
 
 def add_adjustment(

@@ -18,7 +18,7 @@ is signed out at its next run (:func:`check`).
 >>> key = OtpKey(secret=b"k" * 32, kid="test", source="configured")
 >>> t0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
 >>> with storage.open_db(":memory:") as conn:
-...     account = conn.accounts.create_account("+919000000001", now="2026-11-25T06:00:00Z")
+...     account = conn.accounts.create_account("+910000000001", now="2026-11-25T06:00:00Z")
 ...     started = start(conn, key, account, now=t0)
 ...     token = claim(conn, key, started.handoff, now=t0 + dt.timedelta(seconds=2))
 ...     reload = resume(conn, key, token, now=t0 + dt.timedelta(minutes=10))

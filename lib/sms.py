@@ -22,26 +22,44 @@ once a day per share (``sms_budget_exhausted``). Only Indian mobile numbers (+91
 
 The outbox gateway is a demo: ``check_sms_configuration`` refuses it with a database that holds real
 consumers, and refuses the http gateway in camp mode (a demo instance loads no SMS credentials).
+
+**No page waits on the gateway** (issue 13 item 5): a page queues its message with ``queue_sms`` in the
+transaction that opens the OTP challenge (``lib.auth``), so its answer and its time are the same whatever
+the gateway does; with the outbox gateway the message is in the outbox at once, with the http gateway
+it waits in ``sms_queue`` for a sender, ``deliver_queued``: a thread in each dashboard process
+(``run_sender``, started by ``lib.ui.frame``) or ``python -m lib.cli send-outbox``. A sender claims one
+message at a time (a claim older than ``CLAIM_LEASE`` is taken over: its sender died), never sends one
+past its ``expires_at`` (an OTP's challenge is dead by then), deletes the row when done (the text holds
+the OTP; ``sms_log`` keeps the outcome) and audits each failed or expired message once
+(``sms_failed``). Nothing is retried after that: the user's "Resend OTP" asks for a new code.
+``send_sms`` (the command line's alerts) queues and delivers at once, and answers what happened.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import re
+import secrets
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lib import audit
 from lib.clock import IST, from_ts, ist_day_bounds, now_utc, to_ts
 from lib.config import Settings
-from lib.phone import mask_mobile
+from lib.phone import is_demo_mobile, mask_mobile
 
 if TYPE_CHECKING:
     from lib.storage import Database
+
+log = logging.getLogger(__name__)
 
 GATEWAYS = ("outbox", "http")
 DEFAULT_TIMEOUT_SECONDS = 4.0
@@ -50,6 +68,12 @@ MAX_TIMEOUT_SECONDS = 10.0
 MAX_RETRIES = 3
 RETRY_BACKOFF_SECONDS = 0.5
 MAX_TEXT_CHARS = 480  # three SMS segments; DLT templates are shorter
+# How long a queued message may wait for a sender unless its caller says (an OTP: its challenge's lifetime).
+DEFAULT_VALID_FOR = dt.timedelta(days=1)
+# A sender's claim on a queued message; an older claim is taken over (its sender died mid-delivery). Longer
+# than the slowest delivery: (MAX_RETRIES + 1) timeouts of MAX_TIMEOUT_SECONDS and the back-offs between.
+CLAIM_LEASE = dt.timedelta(minutes=2)
+SENDER_POLL_SECONDS = 2.0
 HTTP_REQUIRED = ("url", "api_key", "entity_id", "sender_id")
 # Message kinds that must each have their DLT template ID (other kinds may use [sms.http] template_id).
 TEMPLATE_KINDS = ("otp_login", "otp_link", "link_notice")
@@ -86,6 +110,16 @@ class SendResult:
     message_id: str | None = None
     error: str | None = None
     attempts: int = 1
+    queue_id: int | None = None  # queued for the sender (``ok``: accepted, not yet delivered)
+
+
+@dataclass(frozen=True)
+class DeliveryRun:
+    """What one ``deliver_queued`` pass did: messages delivered, failed at the gateway, expired unsent."""
+
+    sent: int = 0
+    failed: int = 0
+    expired: int = 0
 
 
 def check_sms_configuration(conn: Database, settings: Settings) -> None:
@@ -148,43 +182,156 @@ def send_sms(
     now: str | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> SendResult:
-    """Send ``text`` to an Indian mobile through the configured gateway; never raises for delivery problems.
+    """Send ``text`` to an Indian mobile now and answer what happened; never raises for delivery problems.
 
-    ``kind`` names the message ("otp_login", "otp_link", "link_notice", "low_balance", ...); the http
-    gateway sends the DLT template ID configured for it (``[sms.http.templates] <kind> = "..."``).
-    Call it outside any open transaction: the http gateway may wait for the network. Raises
-    ``storage.StorageError`` only when the database itself fails.
+    For the command line (``send-alerts``), which may wait: it queues the message (``queue_sms``) and, on
+    the http gateway, delivers it at once (``deliver_queued``). A page never calls this: it queues. Call it
+    outside any open transaction. Raises ``storage.StorageError`` only when the database itself fails.
+    """
+    ts = now or to_ts(now_utc())
+    with conn.transaction():
+        queued = queue_sms(conn, settings, destination_e164, text, kind=kind, now=ts)
+    if queued.queue_id is None:
+        return queued
+    delivered = _deliver_one(conn, settings, now, sleep, queued.queue_id)
+    if delivered is None:  # another sender took it at once; it reports the outcome
+        return queued
+    return delivered
+
+
+def queue_sms(
+    conn: Database,
+    settings: Settings,
+    destination_e164: str,
+    text: str,
+    *,
+    kind: str,
+    now: str | None = None,
+    challenge_id: str | None = None,
+    valid_for: dt.timedelta = DEFAULT_VALID_FOR,
+) -> SendResult:
+    """Inside the caller's transaction: take the message's place in today's budget and hand it on, never
+    waiting on a network. Outbox gateway: the message is in the outbox (``ok``, delivered). Http gateway:
+    it is queued for the sender (``ok`` with ``queue_id``; ``deliver_queued`` sends it unless
+    ``valid_for`` has passed). A refusal (not an Indian mobile, empty or over-long text, outbox with real
+    data) is ``ok`` False and audited (``sms_failed``); a used-up budget share is ``ok`` False (audited once
+    a day as ``sms_budget_exhausted``). Raises ``storage.StorageError`` when the database fails.
+
+    ``challenge_id``: the OTP challenge the message carries (named in the audit row of a failure).
+
+    >>> from lib.config import load_settings
+    >>> from lib.storage import open_db
+    >>> http = load_settings(env={"METERMITRA_SMS_GATEWAY": "http"}, secrets_path=None)
+    >>> with open_db(":memory:") as conn, conn.transaction():
+    ...     queued = queue_sms(conn, http, "+919876543210", "123 456", kind="otp_login", now="2026-11-25T06:30:00Z")
+    ...     queued.ok, queued.queue_id, conn.sms.queued_count(), recent_outbox(conn)
+    (True, 1, 1, [])
     """
     ts = now or to_ts(now_utc())
     gateway = settings.sms_gateway
-    if not _INDIAN_MOBILE.fullmatch(destination_e164 or ""):
-        return SendResult(ok=False, gateway=gateway, error="destination is not an Indian mobile", attempts=0)
-    if not text or len(text) > MAX_TEXT_CHARS:
-        return SendResult(ok=False, gateway=gateway, error="empty or over-long text", attempts=0)
-    masked = mask_mobile(destination_e164)
-    with conn.transaction():
-        log_id = _reserve_budget(conn, settings, gateway, kind, masked, ts)
-        if log_id is None:
-            return SendResult(ok=False, gateway=gateway, error="daily SMS budget exhausted", attempts=0)
-        if gateway == "outbox":
-            if conn.consumers.holds_real_data():
-                result = SendResult(
-                    ok=False, gateway=gateway, error="outbox refused: database holds real data"
-                )
-            else:
-                message_id = conn.sms.add_to_outbox(ts=ts, destination=destination_e164, text=text, kind=kind)
-                result = SendResult(ok=True, gateway=gateway, message_id=f"outbox-{message_id}")
-            _finish_log(conn, log_id, result)
-            return result
-    if gateway == "http":
-        result = _send_http(settings.sms_http, destination_e164, text, kind, sleep=sleep)
-    else:
-        result = SendResult(ok=False, gateway=gateway, error=f"unknown gateway {gateway!r}", attempts=0)
-    with conn.transaction():
+    refused = None
+    # Real Indian mobiles only; the demo range (lib.phone, no phone can have it) only into the outbox.
+    demo_ok = gateway == "outbox" and is_demo_mobile(destination_e164)
+    if not demo_ok and not _INDIAN_MOBILE.fullmatch(destination_e164 or ""):
+        refused = "destination is not an Indian mobile"
+    elif not text or len(text) > MAX_TEXT_CHARS:
+        refused = "empty or over-long text"
+    elif gateway not in GATEWAYS:
+        refused = f"unknown gateway {gateway!r}"
+    if refused is not None:
+        audit.record(conn, "sms_failed", challenge_id=challenge_id, reason=f"{kind}: {refused}", now=ts)
+        return SendResult(ok=False, gateway=gateway, error=refused, attempts=0)
+    log_id = _reserve_budget(conn, settings, gateway, kind, mask_mobile(destination_e164), ts)
+    if log_id is None:
+        return SendResult(ok=False, gateway=gateway, error="daily SMS budget exhausted", attempts=0)
+    if gateway == "outbox":
+        if conn.consumers.holds_real_data():
+            result = SendResult(ok=False, gateway=gateway, error="outbox refused: database holds real data")
+            audit.record(
+                conn,
+                "sms_failed",
+                destination=destination_e164,
+                challenge_id=challenge_id,
+                reason=f"{kind}: {result.error}",
+                now=ts,
+            )
+        else:
+            message_id = conn.sms.add_to_outbox(ts=ts, destination=destination_e164, text=text, kind=kind)
+            result = SendResult(ok=True, gateway=gateway, message_id=f"outbox-{message_id}")
         _finish_log(conn, log_id, result)
-        if not result.ok:
-            audit.record(conn, "sms_failed", destination=masked, reason=f"{kind}: {result.error}", now=ts)
-    return result
+        return result
+    queue_id = conn.sms.enqueue(
+        log_id=log_id,
+        queued_at=ts,
+        expires_at=to_ts(from_ts(ts) + valid_for),
+        destination=destination_e164,
+        text=text,
+        kind=kind,
+        challenge_id=challenge_id,
+    )
+    _WAKE.set()  # this process's sender: its claim waits for this transaction's commit, then sees the row
+    return SendResult(ok=True, gateway=gateway, attempts=0, queue_id=queue_id)
+
+
+def deliver_queued(
+    conn: Database,
+    settings: Settings,
+    *,
+    now: str | None = None,
+    limit: int = 100,
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeliveryRun:
+    """The sender: deliver up to ``limit`` queued messages through the http gateway, oldest first.
+
+    Call it outside any open transaction (it waits for the network between its own short transactions).
+    Each message is claimed, sent (``_send_http``: bounded timeout and retries), then deleted with its
+    ``sms_log`` row finished; a failed or expired one (``expires_at`` passed: an OTP nobody can use any
+    more) is audited once as ``sms_failed`` and not retried. Several senders (processes) may run at
+    once: a message is delivered by one of them. Raises ``storage.StorageError`` when the database fails.
+    """
+    counts = {"sent": 0, "failed": 0, "expired": 0}
+    for _ in range(limit):
+        result = _deliver_one(conn, settings, now, sleep, None)
+        if result is None:
+            break
+        if result.ok:
+            counts["sent"] += 1
+        elif result.error == EXPIRED:
+            counts["expired"] += 1
+        else:
+            counts["failed"] += 1
+    return DeliveryRun(**counts)
+
+
+def wake_sender() -> None:
+    """Wake this process's ``run_sender`` now (it also wakes by itself every ``SENDER_POLL_SECONDS``)."""
+    _WAKE.set()
+
+
+def run_sender(
+    open_db: Callable[[], AbstractContextManager[Database]],
+    settings: Callable[[], Settings],
+    *,
+    stop: threading.Event,
+    poll_seconds: float = SENDER_POLL_SECONDS,
+) -> None:
+    """Deliver the queue until ``stop`` is set: at once when this process queued a message, else every
+    ``poll_seconds`` (messages other processes queued). ``open_db()`` opens a connection per pass,
+    ``settings()`` gives the current settings (only the http gateway queues). A failing pass (database
+    locked or gone) is logged and the next one tries again: the sender never stops on an error.
+    """
+    woken = True
+    while not stop.is_set():
+        _WAKE.clear()  # a message queued during this pass wakes the next one at once
+        try:
+            current = settings()
+            if current.sms_gateway == "http":
+                with open_db() as conn:
+                    if woken or conn.sms.queued_count():
+                        deliver_queued(conn, current)
+        except Exception:  # noqa: BLE001 - a sender thread must outlive a bad moment; the next pass retries
+            log.exception("SMS sender: a delivery pass failed")
+        woken = _WAKE.wait(poll_seconds)
 
 
 def recent_outbox(conn: Database, limit: int = 10) -> list[dict[str, Any]]:
@@ -215,6 +362,54 @@ def budget_left(
 
 
 # --- internals ----------------------------------------------------------------------------------
+
+EXPIRED = "expired before delivery"
+# Set when this process queues a message (or on ``wake_sender``); ``run_sender`` waits on it.
+_WAKE = threading.Event()
+
+
+def _deliver_one(
+    conn: Database,
+    settings: Settings,
+    now: str | None,
+    sleep: Callable[[float], None],
+    queue_id: int | None,
+) -> SendResult | None:
+    """Claim one queued message (the oldest, or ``queue_id``), send it, finish it; None: nothing to claim."""
+    ts = now or to_ts(now_utc())
+    claim = secrets.token_hex(8)
+    with conn.transaction():
+        row = conn.sms.claim_queued(
+            now=ts, stale_before=to_ts(from_ts(ts) - CLAIM_LEASE), claim=claim, queue_id=queue_id
+        )
+    if row is None:
+        return None
+    if str(row["expires_at"]) <= ts:
+        result = SendResult(ok=False, gateway="http", error=EXPIRED, attempts=0)
+    elif settings.sms_gateway != "http":
+        error = f"queued for the http gateway, now {settings.sms_gateway!r}"
+        result = SendResult(ok=False, gateway="http", error=error, attempts=0)
+    else:
+        try:
+            result = _send_http(
+                settings.sms_http, str(row["destination"]), str(row["text"]), str(row["kind"]), sleep=sleep
+            )
+        except Exception as error:  # noqa: BLE001 - a broken configuration fails this message, audited
+            result = SendResult(ok=False, gateway="http", error=f"gateway error: {type(error).__name__}")
+    done = now or to_ts(now_utc())
+    with conn.transaction():
+        if conn.sms.finish_queued(int(row["queue_id"]), claim):
+            _finish_log(conn, int(row["sms_log_id"]), result)
+            if not result.ok:
+                audit.record(
+                    conn,
+                    "sms_failed",
+                    destination=str(row["destination"]),
+                    challenge_id=row["challenge_id"],
+                    reason=f"{row['kind']}: {result.error}",
+                    now=done,
+                )
+    return result
 
 
 def _reserve_budget(

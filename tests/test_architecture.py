@@ -147,6 +147,11 @@ def test_developing_shows_the_tree():
     text = (ROOT / "docs" / "DEVELOPING.md").read_text(encoding="utf-8")
     block = text.split("## Layout and layering", 1)[1].split("```", 2)[1]
     named = set(re.findall(r"^(lib/[\w/]+\.py)\b", block, flags=re.M))
-    actual = {rel(p) for p in LIB.rglob("*.py") if p.name != "__init__.py"}
+    # Alembic revision files are listed by their folder's line (lib/storage/migrations/).
+    actual = {
+        rel(p)
+        for p in LIB.rglob("*.py")
+        if p.name != "__init__.py" and "migrations/versions" not in p.as_posix()
+    }
     assert sorted(actual - named) == [], "modules missing from docs/DEVELOPING.md"
     assert sorted(named - actual) == [], "docs/DEVELOPING.md names modules that do not exist"

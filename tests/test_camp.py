@@ -84,7 +84,7 @@ def test_reset_restores_the_seed_exactly(db_path):
     seeded = _table_dump(db_path)
     # A visitor signs in with a new number, links a meter, renames one: all of it must go.
     with storage.open_db(db_path) as conn, storage.transaction(conn):
-        account_id = storage.accounts.create_account(conn, "+919000000099")
+        account_id = storage.accounts.create_account(conn, "+910000000099")
         unlinked = conn.execute(
             "SELECT consumer_id FROM consumers WHERE consumer_id NOT IN (SELECT consumer_id FROM links)"
         ).fetchone()[0]

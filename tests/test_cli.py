@@ -322,6 +322,19 @@ def test_seed_demo_fills_an_empty_database_and_refuses_real_data(db_path, tmp_pa
     assert count(real, "readings") > 17_000
 
 
+def test_seed_demo_refuses_a_database_configured_for_production_even_forced(db_path, monkeypatch):
+    """Issue 13 item 12: demo data (and its mobiles) never go where the production SMS gateway sends."""
+    monkeypatch.setenv("METERMITRA_SMS_GATEWAY", "http")
+    for extra in ((), ("--force",)):
+        code, out, err = run("seed-demo", *extra)
+        assert code == 1 and out == ""
+        assert "SMS gateway is 'http'" in err and "METERMITRA_SMS_GATEWAY=outbox" in err
+        assert "Traceback" not in err
+        assert count(db_path, "consumers") == 0
+    monkeypatch.setenv("METERMITRA_SMS_GATEWAY", "outbox")
+    assert run("seed-demo")[0] == 0
+
+
 # --- the real file, and a killed import -----------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ def test_migrate_is_idempotent(backend):
     conn = storage.connect(backend)
     assert storage.migrate(conn) == migrations.history()
     assert storage.migrate(conn) == []
-    assert migrations.current(conn) == migrations.head() == "0012_counters"
+    assert migrations.current(conn) == migrations.head() == "0013_counters"
     conn.close()
 
 

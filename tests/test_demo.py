@@ -14,6 +14,7 @@ import pytest
 
 from lib import demo, storage, tariff
 from lib.clock import IST, from_ts
+from lib.config import load_settings
 from lib.phone import normalise_mobile
 from tests.factories import FIXED_NOW
 
@@ -95,7 +96,7 @@ def test_unlinked_consumers_for_add_another_meter(year: sqlite3.Connection) -> N
     for consumer_id, mobile in demo.DEMO_UNLINKED:
         record = storage.consumers.consumer_record(year, consumer_id)
         assert record is not None and record["registered_mobile"] == mobile
-        assert normalise_mobile(mobile) == mobile  # a valid Indian mobile in E.164, as the OTP flow needs
+        assert normalise_mobile(mobile) == mobile  # E.164 the OTP flow accepts (the demo range: lib.phone)
         assert (
             year.execute("SELECT count(*) FROM links WHERE consumer_id = ?", (consumer_id,)).fetchone()[0]
             == 0
@@ -312,14 +313,14 @@ def test_reseeding_replaces_everything_and_keeps_counting_the_data_version(conn:
     version = int(storage.meta.data_version(conn))
     # A camp visitor signs in, links a demo meter and gets an SMS; the audit trail records it.
     with storage.transaction(conn):
-        visitor = storage.accounts.create_account(conn, "+919000000099")
+        visitor = storage.accounts.create_account(conn, "+910000000099")
         storage.accounts.insert_link(conn, visitor, "DEMO-2001", "Neighbour")
         conn.execute(
-            "INSERT INTO sms_outbox (ts, destination, text, kind) VALUES ('2026-11-25T06:00:00Z', '+919000000011', 'x', 'otp')"
+            "INSERT INTO sms_outbox (ts, destination, text, kind) VALUES ('2026-11-25T06:00:00Z', '+910000000011', 'x', 'otp')"
         )
         conn.execute("INSERT INTO audit (ts, event) VALUES ('2026-11-25T06:00:00Z', 'link')")
     demo.seed_demo(conn, now=NOW, days=3)
-    assert storage.accounts.account_by_mobile(conn, "+919000000099") is None
+    assert storage.accounts.account_by_mobile(conn, "+910000000099") is None
     assert conn.execute("SELECT count(*) FROM links").fetchone()[0] == 3
     assert conn.execute("SELECT count(*) FROM sms_outbox").fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM audit").fetchone()[0] == 1  # append-only: kept
@@ -328,16 +329,16 @@ def test_reseeding_replaces_everything_and_keeps_counting_the_data_version(conn:
 
 
 def test_ensure_demo_data_seeds_only_an_empty_database(conn: sqlite3.Connection) -> None:
-    assert demo.ensure_demo_data(conn) is True
+    assert demo.ensure_demo_data(conn, load_settings(env={}, secrets_path=None)) is True
     count = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
     assert count > 365 * 48
-    assert demo.ensure_demo_data(conn) is False
+    assert demo.ensure_demo_data(conn, load_settings(env={}, secrets_path=None)) is False
     assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == count
 
 
 def test_ensure_demo_data_leaves_a_real_database_alone(conn: sqlite3.Connection) -> None:
     add_real_consumer(conn)
-    assert demo.ensure_demo_data(conn) is False
+    assert demo.ensure_demo_data(conn, load_settings(env={}, secrets_path=None)) is False
     assert conn.execute("SELECT count(*) FROM consumers").fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 0
 
@@ -352,3 +353,15 @@ def test_history_starts_no_earlier_than_the_tariff_file(conn: sqlite3.Connection
     summary = demo.seed_demo(conn, now=dt.datetime(2025, 6, 10, 6, 30, tzinfo=dt.UTC), days=365)
     assert summary["first_day"] == "2025-04-01"
     assert conn.execute("SELECT min(day) FROM daily").fetchone()[0] == "2025-04-01"
+
+
+def test_ensure_demo_data_refuses_an_empty_database_configured_for_production(
+    conn: sqlite3.Connection,
+) -> None:
+    production = load_settings(env={"METERMITRA_SMS_GATEWAY": "http"}, secrets_path=None)
+    with pytest.raises(demo.DemoRefused, match="'http'.*import-consumers"):
+        demo.ensure_demo_data(conn, production)
+    assert conn.execute("SELECT count(*) FROM consumers").fetchone()[0] == 0
+    # A database that already has consumers is left alone whatever the settings (no refusal either).
+    add_real_consumer(conn)
+    assert demo.ensure_demo_data(conn, production) is False

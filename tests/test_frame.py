@@ -84,3 +84,38 @@ def test_a_language_chosen_before_sign_in_is_kept_and_saved(db_path, monkeypatch
     assert at.session_state["lang"] == "en"
     with storage.open_db(db_path) as conn:
         assert storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["language"] == "en"
+
+
+def test_first_start_seeds_no_demo_into_a_database_configured_for_production(db_path, monkeypatch, caplog):
+    """Issue 13 item 12: with the production (http) SMS gateway an empty database stays empty; visitors
+    get the plain "not available" message, the operator the reason in the log."""
+    monkeypatch.setenv("METERMITRA_SMS_GATEWAY", "http")
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = "en"
+    with caplog.at_level("ERROR", logger="metermitra.startup"):
+        at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [i18n.t("auth_config_error", "en")]
+    assert [ti.key for ti in at.text_input] == []  # no sign-in form
+    with storage.open_db(db_path) as conn:
+        assert not storage.consumers.has_consumers(conn)
+        assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] == 0
+    assert "Not seeding demo data" in caplog.text and "import-consumers" in caplog.text
+
+    # Once the operator imports consumers, the same server starts normally (the refusal is not cached).
+    with storage.open_db(db_path) as conn:
+        storage.consumers.upsert_consumers(
+            conn, [{"consumer_id": "101234567", "name": "Asha", "registered_mobile": "+919876543210"}]
+        )
+    monkeypatch.setenv("METERMITRA_SMS_GATEWAY", "outbox")
+    at.run()
+    with storage.open_db(db_path) as conn:
+        assert conn.execute("SELECT count(*) FROM consumers").fetchone()[0] == 1  # still no demo
+
+
+def test_first_start_seeds_the_demo_into_an_empty_demo_database(db_path):
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
+    at.run()
+    assert not at.exception
+    with storage.open_db(db_path) as conn:
+        assert storage.consumers.has_consumers(conn) and not storage.consumers.holds_real_data(conn)

@@ -103,6 +103,7 @@ def test_consumers_with_bom_and_windows_line_endings(conn, tmp_path):
     ("row", "column", "reason"),
     [
         ("201,Meena,011 2345 6789", "registered_mobile", "not an Indian mobile number"),
+        ("201,Meena,+91 00000 00001", "registered_mobile", "not an Indian mobile number"),  # the demo range
         ("201,Meena,", "registered_mobile", "missing value"),
         ("201,,9876543210", "name", "missing value"),
         (",Meena,9876543210", "consumer_id", "missing value"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lib import demo, ledger, storage, tariff
+from lib import auth, demo, ledger, phone, storage, tariff
 from lib.clock import now_utc
 from tests.factories import imported_connection
 
@@ -773,3 +773,46 @@ def test_a_net_metered_connection_is_priced_on_netted_units():
     # Without export the same days are priced on import.
     plain = ledger.build_ledger(daily.drop(columns=["export_kwh"]), _details("NDS-II"), today=TODAY)
     assert list(plain["billed_units"]) == [10.871, 2.0, 3.0] and plain["export_kwh"].isna().all()
+
+
+def test_arrears_and_adjustments_are_the_connections_and_only_their_author_deletes_them(conn, seeded):
+    """Issue 13 item 7: a second account of the same household sees what the first entered, with the
+    author (masked), and cannot delete it; an entry whose author left the connection may be removed."""
+    author_mobile = storage.accounts.account_by_id(conn, seeded)["mobile"]
+    member = storage.accounts.create_account(conn, "+919812345678")
+    storage.accounts.insert_link(conn, member, "DEMO-1001", "Ghar")
+    stranger = storage.accounts.create_account(conn, "+919812345679")
+    arrear_id = ledger.add_arrear(
+        conn, seeded, "DEMO-1001", amount_inr=300, start_day=TODAY, method="daily", daily_inr=10
+    )
+    adjustment_id = ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=-20, reason="fee")
+
+    for frame, key in (
+        (storage.ledger.arrears_frame(conn, member), "arrear_id"),
+        (storage.ledger.adjustments_frame(conn, member), "adjustment_id"),
+    ):
+        seen = ledger.with_authors(frame, member)
+        assert seen[key].tolist() == [arrear_id if key == "arrear_id" else adjustment_id]
+        assert seen[["author", "author_masked", "can_delete"]].values.tolist() == [
+            ["other", phone.mask_mobile(author_mobile), False]
+        ]
+    assert ledger.with_authors(storage.ledger.arrears_frame(conn, seeded), seeded)["author"].tolist() == [
+        "you"
+    ]
+    # Neither the other member nor a stranger can delete them; the author can.
+    assert not ledger.delete_arrear(conn, member, arrear_id)
+    assert not ledger.delete_adjustment(conn, member, adjustment_id)
+    assert not ledger.delete_adjustment(conn, stranger, adjustment_id)
+    assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM adjustments").fetchone()[0] == 1
+    assert ledger.delete_adjustment(conn, seeded, adjustment_id)
+    assert storage.ledger.adjustments_frame(conn, member).empty
+
+    # The author removes the connection: the entry stays the connection's, shown without a mobile, and
+    # the member who still follows it may now remove it (a stranger still may not).
+    assert auth.remove_connection(conn, seeded, "DEMO-1001")
+    seen = ledger.with_authors(storage.ledger.arrears_frame(conn, member), member)
+    assert seen[["author", "author_masked", "can_delete"]].values.tolist() == [["former", None, True]]
+    assert not ledger.delete_arrear(conn, stranger, arrear_id)
+    assert ledger.delete_arrear(conn, member, arrear_id)
+    assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0

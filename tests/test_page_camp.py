@@ -97,7 +97,7 @@ def test_phone_panel_shows_outbox_messages(camp_env):
 
     at = _app("en").run()
     with storage.open_db(camp_env) as conn:
-        sms.send_sms(conn, load_settings(), "+919000000001", "123 456 is your OTP", kind="test")
+        sms.send_sms(conn, load_settings(), "+910000000001", "123 456 is your OTP", kind="test")
     at.run()
     assert "123 456 is your OTP" in [c.value for c in at.code]
 
@@ -108,8 +108,8 @@ def test_the_phone_shows_only_the_newest_message_folds_after_sign_in_and_a_reset
 
     at = _app("hi").run()
     with storage.open_db(camp_env) as conn:
-        sms.send_sms(conn, load_settings(), "+919000000001", "111 111 older", kind="otp_signin")
-        sms.send_sms(conn, load_settings(), "+919000000001", "222 222 newest", kind="otp_signin")
+        sms.send_sms(conn, load_settings(), "+910000000001", "111 111 older", kind="otp_signin")
+        sms.send_sms(conn, load_settings(), "+910000000001", "222 222 newest", kind="otp_signin")
         account = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)
     at.run()
     phone = next(e for e in at.expander if e.label == i18n.t("camp_phone_title", "hi"))
@@ -128,7 +128,7 @@ def test_the_phone_shows_only_the_newest_message_folds_after_sign_in_and_a_reset
 def test_the_demo_nicknames_are_hindi_in_camp_mode(camp_env):
     camp.reset_demo(camp_env)
     with storage.open_db(camp_env) as conn:
-        account = storage.accounts.account_by_mobile(conn, "+919000000001")
+        account = storage.accounts.account_by_mobile(conn, "+910000000001")
         links = storage.accounts.linked_connections(conn, int(account["account_id"]))
     assert [link["nickname"] for link in links] == ["घर", "दुकान", "गाँव का घर"]
 
@@ -175,7 +175,7 @@ def test_walkthrough_catalog_text_holds_no_markdown_markup():
     """The walk-through's steps are shown as Markdown as written (catalog text and demo constants only)."""
     from lib import demo
 
-    values = {"consumer_id": demo.DEMO_UNLINKED[0][0], "mobile": "+91 90000 00002"}
+    values = {"consumer_id": demo.DEMO_UNLINKED[0][0], "mobile": "+91 00000 00002"}
     steps = [k for k in i18n.catalog() if k.startswith("camp_step_")]
     assert len(steps) == 7
     for key in steps:

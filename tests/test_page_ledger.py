@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import alerts, demo, i18n, ledger, storage
+from lib import alerts, demo, i18n, ledger, phone, storage
 from lib.clock import now_utc
+from lib.ui import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -279,3 +280,53 @@ def test_ledger_shows_the_quality_line_and_lists_refunds_and_reversals_with_thei
     # Another connection without any: no such list.
     at.selectbox(key="ledger_connection").select("DEMO-1002").run()
     assert i18n.t("quality_money_back_title", lang) not in [s.value for s in at.subheader]
+
+
+def test_a_second_household_member_sees_the_author_and_cannot_delete(demo_account):
+    """Issue 13 item 7: arrears and adjustments are the connection's; the page shows who entered each one
+    (masked mobile, or "you") and offers "Remove" only to its author."""
+    with storage.open_db(Path(storage.db_path())) as conn:
+        member = storage.accounts.create_account(conn, "+919812345678")
+        storage.accounts.insert_link(conn, member, "DEMO-1001", "Ghar")
+        arrear_id = ledger.add_arrear(
+            conn,
+            demo_account,
+            "DEMO-1001",
+            amount_inr=600,
+            start_day=dt.date(2026, 11, 20),
+            method="daily",
+            daily_inr=20,
+            note="=bill *Nov*",
+        )
+        adjustment_id = ledger.add_adjustment(
+            conn, demo_account, "DEMO-1001", day=dt.date(2026, 11, 21), amount_inr=-25, reason="meter fee"
+        )
+    masked = phone.mask_mobile(demo.DEMO_ACCOUNT_MOBILE)
+
+    at = _ledger_page(member, "en")
+    assert not at.exception
+    text = _all_text(at)
+    assert "₹120.00 recovered, ₹480.00 left" in text  # the author's arrear is in the member's ledger
+    assert "21 Nov 2026: ₹25.00 taken from the balance." in text
+    captions = [c.value for c in at.caption]
+    by_author = i18n.t("ledger_entry_by_other", "en", mobile=escape.markdown(masked))
+    assert (
+        i18n.t("ledger_entry_caption_note", "en", author=by_author, note=escape.markdown("=bill *Nov*"))
+        in captions
+    )
+    assert i18n.t("ledger_entry_caption_note", "en", author=by_author, note="meter fee") in captions
+    keys = {b.key for b in at.button}
+    assert f"ledger_arrear_delete_{arrear_id}" not in keys
+    assert f"ledger_adjust_delete_{adjustment_id}" not in keys
+
+    at = _ledger_page(demo_account, "hi")
+    assert not at.exception
+    by_you = i18n.t("ledger_entry_by_you", "hi")
+    assert i18n.t("ledger_entry_caption_note", "hi", author=by_you, note="meter fee") in [
+        c.value for c in at.caption
+    ]
+    at.button(key=f"ledger_adjust_delete_{adjustment_id}").click().run()
+    assert not at.exception
+    with storage.open_db(Path(storage.db_path())) as conn:
+        assert conn.execute("SELECT count(*) FROM adjustments").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 1

@@ -21,10 +21,7 @@ def conn(any_conn: storage.Database) -> storage.Database:
 
 @pytest.fixture
 def account(conn):
-    return conn.execute(
-        "INSERT INTO accounts (mobile, created_at) VALUES (:mobile, :now) RETURNING account_id",
-        {"mobile": "+919000000001", "now": "2026-11-25T06:00:00Z"},
-    ).scalar_one()
+    return conn.accounts.create_account("+910000000001", now="2026-11-25T06:00:00Z")
 
 
 def signed_in(conn, account, at=T0):

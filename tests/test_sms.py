@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from lib import audit, sms, storage
+from lib.clock import from_ts, to_ts
 from lib.config import Settings, load_settings
 
 DEST = "+919812345678"
@@ -287,3 +289,148 @@ def test_gateway_settings_come_from_secrets_sections(tmp_path):
     settings = load_settings(env={}, secrets_path=secrets)
     assert settings.sms_gateway == "http" and settings.sms_daily_budget == 300
     assert settings.sms_http["templates"] == {"otp_login": "t1"}
+
+
+# --- the http gateway's queue (issue 13 item 5) ------------------------------------------------------
+
+
+def _queue(conn, settings, text="957 970 is your OTP", *, now=NOW, **kw) -> sms.SendResult:
+    with conn.transaction():
+        return sms.queue_sms(conn, settings, DEST, text, kind="otp_login", now=now, **kw)
+
+
+def test_queueing_never_contacts_the_gateway_and_the_sender_delivers(conn, db_path, gateway):
+    settings = http_settings(db_path, gateway.url)
+    queued = _queue(conn, settings, challenge_id="c-1")
+    assert queued.ok and queued.queue_id is not None and queued.attempts == 0
+    assert gateway.requests == [] and conn.sms.queued_count() == 1
+    assert sms.sent_today(conn, NOW) == 1  # the budget counts it when queued
+    run = sms.deliver_queued(conn, settings, now=NOW)
+    assert run == sms.DeliveryRun(sent=1)
+    assert [r["body"]["message"] for r in gateway.requests] == ["957 970 is your OTP"]
+    assert conn.sms.queued_count() == 0  # the row (and its OTP text) is gone once delivered
+    assert tuple(conn.execute("SELECT ok, message_id FROM sms_log").fetchone()) == (1, "m-1")
+    assert sms.deliver_queued(conn, settings, now=NOW) == sms.DeliveryRun()  # nothing twice
+
+
+@pytest.mark.parametrize(
+    "behaviour, error",
+    [("500", "HTTP 500"), ("timeout", "network"), ("refused", "gateway refused"), ("4xx", "HTTP 403")],
+)
+def test_a_failed_delivery_is_audited_once_and_not_retried(conn, db_path, gateway, behaviour, error):
+    if behaviour == "500":
+        gateway.status = 500
+    elif behaviour == "timeout":
+        gateway.delay = 0.5
+    elif behaviour == "refused":
+        gateway.reply = {"status": "error", "error_code": 623}
+    else:
+        gateway.status = 403
+    settings = http_settings(db_path, gateway.url, retries=1, timeout_seconds=0.2)
+    _queue(conn, settings, challenge_id="c-1")
+    run = sms.deliver_queued(conn, settings, now=NOW, sleep=lambda s: None)
+    assert run == sms.DeliveryRun(failed=1)
+    (row,) = audit.recent(conn, event="sms_failed")
+    assert row["challenge_id"] == "c-1" and row["reason"].startswith(f"otp_login: {error}")
+    assert row["destination_masked"] == "+91 ••••••••78"
+    assert conn.sms.queued_count() == 0
+    logged = tuple(conn.execute("SELECT ok, error FROM sms_log").fetchone())
+    assert logged[0] == 0 and logged[1].startswith(error)
+    requests = len(gateway.requests)
+    assert sms.deliver_queued(conn, settings, now=NOW, sleep=lambda s: None) == sms.DeliveryRun()
+    assert len(gateway.requests) == requests and audit.count(conn, "sms_failed") == 1
+
+
+def test_an_expired_message_is_never_sent(conn, db_path, gateway):
+    settings = http_settings(db_path, gateway.url)
+    _queue(conn, settings, valid_for=dt.timedelta(minutes=5))
+    run = sms.deliver_queued(conn, settings, now="2026-11-25T06:35:00Z")
+    assert run == sms.DeliveryRun(expired=1) and gateway.requests == []
+    assert "expired before delivery" in audit.recent(conn, event="sms_failed")[0]["reason"]
+    assert conn.sms.queued_count() == 0
+
+
+def test_a_claimed_message_waits_out_the_lease_and_is_reported_once(conn, db_path, gateway):
+    """Two senders never deliver the same message; a sender that died holds it only for ``CLAIM_LEASE``,
+    and a late finish of a claim that was taken over records nothing."""
+    settings = http_settings(db_path, gateway.url)
+    queued = _queue(conn, settings)
+    lease_ends = from_ts(NOW) + sms.CLAIM_LEASE
+    with conn.transaction():
+        first = conn.sms.claim_queued(
+            now=NOW, stale_before=to_ts(from_ts(NOW) - sms.CLAIM_LEASE), claim="dead"
+        )
+    assert first["queue_id"] == queued.queue_id
+    just_before = to_ts(lease_ends - dt.timedelta(seconds=1))
+    assert sms.deliver_queued(conn, settings, now=just_before) == sms.DeliveryRun()
+    assert gateway.requests == []
+    later = to_ts(lease_ends + dt.timedelta(seconds=1))  # the claim is stale: its sender died
+    assert sms.deliver_queued(conn, settings, now=later) == sms.DeliveryRun(sent=1)
+    with conn.transaction():
+        assert not conn.sms.finish_queued(first["queue_id"], "dead")
+    assert len(gateway.requests) == 1
+
+
+def test_the_lease_outlasts_the_slowest_delivery():
+    slowest = sms.MAX_TIMEOUT_SECONDS * (sms.MAX_RETRIES + 1) + sms.RETRY_BACKOFF_SECONDS * sum(
+        range(1, sms.MAX_RETRIES + 1)
+    )
+    assert sms.CLAIM_LEASE.total_seconds() > slowest
+
+
+def test_the_outbox_gateway_queues_nothing(conn, outbox_settings):
+    queued = _queue(conn, outbox_settings)
+    assert queued.ok and queued.queue_id is None and conn.sms.queued_count() == 0
+    assert sms.recent_outbox(conn)[0]["text"] == "957 970 is your OTP"
+
+
+def test_a_refused_message_is_audited(conn, outbox_settings):
+    with conn.transaction():
+        refused = sms.queue_sms(
+            conn, outbox_settings, "+14155550100", "x", kind="otp_link", challenge_id="c-9"
+        )
+    assert not refused.ok and refused.attempts == 0
+    (row,) = audit.recent(conn, event="sms_failed")
+    assert row["challenge_id"] == "c-9" and "not an Indian mobile" in row["reason"]
+
+
+def test_the_sender_thread_delivers_what_this_process_queues(db_path, gateway):
+    settings = http_settings(db_path, gateway.url)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=sms.run_sender,
+        args=(lambda: storage.open_db(db_path), lambda: settings),
+        kwargs={"stop": stop, "poll_seconds": 30.0},
+        daemon=True,
+    )
+    thread.start()
+    try:
+        with storage.open_db(db_path) as conn:
+            _queue(conn, settings, now=None)
+            for _ in range(200):  # the queue's wake-up, not the 30 s poll, brings the sender
+                if conn.sms.queued_count() == 0 and gateway.requests:
+                    break
+                time.sleep(0.05)
+            assert [r["body"]["message"] for r in gateway.requests] == ["957 970 is your OTP"]
+            assert conn.execute("SELECT ok FROM sms_log").fetchone()[0] == 1
+    finally:
+        stop.set()
+        sms.wake_sender()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_the_sender_survives_a_failing_pass(db_path, gateway, caplog):
+    settings = http_settings(db_path, gateway.url)
+    stop = threading.Event()
+    calls = []
+
+    def broken_db():
+        calls.append(1)
+        if len(calls) == 1:
+            raise storage.StorageError("database is locked")
+        stop.set()
+        return storage.open_db(db_path)
+
+    sms.run_sender(broken_db, lambda: settings, stop=stop, poll_seconds=0.0)
+    assert len(calls) == 2 and "delivery pass failed" in caplog.text

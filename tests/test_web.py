@@ -41,7 +41,7 @@ def started(db_path):
     settings = load_settings()
     with storage.open_db(db_path) as conn:
         auth.check_startup(conn, settings)
-        account = conn.accounts.create_account("+919000000001", now="2026-11-25T06:00:00Z")
+        account = conn.accounts.create_account("+910000000001", now="2026-11-25T06:00:00Z")
         return sessions.start(conn, otp.load_key(settings), account)
 
 

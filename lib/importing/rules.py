@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lib.clock import IST, UTC, now_utc, to_ts  # noqa: F401 (IST: the doctests)
 from lib.importing.report import ImportFailed, RowProblem
-from lib.phone import normalise_mobile
+from lib.phone import is_demo_mobile, normalise_mobile
 
 MAX_KWH_PER_READING = 100.0
 MAX_BALANCE_INR = 10_000_000.0
@@ -210,7 +210,8 @@ def consumer_row_problem(values: dict[str, str]) -> tuple[str, RowProblem] | Non
     for column, limit in TEXT_LIMITS.items():
         if len(values.get(column, "")) > limit:
             return column, RowProblem("name_too_long", limit=limit)
-    if normalise_mobile(values["registered_mobile"]) is None:
+    mobile = normalise_mobile(values["registered_mobile"])
+    if mobile is None or is_demo_mobile(mobile):  # the demo range is no real consumer's mobile
         return "registered_mobile", RowProblem("bad_mobile")
     load = values.get("sanctioned_load_kw")
     if load:

@@ -8,26 +8,17 @@ tables, and get frames, rows or dataclasses back:
 ...     storage.consumers.holds_real_data(conn)
 False
 
-- ``engine``: connections, transactions, migrations, the per-dialect fragments;
-- ``schema``: the named migrations;
-- ``consumers``, ``meta``, ``accounts`` (accounts and links), ``readings`` (readings, recharges, daily
-)
-- ``boundary``: ``guarded``, which turns a driver error into ``StorageError``.
-  ``meter_events`` (replacements, glitches and rollovers a register import detected), ``otp`` (challenges,
-    accounts,
-  alert tables;
-    alerts,
-    anchors,
-    consumers,
-    demo,
-from lib.storage import (
-    ledger,
-    meta,
-    meter_events,
-    operator,
-    readings,
-  roll-ups), ``ledger`` (arrears and adjustments), ``anchors`` (balances the household typed in),
-  sends, failure counters), ``sms`` (log and outbox), ``audit`` (append-only rows), and the modules of the
+- ``engine``: the one door (``Database``: a SQLAlchemy Core connection with the table groups bound),
+  connections for SQLite files and ``postgresql://`` URLs, transactions, ``migrate``;
+- ``dialect``: the SQL that differs between SQLite and PostgreSQL (IST day, epoch seconds, locks, …);
+- ``schema`` and ``schema_postgresql``: each migration's DDL per engine; ``migrations``: the Alembic
+  revisions that run them, one history for both engines;
+- the table groups: ``consumers``, ``meta`` (settings, data versions, leases), ``accounts`` (accounts and
+  links), ``readings`` (readings, recharges, daily roll-ups, partitions, retention), ``ledger`` (arrears and
+  adjustments), ``anchors`` (balances the household typed in), ``meter_events`` (replacements, glitches
+  and rollovers a register import detected), ``otp`` (challenges, sends, failure counters), ``sms`` (log,
+  outbox and the http queue), ``audit`` (append-only rows), ``alerts``, ``sessions``, ``operator`` (the
+  CLI's reads without an account) and ``demo`` (whole-database steps of the demo and camp).
 """
 
 from __future__ import annotations

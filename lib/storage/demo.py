@@ -5,7 +5,7 @@ The demo's content (who, which readings) is :mod:`lib.demo`'s; the camp's rules 
 
 >>> from lib import storage
 >>> with storage.open_db(":memory:") as conn:
-...     _ = storage.consumers.upsert_consumers(conn, [{"consumer_id": "1", "name": "A", "registered_mobile": "+919000000001"}])
+...     _ = storage.consumers.upsert_consumers(conn, [{"consumer_id": "1", "name": "A", "registered_mobile": "+910000000001"}])
 ...     clear_for_seed(conn)
 ...     storage.consumers.has_consumers(conn)
 False

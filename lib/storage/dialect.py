@@ -86,17 +86,22 @@ def lock(conn: Any, subject: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(:key)", {"key": lock_key(subject)})
 
 
-def for_update(conn: _HasDialect | type) -> str:
+def for_update(conn: _HasDialect | type, *, skip_locked: bool = False) -> str:
     """The clause that locks the rows a SELECT reads until the transaction ends (PostgreSQL's ``FOR UPDATE``;
     nothing on SQLite, where ``BEGIN IMMEDIATE`` already holds the database's write lock). Append it to a
     SELECT of one table run inside ``transaction(conn)``.
 
     >>> class Sqlite: dialect = "sqlite"
     >>> class Postgres: dialect = "postgresql"
-    >>> for_update(Sqlite), for_update(Postgres)
-    ('', ' FOR UPDATE')
+    >>> for_update(Sqlite), for_update(Postgres), for_update(Postgres, skip_locked=True)
+    ('', ' FOR UPDATE', ' FOR UPDATE SKIP LOCKED')
+
+    ``skip_locked``: rows another transaction holds are passed over (a queue's workers each take a
+    different row instead of waiting for one another).
     """
-    return " FOR UPDATE" if _name(conn) == "postgresql" else ""
+    if _name(conn) != "postgresql":
+        return ""
+    return " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
 
 
 def table_names(conn: Any) -> list[str]:

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 BUSY_TIMEOUT_MS = 10_000
 
 # The table groups a ``Database`` handle exposes: every module of lib/storage but the machinery.
-MACHINERY = frozenset({"engine", "schema", "schema_postgresql", "boundary", "dialect", "migrations"})
+MACHINERY = frozenset({"engine", "schema", "schema_postgresql", "dialect", "migrations"})
 TABLE_GROUPS = frozenset(
     info.name for info in pkgutil.iter_modules([str(Path(__file__).parent)]) if info.name not in MACHINERY
 )

@@ -1,7 +1,13 @@
-"""Ledger inputs: arrears and adjustments an account entered (tables of migration 0003_ledger).
+"""Ledger inputs: arrears and adjustments a household entered (tables of migration 0003_ledger).
 
 Reads and writes take the signed-in ``account_id`` and check the link in SQL; the rules for what may
 be entered (amounts, methods, notes) are :mod:`lib.ledger`'s, which calls the writes below.
+
+Whose they are (issue 13 item 7): an arrear or adjustment belongs to the *connection* (the meter
+deducts it whoever typed it in), so every account that follows the connection sees it, with its author
+(``created_by``, ``author_mobile``). Only the author may delete it, unless the author no longer follows
+the connection (link removed, registered mobile changed, account gone: ``author_follows`` 0); then any
+account that follows it may, so no entry is left that nobody can remove.
 """
 
 from __future__ import annotations
@@ -16,23 +22,36 @@ from lib.storage.engine import Conn, raises_storage_error, transaction
 from lib.storage.engine import now_ts as _now_ts
 from lib.storage.meta import bump_data_version
 
+# Whether the author of entry ``e`` (an arrear or adjustment) still follows its connection: an active
+# link, the same test as ``ALLOWED``.
+_AUTHOR_FOLLOWS = """EXISTS (
+        SELECT 1 FROM links l JOIN consumers c ON c.consumer_id = l.consumer_id
+        WHERE l.account_id = e.created_by AND l.consumer_id = e.consumer_id
+          AND l.mobile_at_link = c.registered_mobile)"""
+_AUTHOR_COLUMNS = (
+    f"e.created_by, au.mobile AS author_mobile, CAST({_AUTHOR_FOLLOWS} AS INTEGER) AS author_follows"
+)
+
 # --- ledger: arrears and adjustments (tables of migration 0003_ledger) ----------------------------
 
 
 @raises_storage_error
 def arrears_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] | None = None) -> pd.DataFrame:
-    """Arrears entered for the account's linked connections, oldest start first.
+    """Arrears of the account's linked connections, whoever entered them, oldest start first.
 
     Columns: arrear_id, consumer_id, amount_inr, start_day (IST date text), method
-    ("recharge_share" / "daily"), share, daily_inr, note, created_at.
+    ("recharge_share" / "daily"), share, daily_inr, note, created_at, created_by (the author's
+    account_id; missing once that account is gone), author_mobile (E.164, missing likewise: mask it before
+    showing it), author_follows (1 while the author follows the connection, else 0).
     """
     frame = conn.frame(
         f"""
         WITH {_ALLOWED}
-        SELECT ar.arrear_id, ar.consumer_id, ar.amount_inr, ar.start_day, ar.method, ar.share,
-               ar.daily_inr, ar.note, ar.created_at
-        FROM arrears ar JOIN allowed a ON a.consumer_id = ar.consumer_id
-        ORDER BY ar.consumer_id, ar.start_day, ar.arrear_id
+        SELECT e.arrear_id, e.consumer_id, e.amount_inr, e.start_day, e.method, e.share,
+               e.daily_inr, e.note, e.created_at, {_AUTHOR_COLUMNS}
+        FROM arrears e JOIN allowed a ON a.consumer_id = e.consumer_id
+        LEFT JOIN accounts au ON au.account_id = e.created_by
+        ORDER BY e.consumer_id, e.start_day, e.arrear_id
         """,
         {"account_id": account_id},
     )
@@ -43,13 +62,20 @@ def arrears_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] | Non
 
 @raises_storage_error
 def adjustments_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] | None = None) -> pd.DataFrame:
-    """Balance adjustments of the account's linked connections: consumer_id, day, amount_inr (+ credit), reason."""
+    """Balance adjustments of the account's linked connections, whoever entered them.
+
+    Columns: adjustment_id, consumer_id, day (IST date text), amount_inr (+ credit, − debit), reason,
+    created_at, and the author columns of :func:`arrears_frame` (created_by, author_mobile,
+    author_follows).
+    """
     frame = conn.frame(
         f"""
         WITH {_ALLOWED}
-        SELECT ad.adjustment_id, ad.consumer_id, ad.day, ad.amount_inr, ad.reason
-        FROM adjustments ad JOIN allowed a ON a.consumer_id = ad.consumer_id
-        ORDER BY ad.consumer_id, ad.day, ad.adjustment_id
+        SELECT e.adjustment_id, e.consumer_id, e.day, e.amount_inr, e.reason, e.created_at,
+               {_AUTHOR_COLUMNS}
+        FROM adjustments e JOIN allowed a ON a.consumer_id = e.consumer_id
+        LEFT JOIN accounts au ON au.account_id = e.created_by
+        ORDER BY e.consumer_id, e.day, e.adjustment_id
         """,
         {"account_id": account_id},
     )
@@ -102,15 +128,37 @@ def insert_arrear(
 
 @raises_storage_error
 def delete_arrear(conn: Conn, account_id: int, arrear_id: int) -> bool:
-    """Remove an arrear of a connection the account follows; False when there is no such arrear for it."""
+    """Remove an arrear of a connection the account follows, if the account entered it or its author no
+    longer follows the connection; False otherwise (nothing is deleted)."""
+    return _delete_entry(conn, account_id, "arrears", "arrear_id", arrear_id)
+
+
+@raises_storage_error
+def delete_adjustment(conn: Conn, account_id: int, adjustment_id: int) -> bool:
+    """Remove an adjustment under the rule of :func:`delete_arrear`; False when the account may not."""
+    return _delete_entry(conn, account_id, "adjustments", "adjustment_id", adjustment_id)
+
+
+def _delete_entry(conn: Conn, account_id: int, table: str, key: str, entry_id: int) -> bool:
+    """The one delete rule of this module's docstring. ``table``/``key`` are this module's literals."""
     with transaction(conn):
-        row = conn.execute(
-            "SELECT consumer_id FROM arrears WHERE arrear_id = :arrear_id", {"arrear_id": int(arrear_id)}
-        ).fetchone()
-        if row is None or not is_linked(conn, account_id, row[0]):
+        row = (
+            conn.execute(
+                f"""
+            WITH {_ALLOWED}
+            SELECT e.consumer_id, e.created_by, CAST({_AUTHOR_FOLLOWS} AS INTEGER) AS author_follows
+            FROM {table} e JOIN allowed a ON a.consumer_id = e.consumer_id
+            WHERE e.{key} = :entry_id
+            """,
+                {"account_id": account_id, "entry_id": int(entry_id)},
+            )
+            .mappings()
+            .first()
+        )
+        if row is None or (row["created_by"] != account_id and row["author_follows"]):
             return False
-        conn.execute("DELETE FROM arrears WHERE arrear_id = :arrear_id", {"arrear_id": int(arrear_id)})
-        bump_data_version(conn, [row[0]])
+        conn.execute(f"DELETE FROM {table} WHERE {key} = :entry_id", {"entry_id": int(entry_id)})
+        bump_data_version(conn, [row["consumer_id"]])
     return True
 
 

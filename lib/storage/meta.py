@@ -37,7 +37,7 @@ def bump_data_version(conn: Conn, consumer_ids: Sequence[str] | None = None) -> 
     kept); None when not known: every connection's version moves (``versions_epoch``).
 
     The new version comes from one counter that never goes back: the ``meta`` row on SQLite (one writer
-    at a time anyway), a sequence on PostgreSQL (migration ``0012_counters``), so concurrent writers of
+    at a time anyway), a sequence on PostgreSQL (migration ``0013_counters``), so concurrent writers of
     different connections never queue on one row and each touches only its connections' rows.
     """
     if conn.dialect == "postgresql":

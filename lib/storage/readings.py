@@ -320,6 +320,11 @@ def insert_readings(conn: Conn, rows: Iterable[tuple[Any, ...]]) -> int:
     if not rows:
         return 0
     if conn.dialect == "postgresql":
+        if not conn.in_transaction:  # the staging rows live until COMMIT: give the COPY one
+            from lib.storage.engine import transaction
+
+            with transaction(conn):
+                return _insert_readings_postgresql(conn, rows)
         return _insert_readings_postgresql(conn, rows)
     # SQLite: the driver's own executemany (the fast path of imports).
     raw = conn.raw

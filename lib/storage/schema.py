@@ -387,7 +387,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (
-        "0012_counters",
+        "0012_sms_queue",
+        """
+        -- The http gateway's queue (issue 13 item 5): an OTP's SMS is queued in the transaction that opens
+        -- its challenge and a sender delivers it (lib/sms.py deliver_queued: the dashboard's thread or
+        -- `python -m lib.cli send-outbox`), so no page answer waits on the gateway. A row lives until its
+        -- message is delivered, fails or expires, then it is deleted (its text holds an OTP); its sms_log
+        -- row keeps the outcome. Times are stored UTC text.
+        CREATE TABLE sms_queue (
+            queue_id INTEGER PRIMARY KEY,
+            sms_log_id INTEGER NOT NULL REFERENCES sms_log(sms_log_id),
+            queued_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,                 -- never sent after this (the OTP is dead by then)
+            destination TEXT NOT NULL,                -- E.164
+            text TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            challenge_id TEXT,                        -- the OTP challenge it carries (audit rows name it)
+            claimed_at TEXT,                          -- a sender is delivering it (others wait out a lease)
+            claimed_by TEXT
+        ) STRICT;
+        CREATE INDEX sms_queue_by_time ON sms_queue(queued_at);
+        """,
+    ),
+    (
+        "0013_counters",
         """
         -- Counters that many app servers bump at once (issue 12): one row per IST day and budget share with
         -- the SMS sent so far (lib/sms.py reserves a send with one conditional upsert instead of recounting

@@ -7,7 +7,7 @@ idle, lifetime or a camp reset end it.
 
 >>> from lib import storage
 >>> with storage.open_db(":memory:") as conn:
-...     account = storage.accounts.create_account(conn, "+919000000001", now="2026-11-25T06:00:00Z")
+...     account = storage.accounts.create_account(conn, "+910000000001", now="2026-11-25T06:00:00Z")
 ...     sid = create(conn, account_id=account, handoff_mac="h1", handoff_expires_at="2026-11-25T06:31:00Z",
 ...                  now="2026-11-25T06:30:00Z")
 ...     claimed = claim_handoff(conn, "h1", "t1", now="2026-11-25T06:30:10Z")

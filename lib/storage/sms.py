@@ -1,7 +1,9 @@
 """The SMS tables: ``sms_log`` (every attempt on any gateway, without the text; the daily budget counts
-it) and ``sms_outbox`` (the demo gateway's messages, shown on the camp's phone). The rules (which gateway,
-the budget, auditing) are in ``lib/sms.py``; the budget check and the log row share the caller's
-``transaction`` so two senders cannot both take the last SMS of the day.
+it), ``sms_outbox`` (the demo gateway's messages, shown on the camp's phone) and ``sms_queue`` (the http
+gateway's messages waiting for the sender; deleted once delivered, failed or expired). The rules (which
+gateway, the budget, auditing, the sender's lease) are in ``lib/sms.py``; the budget check and the log row
+share the caller's ``transaction`` so two senders cannot both take the last SMS of the day, and a claim is
+taken in a transaction so two senders never deliver the same message.
 
 >>> from lib import storage
 >>> with storage.open_db(":memory:") as conn:
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lib.storage import dialect
 from lib.storage.engine import Conn, raises_storage_error
 
 
@@ -90,3 +93,78 @@ def recent_outbox(conn: Conn, limit: int = 10) -> list[dict[str, Any]]:
         .all()
     )
     return [dict(row) for row in rows]
+
+
+@raises_storage_error
+def enqueue(
+    conn: Conn,
+    *,
+    log_id: int,
+    queued_at: str,
+    expires_at: str,
+    destination: str,
+    text: str,
+    kind: str,
+    challenge_id: str | None,
+) -> int:
+    """Queue one message of the http gateway for the sender; returns its ``queue_id``."""
+    queue_id = conn.execute(
+        "INSERT INTO sms_queue (sms_log_id, queued_at, expires_at, destination, text, kind, challenge_id) "
+        "VALUES (:log_id, :queued_at, :expires_at, :destination, :text, :kind, :challenge_id) RETURNING queue_id",
+        {
+            "log_id": log_id,
+            "queued_at": queued_at,
+            "expires_at": expires_at,
+            "destination": destination,
+            "text": text,
+            "kind": kind,
+            "challenge_id": challenge_id,
+        },
+    ).scalar_one()
+    return int(queue_id)
+
+
+@raises_storage_error
+def queued_count(conn: Conn) -> int:
+    """Messages in the queue, claimed or not (a cheap look before a sender takes the write lock)."""
+    return int(conn.execute("SELECT count(*) FROM sms_queue").scalar_one())
+
+
+@raises_storage_error
+def claim_queued(
+    conn: Conn, *, now: str, stale_before: str, claim: str, queue_id: int | None = None
+) -> dict[str, Any] | None:
+    """Inside the caller's transaction: take the oldest message nobody holds (or whose holder's claim is
+    older than ``stale_before``), or the one ``queue_id``, for the claim token ``claim``.
+
+    Returns the row (``queue_id, sms_log_id, queued_at, expires_at, destination, text, kind,
+    challenge_id``) or None when there is nothing to take."""
+    sql = (
+        "SELECT queue_id, sms_log_id, queued_at, expires_at, destination, text, kind, challenge_id "
+        "FROM sms_queue WHERE (claimed_at IS NULL OR claimed_at < :stale_before)"
+    )
+    params: dict[str, Any] = {"stale_before": stale_before}
+    if queue_id is not None:
+        sql += " AND queue_id = :queue_id"
+        params["queue_id"] = queue_id
+    # PostgreSQL: two senders on two servers each take a different message (SQLite: the write lock).
+    sql += " ORDER BY queue_id LIMIT 1" + dialect.for_update(conn, skip_locked=True)
+    row = conn.execute(sql, params).mappings().first()
+    if row is None:
+        return None
+    conn.execute(
+        "UPDATE sms_queue SET claimed_at = :now, claimed_by = :claim WHERE queue_id = :queue_id",
+        {"now": now, "claim": claim, "queue_id": row["queue_id"]},
+    )
+    return dict(row)
+
+
+@raises_storage_error
+def finish_queued(conn: Conn, queue_id: int, claim: str) -> bool:
+    """Delete a delivered (or failed, or expired) message if the claim ``claim`` still holds it; False
+    when another sender took it over meanwhile (that sender reports it)."""
+    cursor = conn.execute(
+        "DELETE FROM sms_queue WHERE queue_id = :queue_id AND claimed_by = :claim",
+        {"queue_id": queue_id, "claim": claim},
+    )
+    return int(cursor.rowcount) == 1

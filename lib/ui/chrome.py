@@ -35,8 +35,8 @@ PHONE_MESSAGES_SHOWN = 1  # only the newest: the code the visitor needs now
 def format_demo_mobile(e164: str) -> str:
     """A demo number as shown on the demo phone (demo numbers are shown whole).
 
-    >>> format_demo_mobile("+919000000001")
-    '+91 90000 00001'
+    >>> format_demo_mobile("+910000000001")
+    '+91 00000 00001'
     """
     national = e164.removeprefix("+91")
     return f"+91 {national[:5]} {national[5:]}"

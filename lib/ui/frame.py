@@ -13,6 +13,7 @@ is never consulted.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import time
 from functools import partial
@@ -25,6 +26,8 @@ from lib.config import Settings, load_settings
 from lib.ui import chrome, paths
 from lib.ui import session_keys as keys
 from lib.ui.context import PageContext
+
+_LOG = logging.getLogger("metermitra.startup")  # an operator's details of a refused start
 
 __all__ = ["IDLE_TIMEOUT_SECONDS", "PageContext", "page", "settings"]
 
@@ -124,11 +127,26 @@ def _settings(path: Path, version: tuple[int, int] | None, env: tuple[str | None
 
 @st.cache_resource(show_spinner=False)
 def _first_start(path: str) -> bool:
-    """Once per server process and database: migrate, and seed the demo into an empty database."""
+    """Once per server process and database: migrate, and seed the demo into an empty database meant to
+    be a demo. Raises ``demo.DemoRefused`` (not cached: tried again next run, so the page works as soon
+    as consumers are imported) for an empty database configured for production."""
     from lib import demo
 
     with storage.open_db(path) as conn:
-        return demo.ensure_demo_data(conn)
+        return demo.ensure_demo_data(conn, settings())
+
+
+def _start_or_refuse(cfg: Settings) -> None:
+    """The first start (:func:`_first_start`); a refusal shows visitors a plain message in their language
+    and gives the operator the details in the server log (issue 13 item 12), then stops the page."""
+    from lib import demo
+
+    try:
+        _first_start(str(cfg.db_path))
+    except demo.DemoRefused as error:
+        _LOG.error("refusing to start: %s", error)
+        st.error(i18n.t("auth_config_error", st.session_state.get(keys.LANG, i18n.DEFAULT_LANGUAGE)))
+        st.stop()
 
 
 def _sync_language() -> None:
@@ -265,7 +283,7 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
     title = i18n.t("app_title", st.session_state.get(keys.LANG, i18n.DEFAULT_LANGUAGE))
     st.set_page_config(page_title=title, page_icon="⚡", layout="wide")
     if not cfg.camp_mode:  # camp mode prepares its own database (lib.ui.camp)
-        _first_start(str(cfg.db_path))
+        _start_or_refuse(cfg)
     state = st.session_state
     state.setdefault(keys.LANG, i18n.DEFAULT_LANGUAGE)
     state.setdefault(keys.ACCOUNT_ID, None)

@@ -500,19 +500,44 @@ def _draw_table_and_download(ctx: PageContext, own: pd.DataFrame, fact: pd.Serie
 def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: dt.date) -> None:
     st.subheader(ctx.t("ledger_arrears_title"))
     with ctx.db() as conn:
-        arrears = storage.ledger.arrears_frame(conn, ctx.account, [consumer_id])
+        arrears = ledger.with_authors(
+            storage.ledger.arrears_frame(conn, ctx.account, [consumer_id]), ctx.account
+        )
+        adjustments = ledger.with_authors(
+            storage.ledger.adjustments_frame(conn, ctx.account, [consumer_id]), ctx.account
+        )
     status = ledger.arrears_status(arrears, own, today)
     if not len(status):
         st.caption(ctx.t("ledger_arrears_none"))
+    entry_of = arrears.set_index("arrear_id")
     row: Any  # an itertuples namedtuple: its fields are the frame's columns, which mypy cannot see
     for row in status.itertuples(index=False):
+        entry = entry_of.loc[row.arrear_id]
         st.markdown(_arrear_text(ctx, row))
-        if st.button(ctx.t("ledger_arrears_delete"), key=f"ledger_arrear_delete_{int(row.arrear_id)}"):
+        st.caption(_entry_caption(ctx, entry, entry["note"]))
+        if entry["can_delete"] and st.button(
+            ctx.t("ledger_arrears_delete"), key=f"ledger_arrear_delete_{int(row.arrear_id)}"
+        ):
             with ctx.db() as conn:
                 removed = ledger.delete_arrear(conn, ctx.account, int(row.arrear_id))
-            if removed:
-                st.toast(ctx.t("ledger_arrears_deleted"))
-                st.rerun()
+            _after_delete(ctx, removed, "ledger_arrears_deleted")
+    if len(adjustments):
+        st.markdown(f"**{md(ctx.t('ledger_adjust_title'))}**")
+    for entry in adjustments.to_dict("records"):
+        st.markdown(
+            ctx.t(
+                "ledger_adjust_row_credit" if entry["amount_inr"] > 0 else "ledger_adjust_row_debit",
+                day=ctx.date(dt.date.fromisoformat(entry["day"])),
+                amount=ctx.money(abs(float(entry["amount_inr"]))),
+            )
+        )
+        st.caption(_entry_caption(ctx, entry, entry["reason"]))
+        if entry["can_delete"] and st.button(
+            ctx.t("ledger_adjust_delete"), key=f"ledger_adjust_delete_{int(entry['adjustment_id'])}"
+        ):
+            with ctx.db() as conn:
+                removed = ledger.delete_adjustment(conn, ctx.account, int(entry["adjustment_id"]))
+            _after_delete(ctx, removed, "ledger_adjust_deleted")
     with st.expander(ctx.t("ledger_arrears_add")), st.form("ledger_arrears_form", clear_on_submit=True):
         amount = st.number_input(
             ctx.t("ledger_arrears_amount"), min_value=0.0, step=100.0, key="ledger_arrears_amount"
@@ -582,6 +607,27 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
                 st.error(ctx.t("ledger_error_save"))
             else:
                 st.success(ctx.t("ledger_adjust_saved"))
+
+
+def _entry_caption(ctx: PageContext, entry: Any, text: object) -> str:
+    """Who entered an arrear or adjustment (:func:`lib.ledger.with_authors`) and its note or reason."""
+    if entry["author"] == "you":
+        author = ctx.t("ledger_entry_by_you")
+    elif entry["author"] == "other":
+        author = ctx.t("ledger_entry_by_other", mobile=md(entry["author_masked"]))
+    else:
+        author = ctx.t("ledger_entry_by_former")
+    if isinstance(text, str) and text:
+        return ctx.t("ledger_entry_caption_note", author=author, note=md(text))
+    return author
+
+
+def _after_delete(ctx: PageContext, removed: bool, done_key: str) -> None:
+    """A delete's answer: a toast and a rerun, or a plain refusal (someone else's entry; gone already)."""
+    if removed:
+        st.toast(ctx.t(done_key))
+        st.rerun()
+    st.error(ctx.t("ledger_delete_refused"))
 
 
 def _arrear_text(ctx: PageContext, row: Any) -> str:
