@@ -681,7 +681,7 @@ def test_no_code_full_number_or_key_in_audit_log_or_challenges(consumers, settin
     rows = [
         {k: v for k, v in dict(r).items() if k not in random_hex}
         for table in ("audit", "sms_log", "otp_challenges", "otp_sends", "otp_failures")
-        for r in conn.execute(f"SELECT * FROM {table}")  # noqa: S608
+        for r in conn.execute(f"SELECT * FROM {table}").mappings()  # noqa: S608
     ]
     kept = json.dumps(rows, ensure_ascii=False)
     for code in codes:

@@ -449,7 +449,7 @@ def test_a_code_another_session_tries_is_unknown_there_and_works_here(app_env):
 
 def _sessions(db_path: Path) -> list[dict]:
     with storage.open_db(db_path) as conn:
-        return [dict(r) for r in conn.execute("SELECT * FROM sessions ORDER BY session_id").fetchall()]
+        return [dict(r) for r in conn.execute("SELECT * FROM sessions ORDER BY session_id").mappings()]
 
 
 def _cookie_scripts(at: AppTest) -> list[str]:
