@@ -63,6 +63,15 @@ class Cluster:
             conn.execute(f'CREATE SCHEMA "{name}"')
         return self.url(database, name)
 
+    def copy_database(self, template: str) -> str:
+        """A new database copied from ``template`` (which nobody may be connected to); returns its URL."""
+        import psycopg
+
+        name = "t_" + uuid.uuid4().hex[:12]
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        return self.url(name)
+
     def stop(self) -> None:
         _run_as_postgres(
             [str(self.bin / "pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import sqlite3
 
 import pandas as pd
 import pytest
 
 from lib import quality, storage
 from lib.clock import IST, UTC, to_ts
+from lib.storage import dialect
 from lib.storage.engine import transaction
 from tests.factories import (
     LINKED_AT,
@@ -23,7 +23,13 @@ from tests.factories import (
 )
 
 
-def _two_accounts(conn: sqlite3.Connection) -> tuple[int, int]:
+@pytest.fixture
+def conn(any_conn: storage.Database) -> storage.Database:
+    """Every test of this module runs on SQLite and on PostgreSQL (issue 12)."""
+    return any_conn
+
+
+def _two_accounts(conn: storage.Database) -> tuple[int, int]:
     add_consumer(conn, "111")
     add_consumer(conn, "222", mobile=STRANGER)
     owner = storage.accounts.create_account(conn, OWNER, now=LINKED_AT)
@@ -141,7 +147,7 @@ def test_seed_household_shape(any_conn):
 # primary-key ranges): refresh_daily must store exactly these rows.
 _DAILY_REFERENCE = """
 WITH r AS (
-    SELECT date(ts, '+330 minutes') AS day, ts, kwh, balance_inr FROM readings WHERE consumer_id = :cid
+    SELECT {day_of_ts} AS day, ts, kwh, balance_inr FROM readings WHERE consumer_id = :cid
 ),
 per_day AS (
     SELECT day, sum(kwh) AS kwh, count(*) AS intervals, max(kwh) AS peak_kwh FROM r GROUP BY day
@@ -150,10 +156,10 @@ closing AS (
     SELECT day, balance_inr FROM (
         SELECT day, balance_inr, row_number() OVER (PARTITION BY day ORDER BY ts DESC) AS n
         FROM r WHERE balance_inr IS NOT NULL
-    ) WHERE n = 1
+    ) AS ranked WHERE n = 1
 ),
 paid AS (
-    SELECT date(ts, '+330 minutes') AS day, sum(amount_inr) AS amount
+    SELECT {day_of_ts} AS day, sum(amount_inr) AS amount
     FROM recharges WHERE consumer_id = :cid GROUP BY day
 ),
 days AS (SELECT day FROM per_day UNION SELECT day FROM paid)
@@ -167,13 +173,18 @@ ORDER BY days.day
 """
 
 
-def _stored_daily(conn: sqlite3.Connection, consumer_id: str) -> list[tuple]:
+def _reference_daily(conn: storage.Database, consumer_id: str) -> list[tuple]:
+    sql = _DAILY_REFERENCE.format(day_of_ts=dialect.ist_day(conn, "ts"))
+    return [tuple(row) for row in conn.execute(sql, {"cid": consumer_id})]
+
+
+def _stored_daily(conn: storage.Database, consumer_id: str) -> list[tuple]:
     return [
         tuple(row)
         for row in conn.execute(
             "SELECT consumer_id, day, kwh, intervals, peak_kwh, closing_balance_inr, recharge_inr FROM daily "
-            "WHERE consumer_id = ? ORDER BY day",
-            (consumer_id,),
+            "WHERE consumer_id = :cid ORDER BY day",
+            {"cid": consumer_id},
         )
     ]
 
@@ -212,7 +223,7 @@ def test_refresh_daily_matches_a_plain_group_by(conn):
             ],
         )
         storage.readings.refresh_daily(conn, "111")
-    expected = [tuple(row) for row in conn.execute(_DAILY_REFERENCE, {"cid": "111"})]
+    expected = _reference_daily(conn, "111")
     assert [row[1] for row in expected] == [
         "2026-11-18",
         "2026-11-19",

@@ -16,7 +16,7 @@ PostgreSQL, the standard library's sqlite3 under SQLite) and statements are ``te
 Rules (docs/research/otp-security.md section 5, docs/DEPLOY.md):
 - SQLite: WAL, ``synchronous=FULL``, foreign keys on and a 10 s busy timeout on *every* connection; no pool
   (an SQLite connection costs ~0.1 ms, and a pool would keep file handles and the WAL open);
-- PostgreSQL: a pool of 5 (+10) connections per process, checked before use (``pool_pre_ping``);
+- PostgreSQL: a pool of 5 (+30 at peaks) connections per process, checked before use (``pool_pre_ping``);
 - a connection per operation (``with open_db() as conn:``) or per thread, never one shared across
   Streamlit sessions; every connection is in autocommit, and writes run in ``transaction(conn)``
   (``BEGIN IMMEDIATE`` on SQLite, ``BEGIN`` on PostgreSQL, where the rows a race is decided on are
@@ -347,7 +347,7 @@ def _postgresql_engine(target: str) -> sqlalchemy.Engine:
         engine_url(target),
         isolation_level="AUTOCOMMIT",
         pool_size=5,
-        max_overflow=10,
+        max_overflow=30,
         pool_pre_ping=True,
         connect_args={"connect_timeout": BUSY_TIMEOUT_MS // 1000},
     )
