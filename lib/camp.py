@@ -118,4 +118,4 @@ def prepare_camp_database(settings: Settings, *, now: dt.datetime | None = None)
     finally:
         conn.close()
     if empty:
-        reset_demo(settings.db_path, now=now)
+        reset_demo(Path(settings.db_path), now=now)  # a file: check_camp_settings refused a server URL

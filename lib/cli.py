@@ -702,7 +702,7 @@ class OutputRefused(Exception):
 _DB_SIDECARS = ("", "-wal", "-shm", "-journal")
 
 
-def guard_output(path: Path, *, inputs: list[Path], db_path: Path) -> None:
+def guard_output(path: Path, *, inputs: list[Path], db_path: Path | str) -> None:
     """Refuse an output path (``--rejects``, ``--out``) that is, or leads to, the input file, the database
     (or its WAL/journal files), a symlink (never followed: a planted link must not redirect the write)
     or something that is not a regular file. Raises ``OutputRefused`` with the operator's message.
@@ -720,7 +720,8 @@ def guard_output(path: Path, *, inputs: list[Path], db_path: Path) -> None:
     if path.is_symlink():
         raise OutputRefused(f"refusing to write to {path}: it is a symbolic link; choose another output path")
     protected = [(p, "the input file") for p in inputs]
-    protected += [(Path(f"{db_path}{suffix}"), "the database") for suffix in _DB_SIDECARS]
+    if not storage.engine.is_url(db_path):  # a PostgreSQL server has no file here to overwrite
+        protected += [(Path(f"{db_path}{suffix}"), "the database") for suffix in _DB_SIDECARS]
     target = path.resolve()
     for other, what in protected:
         same = target == other.resolve()

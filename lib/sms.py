@@ -353,12 +353,14 @@ def sent_today(conn: Database, now: str | None = None, share: str | None = None)
 def budget_left(
     conn: Database, settings: Settings, now: str | None = None, *, kind: str | None = None
 ) -> int:
-    """How many more SMS today: of the whole budget, or (``kind`` given) of that kind's share."""
-    total = max(0, settings.sms_daily_budget - sent_today(conn, now))
+    """How many more SMS today: of the whole budget, or (``kind`` given) of that kind's share (the counter
+    rows that every send reserves against, migration ``0013_counters``)."""
+    day = from_ts(now or to_ts(now_utc())).astimezone(IST).date().isoformat()
+    total = max(0, settings.sms_daily_budget - conn.sms.budget_used(day, "all"))
     if kind is None:
         return total
     share = share_of(kind)
-    return min(total, max(0, share_budget(settings, share) - sent_today(conn, now, share)))
+    return min(total, max(0, share_budget(settings, share) - conn.sms.budget_used(day, share)))
 
 
 # --- internals ----------------------------------------------------------------------------------
@@ -417,14 +419,22 @@ def _reserve_budget(
 ) -> int | None:
     """Inside the caller's transaction: log this attempt against today's budget and its share (its log
     id), or refuse (None) and audit the exhausted share once a day."""
-    used = sent_today(conn, ts)
     budget = settings.sms_daily_budget
     share = share_of(kind)
-    if budget_left(conn, settings, ts, kind=kind) <= 0:
+    day = from_ts(ts).astimezone(IST).date().isoformat()
+    # The share's counter first, then the whole day's: each a conditional upsert on its row (issue 12), so
+    # the caps hold with concurrent senders on many servers; a refusal by the second gives the first back.
+    used = None
+    if conn.sms.reserve_budget(day, share, share_budget(settings, share)) is not None:
+        used = conn.sms.reserve_budget(day, "all", budget)
+        if used is None:
+            conn.sms.release_budget(day, share)
+    if used is None:
         reason = f"{share} share of the daily budget {budget} used up"
         if not conn.audit.exists_between_reason("sms_budget_exhausted", *_today(ts), reason):
             audit.record(conn, "sms_budget_exhausted", reason=reason, now=ts)
         return None
+    used -= 1  # sent before this one
     log_id = conn.sms.log_attempt(ts=ts, gateway=gateway, kind=kind, destination_masked=masked)
     if used + 1 >= budget / 2 and not _audited_today(conn, "sms_budget_half", ts):
         audit.record(conn, "sms_budget_half", reason=f"{used + 1} of {budget} SMS used today", now=ts)

@@ -434,3 +434,35 @@ def test_the_sender_survives_a_failing_pass(db_path, gateway, caplog):
 
     sms.run_sender(broken_db, lambda: settings, stop=stop, poll_seconds=0.0)
     assert len(calls) == 2 and "delivery pass failed" in caplog.text
+
+
+def test_the_budget_counter_holds_its_cap_under_racing_senders(backend):
+    """Issue 12: 12 threads (each its own connection and transaction) reserve against a cap of 5 on one
+    counter row: exactly 5 are counted, on SQLite and on PostgreSQL."""
+    import threading
+
+    storage.migrate(storage.connect(backend))
+    barrier = threading.Barrier(12)
+    granted: list[int] = []
+    lock = threading.Lock()
+
+    def race() -> None:
+        conn = storage.connect(backend)
+        try:
+            barrier.wait()
+            with storage.transaction(conn):
+                count = conn.sms.reserve_budget("2026-11-25", "signin", 5)
+            if count is not None:
+                with lock:
+                    granted.append(count)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=race) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(granted) == [1, 2, 3, 4, 5]
+    with storage.open_db(backend, run_migrations=False) as conn:
+        assert conn.sms.budget_used("2026-11-25", "signin") == 5

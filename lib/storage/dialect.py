@@ -149,4 +149,4 @@ def column_names(conn: Any, table: str) -> list[str]:
 
 
 def _name(conn: _HasDialect | type) -> str:
-    return str(conn.dialect)
+    return str(getattr(conn, "dialect", ""))

@@ -168,3 +168,40 @@ def finish_queued(conn: Conn, queue_id: int, claim: str) -> bool:
         {"queue_id": queue_id, "claim": claim},
     )
     return int(cursor.rowcount) == 1
+
+
+@raises_storage_error
+def reserve_budget(conn: Conn, day: str, share: str, cap: int) -> int | None:
+    """Count one more SMS of ``share`` on IST ``day`` if fewer than ``cap`` are counted; returns the new
+    count, or None when the cap is reached (nothing counted). One conditional upsert on a counter row
+    (migration ``0013_counters``): concurrent senders on any number of servers never pass the cap.
+
+    >>> from lib import storage
+    >>> with storage.open_db(":memory:") as conn:
+    ...     [reserve_budget(conn, "2026-11-25", "signin", 2) for _ in range(3)], budget_used(conn, "2026-11-25", "signin")
+    ([1, 2, None], 2)
+    """
+    return conn.execute(
+        "INSERT INTO sms_budget (day, share, sent) SELECT :day, :share, 1 WHERE :cap > 0 "
+        "ON CONFLICT (day, share) DO UPDATE SET sent = sms_budget.sent + 1 WHERE sms_budget.sent < :cap "
+        "RETURNING sent",
+        {"day": day, "share": share, "cap": int(cap)},
+    ).scalar()
+
+
+@raises_storage_error
+def release_budget(conn: Conn, day: str, share: str) -> None:
+    """Take back one SMS counted by :func:`reserve_budget` (another share's cap refused the send)."""
+    conn.execute(
+        "UPDATE sms_budget SET sent = sent - 1 WHERE day = :day AND share = :share AND sent > 0",
+        {"day": day, "share": share},
+    )
+
+
+@raises_storage_error
+def budget_used(conn: Conn, day: str, share: str) -> int:
+    """SMS counted against ``share`` (or ``'all'``) on IST ``day``."""
+    value = conn.execute(
+        "SELECT sent FROM sms_budget WHERE day = :day AND share = :share", {"day": day, "share": share}
+    ).scalar()
+    return int(value or 0)
