@@ -362,6 +362,38 @@ def resend_link(
     )
 
 
+def pending_link(conn: Database, account_id: int, *, now: dt.datetime | None = None) -> SendOutcome | None:
+    """The "Add Another Meter" OTP this account asked for and can still enter, as its "sent" answer, or None.
+
+    The page resumes it after a reload, in a second tab, or on another app server (the challenge belongs to
+    the account, ``otp.requester_id``); it looks the same for a real and an unknown consumer ID (a decoy
+    challenge resumes like a real one).
+    """
+    row = conn.otp.newest_live_link(account_id, to_ts(now or now_utc()))
+    if row is None:
+        return None
+    return SendOutcome(
+        "sent",
+        challenge_id=str(row["challenge_id"]),
+        destination_masked=str(row["destination_masked"]),
+        subject=str(row["subject"]),
+    )
+
+
+def cancel_link(
+    conn: Database, account_id: int, challenge_id: str, *, now: dt.datetime | None = None
+) -> None:
+    """ "Cancel" under "Add Another Meter": the pending challenge takes no code any more (so it is not
+    resumed), whoever's server asked for it; another account's challenge is never touched."""
+    ts = to_ts(now or now_utc())
+    with conn.transaction():
+        row = conn.otp.newest_live_link(account_id, ts)
+        if row is not None and row["challenge_id"] == challenge_id:
+            conn.otp.kill_open_challenges(
+                "link", account_id, str(row["subject"]), ts=ts, reason="cancelled", requester=f"a{account_id}"
+            )
+
+
 def verify_link(
     conn: Database,
     settings: Settings,

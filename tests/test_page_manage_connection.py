@@ -169,10 +169,34 @@ def test_unknown_and_real_consumer_ids_look_the_same(app_env, account_id, lang):
         return [(type(e).__name__, re.sub(r"\d", "N", str(getattr(e, "value", "")))) for e in at.main]
 
     real = start_link(app(lang, account_id), lang, "DEMO-9001")
+    seen = shape(real), [ti.label for ti in real.text_input], [b.label for b in real.button]
+    click(real, t("auth_cancel", lang))  # else the next session resumes it (test_a_pending_link_is_resumed)
     unknown = start_link(app(lang, account_id), lang, "DEMO-4040")
-    assert shape(real)[:8] == shape(unknown)[:8]
-    assert [ti.label for ti in real.text_input] == [ti.label for ti in unknown.text_input]
-    assert [b.label for b in real.button] == [b.label for b in unknown.button]
+    assert seen[0][:8] == shape(unknown)[:8]
+    assert seen[1] == [ti.label for ti in unknown.text_input]
+    assert seen[2] == [b.label for b in unknown.button]
+
+
+@pytest.mark.parametrize("typed", ["DEMO-9001", "DEMO-4040"])
+def test_a_pending_link_is_resumed_in_a_new_session_and_cancel_ends_it(app_env, account_id, typed):
+    """Issue 12: an "Add Another Meter" OTP belongs to the account, so a reload, a second tab or another app
+    server (each a new session) shows its OTP step; a real and an unknown ID resume alike; Cancel ends it."""
+    first = start_link(app("en", account_id), "en", typed)
+    masked = [s.value for s in first.success]
+    second = app("en", account_id)  # a new session: no flow in its state
+    assert [ti.key for ti in second.text_input][:1] == ["link_otp_input"]
+    assert [s.value for s in second.success] == masked
+    if typed == "DEMO-9001":  # the code sent through the first session links through the second
+        second.text_input(key="link_otp_input").input(outbox_code(app_env))
+        second.text_input(key="link_nickname_input").input("Ghar")
+        click(second, t("auth_verify_otp", "en"))
+        with storage.open_db(app_env) as conn:
+            assert conn.accounts.is_linked(account_id, "DEMO-9001")
+        assert [ti.key for ti in app("en", account_id).text_input][:1] == ["link_consumer_input"]
+        return
+    click(second, t("auth_cancel", "en"))
+    third = app("en", account_id)
+    assert [ti.key for ti in third.text_input][:1] == ["link_consumer_input"]
 
 
 def wrong_code(code: str) -> str:

@@ -92,6 +92,26 @@ def live_challenge_row(
 
 
 @raises_storage_error
+def newest_live_link(conn: Conn, account_id: int, ts: str) -> dict[str, Any] | None:
+    """The newest "Add Another Meter" challenge this account asked for that still takes a code at ``ts``
+    (any consumer ID): ``challenge_id, subject, destination_masked, created_at``, or None. The flow resumes
+    it after a reload or on another app server (issue 12); a sign-in challenge belongs to its browser
+    session and is never resumed elsewhere."""
+    row = (
+        conn.execute(
+            "SELECT challenge_id, subject, destination_masked, created_at FROM otp_challenges "
+            "WHERE purpose = 'link' AND account_id = :account_id AND requester = :requester "
+            "AND consumed_at IS NULL AND dead_at IS NULL AND expires_at > :ts "
+            "ORDER BY created_at DESC LIMIT 1",
+            {"account_id": account_id, "requester": f"a{account_id}", "ts": ts},
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+@raises_storage_error
 def insert_challenge(
     conn: Conn,
     *,

@@ -123,6 +123,7 @@ def _draw_connection(ctx: PageContext, account_id: int, connection: dict[str, An
 def _draw_add_meter(ctx: PageContext, account_id: int) -> None:
     st.subheader(ctx.t("auth_add_title"))
     flow = add_meter_flow(ctx, account_id)
+    otp_flow.resume(ctx, flow)  # an OTP asked for before a reload, or through another app server
     if not otp_flow.in_progress(flow):
         st.caption(ctx.t("auth_add_intro"))
         otp_flow.draw_send_form(ctx, flow, label=ctx.t("auth_consumer_id_label"))
@@ -164,4 +165,6 @@ def add_meter_flow(ctx: PageContext, account_id: int) -> otp_flow.OtpFlow:
         ),
         on_verified=linked,
         fields=(otp_flow.Field("nickname_input", "auth_nickname_label", auth.MAX_NICKNAME_CHARS),),
+        pending=lambda conn: auth.pending_link(conn, account_id),
+        cancel=lambda conn, challenge_id: auth.cancel_link(conn, account_id, challenge_id),
     )

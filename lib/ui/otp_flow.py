@@ -76,6 +76,11 @@ class OtpFlow:
     verify: Callable[[storage.Conn, str, str, str, dict[str, str], str | None], auth.VerifyOutcome]
     on_verified: Callable[[auth.VerifyOutcome], None]
     fields: tuple[Field, ...] = ()
+    # A flow whose challenge belongs to the account (links) resumes it after a reload, in another tab or
+    # on another app server: ``pending(conn)`` is the stored challenge's "sent" answer, ``cancel(conn,
+    # challenge_id)`` ends it when the way back is taken (else it would come straight back).
+    pending: Callable[[storage.Conn], auth.SendOutcome | None] | None = None
+    cancel: Callable[[storage.Conn, str], None] | None = None
 
     def key(self, what: str) -> str:
         """This flow's session key for ``what``: ``key("ended") == "signin_ended"``."""
@@ -122,6 +127,24 @@ def requester() -> Requester:
 def in_progress(flow: OtpFlow) -> bool:
     """Whether the flow is past "Send OTP" (a challenge is pending in this session)."""
     return st.session_state.get(flow.key("challenge_id")) is not None
+
+
+def resume(ctx: PageContext, flow: OtpFlow) -> bool:
+    """Take up the flow's stored challenge (``OtpFlow.pending``) at this session's first sight of the flow
+    (a reload, a second tab, another app server); whether it did. Once per session only: a tab in which
+    someone is typing another consumer ID is never taken over by another tab's challenge."""
+    state = st.session_state
+    if flow.pending is None or in_progress(flow) or state.get(flow.key("resume_checked")):
+        return False
+    state[flow.key("resume_checked")] = True
+    with ctx.db() as conn:
+        outcome = flow.pending(conn)
+    if outcome is None or outcome.challenge_id is None:
+        return False
+    state[flow.key("challenge_id")] = outcome.challenge_id
+    state[flow.key(flow.subject)] = outcome.subject
+    state[flow.key("masked")] = outcome.destination_masked
+    return True
 
 
 def clear(flow: OtpFlow) -> None:
@@ -176,6 +199,10 @@ def draw_otp_step(ctx: PageContext, flow: OtpFlow) -> None:
         code, verify = "", False
         resend, back = _draw_ended(ctx, flow, ended)
     if back:
+        challenge_id = state.get(flow.key("challenge_id"))
+        if flow.cancel is not None and challenge_id:
+            with ctx.db() as conn:
+                flow.cancel(conn, str(challenge_id))
         clear(flow)
         st.rerun()
     if resend:
