@@ -327,3 +327,45 @@ def test_refresh_daily_minutes_peak_kw_and_export_follow_each_readings_interval(
     assert minutes_covered == pytest.approx(minutes.sum())
     assert peak_kw == pytest.approx(kw.max())
     assert export == pytest.approx(0.2 * len(range(0, len(rows), 4)))
+
+
+def test_refresh_daily_with_the_importers_known_days_gives_the_same_rows(conn):
+    """``known_days`` (issue 11, benchmark): a day whose stored count matches the caller's takes its step
+    from the caller; any other day of the range is checked reading by reading. Even 30- and 15-minute
+    days, a change of capture period, a lone reading, a day with readings stored before (count differs:
+    a wrong claimed step is ignored) and a day the caller does not know give the rows the SQL check gives."""
+    from lib.importing.write import day_grids
+
+    add_consumer(conn, "111")
+    start = dt.datetime(2026, 11, 19, 18, 30, tzinfo=UTC)  # 00:00 IST on 20 Nov
+    day = dt.timedelta(days=1)
+    stamps = [start + dt.timedelta(minutes=30 * i) for i in range(48)]  # 20 Nov: 30 minutes
+    stamps += [start + day + dt.timedelta(minutes=15 * i) for i in range(96)]  # 21 Nov: 15 minutes
+    stamps += [start + 2 * day + dt.timedelta(minutes=30 * i) for i in range(20)]  # 22 Nov: 30, then 10
+    stamps += [stamps[-1] + dt.timedelta(minutes=10 * i) for i in range(1, 30)]
+    stamps += [start + 3 * day + dt.timedelta(hours=7)]  # 23 Nov: one reading
+    earlier = [start + 4 * day + dt.timedelta(minutes=30 * i) for i in range(0, 48, 2)]  # 24 Nov, hourly
+    stamps += [start + 4 * day + dt.timedelta(minutes=30 * i) for i in range(1, 48, 2)]  # + the half hours
+    unknown = [start + 5 * day + dt.timedelta(minutes=5 * i) for i in range(12)]  # 25 Nov: not told
+    rng = random.Random(11)  # noqa: S311 - test data
+    rows = [("111", to_ts(ts), round(rng.uniform(0.0, 0.6), 3), 100.0 - i) for i, ts in enumerate(stamps)]
+    with transaction(conn):
+        storage.readings.insert_readings(conn, [("111", to_ts(ts), 0.3, None) for ts in earlier + unknown])
+        storage.readings.insert_readings(conn, rows)
+        storage.readings.refresh_daily(conn, "111")
+    expected = _stored_daily(conn, "111")
+    minutes = {row[0]: tuple(row) for row in conn.execute("SELECT day, minutes, peak_kw FROM daily")}
+    # 22 Nov: 19 half hours, then 30 readings of 10 minutes (the last takes the gap before it)
+    assert [m[1] for m in minutes.values()] == [1440.0, 1440.0, 19 * 30 + 30 * 10, 30.0, 1440.0, 60.0]
+
+    known = day_grids([row[1] for row in rows], {})
+    assert known["2026-11-20"] == (48, 30.0) and known["2026-11-21"] == (96, 15.0)
+    assert known["2026-11-22"] == (49, None) and known["2026-11-23"] == (1, None)
+    assert known["2026-11-24"] == (24, 60.0)  # the file's hourly half: 24 stored readings more that day
+    with transaction(conn):
+        conn.execute("DELETE FROM daily")
+        storage.readings.refresh_daily(conn, "111", "2026-11-20", "2026-11-25", known_days=known)
+    assert _stored_daily(conn, "111") == expected
+    assert [tuple(r) for r in conn.execute("SELECT day, minutes, peak_kw FROM daily")] == list(
+        minutes.values()
+    )

@@ -66,7 +66,7 @@ from lib.importing.rules import (
     zone_for,
 )
 from lib.importing.sources import CsvSource, GreenButtonSource, Progress, column_index, row_lines
-from lib.importing.write import all_or_nothing, ist_day, stored_conflicts
+from lib.importing.write import all_or_nothing, day_grids, ist_day, stored_conflicts
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -294,12 +294,20 @@ def _read_readings(
         rejects.add(error, row)
 
     tops: dict[str, tuple[float, str]] = {}  # consumer -> largest energy seen at a chunk's peak, its ts
+    # consumer -> ts of every reading written: each is stored afterwards (added, equal to the stored one, or
+    # a conflict the stored one wins), so the daily roll-ups need not check their spacing in SQL
+    written: dict[str, list[str]] = {}
 
     def flush() -> None:
         energies = np.fromiter(map(itemgetter(2), pending), dtype=np.float64, count=len(pending))
         top = pending[int(energies.argmax())]
         if top[2] > tops.get(top[0], (-1.0, ""))[0]:
             tops[top[0]] = (top[2], top[1])
+        ids = list(map(itemgetter(0), pending))
+        stamps = list(map(itemgetter(1), pending))
+        bounds = [0, *compress(range(1, len(ids)), map(ne, ids, islice(ids, 1, None))), len(ids)]
+        for a, b in zip(bounds[:-1], bounds[1:], strict=False):
+            written.setdefault(ids[a], []).extend(stamps[a:b])
         added = conn.readings.insert_readings(pending)
         report.added += added
         conflicts = 0
@@ -598,10 +606,12 @@ def _read_readings(
     if registers:  # the last register reading per consumer: the next register import's baseline
         conn.readings.save_register_states([(cid, ts, kwh) for cid, (ts, kwh, _, _) in registers.items()])
     if report.added:
+        epochs: dict[str, int] = {}
         for cid, state in sorted(states.items()):
             first, last = state.span()  # type: ignore[misc]
             first = min(first, carried.get(cid, first))  # a step from the stored baseline starts there
-            conn.readings.refresh_daily(cid, ist_day(first), ist_day(last))
+            grids = day_grids(written.get(cid, ()), epochs)
+            conn.readings.refresh_daily(cid, ist_day(first), ist_day(last), known_days=grids)
         conn.meta.bump_data_version(sorted(states))
 
 

@@ -9,9 +9,11 @@ rejects CSV. Any exception rolls back and discards the rejects file. ``finish_re
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from lib.clock import IST, UTC
 from lib.importing.report import ImportFailed, ImportReport, Rejects, default_rejects_path
@@ -84,6 +86,56 @@ def ist_day(ts: str) -> str:
     return (
         dt.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).astimezone(IST).date().isoformat()
     )
+
+
+_IST_OFFSET_S = 19_800  # +05:30, India's offset since October 1945 (imports refuse times before 2000)
+_EPOCH_DAY = dt.date(1970, 1, 1)
+
+
+def day_grids(times: Sequence[str], epochs: dict[str, int]) -> dict[str, tuple[int, float | None]]:
+    """Per IST day, how one connection's readings ``times`` (stored UTC text) lie: ``{day: (n, step)}``,
+    n distinct readings and, when n >= 2 and every gap between neighbours of that day is the same, that
+    step in minutes (else None). ``epochs`` caches Unix seconds per text (meters share one time grid).
+
+    What ``storage.readings.refresh_daily(known_days=...)`` takes instead of checking every reading's
+    spacing in SQL. The step is ``(last - first) / (n - 1) / 60``, the same float as the SQL check gives.
+    Column-wise (numpy): about 0.3 s for a million readings.
+
+    >>> day_grids(["2026-11-24T18:30:00Z", "2026-11-24T19:00:00Z", "2026-11-24T19:30:00Z",
+    ...            "2026-11-25T18:30:00Z", "2026-11-25T18:45:00Z", "2026-11-25T19:30:00Z"], {})
+    {'2026-11-25': (3, 30.0), '2026-11-26': (3, None)}
+    """
+    if not times:
+        return {}
+    try:
+        seconds = np.fromiter(map(epochs.__getitem__, times), dtype=np.int64, count=len(times))
+    except KeyError:  # texts not seen yet: parsed once each
+        for text in set(times).difference(epochs):
+            moment = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            epochs[text] = int(moment.timestamp())
+        seconds = np.fromiter(map(epochs.__getitem__, times), dtype=np.int64, count=len(times))
+    if not (seconds[1:] > seconds[:-1]).all():  # out of order or repeated: sort, once each
+        seconds = np.unique(seconds)
+    days = (seconds + _IST_OFFSET_S) // 86_400
+    starts = np.flatnonzero(np.diff(days, prepend=days[0] - 1))
+    ends = np.append(starts[1:], len(seconds))
+    # gaps within a day; the slot after each day's last reading holds a sentinel (min: huge, max: -1)
+    gaps = np.diff(seconds, append=seconds[-1])
+    low, high = gaps.copy(), gaps.copy()
+    low[ends - 1], high[ends - 1] = np.iinfo(np.int64).max, -1
+    even = (np.minimum.reduceat(low, starts) == np.maximum.reduceat(high, starts)).tolist()
+    counts = (ends - starts).tolist()
+    spans = (seconds[ends - 1] - seconds[starts]).tolist()
+    grids: dict[str, tuple[int, float | None]] = {}
+    for day, n, span, flat in zip(days[starts].tolist(), counts, spans, even, strict=True):
+        label = _DAY_LABELS.get(day)
+        if label is None:
+            label = _DAY_LABELS[day] = (_EPOCH_DAY + dt.timedelta(days=day)).isoformat()
+        grids[label] = (n, span / (n - 1) / 60.0 if n > 1 and flat else None)
+    return grids
+
+
+_DAY_LABELS: dict[int, str] = {}  # day number since 1970-01-01 -> ISO date text
 
 
 def finish(conn: Database, report: ImportReport, spans: dict[str, tuple[str, str]]) -> None:
