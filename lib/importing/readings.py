@@ -28,7 +28,7 @@ from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice
-from operator import itemgetter, lt, ne
+from operator import itemgetter, ne
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -66,7 +66,7 @@ from lib.importing.rules import (
     zone_for,
 )
 from lib.importing.sources import CsvSource, GreenButtonSource, Progress, column_index, row_lines
-from lib.importing.write import all_or_nothing, day_grids, ist_day, stored_conflicts
+from lib.importing.write import all_or_nothing, day_grids, epoch_seconds, ist_day, stored_conflicts
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -294,20 +294,18 @@ def _read_readings(
         rejects.add(error, row)
 
     tops: dict[str, tuple[float, str]] = {}  # consumer -> largest energy seen at a chunk's peak, its ts
-    # consumer -> ts of every reading written: each is stored afterwards (added, equal to the stored one, or
-    # a conflict the stored one wins), so the daily roll-ups need not check their spacing in SQL
-    written: dict[str, list[str]] = {}
+    # consumer -> every reading written (clean chunks: Unix seconds; the row path: stored ts texts): each
+    # is stored afterwards (added, equal to the stored one, or a conflict the stored one wins), so the
+    # daily roll-ups need not check their spacing in SQL (``write.day_grids``)
+    written: dict[str, list[np.ndarray]] = {}
+    written_texts: dict[str, list[str]] = {}
+    epochs: dict[str, int] = {}  # CSV time text -> Unix seconds of its stored ts (clean chunks)
 
     def flush() -> None:
         energies = np.fromiter(map(itemgetter(2), pending), dtype=np.float64, count=len(pending))
         top = pending[int(energies.argmax())]
         if top[2] > tops.get(top[0], (-1.0, ""))[0]:
             tops[top[0]] = (top[2], top[1])
-        ids = list(map(itemgetter(0), pending))
-        stamps = list(map(itemgetter(1), pending))
-        bounds = [0, *compress(range(1, len(ids)), map(ne, ids, islice(ids, 1, None))), len(ids)]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=False):
-            written.setdefault(ids[a], []).extend(stamps[a:b])
         added = conn.readings.insert_readings(pending)
         report.added += added
         conflicts = 0
@@ -367,6 +365,8 @@ def _read_readings(
                     good_times,
                     bad_times,
                     numbers,
+                    epochs,
+                    written,
                     id_at=id_at,
                     ts_at=ts_at,
                     kwh_at=kwh_at,
@@ -561,10 +561,12 @@ def _read_readings(
                             if exporting
                             else (cid, skipped, energy * share, None)
                         )
+                        written_texts.setdefault(cid, []).append(skipped)
                         add_line(line)
                         add_row(row)
                         kwh = energy * (1.0 - share)
                 add_pending((cid, ts, kwh, balance, export) if exporting else (cid, ts, kwh, balance))
+                written_texts.setdefault(cid, []).append(ts)
                 add_line(line)
                 add_row(row)
                 if len(pending) >= chunk:
@@ -606,11 +608,11 @@ def _read_readings(
     if registers:  # the last register reading per consumer: the next register import's baseline
         conn.readings.save_register_states([(cid, ts, kwh) for cid, (ts, kwh, _, _) in registers.items()])
     if report.added:
-        epochs: dict[str, int] = {}
+        stamp_seconds: dict[str, int] = {}
         for cid, state in sorted(states.items()):
             first, last = state.span()  # type: ignore[misc]
             first = min(first, carried.get(cid, first))  # a step from the stored baseline starts there
-            grids = day_grids(written.get(cid, ()), epochs)
+            grids = day_grids(written_texts.get(cid, ()), stamp_seconds, written.get(cid, ()))
             conn.readings.refresh_daily(cid, ist_day(first), ist_day(last), known_days=grids)
         conn.meta.bump_data_version(sorted(states))
 
@@ -804,6 +806,8 @@ def clean_chunk(
     good_times: dict[str, str],
     bad_times: dict[str, RowProblem],
     numbers: dict[str, float],
+    epochs: dict[str, int] | None = None,
+    written: dict[str, list[np.ndarray]] | None = None,
     *,
     id_at: int | None,
     ts_at: int,
@@ -854,6 +858,16 @@ def clean_chunk(
                 bad_times[text] = problem
                 return None
     stamps = list(map(good_times.__getitem__, texts))
+    # Unix seconds of each stored ts (per distinct text): the order check below and the day grids
+    epochs = {} if epochs is None else epochs
+    try:
+        seconds = np.fromiter(map(epochs.__getitem__, texts), dtype=np.int64, count=count)
+    except KeyError:
+        if len(epochs) > _TIME_CACHE_MAX:
+            epochs.clear()
+        for text in set(texts).difference(epochs):
+            epochs[text] = epoch_seconds(good_times[text])
+        seconds = np.fromiter(map(epochs.__getitem__, texts), dtype=np.int64, count=count)
     # kWh: numbers within 0..max_kwh (NaN fails both comparisons). Meters print few distinct
     # values (0.011, 0.25, ...): float() once per distinct text when they repeat
     energy_texts = list(map(itemgetter(kwh_at), rows))
@@ -909,8 +923,9 @@ def clean_chunk(
         bounds = [0, *starts, count]
         runs = [(a, b, consumers[keys[a]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]  # type: ignore[misc]
     latest: dict[int, str] = {}
+    rising = np.diff(seconds) > 0
     for a, b, state in runs:
-        if b - a > 1 and not all(map(lt, stamps[a : b - 1], stamps[a + 1 : b])):
+        if b - a > 1 and not rising[a : b - 1].all():
             return None
         before = latest.get(id(state)) or (state.times[-1] if state.times else None)
         if before is not None and stamps[a] <= before:
@@ -920,6 +935,8 @@ def clean_chunk(
     for a, b, state in runs:
         state.times.extend(stamps[a:b])
         state.lines.frombytes(_line_numbers(lines[a:b]))
+        if written is not None:
+            written.setdefault(state.consumer_id, []).append(seconds[a:b])
         readings.extend(
             zip([state.consumer_id] * (b - a), stamps[a:b], energies[a:b], balances[a:b], strict=True)
         )
