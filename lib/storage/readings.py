@@ -79,9 +79,11 @@ def refresh_daily(
         ).fetchall()
     )
     first, last = dt.date.fromisoformat(lo), dt.date.fromisoformat(hi)
-    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    bounds = [_ist_midnight_ts(day) for day in days]
-    bounds.append(_ist_midnight_ts(last + _ONE_DAY))
+    days = [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    if first.year >= 1946:  # 00:00 IST is 18:30 UTC the day before (each day's text made once)
+        bounds = [f"{(first - _ONE_DAY).isoformat()}T18:30:00Z"] + [f"{day}T18:30:00Z" for day in days]
+    else:
+        bounds = [_ist_midnight_ts(first + dt.timedelta(days=i)) for i in range(len(days) + 1)]
     cursor = conn.cursor()
     cursor.row_factory = None
     totals: dict[int, tuple[Any, ...]] = {}
@@ -104,10 +106,10 @@ def refresh_daily(
                 step = (last_s - first_s) / (intervals - 1) / 60.0
         else:
             kwh, intervals, peak_kwh, closing, export = totals[index]
-            known = known_days.get(day.isoformat())
+            known = known_days.get(day)
             if known is not None and known[0] == intervals:  # the stored readings are the known ones
                 step = known[1]
-        amount = paid.get(day.isoformat())
+        amount = paid.get(day)
         minutes = peak_kw = None
         if intervals == 1:
             minutes, peak_kw = 30.0, peak_kwh * 2.0
@@ -119,7 +121,7 @@ def refresh_daily(
             ).fetchone()
         if intervals or amount is not None:
             rows.append(
-                (consumer_id, day.isoformat(), kwh, intervals, peak_kwh, closing, amount or 0.0)
+                (consumer_id, day, kwh, intervals, peak_kwh, closing, amount or 0.0)
                 + (export, minutes, None if peak_kw is None else round(peak_kw, 6))
             )
     conn.executemany(
