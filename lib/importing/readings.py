@@ -844,8 +844,10 @@ def clean_chunk(
     # timestamps: every distinct text parses (the same cache as the row path)
     parse = parse or _stamp_parser(zone, time_format, now)
     texts = list(map(itemgetter(ts_at), rows))
-    new = set(texts).difference(good_times)
-    if new:
+    try:  # the usual case on a shared time grid: every text parsed before (the cache holds good ones only)
+        stamps = list(map(good_times.__getitem__, texts))
+    except KeyError:
+        new = set(texts).difference(good_times)
         if len(good_times) + len(new) > _TIME_CACHE_MAX:
             good_times.clear()
             new = set(texts)
@@ -857,7 +859,7 @@ def clean_chunk(
             except RowProblem as problem:
                 bad_times[text] = problem
                 return None
-    stamps = list(map(good_times.__getitem__, texts))
+        stamps = list(map(good_times.__getitem__, texts))
     # Unix seconds of each stored ts (per distinct text): the order check below and the day grids
     epochs = {} if epochs is None else epochs
     try:
@@ -871,29 +873,32 @@ def clean_chunk(
     # kWh: numbers within 0..max_kwh (NaN fails both comparisons). Meters print few distinct
     # values (0.011, 0.25, ...): float() once per distinct text when they repeat
     energy_texts = list(map(itemgetter(kwh_at), rows))
-    distinct = set(energy_texts)
-    if len(distinct) * 2 > count:
-        try:
-            energies = list(map(float, energy_texts))
-        except ValueError:
-            return None
-        kwh = np.array(energies, dtype=np.float64)
-        if not kwh_in_range(kwh, max_kwh).all():
-            return None
-    else:  # the cache holds only good values: texts checked once each
-        new = distinct.difference(numbers)
-        if len(numbers) + len(new) > _NUMBER_CACHE_MAX:
-            numbers.clear()
-            new = distinct
-        for text in new:
+    try:  # every text seen (and checked) before: no set of the chunk's texts
+        energies = list(map(numbers.__getitem__, energy_texts))
+    except KeyError:
+        distinct = set(energy_texts)
+        if len(distinct) * 2 > count:
             try:
-                value = float(text)
+                energies = list(map(float, energy_texts))
             except ValueError:
                 return None
-            if not kwh_in_range(value, max_kwh):
+            kwh = np.array(energies, dtype=np.float64)
+            if not kwh_in_range(kwh, max_kwh).all():
                 return None
-            numbers[text] = value
-        energies = list(map(numbers.__getitem__, energy_texts))
+        else:  # the cache holds only good values: texts checked once each
+            new = distinct.difference(numbers)
+            if len(numbers) + len(new) > _NUMBER_CACHE_MAX:
+                numbers.clear()
+                new = distinct
+            for text in new:
+                try:
+                    value = float(text)
+                except ValueError:
+                    return None
+                if not kwh_in_range(value, max_kwh):
+                    return None
+                numbers[text] = value
+            energies = list(map(numbers.__getitem__, energy_texts))
     if scale != 1.0:
         energies = (np.array(energies, dtype=np.float64) * scale).tolist()
         if not kwh_in_range(np.array(energies), max_kwh).all():
