@@ -167,7 +167,7 @@ def test_strict_import_can_still_write_the_rejects_file(master, tmp_path):
 
 
 def test_interrupted_import_exits_130_and_writes_nothing(master, monkeypatch):
-    def interrupted(conn, rows):
+    def interrupted(conn, rows, **options):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(storage.readings, "insert_readings", interrupted)
@@ -426,9 +426,9 @@ KILLER = textwrap.dedent(
     importing.sources.CHUNK_ROWS = 100
     real = storage.readings.insert_readings
     calls = []
-    def insert_then_die(conn, rows):
+    def insert_then_die(conn, rows, **options):
         calls.append(len(rows))
-        added = real(conn, rows)
+        added = real(conn, rows, **options)
         if len(calls) == int(sys.argv[2]):
             os.kill(os.getpid(), signal.SIGKILL)
         return added

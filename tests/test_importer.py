@@ -628,11 +628,11 @@ def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monke
     real = storage.readings.insert_readings
     calls = []
 
-    def failing(conn, rows):
+    def failing(conn, rows, **options):
         calls.append(len(rows))
         if len(calls) == 10:
             raise RuntimeError("disk on fire")
-        return real(conn, rows)
+        return real(conn, rows, **options)
 
     monkeypatch.setattr(storage.readings, "insert_readings", failing)
     before = dump(master)
@@ -1398,6 +1398,41 @@ def test_green_button_flow_direction_19_is_export_energy_1_import_others_refused
         importing.import_readings(
             master, green_button(other / "odd.xml", [(start + 7200, 300)], flow="4"), consumer_id="101234567"
         )
+
+
+def test_green_button_import_and_export_channels_of_one_meter_as_two_files(master, tmp_path):
+    """Issue 11: the export channel's file fills export_kwh of the readings the import channel's file
+    stored (their kWh stays), adds the times only it has with 0 drawn, and is unchanged when imported
+    again; an export value that differs from a stored one is a conflict, named as export energy."""
+    start = 1795458600  # 2026-11-24 00:00 IST
+    drawn = green_button(tmp_path / "drawn.xml", [(start + 900 * i, v) for i, v in enumerate([300, 250, 0])])
+    sent_rows = [(start + 900 * i, v) for i, v in enumerate([0, 120, 400, 380])]  # one more quarter hour
+    sent = green_button(tmp_path / "sent.xml", sent_rows, flow="19")
+    assert importing.import_readings(master, drawn, consumer_id="101234567").added == 3
+    report = importing.import_readings(master, sent, consumer_id="101234567")
+    assert report.committed and (report.added, report.unchanged, report.rejected) == (4, 0, 0)
+    stored = master.execute(
+        "SELECT kwh, export_kwh FROM readings WHERE consumer_id = '101234567' ORDER BY ts"
+    ).fetchall()
+    assert [tuple(r) for r in stored] == [(0.3, 0.0), (0.25, 0.12), (0.0, 0.4), (0.0, 0.38)]
+    assert export_rows(master, "101234567")["2026-11-24"] == (pytest.approx(0.55), pytest.approx(0.9))
+    (minutes,) = master.execute("SELECT minutes FROM daily WHERE consumer_id = '101234567'").fetchone()
+    assert minutes == 60.0
+    again = importing.import_readings(master, sent, consumer_id="101234567")
+    assert again.committed and (again.added, again.unchanged) == (0, 4)
+    redo = importing.import_readings(master, drawn, consumer_id="101234567")
+    assert redo.unchanged == 3, redo.errors
+    before = dump(master)
+    other = tmp_path / "other"
+    other.mkdir()
+    changed = green_button(other / "sent.xml", [(start + 900, 125)], flow="19")
+    report = importing.import_readings(master, changed, consumer_id="101234567")
+    error = only_error(report)
+    assert (
+        error.reason
+        == "a different export reading (energy sent to the grid) is stored for this consumer and time (0.12 kWh)"
+    )
+    assert dump(master) == before
 
 
 def test_green_button_refuses_doctype_and_other_units(master, tmp_path):

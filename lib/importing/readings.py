@@ -147,6 +147,7 @@ def import_readings(
             raise ImportFailed("unknown_fixed_consumer", consumer_id=consumer_id)
 
     source: CsvSource | GreenButtonSource
+    export_only = False
     if GreenButtonSource.recognises(path):
         if consumer_id is None:
             raise ImportFailed("xml_needs_consumer", path=path)
@@ -154,6 +155,9 @@ def import_readings(
         timestamp, kwh, *export = source.header  # a reverse-flow channel: energy sent to the grid
         columns = ReadingColumns(timestamp=timestamp, kwh=kwh, export=export[0] if export else None)
         energy_unit, decimal, skip_rows, stamp = "kwh", None, None, "start"  # ESPI: start epoch, in Wh
+        # an export channel says nothing of the energy drawn: it fills export_kwh of readings stored
+        # from the same meter's import-channel file (never their kWh), and adds the others with kWh 0
+        export_only = source.export
     else:
         source = CsvSource(path, progress, delimiter=delimiter)
     report = ImportReport(path=path, kind="readings")
@@ -217,6 +221,7 @@ def import_readings(
                 net=kwh_kind == "net",
                 id_kind=id_kind,
                 parse=parse,
+                export_only=export_only,
             ),
         )
     finally:
@@ -250,6 +255,7 @@ def _read_readings(
     net: bool = False,
     id_kind: str = "consumer",
     parse: _Parse | None = None,
+    export_only: bool = False,
 ) -> None:
     """The hot loop: parse, validate and write readings chunk by chunk (inside the transaction).
 
@@ -306,17 +312,19 @@ def _read_readings(
         top = pending[int(energies.argmax())]
         if top[2] > tops.get(top[0], (-1.0, ""))[0]:
             tops[top[0]] = (top[2], top[1])
-        added = conn.readings.insert_readings(pending)
+        added = conn.readings.insert_readings(pending, fill_export=export_only)
         report.added += added
         conflicts = 0
         if added < len(pending):
-            for i, stored in stored_conflicts(conn, pending):
+            for i, stored in stored_conflicts(conn, pending, export_only=export_only):
                 conflicts += 1
                 bad(
                     pending_lines[i],
                     kwh_at,
                     pending_rows[i][kwh_at],
-                    RowProblem("conflict_stored", kwh=stored[0], balance=stored[1]),
+                    RowProblem("conflict_stored_export", export=stored[2])
+                    if export_only
+                    else RowProblem("conflict_stored", kwh=stored[0], balance=stored[1]),
                     pending_rows[i],
                 )
         report.unchanged += len(pending) - added - conflicts

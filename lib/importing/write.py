@@ -63,9 +63,13 @@ def all_or_nothing(
 
 
 def stored_conflicts(
-    conn: Database, pending: list[Reading]
+    conn: Database, pending: list[Reading], *, export_only: bool = False
 ) -> Iterator[tuple[int, tuple[float, float | None, float | None]]]:
-    """Indexes of ``pending`` readings whose stored reading differs, with the stored (kWh, balance, export)."""
+    """Indexes of ``pending`` readings whose stored reading differs, with the stored (kWh, balance, export).
+
+    ``export_only`` (an export channel's readings, ``insert_readings(fill_export=True)``): only the export
+    energy is compared; the stored kWh and balance come from the meter's import channel. Export energy is
+    compared only for rows that carry it (5-tuples)."""
     by_consumer: dict[str, list[int]] = {}
     for i, row in enumerate(pending):
         by_consumer.setdefault(row[0], []).append(i)
@@ -75,9 +79,12 @@ def stored_conflicts(
         stored = conn.readings.stored_readings(cid, first, last)
         for i in indexes:
             _, ts, kwh, balance, *rest = pending[i]
-            export = rest[0] if rest else None
             have = stored.get(ts)
-            if have is not None and (have[0] != kwh or have[1] != balance or have[2] != export):
+            if have is None:
+                continue
+            # a file without an export channel says nothing of a stored export_kwh (the other channel's)
+            export_differs = bool(rest) and have[2] != rest[0]
+            if export_differs if export_only else (have[0] != kwh or have[1] != balance or export_differs):
                 yield i, have
 
 

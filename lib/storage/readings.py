@@ -268,11 +268,19 @@ def stored_recharge_references(
     }
 
 
-def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -> int:
+def insert_readings(
+    conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]], *, fill_export: bool = False
+) -> int:
     """Bulk-insert ``(consumer_id, ts, kwh, balance_inr)`` tuples, or ``(..., export_kwh)`` 5-tuples from
     a net-metered file (``kwh`` the energy drawn from the grid, ``export_kwh`` the energy sent to it, kWh,
     None when the meter has no export channel); a stored reading with the same ``(consumer_id, ts)`` is
     left untouched. Returns rows added (no transaction of its own).
+
+    ``fill_export`` (5-tuples of an export-only channel, e.g. a Green Button flowDirection 19 file whose
+    ``kwh`` is 0 because that file does not say it): a stored reading without ``export_kwh`` gets the row's
+    ``export_kwh`` and keeps its own ``kwh`` and balance (the import channel of the same meter, imported
+    from another file); each such fill counts as a row added. A stored ``export_kwh`` is never replaced.
+    Raises ``ValueError`` for ``fill_export`` with 4-tuples.
 
     The importer compares the count with the rows given to find conflicts with stored readings.
     A plain INSERT is tried first under a savepoint (about 20% faster than the upsert when nothing
@@ -283,6 +291,13 @@ def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -
         return 0
     columns = "consumer_id, ts, kwh, balance_inr" + (", export_kwh" if len(rows[0]) == 5 else "")
     values = ", ".join("?" * (5 if len(rows[0]) == 5 else 4))
+    if fill_export and len(rows[0]) != 5:
+        raise ValueError("fill_export needs (consumer_id, ts, kwh, balance_inr, export_kwh) rows")
+    on_conflict = (
+        "DO UPDATE SET export_kwh = excluded.export_kwh WHERE readings.export_kwh IS NULL"
+        if fill_export
+        else "DO NOTHING"
+    )
     before = conn.total_changes
     conn.execute("SAVEPOINT insert_readings")
     try:
@@ -291,7 +306,7 @@ def insert_readings(conn: sqlite3.Connection, rows: Iterable[tuple[Any, ...]]) -
         conn.execute("ROLLBACK TO insert_readings")
         before = conn.total_changes  # the rows undone were counted when inserted
         conn.executemany(
-            f"INSERT INTO readings ({columns}) VALUES ({values}) ON CONFLICT (consumer_id, ts) DO NOTHING",
+            f"INSERT INTO readings ({columns}) VALUES ({values}) ON CONFLICT (consumer_id, ts) {on_conflict}",
             rows,
         )
     finally:
