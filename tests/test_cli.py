@@ -293,6 +293,25 @@ def test_export_daily_to_stdout_and_to_a_file(master, tmp_path):
     assert [p.name for p in tmp_path.glob("*daily.csv*")] == ["daily.csv"]  # no temporary file left
 
 
+def test_export_daily_guards_an_id_a_spreadsheet_would_run(db_path, tmp_path):
+    """Issue 13 item 13: a consumer ID is imported text; one starting with = + - @ is written guarded."""
+    consumers = tmp_path / "c.csv"
+    consumers.write_text(
+        'consumer_id,name,registered_mobile\n"=1+2",Asha,9876543210\n@SUM(A1),Ravi,9876543211\n'
+    )
+    readings = tmp_path / "r.csv"
+    readings.write_text(
+        'consumer_id,timestamp,kwh\n"=1+2",2026-11-24T10:00:00,0.5\n@SUM(A1),2026-11-24T10:00:00,0.25\n'
+    )
+    assert run("import-consumers", consumers)[0] == 0
+    assert run("import-readings", readings)[0] == 0
+    for consumer_id in ("=1+2", "@SUM(A1)"):
+        code, out, err = run("export-daily", "--consumer", consumer_id)
+        assert (code, err) == (0, "")
+        (row,) = list(csv.DictReader(io.StringIO(out)))
+        assert row["consumer_id"] == "'" + consumer_id and row["date"] == "2026-11-24"
+
+
 def test_export_daily_refusals(master, tmp_path, capsys):
     code, _, err = run("export-daily", "--consumer", "404", "--out", tmp_path / "x.csv")
     assert code == 1 and "'404' is not in the consumer master" in err
