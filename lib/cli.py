@@ -220,7 +220,8 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
         choices=("start", "end"),
         default="start",
         help="whether each timestamp starts (default) or ends its interval; with end, 00:00 belongs to the day "
-        "before, 24:00 is accepted, and each reading is stored at its interval's start",
+        "before, 24:00 is accepted, and each reading is stored at its interval's start (its own interval: the gap "
+        "to the meter's reading before it)",
     )
     parser.add_argument("--kwh-col", default="kwh", metavar="NAME", help="energy column (kWh)")
     parser.add_argument(

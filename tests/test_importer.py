@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lib import importing, storage
+from lib.clock import IST, to_ts
 from lib.importing import ImportFailed, ReadingColumns
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -1272,6 +1273,42 @@ def test_end_stamp_00_00_of_an_hourly_file_belongs_to_the_day_before(master, tmp
     assert report.committed
     days = export_rows(master, "101234567")
     assert days["2026-11-24"][0] == pytest.approx(3.0) and days["2026-11-25"][0] == pytest.approx(3.0)
+
+
+def test_end_stamps_move_each_reading_by_its_own_meters_interval_anywhere_in_the_file(master, tmp_path):
+    """Issue 11: ``--stamp end`` derives each reading's interval from its meter's own end stamps, not from
+    the first 64 KB: meter A is hourly for 100 days (well past 64 KB) and then reads every 15 minutes,
+    meter B (after A in the file) every 15 minutes throughout, with one missing reading."""
+    start = dt.datetime(2026, 8, 1, 1, 0)  # IST, the end of the hour 00:00-01:00
+    hourly = [start + dt.timedelta(hours=h) for h in range(100 * 24)]
+    quarters = [hourly[-1] + dt.timedelta(minutes=15 * q) for q in range(1, 9)]
+    b_ends = [dt.datetime(2026, 11, 20, 0, 15) + dt.timedelta(minutes=15 * q) for q in range(12) if q != 5]
+    lines = ["consumer_id,timestamp,kwh"]
+    lines += [f"101234567,{t:%Y-%m-%d %H:%M},0.8" for t in hourly + quarters]
+    lines += [f"101234568,{t:%Y-%m-%d %H:%M},0.2" for t in b_ends]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    assert len("\n".join(lines[: 1 + len(hourly)])) > 64 * 1024  # the change comes after the first 64 KB
+    report = importing.import_readings(master, path, stamp="end")
+    assert report.committed and report.added == len(hourly) + len(quarters) + len(b_ends)
+
+    def stored(consumer_id: str) -> list[str]:
+        rows = master.execute("SELECT ts FROM readings WHERE consumer_id = ? ORDER BY ts", (consumer_id,))
+        return [row[0] for row in rows]
+
+    def utc(moments: list[dt.datetime], minutes: int) -> list[str]:
+        return [to_ts((m - dt.timedelta(minutes=minutes)).replace(tzinfo=IST)) for m in moments]
+
+    # each hourly reading starts an hour before its stamp, each quarter-hour one 15 minutes before (the
+    # first quarter hour ends 15 minutes after the last hour ended: no overlap, no gap)
+    assert stored("101234567") == utc(hourly, 60) + utc(quarters, 15)
+    # B: 15 minutes throughout, also after its missing reading (not a 30-minute interval)
+    assert stored("101234568") == utc(b_ends, 15)
+    last_day = master.execute(
+        "SELECT minutes, peak_kw FROM daily WHERE consumer_id = '101234567' AND day = '2026-11-09'"
+    ).fetchone()
+    assert tuple(last_day) == (pytest.approx(8 * 15), pytest.approx(3.2))  # 0.8 kWh in 15 min
+    b_day = master.execute("SELECT minutes FROM daily WHERE consumer_id = '101234568'").fetchone()
+    assert b_day[0] == pytest.approx(11 * 15)
 
 
 @pytest.mark.parametrize(

@@ -20,12 +20,12 @@ column by column (``clean_chunk``); any other chunk, and every chunk of a regist
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import gc
 import math
+import time
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice
 from operator import itemgetter, ne
@@ -119,7 +119,8 @@ def import_readings(
     separate export column instead. ``id_kind="meter-serial"``: the ID column holds meter serial numbers
     (``consumers.meter_serial``). ``columns.date``: a date column joined to the time column's time of day.
     ``stamp="end"``: each timestamp ends its interval (``24:00`` accepted); the reading is stored at its
-    interval's start, one interval earlier (the file's interval, the most common gap of its first rows).
+    interval's start, one interval earlier, each by its own interval: the gap to its meter's reading
+    before (``interval_starts``, one extra pass over the file).
     A Green Button (ESPI XML) file is recognised by its content (``sources.GreenButtonSource``) and needs
     ``consumer_id``.
 
@@ -173,10 +174,15 @@ def import_readings(
         date_at = column_index(header, columns.date, path, delimiter=split) if columns.date else None
         export_at = column_index(header, columns.export, path, delimiter=split) if columns.export else None
         parse = _stamp_parser(zone, time_format, now)
-        if stamp == "end":
-            ends = _stamp_parser(zone, time_format, now, end_minutes=0)
-            minutes = _head_interval_minutes(source, header, id_at, ts_at, date_at, ends)
-            parse = _stamp_parser(zone, time_format, now, end_minutes=minutes)
+        starts: dict[str, dict[str, str]] | None = None
+        if stamp == "end":  # the end stamps as written (24:00 accepted), then each moved to its start
+            parse = _stamp_parser(zone, time_format, now, end_minutes=0)
+            scan = CsvSource(path, None, delimiter=source.delimiter)
+            try:
+                scan.read_header(", ".join(required), required, skip_rows=skip_rows, decimal=source.decimal)
+                starts = interval_starts(scan.rows(), id_at=id_at, ts_at=ts_at, date_at=date_at, parse=parse)
+            finally:
+                scan.close()
         balance_at = (
             column_index(header, columns.balance, path, delimiter=split)
             if columns.balance
@@ -222,6 +228,7 @@ def import_readings(
                 id_kind=id_kind,
                 parse=parse,
                 export_only=export_only,
+                starts=starts,
             ),
         )
     finally:
@@ -256,6 +263,7 @@ def _read_readings(
     id_kind: str = "consumer",
     parse: _Parse | None = None,
     export_only: bool = False,
+    starts: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """The hot loop: parse, validate and write readings chunk by chunk (inside the transaction).
 
@@ -363,7 +371,13 @@ def _read_readings(
                 block_lines: Sequence[int] = range(start + 1, start + 1 + len(block))
             else:  # a quoted value spans lines
                 block_lines = row_lines(block, start)
-            if not register and not exporting and width >= 2 and min(map(len, block)) >= width:
+            if (
+                starts is None
+                and not register
+                and not exporting
+                and width >= 2
+                and min(map(len, block)) >= width
+            ):
                 good = clean_chunk(
                     conn,
                     block,
@@ -428,6 +442,8 @@ def _read_readings(
                         bad(line, ts_at, raw_ts, reason, row)
                         continue
                 assert ts is not None  # parsed above or cached
+                if starts is not None:  # --stamp end: the interval's start, from this meter's own gaps
+                    ts = starts[key.strip() if id_at is not None else ""][ts]
                 # kWh
                 raw_kwh = row[kwh_at]
                 try:
@@ -661,32 +677,75 @@ def _join_date(block: list[list[str]], date_at: int, ts_at: int) -> None:
             row[ts_at] = f"{row[date_at].strip()} {row[ts_at].strip()}"
 
 
-def _head_interval_minutes(
-    source: CsvSource | GreenButtonSource,
-    header: list[str],
+def interval_starts(
+    rows: Iterable[list[str]],
+    *,
     id_at: int | None,
     ts_at: int,
     date_at: int | None,
     parse: _Parse,
-) -> float:
-    """The file's interval in minutes: the most common gap between the first rows of its first meter
-    (read once from the sniffed head of the file), 30 when it cannot be told. ``--stamp end`` moves
-    each reading back by it."""
-    head = [row for row in csv.reader(source.head_lines, delimiter=source.delimiter or ",") if row]
-    try:
-        start = next(i for i, row in enumerate(head) if [c.strip() for c in row] == header) + 1
-    except StopIteration:
-        return 30.0
-    rows = [row for row in head[start:] if len(row) > max(ts_at, date_at or 0, id_at or 0)]
-    if id_at is not None and rows:
-        rows = [row for row in rows if row[id_at] == rows[0][id_at]]
-    if date_at is not None:
-        _join_date(rows, date_at, ts_at)
-    zone_free = []
-    for row in rows:
-        with contextlib.suppress(RowProblem):
-            zone_free.append(parse(row[ts_at]))
-    return typical_interval_minutes(sorted(set(zone_free))) or 30.0
+) -> dict[str, dict[str, str]]:
+    """``--stamp end``: where each reading's interval starts, read from the whole file before the import.
+
+    Returns ``{consumer ID as written, stripped ("" without an ID column): {end ts: start ts}}`` (stored
+    UTC text) for every row whose time ``parse`` reads (the others are the import's bad rows). Each meter's
+    end stamps are taken in time order and each reading lasts from the one before it (``end_stamp_seconds``),
+    so a change of capture period anywhere in the file, or between meters, moves each reading by its own
+    interval. One extra pass over the file, only for ``--stamp end``.
+
+    >>> rows = [["m1", "2026-11-25 00:30"], ["m1", "2026-11-25 01:00"], ["m1", "2026-11-25 01:15"]]
+    >>> interval_starts(rows, id_at=0, ts_at=1, date_at=None,
+    ...                 parse=_stamp_parser(IST, None, now_utc(), end_minutes=0))["m1"]
+    {'2026-11-24T19:00:00Z': '2026-11-24T18:30:00Z', '2026-11-24T19:30:00Z': '2026-11-24T19:00:00Z', \
+'2026-11-24T19:45:00Z': '2026-11-24T19:30:00Z'}
+    """
+    ends: dict[str, set[str]] = {}
+    parsed: dict[str, str | None] = {}
+    for row in rows:  # the texts the import reads: a short row is padded, a date joined only when there
+        if len(row) <= ts_at:
+            continue  # no time: a bad row
+        text = row[ts_at]
+        if date_at is not None and len(row) > date_at:
+            text = f"{row[date_at].strip()} {text.strip()}"
+        ts = parsed.get(text, "")
+        if ts == "":
+            try:
+                ts = parsed[text] = parse(text)
+            except RowProblem:
+                ts = parsed[text] = None
+        if ts is not None:
+            key = (row[id_at] if len(row) > id_at else "").strip() if id_at is not None else ""
+            ends.setdefault(key, set()).add(ts)
+    starts: dict[str, dict[str, str]] = {}
+    for key, stamps in ends.items():
+        ordered = sorted(stamps)
+        seconds = np.fromiter(map(epoch_seconds, ordered), dtype=np.int64, count=len(ordered))
+        begin = (seconds - end_stamp_seconds(seconds)).tolist()
+        starts[key] = {
+            end: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+            for end, at in zip(ordered, begin, strict=True)
+        }
+    return starts
+
+
+def end_stamp_seconds(ends: np.ndarray) -> np.ndarray:
+    """Each end-stamped reading's interval in seconds, from one meter's sorted, distinct end stamps (Unix s):
+    the gap to the reading before; the first reading takes the gap after it, a lone reading 30 minutes. A
+    gap longer than both neighbouring readings' gaps is missing data, not a long interval: it takes the
+    longer neighbour's. The rule of ``lib.quality.reading_minutes`` for start stamps, mirrored in time.
+
+    >>> end_stamp_seconds(np.array([0, 3600, 7200, 8100, 12600, 13500])).tolist()  # 60 min, then 15
+    [3600, 3600, 3600, 900, 900, 900]
+    """
+    if len(ends) < 2:
+        return np.full(len(ends), 1800, dtype=np.int64)
+    gaps = np.diff(ends, prepend=2 * ends[0] - ends[1])  # the first takes the gap after it
+    big = np.iinfo(np.int64).max
+    before = np.concatenate([[-1], gaps[:-1]])  # -1: no neighbour (never longer, never "shorter than")
+    after = np.concatenate([gaps[1:], [-1]])
+    missing = (gaps > np.where(before < 0, big, before)) & (gaps > np.where(after < 0, big, after))
+    missing |= (gaps > before) & (after < 0) & (before >= 0) | (gaps > after) & (before < 0) & (after >= 0)
+    return np.where(missing, np.maximum(before, after), gaps)
 
 
 def typical_interval_minutes(times: Sequence[str], sample: int = 200) -> float | None:
