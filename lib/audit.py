@@ -31,7 +31,6 @@ EVENTS = frozenset(
         "login_failed",
         "sign_out",
         "otp_sent",
-        "otp_send_failed",
         "otp_failed",
         "otp_dead",
         "otp_reuse",

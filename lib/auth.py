@@ -46,7 +46,6 @@ SendStatus = Literal[
     "empty_mobile",
     "invalid_consumer_id",
     "already_linked",
-    "send_failed",
     "cooldown",
     "limited",
     "sms_paused",
@@ -64,7 +63,9 @@ class AuthConfigurationError(RuntimeError):
 @dataclass(frozen=True)
 class SendOutcome:
     """The answer to "Send OTP" / "Resend OTP". Unknown and real consumer IDs both answer "sent" (a decoy
-    masked number for an unknown one); a limited request answers what happened (issue 14): "cooldown"
+    masked number for an unknown one), whatever the SMS gateway then does: the SMS is queued, and a
+    failed delivery is audited, never answered (issue 13 item 5); a limited request answers what
+    happened (issue 14): "cooldown"
     with ``wait_seconds``, "limited" (try later) or "sms_paused" (the day's SMS share is used up)."""
 
     status: SendStatus
@@ -298,7 +299,8 @@ def start_link(
 
     Unknown consumer IDs, IDs linked to other accounts and real ones all answer "sent" with a masked
     number (a stable decoy for unknown IDs) after the same response-time floor; only real ones get an
-    SMS. An ID already linked to *this* account answers "already_linked" (nothing is sent); a limited
+    SMS, queued in the challenge's transaction, so neither the answer nor its time depends on the SMS
+    gateway (issue 13 item 5). An ID already linked to *this* account answers "already_linked" (nothing is sent); a limited
     request answers "cooldown", "limited" or "sms_paused" alike for real and unknown IDs (issue 14).
     """
     typed = normalise_consumer_id(consumer_id_input)
@@ -619,9 +621,33 @@ def _send(
     client: str | None,
 ) -> SendOutcome:
     now = now or now_utc()
+    ts = to_ts(now)
     key = _key(settings)
     subject, destination = target.subject, target.destination
     kind = f"otp_{purpose}"
+
+    def deliver(conn: Database, challenge_id: str, code: str) -> None:
+        """Queue the code's SMS in the issuing transaction: the answer never waits on the gateway, and a
+        gateway's failure reaches the audit log, not the page (issue 13 item 5)."""
+        if destination is None:
+            return
+        minutes = int(otp.CODE_TTL.total_seconds() // 60)
+        shown = otp.format_code(code)
+        if purpose == "login":
+            text = i18n.t("auth_sms_login", lang, code=shown, minutes=minutes)
+        else:
+            text = i18n.t("auth_sms_link", lang, code=shown, minutes=minutes, consumer_id=subject)
+        sms.queue_sms(
+            conn,
+            settings,
+            destination,
+            text,
+            kind=kind,
+            now=ts,
+            challenge_id=challenge_id,
+            valid_for=otp.CODE_TTL,
+        )
+
     issued = otp.issue(
         conn,
         key,
@@ -630,11 +656,12 @@ def _send(
         subject=subject,
         destination=destination,
         now=now,
-        budget_ok=lambda c: sms.budget_left(c, settings, to_ts(now), kind=kind) > 0,
+        budget_ok=lambda c: sms.budget_left(c, settings, ts, kind=kind) > 0,
         session=session,
         client=client,
         owner=target.owner,
         binding=target.binding,
+        deliver=deliver,
     )
     if issued.limited == "cooldown" and issued.reused:
         # A double click: this session's code already went out and still works (issue 10).
@@ -649,17 +676,6 @@ def _send(
         return SendOutcome("sms_paused", subject=subject)
     if issued.limited is not None:
         return SendOutcome("limited", subject=subject)
-    if issued.code is not None and destination is not None:
-        minutes = int(otp.CODE_TTL.total_seconds() // 60)
-        code = otp.format_code(issued.code)
-        if purpose == "login":
-            text = i18n.t("auth_sms_login", lang, code=code, minutes=minutes)
-        else:
-            text = i18n.t("auth_sms_link", lang, code=code, minutes=minutes, consumer_id=subject)
-        result = sms.send_sms(conn, settings, destination, text, kind=kind, now=to_ts(now))
-        if not result.ok:
-            otp.mark_send_failed(conn, issued.challenge_id, reason=result.error or "unknown", now=now)
-            return SendOutcome("send_failed", subject=subject)
     return SendOutcome("sent", issued.challenge_id, issued.destination_masked, subject)
 
 
@@ -684,4 +700,5 @@ def _notify_owner(
         last2=str(account.get("mobile", ""))[-2:],
         date=i18n.format_date(now.astimezone(IST).date(), lang),
     )
-    sms.send_sms(conn, settings, mobile, text, kind="link_notice", now=to_ts(now))
+    with conn.transaction():  # queued: "Verify OTP" never waits on the gateway either
+        sms.queue_sms(conn, settings, mobile, text, kind="link_notice", now=to_ts(now))

@@ -220,7 +220,8 @@ def import_readings(parser: argparse.ArgumentParser) -> Runner:
         choices=("start", "end"),
         default="start",
         help="whether each timestamp starts (default) or ends its interval; with end, 00:00 belongs to the day "
-        "before, 24:00 is accepted, and each reading is stored at its interval's start",
+        "before, 24:00 is accepted, and each reading is stored at its interval's start (its own interval: the gap "
+        "to the meter's reading before it)",
     )
     parser.add_argument("--kwh-col", default="kwh", metavar="NAME", help="energy column (kWh)")
     parser.add_argument(
@@ -535,6 +536,43 @@ def send_alerts(parser: argparse.ArgumentParser) -> Runner:
             f"{result.already_sent} already sent today, {result.failed} failed, {result.sms_off} with SMS off"
         )
         return 1 if result.failed else 0
+
+    return run
+
+
+@command(
+    "send-outbox", "Deliver the SMS queued for the http gateway (OTPs, link notices); --watch keeps going"
+)
+def send_outbox(parser: argparse.ArgumentParser) -> Runner:
+    """Deliver what the dashboard queued for the http SMS gateway: a page only queues its SMS (issue 13
+    item 5) and every dashboard process runs a sender thread; this command empties the queue by hand, or
+    with --watch is the sender of a machine that serves no dashboard. A message that fails at the gateway,
+    or waited past its lifetime (an OTP: 5 minutes), is audited as sms_failed and not retried (the user
+    asks for a new OTP). Exit 1 when a message of this pass failed or expired."""
+    parser.add_argument(
+        "--watch", action="store_true", help="keep delivering until interrupted (poll every 2 s)"
+    )
+
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        import dataclasses
+        import threading
+
+        from lib import sms  # lazy: only the SMS commands need it
+
+        settings = dataclasses.replace(load_settings(), db_path=ctx.db_path)
+        with ctx.open_db() as conn:
+            try:
+                sms.check_sms_configuration(conn, settings)
+            except sms.SmsConfigurationError as error:
+                ctx.warn(str(error))
+                return 1
+            if not args.watch:
+                done = sms.deliver_queued(conn, settings, limit=max(1, conn.sms.queued_count()))
+                ctx.say(f"send-outbox: {done.sent} sent, {done.failed} failed, {done.expired} expired")
+                return 1 if done.failed or done.expired else 0
+        ctx.warn(f"send-outbox: delivering the queue of {ctx.db_path} until interrupted")
+        sms.run_sender(ctx.open_db, lambda: settings, stop=threading.Event())
+        return 0
 
     return run
 

@@ -396,6 +396,7 @@ def issue(
     client: str | None = None,
     owner: bool = False,
     binding: str | None = None,
+    deliver: Callable[[Database, str, str], object] | None = None,
 ) -> Issued:
     """Open a challenge for ``subject`` (sign-in mobile or consumer ID) whose code goes to ``destination``.
 
@@ -408,8 +409,10 @@ def issue(
     nothing to send. When a limit applies, this requester's live challenge is returned again
     (``reused``) or else a challenge that takes no code; ``Issued.code`` is None and ``Issued.limited``
     names the limit ("cooldown", "sends_per_15min", ..., "target_guesses", "sms_budget").
-    The caller sends ``Issued.code`` by SMS *after* this returns (the transaction is committed).
-    Raises ``storage.StorageError`` when the database fails (nothing is then issued).
+    ``deliver(conn, challenge_id, code)`` runs inside the issuing transaction for a new code (never for a
+    decoy or a limited request): it queues the SMS (``lib.sms.queue_sms``), so the challenge and its
+    message commit together and no answer waits on a gateway (issue 13 item 5); an exception it raises
+    rolls both back. Raises ``storage.StorageError`` when the database fails (nothing is then issued).
     """
     now = now or now_utc()
     ts = to_ts(now)
@@ -469,29 +472,9 @@ def issue(
             outcome="decoy" if code is None else "issued",
             now=ts,
         )
+        if code is not None and deliver is not None:
+            deliver(conn, challenge_id, code)
     return Issued(challenge_id, masked, code, None)
-
-
-def mark_send_failed(
-    conn: Database, challenge_id: str, *, reason: str, now: dt.datetime | None = None
-) -> None:
-    """The SMS did not go out: kill the challenge (no code is live) and audit it. Costs no verify attempts."""
-    ts = to_ts(now or now_utc())
-    with conn.transaction():
-        row = conn.otp.challenge_row(challenge_id)
-        if row is None:
-            return
-        conn.otp.kill_challenge(challenge_id, ts=ts, reason="send_failed", only_open=True)
-        audit.record(
-            conn,
-            "otp_send_failed",
-            account_id=row["account_id"],
-            consumer_id=_consumer(row["purpose"], row["subject"]),
-            destination=row["destination_masked"],
-            challenge_id=challenge_id,
-            reason=reason,
-            now=ts,
-        )
 
 
 def challenge(conn: Database, challenge_id: object) -> Challenge | None:

@@ -12,16 +12,25 @@ joiners); Unicode TR #9 (bidi controls).
 True
 >>> plain_text("   ") is None
 True
+
+:func:`csv_safe` is the CSV formula guard every file the project writes uses for text cells (the
+dashboard's downloads and tables through :func:`lib.ui.escape.csv_cell`, ``export-daily``): a cell that
+a spreadsheet would run as a formula gets a ``'`` in front (OWASP "CSV Injection").
+
+>>> csv_safe("=HYPERLINK(1)"), csv_safe("@SUM(A1)"), csv_safe("घर")
+("'=HYPERLINK(1)", "'@SUM(A1)", 'घर')
 """
 
 from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["KEPT_FORMAT", "plain_text"]
+__all__ = ["FORMULA_START", "KEPT_FORMAT", "csv_safe", "plain_text"]
 
 # Format characters that carry meaning in Hindi text and are kept.
 KEPT_FORMAT = frozenset({"\u200c", "\u200d"})
+# What starts a formula in Excel, LibreOffice and Google Sheets (OWASP "CSV Injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def plain_text(text: object, max_chars: int | None = None) -> str | None:
@@ -41,3 +50,9 @@ def plain_text(text: object, max_chars: int | None = None) -> str | None:
     if max_chars is not None:
         value = value[:max_chars].strip()
     return value or None
+
+
+def csv_safe(text: object) -> str:
+    """``text`` for a CSV cell: a leading ``= + - @``, tab or carriage return gets a ``'`` in front."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_START) else text

@@ -7,9 +7,13 @@ recharges, a low balance and a disconnection, through storage's own write functi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import sqlite3
+import threading
+import time
 from collections.abc import Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from lib import demo, storage
@@ -151,3 +155,68 @@ def imported_connection(conn, account_id: int, consumer_id: str = "204500001", *
         conn, [{"consumer_id": consumer_id, "ts": to_ts(start + dt.timedelta(hours=10)), "amount_inr": 500.0}]
     )
     storage.readings.refresh_daily(conn, consumer_id)
+
+
+class SmsGateway:
+    """A real HTTP SMS gateway on 127.0.0.1 that records requests and answers as told: ``status`` (500),
+    ``reply`` (a DLT refusal) and ``delay`` in seconds (slow; past the client's timeout: a timeout).
+    ``close()`` stops it."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict] = []
+        self.status = 200
+        self.reply: dict = {"status": "ok", "message_id": "m-1"}
+        self.delay = 0.0
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                length = int(self.headers.get("Content-Length", "0"))
+                gateway.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "body": json.loads(self.rfile.read(length)),
+                    }
+                )
+                if gateway.delay:
+                    time.sleep(gateway.delay)
+                try:
+                    self.send_response(gateway.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(json.dumps(gateway.reply).encode())
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def http_sms_config(url: str, **overrides: object) -> dict[str, object]:
+    """``[sms.http]`` settings for ``url`` (an ``SmsGateway``): every DLT field and template, a 0.3 s
+    timeout and 2 retries unless ``overrides`` say otherwise."""
+    return {
+        "url": url,
+        "api_key": "secret-api-key",
+        "entity_id": "1101234567890123456",
+        "sender_id": "MTRMTR",
+        "templates": {
+            "otp_login": "1107000000000000001",
+            "otp_link": "1107000000000000002",
+            "link_notice": "1107000000000000003",
+        },
+        "timeout_seconds": 0.3,
+        "retries": 2,
+        **overrides,
+    }

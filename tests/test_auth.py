@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from lib import audit, auth, otp, sms, storage
+from lib.clock import to_ts
 from lib.config import load_settings
+from tests.factories import SmsGateway, http_sms_config
 
 T0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -516,27 +518,170 @@ def test_twenty_threads_of_one_session_all_link_and_link_once(consumers, setting
         assert [m["kind"] for m in sms.recent_outbox(conn, limit=50)].count("link_notice") == 1
 
 
-def test_a_gateway_failure_costs_no_attempt_but_counts_as_a_send(consumers, settings):
-    broken = replace(
-        settings,
-        sms_gateway="http",
-        sms_http={
-            "url": "http://127.0.0.1:9/x",
-            "api_key": "k",
-            "entity_id": "e",
-            "sender_id": "s",
-            "retries": 0,
-        },
+# --- no enumeration through the SMS gateway (issue 13 item 5) ------------------------------------------
+
+# How the real 127.0.0.1 gateway behaves, and the http client's timeout against it.
+GATEWAY_BEHAVIOURS = {
+    "delivers": {"status": 200, "delay": 0.0, "timeout": 2.0},
+    "slow": {"status": 200, "delay": 0.4, "timeout": 2.0},
+    "500": {"status": 500, "delay": 0.0, "timeout": 2.0},
+    "times out": {"status": 200, "delay": 0.6, "timeout": 0.2},
+}
+GATEWAY_SECONDS = 2.5  # simulated time each request to the gateway costs (issue 13: real IDs took 2.5 s)
+
+
+@pytest.fixture
+def sms_gateway():
+    server = SmsGateway()
+    yield server
+    server.close()
+
+
+def _http(settings, gateway: SmsGateway, behaviour: str):
+    how = GATEWAY_BEHAVIOURS[behaviour]
+    gateway.status, gateway.delay = how["status"], how["delay"]
+    config = http_sms_config(gateway.url, timeout_seconds=how["timeout"], retries=1)
+    return replace(settings, sms_gateway="http", sms_http=config)
+
+
+def _gateway_pacer(gateway: SmsGateway, slept: list[float]) -> otp.Pacer:
+    """The response floor on a simulated clock where every request the gateway has seen costs
+    ``GATEWAY_SECONDS``: a send that waited on the gateway would overrun the floor and sleep less."""
+    return otp.Pacer(1.5, sleep=slept.append, clock=lambda: len(gateway.requests) * GATEWAY_SECONDS)
+
+
+def _code_sent_through(gateway: SmsGateway, destination: str) -> str:
+    bodies = [r["body"] for r in gateway.requests if r["body"]["to"] == destination.removeprefix("+")]
+    return re.search(r"\d{3} \d{3}", bodies[-1]["message"]).group()
+
+
+@pytest.mark.parametrize("behaviour", list(GATEWAY_BEHAVIOURS))
+def test_add_another_meter_answers_alike_whatever_the_gateway_does(
+    consumers, settings, sms_gateway, behaviour
+):
+    """Real, unknown, linked-elsewhere and busy-elsewhere consumer IDs get the same answer after the same
+    floor with the http gateway delivering, slow, failing (500) or timing out: the SMS is queued, the
+    gateway is not contacted before the answer, and each failed delivery is audited once."""
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    other = sign_in(conn, settings, mobile="+919833333333")
+    sent = auth.start_link(conn, settings, other, "DEMO-9002", lang="en", now=T0)
+    code = last_code(conn, "+919700000002")
+    auth.verify_link(conn, settings, other, sent.challenge_id, "DEMO-9002", code, lang="en", now=T0)
+    http = _http(settings, sms_gateway, behaviour)
+    for n in range(1, 4):
+        auth.start_link(conn, http, other, "DEMO-9003", lang="en", now=T0 + sec(31 * n))
+    sms.deliver_queued(conn, http, now=to_ts(T0 + sec(95)), sleep=lambda s: None)
+    before = len(sms_gateway.requests)
+    slept: list[float] = []
+    answers = {}
+    for case, typed in [
+        ("real", "DEMO-9001"),
+        ("unknown", "DEMO-4040"),
+        ("linked elsewhere", "DEMO-9002"),
+        ("busy elsewhere", "DEMO-9003"),
+    ]:
+        pacer = _gateway_pacer(sms_gateway, slept)
+        answers[case] = auth.start_link(
+            conn, http, account_id, typed, lang="en", now=T0 + sec(100), pacer=pacer
+        )
+    assert len(sms_gateway.requests) == before  # no answer waited on the gateway
+    shapes = {
+        case: (a.status, len(a.challenge_id), re.sub(r"\d\d$", "NN", a.destination_masked), a.wait_seconds)
+        for case, a in answers.items()
+    }
+    assert set(shapes.values()) == {("sent", 32, "+91 ••••••••NN", 0)}, shapes
+    assert slept == [1.5] * 4  # the same floor, none of it spent on the gateway
+    # Limited answers are alike too: this account's 4th send in 15 minutes, real and unknown.
+    for n in range(1, 3):
+        for typed in ("DEMO-9001", "DEMO-4040"):
+            auth.start_link(conn, http, account_id, typed, lang="en", now=T0 + sec(100 + 31 * n))
+    limited = [
+        auth.start_link(
+            conn,
+            http,
+            account_id,
+            typed,
+            lang="en",
+            now=T0 + sec(200),
+            pacer=_gateway_pacer(sms_gateway, slept),
+        )
+        for typed in ("DEMO-9001", "DEMO-4040")
+    ]
+    assert [a.status for a in limited] == ["limited", "limited"] and slept[-2:] == [1.5, 1.5]
+    # The sender delivers afterwards: the real IDs' registered mobiles only, each failure audited once.
+    run = sms.deliver_queued(conn, http, now=to_ts(T0 + sec(200)), sleep=lambda s: None)
+    assert run.sent + run.failed == 5 and run.expired == 0  # real, linked, busy + real twice more
+    failed_ok = behaviour in ("500", "times out")
+    assert (run.failed, run.sent) == ((5, 0) if failed_ok else (0, 5))
+    real_challenge = answers["real"].challenge_id
+    failures = [
+        r for r in audit.recent(conn, event="sms_failed", limit=50) if r["challenge_id"] == real_challenge
+    ]
+    assert len(failures) == (1 if failed_ok else 0)
+    assert sms.deliver_queued(conn, http, now=to_ts(T0 + sec(200))) == sms.DeliveryRun()
+
+
+@pytest.mark.parametrize("behaviour", ["500", "times out"])
+def test_after_a_failed_delivery_resend_works_and_nothing_tells_real_from_unknown(
+    consumers, settings, sms_gateway, behaviour
+):
+    conn = consumers
+    account_id = sign_in(conn, settings)
+    http = _http(settings, sms_gateway, behaviour)
+    real = auth.start_link(conn, http, account_id, "DEMO-9001", lang="en", now=T0)
+    decoy = auth.start_link(conn, http, account_id, "DEMO-4040", lang="en", now=T0)
+    assert sms.deliver_queued(conn, http, now=to_ts(T0 + sec(1)), sleep=lambda s: None).failed == 1
+    # The failed challenge is not killed: a guess at it answers like a guess at the decoy.
+    guesses = [
+        auth.verify_link(
+            conn, http, account_id, a.challenge_id, a.subject, "000 000", lang="en", now=T0 + sec(2)
+        )
+        for a in (real, decoy)
+    ]
+    assert [(g.status, g.tries_left) for g in guesses] == [("wrong", 4), ("wrong", 4)]
+    # The gateway recovers; "Resend OTP" after the cooldown gets a code that links.
+    healthy = _http(settings, sms_gateway, "delivers")
+    again = auth.resend_link(
+        conn, healthy, account_id, real.challenge_id, "DEMO-9001", lang="en", now=T0 + sec(31)
     )
-    account_id = sign_in(consumers, settings)
-    failed = auth.start_link(consumers, broken, account_id, "DEMO-9001", lang="en", now=T0)
-    assert failed.status == "send_failed" and failed.challenge_id is None
-    row = consumers.execute(
-        "SELECT attempts, dead_reason FROM otp_challenges WHERE purpose = 'link'"
-    ).fetchone()
-    assert tuple(row) == (0, "send_failed")
-    assert consumers.execute("SELECT count(*) FROM otp_sends WHERE purpose = 'link'").fetchone()[0] == 1
-    assert audit.count(consumers, "otp_send_failed") == 1
+    assert again.status == "sent" and again.challenge_id != real.challenge_id
+    assert sms.deliver_queued(conn, healthy, now=to_ts(T0 + sec(32))) == sms.DeliveryRun(sent=1)
+    code = _code_sent_through(sms_gateway, OWNER)
+    done = auth.verify_link(
+        conn, healthy, account_id, again.challenge_id, "DEMO-9001", code, lang="en", now=T0 + sec(40)
+    )
+    assert done.status == "ok"
+    assert sms.deliver_queued(conn, healthy, now=to_ts(T0 + sec(41))) == sms.DeliveryRun(sent=1)  # the notice
+    assert audit.count(conn, "sms_failed") == 1
+
+
+@pytest.mark.parametrize("behaviour", list(GATEWAY_BEHAVIOURS))
+def test_sign_in_answers_alike_whatever_the_gateway_does(conn, settings, sms_gateway, behaviour):
+    http = _http(settings, sms_gateway, behaviour)
+    slept: list[float] = []
+    sent = auth.start_sign_in(conn, http, SIGNIN, lang="en", now=T0, pacer=_gateway_pacer(sms_gateway, slept))
+    assert (sent.status, sent.destination_masked, slept) == ("sent", "+91 ••••••••10", [1.5])
+    assert sms_gateway.requests == [] and conn.sms.queued_count() == 1
+    run = sms.deliver_queued(conn, http, now=to_ts(T0 + sec(1)), sleep=lambda s: None)
+    if behaviour in ("500", "times out"):
+        assert run == sms.DeliveryRun(failed=1)
+        (row,) = audit.recent(conn, event="sms_failed")
+        assert row["challenge_id"] == sent.challenge_id and row["destination_masked"] == "+91 ••••••••10"
+    else:
+        assert run == sms.DeliveryRun(sent=1)
+        code = _code_sent_through(sms_gateway, SIGNIN)
+        done = auth.verify_sign_in(conn, http, sent.challenge_id, SIGNIN, code, lang="en", now=T0 + sec(5))
+        assert done.status == "ok"
+
+
+def test_a_code_nobody_delivered_in_time_is_never_sent(conn, settings, sms_gateway):
+    """A sender that comes back after the challenge's 5 minutes sends nothing: the code is dead."""
+    http = _http(settings, sms_gateway, "delivers")
+    auth.start_sign_in(conn, http, SIGNIN, lang="en", now=T0)
+    run = sms.deliver_queued(conn, http, now=to_ts(T0 + otp.CODE_TTL))
+    assert run == sms.DeliveryRun(expired=1) and sms_gateway.requests == []
+    assert audit.count(conn, "sms_failed") == 1
 
 
 # --- authorization ---------------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def test_strict_import_can_still_write_the_rejects_file(master, tmp_path):
 
 
 def test_interrupted_import_exits_130_and_writes_nothing(master, monkeypatch):
-    def interrupted(conn, rows):
+    def interrupted(conn, rows, **options):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(storage.readings, "insert_readings", interrupted)
@@ -291,6 +291,25 @@ def test_export_daily_to_stdout_and_to_a_file(master, tmp_path):
         "export_kwh": "",  # no export channel: empty
     }
     assert [p.name for p in tmp_path.glob("*daily.csv*")] == ["daily.csv"]  # no temporary file left
+
+
+def test_export_daily_guards_an_id_a_spreadsheet_would_run(db_path, tmp_path):
+    """Issue 13 item 13: a consumer ID is imported text; one starting with = + - @ is written guarded."""
+    consumers = tmp_path / "c.csv"
+    consumers.write_text(
+        'consumer_id,name,registered_mobile\n"=1+2",Asha,9876543210\n@SUM(A1),Ravi,9876543211\n'
+    )
+    readings = tmp_path / "r.csv"
+    readings.write_text(
+        'consumer_id,timestamp,kwh\n"=1+2",2026-11-24T10:00:00,0.5\n@SUM(A1),2026-11-24T10:00:00,0.25\n'
+    )
+    assert run("import-consumers", consumers)[0] == 0
+    assert run("import-readings", readings)[0] == 0
+    for consumer_id in ("=1+2", "@SUM(A1)"):
+        code, out, err = run("export-daily", "--consumer", consumer_id)
+        assert (code, err) == (0, "")
+        (row,) = list(csv.DictReader(io.StringIO(out)))
+        assert row["consumer_id"] == "'" + consumer_id and row["date"] == "2026-11-24"
 
 
 def test_export_daily_refusals(master, tmp_path, capsys):
@@ -426,9 +445,9 @@ KILLER = textwrap.dedent(
     importing.sources.CHUNK_ROWS = 100
     real = storage.readings.insert_readings
     calls = []
-    def insert_then_die(conn, rows):
+    def insert_then_die(conn, rows, **options):
         calls.append(len(rows))
-        added = real(conn, rows)
+        added = real(conn, rows, **options)
         if len(calls) == int(sys.argv[2]):
             os.kill(os.getpid(), signal.SIGKILL)
         return added

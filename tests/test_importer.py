@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lib import importing, storage
+from lib.clock import IST, to_ts
 from lib.importing import ImportFailed, ReadingColumns
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -628,11 +629,11 @@ def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monke
     real = storage.readings.insert_readings
     calls = []
 
-    def failing(conn, rows):
+    def failing(conn, rows, **options):
         calls.append(len(rows))
         if len(calls) == 10:
             raise RuntimeError("disk on fire")
-        return real(conn, rows)
+        return real(conn, rows, **options)
 
     monkeypatch.setattr(storage.readings, "insert_readings", failing)
     before = dump(master)
@@ -1274,6 +1275,42 @@ def test_end_stamp_00_00_of_an_hourly_file_belongs_to_the_day_before(master, tmp
     assert days["2026-11-24"][0] == pytest.approx(3.0) and days["2026-11-25"][0] == pytest.approx(3.0)
 
 
+def test_end_stamps_move_each_reading_by_its_own_meters_interval_anywhere_in_the_file(master, tmp_path):
+    """Issue 11: ``--stamp end`` derives each reading's interval from its meter's own end stamps, not from
+    the first 64 KB: meter A is hourly for 100 days (well past 64 KB) and then reads every 15 minutes,
+    meter B (after A in the file) every 15 minutes throughout, with one missing reading."""
+    start = dt.datetime(2026, 8, 1, 1, 0)  # IST, the end of the hour 00:00-01:00
+    hourly = [start + dt.timedelta(hours=h) for h in range(100 * 24)]
+    quarters = [hourly[-1] + dt.timedelta(minutes=15 * q) for q in range(1, 9)]
+    b_ends = [dt.datetime(2026, 11, 20, 0, 15) + dt.timedelta(minutes=15 * q) for q in range(12) if q != 5]
+    lines = ["consumer_id,timestamp,kwh"]
+    lines += [f"101234567,{t:%Y-%m-%d %H:%M},0.8" for t in hourly + quarters]
+    lines += [f"101234568,{t:%Y-%m-%d %H:%M},0.2" for t in b_ends]
+    path = write(tmp_path, "\n".join(lines) + "\n")
+    assert len("\n".join(lines[: 1 + len(hourly)])) > 64 * 1024  # the change comes after the first 64 KB
+    report = importing.import_readings(master, path, stamp="end")
+    assert report.committed and report.added == len(hourly) + len(quarters) + len(b_ends)
+
+    def stored(consumer_id: str) -> list[str]:
+        rows = master.execute("SELECT ts FROM readings WHERE consumer_id = ? ORDER BY ts", (consumer_id,))
+        return [row[0] for row in rows]
+
+    def utc(moments: list[dt.datetime], minutes: int) -> list[str]:
+        return [to_ts((m - dt.timedelta(minutes=minutes)).replace(tzinfo=IST)) for m in moments]
+
+    # each hourly reading starts an hour before its stamp, each quarter-hour one 15 minutes before (the
+    # first quarter hour ends 15 minutes after the last hour ended: no overlap, no gap)
+    assert stored("101234567") == utc(hourly, 60) + utc(quarters, 15)
+    # B: 15 minutes throughout, also after its missing reading (not a 30-minute interval)
+    assert stored("101234568") == utc(b_ends, 15)
+    last_day = master.execute(
+        "SELECT minutes, peak_kw FROM daily WHERE consumer_id = '101234567' AND day = '2026-11-09'"
+    ).fetchone()
+    assert tuple(last_day) == (pytest.approx(8 * 15), pytest.approx(3.2))  # 0.8 kWh in 15 min
+    b_day = master.execute("SELECT minutes FROM daily WHERE consumer_id = '101234568'").fetchone()
+    assert b_day[0] == pytest.approx(11 * 15)
+
+
 @pytest.mark.parametrize(
     ("name", "consumer_id", "kw"),
     [("fifteen_minute.csv", "201000011", 1.80), ("hourly.csv", "201000012", 1.50)],
@@ -1398,6 +1435,41 @@ def test_green_button_flow_direction_19_is_export_energy_1_import_others_refused
         importing.import_readings(
             master, green_button(other / "odd.xml", [(start + 7200, 300)], flow="4"), consumer_id="101234567"
         )
+
+
+def test_green_button_import_and_export_channels_of_one_meter_as_two_files(master, tmp_path):
+    """Issue 11: the export channel's file fills export_kwh of the readings the import channel's file
+    stored (their kWh stays), adds the times only it has with 0 drawn, and is unchanged when imported
+    again; an export value that differs from a stored one is a conflict, named as export energy."""
+    start = 1795458600  # 2026-11-24 00:00 IST
+    drawn = green_button(tmp_path / "drawn.xml", [(start + 900 * i, v) for i, v in enumerate([300, 250, 0])])
+    sent_rows = [(start + 900 * i, v) for i, v in enumerate([0, 120, 400, 380])]  # one more quarter hour
+    sent = green_button(tmp_path / "sent.xml", sent_rows, flow="19")
+    assert importing.import_readings(master, drawn, consumer_id="101234567").added == 3
+    report = importing.import_readings(master, sent, consumer_id="101234567")
+    assert report.committed and (report.added, report.unchanged, report.rejected) == (4, 0, 0)
+    stored = master.execute(
+        "SELECT kwh, export_kwh FROM readings WHERE consumer_id = '101234567' ORDER BY ts"
+    ).fetchall()
+    assert [tuple(r) for r in stored] == [(0.3, 0.0), (0.25, 0.12), (0.0, 0.4), (0.0, 0.38)]
+    assert export_rows(master, "101234567")["2026-11-24"] == (pytest.approx(0.55), pytest.approx(0.9))
+    (minutes,) = master.execute("SELECT minutes FROM daily WHERE consumer_id = '101234567'").fetchone()
+    assert minutes == 60.0
+    again = importing.import_readings(master, sent, consumer_id="101234567")
+    assert again.committed and (again.added, again.unchanged) == (0, 4)
+    redo = importing.import_readings(master, drawn, consumer_id="101234567")
+    assert redo.unchanged == 3, redo.errors
+    before = dump(master)
+    other = tmp_path / "other"
+    other.mkdir()
+    changed = green_button(other / "sent.xml", [(start + 900, 125)], flow="19")
+    report = importing.import_readings(master, changed, consumer_id="101234567")
+    error = only_error(report)
+    assert (
+        error.reason
+        == "a different export reading (energy sent to the grid) is stored for this consumer and time (0.12 kWh)"
+    )
+    assert dump(master) == before
 
 
 def test_green_button_refuses_doctype_and_other_units(master, tmp_path):

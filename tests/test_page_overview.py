@@ -336,3 +336,45 @@ def test_a_net_metered_connection_shows_drawn_sent_and_net_for_the_month(db_path
             i18n.format_number(72.0, lang, decimals=1),
             i18n.format_number(-36.0, lang, decimals=1),
         ]
+
+
+def test_tables_guard_nicknames_that_a_spreadsheet_would_run(db_path):
+    """Issue 13 item 13: Streamlit's own "Download as CSV" (and copy) of an st.dataframe writes its cells
+    as they are, so every nickname in a table goes through the formula guard (lib.ui.escape.csv_cell)."""
+    formulas = {"DEMO-1001": '=HYPERLINK("http://x","Ghar")', "DEMO-1002": "@SUM(A1)", "DEMO-1003": "-2+3"}
+    with storage.open_db(db_path) as conn:
+        account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
+        for consumer_id, nickname in formulas.items():
+            assert storage.accounts.rename_link(conn, account_id, consumer_id, nickname)
+        with storage.transaction(conn):  # and a net-metered one, for the import/export/net table
+            storage.consumers.upsert_consumers(
+                conn,
+                [
+                    {
+                        "consumer_id": "204600001",
+                        "name": "Roof",
+                        "registered_mobile": "+919812300000",
+                        "is_demo": 1,
+                    }
+                ],
+            )
+            formulas["204600001"] = "+1+1"
+            storage.accounts.insert_link(conn, account_id, "204600001", formulas["204600001"])
+            start = dt.datetime(2026, 11, 22, tzinfo=IST)
+            rows = [
+                ("204600001", clock.to_ts(start + dt.timedelta(minutes=30 * i)), 0.25, None, 0.5)
+                for i in range(3 * 48)
+            ]
+            storage.readings.insert_readings(conn, rows)
+            storage.readings.refresh_daily(conn, "204600001")
+            storage.meta.bump_data_version(conn)
+    at = app(account_id, "en")
+    assert not at.exception
+    cells_by_page = {"overview": [str(c) for df in at.dataframe for c in df.value.to_numpy().ravel()]}
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    cells_by_page["compare"] = [str(c) for df in at.dataframe for c in df.value.to_numpy().ravel()]
+    for page, cells in cells_by_page.items():
+        assert cells, page
+        assert not set(cells) & set(formulas.values()), page  # no raw formula anywhere
+        assert {"'" + f for f in formulas.values()} <= set(cells), page  # each nickname, guarded

@@ -5,13 +5,18 @@ The OTP is read from the SMS outbox (the camp's on-screen phone), as a person at
 
 from __future__ import annotations
 
+import json
 import re
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib import audit, i18n, otp, sms, storage
+from lib.ui import frame
+from tests.factories import SmsGateway, http_sms_config
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = "pages/manage_connection.py"
@@ -486,3 +491,51 @@ def test_sign_out_ends_the_server_session(app_env):
     [row] = _sessions(app_env)
     assert row["end_reason"] == "sign_out" and row["ended_at"] is not None
     assert row["token_mac"] is None and row["handoff_mac"] is None
+
+
+def _until(condition, what: str) -> None:
+    """Wait for the dashboard's SMS sender thread (bounded; asserts no duration)."""
+    for _ in range(600):
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the SMS sender never {what}")
+
+
+@pytest.mark.parametrize("behaviour", ["delivers", "500"])
+def test_with_the_http_gateway_the_page_says_sent_and_the_sender_delivers(
+    app_env, monkeypatch, tmp_path, behaviour
+):
+    """Issue 13 item 5 end to end: the page only queues the OTP's SMS and says "sent" whatever the http
+    gateway does; the dashboard's sender thread delivers it (the code then signs in) or audits the failure."""
+    gateway = SmsGateway()
+    gateway.status = 200 if behaviour == "delivers" else 500
+    config = http_sms_config(gateway.url, retries=0)
+    templates = config.pop("templates")
+    lines = ["[sms]", 'gateway = "http"', "[sms.http]"]
+    lines += [f"{name} = {json.dumps(value)}" for name, value in config.items()]
+    lines += ["[sms.http.templates]"] + [f"{name} = {json.dumps(value)}" for name, value in templates.items()]
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr("lib.config.SECRETS_PATH", secrets)
+    try:
+        at = app("en")
+        send_otp(at, "en")
+        assert not at.exception
+        assert t("auth_otp_sent_signin", "en", mobile="+91 ••••••••10") in messages(at)
+        with storage.open_db(app_env) as conn:
+            _until(lambda: conn.sms.queued_count() == 0 and gateway.requests, "delivered the OTP")
+            failures = audit.recent(conn, event="sms_failed")
+        if behaviour == "500":
+            assert len(failures) == 1 and failures[0]["reason"] == "otp_login: HTTP 500"
+            assert messages(at) == [t("auth_otp_sent_signin", "en", mobile="+91 ••••••••10")]
+        else:
+            assert failures == []
+            code = re.search(r"\d{3} \d{3}", gateway.requests[-1]["body"]["message"]).group()
+            at.text_input(key="signin_otp_input").input(code)
+            click(at, t("auth_verify_otp", "en"))
+            assert at.session_state["account_id"] is not None
+    finally:
+        frame.stop_sms_senders()
+        gateway.close()
+    assert not [thread for thread in threading.enumerate() if thread.name == "metermitra-sms-sender"]

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from lib import audit, sms, storage
+from lib import audit, cli, sms, storage
 from lib.clock import from_ts, to_ts
 from lib.config import Settings, load_settings
+from tests.factories import SmsGateway as Gateway
+from tests.factories import http_sms_config
 
 DEST = "+919812345678"
 NOW = "2026-11-25T06:30:00Z"
@@ -39,50 +41,6 @@ def outbox_settings(db_path: Path) -> Settings:
     return Settings(db_path=db_path, sms_gateway="outbox", sms_daily_budget=10)
 
 
-class Gateway:
-    """A real HTTP server on 127.0.0.1 that records requests and answers as told."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.status = 200
-        self.reply: dict = {"status": "ok", "message_id": "m-1"}
-        self.delay = 0.0
-        gateway = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                length = int(self.headers.get("Content-Length", "0"))
-                gateway.requests.append(
-                    {
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "body": json.loads(self.rfile.read(length)),
-                    }
-                )
-                if gateway.delay:
-                    time.sleep(gateway.delay)
-                try:
-                    self.send_response(gateway.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(json.dumps(gateway.reply).encode())
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def gateway() -> Iterator[Gateway]:
     server = Gateway()
@@ -91,21 +49,7 @@ def gateway() -> Iterator[Gateway]:
 
 
 def http_settings(db_path: Path, url: str, **http: object) -> Settings:
-    config = {
-        "url": url,
-        "api_key": "secret-api-key",
-        "entity_id": "1101234567890123456",
-        "sender_id": "MTRMTR",
-        "templates": {
-            "otp_login": "1107000000000000001",
-            "otp_link": "1107000000000000002",
-            "link_notice": "1107000000000000003",
-        },
-        "timeout_seconds": 0.3,
-        "retries": 2,
-        **http,
-    }
-    return Settings(db_path=db_path, sms_gateway="http", sms_http=config)
+    return Settings(db_path=db_path, sms_gateway="http", sms_http=http_sms_config(url, **http))
 
 
 # --- outbox --------------------------------------------------------------------------------------
@@ -434,6 +378,26 @@ def test_the_sender_survives_a_failing_pass(db_path, gateway, caplog):
 
     sms.run_sender(broken_db, lambda: settings, stop=stop, poll_seconds=0.0)
     assert len(calls) == 2 and "delivery pass failed" in caplog.text
+
+
+def test_cli_send_outbox_delivers_the_queue_once(db_path, gateway, monkeypatch):
+    settings = http_settings(db_path, gateway.url, retries=0)
+    monkeypatch.setattr(cli, "load_settings", lambda: settings)
+    with storage.open_db(db_path) as conn:
+        _queue(conn, settings, "first")
+        _queue(conn, settings, "second")
+    out = io.StringIO()
+    assert cli.main(["--db", str(db_path), "send-outbox"], out=out, err=io.StringIO()) == 0
+    assert out.getvalue() == "send-outbox: 2 sent, 0 failed, 0 expired\n"
+    assert [r["body"]["message"] for r in gateway.requests] == ["first", "second"]
+    gateway.status = 500
+    with storage.open_db(db_path) as conn:
+        _queue(conn, settings, "third")
+    out = io.StringIO()
+    assert cli.main(["--db", str(db_path), "send-outbox"], out=out, err=io.StringIO()) == 1
+    assert out.getvalue() == "send-outbox: 0 sent, 1 failed, 0 expired\n"
+    with storage.open_db(db_path) as conn:
+        assert audit.count(conn, "sms_failed") == 1 and conn.sms.queued_count() == 0
 
 
 def test_the_budget_counter_holds_its_cap_under_racing_senders(backend):

@@ -45,3 +45,23 @@ def test_escaped_text_never_forms_a_shortcode(typed):
     parsed = markdown(typed).replace("\\", "")
     assert not re.search(r":[a-z_/]+:", parsed)
     assert parsed.replace("\u2060", "") == typed
+
+
+def test_every_imported_consumer_text_is_plain_and_an_id_with_a_bidi_override_is_refused(tmp_path):
+    """Issue 13 item 13: division, tariff category and meter serial lose controls and bidi overrides like
+    the name; a consumer ID that would read as another (RLO, zero-width) is a bad row, not stored."""
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "consumer_id,name,registered_mobile,tariff_category,division,meter_serial\n"
+        "101,Asha,9876543210,DS-II\x1b,Patna\u202e Urban\x00,SM\u2066123\n"
+        "10\u202e2,Ravi,9876543211,DS-I,Gaya,SM9\n"
+        "10\u200b3,Mina,9876543212,DS-I,Gaya,SM8\n",
+        encoding="utf-8",
+    )
+    with storage.open_db(":memory:") as conn:
+        report = importing.import_consumers(conn, path, skip_invalid=True, rejects_path=tmp_path / "rej.csv")
+        rows = [dict(r) for r in conn.execute("SELECT * FROM consumers")]
+    assert [(e.line, e.column) for e in report.errors] == [(3, "consumer_id"), (4, "consumer_id")]
+    assert [(r["consumer_id"], r["tariff_category"], r["division"], r["meter_serial"]) for r in rows] == [
+        ("101", "DS-II", "Patna Urban", "SM123")
+    ]

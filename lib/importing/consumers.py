@@ -102,12 +102,13 @@ def _read_consumers(
             "consumer_id": values["consumer_id"],
             "name": plain_text(values["name"]) or values["consumer_id"],  # no NUL/ESC/RTL override
             "registered_mobile": normalise_mobile(values["registered_mobile"]),
-            "tariff_category": values.get("tariff_category") or "DS-II",
+            # Imported text is plain text: controls and bidi overrides out (lib.text), joiners kept.
+            "tariff_category": plain_text(values.get("tariff_category")) or "DS-II",
             "sanctioned_load_kw": float(values["sanctioned_load_kw"])
             if values.get("sanctioned_load_kw")
             else 1.0,
-            "division": values.get("division") or None,
-            "meter_serial": values.get("meter_serial") or None,
+            "division": plain_text(values.get("division")),
+            "meter_serial": plain_text(values.get("meter_serial")),
             "is_demo": 0,
         }
         pending.append(record)

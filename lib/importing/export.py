@@ -7,6 +7,7 @@ import datetime as dt
 from typing import IO, TYPE_CHECKING
 
 from lib.importing.report import ImportFailed
+from lib.text import csv_safe
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -25,7 +26,8 @@ def export_daily(
 
     Columns ``date,consumer_id,kwh,closing_balance_inr,recharge_inr,export_kwh``: ``kwh`` is the energy
     drawn from the grid, ``export_kwh`` the energy a net-metered connection sent to it (empty where the
-    meter has no export channel). A day without readings has an empty ``kwh`` (never 0); a day with
+    meter has no export channel). ``consumer_id`` passes the CSV formula guard (:func:`lib.text.csv_safe`:
+    an ID starting with ``= + - @`` gets a ``'``). A day without readings has an empty ``kwh`` (never 0); a day with
     neither readings nor recharges is absent. Raises
     ``ImportFailed`` for an unknown consumer or a range that ends before it starts.
     """
@@ -45,7 +47,7 @@ def export_daily(
         writer.writerow(
             [
                 row["date"],
-                row["consumer_id"],
+                csv_safe(row["consumer_id"]),  # the formula guard: an ID is imported text (issue 13 item 13)
                 "" if kwh is None else f"{kwh:.3f}",
                 "" if closing is None else f"{closing:.2f}",
                 f"{row['recharge_inr'] or 0:.2f}",

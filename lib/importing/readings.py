@@ -20,15 +20,15 @@ column by column (``clean_chunk``); any other chunk, and every chunk of a regist
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import gc
 import math
+import time
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import compress, islice
-from operator import itemgetter, lt, ne
+from operator import itemgetter, ne
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -66,7 +66,7 @@ from lib.importing.rules import (
     zone_for,
 )
 from lib.importing.sources import CsvSource, GreenButtonSource, Progress, column_index, row_lines
-from lib.importing.write import all_or_nothing, day_grids, ist_day, stored_conflicts
+from lib.importing.write import all_or_nothing, day_grids, epoch_seconds, ist_day, stored_conflicts
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -119,7 +119,8 @@ def import_readings(
     separate export column instead. ``id_kind="meter-serial"``: the ID column holds meter serial numbers
     (``consumers.meter_serial``). ``columns.date``: a date column joined to the time column's time of day.
     ``stamp="end"``: each timestamp ends its interval (``24:00`` accepted); the reading is stored at its
-    interval's start, one interval earlier (the file's interval, the most common gap of its first rows).
+    interval's start, one interval earlier, each by its own interval: the gap to its meter's reading
+    before (``interval_starts``, one extra pass over the file).
     A Green Button (ESPI XML) file is recognised by its content (``sources.GreenButtonSource``) and needs
     ``consumer_id``.
 
@@ -147,6 +148,7 @@ def import_readings(
             raise ImportFailed("unknown_fixed_consumer", consumer_id=consumer_id)
 
     source: CsvSource | GreenButtonSource
+    export_only = False
     if GreenButtonSource.recognises(path):
         if consumer_id is None:
             raise ImportFailed("xml_needs_consumer", path=path)
@@ -154,6 +156,9 @@ def import_readings(
         timestamp, kwh, *export = source.header  # a reverse-flow channel: energy sent to the grid
         columns = ReadingColumns(timestamp=timestamp, kwh=kwh, export=export[0] if export else None)
         energy_unit, decimal, skip_rows, stamp = "kwh", None, None, "start"  # ESPI: start epoch, in Wh
+        # an export channel says nothing of the energy drawn: it fills export_kwh of readings stored
+        # from the same meter's import-channel file (never their kWh), and adds the others with kWh 0
+        export_only = source.export
     else:
         source = CsvSource(path, progress, delimiter=delimiter)
     report = ImportReport(path=path, kind="readings")
@@ -169,10 +174,15 @@ def import_readings(
         date_at = column_index(header, columns.date, path, delimiter=split) if columns.date else None
         export_at = column_index(header, columns.export, path, delimiter=split) if columns.export else None
         parse = _stamp_parser(zone, time_format, now)
-        if stamp == "end":
-            ends = _stamp_parser(zone, time_format, now, end_minutes=0)
-            minutes = _head_interval_minutes(source, header, id_at, ts_at, date_at, ends)
-            parse = _stamp_parser(zone, time_format, now, end_minutes=minutes)
+        starts: dict[str, dict[str, str]] | None = None
+        if stamp == "end":  # the end stamps as written (24:00 accepted), then each moved to its start
+            parse = _stamp_parser(zone, time_format, now, end_minutes=0)
+            scan = CsvSource(path, None, delimiter=source.delimiter)
+            try:
+                scan.read_header(", ".join(required), required, skip_rows=skip_rows, decimal=source.decimal)
+                starts = interval_starts(scan.rows(), id_at=id_at, ts_at=ts_at, date_at=date_at, parse=parse)
+            finally:
+                scan.close()
         balance_at = (
             column_index(header, columns.balance, path, delimiter=split)
             if columns.balance
@@ -217,6 +227,8 @@ def import_readings(
                 net=kwh_kind == "net",
                 id_kind=id_kind,
                 parse=parse,
+                export_only=export_only,
+                starts=starts,
             ),
         )
     finally:
@@ -250,6 +262,8 @@ def _read_readings(
     net: bool = False,
     id_kind: str = "consumer",
     parse: _Parse | None = None,
+    export_only: bool = False,
+    starts: dict[str, dict[str, str]] | None = None,
 ) -> None:
     """The hot loop: parse, validate and write readings chunk by chunk (inside the transaction).
 
@@ -294,31 +308,31 @@ def _read_readings(
         rejects.add(error, row)
 
     tops: dict[str, tuple[float, str]] = {}  # consumer -> largest energy seen at a chunk's peak, its ts
-    # consumer -> ts of every reading written: each is stored afterwards (added, equal to the stored one, or
-    # a conflict the stored one wins), so the daily roll-ups need not check their spacing in SQL
-    written: dict[str, list[str]] = {}
+    # consumer -> every reading written (clean chunks: Unix seconds; the row path: stored ts texts): each
+    # is stored afterwards (added, equal to the stored one, or a conflict the stored one wins), so the
+    # daily roll-ups need not check their spacing in SQL (``write.day_grids``)
+    written: dict[str, list[np.ndarray]] = {}
+    written_texts: dict[str, list[str]] = {}
+    epochs: dict[str, int] = {}  # CSV time text -> Unix seconds of its stored ts (clean chunks)
 
     def flush() -> None:
         energies = np.fromiter(map(itemgetter(2), pending), dtype=np.float64, count=len(pending))
         top = pending[int(energies.argmax())]
         if top[2] > tops.get(top[0], (-1.0, ""))[0]:
             tops[top[0]] = (top[2], top[1])
-        ids = list(map(itemgetter(0), pending))
-        stamps = list(map(itemgetter(1), pending))
-        bounds = [0, *compress(range(1, len(ids)), map(ne, ids, islice(ids, 1, None))), len(ids)]
-        for a, b in zip(bounds[:-1], bounds[1:], strict=False):
-            written.setdefault(ids[a], []).extend(stamps[a:b])
-        added = conn.readings.insert_readings(pending)
+        added = conn.readings.insert_readings(pending, fill_export=export_only)
         report.added += added
         conflicts = 0
         if added < len(pending):
-            for i, stored in stored_conflicts(conn, pending):
+            for i, stored in stored_conflicts(conn, pending, export_only=export_only):
                 conflicts += 1
                 bad(
                     pending_lines[i],
                     kwh_at,
                     pending_rows[i][kwh_at],
-                    RowProblem("conflict_stored", kwh=stored[0], balance=stored[1]),
+                    RowProblem("conflict_stored_export", export=stored[2])
+                    if export_only
+                    else RowProblem("conflict_stored", kwh=stored[0], balance=stored[1]),
                     pending_rows[i],
                 )
         report.unchanged += len(pending) - added - conflicts
@@ -357,7 +371,13 @@ def _read_readings(
                 block_lines: Sequence[int] = range(start + 1, start + 1 + len(block))
             else:  # a quoted value spans lines
                 block_lines = row_lines(block, start)
-            if not register and not exporting and width >= 2 and min(map(len, block)) >= width:
+            if (
+                starts is None
+                and not register
+                and not exporting
+                and width >= 2
+                and min(map(len, block)) >= width
+            ):
                 good = clean_chunk(
                     conn,
                     block,
@@ -367,6 +387,8 @@ def _read_readings(
                     good_times,
                     bad_times,
                     numbers,
+                    epochs,
+                    written,
                     id_at=id_at,
                     ts_at=ts_at,
                     kwh_at=kwh_at,
@@ -420,6 +442,8 @@ def _read_readings(
                         bad(line, ts_at, raw_ts, reason, row)
                         continue
                 assert ts is not None  # parsed above or cached
+                if starts is not None:  # --stamp end: the interval's start, from this meter's own gaps
+                    ts = starts[key.strip() if id_at is not None else ""][ts]
                 # kWh
                 raw_kwh = row[kwh_at]
                 try:
@@ -561,10 +585,12 @@ def _read_readings(
                             if exporting
                             else (cid, skipped, energy * share, None)
                         )
+                        written_texts.setdefault(cid, []).append(skipped)
                         add_line(line)
                         add_row(row)
                         kwh = energy * (1.0 - share)
                 add_pending((cid, ts, kwh, balance, export) if exporting else (cid, ts, kwh, balance))
+                written_texts.setdefault(cid, []).append(ts)
                 add_line(line)
                 add_row(row)
                 if len(pending) >= chunk:
@@ -606,11 +632,11 @@ def _read_readings(
     if registers:  # the last register reading per consumer: the next register import's baseline
         conn.readings.save_register_states([(cid, ts, kwh) for cid, (ts, kwh, _, _) in registers.items()])
     if report.added:
-        epochs: dict[str, int] = {}
+        stamp_seconds: dict[str, int] = {}
         for cid, state in sorted(states.items()):
             first, last = state.span()  # type: ignore[misc]
             first = min(first, carried.get(cid, first))  # a step from the stored baseline starts there
-            grids = day_grids(written.get(cid, ()), epochs)
+            grids = day_grids(written_texts.get(cid, ()), stamp_seconds, written.get(cid, ()))
             conn.readings.refresh_daily(cid, ist_day(first), ist_day(last), known_days=grids)
         conn.meta.bump_data_version(sorted(states))
 
@@ -651,32 +677,75 @@ def _join_date(block: list[list[str]], date_at: int, ts_at: int) -> None:
             row[ts_at] = f"{row[date_at].strip()} {row[ts_at].strip()}"
 
 
-def _head_interval_minutes(
-    source: CsvSource | GreenButtonSource,
-    header: list[str],
+def interval_starts(
+    rows: Iterable[list[str]],
+    *,
     id_at: int | None,
     ts_at: int,
     date_at: int | None,
     parse: _Parse,
-) -> float:
-    """The file's interval in minutes: the most common gap between the first rows of its first meter
-    (read once from the sniffed head of the file), 30 when it cannot be told. ``--stamp end`` moves
-    each reading back by it."""
-    head = [row for row in csv.reader(source.head_lines, delimiter=source.delimiter or ",") if row]
-    try:
-        start = next(i for i, row in enumerate(head) if [c.strip() for c in row] == header) + 1
-    except StopIteration:
-        return 30.0
-    rows = [row for row in head[start:] if len(row) > max(ts_at, date_at or 0, id_at or 0)]
-    if id_at is not None and rows:
-        rows = [row for row in rows if row[id_at] == rows[0][id_at]]
-    if date_at is not None:
-        _join_date(rows, date_at, ts_at)
-    zone_free = []
-    for row in rows:
-        with contextlib.suppress(RowProblem):
-            zone_free.append(parse(row[ts_at]))
-    return typical_interval_minutes(sorted(set(zone_free))) or 30.0
+) -> dict[str, dict[str, str]]:
+    """``--stamp end``: where each reading's interval starts, read from the whole file before the import.
+
+    Returns ``{consumer ID as written, stripped ("" without an ID column): {end ts: start ts}}`` (stored
+    UTC text) for every row whose time ``parse`` reads (the others are the import's bad rows). Each meter's
+    end stamps are taken in time order and each reading lasts from the one before it (``end_stamp_seconds``),
+    so a change of capture period anywhere in the file, or between meters, moves each reading by its own
+    interval. One extra pass over the file, only for ``--stamp end``.
+
+    >>> rows = [["m1", "2026-11-25 00:30"], ["m1", "2026-11-25 01:00"], ["m1", "2026-11-25 01:15"]]
+    >>> interval_starts(rows, id_at=0, ts_at=1, date_at=None,
+    ...                 parse=_stamp_parser(IST, None, now_utc(), end_minutes=0))["m1"]
+    {'2026-11-24T19:00:00Z': '2026-11-24T18:30:00Z', '2026-11-24T19:30:00Z': '2026-11-24T19:00:00Z', \
+'2026-11-24T19:45:00Z': '2026-11-24T19:30:00Z'}
+    """
+    ends: dict[str, set[str]] = {}
+    parsed: dict[str, str | None] = {}
+    for row in rows:  # the texts the import reads: a short row is padded, a date joined only when there
+        if len(row) <= ts_at:
+            continue  # no time: a bad row
+        text = row[ts_at]
+        if date_at is not None and len(row) > date_at:
+            text = f"{row[date_at].strip()} {text.strip()}"
+        ts = parsed.get(text, "")
+        if ts == "":
+            try:
+                ts = parsed[text] = parse(text)
+            except RowProblem:
+                ts = parsed[text] = None
+        if ts is not None:
+            key = (row[id_at] if len(row) > id_at else "").strip() if id_at is not None else ""
+            ends.setdefault(key, set()).add(ts)
+    starts: dict[str, dict[str, str]] = {}
+    for key, stamps in ends.items():
+        ordered = sorted(stamps)
+        seconds = np.fromiter(map(epoch_seconds, ordered), dtype=np.int64, count=len(ordered))
+        begin = (seconds - end_stamp_seconds(seconds)).tolist()
+        starts[key] = {
+            end: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+            for end, at in zip(ordered, begin, strict=True)
+        }
+    return starts
+
+
+def end_stamp_seconds(ends: np.ndarray) -> np.ndarray:
+    """Each end-stamped reading's interval in seconds, from one meter's sorted, distinct end stamps (Unix s):
+    the gap to the reading before; the first reading takes the gap after it, a lone reading 30 minutes. A
+    gap longer than both neighbouring readings' gaps is missing data, not a long interval: it takes the
+    longer neighbour's. The rule of ``lib.quality.reading_minutes`` for start stamps, mirrored in time.
+
+    >>> end_stamp_seconds(np.array([0, 3600, 7200, 8100, 12600, 13500])).tolist()  # 60 min, then 15
+    [3600, 3600, 3600, 900, 900, 900]
+    """
+    if len(ends) < 2:
+        return np.full(len(ends), 1800, dtype=np.int64)
+    gaps = np.diff(ends, prepend=2 * ends[0] - ends[1])  # the first takes the gap after it
+    big = np.iinfo(np.int64).max
+    before = np.concatenate([[-1], gaps[:-1]])  # -1: no neighbour (never longer, never "shorter than")
+    after = np.concatenate([gaps[1:], [-1]])
+    missing = (gaps > np.where(before < 0, big, before)) & (gaps > np.where(after < 0, big, after))
+    missing |= (gaps > before) & (after < 0) & (before >= 0) | (gaps > after) & (before < 0) & (after >= 0)
+    return np.where(missing, np.maximum(before, after), gaps)
 
 
 def typical_interval_minutes(times: Sequence[str], sample: int = 200) -> float | None:
@@ -804,6 +873,8 @@ def clean_chunk(
     good_times: dict[str, str],
     bad_times: dict[str, RowProblem],
     numbers: dict[str, float],
+    epochs: dict[str, int] | None = None,
+    written: dict[str, list[np.ndarray]] | None = None,
     *,
     id_at: int | None,
     ts_at: int,
@@ -840,8 +911,10 @@ def clean_chunk(
     # timestamps: every distinct text parses (the same cache as the row path)
     parse = parse or _stamp_parser(zone, time_format, now)
     texts = list(map(itemgetter(ts_at), rows))
-    new = set(texts).difference(good_times)
-    if new:
+    try:  # the usual case on a shared time grid: every text parsed before (the cache holds good ones only)
+        stamps = list(map(good_times.__getitem__, texts))
+    except KeyError:
+        new = set(texts).difference(good_times)
         if len(good_times) + len(new) > _TIME_CACHE_MAX:
             good_times.clear()
             new = set(texts)
@@ -853,33 +926,46 @@ def clean_chunk(
             except RowProblem as problem:
                 bad_times[text] = problem
                 return None
-    stamps = list(map(good_times.__getitem__, texts))
+        stamps = list(map(good_times.__getitem__, texts))
+    # Unix seconds of each stored ts (per distinct text): the order check below and the day grids
+    epochs = {} if epochs is None else epochs
+    try:
+        seconds = np.fromiter(map(epochs.__getitem__, texts), dtype=np.int64, count=count)
+    except KeyError:
+        if len(epochs) > _TIME_CACHE_MAX:
+            epochs.clear()
+        for text in set(texts).difference(epochs):
+            epochs[text] = epoch_seconds(good_times[text])
+        seconds = np.fromiter(map(epochs.__getitem__, texts), dtype=np.int64, count=count)
     # kWh: numbers within 0..max_kwh (NaN fails both comparisons). Meters print few distinct
     # values (0.011, 0.25, ...): float() once per distinct text when they repeat
     energy_texts = list(map(itemgetter(kwh_at), rows))
-    distinct = set(energy_texts)
-    if len(distinct) * 2 > count:
-        try:
-            energies = list(map(float, energy_texts))
-        except ValueError:
-            return None
-        kwh = np.array(energies, dtype=np.float64)
-        if not kwh_in_range(kwh, max_kwh).all():
-            return None
-    else:  # the cache holds only good values: texts checked once each
-        new = distinct.difference(numbers)
-        if len(numbers) + len(new) > _NUMBER_CACHE_MAX:
-            numbers.clear()
-            new = distinct
-        for text in new:
+    try:  # every text seen (and checked) before: no set of the chunk's texts
+        energies = list(map(numbers.__getitem__, energy_texts))
+    except KeyError:
+        distinct = set(energy_texts)
+        if len(distinct) * 2 > count:
             try:
-                value = float(text)
+                energies = list(map(float, energy_texts))
             except ValueError:
                 return None
-            if not kwh_in_range(value, max_kwh):
+            kwh = np.array(energies, dtype=np.float64)
+            if not kwh_in_range(kwh, max_kwh).all():
                 return None
-            numbers[text] = value
-        energies = list(map(numbers.__getitem__, energy_texts))
+        else:  # the cache holds only good values: texts checked once each
+            new = distinct.difference(numbers)
+            if len(numbers) + len(new) > _NUMBER_CACHE_MAX:
+                numbers.clear()
+                new = distinct
+            for text in new:
+                try:
+                    value = float(text)
+                except ValueError:
+                    return None
+                if not kwh_in_range(value, max_kwh):
+                    return None
+                numbers[text] = value
+            energies = list(map(numbers.__getitem__, energy_texts))
     if scale != 1.0:
         energies = (np.array(energies, dtype=np.float64) * scale).tolist()
         if not kwh_in_range(np.array(energies), max_kwh).all():
@@ -909,8 +995,9 @@ def clean_chunk(
         bounds = [0, *starts, count]
         runs = [(a, b, consumers[keys[a]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]  # type: ignore[misc]
     latest: dict[int, str] = {}
+    rising = np.diff(seconds) > 0
     for a, b, state in runs:
-        if b - a > 1 and not all(map(lt, stamps[a : b - 1], stamps[a + 1 : b])):
+        if b - a > 1 and not rising[a : b - 1].all():
             return None
         before = latest.get(id(state)) or (state.times[-1] if state.times else None)
         if before is not None and stamps[a] <= before:
@@ -920,6 +1007,8 @@ def clean_chunk(
     for a, b, state in runs:
         state.times.extend(stamps[a:b])
         state.lines.frombytes(_line_numbers(lines[a:b]))
+        if written is not None:
+            written.setdefault(state.consumer_id, []).append(seconds[a:b])
         readings.extend(
             zip([state.consumer_id] * (b - a), stamps[a:b], energies[a:b], balances[a:b], strict=True)
         )

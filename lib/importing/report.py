@@ -121,6 +121,7 @@ ROW_REASONS: dict[str, str] = {
     "absurd_balance": "import_absurd_balance",
     "duplicate_in_file": "import_duplicate_in_file",
     "conflict_stored": "import_conflict_stored",
+    "conflict_stored_export": "import_conflict_stored_export",
     "duplicate_consumer": "import_duplicate_consumer",
     "bad_mobile": "import_bad_mobile",
     "name_too_long": "import_name_too_long",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from array import array
 from bisect import bisect_left
 from typing import Any, TypeVar
@@ -188,7 +189,15 @@ def register_step(
 
 
 def consumer_id_ok(value: str) -> bool:
-    return 0 < len(value) <= 40 and not _CONTROL.search(value)
+    """At most 40 characters, none of them a control or format character (NUL, ESC, the bidi overrides
+    that make an ID read as another, zero-width characters: Unicode categories Cc/Cf/...; issue 13 item 13).
+
+    >>> consumer_id_ok("101234567"), consumer_id_ok("DEMO-1001"), consumer_id_ok("10\\u202e1"), consumer_id_ok("1\\x00")
+    (True, True, False, False)
+    """
+    if not 0 < len(value) <= 40 or _CONTROL.search(value):
+        return False
+    return value.isascii() or not any(unicodedata.category(ch)[0] == "C" for ch in value)
 
 
 def consumer_problem(value: str, *, kind: str = "consumer") -> RowProblem:

@@ -63,9 +63,13 @@ def all_or_nothing(
 
 
 def stored_conflicts(
-    conn: Database, pending: list[Reading]
+    conn: Database, pending: list[Reading], *, export_only: bool = False
 ) -> Iterator[tuple[int, tuple[float, float | None, float | None]]]:
-    """Indexes of ``pending`` readings whose stored reading differs, with the stored (kWh, balance, export)."""
+    """Indexes of ``pending`` readings whose stored reading differs, with the stored (kWh, balance, export).
+
+    ``export_only`` (an export channel's readings, ``insert_readings(fill_export=True)``): only the export
+    energy is compared; the stored kWh and balance come from the meter's import channel. Export energy is
+    compared only for rows that carry it (5-tuples)."""
     by_consumer: dict[str, list[int]] = {}
     for i, row in enumerate(pending):
         by_consumer.setdefault(row[0], []).append(i)
@@ -75,9 +79,12 @@ def stored_conflicts(
         stored = conn.readings.stored_readings(cid, first, last)
         for i in indexes:
             _, ts, kwh, balance, *rest = pending[i]
-            export = rest[0] if rest else None
             have = stored.get(ts)
-            if have is not None and (have[0] != kwh or have[1] != balance or have[2] != export):
+            if have is None:
+                continue
+            # a file without an export channel says nothing of a stored export_kwh (the other channel's)
+            export_differs = bool(rest) and have[2] != rest[0]
+            if export_differs if export_only else (have[0] != kwh or have[1] != balance or export_differs):
                 yield i, have
 
 
@@ -92,40 +99,52 @@ _IST_OFFSET_S = 19_800  # +05:30, India's offset since October 1945 (imports ref
 _EPOCH_DAY = dt.date(1970, 1, 1)
 
 
-def day_grids(times: Sequence[str], epochs: dict[str, int]) -> dict[str, tuple[int, float | None]]:
-    """Per IST day, how one connection's readings ``times`` (stored UTC text) lie: ``{day: (n, step)}``,
-    n distinct readings and, when n >= 2 and every gap between neighbours of that day is the same, that
-    step in minutes (else None). ``epochs`` caches Unix seconds per text (meters share one time grid).
+def epoch_seconds(ts: str) -> int:
+    """Unix seconds of stored UTC text (``YYYY-MM-DDTHH:MM:SSZ``).
+
+    >>> epoch_seconds("2026-11-24T18:30:00Z")
+    1795545000
+    """
+    return int((dt.datetime.fromisoformat(ts[:-1]) - _EPOCH).total_seconds())
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def day_grids(
+    times: Sequence[str], epochs: dict[str, int], seconds: Sequence[np.ndarray] = ()
+) -> dict[str, tuple[int, float | None]]:
+    """Per IST day, how one connection's readings lie: ``{day: (n, step)}``, n distinct readings and, when
+    n >= 2 and every gap between neighbours of that day is the same, that step in minutes (else None).
+    The readings: ``times`` (stored UTC text; ``epochs`` caches Unix seconds per text, meters share one
+    time grid) and arrays of Unix seconds (``seconds``, the clean chunks').
 
     What ``storage.readings.refresh_daily(known_days=...)`` takes instead of checking every reading's
     spacing in SQL. The step is ``(last - first) / (n - 1) / 60``, the same float as the SQL check gives.
-    Column-wise (numpy): about 0.3 s for a million readings.
+    Column-wise (numpy): well under 0.1 s for a million readings given as seconds.
 
     >>> day_grids(["2026-11-24T18:30:00Z", "2026-11-24T19:00:00Z", "2026-11-24T19:30:00Z",
-    ...            "2026-11-25T18:30:00Z", "2026-11-25T18:45:00Z", "2026-11-25T19:30:00Z"], {})
+    ...            "2026-11-25T18:30:00Z", "2026-11-25T18:45:00Z"], {}, [np.array([1795638600])])
     {'2026-11-25': (3, 30.0), '2026-11-26': (3, None)}
     """
-    if not times:
+    for text in set(times).difference(epochs):
+        epochs[text] = epoch_seconds(text)
+    parts = [np.fromiter(map(epochs.__getitem__, times), dtype=np.int64, count=len(times)), *seconds]
+    seconds_all = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    if not len(seconds_all):
         return {}
-    try:
-        seconds = np.fromiter(map(epochs.__getitem__, times), dtype=np.int64, count=len(times))
-    except KeyError:  # texts not seen yet: parsed once each
-        for text in set(times).difference(epochs):
-            moment = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-            epochs[text] = int(moment.timestamp())
-        seconds = np.fromiter(map(epochs.__getitem__, times), dtype=np.int64, count=len(times))
-    if not (seconds[1:] > seconds[:-1]).all():  # out of order or repeated: sort, once each
-        seconds = np.unique(seconds)
-    days = (seconds + _IST_OFFSET_S) // 86_400
+    if not (seconds_all[1:] > seconds_all[:-1]).all():  # out of order or repeated: sort, once each
+        seconds_all = np.unique(seconds_all)
+    days = (seconds_all + _IST_OFFSET_S) // 86_400
     starts = np.flatnonzero(np.diff(days, prepend=days[0] - 1))
-    ends = np.append(starts[1:], len(seconds))
+    ends = np.append(starts[1:], len(seconds_all))
     # gaps within a day; the slot after each day's last reading holds a sentinel (min: huge, max: -1)
-    gaps = np.diff(seconds, append=seconds[-1])
+    gaps = np.diff(seconds_all, append=seconds_all[-1])
     low, high = gaps.copy(), gaps.copy()
     low[ends - 1], high[ends - 1] = np.iinfo(np.int64).max, -1
     even = (np.minimum.reduceat(low, starts) == np.maximum.reduceat(high, starts)).tolist()
     counts = (ends - starts).tolist()
-    spans = (seconds[ends - 1] - seconds[starts]).tolist()
+    spans = (seconds_all[ends - 1] - seconds_all[starts]).tolist()
     grids: dict[str, tuple[int, float | None]] = {}
     for day, n, span, flat in zip(days[starts].tolist(), counts, spans, even, strict=True):
         label = _DAY_LABELS.get(day)

@@ -44,9 +44,9 @@ def refresh_daily(
     ``(n, step)``, n readings of this connection the caller knows are stored that day and, when they lie
     evenly spaced, the step between them in minutes (None when not, or n == 1). A day whose stored count
     is n holds exactly those readings, so its ``minutes`` and ``peak_kw`` follow from the step without the
-    per-reading grid check in SQL (about 2 s of CPU per million readings, ``BENCHMARKS.md`` run 7); any
-    other day of the range goes through the per-reading query. Without ``known_days`` every day is checked
-    in SQL as before. Both give the same rows (``tests/test_store.py``).
+    per-reading grid check in SQL (a million readings' roll-up: 2.2-2.5 s -> 0.8-0.9 s CPU, ``BENCHMARKS.md``
+    run 7); any other day of the range goes through the per-reading query. Without ``known_days`` every day
+    is checked in SQL as before. Both give the same rows (``tests/test_store.py``).
     """
     lo = str(first_day) if first_day else None
     hi = str(last_day) if last_day else None
@@ -82,9 +82,11 @@ def refresh_daily(
         _write_daily_postgresql(conn, consumer_id, lo, hi, paid)
         return
     first, last = dt.date.fromisoformat(lo), dt.date.fromisoformat(hi)
-    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    bounds = [_ist_midnight_ts(day) for day in days]
-    bounds.append(_ist_midnight_ts(last + _ONE_DAY))
+    days = [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+    if first.year >= 1946:  # 00:00 IST is 18:30 UTC the day before (each day's text made once)
+        bounds = [f"{(first - _ONE_DAY).isoformat()}T18:30:00Z"] + [f"{day}T18:30:00Z" for day in days]
+    else:
+        bounds = [_ist_midnight_ts(first + dt.timedelta(days=i)) for i in range(len(days) + 1)]
     # SQLite: the driver directly, one IST day per primary-key range (see above).
     cursor = conn.raw.cursor()
     totals: dict[int, tuple[Any, ...]] = {}
@@ -107,10 +109,10 @@ def refresh_daily(
                 step = (last_s - first_s) / (intervals - 1) / 60.0
         else:
             kwh, intervals, peak_kwh, closing, export = totals[index]
-            known = known_days.get(day.isoformat())
+            known = known_days.get(day)
             if known is not None and known[0] == intervals:  # the stored readings are the known ones
                 step = known[1]
-        amount = paid.get(day.isoformat())
+        amount = paid.get(day)
         minutes = peak_kw = None
         if intervals == 1:
             minutes, peak_kw = 30.0, peak_kwh * 2.0
@@ -122,7 +124,7 @@ def refresh_daily(
             ).fetchone()
         if intervals or amount is not None:
             rows.append(
-                (consumer_id, day.isoformat(), kwh, intervals, peak_kwh, closing, amount or 0.0)
+                (consumer_id, day, kwh, intervals, peak_kwh, closing, amount or 0.0)
                 + (export, minutes, None if peak_kw is None else round(peak_kw, 6))
             )
     conn.raw.executemany(_INSERT_DAILY.replace(":v", "?"), rows)
@@ -306,11 +308,17 @@ def stored_recharge_references(conn: Conn, consumer_id: str, kind: str = "rechar
     }
 
 
-def insert_readings(conn: Conn, rows: Iterable[tuple[Any, ...]]) -> int:
+def insert_readings(conn: Conn, rows: Iterable[tuple[Any, ...]], *, fill_export: bool = False) -> int:
     """Bulk-insert ``(consumer_id, ts, kwh, balance_inr)`` tuples, or ``(..., export_kwh)`` 5-tuples from
     a net-metered file (``kwh`` the energy drawn from the grid, ``export_kwh`` the energy sent to it, kWh,
     None when the meter has no export channel); a stored reading with the same ``(consumer_id, ts)`` is
     left untouched. Returns rows added (no transaction of its own).
+
+    ``fill_export`` (5-tuples of an export-only channel, e.g. a Green Button flowDirection 19 file whose
+    ``kwh`` is 0 because that file does not say it): a stored reading without ``export_kwh`` gets the row's
+    ``export_kwh`` and keeps its own ``kwh`` and balance (the import channel of the same meter, imported
+    from another file); each such fill counts as a row added. A stored ``export_kwh`` is never replaced.
+    Raises ``ValueError`` for ``fill_export`` with 4-tuples.
 
     The importer compares the count with the rows given to find conflicts with stored readings.
     A plain INSERT is tried first under a savepoint (about 20% faster than the upsert when nothing
@@ -319,13 +327,20 @@ def insert_readings(conn: Conn, rows: Iterable[tuple[Any, ...]]) -> int:
     rows = rows if isinstance(rows, Sequence) else list(rows)
     if not rows:
         return 0
+    if fill_export and len(rows[0]) != 5:
+        raise ValueError("fill_export needs (consumer_id, ts, kwh, balance_inr, export_kwh) rows")
+    on_conflict = (
+        "DO UPDATE SET export_kwh = excluded.export_kwh WHERE readings.export_kwh IS NULL"
+        if fill_export
+        else "DO NOTHING"
+    )
     if conn.dialect == "postgresql":
         if not conn.in_transaction:  # the staging rows live until COMMIT: give the COPY one
             from lib.storage.engine import transaction
 
             with transaction(conn):
-                return _insert_readings_postgresql(conn, rows)
-        return _insert_readings_postgresql(conn, rows)
+                return _insert_readings_postgresql(conn, rows, on_conflict)
+        return _insert_readings_postgresql(conn, rows, on_conflict)
     # SQLite: the driver's own executemany (the fast path of imports).
     raw = conn.raw
     columns = "consumer_id, ts, kwh, balance_inr" + (", export_kwh" if len(rows[0]) == 5 else "")
@@ -338,7 +353,7 @@ def insert_readings(conn: Conn, rows: Iterable[tuple[Any, ...]]) -> int:
         raw.execute("ROLLBACK TO insert_readings")
         before = raw.total_changes  # the rows undone were counted when inserted
         raw.executemany(
-            f"INSERT INTO readings ({columns}) VALUES ({values}) ON CONFLICT (consumer_id, ts) DO NOTHING",
+            f"INSERT INTO readings ({columns}) VALUES ({values}) ON CONFLICT (consumer_id, ts) {on_conflict}",
             rows,
         )
     finally:
@@ -530,7 +545,9 @@ def daily_export_rows(
 _READING_COLUMNS = ("consumer_id", "ts", "kwh", "balance_inr", "export_kwh")
 
 
-def _insert_readings_postgresql(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> int:
+def _insert_readings_postgresql(
+    conn: Conn, rows: Sequence[tuple[Any, ...]], on_conflict: str = "DO NOTHING"
+) -> int:
     """``insert_readings`` on PostgreSQL: ``COPY`` into a temporary staging table, then one set-based
     insert that skips readings already stored ("the stored value wins"), in the caller's transaction.
 
@@ -550,7 +567,7 @@ def _insert_readings_postgresql(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> 
             copy.write_row(row)
     result = conn.execute(
         f"INSERT INTO readings ({columns}) SELECT DISTINCT ON (consumer_id, ts) {columns} FROM readings_staging "
-        "ORDER BY consumer_id, ts ON CONFLICT (consumer_id, ts) DO NOTHING"
+        f"ORDER BY consumer_id, ts ON CONFLICT (consumer_id, ts) {on_conflict}"
     )
     return int(result.rowcount)
 

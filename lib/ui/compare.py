@@ -441,7 +441,7 @@ def _draw_tables(
         st.dataframe(
             pd.DataFrame(
                 {  # ₹ first: on a phone the columns after the third are behind a sideways scroll
-                    ctx.t("csv_connection"): shares["nickname"].astype(str),
+                    ctx.t("csv_connection"): shares["nickname"].map(csv_cell),
                     ctx.t("csv_spend"): [_money(v, lang) for v in shares["spend_inr"]],
                     ctx.t("table_spend_share"): [_pct(v, lang) for v in shares["spend_share"]],
                     ctx.t("csv_units"): [_num(v, lang) for v in shares["kwh"]],
@@ -459,7 +459,7 @@ def _draw_tables(
         st.dataframe(
             pd.DataFrame(
                 {
-                    ctx.t("csv_connection"): peaks["nickname"].astype(str),
+                    ctx.t("csv_connection"): peaks["nickname"].map(csv_cell),
                     ctx.t("table_peak_kw"): [_num(v, lang, 2) for v in peaks["peak_kw"]],
                     ctx.t("table_sanctioned_kw"): [_num(v, lang, 2) for v in peaks["sanctioned_load_kw"]],
                     ctx.t("table_over_load"): [

@@ -22,12 +22,11 @@ from __future__ import annotations
 import re
 
 from lib.charts import plotly_text
+from lib.text import csv_safe
 
 __all__ = ["csv_cell", "markdown", "plotly_text"]
 
 _SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+-.!|~$:&=\"'^@%"})
-# What starts a formula in Excel, LibreOffice and Google Sheets (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 # A colon that could open a shortcode (":name:" has no space after its first colon); "Linked: Home" stays as is.
@@ -48,9 +47,13 @@ def markdown(text: object) -> str:
 
 
 def csv_cell(text: object) -> str:
-    """``text`` for a CSV cell: a leading ``= + - @``, tab or carriage return gets a ``'`` in front."""
-    text = str(text)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    """``text`` for a CSV cell: a leading ``= + - @``, tab or carriage return gets a ``'`` in front
+    (:func:`lib.text.csv_safe`, the one guard, shared with ``export-daily``).
+
+    Also for user text in every frame handed to ``st.dataframe``: Streamlit's own "Download as CSV"
+    and clipboard copy of a table write its cells as they are (issue 13 item 13).
+    """
+    return csv_safe(text)
 
 
 # The name this function had before (lib.markup.inert); kept until lib/ui/manage_connection.py moves to

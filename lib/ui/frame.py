@@ -15,13 +15,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import time
 from functools import partial
 from pathlib import Path
 
 import streamlit as st
 
-from lib import config, i18n, otp, sessions, storage, web
+from lib import config, i18n, otp, sessions, sms, storage, web
 from lib.config import Settings, load_settings
 from lib.ui import chrome, paths
 from lib.ui import session_keys as keys
@@ -29,7 +30,7 @@ from lib.ui.context import PageContext
 
 _LOG = logging.getLogger("metermitra.startup")  # an operator's details of a refused start
 
-__all__ = ["IDLE_TIMEOUT_SECONDS", "PageContext", "page", "settings"]
+__all__ = ["IDLE_TIMEOUT_SECONDS", "PageContext", "page", "settings", "stop_sms_senders"]
 
 IDLE_TIMEOUT_SECONDS = 15 * 60
 
@@ -147,6 +148,44 @@ def _start_or_refuse(cfg: Settings) -> None:
         _LOG.error("refusing to start: %s", error)
         st.error(i18n.t("auth_config_error", st.session_state.get(keys.LANG, i18n.DEFAULT_LANGUAGE)))
         st.stop()
+
+
+# The SMS sender of each database this process serves: its thread and the event that stops it.
+_senders: dict[str, tuple[threading.Thread, threading.Event]] = {}
+_senders_lock = threading.Lock()
+
+
+def _sms_sender(path: str) -> None:
+    """With the http gateway: make sure this process runs the thread that delivers the SMS queue of the
+    database ``path`` (``lib.sms.run_sender``), so a page's "Send OTP" only queues its SMS and never waits
+    on the gateway (issue 13 item 5). One per process and database (started again if it died); the
+    senders of several processes share the queue, their claims keep a message from going twice."""
+    with _senders_lock:
+        running = _senders.get(path)
+        if running is not None and running[0].is_alive():
+            return
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=sms.run_sender,
+            args=(lambda: storage.open_db(path, run_migrations=False), settings),
+            kwargs={"stop": stop},
+            name="metermitra-sms-sender",
+            daemon=True,
+        )
+        thread.start()
+        _senders[path] = (thread, stop)
+
+
+def stop_sms_senders() -> None:
+    """Stop this process's SMS senders and wait for them (a server shutting down, a test's end)."""
+    with _senders_lock:
+        running = list(_senders.values())
+        _senders.clear()
+    for _, stop in running:
+        stop.set()
+    sms.wake_sender()
+    for thread, _ in running:
+        thread.join(timeout=30)
 
 
 def _sync_language() -> None:
@@ -284,6 +323,8 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
     st.set_page_config(page_title=title, page_icon="⚡", layout="wide")
     if not cfg.camp_mode:  # camp mode prepares its own database (lib.ui.camp)
         _start_or_refuse(cfg)
+    if cfg.sms_gateway == "http" and not cfg.camp_mode:
+        _sms_sender(str(cfg.db_path))
     state = st.session_state
     state.setdefault(keys.LANG, i18n.DEFAULT_LANGUAGE)
     state.setdefault(keys.ACCOUNT_ID, None)

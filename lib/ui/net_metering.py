@@ -13,6 +13,7 @@ import streamlit as st
 
 from lib import analytics
 from lib.ui.context import PageContext
+from lib.ui.escape import csv_cell
 from lib.ui.widgets import pinned_first_column
 
 
@@ -33,7 +34,7 @@ def draw_net_energy(
     st.dataframe(
         pd.DataFrame(
             {
-                connection: net["nickname"].astype(str),
+                connection: net["nickname"].map(csv_cell),
                 ctx.t("net_col_import"): [kwh(v) for v in net["import_kwh"]],
                 ctx.t("net_col_export"): [kwh(v) for v in net["export_kwh"]],
                 ctx.t("net_col_net"): [kwh(v) for v in net["net_kwh"]],

@@ -40,7 +40,6 @@ _SEND_ERRORS = {
     "invalid_mobile": "auth_invalid_mobile",
     "empty_mobile": "auth_enter_mobile",
     "invalid_consumer_id": "auth_invalid_consumer_id",
-    "send_failed": "auth_send_failed",
     "limited": "auth_otp_limited",
     "sms_paused": "auth_sms_paused",
 }

@@ -18,6 +18,7 @@ import streamlit as st
 from lib import alerts, analytics, charts, clock, i18n, storage, tariff
 from lib.ui import ledger_panels, loaders, net_metering, paths, quality_line
 from lib.ui.context import PageContext
+from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
 from lib.ui.widgets import (
     days_text,
@@ -265,7 +266,7 @@ def _draw_month(ctx: PageContext, months: pd.DataFrame, today: dt.date) -> None:
     connection = ctx.t("overview_col_connection")
     table = pd.DataFrame(
         {
-            connection: per_connection["nickname"].astype(str),
+            connection: per_connection["nickname"].map(csv_cell),
             ctx.t("overview_col_spend_this"): [_money_or_dash(ctx, v) for v in per_connection["spend_this"]],
             ctx.t("overview_col_spend_last"): [_money_or_dash(ctx, v) for v in per_connection["spend_last"]],
             ctx.t("overview_col_units_this"): [_units_or_dash(ctx, v) for v in per_connection["kwh_this"]],
@@ -287,10 +288,10 @@ def _draw_cost(ctx: PageContext, estimates: pd.DataFrame | None) -> None:
     st.caption(ctx.t("overview_cost_caption"))
     table = pd.DataFrame(
         {  # the estimate in ₹ first, so that it is on screen on a phone
-            ctx.t("overview_col_connection"): estimates["nickname"].astype(str),
+            ctx.t("overview_col_connection"): estimates["nickname"].map(csv_cell),
             ctx.t("overview_col_estimate"): [_money_or_dash(ctx, v) for v in estimates["estimated_inr"]],
             ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in estimates["projected_units"]],
-            ctx.t("overview_col_category"): estimates["tariff_category"].astype(str),
+            ctx.t("overview_col_category"): estimates["tariff_category"].map(csv_cell),
             ctx.t("overview_col_free_units"): [_units_or_dash(ctx, v) for v in estimates["free_units_used"]],
         }
     )
@@ -309,7 +310,7 @@ def _draw_cost(ctx: PageContext, estimates: pd.DataFrame | None) -> None:
                 ctx.t("overview_col_connection"): [ctx.t("overview_cost_total")] * len(totals),
                 ctx.t("overview_col_estimate"): [_money_or_dash(ctx, v) for v in totals["estimated_inr"]],
                 ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in totals["projected_units"]],
-                ctx.t("overview_col_category"): totals["tariff_category"].astype(str).tolist(),
+                ctx.t("overview_col_category"): totals["tariff_category"].map(csv_cell).tolist(),
                 ctx.t("overview_col_free_units"): ["–"] * len(totals),
             }
         )
