@@ -142,17 +142,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_env(db_path: Path, *, now: str = FIXED_NOW) -> dict[str, str]:
-    """The environment of the test server: camp mode on a fresh database, a fixed clock, SMS to the outbox."""
+def server_env(db_path: Path | str, *, now: str = FIXED_NOW, camp: bool = True) -> dict[str, str]:
+    """The environment of the test server: camp mode on a fresh database (or, ``camp=False``, the local demo
+    on ``db_path``, which may be a postgresql:// URL), a fixed clock, SMS to the outbox."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("METERMITRA_")}
     env.update(
         METERMITRA_DB=str(db_path),
-        METERMITRA_CAMP="1",
         METERMITRA_NOW=now,
         METERMITRA_SMS_GATEWAY="outbox",
         METERMITRA_OTP_KEY=OTP_KEY,
         PYTHONUNBUFFERED="1",
     )
+    if camp:
+        env["METERMITRA_CAMP"] = "1"
     return env
 
 
@@ -177,17 +179,26 @@ class AppServer:
     mode, on its own database."""
 
     url: str
-    db_path: Path
+    db_path: Any  # the camp file, or the database URL of a non-camp server
     log_path: Path
     process: subprocess.Popen[bytes]
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls, work_dir: Path, *, now: str = FIXED_NOW, timeout: float = 60.0) -> Iterator[AppServer]:
+    def start(
+        cls,
+        work_dir: Path,
+        *,
+        now: str = FIXED_NOW,
+        timeout: float = 60.0,
+        database: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Iterator[AppServer]:
         """Start the server with its clock fixed at ``now``, wait for ``/_stcore/health``, yield it, and
-        stop it at the end."""
+        stop it at the end. ``database`` (e.g. a postgresql:// URL): not camp mode, the local demo on that
+        database, with ``env`` added to the environment."""
         work_dir.mkdir(parents=True, exist_ok=True)
-        db_path = work_dir / "camp.db"
+        db_path: Any = database or work_dir / "camp.db"
         log_path = work_dir / "streamlit.log"
         port = free_port()
         command = [
@@ -209,7 +220,11 @@ class AppServer:
         ]
         with log_path.open("wb") as log:
             process = subprocess.Popen(  # noqa: S603  (fixed argv, no shell)
-                command, cwd=ROOT, env=server_env(db_path, now=now), stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=ROOT,
+                env={**server_env(db_path, now=now, camp=database is None), **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         server = cls(url=f"http://127.0.0.1:{port}/", db_path=db_path, log_path=log_path, process=process)
         try:
