@@ -603,7 +603,9 @@ def recharge_case(monkeypatch: pytest.MonkeyPatch, db_path: Path) -> Path:
 
 def recharges_by_day(db: Path) -> dict[str, float]:
     with storage.open_db(db) as conn:
-        return dict(conn.execute("SELECT day, recharge_inr FROM daily WHERE consumer_id = '201000001'"))
+        return dict(
+            conn.execute("SELECT day, recharge_inr FROM daily WHERE consumer_id = '201000001'").fetchall()
+        )
 
 
 def stored_recharges(db: Path) -> list[tuple]:

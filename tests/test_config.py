@@ -139,7 +139,7 @@ def test_the_key_never_reaches_the_database(conn):
     from lib import auth as flows
 
     flows.start_sign_in(conn, settings, "9876543210", lang="en", pacer=otp.Pacer(0))
-    dump = "\n".join(conn.iterdump())
+    dump = "\n".join(conn.raw.iterdump())
     assert settings.otp_key not in dump
     assert otp.load_key(settings).secret.hex() not in dump
 

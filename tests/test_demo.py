@@ -40,10 +40,8 @@ def year(year_db: tuple[Path, dict]) -> Iterator[sqlite3.Connection]:
 
 
 def readings(conn: sqlite3.Connection, consumer_id: str) -> pd.DataFrame:
-    frame = pd.read_sql_query(
-        "SELECT ts, kwh, balance_inr FROM readings WHERE consumer_id = ? ORDER BY ts",
-        conn,
-        params=(consumer_id,),
+    frame = conn.frame(
+        "SELECT ts, kwh, balance_inr FROM readings WHERE consumer_id = :cid ORDER BY ts", {"cid": consumer_id}
     )
     frame["local"] = pd.to_datetime(frame["ts"], utc=True).dt.tz_convert(IST)
     return frame
@@ -77,7 +75,7 @@ def test_the_household_and_its_three_connections(
         ("Shop", "NDS-II", True),
         ("Village home", "DS-I", True),
     ]
-    rows = year.execute("SELECT consumer_id, is_demo FROM consumers").fetchall()
+    rows = year.execute("SELECT consumer_id, is_demo FROM consumers").mappings().all()
     assert len(rows) == summary["consumers"] == 6
     assert all(r["consumer_id"].startswith("DEMO-") and r["is_demo"] == 1 for r in rows)
     assert not storage.consumers.holds_real_data(year)
@@ -206,7 +204,7 @@ def test_the_balance_moves_only_at_recharges_and_at_the_daily_deduction(year: sq
 
 def test_recharges_are_round_amounts_paid_when_low(year: sqlite3.Connection) -> None:
     meters = {m.consumer_id: m for m in demo.DEMO_METERS}
-    rows = year.execute("SELECT consumer_id, ts, amount_inr, mode, reference FROM recharges").fetchall()
+    rows = year.execute("SELECT consumer_id, ts, amount_inr, mode, reference FROM recharges").mappings().all()
     assert len(rows) >= 20
     assert {r["mode"] for r in rows} >= {"UPI", "Cash counter"}
     for r in rows:

@@ -58,7 +58,7 @@ def only_error(report: importing.ImportReport) -> importing.RowError:
 
 
 def test_consumers_are_imported_with_mobiles_in_e164_and_hindi_names_intact(master):
-    rows = {r["consumer_id"]: dict(r) for r in master.execute("SELECT * FROM consumers")}
+    rows = {r["consumer_id"]: dict(r) for r in master.execute("SELECT * FROM consumers").mappings()}
     assert rows["101234567"]["name"] == "आशा देवी"
     assert rows["101234568"]["name"] == "राम किशोर यादव (दुकान)"
     assert [rows[c]["registered_mobile"] for c in sorted(rows)] == [
@@ -231,7 +231,7 @@ def test_a_reading_at_2345_ist_belongs_to_that_ist_day(master):
     importing.import_readings(master, DATA / "readings.csv")
     daily = {
         r["day"]: (r["intervals"], round(r["kwh"], 6), r["closing_balance_inr"])
-        for r in master.execute("SELECT * FROM daily WHERE consumer_id = '101234567'")
+        for r in master.execute("SELECT * FROM daily WHERE consumer_id = '101234567'").mappings()
     }
     # 00:00, 00:30 and 23:45 IST on the 24th; 00:15 IST on the 25th (18:45 UTC on the 24th)
     assert daily == {"2026-11-24": (3, 0.74, 498.1), "2026-11-25": (1, 0.3, 497.2)}

@@ -775,9 +775,10 @@ def test_a_net_metered_connection_is_priced_on_netted_units():
     assert list(plain["billed_units"]) == [10.871, 2.0, 3.0] and plain["export_kwh"].isna().all()
 
 
-def test_arrears_and_adjustments_are_the_connections_and_only_their_author_deletes_them(conn, seeded):
+def test_arrears_and_adjustments_are_the_connections_and_only_their_author_deletes_them(any_conn, seeded):
     """Issue 13 item 7: a second account of the same household sees what the first entered, with the
     author (masked), and cannot delete it; an entry whose author left the connection may be removed."""
+    conn = any_conn
     author_mobile = storage.accounts.account_by_id(conn, seeded)["mobile"]
     member = storage.accounts.create_account(conn, "+919812345678")
     storage.accounts.insert_link(conn, member, "DEMO-1001", "Ghar")

@@ -232,6 +232,9 @@ def test_arrears_are_written_read_and_deleted_through_the_link(any_conn):
         "daily_inr",
         "note",
         "created_at",
+        "created_by",
+        "author_mobile",
+        "author_follows",
     ]
     assert frame[["arrear_id", "consumer_id", "method", "note"]].fillna("-").values.tolist() == [
         [first, "111", "recharge_share", "bill"],
@@ -265,10 +268,11 @@ def test_adjustments_are_written_and_read_through_the_link(any_conn):
         conn, owner, "111", day="2026-11-20", amount_inr=10, reason="refund"
     )
     frame = storage.ledger.adjustments_frame(conn, owner)
-    assert frame.values.tolist() == [
+    assert frame[["adjustment_id", "consumer_id", "day", "amount_inr", "reason"]].values.tolist() == [
         [credit, "111", "2026-11-20", 10.0, "refund"],
         [debit, "111", "2026-11-21", -25.5, "meter test fee"],
     ]
+    assert frame["author_follows"].tolist() == [1, 1]  # 1/0 on both engines (EXISTS cast to an integer)
     assert storage.ledger.adjustments_frame(conn, owner, ["333"]).empty
     assert storage.ledger.adjustments_frame(conn, stranger).empty
     after = storage.meta.consumer_versions(conn, ["111", "333"])

@@ -35,7 +35,9 @@ def test_imported_consumer_names_are_plain(tmp_path):
     )
     with storage.open_db(":memory:") as conn:
         importing.import_consumers(conn, path)
-        names = {r["consumer_id"]: r["name"] for r in map(dict, conn.execute("SELECT * FROM consumers"))}
+        names = {
+            r["consumer_id"]: r["name"] for r in map(dict, conn.execute("SELECT * FROM consumers").mappings())
+        }
     assert names == {"101": "Asha[2JXYZ", "102": f"राम{ZWJ}जी"}
 
 
@@ -60,7 +62,7 @@ def test_every_imported_consumer_text_is_plain_and_an_id_with_a_bidi_override_is
     )
     with storage.open_db(":memory:") as conn:
         report = importing.import_consumers(conn, path, skip_invalid=True, rejects_path=tmp_path / "rej.csv")
-        rows = [dict(r) for r in conn.execute("SELECT * FROM consumers")]
+        rows = [dict(r) for r in conn.execute("SELECT * FROM consumers").mappings()]
     assert [(e.line, e.column) for e in report.errors] == [(3, "consumer_id"), (4, "consumer_id")]
     assert [(r["consumer_id"], r["tariff_category"], r["division"], r["meter_serial"]) for r in rows] == [
         ("101", "DS-II", "Patna Urban", "SM123")
