@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -23,7 +23,10 @@ from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
 from lib.ui.ledger_panels import PART_KEYS, unexplained_text
-from lib.ui.widgets import connection_picker
+from lib.ui.widgets import connection_picker, pinned_first_column
+
+if TYPE_CHECKING:  # the type st.dataframe's column_config takes; not part of streamlit's public API
+    from streamlit.elements.lib.column_types import ColumnConfig
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,28 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("difference_inr", "ledger_col_difference"),
     ("status", "ledger_col_status"),
 )
+# The table on screen: the figures a household needs first (day, units, deduction, balance), under short
+# headers, in fixed narrow widths so that they fit a 390 px phone beside nothing else; the tariff's parts
+# and the checks follow behind the table's own sideways scroll (issue 14 section 4). The day stays pinned.
+# (column, short header key or None for the CSV's header, width in px or None for Streamlit's own)
+SCREEN_COLUMNS: tuple[tuple[str, str | None, int | None], ...] = (
+    ("day", None, 64),
+    ("units", "ledger_screen_units", 58),
+    ("deduction_inr", "ledger_screen_deduction", 82),
+    ("closing_inr", "ledger_screen_balance", 98),
+    ("recharge_inr", None, None),
+    ("status", None, None),
+    ("energy_inr", None, None),
+    ("fixed_inr", None, None),
+    ("duty_inr", None, None),
+    ("rebate_inr", None, None),
+    ("arrears_inr", None, None),
+    ("adjustment_inr", None, None),
+    ("free_units_used", None, None),
+    ("opening_inr", None, None),
+    ("metered_closing_inr", None, None),
+    ("difference_inr", None, None),
+)
 WATERFALL_UP = "#009E73"
 WATERFALL_DOWN = "#D55E00"
 WATERFALL_TOTAL = "#0072B2"
@@ -73,8 +98,8 @@ WATERFALL_TOTAL = "#0072B2"
 def _days_text(ctx: PageContext, days: float) -> str:
     if days is None or math.isnan(days):
         return ctx.t("ledger_days_unknown")
-    if math.isinf(days):
-        return ctx.t("ledger_days_no_deduction")
+    if math.isinf(days):  # the forecast's horizon (lib.forecast.HORIZON_DAYS) passes with balance left
+        return ctx.t("overview_days_beyond_year")
     return ctx.t("overview_days_value", days=ctx.number(days, decimals=1))
 
 
@@ -409,34 +434,58 @@ def _draw_unexplained(ctx: PageContext, own: pd.DataFrame) -> None:
     st.dataframe(
         pd.DataFrame(
             {
+                # the amount to take to the electricity office first, beside its day
                 ctx.t("ledger_day_label"): [ctx.date(d.date()) for d in flagged["day"]],
+                ctx.t("ledger_col_difference"): [ctx.money(v) for v in flagged["difference_inr"]],
                 ctx.t("ledger_part_metered"): [ctx.money(v) for v in flagged["metered_closing_inr"]],
                 ctx.t("ledger_part_closing"): [ctx.money(v) for v in flagged["closing_inr"]],
-                ctx.t("ledger_col_difference"): [ctx.money(v) for v in flagged["difference_inr"]],
             }
         ),
         hide_index=True,
         width="stretch",
+        column_config=pinned_first_column(ctx.t("ledger_day_label")),
         key="ledger_unexplained_table",
     )
 
 
 def display_table(ctx: PageContext, rows: pd.DataFrame) -> pd.DataFrame:
-    """The ledger rows as shown on screen: translated headers, money in Indian grouping, newest first."""
+    """The ledger rows as shown on screen, newest first, in :data:`SCREEN_COLUMNS` order: day (``d MMM``:
+    the table holds one month), units (kWh, 2 decimals), deduction and closing balance (₹, Indian
+    grouping) under their short headers, then the rest under the CSV's headers. Every cell is text."""
+    headers = dict(TABLE_COLUMNS)
     out: dict[str, list[str]] = {}
     ordered = rows.sort_values("day", ascending=False)
-    for column, key in TABLE_COLUMNS:
+    for column, short, _ in SCREEN_COLUMNS:
         values = ordered[column]
         if column == "day":
-            shown = [ctx.date(d.date()) for d in values]
+            shown = [ctx.date(d.date(), pattern="d MMM") for d in values]
         elif column in ("units", "free_units_used"):
             shown = ["" if pd.isna(v) else ctx.number(float(v), decimals=2) for v in values]
         elif column == "status":
             shown = [_status_label(ctx, s) for s in values]
         else:
             shown = ["" if pd.isna(v) else ctx.money(float(v)) for v in values]
-        out[ctx.t(key)] = shown
+        out[ctx.t(short or headers[column])] = shown
     return pd.DataFrame(out)
+
+
+def display_column_config(ctx: PageContext) -> dict[str, ColumnConfig]:
+    """``column_config`` of :func:`display_table`: the day pinned, the first four columns in fixed narrow
+    widths (numbers right-aligned), a short header's full name as its help text."""
+    headers = dict(TABLE_COLUMNS)
+    config: dict[str, ColumnConfig] = {}
+    for column, short, width in SCREEN_COLUMNS:
+        if width is None:
+            continue
+        label = ctx.t(short or headers[column])
+        config[label] = st.column_config.TextColumn(
+            label,
+            width=width,
+            pinned=column == "day" or None,
+            alignment="left" if column == "day" else "right",
+            help=ctx.t(headers[column]) if short else None,
+        )
+    return config
 
 
 def ledger_csv(
@@ -477,7 +526,13 @@ def _draw_table_and_download(ctx: PageContext, own: pd.DataFrame, fact: pd.Serie
         chosen_day = st.session_state.get("ledger_day")
         month = (chosen_day or own["day"].iloc[-1].date()).replace(day=1)
     shown = own[own["day"].dt.to_period("M") == pd.Period(month, freq="M")]
-    st.dataframe(display_table(ctx, shown), hide_index=True, width="stretch", key="ledger_table")
+    st.dataframe(
+        display_table(ctx, shown),
+        hide_index=True,
+        width="stretch",
+        column_config=display_column_config(ctx),
+        key="ledger_table",
+    )
     nickname = str(own["nickname"].iloc[0])
     consumer_id = str(own["consumer_id"].iloc[0])
     downloads.csv_download(
