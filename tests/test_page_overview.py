@@ -378,3 +378,17 @@ def test_tables_guard_nicknames_that_a_spreadsheet_would_run(db_path):
         assert cells, page
         assert not set(cells) & set(formulas.values()), page  # no raw formula anywhere
         assert {"'" + f for f in formulas.values()} <= set(cells), page  # each nickname, guarded
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_balance_that_outlasts_the_forecast_says_more_than_a_year(db_path, lang):
+    """Issue 14 section 5: the demo's village home (DS-I, inside its free units) never runs out within the
+    forecast's horizon: its card says "more than a year", not "no deduction lately" or a dash."""
+    with storage.open_db(db_path) as conn:
+        account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
+    at = app(account_id, lang)
+    assert not at.exception
+    days = metric_values(at, i18n.t("overview_days_left", lang))
+    assert days.count(i18n.t("overview_days_beyond_year", lang)) == 1
+    assert i18n.t("overview_lasts_beyond_year", lang) in [c.value for c in at.caption]
+    assert "–" not in days

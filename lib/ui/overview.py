@@ -182,12 +182,9 @@ def _draw_card(ctx: PageContext, card: pd.Series, low: alerts.LowBalance | None)
         else ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)),
     )
     days_left = card["days_left"]
-    st.metric(
-        ctx.t("overview_days_left"),
-        "–" if math.isinf(days_left) else days_text(ctx, days_left),
-    )
+    st.metric(ctx.t("overview_days_left"), days_text(ctx, days_left))
     if math.isinf(days_left):
-        st.caption(days_text(ctx, days_left))
+        st.caption(ctx.t("overview_lasts_beyond_year"))
     elif pd.notna(card["run_out_day"]) and days_left > 0:
         st.caption(
             ctx.t("overview_run_out_on", date=i18n.format_date(card["run_out_day"], lang, pattern="d MMM y"))

@@ -83,9 +83,11 @@ def connection_picker(
 
 
 def days_text(ctx: PageContext, days: float) -> str:
-    """Days of balance left in words: a number with its unit, "not known yet" or "nothing deducted"."""
+    """Days of balance left in words: a number with its unit, "not known yet", or "more than a year" when
+    the forecast (:func:`lib.forecast.run_out`) finds balance left after its whole horizon (days_left inf:
+    free units or no use keep it above ₹0 for :data:`lib.forecast.HORIZON_DAYS` days)."""
     if days is None or math.isnan(days):
         return ctx.t("overview_days_unknown")
     if math.isinf(days):
-        return ctx.t("overview_days_no_deduction")
+        return ctx.t("overview_days_beyond_year")
     return ctx.t("overview_days_value", days=ctx.number(days, decimals=1))
