@@ -363,3 +363,20 @@ def test_day_table_puts_day_units_deduction_balance_first_in_a_phones_width(demo
     row = table.value.iloc[1]
     assert row[first_four[2]] == i18n.format_money(float(yesterday["deduction_inr"]), lang)
     assert row[first_four[3]] == i18n.format_money(float(yesterday["closing_inr"]), lang)
+
+
+def test_waterfall_says_its_axis_does_not_start_at_zero(demo_account):
+    """Issue 14 §4: a day's waterfall is zoomed on a ₹1,000 balance; the page says where the axis starts."""
+    from lib.ui import ledger as ledger_page
+
+    at = _ledger_page(demo_account, "en")
+    assert not at.exception
+    (chart,) = [c for c in at.get("plotly_chart") if "ledger_waterfall" in c.proto.id]
+    start = json.loads(chart.proto.spec)["layout"]["yaxis"]["range"][0]
+    assert start > 0
+    expected = i18n.t("ledger_waterfall_axis", "en", start=i18n.format_money(start, "en", decimals=False))
+    assert expected in [c.value for c in at.caption]
+    assert json.loads(chart.proto.spec)["layout"].get("title", {}).get("text") is None  # title is page text
+    low = {"opening_inr": 30.0, "closing_inr": 5.0, "metered_closing_inr": 5.0, "estimated": False}
+    low["parts"] = [("energy_inr", -25.0)]
+    assert ledger_page.waterfall_axis_start(ledger_page.waterfall_figure(low, "en")) <= 0

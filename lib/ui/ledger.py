@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import alerts, clock, i18n, ledger, storage, tariff
+from lib import alerts, charts, clock, i18n, ledger, storage, tariff
 from lib.ui import downloads, loaders, quality_line
 from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
@@ -286,13 +286,13 @@ def _draw_period(ctx: PageContext, own: pd.DataFrame) -> None:
     steps = ledger.period_steps(own, str(own["consumer_id"].iloc[0]), first, last)
     if not steps:
         return
-    st.plotly_chart(
-        waterfall_figure(
-            steps, ctx.lang, title=ctx.t("ledger_waterfall_title", period=period), money=ctx.money
-        ),
-        key="ledger_waterfall",
-        config={"displaylogo": False, "displayModeBar": False},
-    )
+    # The title is page text, not the figure's: at 390 px a long day name was cut off inside the chart.
+    st.markdown(f"**{ctx.t('ledger_waterfall_title', period=period)}**")
+    fig = waterfall_figure(steps, ctx.lang, money=ctx.money)
+    st.plotly_chart(fig, key="ledger_waterfall", config={"displaylogo": False, "displayModeBar": False})
+    low = waterfall_axis_start(fig)
+    if low > 0:  # zoomed on the balance's path: say so, a bar's height is not the whole balance
+        st.caption(ctx.t("ledger_waterfall_axis", start=ctx.money(low, decimals=False)))
     for line in explanation_lines(ctx, own, first, last, period, steps):
         st.markdown(line)
 
@@ -351,8 +351,24 @@ def explanation_lines(
     return lines
 
 
-def waterfall_figure(steps: dict[str, Any], lang: str, *, title: str, money: Any = None) -> go.Figure:
+def waterfall_axis_start(fig: go.Figure) -> float:
+    """Where a :func:`waterfall_figure`'s ₹ axis starts: above 0 when it is zoomed on the balance's path.
+
+    >>> waterfall_axis_start(go.Figure(layout={"yaxis": {"range": [995.0, 1050.0]}}))
+    995.0
+    """
+    span = fig.layout.yaxis.range
+    return float(span[0]) if span else 0.0
+
+
+def waterfall_figure(
+    steps: dict[str, Any], lang: str, *, title: str | None = None, money: Any = None
+) -> go.Figure:
     """A plotly waterfall: opening balance, each part with its sign, closing balance (and the meter's).
+
+    The ₹ axis is zoomed on the balance's path, so that a day's few rupees show beside a balance of
+    ₹1,000: it starts at the lowest level less a margin, rounded down to a ₹ step (``₹0`` when the
+    balance comes near it); :func:`waterfall_axis_start` tells the page, which says so under the chart.
 
     >>> steps = {"opening_inr": 500.0, "closing_inr": 412.86, "metered_closing_inr": 412.86,
     ...     "estimated": False, "units": 10.0, "days": 1, "parts": [("recharge_inr", 0.0),
@@ -412,12 +428,22 @@ def waterfall_figure(steps: dict[str, Any], lang: str, *, title: str, money: Any
     levels += [values[-1]] + ([metered] if metered is not None and not math.isnan(metered) else [])
     low, high = min(levels), max(levels)
     pad = max((high - low) * 0.35, 10.0)
-    fig.update_yaxes(range=[low - pad, high + pad])
+    start = low - pad
+    if start <= pad:  # the balance comes near ₹0 (or below it): show ₹0 rather than a sliver above it
+        start = min(0.0, start)
+    else:
+        start = float(charts.value_ticks([start, high + pad], "inr", lang, include_zero=False)[0][0])
+    fig.update_yaxes(range=[start, high + pad])
+    if charts.devanagari_digits(lang):
+        tickvals, ticktext = charts.value_ticks([start, high + pad], "inr", lang, include_zero=start <= 0)
+        fig.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    else:
+        fig.update_yaxes(tickprefix="₹", separatethousands=False)
     fig.update_layout(
         title=title,
         showlegend=False,
         height=380,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
         yaxis_title=i18n.t("ledger_axis_inr", lang),
     )
     return fig
