@@ -49,6 +49,23 @@ PANEL_HEIGHT = 230
 MAX_COLUMNS = 4
 
 _TITLE_KEYS = {"balance": "chart_title_balance", "units": "chart_title_units", "spend": "chart_title_spend"}
+# A bar of units or ₹ is a sum over its period: the title says which ("₹600" a week is not ₹600 a day).
+_PERIOD_TITLE_KEYS = {
+    ("units", "day"): "chart_title_units_day",
+    ("units", "week"): "chart_title_units_week",
+    ("units", "month"): "chart_title_units_month",
+    ("spend", "day"): "chart_title_spend_day",
+    ("spend", "week"): "chart_title_spend_week",
+    ("spend", "month"): "chart_title_spend_month",
+}
+# What a reader sees on a figure, said in a caption under it (:func:`caption_keys`).
+CAPTION_KEYS = {
+    "run_out": "chart_caption_forecast",
+    "lasts": "chart_caption_forecast",
+    "recharge": "chart_caption_recharge",
+    "so_far": "chart_caption_so_far",
+    "cut": "chart_cut",
+}
 
 
 def connection_colours(consumer_ids: Sequence[str]) -> dict[str, str]:
@@ -141,9 +158,85 @@ def value_label(value: float, metric: Metric, lang: str) -> str:
     return i18n.format_money(value, lang)
 
 
-def axis_title(metric: Metric, lang: str) -> str:
-    """The y-axis title of a metric (e.g. ``'बैलेंस (₹)'``)."""
-    return i18n.t(_TITLE_KEYS[metric], lang)
+def axis_title(metric: Metric, lang: str, granularity: Granularity | None = None) -> str:
+    """The title of a metric's chart, with the period each bar sums when ``granularity`` is given.
+
+    >>> axis_title("balance", "hi"), axis_title("spend", "en", "week"), axis_title("units", "hi", "day")
+    ('बैलेंस (₹)', '₹ spent per week', 'यूनिट प्रति दिन (kWh)')
+    """
+    key = _PERIOD_TITLE_KEYS.get((metric, granularity)) if granularity else None
+    return i18n.t(key or _TITLE_KEYS[metric], lang)
+
+
+def devanagari_digits(lang: str, requested: bool | None = None) -> bool:
+    """Whether a figure's numbers are written ०-९: ``requested``, else the reader's choice for this run
+    (:func:`lib.i18n.use_devanagari_digits`), only ever in Hindi."""
+    return i18n.devanagari_digits_active(lang, requested)
+
+
+def value_ticks(
+    values: Sequence[float | None],
+    metric: Metric | Literal["inr"],
+    lang: str,
+    *,
+    count: int = 6,
+    include_zero: bool = True,
+) -> tuple[list[float], list[str]]:
+    """Axis tick positions over ``values`` (and ₹0 / 0 kWh unless not ``include_zero``) at a round step, with labels written as the
+    page writes numbers: ₹ in Indian grouping without paise, kWh with up to one decimal, in Devanagari
+    digits when the reader chose them. Plotly formats its own tick labels in Latin digits only, so a
+    Hindi page with १२३ gives each axis these as ``tickvals``/``ticktext``.
+
+    >>> value_ticks([120.0, 2480.0], "balance", "hi")[0]
+    [0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0]
+    >>> value_ticks([120.0, 2480.0], "balance", "hi")[1][-1]
+    '₹2,500'
+    >>> i18n.use_devanagari_digits(True); value_ticks([0.4, 7.2], "units", "hi")[1]
+    ['०', '२', '४', '६', '८']
+    >>> i18n.use_devanagari_digits(False)
+    """
+    finite = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    base = [0.0] if include_zero or not finite else []
+    low, high = min([*base, *finite]), max([*base, *finite])
+    if high - low <= 0:
+        high = low + 1.0
+    raw = (high - low) / max(1, count - 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    first = math.floor(low / step) * step
+    ticks: list[float] = []
+    tick = first
+    while tick <= high + step * 0.999:
+        ticks.append(round(tick, 6))
+        tick += step
+    deva = devanagari_digits(lang)
+    if metric == "units":
+        decimals = 0 if step >= 1 else 1
+        labels = [i18n.format_number(v, lang, decimals=decimals, devanagari_digits=deva) for v in ticks]
+    else:
+        labels = [i18n.format_money(v, lang, decimals=False, devanagari_digits=deva) for v in ticks]
+    return [float(v) for v in ticks], labels
+
+
+def caption_keys(fig: go.Figure) -> list[str]:
+    """Catalog keys of the captions that explain what ``fig`` shows, in a fixed order: the dashed forecast,
+    the recharge markers, a lighter bar of a period not over yet, shaded disconnections. Found from the
+    figure itself (traces' ``meta.kind``, hatched bars, ``cut:`` shapes), so a caption never names a mark
+    that is not drawn.
+
+    >>> caption_keys(go.Figure(go.Scatter(x=[1], y=[1], meta={"kind": "recharge"})))
+    ['chart_caption_recharge']
+    """
+    kinds: set[str] = set()
+    for trace in fig.data:
+        meta = trace.meta if isinstance(trace.meta, dict) else {}
+        kinds.add(str(meta.get("kind", "")))
+        pattern = getattr(getattr(trace, "marker", None), "pattern", None)
+        if pattern is not None and pattern.shape is not None and "/" in tuple(pattern.shape):
+            kinds.add("so_far")
+    if any(str(shape.name or "").startswith("cut:") for shape in fig.layout.shapes or ()):
+        kinds.add("cut")
+    return list(dict.fromkeys(CAPTION_KEYS[kind] for kind in CAPTION_KEYS if kind in kinds))
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -215,9 +308,29 @@ def compare_figure(
         y_style["matches"] = "y"
     if metric in ("balance", "spend"):
         y_style.update(tickprefix="₹", separatethousands=False)
+    panel_ticks: dict[int | None, tuple[list[float], list[str]]] = {}
+    if devanagari_digits(lang):
+        # Plotly writes its own tick labels in Latin digits: give every y-axis its ticks as text (one set
+        # for a shared axis, else each panel's own), over the values and projections it draws.
+        def ys(axis: int | None) -> list[float | None]:
+            ref = _ref("y", axis)
+            return [
+                v
+                for trace in traces
+                if axis is None or trace.get("yaxis", "y") == ref
+                for v in trace.get("y", [])
+            ]
+
+        if side and not shared_y:
+            panel_ticks = {index + 1: value_ticks(ys(index + 1), metric, lang) for index in range(len(ids))}
+        else:
+            panel_ticks = {None: value_ticks(ys(None), metric, lang)}
+        y_style = {k: v for k, v in y_style.items() if k not in ("tickprefix", "separatethousands")}
+        y_style["tickmode"] = "array"
+    period = None if metric == "balance" else granularity
     fig_layout: dict = {
         "template": "none",
-        "title": {"text": axis_title(metric, lang)},
+        "title": {"text": axis_title(metric, lang, period)},
         "height": max(320, rows * PANEL_HEIGHT + 110),
         "margin": {"l": 50, "r": 16, "t": 70, "b": 40},
         "showlegend": not side,
@@ -239,10 +352,15 @@ def compare_figure(
                 axis_layout.update(x_style)
             elif name.startswith("yaxis"):
                 axis_layout.update(y_style)
+                ticks = panel_ticks.get(int(name[5:] or 1), panel_ticks.get(None))
+                if ticks:
+                    axis_layout.update(tickvals=ticks[0], ticktext=ticks[1])
         fig_layout.update(grid)
     else:
         fig_layout["xaxis"] = x_style
-        fig_layout["yaxis"] = {**y_style, "title": {"text": axis_title(metric, lang)}}
+        fig_layout["yaxis"] = {**y_style, "title": {"text": axis_title(metric, lang, period)}}
+        if None in panel_ticks:
+            fig_layout["yaxis"].update(tickvals=panel_ticks[None][0], ticktext=panel_ticks[None][1])
     if shapes:
         fig_layout["shapes"] = shapes
     return go.Figure(data=traces, layout=fig_layout)
@@ -327,7 +445,7 @@ def _connection_traces(
         period_label(p, granularity, lang) + (f"<br>{note}" if open_ else "")
         for p, open_ in zip(periods, so_far, strict=True)
     ]
-    if metric == "units":
+    if metric == "units" and not devanagari_digits(lang):
         # kWh need no Indian grouping: plotly formats them, so each point carries only its date.
         hover = dates
         template = "%{text}<br>" + i18n.t("chart_units_value", lang, kwh="%{y:.1f}")
@@ -421,19 +539,31 @@ def _run_out_traces(
     if not len(rows):
         return []
     row = rows.iloc[0]
-    if pd.isna(row["run_out_day"]) or pd.isna(row["balance_day"]) or pd.isna(row["balance_inr"]):
+    own = None if projection is None else projection[projection["consumer_id"].astype(str) == cid]
+    # A balance that outlasts the forecast's horizon (days_left inf) is drawn along its path too.
+    lasts = pd.isna(row["run_out_day"]) and math.isinf(float(row.get("days_left", math.nan)))
+    if lasts and (own is None or not len(own)):
+        return []
+    if (
+        (pd.isna(row["run_out_day"]) and not lasts)
+        or pd.isna(row["balance_day"])
+        or pd.isna(row["balance_inr"])
+    ):
         return []
     start = pd.Timestamp(row["balance_day"]).date()
-    end = pd.Timestamp(row["run_out_day"]).date()
     if start < last_day - dt.timedelta(days=2) or row["balance_inr"] <= 0:
         return []  # the data stop well before the range's end: a projection would mislead
-    label = i18n.t("chart_run_out", lang, date=i18n.format_date(end, lang, pattern="d MMM y"))
+    if lasts:
+        end = start + dt.timedelta(days=366)
+        label = i18n.t("chart_lasts_beyond_year", lang)
+    else:
+        end = pd.Timestamp(row["run_out_day"]).date()
+        label = i18n.t("chart_run_out", lang, date=i18n.format_date(end, lang, pattern="d MMM y"))
     balance = float(row["balance_inr"])
     # Draw at most a third of the shown range (a week at least) ahead, so a far run-out date does not
     # squeeze the measured days; the hover names the real date.
     span = (last_day - first_day).days + 1 if first_day else 30
     horizon = last_day + dt.timedelta(days=max(7, span // 3))
-    own = None if projection is None else projection[projection["consumer_id"].astype(str) == cid]
     if own is not None and len(own):
         ahead = own[(own["day"] > pd.Timestamp(start)) & (own["day"] <= pd.Timestamp(horizon))]
         xs, ys = _corners(
@@ -457,7 +587,7 @@ def _run_out_traces(
             "legendgroup": cid,
             "showlegend": False,
             "hovertemplate": plotly_text(label) + "<extra>" + plotly_text(name) + "</extra>",
-            "meta": {"consumer_id": cid, "kind": "run_out"},
+            "meta": {"consumer_id": cid, "kind": "lasts" if lasts else "run_out"},
             **refs,
         }
     ]
@@ -560,10 +690,18 @@ def hour_profile_figure(profile: pd.DataFrame, *, lang: str, colour: str, name: 
                 hovertemplate="%{text}<extra>" + plotly_text(name) + "</extra>",
             )
         )
+    deva = devanagari_digits(lang)
+    hours_shown = list(range(0, 24, 3))
     fig.update_xaxes(
-        title={"text": i18n.t("compare_profile_hour", lang)}, tickmode="array", tickvals=list(range(0, 24, 3))
+        title={"text": i18n.t("compare_profile_hour", lang)},
+        tickmode="array",
+        tickvals=hours_shown,
+        ticktext=[i18n.digits(f"{h:02d}:00", deva) for h in hours_shown],
     )
     fig.update_yaxes(title={"text": axis_title("units", lang)}, rangemode="tozero")
+    if deva:
+        tickvals, ticktext = value_ticks(list(profile["kwh"]), "units", lang)
+        fig.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext)
     fig.update_layout(
         template="none",
         title={"text": i18n.t("compare_profile_title", lang)},

@@ -55,6 +55,13 @@ def _deva(lang: str, requested: bool | None) -> bool:
     return normalise_language(lang) == "hi" and _DEVANAGARI_DIGITS.get()
 
 
+def devanagari_digits_active(lang: str, requested: bool | None = None) -> bool:
+    """Whether the formatters print ``lang``'s numbers as १२३: ``requested`` when given, else the choice
+    of this run (:func:`use_devanagari_digits`), and only for Hindi. For what formats numbers itself
+    (plotly tick labels) and for cache keys of things built with these numbers."""
+    return _deva(lang, requested)
+
+
 class CatalogError(ValueError):
     """A catalog file is malformed or two files define the same key."""
 

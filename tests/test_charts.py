@@ -96,7 +96,7 @@ def test_overlay_is_one_axis_with_a_legend():
     assert "xaxis2" not in layout and layout["showlegend"]
     assert [trace.name for trace in fig.data] == NICKNAMES[:3]
     assert {trace.type for trace in fig.data} == {"bar"}
-    assert layout["yaxis"]["title"]["text"] == "Units (kWh)"
+    assert layout["yaxis"]["title"]["text"] == "Units per day (kWh)"
 
 
 def test_gaps_stay_gaps_in_the_figure():
@@ -421,3 +421,122 @@ def test_subplot_grid_lays_out_as_make_subplots(rows, cols, titles):
                 k: v for k, v in value.items() if k != "domain"
             }
             assert grid[key]["domain"] == pytest.approx(value["domain"], abs=1e-12)
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+def test_a_bar_chart_says_the_period_each_bar_sums(lang, granularity):
+    """Issue 14 §4: a weekly ₹600 read as ₹600 a day; the title names the period of the bars."""
+    data = series_for(["1"], [[600.0]], start="2026-11-02")
+    for metric in ("spend", "units"):
+        fig = charts.compare_figure(data, metric=metric, granularity=granularity, lang=lang, colours={})
+        assert fig.layout.title.text == i18n.t(f"chart_title_{metric}_{granularity}", lang)
+    balance = charts.compare_figure(data, metric="balance", granularity="week", lang=lang, colours={})
+    assert balance.layout.title.text == i18n.t("chart_title_balance", lang)
+
+
+def _with_digits(enabled: bool):
+    i18n.use_devanagari_digits(enabled)
+
+
+@pytest.mark.parametrize("shared_y", [True, False])
+def test_axis_ticks_in_devanagari_digits_when_the_reader_chose_them(shared_y):
+    """Issue 14 §5: plotly writes tick labels in Latin digits; with १२३ chosen every axis gets its ticks
+    as text (₹ in Indian grouping), and without the choice the axes are left to plotly as before."""
+    data = series_for(["1", "2"], [[2480.0, 2300.0], [120.0, 90.0]], start="2026-11-23")
+    args = dict(metric="balance", granularity="day", colours={}, columns=2, shared_y=shared_y)
+    try:
+        _with_digits(True)
+        fig = charts.compare_figure(data, lang="hi", **args)
+        latin = charts.compare_figure(data, lang="en", **args)
+    finally:
+        _with_digits(False)
+    layout = spec(fig)["layout"]
+    for axis in ("yaxis", "yaxis2"):
+        assert layout[axis]["ticktext"], axis
+        assert all(not any(c.isascii() and c.isdigit() for c in text) for text in layout[axis]["ticktext"])
+        assert "tickprefix" not in layout[axis]
+    assert layout["yaxis"]["ticktext"][:2] == ["₹०", "₹५००"]
+    top = "₹२,५००" if shared_y else "₹२,५००"
+    assert top in layout["yaxis"]["ticktext"]
+    if not shared_y:  # each panel its own ticks: the village's ₹120 gets a ₹20 or ₹50 step, not ₹500
+        assert layout["yaxis2"]["ticktext"][-1] != layout["yaxis"]["ticktext"][-1]
+    assert all(not any(c.isascii() and c.isdigit() for c in text) for text in layout["xaxis"]["ticktext"])
+    # English (or Hindi without the choice): plotly's own ticks, the ₹ prefix as before.
+    assert "ticktext" not in spec(latin)["layout"]["yaxis"]
+    assert spec(latin)["layout"]["yaxis"]["tickprefix"] == "₹"
+
+
+def test_units_hover_and_hour_profile_ticks_in_devanagari_digits():
+    data = series_for(["1"], [[12.4]], start="2026-11-20")
+    profile = pd.DataFrame({"day_type": ["weekday"] * 2, "hour": [0, 12], "kwh": [0.5, 1.5], "days": [5, 5]})
+    try:
+        _with_digits(True)
+        fig = charts.compare_figure(data, metric="units", granularity="day", lang="hi", colours={})
+        hours = charts.hour_profile_figure(profile, lang="hi", colour="#0072B2", name="Home")
+    finally:
+        _with_digits(False)
+    assert "%{y" not in fig.data[0].hovertemplate  # the value is written by us, not by plotly
+    assert "१२.४ यूनिट (kWh)" in fig.data[0].text[0]
+    assert hours.layout.xaxis.ticktext[:2] == ("००:००", "०३:००")
+    assert all(not any(c.isascii() and c.isdigit() for c in t) for t in hours.layout.yaxis.ticktext)
+
+
+def test_captions_name_what_the_balance_chart_draws():
+    """Issue 14 §4: the dashed forecast, the recharge markers and shaded cut-off days are explained under
+    the chart, and only when drawn."""
+    data = series_for(["1"], [[600.0, 580.0, 1080.0]], start="2026-11-23", recharge_at=("1", 2))
+    forecast_frame = pd.DataFrame(
+        {
+            "consumer_id": ["1"],
+            "balance_inr": [1080.0],
+            "balance_day": [pd.Timestamp("2026-11-25")],
+            "run_out_day": [pd.Timestamp("2027-01-24")],
+            "days_left": [60.0],
+        }
+    )
+    episodes = pd.DataFrame(
+        {"consumer_id": ["1"], "start": [pd.Timestamp("2026-11-23")], "end": [pd.Timestamp("2026-11-23")]}
+    )
+    args = dict(metric="balance", granularity="day", lang="en", colours={})
+    full = charts.compare_figure(data, forecast=forecast_frame, episodes=episodes, **args)
+    assert charts.caption_keys(full) == ["chart_caption_forecast", "chart_caption_recharge", "chart_cut"]
+    plain = charts.compare_figure(series_for(["1"], [[600.0, 580.0]], start="2026-11-20"), **args)
+    assert charts.caption_keys(plain) == []
+    bars = charts.compare_figure(data, metric="units", granularity="day", lang="en", colours={})
+    assert charts.caption_keys(bars) == ["chart_caption_so_far"]  # 25 Nov is today: not over
+
+
+def test_a_balance_that_outlasts_the_horizon_is_drawn_and_says_so():
+    """Issue 14 §5: a forecast that never runs out within its year draws its path, labelled as such."""
+    data = series_for(["1"], [[171.0, 171.0, 171.0]], start="2026-11-23")
+    forecast_frame = pd.DataFrame(
+        {
+            "consumer_id": ["1"],
+            "balance_inr": [171.0],
+            "balance_day": [pd.Timestamp("2026-11-25")],
+            "run_out_day": [pd.NaT],
+            "days_left": [float("inf")],
+        }
+    )
+    projection = pd.DataFrame(
+        {"consumer_id": "1", "day": pd.date_range("2026-11-26", periods=366), "closing_inr": 171.0}
+    )
+    for lang in ("hi", "en"):
+        fig = charts.compare_figure(
+            data,
+            metric="balance",
+            granularity="day",
+            lang=lang,
+            colours={},
+            forecast=forecast_frame,
+            projection=projection,
+        )
+        (lasts,) = [t for t in fig.data if t.meta["kind"] == "lasts"]
+        assert lasts.line.dash == "dash" and set(lasts.y) == {171.0}
+        assert lasts.hovertemplate.startswith(i18n.t("chart_lasts_beyond_year", lang))
+        assert charts.caption_keys(fig) == ["chart_caption_forecast"]
+    without = charts.compare_figure(
+        data, metric="balance", granularity="day", lang="en", colours={}, forecast=forecast_frame
+    )
+    assert not [t for t in without.data if t.meta["kind"] in ("lasts", "run_out")]

@@ -118,7 +118,7 @@ def test_presets_granularity_metric_and_layout(db_path):
     assert len(value_traces(chart_spec(at))[0]["x"]) == 13  # Nov 2025 .. Nov 2026
     at.radio(key="compare_metric").set_value("spend").run()
     spec = chart_spec(at)
-    assert spec["layout"]["title"]["text"] == "₹ spent (daily deduction)"
+    assert spec["layout"]["title"]["text"] == "₹ spent per month"  # monthly bars: not "daily deduction"
     assert {t["type"] for t in value_traces(spec)} == {"bar"}
     at.radio(key="compare_layout").set_value("overlay").run()
     spec = chart_spec(at)
@@ -283,10 +283,11 @@ def test_a_connection_without_a_balance_gets_its_units_beside_the_balance_chart(
         nicknames = storage.accounts.connection_details(conn, account_id)["nickname"].tolist()
     assert nicknames[-1] == "Godown"
     main = chart_spec(at)
-    assert main["layout"]["title"]["text"] == i18n.t(f"chart_title_{metric}", lang)
+    title = "chart_title_balance" if metric == "balance" else f"chart_title_{metric}_day"
+    assert main["layout"]["title"]["text"] == i18n.t(title, lang)
     assert [t["name"] for t in value_traces(main)] == nicknames[:-1]
     units = chart_spec(at, "compare_units_chart")
-    assert units["layout"]["title"]["text"] == i18n.t("chart_title_units", lang)
+    assert units["layout"]["title"]["text"] == i18n.t("chart_title_units_day", lang)
     (godown,) = value_traces(units)
     assert godown["name"] == "Godown"
     assert sum(v for v in godown["y"] if v is not None) == pytest.approx(3 * 48 * 0.125)

@@ -171,3 +171,42 @@ def test_streamlits_english_enter_hint_is_hidden_in_hindi_only(db_path, lang):
     hidden = [h for h in at.html if h.value == HIDE_ENTER_HINT_CSS]
     assert len(hidden) == (1 if lang == "hi" else 0)
     assert at.get("form"), "the sign-in page has a form whose hint this hides"
+
+
+def _axes_ticktexts(spec: str) -> dict[str, list[str]]:
+    layout = json.loads(spec)["layout"]
+    return {name: axis.get("ticktext") for name, axis in layout.items() if name[:5] in ("xaxis", "yaxis")}
+
+
+def test_devanagari_digits_reach_every_charts_axis_ticks(demo_account):
+    """Issue 14 §5: with १२३ chosen, the chart axes write their numbers as the page does (plotly writes
+    Latin digits itself, so the ticks are given as text); switched off again, the cached Latin figure
+    comes back (the choice is part of each cached figure's key)."""
+    account_id, _ = demo_account
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = "hi"
+    at.session_state["account_id"] = account_id
+    at.run()
+    latin = _axes_ticktexts(at.get("plotly_chart")[0].proto.spec)
+    assert latin["yaxis"] is None  # plotly's own ticks without the choice
+    at.toggle(key="digits_switch").set_value(True).run()
+    assert not at.exception
+
+    def check(charts) -> None:
+        for chart in charts:
+            ticks = _axes_ticktexts(chart.proto.spec)
+            assert ticks["yaxis"], chart.proto.id
+            for name, texts in ticks.items():
+                assert not any(re.search("[0-9]", text) for text in texts or []), (name, texts)
+
+    check(at.get("plotly_chart"))  # the Overview's balance chart
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    check(at.get("plotly_chart"))  # Compare and the monthly spend
+    assert len(at.get("plotly_chart")) >= 2
+    at.switch_page("pages/ledger.py").run()
+    assert not at.exception
+    check(at.get("plotly_chart"))  # the waterfall
+    at.switch_page("dashboard.py").run()
+    at.toggle(key="digits_switch").set_value(False).run()
+    assert _axes_ticktexts(at.get("plotly_chart")[0].proto.spec)["yaxis"] is None

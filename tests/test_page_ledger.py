@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -330,3 +331,52 @@ def test_a_second_household_member_sees_the_author_and_cannot_delete(demo_accoun
     with storage.open_db(Path(storage.db_path())) as conn:
         assert conn.execute("SELECT count(*) FROM adjustments").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_day_table_puts_day_units_deduction_balance_first_in_a_phones_width(demo_account, lang):
+    """Issue 14 section 4: the daily deduction was cut off at 1366 px; the four figures a household needs
+    come first, the day pinned, in fixed widths that fit a 390 px phone (about 350 px of table)."""
+    at = _ledger_page(demo_account, lang)
+    assert not at.exception
+    table = next(d for d in at.dataframe if i18n.t("ledger_col_status", lang) in d.value.columns)
+    first_four = [
+        i18n.t(key, lang)
+        for key in (
+            "ledger_day_label",
+            "ledger_screen_units",
+            "ledger_screen_deduction",
+            "ledger_screen_balance",
+        )
+    ]
+    assert list(table.value.columns[:4]) == first_four
+    config = json.loads(table.proto.columns)
+    assert config[first_four[0]]["pinned"] is True
+    assert sum(config[label]["width"] for label in first_four) <= 330
+    # The short headers carry the full names as help; the tariff's parts follow behind the scroll.
+    assert config[first_four[2]]["help"] == i18n.t("ledger_col_deduction", lang)
+    assert list(table.value.columns).index(i18n.t("ledger_part_energy", lang)) > 3
+    # The figures are the ledger's: yesterday's deduction and closing balance of Home (newest first).
+    with storage.open_db(Path(storage.db_path())) as conn:
+        rows = ledger.load_ledger(conn, demo_account, ["DEMO-1001"])
+    yesterday = rows[rows["day"] == rows["day"].max() - dt.timedelta(days=1)].iloc[0]
+    row = table.value.iloc[1]
+    assert row[first_four[2]] == i18n.format_money(float(yesterday["deduction_inr"]), lang)
+    assert row[first_four[3]] == i18n.format_money(float(yesterday["closing_inr"]), lang)
+
+
+def test_waterfall_says_its_axis_does_not_start_at_zero(demo_account):
+    """Issue 14 §4: a day's waterfall is zoomed on a ₹1,000 balance; the page says where the axis starts."""
+    from lib.ui import ledger as ledger_page
+
+    at = _ledger_page(demo_account, "en")
+    assert not at.exception
+    (chart,) = [c for c in at.get("plotly_chart") if "ledger_waterfall" in c.proto.id]
+    start = json.loads(chart.proto.spec)["layout"]["yaxis"]["range"][0]
+    assert start > 0
+    expected = i18n.t("ledger_waterfall_axis", "en", start=i18n.format_money(start, "en", decimals=False))
+    assert expected in [c.value for c in at.caption]
+    assert json.loads(chart.proto.spec)["layout"].get("title", {}).get("text") is None  # title is page text
+    low = {"opening_inr": 30.0, "closing_inr": 5.0, "metered_closing_inr": 5.0, "estimated": False}
+    low["parts"] = [("energy_inr", -25.0)]
+    assert ledger_page.waterfall_axis_start(ledger_page.waterfall_figure(low, "en")) <= 0

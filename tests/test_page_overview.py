@@ -144,7 +144,7 @@ def test_an_old_balance_says_how_old_it_is(db_path):
         add_readings(conn, "556", dt.datetime(2026, 11, 9, tzinfo=IST), [0.5] * 96, balance=500.0)
     at = app(account_id, "en")
     assert not at.exception
-    assert "as of 10 Nov 2026" in [c.value for c in at.caption]
+    assert "Balance as of 10 Nov 2026" in [m.value for m in at.markdown]  # body text, not a caption
     assert metric_values(at, "Units yesterday") == ["not known yet"]
 
 
@@ -378,3 +378,69 @@ def test_tables_guard_nicknames_that_a_spreadsheet_would_run(db_path):
         assert cells, page
         assert not set(cells) & set(formulas.values()), page  # no raw formula anywhere
         assert {"'" + f for f in formulas.values()} <= set(cells), page  # each nickname, guarded
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_balance_that_outlasts_the_forecast_says_more_than_a_year(db_path, lang):
+    """Issue 14 section 5: the demo's village home (DS-I, inside its free units) never runs out within the
+    forecast's horizon: its card says "more than a year", not "no deduction lately" or a dash."""
+    with storage.open_db(db_path) as conn:
+        account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
+    at = app(account_id, lang)
+    assert not at.exception
+    days = metric_values(at, i18n.t("overview_days_left", lang))
+    assert days.count(i18n.t("overview_days_beyond_year", lang)) == 1
+    assert i18n.t("overview_lasts_beyond_year", lang) in [m.value for m in at.markdown]
+    assert "–" not in days
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_balance_chart_captions_and_key_facts_in_body_text(db_path, lang):
+    """Issue 14 §4: the dashed forecast and the recharge markers are explained under the chart; the
+    run-out date and the daily deduction are body text, not grey captions; the first to run out is bold."""
+    with storage.open_db(db_path) as conn:
+        account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
+    at = app(account_id, lang)
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    legend = next(c for c in captions if i18n.t("chart_caption_forecast", lang) in c)
+    assert i18n.t("chart_caption_recharge", lang) in legend
+    body = [m.value for m in at.markdown]
+    assert any(m.startswith("**" + i18n.t("overview_run_out_on", lang, date="")[:5]) for m in body)
+    head = i18n.t("overview_burn", lang, week="", month="")[:8]
+    assert any(m.startswith(head) for m in body) and not any(c.startswith(head) for c in captions)
+    first = i18n.t("overview_runs_out_first", lang, nickname="", days="", date="")[:12]
+    (headline,) = [e.value for e in [*at.info, *at.warning] if first in e.value]
+    assert headline.startswith("**") and headline.endswith("**")
+
+
+def test_monthly_spend_on_a_phone_is_one_panel_per_row_with_the_legend_below():
+    """Issue 14 §4: at 390 px the three panels' titles ran into each other: one panel per row."""
+    import pandas as pd
+
+    from lib.ui.ledger_panels import monthly_spend_figure
+
+    months = pd.to_datetime(["2026-10-01", "2026-11-01"])
+    parts = pd.DataFrame(
+        {
+            "consumer_id": [c for c in ("1", "2", "3") for _ in months],
+            "nickname": [n for n in ("Home", "Shop", "Village home") for _ in months],
+            "month": list(months) * 3,
+            "energy_inr": 300.0,
+            "fixed_inr": 160.0,
+            "duty_inr": 27.6,
+            "rebate_inr": 12.5,
+            "arrears_inr": 0.0,
+        }
+    )
+    phone = monthly_spend_figure(parts, "hi", columns=1)
+    layout = phone.layout
+    domains = [layout[f"yaxis{i if i > 1 else ''}"].domain for i in (1, 2, 3)]
+    assert all(layout[f"xaxis{i if i > 1 else ''}"].domain == (0.0, 1.0) for i in (1, 2, 3))
+    assert domains[0][0] > domains[1][1] and domains[1][0] > domains[2][1]  # stacked, not overlapping
+    assert [a.text for a in layout.annotations] == ["Home", "Shop", "Village home"]
+    assert len({round(a.y, 3) for a in layout.annotations}) == 3
+    assert layout.legend.orientation == "h" and layout.legend.yref == "container"
+    assert phone.data[0].x == ("अक्टू॰ 2026", "नव॰")
+    desktop = monthly_spend_figure(parts, "en")
+    assert len({a.y for a in desktop.layout.annotations}) == 1  # side by side on a laptop

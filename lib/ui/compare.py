@@ -21,7 +21,9 @@ from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
 from lib.ui.widgets import (
+    chart_config,
     connection_picker,
+    draw_chart,
     draw_no_connections,
     draw_stale_links,
     is_phone,
@@ -326,9 +328,7 @@ def _draw_chart(
     options += (choice["shared_y"], title)
     options += (str(first), str(last), str(today), tuple(sorted(colours.items())), forecast is None)
     fig = loaders.cached_figure(build, "compare", shown, options)
-    st.plotly_chart(fig, key=key, config={"displaylogo": False})
-    if len(own_episodes):
-        st.caption(ctx.t("chart_cut"))
+    draw_chart(ctx, fig, key=key)
 
 
 def _draw_export(
@@ -511,7 +511,7 @@ def _draw_profile(
             (key,),
             (ctx.lang, colours[cid], start_ts, end_ts),
         )
-        st.plotly_chart(fig, key="compare_profile_chart", config={"displaylogo": False})
+        st.plotly_chart(fig, key="compare_profile_chart", config=chart_config())
 
 
 def _num(value: float, lang: str, decimals: int = 1) -> str:

@@ -11,19 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import alerts, clock, i18n, ledger, storage, tariff
+from lib import alerts, charts, clock, i18n, ledger, storage, tariff
 from lib.ui import downloads, loaders, quality_line
 from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
 from lib.ui.ledger_panels import PART_KEYS, unexplained_text
-from lib.ui.widgets import connection_picker
+from lib.ui.widgets import connection_picker, pinned_first_column
+
+if TYPE_CHECKING:  # the type st.dataframe's column_config takes; not part of streamlit's public API
+    from streamlit.elements.lib.column_types import ColumnConfig
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,28 @@ TABLE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("difference_inr", "ledger_col_difference"),
     ("status", "ledger_col_status"),
 )
+# The table on screen: the figures a household needs first (day, units, deduction, balance), under short
+# headers, in fixed narrow widths so that they fit a 390 px phone beside nothing else; the tariff's parts
+# and the checks follow behind the table's own sideways scroll (issue 14 section 4). The day stays pinned.
+# (column, short header key or None for the CSV's header, width in px or None for Streamlit's own)
+SCREEN_COLUMNS: tuple[tuple[str, str | None, int | None], ...] = (
+    ("day", None, 64),
+    ("units", "ledger_screen_units", 58),
+    ("deduction_inr", "ledger_screen_deduction", 82),
+    ("closing_inr", "ledger_screen_balance", 98),
+    ("recharge_inr", None, None),
+    ("status", None, None),
+    ("energy_inr", None, None),
+    ("fixed_inr", None, None),
+    ("duty_inr", None, None),
+    ("rebate_inr", None, None),
+    ("arrears_inr", None, None),
+    ("adjustment_inr", None, None),
+    ("free_units_used", None, None),
+    ("opening_inr", None, None),
+    ("metered_closing_inr", None, None),
+    ("difference_inr", None, None),
+)
 WATERFALL_UP = "#009E73"
 WATERFALL_DOWN = "#D55E00"
 WATERFALL_TOTAL = "#0072B2"
@@ -73,8 +98,8 @@ WATERFALL_TOTAL = "#0072B2"
 def _days_text(ctx: PageContext, days: float) -> str:
     if days is None or math.isnan(days):
         return ctx.t("ledger_days_unknown")
-    if math.isinf(days):
-        return ctx.t("ledger_days_no_deduction")
+    if math.isinf(days):  # the forecast's horizon (lib.forecast.HORIZON_DAYS) passes with balance left
+        return ctx.t("overview_days_beyond_year")
     return ctx.t("overview_days_value", days=ctx.number(days, decimals=1))
 
 
@@ -261,13 +286,13 @@ def _draw_period(ctx: PageContext, own: pd.DataFrame) -> None:
     steps = ledger.period_steps(own, str(own["consumer_id"].iloc[0]), first, last)
     if not steps:
         return
-    st.plotly_chart(
-        waterfall_figure(
-            steps, ctx.lang, title=ctx.t("ledger_waterfall_title", period=period), money=ctx.money
-        ),
-        key="ledger_waterfall",
-        config={"displaylogo": False, "displayModeBar": False},
-    )
+    # The title is page text, not the figure's: at 390 px a long day name was cut off inside the chart.
+    st.markdown(f"**{ctx.t('ledger_waterfall_title', period=period)}**")
+    fig = waterfall_figure(steps, ctx.lang, money=ctx.money)
+    st.plotly_chart(fig, key="ledger_waterfall", config={"displaylogo": False, "displayModeBar": False})
+    low = waterfall_axis_start(fig)
+    if low > 0:  # zoomed on the balance's path: say so, a bar's height is not the whole balance
+        st.caption(ctx.t("ledger_waterfall_axis", start=ctx.money(low, decimals=False)))
     for line in explanation_lines(ctx, own, first, last, period, steps):
         st.markdown(line)
 
@@ -326,8 +351,24 @@ def explanation_lines(
     return lines
 
 
-def waterfall_figure(steps: dict[str, Any], lang: str, *, title: str, money: Any = None) -> go.Figure:
+def waterfall_axis_start(fig: go.Figure) -> float:
+    """Where a :func:`waterfall_figure`'s ₹ axis starts: above 0 when it is zoomed on the balance's path.
+
+    >>> waterfall_axis_start(go.Figure(layout={"yaxis": {"range": [995.0, 1050.0]}}))
+    995.0
+    """
+    span = fig.layout.yaxis.range
+    return float(span[0]) if span else 0.0
+
+
+def waterfall_figure(
+    steps: dict[str, Any], lang: str, *, title: str | None = None, money: Any = None
+) -> go.Figure:
     """A plotly waterfall: opening balance, each part with its sign, closing balance (and the meter's).
+
+    The ₹ axis is zoomed on the balance's path, so that a day's few rupees show beside a balance of
+    ₹1,000: it starts at the lowest level less a margin, rounded down to a ₹ step (``₹0`` when the
+    balance comes near it); :func:`waterfall_axis_start` tells the page, which says so under the chart.
 
     >>> steps = {"opening_inr": 500.0, "closing_inr": 412.86, "metered_closing_inr": 412.86,
     ...     "estimated": False, "units": 10.0, "days": 1, "parts": [("recharge_inr", 0.0),
@@ -387,12 +428,22 @@ def waterfall_figure(steps: dict[str, Any], lang: str, *, title: str, money: Any
     levels += [values[-1]] + ([metered] if metered is not None and not math.isnan(metered) else [])
     low, high = min(levels), max(levels)
     pad = max((high - low) * 0.35, 10.0)
-    fig.update_yaxes(range=[low - pad, high + pad])
+    start = low - pad
+    if start <= pad:  # the balance comes near ₹0 (or below it): show ₹0 rather than a sliver above it
+        start = min(0.0, start)
+    else:
+        start = float(charts.value_ticks([start, high + pad], "inr", lang, include_zero=False)[0][0])
+    fig.update_yaxes(range=[start, high + pad])
+    if charts.devanagari_digits(lang):
+        tickvals, ticktext = charts.value_ticks([start, high + pad], "inr", lang, include_zero=start <= 0)
+        fig.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    else:
+        fig.update_yaxes(tickprefix="₹", separatethousands=False)
     fig.update_layout(
         title=title,
         showlegend=False,
         height=380,
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        margin={"l": 10, "r": 10, "t": 50 if title else 20, "b": 10},
         yaxis_title=i18n.t("ledger_axis_inr", lang),
     )
     return fig
@@ -409,34 +460,58 @@ def _draw_unexplained(ctx: PageContext, own: pd.DataFrame) -> None:
     st.dataframe(
         pd.DataFrame(
             {
+                # the amount to take to the electricity office first, beside its day
                 ctx.t("ledger_day_label"): [ctx.date(d.date()) for d in flagged["day"]],
+                ctx.t("ledger_col_difference"): [ctx.money(v) for v in flagged["difference_inr"]],
                 ctx.t("ledger_part_metered"): [ctx.money(v) for v in flagged["metered_closing_inr"]],
                 ctx.t("ledger_part_closing"): [ctx.money(v) for v in flagged["closing_inr"]],
-                ctx.t("ledger_col_difference"): [ctx.money(v) for v in flagged["difference_inr"]],
             }
         ),
         hide_index=True,
         width="stretch",
+        column_config=pinned_first_column(ctx.t("ledger_day_label")),
         key="ledger_unexplained_table",
     )
 
 
 def display_table(ctx: PageContext, rows: pd.DataFrame) -> pd.DataFrame:
-    """The ledger rows as shown on screen: translated headers, money in Indian grouping, newest first."""
+    """The ledger rows as shown on screen, newest first, in :data:`SCREEN_COLUMNS` order: day (``d MMM``:
+    the table holds one month), units (kWh, 2 decimals), deduction and closing balance (₹, Indian
+    grouping) under their short headers, then the rest under the CSV's headers. Every cell is text."""
+    headers = dict(TABLE_COLUMNS)
     out: dict[str, list[str]] = {}
     ordered = rows.sort_values("day", ascending=False)
-    for column, key in TABLE_COLUMNS:
+    for column, short, _ in SCREEN_COLUMNS:
         values = ordered[column]
         if column == "day":
-            shown = [ctx.date(d.date()) for d in values]
+            shown = [ctx.date(d.date(), pattern="d MMM") for d in values]
         elif column in ("units", "free_units_used"):
             shown = ["" if pd.isna(v) else ctx.number(float(v), decimals=2) for v in values]
         elif column == "status":
             shown = [_status_label(ctx, s) for s in values]
         else:
             shown = ["" if pd.isna(v) else ctx.money(float(v)) for v in values]
-        out[ctx.t(key)] = shown
+        out[ctx.t(short or headers[column])] = shown
     return pd.DataFrame(out)
+
+
+def display_column_config(ctx: PageContext) -> dict[str, ColumnConfig]:
+    """``column_config`` of :func:`display_table`: the day pinned, the first four columns in fixed narrow
+    widths (numbers right-aligned), a short header's full name as its help text."""
+    headers = dict(TABLE_COLUMNS)
+    config: dict[str, ColumnConfig] = {}
+    for column, short, width in SCREEN_COLUMNS:
+        if width is None:
+            continue
+        label = ctx.t(short or headers[column])
+        config[label] = st.column_config.TextColumn(
+            label,
+            width=width,
+            pinned=column == "day" or None,
+            alignment="left" if column == "day" else "right",
+            help=ctx.t(headers[column]) if short else None,
+        )
+    return config
 
 
 def ledger_csv(
@@ -477,7 +552,13 @@ def _draw_table_and_download(ctx: PageContext, own: pd.DataFrame, fact: pd.Serie
         chosen_day = st.session_state.get("ledger_day")
         month = (chosen_day or own["day"].iloc[-1].date()).replace(day=1)
     shown = own[own["day"].dt.to_period("M") == pd.Period(month, freq="M")]
-    st.dataframe(display_table(ctx, shown), hide_index=True, width="stretch", key="ledger_table")
+    st.dataframe(
+        display_table(ctx, shown),
+        hide_index=True,
+        width="stretch",
+        column_config=display_column_config(ctx),
+        key="ledger_table",
+    )
     nickname = str(own["nickname"].iloc[0])
     consumer_id = str(own["consumer_id"].iloc[0])
     downloads.csv_download(

@@ -9,6 +9,7 @@ and is left out, never breaking its page, when the ledger cannot be worked out.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import pandas as pd
@@ -16,12 +17,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from lib import clock, i18n, storage, tariff
+from lib import charts, clock, i18n, storage, tariff
 from lib.ui import loaders, paths
 from lib.ui.context import PageContext
 from lib.ui.escape import markdown as md
 from lib.ui.escape import plotly_text
-from lib.ui.widgets import page_link
+from lib.ui.widgets import chart_config, is_phone, page_link
 
 log = logging.getLogger(__name__)
 
@@ -78,22 +79,32 @@ def draw_unexplained_summary(ctx: PageContext) -> None:
     page_link(paths.LEDGER, ctx.t("ledger_overview_link"), icon=":material/receipt_long:")
 
 
-def monthly_spend_figure(parts: pd.DataFrame, lang: str) -> go.Figure:
-    """Stacked monthly spend per connection, one panel each side by side (the rebate below zero).
+def monthly_spend_figure(parts: pd.DataFrame, lang: str, *, columns: int | None = None) -> go.Figure:
+    """Stacked monthly spend per connection, one panel each (the rebate below zero), on one ₹ scale.
+
+    ``columns`` panels per row (default: all in one row; 1 on a phone, so that at 390 px each panel has
+    the width and its title never runs into the next one's). The legend lies under the panels, months
+    read "Nov" (the year on the first month and on January), the hover and, with Devanagari digits chosen,
+    the ₹ ticks are written as the page writes money.
 
     >>> parts = pd.DataFrame({"consumer_id": ["1"], "nickname": ["Home"], "month": pd.to_datetime(["2026-11-01"]),
     ...     "energy_inr": [300.0], "fixed_inr": [160.0], "duty_inr": [27.6], "rebate_inr": [12.5], "arrears_inr": [0.0]})
     >>> fig = monthly_spend_figure(parts, "en")
     >>> [t.name for t in fig.data]
     ['Energy charge', 'Fixed charge', 'Electricity duty', 'Prepaid rebate', 'Arrears recovery']
+    >>> fig.data[0].text[0], fig.data[0].x[0]
+    ('Nov 2026: ₹300.00', 'Nov 2026')
     """
     ids = list(dict.fromkeys(parts["consumer_id"].astype(str)))
     names = dict(zip(parts["consumer_id"].astype(str), parts["nickname"], strict=False))
+    cols = max(1, min(columns or len(ids), len(ids) or 1))
+    rows = max(1, math.ceil(len(ids) / cols))
     fig = make_subplots(
-        rows=1,
-        cols=max(1, len(ids)),
-        shared_yaxes=True,
+        rows=rows,
+        cols=cols,
         subplot_titles=[plotly_text(str(names[c])) for c in ids],
+        vertical_spacing=min(0.3 / rows, 0.12) if rows > 1 else 0.1,
+        horizontal_spacing=0.04,
     )
     colours = {
         "energy_inr": "#0072B2",
@@ -102,26 +113,47 @@ def monthly_spend_figure(parts: pd.DataFrame, lang: str) -> go.Figure:
         "rebate_inr": "#009E73",
         "arrears_inr": "#D55E00",
     }
-    for col, cid in enumerate(ids, start=1):
+    stacked: list[float] = []
+    for index, cid in enumerate(ids):
+        row, col = divmod(index, cols)
         own = parts[parts["consumer_id"].astype(str) == cid]
-        months = [i18n.format_date(m.date(), lang, pattern="MMM y") for m in own["month"]]
+        months = [
+            i18n.format_date(m.date(), lang, pattern="MMM y" if (i == 0 or m.month == 1) else "MMM")
+            for i, m in enumerate(own["month"])
+        ]
         for column, colour in colours.items():
             sign = -1 if column == "rebate_inr" else 1
+            values = (sign * own[column]).round(2).tolist()
             fig.add_trace(
                 go.Bar(
                     x=months,
-                    y=(sign * own[column]).round(2).tolist(),
+                    y=values,
                     name=i18n.t(PART_KEYS[column], lang),
                     marker_color=colour,
                     legendgroup=column,
-                    showlegend=col == 1,
-                    hovertemplate="%{x}: ₹%{y:,.2f}<extra>%{fullData.name}</extra>",
+                    showlegend=index == 0,
+                    text=[f"{m}: {i18n.format_money(v, lang)}" for m, v in zip(months, values, strict=True)],
+                    textposition="none",
+                    hovertemplate="%{text}<extra>%{fullData.name}</extra>",
                 ),
-                row=1,
-                col=col,
+                row=row + 1,
+                col=col + 1,
             )
-    fig.update_layout(barmode="relative", height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10})
-    fig.update_yaxes(title_text=i18n.t("ledger_axis_inr", lang), row=1, col=1)
+        positive = own[[c for c in colours if c != "rebate_inr"]].sum(axis=1)
+        stacked += positive.tolist() + (-own["rebate_inr"]).tolist()
+    fig.update_yaxes(matches="y")  # one ₹ scale for every panel
+    if charts.devanagari_digits(lang):
+        tickvals, ticktext = charts.value_ticks(stacked, "spend", lang)
+        fig.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    for index in range(0, len(ids), cols):  # the ₹ title on each row's first panel
+        fig.update_yaxes(title_text=i18n.t("ledger_axis_inr", lang), row=index // cols + 1, col=1)
+    fig.update_layout(
+        barmode="relative",
+        height=rows * 240 + 130,
+        margin={"l": 10, "r": 10, "t": 60, "b": 100},  # the legend's rows under the panels
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+        font={"family": "'Noto Sans Devanagari', 'Lohit Devanagari', sans-serif"},
+    )
     return fig
 
 
@@ -147,12 +179,13 @@ def draw_monthly_spend(
         shown = shown.sort_values(
             ["consumer_id", "month"], key=lambda s: s.map(order) if s.name == "consumer_id" else s
         )
-        return monthly_spend_figure(shown, ctx.lang)
+        return monthly_spend_figure(shown, ctx.lang, columns=columns)
 
+    columns = 1 if is_phone() else None
     st.subheader(ctx.t("ledger_compare_title"))
     st.caption(ctx.t("ledger_compare_caption"))
     st.plotly_chart(
-        loaders.cached_figure(build, "monthly_spend", keys, (ctx.lang, str(first))),
+        loaders.cached_figure(build, "monthly_spend", keys, (ctx.lang, str(first), columns)),
         key="ledger_monthly_spend",
-        config={"displaylogo": False},
+        config=chart_config(),
     )

@@ -26,12 +26,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar, cast
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import alerts, analytics, clock, forecast, ledger, storage
+from lib import alerts, analytics, clock, forecast, i18n, ledger, storage
 from lib.ui.context import PageContext
 
 TTL_SECONDS = 6 * 3600
@@ -290,14 +291,25 @@ def account_ledger(ctx: PageContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     return home.details, rows, home.version
 
 
-@st.cache_resource(show_spinner=False, max_entries=256, ttl=TTL_SECONDS)
-def cached_figure(
-    _build: Callable[[], go.Figure], name: str, keys: tuple[ConnKey, ...], options: tuple
-) -> go.Figure:
-    """The figure ``_build()`` makes, built once per (``name``, connection ``keys``, view ``options``).
+_Fig = TypeVar("_Fig", bound=go.Figure | None)
+
+
+def cached_figure(build: Callable[[], _Fig], name: str, keys: tuple[ConnKey, ...], options: tuple) -> _Fig:
+    """The figure ``build()`` makes (or None), built once per (``name``, connection ``keys``, view
+    ``options``, the reader's digits).
 
     The same object is returned to every session (``st.plotly_chart`` copies it; no page mutates it).
-    ``options`` must hold every input of ``_build`` other than the connections' stored data: language,
-    days, metric, layout, columns.
+    ``options`` must hold every input of ``build`` other than the connections' stored data and the
+    digits: language, days, metric, layout, columns. The choice of Devanagari digits for this run
+    (:func:`lib.i18n.use_devanagari_digits`, which the figures' labels and ticks follow) is added to the
+    key here, so that no caller can forget it.
     """
+    digits = i18n.devanagari_digits_active("hi")
+    return cast(_Fig, _cached_figure(build, name, keys, (*options, ("devanagari_digits", digits))))
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=TTL_SECONDS)
+def _cached_figure(
+    _build: Callable[[], go.Figure | None], name: str, keys: tuple[ConnKey, ...], options: tuple
+) -> go.Figure | None:
     return _build()

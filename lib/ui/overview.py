@@ -22,6 +22,7 @@ from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
 from lib.ui.widgets import (
     days_text,
+    draw_chart,
     draw_no_connections,
     draw_stale_links,
     is_phone,
@@ -135,7 +136,8 @@ def _draw_headline(ctx: PageContext, cards: pd.DataFrame, low: dict[str, alerts.
         days=i18n.format_number(first["days_left"], ctx.lang, decimals=1),
         date=i18n.format_date(first["run_out_day"], ctx.lang, pattern="d MMM"),
     )
-    (st.warning if first["consumer_id"] in low else st.info)(text)
+    # The household's first question, in bold (the catalog text unchanged, so it reads the same elsewhere).
+    (st.warning if first["consumer_id"] in low else st.info)(f"**{text}**")
 
 
 def _draw_cards(
@@ -170,8 +172,8 @@ def _draw_card(ctx: PageContext, card: pd.Series, low: alerts.LowBalance | None)
     stale_day = pd.notna(card["balance_day"]) and card[
         "balance_day"
     ].date() < clock.today_ist() - dt.timedelta(days=1)
-    if stale_day:  # the data stop some days ago: say how old the balance is
-        st.caption(ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)))
+    if stale_day:  # the data stop some days ago: say how old the balance is (a key fact: body size)
+        st.markdown(ctx.t("overview_balance_as_of_line", date=i18n.format_date(card["balance_day"], lang)))
     # Stacked, not side by side: a card is a third of the page, and metric values must not be cut off.
     balance = card["balance_inr"]
     st.metric(
@@ -182,16 +184,13 @@ def _draw_card(ctx: PageContext, card: pd.Series, low: alerts.LowBalance | None)
         else ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)),
     )
     days_left = card["days_left"]
-    st.metric(
-        ctx.t("overview_days_left"),
-        "–" if math.isinf(days_left) else days_text(ctx, days_left),
-    )
+    st.metric(ctx.t("overview_days_left"), days_text(ctx, days_left))
+    # Key facts under the big figures in body text, not grey captions (issue 14 section 4).
     if math.isinf(days_left):
-        st.caption(days_text(ctx, days_left))
+        st.markdown(ctx.t("overview_lasts_beyond_year"))
     elif pd.notna(card["run_out_day"]) and days_left > 0:
-        st.caption(
-            ctx.t("overview_run_out_on", date=i18n.format_date(card["run_out_day"], lang, pattern="d MMM y"))
-        )
+        run_out = i18n.format_date(card["run_out_day"], lang, pattern="d MMM y")
+        st.markdown("**" + ctx.t("overview_run_out_on", date=run_out) + "**")
     units = card["yesterday_kwh"]
     st.metric(
         ctx.t("overview_yesterday_units"),
@@ -205,9 +204,9 @@ def _draw_card(ctx: PageContext, card: pd.Series, low: alerts.LowBalance | None)
         ctx.t("overview_none") if math.isnan(amount) else i18n.format_money(amount, lang, decimals=False),
     )
     if pd.notna(card["last_recharge_ts"]):
-        st.caption(ctx.t("overview_recharge_on", date=i18n.format_datetime(card["last_recharge_ts"], lang)))
+        st.markdown(ctx.t("overview_recharge_on", date=i18n.format_datetime(card["last_recharge_ts"], lang)))
     if not math.isnan(card["burn_7_inr"]) or not math.isnan(card["burn_30_inr"]):
-        st.caption(
+        st.markdown(
             ctx.t(
                 "overview_burn",
                 week=_money_or_dash(ctx, card["burn_7_inr"]),
@@ -372,5 +371,5 @@ def _draw_balance_chart(
     if fig is None:
         return
     st.subheader(ctx.t("overview_chart_title"))
-    st.plotly_chart(fig, key="overview_chart", config={"displaylogo": False})
+    draw_chart(ctx, fig, key="overview_chart")
     page_link(paths.COMPARE, ctx.t("overview_to_compare"), icon=":material/bar_chart:")

@@ -10,8 +10,10 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import plotly.graph_objects as go
 import streamlit as st
 
+from lib import charts
 from lib.ui import paths
 from lib.ui.context import PageContext
 from lib.ui.escape import markdown
@@ -83,9 +85,26 @@ def connection_picker(
 
 
 def days_text(ctx: PageContext, days: float) -> str:
-    """Days of balance left in words: a number with its unit, "not known yet" or "nothing deducted"."""
+    """Days of balance left in words: a number with its unit, "not known yet", or "more than a year" when
+    the forecast (:func:`lib.forecast.run_out`) finds balance left after its whole horizon (days_left inf:
+    free units or no use keep it above ₹0 for :data:`lib.forecast.HORIZON_DAYS` days)."""
     if days is None or math.isnan(days):
         return ctx.t("overview_days_unknown")
     if math.isinf(days):
-        return ctx.t("overview_days_no_deduction")
+        return ctx.t("overview_days_beyond_year")
     return ctx.t("overview_days_value", days=ctx.number(days, decimals=1))
+
+
+def chart_config() -> dict[str, object]:
+    """``st.plotly_chart``'s ``config``: no plotly logo; on a phone no toolbar at all (it covered the
+    panels' titles at 390 px, and pinch and drag still zoom and pan)."""
+    return {"displaylogo": False, "displayModeBar": not is_phone()}
+
+
+def draw_chart(ctx: PageContext, fig: go.Figure, *, key: str) -> None:
+    """A figure and, under it, the captions that say what its marks mean (:func:`lib.charts.caption_keys`:
+    the dashed forecast, the recharge markers, a bar not over yet, shaded disconnections)."""
+    st.plotly_chart(fig, key=key, config=chart_config())
+    keys = charts.caption_keys(fig)
+    if keys:
+        st.caption(" ".join(ctx.t(caption) for caption in keys))
