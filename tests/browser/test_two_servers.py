@@ -12,12 +12,13 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from lib import demo, storage
 from tests import postgres
-from tests.browser.harness import AppServer, Journey, browser_missing_reason, launch_chromium
+from tests.browser.harness import AppServer, Journey, browser_missing_reason
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,10 @@ def _latest_otp(url: str, destination: str) -> str:
     raise AssertionError(f"no OTP to {destination} in the outbox")
 
 
-def test_sign_in_and_a_link_cross_two_app_servers(shared_database: str, tmp_path: Path) -> None:
+def test_sign_in_and_a_link_cross_two_app_servers(
+    shared_database: str, tmp_path: Path, chromium: Any
+) -> None:
+    """``chromium``: the package's one browser (a second sync Playwright cannot start beside it)."""
     env = deploy_env()
     assert set(env) >= {"METERMITRA_DB", "METERMITRA_SMS_GATEWAY", "METERMITRA_OTP_KEY"}
     env.update(METERMITRA_DB=shared_database, METERMITRA_SMS_GATEWAY="outbox")
@@ -68,7 +72,6 @@ def test_sign_in_and_a_link_cross_two_app_servers(shared_database: str, tmp_path
     with (
         AppServer.start(tmp_path / "a", database=shared_database, env=env) as server_a,
         AppServer.start(tmp_path / "b", database=shared_database, env=env) as server_b,
-        launch_chromium() as chromium,
     ):
         on_a = Journey.open(chromium, server_a, lang="en", device="desktop", name="two_servers_a")
         on_a.send_sign_in_otp(demo.DEMO_ACCOUNT_MOBILE)
