@@ -1,6 +1,6 @@
 """PostgreSQL benchmarks (issue 12), each against a baseline measured in the same run, on a throwaway cluster.
 
-    .venv/bin/python bench/bench_postgresql.py                      # everything, full size (about 20 minutes)
+    .venv/bin/python bench/bench_postgresql.py                      # everything, full size (about 35 minutes on 2 shared vCPUs)
     .venv/bin/python bench/bench_postgresql.py --only import --profile
     .venv/bin/python bench/bench_postgresql.py --rows 20000 --connections 20 --days 30 \\
         --rounds 1 --query-rounds 3 --parallel-rows 5000 --signins 10        # smoke test, a few seconds
@@ -306,7 +306,7 @@ def profile_import(url: str, csv_file: Path) -> str:
     rest = wall - sum(spent.values())
     return (
         f"import split under cProfile (wall): {wall:.2f} s = parse/validate/commit {rest:.2f} s + "
-        f"insert_readings (COPY to staging + INSERT .. SELECT) {spent['insert_readings']:.2f} s + "
+        f"insert_readings (COPY) {spent['insert_readings']:.2f} s + "
         f"refresh_daily {spent['refresh_daily']:.2f} s; profile in bench/results/pg_import_profile.txt"
     )
 
@@ -416,7 +416,7 @@ def build_query_databases(server: Server, args: argparse.Namespace) -> tuple[str
         vacuum = time.perf_counter() - clock
     total = args.connections * args.days * 48
     say(
-        f"query database: {total:,} readings, {len(made)} monthly partitions; PostgreSQL COPY load {spent['copy']:.1f} s "
+        f"query database: {total:,} readings, {len(made)} monthly partitions made; PostgreSQL COPY load {spent['copy']:.1f} s "
         f"({total / max(spent['copy'], 1e-9):,.0f} rows/s, {batch} connections per COPY and transaction) + VACUUM ANALYZE "
         f"{vacuum:.1f} s; generating the rows in Python {spent['generate']:.1f} s"
         + (
