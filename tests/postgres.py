@@ -85,8 +85,14 @@ def _run_as_postgres(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, check=True, capture_output=True, text=True, stdin=subprocess.DEVNULL)
 
 
-def start(port: int | None = None, databases: tuple[str, ...] = ("metermitra",)) -> Cluster:
-    """Start a throwaway cluster (about a second) with ``databases`` created; stop it with ``Cluster.stop``."""
+def start(
+    port: int | None = None, databases: tuple[str, ...] = ("metermitra",), *, durable: bool = False
+) -> Cluster:
+    """Start a throwaway cluster (about a second) with ``databases`` created; stop it with ``Cluster.stop``.
+
+    ``durable=True`` keeps PostgreSQL's own defaults (``fsync``, ``synchronous_commit``, ``full_page_writes``
+    on), as a deployment runs it: for benchmarks that compare commit costs with SQLite's ``synchronous=FULL``.
+    """
     import psycopg
 
     bindir = binaries()
@@ -110,10 +116,9 @@ def start(port: int | None = None, databases: tuple[str, ...] = ("metermitra",))
             "--no-sync",
         ]
     )
-    options = (
-        f"-k {folder} -p {port} -c listen_addresses='' -c fsync=off -c synchronous_commit=off "
-        "-c full_page_writes=off -c max_connections=200"
-    )
+    options = f"-k {folder} -p {port} -c listen_addresses='' -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     _run_as_postgres(
         [
             str(bindir / "pg_ctl"),

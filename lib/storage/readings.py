@@ -548,14 +548,30 @@ _READING_COLUMNS = ("consumer_id", "ts", "kwh", "balance_inr", "export_kwh")
 def _insert_readings_postgresql(
     conn: Conn, rows: Sequence[tuple[Any, ...]], on_conflict: str = "DO NOTHING"
 ) -> int:
-    """``insert_readings`` on PostgreSQL: ``COPY`` into a temporary staging table, then one set-based
-    insert that skips readings already stored ("the stored value wins"), in the caller's transaction.
+    """``insert_readings`` on PostgreSQL, in the caller's transaction: ``COPY`` straight into ``readings``
+    under a savepoint; when a row is stored already (a unique violation) the savepoint is undone and the rows
+    go through a temporary staging table and one set-based insert that skips readings already stored ("the
+    stored value wins"), as SQLite's plain INSERT falls back to its upsert.
 
-    COPY loads about 10x faster than ``executemany`` here (``bench/bench_postgresql.py``); the staging
-    table lives for the session and is emptied at each commit.
+    The direct COPY costs what a bare COPY does; the staging path about 1.3-1.5x that (the second write and
+    the sort of the set-based insert, ``BENCHMARKS.md``, "PostgreSQL"). COPY loads about 10x faster than
+    ``executemany``; the staging table lives for the session and is emptied at each commit.
     """
+    import psycopg
+
     width = len(rows[0])
     columns = ", ".join(_READING_COLUMNS[:width])
+    conn.execute("SAVEPOINT insert_readings")
+    try:
+        with conn.raw.cursor() as cursor, cursor.copy(f"COPY readings ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.errors.UniqueViolation:
+        conn.execute("ROLLBACK TO SAVEPOINT insert_readings")
+    else:
+        conn.execute("RELEASE SAVEPOINT insert_readings")
+        return len(rows)
+    conn.execute("RELEASE SAVEPOINT insert_readings")
     conn.execute(
         "CREATE TEMPORARY TABLE IF NOT EXISTS readings_staging "
         "(consumer_id TEXT, ts TEXT, kwh DOUBLE PRECISION, balance_inr DOUBLE PRECISION, "
@@ -577,28 +593,34 @@ def _day_totals_postgresql(
 ) -> dict[str, tuple[Any, ...]]:
     """Per IST day in ``[lo_ts, hi_ts)``: ``(kwh, intervals, peak_kwh, closing_balance_inr, export_kwh, minutes,
     peak_kw)`` in one statement, each reading's interval by the rule of ``_DAY_BY_READING`` (window functions
-    over the day's readings; PostgreSQL runs them set-based, so no even-grid shortcut is needed)."""
-    day = dialect.ist_day(conn, "ts")
-    epoch = "extract(epoch FROM ts::timestamptz)"
+    over the day's readings; PostgreSQL runs them set-based, so no even-grid shortcut is needed).
+
+    Each stored text is parsed once (the ``OFFSET 0`` subquery keeps the planner from inlining the cast into
+    every use), the day is a ``date`` (text only once per day), and times are ``double precision`` seconds:
+    ``extract(epoch …)`` gives ``numeric``, whose arithmetic in the window made this 2.5x slower
+    (``BENCHMARKS.md``, "PostgreSQL"). Seconds order the readings as the stored text does.
+    """
     rows = conn.execute(
-        f"""
+        """
         WITH r AS (
-            SELECT ts, kwh, balance_inr, export_kwh, {day} AS day, {epoch} AS t0
-            FROM readings WHERE consumer_id = :cid AND ts >= :lo AND ts < :hi),
+            SELECT kwh, balance_inr, export_kwh, (tz AT TIME ZONE 'Asia/Kolkata')::date AS day,
+                   extract(epoch FROM tz)::double precision AS t0
+            FROM (SELECT kwh, balance_inr, export_kwh, ts::timestamptz AS tz
+                  FROM readings WHERE consumer_id = :cid AND ts >= :lo AND ts < :hi OFFSET 0) AS p),
         w AS (
-            SELECT day, ts, kwh, balance_inr, export_kwh,
+            SELECT day, t0, kwh, balance_inr, export_kwh,
                    (lead(t0, 1) OVER d - t0) / 60.0 AS g, (t0 - lag(t0, 1) OVER d) / 60.0 AS b,
                    coalesce((lead(t0, 2) OVER d - lead(t0, 1) OVER d) / 60.0, (lead(t0, 1) OVER d - t0) / 60.0) AS a
-            FROM r WINDOW d AS (PARTITION BY day ORDER BY ts)),
+            FROM r WINDOW d AS (PARTITION BY day ORDER BY t0)),
         m AS (
-            SELECT day, ts, kwh, balance_inr, export_kwh,
+            SELECT day, t0, kwh, balance_inr, export_kwh,
                    CASE WHEN g IS NULL THEN coalesce(b, 30.0)
                         WHEN (b IS NOT NULL OR a IS NOT NULL) AND (b IS NULL OR g > b) AND (a IS NULL OR g > a)
                         THEN greatest(coalesce(b, a), coalesce(a, b))
                         ELSE g END AS m
             FROM w)
-        SELECT day, sum(kwh), count(*), max(kwh),
-               (array_agg(balance_inr ORDER BY ts DESC) FILTER (WHERE balance_inr IS NOT NULL))[1],
+        SELECT to_char(day, 'YYYY-MM-DD'), sum(kwh), count(*), max(kwh),
+               (array_agg(balance_inr ORDER BY t0 DESC) FILTER (WHERE balance_inr IS NOT NULL))[1],
                sum(export_kwh), sum(m), max(kwh * 60.0 / m)
         FROM m GROUP BY day
         """,
