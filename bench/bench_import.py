@@ -11,13 +11,18 @@ and reused. Each round imports it into a fresh database file with ``lib.cli.main
 touched day, one transaction), and separately ``executemany``-inserts the already-parsed rows
 (stored form: UTC text, floats) into the same schema with the same pragmas in one transaction.
 Reported: medians, rows/s, the ratio import/raw (goal >= 0.5) of the medians and per round, the
-fastest rounds, and the database size per million readings. Finally the CLI is run once as a
-subprocess for its wall time and peak memory.
+fastest rounds, and the database size per million readings. Then one more import with the main
+database's write lock timed (issue 13 item 11, ``lock_held``): how long each write transaction holds it,
+and how long a sign-in's write (``BEGIN IMMEDIATE`` on another connection every 50 ms) waits beside the
+import. Finally the CLI is run once as a subprocess for its wall time and peak memory.
+
+    .venv/bin/python bench/bench_import.py --lock-only   # only the write-lock figure (one import)
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -26,6 +31,7 @@ import random
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -114,9 +120,17 @@ def run_raw(rows: list[tuple[str, str, float, float]]) -> tuple[float, float, Pa
 
 
 def phases(csv_file: Path) -> str:
-    """One more import with the store's write functions timed (CPU): where the import's time goes."""
-    spent = {"insert_readings": 0.0, "refresh_daily": 0.0}
-    originals = {name: getattr(storage.readings, name) for name in spent}
+    """One more import with the store's write functions timed (CPU): where the import's time goes. On
+    SQLite the chunks go to the staging area (``stage_readings``) and are moved in at the end
+    (``move_readings``, under the write lock with the roll-ups); ``insert_readings`` is PostgreSQL's path."""
+    groups = {
+        "stage_readings": storage.staging,
+        "move_readings": storage.staging,
+        "insert_readings": storage.readings,
+        "refresh_daily": storage.readings,
+    }
+    spent = dict.fromkeys(groups, 0.0)
+    originals = {name: getattr(group, name) for name, group in groups.items()}
 
     def timed(name: str):
         def call(*args, **kwargs):
@@ -128,17 +142,76 @@ def phases(csv_file: Path) -> str:
 
         return call
 
-    for name in spent:
-        setattr(storage.readings, name, timed(name))
+    for name, group in groups.items():
+        setattr(group, name, timed(name))
     try:
         _, cpu, _ = run_import(csv_file)
     finally:
         for name, original in originals.items():
-            setattr(storage.readings, name, original)
+            setattr(groups[name], name, original)
     rest = cpu - sum(spent.values())
+    parts = " + ".join(
+        f"{groups[name].__name__}.{name} {spent[name]:.2f} s" for name in groups if spent[name]
+    )
+    return f"import CPU split: {cpu:.2f} s = parse/validate/commit {rest:.2f} s + {parts}"
+
+
+def lock_held(csv_file: Path, *, staged: bool = True) -> str:
+    """One more import with every write transaction of the main database timed (wall, from ``BEGIN
+    IMMEDIATE`` taken to ``COMMIT`` done), while another connection takes the write lock every 50 ms the
+    way a sign-in does (``storage.transaction``, the 10 s busy timeout): its longest wait, and how many
+    of its tries timed out ("database is locked"). ``staged=False``: the import as before issue 13 item 11,
+    its rows written inside its one transaction (``storage.staging.needed`` answers False)."""
+    held: list[float] = []
+    original = storage.engine.transaction
+    needed = storage.staging.needed
+
+    @contextlib.contextmanager
+    def timed(conn):
+        with original(conn) as inside:
+            start = time.perf_counter()
+            yield inside
+        held.append(time.perf_counter() - start)
+
+    path = fresh_db("bench_import_lock.db")
+    waits: list[float] = []
+    failed = [0]
+    done = threading.Event()
+
+    def probe() -> None:
+        with storage.connect(path) as other:
+            while not done.is_set():
+                start = time.perf_counter()
+                try:
+                    with original(other):
+                        pass
+                except storage.StorageError:
+                    failed[0] += 1
+                waits.append(time.perf_counter() - start)
+                done.wait(0.05)
+
+    prober = threading.Thread(target=probe, name="sign-in probe")
+    storage.engine.transaction = timed
+    if not staged:
+        storage.staging.needed = lambda conn: False
+    prober.start()
+    try:
+        out, err = io.StringIO(), io.StringIO()
+        wall = time.perf_counter()
+        code = cli.main(["--db", str(path), "import-readings", str(csv_file)], out=out, err=err)
+        wall = time.perf_counter() - wall
+    finally:
+        storage.engine.transaction = original
+        storage.staging.needed = needed
+        done.set()
+        prober.join()
+    if code != 0:
+        raise SystemExit(f"import failed: {err.getvalue()}")
     return (
-        f"import CPU split: {cpu:.2f} s = parse/validate/commit {rest:.2f} s + storage.readings.insert_readings "
-        f"{spent['insert_readings']:.2f} s + storage.readings.refresh_daily {spent['refresh_daily']:.2f} s"
+        f"{'staged' if staged else 'one transaction (before)'}: write lock held by the import: longest {max(held):.2f} s, {len(held)} transactions, "
+        f"{sum(held):.2f} s in all, of {wall:.2f} s wall; a sign-in's write beside it (every 50 ms, "
+        f"{storage.engine.BUSY_TIMEOUT_MS / 1000:g} s busy timeout): longest wait {max(waits):.2f} s, "
+        f"{failed[0]} of {len(waits)} timed out"
     )
 
 
@@ -155,6 +228,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-subprocess", action="store_true", help="skip the fresh-process run")
+    parser.add_argument("--lock-only", action="store_true", help="only the write-lock figure (lock_held)")
     args = parser.parse_args()
 
     t0 = time.perf_counter()
@@ -162,6 +236,10 @@ def main() -> None:
     print(
         f"data: {len(rows):,} rows, {csv_file.stat().st_size / 1e6:.1f} MB CSV ({time.perf_counter() - t0:.1f} s)"
     )
+    if args.lock_only:
+        print(lock_held(csv_file, staged=False))
+        print(lock_held(csv_file))
+        return
     runs: dict[str, list[float]] = {"raw wall": [], "raw cpu": [], "import wall": [], "import cpu": []}
     for round_ in range(1, args.rounds + 1):
         raw_wall, raw_cpu, raw_db = run_raw(rows)
@@ -196,6 +274,8 @@ def main() -> None:
             f"import {min(runs[f'import {kind}']):.2f} s, {min(runs[f'raw {kind}']) / min(runs[f'import {kind}']):.2f}x"
         )
     print(phases(csv_file))
+    print(lock_held(csv_file, staged=False))
+    print(lock_held(csv_file))
     print(f"db size per million readings: {size_per_million(import_db):.1f} MB (import, with daily roll-ups)")
     print(f"                              {size_per_million(raw_db):.1f} MB (raw, readings only)")
 

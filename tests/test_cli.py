@@ -166,11 +166,12 @@ def test_strict_import_can_still_write_the_rejects_file(master, tmp_path):
     assert count(master, "readings") == 0
 
 
-def test_interrupted_import_exits_130_and_writes_nothing(master, monkeypatch):
-    def interrupted(conn, rows, **options):
+@pytest.mark.parametrize("where", ["stage_readings", "move_readings"])
+def test_interrupted_import_exits_130_and_writes_nothing(master, monkeypatch, where):
+    def interrupted(*args, **options):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(storage.readings, "insert_readings", interrupted)
+    monkeypatch.setattr(storage.staging, where, interrupted)  # reading the file, or moving it in
     code, out, err = run("import-readings", DATA / "readings.csv")
     assert (code, out, err.strip()) == (130, "", "interrupted: nothing was written")
     assert count(master, "readings") == 0
@@ -443,22 +444,27 @@ KILLER = textwrap.dedent(
     import os, signal, sys
     from lib import cli, importing, storage
     importing.sources.CHUNK_ROWS = 100
-    real = storage.readings.insert_readings
+    group, name = sys.argv[3].split(".")  # staging.stage_readings (a chunk), readings.refresh_daily (moved)
+    real = getattr(getattr(storage, group), name)
     calls = []
-    def insert_then_die(conn, rows, **options):
-        calls.append(len(rows))
-        added = real(conn, rows, **options)
+    def write_then_die(*args, **options):
+        calls.append(1)
+        done = real(*args, **options)
         if len(calls) == int(sys.argv[2]):
             os.kill(os.getpid(), signal.SIGKILL)
-        return added
-    storage.readings.insert_readings = insert_then_die
+        return done
+    setattr(getattr(storage, group), name, write_then_die)
     sys.exit(cli.main(["import-readings", sys.argv[1]]))
     """
 )
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
-def test_an_import_killed_midway_leaves_the_database_as_it_was(master, tmp_path):
+@pytest.mark.parametrize(
+    "where",
+    ["staging.stage_readings", "readings.refresh_daily"],  # reading the file; after the move, before COMMIT
+)
+def test_an_import_killed_midway_leaves_the_database_as_it_was(master, tmp_path, where):
     path = tmp_path / "big.csv"
     path.write_text(
         "consumer_id,timestamp,kwh\n"
@@ -471,7 +477,11 @@ def test_an_import_killed_midway_leaves_the_database_as_it_was(master, tmp_path)
     before = dump(master)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     killed = subprocess.run(
-        [sys.executable, "-c", KILLER, str(path), "5"], cwd=ROOT, env=env, capture_output=True, timeout=120
+        [sys.executable, "-c", KILLER, str(path), "5" if where.startswith("staging") else "1", where],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert dump(master) == before
@@ -479,7 +489,11 @@ def test_an_import_killed_midway_leaves_the_database_as_it_was(master, tmp_path)
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     # the same script without the kill (it never reaches call 99) imports everything
     done = subprocess.run(
-        [sys.executable, "-c", KILLER, str(path), "99"], cwd=ROOT, env=env, capture_output=True, timeout=120
+        [sys.executable, "-c", KILLER, str(path), "99", where],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert count(master, "readings") == 1000

@@ -7,7 +7,9 @@ import datetime as dt
 import io
 import os
 import random
+import re
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -626,20 +628,45 @@ def test_a_bad_last_row_leaves_nothing_behind(master, tmp_path, monkeypatch):
 
 def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monkeypatch):
     monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 100)
-    real = storage.readings.insert_readings
+    # on SQLite each chunk goes to the staging area (issue 13 item 11), outside the write lock
+    real = storage.staging.stage_readings
     calls = []
 
-    def failing(conn, rows, **options):
+    def failing(conn, rows, *args, **options):
         calls.append(len(rows))
         if len(calls) == 10:
             raise RuntimeError("disk on fire")
-        return real(conn, rows, **options)
+        return real(conn, rows, *args, **options)
 
-    monkeypatch.setattr(storage.readings, "insert_readings", failing)
+    monkeypatch.setattr(storage.staging, "stage_readings", failing)
     before = dump(master)
     with pytest.raises(RuntimeError, match="disk on fire"):
         importing.import_readings(master, write(tmp_path, _many_rows(1000)), skip_invalid=True)
     assert calls == [100] * 10
+    assert dump(master) == before
+    assert importing.import_readings(master, write(tmp_path, _many_rows(10))).added == 10  # staging detached
+
+
+def test_a_crash_after_the_move_leaves_nothing_behind(master, tmp_path, monkeypatch):
+    """The staged rows moved into ``readings``, then the roll-up fails: the move is rolled back with it."""
+    monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 100)
+    moved = []
+    real = storage.staging.move_readings
+
+    def move(conn, **options):
+        moved.append(real(conn, **options))
+        return moved[-1]
+
+    def failing(*args, **kwargs):
+        assert master.in_transaction  # inside the import's one transaction
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(storage.staging, "move_readings", move)
+    monkeypatch.setattr(storage.readings, "refresh_daily", failing)
+    before = dump(master)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        importing.import_readings(master, write(tmp_path, _many_rows(1000)))
+    assert [(m.staged, m.added) for m in moved] == [(1000, 1000)]
     assert dump(master) == before
 
 
@@ -653,6 +680,148 @@ def test_large_files_are_streamed_with_progress(master, tmp_path, monkeypatch):
     assert seen[-1] == (size, size)
     done = [d for d, _ in seen]
     assert done == sorted(done) and 0 < done[0] < size  # progress while reading, not after loading it all
+
+
+# --- beside sign-ins and other imports (issue 13 item 11) ---------------------------------------------
+
+
+class HeldImport:
+    """``import_readings`` on its own connection in a thread, held at its first progress tick (after its first
+    chunk is written) until :meth:`release`: an import in progress, mid-file, for a test to act beside."""
+
+    def __init__(self, db_path: Path, path: Path, **options) -> None:
+        self.reached, self.go = threading.Event(), threading.Event()
+        self.report: importing.ImportReport | None = None
+        self.error: BaseException | None = None
+
+        def hold(done: int, total: int) -> None:
+            if not self.reached.is_set():
+                self.reached.set()
+                assert self.go.wait(60), "never released"
+
+        def run() -> None:
+            with storage.connect(db_path) as conn:
+                try:
+                    self.report = importing.import_readings(conn, path, progress=hold, **options)
+                except BaseException as error:  # handed to the test by finish()
+                    self.error = error
+
+        self.thread = threading.Thread(target=run, name="held import")
+
+    def __enter__(self) -> HeldImport:
+        self.thread.start()
+        assert self.reached.wait(60), "the import never reached its first chunk"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> importing.ImportReport | BaseException:
+        self.go.set()
+        self.thread.join(60)
+        assert not self.thread.is_alive()
+        return self.error if self.error is not None else self.report  # type: ignore[return-value]
+
+
+@pytest.fixture
+def short_busy_timeout(monkeypatch):
+    """Connections opened from now on wait 200 ms for a lock (not 10 s): a write that would wait behind a
+    long import fails fast ("database is locked") instead of hanging the test."""
+    monkeypatch.setattr(storage.engine, "BUSY_TIMEOUT_MS", 200)
+
+
+def test_a_sign_in_completes_while_a_large_import_is_in_progress(
+    conn, db_path, tmp_path, monkeypatch, short_busy_timeout
+):
+    """Issue 13 item 11: the import reads, checks and stages its rows outside SQLite's write lock, so a
+    sign-in (send OTP, verify) beside it writes at once; the import still commits every row afterwards."""
+    from lib import auth, sms
+    from lib.config import load_settings
+
+    monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 100)
+    monkeypatch.setattr("lib.otp.RESPONSE_FLOOR_SECONDS", 0)
+    path = write(tmp_path, _many_rows(1300))
+    # a demo consumer: the outbox gateway (whose SMS the test reads) refuses a database with real ones
+    consumer = {
+        "consumer_id": "101234567",
+        "name": "Asha",
+        "registered_mobile": "+919812345678",
+        "is_demo": 1,
+    }
+    storage.consumers.upsert_consumers(conn, [consumer])
+    master = conn
+    settings = load_settings()
+    with HeldImport(db_path, path) as held, storage.connect(db_path) as beside:
+        sent = auth.start_sign_in(beside, settings, "98765 43210", lang="hi")
+        assert sent.status == "sent"
+        code = next(m["text"] for m in sms.recent_outbox(beside) if m["destination"] == sent.subject)
+        done = auth.verify_sign_in(
+            beside,
+            settings,
+            sent.challenge_id,
+            sent.subject,
+            re.search(r"\d{3} \d{3}", code).group(),
+            lang="hi",
+        )
+        assert done.status == "ok" and done.account_id
+        assert beside.execute("SELECT count(*) FROM readings").scalar() == 0  # nothing of the file yet
+        report = held.release()
+    assert isinstance(report, importing.ImportReport), report
+    assert report.committed and (report.added, report.rejected) == (1300, 0), report.errors
+    assert master.execute("SELECT count(*) FROM readings").scalar() == 1300
+    assert master.execute("SELECT sum(intervals) FROM daily").scalar() == 1300
+
+
+def test_conflicts_are_decided_against_the_rows_stored_when_the_file_moves_in(
+    master, db_path, tmp_path, monkeypatch, short_busy_timeout
+):
+    """An import that commits while another is mid-file cannot slip a reading in between: the held import
+    finds the other one's rows at its move (inside the lock) and reports them as conflicts."""
+    monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 100)
+    first = write(tmp_path, _many_rows(1000), name="first.csv")
+    other = write(  # rows 500 and 900 of the first file, with other energy: committed meanwhile
+        tmp_path,
+        HEADER
+        + "".join(
+            row.replace(",0.1,", ",0.7,") for row in _many_rows(1000).splitlines(True)[1:][500:901:400]
+        ),
+        name="other.csv",
+    )
+    with HeldImport(db_path, first) as held:
+        done = importing.import_readings(master, other)
+        assert done.committed and done.added == 2
+        report = held.release()
+    assert isinstance(report, importing.ImportReport), report
+    assert not report.committed
+    assert [(e.line, e.value, e.code) for e in report.errors] == [
+        (502, "0.1", "conflict_stored"),
+        (902, "0.1", "conflict_stored"),
+    ]
+    assert master.execute("SELECT count(*) FROM readings").scalar() == 2
+    rejects = tmp_path / "rejects.csv"
+    skipped = importing.import_readings(master, first, skip_invalid=True, rejects_path=rejects)
+    assert (skipped.added, skipped.unchanged, skipped.rejected) == (998, 0, 2)
+    assert rejects.read_text(encoding="utf-8").splitlines()[1].startswith("502,kwh,0.1,conflict_stored,")
+    assert master.execute("SELECT count(*), round(sum(kwh), 6) FROM readings").fetchone() == (1000, 101.2)
+
+
+def test_a_register_baseline_changed_meanwhile_refuses_the_file(
+    master, db_path, tmp_path, monkeypatch, short_busy_timeout
+):
+    """A register import reads the meter's last stored register reading as its baseline outside the lock; if
+    another import changed it meanwhile, the move refuses the whole file (nothing imported, run it again)."""
+    monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 5)
+    register = HEADER + "".join(f"101234567,2026-11-20 {h:02d}:00,{100 + h},\n" for h in range(12))
+    path = write(tmp_path, register, name="late.csv")
+    earlier = write(tmp_path, HEADER + "101234567,2026-11-19 23:00,99.5,\n", name="earlier.csv")
+    with HeldImport(db_path, path, kwh_kind="register") as held:
+        assert importing.import_readings(master, earlier, kwh_kind="register").committed
+        failed = held.release()
+    assert isinstance(failed, ImportFailed) and failed.key == "register_changed", failed
+    assert "consumer 101234567" in str(failed) and "run the command again" in str(failed)
+    assert master.execute("SELECT count(*) FROM readings").scalar() == 0
+    again = importing.import_readings(master, path, kwh_kind="register")  # now from the stored baseline
+    assert again.committed and again.added == 12
 
 
 # --- recharges ------------------------------------------------------------------------------------

@@ -66,7 +66,7 @@ from lib.importing.rules import (
     zone_for,
 )
 from lib.importing.sources import CsvSource, GreenButtonSource, Progress, column_index, row_lines
-from lib.importing.write import all_or_nothing, day_grids, epoch_seconds, ist_day, stored_conflicts
+from lib.importing.write import ReadingWriter, all_or_nothing, day_grids, epoch_seconds, ist_day
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -202,7 +202,8 @@ def import_readings(
             skip_invalid,
             rejects_path,
             source.header,
-            lambda rejects: _read_readings(
+            staged=bool(conn.staging.needed()),
+            read=lambda rejects: _read_readings(
                 conn,
                 source,
                 report,
@@ -264,14 +265,20 @@ def _read_readings(
     parse: _Parse | None = None,
     export_only: bool = False,
     starts: dict[str, dict[str, str]] | None = None,
-) -> None:
-    """The hot loop: parse, validate and write readings chunk by chunk (inside the transaction).
+) -> Callable[[], None]:
+    """The hot loop: parse, validate and write readings chunk by chunk; returns the last step (``finish``).
 
     Written for speed (``bench/bench_import.py``). The csv module reads ``CHUNK_ROWS`` rows at a
     time; a chunk in which every row is good (the usual case) is checked and converted column by
     column (``clean_chunk``); a chunk with any problem, and every chunk of a register file, goes
     through the row-by-row path below, which explains each bad row. Both paths accept exactly the
     same rows, so the report and the rejects file do not depend on which one ran.
+
+    Chunks go to a ``write.ReadingWriter``: on SQLite into the staging area, outside the write lock
+    (``all_or_nothing(staged=True)`` runs this outside the transaction), elsewhere into ``readings``. The
+    returned ``finish`` runs inside the transaction: the staged readings moved (conflicts with stored
+    readings found then, inside the lock), the register baselines checked unchanged, the plausibility
+    check, meter events, register states, the daily roll-ups and the data version.
     """
     consumers: dict[str, Seen | None] = {}  # consumer ID as written -> its state (None: unknown)
     registers: dict[str, tuple[str, float, int, float | None]] = {}  # consumer -> (ts, kWh, line, balance)
@@ -315,27 +322,29 @@ def _read_readings(
     written_texts: dict[str, list[str]] = {}
     epochs: dict[str, int] = {}  # CSV time text -> Unix seconds of its stored ts (clean chunks)
 
+    def conflict(line: int, row: list[str], stored: tuple[float, float | None, float | None]) -> None:
+        """A reading of the file whose stored reading differs: a bad row (the stored value wins)."""
+        bad(
+            line,
+            kwh_at,
+            row[kwh_at],
+            RowProblem("conflict_stored_export", export=stored[2])
+            if export_only
+            else RowProblem("conflict_stored", kwh=stored[0], balance=stored[1]),
+            row,
+        )
+
+    writer = ReadingWriter(conn, report, export_only=export_only, conflict=conflict)
+    # register baselines read from the database (consumer -> stored last register reading, or None): the
+    # move checks them unchanged, inside the lock (a staged import reads them outside it)
+    baselines: dict[str, tuple[str, float] | None] = {}
+
     def flush() -> None:
         energies = np.fromiter(map(itemgetter(2), pending), dtype=np.float64, count=len(pending))
         top = pending[int(energies.argmax())]
         if top[2] > tops.get(top[0], (-1.0, ""))[0]:
             tops[top[0]] = (top[2], top[1])
-        added = conn.readings.insert_readings(pending, fill_export=export_only)
-        report.added += added
-        conflicts = 0
-        if added < len(pending):
-            for i, stored in stored_conflicts(conn, pending, export_only=export_only):
-                conflicts += 1
-                bad(
-                    pending_lines[i],
-                    kwh_at,
-                    pending_rows[i][kwh_at],
-                    RowProblem("conflict_stored_export", export=stored[2])
-                    if export_only
-                    else RowProblem("conflict_stored", kwh=stored[0], balance=stored[1]),
-                    pending_rows[i],
-                )
-        report.unchanged += len(pending) - added - conflicts
+        writer.write(pending, pending_lines, pending_rows)
         pending.clear()
         del pending_lines[:]
         pending_rows.clear()
@@ -510,7 +519,7 @@ def _read_readings(
                         # the last register reading of an earlier import, just before this one's first:
                         # the baseline, so no interval is lost between two files of one series
                         looked_up.add(cid)
-                        stored = conn.readings.register_state(cid)
+                        stored = baselines[cid] = conn.readings.register_state(cid)
                         if stored is not None and stored[0] < ts:
                             previous = registers[cid] = (stored[0], stored[1], 0, None)
                             carried[cid] = stored[0]
@@ -625,20 +634,29 @@ def _read_readings(
         states[fixed_consumer] = mine
     states = {cid: state for cid, state in states.items() if state.span()}
     report.consumers = sorted(states)
-    if tops:
-        check_plausible(conn, report, tops, states, names.get(kwh_at, ""), register=register, scale=scale)
-    if report.meter_events:  # in the import's transaction: rolled back with a strict import's bad rows
-        conn.meter_events.insert_meter_events([event.row() for event in report.meter_events])
-    if registers:  # the last register reading per consumer: the next register import's baseline
-        conn.readings.save_register_states([(cid, ts, kwh) for cid, (ts, kwh, _, _) in registers.items()])
-    if report.added:
-        stamp_seconds: dict[str, int] = {}
-        for cid, state in sorted(states.items()):
-            first, last = state.span()  # type: ignore[misc]
-            first = min(first, carried.get(cid, first))  # a step from the stored baseline starts there
-            grids = day_grids(written_texts.get(cid, ()), stamp_seconds, written.get(cid, ()))
-            conn.readings.refresh_daily(cid, ist_day(first), ist_day(last), known_days=grids)
-        conn.meta.bump_data_version(sorted(states))
+
+    def finish() -> None:
+        """Inside the import's transaction (under SQLite's write lock)."""
+        for cid, baseline in sorted(baselines.items()):  # read outside the lock when staged: still so?
+            if conn.readings.register_state(cid) != baseline:
+                raise ImportFailed("register_changed", path=report.path, consumer_id=cid)
+        writer.move()
+        if tops:
+            check_plausible(conn, report, tops, states, names.get(kwh_at, ""), register=register, scale=scale)
+        if report.meter_events:  # in the import's transaction: rolled back with a strict import's bad rows
+            conn.meter_events.insert_meter_events([event.row() for event in report.meter_events])
+        if registers:  # the last register reading per consumer: the next register import's baseline
+            conn.readings.save_register_states([(cid, ts, kwh) for cid, (ts, kwh, _, _) in registers.items()])
+        if report.added:
+            stamp_seconds: dict[str, int] = {}
+            for cid, state in sorted(states.items()):
+                first, last = state.span()  # type: ignore[misc]
+                first = min(first, carried.get(cid, first))  # a step from the stored baseline starts there
+                grids = day_grids(written_texts.get(cid, ()), stamp_seconds, written.get(cid, ()))
+                conn.readings.refresh_daily(cid, ist_day(first), ist_day(last), known_days=grids)
+            conn.meta.bump_data_version(sorted(states))
+
+    return finish
 
 
 _UNSEEN = object()

@@ -57,6 +57,8 @@ MESSAGES: dict[str, str] = {
     "wh_hint": "note: the energy column {column!r} looks like Wh (not kWh); read as {unit}",
     "xml_unreadable": "{path}: not a Green Button (ESPI) file: {error}",
     "xml_needs_consumer": "{path}: a Green Button file carries no consumer ID: give --consumer-id",
+    "register_changed": "{path}: another import changed the last register reading of consumer {consumer_id} "
+    "while this file was read: nothing imported; run the command again",
     # summaries
     "summary_ok": "{path}: {rows} rows read, {added} added, {unchanged} already stored{extra}.",
     "summary_consumers": "{path}: {rows} rows read, {added} new, {changed} updated, {unchanged} unchanged.",

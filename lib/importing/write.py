@@ -2,12 +2,19 @@
 
 ``all_or_nothing`` runs a reader inside ``storage.transaction``: a strict import with any bad row is
 rolled back as a whole; with ``skip_invalid`` the good rows are committed and the bad ones go to the
-rejects CSV. Any exception rolls back and discards the rejects file. ``finish_readings`` refreshes the
+rejects CSV. Any exception rolls back and discards the rejects file. The readings pipeline refreshes the
 ``daily`` roll-ups of the touched IST days and bumps ``data_version`` in the same transaction.
+
+Readings on SQLite are staged (issue 13 item 11, ``lib.storage.staging``): the file is read, checked and
+written into a private staging database *outside* the main database's write lock, and only the move into
+``readings`` (conflicts decided against the rows stored at that moment), the roll-ups and the COMMIT run
+under it, so sign-ins and links beside a long import wait for seconds, not for the whole file
+(``bench/bench_import.py --lock-only``). :class:`ReadingWriter` is where a chunk of readings goes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -35,24 +42,36 @@ def all_or_nothing(
     skip_invalid: bool,
     rejects_path: str | Path | None,
     header: list[str],
-    read: Callable[[Rejects], None],
+    read: Callable[[Rejects], Callable[[], None] | None],
+    *,
+    staged: bool = False,
 ) -> None:
     """Run ``read`` in one transaction: strict mode rolls the whole file back on any bad row.
 
     With ``skip_invalid`` the good rows are committed and the bad ones written to the rejects CSV
     (``FILE.rejects.csv`` unless ``rejects_path``). Any exception rolls back and discards the rejects file.
+
+    ``read`` may return a last step (``finish``), run in the transaction after it. ``staged`` (a
+    :class:`ReadingWriter` that stages): ``read`` runs first, *outside* the transaction, inside a staging
+    area (``storage.staging.area``) its writer fills; only ``finish`` (the move, the roll-ups) runs in the
+    transaction, under SQLite's write lock.
     """
     if rejects_path is None and skip_invalid:
         rejects_path = default_rejects_path(path)
     rejects = Rejects(Path(rejects_path) if rejects_path else None, header)
     try:
-        with conn.transaction():
-            read(rejects)
-            if report.rows == 0:
-                raise ImportFailed("header_only", path=path)
-            if report.rejected and not skip_invalid:
-                raise _Rollback
-            report.committed = True
+        with conn.staging.area() if staged else contextlib.nullcontext():
+            finish = read(rejects) if staged else None
+            with conn.transaction():
+                if not staged:
+                    finish = read(rejects)
+                if finish is not None:
+                    finish()
+                if report.rows == 0:
+                    raise ImportFailed("header_only", path=path)
+                if report.rejected and not skip_invalid:
+                    raise _Rollback
+                report.committed = True
     except _Rollback:
         report.added = report.changed = report.unchanged = 0
     except BaseException:
@@ -60,6 +79,56 @@ def all_or_nothing(
         raise
     rejects.close()
     report.rejects_path = rejects.path if rejects.written else None
+
+
+Conflicting = Callable[[int, list[str], tuple[float, float | None, float | None]], None]
+
+
+class ReadingWriter:
+    """Where an import's readings go, chunk by chunk, and how they reach ``readings``.
+
+    ``write(readings, lines, rows)`` takes one chunk: the readings (``storage.readings.insert_readings``'s
+    tuples), each one's file line and its row as read. On SQLite (``staged``) the chunk goes to the staging
+    area (``storage.staging.stage_readings``, no write lock) and :meth:`move` moves every staged reading
+    into ``readings`` inside the import's transaction; elsewhere (PostgreSQL) the chunk goes straight into
+    ``readings`` inside the transaction (``COPY``) and :meth:`move` has nothing to do. Either way each
+    reading is counted in ``report`` as added, unchanged (equal to the stored one) or a conflict (a
+    different stored reading wins): ``conflict(line, row, (kwh, balance, export))``, which the pipeline
+    reports as a bad row. ``export_only``: the readings fill ``export_kwh`` of stored ones
+    (``insert_readings(fill_export=True)``).
+    """
+
+    def __init__(
+        self, conn: Database, report: ImportReport, *, export_only: bool = False, conflict: Conflicting
+    ) -> None:
+        self.conn = conn
+        self.report = report
+        self.export_only = export_only
+        self.conflict = conflict
+        self.staged = bool(conn.staging.needed())
+
+    def write(self, readings: list[Reading], lines: Sequence[int], rows: list[list[str]]) -> None:
+        if self.staged:
+            self.conn.staging.stage_readings(readings, lines, rows)
+            return
+        added = self.conn.readings.insert_readings(readings, fill_export=self.export_only)
+        self.report.added += added
+        conflicts = 0
+        if added < len(readings):
+            for i, stored in stored_conflicts(self.conn, readings, export_only=self.export_only):
+                conflicts += 1
+                self.conflict(lines[i], rows[i], stored)
+        self.report.unchanged += len(readings) - added - conflicts
+
+    def move(self) -> None:
+        """The staged readings into ``readings`` (inside the import's transaction); nothing when not staged."""
+        if not self.staged:
+            return
+        moved = self.conn.staging.move_readings(fill_export=self.export_only)
+        self.report.added += moved.added
+        for found in moved.conflicts:
+            self.conflict(found.line, found.row, found.stored)
+        self.report.unchanged += moved.staged - moved.added - len(moved.conflicts)
 
 
 def stored_conflicts(

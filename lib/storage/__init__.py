@@ -18,7 +18,8 @@ False
   adjustments), ``anchors`` (balances the household typed in), ``meter_events`` (replacements, glitches
   and rollovers a register import detected), ``otp`` (challenges, sends, failure counters), ``sms`` (log,
   outbox and the http queue), ``audit`` (append-only rows), ``alerts``, ``sessions``, ``operator`` (the
-  CLI's reads without an account) and ``demo`` (whole-database steps of the demo and camp).
+  CLI's reads without an account), ``demo`` (whole-database steps of the demo and camp) and ``staging``
+  (an SQLite import's rows, staged outside the write lock and moved in at the end).
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ from lib.storage import (
     readings,
     sessions,
     sms,
+    staging,
 )
+from lib.storage.dialect import is_busy
 from lib.storage.engine import (
     DEFAULT_DB,
     ROOT,
@@ -70,6 +73,7 @@ __all__ = [
     "database",
     "demo",
     "db_path",
+    "is_busy",
     "ledger",
     "meta",
     "meter_events",
@@ -80,5 +84,6 @@ __all__ = [
     "readings",
     "sessions",
     "sms",
+    "staging",
     "transaction",
 ]

@@ -86,6 +86,52 @@ def lock(conn: Any, subject: str) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(:key)", {"key": lock_key(subject)})
 
 
+# SQLite's result codes for "another connection holds the lock" (SQLITE_BUSY, SQLITE_LOCKED); PostgreSQL's
+# SQLSTATEs of a lock or statement wait that ran out, a deadlock and a serialization failure: all pass
+# when the same write is tried again a moment later.
+_SQLITE_BUSY_CODES = frozenset({5, 6})
+_POSTGRESQL_BUSY_STATES = frozenset({"55P03", "57014", "40P01", "40001"})
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether a failed statement failed only because the database was busy: a write lock not had within
+    the busy timeout (SQLite's "database is locked", e.g. beside a long import: issue 13 item 11), a lock
+    or statement timeout, a deadlock or a serialization failure (PostgreSQL). The same write a moment later
+    can pass: a page says "busy, try again", not that something is broken. ``error`` is a
+    ``StorageError`` (its driver error is its ``__cause__``) or a driver error.
+
+    >>> import sqlite3
+    >>> from lib.storage.engine import StorageError
+    >>> def raised(cause):
+    ...     try:
+    ...         raise StorageError(str(cause)) from cause
+    ...     except StorageError as error:
+    ...         return error
+    >>> locked = sqlite3.OperationalError("database is locked")
+    >>> locked.sqlite_errorcode = 5
+    >>> is_busy(raised(locked)), is_busy(raised(sqlite3.OperationalError("disk I/O error")))
+    (True, False)
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, sqlite3.Error):
+            code = getattr(current, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in _SQLITE_BUSY_CODES:
+                return True
+            if code is None and "database is locked" in str(current):
+                return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state in _POSTGRESQL_BUSY_STATES:
+            return True
+        pending += [current.__cause__, getattr(current, "orig", None)]
+    return False
+
+
 def for_update(conn: _HasDialect | type, *, skip_locked: bool = False) -> str:
     """The clause that locks the rows a SELECT reads until the transaction ends (PostgreSQL's ``FOR UPDATE``;
     nothing on SQLite, where ``BEGIN IMMEDIATE`` already holds the database's write lock). Append it to a
