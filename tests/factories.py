@@ -6,13 +6,14 @@ recharges, a low balance and a disconnection, through storage's own write functi
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import random
 import sqlite3
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -220,3 +221,18 @@ def http_sms_config(url: str, **overrides: object) -> dict[str, object]:
         "retries": 2,
         **overrides,
     }
+
+
+@contextlib.contextmanager
+def write_lock_held(db_path: Path) -> Iterator[None]:
+    """Another connection holds the SQLite database's write lock (``BEGIN IMMEDIATE``) for the block, as a
+    long import did for its whole file before issue 13 item 11: every other write waits its busy timeout
+    (tests shorten it: ``monkeypatch.setattr(storage.engine, "BUSY_TIMEOUT_MS", 100)``), then fails."""
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        yield
+    finally:
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+        holder.close()

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from lib import alerts, demo, i18n, ledger, phone, storage
 from lib.clock import now_utc
 from lib.ui import escape
+from tests.factories import write_lock_held
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -380,3 +381,36 @@ def test_waterfall_says_its_axis_does_not_start_at_zero(demo_account):
     low = {"opening_inr": 30.0, "closing_inr": 5.0, "metered_closing_inr": 5.0, "estimated": False}
     low["parts"] = [("energy_inr", -25.0)]
     assert ledger_page.waterfall_axis_start(ledger_page.waterfall_figure(low, "en")) <= 0
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_busy_database_says_try_again_for_ledger_entries(demo_account, lang, monkeypatch):
+    """Issue 13 item 11: another connection holds the write lock: saving an arrear or removing an adjustment
+    says the service is busy (not "could not be saved"), saves nothing, and works a moment later."""
+    with storage.open_db(Path(storage.db_path())) as conn:
+        adjustment_id = ledger.add_adjustment(
+            conn, demo_account, "DEMO-1001", day=dt.date(2026, 11, 21), amount_inr=-25, reason="meter fee"
+        )
+    monkeypatch.setattr(storage.engine, "BUSY_TIMEOUT_MS", 100)
+    busy = i18n.t("common_busy", lang)
+    save = "FormSubmitter:ledger_arrears_form-" + i18n.t("ledger_arrears_save", lang)
+    at = _ledger_page(demo_account, lang)
+    with write_lock_held(Path(storage.db_path())):
+        at.number_input(key="ledger_arrears_amount").set_value(1200.0)
+        at.button(key=save).click().run()
+        assert not at.exception
+        assert busy in [w.value for w in at.warning]
+        assert i18n.t("ledger_error_save", lang) not in [e.value for e in at.error]
+        at.button(key=f"ledger_adjust_delete_{adjustment_id}").click().run()
+        assert not at.exception and busy in [w.value for w in at.warning]
+    with storage.open_db(Path(storage.db_path())) as conn:
+        assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM adjustments").fetchone()[0] == 1
+    at.number_input(key="ledger_arrears_amount").set_value(1200.0)
+    at.button(key=save).click().run()
+    assert i18n.t("ledger_arrears_saved", lang) in _all_text(at)
+    at.button(key=f"ledger_adjust_delete_{adjustment_id}").click().run()
+    assert not at.exception
+    with storage.open_db(Path(storage.db_path())) as conn:
+        assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM adjustments").fetchone()[0] == 0

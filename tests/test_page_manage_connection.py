@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib import audit, i18n, otp, sms, storage
 from lib.ui.escape import inert as plain
+from tests.factories import write_lock_held
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = "pages/manage_connection.py"
@@ -445,3 +446,40 @@ def test_a_double_submit_whose_first_run_was_lost_links_once(app_env, account_id
         assert [c["nickname"] for c in storage.accounts.linked_connections(conn, account_id)] == ["Ghar"]
         assert audit.count(conn, "link_created") == 1 and audit.count(conn, "otp_reuse") == 0
         assert [m["kind"] for m in sms.recent_outbox(conn, limit=50)].count("link_notice") == 1
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_busy_database_says_try_again_when_linking_renaming_and_removing(
+    app_env, account_id, lang, monkeypatch
+):
+    """Issue 13 item 11: another connection holds the write lock (a long import before the fix): each write
+    of the page says the service is busy, in the user's language, changes nothing, and works a moment later."""
+    monkeypatch.setattr(storage.engine, "BUSY_TIMEOUT_MS", 100)
+    busy = t("common_busy", lang)
+    at = app(lang, account_id)
+    with write_lock_held(app_env):
+        start_link(at, lang)
+        assert not at.exception and busy in [w.value for w in at.warning]
+    start_link(at, lang)
+    at.text_input(key="link_otp_input").input(outbox_code(app_env))
+    at.text_input(key="link_nickname_input").input("Ghar")
+    with write_lock_held(app_env):
+        click(at, t("auth_verify_otp", lang))
+        assert not at.exception and busy in [w.value for w in at.warning]
+    click(at, t("auth_verify_otp", lang))
+    assert not at.exception and bold_names(at) == ["**Ghar**"]
+    (field,) = [ti for ti in at.text_input if ti.key.startswith("manage_nickname_")]
+    field.input("Dukaan")
+    with write_lock_held(app_env):
+        click(at, t("auth_rename", lang))
+        assert not at.exception and busy in [w.value for w in at.warning]
+        assert bold_names(at) == ["**Ghar**"]
+    click(at, t("auth_remove", lang))
+    with write_lock_held(app_env):
+        click(at, t("auth_remove_yes", lang))
+        assert not at.exception and busy in [w.value for w in at.warning]
+    assert t("auth_remove_yes", lang) in [b.label for b in at.button]  # the question is still asked
+    click(at, t("auth_remove_yes", lang))
+    assert not at.exception and bold_names(at) == []
+    with storage.open_db(app_env) as conn:
+        assert not storage.accounts.is_linked(conn, account_id, "DEMO-9001")

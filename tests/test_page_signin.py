@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib import audit, i18n, otp, sms, storage
 from lib.ui import frame
-from tests.factories import SmsGateway, http_sms_config
+from tests.factories import SmsGateway, http_sms_config, write_lock_held
 
 ROOT = Path(__file__).resolve().parent.parent
 MANAGE = "pages/manage_connection.py"
@@ -539,3 +539,39 @@ def test_with_the_http_gateway_the_page_says_sent_and_the_sender_delivers(
         frame.stop_sms_senders()
         gateway.close()
     assert not [thread for thread in threading.enumerate() if thread.name == "metermitra-sms-sender"]
+
+
+# --- a busy database (issue 13 item 11) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_busy_database_says_try_again_and_the_next_try_signs_in(app_env, lang, monkeypatch):
+    """Another connection holds the write lock (a long import before issue 13 item 11): "Send OTP" and
+    "Verify OTP" say the service is busy, in the user's language, instead of the generic error; the same
+    step a moment later, with the lock gone, goes through."""
+    monkeypatch.setattr(storage.engine, "BUSY_TIMEOUT_MS", 100)
+    at = app(lang)
+    busy = t("common_busy", lang)
+    with write_lock_held(app_env):
+        send_otp(at, lang)
+        assert not at.exception
+        assert busy in [w.value for w in at.warning]
+        assert [ti.key for ti in at.text_input] == ["signin_mobile_input"]  # still the mobile step
+    send_otp(at, lang)
+    assert busy not in messages(at)
+    assert t("auth_otp_sent_signin", lang, mobile="+91 ••••••••10") in messages(at)
+    at.text_input(key="signin_otp_input").input(outbox_code(app_env))
+    with write_lock_held(app_env):
+        click(at, t("auth_verify_otp", lang))
+        assert not at.exception
+        assert busy in [w.value for w in at.warning]
+        assert at.session_state["account_id"] is None
+    click(at, t("auth_verify_otp", lang))
+    assert not at.exception and busy not in messages(at)
+    assert at.session_state["account_id"] is not None
+    with write_lock_held(app_env):  # signing out waits too: still signed in, told to try again
+        at.sidebar.button(key="account_sign_out").click()
+        at.run()
+        assert not at.exception
+        assert busy in [w.value for w in at.warning]
+        assert at.session_state["account_id"] is not None

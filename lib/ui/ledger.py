@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lib import alerts, charts, clock, i18n, ledger, storage, tariff
-from lib.ui import downloads, loaders, quality_line
+from lib.ui import downloads, loaders, quality_line, widgets
 from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
@@ -207,8 +207,8 @@ def _draw_anchor_form(ctx: PageContext, consumer_id: str, own: pd.DataFrame, tod
                     ledger.add_balance_anchor(conn, ctx.account, consumer_id, day=day, balance_inr=amount)
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
-            except storage.StorageError:
-                st.error(ctx.t("ledger_error_save"))
+            except storage.StorageError as error:  # busy: "try again in a moment"
+                widgets.write_failed(ctx, error, "ledger_error_save")
             else:
                 st.rerun()
 
@@ -599,9 +599,13 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
         if entry["can_delete"] and st.button(
             ctx.t("ledger_arrears_delete"), key=f"ledger_arrear_delete_{int(row.arrear_id)}"
         ):
-            with ctx.db() as conn:
-                removed = ledger.delete_arrear(conn, ctx.account, int(row.arrear_id))
-            _after_delete(ctx, removed, "ledger_arrears_deleted")
+            try:
+                with ctx.db() as conn:
+                    removed = ledger.delete_arrear(conn, ctx.account, int(row.arrear_id))
+            except storage.StorageError as error:  # busy: "try again in a moment"
+                widgets.write_failed(ctx, error, "ledger_error_save")
+            else:
+                _after_delete(ctx, removed, "ledger_arrears_deleted")
     if len(adjustments):
         st.markdown(f"**{md(ctx.t('ledger_adjust_title'))}**")
     for entry in adjustments.to_dict("records"):
@@ -616,9 +620,13 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
         if entry["can_delete"] and st.button(
             ctx.t("ledger_adjust_delete"), key=f"ledger_adjust_delete_{int(entry['adjustment_id'])}"
         ):
-            with ctx.db() as conn:
-                removed = ledger.delete_adjustment(conn, ctx.account, int(entry["adjustment_id"]))
-            _after_delete(ctx, removed, "ledger_adjust_deleted")
+            try:
+                with ctx.db() as conn:
+                    removed = ledger.delete_adjustment(conn, ctx.account, int(entry["adjustment_id"]))
+            except storage.StorageError as error:  # busy: "try again in a moment"
+                widgets.write_failed(ctx, error, "ledger_error_save")
+            else:
+                _after_delete(ctx, removed, "ledger_adjust_deleted")
     with st.expander(ctx.t("ledger_arrears_add")), st.form("ledger_arrears_form", clear_on_submit=True):
         amount = st.number_input(
             ctx.t("ledger_arrears_amount"), min_value=0.0, step=100.0, key="ledger_arrears_amount"
@@ -664,8 +672,8 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
                     )
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
-            except storage.StorageError:
-                st.error(ctx.t("ledger_error_save"))
+            except storage.StorageError as error:  # busy: "try again in a moment"
+                widgets.write_failed(ctx, error, "ledger_error_save")
             else:
                 st.success(ctx.t("ledger_arrears_saved"))
     with st.expander(ctx.t("ledger_adjust_add")), st.form("ledger_adjust_form", clear_on_submit=True):
@@ -684,8 +692,8 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
                     )
             except ledger.LedgerInputError as error:
                 st.error(ctx.t(str(error)))
-            except storage.StorageError:
-                st.error(ctx.t("ledger_error_save"))
+            except storage.StorageError as error:  # busy: "try again in a moment"
+                widgets.write_failed(ctx, error, "ledger_error_save")
             else:
                 st.success(ctx.t("ledger_adjust_saved"))
 
@@ -773,7 +781,7 @@ def _draw_alert_rule(ctx: PageContext) -> None:
                     )
             except alerts.AlertRuleError as error:
                 st.error(ctx.t(str(error)))
-            except storage.StorageError:
-                st.error(ctx.t("ledger_error_save"))
+            except storage.StorageError as error:  # busy: "try again in a moment"
+                widgets.write_failed(ctx, error, "ledger_error_save")
             else:
                 st.success(ctx.t("alerts_rule_saved"))

@@ -17,7 +17,7 @@ import streamlit as st
 
 from lib import auth, storage
 from lib.clock import from_ts
-from lib.ui import otp_flow
+from lib.ui import otp_flow, widgets
 from lib.ui.escape import inert as plain
 from lib.ui.frame import PageContext
 from lib.ui.session_keys import widget
@@ -85,8 +85,12 @@ def _draw_connection(ctx: PageContext, account_id: int, connection: dict[str, An
                 )
                 no = st.button(ctx.t("auth_cancel"), key=widget("manage", f"remove_no_{wid}"))
             if yes:
-                with ctx.db() as conn:
-                    auth.remove_connection(conn, account_id, consumer_id)
+                try:
+                    with ctx.db() as conn:
+                        auth.remove_connection(conn, account_id, consumer_id)
+                except storage.StorageError as error:  # busy: the question stays, "try again in a moment"
+                    widgets.write_failed(ctx, error)
+                    return
                 state.pop(CONFIRM_REMOVE, None)
                 state[FLASH] = ctx.t("auth_removed")
                 st.rerun()
@@ -109,8 +113,12 @@ def _draw_connection(ctx: PageContext, account_id: int, connection: dict[str, An
                 renamed = st.form_submit_button(ctx.t("auth_rename"), type="primary")
             remove = st.button(ctx.t("auth_remove"), key=widget("manage", f"remove_{wid}"))
         if renamed:
-            with ctx.db() as conn:
-                ok = auth.rename_connection(conn, account_id, consumer_id, nickname)
+            try:
+                with ctx.db() as conn:
+                    ok = auth.rename_connection(conn, account_id, consumer_id, nickname)
+            except storage.StorageError as error:  # busy: "try again in a moment"
+                widgets.write_failed(ctx, error)
+                return
             if ok:
                 state[FLASH] = ctx.t("auth_renamed")
                 st.rerun()

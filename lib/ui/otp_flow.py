@@ -28,7 +28,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib import auth, otp, storage
-from lib.ui import escape, session_keys
+from lib.ui import escape, session_keys, widgets
 from lib.ui.frame import PageContext
 
 # "Verify OTP" answers after which the challenge takes no code any more: the OTP form makes way for the
@@ -167,8 +167,12 @@ def draw_send_form(
         )
         submitted = st.form_submit_button(ctx.t("auth_send_otp"), type="primary")
     if submitted:
-        with ctx.db() as conn:
-            outcome = flow.send(conn, typed)
+        try:
+            with ctx.db() as conn:
+                outcome = flow.send(conn, typed)
+        except storage.StorageError as error:  # busy (beside a long import): "try again in a moment"
+            widgets.write_failed(ctx, error)
+            return
         _after_send(ctx, flow, outcome)
 
 
@@ -197,6 +201,24 @@ def draw_otp_step(ctx: PageContext, flow: OtpFlow) -> None:
         # The challenge takes no code any more: the message and the way forward replace the form.
         code, verify = "", False
         resend, back = _draw_ended(ctx, flow, ended)
+    try:
+        _act(ctx, flow, back=back, resend=resend, verify=verify, code=code, extra=extra)
+    except storage.StorageError as error:  # busy (beside a long import): "try again in a moment"
+        widgets.write_failed(ctx, error)
+
+
+def _act(
+    ctx: PageContext,
+    flow: OtpFlow,
+    *,
+    back: bool,
+    resend: bool,
+    verify: bool,
+    code: str,
+    extra: dict[str, str],
+) -> None:
+    """What the OTP step's buttons do: the way back, "Resend OTP", "Verify OTP" (each writes)."""
+    state = st.session_state
     if back:
         challenge_id = state.get(flow.key("challenge_id"))
         if flow.cancel is not None and challenge_id:

@@ -16,7 +16,7 @@ import time
 import streamlit as st
 
 from lib import auth, otp, sessions, storage
-from lib.ui import otp_flow, session_keys
+from lib.ui import otp_flow, session_keys, widgets
 from lib.ui.frame import PageContext
 
 # Per-flow keys of every flow that must not outlive a sign-out or a new sign-in (prefixes).
@@ -46,9 +46,13 @@ def draw_account_box(ctx: PageContext) -> None:
     with st.sidebar:
         st.caption(ctx.t("auth_signed_in_as", mobile=summary["mobile_masked"]))
         if st.button(ctx.t("auth_sign_out"), key=session_keys.widget("account", "sign_out")):
-            with ctx.db() as conn:
-                auth.record_sign_out(conn, int(ctx.account_id))  # type: ignore[arg-type]
-                sessions.end(conn, st.session_state.get(session_keys.SESSION_ID))  # every tab, the cookie
+            try:
+                with ctx.db() as conn:
+                    auth.record_sign_out(conn, int(ctx.account_id))  # type: ignore[arg-type]
+                    sessions.end(conn, st.session_state.get(session_keys.SESSION_ID))  # every tab, the cookie
+            except storage.StorageError as error:  # still signed in: busy, "try again in a moment"
+                widgets.write_failed(ctx, error)
+                return
             sign_out()
             st.rerun()
 
@@ -119,8 +123,12 @@ def _signed_in(ctx: PageContext, result: auth.VerifyOutcome) -> None:
         # The visitor picked a language on this device before signing in: keep it, and remember it. In
         # camp mode the device's language always wins: the demo account is shared by every visitor, and
         # the next visitor's Hindi demo must not flip to the language an earlier one left saved.
-        with ctx.db() as conn:
-            storage.accounts.set_account_language(conn, int(result.account_id or 0), ctx.lang)
+        try:
+            with ctx.db() as conn:
+                storage.accounts.set_account_language(conn, int(result.account_id or 0), ctx.lang)
+        except storage.StorageError as error:  # signed in all the same; the language is saved next time
+            if not storage.is_busy(error):
+                raise
     else:
         state[session_keys.LANG] = result.language
     state[session_keys.LAST_ACTIVE] = time.time()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import charts
+from lib import charts, storage
 from lib.ui import paths
 from lib.ui.context import PageContext
 from lib.ui.escape import markdown
@@ -29,6 +29,23 @@ def is_phone() -> bool:
     except Exception:  # noqa: BLE001 - no request context (tests, bare mode)
         return False
     return any(word in agent for word in ("Mobile", "Android", "iPhone"))
+
+
+def write_failed(ctx: PageContext, error: storage.StorageError, fallback: str | None = None) -> None:
+    """Tell the user why a write (sign-in, link, rename, remove, sign-out, a ledger entry) did not happen.
+
+    The database was only busy (``storage.is_busy``: a write lock not had within the busy timeout, e.g.
+    beside a long import, issue 13 item 11): "The service is busy, please try again in a moment"
+    (``common_busy``), whatever the page would say otherwise. Any other failure: the page's own message
+    ``fallback`` (a catalog key), or without one ``error`` is raised again (Streamlit's plain error box, no
+    details: ``client.showErrorDetails = "none"``). Call it in the ``except storage.StorageError`` of the write.
+    """
+    if storage.is_busy(error):
+        st.warning(ctx.t("common_busy"))
+        return
+    if fallback is None:
+        raise error
+    st.error(ctx.t(fallback))
 
 
 def page_link(path: str, label: str, *, icon: str | None = None) -> bool:
