@@ -685,6 +685,31 @@ def test_large_files_are_streamed_with_progress(master, tmp_path, monkeypatch):
 # --- beside sign-ins and other imports (issue 13 item 11) ---------------------------------------------
 
 
+def test_the_same_import_and_conflicts_on_both_engines(any_conn, tmp_path):
+    """SQLite stages a file's rows outside its write lock and moves them in at the end; PostgreSQL (MVCC, row
+    locks) writes them straight into ``readings`` in the import's transaction: the same report either way."""
+    assert any_conn.staging.needed() == (any_conn.dialect == "sqlite")
+    assert importing.import_consumers(any_conn, DATA / "consumers.csv").added == 3
+    assert importing.import_readings(any_conn, DATA / "readings.csv").committed
+    path = write(
+        tmp_path,
+        HEADER
+        + "101234567,2026-11-24 00:00,0.21,512.40\n"  # identical: a no-op
+        + "101234567,2026-11-24 00:30,0.99,511.55\n"  # another kWh: conflict
+        + "101234568,2026-11-24 10:00,1.20,15\n"  # a balance where none was stored: conflict
+        + "101234567,2026-11-24 01:00,0.20,511.00\n",  # new
+    )
+    report = importing.import_readings(any_conn, path)
+    assert not report.committed
+    assert [(e.line, e.code) for e in report.errors] == [(3, "conflict_stored"), (4, "conflict_stored")]
+    skipped = importing.import_readings(any_conn, path, skip_invalid=True, rejects_path=tmp_path / "r.csv")
+    assert (skipped.committed, skipped.added, skipped.unchanged, skipped.rejected) == (True, 1, 1, 2)
+    rows = any_conn.execute(
+        "SELECT kwh, balance_inr FROM readings WHERE consumer_id = '101234567' AND ts = '2026-11-23T19:30:00Z'"
+    ).fetchall()
+    assert [tuple(r) for r in rows] == [(0.2, 511.0)]
+
+
 class HeldImport:
     """``import_readings`` on its own connection in a thread, held at its first progress tick (after its first
     chunk is written) until :meth:`release`: an import in progress, mid-file, for a test to act beside."""
