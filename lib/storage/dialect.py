@@ -25,6 +25,16 @@ class _HasDialect(Protocol):
     dialect: str
 
 
+class _Engine:
+    """An engine by name, for SQL built once at import time (``dialect.SQLITE``)."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+
+
+SQLITE = _Engine("sqlite")
+
+
 def ist_day(conn: _HasDialect | type, expr: str) -> str:
     """The IST calendar day (``YYYY-MM-DD``) of a stored UTC timestamp ``expr`` (India has no daylight saving)."""
     if _name(conn) == "postgresql":

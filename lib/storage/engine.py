@@ -213,16 +213,6 @@ class _Bound:
 # The handle that storage functions take; outside storage, annotate with ``Database``.
 Conn = Database
 
-# IST offset as an SQLite date modifier (India has no daylight saving). SQLite only: new code uses
-# lib/storage/dialect.py, which has the PostgreSQL twin of each fragment.
-IST_MODIFIER = "+330 minutes"
-# A stored ts as Unix seconds (SQLite): unixepoch() needs SQLite 3.38 (2022); older libraries use strftime('%s').
-EPOCH_SECONDS = (
-    "unixepoch(r.ts)"
-    if sqlite3.sqlite_version_info >= (3, 38, 0)
-    else "CAST(strftime('%s', r.ts) AS INTEGER)"
-)
-
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")

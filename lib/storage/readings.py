@@ -217,9 +217,9 @@ FROM (SELECT kwh,
             FROM (SELECT kwh, {epoch} AS t0, {lead1} AS t1, {lead2} AS t2, {lag1} AS tb
                   FROM readings WHERE consumer_id = ? AND ts >= ? AND ts < ?
                   WINDOW w AS (ORDER BY ts))))"""
-_EPOCH = (
-    "unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38, 0) else "CAST(strftime('%s', {}) AS INTEGER)"
-)
+_EPOCH = dialect.epoch_seconds(
+    type("Sqlite", (), {"dialect": "sqlite"}), "{}"
+)  # these statements are SQLite's
 _DAY_TOTALS = _DAY_TOTALS.replace("{epoch}", _EPOCH.format("ts"))
 _DAY_TOTALS = _DAY_TOTALS.replace("{first}", _EPOCH.format("min(ts)")).replace(
     "{last}", _EPOCH.format("max(ts)")
