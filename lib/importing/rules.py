@@ -68,6 +68,24 @@ def number(text: str) -> float:
     value = text.strip()
     if not value:
         raise RowProblem("missing_value")
+    return _finite(value)
+
+
+def _finite(value: str) -> float:
+    """``float(value)`` for a finite number, else ``RowProblem`` not_a_number / not_finite (the rule
+    :func:`number` and :func:`parse_money` share).
+
+    >>> _finite("12.5"), _finite("-0")
+    (12.5, -0.0)
+    >>> for text in ("abc", "inf", "nan"):
+    ...     try:
+    ...         _finite(text)
+    ...     except RowProblem as problem:
+    ...         print(problem.code)
+    not_a_number
+    not_finite
+    not_finite
+    """
     try:
         result = float(value)
     except ValueError:
@@ -105,13 +123,7 @@ def parse_money(text: str) -> float:
         value = value[1:]
     if not value or value[0] in "+-" or not (value[0].isdigit() or value[0] == "."):
         raise RowProblem("not_a_number")
-    try:
-        result = float(value)
-    except ValueError:
-        raise RowProblem("not_a_number") from None
-    if not math.isfinite(result):
-        raise RowProblem("not_finite")
-    return sign * result
+    return sign * _finite(value)
 
 
 def balance_value(text: str) -> float | None:
