@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from lib.importing import sources
 from lib.importing.report import ImportReport, Rejects, RowError, RowProblem
 from lib.importing.rules import consumer_row_problem
-from lib.importing.sources import CsvSource, Progress, column_index
+from lib.importing.sources import CsvSource, Progress, column_indexes
 from lib.importing.write import all_or_nothing
 from lib.phone import normalise_mobile
 from lib.text import plain_text
@@ -38,13 +38,9 @@ def import_consumers(
     report = ImportReport(path=path, kind="consumers")
     try:
         header = source.read_header(", ".join(_REQUIRED), _REQUIRED)
-        at: dict[str, int] = {}
-        for name in _REQUIRED:
-            at[name] = column_index(header, name, path, delimiter=source.delimiter or ",")
-        for name in CONSUMER_OPTIONAL:
-            found = column_index(header, name, path, required=False)
-            if found is not None:
-                at[name] = found
+        at = column_indexes(
+            header, path, _REQUIRED, dict.fromkeys(CONSUMER_OPTIONAL), delimiter=source.delimiter or ","
+        )
         all_or_nothing(
             conn,
             path,

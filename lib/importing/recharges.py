@@ -39,7 +39,7 @@ from lib.importing.rules import (
     parse_timestamp,
     zone_for,
 )
-from lib.importing.sources import CsvSource, Progress, column_index
+from lib.importing.sources import CsvSource, Progress, column_indexes
 from lib.importing.write import all_or_nothing, finish
 
 if TYPE_CHECKING:
@@ -147,15 +147,8 @@ def import_recharges(
     report = ImportReport(path=path, kind="recharges")
     try:
         header = source.read_header(", ".join(_REQUIRED), _REQUIRED)
-        delimiter = source.delimiter or ","
-        at: dict[str, int] = {}
-        for name in _REQUIRED:
-            at[name] = column_index(header, name, path, delimiter=delimiter)
         optional = {"mode": None, "reference": reference_col, "status": status_col}
-        for name, given in optional.items():
-            found = column_index(header, given or name, path, required=given is not None, delimiter=delimiter)
-            if found is not None:
-                at[name] = found
+        at = column_indexes(header, path, _REQUIRED, optional, delimiter=source.delimiter or ",")
         all_or_nothing(
             conn,
             path,

@@ -22,7 +22,7 @@ import io
 import os
 import re
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal, overload
 
@@ -294,6 +294,32 @@ def column_index(
             raise ImportFailed("missing_column", path=path, column=name, found=found)
         return None
     return hits[0]
+
+
+def column_indexes(
+    header: list[str],
+    path: Path,
+    required: Sequence[str],
+    optional: Mapping[str, str | None],
+    *,
+    delimiter: str = ",",
+) -> dict[str, int]:
+    """``{column: index}`` for a CSV import's columns: every name in ``required`` (one missing raises
+    :class:`ImportFailed` as :func:`column_index` does), then each ``optional`` column found.
+
+    ``optional`` maps a column to the header name the operator gave for it (then it is required too) or
+    None (looked up by its own name, left out when absent). A name found twice raises ``duplicate_column``.
+
+    >>> column_indexes(["Consumer_ID", "amount_inr", "UTR"], Path("r.csv"), ("consumer_id", "amount_inr"),
+    ...                {"mode": None, "reference": "utr"})
+    {'consumer_id': 0, 'amount_inr': 1, 'reference': 2}
+    """
+    at = {name: column_index(header, name, path, delimiter=delimiter) for name in required}
+    for name, given in optional.items():
+        found = column_index(header, given or name, path, required=given is not None, delimiter=delimiter)
+        if found is not None:
+            at[name] = found
+    return at
 
 
 def row_lines(rows: list[list[str]], start: int) -> list[int]:
