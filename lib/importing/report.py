@@ -18,15 +18,16 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from lib import i18n
 from lib.clock import IST, UTC
 
 REPORT_FIRST = 20
+_Item = TypeVar("_Item")
 
 # Operator-facing texts of the import/export command line (English), by key.
 MESSAGES: dict[str, str] = {
@@ -366,29 +367,27 @@ def format_report(report: ImportReport) -> str:
             lines.append(
                 message("summary_rejected_skipped", rejected=report.rejected, rejects=report.rejects_path)
             )
-        lines.extend(
-            message("row_problem", line=e.line, column=e.column, value=e.value, reason=e.reason)
-            for e in report.errors
+        lines += _first_lines(
+            report.errors,
+            report.rejected,
+            lambda e: message("row_problem", line=e.line, column=e.column, value=e.value, reason=e.reason),
         )
-        if report.rejected > len(report.errors):
-            lines.append(message("summary_more", more=report.rejected - len(report.errors)))
         if not report.committed and report.rejects_path:
             lines.append(message("summary_rejects_written", rejects=report.rejects_path))
     if report.resets:
         lines.append(message("resets", count=len(report.resets)))
-        for r in report.resets[:REPORT_FIRST]:
-            lines.append(
-                message(
-                    "reset_line",
-                    consumer_id=r.consumer_id,
-                    line=r.line,
-                    ts=_ist_text(r.ts),
-                    previous=r.previous,
-                    reading=r.reading,
-                )
-            )
-        if len(report.resets) > REPORT_FIRST:
-            lines.append(message("summary_more", more=len(report.resets) - REPORT_FIRST))
+        lines += _first_lines(
+            report.resets,
+            len(report.resets),
+            lambda r: message(
+                "reset_line",
+                consumer_id=r.consumer_id,
+                line=r.line,
+                ts=_ist_text(r.ts),
+                previous=r.previous,
+                reading=r.reading,
+            ),
+        )
     if report.rollovers:
         lines.append(message("rollovers", count=report.rollovers, width=report.register_width))
     if report.baselines:
@@ -401,21 +400,36 @@ def format_report(report: ImportReport) -> str:
         )
     if report.skipped:
         lines.append(message("skipped_payments", count=report.skipped))
-        for p in report.skipped_payments:
-            lines.append(
-                message(
-                    "skipped_line",
-                    line=p.line,
-                    consumer_id=p.consumer_id,
-                    ts=_ist_text(p.ts),
-                    amount=p.amount_inr,
-                    status=p.status,
-                    reference=f", reference {p.reference}" if p.reference else "",
-                )
-            )
-        if report.skipped > len(report.skipped_payments):
-            lines.append(message("summary_more", more=report.skipped - len(report.skipped_payments)))
+        lines += _first_lines(
+            report.skipped_payments,
+            report.skipped,
+            lambda p: message(
+                "skipped_line",
+                line=p.line,
+                consumer_id=p.consumer_id,
+                ts=_ist_text(p.ts),
+                amount=p.amount_inr,
+                status=p.status,
+                reference=f", reference {p.reference}" if p.reference else "",
+            ),
+        )
     return "\n".join(lines)
+
+
+def _first_lines(items: Sequence[_Item], total: int, line: Callable[[_Item], str]) -> list[str]:
+    """The report's listing rule: one ``line`` each for the first ``REPORT_FIRST`` of ``items``, then
+    "... and N more" when ``total`` (all there were, listed or not) is larger than what was listed.
+
+    >>> len(_first_lines(range(25), 25, str)), _first_lines(range(25), 25, str)[-1]
+    (21, '... and 5 more')
+    >>> _first_lines(["line 4: bad kWh"], 3, str)
+    ['line 4: bad kWh', '... and 2 more']
+    """
+    shown = items[:REPORT_FIRST]
+    listed = [line(item) for item in shown]
+    if total > len(shown):
+        listed.append(message("summary_more", more=total - len(shown)))
+    return listed
 
 
 def _ist_text(ts: str) -> str:
