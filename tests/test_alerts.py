@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import io
 import math
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -340,3 +348,153 @@ def test_no_alert_for_a_connection_not_followed_or_stale(any_conn):
     any_conn.execute("UPDATE consumers SET registered_mobile = '+919800000000' WHERE consumer_id = '101'")
     assert not storage.alerts.reserve_alert(any_conn, account, "101", **values)
     assert any_conn.execute("SELECT count(*) FROM alerts_sent").scalar() == 0
+
+
+# --- two send-alerts processes at once (issue 12): real subprocesses on each engine ------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# One ``python -m lib.cli`` run that waits at a start line: it imports everything first, writes its
+# ``ready`` file and starts when the ``go`` file appears, so the race is between the two runs, not
+# between two Python start-ups. With a ``hold`` file named, a run that got the lease waits (after
+# taking it, before sending anything) until that file appears: a run that is still busy, made visible.
+RACER = textwrap.dedent(
+    """
+    import os, sys, time
+    from pathlib import Path
+    from lib import alerts, cli
+    ready, go, hold, *argv = sys.argv[1:]
+    if hold != "-":
+        real = alerts._send_all
+        def held(*args, **options):
+            Path(hold + ".taken").touch()
+            while not Path(hold).exists():
+                time.sleep(0.01)
+            return real(*args, **options)
+        alerts._send_all = held
+    Path(ready).touch()
+    while not Path(go).exists():
+        time.sleep(0.002)
+    sys.exit(cli.main(argv))
+    """
+)
+
+
+def _racing_accounts(target: str, extra: int = 3) -> dict[int, str]:
+    """The demo plus ``extra`` accounts following every demo connection, each with a rule no balance
+    passes (all its connections low); returns account_id -> mobile."""
+    with storage.connect(target) as conn:
+        demo.seed_demo(conn, now=now_utc(), days=120)
+        with storage.transaction(conn):
+            for n in range(extra):
+                account_id = conn.accounts.create_account(f"+9198765432{n:02d}", now=NOW)
+                for consumer_id, nickname in demo.DEMO_LINKED:
+                    conn.accounts.insert_link(account_id, consumer_id, nickname, now=NOW)
+        accounts = {
+            int(row["account_id"]): str(row["mobile"]) for row in conn.accounts.accounts_with_active_links()
+        }
+        for account_id in accounts:
+            _everything_low(conn, account_id)
+    storage.engine.dispose(target)
+    return accounts
+
+
+def _race(tmp_path: Path, target: str, runs: list[list[str]], hold: Path | None = None):
+    """Start one RACER per argument list, release them together; returns the processes (running)."""
+    go = tmp_path / "go"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "METERMITRA_DB": target}
+    processes, ready = [], []
+    for number, argv in enumerate(runs):
+        ready.append(tmp_path / f"ready{number}")
+        processes.append(
+            subprocess.Popen(  # noqa: S603
+                [sys.executable, "-c", RACER, str(ready[-1]), str(go), str(hold or "-"), *argv],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    _wait_for(lambda: all(path.exists() for path in ready) or any(p.poll() is not None for p in processes))
+    assert all(p.poll() is None for p in processes), [p.communicate() for p in processes]
+    go.touch()
+    return processes
+
+
+def _wait_for(condition, timeout: float = 180.0) -> None:
+    """Poll ``condition`` until it holds (a guard against a hung child, not a timing assumption)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the racing processes never got there"
+        time.sleep(0.01)
+
+
+def _finish(process: subprocess.Popen) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=180)
+    return process.returncode, out, err
+
+
+def _sent_alerts(target: str) -> list[tuple[str, str]]:
+    """Every low-balance SMS in the outbox, as (destination, text), in order."""
+    with storage.connect(target) as conn:
+        rows = conn.execute(
+            "SELECT destination, text FROM sms_outbox WHERE kind = :kind ORDER BY sms_id",
+            {"kind": alerts.SMS_KIND},
+        ).fetchall()
+    storage.engine.dispose(target)
+    return [(str(r[0]), str(r[1])) for r in rows]
+
+
+def _assert_each_alert_sent_once(target: str, accounts: dict[int, str]) -> None:
+    """Every account got one SMS per linked demo connection (three different texts), none twice."""
+    sent = _sent_alerts(target)
+    assert len(set(sent)) == len(sent), sent  # no SMS went twice
+    per_mobile = collections.Counter(destination for destination, _ in sent)
+    assert per_mobile == {mobile: len(demo.DEMO_LINKED) for mobile in accounts.values()}
+
+
+def test_a_second_send_alerts_process_finds_the_lease_held_and_exits_3(migrated_backend, tmp_path):
+    accounts = _racing_accounts(migrated_backend)
+    hold = tmp_path / "hold"
+    first, second = _race(tmp_path, migrated_backend, [["send-alerts"], ["send-alerts"]], hold=hold)
+    # The run that got the lease waits at ``hold`` with it; the other one must give up on its own.
+    _wait_for(lambda: first.poll() is not None or second.poll() is not None)
+    loser, winner = (first, second) if first.poll() is not None else (second, first)
+    code, out, err = _finish(loser)
+    assert code == 3, (out, err)
+    assert "another send-alerts run holds send-alerts:0/1" in err
+    assert winner.poll() is None and Path(f"{hold}.taken").exists()
+    assert _sent_alerts(migrated_backend) == []  # the loser sent nothing
+    hold.touch()
+    code, out, err = _finish(winner)
+    assert code == 0, (out, err)
+    assert f"{len(accounts)} accounts checked, {len(accounts) * 3} sent" in out
+    _assert_each_alert_sent_once(migrated_backend, accounts)
+
+
+def test_two_send_alerts_processes_at_once_send_each_alert_exactly_once(migrated_backend, tmp_path):
+    accounts = _racing_accounts(migrated_backend)
+    runs = _race(tmp_path, migrated_backend, [["send-alerts"], ["send-alerts"]])
+    results = [_finish(process) for process in runs]
+    # Whichever order they met the lease in: one ran, the other exited at once (3) or ran after it
+    # and found everything sent already today.
+    assert sorted(code for code, _, _ in results) in ([0, 0], [0, 3]), results
+    sent = sum(int(re.search(r"(\d+) sent", out)[1]) for code, out, _ in results if code == 0)
+    assert sent == len(accounts) * 3
+    _assert_each_alert_sent_once(migrated_backend, accounts)
+
+
+def test_two_shards_at_once_cover_every_account_once(migrated_backend, tmp_path):
+    accounts = _racing_accounts(migrated_backend)
+    runs = _race(
+        tmp_path,
+        migrated_backend,
+        [["send-alerts", "--shard", "0/2"], ["send-alerts", "--shard", "1/2"]],
+    )
+    for index, process in enumerate(runs):
+        code, out, err = _finish(process)
+        assert code == 0, (out, err)  # different shards: different leases, both run
+        mine = [account_id for account_id in accounts if account_id % 2 == index]
+        assert f"{len(mine)} accounts checked, {len(mine) * 3} sent" in out
+    _assert_each_alert_sent_once(migrated_backend, accounts)
