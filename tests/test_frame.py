@@ -119,3 +119,31 @@ def test_first_start_seeds_the_demo_into_an_empty_demo_database(db_path):
     assert not at.exception
     with storage.open_db(db_path) as conn:
         assert storage.consumers.has_consumers(conn) and not storage.consumers.holds_real_data(conn)
+
+
+def test_an_unreachable_database_at_first_start_is_a_plain_message_not_a_traceback(
+    monkeypatch, caplog, tmp_path
+):
+    """A server whose PostgreSQL is down (or whose URL is wrong) shows visitors the plain "not available"
+    message in their language, and the operator the reason (password hidden) in the log; found when PgBouncer
+    was given a wrong database name (tests/browser/test_deploy.py)."""
+    url = f"postgresql://mm:s3cret@127.0.0.1:{_closed_port()}/metermitra?connect_timeout=2"
+    monkeypatch.setenv("METERMITRA_DB", url)
+    for lang in ("hi", "en"):
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        at.session_state["lang"] = lang
+        with caplog.at_level("ERROR", logger="metermitra.startup"):
+            at.run()
+        assert not at.exception
+        assert [e.value for e in at.error] == [i18n.t("auth_config_error", lang)]
+        assert [ti.key for ti in at.text_input] == []
+    assert "cannot start on postgresql://mm:***@127.0.0.1" in caplog.text and "s3cret" not in caplog.text
+
+
+def _closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

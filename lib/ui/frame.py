@@ -146,8 +146,12 @@ def _start_or_refuse(cfg: Settings) -> None:
         _first_start(str(cfg.db_path))
     except demo.DemoRefused as error:
         _LOG.error("refusing to start: %s", error)
-        st.error(i18n.t("auth_config_error", st.session_state.get(keys.LANG, i18n.DEFAULT_LANGUAGE)))
-        st.stop()
+    except storage.StorageError as error:  # the database is down or unreachable: tried again next run
+        _LOG.error("cannot start on %s: %s", storage.display_target(str(cfg.db_path)), error)
+    else:
+        return
+    st.error(i18n.t("auth_config_error", st.session_state.get(keys.LANG, i18n.DEFAULT_LANGUAGE)))
+    st.stop()
 
 
 # The SMS sender of each database this process serves: its thread and the event that stops it.
