@@ -339,7 +339,11 @@ def _postgresql_engine(target: str) -> sqlalchemy.Engine:
         pool_size=5,
         max_overflow=30,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": BUSY_TIMEOUT_MS // 1000},
+        # prepare_threshold=None: no server-side prepared statements. psycopg prepares a statement after its
+        # fifth run on a connection, and a PgBouncer in transaction pooling older than 1.21 (Debian bookworm
+        # has 1.18) hands the next transaction another server connection, where the prepared name does not
+        # exist. Our statements are short and indexed: planning them costs microseconds.
+        connect_args={"connect_timeout": BUSY_TIMEOUT_MS // 1000, "prepare_threshold": None},
     )
 
 
