@@ -14,6 +14,9 @@ need_apt=()
 [ -n "$(fc-list :lang=hi 2>/dev/null || true)" ] || need_apt+=(fonts-lohit-deva fontconfig)
 # Storage tests run on both engines: a throwaway PostgreSQL cluster (tests/postgres.py) needs the server.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || need_apt+=(postgresql)
+# The deployment test runs docs/deploy/nginx.conf and docs/deploy/pgbouncer.ini for real.
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null || need_apt+=(nginx-light)
+[ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || need_apt+=(pgbouncer)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing ${need_apt[*]} with apt-get"

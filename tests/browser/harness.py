@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
+from lib import storage
+
 # Expectations wait as long as actions do (a 2-core CI machine runs the server and chromium together).
 EXPECT_TIMEOUT_MS = 30_000
 expect.set_options(timeout=EXPECT_TIMEOUT_MS)
@@ -694,3 +696,28 @@ def chromium_version() -> str:
     exe = shutil.which(str(CHROMIUM)) or str(CHROMIUM)
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)  # noqa: S603
     return out.stdout.strip()
+
+
+def deploy_env() -> dict[str, str]:
+    """The variables of docs/deploy/metermitra.env (KEY=VALUE lines; comments and blanks skipped)."""
+    pairs = (
+        line.split("=", 1)
+        for line in (ROOT / "docs" / "deploy" / "metermitra.env").read_text(encoding="utf-8").splitlines()
+    )
+    return {
+        key.strip(): value.strip()
+        for key, *rest in pairs
+        if key.strip() and not key.startswith("#")
+        for value in rest
+    }
+
+
+def latest_otp(url: str, destination: str) -> str:
+    """The newest OTP sent to ``destination`` (read from the outbox of database ``url``)."""
+    with storage.open_db(url, run_migrations=False) as conn:
+        for message in conn.sms.recent_outbox(20):
+            if message["destination"] == destination and str(message["kind"]).startswith("otp_"):
+                match = re.search(r"(\d{3}) ?(\d{3})", str(message["text"]))
+                assert match
+                return match.group(1) + match.group(2)
+    raise AssertionError(f"no OTP to {destination} in the outbox")

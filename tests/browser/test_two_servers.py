@@ -9,7 +9,6 @@ the same browser on server B is signed in (the session lives in PostgreSQL, the 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,22 +17,10 @@ import pytest
 
 from lib import demo, storage
 from tests import postgres
-from tests.browser.harness import AppServer, Journey, browser_missing_reason
+from tests.browser.harness import AppServer, Journey, browser_missing_reason, deploy_env, latest_otp
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
-ENV_FILE = ROOT / "docs" / "deploy" / "metermitra.env"
-
-
-def deploy_env() -> dict[str, str]:
-    """The variables of docs/deploy/metermitra.env (KEY=VALUE lines; comments and blanks skipped)."""
-    pairs = (line.split("=", 1) for line in ENV_FILE.read_text(encoding="utf-8").splitlines())
-    return {
-        key.strip(): value.strip()
-        for key, *rest in pairs
-        if key.strip() and not key.startswith("#")
-        for value in rest
-    }
 
 
 @pytest.fixture
@@ -48,16 +35,6 @@ def shared_database(postgresql_cluster: postgres.Cluster | None) -> Iterator[str
     url = postgresql_cluster.copy_database("mm_template")
     yield url
     storage.engine.dispose(url)
-
-
-def _latest_otp(url: str, destination: str) -> str:
-    with storage.open_db(url, run_migrations=False) as conn:
-        for message in conn.sms.recent_outbox(20):
-            if message["destination"] == destination and str(message["kind"]).startswith("otp_"):
-                match = re.search(r"(\d{3}) ?(\d{3})", str(message["text"]))
-                assert match
-                return match.group(1) + match.group(2)
-    raise AssertionError(f"no OTP to {destination} in the outbox")
 
 
 def test_sign_in_and_a_link_cross_two_app_servers(
@@ -75,7 +52,7 @@ def test_sign_in_and_a_link_cross_two_app_servers(
     ):
         on_a = Journey.open(chromium, server_a, lang="en", device="desktop", name="two_servers_a")
         on_a.send_sign_in_otp(demo.DEMO_ACCOUNT_MOBILE)
-        on_a.submit_otp(_latest_otp(shared_database, demo.DEMO_ACCOUNT_MOBILE))
+        on_a.submit_otp(latest_otp(shared_database, demo.DEMO_ACCOUNT_MOBILE))
         on_a.main.get_by_text(demo.DEMO_LINKED[0][1]).first.wait_for(state="visible")
 
         # The same browser on server B: signed in there too, without an OTP.
@@ -88,7 +65,7 @@ def test_sign_in_and_a_link_cross_two_app_servers(
         on_a.page.locator(".st-key-link_consumer_input input").fill(consumer_id)
         on_a.act(on_a.button("auth_send_otp").click)
         on_a.main.get_by_label(on_a.t("auth_otp_label"), exact=True).wait_for(state="visible")
-        code = _latest_otp(shared_database, registered_mobile)
+        code = latest_otp(shared_database, registered_mobile)
 
         # ... and entered through B, whose Manage Connection page takes up the account's pending OTP.
         on_b.navigate("nav_manage_connection")
