@@ -59,16 +59,55 @@ def isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    """A fresh, migrated file database in WAL mode (the same path as METERMITRA_DB)."""
-    path = tmp_path / "metermitra.db"  # METERMITRA_DB's file (a backend fixture may point that elsewhere)
-    with storage.open_db(path):
-        pass
-    return path
+def engine(request: pytest.FixtureRequest) -> str:
+    """Which engine ``db_path`` is on: "sqlite", unless the test is marked ``both_engines`` (then each in
+    turn, see ``pytest_generate_tests``)."""
+    return str(getattr(request, "param", "sqlite"))
 
 
 @pytest.fixture
-def conn(db_path: Path) -> Iterator[storage.Database]:
+def db_path(
+    engine: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Path | str]:
+    """A fresh, migrated database that METERMITRA_DB names: a file in WAL mode (a ``Path``), or, for a
+    test marked ``both_engines`` on its PostgreSQL turn, a database copied from the migrated template
+    (its URL, a ``str``; dropped afterwards)."""
+    if engine == "postgresql":
+        cluster = request.getfixturevalue("postgresql_cluster")
+        if cluster is None:
+            pytest.skip(f"PostgreSQL half skipped: {postgres.missing_reason()}")
+        url = cluster.copy_database(TEMPLATE_DATABASE)
+        monkeypatch.setenv("METERMITRA_DB", url)
+        try:
+            yield url
+        finally:
+            storage.engine.dispose(url)
+            cluster.drop_database(url)
+        return
+    path = tmp_path / "metermitra.db"  # METERMITRA_DB's file (a backend fixture may point that elsewhere)
+    with storage.open_db(path):
+        pass
+    yield path
+
+
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``both_engines`` (a module's ``pytestmark``) that uses ``db_path`` runs once per
+    engine, unless it is marked ``sqlite_only(reason)`` (about SQLite files themselves)."""
+    if "engine" not in metafunc.fixturenames:
+        return
+    definition = metafunc.definition
+    if definition.get_closest_marker("both_engines") and not definition.get_closest_marker("sqlite_only"):
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture
+def conn(db_path: Path | str) -> Iterator[storage.Database]:
     connection = storage.connect(db_path)
     storage.migrate(connection)
     yield connection

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib import demo, i18n, storage
 from lib.ui.frame import IDLE_TIMEOUT_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
 
 
 def _signed_in(db_path) -> tuple[AppTest, int]:

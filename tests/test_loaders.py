@@ -16,6 +16,7 @@ from lib.ui.context import PageContext
 from tests.factories import household
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
 
 
 @pytest.fixture
