@@ -44,20 +44,15 @@ def arrears_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] | Non
     account_id; missing once that account is gone), author_mobile (E.164, missing likewise: mask it before
     showing it), author_follows (1 while the author follows the connection, else 0).
     """
-    frame = conn.frame(
-        f"""
-        WITH {_ALLOWED}
-        SELECT e.arrear_id, e.consumer_id, e.amount_inr, e.start_day, e.method, e.share,
-               e.daily_inr, e.note, e.created_at, {_AUTHOR_COLUMNS}
-        FROM arrears e JOIN allowed a ON a.consumer_id = e.consumer_id
-        LEFT JOIN accounts au ON au.account_id = e.created_by
-        ORDER BY e.consumer_id, e.start_day, e.arrear_id
-        """,
-        {"account_id": account_id},
+    return _entries(
+        conn,
+        account_id,
+        consumer_ids,
+        "arrears",
+        "e.arrear_id, e.consumer_id, e.amount_inr, e.start_day, e.method, e.share, e.daily_inr, e.note, "
+        "e.created_at",
+        "e.consumer_id, e.start_day, e.arrear_id",
     )
-    if consumer_ids is not None:
-        frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
-    return frame
 
 
 @raises_storage_error
@@ -68,14 +63,34 @@ def adjustments_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] |
     created_at, and the author columns of :func:`arrears_frame` (created_by, author_mobile,
     author_follows).
     """
+    return _entries(
+        conn,
+        account_id,
+        consumer_ids,
+        "adjustments",
+        "e.adjustment_id, e.consumer_id, e.day, e.amount_inr, e.reason, e.created_at",
+        "e.consumer_id, e.day, e.adjustment_id",
+    )
+
+
+def _entries(
+    conn: Conn,
+    account_id: int,
+    consumer_ids: Sequence[str] | None,
+    table: str,
+    columns: str,
+    order: str,
+) -> pd.DataFrame:
+    """The entries of ``table`` (arrears or adjustments, aliased ``e``) on the connections the account
+    follows, whoever entered them: ``columns`` then the author columns, in ``order``; only
+    ``consumer_ids``' when given. The one read both entry frames share (the visibility rule above)."""
     frame = conn.frame(
         f"""
         WITH {_ALLOWED}
-        SELECT e.adjustment_id, e.consumer_id, e.day, e.amount_inr, e.reason, e.created_at,
-               {_AUTHOR_COLUMNS}
-        FROM adjustments e JOIN allowed a ON a.consumer_id = e.consumer_id
+        SELECT {columns}, {_AUTHOR_COLUMNS}
+        FROM {table} e JOIN allowed a ON a.consumer_id = e.consumer_id
         LEFT JOIN accounts au ON au.account_id = e.created_by
-        ORDER BY e.consumer_id, e.day, e.adjustment_id
+        ORDER BY {order}
         """,
         {"account_id": account_id},
     )
