@@ -162,33 +162,30 @@ def for_update(conn: _HasDialect | type, *, skip_locked: bool = False) -> str:
 
 def table_names(conn: Any) -> list[str]:
     """The tables of the database (of the current schema on PostgreSQL), without the engine's own."""
-    if conn.dialect == "postgresql":
-        rows = conn.execute(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
-            "ORDER BY 1"
-        )
-    else:
-        rows = conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1"
-        )
-    return [row[0] for row in rows]
+    return _catalog_names(
+        conn,
+        postgresql="SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1",
+        sqlite="SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY 1",
+    )
 
 
 def append_only_tables(conn: Any) -> list[str]:
     """Tables a trigger keeps append-only (it refuses DELETE): the audit trail."""
-    if conn.dialect == "postgresql":
-        rows = conn.execute(
-            "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid "
-            "WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND p.proname = 'audit_append_only' "
-            "ORDER BY 1"
-        )
-    else:
-        rows = conn.execute(
-            "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' "
-            "AND upper(sql) LIKE '%BEFORE DELETE%' ORDER BY 1"
-        )
+    return _catalog_names(
+        conn,
+        postgresql="SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid "
+        "WHERE n.nspname = current_schema() AND NOT t.tgisinternal AND p.proname = 'audit_append_only' "
+        "ORDER BY 1",
+        sqlite="SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' "
+        "AND upper(sql) LIKE '%BEFORE DELETE%' ORDER BY 1",
+    )
+
+
+def _catalog_names(conn: Any, *, postgresql: str, sqlite: str) -> list[str]:
+    """The first column of the engine's catalog query (``postgresql`` on PostgreSQL, else ``sqlite``)."""
+    rows = conn.execute(postgresql if conn.dialect == "postgresql" else sqlite)
     return [row[0] for row in rows]
 
 
