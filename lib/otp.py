@@ -436,9 +436,7 @@ def issue(
             )
             wait = 0
             if limited == "cooldown":
-                last = conn.otp.last_send_ts(purpose, subject, requester)
-                ready = from_ts(last) + RESEND_COOLDOWN if last else now
-                wait = max(1, int((ready - now).total_seconds() + 0.999))
+                wait = max(1, _cooldown_left(conn.otp.last_send_ts(purpose, subject, requester), now))
             live = conn.otp.live_challenge_row(purpose, account_id, subject, ts, requester)
             if live is not None:
                 return Issued(live["challenge_id"], live["destination_masked"], None, limited, True, wait)
@@ -489,8 +487,20 @@ def resend_wait_seconds(found: Challenge | None, now: dt.datetime | None = None)
     """Seconds until "Resend OTP" may be used for this challenge (0: now)."""
     if found is None:
         return 0
-    ready = from_ts(found.created_at) + RESEND_COOLDOWN
-    return max(0, int((ready - (now or now_utc())).total_seconds() + 0.999))
+    return _cooldown_left(found.created_at, now or now_utc())
+
+
+def _cooldown_left(sent_at: str | None, now: dt.datetime) -> int:
+    """Whole seconds, rounded up, until ``RESEND_COOLDOWN`` has passed since ``sent_at`` (stored UTC text);
+    0 once it has, or when nothing was sent. The one count behind "Resend OTP in N s" and a refused send.
+
+    >>> now = from_ts("2026-11-25T06:30:00Z")
+    >>> [_cooldown_left(sent, now) for sent in ("2026-11-25T06:29:40Z", "2026-11-25T06:29:00Z", None)]
+    [10, 0, 0]
+    """
+    if not sent_at:
+        return 0
+    return max(0, int((from_ts(sent_at) + RESEND_COOLDOWN - now).total_seconds() + 0.999))
 
 
 def blocked_until(
