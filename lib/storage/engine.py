@@ -332,18 +332,44 @@ def _sqlite_engine(target: str) -> sqlalchemy.Engine:
     return engine
 
 
+def prepare_threshold(target: str) -> tuple[sqlalchemy.URL, int | None]:
+    """The URL without MeterMitra's own ``prepare_threshold`` query option, and psycopg's threshold.
+
+    Default ``None``: no server-side prepared statements, so PgBouncer in transaction pooling works at any
+    version (psycopg prepares a statement after its fifth run on a connection, and a PgBouncer older than
+    1.21, e.g. Debian bookworm's 1.18, hands the next transaction another server connection, where the
+    prepared name does not exist: tests/browser/test_deploy.py). A deployment that connects to PostgreSQL
+    directly, or through PgBouncer >= 1.21 with ``max_prepared_statements``, may turn them on with
+    ``?prepare_threshold=5`` (BENCHMARKS.md section 5 has what it saves).
+
+    >>> prepare_threshold("postgresql://mm@db/metermitra")[1] is None
+    True
+    >>> url, threshold = prepare_threshold("postgresql://mm@db/metermitra?prepare_threshold=5&sslmode=require")
+    >>> threshold, url.render_as_string()
+    (5, 'postgresql+psycopg://mm@db/metermitra?sslmode=require')
+    >>> prepare_threshold("postgresql://mm@db/metermitra?prepare_threshold=often")
+    Traceback (most recent call last):
+    lib.storage.engine.StorageError: prepare_threshold must be a whole number >= 0, not 'often'
+    """
+    url = engine_url(target)
+    value = url.query.get("prepare_threshold")
+    if value is None:
+        return url, None
+    text = value if isinstance(value, str) else value[-1]
+    if not text.isdigit():
+        raise StorageError(f"prepare_threshold must be a whole number >= 0, not {text!r}")
+    return url.difference_update_query(["prepare_threshold"]), int(text)
+
+
 def _postgresql_engine(target: str) -> sqlalchemy.Engine:
+    url, threshold = prepare_threshold(target)
     return sqlalchemy.create_engine(
-        engine_url(target),
+        url,
         isolation_level="AUTOCOMMIT",
         pool_size=5,
         max_overflow=30,
         pool_pre_ping=True,
-        # prepare_threshold=None: no server-side prepared statements. psycopg prepares a statement after its
-        # fifth run on a connection, and a PgBouncer in transaction pooling older than 1.21 (Debian bookworm
-        # has 1.18) hands the next transaction another server connection, where the prepared name does not
-        # exist. Our statements are short and indexed: planning them costs microseconds.
-        connect_args={"connect_timeout": BUSY_TIMEOUT_MS // 1000, "prepare_threshold": None},
+        connect_args={"connect_timeout": BUSY_TIMEOUT_MS // 1000, "prepare_threshold": threshold},
     )
 
 
