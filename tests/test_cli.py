@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 LONDON = "lcl_london_halfhourly_2013_5households.csv"
 LONDON_FLAGS = ["--id-col", "LCLid", "--time-col", "tstp", "--kwh-col", "energy(kWh/hh)"]
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
 
 
 def run(*argv: str | Path) -> tuple[int, str, str]:
@@ -166,12 +167,24 @@ def test_strict_import_can_still_write_the_rejects_file(master, tmp_path):
     assert count(master, "readings") == 0
 
 
-@pytest.mark.parametrize("where", ["stage_readings", "move_readings"])
-def test_interrupted_import_exits_130_and_writes_nothing(master, monkeypatch, where):
+# Where an import is interrupted, per engine: while reading the file (SQLite stages each chunk outside the
+# write lock, PostgreSQL COPYs it into readings inside the import's transaction), or after the file (SQLite
+# moves the staged rows in; PostgreSQL rolls up the days) before COMMIT.
+INTERRUPTED_AT = {
+    ("sqlite", "reading"): ("staging", "stage_readings"),
+    ("sqlite", "finishing"): ("staging", "move_readings"),
+    ("postgresql", "reading"): ("readings", "insert_readings"),
+    ("postgresql", "finishing"): ("readings", "refresh_daily"),
+}
+
+
+@pytest.mark.parametrize("where", ["reading", "finishing"])
+def test_interrupted_import_exits_130_and_writes_nothing(master, monkeypatch, engine, where):
     def interrupted(*args, **options):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(storage.staging, where, interrupted)  # reading the file, or moving it in
+    group, name = INTERRUPTED_AT[engine, where]
+    monkeypatch.setattr(getattr(storage, group), name, interrupted)
     code, out, err = run("import-readings", DATA / "readings.csv")
     assert (code, out, err.strip()) == (130, "", "interrupted: nothing was written")
     assert count(master, "readings") == 0
@@ -194,7 +207,7 @@ def test_column_flags_and_register_kind(master):
     assert "6 rows read, 4 added, 0 already stored, 2 baselines." in out
     assert "1 meter resets or replacements detected" in out
     with storage.open_db(master) as conn:
-        assert conn.execute("SELECT round(sum(kwh), 6) FROM readings").fetchone()[0] == 2.25
+        assert round(conn.execute("SELECT sum(kwh) FROM readings").fetchone()[0], 6) == 2.25
 
 
 def test_file_level_problems_are_one_clear_line(master, tmp_path):
@@ -328,7 +341,7 @@ def test_export_daily_refusals(master, tmp_path, capsys):
 
 def test_seed_demo_fills_an_empty_database_and_refuses_real_data(db_path, tmp_path):
     code, out, _ = run("seed-demo")
-    assert code == 0 and out.startswith(f"demo data written to {db_path}:")
+    assert code == 0 and out.startswith(f"demo data written to {storage.engine.display_target(db_path)}:")
     with storage.open_db(db_path) as conn:
         assert conn.execute("SELECT count(*) FROM consumers WHERE is_demo = 0").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM readings").fetchone()[0] > 17_000
@@ -459,6 +472,7 @@ KILLER = textwrap.dedent(
 )
 
 
+@pytest.mark.sqlite_only("kills the import inside SQLite's staging file, then checks the file's integrity")
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 @pytest.mark.parametrize(
     "where",

@@ -13,6 +13,7 @@ import pytest
 from lib import cli, storage
 
 DATA = Path(__file__).resolve().parent / "data"
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
 
 
 def run(*argv: str | Path) -> tuple[int, str, str]:
@@ -47,6 +48,7 @@ def test_rejects_at_the_input_file_is_refused(master, bad_readings):
     assert digest(bad_readings) == before
 
 
+@pytest.mark.sqlite_only("the output path is the SQLite database file (or its -wal) itself")
 @pytest.mark.parametrize("suffix", ["", "-wal"])
 def test_rejects_or_out_at_the_database_is_refused(master, bad_readings, suffix):
     db_size = master.stat().st_size
