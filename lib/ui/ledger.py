@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
@@ -202,15 +203,14 @@ def _draw_anchor_form(ctx: PageContext, consumer_id: str, own: pd.DataFrame, tod
             ctx.t("ledger_anchor_amount"), value=0.0, step=10.0, key="ledger_anchor_amount"
         )
         if st.form_submit_button(ctx.t("ledger_anchor_save")):
-            try:
-                with ctx.db() as conn:
-                    ledger.add_balance_anchor(conn, ctx.account, consumer_id, day=day, balance_inr=amount)
-            except ledger.LedgerInputError as error:
-                st.error(ctx.t(str(error)))
-            except storage.StorageError as error:  # busy: "try again in a moment"
-                widgets.write_failed(ctx, error, "ledger_error_save")
-            else:
-                st.rerun()
+            _save(
+                ctx,
+                lambda conn: ledger.add_balance_anchor(
+                    conn, ctx.account, consumer_id, day=day, balance_inr=amount
+                ),
+                ledger.LedgerInputError,
+                None,
+            )
 
 
 def _draw_outlook(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, today: dt.date) -> None:
@@ -657,25 +657,22 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
             ctx.t("ledger_arrears_note"), max_chars=ledger.MAX_NOTE_CHARS, key="ledger_arrears_note"
         )
         if st.form_submit_button(ctx.t("ledger_arrears_save")):
-            try:
-                with ctx.db() as conn:
-                    ledger.add_arrear(
-                        conn,
-                        ctx.account,
-                        consumer_id,
-                        amount_inr=amount,
-                        start_day=start,
-                        method=method,
-                        share=share / 100 if method == "recharge_share" else None,
-                        daily_inr=daily if method == "daily" else None,
-                        note=note,
-                    )
-            except ledger.LedgerInputError as error:
-                st.error(ctx.t(str(error)))
-            except storage.StorageError as error:  # busy: "try again in a moment"
-                widgets.write_failed(ctx, error, "ledger_error_save")
-            else:
-                st.success(ctx.t("ledger_arrears_saved"))
+            _save(
+                ctx,
+                lambda conn: ledger.add_arrear(
+                    conn,
+                    ctx.account,
+                    consumer_id,
+                    amount_inr=amount,
+                    start_day=start,
+                    method=method,
+                    share=share / 100 if method == "recharge_share" else None,
+                    daily_inr=daily if method == "daily" else None,
+                    note=note,
+                ),
+                ledger.LedgerInputError,
+                "ledger_arrears_saved",
+            )
     with st.expander(ctx.t("ledger_adjust_add")), st.form("ledger_adjust_form", clear_on_submit=True):
         day = st.date_input(ctx.t("ledger_adjust_day"), value=today, key="ledger_adjust_day")
         amount = st.number_input(
@@ -685,17 +682,33 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
             ctx.t("ledger_adjust_reason"), max_chars=ledger.MAX_NOTE_CHARS, key="ledger_adjust_reason"
         )
         if st.form_submit_button(ctx.t("ledger_adjust_save")):
-            try:
-                with ctx.db() as conn:
-                    ledger.add_adjustment(
-                        conn, ctx.account, consumer_id, day=day, amount_inr=amount, reason=reason
-                    )
-            except ledger.LedgerInputError as error:
-                st.error(ctx.t(str(error)))
-            except storage.StorageError as error:  # busy: "try again in a moment"
-                widgets.write_failed(ctx, error, "ledger_error_save")
-            else:
-                st.success(ctx.t("ledger_adjust_saved"))
+            _save(
+                ctx,
+                lambda conn: ledger.add_adjustment(
+                    conn, ctx.account, consumer_id, day=day, amount_inr=amount, reason=reason
+                ),
+                ledger.LedgerInputError,
+                "ledger_adjust_saved",
+            )
+
+
+def _save(
+    ctx: PageContext, write: Callable[[storage.Conn], object], refused: type[Exception], done: str | None
+) -> None:
+    """A ledger form's submit: ``write`` on the rerun's connection; a ``refused`` input (its text is the
+    catalog key) is shown as an error, a busy or failed database as :func:`widgets.write_failed`, else the
+    ``done`` message (None: rerun, the page shows the change itself)."""
+    try:
+        with ctx.db() as conn:
+            write(conn)
+    except refused as error:
+        st.error(ctx.t(str(error)))
+    except storage.StorageError as error:  # busy: "try again in a moment"
+        widgets.write_failed(ctx, error, "ledger_error_save")
+    else:
+        if done is None:
+            st.rerun()
+        st.success(ctx.t(done))
 
 
 def _entry_caption(ctx: PageContext, entry: Any, text: object) -> str:
@@ -774,14 +787,11 @@ def _draw_alert_rule(ctx: PageContext) -> None:
         )
         sms_on = st.checkbox(ctx.t("alerts_rule_sms"), value=rule.sms_enabled, key="ledger_alert_sms")
         if st.form_submit_button(ctx.t("alerts_rule_save")):
-            try:
-                with ctx.db() as conn:
-                    alerts.set_alert_rule(
-                        conn, ctx.account, min_days_left=days, min_balance_inr=rupees, sms_enabled=sms_on
-                    )
-            except alerts.AlertRuleError as error:
-                st.error(ctx.t(str(error)))
-            except storage.StorageError as error:  # busy: "try again in a moment"
-                widgets.write_failed(ctx, error, "ledger_error_save")
-            else:
-                st.success(ctx.t("alerts_rule_saved"))
+            _save(
+                ctx,
+                lambda conn: alerts.set_alert_rule(
+                    conn, ctx.account, min_days_left=days, min_balance_inr=rupees, sms_enabled=sms_on
+                ),
+                alerts.AlertRuleError,
+                "alerts_rule_saved",
+            )
