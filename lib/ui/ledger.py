@@ -596,16 +596,15 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
         entry = entry_of.loc[row.arrear_id]
         st.markdown(_arrear_text(ctx, row))
         st.caption(_entry_caption(ctx, entry, entry["note"]))
-        if entry["can_delete"] and st.button(
-            ctx.t("ledger_arrears_delete"), key=f"ledger_arrear_delete_{int(row.arrear_id)}"
-        ):
-            try:
-                with ctx.db() as conn:
-                    removed = ledger.delete_arrear(conn, ctx.account, int(row.arrear_id))
-            except storage.StorageError as error:  # busy: "try again in a moment"
-                widgets.write_failed(ctx, error, "ledger_error_save")
-            else:
-                _after_delete(ctx, removed, "ledger_arrears_deleted")
+        if entry["can_delete"]:
+            _delete_button(
+                ctx,
+                "ledger_arrears_delete",
+                f"ledger_arrear_delete_{int(row.arrear_id)}",
+                ledger.delete_arrear,
+                int(row.arrear_id),
+                "ledger_arrears_deleted",
+            )
     if len(adjustments):
         st.markdown(f"**{md(ctx.t('ledger_adjust_title'))}**")
     for entry in adjustments.to_dict("records"):
@@ -617,16 +616,15 @@ def _draw_arrears(ctx: PageContext, consumer_id: str, own: pd.DataFrame, today: 
             )
         )
         st.caption(_entry_caption(ctx, entry, entry["reason"]))
-        if entry["can_delete"] and st.button(
-            ctx.t("ledger_adjust_delete"), key=f"ledger_adjust_delete_{int(entry['adjustment_id'])}"
-        ):
-            try:
-                with ctx.db() as conn:
-                    removed = ledger.delete_adjustment(conn, ctx.account, int(entry["adjustment_id"]))
-            except storage.StorageError as error:  # busy: "try again in a moment"
-                widgets.write_failed(ctx, error, "ledger_error_save")
-            else:
-                _after_delete(ctx, removed, "ledger_adjust_deleted")
+        if entry["can_delete"]:
+            _delete_button(
+                ctx,
+                "ledger_adjust_delete",
+                f"ledger_adjust_delete_{int(entry['adjustment_id'])}",
+                ledger.delete_adjustment,
+                int(entry["adjustment_id"]),
+                "ledger_adjust_deleted",
+            )
     with st.expander(ctx.t("ledger_arrears_add")), st.form("ledger_arrears_form", clear_on_submit=True):
         amount = st.number_input(
             ctx.t("ledger_arrears_amount"), min_value=0.0, step=100.0, key="ledger_arrears_amount"
@@ -724,10 +722,28 @@ def _entry_caption(ctx: PageContext, entry: Any, text: object) -> str:
     return author
 
 
-def _after_delete(ctx: PageContext, removed: bool, done_key: str) -> None:
-    """A delete's answer: a toast and a rerun, or a plain refusal (someone else's entry; gone already)."""
+def _delete_button(
+    ctx: PageContext,
+    label: str,
+    key: str,
+    delete: Callable[[storage.Conn, int, int], bool],
+    entry_id: int,
+    done: str,
+) -> None:
+    """An entry's "Delete" button (catalog key ``label``, widget key ``key``): when pressed,
+    ``delete(conn, account_id, entry_id)`` on the rerun's connection; a busy or failed database is
+    :func:`widgets.write_failed`, else the delete's answer: the toast ``done`` and a rerun, or a plain
+    refusal (someone else's entry; gone already)."""
+    if not st.button(ctx.t(label), key=key):
+        return
+    try:
+        with ctx.db() as conn:
+            removed = delete(conn, ctx.account, entry_id)
+    except storage.StorageError as error:  # busy: "try again in a moment"
+        widgets.write_failed(ctx, error, "ledger_error_save")
+        return
     if removed:
-        st.toast(ctx.t(done_key))
+        st.toast(ctx.t(done))
         st.rerun()
     st.error(ctx.t("ledger_delete_refused"))
 
