@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from lib.importing import sources
 from lib.importing.report import ImportReport, Rejects, RowError, RowProblem
 from lib.importing.rules import consumer_row_problem
-from lib.importing.sources import CsvSource, Progress, column_indexes
-from lib.importing.write import all_or_nothing
+from lib.importing.sources import CsvSource, Progress
+from lib.importing.write import import_csv
 from lib.phone import normalise_mobile
 from lib.text import plain_text
 
@@ -33,26 +33,17 @@ def import_consumers(
     Mobiles in any common Indian form are stored as E.164; a changed mobile is recorded by
     ``storage.consumers.upsert_consumers`` (links made with the old number stop granting access).
     """
-    path = Path(path)
-    source = CsvSource(path, progress)
-    report = ImportReport(path=path, kind="consumers")
-    try:
-        header = source.read_header(", ".join(_REQUIRED), _REQUIRED)
-        at = column_indexes(
-            header, path, _REQUIRED, dict.fromkeys(CONSUMER_OPTIONAL), delimiter=source.delimiter or ","
-        )
-        all_or_nothing(
-            conn,
-            path,
-            report,
-            skip_invalid,
-            rejects_path,
-            source.header,
-            lambda rejects: _read_consumers(conn, source, report, rejects, at),
-        )
-    finally:
-        source.close()
-    return report
+    return import_csv(
+        conn,
+        Path(path),
+        "consumers",
+        _REQUIRED,
+        dict.fromkeys(CONSUMER_OPTIONAL),
+        lambda source, report, rejects, at: _read_consumers(conn, source, report, rejects, at),
+        skip_invalid=skip_invalid,
+        rejects_path=rejects_path,
+        progress=progress,
+    )
 
 
 def _read_consumers(

@@ -39,8 +39,8 @@ from lib.importing.rules import (
     parse_timestamp,
     zone_for,
 )
-from lib.importing.sources import CsvSource, Progress, column_indexes
-from lib.importing.write import all_or_nothing, finish
+from lib.importing.sources import CsvSource, Progress
+from lib.importing.write import finish, import_csv
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -141,26 +141,20 @@ def import_recharges(
     ``report.skipped_payments`` lists the first of them with their lines; ``report.kinds`` counts the
     rows read per kind (``recharge``, ``reversal``, ``refund``).
     """
-    path = Path(path)
     zone = zone_for(tz)
-    source = CsvSource(path, progress)
-    report = ImportReport(path=path, kind="recharges")
-    try:
-        header = source.read_header(", ".join(_REQUIRED), _REQUIRED)
-        optional = {"mode": None, "reference": reference_col, "status": status_col}
-        at = column_indexes(header, path, _REQUIRED, optional, delimiter=source.delimiter or ",")
-        all_or_nothing(
-            conn,
-            path,
-            report,
-            skip_invalid,
-            rejects_path,
-            source.header,
-            lambda rejects: _read_recharges(conn, source, report, rejects, at, zone, time_format),
-        )
-    finally:
-        source.close()
-    return report
+    return import_csv(
+        conn,
+        Path(path),
+        "recharges",
+        _REQUIRED,
+        {"mode": None, "reference": reference_col, "status": status_col},
+        lambda source, report, rejects, at: _read_recharges(
+            conn, source, report, rejects, at, zone, time_format
+        ),
+        skip_invalid=skip_invalid,
+        rejects_path=rejects_path,
+        progress=progress,
+    )
 
 
 def _read_recharges(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +24,7 @@ import numpy as np
 
 from lib.clock import IST, UTC
 from lib.importing.report import ImportFailed, ImportReport, Rejects, default_rejects_path
+from lib.importing.sources import CsvSource, Progress, column_indexes
 
 if TYPE_CHECKING:
     from lib.storage import Database
@@ -33,6 +34,43 @@ Reading = tuple  # (consumer_id, ts, kwh, balance_inr[, export_kwh])
 
 class _Rollback(Exception):
     """Raised inside the transaction to undo a strict import that found bad rows."""
+
+
+def import_csv(
+    conn: Database,
+    path: Path,
+    kind: str,
+    required: Sequence[str],
+    optional: Mapping[str, str | None],
+    read: Callable[[CsvSource, ImportReport, Rejects, dict[str, int]], None],
+    *,
+    skip_invalid: bool,
+    rejects_path: str | Path | None,
+    progress: Progress | None,
+) -> ImportReport:
+    """A plain CSV import (consumers, recharges): open ``path``, find its header by the ``required``
+    columns, locate them and the ``optional`` ones (:func:`lib.importing.sources.column_indexes`), then
+    ``read(source, report, rejects, at)`` the rows under :func:`all_or_nothing`; the file is closed
+    whatever happens. Returns the :class:`ImportReport` of ``kind``; raises ``ImportFailed`` (nothing
+    written) when the file or its header cannot be used, ``storage.StorageError`` when the database fails.
+    """
+    source = CsvSource(path, progress)
+    report = ImportReport(path=path, kind=kind)
+    try:
+        header = source.read_header(", ".join(required), required)
+        at = column_indexes(header, path, required, optional, delimiter=source.delimiter or ",")
+        all_or_nothing(
+            conn,
+            path,
+            report,
+            skip_invalid,
+            rejects_path,
+            source.header,
+            lambda rejects: read(source, report, rejects, at),
+        )
+    finally:
+        source.close()
+    return report
 
 
 def all_or_nothing(
