@@ -22,7 +22,7 @@ def test_migrate_is_idempotent(backend):
     conn = storage.connect(backend)
     assert storage.migrate(conn) == migrations.history()
     assert storage.migrate(conn) == []
-    assert migrations.current(conn) == migrations.head() == "0013_counters"
+    assert migrations.current(conn) == migrations.head() == "0014_readings_timestamptz"
     conn.close()
 
 
@@ -79,6 +79,78 @@ def test_a_pre_alembic_file_with_0001_to_0003_is_upgraded_in_place(tmp_path):
     rows = conn.execute("SELECT ts, amount_inr, reference, kind FROM recharges ORDER BY ts").fetchall()
     assert [tuple(row) for row in rows] == [("2026-11-01T05:00:00Z", 500.0, "PAY1", "recharge")]
     assert conn.execute("SELECT kwh, export_kwh FROM readings").fetchone() == (0.5, None)
+    assert storage.migrate(conn) == []
+    conn.close()
+
+
+def test_readings_of_a_0013_database_survive_the_upgrade_to_timestamptz(backend):
+    """0014 rebuilds PostgreSQL's partitioned ``readings`` with a timestamptz ``ts``, month by month: every row
+    is kept, lands in its own UTC month (or the default partition), and reads back as the same UTC text."""
+    conn = storage.connect(backend)
+    with storage.transaction(conn):
+        migrations.upgrade(conn, "0013_counters")
+    assert migrations.current(conn) == "0013_counters"
+    conn.execute(
+        "INSERT INTO consumers (consumer_id, name, registered_mobile) VALUES ('101', 'A', '+919000000001')"
+    )
+    conn.execute(
+        "INSERT INTO consumers (consumer_id, name, registered_mobile) VALUES ('102', 'B', '+919000000002')"
+    )
+    if conn.dialect == "postgresql":  # two months as 0013's ensure_months made them (text bounds)
+        for lo, hi in (("2026-10-01", "2026-11-01"), ("2026-11-01", "2026-12-01")):
+            name = f"readings_{lo[:4]}_{lo[5:7]}"
+            conn.execute(f"CREATE TABLE {name} PARTITION OF readings FOR VALUES FROM ('{lo}') TO ('{hi}')")
+    rows = [
+        ("101", "2026-10-01T00:00:00Z", 0.25, 310.5, None),  # the first second of October (UTC)
+        ("101", "2026-10-31T23:30:00Z", 0.5, None, 0.125),  # 05:00 IST on 1 November: still October in UTC
+        ("102", "2026-11-24T18:30:00Z", 1.75, 12.0, None),
+        ("102", "2026-11-30T23:59:59Z", 0.0, None, None),
+        ("101", "2025-03-15T06:00:00Z", 2.0, 99.5, None),  # a month without a partition: the default one
+    ]
+    conn.executemany(
+        "INSERT INTO readings (consumer_id, ts, kwh, balance_inr, export_kwh) VALUES (:c, :t, :k, :b, :e)",
+        [dict(zip("ctkbe", row, strict=True)) for row in rows],
+    )
+    with storage.transaction(conn):
+        assert migrations.upgrade(conn) == ["0014_readings_timestamptz"]
+    stored = conn.execute(
+        f"SELECT consumer_id, {dialect.ts_text(conn, 'ts')}, kwh, balance_inr, export_kwh FROM readings "
+        "ORDER BY consumer_id, ts"
+    ).fetchall()
+    assert [tuple(row) for row in stored] == sorted(rows, key=lambda row: (row[0], row[1]))
+    if conn.dialect == "postgresql":
+        assert (
+            conn.execute(
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = 'readings' AND column_name = 'ts'"
+            ).scalar()
+            == "timestamp with time zone"
+        )
+        where = conn.execute(
+            "SELECT tableoid::regclass::text, count(*) FROM readings GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        assert [tuple(row) for row in where] == [
+            ("readings_2026_10", 2),
+            ("readings_2026_11", 2),
+            ("readings_default", 1),
+        ]
+        left = conn.execute(
+            "SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND relname LIKE 'readings_text%'"
+        ).fetchall()
+        assert left == []
+        assert storage.readings.ensure_months(conn, "2026-10-01T00:00:00Z", "2026-12-31T00:00:00Z") == [
+            "readings_2026_12"
+        ]
+    # The storage API still speaks text: a conflict check and a retention cut on the upgraded table.
+    assert set(
+        storage.readings.stored_readings(conn, "101", "2026-10-01T00:00:00Z", "2026-10-31T23:30:00Z")
+    ) == {
+        "2026-10-01T00:00:00Z",
+        "2026-10-31T23:30:00Z",
+    }
+    with storage.transaction(conn):
+        assert storage.readings.drop_readings_before(conn, "2026-11-01") == 3
     assert storage.migrate(conn) == []
     conn.close()
 

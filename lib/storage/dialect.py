@@ -2,7 +2,10 @@
 
 Everything else in ``lib/storage`` is written once, in the subset both engines speak: named binds,
 ``ON CONFLICT … DO UPDATE/NOTHING``, ``RETURNING``, ``IS NOT DISTINCT FROM``, window functions. Stored
-timestamps are UTC text ``YYYY-MM-DDTHH:MM:SSZ`` on both engines, so these fragments take and give text:
+timestamps are UTC text ``YYYY-MM-DDTHH:MM:SSZ`` on both engines, except PostgreSQL's ``readings.ts``, a
+``timestamptz`` since migration 0014 (compact and parsed once, at write): callers still pass and receive the
+text (:func:`ts_text` turns the column back into it; a text bind compares with it as a ``timestamptz``), so
+these fragments take either and give text:
 
 >>> class Sqlite: dialect = "sqlite"
 >>> class Postgres: dialect = "postgresql"
@@ -40,6 +43,28 @@ def ist_day(conn: _HasDialect | type, expr: str) -> str:
     if _name(conn) == "postgresql":
         return f"to_char(({expr})::timestamptz AT TIME ZONE 'Asia/Kolkata', 'YYYY-MM-DD')"
     return f"date({expr}, '+330 minutes')"
+
+
+# The widest stored-time bounds both engines accept for a ``ts`` bind: PostgreSQL has no year 0, and
+# SQLite compares text, where these sort before and after every stored timestamp.
+TS_MIN = "0001-01-01T00:00:00Z"
+TS_MAX = "9999-12-31T23:59:59Z"
+
+
+def ts_text(conn: _HasDialect | type, expr: str) -> str:
+    """A stored timestamp ``expr`` as the stored UTC text ``YYYY-MM-DDTHH:MM:SSZ`` (PostgreSQL's
+    ``timestamptz`` column ``readings.ts``, whatever the session's time zone; SQLite's text as it is).
+
+    >>> class Sqlite: dialect = "sqlite"
+    >>> class Postgres: dialect = "postgresql"
+    >>> ts_text(Sqlite, "ts")
+    'ts'
+    >>> print(ts_text(Postgres, "r.ts"))
+    to_char((r.ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+    """
+    if _name(conn) == "postgresql":
+        return f"to_char(({expr}) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+    return expr
 
 
 def epoch_seconds(conn: _HasDialect | type, expr: str) -> str:

@@ -52,7 +52,7 @@ def consumer_readings_frame(
     have = set(dialect.column_names(conn, "readings"))
     extra = "".join(f", {c}" for c in ("interval_minutes", "export_kwh") if c in have)
     frame = conn.frame(
-        f"SELECT consumer_id, ts, kwh, balance_inr{extra} FROM readings "
+        f"SELECT consumer_id, {dialect.ts_text(conn, 'ts')} AS ts, kwh, balance_inr{extra} FROM readings "
         "WHERE consumer_id = :cid AND ts >= :lo_ts AND ts < :hi_ts ORDER BY ts",
         _range(consumer_id, first_day, last_day),
     )
@@ -75,6 +75,6 @@ def _range(consumer_id: str, first_day: dt.date | None, last_day: dt.date | None
     lo = first_day.isoformat() if first_day else "0000-01-01"
     hi = last_day.isoformat() if last_day else "9999-12-31"
     # IST days as UTC text bounds (India keeps +05:30): [lo 00:00 IST, hi + 1 day 00:00 IST).
-    lo_ts = f"{(first_day - dt.timedelta(days=1)).isoformat()}T18:30:00Z" if first_day else "0000"
-    hi_ts = f"{last_day.isoformat()}T18:30:00Z" if last_day else "9999"
+    lo_ts = f"{(first_day - dt.timedelta(days=1)).isoformat()}T18:30:00Z" if first_day else dialect.TS_MIN
+    hi_ts = f"{last_day.isoformat()}T18:30:00Z" if last_day else dialect.TS_MAX
     return {"cid": consumer_id, "lo": lo, "hi": hi, "lo_ts": lo_ts, "hi_ts": hi_ts}

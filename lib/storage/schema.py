@@ -427,4 +427,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         SELECT date(ts, '+330 minutes'), 'all', count(*) FROM sms_log GROUP BY 1;
         """,
     ),
+    (
+        "0014_readings_timestamptz",
+        """
+        -- PostgreSQL's readings.ts becomes a timestamptz (schema_postgresql.py; issue 12's compact types).
+        -- Nothing changes on SQLite: its ts stays the stored UTC text, which SQLite keeps as compactly as
+        -- any of its types would (no fixed-width time type). The revision is in both histories so one
+        -- history serves both engines.
+        SELECT 1;
+        """,
+    ),
 ]

@@ -88,8 +88,9 @@ def _legacy_revision(conn: Database) -> str | None:
     return prefix[-1]
 
 
-def upgrade(conn: Database) -> list[str]:
+def upgrade(conn: Database, destination: str = "heads") -> list[str]:
     """Apply every revision the database lacks, in the caller's transaction; return their names.
+    ``destination``: the newest revision to apply (default all; tests build an older schema with it).
 
     On PostgreSQL the caller's transaction first takes an advisory lock, so a second process waits and
     then finds nothing to do (SQLite's ``BEGIN IMMEDIATE`` already serializes).
@@ -103,16 +104,16 @@ def upgrade(conn: Database) -> list[str]:
         at = _legacy_revision(conn)
         if at is not None:
             context.stamp(script, at)
-    pending = [rev.revision for rev in reversed(list(script.iterate_revisions("heads", at or "base")))]
+    pending = [rev.revision for rev in reversed(list(script.iterate_revisions(destination, at or "base")))]
     if not pending:
         return []
 
     def steps(rev: Any, _context: Any) -> Any:
-        return script._upgrade_revs("heads", rev)  # what `alembic upgrade heads` runs (alembic.command)
+        return script._upgrade_revs(destination, rev)  # what `alembic upgrade heads` runs (alembic.command)
 
     config = Config()
     config.set_main_option("script_location", str(HERE))
-    with EnvironmentContext(config, script, fn=steps, destination_rev="heads") as environment:
+    with EnvironmentContext(config, script, fn=steps, destination_rev=destination) as environment:
         environment.configure(connection=conn.sa, target_metadata=None, transactional_ddl=False)
         environment.run_migrations()
     return pending
