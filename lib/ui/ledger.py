@@ -257,32 +257,20 @@ def _draw_period(ctx: PageContext, own: pd.DataFrame) -> None:
     )
     if mode == "month":
         months = sorted({d.replace(day=1) for d in own["day"].dt.date}, reverse=True)
-        month = st.selectbox(
-            ctx.t("ledger_month_label"),
-            options=months,
-            format_func=lambda m: ctx.date(m, pattern="MMMM y"),
-            key="ledger_month",
-        )
-        if month is None:
+        picked = _pick_date(ctx, "ledger_month_label", months, 0, "MMMM y", "ledger_month")
+        if picked is None:
             return
-        first = month
-        last = (pd.Timestamp(month) + pd.offsets.MonthEnd(0)).date()
-        period = ctx.date(month, pattern="MMMM y")
+        first, period = picked
+        last = (pd.Timestamp(first) + pd.offsets.MonthEnd(0)).date()
     else:
         days = list(reversed(own["day"].dt.date.tolist()))[:DAY_CHOICES]
         complete = [d for d in days if d < clock.today_ist()]
         default = days.index(complete[0]) if complete else 0
-        first = st.selectbox(
-            ctx.t("ledger_day_label"),
-            options=days,
-            index=default,
-            format_func=lambda d: ctx.date(d, pattern="full"),
-            key="ledger_day",
-        )
-        if first is None:
+        picked = _pick_date(ctx, "ledger_day_label", days, default, "full", "ledger_day")
+        if picked is None:
             return
+        first, period = picked
         last = first
-        period = ctx.date(first, pattern="full")
     steps = ledger.period_steps(own, str(own["consumer_id"].iloc[0]), first, last)
     if not steps:
         return
@@ -295,6 +283,24 @@ def _draw_period(ctx: PageContext, own: pd.DataFrame) -> None:
         st.caption(ctx.t("ledger_waterfall_axis", start=ctx.money(low, decimals=False)))
     for line in explanation_lines(ctx, own, first, last, period, steps):
         st.markdown(line)
+
+
+def _pick_date(
+    ctx: PageContext, label: str, options: list[dt.date], index: int, pattern: str, key: str
+) -> tuple[dt.date, str] | None:
+    """A select box of IST dates shown in the CLDR ``pattern`` (catalog key ``label``, widget key ``key``):
+    the date picked and its text in that same pattern (the waterfall's period), or None when there is
+    nothing to pick."""
+    picked = st.selectbox(
+        ctx.t(label),
+        options=options,
+        index=index,
+        format_func=lambda d: ctx.date(d, pattern=pattern),
+        key=key,
+    )
+    if picked is None:
+        return None
+    return picked, ctx.date(picked, pattern=pattern)
 
 
 def explanation_lines(
