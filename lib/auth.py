@@ -631,7 +631,7 @@ def _send(
         gateway's failure reaches the audit log, not the page (issue 13 item 5)."""
         if destination is None:
             return
-        minutes = int(otp.CODE_TTL.total_seconds() // 60)
+        minutes = otp.CODE_TTL_MINUTES
         shown = otp.format_code(code)
         if purpose == "login":
             text = i18n.t("auth_sms_login", lang, code=shown, minutes=minutes)

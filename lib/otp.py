@@ -78,7 +78,8 @@ if TYPE_CHECKING:
     from lib.storage import Database
 
 CODE_DIGITS = 6
-CODE_TTL = dt.timedelta(minutes=5)
+CODE_TTL_MINUTES = 5  # what the SMS and the OTP step tell the user: "valid for 5 minutes"
+CODE_TTL = dt.timedelta(minutes=CODE_TTL_MINUTES)
 MAX_ATTEMPTS = 5
 MAX_INPUT_CHARS = 32
 RESEND_COOLDOWN = dt.timedelta(seconds=30)

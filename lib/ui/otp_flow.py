@@ -183,8 +183,7 @@ def draw_otp_step(ctx: PageContext, flow: OtpFlow) -> None:
     extra: dict[str, str] = {}
     if ended is None:
         st.success(ctx.t(flow.sent_message, mobile=state.get(flow.key("masked"), "")))
-        minutes = int(otp.CODE_TTL.total_seconds() // 60)
-        st.caption(ctx.t("auth_otp_validity", minutes=minutes) + " " + ctx.t("auth_sms_warning"))
+        st.caption(ctx.t("auth_otp_validity", minutes=otp.CODE_TTL_MINUTES) + " " + ctx.t("auth_sms_warning"))
         with st.form(flow.key("otp_form")):
             code = st.text_input(
                 ctx.t("auth_otp_label"), key=flow.key("otp_input"), autocomplete="one-time-code"
