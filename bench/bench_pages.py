@@ -3,19 +3,28 @@ with 3 and 12 linked connections, beside a bare Streamlit page that draws one pl
 number of points, in the same run, rounds interleaved.
 
     .venv/bin/python bench/bench_pages.py                 # 3 and 12 connections, 7 rounds
-    .venv/bin/python bench/bench_pages.py --connections 3 --rounds 3 --profile compare
+    .venv/bin/python bench/bench_pages.py --connections 3 --rounds 3 --profile "compare hit"
 
 Measured per connection count (each a fresh database under ``bench/results/``, 120 days of half-hourly
-readings per connection, recharges, all linked to one account):
+readings per connection, recharges, all linked to one account); Compare keeps the period at 30 days
+while the metric cycles (balance → units → ₹), so misses and hits are timed apart:
 
-- ``compare metric``: a rerun of Compare that changes only the metric (balance → units → ₹ → balance);
-- ``compare range``: a rerun that changes the period (30 days ↔ 1 year), new frames from the caches;
+- ``compare miss``: the metric cycles once right after the view caches (figures, and any cache in
+  ``loaders.VIEW_CACHES``) are cleared: the first sight of a view, frames warm (3 reruns a round);
+- ``compare hit``: the metric cycles again, every view already shown: a cache hit (3 reruns a round);
+- ``compare range``: the period changes 30 days → 1 year → 30 days, both views shown before (2 reruns);
+- ``compare new data``: one connection's data version moves (a write to it, e.g. an import), then
+  Compare reruns: that connection's frames, forecast and figure are recomputed;
 - ``overview``: a rerun of the Overview with nothing changed (a widget elsewhere, a refresh);
-- ``visit``: a new session (cold session, warm process caches) signing in and opening Compare;
+- ``visit``: a new session (cold session, warm process caches) signed in: its first page (the
+  Overview) and a switch to Compare, against ``bare visit``, a new session of the bare app;
 - ``bare``: a rerun of the bare app: ``st.plotly_chart(go.Figure(...))`` of n × 30 daily points.
 
 AppTest runs the script in this process, so ``time.process_time`` is the server's CPU for the rerun
-(the browser's work is not in it). The goal is printed beside each ratio: ≤ 0.2 s per rerun with 3
+(the browser's work is not in it). The SQL statements and database connections of each rerun are
+counted (every statement the SQLite driver runs, PRAGMAs and BEGIN included). ``--profile STEP``
+profiles the whole script run of that step's timed reruns (cProfile in the script thread) and prints
+the top functions per rerun. The goal is printed beside each ratio: ≤ 0.2 s per rerun with 3
 connections, at most linear growth to 12, a visit ≤ 1.5× the bare app's. The load average is printed:
 the machine is shared.
 """
@@ -28,6 +37,7 @@ import datetime as dt
 import os
 import pstats
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -121,17 +131,89 @@ def signed_in(account_id: int, page: str | None) -> AppTest:
     return at
 
 
-def cpu(action) -> float:
-    started = time.process_time()
-    action()
-    return time.process_time() - started
+STEPS = (
+    "compare miss",
+    "compare hit",
+    "compare range",
+    "compare new data",
+    "overview",
+    "visit",
+    "bare",
+    "bare visit",
+)
+
+
+class Meter:
+    """CPU seconds, SQL statements and database connections of timed actions, and (``--profile``) a
+    cProfile of the script runs of one step (the script runs in AppTest's own thread)."""
+
+    def __init__(self, profile: str | None) -> None:
+        self.statements = 0
+        self.connections = 0
+        self.profile = profile
+        self.profiler = cProfile.Profile() if profile else None
+        self.profiled_reruns = 0
+        self.active = False
+        self._runs = 0
+        from sqlalchemy import event
+        from sqlalchemy.pool import Pool
+
+        @event.listens_for(Pool, "connect")
+        def _count(dbapi_connection, _record) -> None:  # every new DB connection (SQLite has no pool)
+            self.connections += 1
+            if hasattr(dbapi_connection, "set_trace_callback"):
+                dbapi_connection.set_trace_callback(self._statement)
+
+        from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+        run_script = ScriptRunner._run_script
+        meter = self
+
+        def _run_script(runner, rerun_data):  # one script run, in the script thread
+            meter._runs += 1
+            if meter.profiler is None or not meter.active:
+                return run_script(runner, rerun_data)
+            meter.profiled_reruns += 1
+            meter.profiler.enable()
+            try:
+                return run_script(runner, rerun_data)
+            finally:
+                meter.profiler.disable()
+
+        ScriptRunner._run_script = _run_script
+
+    def _statement(self, _sql: str) -> None:
+        self.statements += 1
+
+    def measure(self, name: str, action) -> tuple[float, int, int, int]:
+        """(CPU seconds, statements, connections, script runs) of ``action()``."""
+        self.active = self.profile == name
+        statements, connections, runs = self.statements, self.connections, self._runs
+        started = time.process_time()
+        try:
+            action()
+        finally:
+            self.active = False
+        return (
+            time.process_time() - started,
+            self.statements - statements,
+            self.connections - connections,
+            self._runs - runs,
+        )
 
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def bench(connections: int, rounds: int, profile: str | None) -> dict[str, float]:
+def view_caches() -> list:
+    """The caches a first sight of a view fills: the figures, and what ``loaders.VIEW_CACHES`` names."""
+    from lib.ui import loaders
+
+    return [loaders._cached_figure, *getattr(loaders, "VIEW_CACHES", ())]
+
+
+def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, float]]:
     path = RESULTS / f"pages_{connections}.db"
     account_id = seed(path, connections)
     os.environ["METERMITRA_DB"] = str(path)
@@ -142,102 +224,123 @@ def bench(connections: int, rounds: int, profile: str | None) -> dict[str, float
     overview = signed_in(account_id, None)
     bare = AppTest.from_file(str(bare_file), default_timeout=60)
     bare.run()
-    metrics = ["units", "spend", "balance"]
-    ranges = ["1y", "30d"]
-    times: dict[str, list[float]] = {
-        k: [] for k in ("compare metric", "compare range", "overview", "visit", "bare", "bare visit")
-    }
+    metrics = ["units", "spend", "balance"]  # the default (balance) last: a full cycle changes it 3 times
+    times: dict[str, list[float]] = {name: [] for name in STEPS}
+    counts: dict[str, list[float]] = {name: [] for name in STEPS}
+    opened: dict[str, list[float]] = {name: [] for name in STEPS}
 
-    def visit() -> None:
-        signed_in(account_id, "pages/compare.py")
+    def rerun(app: AppTest, key: str, value: str) -> None:
+        app.radio(key=key).set_value(value).run()
+        assert not app.exception, app.exception
+
+    def timed(name: str, action) -> None:
+        seconds, statements, conns, runs = meter.measure(name, action)
+        times[name].append(seconds / max(1, runs) if name not in ("visit", "bare visit") else seconds)
+        counts[name].append(statements / max(1, runs))
+        opened[name].append(conns / max(1, runs))
 
     def bare_visit() -> None:
-        app = AppTest.from_file(str(bare_file), default_timeout=60)
-        app.run()
+        AppTest.from_file(str(bare_file), default_timeout=60).run()
 
-    profiler = cProfile.Profile() if profile else None
-    if profiler:  # the script runs in AppTest's own thread: profile the page functions there
-        from lib.ui import compare as compare_page
-        from lib.ui import frame
-        from lib.ui import overview as overview_page
+    def compare_miss() -> None:
+        for cache in view_caches():
+            cache.clear()
+        for metric in metrics:
+            timed("compare miss", lambda metric=metric: rerun(compare, "compare_metric", metric))
 
-        def profiled(function):
-            def wrapper(*args, **kwargs):
-                if not active:
-                    return function(*args, **kwargs)
-                profiler.enable()
-                try:
-                    return function(*args, **kwargs)
-                finally:
-                    profiler.disable()
+    def compare_hit() -> None:
+        for metric in metrics:  # every view shown once (no-ops when the miss step came just before)
+            rerun(compare, "compare_metric", metric)
+        for metric in metrics:
+            timed("compare hit", lambda metric=metric: rerun(compare, "compare_metric", metric))
 
-            return wrapper
+    def compare_range() -> None:
+        rerun(compare, "compare_range", "1y")  # both periods' views shown once
+        rerun(compare, "compare_range", "30d")
+        timed("compare range", lambda: rerun(compare, "compare_range", "1y"))
+        timed("compare range", lambda: rerun(compare, "compare_range", "30d"))
 
-        active: list[bool] = []
-        frame.page = profiled(frame.page)
-        compare_page.draw = profiled(compare_page.draw)
-        overview_page.draw = profiled(overview_page.draw)
+    def compare_new_data() -> None:
+        with storage.open_db(path, run_migrations=False) as conn, storage.transaction(conn):
+            storage.meta.bump_data_version(conn, ["3000000001"])
+        timed("compare new data", lambda: compare.run())
+        overview.run()  # its frames of that connection again, outside the timed Overview rerun
+        assert not compare.exception and not overview.exception, (compare.exception, overview.exception)
+
     for r in range(rounds):
         steps = [
-            ("bare", lambda r=r: bare.radio(key="metric").set_value(metrics[r % 3]).run()),
-            (
-                "compare metric",
-                lambda r=r: compare.radio(key="compare_metric").set_value(metrics[r % 3]).run(),
-            ),
-            ("compare range", lambda r=r: compare.radio(key="compare_range").set_value(ranges[r % 2]).run()),
-            ("overview", lambda: overview.run()),
-            ("bare visit", bare_visit),
-            ("visit", visit),
+            ("bare", lambda r=r: timed("bare", lambda: rerun(bare, "metric", metrics[r % 3]))),
+            ("compare miss", compare_miss),
+            ("compare hit", compare_hit),
+            ("compare range", compare_range),
+            ("compare new data", compare_new_data),
+            ("overview", lambda: timed("overview", lambda: overview.run())),
+            ("bare visit", lambda: timed("bare visit", bare_visit)),
+            ("visit", lambda: timed("visit", lambda: signed_in(account_id, "pages/compare.py"))),
         ]
         if r % 2:
             steps.reverse()
-        for name, action in steps:
-            if profiler and name.startswith(profile):
-                active.append(True)
-            times[name].append(cpu(action))
-            if profiler:
-                active.clear()
+        for _name, step in steps:
+            step()
         assert not compare.exception and not overview.exception, (compare.exception, overview.exception)
-    if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
     for name, values in times.items():
         print(
-            f"  {connections:3d} connections  {name:15s} per round: " + " ".join(f"{v:.3f}" for v in values)
+            f"  {connections:3d} connections  {name:16s} per round: " + " ".join(f"{v:.3f}" for v in values),
+            flush=True,
         )
-    return {name: median(values) for name, values in times.items()}
+    return {
+        name: {
+            "cpu": median(times[name]),
+            "statements": median(counts[name]),
+            "connections": median(opened[name]),
+        }
+        for name in STEPS
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, nargs="*", default=[3, 12])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--profile", choices=["compare", "overview", "visit"], default=None)
+    parser.add_argument("--profile", choices=STEPS, default=None, help="cProfile this step's reruns")
+    parser.add_argument("--top", type=int, default=40, help="functions listed by --profile")
     args = parser.parse_args(argv)
     os.environ["METERMITRA_NOW"] = NOW
-    os.environ.setdefault("METERMITRA_OTP_KEY", "bench-key-" + "0" * 40)
+    os.environ.setdefault("METERMITRA_OTP_KEY", secrets.token_hex(32))  # the frame refuses a weak key
     RESULTS.mkdir(parents=True, exist_ok=True)
-    print(f"load average before: {os.getloadavg()}")
-    results = {n: bench(n, args.rounds, args.profile) for n in args.connections}
-    print(f"load average after: {os.getloadavg()}")
-    print(f"\nserver CPU per rerun, medians of {args.rounds} interleaved rounds (s):")
+    meter = Meter(args.profile)
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    results = {}
+    for n in args.connections:
+        results[n] = bench(n, args.rounds, meter)
+        print(f"load average after {n} connections: {os.getloadavg()}", flush=True)
+    if meter.profiler is not None:
+        reruns = max(1, meter.profiled_reruns)
+        print(f"\ncProfile of {args.profile!r}: {reruns} script runs; divide the times by {reruns} per rerun")
+        stats = pstats.Stats(meter.profiler)
+        stats.sort_stats("cumulative").print_stats(args.top)
+        stats.sort_stats("tottime").print_stats(args.top)
+    print(f"\nserver CPU per rerun, medians of {args.rounds} interleaved rounds (s), SQL statements and")
+    print("database connections opened per rerun (medians):")
     for n, res in results.items():
         for name, value in res.items():
-            print(f"  {n:3d} connections  {name:15s} {value:7.3f}")
-        for name in ("compare metric", "compare range", "overview"):
+            print(
+                f"  {n:3d} connections  {name:16s} {value['cpu']:7.3f} s  {value['statements']:6.1f} statements"
+                f"  {value['connections']:4.1f} connections"
+            )
+        for name in ("compare miss", "compare hit", "compare range", "overview"):
             goal = "≤ 0.200 s" if n == 3 else "linear growth"
-            print(f"  {n:3d} connections  {name:15s} {res[name]:.3f} s   goal {goal}")
-        print(
-            f"  {n:3d} connections  visit / bare visit  {res['visit'] / res['bare visit']:.2f}×   goal ≤ 1.5×"
-        )
-        print(
-            f"  {n:3d} connections  compare metric / bare rerun  {res['compare metric'] / res['bare']:.2f}×"
-        )
+            print(f"  {n:3d} connections  {name:16s} {res[name]['cpu']:.3f} s   goal {goal}")
+        ratio = res["visit"]["cpu"] / res["bare visit"]["cpu"]
+        print(f"  {n:3d} connections  visit / bare visit  {ratio:.2f}×   goal ≤ 1.5×")
+        ratio = res["compare hit"]["cpu"] / res["bare"]["cpu"]
+        print(f"  {n:3d} connections  compare hit / bare rerun  {ratio:.2f}×")
     if len(results) > 1:
         small, large = min(results), max(results)
-        for name in ("compare metric", "compare range", "overview"):
-            growth = results[large][name] / results[small][name]
+        for name in ("compare miss", "compare hit", "compare range", "overview", "visit"):
+            growth = results[large][name]["cpu"] / results[small][name]["cpu"]
             print(
-                f"  growth {small}→{large} connections  {name:15s} {growth:.2f}×   goal ≤ {large / small:.0f}× (linear)"
+                f"  growth {small}→{large} connections  {name:16s} {growth:.2f}×   goal ≤ {large / small:.0f}× (linear)"
             )
 
 
