@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import TypedDict
 
 import pandas as pd
@@ -169,21 +170,24 @@ def draw(ctx: PageContext) -> None:
 
     load_from = min(first - dt.timedelta(days=1), last - dt.timedelta(days=31))
     keys = home.keys_of(selected)
+    metric: Metric = choice["metric"]
+    shown_details = details[details["consumer_id"].isin(selected)]
+    options = (metric, granularity, str(load_from), str(first), str(last), str(today), ctx.lang)
     try:
-        daily = loaders.household_frame(ctx, loaders.connection_daily, keys, str(load_from), str(last))
-        episodes = loaders.household_frame(ctx, loaders.connection_episodes, keys, str(load_from), str(last))
+        view = loaders.cached_view(
+            ctx,
+            lambda: _build_view(
+                ctx, keys, shown_details, selected, names, metric, granularity, load_from, first, last
+            ),
+            "compare",
+            keys,
+            options,
+        )
     except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
 
-    metric: Metric = choice["metric"]
-    series = analytics.compare_series(daily, metric, granularity, first, last, selected, names)
-    in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
-    with_readings = set(in_range.loc[in_range["intervals"] > 0, "consumer_id"].astype(str))
-    units_instead = units_fallback(series, metric, selected, with_readings)
-    main = series[~series["consumer_id"].astype(str).isin(units_instead)]
-    main_has_data = bool(len(main)) and (main["value"].notna().any() or (main["recharge_inr"] > 0).any())
-    if not main_has_data and not units_instead:
+    if not view.main_has_data and not view.units_instead:
         st.info(
             ctx.t(
                 "compare_no_data",
@@ -192,54 +196,108 @@ def draw(ctx: PageContext) -> None:
             )
         )
         return
-    without = [names[cid] for cid in selected if cid not in with_readings]
-    if without:
-        st.caption(ctx.t("compare_without_data", names=md(", ".join(without))))
+    if view.without:
+        st.caption(ctx.t("compare_without_data", names=md(", ".join(view.without))))
 
-    if len(episodes):
-        episodes = episodes[
-            (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
-        ]
     chart: _ChartInputs = {
         "granularity": granularity,
         "choice": choice,
         "colours": colours,
-        "episodes": episodes,
+        "episodes": view.episodes,
         "first": first,
         "last": last,
         "keys": keys,
     }
-    if main_has_data:
-        forecast = (
-            loaders.household_frame(ctx, loaders.connection_forecast, keys, today.isoformat())
-            if last == today
-            else None
-        )
+    if view.main_has_data:
         with chart_area:
-            _draw_chart(ctx, main, metric, forecast=forecast, key="compare_chart", **chart)
+            _draw_chart(ctx, view.main, metric, with_forecast=last == today, key="compare_chart", **chart)
         downloads.csv_download(
             ctx.t("compare_download"),
-            csv_bytes(main, metric, ctx.lang),
+            view.main_csv,
             file_name=f"metermitra-{metric}-{first.isoformat()}-{last.isoformat()}.csv",
             key="compare_download",
         )
-    if units_instead:
-        st.info(ctx.t("compare_no_balance", names=md(", ".join(names[cid] for cid in units_instead))))
+    if view.units_instead:
+        st.info(ctx.t("compare_no_balance", names=md(", ".join(names[cid] for cid in view.units_instead))))
         page_link(paths.LEDGER, ctx.t("compare_enter_balance"), icon=":material/edit:")
-        own = daily[daily["consumer_id"].astype(str).isin(units_instead)]
-        units = analytics.compare_series(own, "units", granularity, first, last, units_instead, names)
-        _draw_chart(ctx, units, "units", forecast=None, key="compare_units_chart", **chart)
+        _draw_chart(ctx, view.units, "units", with_forecast=False, key="compare_units_chart", **chart)
         downloads.csv_download(
             ctx.t("compare_download_units"),
-            csv_bytes(units, "units", ctx.lang),
+            view.units_csv,
             file_name=f"metermitra-units-{first.isoformat()}-{last.isoformat()}.csv",
             key="compare_units_download",
         )
-    if metric == "units":
-        _draw_export(ctx, daily, selected, names, first, last, chart)
-    _draw_tables(ctx, daily, details[details["consumer_id"].isin(selected)], first, last)
+    if metric == "units" and len(view.net):
+        _draw_export(ctx, view.daily, view.net, selected, names, first, last, chart)
+    _draw_tables(ctx, view.shares, view.peaks)
     ledger_panels.draw_monthly_spend(ctx, selected)
     _draw_profile(ctx, home, selected, names, colours, first, last)
+
+
+@dataclass(frozen=True)
+class _View:
+    """One Compare view (metric, granularity, period, language, digits) of the selected connections'
+    data versions: what every rerun that shows it draws, worked out once (:func:`loaders.cached_view`,
+    shared across runs and sessions, never mutated)."""
+
+    daily: pd.DataFrame  # the selected connections' daily frames from the day before the period
+    episodes: pd.DataFrame  # disconnection episodes overlapping the period
+    main: pd.DataFrame  # the metric's series (compare_series columns) without the units fallback
+    main_has_data: bool
+    units_instead: tuple[str, ...]  # units_fallback: consumer IDs drawn as units
+    units: pd.DataFrame  # their units series (empty when none)
+    without: tuple[str, ...]  # nicknames of selected connections without readings in the period
+    main_csv: bytes
+    units_csv: bytes
+    net: pd.DataFrame  # analytics.net_energy over the period (only for the units metric; else empty)
+    shares: pd.DataFrame | None  # the formatted shares table, None when there are no shares
+    peaks: pd.DataFrame | None  # the formatted peak-demand table, None when no peaks
+
+
+def _build_view(
+    ctx: PageContext,
+    keys: tuple[loaders.ConnKey, ...],
+    details: pd.DataFrame,
+    selected: list[str],
+    names: dict[str, str],
+    metric: Metric,
+    granularity: Granularity,
+    load_from: dt.date,
+    first: dt.date,
+    last: dt.date,
+) -> _View:
+    """Read the frames (per-connection caches) and work out one view; raises ``storage.StorageError``."""
+    daily = loaders.household_frame(ctx, loaders.connection_daily, keys, str(load_from), str(last))
+    episodes = loaders.household_frame(ctx, loaders.connection_episodes, keys, str(load_from), str(last))
+    series = analytics.compare_series(daily, metric, granularity, first, last, selected, names)
+    in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
+    with_readings = set(in_range.loc[in_range["intervals"] > 0, "consumer_id"].astype(str))
+    units_instead = units_fallback(series, metric, selected, with_readings)
+    main = series[~series["consumer_id"].astype(str).isin(units_instead)]
+    main_has_data = bool(len(main)) and (main["value"].notna().any() or (main["recharge_inr"] > 0).any())
+    if len(episodes):
+        episodes = episodes[
+            (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
+        ]
+    units = series.iloc[0:0]
+    if units_instead:
+        own = daily[daily["consumer_id"].astype(str).isin(units_instead)]
+        units = analytics.compare_series(own, "units", granularity, first, last, units_instead, names)
+    shares, peaks = _tables(ctx, daily, in_range, details, first, last)
+    return _View(
+        daily=daily,
+        episodes=episodes,
+        main=main,
+        main_has_data=main_has_data,
+        units_instead=tuple(units_instead),
+        units=units,
+        without=tuple(names[cid] for cid in selected if cid not in with_readings),
+        main_csv=csv_bytes(main, metric, ctx.lang) if main_has_data else b"",
+        units_csv=csv_bytes(units, "units", ctx.lang) if units_instead else b"",
+        net=analytics.net_energy(daily, first, last) if metric == "units" else daily.iloc[0:0],
+        shares=shares,
+        peaks=peaks,
+    )
 
 
 def units_fallback(
@@ -288,19 +346,25 @@ def _draw_chart(
     episodes: pd.DataFrame,
     first: dt.date,
     last: dt.date,
-    forecast: pd.DataFrame | None,
+    with_forecast: bool,
     key: str,
     keys: tuple[loaders.ConnKey, ...],
     title: str | None = None,
 ) -> None:
     """One Compare chart, cached whole (:func:`lib.ui.loaders.cached_figure`) by the drawn connections'
-    data versions and every view option, so a rerun that changes nothing it shows rebuilds nothing."""
+    data versions and every view option, so a rerun that changes nothing it shows rebuilds nothing; the
+    run-out forecast (``with_forecast``: the period ends today) is read only when the figure is built."""
     ids = set(series["consumer_id"].astype(str))
     own_episodes = episodes[episodes["consumer_id"].astype(str).isin(ids)] if len(episodes) else episodes
     today = clock.today_ist()
     columns = 1 if choice["compact"] else min(3, len(ids))
 
     def build() -> go.Figure:
+        forecast = (
+            loaders.household_frame(ctx, loaders.connection_forecast, keys, str(today))
+            if with_forecast
+            else None
+        )
         fig = charts.compare_figure(
             series,
             metric=metric,
@@ -326,7 +390,7 @@ def _draw_chart(
     shown = tuple(k for k in keys if k[0] in ids)
     options: tuple[object, ...] = (key, ctx.lang, metric, granularity, choice["layout"], columns)
     options += (choice["shared_y"], title)
-    options += (str(first), str(last), str(today), tuple(sorted(colours.items())), forecast is None)
+    options += (str(first), str(last), str(today), tuple(sorted(colours.items())), not with_forecast)
     fig = loaders.cached_figure(build, "compare", shown, options)
     draw_chart(ctx, fig, key=key)
 
@@ -334,15 +398,15 @@ def _draw_chart(
 def _draw_export(
     ctx: PageContext,
     daily: pd.DataFrame,
+    net: pd.DataFrame,
     selected: list[str],
     names: dict[str, str],
     first: dt.date,
     last: dt.date,
     chart: _ChartInputs,
 ) -> None:
-    """For net-metered connections (export readings in the range): the energy sent to the grid as its own
-    chart beside the units drawn, and the drawn / sent / net table."""
-    net = analytics.net_energy(daily, first, last)
+    """For net-metered connections (``net``: :func:`lib.analytics.net_energy` of the period): the energy
+    sent to the grid as its own chart beside the units drawn, and the drawn / sent / net table."""
     ids = [cid for cid in selected if cid in set(net["consumer_id"].astype(str))]
     if not ids:
         return
@@ -353,7 +417,7 @@ def _draw_export(
         ctx,
         series,
         "units",
-        forecast=None,
+        with_forecast=False,
         key="compare_export_chart",
         title=ctx.t("net_export_chart_title"),
         **chart,
@@ -431,43 +495,52 @@ def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today
     }
 
 
-def _draw_tables(
-    ctx: PageContext, daily: pd.DataFrame, details: pd.DataFrame, first: dt.date, last: dt.date
-) -> None:
+def _tables(
+    ctx: PageContext,
+    daily: pd.DataFrame,
+    in_range: pd.DataFrame,
+    details: pd.DataFrame,
+    first: dt.date,
+    last: dt.date,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """(shares table, peak-demand table) formatted in the page's language, None for an empty one."""
     lang = ctx.lang
     shares = analytics.household_shares(daily, first, last)
+    shares_table = None
     if len(shares):
-        st.subheader(ctx.t("compare_shares_title"))
-        st.dataframe(
-            pd.DataFrame(
-                {  # ₹ first: on a phone the columns after the third are behind a sideways scroll
-                    ctx.t("csv_connection"): shares["nickname"].map(csv_cell),
-                    ctx.t("csv_spend"): [_money(v, lang) for v in shares["spend_inr"]],
-                    ctx.t("table_spend_share"): [_pct(v, lang) for v in shares["spend_share"]],
-                    ctx.t("csv_units"): [_num(v, lang) for v in shares["kwh"]],
-                    ctx.t("table_units_share"): [_pct(v, lang) for v in shares["kwh_share"]],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config=pinned_first_column(ctx.t("csv_connection")),
+        shares_table = pd.DataFrame(
+            {  # ₹ first: on a phone the columns after the third are behind a sideways scroll
+                ctx.t("csv_connection"): shares["nickname"].map(csv_cell),
+                ctx.t("csv_spend"): [_money(v, lang) for v in shares["spend_inr"]],
+                ctx.t("table_spend_share"): [_pct(v, lang) for v in shares["spend_share"]],
+                ctx.t("csv_units"): [_num(v, lang) for v in shares["kwh"]],
+                ctx.t("table_units_share"): [_pct(v, lang) for v in shares["kwh_share"]],
+            }
         )
-    in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
     peaks = analytics.peak_demand(in_range, details)
+    peaks_table = None
     if len(peaks):
-        st.subheader(ctx.t("compare_peak_title"))
+        peaks_table = pd.DataFrame(
+            {
+                ctx.t("csv_connection"): peaks["nickname"].map(csv_cell),
+                ctx.t("table_peak_kw"): [_num(v, lang, 2) for v in peaks["peak_kw"]],
+                ctx.t("table_sanctioned_kw"): [_num(v, lang, 2) for v in peaks["sanctioned_load_kw"]],
+                ctx.t("table_over_load"): [
+                    ctx.t("table_yes") if over else ctx.t("table_no") for over in peaks["over_sanctioned"]
+                ],
+                ctx.t("table_peak_day"): [i18n.format_date(d, lang) for d in peaks["peak_day"]],
+            }
+        )
+    return shares_table, peaks_table
+
+
+def _draw_tables(ctx: PageContext, shares: pd.DataFrame | None, peaks: pd.DataFrame | None) -> None:
+    for title, table in (("compare_shares_title", shares), ("compare_peak_title", peaks)):
+        if table is None:
+            continue
+        st.subheader(ctx.t(title))
         st.dataframe(
-            pd.DataFrame(
-                {
-                    ctx.t("csv_connection"): peaks["nickname"].map(csv_cell),
-                    ctx.t("table_peak_kw"): [_num(v, lang, 2) for v in peaks["peak_kw"]],
-                    ctx.t("table_sanctioned_kw"): [_num(v, lang, 2) for v in peaks["sanctioned_load_kw"]],
-                    ctx.t("table_over_load"): [
-                        ctx.t("table_yes") if over else ctx.t("table_no") for over in peaks["over_sanctioned"]
-                    ],
-                    ctx.t("table_peak_day"): [i18n.format_date(d, lang) for d in peaks["peak_day"]],
-                }
-            ),
+            table,
             hide_index=True,
             width="stretch",
             column_config=pinned_first_column(ctx.t("csv_connection")),

@@ -26,6 +26,8 @@ class PageContext:
     t: Callable[..., str]
     devanagari_digits: bool = False
     _conn: storage.Conn | None = field(default=None, init=False, repr=False, compare=False)
+    # What this rerun already read once (``lib.ui.loaders.household``): the context lives for one run.
+    rerun_memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def account(self) -> int:
@@ -80,7 +82,14 @@ class PageContext:
         Raises ``storage.StorageError`` when the database cannot be opened.
         """
         if self._conn is None:
-            conn = storage.connect_or_raise(self.settings.db_path)
-            weakref.finalize(self, conn.close)
-            self._conn = conn
+            self.adopt(storage.connect_or_raise(self.settings.db_path))
+        assert self._conn is not None
         yield self._conn
+
+    def adopt(self, conn: storage.Conn) -> None:
+        """Make ``conn`` (opened by the frame before the context existed, e.g. to check the sign-in
+        session) the rerun's one connection; closed when the context goes away."""
+        if self._conn is not None:
+            raise RuntimeError("the rerun already has its connection")
+        weakref.finalize(self, conn.close)
+        self._conn = conn

@@ -235,8 +235,9 @@ def _draw_page_menu(cfg: Settings, lang: str, t: partial[str]) -> None:
         st.button(LANGUAGE_NAMES[other], key=keys.LANG_MENU, on_click=_other_language, type="tertiary")
 
 
-def _follow_server_session(cfg: Settings) -> str | None:
-    """Keep this tab's sign-in in step with its server session (:mod:`lib.sessions`); the cookie script to run.
+def _follow_server_session(cfg: Settings) -> tuple[str | None, storage.Database | None]:
+    """Keep this tab's sign-in in step with its server session (:mod:`lib.sessions`); (the cookie script
+    to run, the connection opened for it or None).
 
     - signed in with a server session: check it (another tab's sign-out, idle, lifetime sign this tab out);
       while its hand-off has not reached the cookie route, the script that posts it;
@@ -244,36 +245,43 @@ def _follow_server_session(cfg: Settings) -> str | None:
     - signed out: the session cookie this connection came with (a reload, a second tab) signs it back
       in; a cookie of an ended session gets the script that clears it.
 
+    The database is opened only when a session or a cookie must be checked, never migrated (the first
+    start did), and the connection is handed to the page context as the rerun's one connection.
     A database failure leaves the tab as it is (signed out if it had to be resumed).
     """
     state = st.session_state
     now = time.time()
     cookie = st.context.cookies.get(sessions.COOKIE_NAME)
     script = None
+    conn: storage.Database | None = None
     try:
-        with storage.open_db(cfg.db_path) as conn:
-            if state[keys.ACCOUNT_ID] is not None and state.get(keys.SESSION_ID) is not None:
-                status = sessions.check(conn, state[keys.SESSION_ID])
-                live = status.session
-                if live is None or live.account_id != state[keys.ACCOUNT_ID]:
-                    _signed_out(idle=status.reason == "idle")
-                elif not live.handed_off and sessions.is_token_shaped(state.get(keys.SESSION_HANDOFF)):
-                    script = _cookie_script(web.SESSION_PATH, str(state[keys.SESSION_HANDOFF]))
-                else:
-                    state.pop(keys.SESSION_HANDOFF, None)
-            elif state[keys.ACCOUNT_ID] is not None:
-                if now - state.get(keys.LAST_ACTIVE, now) > IDLE_TIMEOUT_SECONDS:
-                    _signed_out(idle=True)
-            elif cookie is not None:
-                status = sessions.resume(conn, otp.load_key(cfg), cookie)
-                if status.session is not None:
-                    _resumed(conn, status.session)
-                else:
-                    script = _cookie_script(web.END_PATH, "")
+        if state[keys.ACCOUNT_ID] is not None and state.get(keys.SESSION_ID) is not None:
+            conn = storage.connect_or_raise(cfg.db_path)
+            status = sessions.check(conn, state[keys.SESSION_ID])
+            live = status.session
+            if live is None or live.account_id != state[keys.ACCOUNT_ID]:
+                _signed_out(idle=status.reason == "idle")
+            elif not live.handed_off and sessions.is_token_shaped(state.get(keys.SESSION_HANDOFF)):
+                script = _cookie_script(web.SESSION_PATH, str(state[keys.SESSION_HANDOFF]))
+            else:
+                state.pop(keys.SESSION_HANDOFF, None)
+        elif state[keys.ACCOUNT_ID] is not None:
+            if now - state.get(keys.LAST_ACTIVE, now) > IDLE_TIMEOUT_SECONDS:
+                _signed_out(idle=True)
+        elif cookie is not None:
+            conn = storage.connect_or_raise(cfg.db_path)
+            status = sessions.resume(conn, otp.load_key(cfg), cookie)
+            if status.session is not None:
+                _resumed(conn, status.session)
+            else:
+                script = _cookie_script(web.END_PATH, "")
     except (storage.StorageError, otp.OtpKeyError):
-        pass  # the sign-in gate below reports an unusable database or key
+        # the sign-in gate below reports an unusable database or key
+        if conn is not None:
+            conn.close()
+            conn = None
     state[keys.LAST_ACTIVE] = now
-    return script
+    return script, conn
 
 
 def _signed_out(*, idle: bool) -> None:
@@ -335,7 +343,7 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
     state.setdefault(keys.LARGE_TEXT, False)
     state.setdefault(keys.DEVANAGARI_DIGITS, False)
 
-    cookie_script = _follow_server_session(cfg)
+    cookie_script, session_conn = _follow_server_session(cfg)
 
     lang = i18n.normalise_language(state[keys.LANG])
     t = partial(i18n.t, lang=lang)
@@ -371,6 +379,8 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
         t=t,
         devanagari_digits=lang == "hi" and bool(state[keys.DEVANAGARI_DIGITS]),
     )
+    if session_conn is not None:
+        ctx.adopt(session_conn)
     i18n.use_devanagari_digits(ctx.devanagari_digits)
     _camp_chrome(ctx)
     _account_chrome(ctx)

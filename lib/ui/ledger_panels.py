@@ -162,30 +162,34 @@ def draw_monthly_spend(
 ) -> None:
     """The last ``months`` calendar months of spend per connection split into parts (for Compare)."""
     today = clock.today_ist()
+    first = (pd.Timestamp(today).to_period("M") - (months - 1)).start_time
+    columns = 1 if is_phone() else None
     try:
         home = loaders.household(ctx)
         keys = home.keys if consumer_ids is None else home.keys_of([str(c) for c in consumer_ids])
-        parts = loaders.household_frame(ctx, loaders.connection_month_parts, keys, today.isoformat())
+
+        def build() -> go.Figure | None:  # only when this view is not cached yet
+            parts = loaders.household_frame(ctx, loaders.connection_month_parts, keys, today.isoformat())
+            if not len(parts):
+                return None
+            shown = parts[parts["month"] >= first]
+            order = {key[0]: i for i, key in enumerate(keys)}
+            shown = shown.sort_values(
+                ["consumer_id", "month"], key=lambda s: s.map(order) if s.name == "consumer_id" else s
+            )
+            return monthly_spend_figure(shown, ctx.lang, columns=columns)
+
+        options = (ctx.lang, str(first), columns, today.isoformat())
+        fig = loaders.cached_view(ctx, build, "monthly_spend", keys, options)
     except (tariff.TariffError, storage.StorageError, OSError, ValueError):
         log.exception("monthly spend skipped")
         return
-    if not len(parts):
+    if fig is None:
         return
-    first = (pd.Timestamp(today).to_period("M") - (months - 1)).start_time
-
-    def build() -> go.Figure:
-        shown = parts[parts["month"] >= first]
-        order = {key[0]: i for i, key in enumerate(keys)}
-        shown = shown.sort_values(
-            ["consumer_id", "month"], key=lambda s: s.map(order) if s.name == "consumer_id" else s
-        )
-        return monthly_spend_figure(shown, ctx.lang, columns=columns)
-
-    columns = 1 if is_phone() else None
     st.subheader(ctx.t("ledger_compare_title"))
     st.caption(ctx.t("ledger_compare_caption"))
     st.plotly_chart(
-        loaders.cached_figure(build, "monthly_spend", keys, (ctx.lang, str(first), columns)),
+        fig,
         key="ledger_monthly_spend",
         config=chart_config(),
     )

@@ -101,7 +101,19 @@ class Household:
 
 def household(ctx: PageContext) -> Household:
     """The signed-in account's active connections, stale links and per-connection data versions: read
-    uncached, every run, through the rerun's one connection (four primary-key queries)."""
+    uncached, every run, through the rerun's one connection (four primary-key queries), once per run:
+    the panels of the same run (the banner, the page, its side panels) share the run's answer
+    (``ctx.rerun_memo``; a write is always followed by ``st.rerun()``, a new run that reads again)."""
+    memo = getattr(ctx, "rerun_memo", None)
+    if memo is not None and "household" in memo:
+        return cast(Household, memo["household"])
+    home = _read_household(ctx)
+    if memo is not None:
+        memo["household"] = home
+    return home
+
+
+def _read_household(ctx: PageContext) -> Household:
     with ctx.db() as conn:
         details = storage.accounts.connection_details(conn, ctx.account)
         stale = [
@@ -271,12 +283,15 @@ def low_balances(ctx: PageContext) -> list[alerts.LowBalance]:
     page and the Overview cards show."""
     home = household(ctx)
     today = clock.today_ist().isoformat()
-    outlook = household_frame(ctx, connection_outlook, home.keys, today)
     with ctx.db() as conn:
-        rule = alerts.alert_rule(conn, ctx.account)
-    if not len(outlook):
-        return []
-    return alerts.low_balances(outlook, rule)
+        rule = alerts.alert_rule(conn, ctx.account)  # not versioned with the data: read every run
+
+    def build() -> tuple[alerts.LowBalance, ...]:
+        outlook = household_frame(ctx, connection_outlook, home.keys, today)
+        return tuple(alerts.low_balances(outlook, rule)) if len(outlook) else ()
+
+    rule_key = (rule.min_days_left, rule.min_balance_inr, rule.sms_enabled)
+    return list(cached_view(ctx, build, "low_balances", home.keys, (today, rule_key)))
 
 
 def account_ledger(ctx: PageContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
@@ -313,3 +328,42 @@ def _cached_figure(
     _build: Callable[[], go.Figure | None], name: str, keys: tuple[ConnKey, ...], options: tuple
 ) -> go.Figure | None:
     return _build()
+
+
+_View = TypeVar("_View")
+
+
+def cached_view(
+    ctx: PageContext, build: Callable[[], _View], name: str, keys: tuple[ConnKey, ...], options: tuple
+) -> _View:
+    """What ``build()`` makes of a page's view (series, formatted tables, CSV bytes, a figure), built
+    once per (``name``, database, signed-in account, connection ``keys``, view ``options``, the reader's
+    digits) and the same object on every later run and session: a cache hit copies nothing
+    (``st.cache_resource``; ``st.cache_data`` would unpickle a copy every run). What it returns is
+    shared: callers never mutate it (frames are read, filtered into new frames, handed to Streamlit,
+    which copies them).
+
+    Authorization stays outside: ``keys`` are :func:`household`'s uncached answer of this run, and the
+    account is part of the key (the derived values may carry the account's own entries). ``options``
+    must hold every input of ``build`` other than the connections' stored data and the digits.
+    Raises what ``build`` raises (nothing is cached then).
+    """
+    digits = i18n.devanagari_digits_active("hi")
+    options = (*options, ("devanagari_digits", digits))
+    return cast(_View, _cached_view(build, name, _db(ctx), ctx.account, keys, options))
+
+
+@st.cache_resource(show_spinner=False, max_entries=512, ttl=TTL_SECONDS)
+def _cached_view(
+    _build: Callable[[], object],
+    name: str,
+    db: str,
+    account_id: int,
+    keys: tuple[ConnKey, ...],
+    options: tuple,
+) -> object:
+    return _build()
+
+
+# The caches a first sight of a view fills (bench/bench_pages.py clears them to time a miss).
+VIEW_CACHES = (_cached_figure, _cached_view)
