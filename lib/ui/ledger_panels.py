@@ -65,7 +65,13 @@ def draw_unexplained_summary(ctx: PageContext) -> None:
     try:
         home = loaders.household(ctx)
         today = clock.today_ist().isoformat()
-        summary = loaders.household_frame(ctx, loaders.connection_unexplained, home.keys, today)
+        summary = loaders.cached_view(
+            ctx,
+            lambda: loaders.household_frame(ctx, loaders.connection_unexplained, home.keys, today),
+            "unexplained",
+            home.keys,
+            (today,),
+        )
     except (tariff.TariffError, storage.StorageError, OSError, ValueError):
         log.exception("unexplained summary skipped")
         return

@@ -281,6 +281,9 @@ def low_balances(ctx: PageContext) -> list[alerts.LowBalance]:
     """The signed-in account's low connections under its own rule, most urgent first
     (:func:`lib.alerts.low_balances` of the per-connection cached outlooks): what the banner on every
     page and the Overview cards show."""
+    memo = getattr(ctx, "rerun_memo", None)
+    if memo is not None and "low_balances" in memo:  # the banner's answer, again for the Overview cards
+        return list(memo["low_balances"])
     home = household(ctx)
     today = clock.today_ist().isoformat()
     with ctx.db() as conn:
@@ -291,7 +294,10 @@ def low_balances(ctx: PageContext) -> list[alerts.LowBalance]:
         return tuple(alerts.low_balances(outlook, rule)) if len(outlook) else ()
 
     rule_key = (rule.min_days_left, rule.min_balance_inr, rule.sms_enabled)
-    return list(cached_view(ctx, build, "low_balances", home.keys, (today, rule_key)))
+    low = cached_view(ctx, build, "low_balances", home.keys, (today, rule_key))
+    if memo is not None:
+        memo["low_balances"] = low
+    return list(low)
 
 
 def account_ledger(ctx: PageContext) -> tuple[pd.DataFrame, pd.DataFrame, str]:
@@ -320,13 +326,12 @@ def cached_figure(build: Callable[[], _Fig], name: str, keys: tuple[ConnKey, ...
     key here, so that no caller can forget it.
     """
     digits = i18n.devanagari_digits_active("hi")
-    return cast(_Fig, _cached_figure(build, name, keys, (*options, ("devanagari_digits", digits))))
+    key = repr((name, keys, options, ("devanagari_digits", digits)))  # one string to hash (cached_view)
+    return cast(_Fig, _cached_figure(build, key))
 
 
 @st.cache_resource(show_spinner=False, max_entries=256, ttl=TTL_SECONDS)
-def _cached_figure(
-    _build: Callable[[], go.Figure | None], name: str, keys: tuple[ConnKey, ...], options: tuple
-) -> go.Figure | None:
+def _cached_figure(_build: Callable[[], go.Figure | None], key: str) -> go.Figure | None:
     return _build()
 
 
@@ -349,19 +354,14 @@ def cached_view(
     Raises what ``build`` raises (nothing is cached then).
     """
     digits = i18n.devanagari_digits_active("hi")
-    options = (*options, ("devanagari_digits", digits))
-    return cast(_View, _cached_view(build, name, _db(ctx), ctx.account, keys, options))
+    # One string for Streamlit to hash (its hasher walks nested tuples in Python: ~1 ms a key); the
+    # parts are str, int, float, bool and tuples of them, whose repr is exact.
+    key = repr((name, _db(ctx), ctx.account, keys, options, ("devanagari_digits", digits)))
+    return cast(_View, _cached_view(build, key))
 
 
 @st.cache_resource(show_spinner=False, max_entries=512, ttl=TTL_SECONDS)
-def _cached_view(
-    _build: Callable[[], object],
-    name: str,
-    db: str,
-    account_id: int,
-    keys: tuple[ConnKey, ...],
-    options: tuple,
-) -> object:
+def _cached_view(_build: Callable[[], object], key: str) -> object:
     return _build()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+from dataclasses import dataclass
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -53,61 +54,72 @@ def draw(ctx: PageContext) -> None:
         return
 
     today = clock.today_ist()
-    _, _, last_first, _ = analytics.month_to_date_bounds(today)
-    first = min(last_first, today - dt.timedelta(days=31))
     try:
-        daily = loaders.household_frame(ctx, loaders.connection_daily, home.keys, str(first), str(today))
-        recharges = loaders.household_frame(ctx, loaders.connection_recharges, home.keys)
-        forecast = loaders.household_frame(ctx, loaders.connection_forecast, home.keys, today.isoformat())
-        episodes = loaders.household_frame(
-            ctx, loaders.connection_episodes, home.keys, str(first), str(today)
+        view = loaders.cached_view(
+            ctx, lambda: _build_view(ctx, home, today), "overview", home.keys, (str(today),)
         )
     except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
-
-    cards = _cards(details, daily, recharges, forecast, episodes, home.keys, today)
     low = _low_connections(ctx)
-    _draw_headline(ctx, cards, low)
-    _draw_cards(ctx, cards, low, quality_line.summaries(ctx, tuple(details["consumer_id"]), home.version))
+    _draw_headline(ctx, view.cards, low)
+    _draw_cards(ctx, view.cards, low, _quality(ctx, home))
     ledger_panels.draw_unexplained_summary(ctx)
-    months, estimates = _month_and_cost(details, daily, home.keys, today)
-    _draw_month(ctx, months, today)
+    _draw_month(ctx, view.months, today)
     this_first, this_last, _, _ = analytics.month_to_date_bounds(today)
     if this_last is not None:
-        net_metering.draw_net_energy(ctx, daily, this_first, this_last, "net_overview_title")
-    _draw_cost(ctx, estimates)
-    _draw_balance_chart(ctx, home, daily, forecast, episodes, today)
+        net_metering.draw_net_energy(ctx, view.daily, this_first, this_last, "net_overview_title")
+    _draw_cost(ctx, view.estimates)
+    _draw_balance_chart(ctx, home, view.daily, view.forecast, view.episodes, today)
 
 
-@st.cache_data(show_spinner=False, max_entries=512, ttl=loaders.TTL_SECONDS)
-def _cards(
-    _details: pd.DataFrame,
-    _daily: pd.DataFrame,
-    _recharges: pd.DataFrame,
-    _forecast: pd.DataFrame,
-    _episodes: pd.DataFrame,
-    keys: tuple[loaders.ConnKey, ...],
-    today: dt.date,
-) -> pd.DataFrame:
-    """:func:`lib.analytics.overview_cards`, once per connections' data versions and day: the frames
-    (not hashed) are those of ``keys`` read for ``today``."""
-    return analytics.overview_cards(
-        _details, _daily, _recharges, today, forecast=_forecast, episodes=_episodes
-    )
+@dataclass(frozen=True)
+class _View:
+    """The Overview's data of the account's connections as of one IST day: read and worked out once per
+    connections' data versions and day (:func:`loaders.cached_view`, shared, never mutated)."""
+
+    daily: pd.DataFrame  # daily frames from the first day of last month (or 31 days back) to today
+    forecast: pd.DataFrame  # lib.forecast.run_out columns
+    episodes: pd.DataFrame  # disconnection episodes of those days
+    cards: pd.DataFrame  # lib.analytics.overview_cards, the one that runs out first on top
+    months: pd.DataFrame  # lib.analytics.month_to_date
+    estimates: pd.DataFrame | None  # lib.analytics.estimated_month_cost; None without a tariff file
 
 
-@st.cache_data(show_spinner=False, max_entries=512, ttl=loaders.TTL_SECONDS)
-def _month_and_cost(
-    _details: pd.DataFrame, _daily: pd.DataFrame, keys: tuple[loaders.ConnKey, ...], today: dt.date
-) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """(:func:`lib.analytics.month_to_date`, :func:`lib.analytics.estimated_month_cost` or None when the
-    tariff file cannot be read), once per connections' data versions and day."""
+def _build_view(ctx: PageContext, home: loaders.Household, today: dt.date) -> _View:
+    """Read the frames (per-connection caches) and work out the cards, month and cost estimate; raises
+    ``storage.StorageError``."""
+    _, _, last_first, _ = analytics.month_to_date_bounds(today)
+    first = min(last_first, today - dt.timedelta(days=31))
+    daily = loaders.household_frame(ctx, loaders.connection_daily, home.keys, str(first), str(today))
+    recharges = loaders.household_frame(ctx, loaders.connection_recharges, home.keys)
+    forecast = loaders.household_frame(ctx, loaders.connection_forecast, home.keys, today.isoformat())
+    episodes = loaders.household_frame(ctx, loaders.connection_episodes, home.keys, str(first), str(today))
+    details = home.details
+    cards = analytics.overview_cards(details, daily, recharges, today, forecast=forecast, episodes=episodes)
     try:
-        estimates = analytics.estimated_month_cost(_details, _daily, today)
+        estimates = analytics.estimated_month_cost(details, daily, today)
     except tariff.TariffError:
         estimates = None  # no readable tariff file: the rest of the page still helps
-    return analytics.month_to_date(_daily, today), estimates
+    months = analytics.month_to_date(daily, today)
+    return _View(daily, forecast, episodes, cards, months, estimates)
+
+
+def _quality(ctx: PageContext, home: loaders.Household) -> pd.DataFrame:
+    """The cards' data-quality lines (:func:`lib.ui.quality_line.summaries`), once per database-wide data
+    version (meter events are read by it) and day; a failure is not cached (no line drawn this run)."""
+    ids = tuple(home.details["consumer_id"])
+    today = str(clock.today_ist())
+    try:
+        return loaders.cached_view(
+            ctx,
+            lambda: quality_line.read_summaries(ctx, ids, home.version),
+            "quality",
+            home.keys,
+            (today, home.version),
+        )
+    except storage.StorageError:
+        return quality_line.summaries(ctx, ids, home.version)
 
 
 def _low_connections(ctx: PageContext) -> dict[str, alerts.LowBalance]:

@@ -28,28 +28,34 @@ QUALITY_DAYS = 30
 def summaries(ctx: PageContext, consumer_ids: tuple[str, ...], version: str) -> pd.DataFrame:
     """:func:`lib.quality.connection_summaries` of already-authorized IDs over the last ``QUALITY_DAYS``
     days; empty (no line drawn) when the database or the tariff cannot be read."""
-    today = clock.today_ist()
-    db = str(ctx.settings.db_path)
     try:
-        daily = loaders.cached_daily(
-            db,
-            version,
-            ctx.account,
-            consumer_ids,
-            str(today - dt.timedelta(days=QUALITY_DAYS)),
-            str(today),
-        )
-        events = loaders.cached_meter_events(db, version, ctx.account, consumer_ids)
-        try:
-            keys = loaders.household(ctx).keys_of(consumer_ids)
-            first = str(today - dt.timedelta(days=QUALITY_DAYS))
-            recent = loaders.connection_recent_ledger
-            rows = loaders.household_frame(ctx, recent, keys, today.isoformat(), first) if keys else None
-        except (tariff.TariffError, OSError, ValueError):
-            rows = None  # no ledger: no late credits, the rest still shows
+        return read_summaries(ctx, consumer_ids, version)
     except storage.StorageError:
         log.exception("data-quality line not known")
-        return quality.connection_summaries(pd.DataFrame(), today=today)
+        return quality.connection_summaries(pd.DataFrame(), today=clock.today_ist())
+
+
+def read_summaries(ctx: PageContext, consumer_ids: tuple[str, ...], version: str) -> pd.DataFrame:
+    """:func:`summaries` that raises ``storage.StorageError`` instead of drawing no line (for a caller
+    that caches the answer: a failure is not kept); without a readable tariff, no late credits."""
+    today = clock.today_ist()
+    db = str(ctx.settings.db_path)
+    daily = loaders.cached_daily(
+        db,
+        version,
+        ctx.account,
+        consumer_ids,
+        str(today - dt.timedelta(days=QUALITY_DAYS)),
+        str(today),
+    )
+    events = loaders.cached_meter_events(db, version, ctx.account, consumer_ids)
+    try:
+        keys = loaders.household(ctx).keys_of(consumer_ids)
+        first = str(today - dt.timedelta(days=QUALITY_DAYS))
+        recent = loaders.connection_recent_ledger
+        rows = loaders.household_frame(ctx, recent, keys, today.isoformat(), first) if keys else None
+    except (tariff.TariffError, OSError, ValueError):
+        rows = None  # no ledger: no late credits, the rest still shows
     return quality.connection_summaries(daily, rows, events, today=today)
 
 
