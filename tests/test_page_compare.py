@@ -359,3 +359,26 @@ def test_units_of_a_net_metered_connection_show_drawn_sent_and_net(db_path, lang
     ]
     at.radio(key="compare_metric").set_value("balance").run()  # export is energy: only under units
     assert not [c for c in at.get("plotly_chart") if "compare_export_chart" in c.proto.id]
+
+
+def test_a_removed_connection_leaves_the_cached_view_on_the_next_run(db_path):
+    """The Compare view is cached whole and shared (loaders.cached_view), but keyed by the connections
+    the run's uncached authorization allows: a removed link is gone from the chart, the tables and the
+    CSV on the next run, and a view seen before the removal is not served again."""
+    account_id = household(db_path, 3)
+    at = compare(account_id, "en")
+    assert not at.exception
+    ids = sorted({t["meta"]["consumer_id"] for t in value_traces(chart_spec(at))})
+    assert len(ids) == 3
+    with storage.open_db(db_path) as conn:
+        nickname = next(
+            link["nickname"]
+            for link in storage.accounts.linked_connections(conn, account_id)
+            if link["consumer_id"] == ids[1]
+        )
+        assert storage.accounts.delete_link(conn, account_id, ids[1])
+    at.run()
+    assert not at.exception
+    assert sorted({t["meta"]["consumer_id"] for t in value_traces(chart_spec(at))}) == [ids[0], ids[2]]
+    shown = [str(table.value) for table in at.dataframe]
+    assert shown and not any(nickname in text for text in shown)

@@ -288,7 +288,7 @@ def _build_view(
         daily=daily,
         episodes=episodes,
         main=main,
-        main_has_data=main_has_data,
+        main_has_data=bool(main_has_data),
         units_instead=tuple(units_instead),
         units=units,
         without=tuple(names[cid] for cid in selected if cid not in with_readings),

@@ -9,7 +9,12 @@ function below takes one connection's :data:`ConnKey` ``(consumer_id, version, n
 to one connection misses the cache for that connection only, and every other connection's daily
 frame, forecast, ledger, outlook and monthly parts are reused. Household frames are the per-connection
 frames put together (``pd.concat``, in link order); figures are cached whole
-(``st.cache_resource``: the same ``go.Figure`` object for the same inputs, never mutated by a page).
+(``st.cache_resource``: the same ``go.Figure`` object for the same inputs, never mutated by a page), and
+so is what a page works out of the frames for one view (:func:`cached_view`: Compare's series, tables
+and CSV, the Overview's cards, the low-balance list), so that a rerun showing a view already seen
+neither copies a frame out of ``st.cache_data`` nor recomputes it: it pays authorization, the cache
+lookups and Streamlit's own serialisation (BENCHMARKS.md section 4). :func:`household` (and the
+low-balance list) are read once per run (``ctx.rerun_memo``).
 
 Why caches at the page edge and not derived tables written at import: every derived frame here is a
 pure function of rows already stored per connection, the per-connection key makes a write cost one
