@@ -654,7 +654,8 @@ def _read_readings(
                 first = min(first, carried.get(cid, first))  # a step from the stored baseline starts there
                 grids = day_grids(written_texts.get(cid, ()), stamp_seconds, written.get(cid, ()))
                 conn.readings.refresh_daily(cid, ist_day(first), ist_day(last), known_days=grids)
-            conn.meta.bump_data_version(sorted(states))
+            if skip_invalid or not report.rejected:  # else rolled back next: PostgreSQL's version
+                conn.meta.bump_data_version(sorted(states))  # sequence would move anyway (caches emptied)
 
     return finish
 
