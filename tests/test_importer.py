@@ -20,6 +20,7 @@ from lib.importing import ImportFailed, ReadingColumns
 
 DATA = Path(__file__).resolve().parent / "data"
 HEADER = "consumer_id,timestamp,kwh,balance_inr\n"
+pytestmark = pytest.mark.both_engines  # every db_path/conn test on SQLite and on PostgreSQL (issue 12)
 
 
 def write(tmp_path: Path, text: str, name: str = "in.csv", encoding: str = "utf-8") -> Path:
@@ -626,10 +627,13 @@ def test_a_bad_last_row_leaves_nothing_behind(master, tmp_path, monkeypatch):
     assert dump(master) == before
 
 
-def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monkeypatch):
+def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monkeypatch, engine):
     monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 100)
-    # on SQLite each chunk goes to the staging area (issue 13 item 11), outside the write lock
-    real = storage.staging.stage_readings
+    # on SQLite each chunk goes to the staging area (issue 13 item 11), outside the write lock; on
+    # PostgreSQL straight into readings, inside the import's transaction
+    group = storage.staging if engine == "sqlite" else storage.readings
+    name = "stage_readings" if engine == "sqlite" else "insert_readings"
+    real = getattr(group, name)
     calls = []
 
     def failing(conn, rows, *args, **options):
@@ -638,7 +642,7 @@ def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monke
             raise RuntimeError("disk on fire")
         return real(conn, rows, *args, **options)
 
-    monkeypatch.setattr(storage.staging, "stage_readings", failing)
+    monkeypatch.setattr(group, name, failing)
     before = dump(master)
     with pytest.raises(RuntimeError, match="disk on fire"):
         importing.import_readings(master, write(tmp_path, _many_rows(1000)), skip_invalid=True)
@@ -647,6 +651,7 @@ def test_a_crash_in_the_last_chunk_leaves_nothing_behind(master, tmp_path, monke
     assert importing.import_readings(master, write(tmp_path, _many_rows(10))).added == 10  # staging detached
 
 
+@pytest.mark.sqlite_only("SQLite's staging area: rows staged outside the write lock, moved in at the end")
 def test_a_crash_after_the_move_leaves_nothing_behind(master, tmp_path, monkeypatch):
     """The staged rows moved into ``readings``, then the roll-up fails: the move is rolled back with it."""
     monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 100)
@@ -797,6 +802,7 @@ def test_a_sign_in_completes_while_a_large_import_is_in_progress(
     assert master.execute("SELECT sum(intervals) FROM daily").scalar() == 1300
 
 
+@pytest.mark.sqlite_only("SQLite's staging area: rows staged outside the write lock, moved in at the end")
 def test_conflicts_are_decided_against_the_rows_stored_when_the_file_moves_in(
     master, db_path, tmp_path, monkeypatch, short_busy_timeout
 ):
@@ -830,6 +836,7 @@ def test_conflicts_are_decided_against_the_rows_stored_when_the_file_moves_in(
     assert master.execute("SELECT count(*), round(sum(kwh), 6) FROM readings").fetchone() == (1000, 101.2)
 
 
+@pytest.mark.sqlite_only("SQLite's staging area: rows staged outside the write lock, moved in at the end")
 def test_a_register_baseline_changed_meanwhile_refuses_the_file(
     master, db_path, tmp_path, monkeypatch, short_busy_timeout
 ):
@@ -1486,7 +1493,9 @@ def test_end_stamps_move_each_reading_by_its_own_meters_interval_anywhere_in_the
     assert report.committed and report.added == len(hourly) + len(quarters) + len(b_ends)
 
     def stored(consumer_id: str) -> list[str]:
-        rows = master.execute("SELECT ts FROM readings WHERE consumer_id = ? ORDER BY ts", (consumer_id,))
+        rows = master.execute(
+            "SELECT ts FROM readings WHERE consumer_id = :cid ORDER BY ts", {"cid": consumer_id}
+        )
         return [row[0] for row in rows]
 
     def utc(moments: list[dt.datetime], minutes: int) -> list[str]:
@@ -1515,13 +1524,12 @@ def test_case_interval_length_peak_demand_over_each_readings_interval(conn, case
     importing.import_consumers(conn, cases / "interval-length" / "consumers.csv")
     report = importing.import_readings(conn, cases / "interval-length" / name)
     assert report.committed and report.rejected == 0
-    rows = conn.execute(
-        "SELECT consumer_id, day, kwh, intervals, peak_kwh, minutes, peak_kw FROM daily WHERE consumer_id = ?",
-        (consumer_id,),
-    ).fetchall()
     import pandas as pd
 
-    daily = pd.DataFrame([dict(r) for r in rows])
+    daily = conn.frame(
+        "SELECT consumer_id, day, kwh, intervals, peak_kwh, minutes, peak_kw FROM daily WHERE consumer_id = :cid",
+        {"cid": consumer_id},
+    )
     daily["nickname"] = "x"
     details = pd.DataFrame({"consumer_id": [consumer_id], "sanctioned_load_kw": [2.0]})
     peak = analytics.peak_demand(daily, details).iloc[0]
