@@ -10,7 +10,10 @@ boundary: binds are the same text (PostgreSQL reads ``…Z`` as UTC), reads give
 ``dialect.ts_text``, so nothing above ``lib/storage`` sees the difference (``docs/DEPLOY.md`` has the
 sizing arithmetic). ``kwh``, ``balance_inr`` and ``export_kwh`` stay ``DOUBLE PRECISION``: ``REAL`` would
 save 12 bytes a reading but keeps only ~7 significant digits, so a register value such as 12345.678 kWh
-or a balance of ₹10,234.56 would not come back as imported (and sums would differ from SQLite's).
+or a balance of ₹10,234.56 would not come back as imported (and sums would differ from SQLite's). The
+foreign key ``readings.consumer_id → consumers`` stays: with ``timestamptz`` a COPY of 1,000,000 readings took
+no longer with it than without (``BENCHMARKS.md`` section 5), so the database itself refuses a reading of an
+unknown consumer, and deleting a consumer deletes its readings.
 
 ``readings``, the one table that grows with meters × time, is range-partitioned by month of ``ts`` with
 its key led by ``consumer_id`` (a later move to Citus distributed by ``consumer_id``, or to TimescaleDB, stays a
