@@ -385,3 +385,35 @@ def test_refresh_daily_with_the_importers_known_days_gives_the_same_rows(conn):
     assert [tuple(r) for r in conn.execute("SELECT day, minutes, peak_kw FROM daily")] == list(
         minutes.values()
     )
+
+
+def test_a_reading_of_an_unknown_consumer_is_never_stored(conn):
+    """The foreign key readings -> consumers stays on both engines (BENCHMARKS.md section 5: no measurable
+    COPY cost with timestamptz): plain, fill-export and conflict paths all refuse an unknown consumer, the
+    whole batch with it; and deleting a consumer deletes its readings."""
+    import sqlite3
+
+    import psycopg
+    import sqlalchemy
+
+    # insert_readings leaves the driver's error as it is (the importer's transaction reports it)
+    refused = (
+        storage.StorageError,
+        sqlite3.IntegrityError,
+        psycopg.errors.ForeignKeyViolation,
+        sqlalchemy.exc.IntegrityError,
+    )
+    add_consumer(conn, "111")
+    known = ("111", "2026-11-24T18:30:00Z", 0.5, 10.0, None)
+    stranger = ("999", "2026-11-24T18:30:00Z", 0.5, 10.0, None)
+    for rows, fill in (([known, stranger], False), ([known, stranger], True)):
+        with pytest.raises(refused), transaction(conn):
+            storage.readings.insert_readings(conn, rows, fill_export=fill)
+        assert conn.execute("SELECT count(*) FROM readings").scalar() == 0
+    with transaction(conn):
+        assert storage.readings.insert_readings(conn, [known]) == 1
+    with pytest.raises(refused), transaction(conn):  # a stored reading sends the batch through the upsert
+        storage.readings.insert_readings(conn, [known, stranger])
+    assert conn.execute("SELECT consumer_id FROM readings").fetchall() == [("111",)]
+    conn.execute("DELETE FROM consumers WHERE consumer_id = '111'")
+    assert conn.execute("SELECT count(*) FROM readings").scalar() == 0
