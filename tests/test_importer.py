@@ -17,6 +17,7 @@ import pytest
 from lib import importing, storage
 from lib.clock import IST, to_ts
 from lib.importing import ImportFailed, ReadingColumns
+from lib.storage.dialect import ts_text
 
 DATA = Path(__file__).resolve().parent / "data"
 HEADER = "consumer_id,timestamp,kwh,balance_inr\n"
@@ -39,7 +40,10 @@ def dump(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
 
 def readings(conn: sqlite3.Connection) -> list[tuple]:
     return [
-        tuple(r) for r in conn.execute("SELECT consumer_id, ts, kwh, balance_inr FROM readings ORDER BY 1, 2")
+        tuple(r)
+        for r in conn.execute(
+            f"SELECT consumer_id, {ts_text(conn, 'ts')} AS ts, kwh, balance_inr FROM readings ORDER BY 1, 2"
+        )
     ]
 
 
@@ -1494,7 +1498,8 @@ def test_end_stamps_move_each_reading_by_its_own_meters_interval_anywhere_in_the
 
     def stored(consumer_id: str) -> list[str]:
         rows = master.execute(
-            "SELECT ts FROM readings WHERE consumer_id = :cid ORDER BY ts", {"cid": consumer_id}
+            f"SELECT {ts_text(master, 'ts')} FROM readings WHERE consumer_id = :cid ORDER BY ts",
+            {"cid": consumer_id},
         )
         return [row[0] for row in rows]
 
