@@ -1038,20 +1038,35 @@ def _messy_readings(seed: int) -> str:
 
 
 def _import_both_ways(tmp_path: Path, text: str, monkeypatch, **options) -> list[tuple]:
-    """The same file imported with the column-wise path and with the row path only (fresh databases)."""
+    """The same file imported three ways (fresh databases): with every path (Arrow's column-wise path for
+    plain blocks, then the csv module's), with the csv module's column-wise path and the row path, and
+    with the row path only. Each outcome ends with which path took each chunk: "plain", "columns" or
+    "rows" (a chunk no column-wise path was tried on is not listed)."""
     monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 40)
     source = write(tmp_path, text, "messy.csv")
-    column_wise = importing.readings.clean_chunk
+    plain_wise, column_wise = importing.readings.plain_chunk, importing.readings.clean_chunk
+    never = lambda *args, **kwargs: None  # noqa: E731
     outcomes = []
-    for name, clean_chunk in (("columns", column_wise), ("rows", lambda *args, **kwargs: None)):
-        calls: list[bool] = []
+    for name, plain_chunk, clean_chunk in (
+        ("plain", plain_wise, column_wise),
+        ("columns", never, column_wise),
+        ("rows", never, never),
+    ):
+        calls: list[str] = []
 
-        def spy(*args, _inner=clean_chunk, _calls=calls, **kwargs):
+        def spy_plain(*args, _inner=plain_chunk, _calls=calls, **kwargs):
             result = _inner(*args, **kwargs)
-            _calls.append(result is not None)
+            if result is not None:
+                _calls.append("plain")
             return result
 
-        monkeypatch.setattr(importing.readings, "clean_chunk", spy)
+        def spy_clean(*args, _inner=clean_chunk, _calls=calls, **kwargs):
+            result = _inner(*args, **kwargs)
+            _calls.append("rows" if result is None else "columns")
+            return result
+
+        monkeypatch.setattr(importing.readings, "plain_chunk", spy_plain)
+        monkeypatch.setattr(importing.readings, "clean_chunk", spy_clean)
         conn = storage.connect(tmp_path / f"{name}.db")
         storage.migrate(conn)
         importing.import_consumers(conn, DATA / "consumers.csv")
@@ -1077,6 +1092,7 @@ def _import_both_ways(tmp_path: Path, text: str, monkeypatch, **options) -> list
                 rejects.read_bytes() if rejects.exists() else None,
                 readings(conn),
                 [tuple(row) for row in conn.execute("SELECT * FROM daily ORDER BY 1, 2")],
+                [tuple(row) for row in conn.execute("SELECT * FROM meter_events ORDER BY 1, 2, 3")],
                 calls,
             )
         )
@@ -1087,10 +1103,15 @@ def _import_both_ways(tmp_path: Path, text: str, monkeypatch, **options) -> list
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("skip_invalid", [True, False])
 def test_clean_chunks_and_the_row_path_give_the_same_import(conn, tmp_path, monkeypatch, seed, skip_invalid):
-    columns, rows = _import_both_ways(tmp_path, _messy_readings(seed), monkeypatch, skip_invalid=skip_invalid)
-    assert columns[:-1] == rows[:-1]  # report, first errors, rejects file, readings, daily roll-ups
-    assert True in columns[-1] and False in columns[-1]  # both paths ran on this file
-    assert not any(rows[-1])
+    plain, columns, rows = _import_both_ways(
+        tmp_path, _messy_readings(seed), monkeypatch, skip_invalid=skip_invalid
+    )
+    assert plain[:-1] == columns[:-1] == rows[:-1]  # report, errors, rejects file, readings, roll-ups
+    assert {"columns", "rows"} <= set(
+        plain[-1]
+    )  # both csv-module paths ran (most 40-row chunks hold a problem)
+    assert "columns" in columns[-1] and "rows" in columns[-1] and "plain" not in columns[-1]
+    assert set(rows[-1]) == {"rows"}
     assert columns[3] > 10  # bad rows were found
     assert columns[5] is skip_invalid
     rejects = columns[7].decode("utf-8")
@@ -1107,9 +1128,9 @@ def test_a_clean_file_takes_the_column_path_with_its_exact_values(conn, tmp_path
         for day in range(1, 4)
         for hour in range(24)
     )
-    columns, rows = _import_both_ways(tmp_path, text, monkeypatch)
-    assert columns[:-1] == rows[:-1]
-    assert all(columns[-1]) and len(columns[-1]) == 4  # 144 rows in chunks of 40, all column-wise
+    plain, columns, rows = _import_both_ways(tmp_path, text, monkeypatch)
+    assert plain[:-1] == columns[:-1] == rows[:-1]
+    assert plain[-1] == ["columns"] * 4  # 144 rows in chunks of 40 with quotes: the csv module's, column-wise
     assert columns[8][:2] == [
         ("101234567", "2026-10-01T01:30:00Z", 9.0, 1.0),  # stored before, outside the file
         ("101234567", "2026-10-31T19:00:00Z", 0.0, None),  # 00:30 IST, blank balance
@@ -1145,28 +1166,32 @@ def test_a_csv_error_after_clean_chunks_names_its_line(master, tmp_path, monkeyp
 
 @pytest.mark.parametrize("distinct_kwh", [True, False], ids=["kwh-float-path", "kwh-cache-path"])
 @pytest.mark.parametrize(
-    ("field", "value", "reported", "column_wise"),
+    ("field", "value", "reported", "path"),
     [
-        ("consumer_id", "999", True, False),
-        ("consumer_id", " 101234567 ", False, True),  # the same consumer, spaced: fine
-        ("timestamp", "2026-02-30 10:00", True, False),
-        ("timestamp", "2027-06-01 10:00", True, False),
-        ("timestamp", "2026-11-01 00:30", True, False),  # the first row's time again: a duplicate
-        ("timestamp", "2026-11-01 00:45", False, False),  # earlier but new: fine, found row by row
-        ("kwh", "x", True, False),
-        ("kwh", "-0.5", True, False),
-        ("kwh", "500", True, False),
-        ("kwh", "nan", True, False),
-        ("balance_inr", "abc", True, False),
-        ("balance_inr", "1e99", True, False),
-        ("balance_inr", "-inf", True, False),
-        ("balance_inr", "nan", True, False),
-        ("balance_inr", "", False, True),
-        ("balance_inr", '"₹1,234.50"', False, True),
+        ("consumer_id", "999", True, "rows"),
+        ("consumer_id", " 101234567 ", False, "plain"),  # the same consumer, spaced: fine
+        ("timestamp", "2026-02-30 10:00", True, "rows"),
+        ("timestamp", "2027-06-01 10:00", True, "rows"),
+        ("timestamp", "2026-11-01 00:30", True, "rows"),  # the first row's time again: a duplicate
+        ("timestamp", "2026-11-01 00:45", False, "rows"),  # earlier but new: fine, found row by row
+        ("kwh", "x", True, "rows"),
+        ("kwh", "-0.5", True, "rows"),
+        ("kwh", "500", True, "rows"),
+        ("kwh", "nan", True, "rows"),
+        ("kwh", " 0.5", False, "columns"),  # float() reads it; the Arrow path leaves it to the csv module's
+        ("kwh", "5e-1", False, "columns"),
+        ("balance_inr", "abc", True, "rows"),
+        ("balance_inr", "1e99", True, "rows"),
+        ("balance_inr", "-inf", True, "rows"),
+        ("balance_inr", "nan", True, "rows"),
+        ("balance_inr", "", False, "plain"),
+        ("balance_inr", "-0", False, "plain"),
+        ("balance_inr", "12 ", False, "columns"),
+        ("balance_inr", '"₹1,234.50"', False, "columns"),
     ],
 )
 def test_one_odd_value_in_an_otherwise_clean_file(
-    conn, tmp_path, monkeypatch, field, value, reported, column_wise, distinct_kwh
+    conn, tmp_path, monkeypatch, field, value, reported, path, distinct_kwh
 ):
     columns = ["consumer_id", "timestamp", "kwh", "balance_inr"]
     rows = []
@@ -1176,10 +1201,10 @@ def test_one_odd_value_in_an_otherwise_clean_file(
         rows.append(["101234567", ts, kwh, f"{900 - i}.5"])
     rows[60][columns.index(field)] = value
     text = "consumer_id,timestamp,kwh,balance_inr\n" + "".join(",".join(row) + "\n" for row in rows)
-    by_columns, by_rows = _import_both_ways(tmp_path, text, monkeypatch, skip_invalid=True)
-    assert by_columns[:-1] == by_rows[:-1]
-    assert by_columns[-1] == [True, column_wise, True]  # the odd chunk goes row by row, unless fine
-    assert [e.line for e in by_columns[4]] == ([62] if reported else [])
+    by_plain, by_columns, by_rows = _import_both_ways(tmp_path, text, monkeypatch, skip_invalid=True)
+    assert by_plain[:-1] == by_columns[:-1] == by_rows[:-1]
+    assert by_plain[-1] == ["plain", path, "plain"]  # the odd chunk goes row by row, unless fine
+    assert [e.line for e in by_plain[4]] == ([62] if reported else [])
 
 
 # --- issue 11 §1: real files ----------------------------------------------------------------------
@@ -1739,3 +1764,127 @@ def test_every_kwh_over_the_limit_in_a_wh_column_names_the_energy_unit(master, t
     assert not report.committed and report.rejected == 24
     text = importing.format_report(report)
     assert text.count("give --energy-unit wh (not a larger --max-kwh)") == 1
+
+
+def _varied_readings(
+    seed: int,
+    *,
+    sep: str = ",",
+    minutes: int = 30,
+    unit: float = 1.0,
+    register: bool = False,
+    start: dt.datetime = dt.datetime(2026, 10, 1),
+    bom: bool = False,
+    crlf: bool = False,
+    quotes: bool = False,
+    blanks: bool = False,
+) -> str:
+    """Readings in long clean runs (most 40-row chunks plain and good) with a few problems: the file the
+    Arrow path, the csv module's column path and the row path must all read the same. ``sep=";"`` writes
+    decimal commas; ``unit`` 1000 writes Wh; ``register`` cumulative values with glitches and a reset;
+    ``start`` near a daylight-saving change gives skipped and repeated local hours. Deterministic."""
+    rng = random.Random(seed)  # noqa: S311 - test data
+    ids = ["101234567", "101234568", "101234569"]
+    clock = dict.fromkeys(ids, start)
+    total = dict.fromkeys(ids, 4321.0)
+    end = "\r\n" if crlf else "\n"
+    lines = [("\ufeff" if bom else "") + sep.join(["consumer_id", "timestamp", "kwh", "balance_inr"]) + end]
+    written: list[tuple[str, str]] = []
+
+    def number(value: float, places: int) -> str:
+        text = f"{value:.{places}f}"
+        return text.replace(".", ",") if sep == ";" else text
+
+    for block in range(24):
+        who = ids[block % 3]
+        for _ in range(rng.randint(20, 90)):
+            clock[who] += dt.timedelta(minutes=minutes)
+            ts = clock[who].strftime("%Y-%m-%d %H:%M")
+            energy = rng.choice([0.0, 0.125, 0.25, rng.uniform(0, 1.2)])
+            if register:
+                total[who] += energy
+                value = total[who]
+                if rng.random() < 0.01:
+                    value = 0.0  # a glitch
+                elif rng.random() < 0.004:
+                    total[who] = value = 12.0  # a replaced meter
+            else:
+                value = energy
+            kwh = number(value * unit, 1 if unit != 1.0 else 3)
+            balance = number(rng.uniform(-50, 900), 2)
+            problem = rng.random()
+            who_written = "999" if problem < 0.004 else who
+            if 0.004 <= problem < 0.008:
+                kwh = "x"
+            elif 0.008 <= problem < 0.012 and written:
+                who_written, ts = rng.choice(written)  # a duplicate
+            elif 0.012 <= problem < 0.014:
+                ts = "2027-06-01 10:00"
+            if quotes and rng.random() < 0.01:
+                kwh = f'"{kwh}"'
+            lines.append(sep.join([who_written, ts, kwh, balance]) + end)
+            written.append((who_written, ts))
+            if blanks and rng.random() < 0.005:
+                lines.append(end)
+    return "".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("variant", "options"),
+    [
+        ({}, {}),
+        ({"sep": ";"}, {}),  # semicolons and decimal commas
+        ({"unit": 1000.0}, {"energy_unit": "wh"}),
+        ({"minutes": 15, "crlf": True, "bom": True}, {}),
+        ({"minutes": 60, "quotes": True, "blanks": True}, {}),
+        ({}, {"stamp": "end"}),
+        ({"register": True}, {"kwh_kind": "register"}),
+        ({"start": dt.datetime(2026, 3, 28, 22), "minutes": 15}, {"tz": "Europe/London"}),  # spring gap
+        ({"start": dt.datetime(2026, 10, 24, 22), "minutes": 15}, {"tz": "Europe/London"}),  # autumn repeat
+    ],
+    ids=["plain", "semicolon-comma", "wh", "15min-crlf-bom", "60min-quotes-blanks", "end-stamps", "register",
+         "dst-spring", "dst-autumn"],
+)  # fmt: skip
+@pytest.mark.parametrize("skip_invalid", [True, False])
+def test_every_path_reads_varied_files_alike(conn, tmp_path, monkeypatch, variant, options, skip_invalid):
+    text = _varied_readings(7, **variant)
+    plain, columns, rows = _import_both_ways(
+        tmp_path, text, monkeypatch, skip_invalid=skip_invalid, **options
+    )
+    assert plain[:-1] == columns[:-1] == rows[:-1]  # report, errors, rejects, readings, roll-ups, events
+    assert set(rows[-1]) <= {"rows"}
+    if not variant.get("register") and "stamp" not in options and variant.get("sep") != ";":
+        assert "plain" in plain[-1]  # the Arrow path took clean chunks of this file
+    if skip_invalid:
+        assert plain[0] > 1000 and plain[3] > 0  # rows read, some of them bad
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_arrow_reads_plain_decimals_as_float_does(seed):
+    """Arrow's text -> float64 (the plain path) against Python's float() on random plain decimals,
+    including long ones and values between two doubles."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rng = random.Random(seed)  # noqa: S311 - test data
+    texts = [
+        f"{rng.randrange(10 ** rng.randint(1, 18))}"
+        + (f".{rng.randrange(10 ** rng.randint(1, 18)):0{rng.randint(1, 18)}d}" if rng.random() < 0.9 else "")
+        for _ in range(20_000)
+    ]
+    texts = [t for t in texts if re.fullmatch(importing.readings._PLAIN_DECIMAL[1:-1], t)]
+    assert len(texts) > 15_000
+    converted = pc.cast(pa.array(texts), pa.float64()).to_numpy().tolist()
+    assert converted == [float(t) for t in texts]
+    assert all(pc.match_substring_regex(pa.array(texts), importing.readings._PLAIN_DECIMAL).to_pylist())
+
+
+def test_plain_lines_split_as_the_csv_module_reads_them():
+    rng = random.Random(11)  # noqa: S311 - test data
+    alphabet = "ab1.,;\t |₹ '\\-"
+    for sep in (",", ";", "\t", "|"):
+        lines = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))) for _ in range(500)]
+        raw = [line + rng.choice(["\n", "\r\n", "\r"]) for line in lines if line.strip()]
+        block = importing.sources.plain_block(0, raw)
+        assert block is not None
+        assert block.split(sep) == list(csv.reader(raw, delimiter=sep))

@@ -66,9 +66,18 @@ from lib.importing.rules import (
     zone_for,
 )
 from lib.importing.sources import CsvSource, GreenButtonSource, Progress, column_index, row_lines
-from lib.importing.write import ReadingWriter, all_or_nothing, day_grids, epoch_seconds, ist_day
+from lib.importing.write import (
+    ReadingWriter,
+    SplitRows,
+    all_or_nothing,
+    day_grids,
+    epoch_seconds,
+    ist_day,
+)
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from lib.storage import Database
 
 _TIME_CACHE_MAX = 100_000
@@ -289,13 +298,13 @@ def _read_readings(
         tuple[str, str, float, float | None] | tuple[str, str, float, float | None, float | None]
     ] = []
     pending_lines = array("q")
-    pending_rows: list[list[str]] = []
+    pending_rows: list[list[str] | str] = []  # rows as read; a plain line's text stands for its row
     add_pending, add_line, add_row = pending.append, pending_lines.append, pending_rows.append
     width = max(i for i in (id_at, ts_at, kwh_at, balance_at, date_at, export_at) if i is not None) + 1
     parse = parse or _stamp_parser(zone, time_format, now)
     exporting = net or export_at is not None  # readings carry export_kwh (5-tuples)
-    reader = source.reader
     chunk = sources.CHUNK_ROWS
+    delimiter = source.delimiter or ","
     rows_read = 0
     good_times: dict[str, str] = {}  # CSV text -> stored ts (cached: many meters share one time grid)
     bad_times: dict[str, RowProblem] = {}  # CSV text -> why not
@@ -344,14 +353,16 @@ def _read_readings(
         top = pending[int(energies.argmax())]
         if top[2] > tops.get(top[0], (-1.0, ""))[0]:
             tops[top[0]] = (top[2], top[1])
-        writer.write(pending, pending_lines, pending_rows)
+        writer.write(pending, pending_lines, SplitRows(pending_rows, delimiter))
         pending.clear()
         del pending_lines[:]
         pending_rows.clear()
         source.tick()
 
     def add_clean(
-        good: list[tuple[str, str, float, float | None]], lines: Sequence[int], rows: list[list[str]]
+        good: list[tuple[str, str, float, float | None]],
+        lines: Sequence[int],
+        rows: Sequence[list[str]] | Sequence[str],
     ) -> None:
         """Queue a clean chunk, flushing at the same rows as the row-by-row path would."""
         done, total = 0, len(good)
@@ -364,19 +375,49 @@ def _read_readings(
             if len(pending) >= chunk:
                 flush()
 
+    # plain blocks (no quote, blank line, ...) of a file of interval readings are read by Arrow's C tokenizer
+    # and checked column-wise (``plain_chunk``); the others, and any plain block with a row to explain, as below
+    plain_ok = starts is None and not register and not exporting and width >= 2
+    plain_ok = plain_ok and not decimal_comma and date_at is None
+    wanted = sorted({i for i in (id_at, ts_at, kwh_at, balance_at) if i is not None})
     with source.errors_translated(), _cyclic_gc_paused():
-        while True:
-            start = reader.line_num
-            block = list(islice(reader, chunk))
-            if not block:
-                break
+        for piece in source.blocks(chunk):
+            start = piece.start
+            if plain_ok and piece.text is not None:
+                texts = sources.plain_columns(piece, delimiter, wanted)
+                good = None
+                if texts is not None:
+                    good = plain_chunk(
+                        conn,
+                        texts,
+                        range(start + 1, piece.end + 1),
+                        consumers,
+                        mine if fixed_consumer is not None else None,
+                        good_times,
+                        bad_times,
+                        epochs,
+                        written,
+                        id_at=id_at,
+                        ts_at=ts_at,
+                        kwh_at=kwh_at,
+                        balance_at=balance_at,
+                        max_kwh=max_kwh,
+                        scale=scale,
+                        id_kind=id_kind,
+                        parse=parse,
+                    )
+                if good is not None:
+                    rows_read += len(good)
+                    add_clean(good, range(start + 1, piece.end + 1), piece.lines())
+                    continue
+            block = piece.split(delimiter)
             if decimal_comma:
                 _decimal_comma(block, kwh_at, balance_at)
                 if export_at is not None:
                     _decimal_comma(block, export_at, None)
             if date_at is not None:  # date and time of day in separate columns
                 _join_date(block, date_at, ts_at)
-            if reader.line_num - start == len(block):
+            if piece.end - start == len(block):
                 block_lines: Sequence[int] = range(start + 1, start + 1 + len(block))
             else:  # a quoted value spans lines
                 block_lines = row_lines(block, start)
@@ -1005,23 +1046,45 @@ def clean_chunk(
         money = np.array(balances, dtype=np.float64)  # None -> NaN, which fails the test: look closer
         if not balance_in_range(money).all() and not all(b is None or balance_in_range(b) for b in balances):
             return None
-    # order: within each run of one consumer ID the timestamps rise, and each run starts after the
-    # consumer's latest timestamp so far (else the row path looks for duplicates)
     if id_at is None:
         runs: list[tuple[int, int, Seen]] = [(0, count, fixed)]  # type: ignore[list-item]
     else:
         starts = list(compress(range(1, count), map(ne, keys, islice(keys, 1, None))))
         bounds = [0, *starts, count]
         runs = [(a, b, consumers[keys[a]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]  # type: ignore[misc]
+    if not _in_time_order(runs, stamps, seconds):
+        return None
+    return _take_runs(runs, stamps, seconds, energies, balances, lines, written)
+
+
+def _in_time_order(runs: list[tuple[int, int, Seen]], stamps: list[str], seconds: np.ndarray) -> bool:
+    """The order rule of a chunk checked column-wise: within each run ``[a, b)`` of one consumer's rows the
+    timestamps rise (``seconds``, Unix s), and each run starts after that consumer's latest timestamp so far
+    (``stamps``, stored text; else the row path looks for duplicates: a repeat is a bad row, an earlier
+    new time is fine)."""
     latest: dict[int, str] = {}
     rising = np.diff(seconds) > 0
     for a, b, state in runs:
         if b - a > 1 and not rising[a : b - 1].all():
-            return None
+            return False
         before = latest.get(id(state)) or (state.times[-1] if state.times else None)
         if before is not None and stamps[a] <= before:
-            return None
+            return False
         latest[id(state)] = stamps[b - 1]
+    return True
+
+
+def _take_runs(
+    runs: list[tuple[int, int, Seen]],
+    stamps: list[str],
+    seconds: np.ndarray,
+    energies: list[float],
+    balances: list[float | None],
+    lines: Sequence[int],
+    written: dict[str, list[np.ndarray]] | None,
+) -> list[tuple[str, str, float, float | None]]:
+    """A good chunk's readings ``(consumer_id, ts, kwh, balance_inr)``, its timestamps and lines recorded
+    in each consumer's state as the row path records them (``Seen``), its Unix seconds in ``written``."""
     readings: list[tuple[str, str, float, float | None]] = []
     for a, b, state in runs:
         state.times.extend(stamps[a:b])
@@ -1032,6 +1095,118 @@ def clean_chunk(
             zip([state.consumer_id] * (b - a), stamps[a:b], energies[a:b], balances[a:b], strict=True)
         )
     return readings
+
+
+# The numbers the Arrow path converts itself: plain decimals, for which Arrow's text -> float64 (fast_float,
+# correctly rounded) gives what Python's float() gives; any other text (spaces, exponents, ₹, "nan")
+# sends its chunk the csv module's way, where float() and the money rules read it
+_PLAIN_DECIMAL = r"^[0-9]{1,18}(\.[0-9]{1,18})?$"
+_PLAIN_SIGNED_DECIMAL = r"^-?[0-9]{1,18}(\.[0-9]{1,18})?$"
+
+
+def plain_chunk(
+    conn: Database,
+    texts: dict[int, pa.Array],
+    lines: range,
+    consumers: dict[str, Seen | None],
+    fixed: Seen | None,
+    good_times: dict[str, str],
+    bad_times: dict[str, RowProblem],
+    epochs: dict[str, int],
+    written: dict[str, list[np.ndarray]] | None = None,
+    *,
+    id_at: int | None,
+    ts_at: int,
+    kwh_at: int,
+    balance_at: int | None,
+    max_kwh: float,
+    scale: float = 1.0,
+    id_kind: str = "consumer",
+    parse: _Parse,
+) -> list[tuple[str, str, float, float | None]] | None:
+    """``clean_chunk`` for a plain block read by Arrow (``sources.plain_columns``: column index -> string
+    array, one value per line of ``lines``): the chunk's readings ``(consumer_id, ts, kwh, balance_inr)``
+    when every row is good and written in the forms this path reads, else None (the caller then splits
+    the block into rows for ``clean_chunk`` and the row path, which give the same readings or explain the
+    bad rows). The same rules: consumer IDs and timestamps per distinct text (Arrow's dictionary encoding;
+    the caches ``consumers``, ``good_times``, ``bad_times``, ``epochs`` shared with the other paths), kWh
+    ``float(text) * scale`` within ``kwh_in_range``, balances blank (None) or within ``balance_in_range``,
+    time order by ``_in_time_order``; kWh and balance texts must be plain decimals (``_PLAIN_DECIMAL``,
+    a balance may carry a minus) and are converted by Arrow (the same float as ``float()``).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    count = len(lines)
+    # consumers: every distinct ID known
+    keys: list[str] = []
+    key_at = np.zeros(count, dtype=np.int64)
+    if id_at is not None:
+        coded = texts[id_at].dictionary_encode()
+        keys = coded.dictionary.to_pylist()
+        key_at = coded.indices.to_numpy(zero_copy_only=False)
+        for key in keys:
+            state = consumers.get(key, _UNSEEN)
+            if state is _UNSEEN:
+                state = consumers[key] = _consumer_state(conn, consumers, key, id_kind)
+            if state is None:
+                return None
+    # timestamps: every distinct text parses (the caches of the other paths)
+    coded = texts[ts_at].dictionary_encode()
+    distinct: list[str] = coded.dictionary.to_pylist()
+    time_at = coded.indices.to_numpy(zero_copy_only=False)
+    if len(good_times) + len(distinct) > _TIME_CACHE_MAX:
+        good_times.clear()
+    if len(epochs) + len(distinct) > _TIME_CACHE_MAX:
+        epochs.clear()
+    for text in distinct:
+        if text not in good_times:
+            if text in bad_times:
+                return None
+            try:
+                good_times[text] = parse(text)
+            except RowProblem as problem:
+                bad_times[text] = problem
+                return None
+        if text not in epochs:
+            epochs[text] = epoch_seconds(good_times[text])
+    stamps: list[str] = np.array([good_times[t] for t in distinct], dtype=object)[time_at].tolist()
+    seconds = np.array([epochs[t] for t in distinct], dtype=np.int64)[time_at]
+    # kWh: plain decimals, float(text) * scale within 0..max_kwh
+    raw = texts[kwh_at]
+    if not pc.all(pc.match_substring_regex(raw, _PLAIN_DECIMAL)).as_py():
+        return None
+    kwh = pc.cast(raw, pa.float64()).to_numpy(zero_copy_only=False)
+    if scale != 1.0:
+        kwh = kwh * scale
+    if not kwh_in_range(kwh, max_kwh).all():
+        return None
+    energies: list[float] = kwh.tolist()
+    # balance: blank (none) or a plain decimal within ±MAX_BALANCE_INR
+    balances: list[float | None]
+    if balance_at is None:
+        balances = [None] * count
+    else:
+        raw = texts[balance_at]
+        blank = pc.equal(raw, "")
+        if not pc.all(pc.or_(blank, pc.match_substring_regex(raw, _PLAIN_SIGNED_DECIMAL))).as_py():
+            return None
+        money = pc.cast(pc.if_else(blank, "0", raw), pa.float64()).to_numpy(zero_copy_only=False)
+        if not balance_in_range(money).all():
+            return None
+        balances = money.tolist()
+        if pc.any(blank).as_py():
+            for i in np.flatnonzero(blank.to_numpy(zero_copy_only=False)).tolist():
+                balances[i] = None
+    # order, then the readings (as clean_chunk)
+    if id_at is None:
+        runs: list[tuple[int, int, Seen]] = [(0, count, fixed)]  # type: ignore[list-item]
+    else:
+        bounds = [0, *(np.flatnonzero(key_at[1:] != key_at[:-1]) + 1).tolist(), count]
+        runs = [(a, b, consumers[keys[key_at[a]]]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]  # type: ignore[misc]
+    if not _in_time_order(runs, stamps, seconds):
+        return None
+    return _take_runs(runs, stamps, seconds, energies, balances, lines, written)
 
 
 def _line_numbers(lines: Sequence[int]) -> bytes:

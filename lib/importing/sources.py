@@ -23,10 +23,15 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from lib.importing.report import ImportFailed
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 CHUNK_ROWS = 20_000
 # Abuse (issue 13 item 9): no input line may hold more than this, no header more columns, so one 50 MB
@@ -135,6 +140,102 @@ def sniff_decimal(lines: Sequence[str], delimiter: str) -> str:
     return "," if comma > point else "."
 
 
+@dataclass
+class Block:
+    """About ``CHUNK_ROWS`` lines of a file, read by :meth:`CsvSource.blocks`: the lines after line ``start``
+    up to line ``end`` (more than asked when a quoted value runs on past them).
+
+    Either ``rows`` as the csv module reads them (blank lines as ``[]``), or, for *plain* text, ``text``:
+    the block's lines without their line ends, joined by ``"\\n"``, holding no quote, NUL, blank line,
+    ``\\x1e``/``\\x1f`` and no line longer than ``csv.field_size_limit()``. A plain line's row is
+    ``line.split(delimiter)``, exactly what the csv module reads from it (nothing in it is special to the
+    csv module); :meth:`split` gives them, :func:`plain_columns` reads its columns with Arrow's C tokenizer.
+    """
+
+    start: int
+    end: int
+    rows: list[list[str]] | None = None
+    text: str | None = None
+
+    def lines(self) -> list[str]:
+        """A plain block's lines (no line ends)."""
+        assert self.text is not None  # noqa: S101 - plain blocks only
+        return self.text.split("\n")
+
+    def split(self, delimiter: str) -> list[list[str]]:
+        """The rows of the block, as the csv module reads them.
+
+        >>> Block(0, 2, text="a,b\\n,c").split(",")
+        [['a', 'b'], ['', 'c']]
+        """
+        if self.rows is not None:
+            return self.rows
+        return [line.split(delimiter) for line in self.lines()]
+
+
+def plain_block(start: int, raw: list[str]) -> Block | None:
+    """A :class:`Block` with ``text`` for the lines ``raw`` (as read, line ends kept) when they are plain
+    (see :class:`Block`), else None.
+
+    >>> plain_block(1, ["a,b\\r\\n", "c,d\\n"]).text
+    'a,b\\nc,d'
+    >>> plain_block(1, ['a,"b"\\n']) is None, plain_block(1, ["a\\n", "\\n", "b\\n"]) is None
+    (True, True)
+    """
+    body = "".join(raw)
+    if '"' in body or "\x00" in body or "\x1e" in body or "\x1f" in body:
+        return None
+    if "\r" in body:  # CRLF or CR line ends (with newline="" each line keeps its one line end)
+        body = body.replace("\r\n", "\n").replace("\r", "\n")
+    if body.endswith("\n"):
+        body = body[:-1]
+    blank = not body or body.startswith("\n") or body.endswith("\n") or "\n\n" in body
+    if blank or body.count("\n") != len(raw) - 1:
+        return None  # a blank line: the csv module's [] row, the row path's to skip
+    if len(body) > csv.field_size_limit() and max(map(len, body.split("\n"))) > csv.field_size_limit():
+        return None  # the csv module refuses a field that long: let it say so
+    return Block(start, start + len(raw), text=body)
+
+
+_PLAIN_OPTIONS: dict[str, Any] = {}
+
+
+def plain_columns(block: Block, delimiter: str, wanted: Sequence[int]) -> dict[int, pa.Array] | None:
+    """Columns ``wanted`` (0-based) of a plain block as Arrow string arrays, one value per line, read by
+    Arrow's C tokenizer (``pyarrow.csv``, single-threaded): the same texts as ``block.split(delimiter)``
+    gives, without a Python string per value. None when the lines do not all have the same number of fields
+    or fewer than a wanted column (the csv module's rows then go on as usual).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    assert block.text is not None  # noqa: S101 - plain blocks only
+    data = block.text.encode("utf-8")
+    names = [f"f{i}" for i in wanted]
+    try:
+        table = pa_csv.read_csv(
+            pa.py_buffer(data),
+            read_options=pa_csv.ReadOptions(
+                autogenerate_column_names=True, use_threads=False, block_size=len(data) + 1
+            ),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, quote_char=False, double_quote=False, ignore_empty_lines=False
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                include_columns=names,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                null_values=[],
+            ),
+        )
+    except (pa.ArrowInvalid, KeyError):
+        return None
+    if table.num_rows != block.end - block.start:
+        return None
+    return {i: table.column(name).combine_chunks() for i, name in zip(wanted, names, strict=True)}
+
+
 class CsvSource:
     """A CSV file read row by row: BOM and CRLF tolerant, UTF-8 checked, byte progress reported."""
 
@@ -160,6 +261,7 @@ class CsvSource:
         )
         self.reader: _csv.Reader = csv.reader(self._text)
         self.header: list[str] = []
+        self._line: int | None = None  # lines read, once :meth:`blocks` reads them (else the reader's count)
 
     def read_header(
         self,
@@ -224,6 +326,43 @@ class CsvSource:
                     continue
                 yield row
 
+    def blocks(self, size: int) -> Iterator[Block]:
+        """The rows after the header, ``size`` lines at a time, each block plain text when it is (the usual
+        case: see :class:`Block`) or rows read by the csv module, which goes on reading past the block's
+        last line when a quoted value there spans lines. ``self.line``: the last line read. Line numbers
+        count as ``csv.reader.line_num`` does (a quoted value's line breaks included). Call inside
+        :meth:`errors_translated`."""
+        self._line = self.reader.line_num
+        while True:
+            start = self._line
+            raw = list(islice(self._text, size))
+            if not raw:
+                return
+            block = plain_block(start, raw)
+            if block is not None:
+                self._line = block.end
+                yield block
+                continue
+            used = 0
+
+            def feed(raw: list[str] = raw) -> Iterator[str]:
+                nonlocal used
+                for line in raw:
+                    used += 1
+                    yield line
+                for line in self._text:  # a quoted value still open at the block's end
+                    used += 1
+                    yield line
+
+            reader = csv.reader(feed(), delimiter=self.delimiter or ",")
+            rows: list[list[str]] = []
+            try:
+                while used < len(raw):
+                    rows.append(next(reader))
+            finally:
+                self._line = start + reader.line_num
+            yield Block(start, self._line, rows=rows)
+
     @contextlib.contextmanager
     def errors_translated(self) -> Iterator[None]:
         """Turn decoding and CSV syntax errors met while reading into ``ImportFailed`` with a line."""
@@ -252,7 +391,7 @@ class CsvSource:
 
     @property
     def line(self) -> int:
-        return self.reader.line_num
+        return self.reader.line_num if self._line is None else self._line
 
     def close(self) -> None:
         if self.progress is not None:
@@ -418,6 +557,15 @@ class GreenButtonSource:
 
     def rows(self) -> Iterator[list[str]]:
         return iter(self.reader)
+
+    def blocks(self, size: int) -> Iterator[Block]:
+        """The rows, ``size`` at a time (never plain text: they are made from XML)."""
+        while True:
+            start = self.reader.line_num
+            rows = list(islice(self.reader, size))
+            if not rows:
+                return
+            yield Block(start, self.reader.line_num, rows=rows)
 
     @contextlib.contextmanager
     def errors_translated(self) -> Iterator[None]:

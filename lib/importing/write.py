@@ -17,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from itertools import repeat
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import numpy as np
 
@@ -122,6 +123,47 @@ def all_or_nothing(
 Conflicting = Callable[[int, list[str], tuple[float, float | None, float | None]], None]
 
 
+class SplitRows(Sequence[list[str]]):
+    """A chunk's rows as read, where a plain line (``sources.Block``) is kept as its text: its row is
+    ``line.split(delimiter)``, made only when asked for (a conflict's report, the rejects file).
+
+    ``split_text``: when every row is such a line, ``(the lines joined by "\\n", delimiter)``, which
+    ``storage.staging.stage_readings`` stores as it is instead of encoding each row (else None).
+
+    >>> rows = SplitRows([["101", "x,y"], "102;0.5"], ";")
+    >>> rows[1], len(rows), rows.split_text
+    (['102', '0.5'], 2, None)
+    >>> SplitRows(["101;0.5", "102;0.25"], ";").split_text
+    ('101;0.5\\n102;0.25', ';')
+    """
+
+    def __init__(self, items: list[list[str] | str], delimiter: str) -> None:
+        self._items = items
+        self.delimiter = delimiter
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> list[str]: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[list[str]]: ...
+    def __getitem__(self, index: int | slice) -> list[str] | list[list[str]]:
+        if isinstance(index, slice):
+            return [self._row(item) for item in self._items[index]]
+        return self._row(self._items[index])
+
+    def _row(self, item: list[str] | str) -> list[str]:
+        return item.split(self.delimiter) if isinstance(item, str) else item
+
+    @property
+    def split_text(self) -> tuple[str, str] | None:
+        items = self._items
+        if not items or not all(map(isinstance, items, repeat(str))):
+            return None
+        return "\n".join(items), self.delimiter  # type: ignore[arg-type]  # every item is a str
+
+
 class ReadingWriter:
     """Where an import's readings go, chunk by chunk, and how they reach ``readings``.
 
@@ -145,7 +187,7 @@ class ReadingWriter:
         self.conflict = conflict
         self.staged = bool(conn.staging.needed())
 
-    def write(self, readings: list[Reading], lines: Sequence[int], rows: list[list[str]]) -> None:
+    def write(self, readings: list[Reading], lines: Sequence[int], rows: Sequence[list[str]]) -> None:
         if self.staged:
             self.conn.staging.stage_readings(readings, lines, rows)
             return

@@ -114,8 +114,10 @@ def stage_readings(
     """Stage one chunk of an import: ``readings`` as :func:`lib.storage.readings.insert_readings` takes them
     (4-tuples, or 5-tuples with ``export_kwh``; every chunk of an import the same width), with each one's
     file line and its row as read (``lines[i]``, ``rows[i]``, for the report of a conflict found when the
-    rows are moved). In a transaction of the staging database alone: the main database is not locked.
-    Inside :func:`area`."""
+    rows are moved). ``rows`` may offer ``split_text``, ``(text, delimiter)`` or None: then its rows are
+    ``[line.split(delimiter) for line in text.split("\\n")]`` (the importer's plain lines), stored as that
+    text instead of encoding each row. In a transaction of the staging database alone: the main database is
+    not locked. Inside :func:`area`."""
     if not readings:
         return
     raw = conn.raw
@@ -130,7 +132,7 @@ def stage_readings(
         numbers = lines if isinstance(lines, array) and lines.typecode == "q" else array("q", lines)
         raw.execute(
             f"INSERT INTO {SCHEMA}.chunks (first_rowid, width, lines, rows) VALUES (?, ?, ?, ?)",
-            (first, width, numbers.tobytes(), encode_rows(rows)),
+            (first, width, numbers.tobytes(), _encoded(rows)),
         )
         raw.execute("COMMIT")
     except BaseException:
@@ -236,6 +238,17 @@ def _conflicts(raw: sqlite3.Connection, width: int, *, export_only: bool) -> lis
     return conflicts
 
 
+def _encoded(rows: Sequence[Sequence[str]]) -> str:
+    """``rows`` for ``chunks.rows``: their ``split_text`` when they offer one that holds them, else
+    :func:`encode_rows`."""
+    split: tuple[str, str] | None = getattr(rows, "split_text", None)
+    if split is not None:
+        text, delimiter = split
+        if len(delimiter) == 1 and delimiter != "\n" and text.count("\n") == len(rows) - 1:
+            return "d" + delimiter + text
+    return encode_rows(rows)
+
+
 def encode_rows(rows: Sequence[Sequence[str]]) -> str:
     r"""A chunk's rows as one text that :func:`decode_rows` gives back exactly.
 
@@ -263,4 +276,6 @@ def decode_rows(text: str) -> list[list[str]]:
     """
     if text.startswith("j"):
         return [list(row) for row in json.loads(text[1:])]
+    if text.startswith("d"):  # plain lines and their delimiter (``split_text``)
+        return [line.split(text[1]) for line in text[2:].split("\n")]
     return [row.split(_FIELD) for row in text[1:].split(_ROW)]
