@@ -380,10 +380,11 @@ def _read_readings(
     plain_ok = starts is None and not register and not exporting and width >= 2
     plain_ok = plain_ok and not decimal_comma and date_at is None
     wanted = sorted({i for i in (id_at, ts_at, kwh_at, balance_at) if i is not None})
+    arrow_times = ArrowTimes() if plain_ok else None
     with source.errors_translated(), _cyclic_gc_paused():
         for piece in source.blocks(chunk):
             start = piece.start
-            if plain_ok and piece.text is not None:
+            if arrow_times is not None and piece.text is not None:
                 texts = sources.plain_columns(piece, delimiter, wanted)
                 good = None
                 if texts is not None:
@@ -395,7 +396,7 @@ def _read_readings(
                         mine if fixed_consumer is not None else None,
                         good_times,
                         bad_times,
-                        epochs,
+                        arrow_times,
                         written,
                         id_at=id_at,
                         ts_at=ts_at,
@@ -1097,6 +1098,56 @@ def _take_runs(
     return readings
 
 
+class ArrowTimes:
+    """The CSV time texts the Arrow path has met, with their stored ts and Unix seconds, looked up per row
+    in C (``pyarrow.compute.index_in``) instead of a dict lookup per row: meters share one time grid, so
+    after the first chunks every text is known. At most ``_TIME_CACHE_MAX`` texts (then it starts again).
+    """
+
+    def __init__(self) -> None:
+        import pyarrow as pa
+
+        self.texts = pa.array([], pa.string())
+        self.stamps = np.empty(0, dtype=object)
+        self.seconds = np.empty(0, dtype=np.int64)
+
+    def look_up(
+        self, column: pa.Array, good_times: dict[str, str], bad_times: dict[str, RowProblem], parse: _Parse
+    ) -> tuple[list[str], np.ndarray] | None:
+        """Each row's stored ts and its Unix seconds, or None when a text does not parse (``parse``, the
+        row path's rule and caches: ``bad_times`` keeps its problem, ``good_times`` the good ones)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        at = pc.index_in(column, value_set=self.texts)
+        if at.null_count:
+            new = pc.unique(column.filter(at.is_null())).to_pylist()
+            if len(self.texts) + len(new) > _TIME_CACHE_MAX:
+                self.__init__()  # type: ignore[misc]  # start again with this chunk's texts
+                new = pc.unique(column).to_pylist()
+            stamps = []
+            for text in new:
+                ts = good_times.get(text)
+                if ts is None:
+                    if text in bad_times:
+                        return None
+                    try:
+                        ts = parse(text)
+                    except RowProblem as problem:
+                        bad_times[text] = problem
+                        return None
+                    if len(good_times) >= _TIME_CACHE_MAX:
+                        good_times.clear()
+                    good_times[text] = ts
+                stamps.append(ts)
+            self.texts = pa.concat_arrays([self.texts, pa.array(new, pa.string())])
+            self.stamps = np.concatenate([self.stamps, np.array(stamps, dtype=object)])
+            self.seconds = np.concatenate([self.seconds, np.fromiter(map(epoch_seconds, stamps), np.int64)])
+            at = pc.index_in(column, value_set=self.texts)
+        rows = at.to_numpy(zero_copy_only=False)
+        return self.stamps[rows].tolist(), self.seconds[rows]
+
+
 # The numbers the Arrow path converts itself: plain decimals, for which Arrow's text -> float64 (fast_float,
 # correctly rounded) gives what Python's float() gives; any other text (spaces, exponents, ₹, "nan")
 # sends its chunk the csv module's way, where float() and the money rules read it
@@ -1112,7 +1163,7 @@ def plain_chunk(
     fixed: Seen | None,
     good_times: dict[str, str],
     bad_times: dict[str, RowProblem],
-    epochs: dict[str, int],
+    times: ArrowTimes,
     written: dict[str, list[np.ndarray]] | None = None,
     *,
     id_at: int | None,
@@ -1128,8 +1179,8 @@ def plain_chunk(
     array, one value per line of ``lines``): the chunk's readings ``(consumer_id, ts, kwh, balance_inr)``
     when every row is good and written in the forms this path reads, else None (the caller then splits
     the block into rows for ``clean_chunk`` and the row path, which give the same readings or explain the
-    bad rows). The same rules: consumer IDs and timestamps per distinct text (Arrow's dictionary encoding;
-    the caches ``consumers``, ``good_times``, ``bad_times``, ``epochs`` shared with the other paths), kWh
+    bad rows). The same rules: consumer IDs and timestamps per distinct text (Arrow's dictionary encoding
+    and ``times``; the caches ``consumers``, ``good_times``, ``bad_times`` shared with the other paths), kWh
     ``float(text) * scale`` within ``kwh_in_range``, balances blank (None) or within ``balance_in_range``,
     time order by ``_in_time_order``; kWh and balance texts must be plain decimals (``_PLAIN_DECIMAL``,
     a balance may carry a minus) and are converted by Arrow (the same float as ``float()``).
@@ -1151,27 +1202,11 @@ def plain_chunk(
                 state = consumers[key] = _consumer_state(conn, consumers, key, id_kind)
             if state is None:
                 return None
-    # timestamps: every distinct text parses (the caches of the other paths)
-    coded = texts[ts_at].dictionary_encode()
-    distinct: list[str] = coded.dictionary.to_pylist()
-    time_at = coded.indices.to_numpy(zero_copy_only=False)
-    if len(good_times) + len(distinct) > _TIME_CACHE_MAX:
-        good_times.clear()
-    if len(epochs) + len(distinct) > _TIME_CACHE_MAX:
-        epochs.clear()
-    for text in distinct:
-        if text not in good_times:
-            if text in bad_times:
-                return None
-            try:
-                good_times[text] = parse(text)
-            except RowProblem as problem:
-                bad_times[text] = problem
-                return None
-        if text not in epochs:
-            epochs[text] = epoch_seconds(good_times[text])
-    stamps: list[str] = np.array([good_times[t] for t in distinct], dtype=object)[time_at].tolist()
-    seconds = np.array([epochs[t] for t in distinct], dtype=np.int64)[time_at]
+    # timestamps: every distinct text parses (looked up per row in C; parsed once per text)
+    found = times.look_up(texts[ts_at], good_times, bad_times, parse)
+    if found is None:
+        return None
+    stamps, seconds = found
     # kWh: plain decimals, float(text) * scale within 0..max_kwh
     raw = texts[kwh_at]
     if not pc.all(pc.match_substring_regex(raw, _PLAIN_DECIMAL)).as_py():

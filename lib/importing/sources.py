@@ -156,11 +156,14 @@ class Block:
     end: int
     rows: list[list[str]] | None = None
     text: str | None = None
+    _lines: list[str] | None = None
 
     def lines(self) -> list[str]:
         """A plain block's lines (no line ends)."""
-        assert self.text is not None  # noqa: S101 - plain blocks only
-        return self.text.split("\n")
+        if self._lines is None:
+            assert self.text is not None  # noqa: S101 - plain blocks only
+            self._lines = self.text.split("\n")
+        return self._lines
 
     def split(self, delimiter: str) -> list[list[str]]:
         """The rows of the block, as the csv module reads them.
@@ -189,12 +192,15 @@ def plain_block(start: int, raw: list[str]) -> Block | None:
         body = body.replace("\r\n", "\n").replace("\r", "\n")
     if body.endswith("\n"):
         body = body[:-1]
-    blank = not body or body.startswith("\n") or body.endswith("\n") or "\n\n" in body
-    if blank or body.count("\n") != len(raw) - 1:
+    if not body or body.startswith("\n") or body.endswith("\n") or "\n\n" in body:
         return None  # a blank line: the csv module's [] row, the row path's to skip
-    if len(body) > csv.field_size_limit() and max(map(len, body.split("\n"))) > csv.field_size_limit():
+    lines = body.split("\n")
+    if len(lines) != len(raw):
+        return None
+    limit = csv.field_size_limit()
+    if len(body) > limit and max(map(len, lines)) > limit:
         return None  # the csv module refuses a field that long: let it say so
-    return Block(start, start + len(raw), text=body)
+    return Block(start, start + len(raw), text=body, _lines=lines)
 
 
 _PLAIN_OPTIONS: dict[str, Any] = {}
