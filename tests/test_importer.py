@@ -1888,3 +1888,33 @@ def test_plain_lines_split_as_the_csv_module_reads_them():
         block = importing.sources.plain_block(0, raw)
         assert block is not None
         assert block.split(sep) == list(csv.reader(raw, delimiter=sep))
+
+
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 64 * 3 + 5])
+def test_staging_keeps_every_reading_in_file_order_across_its_multi_row_inserts(conn, count):
+    """``stage_readings`` writes ``ROWS_PER_INSERT`` rows per statement and the rest one by one: the staged
+    rows are the readings given, in order (rowid order is what the move and the conflict report use)."""
+    importing.import_consumers(conn, DATA / "consumers.csv")
+    assert storage.staging.ROWS_PER_INSERT == 64
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    four = [
+        (
+            "101234567",
+            (start + dt.timedelta(minutes=30 * i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            i / 7,
+            None if i % 5 else -i / 3,
+        )
+        for i in range(count)
+    ]
+    five = [("101234568", ts, kwh, balance, i / 9) for i, (_, ts, kwh, balance) in enumerate(four)]
+    raw = conn.raw
+    with storage.staging.area(conn):
+        storage.staging.stage_readings(conn, four, range(2, count + 2), [["r"]] * count)
+        storage.staging.stage_readings(conn, five, range(2, count + 2), [["r"]] * count)
+        staged = raw.execute(
+            "SELECT consumer_id, ts, kwh, balance_inr, export_kwh FROM staging.readings ORDER BY rowid"
+        ).fetchall()
+        assert staged == [(*r, None) for r in four] + five
+        with storage.transaction(conn):
+            moved = storage.staging.move_readings(conn)
+    assert (moved.staged, moved.added, moved.conflicts) == (2 * count, 2 * count, [])

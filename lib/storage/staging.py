@@ -43,11 +43,13 @@ import sqlite3
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from lib.storage.engine import DRIVER_ERRORS, Conn, storage_error
 
 SCHEMA = "staging"  # the attached database's name on the import's connection
+ROWS_PER_INSERT = 64  # staged rows per INSERT statement (5 columns: 320 bound values, SQLite allows 32,766)
 MOVE_CACHE_KIB = (
     -65_536
 )  # the main database's page cache while an import is staged (64 MiB, SQLite's KiB form)
@@ -126,9 +128,22 @@ def stage_readings(
     raw.execute("BEGIN")  # deferred: it writes the staging database only, so it locks nothing else
     try:
         first = raw.execute(f"SELECT coalesce(max(rowid), 0) + 1 FROM {SCHEMA}.readings").fetchone()[0]
-        raw.executemany(
-            f"INSERT INTO {SCHEMA}.readings ({columns}) VALUES ({', '.join('?' * width)})", readings
-        )
+        # ROWS_PER_INSERT rows per statement (one VALUES list, in order: rowids keep the file's order),
+        # then one row per statement for the rest: SQLite runs one statement per ROWS_PER_INSERT rows
+        # instead of one per row, which halves the staging's CPU (bench/bench_import.py)
+        one = f"({', '.join('?' * width)})"
+        flat = list(chain.from_iterable(readings))
+        step = width * ROWS_PER_INSERT
+        whole = len(readings) // ROWS_PER_INSERT * step
+        if whole:
+            raw.executemany(
+                f"INSERT INTO {SCHEMA}.readings ({columns}) VALUES {', '.join([one] * ROWS_PER_INSERT)}",
+                [flat[at : at + step] for at in range(0, whole, step)],
+            )
+        if whole < len(flat):
+            raw.executemany(
+                f"INSERT INTO {SCHEMA}.readings ({columns}) VALUES {one}", readings[whole // width :]
+            )
         numbers = lines if isinstance(lines, array) and lines.typecode == "q" else array("q", lines)
         raw.execute(
             f"INSERT INTO {SCHEMA}.chunks (first_rowid, width, lines, rows) VALUES (?, ?, ?, ?)",
