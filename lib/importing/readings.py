@@ -12,9 +12,13 @@ Rules (``BENCHMARKS.md`` has the figures; each rule is in ``lib.importing.rules`
 - **Register files** (``kwh_kind="register"``) become interval energy per consumer in time order; the
   first reading is a baseline; a drop starts a new baseline (reported), never negative energy.
 
-Two paths, one set of rules: a chunk in which every row is good (the usual case) is checked and converted
-column by column (``clean_chunk``); any other chunk, and every chunk of a register file, goes row by row
-(``_read_readings``), which explains each bad row. Both accept exactly the same rows.
+Three paths, one set of rules: a *plain* block of lines (no quote, blank line or NUL: ``sources.Block``) of
+an interval file with a ``.`` decimal mark is read by Arrow's C tokenizer and, when every row is good and
+written plainly, checked and converted column by column in C and numpy (``plain_chunk``); any other chunk
+the csv module reads, and when every row is good it is checked column by column in Python (``clean_chunk``);
+a chunk with a bad row, and every chunk of a register or end-stamped file, goes row by row
+(``_read_readings``), which explains each bad row. All three accept exactly the same rows with the same
+values (``tests/test_importer.py`` imports random and messy files all three ways and compares everything).
 """
 
 from __future__ import annotations
@@ -277,10 +281,11 @@ def _read_readings(
 ) -> Callable[[], None]:
     """The hot loop: parse, validate and write readings chunk by chunk; returns the last step (``finish``).
 
-    Written for speed (``bench/bench_import.py``). The csv module reads ``CHUNK_ROWS`` rows at a
-    time; a chunk in which every row is good (the usual case) is checked and converted column by
-    column (``clean_chunk``); a chunk with any problem, and every chunk of a register file, goes
-    through the row-by-row path below, which explains each bad row. Both paths accept exactly the
+    Written for speed (``bench/bench_import.py``). The file is read ``CHUNK_ROWS`` lines at a time
+    (``source.blocks``); a plain block whose rows are all good (the usual case) is read by Arrow and
+    checked column-wise (``plain_chunk``), else split into rows as the csv module reads them and checked
+    column-wise (``clean_chunk``); a chunk with any problem, and every chunk of a register file, goes
+    through the row-by-row path below, which explains each bad row. The paths accept exactly the
     same rows, so the report and the rejects file do not depend on which one ran.
 
     Chunks go to a ``write.ReadingWriter``: on SQLite into the staging area, outside the write lock
