@@ -1846,7 +1846,7 @@ def _varied_readings(
          "dst-spring", "dst-autumn"],
 )  # fmt: skip
 @pytest.mark.parametrize("skip_invalid", [True, False])
-def test_every_path_reads_varied_files_alike(conn, tmp_path, monkeypatch, variant, options, skip_invalid):
+def test_every_path_reads_varied_files_alike(tmp_path, monkeypatch, variant, options, skip_invalid):
     text = _varied_readings(7, **variant)
     plain, columns, rows = _import_both_ways(
         tmp_path, text, monkeypatch, skip_invalid=skip_invalid, **options
@@ -1890,6 +1890,7 @@ def test_plain_lines_split_as_the_csv_module_reads_them():
         assert block.split(sep) == list(csv.reader(raw, delimiter=sep))
 
 
+@pytest.mark.sqlite_only("SQLite's staging area: rows staged outside the write lock, moved in at the end")
 @pytest.mark.parametrize("count", [1, 63, 64, 65, 64 * 3 + 5])
 def test_staging_keeps_every_reading_in_file_order_across_its_multi_row_inserts(conn, count):
     """``stage_readings`` writes ``ROWS_PER_INSERT`` rows per statement and the rest one by one: the staged
