@@ -427,9 +427,12 @@ def new_tab(browser: Any, app: App, token: str | None, target: Target | None) ->
 
 
 def _console(app: App, message: Any) -> None:
-    """A console error counts, except the bare app's missing favicon (it has none)."""
+    """A console error counts, except the bare app's missing favicon (it has none) and Streamlit's own probe
+    for its base path when a page is opened by its URL (``/compare/_stcore/host-config`` and ``…/health``
+    answer 404, then the frontend uses ``/``), which both apps get."""
     url = str((message.location or {}).get("url", ""))
-    if message.type == "error" and not (app.name == "bare" and url.endswith("favicon.png")):
+    probe = url.endswith(("/_stcore/host-config", "/_stcore/health")) and f"/{app.compare_path}/" in url
+    if message.type == "error" and not probe and not (app.name == "bare" and url.endswith("favicon.png")):
         app.errors.append(f"console: {message.text} ({url})")
 
 
@@ -460,8 +463,14 @@ def first_load(page: Any, url: str) -> None:
 
     page.goto(url)
     page.wait_for_selector(IDLE)
+    # Idle, quiet, and every plotly chart of the page drawn (plotly.js is loaded lazily by the first chart:
+    # the timed switch must not pay for the page before it).
     page.wait_for_function(
-        "(quiet) => performance.now() - window.__mmLastChange >= quiet", arg=FIRST_LOAD_QUIET_MS, polling=50
+        """(quiet) => performance.now() - window.__mmLastChange >= quiet
+          && [...document.querySelectorAll("[data-testid='stPlotlyChart']")].every(
+               (chart) => chart.querySelector(".js-plotly-plot .main-svg"))""",
+        arg=FIRST_LOAD_QUIET_MS,
+        polling=50,
     )
 
 
