@@ -228,6 +228,9 @@ def compare():
     st.plotly_chart(go.Figure(data=traces, layout={"title": {"text": "Balance"}}), key="bare_chart")
 
 
+# Like the product's sidebar language switch: a radio on every page (Streamlit loads each widget's code on
+# its first use, so the product's Overview has loaded the radio before the switch to Compare).
+st.sidebar.radio("Language", ["हिन्दी", "English"], index=1, key="lang")
 st.navigation([st.Page(overview, title="Overview", default=True), st.Page(compare, title="Compare")]).run()
 '''
 
@@ -646,7 +649,7 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--rounds", type=int, default=5, help="click rounds (medians)")
     parser.add_argument("--sessions", type=int, default=20, help="concurrent sessions")
-    parser.add_argument("--crowd-rounds", type=int, default=3)
+    parser.add_argument("--crowd-rounds", type=int, default=1)
     parser.add_argument("--rss-sessions", type=int, default=10)
     parser.add_argument("--only", choices=["click", "crowd", "rss"], nargs="*", default=None)
     parser.add_argument("--rebuild", action="store_true", help="build the database again")
