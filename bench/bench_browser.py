@@ -1,8 +1,8 @@
 """Browser benchmark (issue 15): the product in headless chromium beside a bare Streamlit app that draws a plotly
 chart of the same number of points, measured in the same run with the rounds interleaved.
 
-    .venv/bin/python bench/bench_browser.py                       # all three parts (about 10-15 minutes here)
-    .venv/bin/python bench/bench_browser.py --quick               # 100 connections x 60 days, 2 rounds, 5 sessions
+    .venv/bin/python bench/bench_browser.py                       # all three parts (20-30 minutes at load 12-19)
+    .venv/bin/python bench/bench_browser.py --quick               # 100 connections x 60 days, 2 rounds, 5 sessions (~10 min)
     .venv/bin/python bench/bench_browser.py --only click --rounds 3
 
 1. **click**: Overview → Compare (the sidebar link clicked) until the Compare chart is drawn and Streamlit is
@@ -12,7 +12,8 @@ chart of the same number of points, measured in the same run with the rounds int
 2. **concurrent**: ``--sessions`` browser contexts in one chromium (20 by default) open the app at once
    (each its own account, signed in by a server-side session cookie made beforehand: see below) and go to
    Compare; the time until every one of them shows its chart and is idle, against the bare app's sessions
-   opening its chart page the same way; errors (a timeout, an exception box, a console error) counted.
+   opening its chart page the same way (``--crowd-rounds``, 1 by default: a round of 20 takes minutes under
+   load); errors (a timeout, an exception box, a console error) counted.
    Goal ≤ 1.2×, 0 errors; the bare app's own slowdown from 1 to N sessions is printed beside it.
 3. **rss**: a fresh product server, ``--rss-sessions`` sessions (10) each opening Compare for its own
    account of 3 connections, kept open; then ``ps -o rss`` of the server process. Goal ≤ 500 MB.
