@@ -384,6 +384,7 @@ _DONE = """([before, quiet]) => {
 }"""
 QUIET_MS = 300
 SESSION_TIMEOUT_MS = 180_000
+CROWD_TIMEOUT_MS = 900_000  # 20 sessions at load 35-40 took up to 530 s
 INFINITY = 1e12
 
 
@@ -440,9 +441,9 @@ def _console(app: App, message: Any) -> None:
         app.errors.append(f"console: {message.text} ({url})")
 
 
-def wait_done(page: Any, before: int) -> dict[str, float]:
+def wait_done(page: Any, before: int, timeout_ms: float = SESSION_TIMEOUT_MS) -> dict[str, float]:
     """Wait for :data:`_DONE`; the page's times of the press, the chart, the last state change (ms)."""
-    page.wait_for_function(_DONE, arg=[before, QUIET_MS], polling=20, timeout=SESSION_TIMEOUT_MS)
+    page.wait_for_function(_DONE, arg=[before, QUIET_MS], polling=20, timeout=timeout_ms)
     return dict(
         page.evaluate(
             """() => ({press: window.__mmPress, chart: window.__mmChart.at, last: window.__mmLastChange,
@@ -585,9 +586,11 @@ def crowd(browser: Any, app: App, n: int, mid: float, *, keep_open: bool = False
     done: list[float] = []
     errors: list[str] = []
     for i, page in enumerate(pages):
+        # Every session has until CROWD_TIMEOUT_MS after the start (not from when its wait begins).
+        left = max(start_ms + CROWD_TIMEOUT_MS - time.time() * 1000, 1000)
         try:
-            page.wait_for_url(url + "*", timeout=SESSION_TIMEOUT_MS)
-            times = wait_done(page, 0)
+            page.wait_for_url(url + "*", timeout=left)
+            times = wait_done(page, 0, left)
             done.append((times["origin"] + max(times["chart"], times["last"]) - start_ms) / 1000)
             if exceptions(page):
                 errors.append(f"session {i}: exception box")
