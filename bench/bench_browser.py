@@ -598,11 +598,16 @@ def crowd(browser: Any, app: App, n: int, mid: float, *, keep_open: bool = False
             errors.append(f"session {i}: {type(error).__name__}: {str(error).splitlines()[0]}")
     cpu = app.server.cpu_seconds() - cpu
     errors += app.errors[errors_before:]
-    if not keep_open:
+    result = Crowd(n, done, errors, cpu)
+    print(
+        f"  {app.name} x{n}: settled {result.settle:.2f} s, server CPU {cpu:.2f} s, errors {len(errors)}  ({load()})",
+        flush=True,
+    )
+    if not keep_open:  # closing 20 contexts under load can take minutes: the figures are printed first
         for page in pages:
             page.context.close()
         pages = []
-    return Crowd(n, done, errors, cpu), pages
+    return result, pages
 
 
 def bench_crowd(
@@ -760,15 +765,15 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
             started = server.rss_mb()
             result, pages = crowd(pool.browser, product, k, INFINITY, keep_open=True)
             after = server.rss_mb()
-            for page in pages:
-                page.context.close()
             lines = [
                 f"  product server RSS: at start {started:.0f} MB, after {k} sessions on Compare {after:.0f} MB"
                 f"   goal <= 500 MB; sessions settled in {result.settle:.2f} s, errors {len(result.errors)}",
                 f"  (rss: {load()})",
             ]
             report += lines
-            print("\n".join(lines))
+            print("\n".join(lines), flush=True)
+            for page in pages:
+                page.context.close()
     print("\nsummary:")
     print("\n".join(report))
 
