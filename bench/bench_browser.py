@@ -1,7 +1,7 @@
 """Browser benchmark (issue 15): the product in headless chromium beside a bare Streamlit app that draws a plotly
 chart of the same number of points, measured in the same run with the rounds interleaved.
 
-    .venv/bin/python bench/bench_browser.py                       # all three parts (20-30 minutes at load 12-19)
+    .venv/bin/python bench/bench_browser.py                       # all three parts (45+ min at load 15-45; --sessions 10 for less)
     .venv/bin/python bench/bench_browser.py --quick               # 100 connections x 60 days, 2 rounds, 5 sessions (~10 min)
     .venv/bin/python bench/bench_browser.py --only click --rounds 3
 
