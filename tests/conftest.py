@@ -76,6 +76,9 @@ def db_path(
     test marked ``both_engines`` on its PostgreSQL turn, a database copied from the migrated template
     (its URL, a ``str``; dropped afterwards)."""
     if engine == "postgresql":
+        only = request.node.get_closest_marker("sqlite_only")  # on one parameter (a function's is never run)
+        if only is not None:
+            pytest.skip(f"SQLite only: {only.args[0]}")
         cluster = request.getfixturevalue("postgresql_cluster")
         if cluster is None:
             pytest.skip(f"PostgreSQL half skipped: {postgres.missing_reason()}")

@@ -23,6 +23,7 @@ from tests.factories import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
 
 
 def compare(account_id: int | None, lang: str) -> AppTest:

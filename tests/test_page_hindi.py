@@ -21,7 +21,15 @@ from streamlit.testing.v1 import AppTest
 from lib import demo, storage
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["dashboard.py", "pages/compare.py", "pages/ledger.py", "pages/manage_connection.py", "pages/camp.py"]
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
+CAMP_ONLY_ON_SQLITE = pytest.mark.sqlite_only("camp mode runs on an SQLite file only (it refuses PostgreSQL)")
+PAGES = [
+    "dashboard.py",
+    "pages/compare.py",
+    "pages/ledger.py",
+    "pages/manage_connection.py",
+    pytest.param("pages/camp.py", marks=CAMP_ONLY_ON_SQLITE),
+]
 
 # Units, symbols and names that are the same in Hindi text (as the DISCOM app writes them).
 ALLOWED = {"kWh", "kW", "CSV", "UPI", "DEMO", "English", "Language", "am", "pm", "NEFT", "IMPS"}
@@ -130,6 +138,7 @@ def test_signed_in_pages_in_hindi_show_no_english(page, demo_account, monkeypatc
     assert _leaks(texts, allowed) == []
 
 
+@pytest.mark.sqlite_only("camp mode runs on an SQLite file only (it refuses PostgreSQL)")
 def test_sign_in_screen_in_hindi_shows_no_english(demo_account, monkeypatch):
     _, allowed = demo_account
     monkeypatch.setenv("METERMITRA_CAMP", "1")

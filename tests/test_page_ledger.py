@@ -15,6 +15,7 @@ from lib.ui import escape
 from tests.factories import write_lock_held
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def test_waterfall_of_a_month_for_the_shop(demo_account):
 
 
 def test_ledger_csv_download_in_hindi_matches_the_ledger(demo_account):
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         rows = ledger.load_ledger(conn, demo_account, ["DEMO-1001"])
         details = storage.accounts.connection_details(conn, demo_account)
     from lib.ui import ledger as ledger_page
@@ -109,7 +110,7 @@ def test_signed_out_visitor_sees_no_ledger(demo_account):
 
 
 def test_account_without_links_is_pointed_to_manage_connection(demo_account):
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         other = storage.accounts.create_account(conn, "+919812345678")
         alerts.set_alert_rule(conn, other, min_days_left=60, min_balance_inr=100_000)
     at = _ledger_page(other, "en")
@@ -139,12 +140,12 @@ def test_bad_arrears_input_gets_a_message_and_saves_nothing(demo_account):
     at.button(key="FormSubmitter:ledger_arrears_form-" + i18n.t("ledger_arrears_save", "hi")).click().run()
     assert not at.exception
     assert i18n.t("ledger_error_amount", "hi") in [e.value for e in at.error]
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
 
 
 def test_low_balance_warning_on_every_page(demo_account):
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         alerts.set_alert_rule(conn, demo_account, min_days_left=3, min_balance_inr=100_000)
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
     at.session_state["lang"] = "en"
@@ -161,7 +162,7 @@ def test_low_balance_warning_on_every_page(demo_account):
 def test_imported_connection_without_balance_is_unknown_until_one_is_entered(demo_account):
     from tests.factories import imported_connection
 
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         imported_connection(conn, demo_account, is_demo=1)  # the outbox gateway refuses real data
     at = _ledger_page(demo_account, "en")
     at.selectbox(key="ledger_connection").select("204500001").run()
@@ -188,7 +189,7 @@ def test_imported_connection_without_balance_is_unknown_until_one_is_entered(dem
 def test_connection_with_a_category_missing_from_the_tariff_file_gets_a_message(demo_account):
     from tests.factories import imported_connection
 
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         imported_connection(conn, demo_account, is_demo=1)
         conn.execute("UPDATE consumers SET tariff_category = 'HT-X' WHERE consumer_id = '204500001'")
         storage.meta.bump_data_version(conn)
@@ -202,7 +203,7 @@ def test_connection_with_a_category_missing_from_the_tariff_file_gets_a_message(
 
 def test_overview_lists_unexplained_deductions_and_compare_shows_monthly_parts(demo_account):
     # Arrears the demo meter never took: 20-22 Nov now look like the meter took ₹90 less than explained.
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         ledger.add_arrear(
             conn,
             demo_account,
@@ -220,7 +221,7 @@ def test_overview_lists_unexplained_deductions_and_compare_shows_monthly_parts(d
     assert i18n.t("ledger_overview_title", "en") in [s.value for s in at.subheader]
     # ₹90 of instalments, plus the free units the arrears hold back on the 20th and 21st (Home passed
     # its 125 units on the 21st): the ledger charges more than the demo meter took.
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         summary = ledger.unexplained_summary(ledger.load_ledger(conn, demo_account, ["DEMO-1001"])).iloc[0]
     assert summary["days"] == 3 and summary["spared_inr"] > 90.0
     expected = i18n.t(
@@ -243,7 +244,7 @@ def test_overview_lists_unexplained_deductions_and_compare_shows_monthly_parts(d
 
 @pytest.mark.parametrize("lang", ["hi", "en"])
 def test_ledger_shows_the_quality_line_and_lists_refunds_and_reversals_with_their_kind(demo_account, lang):
-    with storage.open_db(storage.db_path()) as conn, storage.transaction(conn):
+    with storage.open_db(storage.engine.db_target()) as conn, storage.transaction(conn):
         rows = [
             {
                 "consumer_id": "DEMO-1001",
@@ -287,7 +288,7 @@ def test_ledger_shows_the_quality_line_and_lists_refunds_and_reversals_with_thei
 def test_a_second_household_member_sees_the_author_and_cannot_delete(demo_account):
     """Issue 13 item 7: arrears and adjustments are the connection's; the page shows who entered each one
     (masked mobile, or "you") and offers "Remove" only to its author."""
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         member = storage.accounts.create_account(conn, "+919812345678")
         storage.accounts.insert_link(conn, member, "DEMO-1001", "Ghar")
         arrear_id = ledger.add_arrear(
@@ -329,7 +330,7 @@ def test_a_second_household_member_sees_the_author_and_cannot_delete(demo_accoun
     ]
     at.button(key=f"ledger_adjust_delete_{adjustment_id}").click().run()
     assert not at.exception
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         assert conn.execute("SELECT count(*) FROM adjustments").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 1
 
@@ -358,7 +359,7 @@ def test_day_table_puts_day_units_deduction_balance_first_in_a_phones_width(demo
     assert config[first_four[2]]["help"] == i18n.t("ledger_col_deduction", lang)
     assert list(table.value.columns).index(i18n.t("ledger_part_energy", lang)) > 3
     # The figures are the ledger's: yesterday's deduction and closing balance of Home (newest first).
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         rows = ledger.load_ledger(conn, demo_account, ["DEMO-1001"])
     yesterday = rows[rows["day"] == rows["day"].max() - dt.timedelta(days=1)].iloc[0]
     row = table.value.iloc[1]
@@ -383,11 +384,12 @@ def test_waterfall_says_its_axis_does_not_start_at_zero(demo_account):
     assert ledger_page.waterfall_axis_start(ledger_page.waterfall_figure(low, "en")) <= 0
 
 
+@pytest.mark.sqlite_only("SQLite's busy write lock (another writer holds the file; busy_timeout)")
 @pytest.mark.parametrize("lang", ["hi", "en"])
 def test_a_busy_database_says_try_again_for_ledger_entries(demo_account, lang, monkeypatch):
     """Issue 13 item 11: another connection holds the write lock: saving an arrear or removing an adjustment
     says the service is busy (not "could not be saved"), saves nothing, and works a moment later."""
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         adjustment_id = ledger.add_adjustment(
             conn, demo_account, "DEMO-1001", day=dt.date(2026, 11, 21), amount_inr=-25, reason="meter fee"
         )
@@ -403,7 +405,7 @@ def test_a_busy_database_says_try_again_for_ledger_entries(demo_account, lang, m
         assert i18n.t("ledger_error_save", lang) not in [e.value for e in at.error]
         at.button(key=f"ledger_adjust_delete_{adjustment_id}").click().run()
         assert not at.exception and busy in [w.value for w in at.warning]
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM adjustments").fetchone()[0] == 1
     at.number_input(key="ledger_arrears_amount").set_value(1200.0)
@@ -411,6 +413,6 @@ def test_a_busy_database_says_try_again_for_ledger_entries(demo_account, lang, m
     assert i18n.t("ledger_arrears_saved", lang) in _all_text(at)
     at.button(key=f"ledger_adjust_delete_{adjustment_id}").click().run()
     assert not at.exception
-    with storage.open_db(Path(storage.db_path())) as conn:
+    with storage.open_db(storage.engine.db_target()) as conn:
         assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 1
         assert conn.execute("SELECT count(*) FROM adjustments").fetchone()[0] == 0

@@ -14,6 +14,7 @@ from lib.ui.escape import inert as plain
 from tests.factories import write_lock_held
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
 MANAGE = "pages/manage_connection.py"
 MOBILE = "+919876543210"
 OWNER = "+919812345678"
@@ -448,6 +449,7 @@ def test_a_double_submit_whose_first_run_was_lost_links_once(app_env, account_id
         assert [m["kind"] for m in sms.recent_outbox(conn, limit=50)].count("link_notice") == 1
 
 
+@pytest.mark.sqlite_only("SQLite's busy write lock (another writer holds the file; busy_timeout)")
 @pytest.mark.parametrize("lang", ["hi", "en"])
 def test_a_busy_database_says_try_again_when_linking_renaming_and_removing(
     app_env, account_id, lang, monkeypatch

@@ -15,6 +15,7 @@ from lib.clock import IST
 from tests.factories import NICKNAMES, add_consumer, add_readings, household
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
 NOW = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)  # the suite's fixed clock
 
 

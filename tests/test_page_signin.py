@@ -19,6 +19,7 @@ from lib.ui import frame
 from tests.factories import SmsGateway, http_sms_config, write_lock_held
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
 MANAGE = "pages/manage_connection.py"
 MOBILE = "+919876543210"
 CONSUMERS = [
@@ -120,6 +121,7 @@ def test_the_language_picked_on_this_device_wins_over_the_saved_one(app_env):
         assert storage.accounts.account_by_mobile(conn, MOBILE)["language"] == "hi"  # and it is remembered
 
 
+@pytest.mark.sqlite_only("camp mode runs on an SQLite file only (it refuses PostgreSQL)")
 def test_in_camp_mode_the_devices_language_wins_at_sign_in(app_env, monkeypatch):
     # The demo account is shared by every visitor: an earlier one left English saved on it.
     monkeypatch.setenv("METERMITRA_CAMP", "1")
@@ -544,6 +546,7 @@ def test_with_the_http_gateway_the_page_says_sent_and_the_sender_delivers(
 # --- a busy database (issue 13 item 11) -------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("SQLite's busy write lock (another writer holds the file; busy_timeout)")
 @pytest.mark.parametrize("lang", ["hi", "en"])
 def test_a_busy_database_says_try_again_and_the_next_try_signs_in(app_env, lang, monkeypatch):
     """Another connection holds the write lock (a long import before issue 13 item 11): "Send OTP" and
