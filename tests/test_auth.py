@@ -16,6 +16,8 @@ from lib.clock import to_ts
 from lib.config import load_settings
 from tests.factories import SmsGateway, http_sms_config
 
+pytestmark = pytest.mark.both_engines  # every db_path/conn test on SQLite and on PostgreSQL (issue 12)
+
 T0 = dt.datetime(2026, 11, 25, 6, 30, tzinfo=dt.UTC)
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = {"otp_login": "t1", "otp_link": "t2", "link_notice": "t3"}

@@ -10,6 +10,8 @@ import pytest
 
 from lib import cli, ledger, quality, storage
 
+pytestmark = pytest.mark.both_engines  # every db_path/conn test on SQLite and on PostgreSQL (issue 12)
+
 SHARED_CASES = Path(__file__).resolve().parent.parent.parent / "shared" / "cases"
 
 
