@@ -899,9 +899,23 @@ def test_recharges_are_imported_and_rolled_up_by_ist_day(master):
 )
 def test_bad_recharge_rows(master, tmp_path, row, column, reason):
     path = write(tmp_path, "consumer_id,timestamp,amount_inr\n101234567,2026-11-24 09:15,500\n" + row + "\n")
+    version = storage.meta.data_version(master)
     error = only_error(importing.import_recharges(master, path))
     assert (error.line, error.column) == (3, column) and error.reason.startswith(reason)
     assert master.execute("SELECT count(*) FROM recharges").fetchone()[0] == 0
+    # refused, so no page cache is dropped (PostgreSQL's version sequence would not roll back)
+    assert storage.meta.data_version(master) == version
+
+
+def test_a_recharge_import_moves_only_its_consumers_versions(master, tmp_path):
+    """Cached frames of connections a recharge file does not touch stay valid (per-connection versions)."""
+    ids = ["101234567", "101234568", "101234569"]
+    before = storage.meta.consumer_versions(master, ids)
+    path = write(tmp_path, "consumer_id,timestamp,amount_inr\n101234567,2026-11-24 09:15,500\n")
+    assert importing.import_recharges(master, path).added == 1
+    after = storage.meta.consumer_versions(master, ids)
+    assert after["101234567"] > before["101234567"]
+    assert {cid: after[cid] for cid in ids[1:]} == {cid: before[cid] for cid in ids[1:]}
 
 
 # --- export ---------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def import_recharges(
         _REQUIRED,
         {"mode": None, "reference": reference_col, "status": status_col},
         lambda source, report, rejects, at: _read_recharges(
-            conn, source, report, rejects, at, zone, time_format
+            conn, source, report, rejects, at, zone, time_format, skip_invalid
         ),
         skip_invalid=skip_invalid,
         rejects_path=rejects_path,
@@ -165,6 +165,7 @@ def _read_recharges(
     at: dict[str, int],
     zone: ZoneInfo,
     time_format: str | None,
+    skip_invalid: bool,
 ) -> None:
     now = now_utc()
     known: dict[str, bool] = {}
@@ -258,4 +259,6 @@ def _read_recharges(
     if pending:
         flush()
     report.consumers = sorted(span)
-    finish(conn, report, {cid: (first, last) for cid, (first, last) in span.items()})
+    finish(
+        conn, report, {cid: (first, last) for cid, (first, last) in span.items()}, skip_invalid=skip_invalid
+    )

@@ -306,9 +306,14 @@ def day_grids(
 _DAY_LABELS: dict[int, str] = {}  # day number since 1970-01-01 -> ISO date text
 
 
-def finish(conn: Database, report: ImportReport, spans: dict[str, tuple[str, str]]) -> None:
-    """After rows were added: refresh the roll-ups of each consumer's touched days, bump data_version."""
-    if report.added:
+def finish(
+    conn: Database, report: ImportReport, spans: dict[str, tuple[str, str]], *, skip_invalid: bool
+) -> None:
+    """After rows were added: refresh the roll-ups of each consumer's touched days and bump the data
+    version of those consumers (their cached frames only). Not when a strict import with bad rows is about
+    to be rolled back (:func:`all_or_nothing`): PostgreSQL's version sequence is not rolled back, so the
+    bump would empty those caches for nothing."""
+    if report.added and (skip_invalid or not report.rejected):
         for cid, (first, last) in sorted(spans.items()):
             conn.readings.refresh_daily(cid, ist_day(first), ist_day(last))
-        conn.meta.bump_data_version()
+        conn.meta.bump_data_version(sorted(spans))
