@@ -308,6 +308,7 @@ def stored_recharge_references(conn: Conn, consumer_id: str, kind: str = "rechar
     }
 
 
+@raises_storage_error
 def insert_readings(conn: Conn, rows: Iterable[tuple[Any, ...]], *, fill_export: bool = False) -> int:
     """Bulk-insert ``(consumer_id, ts, kwh, balance_inr)`` tuples, or ``(..., export_kwh)`` 5-tuples from
     a net-metered file (``kwh`` the energy drawn from the grid, ``export_kwh`` the energy sent to it, kWh,
@@ -318,7 +319,8 @@ def insert_readings(conn: Conn, rows: Iterable[tuple[Any, ...]], *, fill_export:
     ``kwh`` is 0 because that file does not say it): a stored reading without ``export_kwh`` gets the row's
     ``export_kwh`` and keeps its own ``kwh`` and balance (the import channel of the same meter, imported
     from another file); each such fill counts as a row added. A stored ``export_kwh`` is never replaced.
-    Raises ``ValueError`` for ``fill_export`` with 4-tuples.
+    Raises ``ValueError`` for ``fill_export`` with 4-tuples, ``StorageError`` when the database refuses
+    the rows (e.g. a consumer it does not know: the foreign key to ``consumers``).
 
     The importer compares the count with the rows given to find conflicts with stored readings.
     A plain INSERT is tried first under a savepoint (about 20% faster than the upsert when nothing
