@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from lib import demo, storage
+from tests import postgres
 from tests.browser.harness import (
     ARTIFACTS,
     AppServer,
@@ -129,3 +130,20 @@ def _visit(
             visitor.assert_clean()
     finally:
         visitor.close()
+
+
+@pytest.fixture
+def shared_database(postgresql_cluster: postgres.Cluster | None) -> Iterator[str]:
+    """A copy of the migrated template on the suite's throwaway PostgreSQL, for app servers sharing one
+    database (tests/browser/test_two_servers.py, test_deploy.py); skips (fails under CI) without a browser
+    or PostgreSQL."""
+    reason = browser_missing_reason()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the browser journeys cannot run: {reason}")
+        pytest.skip(f"browser journeys skipped: {reason}")
+    if postgresql_cluster is None:
+        pytest.skip(f"PostgreSQL half skipped: {postgres.missing_reason()}")
+    url = postgresql_cluster.copy_database("mm_template")
+    yield url
+    storage.engine.dispose(url)

@@ -31,7 +31,6 @@ from tests import postgres
 from tests.browser.harness import (
     AppServer,
     Journey,
-    browser_missing_reason,
     deploy_env,
     free_port,
     latest_otp,
@@ -129,24 +128,10 @@ class PgBouncer:
 
 
 @pytest.fixture
-def shared_database(postgresql_cluster: postgres.Cluster | None) -> Iterator[tuple[postgres.Cluster, str]]:
-    reason = browser_missing_reason()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the browser journeys cannot run: {reason}")
-        pytest.skip(f"browser journeys skipped: {reason}")
-    if postgresql_cluster is None:
-        pytest.skip(f"PostgreSQL half skipped: {postgres.missing_reason()}")
-    url = postgresql_cluster.copy_database("mm_template")
-    yield postgresql_cluster, url
-    storage.engine.dispose(url)
-
-
-@pytest.fixture
-def pgbouncer(shared_database: tuple[postgres.Cluster, str]) -> Iterator[PgBouncer]:
+def pgbouncer(postgresql_cluster: postgres.Cluster, shared_database: str) -> Iterator[PgBouncer]:
     """docs/deploy/pgbouncer.ini in front of the test's database (transaction pooling, as written)."""
     binary = _tool("pgbouncer")
-    cluster, url = shared_database
+    cluster, url = postgresql_cluster, shared_database
     dbname = urlsplit(url).path.lstrip("/")
     folder = Path(tempfile.mkdtemp(prefix="mm-pgbouncer-"))
     if os.geteuid() == 0:

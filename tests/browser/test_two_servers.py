@@ -8,33 +8,16 @@ the same browser on server B is signed in (the session lives in PostgreSQL, the 
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lib import demo, storage
-from tests import postgres
-from tests.browser.harness import AppServer, Journey, browser_missing_reason, deploy_env, latest_otp
+from tests.browser.harness import AppServer, Journey, deploy_env, latest_otp
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def shared_database(postgresql_cluster: postgres.Cluster | None) -> Iterator[str]:
-    reason = browser_missing_reason()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the browser journeys cannot run: {reason}")
-        pytest.skip(f"browser journeys skipped: {reason}")
-    if postgresql_cluster is None:
-        pytest.skip(f"PostgreSQL half skipped: {postgres.missing_reason()}")
-    url = postgresql_cluster.copy_database("mm_template")
-    yield url
-    storage.engine.dispose(url)
 
 
 def test_sign_in_and_a_link_cross_two_app_servers(
