@@ -17,7 +17,7 @@ import streamlit as st
 
 from lib import analytics, charts, clock, i18n, storage
 from lib.analytics import Granularity, Metric
-from lib.ui import downloads, ledger_panels, loaders, net_metering, paths
+from lib.ui import downloads, frame, ledger_panels, loaders, net_metering, paths
 from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
@@ -128,20 +128,45 @@ def csv_bytes(series: pd.DataFrame, metric: Metric, lang: str) -> bytes:
 
 
 def draw(ctx: PageContext) -> None:
-    """Draw the Compare page for the signed-in account."""
+    """Draw the Compare page for the signed-in account.
+
+    The title, the stale links and the intro run with the page; the controls and everything they
+    choose (chart, captions, CSV, tables, monthly spend, hour profile) are one fragment
+    (:func:`_view`): changing the period or any other control reruns only that, not the frame, the
+    sidebar and the low-balance warning (issue 15). Navigation, the language, sign-out and every write
+    run the whole page.
+    """
     st.title(ctx.t("compare_title"))
     try:
         home = loaders.household(ctx)
     except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
-    details = home.details
     draw_stale_links(ctx, home.stale)
-    if not len(details):
+    if not len(home.details):
         draw_no_connections(ctx)
         return
     st.caption(ctx.t("compare_intro"))
+    _view(ctx.detached(), home.signature())
 
+
+@st.fragment
+def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
+    """The controls and the comparison they choose; ``spec`` is the page's detached context, ``drawn``
+    the household the page drew (:meth:`lib.ui.loaders.Household.signature`).
+
+    A rerun of this fragment alone reads the household again (the connection choice is authorized on
+    every run): when it differs from what the page drew, the whole page runs again instead.
+    """
+    ctx = frame.fragment_context(spec)
+    try:
+        home = loaders.household(ctx)
+    except storage.StorageError:
+        st.error(ctx.t("overview_error"))
+        return
+    if home.signature() != drawn:
+        st.rerun()
+    details = home.details
     today = clock.today_ist()
     all_ids = list(details["consumer_id"])
     names = dict(zip(all_ids, details["nickname"].astype(str), strict=True))

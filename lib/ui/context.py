@@ -28,6 +28,8 @@ class PageContext:
     _conn: storage.Conn | None = field(default=None, init=False, repr=False, compare=False)
     # What this rerun already read once (``lib.ui.loaders.household``): the context lives for one run.
     rerun_memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # The context this one was detached from (``detached``), weakly: a fragment's arguments outlive the run.
+    _lender: weakref.ref[PageContext] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def account(self) -> int:
@@ -85,6 +87,29 @@ class PageContext:
             self.adopt(storage.connect_or_raise(self.settings.db_path))
         assert self._conn is not None
         yield self._conn
+
+    def detached(self) -> PageContext:
+        """This context without its connection and memo, for a page's fragment (``st.fragment``).
+
+        Streamlit keeps a fragment's arguments until the next full run and calls the fragment again with
+        them, from another thread, when one of its widgets changes; a fragment handed the page's own
+        context would keep the rerun's connection open between runs (one per tab on PostgreSQL) and use it
+        from that thread. The copy refers to this context only weakly: :func:`lib.ui.frame.fragment_context`
+        gives the fragment this context back in the run that made the copy, a new one in a fragment rerun.
+
+        >>> from pathlib import Path
+        >>> page = PageContext(Settings(db_path=Path("unused.db")), "hi", 7, lambda key, **_: key)
+        >>> copy = page.detached()
+        >>> (copy.lang, copy.account, copy.lender() is page, copy.detached().lender() is copy)
+        ('hi', 7, True, True)
+        """
+        copy = PageContext(self.settings, self.lang, self.account_id, self.t, self.devanagari_digits)
+        copy._lender = weakref.ref(self)
+        return copy
+
+    def lender(self) -> PageContext | None:
+        """The context :meth:`detached` copied, while it is alive (its run still going); else None."""
+        return self._lender() if self._lender is not None else None
 
     def adopt(self, conn: storage.Conn) -> None:
         """Make ``conn`` (opened by the frame before the context existed, e.g. to check the sign-in

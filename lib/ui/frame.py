@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib import config, i18n, otp, sessions, sms, storage, web
 from lib.config import Settings, load_settings
@@ -30,7 +31,15 @@ from lib.ui.context import PageContext
 
 _LOG = logging.getLogger("metermitra.startup")  # an operator's details of a refused start
 
-__all__ = ["IDLE_TIMEOUT_SECONDS", "PageContext", "page", "settings", "stop_sms_senders"]
+__all__ = [
+    "IDLE_TIMEOUT_SECONDS",
+    "PageContext",
+    "fragment_context",
+    "in_fragment_rerun",
+    "page",
+    "settings",
+    "stop_sms_senders",
+]
 
 IDLE_TIMEOUT_SECONDS = 15 * 60
 
@@ -388,6 +397,59 @@ def page(page_id: str, *, require_sign_in: bool = True) -> PageContext:
         _sign_in_gate(ctx)
         st.stop()
     _low_balance_warning(ctx)
+    return ctx
+
+
+def in_fragment_rerun() -> bool:
+    """Whether this script run reruns fragments alone (a widget inside an ``st.fragment`` changed):
+    the page script, this frame included, did not run."""
+    run = get_script_run_ctx(suppress_warning=True)
+    return bool(run is not None and run.fragment_ids_this_run)
+
+
+def fragment_context(spec: PageContext) -> PageContext:
+    """The context of one run of a page's fragment, which the page handed ``spec = ctx.detached()``.
+
+    In the page's full run it is the page's own context (the rerun's one connection, its memo). In a
+    rerun of the fragment alone nothing of this frame ran, so the checks of every run that matter to
+    a fragment are made here, on a new context (its own connection, opened on first use, closed when the
+    run's context goes away):
+
+    - signed in with a server session: the session is checked and touched (:func:`lib.sessions.check`,
+      so a tab used only through a fragment is not idle); if it has ended (another tab's "Sign out", idle,
+      lifetime) or cannot be checked, the whole page runs again (``st.rerun()``), whose frame signs
+      this tab out (or reports the database);
+    - signed in without one (tests): the in-tab idle timeout, the same way;
+    - the activity time and the reader's digits (a context variable: each run has its own thread).
+
+    Language, digits and sign-out are widgets outside every fragment: changing them runs the whole page.
+    """
+    page_ctx = spec.lender()
+    if page_ctx is not None and not in_fragment_rerun():
+        return page_ctx
+    state = st.session_state
+    now = time.time()
+    ctx = PageContext(
+        settings=spec.settings,
+        lang=spec.lang,
+        account_id=spec.account_id,
+        t=spec.t,
+        devanagari_digits=spec.devanagari_digits,
+    )
+    if state.get(keys.ACCOUNT_ID) != spec.account_id:
+        st.rerun()
+    if state.get(keys.SESSION_ID) is not None:
+        try:
+            with ctx.db() as conn:
+                live = sessions.check(conn, state[keys.SESSION_ID]).session
+        except storage.StorageError:
+            live = None
+        if live is None or live.account_id != spec.account_id:
+            st.rerun()
+    elif now - state.get(keys.LAST_ACTIVE, now) > IDLE_TIMEOUT_SECONDS:
+        st.rerun()
+    state[keys.LAST_ACTIVE] = now
+    i18n.use_devanagari_digits(ctx.devanagari_digits)
     return ctx
 
 

@@ -103,6 +103,13 @@ class Household:
         wanted = {str(cid) for cid in consumer_ids}
         return tuple(key for key in self.keys if key[0] in wanted)
 
+    def signature(self) -> tuple[object, ...]:
+        """What a page's parts outside its fragment drew from the household (the active connections with
+        their data versions and nicknames, the stale links): a fragment rerun that reads a different one
+        runs the whole page again (a link, unlink, rename or import in another tab since the page ran)."""
+        stale = tuple((str(link["consumer_id"]), str(link["nickname"])) for link in self.stale)
+        return (self.keys, stale)
+
 
 def household(ctx: PageContext) -> Household:
     """The signed-in account's active connections, stale links and per-connection data versions: read
