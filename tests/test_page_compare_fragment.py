@@ -1,27 +1,23 @@
 """Compare's controls and what they choose are one fragment (issue 15): a period change reruns that alone.
 
-AppTest (Streamlit 1.67) runs the whole script on every widget change; a browser sends the ids of the
-fragment a changed widget lives in, and the server then runs only those fragments. ``fragment_rerun``
-hands AppTest's script runner the same request (``RerunData.fragment_id_queue``), so these tests see
-what a browser gets: only the fragment's elements are sent, the page script (frame, sidebar, banner,
-title) does not run, and a write or sign-out elsewhere still runs the whole page.
+``tests.fragments.fragment_rerun`` runs the fragment alone as the server does for a browser's widget
+change: only the fragment's elements are sent, the page script (frame, sidebar, banner, title) does not
+run, and a write or sign-out elsewhere still runs the whole page.
 """
 
 from __future__ import annotations
 
 import json
-from functools import partial
 from pathlib import Path
-from unittest import mock
 
 import pytest
-from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
-from streamlit.testing.v1 import AppTest, local_script_runner
+from streamlit.testing.v1 import AppTest
 
 from lib import i18n, sessions, storage
 from lib.otp import OtpKey
-from lib.ui import chrome, frame
+from lib.ui import frame
 from tests.factories import household
+from tests.fragments import count_page_runs, fragment_rerun
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_engines
@@ -30,21 +26,7 @@ KEY = OtpKey(secret=b"s" * 32, kid="test", source="configured")
 
 @pytest.fixture
 def page_runs(monkeypatch) -> list[str]:
-    """One entry per run of the page script's frame and of the low-balance warning it draws."""
-    runs: list[str] = []
-    page, warning = frame.page, chrome.draw_low_balance_warning
-
-    def counted_page(*args, **kwargs):
-        runs.append("frame")
-        return page(*args, **kwargs)
-
-    def counted_warning(*args, **kwargs):
-        runs.append("banner")
-        return warning(*args, **kwargs)
-
-    monkeypatch.setattr(frame, "page", counted_page)
-    monkeypatch.setattr(chrome, "draw_low_balance_warning", counted_warning)
-    return runs
+    return count_page_runs(monkeypatch)
 
 
 def compare(account_id: int, lang: str = "en", **state: object) -> AppTest:
@@ -57,16 +39,6 @@ def compare(account_id: int, lang: str = "en", **state: object) -> AppTest:
     at.switch_page("pages/compare.py").run()
     assert not at.exception
     return at
-
-
-def fragment_rerun(at: AppTest) -> AppTest:
-    """Run the page's fragment alone, with the widget values set on ``at``'s elements, as the server does
-    when a widget inside it changes in a browser. The page has exactly one fragment."""
-    fragment_ids = list(at._fragment_storage._fragments)  # AppTest keeps the fragments across runs
-    assert len(fragment_ids) == 1, fragment_ids
-    scoped = partial(RerunData, fragment_id_queue=fragment_ids)
-    with mock.patch.object(local_script_runner, "RerunData", scoped):
-        return at.run()
 
 
 def charts(at: AppTest, key: str = "compare_chart") -> list[dict]:

@@ -13,6 +13,7 @@ from lib import alerts, demo, i18n, ledger, phone, storage
 from lib.clock import now_utc
 from lib.ui import escape
 from tests.factories import write_lock_held
+from tests.fragments import count_page_runs, fragment_rerun
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
@@ -416,3 +417,27 @@ def test_a_busy_database_says_try_again_for_ledger_entries(demo_account, lang, m
     with storage.open_db(storage.engine.db_target()) as conn:
         assert conn.execute("SELECT count(*) FROM arrears").fetchone()[0] == 1
         assert conn.execute("SELECT count(*) FROM adjustments").fetchone()[0] == 0
+
+
+def test_choosing_a_day_or_month_reruns_only_the_waterfall(db_path, demo_account, monkeypatch):
+    """The waterfall's day/month choice is a fragment (issue 15): only it runs and is sent again, the
+    frame, the banner, the table and the forms are not; a write in another tab since the page ran (a
+    ledger entry moves the connection's data version) runs the whole page at the next choice."""
+    runs = count_page_runs(monkeypatch)
+    at = _ledger_page(demo_account, "en")
+    assert not at.exception and runs.count("frame") == 2
+    runs.clear()
+    at.radio(key="ledger_period").set_value("month")
+    fragment_rerun(at)
+    assert not at.exception and runs == []
+    assert not at.title and not at.dataframe  # nothing outside the fragment sent again
+    assert [c for c in at.get("plotly_chart") if "ledger_waterfall" in c.proto.id]
+    period = i18n.format_date(at.selectbox(key="ledger_month").value, "en", pattern="MMMM y")
+    assert i18n.t("ledger_waterfall_title", "en", period=period) in _all_text(at)
+    with storage.open_db(db_path) as conn, storage.transaction(conn):
+        storage.meta.bump_data_version(conn, ["DEMO-1001"])
+    at.radio(key="ledger_period").set_value("day")
+    fragment_rerun(at)
+    assert not at.exception and runs.count("frame") == 1  # the whole page ran
+    assert at.title[0].value == i18n.t("ledger_title", "en")
+    assert at.radio(key="ledger_period").value == "day"

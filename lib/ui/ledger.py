@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lib import alerts, charts, clock, i18n, ledger, storage, tariff
-from lib.ui import downloads, loaders, quality_line, widgets
+from lib.ui import downloads, frame, loaders, quality_line, widgets
 from lib.ui.context import PageContext
 from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
@@ -153,7 +153,7 @@ def draw(ctx: PageContext) -> None:
     _draw_headline(ctx, own, details, today)
     quality_line.draw_quality_line(ctx, chosen, quality_line.summaries(ctx, (chosen,), version))
     _draw_outlook(ctx, own, details, today)
-    _draw_period(ctx, own)
+    _period_view(ctx.detached(), loaders.household(ctx).signature(), own)
     _draw_unexplained(ctx, own)
     _draw_table_and_download(ctx, own, fact)
     quality_line.draw_money_back(ctx, chosen, version)
@@ -244,6 +244,28 @@ def _draw_outlook(ctx: PageContext, own: pd.DataFrame, details: pd.DataFrame, to
             f"{ctx.number(o.free_units_left, decimals=1)} / {ctx.number(o.allowance, decimals=0)}",
         )
     st.info(text, icon=":material/lightbulb:")
+
+
+@st.fragment
+def _period_view(spec: PageContext, drawn: tuple[object, ...], own: pd.DataFrame) -> None:
+    """The waterfall of a chosen day or month (:func:`_draw_period`) as a fragment: choosing another
+    day or month reruns only this, not the frame and the rest of the ledger (issue 15).
+
+    ``spec`` is the page's detached context, ``drawn`` the household the page drew
+    (:meth:`lib.ui.loaders.Household.signature`: every connection's data version, which every ledger
+    entry moves), ``own`` the connection's ledger rows of that run. A rerun of the fragment alone reads
+    the household again: the same, ``own`` is still the ledger; else (a write in another tab) the whole
+    page runs again."""
+    ctx = frame.fragment_context(spec)
+    if frame.in_fragment_rerun():
+        try:
+            home = loaders.household(ctx)
+        except storage.StorageError:
+            st.error(ctx.t("ledger_error_load"))
+            return
+        if home.signature() != drawn:
+            st.rerun()
+    _draw_period(ctx, own)
 
 
 def _draw_period(ctx: PageContext, own: pd.DataFrame) -> None:
