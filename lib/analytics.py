@@ -209,6 +209,45 @@ def _per_period(frame: pd.DataFrame, granularity: Granularity, how: dict[str, st
     return out.reset_index()[columns]
 
 
+def period_calendar(
+    daily: pd.DataFrame,
+    first_day: dt.date,
+    last_day: dt.date,
+    consumer_ids: Sequence[str] | None = None,
+    nicknames: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """The filled calendar of IST days ``first_day..last_day`` with each day's ``deduction_inr``: what
+    :func:`compare_series` and :func:`household_shares` of the same period both read, worked out once
+    (the Compare page hands it to both, and to every metric of the period: issue 15).
+
+    One row per connection (of ``daily`` and ``consumer_ids``) per day, sorted by consumer_id and day;
+    the :func:`fill_calendar` columns (gaps NaN, nicknames from ``nicknames`` first, then ``daily``) and
+    ``deduction_inr`` (:func:`with_deductions`). The calendar starts at the earliest loaded day, so give
+    ``daily`` from the day before ``first_day``: the first day's deduction is then known.
+
+    >>> daily = pd.DataFrame({"consumer_id": ["1"] * 3, "nickname": ["Home"] * 3,
+    ...     "day": pd.to_datetime(["2026-11-01", "2026-11-02", "2026-11-04"]), "kwh": [2.0, 3.0, 1.0],
+    ...     "intervals": [48] * 3, "peak_kwh": [0.2] * 3, "closing_balance_inr": [50.0, 32.0, 20.0],
+    ...     "recharge_inr": [0.0] * 3})
+    >>> calendar = period_calendar(daily, dt.date(2026, 11, 2), dt.date(2026, 11, 4))
+    >>> calendar["day"].dt.day.tolist(), calendar["deduction_inr"].tolist()
+    ([2, 3, 4], [18.0, nan, nan])
+    """
+    # One calendar from the earliest loaded day (for the first day's deduction) to the range's end.
+    lo = min(_ts(first_day), daily["day"].min()) if len(daily) else _ts(first_day)
+    frame = _deductions(fill_calendar(daily, lo, last_day, consumer_ids, nicknames))
+    return frame[frame["day"] >= _ts(first_day)]
+
+
+def _calendar_of(calendar: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``calendar`` (:func:`period_calendar`) of the connections ``ids`` (all: no copy)."""
+    wanted = set(ids)
+    present = calendar["consumer_id"].astype(str)
+    if wanted.issuperset(pd.unique(present)):
+        return calendar
+    return calendar[present.isin(wanted)]
+
+
 def compare_series(
     daily: pd.DataFrame,
     metric: Metric,
@@ -217,22 +256,26 @@ def compare_series(
     last_day: dt.date | None = None,
     consumer_ids: Sequence[str] | None = None,
     nicknames: dict[str, str] | None = None,
+    *,
+    calendar: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """What the Compare page plots: one value per connection per period of ``first_day..last_day``.
 
     ``metric``: "balance" (closing balance at the end of the period: its last known one),
     "units" (kWh used) or "spend" (₹ deducted from the balance, recharges excluded). Give
     ``daily`` from the day before ``first_day`` so the first day's deduction is known.
-    ``consumer_ids`` keeps connections without data (all NaN) in the result.
+    ``consumer_ids`` keeps connections without data (all NaN) in the result. ``calendar``: the
+    :func:`period_calendar` of ``daily`` for the same days, built once for several series and the
+    shares (with ``consumer_ids`` covering these); the result is the same as without it.
     Columns: consumer_id, nickname, period, value, recharge_inr, days_with_data, days.
     """
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}")
-    if first_day is not None and last_day is not None:
-        # One calendar from the earliest loaded day (for the first day's deduction) to the range's end.
-        lo = min(_ts(first_day), daily["day"].min()) if len(daily) else _ts(first_day)
-        frame = _deductions(fill_calendar(daily, lo, last_day, consumer_ids, nicknames))
-        frame = frame[frame["day"] >= _ts(first_day)]
+    if calendar is not None and first_day is not None and last_day is not None:
+        ids = list(dict.fromkeys([*pd.unique(daily["consumer_id"].astype(str)), *(consumer_ids or [])]))
+        frame = _calendar_of(calendar, ids)
+    elif first_day is not None and last_day is not None:
+        frame = period_calendar(daily, first_day, last_day, consumer_ids, nicknames)
     else:
         frame = with_deductions(daily)
         if first_day is not None:
@@ -478,26 +521,41 @@ def net_energy(daily: pd.DataFrame, first_day: dt.date, last_day: dt.date) -> pd
 
 
 def household_shares(
-    daily: pd.DataFrame, first_day: dt.date | None = None, last_day: dt.date | None = None
+    daily: pd.DataFrame,
+    first_day: dt.date | None = None,
+    last_day: dt.date | None = None,
+    *,
+    calendar: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each connection's share of the household's units and spend over ``first_day..last_day``.
 
     Deductions are computed before the range is cut, so give ``daily`` from the day before.
+    ``calendar``: the :func:`period_calendar` of ``daily`` for the same days (both bounds given), the one
+    :func:`compare_series` read, so that the calendar is filled once; the result is the same as without
+    it (only connections with days in the range count, named as in ``daily``).
     Columns: consumer_id, nickname, kwh, kwh_share, spend_inr, spend_share (shares 0..1; NaN
     when the household total is unknown or zero).
     """
     columns = ["consumer_id", "nickname", "kwh", "kwh_share", "spend_inr", "spend_share"]
-    frame = with_deductions(daily)
-    if first_day is not None:
-        frame = frame[frame["day"] >= _ts(first_day)]
-    if last_day is not None:
-        frame = frame[frame["day"] <= _ts(last_day)]
+    if calendar is not None and first_day is not None and last_day is not None:
+        frame = _shares_calendar(daily, calendar, first_day, last_day)
+    else:
+        frame = with_deductions(daily)
+        if first_day is not None:
+            frame = frame[frame["day"] >= _ts(first_day)]
+        if last_day is not None:
+            frame = frame[frame["day"] <= _ts(last_day)]
     if not len(frame):
         return pd.DataFrame(columns=columns)
     grouped = frame.groupby("consumer_id", sort=False)
+    nickname = grouped["nickname"].first()
+    if calendar is not None:  # named as with_deductions(daily) names them: daily's first row
+        firsts = daily.drop_duplicates("consumer_id")
+        names = dict(zip(firsts["consumer_id"].astype(str), firsts["nickname"], strict=True))
+        nickname = nickname.index.to_series().map(names)
     out = pd.DataFrame(
         {
-            "nickname": grouped["nickname"].first(),
+            "nickname": nickname,
             "kwh": grouped["kwh"].sum(min_count=1),
             "spend_inr": grouped["deduction_inr"].sum(min_count=1),
         }
@@ -506,6 +564,21 @@ def household_shares(
         total = out[column].sum(min_count=1)
         out[share] = out[column] / total if total and not math.isnan(total) else math.nan
     return out[columns]
+
+
+def _shares_calendar(
+    daily: pd.DataFrame, calendar: pd.DataFrame, first_day: dt.date, last_day: dt.date
+) -> pd.DataFrame:
+    """The rows of ``calendar`` that :func:`with_deductions` of ``daily`` cut to the range would have:
+    each connection's own first..last day of ``daily`` inside ``first_day..last_day`` (the same rows, so
+    the sums are the same to the last bit: pandas sums a group with gaps in another order)."""
+    if not len(daily):
+        return calendar.iloc[0:0]
+    spans = daily.groupby(daily["consumer_id"].astype(str))["day"].agg(["min", "max"])
+    cids = calendar["consumer_id"].astype(str)
+    lo = cids.map(spans["min"])
+    hi = cids.map(spans["max"]).clip(upper=_ts(last_day))
+    return calendar[(calendar["day"] >= lo) & (calendar["day"] <= hi)]
 
 
 # --- the overview in one call -------------------------------------------------------------------

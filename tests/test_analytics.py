@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -348,3 +349,59 @@ def test_estimated_month_cost_by_tariff_category():
     by_category = analytics.cost_by_category(estimates.reset_index()).set_index("tariff_category")
     assert by_category.loc["DS-II", "estimated_inr"] == pytest.approx(home["estimated_inr"])
     assert math.isnan(by_category.loc["XX-9", "estimated_inr"])
+
+
+def _random_household(rng: np.random.Generator, today: pd.Timestamp) -> tuple[pd.DataFrame, list[str]]:
+    """1–5 connections, each with its own span of days around ``today`` (some before the range, some none
+    at all), random gaps, missing balances and recharges: daily frames like ``daily_frame``."""
+    frames, ids = [], []
+    for index in range(int(rng.integers(1, 6))):
+        cid = f"10{index}"
+        ids.append(cid)
+        start = today - pd.Timedelta(days=int(rng.integers(0, 90)))
+        length = int(rng.integers(0, 80))
+        days = [start + pd.Timedelta(days=d) for d in range(length) if rng.random() > 0.15]
+        rows = []
+        for day in days:
+            kwh = None if rng.random() < 0.05 else round(float(rng.uniform(0, 12)), 3)
+            closing = None if rng.random() < 0.1 else round(float(rng.uniform(-50, 900)), 2)
+            recharge = 500.0 if rng.random() < 0.05 else 0.0
+            rows.append((day, kwh, closing, recharge))
+        frames.append(frame(cid, f"Meter {index}", rows) if rows else analytics.empty_daily())
+    return pd.concat(frames, ignore_index=True), ids
+
+
+def test_one_period_calendar_gives_the_same_series_and_shares():
+    """The Compare page fills one calendar per period (``period_calendar``) for every metric's series and
+    the shares; on 25 random households each frame equals the one computed from ``daily`` alone."""
+    rng = np.random.default_rng(15)
+    today = pd.Timestamp("2026-11-25")
+    for _ in range(25):
+        daily, ids = _random_household(rng, today)
+        last = (today - pd.Timedelta(days=int(rng.integers(0, 20)))).date()
+        first = last - dt.timedelta(days=int(rng.integers(0, 60)))
+        daily = daily[(daily["day"] >= pd.Timestamp(first) - pd.Timedelta(days=1))]
+        daily = daily[daily["day"] <= pd.Timestamp(last)].reset_index(drop=True)
+        names = {cid: f"Meter {i}" for i, cid in enumerate(ids)}
+        calendar = analytics.period_calendar(daily, first, last, ids, names)
+        for metric in analytics.METRICS:
+            for granularity in analytics.GRANULARITIES:
+                alone = analytics.compare_series(daily, metric, granularity, first, last, ids, names)
+                shared = analytics.compare_series(
+                    daily, metric, granularity, first, last, ids, names, calendar=calendar
+                )
+                pd.testing.assert_frame_equal(shared, alone, check_exact=True)
+        # The units fallback: a subset of the calendar's connections, ones with readings (as the page).
+        some = list(pd.unique(daily.loc[daily["intervals"] > 0, "consumer_id"]))[:2]
+        own = daily[daily["consumer_id"].isin(some)]
+        if some:
+            pd.testing.assert_frame_equal(
+                analytics.compare_series(own, "units", "day", first, last, some, names, calendar=calendar),
+                analytics.compare_series(own, "units", "day", first, last, some, names),
+                check_exact=True,
+            )
+        pd.testing.assert_frame_equal(
+            analytics.household_shares(daily, first, last, calendar=calendar),
+            analytics.household_shares(daily, first, last),
+            check_exact=True,
+        )
