@@ -342,9 +342,34 @@ def cached_figure(build: Callable[[], _Fig], name: str, keys: tuple[ConnKey, ...
     return cast(_Fig, _cached_figure(build, key))
 
 
+class FrozenFigure(go.Figure):
+    """A cached figure whose plain dict is worked out once: ``st.plotly_chart`` calls ``to_dict()`` on
+    every run that draws it (a deep copy of every trace and a base64 pass over the arrays: a quarter of
+    a new session's CPU with 12 connections, BENCHMARKS.md section 4), and only reads the dict.
+
+    The dict is shared by every run and session: read it, never change it (no page mutates a cached
+    figure either). Built only by :func:`cached_figure` from a finished figure.
+
+    >>> fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+    >>> fig.__class__ = FrozenFigure
+    >>> fig.to_dict() is fig.to_dict(), fig.to_dict()["data"][0]["type"]
+    (True, 'scatter')
+    """
+
+    _frozen_dict: dict | None = None
+
+    def to_dict(self) -> dict:
+        if self._frozen_dict is None:
+            self._frozen_dict = super().to_dict()
+        return self._frozen_dict
+
+
 @st.cache_resource(show_spinner=False, max_entries=256, ttl=TTL_SECONDS)
 def _cached_figure(_build: Callable[[], go.Figure | None], key: str) -> go.Figure | None:
-    return _build()
+    fig = _build()
+    if fig is not None and type(fig) is go.Figure:
+        fig.__class__ = FrozenFigure  # same object, its dict worked out once (on the first draw)
+    return fig
 
 
 _View = TypeVar("_View")
