@@ -577,8 +577,9 @@ def _shares_calendar(
     spans = daily.groupby(daily["consumer_id"].astype(str))["day"].agg(["min", "max"])
     cids = calendar["consumer_id"].astype(str)
     lo = cids.map(spans["min"])
-    hi = cids.map(spans["max"]).clip(upper=_ts(last_day))
-    return calendar[(calendar["day"] >= lo) & (calendar["day"] <= hi)]
+    hi = cids.map(spans["max"])
+    days = calendar["day"]
+    return calendar[(days >= lo) & (days <= hi) & (days <= _ts(last_day))]
 
 
 # --- the overview in one call -------------------------------------------------------------------

@@ -291,24 +291,28 @@ def _build_view(
     first: dt.date,
     last: dt.date,
 ) -> _View:
-    """Read the frames (per-connection caches) and work out one view; raises ``storage.StorageError``."""
-    daily = loaders.household_frame(ctx, loaders.connection_daily, keys, str(load_from), str(last))
-    episodes = loaders.household_frame(ctx, loaders.connection_episodes, keys, str(load_from), str(last))
-    series = analytics.compare_series(daily, metric, granularity, first, last, selected, names)
-    in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
-    with_readings = set(in_range.loc[in_range["intervals"] > 0, "consumer_id"].astype(str))
-    units_instead = units_fallback(series, metric, selected, with_readings)
+    """Work out one view from its period's frames (:func:`_build_period`, cached apart: every metric and
+    granularity of a period shares them); raises ``storage.StorageError``."""
+    period = loaders.cached_view(
+        ctx,
+        lambda: _build_period(ctx, keys, details, selected, names, load_from, first, last),
+        "compare_period",
+        keys,
+        (str(load_from), str(first), str(last), ctx.lang),
+    )
+    daily, episodes, with_readings = period.daily, period.episodes, period.with_readings
+    series = analytics.compare_series(
+        daily, metric, granularity, first, last, selected, names, calendar=period.calendar
+    )
+    units_instead = units_fallback(series, metric, selected, set(with_readings))
     main = series[~series["consumer_id"].astype(str).isin(units_instead)]
     main_has_data = bool(len(main)) and (main["value"].notna().any() or (main["recharge_inr"] > 0).any())
-    if len(episodes):
-        episodes = episodes[
-            (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
-        ]
     units = series.iloc[0:0]
     if units_instead:
         own = daily[daily["consumer_id"].astype(str).isin(units_instead)]
-        units = analytics.compare_series(own, "units", granularity, first, last, units_instead, names)
-    shares, peaks = _tables(ctx, daily, in_range, details, first, last)
+        units = analytics.compare_series(
+            own, "units", granularity, first, last, units_instead, names, calendar=period.calendar
+        )
     return _View(
         daily=daily,
         episodes=episodes,
@@ -320,9 +324,48 @@ def _build_view(
         main_csv=csv_bytes(main, metric, ctx.lang) if main_has_data else b"",
         units_csv=csv_bytes(units, "units", ctx.lang) if units_instead else b"",
         net=analytics.net_energy(daily, first, last) if metric == "units" else daily.iloc[0:0],
-        shares=shares,
-        peaks=peaks,
+        shares=period.shares,
+        peaks=period.peaks,
     )
+
+
+@dataclass(frozen=True)
+class _Period:
+    """What every metric and granularity of one period of the selected connections shows alike: read and
+    worked out once per (connections' data versions, period, language, digits) (:func:`loaders.cached_view`,
+    shared, never mutated)."""
+
+    daily: pd.DataFrame  # the selected connections' daily frames from the day before the period
+    episodes: pd.DataFrame  # disconnection episodes overlapping the period
+    calendar: pd.DataFrame  # analytics.period_calendar: the one filled calendar of the series and shares
+    with_readings: frozenset[str]  # consumer IDs with readings in the period
+    shares: pd.DataFrame | None  # the formatted shares table, None when there are no shares
+    peaks: pd.DataFrame | None  # the formatted peak-demand table, None when no peaks
+
+
+def _build_period(
+    ctx: PageContext,
+    keys: tuple[loaders.ConnKey, ...],
+    details: pd.DataFrame,
+    selected: list[str],
+    names: dict[str, str],
+    load_from: dt.date,
+    first: dt.date,
+    last: dt.date,
+) -> _Period:
+    """Read the period's frames (per-connection caches), fill its calendar once, format its tables; raises
+    ``storage.StorageError``."""
+    daily = loaders.household_frame(ctx, loaders.connection_daily, keys, str(load_from), str(last))
+    episodes = loaders.household_frame(ctx, loaders.connection_episodes, keys, str(load_from), str(last))
+    calendar = analytics.period_calendar(daily, first, last, selected, names)
+    in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
+    with_readings = frozenset(in_range.loc[in_range["intervals"] > 0, "consumer_id"].astype(str))
+    if len(episodes):
+        episodes = episodes[
+            (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
+        ]
+    shares, peaks = _tables(ctx, daily, in_range, details, first, last, calendar)
+    return _Period(daily, episodes, calendar, with_readings, shares, peaks)
 
 
 def units_fallback(
@@ -527,10 +570,12 @@ def _tables(
     details: pd.DataFrame,
     first: dt.date,
     last: dt.date,
+    calendar: pd.DataFrame,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """(shares table, peak-demand table) formatted in the page's language, None for an empty one."""
+    """(shares table, peak-demand table) formatted in the page's language, None for an empty one;
+    ``calendar``: the period's :func:`lib.analytics.period_calendar` (the series' own)."""
     lang = ctx.lang
-    shares = analytics.household_shares(daily, first, last)
+    shares = analytics.household_shares(daily, first, last, calendar=calendar)
     shares_table = None
     if len(shares):
         shares_table = pd.DataFrame(
