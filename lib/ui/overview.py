@@ -56,20 +56,20 @@ def draw(ctx: PageContext) -> None:
     today = clock.today_ist()
     try:
         view = loaders.cached_view(
-            ctx, lambda: _build_view(ctx, home, today), "overview", home.keys, (str(today),)
+            ctx, lambda: _build_view(ctx, home, today), "overview", home.keys, (str(today), ctx.lang)
         )
     except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
     low = _low_connections(ctx)
     _draw_headline(ctx, view.cards, low)
-    _draw_cards(ctx, view.cards, low, _quality(ctx, home))
+    _draw_cards(ctx, view.cards, view.card_texts, low, _quality(ctx, home))
     ledger_panels.draw_unexplained_summary(ctx)
-    _draw_month(ctx, view.months, today)
+    _draw_month(ctx, view.month)
     this_first, this_last, _, _ = analytics.month_to_date_bounds(today)
     if this_last is not None:
         net_metering.draw_net_energy(ctx, view.daily, this_first, this_last, "net_overview_title")
-    _draw_cost(ctx, view.estimates)
+    _draw_cost(ctx, view.cost)
     _draw_balance_chart(ctx, home, view.daily, view.forecast, view.episodes, today)
 
 
@@ -84,6 +84,9 @@ class _View:
     cards: pd.DataFrame  # lib.analytics.overview_cards, the one that runs out first on top
     months: pd.DataFrame  # lib.analytics.month_to_date
     estimates: pd.DataFrame | None  # lib.analytics.estimated_month_cost; None without a tariff file
+    card_texts: tuple[_CardText, ...]  # each card's texts in the page's language, in ``cards`` order
+    cost: _CostTable | None  # the cost estimate's table as drawn; None: no estimate to show
+    month: _MonthText  # the month-to-date panel as drawn
 
 
 def _build_view(ctx: PageContext, home: loaders.Household, today: dt.date) -> _View:
@@ -102,7 +105,9 @@ def _build_view(ctx: PageContext, home: loaders.Household, today: dt.date) -> _V
     except tariff.TariffError:
         estimates = None  # no readable tariff file: the rest of the page still helps
     months = analytics.month_to_date(daily, today)
-    return _View(daily, forecast, episodes, cards, months, estimates)
+    texts = tuple(_card_text(ctx, card, today) for card in cards.to_dict("records"))
+    cost, month = _cost_table(ctx, estimates), _month_text(ctx, months, today)
+    return _View(daily, forecast, episodes, cards, months, estimates, texts, cost, month)
 
 
 def _quality(ctx: PageContext, home: loaders.Household) -> pd.DataFrame:
@@ -153,78 +158,124 @@ def _draw_headline(ctx: PageContext, cards: pd.DataFrame, low: dict[str, alerts.
 
 
 def _draw_cards(
-    ctx: PageContext, cards: pd.DataFrame, low: dict[str, alerts.LowBalance], summaries: pd.DataFrame
+    ctx: PageContext,
+    cards: pd.DataFrame,
+    texts: tuple[_CardText, ...],
+    low: dict[str, alerts.LowBalance],
+    summaries: pd.DataFrame,
 ) -> None:
     per_row = 3
     for start in range(0, len(cards), per_row):
         columns = st.columns(per_row)
-        for column, (_, card) in zip(columns, cards.iloc[start : start + per_row].iterrows(), strict=False):
+        for column, text in zip(columns, texts[start : start + per_row], strict=False):
             with column, st.container(border=True):
-                _draw_card(ctx, card, low.get(str(card["consumer_id"])))
-                quality_line.draw_quality_line(ctx, str(card["consumer_id"]), summaries)
+                _draw_card(ctx, text, low.get(text.consumer_id))
+                quality_line.draw_quality_line(ctx, text.consumer_id, summaries)
 
 
-def _draw_card(ctx: PageContext, card: pd.Series, low: alerts.LowBalance | None) -> None:
+@dataclass(frozen=True)
+class _CardText:
+    """One card's texts, formatted once per view (:class:`_View`: connections' data versions, day,
+    language, digits) so that a rerun only emits the elements; the low-balance warning depends on the
+    account's alert rule, read every run, and is formatted by :func:`_draw_card`."""
+
+    consumer_id: str
+    title: str
+    caption: str
+    no_readings: bool  # no readings and no balance: say so
+    cut: str | None  # the supply-cut error, when cut
+    exhausted: bool  # balance at or below ₹0
+    as_of_line: str | None  # the balance's day when the data stop some days ago
+    balance: str
+    balance_help: str | None
+    days_left: str
+    run_out_line: str | None  # "lasts beyond a year" or the run-out day, in bold
+    yesterday: str
+    last_recharge: str
+    recharge_line: str | None
+    burn_line: str | None
+
+
+def _card_text(ctx: PageContext, card: dict, today: dt.date) -> _CardText:
+    """:class:`_CardText` of one row of :func:`lib.analytics.overview_cards` as of IST ``today``."""
     lang = ctx.lang
-    st.subheader(md(card["nickname"]))
-    st.caption(ctx.t("overview_consumer_id", consumer_id=md(card["consumer_id"])))
-    if not card["has_readings"] and math.isnan(card["balance_inr"]):
+    balance = card["balance_inr"]
+    stale_day = pd.notna(card["balance_day"]) and card["balance_day"].date() < today - dt.timedelta(days=1)
+    days_left = card["days_left"]
+    run_out_line = None
+    if math.isinf(days_left):
+        run_out_line = ctx.t("overview_lasts_beyond_year")
+    elif pd.notna(card["run_out_day"]) and days_left > 0:
+        run_out = i18n.format_date(card["run_out_day"], lang, pattern="d MMM y")
+        run_out_line = "**" + ctx.t("overview_run_out_on", date=run_out) + "**"
+    units = card["yesterday_kwh"]
+    amount = card["last_recharge_inr"]
+    burn_line = None
+    if not math.isnan(card["burn_7_inr"]) or not math.isnan(card["burn_30_inr"]):
+        burn_line = ctx.t(
+            "overview_burn",
+            week=_money_or_dash(ctx, card["burn_7_inr"]),
+            month=_money_or_dash(ctx, card["burn_30_inr"]),
+        )
+    return _CardText(
+        consumer_id=str(card["consumer_id"]),
+        title=md(card["nickname"]),
+        caption=ctx.t("overview_consumer_id", consumer_id=md(card["consumer_id"])),
+        no_readings=not card["has_readings"] and math.isnan(balance),
+        cut=ctx.t("overview_cut", date=i18n.format_date(card["cut_since"], lang, pattern="d MMM"))
+        if card["supply_cut"]
+        else None,
+        exhausted=not math.isnan(balance) and balance <= 0,
+        # the data stop some days ago: say how old the balance is (a key fact: body size)
+        as_of_line=ctx.t("overview_balance_as_of_line", date=i18n.format_date(card["balance_day"], lang))
+        if stale_day
+        else None,
+        balance=ctx.t("overview_none") if math.isnan(balance) else i18n.format_money(balance, lang),
+        balance_help=None
+        if pd.isna(card["balance_day"])
+        else ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)),
+        days_left=days_text(ctx, days_left),
+        run_out_line=run_out_line,
+        yesterday=ctx.t("overview_days_unknown")
+        if math.isnan(units)
+        else ctx.t("overview_units_value", kwh=i18n.format_number(units, lang, decimals=1)),
+        last_recharge=ctx.t("overview_none")
+        if math.isnan(amount)
+        else i18n.format_money(amount, lang, decimals=False),
+        recharge_line=ctx.t("overview_recharge_on", date=i18n.format_datetime(card["last_recharge_ts"], lang))
+        if pd.notna(card["last_recharge_ts"])
+        else None,
+        burn_line=burn_line,
+    )
+
+
+def _draw_card(ctx: PageContext, text: _CardText, low: alerts.LowBalance | None) -> None:
+    st.subheader(text.title)
+    st.caption(text.caption)
+    if text.no_readings:
         st.info(ctx.t("overview_no_readings"))
-    if card["supply_cut"]:
-        st.error(ctx.t("overview_cut", date=i18n.format_date(card["cut_since"], lang, pattern="d MMM")))
-    elif (not math.isnan(card["balance_inr"]) and card["balance_inr"] <= 0) or (
-        low is not None and low.reason == "exhausted"
-    ):
+    if text.cut is not None:
+        st.error(text.cut)
+    elif text.exhausted or (low is not None and low.reason == "exhausted"):
         st.error(ctx.t("overview_exhausted"))
     elif low is not None and low.reason == "days":
         st.warning(ctx.t("overview_low", days=ctx.number(low.days_left, decimals=1)))
     elif low is not None:
         st.warning(ctx.t("overview_low_balance", balance=ctx.money(low.balance_inr)))
-
-    stale_day = pd.notna(card["balance_day"]) and card[
-        "balance_day"
-    ].date() < clock.today_ist() - dt.timedelta(days=1)
-    if stale_day:  # the data stop some days ago: say how old the balance is (a key fact: body size)
-        st.markdown(ctx.t("overview_balance_as_of_line", date=i18n.format_date(card["balance_day"], lang)))
+    if text.as_of_line is not None:
+        st.markdown(text.as_of_line)
     # Stacked, not side by side: a card is a third of the page, and metric values must not be cut off.
-    balance = card["balance_inr"]
-    st.metric(
-        ctx.t("overview_balance"),
-        ctx.t("overview_none") if math.isnan(balance) else i18n.format_money(balance, lang),
-        help=None
-        if pd.isna(card["balance_day"])
-        else ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)),
-    )
-    days_left = card["days_left"]
-    st.metric(ctx.t("overview_days_left"), days_text(ctx, days_left))
+    st.metric(ctx.t("overview_balance"), text.balance, help=text.balance_help)
+    st.metric(ctx.t("overview_days_left"), text.days_left)
     # Key facts under the big figures in body text, not grey captions (issue 14 section 4).
-    if math.isinf(days_left):
-        st.markdown(ctx.t("overview_lasts_beyond_year"))
-    elif pd.notna(card["run_out_day"]) and days_left > 0:
-        run_out = i18n.format_date(card["run_out_day"], lang, pattern="d MMM y")
-        st.markdown("**" + ctx.t("overview_run_out_on", date=run_out) + "**")
-    units = card["yesterday_kwh"]
-    st.metric(
-        ctx.t("overview_yesterday_units"),
-        ctx.t("overview_days_unknown")
-        if math.isnan(units)
-        else ctx.t("overview_units_value", kwh=i18n.format_number(units, lang, decimals=1)),
-    )
-    amount = card["last_recharge_inr"]
-    st.metric(
-        ctx.t("overview_last_recharge"),
-        ctx.t("overview_none") if math.isnan(amount) else i18n.format_money(amount, lang, decimals=False),
-    )
-    if pd.notna(card["last_recharge_ts"]):
-        st.markdown(ctx.t("overview_recharge_on", date=i18n.format_datetime(card["last_recharge_ts"], lang)))
-    if not math.isnan(card["burn_7_inr"]) or not math.isnan(card["burn_30_inr"]):
-        st.markdown(
-            ctx.t(
-                "overview_burn",
-                week=_money_or_dash(ctx, card["burn_7_inr"]),
-                month=_money_or_dash(ctx, card["burn_30_inr"]),
-            )
-        )
+    if text.run_out_line is not None:
+        st.markdown(text.run_out_line)
+    st.metric(ctx.t("overview_yesterday_units"), text.yesterday)
+    st.metric(ctx.t("overview_last_recharge"), text.last_recharge)
+    if text.recharge_line is not None:
+        st.markdown(text.recharge_line)
+    if text.burn_line is not None:
+        st.markdown(text.burn_line)
 
 
 def _money_or_dash(ctx: PageContext, value: float) -> str:
@@ -237,66 +288,108 @@ def _units_or_dash(ctx: PageContext, value: float) -> str:
     )
 
 
-def _draw_month(ctx: PageContext, months: pd.DataFrame, today: dt.date) -> None:
-    lang = ctx.lang
+def _draw_month(ctx: PageContext, month: _MonthText) -> None:
     st.subheader(ctx.t("overview_month_title"))
+    st.caption(month.caption)
+    if month.units is None or month.spend is None or month.table is None:
+        return
+    left, right = st.columns(2)
+    for column, title, (value, delta, last) in (
+        (left, "overview_household_units", month.units),
+        (right, "overview_household_spend", month.spend),
+    ):
+        column.metric(ctx.t(title), value, delta=delta, delta_color="inverse")
+        column.caption(last)
+    connection = ctx.t("overview_col_connection")
+    st.dataframe(month.table, hide_index=True, width="stretch", column_config=pinned_first_column(connection))
+    if month.incomplete:
+        st.caption(ctx.t("overview_incomplete"))
+
+
+@dataclass(frozen=True)
+class _MonthText:
+    """The month-to-date panel as drawn, formatted once per view: the caption (or the first-of-the-month
+    note), the household's units and ₹ (value, change against last month, last month's line) and the
+    per-connection table (None: nothing more to draw)."""
+
+    caption: str
+    units: tuple[str, str | None, str] | None
+    spend: tuple[str, str | None, str] | None
+    table: pd.DataFrame | None
+    incomplete: bool  # a connection misses days of this month
+
+
+def _month_text(ctx: PageContext, months: pd.DataFrame, today: dt.date) -> _MonthText:
+    """:class:`_MonthText` of :func:`lib.analytics.month_to_date` as of IST ``today``."""
+    lang = ctx.lang
     this_first, this_last, last_first, last_last = analytics.month_to_date_bounds(today)
     if this_last is None or last_last is None:
-        st.caption(ctx.t("overview_month_first_day"))
-        return
-    st.caption(
-        ctx.t(
-            "overview_month_caption",
-            this_first=i18n.format_date(this_first, lang, pattern="d MMM"),
-            this_last=i18n.format_date(this_last, lang, pattern="d MMM"),
-            last_first=i18n.format_date(last_first, lang, pattern="d MMM"),
-            last_last=i18n.format_date(last_last, lang, pattern="d MMM"),
-        )
+        return _MonthText(ctx.t("overview_month_first_day"), None, None, None, False)
+    caption = ctx.t(
+        "overview_month_caption",
+        this_first=i18n.format_date(this_first, lang, pattern="d MMM"),
+        this_last=i18n.format_date(this_last, lang, pattern="d MMM"),
+        last_first=i18n.format_date(last_first, lang, pattern="d MMM"),
+        last_last=i18n.format_date(last_last, lang, pattern="d MMM"),
     )
     if not len(months):
-        return
+        return _MonthText(caption, None, None, None, False)
     household = months[months["consumer_id"].isna()].iloc[0]
     per_connection = months[months["consumer_id"].notna()]
-    left, right = st.columns(2)
-    left.metric(
-        ctx.t("overview_household_units"),
+    units = (
         _units_or_dash(ctx, household["kwh_this"]),
-        delta=_delta(ctx, household["kwh_this"], household["kwh_last"]),
-        delta_color="inverse",
+        _delta(ctx, household["kwh_this"], household["kwh_last"]),
+        ctx.t("overview_last_month_value", value=_units_or_dash(ctx, household["kwh_last"])),
     )
-    left.caption(ctx.t("overview_last_month_value", value=_units_or_dash(ctx, household["kwh_last"])))
-    right.metric(
-        ctx.t("overview_household_spend"),
+    spend = (
         _money_or_dash(ctx, household["spend_this"]),
-        delta=_delta(ctx, household["spend_this"], household["spend_last"], money=True),
-        delta_color="inverse",
+        _delta(ctx, household["spend_this"], household["spend_last"], money=True),
+        ctx.t("overview_last_month_value", value=_money_or_dash(ctx, household["spend_last"])),
     )
-    right.caption(ctx.t("overview_last_month_value", value=_money_or_dash(ctx, household["spend_last"])))
-
     # ₹ first: on a phone (390 px) only the first three columns fit; shares are on the Compare page.
-    connection = ctx.t("overview_col_connection")
     table = pd.DataFrame(
         {
-            connection: per_connection["nickname"].map(csv_cell),
+            ctx.t("overview_col_connection"): per_connection["nickname"].map(csv_cell),
             ctx.t("overview_col_spend_this"): [_money_or_dash(ctx, v) for v in per_connection["spend_this"]],
             ctx.t("overview_col_spend_last"): [_money_or_dash(ctx, v) for v in per_connection["spend_last"]],
             ctx.t("overview_col_units_this"): [_units_or_dash(ctx, v) for v in per_connection["kwh_this"]],
             ctx.t("overview_col_units_last"): [_units_or_dash(ctx, v) for v in per_connection["kwh_last"]],
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", column_config=pinned_first_column(connection))
     expected = (this_last - this_first).days + 1
-    if (per_connection["days_this"] < expected).any():
-        st.caption(ctx.t("overview_incomplete"))
+    return _MonthText(caption, units, spend, table, bool((per_connection["days_this"] < expected).any()))
 
 
-def _draw_cost(ctx: PageContext, estimates: pd.DataFrame | None) -> None:
-    if estimates is None:
-        return  # no readable tariff file: the rest of the page still helps
-    if not len(estimates) or estimates["projected_units"].isna().all():
+def _draw_cost(ctx: PageContext, cost: _CostTable | None) -> None:
+    if cost is None:
         return
     st.subheader(ctx.t("overview_cost_title"))
     st.caption(ctx.t("overview_cost_caption"))
+    st.dataframe(
+        cost.table,
+        hide_index=True,
+        width="stretch",
+        column_config=pinned_first_column(ctx.t("overview_col_connection")),
+    )
+    for caption in cost.captions:
+        st.caption(caption)
+
+
+@dataclass(frozen=True)
+class _CostTable:
+    """The month's cost estimate as drawn: the table (connections, then category and household totals)
+    and the captions of unknown tariff categories, formatted once per view."""
+
+    table: pd.DataFrame
+    captions: tuple[str, ...]
+
+
+def _cost_table(ctx: PageContext, estimates: pd.DataFrame | None) -> _CostTable | None:
+    """:class:`_CostTable` of :func:`lib.analytics.estimated_month_cost`; None when nothing is drawn."""
+    if estimates is None:
+        return None  # no readable tariff file: the rest of the page still helps
+    if not len(estimates) or estimates["projected_units"].isna().all():
+        return None
     table = pd.DataFrame(
         {  # the estimate in ₹ first, so that it is on screen on a phone
             ctx.t("overview_col_connection"): estimates["nickname"].map(csv_cell),
@@ -326,14 +419,9 @@ def _draw_cost(ctx: PageContext, estimates: pd.DataFrame | None) -> None:
             }
         )
         table = pd.concat([table, rows], ignore_index=True)
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        column_config=pinned_first_column(ctx.t("overview_col_connection")),
-    )
-    for category in sorted(set(estimates.loc[~estimates["tariff_known"], "tariff_category"].astype(str))):
-        st.caption(ctx.t("overview_cost_unknown_category", category=md(category)))
+    unknown = sorted(set(estimates.loc[~estimates["tariff_known"], "tariff_category"].astype(str)))
+    captions = tuple(ctx.t("overview_cost_unknown_category", category=md(category)) for category in unknown)
+    return _CostTable(table, captions)
 
 
 def _delta(ctx: PageContext, this: float, last: float, *, money: bool = False) -> str | None:
