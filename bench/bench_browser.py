@@ -13,7 +13,10 @@ chart of the same number of points, measured in the same run with the rounds int
    (each its own account, signed in by a server-side session cookie made beforehand: see below) and go to
    Compare; the time until every one of them shows its chart and is idle, against the bare app's sessions
    opening its chart page the same way (``--crowd-rounds``, 1 by default: a round of 20 takes minutes under
-   load); errors (a timeout, an exception box, a console error) counted.
+   load); errors (a timeout, an exception box, a console error) counted, and a crowd with one is not
+   settled (infinite). Both apps alike: each server had one warm-up visit of the same pages first, each
+   crowd has a chromium of its own (closed whole afterwards, its process group killed if closing hangs)
+   and starts once both servers are quiet, and all its sessions share one deadline.
    Goal ≤ 1.2×, 0 errors; the bare app's own slowdown from 1 to N sessions is printed beside it.
 3. **rss**: a fresh product server, ``--rss-sessions`` sessions (10) each opening Compare for its own
    account of 3 connections, kept open; then ``ps -o rss`` of the server process. Goal ≤ 500 MB.
@@ -41,10 +44,12 @@ import contextlib
 import datetime as dt
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -494,8 +499,10 @@ def exceptions(page: Any) -> int:
     return int(page.get_by_test_id("stException").count())
 
 
-def product_points(browser: Any, app: App, token: str) -> dict[str, list[int]]:
-    """Points per trace of the product's Compare chart for 30 days and 1 year (a warm-up visit)."""
+def chart_points(browser: Any, app: App, token: str | None) -> dict[str, list[int]]:
+    """Points per trace of ``app``'s Compare chart for 30 days and 1 year, read in a warm-up visit (the
+    Overview, the Compare link, the period 1 year): each server has run every page once before a figure
+    is taken (the first run of a script pays for its imports)."""
     page = new_tab(browser, app, token, None)
     first_load(page, app.server.url)
     timed_click(page, compare_link(page, app), Target(app.chart))
@@ -567,12 +574,15 @@ class Crowd:
 
     @property
     def settle(self) -> float:
-        return max(self.done) if self.done else float("nan")
+        """When the last session was done (s); infinite when one never was (a timeout, an exception)."""
+        return max(self.done) if len(self.done) == self.n else float("inf")
 
 
-def crowd(browser: Any, app: App, n: int, mid: float, *, keep_open: bool = False) -> tuple[Crowd, list[Any]]:
-    """``n`` contexts of one chromium open ``app``'s Compare page at the same moment (each its own session,
-    the product's each signed in by its own account's cookie); wait for every chart and an idle app."""
+def crowd(browser: Any, app: App, n: int, mid: float) -> Crowd:
+    """``n`` contexts of ``browser`` (a chromium of this crowd's own: :func:`crowd_browser`, which also
+    closes them) open ``app``'s Compare page at the same moment (each its own session, the product's each
+    signed in by its own account's cookie); wait for every chart and an idle app, all sessions against one
+    deadline (``CROWD_TIMEOUT_MS`` after the start)."""
     tokens: list[str | None] = list(app.cookies(n)) if app.cookies else [None] * n
     pages = [new_tab(browser, app, tokens[i], Target(app.chart, hi=mid)) for i in range(n)]
     for page in pages:
@@ -581,16 +591,18 @@ def crowd(browser: Any, app: App, n: int, mid: float, *, keep_open: bool = False
     errors_before = len(app.errors)
     cpu = app.server.cpu_seconds()
     start_ms = time.time() * 1000
+
+    def left() -> float:
+        return max(start_ms + CROWD_TIMEOUT_MS - time.time() * 1000, 1000)
+
     for page in pages:  # navigations started in the page, so no goto waits for the one before
         page.evaluate("(url) => { setTimeout(() => { window.location.href = url; }, 0); }", url)
     done: list[float] = []
     errors: list[str] = []
     for i, page in enumerate(pages):
-        # Every session has until CROWD_TIMEOUT_MS after the start (not from when its wait begins).
-        left = max(start_ms + CROWD_TIMEOUT_MS - time.time() * 1000, 1000)
         try:
-            page.wait_for_url(url + "*", timeout=left)
-            times = wait_done(page, 0, left)
+            page.wait_for_url(url + "*", timeout=left())
+            times = wait_done(page, 0, left())
             done.append((times["origin"] + max(times["chart"], times["last"]) - start_ms) / 1000)
             if exceptions(page):
                 errors.append(f"session {i}: exception box")
@@ -600,31 +612,123 @@ def crowd(browser: Any, app: App, n: int, mid: float, *, keep_open: bool = False
     errors += app.errors[errors_before:]
     result = Crowd(n, done, errors, cpu)
     print(
-        f"  {app.name} x{n}: settled {result.settle:.2f} s, server CPU {cpu:.2f} s, errors {len(errors)}  ({load()})",
+        f"  {app.name} x{n}: settled {result.settle:.2f} s ({len(done)} of {n} done), server CPU {cpu:.2f} s,"
+        f" errors {len(errors)}  ({load()})",
         flush=True,
     )
-    if not keep_open:  # closing 20 contexts under load can take minutes: the figures are printed first
-        for page in pages:
-            page.context.close()
-        pages = []
-    return result, pages
+    return result
+
+
+CLOSE_TIMEOUT_S = 60.0  # closing 20 contexts hung for minutes in playwright at load 35-48
+
+
+def _chromium_mains() -> set[int]:
+    """The chromium main processes (no ``--type=``) among this process's descendants (``/proc``)."""
+    procs: dict[int, tuple[int, list[bytes]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            procs[int(entry.name)] = (ppid, (entry / "cmdline").read_bytes().split(b"\0"))
+        except (OSError, IndexError, ValueError):  # gone meanwhile
+            continue
+    mine, grown = {os.getpid()}, True
+    while grown:
+        new = {pid for pid, (ppid, _) in procs.items() if ppid in mine} - mine
+        mine |= new
+        grown = bool(new)
+    return {
+        pid
+        for pid in mine
+        if pid in procs
+        and Path(procs[pid][1][0].decode(errors="replace")).name == "chromium"
+        and not any(arg.startswith(b"--type=") for arg in procs[pid][1])
+    }
+
+
+def _kill_group(pid: int) -> bool:
+    """SIGKILL the process group of chromium ``pid`` (its own group: playwright starts it detached), only
+    if that process is still the chromium this script started; whether it was killed."""
+    try:
+        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].split(b"/")[-1] != b"chromium":
+            return False
+        if os.getpgid(pid) != pid:
+            return False
+        os.killpg(pid, signal.SIGKILL)
+    except (OSError, ProcessLookupError):
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def crowd_browser(browser_type: Any) -> Iterator[Any]:
+    """A chromium of one crowd's own (launched as the journeys launch theirs), so every crowd of either app
+    starts from a fresh browser with nothing of the crowd before it. At the end the whole browser is closed
+    (not context by context); if that takes over ``CLOSE_TIMEOUT_S``, its process group is killed (the
+    figures are printed before)."""
+    from tests.browser.harness import launch_options
+
+    before = _chromium_mains()
+    browser = browser_type.launch(**launch_options())
+    started = _chromium_mains() - before
+    try:
+        yield browser
+    finally:
+        closed = threading.Event()
+        killed: list[int] = []
+
+        def watchdog() -> None:
+            if not closed.wait(CLOSE_TIMEOUT_S):
+                killed.extend(pid for pid in started if _kill_group(pid))
+
+        guard = threading.Thread(target=watchdog, name="bench-close-watchdog", daemon=True)
+        guard.start()
+        began = time.monotonic()
+        try:
+            browser.close()
+        except Exception as error:  # noqa: BLE001 (a killed browser's close raises; the run goes on)
+            print(f"  closing the browser: {type(error).__name__}: {str(error).splitlines()[0]}")
+        finally:
+            closed.set()
+            guard.join()
+        seconds = time.monotonic() - began
+        if killed:
+            print(f"  the browser did not close in {CLOSE_TIMEOUT_S:.0f} s: process group {killed} killed")
+        elif seconds > 5:
+            print(f"  closing the browser took {seconds:.0f} s ({load()})")
+
+
+def wait_server_quiet(server: Server, *, cpu_share: float = 0.05, timeout: float = 60.0) -> None:
+    """Wait (at most ``timeout`` s) until ``server`` used under ``cpu_share`` of a core over one second: the
+    sessions of the crowd before have been cleaned up, so no crowd pays for another's end."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = server.cpu_seconds()
+        time.sleep(1.0)  # a measuring window, not a wait for a state
+        if server.cpu_seconds() - before < cpu_share:
+            return
 
 
 def bench_crowd(
-    browser: Any, bare: App, product: App, n: int, rounds: int, mid: float
+    browser_type: Any, bare: App, product: App, n: int, rounds: int, mid: float
 ) -> dict[str, list[Crowd]]:
-    """Interleaved rounds of 1 and ``n`` sessions of each app (order reversed every other round)."""
+    """Interleaved rounds of 1 and ``n`` sessions of each app (order reversed every other round), each crowd
+    in a chromium of its own, started once both servers are quiet."""
     results: dict[str, list[Crowd]] = {f"{a} {k}": [] for a in ("bare", "product") for k in (1, n)}
     for r in range(rounds):
         steps = [("bare", bare, 1), ("product", product, 1), ("bare", bare, n), ("product", product, n)]
         if r % 2:
             steps.reverse()
         for name, app, k in steps:
-            result, _ = crowd(browser, app, k, mid)
+            for server in (bare.server, product.server):
+                wait_server_quiet(server)
+            with crowd_browser(browser_type) as browser:
+                result = crowd(browser, app, k, mid)
             results[f"{name} {k}"].append(result)
             print(
                 f"  crowd round {r + 1}: {name} x{k}: settled {result.settle:.2f} s"
-                f" (first {min(result.done, default=float('nan')):.2f} s), server CPU {result.server_cpu:.2f} s,"
+                f" (first {min(result.done, default=float('nan')):.2f} s, {len(result.done)} of {k} done), server CPU {result.server_cpu:.2f} s,"
                 f" errors {len(result.errors)}"
                 f"  ({load()})",
                 flush=True,
@@ -700,12 +804,14 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
     with launch_chromium() as pool, product_server(work / "product", path) as (server, env):
         browser = pool.browser
         product = product_app(server, env, 0)
-        points = product_points(browser, product, product.cookies(1)[0])
+        points = chart_points(browser, product, product.cookies(1)[0])
         mid = (sum(points["30d"]) + sum(points["1y"])) / 2
         print(f"product Compare chart: points per trace 30 days {points['30d']}, 1 year {points['1y']}")
         print(f"product server RSS after one visit: {server.rss_mb():.0f} MB")
         with bare_server(work / "bare", points) as bare_srv:
             bare = bare_app(bare_srv)
+            if chart_points(browser, bare, None) != points:  # the same warm-up visit as the product's
+                raise RuntimeError("the bare app's Compare chart has not the product's points per trace")
             if "click" in parts:
                 print(f"\n1. click -> chart, {args.rounds} interleaved rounds ({load()})")
                 times = bench_click(browser, bare, product, args.rounds, mid)
@@ -731,7 +837,9 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
                 print(
                     f"\n2. {args.sessions} sessions at once, {args.crowd_rounds} interleaved rounds ({load()})"
                 )
-                crowds = bench_crowd(browser, bare, product, args.sessions, args.crowd_rounds, mid)
+                crowds = bench_crowd(
+                    browser.browser_type, bare, product, args.sessions, args.crowd_rounds, mid
+                )
                 n = args.sessions
                 settle = {k: median([c.settle for c in v]) for k, v in crowds.items()}
                 errors = {k: sum(len(c.errors) for c in v) for k, v in crowds.items()}
@@ -763,8 +871,9 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
         with launch_chromium() as pool, product_server(work / "rss", path) as (server, env):
             product = product_app(server, env, accounts - k)
             started = server.rss_mb()
-            result, pages = crowd(pool.browser, product, k, INFINITY, keep_open=True)
-            after = server.rss_mb()
+            with crowd_browser(pool.browser.browser_type) as browser:
+                result = crowd(browser, product, k, INFINITY)
+                after = server.rss_mb()  # the sessions still open
             lines = [
                 f"  product server RSS: at start {started:.0f} MB, after {k} sessions on Compare {after:.0f} MB"
                 f"   goal <= 500 MB; sessions settled in {result.settle:.2f} s, errors {len(result.errors)}",
@@ -772,8 +881,6 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
             ]
             report += lines
             print("\n".join(lines), flush=True)
-            for page in pages:
-                page.context.close()
     print("\nsummary:")
     print("\n".join(report))
 

@@ -295,6 +295,16 @@ class Chromium:
         self.browser.close()
 
 
+def launch_options() -> dict[str, Any]:
+    """Keyword arguments of playwright's ``chromium.launch`` for Debian's chromium (:func:`launch_chromium`;
+    the browser benchmark launches more browsers the same way)."""
+    return {
+        "executable_path": str(CHROMIUM),
+        "args": CHROMIUM_ARGS,
+        "proxy": {"server": f"http://127.0.0.1:{DEAD_PORT}", "bypass": ",".join(sorted(LOCAL_HOSTS))},
+    }
+
+
 @contextlib.contextmanager
 def launch_chromium() -> Iterator[Chromium]:
     """Playwright's sync API driving Debian's chromium with the flags of docs/research/stack.md §3.
@@ -308,11 +318,7 @@ def launch_chromium() -> Iterator[Chromium]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS,
-            proxy={"server": f"http://127.0.0.1:{DEAD_PORT}", "bypass": ",".join(sorted(LOCAL_HOSTS))},
-        )
+        browser = playwright.chromium.launch(**launch_options())
         pool = Chromium(browser)
         try:
             yield pool
