@@ -255,8 +255,14 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the server process has used so far (``/proc/PID/stat``), seconds."""
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _stat_cpu(Path(f"/proc/{self.pid}/stat"))
+
+    def main_thread_cpu(self) -> float:
+        """CPU seconds of the server's main thread alone (``/proc/PID/task/PID/stat``): Streamlit's event
+        loop (HTTP, the frontend's files, websockets, sending each run's messages); the rest of
+        :meth:`cpu_seconds` is other threads: the script runs' (each run has its own, ended ones
+        included) and the worker pools they use (Arrow's, for instance)."""
+        return _stat_cpu(Path(f"/proc/{self.pid}/task/{self.pid}/stat"))
 
     def rss_mb(self) -> float:
         """Resident memory of the server process (``ps -o rss``), in MB (10^6 bytes)."""
@@ -264,6 +270,12 @@ class Server:
             ["/bin/ps", "-o", "rss=", "-p", str(self.pid)], capture_output=True, text=True, check=True
         )
         return int(out.stdout.strip()) * 1024 / 1e6
+
+
+def _stat_cpu(stat: Path) -> float:
+    """utime + stime of a ``/proc`` stat file, in seconds."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextlib.contextmanager
@@ -571,6 +583,7 @@ class Crowd:
     done: list[float]
     errors: list[str]
     server_cpu: float  # seconds of the server process from the start until every session was done
+    loop_cpu: float  # of which its main thread (the event loop); the rest ran the scripts (and their pools)
 
     @property
     def settle(self) -> float:
@@ -589,7 +602,7 @@ def crowd(browser: Any, app: App, n: int, mid: float) -> Crowd:
         page.goto("about:blank")
     url = app.server.url + app.compare_path
     errors_before = len(app.errors)
-    cpu = app.server.cpu_seconds()
+    cpu, loop = app.server.cpu_seconds(), app.server.main_thread_cpu()
     start_ms = time.time() * 1000
 
     def left() -> float:
@@ -608,12 +621,12 @@ def crowd(browser: Any, app: App, n: int, mid: float) -> Crowd:
                 errors.append(f"session {i}: exception box")
         except Exception as error:  # noqa: BLE001 (a failed session is counted, not fatal)
             errors.append(f"session {i}: {type(error).__name__}: {str(error).splitlines()[0]}")
-    cpu = app.server.cpu_seconds() - cpu
+    cpu, loop = app.server.cpu_seconds() - cpu, app.server.main_thread_cpu() - loop
     errors += app.errors[errors_before:]
-    result = Crowd(n, done, errors, cpu)
+    result = Crowd(n, done, errors, cpu, loop)
     print(
-        f"  {app.name} x{n}: settled {result.settle:.2f} s ({len(done)} of {n} done), server CPU {cpu:.2f} s,"
-        f" errors {len(errors)}  ({load()})",
+        f"  {app.name} x{n}: settled {result.settle:.2f} s ({len(done)} of {n} done), server CPU {cpu:.2f} s"
+        f" (event loop {loop:.2f} s, scripts {cpu - loop:.2f} s), errors {len(errors)}  ({load()})",
         flush=True,
     )
     return result
@@ -844,9 +857,11 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
                 settle = {k: median([c.settle for c in v]) for k, v in crowds.items()}
                 errors = {k: sum(len(c.errors) for c in v) for k, v in crowds.items()}
                 cpu = {k: median([c.server_cpu for c in v]) for k, v in crowds.items()}
+                loop = {k: median([c.loop_cpu for c in v]) for k, v in crowds.items()}
                 for key in crowds:
                     line = (
-                        f"  {key:12s} settled (median) {settle[key]:.2f} s, server CPU {cpu[key]:.2f} s,"
+                        f"  {key:12s} settled (median) {settle[key]:.2f} s, server CPU {cpu[key]:.2f} s"
+                        f" (event loop {loop[key]:.2f} s, scripts {cpu[key] - loop[key]:.2f} s),"
                         f" errors {errors[key]}"
                     )
                     report.append(line)
