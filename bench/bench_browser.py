@@ -328,12 +328,14 @@ def bare_server(work_dir: Path, points: dict[str, list[int]]) -> Iterator[Server
 
 
 @contextlib.contextmanager
-def product_server(work_dir: Path, db_path: Path) -> Iterator[tuple[Server, dict[str, str]]]:
-    """The dashboard as the browser journeys start it (``serve.py``, fixed clock, outbox), on ``db_path``;
-    yields the server and its environment (for the session key)."""
+def product_server(
+    work_dir: Path, db_path: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[Server, dict[str, str]]]:
+    """The dashboard as the browser journeys start it (``serve.py``, fixed clock, outbox), on ``db_path``,
+    ``extra_env`` added to its environment; yields the server and its environment (for the session key)."""
     from tests.browser.harness import AppServer, server_env
 
-    with AppServer.start(work_dir, database=str(db_path)) as app:
+    with AppServer.start(work_dir, database=str(db_path), env=extra_env) as app:
         yield Server(app.url, app.process, app.log_path), server_env(db_path, camp=False)
 
 
