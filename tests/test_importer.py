@@ -1058,7 +1058,7 @@ def _import_both_ways(tmp_path: Path, text: str, monkeypatch, **options) -> list
     "rows" (a chunk no column-wise path was tried on is not listed)."""
     monkeypatch.setattr(importing.sources, "CHUNK_ROWS", 40)
     source = write(tmp_path, text, "messy.csv")
-    plain_wise, column_wise = importing.readings.plain_chunk, importing.readings.clean_chunk
+    plain_wise, column_wise = importing.chunks.plain_chunk, importing.chunks.clean_chunk
     never = lambda *args, **kwargs: None  # noqa: E731
     outcomes = []
     for name, plain_chunk, clean_chunk in (
@@ -1079,8 +1079,8 @@ def _import_both_ways(tmp_path: Path, text: str, monkeypatch, **options) -> list
             _calls.append("rows" if result is None else "columns")
             return result
 
-        monkeypatch.setattr(importing.readings, "plain_chunk", spy_plain)
-        monkeypatch.setattr(importing.readings, "clean_chunk", spy_clean)
+        monkeypatch.setattr(importing.chunks, "plain_chunk", spy_plain)
+        monkeypatch.setattr(importing.chunks, "clean_chunk", spy_clean)
         conn = storage.connect(tmp_path / f"{name}.db")
         storage.migrate(conn)
         importing.import_consumers(conn, DATA / "consumers.csv")
@@ -1886,11 +1886,11 @@ def test_arrow_reads_plain_decimals_as_float_does(seed):
         + (f".{rng.randrange(10 ** rng.randint(1, 18)):0{rng.randint(1, 18)}d}" if rng.random() < 0.9 else "")
         for _ in range(20_000)
     ]
-    texts = [t for t in texts if re.fullmatch(importing.readings._PLAIN_DECIMAL[1:-1], t)]
+    texts = [t for t in texts if re.fullmatch(importing.chunks._PLAIN_DECIMAL[1:-1], t)]
     assert len(texts) > 15_000
     converted = pc.cast(pa.array(texts), pa.float64()).to_numpy().tolist()
     assert converted == [float(t) for t in texts]
-    assert all(pc.match_substring_regex(pa.array(texts), importing.readings._PLAIN_DECIMAL).to_pylist())
+    assert all(pc.match_substring_regex(pa.array(texts), importing.chunks._PLAIN_DECIMAL).to_pylist())
 
 
 def test_plain_lines_split_as_the_csv_module_reads_them():
