@@ -191,20 +191,12 @@ def import_readings(
         if not conn.consumers.existing_consumer_ids([consumer_id]):
             raise ImportFailed("unknown_fixed_consumer", consumer_id=consumer_id)
 
-    source: CsvSource | GreenButtonSource
-    export_only = False
-    if GreenButtonSource.recognises(path):
-        if consumer_id is None:
-            raise ImportFailed("xml_needs_consumer", path=path)
-        source = GreenButtonSource(path, progress)
+    source = _open_source(path, progress, delimiter, fixed=consumer_id is not None)
+    export_only = isinstance(source, GreenButtonSource) and source.export
+    if isinstance(source, GreenButtonSource):
         timestamp, kwh, *export = source.header  # a reverse-flow channel: energy sent to the grid
         columns = ReadingColumns(timestamp=timestamp, kwh=kwh, export=export[0] if export else None)
         energy_unit, decimal, skip_rows, stamp = "kwh", None, None, "start"  # ESPI: start epoch, in Wh
-        # an export channel says nothing of the energy drawn: it fills export_kwh of readings stored
-        # from the same meter's import-channel file (never their kWh), and adds the others with kWh 0
-        export_only = source.export
-    else:
-        source = CsvSource(path, progress, delimiter=delimiter)
     report = ImportReport(path=path, kind="readings")
     required = [columns.timestamp, columns.kwh]
     required = ([] if consumer_id else [columns.consumer_id]) + required
@@ -260,6 +252,22 @@ def import_readings(
     finally:
         source.close()
     return report
+
+
+def _open_source(
+    path: Path, progress: Progress | None, delimiter: str | None, *, fixed: bool
+) -> CsvSource | GreenButtonSource:
+    """The file as a source of rows: a Green Button (ESPI XML) file, recognised by its content, or a CSV
+    file (``delimiter``: the separator, None to read it from the file). Raises
+    ``ImportFailed("xml_needs_consumer")`` for a Green Button file without a ``fixed`` consumer (it names
+    none). An export channel (``GreenButtonSource.export``) says nothing of the energy drawn: it fills
+    ``export_kwh`` of readings stored from the same meter's import-channel file (never their kWh), and
+    adds the others with kWh 0."""
+    if GreenButtonSource.recognises(path):
+        if not fixed:
+            raise ImportFailed("xml_needs_consumer", path=path)
+        return GreenButtonSource(path, progress)
+    return CsvSource(path, progress, delimiter=delimiter)
 
 
 def _check_options(*, kwh_kind: str, energy_unit: str, id_kind: str, stamp: str, decimal: str | None) -> None:
