@@ -1,4 +1,5 @@
-"""The append-only audit trail of sign-in, OTP, SMS and linking events.
+"""The append-only audit trail of sign-in, OTP, SMS and linking events, and of the ledger entries a
+household adds and deletes (arrears, adjustments).
 
 One row per event, UTC time, who (account), what (consumer ID), where (masked destination). Never the
 OTP, never the key, never a full mobile number: destinations are masked here, and free text is
@@ -42,6 +43,10 @@ EVENTS = frozenset(
         "sms_failed",
         "sms_budget_half",
         "sms_budget_exhausted",
+        "arrear_added",
+        "arrear_deleted",
+        "adjustment_added",
+        "adjustment_deleted",
     }
 )
 

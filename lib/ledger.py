@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from lib import analytics, tariff
+from lib import analytics, audit, tariff
 from lib.clock import today_ist
 from lib.phone import mask_mobile
 
@@ -963,7 +963,8 @@ def add_arrear(
 
     ``method="recharge_share"`` with ``share`` in (0, 1] (e.g. 0.25 = a quarter of every recharge), or
     ``method="daily"`` with ``daily_inr`` > 0. Raises :class:`LedgerInputError` (a catalog key) for bad
-    input or a connection the account does not follow.
+    input or a connection the account does not follow. The arrear and its ``arrear_added`` audit row
+    (who, which connection, the amount; never the note) are written in one transaction.
 
     >>> from lib.storage.engine import open_db
     >>> with open_db(":memory:") as conn:
@@ -987,33 +988,60 @@ def add_arrear(
     if not isinstance(start_day, dt.date):
         raise LedgerInputError("ledger_error_day")
     note = _clean_note(note)
-    arrear_id = conn.ledger.insert_arrear(
-        account_id,
-        consumer_id,
-        amount_inr=amount,
-        start_day=start_day.isoformat(),
-        method=method,
-        share=share,
-        daily_inr=daily_inr,
-        note=note,
-        now=now,
-    )
+    with conn.transaction():  # the arrear and its audit row together
+        arrear_id = conn.ledger.insert_arrear(
+            account_id,
+            consumer_id,
+            amount_inr=amount,
+            start_day=start_day.isoformat(),
+            method=method,
+            share=share,
+            daily_inr=daily_inr,
+            note=note,
+            now=now,
+        )
+        if arrear_id is not None:
+            reason = f"arrear_id {arrear_id}: {amount:.2f} INR"
+            audit.record(
+                conn, "arrear_added", account_id=account_id, consumer_id=consumer_id, reason=reason, now=now
+            )
     if arrear_id is None:
         raise LedgerInputError("ledger_error_not_linked")
     return arrear_id
 
 
-def delete_arrear(conn: Database, account_id: int, arrear_id: int) -> bool:
-    """Remove an arrear the account entered; False (nothing deleted) when it is not the account's to
-    delete. The rule (issue 13 item 7, :mod:`lib.storage.ledger`): arrears and adjustments belong to the
-    connection, every account that follows it sees them with their author, and only the author deletes
-    one, unless the author no longer follows the connection."""
-    return conn.ledger.delete_arrear(account_id, arrear_id)
+def delete_arrear(conn: Database, account_id: int, arrear_id: int, *, now: str | None = None) -> bool:
+    """Remove an arrear the account entered, with an ``arrear_deleted`` audit row in the same transaction
+    (``now``: its UTC time text, default the clock's); False (nothing deleted, nothing audited) when it is
+    not the account's to delete. The rule (issue 13 item 7, :mod:`lib.storage.ledger`): arrears and
+    adjustments belong to the connection, every account that follows it sees them with their author, and
+    only the author deletes one, unless the author no longer follows the connection."""
+    with conn.transaction():
+        consumer_id = conn.ledger.delete_arrear(account_id, arrear_id)
+        if consumer_id is not None:
+            reason = f"arrear_id {int(arrear_id)}"
+            audit.record(
+                conn, "arrear_deleted", account_id=account_id, consumer_id=consumer_id, reason=reason, now=now
+            )
+    return consumer_id is not None
 
 
-def delete_adjustment(conn: Database, account_id: int, adjustment_id: int) -> bool:
-    """Remove an adjustment the account entered; False when it may not (the rule of :func:`delete_arrear`)."""
-    return conn.ledger.delete_adjustment(account_id, adjustment_id)
+def delete_adjustment(conn: Database, account_id: int, adjustment_id: int, *, now: str | None = None) -> bool:
+    """Remove an adjustment the account entered, audited (``adjustment_deleted``) as :func:`delete_arrear`
+    audits; False when it may not (the rule of :func:`delete_arrear`; nothing deleted or audited)."""
+    with conn.transaction():
+        consumer_id = conn.ledger.delete_adjustment(account_id, adjustment_id)
+        if consumer_id is not None:
+            reason = f"adjustment_id {int(adjustment_id)}"
+            audit.record(
+                conn,
+                "adjustment_deleted",
+                account_id=account_id,
+                consumer_id=consumer_id,
+                reason=reason,
+                now=now,
+            )
+    return consumer_id is not None
 
 
 AUTHOR_KINDS = ("you", "other", "former")
@@ -1063,7 +1091,9 @@ def add_adjustment(
     reason: str,
     now: str | None = None,
 ) -> int:
-    """Record a one-off change to a linked connection's balance (+ credit, − debit); returns its id."""
+    """Record a one-off change to a linked connection's balance (+ credit, − debit) with an
+    ``adjustment_added`` audit row in the same transaction; returns its id. Raises
+    :class:`LedgerInputError` as :func:`add_arrear` does."""
     try:
         amount = float(amount_inr)
     except (TypeError, ValueError) as error:
@@ -1075,14 +1105,24 @@ def add_adjustment(
     cleaned = _clean_note(reason)
     if not cleaned:
         raise LedgerInputError("ledger_error_reason")
-    adjustment_id = conn.ledger.insert_adjustment(
-        account_id,
-        consumer_id,
-        day=day.isoformat(),
-        amount_inr=round(amount, 2),
-        reason=cleaned,
-        now=now,
-    )
+    with conn.transaction():  # the adjustment and its audit row together
+        adjustment_id = conn.ledger.insert_adjustment(
+            account_id,
+            consumer_id,
+            day=day.isoformat(),
+            amount_inr=round(amount, 2),
+            reason=cleaned,
+            now=now,
+        )
+        if adjustment_id is not None:
+            audit.record(
+                conn,
+                "adjustment_added",
+                account_id=account_id,
+                consumer_id=consumer_id,
+                reason=f"adjustment_id {adjustment_id}: {amount:+.2f} INR",  # the household's text stays out
+                now=now,
+            )
     if adjustment_id is None:
         raise LedgerInputError("ledger_error_not_linked")
     return adjustment_id

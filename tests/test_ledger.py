@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lib import auth, demo, ledger, phone, storage, tariff
+from lib import audit, auth, demo, ledger, phone, storage, tariff
 from lib.clock import now_utc
 from tests.factories import imported_connection
 
@@ -528,6 +528,45 @@ def test_writes_bump_the_data_version(any_conn, linked):
     version = storage.meta.data_version(conn)
     ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=5, reason="x")
     assert storage.meta.data_version(conn) != version
+
+
+def test_ledger_writes_and_deletes_are_audited_in_their_transaction(any_conn, linked, monkeypatch):
+    """Arrears and adjustments added and deleted each leave one audit row (who, which connection, which
+    entry; never the household's note or reason), written in the write's transaction: a refused delete
+    writes none, and a delete whose audit row fails is rolled back (the entry stays)."""
+    conn, seeded = any_conn, linked
+    member = storage.accounts.create_account(conn, "+919812345678")
+    storage.accounts.insert_link(conn, member, "DEMO-1001", "Ghar")
+    arrear_id = ledger.add_arrear(
+        conn, seeded, "DEMO-1001", amount_inr=300, start_day=TODAY, method="daily", daily_inr=10, note="bill"
+    )
+    adjustment_id = ledger.add_adjustment(conn, seeded, "DEMO-1001", day=TODAY, amount_inr=-20, reason="fee")
+    assert not ledger.delete_arrear(conn, member, arrear_id)  # not the author's: nothing deleted or audited
+    assert not ledger.delete_adjustment(conn, member, adjustment_id)
+
+    def broken(*args, **kwargs):
+        raise storage.StorageError("audit write failed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(audit, "record", broken)
+        with pytest.raises(storage.StorageError):
+            ledger.delete_arrear(conn, seeded, arrear_id)
+    assert storage.ledger.arrears_frame(conn, seeded)["arrear_id"].tolist() == [arrear_id]
+    assert ledger.delete_arrear(conn, seeded, arrear_id, now="2026-11-25T06:30:00Z")
+    assert ledger.delete_adjustment(conn, seeded, adjustment_id, now="2026-11-25T06:31:00Z")
+    events = ("arrear_added", "adjustment_added", "arrear_deleted", "adjustment_deleted")
+    rows = [row for row in reversed(audit.recent(conn, limit=100)) if row["event"] in events]
+    assert [(r["event"], r["account_id"], r["consumer_id"], r["reason"]) for r in rows] == [
+        ("arrear_added", seeded, "DEMO-1001", f"arrear_id {arrear_id}: 300.00 INR"),
+        ("adjustment_added", seeded, "DEMO-1001", f"adjustment_id {adjustment_id}: -20.00 INR"),
+        ("arrear_deleted", seeded, "DEMO-1001", f"arrear_id {arrear_id}"),
+        ("adjustment_deleted", seeded, "DEMO-1001", f"adjustment_id {adjustment_id}"),
+    ]
+    assert [r["ts"] for r in rows[2:]] == ["2026-11-25T06:30:00Z", "2026-11-25T06:31:00Z"]
+    assert (
+        storage.ledger.arrears_frame(conn, seeded).empty
+        and storage.ledger.adjustments_frame(conn, seeded).empty
+    )
 
 
 def test_migration_tables_exist(db_path):

@@ -12,6 +12,7 @@ account that follows it may, so no entry is left that nobody can remove.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import pandas as pd
@@ -99,7 +100,12 @@ def _entries(
     return frame
 
 
-# --- writes (each in its own transaction; the link is checked under the write lock) ----------------
+# --- writes (in the caller's transaction, else each in its own; the link is checked under the write lock)
+
+
+def _write_transaction(conn: Conn) -> contextlib.AbstractContextManager[object]:
+    """The caller's open transaction (``lib.ledger`` audits the write in it), else one of the write's own."""
+    return contextlib.nullcontext(conn) if conn.in_transaction else transaction(conn)
 
 
 @raises_storage_error
@@ -118,7 +124,7 @@ def insert_arrear(
 ) -> int | None:
     """Store an arrear already checked by :func:`lib.ledger.add_arrear`; its ``arrear_id``, or None when
     the account does not follow ``consumer_id`` (nothing is written). ``start_day`` is an IST date text."""
-    with transaction(conn):
+    with _write_transaction(conn):
         if not is_linked(conn, account_id, consumer_id):
             return None
         arrear_id = conn.execute(
@@ -142,21 +148,22 @@ def insert_arrear(
 
 
 @raises_storage_error
-def delete_arrear(conn: Conn, account_id: int, arrear_id: int) -> bool:
+def delete_arrear(conn: Conn, account_id: int, arrear_id: int) -> str | None:
     """Remove an arrear of a connection the account follows, if the account entered it or its author no
-    longer follows the connection; False otherwise (nothing is deleted)."""
+    longer follows the connection: the arrear's ``consumer_id``; None otherwise (nothing is deleted)."""
     return _delete_entry(conn, account_id, "arrears", "arrear_id", arrear_id)
 
 
 @raises_storage_error
-def delete_adjustment(conn: Conn, account_id: int, adjustment_id: int) -> bool:
-    """Remove an adjustment under the rule of :func:`delete_arrear`; False when the account may not."""
+def delete_adjustment(conn: Conn, account_id: int, adjustment_id: int) -> str | None:
+    """Remove an adjustment under the rule of :func:`delete_arrear`: its ``consumer_id``, or None when the
+    account may not (nothing is deleted)."""
     return _delete_entry(conn, account_id, "adjustments", "adjustment_id", adjustment_id)
 
 
-def _delete_entry(conn: Conn, account_id: int, table: str, key: str, entry_id: int) -> bool:
+def _delete_entry(conn: Conn, account_id: int, table: str, key: str, entry_id: int) -> str | None:
     """The one delete rule of this module's docstring. ``table``/``key`` are this module's literals."""
-    with transaction(conn):
+    with _write_transaction(conn):
         row = (
             conn.execute(
                 f"""
@@ -171,10 +178,10 @@ def _delete_entry(conn: Conn, account_id: int, table: str, key: str, entry_id: i
             .first()
         )
         if row is None or (row["created_by"] != account_id and row["author_follows"]):
-            return False
+            return None
         conn.execute(f"DELETE FROM {table} WHERE {key} = :entry_id", {"entry_id": int(entry_id)})
         bump_data_version(conn, [row["consumer_id"]])
-    return True
+    return str(row["consumer_id"])
 
 
 @raises_storage_error
@@ -190,7 +197,7 @@ def insert_adjustment(
 ) -> int | None:
     """Store a balance adjustment (+ credit, − debit) checked by :func:`lib.ledger.add_adjustment`; its
     ``adjustment_id``, or None when the account does not follow ``consumer_id``."""
-    with transaction(conn):
+    with _write_transaction(conn):
         if not is_linked(conn, account_id, consumer_id):
             return None
         adjustment_id = conn.execute(
