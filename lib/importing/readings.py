@@ -363,9 +363,8 @@ class _ReadingRun:
         ] = []
         self.pending_lines = array("q")
         self.pending_rows: list[list[str] | str] = []  # rows as read; a plain line's text stands for its row
-        self.tops: dict[
-            str, tuple[float, str]
-        ] = {}  # consumer -> largest energy seen at a chunk's peak, its ts
+        # consumer -> the largest energy seen at a chunk's peak and its ts (the plausibility check)
+        self.tops: dict[str, tuple[float, str]] = {}
         # consumer -> every reading written by the row path (stored ts texts; the chunk paths keep Unix
         # seconds in ctx.written): each is stored afterwards (added, equal to the stored one, or a conflict
         # the stored one wins), so the daily roll-ups need not check their spacing in SQL (``write.day_grids``)
@@ -374,11 +373,10 @@ class _ReadingRun:
         self.last_key: str | None = None
         self.mine: Seen | None = fixed
         self.writer = ReadingWriter(conn, report, export_only=layout.export_only, conflict=self.conflict)
-        plain = layout.plain
         self.wanted = sorted(
             {i for i in (layout.id_at, layout.ts_at, layout.kwh_at, layout.balance_at) if i is not None}
         )
-        self.arrow_times = ArrowTimes() if plain else None
+        self.arrow_times = ArrowTimes() if layout.plain else None
 
     def read(self) -> Callable[[], None]:
         """The hot loop: parse, validate and write readings chunk by chunk; returns the last step (``finish``).
