@@ -516,6 +516,8 @@ class _ReadingRun:
         id_at, ts_at, starts = layout.id_at, layout.ts_at, layout.starts
         good_times = ctx.good_times
         last_key, mine = self.last_key, self.mine
+        energy_of, balance_of, queue, step_of = self.energy, self.balance, self.queue, self.registers.step
+        register, kwh_at, pending, chunk = layout.register, layout.kwh_at, self.pending, self.chunk
         cid, seen_times, seen_lines = "", [], array("q")
         if mine is not None:
             cid, seen_times, seen_lines = mine.consumer_id, mine.times, mine.lines
@@ -547,11 +549,11 @@ class _ReadingRun:
                 ts = found
             if starts is not None:  # --stamp end: the interval's start, from this meter's own gaps
                 ts = starts[key.strip() if id_at is not None else ""][ts]
-            energy = self.energy(row, line)
+            energy = energy_of(row, line)
             if energy is None:
                 continue
             kwh, export = energy
-            balance = self.balance(row, line)
+            balance = balance_of(row, line)
             if balance is _REFUSED:
                 continue
             # duplicate within the file: O(1) while the consumer's rows come in time order
@@ -563,15 +565,15 @@ class _ReadingRun:
             else:
                 seen_times.append(ts)
                 seen_lines.append(line)
-            if layout.register:  # register -> interval
-                step = self.registers.step(mine, ts, raw_ts, kwh, row[layout.kwh_at], line, row, balance)  # type: ignore[arg-type]
+            if register:  # register -> interval
+                step = step_of(mine, ts, raw_ts, kwh, row[kwh_at], line, row, balance)  # type: ignore[arg-type]
                 if step is None:
                     continue
                 kwh, glitch = step
                 if glitch is not None:  # the part of the step before a removed reading, at its time
-                    self.queue(cid, glitch[0], glitch[1], None, None, line, row)
-            self.queue(cid, ts, kwh, balance, export, line, row)  # type: ignore[arg-type]  # _REFUSED left above
-            if len(self.pending) >= self.chunk:
+                    queue(cid, glitch[0], glitch[1], None, None, line, row)
+            queue(cid, ts, kwh, balance, export, line, row)  # type: ignore[arg-type]  # _REFUSED left above
+            if len(pending) >= chunk:
                 self.flush()
         self.last_key, self.mine = last_key, mine
 
