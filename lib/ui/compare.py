@@ -490,7 +490,7 @@ def _draw_export(
         title=ctx.t("net_export_chart_title"),
         **chart,
     )
-    net_metering.draw_net_energy(ctx, daily, first, last, "net_compare_title")
+    net_metering.draw_net_energy(ctx, daily, first, last, "net_compare_title", net=net)
 
 
 def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today: dt.date) -> dict:

@@ -18,11 +18,19 @@ from lib.ui.widgets import pinned_first_column
 
 
 def draw_net_energy(
-    ctx: PageContext, daily: pd.DataFrame, first: dt.date, last: dt.date, title_key: str
+    ctx: PageContext,
+    daily: pd.DataFrame,
+    first: dt.date,
+    last: dt.date,
+    title_key: str,
+    net: pd.DataFrame | None = None,
 ) -> bool:
     """A table of import, export and net kWh per net-metered connection over ``first..last`` (IST days)
-    under the catalog title ``title_key``; nothing when no connection has export readings. Whether drawn."""
-    net = analytics.net_energy(daily, first, last)
+    under the catalog title ``title_key``; nothing when no connection has export readings. Whether drawn.
+    ``net``: :func:`lib.analytics.net_energy` of ``daily`` over ``first..last`` when the caller has it
+    already (a cached view), else it is worked out here."""
+    if net is None:
+        net = analytics.net_energy(daily, first, last)
     if not len(net):
         return False
     st.subheader(ctx.t(title_key))

@@ -68,7 +68,9 @@ def draw(ctx: PageContext) -> None:
     _draw_month(ctx, view.month)
     this_first, this_last, _, _ = analytics.month_to_date_bounds(today)
     if this_last is not None:
-        net_metering.draw_net_energy(ctx, view.daily, this_first, this_last, "net_overview_title")
+        net_metering.draw_net_energy(
+            ctx, view.daily, this_first, this_last, "net_overview_title", net=view.net
+        )
     _draw_cost(ctx, view.cost)
     _draw_balance_chart(ctx, home, view.daily, view.forecast, view.episodes, today)
 
@@ -87,6 +89,7 @@ class _View:
     card_texts: tuple[_CardText, ...]  # each card's texts in the page's language, in ``cards`` order
     cost: _CostTable | None  # the cost estimate's table as drawn; None: no estimate to show
     month: _MonthText  # the month-to-date panel as drawn
+    net: pd.DataFrame | None  # lib.analytics.net_energy of this month to yesterday; None on the 1st
 
 
 def _build_view(ctx: PageContext, home: loaders.Household, today: dt.date) -> _View:
@@ -107,7 +110,9 @@ def _build_view(ctx: PageContext, home: loaders.Household, today: dt.date) -> _V
     months = analytics.month_to_date(daily, today)
     texts = tuple(_card_text(ctx, card, today) for card in cards.to_dict("records"))
     cost, month = _cost_table(ctx, estimates), _month_text(ctx, months, today)
-    return _View(daily, forecast, episodes, cards, months, estimates, texts, cost, month)
+    this_first, this_last, _, _ = analytics.month_to_date_bounds(today)
+    net = None if this_last is None else analytics.net_energy(daily, this_first, this_last)
+    return _View(daily, forecast, episodes, cards, months, estimates, texts, cost, month, net)
 
 
 def _quality(ctx: PageContext, home: loaders.Household) -> pd.DataFrame:
