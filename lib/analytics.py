@@ -248,6 +248,19 @@ def _calendar_of(calendar: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
     return calendar[present.isin(wanted)]
 
 
+def _deductions_between(
+    daily: pd.DataFrame, first_day: dt.date | None, last_day: dt.date | None
+) -> pd.DataFrame:
+    """``with_deductions(daily)`` limited to the days from ``first_day`` to ``last_day`` (each bound
+    inclusive, ``None`` = open): the days as stored, no calendar filled. Columns as ``with_deductions``."""
+    frame = with_deductions(daily)
+    if first_day is not None:
+        frame = frame[frame["day"] >= _ts(first_day)]
+    if last_day is not None:
+        frame = frame[frame["day"] <= _ts(last_day)]
+    return frame
+
+
 def compare_series(
     daily: pd.DataFrame,
     metric: Metric,
@@ -277,11 +290,7 @@ def compare_series(
     elif first_day is not None and last_day is not None:
         frame = period_calendar(daily, first_day, last_day, consumer_ids, nicknames)
     else:
-        frame = with_deductions(daily)
-        if first_day is not None:
-            frame = frame[frame["day"] >= _ts(first_day)]
-        if last_day is not None:
-            frame = frame[frame["day"] <= _ts(last_day)]
+        frame = _deductions_between(daily, first_day, last_day)
     source = {"balance": "closing_balance_inr", "units": "kwh", "spend": "deduction_inr"}[metric]
     how = {source: "last" if metric == "balance" else "sum"}
     out = _per_period(frame, granularity, how).rename(columns={source: "value"})
@@ -540,11 +549,7 @@ def household_shares(
     if calendar is not None and first_day is not None and last_day is not None:
         frame = _shares_calendar(daily, calendar, first_day, last_day)
     else:
-        frame = with_deductions(daily)
-        if first_day is not None:
-            frame = frame[frame["day"] >= _ts(first_day)]
-        if last_day is not None:
-            frame = frame[frame["day"] <= _ts(last_day)]
+        frame = _deductions_between(daily, first_day, last_day)
     if not len(frame):
         return pd.DataFrame(columns=columns)
     grouped = frame.groupby("consumer_id", sort=False)
