@@ -17,8 +17,9 @@ while the metric cycles (balance → units → ₹), so misses and hits are time
   Compare reruns: that connection's frames, forecast and figure are recomputed;
 - ``overview``: a rerun of the Overview with nothing changed (a widget elsewhere, a refresh);
 - ``visit``: a new session (cold session, warm process caches) signed in: its first page (the
-  Overview) and a switch to Compare, against ``bare visit``, a new session of the bare app;
-- ``bare``: a rerun of the bare app: ``st.plotly_chart(go.Figure(...))`` of n × 30 daily points.
+  Overview) and a switch to Compare, against ``bare visit``, a new session of the bare app: its first page
+  (a title, a line and a small chart) and a switch to its chart page, two script runs as the product's;
+- ``bare``: a rerun of the bare app's chart page: ``st.plotly_chart(go.Figure(...))`` of n × 30 daily points.
 
 A widget change runs what a browser's runs (``widget_change``): on a page with a fragment (Compare's
 controls and view since issue 15's run 2) the fragment alone, else the whole script; AppTest by itself
@@ -65,7 +66,22 @@ TODAY = dt.date(2026, 11, 25)
 DAYS = 120
 MOBILE = "+919876500000"
 
+# The bare app has the product's navigation: a first page (``bare.py``, like the Overview: a title, a line of
+# text and a small plotly chart, so plotly is loaded as the product's Overview loads it) and
+# ``pages/compare.py`` (a metric radio and one plotly chart of n x 30 daily points). A visit of either app
+# is its first page and a switch to its chart page: two script runs each.
 BARE_APP = """
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+st.title("Overview")
+st.write("A bare page: no data, no sign-in.")
+days = np.arange("2026-10-27", "2026-11-26", dtype="datetime64[D]")
+st.plotly_chart(go.Figure(go.Bar(x=days, y=np.ones(len(days)))), key="bare_overview_chart")
+"""
+
+BARE_COMPARE_PAGE = """
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -134,6 +150,16 @@ def signed_in(account_id: int, page: str | None) -> AppTest:
     at.run()
     if page:
         at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def bare_visit_app(bare_file: Path) -> AppTest:
+    """A new session of the bare app: its first page, then a switch to its chart page (as a visit of the
+    product opens the Overview, then Compare)."""
+    at = AppTest.from_file(str(bare_file), default_timeout=60)
+    at.run()
+    at.switch_page("pages/compare.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -239,12 +265,13 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
     account_id = seed(path, connections)
     os.environ["METERMITRA_DB"] = str(path)
     bare_file = Path(tempfile.mkdtemp()) / "bare.py"
-    bare_file.write_text(BARE_APP.replace("N_CONNECTIONS", str(connections)))
+    bare_file.write_text(BARE_APP)
+    (bare_file.parent / "pages").mkdir()
+    (bare_file.parent / "pages" / "compare.py").write_text(BARE_COMPARE_PAGE.replace("N_CONNECTIONS", str(connections)))
 
     compare = signed_in(account_id, "pages/compare.py")
     overview = signed_in(account_id, None)
-    bare = AppTest.from_file(str(bare_file), default_timeout=60)
-    bare.run()
+    bare = bare_visit_app(bare_file)
     metrics = ["units", "spend", "balance"]  # the default (balance) last: a full cycle changes it 3 times
     times: dict[str, list[float]] = {name: [] for name in STEPS}
     counts: dict[str, list[float]] = {name: [] for name in STEPS}
@@ -262,7 +289,7 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
         opened[name].append(conns / max(1, runs))
 
     def bare_visit() -> None:
-        AppTest.from_file(str(bare_file), default_timeout=60).run()
+        bare_visit_app(bare_file)
 
     def compare_miss() -> None:
         for cache in view_caches():
