@@ -186,7 +186,8 @@ def draw_monthly_spend(
             return monthly_spend_figure(shown, ctx.lang, columns=columns)
 
         options = (ctx.lang, str(first), columns, today.isoformat())
-        fig = loaders.cached_view(ctx, build, "monthly_spend", keys, options)
+        # A cached figure (its plain dict worked out once: loaders.FrozenFigure), not a cached view.
+        fig = loaders.cached_figure(build, "monthly_spend", keys, options)
     except (tariff.TariffError, storage.StorageError, OSError, ValueError):
         log.exception("monthly spend skipped")
         return
