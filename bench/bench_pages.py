@@ -267,7 +267,9 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
     bare_file = Path(tempfile.mkdtemp()) / "bare.py"
     bare_file.write_text(BARE_APP)
     (bare_file.parent / "pages").mkdir()
-    (bare_file.parent / "pages" / "compare.py").write_text(BARE_COMPARE_PAGE.replace("N_CONNECTIONS", str(connections)))
+    (bare_file.parent / "pages" / "compare.py").write_text(
+        BARE_COMPARE_PAGE.replace("N_CONNECTIONS", str(connections))
+    )
 
     compare = signed_in(account_id, "pages/compare.py")
     overview = signed_in(account_id, None)
