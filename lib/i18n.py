@@ -115,9 +115,7 @@ def format_money(
 ) -> str:
     """₹ in Indian digit grouping: ``format_money(-1234.5, "en") == '-₹1,234.50'``."""
     pattern = None if decimals else "¤#,##,##0"
-    text = format_currency(
-        amount, "INR", format=pattern, locale=LOCALES[normalise_language(lang)], currency_digits=decimals
-    )
+    text = _babel_currency(_Key(amount), pattern, LOCALES[normalise_language(lang)], decimals)
     return digits(text, _deva(lang, devanagari_digits))
 
 
@@ -126,7 +124,7 @@ def format_number(
 ) -> str:
     """A plain number with Indian grouping: ``format_number(123456.78, "en") == '1,23,456.8'``."""
     pattern = "#,##,##0" + ("." + "0" * decimals if decimals else "")
-    text = format_decimal(value, format=pattern, locale=LOCALES[normalise_language(lang)])
+    text = _babel_decimal(_Key(value), pattern, LOCALES[normalise_language(lang)])
     return digits(text, _deva(lang, devanagari_digits))
 
 
@@ -136,7 +134,7 @@ def format_date(
     """A calendar date with month names in the language (``pattern``: Babel name or CLDR pattern)."""
     if isinstance(day, dt.datetime):
         day = day.astimezone(IST).date() if day.tzinfo else day.date()
-    text = babel_format_date(day, format=pattern, locale=LOCALES[normalise_language(lang)])
+    text = _babel_date(day, pattern, LOCALES[normalise_language(lang)])
     return digits(text, _deva(lang, devanagari_digits))
 
 
@@ -148,6 +146,50 @@ def format_datetime(
         raise ValueError("naive datetime: give a timezone")
     text = babel_format_datetime(moment, format=pattern, tzinfo=IST, locale=LOCALES[normalise_language(lang)])
     return digits(text, _deva(lang, devanagari_digits))
+
+
+# --- Babel's answers, remembered ------------------------------------------------------------------
+# Babel parses the pattern and walks the locale's data on every call (~0.1-0.5 ms): a page formats the
+# same few amounts and days on every rerun, so the text of each (value, pattern, locale) is kept
+# (bounded: least recently used go first). Babel's answer depends only on these arguments.
+
+_FORMAT_CACHE = 16_384
+
+
+class _Key:
+    """A number as a cache key: equal only to the same type, value and sign (``1 == 1.0 == Decimal(1)``
+    and ``0.0 == -0.0`` in Python, but Babel may print them differently); NaN equal to NaN.
+
+    >>> _Key(0.0) == _Key(-0.0), _Key(1) == _Key(1.0), _Key(float("nan")) == _Key(float("nan"))
+    (False, False, True)
+    """
+
+    __slots__ = ("value", "_key")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self._key = (type(value), repr(value))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+
+@functools.lru_cache(maxsize=_FORMAT_CACHE)
+def _babel_currency(amount: _Key, pattern: str | None, locale: str, decimals: bool) -> str:
+    return str(format_currency(amount.value, "INR", format=pattern, locale=locale, currency_digits=decimals))
+
+
+@functools.lru_cache(maxsize=_FORMAT_CACHE)
+def _babel_decimal(value: _Key, pattern: str, locale: str) -> str:
+    return str(format_decimal(value.value, format=pattern, locale=locale))
+
+
+@functools.lru_cache(maxsize=_FORMAT_CACHE)
+def _babel_date(day: dt.date, pattern: str, locale: str) -> str:
+    return str(babel_format_date(day, format=pattern, locale=locale))
 
 
 def month_name(month: int, lang: str, *, width: Literal["abbreviated", "narrow", "wide"] = "wide") -> str:

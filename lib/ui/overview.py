@@ -63,7 +63,7 @@ def draw(ctx: PageContext) -> None:
         return
     low = _low_connections(ctx)
     _draw_headline(ctx, view.cards, low)
-    _draw_cards(ctx, view.cards, view.card_texts, low, _quality(ctx, home))
+    _draw_cards(ctx, view.card_texts, low, _quality_lines(ctx, home))
     ledger_panels.draw_unexplained_summary(ctx)
     _draw_month(ctx, view.month)
     this_first, this_last, _, _ = analytics.month_to_date_bounds(today)
@@ -132,6 +132,21 @@ def _quality(ctx: PageContext, home: loaders.Household) -> pd.DataFrame:
         return quality_line.summaries(ctx, ids, home.version)
 
 
+def _quality_lines(ctx: PageContext, home: loaders.Household) -> dict[str, str]:
+    """Each card's data-quality line in the page's language (:func:`lib.ui.quality_line.quality_text` of
+    :func:`_quality`), by consumer ID, worked out once per view like the cards' other texts."""
+    today = str(clock.today_ist())
+
+    def build() -> dict[str, str]:
+        summaries = _quality(ctx, home)
+        lines: dict[str, str] = {}
+        for row in summaries.to_dict("records"):
+            lines.setdefault(str(row["consumer_id"]), quality_line.quality_text(ctx, row))
+        return lines
+
+    return loaders.cached_view(ctx, build, "quality_lines", home.keys, (today, home.version, ctx.lang))
+
+
 def _low_connections(ctx: PageContext) -> dict[str, alerts.LowBalance]:
     """The account's low connections by consumer ID (:func:`lib.alerts.is_low`, the banner's answer).
 
@@ -164,18 +179,19 @@ def _draw_headline(ctx: PageContext, cards: pd.DataFrame, low: dict[str, alerts.
 
 def _draw_cards(
     ctx: PageContext,
-    cards: pd.DataFrame,
     texts: tuple[_CardText, ...],
     low: dict[str, alerts.LowBalance],
-    summaries: pd.DataFrame,
+    quality_lines: dict[str, str],
 ) -> None:
     per_row = 3
-    for start in range(0, len(cards), per_row):
+    for start in range(0, len(texts), per_row):
         columns = st.columns(per_row)
         for column, text in zip(columns, texts[start : start + per_row], strict=False):
             with column, st.container(border=True):
                 _draw_card(ctx, text, low.get(text.consumer_id))
-                quality_line.draw_quality_line(ctx, text.consumer_id, summaries)
+                line = quality_lines.get(text.consumer_id)
+                if line is not None:  # nothing when the connection has no readings in the period
+                    st.caption(line)
 
 
 @dataclass(frozen=True)
