@@ -40,7 +40,9 @@ Callers: the demo data (``lib.demo``), the ledger (issue 7) and analytics (issue
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
+import math
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -48,6 +50,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from lib.clock import IST, today_ist
 
@@ -525,12 +530,14 @@ def day_charges(
     fixed_today = _fixed_accrued(tariff, day, sanctioned_load_kw)
     if tariff.free_units_waive_fixed_charge:
         if before + used <= free:
-            share = _ZERO  # still within the free allowance: fixed charge waived
+            fixed = _ZERO  # still within the free allowance: fixed charge waived
         elif before >= free:
-            share = Decimal(1)  # allowance used up earlier this month
+            fixed = fixed_today  # allowance used up earlier this month
         else:
-            share = charged / used  # the day the allowance runs out
-        fixed = _paise(fixed_today * share)
+            # The day the allowance runs out: the share of units above it, one division of exact
+            # operands (``fixed_today * (charged / used)`` rounded the share to 28 digits first, which
+            # turned a half paisa such as 0.14 × 1/28 = 0.005 into 0.00499…9 and rounded it down).
+            fixed = _paise(fixed_today * charged / used)
     else:
         fixed = fixed_today
     duty = _paise((energy + fixed) * tariff.electricity_duty_percent / _HUNDRED)
@@ -584,6 +591,299 @@ def charges_for_days(
         so_far += _units(units, "units")
         previous = day
     return results
+
+
+# --- many days at once ------------------------------------------------------------------------------
+
+DAY_FRAME_COLUMNS = (
+    "day",
+    "version",
+    "units",
+    "free_units_used",
+    "energy_charge",
+    "fixed_charge",
+    "duty",
+    "rebate",
+    "total",
+    "energy_paise",
+    "fixed_paise",
+    "duty_paise",
+    "rebate_paise",
+    "total_paise",
+)
+# Integers of the vectorised arithmetic stay below this (int64 with room for ``2 n + d``), and every
+# amount, count of units and paise below 2**52, so ``n / 100`` is the float ``float(Decimal)`` gives.
+_INT_ROOM = 2**61
+_FLOAT_EXACT = 2**52
+# Wh at or above this are quantized one by one through Decimal: float × 1000 is too coarse there to tell
+# which side of a half watt-hour the shortest decimal of the float lies (1.1 × 10**9 kWh in a day).
+_WH_FLOAT_LIMIT = 2.0**40
+
+
+def day_charges_frame(
+    category: str,
+    days: Any,
+    units: Any,
+    *,
+    units_before: Any = 0.0,
+    sanctioned_load_kw: float = 1.0,
+    free_units_held: Any = None,
+    book: TariffBook | None = None,
+) -> pd.DataFrame:
+    """:func:`day_charges` of many days of one connection at once, in exact integer arithmetic.
+
+    ``days``: IST dates (``datetime.date``, Timestamps, a DatetimeIndex or datetime64 values, any order);
+    ``units`` / ``units_before``: kWh per day (arrays or scalars), as :func:`day_charges` takes them one
+    day at a time (each quantized to the watt-hour, half up, from its shortest decimal); ``free_units_held``:
+    days that get no free units (booleans; the ledger's arrears hold, ``ledger.FREE_UNITS_NEED_ARREARS_CLEARED``).
+
+    Columns (:data:`DAY_FRAME_COLUMNS`, one row per day in the given order): day (datetime64), version,
+    units, free_units_used (kWh), energy_charge, fixed_charge, duty, rebate, total (₹, the floats
+    :class:`DayCharges` holds) and the same five in whole paise (``*_paise``, int64). Every row equals
+    ``day_charges(category, day, units, units_before=…, sanctioned_load_kw=…, book=…)`` field for field
+    (tests/test_tariff_frame.py checks it on random days of every category and version).
+
+    How: one tariff lookup per segment of days under one tariff version, free-units scheme and hold;
+    inside a segment, units in watt-hours (or the finer step of a fractional allowance or slab edge) and
+    rates, duty and rebate scaled to integers, so each part is an integer quotient rounded half up to
+    the paisa (``(2n + d) // 2d``), exactly the rules of :func:`day_charges` (the module docstring; the
+    source of each number is the tariff file). Decimal's 28-digit context changes none of these results
+    while the integers stay below 2**61: every product is exact, and an exact quotient that is not a half
+    paisa lies at least 1 / (200 × divisor) away from one, far beyond 28 digits. A segment whose numbers
+    are beyond that (over 10**9 kWh a day) is priced day by day by :func:`day_charges`.
+    Raises :class:`TariffError` (no tariff for the category on a day) and ValueError (negative, NaN or
+    infinite kWh or load), as :func:`day_charges` does.
+
+    The days around the allowance running out (DS-II, 2 kW, August 2025; 20 Aug as in :func:`day_charges`):
+
+    >>> f = day_charges_frame("DS-II", [dt.date(2025, 8, d) for d in (19, 20, 21)], [6, 8, 4],
+    ...     units_before=[114, 120, 128], sanctioned_load_kw=2)
+    >>> f[["free_units_used", "energy_charge", "fixed_charge", "duty", "rebate", "total"]].values.tolist()
+    [[6.0, 0.0, 0.0, 0.0, 0.0, 0.0], [5.0, 16.56, 1.94, 1.11, 0.75, 18.86], [0.0, 22.08, 5.16, 1.63, 1.0, 27.87]]
+
+    (19th: 120 units by its end, inside the 125 free: nothing. 21st: the allowance gone, 4 units at ₹5.52
+    = 22.08; fixed ₹160 × 21/31 = 108.39 accrued less 103.23 by the 20th = 5.16; duty 6 % of 27.24 =
+    1.6344 → 1.63; rebate 4 × 0.25 = 1.00; 22.08 + 5.16 + 1.63 − 1.00 = 27.87.)
+    """
+    book = book or load_tariffs()
+    stamps = pd.DatetimeIndex(pd.to_datetime(days))
+    if stamps.tz is not None:
+        stamps = stamps.tz_convert(IST).tz_localize(None)
+    stamps = stamps.normalize()
+    n = len(stamps)
+    kwh = np.broadcast_to(np.asarray(units, dtype=float), (n,))
+    kwh_before = np.broadcast_to(np.asarray(units_before, dtype=float), (n,))
+    held = np.zeros(n, dtype=bool) if free_units_held is None else np.asarray(free_units_held, dtype=bool)
+    if sanctioned_load_kw < 0 or math.isnan(sanctioned_load_kw):
+        raise ValueError(f"sanctioned_load_kw must be >= 0, got {sanctioned_load_kw}")
+    used_wh, used_exact = _wh(kwh, "units")
+    before_wh, before_exact = _wh(kwh_before, "units_before")
+    day_of_month = stamps.day.to_numpy().astype(np.int64)
+    month_days = stamps.days_in_month.to_numpy().astype(np.int64)
+    parts = {name: np.zeros(n, dtype=np.int64) for name in ("energy", "fixed", "duty", "rebate", "free")}
+    unit_scale = np.zeros(n, dtype=np.int64)  # 10**places of each row's units (free_units_used's step)
+    versions = np.empty(n, dtype=object)
+    late: list[tuple[np.ndarray, CategoryTariff, TariffBook]] = []  # segments priced day by day
+    changes = sorted({v.effective_from for v in book.versions} | {f.effective_from for f in book.free_units})
+    bounds = np.array([np.datetime64(c, "ns") for c in changes], dtype="datetime64[ns]")
+    segment = np.searchsorted(bounds, stamps.to_numpy(dtype="datetime64[ns]"), side="right") * 2 + held
+    no_free = dataclasses.replace(book, free_units=())
+    for key in np.unique(segment):
+        rows = np.flatnonzero(segment == key)
+        seg_book = no_free if key % 2 else book
+        tariff = seg_book.tariff_for(category, stamps[rows[0]].date())
+        versions[rows] = tariff.version
+        priced = None
+        if used_exact and before_exact:
+            priced = _price_segment(
+                tariff,
+                sanctioned_load_kw,
+                used_wh[rows],
+                before_wh[rows],
+                day_of_month[rows],
+                month_days[rows],
+            )
+        if priced is None:
+            late.append((rows, tariff, seg_book))
+            continue
+        for name, values in priced[0].items():
+            parts[name][rows] = values
+        unit_scale[rows] = priced[1]
+    total = parts["energy"] + parts["fixed"] + parts["duty"] - parts["rebate"]
+    frame = pd.DataFrame(
+        {
+            "day": stamps.to_numpy(dtype="datetime64[ns]"),
+            "version": versions,
+            "units": used_wh / 1000 if used_exact else np.zeros(n),
+            "free_units_used": parts["free"] / np.maximum(unit_scale, 1),
+            "energy_charge": parts["energy"] / 100,
+            "fixed_charge": parts["fixed"] / 100,
+            "duty": parts["duty"] / 100,
+            "rebate": parts["rebate"] / 100,
+            "total": total / 100,
+            "energy_paise": parts["energy"],
+            "fixed_paise": parts["fixed"],
+            "duty_paise": parts["duty"],
+            "rebate_paise": parts["rebate"],
+            "total_paise": total,
+        }
+    )
+    if late:
+        _price_day_by_day(frame, late, category, kwh, kwh_before, sanctioned_load_kw)
+    return frame
+
+
+def _wh(kwh: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
+    """kWh → whole watt-hours as :func:`_units` quantizes them (half up from the float's shortest decimal).
+
+    Returns (int64 Wh, True), or (zeros, False) when a value is at or above :data:`_WH_FLOAT_LIMIT` (the
+    caller then prices day by day). ValueError for a negative, NaN or infinite value, as ``_units``.
+    float × 1000 is within a few units in the last place of 1000 × the shortest decimal, so it rounds
+    the same way except within a hair of a half watt-hour; those values go through ``_units`` itself.
+
+    >>> _wh(np.array([1.0005, 2.0004, 0.0, 12.3456]), "units")
+    (array([ 1001,  2000,     0, 12346]), True)
+    """
+    bad = ~np.isfinite(kwh) | (kwh < 0)
+    if bad.any():
+        _units(float(kwh[int(np.flatnonzero(bad)[0])]), name)  # raises ValueError with its message
+    scaled = kwh * 1000.0
+    if len(scaled) and float(scaled.max()) >= _WH_FLOAT_LIMIT:
+        return np.zeros(len(kwh), dtype=np.int64), False
+    floor = np.floor(scaled)
+    wh = (floor + (scaled - floor >= 0.5)).astype(np.int64)
+    near_half = np.flatnonzero(np.abs(scaled - floor - 0.5) < 1e-2)
+    for i in near_half:
+        wh[i] = int(_units(float(kwh[i]), name).scaleb(3))
+    return wh, True
+
+
+def _places(number: Decimal) -> int:
+    """Decimal places of a tariff number (``Decimal('4.12')`` → 2, ``Decimal('80.0')`` → 1, 125 → 0)."""
+    exponent = number.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _scaled(number: Decimal, places: int) -> int:
+    """``number × 10**places`` as an int (exact: ``places`` is at least the number's own places)."""
+    return int(number.scaleb(places))
+
+
+def _half_up(numerator: Any, divisor: Any) -> Any:
+    """``numerator / divisor`` rounded half up, for numerators >= 0 and divisors > 0 (ints or int arrays).
+
+    >>> _half_up(np.array([5, 14, 15, 25]), 10).tolist()
+    [1, 1, 2, 3]
+    """
+    return (2 * numerator + divisor) // (2 * divisor)
+
+
+def _price_segment(
+    tariff: CategoryTariff,
+    load_kw: float,
+    used_wh: np.ndarray,
+    before_wh: np.ndarray,
+    day_of_month: np.ndarray,
+    month_days: np.ndarray,
+) -> tuple[dict[str, np.ndarray], int] | None:
+    """Paise of each part of each day under one tariff, and the scale of free_units_used; None when the
+    numbers would leave int64 (the caller then prices these days one by one)."""
+    edges = [s.upto_units for s in tariff.slabs if s.upto_units is not None]
+    unit_places = max([3, _places(tariff.free_units_per_month)] + [_places(e) for e in edges])
+    rate_places = max(_places(s.rate) for s in tariff.slabs)
+    rebate_places = _places(tariff.prepaid_rebate_per_unit)
+    duty_places = _places(tariff.electricity_duty_percent)
+    monthly = tariff.monthly_fixed_charge(load_kw)
+    monthly_places = max(2, _places(monthly))
+    step = 10 ** (unit_places - 3)
+    used, before = used_wh * step, before_wh * step
+    free = _scaled(tariff.free_units_per_month, unit_places)
+    rates = [_scaled(s.rate, rate_places) for s in tariff.slabs]
+    rebate_rate = _scaled(tariff.prepaid_rebate_per_unit, rebate_places)
+    duty_rate = _scaled(tariff.electricity_duty_percent, duty_places)
+    monthly_scaled = _scaled(monthly, monthly_places)
+    most_units = int((used + before).max()) if len(used) else 0
+    largest = (
+        most_units * max(rates),
+        most_units * rebate_rate,
+        monthly_scaled * 31,
+        10 ** (unit_places + max(rate_places, rebate_places)),
+        10**monthly_places * 31,
+    )
+    if max(largest) >= _INT_ROOM or most_units >= _FLOAT_EXACT:
+        return None
+    free_used = np.minimum(used, np.maximum(0, free - before))
+    charged = used - free_used
+    energy = _half_up(
+        _slab_units_cost(tariff, rates, unit_places, before + used)
+        - _slab_units_cost(tariff, rates, unit_places, before + free_used),
+        10 ** (unit_places + rate_places - 2),
+    )
+    rebate = np.minimum(energy, _half_up(charged * rebate_rate, 10 ** (unit_places + rebate_places - 2)))
+    divisor = month_days * 10 ** (monthly_places - 2)
+    accrued = _half_up(monthly_scaled * day_of_month, divisor) - _half_up(
+        monthly_scaled * (day_of_month - 1), divisor
+    )
+    if tariff.free_units_waive_fixed_charge:
+        crossing = int(accrued.max()) * int(charged.max()) if len(accrued) else 0
+        if crossing >= _INT_ROOM:
+            return None
+        share = _half_up(accrued * charged, np.maximum(used, 1))  # the day the allowance runs out
+        fixed = np.where(before + used <= free, 0, np.where(before >= free, accrued, share))
+    else:
+        fixed = accrued
+    if int((energy + fixed).max(initial=0)) * max(duty_rate, 1) >= _INT_ROOM:
+        return None
+    duty = _half_up((energy + fixed) * duty_rate, 100 * 10**duty_places)
+    parts = {"energy": energy, "fixed": fixed, "duty": duty, "rebate": rebate, "free": free_used}
+    return {k: np.asarray(v, dtype=np.int64) for k, v in parts.items()}, 10**unit_places
+
+
+def _slab_units_cost(
+    tariff: CategoryTariff, rates: list[int], unit_places: int, upto: np.ndarray
+) -> np.ndarray:
+    """Cost of the month's units numbered 0..``upto`` on the slab scale, in 10**-(units + rate places) ₹."""
+    cost = np.zeros(len(upto), dtype=np.int64)
+    lower = 0
+    for slab, rate in zip(tariff.slabs, rates, strict=True):
+        if slab.upto_units is None:
+            cost += np.maximum(upto - lower, 0) * rate
+            break
+        upper = _scaled(slab.upto_units, unit_places)
+        cost += np.maximum(np.minimum(upto, upper) - lower, 0) * rate
+        lower = upper
+    return cost
+
+
+def _price_day_by_day(
+    frame: pd.DataFrame,
+    late: list[tuple[np.ndarray, CategoryTariff, TariffBook]],
+    category: str,
+    kwh: np.ndarray,
+    kwh_before: np.ndarray,
+    load_kw: float,
+) -> None:
+    """Fill ``frame``'s rows of segments beyond int64 from :func:`day_charges` (paise columns as Python ints)."""
+    paise = ("energy_paise", "fixed_paise", "duty_paise", "rebate_paise", "total_paise")
+    for column in paise:
+        frame[column] = frame[column].astype(object)
+    for rows, _tariff, seg_book in late:
+        for i in rows:
+            c = day_charges(
+                category,
+                frame["day"].iloc[i].date(),
+                float(kwh[i]),
+                units_before=float(kwh_before[i]),
+                sanctioned_load_kw=load_kw,
+                book=seg_book,
+            )
+            values = (c.units, c.free_units_used, c.energy_charge, c.fixed_charge, c.duty, c.rebate, c.total)
+            names = ("units", "free_units_used", "energy_charge", "fixed_charge", "duty", "rebate", "total")
+            for name, value in zip(names, values, strict=True):
+                frame.loc[int(i), name] = value
+            amounts = (c.energy_charge, c.fixed_charge, c.duty, c.rebate, c.total)
+            for name, value in zip(paise, amounts, strict=True):
+                frame.loc[int(i), name] = int(round(value * 100))
 
 
 def month_cost(
