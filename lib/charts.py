@@ -378,16 +378,21 @@ def subplot_grid(
     *,
     vertical_spacing: float,
     horizontal_spacing: float,
+    shared_x: bool = True,
 ) -> dict:
-    """The axes and title annotations of a ``rows`` × ``cols`` grid with all x-axes shared, as plotly's
-    ``make_subplots(shared_xaxes="all")`` lays them out, as a layout dict (no figure is built).
+    """The axes and title annotations of a ``rows`` × ``cols`` grid, as plotly's
+    ``make_subplots(shared_xaxes="all")`` (``shared_x``) or plain ``make_subplots`` (not ``shared_x``:
+    each panel its own x-axis, every row with its tick labels) lays them out, as a layout dict (no
+    figure is built).
 
-    Panels are numbered row by row from the top left; every x-axis matches the bottom-left one and
-    only the bottom row shows x tick labels.
+    Panels are numbered row by row from the top left; with ``shared_x`` every x-axis matches the
+    bottom-left one and only the bottom row shows x tick labels.
 
     >>> grid = subplot_grid(1, 2, ["Home", "Shop"], vertical_spacing=0.1, horizontal_spacing=0.06)
     >>> grid["xaxis2"], [a["text"] for a in grid["annotations"]]
     ({'anchor': 'y2', 'domain': [0.53, 1.0], 'matches': 'x'}, ['Home', 'Shop'])
+    >>> subplot_grid(2, 1, ["Home", "Shop"], vertical_spacing=0.1, horizontal_spacing=0.0, shared_x=False)["xaxis"]
+    {'anchor': 'y', 'domain': [0.0, 1.0]}
     """
     width = (1 - horizontal_spacing * (cols - 1)) / cols
     height = (1 - vertical_spacing * (rows - 1)) / rows
@@ -399,9 +404,9 @@ def subplot_grid(
         x0 = col * (width + horizontal_spacing)
         top = 1 - row * (height + vertical_spacing)
         x_axis: dict = {"anchor": _ref("y", index + 1), "domain": [x0, min(1.0, x0 + width)]}
-        if _ref("x", index + 1) != anchor:
+        if shared_x and _ref("x", index + 1) != anchor:
             x_axis["matches"] = anchor
-        if row < rows - 1:
+        if shared_x and row < rows - 1:
             x_axis["showticklabels"] = False
         suffix = "" if index == 0 else str(index + 1)
         layout[f"xaxis{suffix}"] = x_axis

@@ -392,11 +392,13 @@ def test_so_far_periods_of_each_granularity():
     assert not charts.is_so_far(dt.date(2026, 11, 24), "day", today)
 
 
+@pytest.mark.parametrize("shared_x", [True, False])
 @pytest.mark.parametrize(
     ("rows", "cols", "titles"), [(1, 2, 2), (1, 3, 3), (2, 2, 3), (2, 3, 6), (3, 1, 3), (4, 3, 12)]
 )
-def test_subplot_grid_lays_out_as_make_subplots(rows, cols, titles):
-    """compare_figure builds its layout as data (issue 15): the same axes and titles as make_subplots."""
+def test_subplot_grid_lays_out_as_make_subplots(rows, cols, titles, shared_x):
+    """compare_figure and the monthly-spend figure build their layout as data (issue 15): the same axes
+    and titles as make_subplots, with all x-axes shared (Compare) or each panel its own (monthly spend)."""
     from plotly.subplots import make_subplots
 
     names = [f"P{i}" for i in range(titles)]
@@ -404,10 +406,11 @@ def test_subplot_grid_lays_out_as_make_subplots(rows, cols, titles):
         "vertical_spacing": min(0.12, 0.35 / rows) if rows > 1 else 0.1,
         "horizontal_spacing": 0.06 if cols > 1 else 0.0,
     }
-    reference = make_subplots(rows=rows, cols=cols, subplot_titles=names, shared_xaxes="all", **spacing)
+    shared = {"shared_xaxes": "all"} if shared_x else {}
+    reference = make_subplots(rows=rows, cols=cols, subplot_titles=names, **shared, **spacing)
     expected = reference.to_dict()["layout"]
     expected.pop("template")
-    grid = charts.subplot_grid(rows, cols, names, **spacing)
+    grid = charts.subplot_grid(rows, cols, names, **spacing, shared_x=shared_x)
     assert set(grid) == set(expected)
     for key, value in expected.items():
         if key == "annotations":

@@ -445,3 +445,126 @@ def test_monthly_spend_on_a_phone_is_one_panel_per_row_with_the_legend_below():
     assert phone.data[0].x == ("अक्टू॰ 2026", "नव॰")
     desktop = monthly_spend_figure(parts, "en")
     assert len({a.y for a in desktop.layout.annotations}) == 1  # side by side on a laptop
+
+
+def _make_subplots_monthly_spend(parts, lang, columns=None):
+    """The monthly-spend figure as it was built before issue 15 (make_subplots, a trace and an update
+    call at a time): the reference the figure built as data must draw the same."""
+    import math
+
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from lib import charts
+    from lib.ui.ledger_panels import PART_KEYS, SPEND_COLOURS
+
+    ids = list(dict.fromkeys(parts["consumer_id"].astype(str)))
+    names = dict(zip(parts["consumer_id"].astype(str), parts["nickname"], strict=False))
+    cols = max(1, min(columns or len(ids), len(ids)))
+    rows = max(1, math.ceil(len(ids) / cols))
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=[str(names[c]) for c in ids],
+        vertical_spacing=min(0.3 / rows, 0.12) if rows > 1 else 0.1,
+        horizontal_spacing=0.04,
+    )
+    stacked = []
+    for index, cid in enumerate(ids):
+        own = parts[parts["consumer_id"].astype(str) == cid]
+        months = [
+            i18n.format_date(m.date(), lang, pattern="MMM y" if (i == 0 or m.month == 1) else "MMM")
+            for i, m in enumerate(own["month"])
+        ]
+        for column, colour in SPEND_COLOURS.items():
+            values = ((-1 if column == "rebate_inr" else 1) * own[column]).round(2).tolist()
+            fig.add_trace(
+                go.Bar(
+                    x=months,
+                    y=values,
+                    name=i18n.t(PART_KEYS[column], lang),
+                    marker_color=colour,
+                    legendgroup=column,
+                    showlegend=index == 0,
+                    text=[
+                        f"{m}: {i18n.format_money(v + 0.0, lang)}"
+                        for m, v in zip(months, values, strict=True)
+                    ],
+                    textposition="none",
+                    hovertemplate="%{text}<extra>%{fullData.name}</extra>",
+                ),
+                row=index // cols + 1,
+                col=index % cols + 1,
+            )
+        stacked += own[["energy_inr", "fixed_inr", "duty_inr", "arrears_inr"]].sum(axis=1).tolist()
+        stacked += (-own["rebate_inr"]).tolist()
+    fig.update_yaxes(matches="y")
+    if charts.devanagari_digits(lang):
+        tickvals, ticktext = charts.value_ticks(stacked, "spend", lang)
+        fig.update_yaxes(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    for index in range(0, len(ids), cols):
+        fig.update_yaxes(title_text=i18n.t("ledger_axis_inr", lang), row=index // cols + 1, col=1)
+    fig.update_layout(
+        barmode="relative",
+        height=rows * 240 + 130,
+        margin={"l": 10, "r": 10, "t": 60, "b": 100},
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0},
+        font={"family": "'Noto Sans Devanagari', 'Lohit Devanagari', sans-serif"},
+    )
+    return fig
+
+
+def _same(mine, theirs, path=""):
+    """Equal dicts, floats to 1e-12 (domains are worked out in another order)."""
+    if isinstance(theirs, dict):
+        assert set(mine) == set(theirs), path
+        for key in theirs:
+            _same(mine[key], theirs[key], f"{path}.{key}")
+    elif isinstance(theirs, list):
+        assert len(mine) == len(theirs), path
+        for i, (a, b) in enumerate(zip(mine, theirs, strict=True)):
+            _same(a, b, f"{path}[{i}]")
+    elif isinstance(theirs, float):
+        assert mine == pytest.approx(theirs, abs=1e-12), path
+    else:
+        assert mine == theirs, path
+
+
+@pytest.mark.parametrize("connections", [1, 3, 5])
+@pytest.mark.parametrize(("lang", "digits"), [("en", False), ("hi", False), ("hi", True)])
+@pytest.mark.parametrize("columns", [None, 1, 2])
+def test_monthly_spend_figure_built_as_data_draws_what_make_subplots_drew(connections, lang, digits, columns):
+    """Issue 15: the figure is built as plain dicts and one go.Figure (no make_subplots, no update call
+    per trace): same traces, values, colours, axes, hover texts and legend as the make_subplots build;
+    a month without rebate hovers ₹0.00 (make_subplots' build wrote -₹0.00)."""
+    import pandas as pd
+
+    from lib.ui.escape import plotly_text
+    from lib.ui.ledger_panels import monthly_spend_figure
+
+    months = pd.to_datetime(["2025-12-01", "2026-01-01", "2026-02-01"])
+    cids = [f"10{i}" for i in range(connections)]
+    parts = pd.DataFrame(
+        {
+            "consumer_id": [c for c in cids for _ in months],
+            "nickname": [f"Meter <{c}>" for c in cids for _ in months],
+            "month": list(months) * connections,
+            "energy_inr": [100.0 * (i + 1) + 0.125 for i in range(3 * connections)],
+            "fixed_inr": 160.0,
+            "duty_inr": 27.6,
+            "rebate_inr": [0.0, 12.5, 3.333] * connections,
+            "arrears_inr": [0.0, 0.0, 250.0] * connections,
+        }
+    )
+    i18n.use_devanagari_digits(digits)
+    try:
+        mine = monthly_spend_figure(parts, lang, columns=columns).to_dict()
+        theirs = _make_subplots_monthly_spend(
+            parts.assign(nickname=parts["nickname"].map(plotly_text)), lang, columns
+        )
+        theirs = theirs.to_dict()
+    finally:
+        i18n.use_devanagari_digits(False)
+    _same(mine, theirs)
+    texts = [text for trace in mine["data"] for text in trace["text"]]
+    assert not [text for text in texts if "-₹0" in text or "-₹०" in text]
