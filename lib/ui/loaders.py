@@ -192,14 +192,6 @@ def connection_forecast(
 
 
 @_per_connection
-def connection_episodes(
-    _ctx: PageContext, db: str, account_id: int, key: ConnKey, first_day: str, last_day: str
-) -> pd.DataFrame:
-    """:func:`lib.analytics.disconnection_episodes` of one connection's days ``first_day..last_day``."""
-    return analytics.disconnection_episodes(connection_daily(_ctx, db, account_id, key, first_day, last_day))
-
-
-@_per_connection
 def connection_ledger(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
     """One connection's whole-history ledger (:data:`lib.ledger.LEDGER_COLUMNS`) as of IST ``today``."""
     with _ctx.db() as conn:

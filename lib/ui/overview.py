@@ -100,7 +100,7 @@ def _build_view(ctx: PageContext, home: loaders.Household, today: dt.date) -> _V
     daily = loaders.household_frame(ctx, loaders.connection_daily, home.keys, str(first), str(today))
     recharges = loaders.household_frame(ctx, loaders.connection_recharges, home.keys)
     forecast = loaders.household_frame(ctx, loaders.connection_forecast, home.keys, today.isoformat())
-    episodes = loaders.household_frame(ctx, loaders.connection_episodes, home.keys, str(first), str(today))
+    episodes = analytics.disconnection_episodes(daily)  # one pass over the household's days
     details = home.details
     cards = analytics.overview_cards(details, daily, recharges, today, forecast=forecast, episodes=episodes)
     try:
