@@ -19,6 +19,10 @@ while the metric cycles (balance → units → ₹), so misses and hits are time
 - ``visit``: a new session (cold session, warm process caches) signed in: its first page (the
   Overview) and a switch to Compare, against ``bare visit``, a new session of the bare app: its first page
   (a title, a line and a small chart) and a switch to its chart page, two script runs as the product's;
+- ``household visit``: a new household's first visit, as a crowd session of ``bench_browser.py`` makes it:
+  a new session signed in opens Compare directly (one script run), every cache of ``lib.ui.loaders``
+  cleared first (the household's connections never seen by this process: frames, ledgers, forecasts,
+  views and figures built), against ``bare visit``;
 - ``bare``: a rerun of the bare app's chart page: ``st.plotly_chart(go.Figure(...))`` of n × 30 daily points.
 
 A widget change runs what a browser's runs (``widget_change``): on a page with a fragment (Compare's
@@ -143,12 +147,15 @@ def seed(path: Path, connections: int) -> int:
     return account_id
 
 
-def signed_in(account_id: int, page: str | None) -> AppTest:
+def signed_in(account_id: int, page: str | None, *, first: bool = False) -> AppTest:
+    """A new session of ``account_id`` on the Overview, then ``page``; ``first``: on ``page`` directly."""
     at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=120)
     at.session_state["account_id"] = account_id
     at.session_state["lang"] = "en"
+    if page and first:
+        at.switch_page(page)
     at.run()
-    if page:
+    if page and not first:
         at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
@@ -164,6 +171,18 @@ def bare_visit_app(bare_file: Path) -> AppTest:
     return at
 
 
+def household_caches() -> list:
+    """Every cache of ``lib.ui.loaders`` (``st.cache_data`` / ``st.cache_resource`` functions): cleared,
+    the process has never seen the household."""
+    from lib.ui import loaders
+
+    return [
+        value
+        for value in vars(loaders).values()
+        if callable(getattr(value, "clear", None)) and hasattr(value, "__wrapped__")
+    ]
+
+
 STEPS = (
     "compare miss",
     "compare hit",
@@ -171,6 +190,7 @@ STEPS = (
     "compare new data",
     "overview",
     "visit",
+    "household visit",
     "bare",
     "bare visit",
 )
@@ -286,7 +306,8 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
 
     def timed(name: str, action) -> None:
         seconds, statements, conns, runs = meter.measure(name, action)
-        times[name].append(seconds / max(1, runs) if name not in ("visit", "bare visit") else seconds)
+        visits = ("visit", "household visit", "bare visit")
+        times[name].append(seconds / max(1, runs) if name not in visits else seconds)
         counts[name].append(statements / max(1, runs))
         opened[name].append(conns / max(1, runs))
 
@@ -318,6 +339,13 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
         overview.run()  # its frames of that connection again, outside the timed Overview rerun
         assert not compare.exception and not overview.exception, (compare.exception, overview.exception)
 
+    def household_visit() -> None:
+        for cache in household_caches():
+            cache.clear()
+        timed("household visit", lambda: signed_in(account_id, "pages/compare.py", first=True))
+        compare.run()  # the page sessions' caches again, outside the timed steps
+        overview.run()
+
     for r in range(rounds):
         steps = [
             ("bare", lambda r=r: timed("bare", lambda: rerun(bare, "metric", metrics[r % 3]))),
@@ -328,6 +356,7 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
             ("overview", lambda: timed("overview", lambda: overview.run())),
             ("bare visit", lambda: timed("bare visit", bare_visit)),
             ("visit", lambda: timed("visit", lambda: signed_in(account_id, "pages/compare.py"))),
+            ("household visit", household_visit),
         ]
         if r % 2:
             steps.reverse()
@@ -387,11 +416,13 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {n:3d} connections  {name:16s} {res[name]['cpu']:.3f} s   goal {goal}")
         ratio = res["visit"]["cpu"] / res["bare visit"]["cpu"]
         print(f"  {n:3d} connections  visit / bare visit  {ratio:.2f}×   goal ≤ 1.5×")
+        ratio = res["household visit"]["cpu"] / res["bare visit"]["cpu"]
+        print(f"  {n:3d} connections  household visit / bare visit  {ratio:.2f}×")
         ratio = res["compare hit"]["cpu"] / res["bare"]["cpu"]
         print(f"  {n:3d} connections  compare hit / bare rerun  {ratio:.2f}×")
     if len(results) > 1:
         small, large = min(results), max(results)
-        for name in ("compare miss", "compare hit", "compare range", "overview", "visit"):
+        for name in ("compare miss", "compare hit", "compare range", "overview", "visit", "household visit"):
             growth = results[large][name]["cpu"] / results[small][name]["cpu"]
             print(
                 f"  growth {small}→{large} connections  {name:16s} {growth:.2f}×   goal ≤ {large / small:.0f}× (linear)"
