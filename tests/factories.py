@@ -13,6 +13,7 @@ import random
 import sqlite3
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -161,16 +162,22 @@ def imported_connection(conn, account_id: int, consumer_id: str = "204500001", *
 class SmsGateway:
     """A real HTTP SMS gateway on 127.0.0.1 that records requests and answers as told: ``status`` (500),
     ``reply`` (a DLT refusal) and ``delay`` in seconds (slow; past the client's timeout: a timeout).
-    ``close()`` stops it."""
+    ``settle()`` waits until every request that reached it is recorded; ``close()`` stops it."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
         self.status = 200
         self.reply: dict = {"status": "ok", "message_id": "m-1"}
         self.delay = 0.0
+        self._open = 0  # connections accepted and not yet handled to the end
+        self._lock = threading.Condition()
         gateway = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name; settle()'s probe, not recorded
+                self.send_response(204)
+                self.end_headers()
+
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 length = int(self.headers.get("Content-Length", "0"))
                 gateway.requests.append(
@@ -193,11 +200,37 @@ class SmsGateway:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def process_request(self, request, client_address):  # type: ignore[no-untyped-def]
+                with gateway._lock:  # in the accepting thread: counted before the handler runs
+                    gateway._open += 1
+                super().process_request(request, client_address)
+
+            def process_request_thread(self, request, client_address):  # type: ignore[no-untyped-def]
+                try:
+                    super().process_request_thread(request, client_address)
+                finally:
+                    with gateway._lock:
+                        gateway._open -= 1
+                        gateway._lock.notify_all()
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
+
+    def settle(self, timeout: float = 60.0) -> None:
+        """Wait until every request a client sent so far is recorded. A client that gave up (its timeout
+        shorter than ``delay``) may leave its request in the listening queue or in a handler not yet run,
+        to be recorded after the client went on: on a loaded machine, after the test's next count. A probe
+        of its own goes through the same queue (accepted in order, so every earlier connection has been
+        accepted once it is answered); then the accepted ones are waited for."""
+        urllib.request.urlopen(self.url, timeout=timeout).close()
+        with self._lock:
+            if not self._lock.wait_for(lambda: self._open == 0, timeout=timeout):
+                raise TimeoutError(f"the SMS gateway still handles {self._open} request(s)")
 
     def close(self) -> None:
         self.server.shutdown()
