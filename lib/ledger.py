@@ -178,14 +178,7 @@ def build_ledger(
     if not len(daily):
         return empty_ledger()
     facts = details.set_index(details["consumer_id"].astype(str))
-    filled = analytics.fill_calendar(daily)
-    extra = [c for c in ("minutes", "export_kwh") if c in daily.columns]
-    if extra:
-        indexed = daily.assign(consumer_id=daily["consumer_id"].astype(str)).set_index(["consumer_id", "day"])
-        keys = pd.MultiIndex.from_arrays([filled["consumer_id"].astype(str), filled["day"]])
-        for column in extra:
-            filled[column] = indexed[column].reindex(keys).to_numpy()
-    for cid, own in filled.groupby("consumer_id", sort=False):
+    for cid, own in daily.groupby(daily["consumer_id"].astype(str), sort=False):
         cid = str(cid)
         if cid not in facts.index:
             continue
@@ -193,7 +186,7 @@ def build_ledger(
         try:
             parts.append(
                 _connection_ledger(
-                    own.sort_values("day").reset_index(drop=True),
+                    _calendar(own),
                     str(fact["tariff_category"]),
                     float(cast(float, fact["sanctioned_load_kw"])),
                     _rows_of(arrears, cid),
@@ -208,6 +201,21 @@ def build_ledger(
     if not parts:
         return empty_ledger()
     return pd.concat(parts, ignore_index=True)[list(LEDGER_COLUMNS)]
+
+
+def _calendar(own: pd.DataFrame) -> pd.DataFrame:
+    """One connection's daily rows in day order, one per IST day from its first to its last: an absent
+    day is a row of NaN (``analytics.fill_calendar``'s gaps, for the columns the ledger reads)."""
+    own = own.sort_values("day", kind="stable").reset_index(drop=True)
+    days = pd.date_range(own["day"].iloc[0], own["day"].iloc[-1], freq="D")
+    if len(days) == len(own):
+        return own
+    if own["day"].duplicated().any():  # not a stored daily frame: fill_calendar keeps every row
+        return analytics.fill_calendar(own).sort_values("day", kind="stable").reset_index(drop=True)
+    filled = own.set_index("day").reindex(days).rename_axis("day").reset_index()
+    filled["consumer_id"] = own["consumer_id"].iloc[0]
+    filled["nickname"] = own["nickname"].iloc[0]
+    return filled
 
 
 def empty_ledger() -> pd.DataFrame:
@@ -267,12 +275,24 @@ def _connection_ledger(
     today: dt.date,
     book: tariff.TariffBook,
 ) -> pd.DataFrame:
-    day_list = [ts.date() for ts in days["day"]]
-    recharge = [_paise(x) for x in days["recharge_inr"].fillna(0.0)]
+    """One connection's ledger rows (``days``: its calendar-filled daily rows, in day order).
+
+    What does not depend on the day before is worked out as columns: the units priced, the month's units
+    so far, every part of the deduction (:func:`lib.tariff.day_charges_columns`: one tariff lookup per
+    segment, exact, equal to ``day_charges`` day by day), recharges, arrears, adjustments in paise. One
+    loop over the days carries what is sequential: opening from the day before, closing and status; then
+    late credits (:func:`_match_late_credits`). tests/test_ledger_exact.py checks the frame against the
+    per-day path it replaced (``tests/ledger_reference.py``) on the shared cases, the demo and generated
+    connections.
+    """
+    n = len(days)
+    stamps = days["day"].to_numpy().astype("datetime64[D]")
+    day_list: list[dt.date] = stamps.tolist()
+    recharge_p = np.rint(days["recharge_inr"].fillna(0.0).to_numpy(dtype=float) * 100).astype(np.int64)
+    recharge = recharge_p.tolist()
     recharge_by_day = dict(zip(day_list, recharge, strict=True))
     recovery = arrears_recovery(arrears, recharge_by_day, day_list)
     outstanding = arrears_outstanding(arrears, recharge_by_day, day_list)
-    no_free_book = dataclasses.replace(book, free_units=())
     adjust: dict[dt.date, int] = {}
     for _, row in adjustments.iterrows():
         key = dt.date.fromisoformat(str(row["day"])[:10])
@@ -284,55 +304,55 @@ def _connection_ledger(
     complete = complete_days(
         intervals.tolist(), days["minutes"].fillna(0).tolist() if "minutes" in days.columns else None
     )
-    # Plain lists: per-row pandas indexing would dominate the loop.
-    kwh_list = days["kwh"].astype(float).tolist()
-    export_list = (
-        days["export_kwh"].astype(float).tolist() if "export_kwh" in days.columns else [math.nan] * len(days)
+    kwh = days["kwh"].to_numpy(dtype=float)
+    export = (
+        days["export_kwh"].to_numpy(dtype=float) if "export_kwh" in days.columns else np.full(n, math.nan)
     )
-    billed_list: list[float] | None = None
-    if any(e > 0 for e in export_list if not math.isnan(e)):  # net-metered: price the netted units
+    has_readings = ~np.isnan(kwh) & (intervals > 0)
+    units = np.where(has_readings, kwh, 0.0)
+    if (export > 0).any():  # net-metered: price the netted units
         net = tariff.net_billed_units(
-            [
-                (d, 0.0 if math.isnan(k) else k, 0.0 if math.isnan(e) else e)
-                for d, k, e in zip(day_list, kwh_list, export_list, strict=True)
-            ],
-            book=book,
+            zip(day_list, np.nan_to_num(kwh).tolist(), np.nan_to_num(export).tolist(), strict=True), book=book
         )
-        billed_list = [n.billed_kwh for n in net]
-    metered_list = days["closing_balance_inr"].astype(float).tolist()
-    consumer_id, nickname = str(days["consumer_id"].iloc[0]), days["nickname"].iloc[0]
+        units = np.array([d.billed_kwh for d in net], dtype=float)
+    # The month's units so far, summed in day order as floats (each day's tariff quantizes them).
+    month = stamps.astype("datetime64[M]").astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, month[1:] != month[:-1]]).tolist() + [n]
+    to_date = np.empty(n)
+    for start, end in zip(starts, starts[1:], strict=False):
+        to_date[start:end] = np.cumsum(units[start:end])
+    before = np.r_[0.0, to_date[:-1]]
+    before[starts[:-1]] = 0.0
+    owed = np.array([outstanding.get(day, 0) for day in day_list], dtype=np.int64)
+    charges = tariff.day_charges_columns(
+        category,
+        days["day"],
+        units,
+        units_before=before,
+        sanctioned_load_kw=load_kw,
+        free_units_held=(owed > 0) if FREE_UNITS_NEED_ARREARS_CLEARED else None,
+        book=book,
+    )
+    energy, fixed, duty, rebate = (charges[f"{part}_paise"] for part in ("energy", "fixed", "duty", "rebate"))
+    arrears_p = np.array([recovery.get(day, 0) for day in day_list], dtype=np.int64)
+    adjust_p = np.array([adjust.get(day, 0) for day in day_list], dtype=np.int64)
+    deduction_p = energy + fixed + duty - rebate + arrears_p - adjust_p
+    deduction = deduction_p.tolist()
+    metered_raw = days["closing_balance_inr"].to_numpy(dtype=float)
+    metered_list: list[int | None] = [
+        None if math.isnan(m) else int(p)
+        for m, p in zip(metered_raw.tolist(), np.rint(np.nan_to_num(metered_raw) * 100).tolist(), strict=True)
+    ]
+    has_list = has_readings.tolist()
 
-    rows: list[dict[str, Any]] = []
-    month: tuple[int, int] | None = None
-    so_far = 0.0
+    # The sequential part: each day's opening is the day before's metered or computed closing.
+    openings: list[int | None] = []
+    closings: list[int | None] = []
+    statuses: list[str] = []
     previous_metered: int | None = None
     previous_closing: int | None = None
     for i, day in enumerate(day_list):
-        if (day.year, day.month) != month:
-            month, so_far = (day.year, day.month), 0.0
-        kwh = kwh_list[i]
-        has_readings = bool(pd.notna(kwh)) and intervals[i] > 0
-        units = float(kwh) if has_readings else 0.0
-        if billed_list is not None:
-            units = billed_list[i]
-        owed = outstanding.get(day, 0)
-        day_book = no_free_book if owed > 0 and FREE_UNITS_NEED_ARREARS_CLEARED else book
-        charge = tariff.day_charges(
-            category, day, units, units_before=so_far, sanctioned_load_kw=load_kw, book=day_book
-        )
-        so_far += units
-        energy, fixed, duty, rebate = (
-            _paise(charge.energy_charge),
-            _paise(charge.fixed_charge),
-            _paise(charge.duty),
-            _paise(charge.rebate),
-        )
-        arrears_p = recovery.get(day, 0)
-        adjust_p = adjust.get(day, 0)
-        deduction = energy + fixed + duty - rebate + arrears_p - adjust_p
-        metered_raw = metered_list[i]
-        metered = _paise(metered_raw) if pd.notna(metered_raw) else None
-
+        metered = metered_list[i]
         opening: int | None
         if previous_metered is not None:
             opening = previous_metered
@@ -341,12 +361,11 @@ def _connection_ledger(
         elif previous_closing is not None:
             opening = previous_closing
         elif metered is not None:
-            opening = metered - recharge[i] + deduction  # first day: derived from the meter
+            opening = metered - recharge[i] + deduction[i]  # first day: derived from the meter
         else:
             opening = None  # no balance known at all: unknown, not an estimate from ₹0
-        closing = None if opening is None else opening + recharge[i] - deduction
-
-        if metered is None and not has_readings:
+        closing = None if opening is None else opening + recharge[i] - deduction[i]
+        if metered is None and not has_list[i]:
             status = "no_readings"
         elif metered is None:
             status = "estimated" if closing is not None else "unknown"
@@ -362,53 +381,70 @@ def _connection_ledger(
             status = "unexplained"
         else:
             status = "ok"
-        shown = metered if metered is not None else closing
-        rows.append(
-            {
-                "consumer_id": consumer_id,
-                "nickname": nickname,
-                "day": pd.Timestamp(day),
-                "units": float(kwh) if has_readings else math.nan,
-                "intervals": int(intervals[i]),
-                "export_kwh": export_list[i],
-                "billed_units": units,
-                "opening_inr": _rupees(opening),
-                "recharge_inr": recharge[i] / 100,
-                "energy_inr": energy / 100,
-                "fixed_inr": fixed / 100,
-                "duty_inr": duty / 100,
-                "rebate_inr": rebate / 100,
-                "arrears_inr": arrears_p / 100,
-                "adjustment_inr": adjust_p / 100,
-                "deduction_inr": deduction / 100,
-                "closing_inr": _rupees(closing),
-                "metered_closing_inr": _rupees(metered),
-                "difference_inr": (metered - closing) / 100
-                if metered is not None and closing is not None and status != "today"
-                else math.nan,
-                "balance_inr": _rupees(shown),
-                "estimated": metered is None,
-                "status": status,
-                "pending_inr": 0.0,
-                "late_credit_inr": 0.0,
-                "anchor_inr": _rupees(anchor.get(day)),
-                "free_units_used": charge.free_units_used,
-                "units_month_to_date": so_far,
-                "arrears_outstanding_inr": owed / 100,
-                "tariff_version": charge.version,
-            }
-        )
+        openings.append(opening)
+        closings.append(closing)
+        statuses.append(status)
         previous_metered = metered
         previous_closing = closing
-    _match_late_credits(rows, today)
-    return pd.DataFrame(rows)
+
+    difference = [
+        (m - c) / 100 if m is not None and c is not None and s != "today" else math.nan
+        for m, c, s in zip(metered_list, closings, statuses, strict=True)
+    ]
+    columns: dict[str, Any] = {
+        "consumer_id": [str(days["consumer_id"].iloc[0])] * n,
+        "nickname": [days["nickname"].iloc[0]] * n,
+        "day": stamps.astype("datetime64[s]"),  # the unit pd.Timestamp(date) has
+        "units": np.where(has_readings, kwh, math.nan),
+        "intervals": intervals.astype(np.int64),
+        "export_kwh": export,
+        "billed_units": units,
+        "opening_inr": _rupees_column(openings),
+        "recharge_inr": recharge_p / 100,
+        "energy_inr": _inr(energy),
+        "fixed_inr": _inr(fixed),
+        "duty_inr": _inr(duty),
+        "rebate_inr": _inr(rebate),
+        "arrears_inr": arrears_p / 100,
+        "adjustment_inr": adjust_p / 100,
+        "deduction_inr": _inr(deduction_p),
+        "closing_inr": _rupees_column(closings),
+        "metered_closing_inr": _rupees_column(metered_list),
+        "difference_inr": difference,
+        "balance_inr": _rupees_column(
+            [m if m is not None else c for m, c in zip(metered_list, closings, strict=True)]
+        ),
+        "estimated": np.array([m is None for m in metered_list], dtype=bool),
+        "status": statuses,
+        "pending_inr": [0.0] * n,
+        "late_credit_inr": [0.0] * n,
+        "anchor_inr": _rupees_column([anchor.get(day) for day in day_list]),
+        "free_units_used": charges["free_units_used"],
+        "units_month_to_date": to_date,
+        "arrears_outstanding_inr": owed / 100,
+        "tariff_version": charges["version"],
+    }
+    _match_late_credits(columns, day_list, today)
+    return pd.DataFrame(columns)
 
 
 def _rupees(paise: int | None) -> float:
     return math.nan if paise is None else paise / 100
 
 
-def _match_late_credits(rows: list[dict[str, Any]], today: dt.date) -> None:
+def _rupees_column(paise: list[int | None]) -> np.ndarray:
+    """₹ from paise, NaN for None (``paise / 100`` of each, as :func:`_rupees`)."""
+    return np.array([math.nan if p is None else p / 100 for p in paise], dtype=float)
+
+
+def _inr(paise: np.ndarray) -> np.ndarray:
+    """₹ from a paise column: int64 (exact below 2**53) or, past it, Python ints divided one by one."""
+    if paise.dtype == object:
+        return np.array([p / 100 for p in paise], dtype=float)
+    return paise / 100
+
+
+def _match_late_credits(columns: dict[str, Any], day_list: list[dt.date], today: dt.date) -> None:
     """Explain days that lack a recharge paid that day by the later day the meter shows it (in place).
 
     Day *i* had a recharge *R* and its metered closing is *R* short of the ledger's; a day *j* within
@@ -417,47 +453,50 @@ def _match_late_credits(rows: list[dict[str, Any]], today: dt.date) -> None:
     days *i..j−1* are ``pending`` (``pending_inr`` = *R*) and day *j* is ``late_credit``
     (``late_credit_inr`` = *R*); what is left of each difference after *R* stays, and is flagged when
     over ₹1. A recharge of the last few days not yet on the meter (no contradicting day since) is pending.
+    ``columns``: the ledger's columns of one connection (``recharge_inr``, ``status``, ``difference_inr``,
+    ``pending_inr``, ``late_credit_inr`` as lists are read and changed).
     """
     limit = UNEXPLAINED_THRESHOLD_INR * 100
-    for i, row in enumerate(rows):
-        paid = _paise(row["recharge_inr"])
-        if paid <= 0 or row["status"] != "unexplained":
+    status: list[str] = columns["status"]
+    difference: list[float] = columns["difference_inr"]
+    pending: list[float] = columns["pending_inr"]
+    late: list[float] = columns["late_credit_inr"]
+    recharge = columns["recharge_inr"]
+    count = len(status)
+    for i in range(count):
+        if status[i] != "unexplained":
             continue
-        if abs(_paise(row["difference_inr"]) + paid) > limit:
-            continue  # not the recharge missing (or not only it)
+        paid = _paise(recharge[i])
+        if paid <= 0 or abs(_paise(difference[i]) + paid) > limit:
+            continue  # no recharge, or not the recharge missing (or not only it)
         credit_day: int | None = None
         between_ok = True
-        for j in range(i + 1, min(len(rows), i + 1 + LATE_CREDIT_MAX_DAYS)):
-            later = rows[j]
-            if (
-                later["status"] == "unexplained"
-                and paid / 2 <= _paise(later["difference_inr"]) <= paid * 3 / 2
-            ):
+        for j in range(i + 1, min(count, i + 1 + LATE_CREDIT_MAX_DAYS)):
+            if status[j] == "unexplained" and paid / 2 <= _paise(difference[j]) <= paid * 3 / 2:
                 credit_day = j
                 break
-            if later["status"] not in ("ok", "today"):
+            if status[j] not in ("ok", "today"):
                 between_ok = False
                 break
         if credit_day is None:
-            recent = (today - row["day"].date()).days <= LATE_CREDIT_MAX_DAYS
+            recent = (today - day_list[i]).days <= LATE_CREDIT_MAX_DAYS
             if not (between_ok and recent):
                 continue
-            last = len(rows)  # still on its way: pending up to the last day
+            last = count  # still on its way: pending up to the last day
         else:
             last = credit_day
         for k in range(i, last):
-            rows[k]["pending_inr"] = round(rows[k]["pending_inr"] + paid / 100, 2)
-            if rows[k]["status"] in ("ok", "unexplained"):
-                rows[k]["status"] = "pending"
-        row["difference_inr"] = (_paise(row["difference_inr"]) + paid) / 100
-        if abs(_paise(row["difference_inr"])) > limit:
-            row["status"] = "unexplained"
+            pending[k] = round(pending[k] + paid / 100, 2)
+            if status[k] in ("ok", "unexplained"):
+                status[k] = "pending"
+        difference[i] = (_paise(difference[i]) + paid) / 100
+        if abs(_paise(difference[i])) > limit:
+            status[i] = "unexplained"
         if credit_day is not None:
-            credit = rows[credit_day]
-            credit["late_credit_inr"] = round(credit["late_credit_inr"] + paid / 100, 2)
-            credit["difference_inr"] = (_paise(credit["difference_inr"]) - paid) / 100
-            credit["status"] = (
-                "late_credit" if abs(_paise(credit["difference_inr"])) <= limit else "unexplained"
+            late[credit_day] = round(late[credit_day] + paid / 100, 2)
+            difference[credit_day] = (_paise(difference[credit_day]) - paid) / 100
+            status[credit_day] = (
+                "late_credit" if abs(_paise(difference[credit_day])) <= limit else "unexplained"
             )
 
 

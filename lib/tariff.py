@@ -665,6 +665,37 @@ def day_charges_frame(
     = 22.08; fixed ₹160 × 21/31 = 108.39 accrued less 103.23 by the 20th = 5.16; duty 6 % of 27.24 =
     1.6344 → 1.63; rebate 4 × 0.25 = 1.00; 22.08 + 5.16 + 1.63 − 1.00 = 27.87.)
     """
+    return pd.DataFrame(
+        day_charges_columns(
+            category,
+            days,
+            units,
+            units_before=units_before,
+            sanctioned_load_kw=sanctioned_load_kw,
+            free_units_held=free_units_held,
+            book=book,
+        )
+    )
+
+
+def day_charges_columns(
+    category: str,
+    days: Any,
+    units: Any,
+    *,
+    units_before: Any = 0.0,
+    sanctioned_load_kw: float = 1.0,
+    free_units_held: Any = None,
+    book: TariffBook | None = None,
+) -> dict[str, np.ndarray]:
+    """:func:`day_charges_frame`'s columns as numpy arrays (for a caller that builds its own frame).
+
+    >>> day_charges_columns("NDS-II", [dt.date(2026, 11, 3)], [6], units_before=[40])["total_paise"]
+    array([5511])
+
+    (1 kW: 6 × 7.79 = 46.74; ₹200 over 30 days, 20.00 accrued by the 3rd less 13.33 by the 2nd = 6.67;
+    duty 6 % of 53.41 = 3.20; rebate 1.50; 46.74 + 6.67 + 3.20 − 1.50 = 55.11.)
+    """
     book = book or load_tariffs()
     stamps = pd.DatetimeIndex(pd.to_datetime(days))
     if stamps.tz is not None:
@@ -710,27 +741,25 @@ def day_charges_frame(
             parts[name][rows] = values
         unit_scale[rows] = priced[1]
     total = parts["energy"] + parts["fixed"] + parts["duty"] - parts["rebate"]
-    frame = pd.DataFrame(
-        {
-            "day": stamps.to_numpy(dtype="datetime64[ns]"),
-            "version": versions,
-            "units": used_wh / 1000 if used_exact else np.zeros(n),
-            "free_units_used": parts["free"] / np.maximum(unit_scale, 1),
-            "energy_charge": parts["energy"] / 100,
-            "fixed_charge": parts["fixed"] / 100,
-            "duty": parts["duty"] / 100,
-            "rebate": parts["rebate"] / 100,
-            "total": total / 100,
-            "energy_paise": parts["energy"],
-            "fixed_paise": parts["fixed"],
-            "duty_paise": parts["duty"],
-            "rebate_paise": parts["rebate"],
-            "total_paise": total,
-        }
-    )
+    columns: dict[str, np.ndarray] = {
+        "day": stamps.to_numpy(dtype="datetime64[ns]"),
+        "version": versions,
+        "units": used_wh / 1000 if used_exact else np.zeros(n),
+        "free_units_used": parts["free"] / np.maximum(unit_scale, 1),
+        "energy_charge": parts["energy"] / 100,
+        "fixed_charge": parts["fixed"] / 100,
+        "duty": parts["duty"] / 100,
+        "rebate": parts["rebate"] / 100,
+        "total": total / 100,
+        "energy_paise": parts["energy"],
+        "fixed_paise": parts["fixed"],
+        "duty_paise": parts["duty"],
+        "rebate_paise": parts["rebate"],
+        "total_paise": total,
+    }
     if late:
-        _price_day_by_day(frame, late, category, kwh, kwh_before, sanctioned_load_kw)
-    return frame
+        _price_day_by_day(columns, late, category, kwh, kwh_before, sanctioned_load_kw)
+    return columns
 
 
 def _wh(kwh: np.ndarray, name: str) -> tuple[np.ndarray, bool]:
@@ -856,34 +885,32 @@ def _slab_units_cost(
 
 
 def _price_day_by_day(
-    frame: pd.DataFrame,
+    columns: dict[str, np.ndarray],
     late: list[tuple[np.ndarray, CategoryTariff, TariffBook]],
     category: str,
     kwh: np.ndarray,
     kwh_before: np.ndarray,
     load_kw: float,
 ) -> None:
-    """Fill ``frame``'s rows of segments beyond int64 from :func:`day_charges` (paise columns as Python ints)."""
+    """Fill the rows of segments beyond int64 from :func:`day_charges` (paise columns as Python ints)."""
     paise = ("energy_paise", "fixed_paise", "duty_paise", "rebate_paise", "total_paise")
+    amounts = ("energy_charge", "fixed_charge", "duty", "rebate", "total")
     for column in paise:
-        frame[column] = frame[column].astype(object)
+        columns[column] = columns[column].astype(object)
     for rows, _tariff, seg_book in late:
         for i in rows:
             c = day_charges(
                 category,
-                frame["day"].iloc[i].date(),
+                pd.Timestamp(columns["day"][i]).date(),
                 float(kwh[i]),
                 units_before=float(kwh_before[i]),
                 sanctioned_load_kw=load_kw,
                 book=seg_book,
             )
-            values = (c.units, c.free_units_used, c.energy_charge, c.fixed_charge, c.duty, c.rebate, c.total)
-            names = ("units", "free_units_used", "energy_charge", "fixed_charge", "duty", "rebate", "total")
-            for name, value in zip(names, values, strict=True):
-                frame.loc[int(i), name] = value
-            amounts = (c.energy_charge, c.fixed_charge, c.duty, c.rebate, c.total)
-            for name, value in zip(paise, amounts, strict=True):
-                frame.loc[int(i), name] = int(round(value * 100))
+            for name in ("units", "free_units_used", *amounts):
+                columns[name][i] = getattr(c, name)
+            for name, amount in zip(paise, amounts, strict=True):
+                columns[name][i] = int(round(getattr(c, amount) * 100))
 
 
 def month_cost(

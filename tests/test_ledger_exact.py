@@ -1,0 +1,256 @@
+"""The ledger built with the vectorised day pricing equals the per-day path it replaced, exactly (issue 15).
+
+``lib.ledger._connection_ledger`` prices all of a connection's days at once
+(:func:`lib.tariff.day_charges_frame`) and keeps one loop for what is sequential; the per-day path (one
+``tariff.day_charges`` call and one row dict per day) is kept in ``tests/ledger_reference.py``. Both
+build the same frame (``pd.testing.assert_frame_equal``, exact) on the shared cases, the demo household
+and a few hundred generated connections (every category, fractional loads, gaps, partial days, net
+metering, arrears both ways, adjustments, anchors, late credits, version and month turns).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib import cli, demo, ledger, storage, tariff
+from tests import ledger_reference
+from tests.factories import FIXED_NOW
+
+TODAY = dt.date(2026, 11, 25)
+CASES = Path(__file__).resolve().parents[1].parent / "shared" / "cases"
+CATEGORIES = ("KJ", "DS-I", "DS-II", "NDS-I", "NDS-II")
+
+
+def _both(*args: object, **kwargs: object) -> pd.DataFrame:
+    """build_ledger(*args, **kwargs) by the vectorised path, asserted equal to the per-day path's."""
+    new = ledger.build_ledger(*args, **kwargs)  # type: ignore[arg-type]
+    old = ledger_reference.per_day_build_ledger(*args, **kwargs)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(new, old, check_exact=True)
+    return new
+
+
+def _connection(rng: np.random.Generator, cid: str) -> dict[str, pd.DataFrame]:
+    """One generated connection: daily rows, details, arrears, adjustments, anchors."""
+    first = pd.Timestamp("2025-03-20") + pd.Timedelta(days=int(rng.integers(0, 560)))
+    n = int(rng.choice([1, 2, 12, 45, 120, 400]))
+    days = pd.date_range(first, periods=n)
+    days = days[days <= pd.Timestamp(TODAY)]
+    if not len(days):
+        days = pd.DatetimeIndex([pd.Timestamp(TODAY)])
+    n = len(days)
+    category = str(rng.choice(CATEGORIES))
+    kwh = np.round(rng.gamma(2.0, rng.choice([1.5, 4.0, 12.0]), n), int(rng.choice([3, 4, 7])))
+    kwh[rng.random(n) < 0.05] = 0.0
+    kwh[rng.random(n) < 0.04] = np.nan
+    intervals = np.where(np.isnan(kwh), 0, rng.choice([48, 48, 48, 96, 47, 24], n))
+    net_metered = rng.random() < 0.15
+    export = np.round(rng.uniform(0, 14, n), 3) if net_metered else None
+    load = float(rng.choice([0.5, 1.0, 2.0, 2.25, 3.7, 0.1]))
+    recharge = np.where(rng.random(n) < 0.06, rng.choice([100.0, 250.0, 500.0, 1000.0], n), 0.0)
+    daily = pd.DataFrame(
+        {
+            "consumer_id": cid,
+            "nickname": f"Meter {cid}",
+            "day": days,
+            "kwh": kwh,
+            "intervals": intervals,
+            "peak_kwh": 0.5,
+            "closing_balance_inr": np.nan,
+            "recharge_inr": recharge,
+        }
+    )
+    if rng.random() < 0.5:
+        daily["minutes"] = np.where(intervals == 47, 1410.0, intervals * 30.0)
+    if export is not None:
+        daily["export_kwh"] = export
+    missing = rng.random(n) < 0.03  # days with no row at all: the calendar fills them
+    if missing.any() and not missing.all():
+        daily = daily[~missing].reset_index(drop=True)
+    details = pd.DataFrame(
+        {
+            "consumer_id": [cid],
+            "nickname": [f"Meter {cid}"],
+            "tariff_category": [category],
+            "sanctioned_load_kw": [load],
+        }
+    )
+    # Metered balances that follow the tariff (the ledger's own closings from ₹800), then what meters do:
+    # a deduction ₹25 off now and then, a recharge reaching the meter a day late, days without a balance,
+    # a connection that reports none (estimated from an anchor, or unknown).
+    start = pd.DataFrame([{"consumer_id": cid, "day": days[0].date().isoformat(), "balance_inr": 800.0}])
+    follow = ledger.build_ledger(daily, details, anchors=start, today=TODAY)
+    closing = (
+        follow.set_index("day")["closing_inr"].reindex(daily["day"]).to_numpy() if len(follow) else np.nan
+    )
+    metered = np.round(np.asarray(closing, dtype=float) * np.ones(len(daily)), 2)
+    metered += np.cumsum(np.where(rng.random(len(daily)) < 0.03, -25.0, 0.0))
+    paid = daily["recharge_inr"].to_numpy()
+    for i in np.flatnonzero(paid > 0):
+        if rng.random() < 0.4:
+            metered[i] -= paid[i]  # the credit shows on the next day's balance
+    metered[rng.random(len(daily)) < 0.05] = np.nan
+    if rng.random() < 0.15:
+        metered[:] = np.nan
+    daily["closing_balance_inr"] = metered
+    arrears = pd.DataFrame(
+        [
+            {
+                "arrear_id": k + 1,
+                "consumer_id": cid,
+                "amount_inr": float(rng.choice([150.0, 900.0, 2400.0])),
+                "start_day": (days[int(rng.integers(0, n))] - pd.Timedelta(days=int(rng.integers(0, 20))))
+                .date()
+                .isoformat(),
+                "method": method,
+                "share": 0.25 if method == "recharge_share" else None,
+                "daily_inr": 30.0 if method == "daily" else None,
+            }
+            for k, method in enumerate(rng.choice(ledger.ARREAR_METHODS, int(rng.choice([0, 0, 1, 2]))))
+        ]
+    )
+    adjustments = pd.DataFrame(
+        [
+            {
+                "consumer_id": cid,
+                "day": days[int(rng.integers(0, n))].date().isoformat(),
+                "amount_inr": float(a),
+            }
+            for a in rng.choice([-50.0, 20.5, 100.0], int(rng.choice([0, 0, 1, 3])))
+        ]
+    )
+    anchors = pd.DataFrame(
+        [
+            {
+                "consumer_id": cid,
+                "day": days[int(rng.integers(0, n))].date().isoformat(),
+                "balance_inr": float(b),
+            }
+            for b in rng.choice([-20.0, 300.0, 512.34], int(rng.choice([0, 1, 2])))
+        ]
+    )
+    return {
+        "daily": daily,
+        "details": details,
+        "arrears": arrears,
+        "adjustments": adjustments,
+        "anchors": anchors,
+    }
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_generated_connections_equal_the_per_day_path(seed):
+    rng = np.random.default_rng(4200 + seed)
+    parts = [_connection(rng, f"{seed}{k:04d}") for k in range(50)]  # 300 connections over the seeds
+    frames = {key: pd.concat([p[key] for p in parts], ignore_index=True) for key in parts[0]}
+    rows = _both(
+        frames["daily"],
+        frames["details"],
+        arrears=frames["arrears"],
+        adjustments=frames["adjustments"],
+        anchors=frames["anchors"],
+        today=TODAY,
+    )
+    seen = set(rows["status"])
+    assert {"ok", "start", "estimated", "unexplained", "today", "pending", "late_credit", "gap"} <= seen, seen
+    assert rows["arrears_outstanding_inr"].gt(0).any() and rows["billed_units"].ne(rows["units"]).any()
+    assert set(rows["tariff_version"]) <= {"FY2025-26", "FY2026-27"} and len(set(rows["tariff_version"])) == 2
+
+
+def test_the_demo_household_equals_the_per_day_path(tmp_path):
+    conn = storage.connect(tmp_path / "demo.db")
+    try:
+        storage.migrate(conn)
+        summary = demo.seed_demo(conn, now=dt.datetime.fromisoformat(FIXED_NOW.replace("Z", "+00:00")))
+        account = int(summary["account_id"])
+        details = conn.accounts.connection_details(account)
+        daily = conn.readings.daily_frame(account, None)
+        frames = {
+            "arrears": conn.ledger.arrears_frame(account, None),
+            "adjustments": conn.ledger.adjustments_frame(account, None),
+            "anchors": conn.anchors.anchors_frame(account, None),
+        }
+    finally:
+        conn.close()
+    rows = _both(daily, details, **frames, today=TODAY)
+    assert len(rows) > 300 and rows["consumer_id"].nunique() == len(details)
+
+
+CASE_IMPORTS = {
+    "late-recharge-credit": [("import-readings", "readings.csv"), ("import-recharges", "recharges.csv")],
+    "interval-length": [("import-readings", "period_change.csv"), ("import-readings", "hourly.csv"),
+                        ("import-readings", "fifteen_minute.csv")],
+    "negative-balance": [("import-readings", "balance_history.csv"), ("import-recharges", "recharges.csv")],
+    "net-metering": [("import-readings", "net_metered_hourly.csv", "--id-col", "meter_number", "--id-kind",
+                      "meter-serial", "--kwh-col", "net_kwh", "--kwh-kind", "net")],
+    "recharge-identity": [("import-recharges", "discom_recharge_history.csv"),
+                          ("import-recharges", "payments_export.csv", "--reference-col", "reference")],
+    "register-glitch": [("import-readings", "zero_glitch.csv", "--consumer-id", "201000001", "--time-col",
+                         "meter_time", "--kwh-col", "reading_kwh", "--kwh-kind", "register", "--skip-invalid")],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(CASE_IMPORTS))
+def test_the_shared_cases_equal_the_per_day_path(monkeypatch, tmp_path, case):
+    folder = CASES / case
+    if not folder.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the shared case is missing: {folder}")
+        pytest.skip(f"shared case not found at {folder}")
+    monkeypatch.setenv("METERMITRA_NOW", "2026-11-28T10:00:00+05:30")
+    db = str(tmp_path / "case.db")
+    assert cli.main(["--db", db, "import-consumers", str(folder / "consumers.csv")], out=io.StringIO()) == 0
+    for command, name, *flags in CASE_IMPORTS[case]:
+        if "--skip-invalid" in flags:  # the refused rows go to a file of ours, never beside the case
+            flags = [*flags, "--rejects", str(tmp_path / "rejects.csv")]
+        code = cli.main(
+            ["--db", db, command, str(folder / name), *flags], out=io.StringIO(), err=io.StringIO()
+        )
+        assert code == 0, (case, name)
+    compared = 0
+    with storage.open_db(db) as conn:
+        consumers = [str(c) for c in pd.read_csv(folder / "consumers.csv", dtype=str)["consumer_id"]]
+        for consumer in consumers:
+            details = conn.operator.consumer_details(consumer)
+            daily = conn.operator.consumer_daily_frame(consumer)
+            if not len(details) or not len(daily):
+                continue
+            anchors = conn.anchors.consumer_anchors_frame(consumer)
+            rows = _both(daily, details, anchors=anchors, today=dt.date(2026, 11, 28))
+            compared += len(rows)
+    if case != "recharge-identity":  # recharges only: no readings, no ledger rows
+        assert compared > 0
+
+
+def test_tariff_errors_still_leave_a_connection_out():
+    """A category the tariff file lacks: no rows by either path (listed by connections_without_ledger)."""
+    rng = np.random.default_rng(1)
+    part = _connection(rng, "77")
+    part["details"]["tariff_category"] = "HT-1"
+    rows = _both(part["daily"], part["details"], today=TODAY)
+    assert rows.empty
+
+
+def test_day_prices_are_day_charges_of_the_ledgers_own_units():
+    """Each generated day's parts are ``tariff.day_charges`` of its billed units and month so far."""
+    rng = np.random.default_rng(9)
+    part = _connection(rng, "55")
+    while len(part["daily"]) < 100:
+        part = _connection(rng, "55")
+    rows = _both(part["daily"], part["details"], arrears=part["arrears"], today=TODAY)
+    fact = part["details"].iloc[0]
+    book = tariff.load_tariffs()
+    for row in rows.itertuples():
+        before = row.units_month_to_date - row.billed_units
+        c = tariff.day_charges(
+            fact["tariff_category"], row.day.date(), row.billed_units,
+            units_before=max(0.0, round(before, 6)), sanctioned_load_kw=fact["sanctioned_load_kw"],
+            book=book if row.arrears_outstanding_inr == 0 else tariff.TariffBook(book.path, book.versions, ()),
+        )  # fmt: skip
+        assert abs(c.total - (row.energy_inr + row.fixed_inr + row.duty_inr - row.rebate_inr)) < 0.015
