@@ -1,0 +1,405 @@
+"""Where the browser's time goes on Compare (issue 15): the renderer's CPU per action, per part of the page.
+
+    .venv/bin/python bench/profile_browser.py                      # every variant, 3 interleaved rounds
+    .venv/bin/python bench/profile_browser.py --rounds 5 --variants full no_tables no_profile
+
+One headless chromium (Debian's, launched as the browser journeys launch it) opens, in a new tab (a new
+Streamlit session) each round, the Overview and then (timed) clicks the sidebar's Compare link, then (timed)
+changes the period 30 days → 1 year (a fragment rerun), as ``bench/bench_browser.py`` does (its helpers:
+the run watch, the chart's point counts, the server-side session cookie). For each action it reads, before
+and after, the page's renderer counters over CDP (``Performance.enable`` + ``Performance.getMetrics``):
+
+- ``TaskDuration`` (all the renderer main thread's work), ``ScriptDuration`` (JavaScript),
+  ``LayoutDuration`` and ``RecalcStyleDuration``, in seconds;
+- the CPU seconds of every chromium process (``/proc``: the renderer's other threads, the GPU and browser
+  processes too) and of the app server;
+- the websocket bytes the page received (a counting ``WebSocket`` subclass put in by an init script);
+- the wall time from the pointer going down until the chart shows the period's points and Streamlit is
+  idle for 300 ms (bench_browser's ``timed_click``; the 300 ms of quiet are not counted).
+
+Attribution: every **variant** is the product with one part taken away, each its own server started from a
+throw-away serve script in ``bench/results/profile/`` that patches the part out when its module is first
+imported (nothing in ``lib/`` knows about it): ``no_tables`` (the shares and peak tables), ``no_profile``
+(the hour-of-day expander), ``no_monthly_spend`` (the monthly-spend chart), ``no_banner`` (the low-balance
+warning), ``no_demo_phone`` (the local demo's on-screen phone), ``no_html`` (every ``st.html``: the
+sidebar's scripts and the phone CSS), ``bare_page`` (all of these at once), and ``st_table`` (the two
+tables drawn with ``st.table`` instead of ``st.dataframe``). The cost of a part = full − variant. The bare
+app of bench_browser (one plotly chart of the same points) is the floor. Rounds are interleaved (the order
+reversed every other round); medians are printed with the load average: the 2 cores are shared.
+
+The database is ``bench/results/browser_1000x365.db`` (bench_browser's; copy it from /work/benchdb, never
+link it: the servers write sessions into it). Every variant's account is warm (its caches filled by a
+first visit); ``full, new account`` takes an account never seen each round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_browser as bb  # noqa: E402
+
+PROFILE_DIR = bb.RESULTS / "profile"
+
+# What each variant takes away: (module, attribute) replaced by a no-op once the module is imported.
+_NOOP = "noop"
+VARIANTS: dict[str, list[tuple[str, str, str]]] = {
+    "full": [],
+    "no_tables": [("lib.ui.compare", "_draw_tables", _NOOP)],
+    "no_profile": [("lib.ui.compare", "_draw_profile", _NOOP)],
+    "no_monthly_spend": [("lib.ui.ledger_panels", "draw_monthly_spend", _NOOP)],
+    "no_banner": [("lib.ui.chrome", "draw_low_balance_warning", _NOOP)],
+    "no_demo_phone": [("lib.ui.chrome", "draw_demo_chrome", _NOOP)],
+    "no_html": [("streamlit", "html", _NOOP)],
+    "bare_page": [
+        ("lib.ui.compare", "_draw_tables", _NOOP),
+        ("lib.ui.compare", "_draw_profile", _NOOP),
+        ("lib.ui.ledger_panels", "draw_monthly_spend", _NOOP),
+        ("lib.ui.chrome", "draw_low_balance_warning", _NOOP),
+        ("lib.ui.chrome", "draw_demo_chrome", _NOOP),
+        ("streamlit", "html", _NOOP),
+    ],
+    "st_table": [("lib.ui.compare", "st", "st_table")],
+}
+
+SERVE = '''
+"""A throw-away serve script of bench/profile_browser.py: the product with PATCHES applied (variant VARIANT)."""
+import importlib.abc
+import importlib.machinery
+import sys
+
+sys.path.insert(0, ROOT)
+
+import streamlit as st  # noqa: E402
+
+PATCHES = PATCH_LIST
+
+
+def noop(*args, **kwargs):
+    return None
+
+
+class _TableStreamlit:
+    """``streamlit`` with ``dataframe`` drawn as ``st.table`` (the same frame, no index)."""
+
+    def __getattr__(self, name):
+        return getattr(st, name)
+
+    def dataframe(self, data, **kwargs):
+        return st.table(data, hide_index=True)
+
+
+REPLACEMENTS = {"noop": noop, "st_table": _TableStreamlit()}
+
+
+def _apply(module):
+    for name, attr, what in PATCHES:
+        if name == module.__name__:
+            setattr(module, attr, REPLACEMENTS[what])
+
+
+class _Hook(importlib.abc.MetaPathFinder):
+    """Patch a module right after its first import (inside the Streamlit runtime, as the product imports it)."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in {name for name, _, _ in PATCHES}:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            _apply(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+_apply(st)
+sys.meta_path.insert(0, _Hook())
+
+from lib import web  # noqa: E402
+
+app = st.App(DASHBOARD, routes=web.ROUTES)
+
+if __name__ == "__main__":
+    app.run()
+'''
+
+
+@contextlib.contextmanager
+def variant_server(variant: str, db_path: Path) -> Iterator[tuple[bb.Server, dict[str, str]]]:
+    """``streamlit run`` of a throw-away serve script (the product with ``variant``'s parts taken away) as
+    ``tests/browser/harness.py`` starts the product (not camp mode, the suite's clock, outbox)."""
+    from tests.browser.harness import free_port, server_env
+
+    work = PROFILE_DIR / variant
+    work.mkdir(parents=True, exist_ok=True)
+    link = work / ".streamlit"  # the product's config: Streamlit reads it beside the main script
+    if not link.exists():
+        link.symlink_to(ROOT / ".streamlit")
+    script = work / "serve.py"
+    script.write_text(
+        SERVE.replace("PATCH_LIST", repr(VARIANTS[variant]))
+        .replace("VARIANT", variant)
+        .replace("DASHBOARD", repr(str(ROOT / "dashboard.py")))
+        .replace("ROOT", repr(str(ROOT)))
+    )
+    env = server_env(db_path, camp=False)
+    port = free_port()
+    log_path = work / "streamlit.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 (fixed argv)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                "none",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = bb.Server(f"http://127.0.0.1:{port}/", process, log_path)
+    try:
+        bb._wait_healthy(server)  # noqa: SLF001 (bench_browser's own helper)
+        yield server, env
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def chromium_cpu() -> float:
+    """CPU seconds (user + system) of every chromium process below this one (``/proc``)."""
+    total = 0.0
+    procs: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                procs[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    mine, grown = {os.getpid()}, True
+    while grown:
+        new = {pid for pid, ppid in procs.items() if ppid in mine} - mine
+        mine |= new
+        grown = bool(new)
+    for pid in mine - {os.getpid()}:
+        try:
+            if b"chromium" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]:
+                total += bb._stat_cpu(Path(f"/proc/{pid}/stat"))  # noqa: SLF001
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+COLUMNS = ("wall", *METRICS, "chromium", "server", "ws_kb")
+
+
+# Counts the bytes of every websocket message the page receives (Streamlit's protobuf deltas). CDP's own
+# ``Network.enable`` on a second session stopped the run watch from seeing the page switch's runs.
+_WS_COUNT = """
+window.__mmWsBytes = 0;
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("message", (event) => {
+      const data = event.data;
+      window.__mmWsBytes += data.byteLength || data.size || data.length || 0;
+    });
+  }
+};
+"""
+
+
+class Probe:
+    """The CDP counters of one page (renderer metrics) and the websocket bytes it received."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        page.context.add_init_script(_WS_COUNT)
+        self.cdp = page.context.new_cdp_session(page)
+        self.cdp.send("Performance.enable")
+
+    def snapshot(self, server: bb.Server) -> dict[str, float]:
+        got = {m["name"]: float(m["value"]) for m in self.cdp.send("Performance.getMetrics")["metrics"]}
+        values = {name: got.get(name, 0.0) for name in METRICS}
+        values["chromium"] = chromium_cpu()
+        values["server"] = server.cpu_seconds()
+        values["ws_kb"] = float(self.page.evaluate("window.__mmWsBytes")) / 1000
+        return values
+
+
+def measured(page: Any, probe: Probe, server: bb.Server, locator: Any, target: bb.Target) -> dict[str, float]:
+    before = probe.snapshot(server)
+    wall = bb.timed_click(page, locator, target)
+    after = probe.snapshot(server)
+    out = {name: after[name] - before[name] for name in before}
+    out["wall"] = wall
+    return out
+
+
+def one_round(browser: Any, app: bb.App, token: str | None, mid: float) -> dict[str, dict[str, float]]:
+    """A new tab: the Overview, then the Compare link and the period 30 days → 1 year, each measured."""
+    page = bb.new_tab(browser, app, token, None)
+    try:
+        probe = Probe(page)
+        bb.first_load(page, app.server.url)
+        switch = measured(page, probe, app.server, bb.compare_link(page, app), bb.Target(app.chart, hi=mid))
+        period = measured(page, probe, app.server, bb.year_radio(page, app), bb.Target(app.chart, lo=mid))
+        if bb.exceptions(page):
+            app.errors.append(f"exception box on {app.name}'s Compare")
+        return {"switch": switch, "period": period}
+    finally:
+        page.context.close()
+
+
+@dataclass
+class Side:
+    """One measured row: its app and the account it signs in with (None: a new account each round)."""
+
+    name: str
+    app: bb.App
+    token: str | None
+
+
+def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, in order)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
+    args = parser.parse_args(argv)
+    from lib import i18n
+    from lib.ui.compare import RANGE_KEYS
+    from tests.browser.harness import browser_missing_reason, launch_chromium
+
+    if reason := browser_missing_reason():
+        raise SystemExit(f"cannot run: {reason}")
+    variants = ["full"] + [v for v in args.variants if v != "full"]
+    print(f"profile_browser: {' '.join(sys.argv[1:]) or '(defaults)'}  ({bb.load()}, {os.cpu_count()} CPUs)")
+    path = bb.ensure_db(args.connections, args.days, rebuild=False)
+    accounts = (args.connections + bb.PER_ACCOUNT - 1) // bb.PER_ACCOUNT
+    work = Path(tempfile.mkdtemp(prefix="mm-profile-browser-"))
+    with contextlib.ExitStack() as stack:
+        pool = stack.enter_context(launch_chromium())
+        browser = pool.browser
+        tokens: Callable[[int], list[str]] | None = None
+        sides: list[Side] = []
+        mid = 0.0
+        points: dict[str, list[int]] = {}
+        for variant in variants:
+            server, env = stack.enter_context(variant_server(variant, path))
+            if tokens is None:
+                tokens = bb.token_source(path, env, 0, accounts)
+            app = bb.App(
+                variant,
+                server,
+                ".st-key-compare_chart",
+                i18n.t("nav_compare", "en"),
+                i18n.t("compare_range", "en"),
+                i18n.t(RANGE_KEYS["1y"], "en"),
+                "compare",
+                cookies=tokens,
+            )
+            warm = tokens(1)[0]
+            seen = bb.chart_points(browser, app, warm)  # the warm-up visit fills this account's caches
+            points = points or seen  # the floor draws the full variant's points (others differ by markers)
+            sides.append(Side(variant, app, warm))
+            if variant == "full":
+                sides.append(Side("full, new account", app, None))
+            print(f"  {variant}: server up, warm visit done ({bb.load()})", flush=True)
+        mid = (sum(points["30d"]) + sum(points["1y"])) / 2
+        bare_srv = stack.enter_context(bb.bare_server(work / "bare", points))
+        bare = bb.App("bare", bare_srv, ".st-key-bare_chart", "Compare", "Period", "1y", "compare")
+        if bb.chart_points(browser, bare, None) != points:
+            raise RuntimeError("the bare app's chart has not the product's points per trace")
+        sides.insert(0, Side("bare", bare, None))
+        results: dict[str, list[dict[str, dict[str, float]]]] = {side.name: [] for side in sides}
+        for r in range(args.rounds):
+            order = sides if r % 2 == 0 else list(reversed(sides))
+            for side in order:
+                token = side.token
+                if side.app.cookies is not None and token is None:
+                    token = side.app.cookies(1)[0]
+                try:
+                    results[side.name].append(one_round(browser, side.app, token, mid))
+                except Exception:
+                    print(f"  round {r + 1}: {side.name} failed ({bb.load()})", flush=True)
+                    raise
+            full = results["full"][-1]
+            print(
+                f"  round {r + 1}: full {full['switch']['wall']:.3f}/{full['period']['wall']:.3f} s,"
+                f" bare {results['bare'][-1]['switch']['wall']:.3f}/{results['bare'][-1]['period']['wall']:.3f} s"
+                f"  ({bb.load()})",
+                flush=True,
+            )
+        errors = [e for side in sides for e in side.app.errors]
+    report(results, args.rounds)
+    print(f"  errors: {errors[:5] or 'none'}  ({bb.load()})")
+
+
+def report(results: dict[str, list[dict[str, dict[str, float]]]], rounds: int) -> None:
+    """Medians per row and action, and each part's cost (full − variant) beside the bare app's."""
+    for action, title in (("switch", "Overview -> Compare"), ("period", "period 30 days -> 1 year")):
+        med = {
+            name: {c: statistics.median(r[action][c] for r in runs) for c in COLUMNS}
+            for name, runs in results.items()
+        }
+        print(f"\n{title}: medians of {rounds} rounds (seconds; ws_kb: websocket kB received)")
+        head = "  ".join(f"{c:>12s}" for c in COLUMNS)
+        print(f"  {'row':20s}{head}")
+        for name, values in med.items():
+            print(f"  {name:20s}" + "  ".join(f"{values[c]:12.3f}" for c in COLUMNS))
+        full = med["full"]
+        print(f"  {'cost of a part':20s}(full - variant; bare: full - bare)")
+        for name, values in med.items():
+            if name in ("full", "full, new account"):
+                continue
+            print(f"  {name:20s}" + "  ".join(f"{full[c] - values[c]:12.3f}" for c in COLUMNS))
+        bare = med["bare"]
+        print(
+            f"  full / bare: wall {full['wall'] / bare['wall']:.2f}x,"
+            f" renderer TaskDuration {full['TaskDuration'] / bare['TaskDuration']:.2f}x,"
+            f" chromium CPU {full['chromium'] / max(bare['chromium'], 1e-9):.2f}x"
+        )
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"({time.perf_counter() - started:.0f} s, {bb.load()})")
