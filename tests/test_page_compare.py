@@ -21,6 +21,7 @@ from tests.factories import (
     imported_connection,
     seed_household,
 )
+from tests.fragments import fragment_rerun
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
@@ -200,12 +201,54 @@ def test_no_connection_points_to_add_another_meter(db_path):
     ]
 
 
-def test_hour_of_day_profile_and_tables(db_path):
+@pytest.fixture
+def readings_read(monkeypatch) -> list[str]:
+    """The consumer IDs whose raw readings a run read (``storage.readings.readings_frame``)."""
+    seen: list[str] = []
+    original = storage.readings.readings_frame
+
+    def counted(conn, account_id, consumer_id, *args, **kwargs):
+        seen.append(consumer_id)
+        return original(conn, account_id, consumer_id, *args, **kwargs)
+
+    monkeypatch.setattr(storage.readings, "readings_frame", counted)
+    return seen
+
+
+def profile_charts(at: AppTest) -> list:
+    return [c for c in at.get("plotly_chart") if "compare_profile_chart" in c.proto.id]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_hour_of_day_profile_runs_only_while_its_expander_is_open(db_path, readings_read, lang):
+    account_id = household(db_path, 3)
+    at = compare(account_id, lang)
+    assert not at.exception
+    (expander,) = [e for e in at.expander if e.label == i18n.t("compare_profile_title", lang)]
+    assert not expander.proto.expanded
+    assert profile_charts(at) == [] and readings_read == []  # closed: nothing read, no chart sent
+    assert expander.children == {}
+
+    at.session_state[compare_page.PROFILE_KEY] = True  # the reader opens it (its widget state)
+    fragment_rerun(at)  # an expander inside the fragment reruns the fragment alone
+    assert not at.exception
+    (profile,) = [json.loads(c.proto.spec) for c in profile_charts(at)]
+    assert profile["layout"]["title"]["text"] == i18n.t("compare_profile_title", lang)
+    assert len(profile["data"]) == 2 and len(profile["data"][0]["x"]) == 24
+    with storage.open_db(db_path) as conn:
+        first = str(storage.accounts.connection_details(conn, account_id)["consumer_id"].iloc[0])
+    assert readings_read == [first]  # the first connection's readings, once
+    (opened,) = [e for e in at.expander if e.label == i18n.t("compare_profile_title", lang)]
+    assert opened.proto.expanded
+
+    at.session_state[compare_page.PROFILE_KEY] = False
+    fragment_rerun(at)
+    assert profile_charts(at) == [] and readings_read == [first]
+
+
+def test_shares_and_peak_tables(db_path):
     account_id = household(db_path, 3)
     at = compare(account_id, "hi")
-    profile = chart_spec(at, "compare_profile_chart")
-    assert profile["layout"]["title"]["text"] == "दिन के घंटे के हिसाब से औसत खपत"
-    assert len(profile["data"]) == 2 and len(profile["data"][0]["x"]) == 24
     headers = [h.value for h in at.subheader]
     assert i18n.t("compare_shares_title", "hi") in headers and i18n.t("compare_peak_title", "hi") in headers
 

@@ -39,6 +39,7 @@ GRANULARITY_CHOICES = ("auto", *analytics.GRANULARITIES)
 LAYOUTS = ("side_by_side", "overlay")
 MAX_DAILY_POINTS = 5 * 366  # more daily points than this are drawn weekly (figure size bound)
 PROFILE_DAYS = 92
+PROFILE_KEY = "compare_profile"  # the hour-of-day expander's open state (session state, CSS st-key-)
 RANGE_KEYS = {
     "7d": "compare_range_7d",
     "30d": "compare_range_30d",
@@ -627,7 +628,15 @@ def _draw_profile(
     first: dt.date,
     last: dt.date,
 ) -> None:
-    with st.expander(ctx.t("compare_profile_title")):
+    """The hour-of-day profile of one chosen connection, in a folded expander that runs its body only while
+    open (a dynamic expander, ``on_change="rerun"``: opening or closing it reruns this fragment): a
+    closed one reads no readings and sends no chart (issue 15: folded, it still read up to 92 days of the
+    connection's raw readings, and its plotly chart was built, sent and laid out by the browser on every
+    run, unseen). The open state is the widget's, in ``st.session_state[PROFILE_KEY]``."""
+    expander = st.expander(ctx.t("compare_profile_title"), key=PROFILE_KEY, on_change="rerun")
+    if not expander.open:
+        return
+    with expander:
         cid = connection_picker(
             ctx, ctx.t("compare_profile_connection"), selected, names, key="compare_profile_connection"
         )

@@ -188,6 +188,16 @@ def test_compare_controls_and_csv(journey: Journey) -> None:
     assert set(linked.values()) <= set(journey.chart_texts("compare_chart", ".legendtext"))
     journey.shot("overlay")
 
+    # The hour-of-day profile runs only while its expander is open (issue 15): opening it reruns the
+    # Compare fragment and draws the chart; closing it takes the chart away again.
+    profile = journey.main.locator(".st-key-compare_profile")
+    profile_chart = journey.main.locator(".st-key-compare_profile_chart .js-plotly-plot")
+    expect(profile_chart).to_have_count(0)
+    opener = profile.get_by_text(journey.t("compare_profile_title"), exact=True)
+    journey.act(opener.click, lambda: expect(profile_chart).to_be_visible())
+    journey.shot("profile-open")
+    journey.act(opener.click, lambda: expect(profile_chart).to_have_count(0))
+
     path = journey.download(journey.button("compare_download"))
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
