@@ -144,22 +144,25 @@ if __name__ == "__main__":
 
 
 @contextlib.contextmanager
-def variant_server(variant: str, db_path: Path) -> Iterator[tuple[bb.Server, dict[str, str]]]:
-    """``streamlit run`` of a throw-away serve script (the product with ``variant``'s parts taken away) as
-    ``tests/browser/harness.py`` starts the product (not camp mode, the suite's clock, outbox)."""
+def variant_server(
+    variant: str, db_path: Path, root: Path = ROOT, label: str | None = None
+) -> Iterator[tuple[bb.Server, dict[str, str]]]:
+    """``streamlit run`` of a throw-away serve script (the product of checkout ``root`` with ``variant``'s
+    parts taken away) as ``tests/browser/harness.py`` starts the product (not camp mode, the suite's clock,
+    outbox)."""
     from tests.browser.harness import free_port, server_env
 
-    work = PROFILE_DIR / variant
+    work = PROFILE_DIR / (label or variant)
     work.mkdir(parents=True, exist_ok=True)
     link = work / ".streamlit"  # the product's config: Streamlit reads it beside the main script
     if not link.exists():
-        link.symlink_to(ROOT / ".streamlit")
+        link.symlink_to(root / ".streamlit")
     script = work / "serve.py"
     script.write_text(
         SERVE.replace("PATCH_LIST", repr(VARIANTS[variant]))
         .replace("VARIANT", variant)
-        .replace("DASHBOARD", repr(str(ROOT / "dashboard.py")))
-        .replace("ROOT", repr(str(ROOT)))
+        .replace("DASHBOARD", repr(str(root / "dashboard.py")))
+        .replace("ROOT", repr(str(root)))
     )
     env = server_env(db_path, camp=False)
     port = free_port()
@@ -183,7 +186,7 @@ def variant_server(variant: str, db_path: Path) -> Iterator[tuple[bb.Server, dic
                 "--browser.gatherUsageStats",
                 "false",
             ],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -264,9 +267,24 @@ class Probe:
         return values
 
 
+ACTION_TIMEOUT_MS = 30_000  # a lost action costs this, not bench_browser's 180 s
+
+
+def timed_click(page: Any, locator: Any, target: bb.Target) -> float:
+    """bench_browser's ``timed_click`` with a shorter timeout: seconds from the pointer going down to the
+    target chart drawn and the app idle."""
+    before = int(page.evaluate("window.__mmStateChanges"))
+    page.evaluate(f"() => {{ window.__mmChart = {target.js()}; window.__mmPress = null; }}")
+    locator.click()
+    times = bb.wait_done(page, before, ACTION_TIMEOUT_MS)
+    if times["press"] is None:
+        raise RuntimeError("the click was not seen by the page")
+    return float(max(times["chart"], times["last"]) - times["press"]) / 1000
+
+
 def measured(page: Any, probe: Probe, server: bb.Server, locator: Any, target: bb.Target) -> dict[str, float]:
     before = probe.snapshot(server)
-    wall = bb.timed_click(page, locator, target)
+    wall = timed_click(page, locator, target)
     after = probe.snapshot(server)
     out = {name: after[name] - before[name] for name in before}
     out["wall"] = wall
@@ -303,6 +321,13 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--variants", nargs="*", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a checkout of the code before (e.g. `git archive main | tar -x -C bench/results/main_tree`):"
+        " the variants are served from it, and this worktree's product is the row 'after'",
+    )
     args = parser.parse_args(argv)
     from lib import i18n
     from lib.ui.compare import RANGE_KEYS
@@ -322,12 +347,16 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
         sides: list[Side] = []
         mid = 0.0
         points: dict[str, list[int]] = {}
-        for variant in variants:
-            server, env = stack.enter_context(variant_server(variant, path))
+        before = args.before.resolve() if args.before is not None else None
+        servers = [(variant, before or ROOT, variant) for variant in variants]
+        if args.before is not None:
+            servers.append(("full", ROOT, "after"))
+        for variant, root, label in servers:
+            server, env = stack.enter_context(variant_server(variant, path, root, label))
             if tokens is None:
                 tokens = bb.token_source(path, env, 0, accounts)
             app = bb.App(
-                variant,
+                label,
                 server,
                 ".st-key-compare_chart",
                 i18n.t("nav_compare", "en"),
@@ -339,10 +368,10 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
             warm = tokens(1)[0]
             seen = bb.chart_points(browser, app, warm)  # the warm-up visit fills this account's caches
             points = points or seen  # the floor draws the full variant's points (others differ by markers)
-            sides.append(Side(variant, app, warm))
-            if variant == "full":
+            sides.append(Side(label, app, warm))
+            if label == "full":
                 sides.append(Side("full, new account", app, None))
-            print(f"  {variant}: server up, warm visit done ({bb.load()})", flush=True)
+            print(f"  {label}: server up ({root.name}), warm visit done ({bb.load()})", flush=True)
         mid = (sum(points["30d"]) + sum(points["1y"])) / 2
         bare_srv = stack.enter_context(bb.bare_server(work / "bare", points))
         bare = bb.App("bare", bare_srv, ".st-key-bare_chart", "Compare", "Period", "1y", "compare")
@@ -358,9 +387,10 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
                     token = side.app.cookies(1)[0]
                 try:
                     results[side.name].append(one_round(browser, side.app, token, mid))
-                except Exception:
-                    print(f"  round {r + 1}: {side.name} failed ({bb.load()})", flush=True)
-                    raise
+                except Exception as error:  # noqa: BLE001 (a lost round is reported, the others still count)
+                    print(f"  round {r + 1}: {side.name} failed: {str(error).splitlines()[0]} ({bb.load()})")
+            if not results["full"] or not results["bare"]:
+                continue
             full = results["full"][-1]
             print(
                 f"  round {r + 1}: full {full['switch']['wall']:.3f}/{full['period']['wall']:.3f} s,"
@@ -379,7 +409,11 @@ def report(results: dict[str, list[dict[str, dict[str, float]]]], rounds: int) -
         med = {
             name: {c: statistics.median(r[action][c] for r in runs) for c in COLUMNS}
             for name, runs in results.items()
+            if runs
         }
+        lost = {name: rounds - len(runs) for name, runs in results.items() if len(runs) < rounds}
+        if lost:
+            print(f"  rounds lost (timeouts), left out of the medians: {lost}")
         print(f"\n{title}: medians of {rounds} rounds (seconds; ws_kb: websocket kB received)")
         head = "  ".join(f"{c:>12s}" for c in COLUMNS)
         print(f"  {'row':20s}{head}")
@@ -388,10 +422,19 @@ def report(results: dict[str, list[dict[str, dict[str, float]]]], rounds: int) -
         full = med["full"]
         print(f"  {'cost of a part':20s}(full - variant; bare: full - bare)")
         for name, values in med.items():
-            if name in ("full", "full, new account"):
+            if name in ("full", "full, new account", "after"):
                 continue
             print(f"  {name:20s}" + "  ".join(f"{full[c] - values[c]:12.3f}" for c in COLUMNS))
         bare = med["bare"]
+        if "after" in med:
+            after = med["after"]
+            print(
+                f"  after / full (before): wall {after['wall'] / full['wall']:.2f}x,"
+                f" renderer TaskDuration {after['TaskDuration'] / full['TaskDuration']:.2f}x,"
+                f" chromium CPU {after['chromium'] / full['chromium']:.2f}x;"
+                f" after / bare: wall {after['wall'] / bare['wall']:.2f}x,"
+                f" TaskDuration {after['TaskDuration'] / bare['TaskDuration']:.2f}x"
+            )
         print(
             f"  full / bare: wall {full['wall'] / bare['wall']:.2f}x,"
             f" renderer TaskDuration {full['TaskDuration'] / bare['TaskDuration']:.2f}x,"

@@ -193,7 +193,7 @@ def test_compare_controls_and_csv(journey: Journey) -> None:
     profile = journey.main.locator(".st-key-compare_profile")
     profile_chart = journey.main.locator(".st-key-compare_profile_chart .js-plotly-plot")
     expect(profile_chart).to_have_count(0)
-    opener = profile.get_by_text(journey.t("compare_profile_title"), exact=True)
+    opener = profile.locator("summary").get_by_text(journey.t("compare_profile_title"), exact=True)
     journey.act(opener.click, lambda: expect(profile_chart).to_be_visible())
     journey.shot("profile-open")
     journey.act(opener.click, lambda: expect(profile_chart).to_have_count(0))
