@@ -18,8 +18,9 @@ applies to one day):
 - the run-out day is the first day whose closing balance is at or below ₹0 (the meter deducts a day's
   charges on its last reading and cuts supply after it).
 
-Vectorised: one numpy pass per connection over the whole horizon (a cumulative sum over a priced day
-table), one tariff lookup per tariff segment, not per day. Pure: frames in, frames out; no Streamlit, no SQL.
+Vectorised: one numpy pass per connection over the whole horizon (a cumulative sum over a day table priced
+by :func:`lib.tariff.day_charges_columns`, the ledger's exact integer rule), one tariff lookup per tariff
+segment, not per day. Pure: frames in, frames out; no Streamlit, no SQL.
 
 >>> import datetime as dt, pandas as pd
 >>> days = pd.date_range("2026-11-01", "2026-11-29")
@@ -320,12 +321,6 @@ def _arrears_plan(
 # --- pricing a day table ---------------------------------------------------------------------------------
 
 
-def _half_up(values: np.ndarray) -> np.ndarray:
-    """Round ₹ to the paisa, half up (as :mod:`lib.tariff` does with Decimal); a tiny epsilon absorbs
-    binary noise such as 1.005 stored as 1.00499…"""
-    return np.floor(values * 100 + 0.5 + 1e-7) / 100
-
-
 def _price(
     category: str,
     load_kw: float,
@@ -338,61 +333,23 @@ def _price(
     """₹ the meter deducts on each of ``days`` for ``units`` kWh (energy + fixed + duty − rebate).
 
     ``units_before``: kWh already used in the first day's month before it; ``held``: days without free
-    units (arrears owed). One tariff lookup per segment of days under the same tariff.
+    units (arrears owed). The month's units so far restart on each 1st; each day is priced by
+    :func:`lib.tariff.day_charges_columns` (the ledger's own rule, exact to the paisa, one tariff lookup
+    per segment of days under the same version, free-units scheme and hold).
     """
     month = days.year * 12 + days.month
     starts = np.r_[True, month[1:] != month[:-1]]
     groups = np.cumsum(starts)
     used_to = pd.Series(units).groupby(groups).cumsum().to_numpy()
     used_to = used_to + np.where(groups == 1, units_before, 0.0)
-    before = used_to - units
-    dim = days.days_in_month.to_numpy()
-    dom = days.day.to_numpy()
-    total = np.zeros(len(days))
-    # Segments: a change of tariff version or free-units scheme, or of the arrears hold.
-    changes = {v.effective_from for v in book.versions} | {f.effective_from for f in book.free_units}
-    segment = np.searchsorted(_boundary_dates(days, changes), days.values, side="right")
-    segment = segment * 2 + held.astype(int)
-    for seg in np.unique(segment):
-        mask = segment == seg
-        first_day = days[mask][0].date()
-        seg_book = dataclasses.replace(book, free_units=()) if held[mask][0] else book
-        t = seg_book.tariff_for(category, first_day)
-        free = float(t.free_units_per_month)
-        u, b = units[mask], before[mask]
-        free_used = np.minimum(u, np.maximum(0.0, free - b))
-        charged = u - free_used
-        energy = _half_up(_slab_cost(t, b + u) - _slab_cost(t, b + free_used))
-        rebate = np.minimum(energy, _half_up(charged * float(t.prepaid_rebate_per_unit)))
-        monthly = float(t.monthly_fixed_charge(load_kw))
-        accrued = _half_up(monthly * dom[mask] / dim[mask]) - _half_up(monthly * (dom[mask] - 1) / dim[mask])
-        if t.free_units_waive_fixed_charge:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                share = np.where(
-                    b + u <= free, 0.0, np.where(b >= free, 1.0, np.where(u > 0, charged / u, 0.0))
-                )
-            fixed = _half_up(accrued * share)
-        else:
-            fixed = accrued
-        duty = _half_up((energy + fixed) * float(t.electricity_duty_percent) / 100)
-        total[mask] = energy + fixed + duty - rebate
-    return np.round(total, 2)
-
-
-def _boundary_dates(days: pd.DatetimeIndex, changes: set[dt.date]) -> np.ndarray:
-    """The dates inside ``days`` where a tariff change takes effect, as datetime64 (sorted)."""
-    inside = sorted(c for c in changes if days[0].date() < c <= days[-1].date())
-    return np.array([np.datetime64(c, "ns") for c in inside], dtype="datetime64[ns]")
-
-
-def _slab_cost(t: tariff.CategoryTariff, upto: np.ndarray) -> np.ndarray:
-    """₹ of the month's units numbered 0..``upto`` on the slab scale (piecewise linear)."""
-    cost = np.zeros(len(upto))
-    lower = 0.0
-    for slab in t.slabs:
-        upper = math.inf if slab.upto_units is None else float(slab.upto_units)
-        cost += np.clip(np.minimum(upto, upper) - lower, 0.0, None) * float(slab.rate)
-        lower = upper
-        if upper == math.inf:
-            break
-    return cost
+    before = np.maximum(used_to - units, 0.0)
+    charges = tariff.day_charges_columns(
+        category,
+        days,
+        units,
+        units_before=before,
+        sanctioned_load_kw=load_kw,
+        free_units_held=held,
+        book=book,
+    )
+    return np.asarray(charges["total_paise"], dtype=np.int64) / 100

@@ -218,3 +218,32 @@ def test_today_with_a_metered_balance_is_still_to_be_deducted():
     path = forecast.simulate(rows, details("1", "NDS-II", 2.0), dt.date(2026, 11, 30)).path
     assert path["day"].iloc[0] == pd.Timestamp("2026-11-30")
     assert path["units"].iloc[0] == pytest.approx(6.0)
+
+
+@pytest.mark.parametrize("category", ["KJ", "DS-I", "DS-II", "NDS-I", "NDS-II"])
+def test_each_simulated_day_is_priced_by_day_charges(category):
+    """The forecast prices by the ledger's own rule (tariff.day_charges_columns): each simulated day equals
+    ``tariff.day_charges`` of its units and the month's units before it, month restarts, a version change
+    (1 Apr 2026), the arrears hold and a fractional load included (issue 15: one rule in one place)."""
+    rng = np.random.default_rng(11)
+    book = tariff.load_tariffs()
+    no_free = dataclasses.replace(book, free_units=())
+    days = pd.date_range("2026-02-20", periods=120)
+    units = np.round(rng.gamma(2.0, 3.0, len(days)), 3)
+    held = np.zeros(len(days), dtype=bool)
+    held[10:40] = True
+    prices = forecast._price(category, 0.75, days, units, 37.5, held, book)
+    so_far, month = 37.5, days[0].month
+    for day, kwh, hold, price in zip(days, units, held, prices, strict=True):
+        if day.month != month:
+            so_far, month = 0.0, day.month
+        c = tariff.day_charges(
+            category,
+            day.date(),
+            kwh,
+            units_before=so_far,
+            sanctioned_load_kw=0.75,
+            book=no_free if hold else book,
+        )
+        assert price == c.total, (day, kwh, so_far)
+        so_far += kwh
