@@ -416,6 +416,18 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
                     token = side.app.cookies(1)[0]
                 try:
                     results[side.name].append(one_round(browser, side.app, token, mid))
+                    got = results[side.name][-1]
+                    print(  # every measurement as it comes: a run stopped early still tells something
+                        f"  round {r + 1}: {side.name:18s} "
+                        + "  ".join(
+                            f"{action} wall {got[action]['wall']:.3f} task {got[action]['TaskDuration']:.3f}"
+                            f" script {got[action]['ScriptDuration']:.3f} chromium {got[action]['chromium']:.2f}"
+                            f" ws {got[action]['ws_kb']:.0f} kB"
+                            for action in ("switch", "period")
+                        )
+                        + f"  ({bb.load()})",
+                        flush=True,
+                    )
                 except Exception as error:  # noqa: BLE001 (a lost round is reported, the others still count)
                     print(f"  round {r + 1}: {side.name} failed: {str(error).splitlines()[0]} ({bb.load()})")
             if not results["full"] or not results["bare"]:
