@@ -35,7 +35,9 @@ counted (every statement the SQLite driver runs, PRAGMAs and BEGIN included). ``
 profiles the whole script run of that step's timed reruns (cProfile in the script thread) and prints
 the top functions per rerun. The goal is printed beside each ratio: ≤ 0.2 s per rerun with 3
 connections, at most linear growth to 12, a visit ≤ 1.5× the bare app's. The load average is printed:
-the machine is shared.
+the machine is shared. ``--gc-freeze`` freezes the process's imported heap before the first step, as the
+server's entry does (``serve.py``, ``lib/ui/heap.py``): run once with it and once without, one after the
+other, to see what it saves.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import argparse
 import cProfile
 import datetime as dt
 import functools
+import gc
 import os
 import pstats
 import random
@@ -385,7 +388,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", choices=STEPS, default=None, help="cProfile this step's reruns")
     parser.add_argument("--top", type=int, default=40, help="functions listed by --profile")
     parser.add_argument("--profile-out", type=Path, default=None, help="also dump the cProfile stats here")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="freeze this process's imported heap first, as serve.py does (lib/ui/heap.py); compare a run"
+        " with and one without, one after the other",
+    )
     args = parser.parse_args(argv)
+    if args.gc_freeze:
+        import lib.web  # noqa: F401  (serve.py's imports)
+        from lib.ui import heap
+
+        heap.freeze_after_imports()
+        print(f"gc.freeze(): {gc.get_freeze_count()} objects frozen", flush=True)
     os.environ["METERMITRA_NOW"] = NOW
     os.environ.setdefault("METERMITRA_OTP_KEY", secrets.token_hex(32))  # the frame refuses a weak key
     RESULTS.mkdir(parents=True, exist_ok=True)
