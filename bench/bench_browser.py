@@ -392,12 +392,14 @@ setInterval(() => {
   if (!ok) target.at = null;
 }, 10);
 """
-# Done: a run started after ``before`` changes, the app idle and connected, the chart drawn, and nothing
-# changed for ``quiet`` ms (a rerun right after a run is part of the same action).
+# Done: a run started after ``before`` changes (the harness's run watch: the websocket's run messages and
+# the script-state attribute), the app idle and connected, the chart drawn, and nothing changed for
+# ``quiet`` ms (a rerun right after a run is part of the same action).
 _DONE = """([before, quiet]) => {
   const app = document.querySelector("[data-testid='stApp']");
   const target = window.__mmChart;
   if (!app || !target || target.at === null || window.__mmStateChanges <= before) return false;
+  if (window.__mmRunning) return false;
   if (app.getAttribute("data-test-script-state") !== "notRunning") return false;
   if (app.getAttribute("data-test-connection-state") !== "CONNECTED") return false;
   return performance.now() - Math.max(window.__mmLastChange, target.at) >= quiet;
@@ -472,12 +474,31 @@ def wait_done(page: Any, before: int, timeout_ms: float = SESSION_TIMEOUT_MS) ->
     )
 
 
-def timed_click(page: Any, locator: Any, target: Target) -> float:
-    """Seconds from the pointer going down on ``locator`` to the target chart drawn and the app idle."""
+class LostClick(RuntimeError):
+    """A click after which the page sent no rerun to the server within ``LOST_CLICK_MS``."""
+
+
+def timed_click(page: Any, locator: Any, target: Target, timeout_ms: float = SESSION_TIMEOUT_MS) -> float:
+    """Seconds from the pointer going down on ``locator`` to the target chart drawn and the app idle.
+
+    Raises :class:`LostClick` when the frontend sent no ``rerun_script`` BackMsg within the harness's
+    ``LOST_CLICK_MS`` (the click was not taken: never seen in BENCHMARKS.md section 6's "Lost clicks",
+    but a round reports it as its error instead of waiting ``timeout_ms``)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    from tests.browser.harness import LOST_CLICK_MS
+
     before = int(page.evaluate("window.__mmStateChanges"))
+    reruns = int(page.evaluate("window.__mmReruns"))
     page.evaluate(f"() => {{ window.__mmChart = {target.js()}; window.__mmPress = null; }}")
     locator.click()
-    times = wait_done(page, before)
+    try:
+        page.wait_for_function("(sent) => window.__mmReruns > sent", arg=reruns, timeout=LOST_CLICK_MS)
+    except PlaywrightTimeout as error:
+        raise LostClick(
+            f"a lost click: no rerun sent to the server {LOST_CLICK_MS / 1000:.0f} s after it"
+        ) from error
+    times = wait_done(page, before, timeout_ms)
     if times["press"] is None:
         raise RuntimeError("the click was not seen by the page")
     return (max(times["chart"], times["last"]) - times["press"]) / 1000
@@ -567,18 +588,26 @@ def bench_click(browser: Any, bare: App, product: App, rounds: int, mid: float) 
         ]
         if r % 2:
             steps.reverse()
+        got: dict[str, str] = {}
         for name, step in steps:
-            times[name].append(step())
+            try:
+                times[name].append(step())
+                v = times[name][-1]
+                got[name] = f"{v[0]:.3f}/{v[1]:.3f} s (server CPU {v[2]:.2f}/{v[3]:.2f} s)"
+            except Exception as error:  # noqa: BLE001 (a lost click or a timeout: this round's error, counted)
+                ROUND_ERRORS[name].append(
+                    f"round {r + 1}: {type(error).__name__}: {str(error).splitlines()[0]}"
+                )
+                got[name] = f"ERROR {ROUND_ERRORS[name][-1]}"
         print(
-            f"  click round {r + 1}: "
-            + "  ".join(
-                f"{n} {v[-1][0]:.3f}/{v[-1][1]:.3f} s (server CPU {v[-1][2]:.2f}/{v[-1][3]:.2f} s)"
-                for n, v in times.items()
-            )
-            + f"  ({load()})",
+            f"  click round {r + 1}: " + "  ".join(f"{n} {g}" for n, g in got.items()) + f"  ({load()})",
             flush=True,
         )
     return times
+
+
+# Errors of the click rounds per row (a lost click, a timeout), counted in the report.
+ROUND_ERRORS: dict[str, list[str]] = {"bare": [], "product, new account": [], "product, warm": []}
 
 
 @dataclass
@@ -845,6 +874,11 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
                 times = bench_click(browser, bare, product, args.rounds, mid)
                 base = times["bare"]
                 for name, values in times.items():
+                    if not values or not base:
+                        line = f"  {name:22s} no round finished: {ROUND_ERRORS[name][:3]}"
+                        report.append(line)
+                        print(line)
+                        continue
                     switch, period, cpu_switch, cpu_period = (
                         median([v[i] for v in values]) for i in range(4)
                     )
@@ -864,7 +898,9 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
                     report.append(line)
                     print(line)
                 report.append(
-                    f"  (click: {load()}; errors: product {product.errors[:3]}, bare {bare.errors[:3]})"
+                    f"  (click: {load()}; rounds with an error (lost click, timeout), left out of the medians: "
+                    + ", ".join(f"{n} {len(e)} of {args.rounds}" for n, e in ROUND_ERRORS.items())
+                    + f"; page errors: product {product.errors[:3]}, bare {bare.errors[:3]})"
                 )
             if "crowd" in parts:
                 print(

@@ -271,29 +271,11 @@ ACTION_TIMEOUT_MS = 30_000  # a lost action costs this, not bench_browser's 180 
 
 
 def timed_click(page: Any, locator: Any, target: bb.Target) -> float:
-    """bench_browser's ``timed_click`` with a shorter timeout, and a click that starts no run in
-    ``LOST_CLICK_MS`` made again (at most ``CLICK_ATTEMPTS`` times, as the journeys' harness does: a
-    sidebar link clicked just after a run can be lost under load); seconds from the pointer going down
-    (the last click's) to the target chart drawn and the app idle."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    from tests.browser.harness import CLICK_ATTEMPTS, LOST_CLICK_MS
-
-    before = int(page.evaluate("window.__mmStateChanges"))
-    page.evaluate(f"() => {{ window.__mmChart = {target.js()}; window.__mmPress = null; }}")
-    for _attempt in range(CLICK_ATTEMPTS):
-        locator.click()
-        try:
-            page.wait_for_function(
-                "(before) => window.__mmStateChanges > before", arg=before, timeout=LOST_CLICK_MS
-            )
-            break
-        except PlaywrightTimeout:
-            print("  (a lost click, made again)", flush=True)
-    times = bb.wait_done(page, before, ACTION_TIMEOUT_MS)
-    if times["press"] is None:
-        raise RuntimeError("the click was not seen by the page")
-    return float(max(times["chart"], times["last"]) - times["press"]) / 1000
+    """bench_browser's ``timed_click`` with a shorter timeout: seconds from the pointer going down to the
+    target chart drawn and the app idle; a click that sent no rerun to the server raises ``bb.LostClick``
+    (reported as the round's failure; never seen since the run watch reads the websocket, BENCHMARKS.md
+    section 6, "Lost clicks")."""
+    return bb.timed_click(page, locator, target, ACTION_TIMEOUT_MS)
 
 
 def chart_points(browser: Any, app: bb.App, token: str | None) -> dict[str, list[int]]:

@@ -78,27 +78,102 @@ LOCAL_SCHEMES = {"data", "blob", "about", "chrome-extension"}
 APP = "[data-testid='stApp']"
 IDLE = f"{APP}[data-test-script-state='notRunning'][data-test-connection-state='CONNECTED']"
 
-# Counts every change of the app's script state (running, notRunning, ...) from page load on and
-# remembers when the last one happened, so that "the run this action caused has finished" can be told
-# apart from "no run has started yet". A button that calls st.rerun() makes two runs with a short
-# notRunning gap between them (measured 9-27 ms here), so "finished" also means "no new run started
-# for QUIET_MS": a condition polled on every animation frame, not a sleep.
+
+def _field_number(message: Any, name: str) -> int:
+    return int(message.DESCRIPTOR.fields_by_name[name].number)
+
+
+def _run_watch() -> str:
+    """The page's run watch (an init script, so it is in place before Streamlit's own scripts).
+
+    It counts every sign of a script run from page load on and remembers when the last one happened, so
+    that "the run this action caused has finished" can be told apart from "no run has started yet":
+
+    - the websocket's own messages, read at their top level: a ``new_session`` ForwardMsg starts a run,
+      a ``script_finished`` ends it (``window.__mmRunning`` in between), and every ``rerun_script``
+      BackMsg the page sends is counted (``window.__mmReruns``: the frontend took the click);
+    - every change of ``stApp``'s ``data-test-script-state`` attribute (running, notRunning, ...).
+
+    The attribute alone is not enough (BENCHMARKS.md section 6, "Lost clicks"): when a run's
+    ``running`` and ``notRunning`` status messages are both handled before React renders again (a short
+    run, a busy renderer), React commits only the last state and the attribute never changes, although
+    the click was sent and the server ran the script. That blind spot was stop 20's "lost clicks".
+
+    A button that calls st.rerun() makes two runs with a short gap between them (measured 9-27 ms here),
+    so "finished" also means "no new run started for QUIET_MS": a condition polled on every animation
+    frame, not a sleep. Field numbers come from the installed Streamlit's protobuf classes.
+    """
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    return (
+        _RUN_WATCH_JS.replace("NEW_SESSION", str(_field_number(ForwardMsg, "new_session")))
+        .replace("SCRIPT_FINISHED", str(_field_number(ForwardMsg, "script_finished")))
+        .replace("RERUN_SCRIPT", str(_field_number(BackMsg, "rerun_script")))
+    )
+
+
+_RUN_WATCH_JS = """
+(() => {
+  window.__mmStateChanges = 0;
+  window.__mmLastChange = performance.now();
+  window.__mmRunning = false;
+  window.__mmReruns = 0;
+  const changed = () => { window.__mmStateChanges += 1; window.__mmLastChange = performance.now(); };
+  new MutationObserver((records) => {
+    window.__mmStateChanges += records.length;
+    window.__mmLastChange = performance.now();
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-test-script-state"]});
+  // The field numbers at the top level of one protobuf message (length-delimited fields skipped unread).
+  const topFields = (data) => {
+    const u = data instanceof ArrayBuffer ? new Uint8Array(data)
+      : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+    const fields = [];
+    if (!u) return fields;
+    let i = 0;
+    const varint = () => {
+      let value = 0, scale = 1, byte;
+      do { byte = u[i++]; value += (byte & 0x7f) * scale; scale *= 128; } while (byte & 0x80 && i < u.length);
+      return value;
+    };
+    while (i < u.length) {
+      const key = varint(), wire = key % 8;
+      fields.push(Math.floor(key / 8));
+      if (wire === 0) varint();
+      else if (wire === 1) i += 8;
+      else if (wire === 2) { const length = varint(); i += length; }  // not "i += varint()": i is read first
+      else if (wire === 5) i += 4;
+      else break;
+    }
+    return fields;
+  };
+  window.__mmTopFields = topFields;  // for tests/browser/test_harness.py
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    if (topFields(data).includes(RERUN_SCRIPT)) window.__mmReruns += 1;
+    return send.call(this, data);
+  };
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (event) => {
+        const fields = topFields(event.data);
+        if (fields.includes(NEW_SESSION)) { window.__mmRunning = true; changed(); }
+        else if (fields.includes(SCRIPT_FINISHED)) { window.__mmRunning = false; changed(); }
+      });
+    }
+  };
+})();
+"""
+_RUN_WATCH = _run_watch()
 QUIET_MS = 150
 FIRST_LOAD_QUIET_MS = 500
-CLICK_ATTEMPTS = 3
-LOST_CLICK_MS = 5_000
+LOST_CLICK_MS = 5_000  # bench_browser: a click that sent no rerun to the server in this time is lost
 NAVIGATE_TRIAL_MS = 10_000  # a sidebar link that cannot be clicked this long: put the screen back once
-_RUN_WATCH = """
-window.__mmStateChanges = 0;
-window.__mmLastChange = performance.now();
-new MutationObserver((records) => {
-  window.__mmStateChanges += records.length;
-  window.__mmLastChange = performance.now();
-}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-test-script-state"]});
-"""
 _IDLE_AFTER = """([before, quietMs]) => {
   const app = document.querySelector("[data-testid='stApp']");
-  return !!app && window.__mmStateChanges > before
+  return !!app && window.__mmStateChanges > before && !window.__mmRunning
     && app.getAttribute("data-test-script-state") === "notRunning"
     && app.getAttribute("data-test-connection-state") === "CONNECTED"
     && performance.now() - window.__mmLastChange >= quietMs;
@@ -389,18 +464,31 @@ class Journey:
     def _changes(self) -> int:
         return int(self.page.evaluate("window.__mmStateChanges || 0"))
 
-    def wait_idle(self, before: int, quiet_ms: int = QUIET_MS) -> None:
-        """Wait until a script run that started after ``before`` state changes has finished."""
+    def _watch_state(self) -> dict[str, Any]:
+        return dict(
+            self.page.evaluate(
+                """() => { const app = document.querySelector("[data-testid='stApp']");
+                  return {changes: window.__mmStateChanges, running: window.__mmRunning,
+                          reruns_sent: window.__mmReruns, script: app?.getAttribute("data-test-script-state"),
+                          connection: app?.getAttribute("data-test-connection-state")}; }"""
+            )
+        )
+
+    def _reruns_sent(self) -> int:
+        return int(self.page.evaluate("window.__mmReruns || 0"))
+
+    def wait_idle(self, before: int, quiet_ms: int = QUIET_MS, *, reruns_before: int | None = None) -> None:
+        """Wait until a script run that started after ``before`` state changes has finished (the run watch:
+        :func:`_run_watch`). ``reruns_before``: the page's count of rerun BackMsgs sent before the action,
+        so that a failure says whether the frontend sent one at all."""
         from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
         try:
             self.page.wait_for_function(_IDLE_AFTER, arg=[before, quiet_ms], polling="raf")
         except PlaywrightTimeout as error:
-            state = self.page.evaluate(
-                """() => { const app = document.querySelector("[data-testid='stApp']");
-                  return {changes: window.__mmStateChanges, script: app?.getAttribute("data-test-script-state"),
-                          connection: app?.getAttribute("data-test-connection-state")}; }"""
-            )
+            state = self._watch_state()
+            if reruns_before is not None:
+                state["reruns_sent_since_the_action"] = state["reruns_sent"] - reruns_before
             raise AssertionError(
                 f"the app did not finish a run after {before} state changes: {state}\n"
                 f"--- server log ---\n{self.server.log_tail()}"
@@ -410,36 +498,18 @@ class Journey:
         """Do ``action`` (a click that makes Streamlit rerun) and wait until the runs it caused are over.
 
         ``then`` is an expectation about the result (``lambda: expect(...).to_be_visible()``), checked
-        before waiting for the app to settle.
+        before waiting for the app to settle. Every click of the journeys that makes a run goes through
+        here (``navigate``, ``set_language``, ``radio``, sign-in). A click made as soon as the app is idle
+        is safe: measured with bench/lost_clicks.py, the frontend sent the rerun for every such click and
+        the server ran it (BENCHMARKS.md section 6, "Lost clicks"); what looked like a lost click was a run
+        the old watch did not see, so nothing is clicked twice.
         """
-        before = self._changes()
+        before, reruns = self._changes(), self._reruns_sent()
         result = action()
         if then is not None:
             then()
-        self.wait_idle(before)
+        self.wait_idle(before, reruns_before=reruns)
         return result
-
-    def act_repeating_lost_click(self, click: Callable[[], Any]) -> None:
-        """:meth:`act` for a click that is safe to repeat (a page link, a choice already made).
-
-        Seen in CI under load (stop 16, ``test_remove_connection[hi-desktop]``): a sidebar link clicked just
-        after a run was lost, and no run followed. A click that starts no run within ``LOST_CLICK_MS`` is
-        made again, at most ``CLICK_ATTEMPTS`` times; then the app must settle as after any click.
-        """
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-        for _attempt in range(CLICK_ATTEMPTS):
-            before = self._changes()
-            click()
-            try:
-                self.page.wait_for_function(
-                    "(before) => (window.__mmStateChanges || 0) > before", arg=before, timeout=LOST_CLICK_MS
-                )
-            except PlaywrightTimeout:
-                continue
-            self.wait_idle(before)
-            return
-        raise AssertionError(f"{CLICK_ATTEMPTS} clicks started no run of the app")
 
     def goto(self, path: str) -> None:
         """Load ``path`` of the app in this tab (a new Streamlit session) and wait for the first run."""
@@ -498,31 +568,8 @@ class Journey:
         label = {"hi": "हिन्दी", "en": "English"}[lang]
         self.open_sidebar()
         radio = self.sidebar.get_by_role("radio", name=label, exact=True)
-        from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-        for _attempt in range(CLICK_ATTEMPTS):
-            if radio.is_checked():
-                break
-            # Seen once on a cold server: the first click right after the first run was lost (no run
-            # followed). Choosing a language twice is harmless, so a lost click is simply repeated.
-            before = self._changes()
-            self.sidebar.get_by_text(label, exact=True).click()
-            try:
-                expect(radio).to_be_checked(timeout=LOST_CLICK_MS)
-            except AssertionError:
-                continue
-            try:
-                self.page.wait_for_function(
-                    "(before) => (window.__mmStateChanges || 0) > before", arg=before, timeout=LOST_CLICK_MS
-                )
-            except PlaywrightTimeout:
-                # Seen in CI (stop 20, three journeys' first variant in a row): the radio showed the choice
-                # but no run followed, so the page kept the other language. Load the page again (a new
-                # session) and choose again unless the language is already the one asked for.
-                self.goto("")
-                self.open_sidebar()
-                continue
-            self.wait_idle(before)
+        if not radio.is_checked():
+            self.act(self.sidebar.get_by_text(label, exact=True).click, lambda: expect(radio).to_be_checked())
         expect(radio).to_be_checked()
         self.close_sidebar_on_phone()
         self.lang = lang
@@ -543,7 +590,7 @@ class Journey:
             self.page.evaluate("() => window.scrollTo(0, 0)")
             self.close_sidebar_on_phone()
             self.open_sidebar()
-        self.act_repeating_lost_click(link.click)
+        self.act(link.click)
         self.close_sidebar_on_phone()
 
     def t(self, key: str, **values: Any) -> str:
