@@ -9,7 +9,9 @@ chart of the same number of points, measured in the same run with the rounds int
    idle, and a widget change (period 30 days → 1 year) until the chart is redrawn; the bare app's page switch
    and period radio measured the same way; medians of ``--rounds`` interleaved rounds (the order reversed
    every other round), each round a new tab (a new Streamlit session) of each app; the server's CPU of each
-   of the two actions apart (``switch / period``). Goal ≤ 1.5×.
+   of the two actions apart (``switch / period``). Goal ≤ 1.5×. A round whose click sends no rerun to the
+   server within 5 s (:class:`LostClick`) or times out is that row's error: counted in the report and left
+   out of the medians.
 2. **concurrent**: ``--sessions`` browser contexts in one chromium (20 by default) open the app at once
    (each its own account, signed in by a server-side session cookie made beforehand: see below) and go to
    Compare; the time until every one of them shows its chart and is idle, against the bare app's sessions

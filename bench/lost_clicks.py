@@ -108,6 +108,8 @@ class Try:
     states_before: list[str] = field(default_factory=list)
     states_after: list[str] = field(default_factory=list)
     idle_to_click_ms: float = 0.0
+    wait_error: str = ""  # why the wait for a run ended without one (a timeout, its message)
+    watch: dict[str, Any] = field(default_factory=dict)  # the harness's counters at the end
     last_frame_to_click_ms: float | None = None
 
     @property
@@ -122,6 +124,7 @@ class Try:
             f" idle->click {self.idle_to_click_ms:6.1f} ms, last frame->click {_ms(self.last_frame_to_click_ms)}"
             f" sent after {_ms(self.sent_after_ms)}; out {self.sent_kinds}; in before {self.received_before[-6:]};"
             f" in after {self.received_after[:8]}; states before {self.states_before[-4:]} after {self.states_after[:6]}"
+            + (f"; wait: {self.wait_error}; watch {self.watch}" if self.wait_error else "")
         )
 
 
@@ -228,12 +231,18 @@ def one_try(browser: Any, target: Target, what: str, index: int, args: argparse.
             page.wait_for_function(
                 "(before) => window.__mmStateChanges > before", arg=mark["changes"], timeout=SEEN_MS
             )
-            result.seen_new = True
             page.wait_for_function(
                 harness._IDLE_AFTER, arg=[mark["changes"], harness.QUIET_MS], polling="raf"
             )
-        except Exception:  # noqa: BLE001 (a lost click: look at what the page got anyway)
+        except Exception as error:  # noqa: BLE001 (a lost click: look at what the page got anyway)
+            result.wait_error = str(error).splitlines()[0]
             page.wait_for_timeout(500)
+        result.watch = page.evaluate(
+            "() => ({changes: window.__mmStateChanges, running: window.__mmRunning, reruns: window.__mmReruns})"
+        )
+        result.watch["changes_before"] = mark["changes"]
+        # Seen by the harness's watch: its counter moved (the wait above only polls it on animation frames).
+        result.seen_new = result.watch["changes"] > mark["changes"]
         result.changed = bool(
             page.evaluate(target.radio_changed_js if what == "radio" else target.link_changed_js)
         )
@@ -339,11 +348,11 @@ def main(argv: list[str] | None = None) -> None:
                     counts[(name, what, "ran, unseen")] += result.lost and result.ran
                     counts[(name, what, "lost (new watch)")] += not result.seen_new
                     counts[(name, what, "page changed")] += result.changed
-                    if result.lost or args.verbose:
+                    if result.lost or not result.seen_new or args.verbose:
                         print(result.line(), flush=True)
         elapsed = time.monotonic() - started
     print(
-        f"\n{args.tries} tries each in {elapsed:.0f} s, load {os.getloadavg()[0]:.1f} at the end;'"
+        f"\n{args.tries} tries each in {elapsed:.0f} s, load {os.getloadavg()[0]:.1f} at the end;"
         f" delay={args.delay_ms} ms busy={args.busy} device={args.device}"
     )
     for name in args.app:

@@ -8,8 +8,8 @@ Used by the browser journeys (``tests/browser/test_journeys.py``) and by ``scrip
         journey.shot("overview")
         journey.assert_clean()
 
-Everything is waited for with Streamlit's own signal (``[data-testid='stApp']``'s
-``data-test-script-state``), never with fixed sleeps. Every request the page makes is recorded, and
+Everything is waited for with Streamlit's own signals (the websocket's run messages and
+``[data-testid='stApp']``'s ``data-test-script-state``: :func:`_run_watch`), never with fixed sleeps. Every request the page makes is recorded, and
 any request to a host other than 127.0.0.1 is blocked and reported by ``assert_clean``.
 """
 

@@ -3,6 +3,8 @@ reported, and ``assert_clean`` fails on either (so the journeys' checks can fail
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.browser.harness import Journey
@@ -44,7 +46,7 @@ def test_sideways_scrolling_is_measured(journey: Journey) -> None:
     journey.page.evaluate("() => document.getElementById('mm-wide').remove()")
 
 
-def _messages() -> list[object]:
+def _messages() -> list[Any]:
     """ForwardMsgs and BackMsgs like a run's: long nested fields (lengths of several varint bytes), a
     delta whose text holds the bytes of a top-level ``new_session`` key."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -74,9 +76,9 @@ def test_run_watch_reads_the_top_level_of_each_message(journey: Journey) -> None
     attribute can skip a short run: BENCHMARKS.md section 6, "Lost clicks"): its reader must find exactly
     the top-level fields of each message, whatever the nested fields hold."""
     for message in _messages():
-        raw = list(message.SerializeToString())  # type: ignore[attr-defined]
+        raw = list(message.SerializeToString())
         got = journey.page.evaluate("(bytes) => window.__mmTopFields(new Uint8Array(bytes))", raw)
-        assert got == [field.number for field, _ in message.ListFields()]  # type: ignore[attr-defined]
+        assert got == [field.number for field, _ in message.ListFields()]
 
 
 @pytest.mark.parametrize("variant", [("en", "desktop")], indirect=True, ids=["en-desktop"])
