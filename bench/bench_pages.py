@@ -212,6 +212,22 @@ class Meter:
         self.profiled_reruns = 0
         self.active = False
         self._runs = 0
+        # Python's own full (generation 2) collections: how many, and their CPU (postScriptGC is off, so
+        # these are the ones allocations trigger; a frozen heap makes each cheap: lib/ui/heap.py)
+        self.full_collections = 0
+        self.full_collection_cpu = 0.0
+        self._collection_started = 0.0
+
+        def _collections(phase: str, info: dict) -> None:
+            if info["generation"] != 2:
+                return
+            if phase == "start":
+                self._collection_started = time.process_time()
+            else:
+                self.full_collections += 1
+                self.full_collection_cpu += time.process_time() - self._collection_started
+
+        gc.callbacks.append(_collections)
         from sqlalchemy import event
         from sqlalchemy.pool import Pool
 
@@ -418,6 +434,10 @@ def main(argv: list[str] | None = None) -> None:
             stats.dump_stats(args.profile_out)
         stats.sort_stats("cumulative").print_stats(args.top)
         stats.sort_stats("tottime").print_stats(args.top)
+    print(
+        f"\nPython's full collections (generation 2) in this process: {meter.full_collections},"
+        f" {meter.full_collection_cpu:.2f} s of CPU ({gc.get_freeze_count()} objects frozen)"
+    )
     print(f"\nserver CPU per rerun, medians of {args.rounds} interleaved rounds (s), SQL statements and")
     print("database connections opened per rerun (medians):")
     for n, res in results.items():
