@@ -74,6 +74,25 @@ VARIANTS: dict[str, list[tuple[str, str, str]]] = {
         ("streamlit", "html", _NOOP),
     ],
     "st_table": [("lib.ui.compare", "st", "st_table")],
+    # The sidebar's two literal scripts (the cookie script carries data and stays).
+    "no_keypad_observer": [("lib.ui.frame", "_NUMERIC_KEYPAD_SCRIPT", "empty_script")],
+    "no_sidebar_scripts": [
+        ("lib.ui.frame", "_NUMERIC_KEYPAD_SCRIPT", "empty_script"),
+        ("lib.ui.frame", "_SIDEBAR_CLOSER_SCRIPT", "empty_script"),
+    ],
+    "no_page_menu": [("lib.ui.frame", "_draw_page_menu", _NOOP)],  # the phone page menu's CSS + links
+    "one_chart": [  # the Compare chart alone below the controls
+        ("lib.ui.compare", "_draw_tables", _NOOP),
+        ("lib.ui.compare", "_draw_profile", _NOOP),
+        ("lib.ui.ledger_panels", "draw_monthly_spend", _NOOP),
+    ],
+    # The Compare chart's traces (same points) as plain lines in plotly's default layout and config, as the
+    # bare app draws its chart: no theme, hover template, fonts, disconnection shapes, forecast fill, markers.
+    "plain_chart_config": [
+        ("lib.charts", "compare_figure", "plain_figure"),
+        ("lib.ui.widgets", "chart_config", "default_config"),
+    ],
+    "no_download": [("lib.ui.downloads", "csv_download", _NOOP)],  # the CSV button (its bytes every run)
 }
 
 SERVE = '''
@@ -103,13 +122,42 @@ class _TableStreamlit:
         return st.table(data, hide_index=True)
 
 
-REPLACEMENTS = {"noop": noop, "st_table": _TableStreamlit()}
+def default_config():
+    return {}
+
+
+def plain_figure(original):
+    """``original`` (a figure builder) drawing the same traces' points as plain lines in plotly's defaults."""
+    import plotly.graph_objects as go
+
+    def build(*args, **kwargs):
+        fig = original(*args, **kwargs)
+        traces = [
+            go.Scatter(x=trace.x, y=trace.y, mode="lines", name=trace.name)
+            for trace in fig.data
+            if getattr(trace, "x", None) is not None
+        ]
+        return go.Figure(data=traces, layout={"title": {"text": "Balance"}})
+
+    return build
+
+
+REPLACEMENTS = {
+    "noop": noop,
+    "st_table": _TableStreamlit(),
+    "empty_script": "<script></script>",
+    "default_config": default_config,
+}
+WRAPPERS = {"plain_figure": plain_figure}
 
 
 def _apply(module):
     for name, attr, what in PATCHES:
         if name == module.__name__:
-            setattr(module, attr, REPLACEMENTS[what])
+            if what in WRAPPERS:
+                setattr(module, attr, WRAPPERS[what](getattr(module, attr)))
+            else:
+                setattr(module, attr, REPLACEMENTS[what])
 
 
 class _Hook(importlib.abc.MetaPathFinder):
@@ -229,7 +277,12 @@ def chromium_cpu() -> float:
 
 
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
-COLUMNS = ("wall", *METRICS, "chromium", "server", "ws_kb")
+# ``*_net``: the action's renderer task / script time and chromium CPU less the harness's own share (the
+# page's 10 ms chart poll and Playwright's 20 ms ``wait_for_function`` poll), measured on the same page
+# idle under the same polls (:func:`idle_rates`) and scaled by the measured window's length.
+NET = ("task_net", "script_net", "chromium_net")
+COLUMNS = ("wall", *METRICS, "chromium", "server", "ws_kb", *NET)
+IDLE_WINDOW_MS = 2_000
 
 
 # Counts the bytes of every websocket message the page receives (Streamlit's protobuf deltas). CDP's own
@@ -267,7 +320,8 @@ class Probe:
         return values
 
 
-ACTION_TIMEOUT_MS = 30_000  # a lost action costs this, not bench_browser's 180 s
+ACTION_TIMEOUT_MS = 30_000
+ACTIONS = ("switch", "period", "load")  # a lost action costs this, not bench_browser's 180 s
 
 
 def timed_click(page: Any, locator: Any, target: bb.Target) -> float:
@@ -293,28 +347,88 @@ def chart_points(browser: Any, app: bb.App, token: str | None) -> dict[str, list
     return {"30d": short, "1y": year}
 
 
-def measured(page: Any, probe: Probe, server: bb.Server, locator: Any, target: bb.Target) -> dict[str, float]:
-    before = probe.snapshot(server)
-    wall = timed_click(page, locator, target)
-    after = probe.snapshot(server)
-    out = {name: after[name] - before[name] for name in before}
-    out["wall"] = wall
+def idle_rates(page: Any, probe: Probe, server: bb.Server) -> dict[str, float]:
+    """Per second of wall time, what the page costs idle while the harness polls as it does during an
+    action (the page's 10 ms chart poll runs always; Playwright's ``wait_for_function`` at 20 ms here on a
+    condition never true): renderer task and script seconds, chromium CPU seconds."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    before, start = probe.snapshot(server), time.perf_counter()
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_function("() => false", polling=20, timeout=IDLE_WINDOW_MS)
+    after, span = probe.snapshot(server), time.perf_counter() - start
+    return {
+        "TaskDuration": (after["TaskDuration"] - before["TaskDuration"]) / span,
+        "ScriptDuration": (after["ScriptDuration"] - before["ScriptDuration"]) / span,
+        "chromium": (after["chromium"] - before["chromium"]) / span,
+    }
+
+
+def with_net(out: dict[str, float], span: float, idle: dict[str, float]) -> dict[str, float]:
+    """``out`` with the ``*_net`` columns: each figure less ``idle``'s rate over the ``span`` seconds."""
+    for net, name in zip(NET, ("TaskDuration", "ScriptDuration", "chromium"), strict=True):
+        out[net] = out[name] - idle[name] * span
     return out
 
 
+def measured(
+    page: Any, probe: Probe, server: bb.Server, locator: Any, target: bb.Target
+) -> tuple[dict[str, float], float]:
+    """One timed click: every counter's difference over it (``wall`` from the pointer down), and the
+    seconds between the two snapshots (the window the idle rates are scaled by)."""
+    before, start = probe.snapshot(server), time.perf_counter()
+    wall = timed_click(page, locator, target)
+    after, span = probe.snapshot(server), time.perf_counter() - start
+    out = {name: after[name] - before[name] for name in before}
+    out["wall"] = wall
+    return out, span
+
+
+def fresh_load(browser: Any, app: bb.App, token: str | None, mid: float) -> dict[str, float]:
+    """The crowd's unit: a new tab (a new session) opens ``app``'s Compare page by its URL; counters from
+    before the navigation until the 30-day chart is drawn and the app idle and quiet (``wall``: from the
+    navigation's start). The renderer counters are those of the page's target across the navigation."""
+    page = bb.new_tab(browser, app, token, bb.Target(app.chart, hi=mid))
+    try:
+        probe = Probe(page)
+        before, start = probe.snapshot(app.server), time.perf_counter()
+        page.goto(app.server.url + app.compare_path)
+        times = bb.wait_done(page, 0, ACTION_TIMEOUT_MS)
+        after, span = probe.snapshot(app.server), time.perf_counter() - start
+        out = {name: after[name] - before[name] for name in before}
+        out["wall"] = float(max(times["chart"], times["last"])) / 1000
+        if bb.exceptions(page):
+            app.errors.append(f"exception box on {app.name}'s Compare (fresh load)")
+        return with_net(out, span, idle_rates(page, probe, app.server))
+    finally:
+        page.context.close()
+
+
 def one_round(browser: Any, app: bb.App, token: str | None, mid: float) -> dict[str, dict[str, float]]:
-    """A new tab: the Overview, then the Compare link and the period 30 days → 1 year, each measured."""
+    """A new tab: the Overview, then the Compare link and the period 30 days → 1 year, each measured, then
+    the same page idle under the harness's polls (subtracted as ``*_net``); then a fresh load of Compare
+    in another new tab (:func:`fresh_load`)."""
     page = bb.new_tab(browser, app, token, None)
     try:
         probe = Probe(page)
         bb.first_load(page, app.server.url)
-        switch = measured(page, probe, app.server, bb.compare_link(page, app), bb.Target(app.chart, hi=mid))
-        period = measured(page, probe, app.server, bb.year_radio(page, app), bb.Target(app.chart, lo=mid))
+        switch, switch_span = measured(
+            page, probe, app.server, bb.compare_link(page, app), bb.Target(app.chart, hi=mid)
+        )
+        period, period_span = measured(
+            page, probe, app.server, bb.year_radio(page, app), bb.Target(app.chart, lo=mid)
+        )
         if bb.exceptions(page):
             app.errors.append(f"exception box on {app.name}'s Compare")
-        return {"switch": switch, "period": period}
+        idle = idle_rates(page, probe, app.server)
     finally:
         page.context.close()
+    load = fresh_load(browser, app, token, mid)
+    return {
+        "switch": with_net(switch, switch_span, idle),
+        "period": with_net(period, period_span, idle),
+        "load": load,
+    }
 
 
 @dataclass
@@ -406,9 +520,10 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
                         f"  round {r + 1}: {side.name:18s} "
                         + "  ".join(
                             f"{action} wall {got[action]['wall']:.3f} task {got[action]['TaskDuration']:.3f}"
-                            f" script {got[action]['ScriptDuration']:.3f} chromium {got[action]['chromium']:.2f}"
+                            f" (net {got[action]['task_net']:.3f}) script {got[action]['ScriptDuration']:.3f}"
+                            f" chromium {got[action]['chromium']:.2f} (net {got[action]['chromium_net']:.2f})"
                             f" ws {got[action]['ws_kb']:.0f} kB"
-                            for action in ("switch", "period")
+                            for action in ACTIONS
                         )
                         + f"  ({bb.load()})",
                         flush=True,
@@ -431,7 +546,12 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 (one report, i
 
 def report(results: dict[str, list[dict[str, dict[str, float]]]], rounds: int) -> None:
     """Medians per row and action, and each part's cost (full − variant) beside the bare app's."""
-    for action, title in (("switch", "Overview -> Compare"), ("period", "period 30 days -> 1 year")):
+    titles = {
+        "switch": "Overview -> Compare",
+        "period": "period 30 days -> 1 year",
+        "load": "fresh load of /compare (new session)",
+    }
+    for action, title in titles.items():
         med = {
             name: {c: statistics.median(r[action][c] for r in runs) for c in COLUMNS}
             for name, runs in results.items()
@@ -456,16 +576,20 @@ def report(results: dict[str, list[dict[str, dict[str, float]]]], rounds: int) -
             after = med["after"]
             print(
                 f"  after / full (before): wall {after['wall'] / full['wall']:.2f}x,"
-                f" renderer TaskDuration {after['TaskDuration'] / full['TaskDuration']:.2f}x,"
-                f" chromium CPU {after['chromium'] / full['chromium']:.2f}x;"
+                f" renderer task net {_ratio(after, full, 'task_net')},"
+                f" chromium CPU net {_ratio(after, full, 'chromium_net')};"
                 f" after / bare: wall {after['wall'] / bare['wall']:.2f}x,"
-                f" TaskDuration {after['TaskDuration'] / bare['TaskDuration']:.2f}x"
+                f" task net {_ratio(after, bare, 'task_net')}, chromium net {_ratio(after, bare, 'chromium_net')}"
             )
         print(
             f"  full / bare: wall {full['wall'] / bare['wall']:.2f}x,"
-            f" renderer TaskDuration {full['TaskDuration'] / bare['TaskDuration']:.2f}x,"
-            f" chromium CPU {full['chromium'] / max(bare['chromium'], 1e-9):.2f}x"
+            f" renderer task net {_ratio(full, bare, 'task_net')},"
+            f" chromium CPU net {_ratio(full, bare, 'chromium_net')}"
         )
+
+
+def _ratio(top: dict[str, float], bottom: dict[str, float], column: str) -> str:
+    return f"{top[column] / bottom[column]:.2f}x" if bottom[column] > 0 else "n/a"
 
 
 if __name__ == "__main__":
