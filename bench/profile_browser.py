@@ -316,7 +316,7 @@ class Probe:
         values = {name: got.get(name, 0.0) for name in METRICS}
         values["chromium"] = chromium_cpu()
         values["server"] = server.cpu_seconds()
-        values["ws_kb"] = float(self.page.evaluate("window.__mmWsBytes")) / 1000
+        values["ws_kb"] = float(self.page.evaluate("window.__mmWsBytes || 0")) / 1000
         return values
 
 
