@@ -45,7 +45,9 @@ IDLE_TIMEOUT_SECONDS = 15 * 60
 
 # Streamlit's text_input has no ``inputmode``: this literal script (no data in it) gives the OTP and
 # mobile-number boxes the phone's number keypad. It runs in the page itself, watches for new inputs,
-# and only ever sets two attributes.
+# and only ever sets two attributes. It looks only at what a mutation added (and at a changed
+# ``autocomplete``), skipping SVG: it used to search the whole document twice on every DOM mutation batch,
+# and a plotly chart's drawing is thousands of SVG nodes (issue 15, BENCHMARKS section 7 run 2).
 # Streamlit's own "Press Enter to submit form" under a form's inputs is English only: in Hindi it is hidden
 # (Enter still submits; a form's button says what to do). Literal CSS, no data.
 HIDE_ENTER_HINT_CSS = '<style>[data-testid="InputInstructions"] { display: none; }</style>'
@@ -53,18 +55,27 @@ HIDE_ENTER_HINT_CSS = '<style>[data-testid="InputInstructions"] { display: none;
 _NUMERIC_KEYPAD_SCRIPT = """
 <script>
 (() => {
-  const apply = () => {
-    document.querySelectorAll('input[autocomplete="one-time-code"]').forEach((el) => {
-      if (el.getAttribute("inputmode") !== "numeric") el.setAttribute("inputmode", "numeric");
-    });
-    document.querySelectorAll('input[autocomplete="tel"]').forEach((el) => {
-      if (el.getAttribute("inputmode") !== "tel") el.setAttribute("inputmode", "tel");
-    });
+  const KEYPADS = new Map([["one-time-code", "numeric"], ["tel", "tel"]]);
+  const fix = (el) => {
+    const mode = KEYPADS.get(el.getAttribute("autocomplete"));
+    if (mode && el.getAttribute("inputmode") !== mode) el.setAttribute("inputmode", mode);
   };
-  apply();
+  const scan = (node) => {
+    if (node.nodeType !== 1 || node instanceof SVGElement) return;
+    if (node.tagName === "INPUT") fix(node);
+    else for (const el of node.getElementsByTagName("input")) fix(el);
+  };
+  scan(document.body);
   if (!window.__mmKeypadObserver) {
-    window.__mmKeypadObserver = new MutationObserver(apply);
-    window.__mmKeypadObserver.observe(document.body, { childList: true, subtree: true });
+    window.__mmKeypadObserver = new MutationObserver((records) => {
+      for (const record of records) {
+        if (record.type === "attributes") scan(record.target);
+        else for (const node of record.addedNodes) scan(node);
+      }
+    });
+    window.__mmKeypadObserver.observe(document.body, {
+      childList: true, subtree: true, attributes: true, attributeFilter: ["autocomplete"],
+    });
   }
 })();
 </script>
