@@ -237,7 +237,7 @@ def test_overview_lists_unexplained_deductions_and_compare_shows_monthly_parts(d
     assert "- " + expected in [m.value for m in at.markdown]
     at.switch_page("pages/compare.py").run()
     assert not at.exception
-    assert i18n.t("ledger_compare_title", "en") in [s.value for s in at.subheader]
+    assert i18n.t("ledger_compare_title", "en") in [e.label for e in at.expander]
 
 
 # --- data-quality line, refunds and reversals (issue 11 sections 2 and 3) ---------------------------

@@ -202,18 +202,74 @@ def test_overview_without_unexplained_deductions_shows_no_such_list(db_path):
     assert i18n.t("ledger_overview_title", "en") not in [s.value for s in at.subheader]
 
 
-def test_compare_shows_monthly_spend_split_into_parts(db_path):
+def _spend_charts(at: AppTest) -> list:
+    return [c for c in at.get("plotly_chart") if c.proto.id and "ledger_monthly_spend" in c.proto.id]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_compare_shows_monthly_spend_split_into_parts_when_opened(db_path, monkeypatch, lang):
+    """Compare's monthly spend by parts is a folded expander (issue 15): folded it works nothing out and
+    sends no chart; opened (a rerun of the Compare fragment alone) it draws the parts; folded again, gone."""
+    from lib.ui import ledger_panels
+    from tests.fragments import fragment_rerun
+
     with storage.open_db(db_path) as conn:
         demo.seed_demo(conn, days=60)
         account_id = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
-    at = app(account_id, "en")
+    built: list[str] = []
+    original = ledger_panels.monthly_spend_figure
+
+    def counted(parts, lang, **kwargs):
+        built.append(lang)
+        return original(parts, lang, **kwargs)
+
+    monkeypatch.setattr(ledger_panels, "monthly_spend_figure", counted)
+    at = app(account_id, lang)
     at.switch_page("pages/compare.py").run()
     assert not at.exception
-    assert i18n.t("ledger_compare_title", "en") in [s.value for s in at.subheader]
-    spend = [c for c in at.get("plotly_chart") if c.proto.id and "ledger_monthly_spend" in c.proto.id]
-    assert spend
-    names = {trace["name"] for trace in json.loads(spend[0].proto.spec)["data"]}
-    assert {"Energy charge", "Fixed charge", "Electricity duty"} <= names
+    (expander,) = [e for e in at.expander if e.label == i18n.t("ledger_compare_title", lang)]
+    assert not expander.proto.expanded and expander.children == {}
+    assert _spend_charts(at) == [] and built == []  # folded: nothing worked out, no chart sent
+
+    at.session_state[ledger_panels.MONTHLY_SPEND_KEY] = True  # the reader opens it (its widget state)
+    fragment_rerun(at)
+    assert not at.exception
+    (spend,) = _spend_charts(at)
+    names = {trace["name"] for trace in json.loads(spend.proto.spec)["data"]}
+    parts = ("ledger_part_energy", "ledger_part_fixed", "ledger_part_duty")
+    assert {i18n.t(key, lang) for key in parts} <= names
+    assert i18n.t("ledger_compare_caption", lang) in [c.value for c in at.caption]
+    assert built == [lang]
+
+    at.session_state[ledger_panels.MONTHLY_SPEND_KEY] = False
+    fragment_rerun(at)
+    assert not at.exception and _spend_charts(at) == [] and built == [lang]
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_compare_monthly_spend_says_when_there_is_nothing(db_path, monkeypatch, lang):
+    """Opened when the ledger has no month to show (no parts), the expander says so instead of a chart."""
+    from lib.ui import ledger_panels, loaders
+    from tests.fragments import fragment_rerun
+
+    with storage.open_db(db_path) as conn:
+        demo.seed_demo(conn, days=60)
+        account_id = storage.accounts.account_by_mobile(conn, demo.DEMO_ACCOUNT_MOBILE)["account_id"]
+    original = loaders.household_frame
+
+    def without_parts(ctx, read, keys, *args):
+        frame = original(ctx, read, keys, *args)
+        return frame.iloc[0:0] if read is loaders.connection_month_parts else frame
+
+    monkeypatch.setattr(loaders, "household_frame", without_parts)
+    at = app(account_id, lang)
+    at.switch_page("pages/compare.py").run()
+    at.session_state[ledger_panels.MONTHLY_SPEND_KEY] = True
+    fragment_rerun(at)
+    assert not at.exception
+    assert _spend_charts(at) == []
+    months = i18n.format_number(ledger_panels.COMPARE_MONTHS, lang, decimals=0)
+    assert i18n.t("ledger_compare_none", lang, months=months) in [c.value for c in at.caption]
 
 
 def _days_numbers(texts: list[str]) -> list[str]:

@@ -26,6 +26,9 @@ from lib.ui.widgets import chart_config, is_phone, page_link
 log = logging.getLogger(__name__)
 
 COMPARE_MONTHS = 6
+MONTHLY_SPEND_KEY = (
+    "compare_monthly_spend"  # the monthly-spend expander's open state (session state, CSS st-key-)
+)
 
 # Literal catalog keys of the ledger's parts (the catalog test finds keys by their text).
 PART_KEYS = {
@@ -184,9 +187,21 @@ def monthly_spend_figure(parts: pd.DataFrame, lang: str, *, columns: int | None 
 def draw_monthly_spend(
     ctx: PageContext, consumer_ids: list[str] | None = None, months: int = COMPARE_MONTHS
 ) -> None:
-    """The last ``months`` calendar months of spend per connection split into parts (for Compare): the
-    figure cached whole (:func:`lib.ui.loaders.cached_figure`: built once per connections' data versions,
-    language, first month, columns and day; its dict worked out once for every session that draws it)."""
+    """The last ``months`` calendar months of spend per connection split into parts (for Compare: the
+    answer to "why did the balance drop?"), in a folded expander that runs its body only while open (a
+    dynamic expander, ``on_change="rerun"``: opening or closing it reruns the Compare fragment; its open
+    state is ``st.session_state[MONTHLY_SPEND_KEY]``).
+
+    Folded, nothing is read and no chart is sent: drawn unseen on every Compare run, this second plotly
+    chart was the largest part of the browser's work per Compare page after the Compare chart itself
+    (issue 15, BENCHMARKS.md section 7 run 2). Open, the figure is cached whole
+    (:func:`lib.ui.loaders.cached_figure`: built once per connections' data versions, language, first
+    month, columns and day; its dict worked out once for every session that draws it). When the ledger
+    cannot be worked out (tariff, storage, file errors) the panel says nothing more and the page goes on.
+    """
+    expander = st.expander(ctx.t("ledger_compare_title"), key=MONTHLY_SPEND_KEY, on_change="rerun")
+    if not expander.open:
+        return
     today = clock.today_ist()
     first = (pd.Timestamp(today).to_period("M") - (months - 1)).start_time
     columns = 1 if is_phone() else None
@@ -212,12 +227,13 @@ def draw_monthly_spend(
     except (tariff.TariffError, storage.StorageError, OSError, ValueError):
         log.exception("monthly spend skipped")
         return
-    if fig is None:
-        return
-    st.subheader(ctx.t("ledger_compare_title"))
-    st.caption(ctx.t("ledger_compare_caption"))
-    st.plotly_chart(
-        fig,
-        key="ledger_monthly_spend",
-        config=chart_config(),
-    )
+    with expander:
+        if fig is None:
+            st.caption(ctx.t("ledger_compare_none", months=ctx.number(months, decimals=0)))
+            return
+        st.caption(ctx.t("ledger_compare_caption"))
+        st.plotly_chart(
+            fig,
+            key="ledger_monthly_spend",
+            config=chart_config(),
+        )
