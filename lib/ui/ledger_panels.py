@@ -192,9 +192,9 @@ def draw_monthly_spend(
     dynamic expander, ``on_change="rerun"``: opening or closing it reruns the Compare fragment; its open
     state is ``st.session_state[MONTHLY_SPEND_KEY]``).
 
-    Folded, nothing is read and no chart is sent: drawn unseen on every Compare run, this second plotly
-    chart was the largest part of the browser's work per Compare page after the Compare chart itself
-    (issue 15, BENCHMARKS.md section 7 run 2). Open, the figure is cached whole
+    Folded, nothing is read and no chart is sent: before, this second plotly chart was built, sent and
+    laid out on every Compare run, seen or not (issue 15: ~11 kB of a fresh Compare load's 38 kB of
+    websocket messages, BENCHMARKS.md section 7 run 2). Open, the figure is cached whole
     (:func:`lib.ui.loaders.cached_figure`: built once per connections' data versions, language, first
     month, columns and day; its dict worked out once for every session that draws it). When the ledger
     cannot be worked out (tariff, storage, file errors) the panel says nothing more and the page goes on.
