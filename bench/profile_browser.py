@@ -22,8 +22,13 @@ throw-away serve script in ``bench/results/profile/`` that patches the part out 
 imported (nothing in ``lib/`` knows about it): ``no_tables`` (the shares and peak tables), ``no_profile``
 (the hour-of-day expander), ``no_monthly_spend`` (the monthly-spend chart), ``no_banner`` (the low-balance
 warning), ``no_demo_phone`` (the local demo's on-screen phone), ``no_html`` (every ``st.html``: the
-sidebar's scripts and the phone CSS), ``bare_page`` (all of these at once), and ``st_table`` (the two
-tables drawn with ``st.table`` instead of ``st.dataframe``). The cost of a part = full − variant. The bare
+sidebar's scripts and the phone CSS), ``bare_page`` (all of these at once), ``st_table`` (the two
+tables drawn with ``st.table`` instead of ``st.dataframe``), ``no_keypad_observer`` / ``no_sidebar_scripts``
+(the frame's literal scripts), ``no_page_menu``, ``one_chart`` (the Compare chart alone), ``plain_chart_config``
+(the Compare chart's points as plain lines in plotly's defaults) and ``no_download`` (the CSV button).
+The ``*_net`` columns take away the harness's own polling (the same page idle under the same polls,
+:func:`idle_rates`); each round also measures a fresh load of Compare in a new session (:func:`fresh_load`:
+the 20-session crowd's unit). The cost of a part = full − variant. The bare
 app of bench_browser (one plotly chart of the same points) is the floor. Rounds are interleaved (the order
 reversed every other round); medians are printed with the load average: the 2 cores are shared.
 
