@@ -9,8 +9,9 @@ Used by the browser journeys (``tests/browser/test_journeys.py``) and by ``scrip
         journey.assert_clean()
 
 Everything is waited for with Streamlit's own signals (the websocket's run messages and
-``[data-testid='stApp']``'s ``data-test-script-state``: :func:`_run_watch`), never with fixed sleeps. Every request the page makes is recorded, and
-any request to a host other than 127.0.0.1 is blocked and reported by ``assert_clean``.
+``[data-testid='stApp']``'s ``data-test-script-state``: :func:`_run_watch`), never with fixed sleeps.
+Every request the page makes is recorded, and any request to a host other than 127.0.0.1 is blocked and
+reported by ``assert_clean``.
 """
 
 from __future__ import annotations
