@@ -19,6 +19,7 @@ from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
 from lib import demo, storage
+from lib.ui import ledger_panels
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
@@ -210,6 +211,9 @@ def test_devanagari_digits_reach_every_charts_axis_ticks(demo_account):
 
     check(at.get("plotly_chart"))  # the Overview's balance chart
     at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    at.session_state[ledger_panels.MONTHLY_SPEND_KEY] = True  # the reader opens the monthly spend
+    at.run()
     assert not at.exception
     check(at.get("plotly_chart"))  # Compare and the monthly spend
     assert len(at.get("plotly_chart")) >= 2
