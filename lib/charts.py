@@ -143,10 +143,69 @@ def period_label(period: dt.date, granularity: Granularity, lang: str) -> str:
     >>> period_label(dt.date(2026, 8, 1), "month", "hi")
     'अगस्त 2026'
     """
-    if granularity == "month":
-        return i18n.format_date(period, lang, pattern="MMMM y")
-    text = i18n.format_date(period, lang, pattern="d MMM y")
+    text = period_date(period, granularity, lang)
     return i18n.t("chart_week_of", lang, date=text) if granularity == "week" else text
+
+
+def period_date(period: dt.date, granularity: Granularity, lang: str) -> str:
+    """The date part of :func:`period_label` (a week's first day without "Week of"): what each plotted
+    point carries as ``text``; the hover template adds the week's wording once per trace.
+
+    >>> period_date(dt.date(2026, 11, 23), "week", "hi"), period_date(dt.date(2026, 8, 1), "month", "en")
+    ('23 नव॰ 2026', 'August 2026')
+    """
+    pattern = "MMMM y" if granularity == "month" else "d MMM y"
+    return i18n.format_date(period, lang, pattern=pattern)
+
+
+def _date_field(granularity: Granularity, lang: str) -> str:
+    """The hover template's date: a point's ``text`` (:func:`period_date`), a week's in its wording."""
+    return _template_text("chart_week_of", lang, date="%{text}") if granularity == "week" else "%{text}"
+
+
+def _template_text(key: str, lang: str, **fields: str) -> str:
+    """A catalog text for a plotly hover template, made plotly-safe (:func:`plotly_text`), with ``fields``
+    (template fields such as ``%{y:.1f}``) put in its placeholders.
+
+    >>> _template_text("chart_week_of", "hi", date="%{text}")
+    '%{text} वाला सप्ताह'
+    """
+    marks = {name: f"\x00{index}\x00" for index, name in enumerate(fields)}
+    text = plotly_text(i18n.t(key, lang, **marks))
+    for name, field in fields.items():
+        text = text.replace(marks[name], field)
+    return text
+
+
+# A hover template's ₹ amount: plotly's d3 format ",.2f" groups by thousands; :func:`plotly_writes_money`
+# says when that is the page's text.
+MONEY_FIELD = "₹%{{{field}:,.2f}}"
+
+
+def plotly_writes_money(values: Sequence[float | None], lang: str) -> bool:
+    """Whether a hover template's ``₹%{y:,.2f}`` (:data:`MONEY_FIELD`) writes every one of ``values``
+    exactly as :func:`lib.i18n.format_money` does (gaps are not hovered).
+
+    d3's ``,.2f`` groups by thousands, which is the Indian grouping only below ₹1,00,000; it writes Latin
+    digits only, and a minus after the ₹; it rounds ties away from zero where Babel rounds them to even. So:
+    only without Devanagari digits, and only for values from 0 to 99,999.99 with at most two decimals
+    (Python's ``f"{v:,.2f}"`` is d3's text for those), each checked against the page's formatter.
+
+    >>> plotly_writes_money([0.0, 477.53, 99999.99, None], "hi"), plotly_writes_money([123456.5], "en")
+    (True, False)
+    >>> plotly_writes_money([-5.0], "en"), plotly_writes_money([-0.0], "en"), plotly_writes_money([0.125], "en")
+    (False, False, False)
+    """
+    if devanagari_digits(lang):
+        return False
+    for value in values:
+        if value is None or math.isnan(value):
+            continue
+        if not (0 <= value < 100_000 and math.copysign(1.0, value) > 0 and round(value, 2) == value):
+            return False
+        if i18n.format_money(value, lang) != f"₹{value:,.2f}":
+            return False
+    return True
 
 
 def value_label(value: float, metric: Metric, lang: str) -> str:
@@ -446,30 +505,37 @@ def _connection_traces(
     values = plotted_values(own["value"])
     so_far = [is_so_far(p, granularity, today) for p in periods]
     note = i18n.t("chart_today_so_far" if granularity == "day" else "chart_period_so_far", lang)
-    dates = [
-        period_label(p, granularity, lang) + (f"<br>{note}" if open_ else "")
-        for p, open_ in zip(periods, so_far, strict=True)
-    ]
+    # Each point carries only its date (``text``, without the week's wording); the value is written by
+    # plotly where its d3 format gives the page's text exactly (:func:`plotly_writes_money`), else carried as
+    # text per point (``customdata``) after the "so far" note of the period not over yet.
+    notes = [f"<br>{note}" if open_ else "" for open_ in so_far]
     if metric == "units" and not devanagari_digits(lang):
-        # kWh need no Indian grouping: plotly formats them, so each point carries only its date.
-        hover = dates
-        template = "%{text}<br>" + i18n.t("chart_units_value", lang, kwh="%{y:.1f}")
+        value_field: str | None = _template_text("chart_units_value", lang, kwh="%{y:.1f}")
+    elif metric != "units" and plotly_writes_money(values, lang):
+        value_field = MONEY_FIELD.format(field="y")
     else:
-        hover = [
-            f"{d}<br>{value_label(v if v is not None else math.nan, metric, lang)}"
-            for d, v in zip(dates, values, strict=True)
+        value_field = None
+    if value_field is not None:
+        custom: list[str] | None = notes if any(so_far) else None
+        template = _date_field(granularity, lang) + ("%{customdata}" if custom else "") + "<br>" + value_field
+    else:
+        custom = [
+            f"{note}<br>" * open_ + value_label(v if v is not None else math.nan, metric, lang)
+            for open_, v in zip(so_far, values, strict=True)
         ]
-        template = "%{text}"
+        template = _date_field(granularity, lang) + "<br>%{customdata}"
     common = {
         "x": x,
         "y": values,
         "name": plotly_text(name),
         "legendgroup": cid,
-        "text": hover,
+        "text": [period_date(p, granularity, lang) for p in periods],
         "hovertemplate": template + "<extra>" + plotly_text(name) + "</extra>",
         "meta": {"consumer_id": cid, "kind": "value"},
         **refs,
     }
+    if custom is not None:
+        common["customdata"] = custom
     if metric != "balance":
         marker: dict[str, object] = {"color": colour}
         if any(so_far):
@@ -489,6 +555,17 @@ def _connection_traces(
     paid = own[own["recharge_inr"] > 0]
     if len(paid):
         paid_days = [pd.Timestamp(p).date() for p in paid["period"]]
+        amounts = [float(a) for a in paid["recharge_inr"]]
+        if plotly_writes_money(amounts, lang):
+            amount_data: list[float] | list[str] = amounts
+            amount_field = _template_text(
+                "chart_recharge_value", lang, amount=MONEY_FIELD.format(field="customdata")
+            )
+        else:
+            amount_data = [
+                i18n.t("chart_recharge_value", lang, amount=i18n.format_money(a, lang)) for a in amounts
+            ]
+            amount_field = "%{customdata}"
         traces.append(
             {
                 "type": "scatter",
@@ -499,12 +576,14 @@ def _connection_traces(
                 "name": i18n.t("chart_recharge", lang),
                 "legendgroup": cid,
                 "showlegend": False,
-                "text": [
-                    f"{period_label(d, granularity, lang)}<br>"
-                    + i18n.t("chart_recharge_value", lang, amount=i18n.format_money(a, lang))
-                    for d, a in zip(paid_days, paid["recharge_inr"], strict=True)
-                ],
-                "hovertemplate": "%{text}<extra>" + plotly_text(name) + "</extra>",
+                "text": [period_date(d, granularity, lang) for d in paid_days],
+                "customdata": amount_data,
+                "hovertemplate": _date_field(granularity, lang)
+                + "<br>"
+                + amount_field
+                + "<extra>"
+                + plotly_text(name)
+                + "</extra>",
                 "meta": {"consumer_id": cid, "kind": "recharge"},
                 **refs,
             }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 
 import pandas as pd
 import pytest
@@ -13,6 +14,7 @@ from lib import analytics, charts, forecast, i18n, ledger, storage
 from lib.clock import IST, to_ts
 from lib.storage.engine import transaction
 from lib.ui.compare import effective_granularity
+from tests.hover import hover_labels, reference_labels
 
 NICKNAMES = ["Home", "Shop", "Village home", "Pump", "Tenant"]
 
@@ -134,7 +136,7 @@ def test_recharge_markers_run_out_projection_and_cut_shading():
     )
     kinds = {trace.meta["kind"]: trace for trace in fig.data}
     assert kinds["recharge"].x == ("2026-11-24",) and kinds["recharge"].marker.symbol == "triangle-up"
-    assert "Recharge ₹500.00" in kinds["recharge"].text[0]
+    assert hover_labels(spec(fig)["data"][1]) == [("24 Nov 2026<br>Recharge ₹500.00", "Home")]
     run_out = kinds["run_out"]
     assert (
         run_out.line.dash == "dash"
@@ -238,14 +240,17 @@ def test_hindi_titles_ticks_and_hover_with_indian_grouping():
     assert fig.layout.title.text == "बैलेंस (₹)"
     assert fig.layout.xaxis.ticktext == ("अग॰ 2026", "सित॰", "अक्टू॰")
     assert fig.layout.xaxis.tickvals == ("2026-08-01", "2026-09-01", "2026-10-01")
-    assert fig.data[0].text[0] == "1 अग॰ 2026<br>₹1,23,456.50"
+    assert hover_labels(spec(fig)["data"][0])[0] == ("1 अग॰ 2026<br>₹1,23,456.50", "Home")
 
 
 def test_week_and_month_hover_labels_and_units_template():
     data = series_for(["1"], [[12.25]], start="2026-11-23")
     fig = charts.compare_figure(data, metric="units", granularity="week", lang="hi", colours={})
     # The fixed clock's today (25 Nov 2026) falls in this week: it is marked as not over.
-    assert fig.data[0].text == ("23 नव॰ 2026 वाला सप्ताह<br>" + i18n.t("chart_period_so_far", "hi"),)
+    note = i18n.t("chart_period_so_far", "hi")
+    assert [label for label, _ in hover_labels(spec(fig)["data"][0])] == [
+        f"23 नव॰ 2026 वाला सप्ताह<br>{note}<br>12.3 यूनिट (kWh)"  # plotly rounds a tie up (toFixed)
+    ]
     assert "%{y:.1f} यूनिट (kWh)" in fig.data[0].hovertemplate
     assert charts.period_label(dt.date(2026, 1, 1), "month", "en") == "January 2026"
 
@@ -369,14 +374,15 @@ def test_todays_partial_bar_is_lighter_hatched_and_says_so_far():
     assert list(bar.marker.opacity) == [1.0, 1.0, 1.0, 1.0, charts.SO_FAR_OPACITY]
     assert list(bar.marker.pattern.shape) == ["", "", "", "", "/"]
     note = i18n.t("chart_today_so_far", "hi")
-    assert bar.text[-1].endswith(note) and all(note not in text for text in bar.text[:-1])
+    labels = [label for label, _ in hover_labels(spec(fig)["data"][0])]
+    assert note in labels[-1] and all(note not in label for label in labels[:-1])
 
 
 def test_a_range_that_ended_before_today_has_no_so_far_mark():
     data = series_for(["1"], [[6.0, 5.0]], start="2026-11-01")
     fig = charts.compare_figure(data, metric="spend", granularity="day", lang="en", colours={})
     assert fig.data[0].marker.opacity is None and fig.data[0].marker.pattern.shape is None
-    assert all("so far" not in text for text in fig.data[0].text)
+    assert all("so far" not in label for label, _ in hover_labels(spec(fig)["data"][0]))
     explicit = charts.compare_figure(
         data, metric="spend", granularity="day", lang="en", colours={}, today=dt.date(2026, 11, 2)
     )
@@ -480,7 +486,7 @@ def test_units_hover_and_hour_profile_ticks_in_devanagari_digits():
     finally:
         _with_digits(False)
     assert "%{y" not in fig.data[0].hovertemplate  # the value is written by us, not by plotly
-    assert "१२.४ यूनिट (kWh)" in fig.data[0].text[0]
+    assert hover_labels(spec(fig)["data"][0])[0] == ("२० नव॰ २०२६<br>१२.४ यूनिट (kWh)", "Home")
     assert hours.layout.xaxis.ticktext[:2] == ("००:००", "०३:००")
     assert all(not any(c.isascii() and c.isdigit() for c in t) for t in hours.layout.yaxis.ticktext)
 
@@ -543,3 +549,98 @@ def test_a_balance_that_outlasts_the_horizon_is_drawn_and_says_so():
         data, metric="balance", granularity="day", lang="en", colours={}, forecast=forecast_frame
     )
     assert not [t for t in without.data if t.meta["kind"] in ("lasts", "run_out")]
+
+
+# --- hover texts (issue 15, h47): what the reader sees is unchanged, fewer bytes per point ----------
+
+
+def _hover_series(granularity: str, metric: str) -> tuple[pd.DataFrame, dt.date]:
+    """Four connections over five periods of ``granularity``, the last one not over yet (returned today):
+    amounts plotly can write (0 to ₹99,999.99), negatives and -0.0, lakhs, a gap; recharges of each kind."""
+    starts = {"day": "2026-11-21", "week": "2026-10-26", "month": "2026-07-01"}
+    step = {"day": pd.DateOffset(days=1), "week": pd.DateOffset(weeks=1), "month": pd.DateOffset(months=1)}
+    periods = [pd.Timestamp(starts[granularity]) + step[granularity] * i for i in range(5)]
+    if metric == "units":
+        values = {"1": [12.25, 0.4, None, 1234.5, 3.0], "2": [0.05, 7.0, 8.96, 2.0, 0.0]}
+    else:
+        values = {
+            "1": [477.53, 1234.5, 0.0, None, 99999.99],
+            "2": [-20.02, 50.0, -0.0, 12.0, 3.0],
+            "3": [123456.5, 200000.0, 99999.99, 5.0, 1.0],
+            "4": [1.005, 2.675, 10.0, 20.0, 30.0],
+        }
+    recharges = {("1", 1): 500.0, ("2", 2): 333.335, ("3", 0): 150000.0, ("4", 4): 1999.99}
+    rows = [
+        {
+            "consumer_id": cid,
+            "nickname": NICKNAMES[int(cid) - 1],
+            "period": period,
+            "value": float("nan") if value is None else value,
+            "recharge_inr": recharges.get((cid, index), 0.0) if metric == "balance" else 0.0,
+            "days_with_data": 1,
+            "days": 1,
+        }
+        for cid, own in values.items()
+        for index, (period, value) in enumerate(zip(periods, own, strict=True))
+    ]
+    return pd.DataFrame(rows), periods[-1].date() + dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(("lang", "digits"), [("en", False), ("hi", False), ("hi", True)])
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+@pytest.mark.parametrize("metric", ["balance", "spend", "units"])
+def test_hover_shows_exactly_what_it_showed_before(metric, granularity, lang, digits):
+    """Every hoverable point of every value and recharge trace shows the text the page's formatters write
+    (date, week's wording, "so far", ₹ in Indian grouping, kWh, Devanagari digits when chosen), whether
+    plotly formats the value or the point carries it (tests/hover.py renders the templates)."""
+    data, today = _hover_series(granularity, metric)
+    try:
+        _with_digits(digits)
+        fig = charts.compare_figure(
+            data, metric=metric, granularity=granularity, lang=lang, colours={}, today=today
+        )
+        traces = spec(fig)["data"]
+        checked = 0
+        for trace in traces:
+            if trace["meta"]["kind"] not in ("value", "recharge"):
+                continue
+            own = data[data["consumer_id"] == trace["meta"]["consumer_id"]]
+            got = hover_labels(trace)
+            assert got == reference_labels(trace, own, metric, granularity, lang, today)
+            checked += sum(label is not None for label in got)
+    finally:
+        _with_digits(False)
+    # every point with a value (9 units, 19 ₹), and the 4 recharges of the balance
+    assert checked == {"units": 9, "spend": 19, "balance": 19 + 4}[metric]
+    if digits:  # no Latin digit reaches the reader
+        for trace in traces:
+            for label in hover_labels(trace) if trace["meta"]["kind"] in ("value", "recharge") else []:
+                assert label is None or not re.search("[0-9]", label[0].replace("(kWh)", "")), label
+
+
+def test_points_carry_their_date_only_where_plotly_writes_the_value():
+    """The bytes: a week's wording is in the template once, not on each point; a balance plotly can write
+    (no minus, below ₹1,00,000, no Devanagari digits) carries no value text per point; otherwise the value
+    text goes per point (customdata) as before."""
+    data, today = _hover_series("week", "balance")
+    fig = spec(
+        charts.compare_figure(data, metric="balance", granularity="week", lang="en", colours={}, today=today)
+    )
+    by_id = {t["meta"]["consumer_id"]: t for t in fig["data"] if t["meta"]["kind"] == "value"}
+    assert by_id["1"]["text"][0] == "26 Oct 2026" and "Week of %{text}" in by_id["1"]["hovertemplate"]
+    assert "₹%{y:,.2f}" in by_id["1"]["hovertemplate"]
+    assert by_id["1"]["customdata"] == ["", "", "", "", "<br>" + i18n.t("chart_period_so_far", "en")]
+    assert "₹%{y:,.2f}" in by_id["4"]["hovertemplate"]  # half paise are rounded off before plotting
+    for cid in ("2", "3"):  # a minus, lakhs: the page's text per point
+        assert "%{y" not in by_id[cid]["hovertemplate"] and len(by_id[cid]["customdata"]) == 5
+    recharges = {t["meta"]["consumer_id"]: t for t in fig["data"] if t["meta"]["kind"] == "recharge"}
+    assert (
+        recharges["1"]["customdata"] == [500.0] and "₹%{customdata:,.2f}" in recharges["1"]["hovertemplate"]
+    )
+    assert recharges["3"]["customdata"] == ["Recharge ₹1,50,000.00"]
+    ended = spec(
+        charts.compare_figure(
+            data, metric="balance", granularity="week", lang="en", colours={}, today=dt.date(2027, 1, 1)
+        )
+    )
+    assert "customdata" not in ended["data"][0]  # nothing open: no per-point note either

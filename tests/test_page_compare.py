@@ -22,6 +22,7 @@ from tests.factories import (
     seed_household,
 )
 from tests.fragments import fragment_rerun
+from tests.hover import hover_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
@@ -283,7 +284,9 @@ def test_units_bars_have_no_labels_and_today_is_marked_so_far(db_path):
         assert bar["type"] == "bar" and bar["textposition"] == "none"
         assert bar["x"][-1] == "2026-11-25"  # the fixed clock's today, a partial day
         assert bar["marker"]["opacity"][-1] < 1.0 and set(bar["marker"]["opacity"][:-1]) == {1.0}
-        assert bar["text"][-1].endswith(i18n.t("chart_today_so_far", "en"))
+        assert hover_labels(bar)[-1][0].endswith(
+            i18n.t("chart_today_so_far", "en") + "<br>" + f"{bar['y'][-1]:.1f} units (kWh)"
+        )
 
 
 def test_download_does_not_rerun_and_tables_put_rupees_first(db_path):
