@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import expect
 
 from lib import analytics, clock, demo, forecast, i18n, ledger, storage
-from tests.browser.harness import FIXED_NOW, Journey, t
+from tests.browser.harness import ARTIFACTS, FIXED_NOW, Journey, t
+from tests.hover import hover_labels
 
 pytestmark = pytest.mark.browser
 
@@ -455,3 +456,87 @@ def test_page_menu_on_every_page(journey: Journey) -> None:
     journey.act(add.click)
     expect(journey.main.get_by_role("heading", name=journey.t("auth_add_title"))).to_be_visible()
     journey.shot("add-one-tap")
+
+
+_CHART_POINTS = """(key) => {
+  const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  const layout = gd._fullLayout, box = gd.getBoundingClientRect(), traces = [];
+  gd._fullData.forEach((full, index) => {
+    const kind = (full.meta || {}).kind;
+    if (!kind) return;
+    const input = gd.data[index];
+    const xa = layout["xaxis" + full.xaxis.slice(1)], ya = layout["yaxis" + full.yaxis.slice(1)];
+    traces.push({
+      meta: input.meta, x: input.x, y: input.y, text: input.text, customdata: input.customdata,
+      hovertemplate: input.hovertemplate,
+      at: input.x.map((x, j) => input.y[j] === null ? null : [
+        box.left + xa._offset + xa.l2p(xa.d2l(x)), box.top + ya._offset + ya.l2p(ya.d2l(input.y[j]))]),
+    });
+  });
+  return traces;
+}"""
+
+_HOVER_LABEL = """() => {
+  const label = document.querySelector(".hoverlayer .hovertext");
+  if (!label) return null;
+  const nums = label.querySelector("text.nums"), name = label.querySelector("text.name");
+  const lines = [...nums.querySelectorAll("tspan.line")].map((line) => line.textContent);
+  return [lines.length ? lines.join("<br>") : nums.textContent, name ? name.textContent : ""];
+}"""
+
+
+def _hover_checks(journey: Journey) -> int:
+    """Hover the first, middle and last points of every value and recharge trace of the Compare chart and
+    check the label plotly draws against tests/hover.py's rendering of the same template (which the unit
+    tests check against the page's formatters); returns how many labels were checked."""
+    chart = journey.page.locator(".st-key-compare_chart .js-plotly-plot")
+    chart.scroll_into_view_if_needed()
+    traces = journey.page.evaluate(_CHART_POINTS, "compare_chart")
+    expected = [(trace, hover_labels(trace)) for trace in traces]
+    checked = 0
+    for trace, _labels in expected:
+        if trace["meta"]["kind"] not in ("value", "recharge"):
+            continue  # the forecast's lines: only candidates where they start on a point
+        hoverable = [j for j, at in enumerate(trace["at"]) if at is not None]
+        for j in sorted({hoverable[0], hoverable[len(hoverable) // 2], hoverable[-1]}):
+            x, y = trace["at"][j]
+            # Another trace's point on the same spot (a recharge marker on its line, the forecast's first
+            # point on today's) may take the label.
+            near = {
+                tuple(other_labels[k])
+                for other, other_labels in expected
+                for k, spot in enumerate(other["at"])
+                if spot is not None and abs(spot[0] - x) < 3 and abs(spot[1] - y) < 3
+            }
+            journey.page.mouse.move(1, 1)  # off the chart: the last label goes
+            journey.page.wait_for_selector(".hoverlayer .hovertext", state="detached")
+            journey.page.mouse.move(x, y)
+            journey.page.wait_for_selector(".hoverlayer .hovertext", state="attached")
+            shown = tuple(journey.page.evaluate(_HOVER_LABEL))
+            assert shown in near, (shown, trace["meta"], j)
+            checked += 1
+    first = next(trace for trace, _ in expected if trace["meta"]["kind"] == "value")
+    x, y = [spot for spot in first["at"] if spot is not None][len(first["at"]) // 2]
+    journey.page.mouse.move(x, y)  # a picture with a label shown (the page's shots move no mouse)
+    journey.page.wait_for_selector(".hoverlayer .hovertext", state="attached")
+    shot = (
+        ARTIFACTS / "journeys" / f"{journey.name}-{journey.lang}-{journey.device}-hover-{len(first['x'])}.png"
+    )
+    chart.screenshot(path=str(shot))
+    journey.page.mouse.move(1, 1)
+    return checked
+
+
+def test_compare_hover_labels_are_the_page_texts(journey: Journey) -> None:
+    """Issue 15 (h47): the Compare chart's hover labels, now partly written by plotly from templates (₹ with
+    d3's ``,.2f``, a week's wording once per trace), read from the drawn hover box in chromium: 30 days of
+    days and a year of weeks, with recharges and the demo's negative balance (text per point)."""
+    if journey.device == "phone":
+        pytest.skip("hover needs a mouse: the desktop runs check the labels")
+    journey.sign_in()
+    journey.navigate("nav_compare")
+    expect(journey.main.get_by_role("heading", name=journey.t("compare_title"))).to_be_visible()
+    assert _hover_checks(journey) >= 9
+    journey.shot("30-days")
+    journey.radio("compare_range", "compare_range_1y")
+    assert _hover_checks(journey) >= 9
