@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib import demo, storage
 from lib.ui import ledger_panels
+from tests.overview_cards import card_values
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
@@ -106,7 +107,8 @@ def _visible_texts(at: AppTest) -> list[str]:
 def _leaks(texts: list[str], allowed: set[str]) -> list[tuple[str, str]]:
     leaks = []
     for text in texts:
-        clean = re.sub(r"%\{[^}]*\}|<[^>]+>|:material/[a-z_]+:|https?://\S+", " ", text)
+        # Markdown's own syntax is not text: icons, and directives such as :small[...] and :gray[...].
+        clean = re.sub(r"%\{[^}]*\}|<[^>]+>|:material/[a-z_]+:|:[a-z]+(?:-[a-z]+)?\[|https?://\S+", " ", text)
         for word in WORD.findall(clean):
             if word not in allowed:
                 leaks.append((word, text[:80]))
@@ -153,6 +155,7 @@ def test_sign_in_screen_in_hindi_shows_no_english(demo_account, monkeypatch):
 def test_the_collector_finds_a_leak():
     assert _leaks(["बैलेंस Balance"], set(ALLOWED)) == [("Balance", "बैलेंस Balance")]
     assert _leaks(["%{y:.1f} यूनिट<extra>घर</extra>"], set(ALLOWED)) == []
+    assert _leaks([":small[:gray[बैलेंस Balance]]"], set(ALLOWED)) == [("Balance", ":small[:gray[बैलेंस Balance]]")]
 
 
 def test_devanagari_digits_option_on_the_overview(demo_account):
@@ -161,10 +164,17 @@ def test_devanagari_digits_option_on_the_overview(demo_account):
     at.session_state["lang"] = "hi"
     at.session_state["account_id"] = account_id
     at.run()
-    assert not any(re.search("[०-९]", m.value) for m in at.metric)
+    balances = card_values(at, "बैलेंस")
+    assert len(balances) == 3 and not any(
+        re.search("[०-९]", v) for v in balances + [m.value for m in at.metric]
+    )
     at.toggle(key="digits_switch").set_value(True).run()
     assert not at.exception
-    assert any(re.search("₹[०-९]", m.value) for m in at.metric)
+    assert any(re.search("₹[०-९]", m.value) for m in at.metric)  # the month's household figures
+    digits = str.maketrans("0123456789", "०१२३४५६७८९")
+    assert card_values(at, "बैलेंस") == [v.translate(digits) for v in balances]  # and every card
+    units = card_values(at, "कल की खपत")
+    assert len(units) == 3 and all(re.search("[०-९]", v) and not re.search("[0-9]", v) for v in units)
     at.switch_page("pages/compare.py").run()  # the choice is kept across pages
     assert at.session_state["devanagari_digits"] is True
 

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from lib import audit, i18n, otp, sms, storage
 from lib.ui.escape import inert as plain
 from tests.factories import write_lock_held
+from tests.overview_cards import card_titles
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
@@ -160,7 +161,7 @@ def test_the_new_connection_shows_on_the_overview_at_once(app_env, account_id):
     link(at, "en", app_env)
     at.switch_page("dashboard.py").run()
     assert not at.exception
-    assert "Ghar" in [h.value for h in at.subheader]  # the overview names each linked connection
+    assert "Ghar" in card_titles(at)  # the overview names each linked connection
     with storage.open_db(app_env) as conn:
         assert list(storage.accounts.connection_details(conn, account_id)["nickname"]) == ["Ghar"]
 

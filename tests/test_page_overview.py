@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from lib import alerts, clock, demo, i18n, storage
 from lib.clock import IST
 from tests.factories import NICKNAMES, add_consumer, add_readings, household
+from tests.overview_cards import card_lines, card_notes, card_titles, card_values, small_grey
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
@@ -27,7 +28,8 @@ def app(account_id: int | None, lang: str) -> AppTest:
 
 
 def metric_values(at: AppTest, label: str) -> list[str]:
-    return [m.value for m in at.metric if m.label == label]
+    """A card figure's values (the cards are Markdown since issue 15, tests/overview_cards.py)."""
+    return card_values(at, label)
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])
@@ -39,21 +41,24 @@ def test_overview_shows_a_card_per_connection(db_path, connections, lang):
     assert at.title[0].value == i18n.t("overview_title", lang)
     with storage.open_db(db_path) as conn:
         nicknames = storage.accounts.connection_details(conn, account_id)["nickname"].tolist()
-    headers = [h.value for h in at.subheader]
-    assert sorted(h.replace("\\", "") for h in headers if h.replace("\\", "") in nicknames) == sorted(
-        nicknames
-    )
-    assert len(metric_values(at, i18n.t("overview_balance", lang))) == connections
-    assert len(metric_values(at, i18n.t("overview_days_left", lang))) == connections
-    assert i18n.t("overview_month_title", lang) in headers
+    titles = [h.replace("\\", "") for h in card_titles(at)]
+    assert sorted(titles) == sorted(nicknames)
+    for label in (
+        "overview_balance",
+        "overview_days_left",
+        "overview_yesterday_units",
+        "overview_last_recharge",
+    ):
+        assert len(metric_values(at, i18n.t(label, lang))) == connections
+    assert i18n.t("overview_month_title", lang) in [h.value for h in at.subheader]
     assert not [e for e in at.error if e.value == i18n.t("overview_error", lang)]
 
 
 def test_cards_run_out_first_on_top_with_warnings(db_path):
     account_id = household(db_path, 6)
     at = app(account_id, "en")
-    headers = [h.value.replace("\\", "") for h in at.subheader]
-    cards = [h for h in headers if h in NICKNAMES]
+    cards = [h.replace("\\", "") for h in card_titles(at)]
+    assert sorted(cards) == sorted(NICKNAMES)
     # Pump is cut (₹-5), Shop is low; Village home has no readings: last.
     assert cards[:2] == ["Pump", "Shop"]
     assert cards[-1] == "Village home"
@@ -64,6 +69,49 @@ def test_cards_run_out_first_on_top_with_warnings(db_path):
     assert any(w.value.startswith("Low balance: about 1.3") for w in at.warning)
     assert i18n.t("overview_no_readings", "en") in [i.value for i in at.info]
     assert at.error[0].value == i18n.t("overview_runs_out_first_cut", "en", nickname="Pump")
+
+
+def _cards(at: AppTest) -> list[list]:
+    """The elements of each card (a bordered container whose first element is the card's heading)."""
+    found: list[list] = []
+
+    def walk(node) -> None:
+        children = list((getattr(node, "children", None) or {}).values())
+        first = children[0] if children else None
+        if first is not None and first.type == "markdown" and str(first.value).startswith("### "):
+            found.append(children)
+            return
+        for child in children:
+            walk(child)
+
+    walk(at.main)
+    return found
+
+
+@pytest.mark.parametrize("lang", ["hi", "en"])
+def test_a_card_is_one_markdown_block_or_two_around_its_warning(db_path, lang):
+    """Issue 15: a card was ~13 Streamlit elements (a metric per figure, captions, key-fact lines), which made
+    a 12-connection Overview mostly Streamlit's own element calls. Now one Markdown block, or the heading
+    block, the warnings and the figures' block when a warning applies (in that order, as before)."""
+    account_id = household(db_path, 6)
+    at = app(account_id, lang)
+    assert not at.exception
+    cards = _cards(at)
+    assert len(cards) == 6 and len(at.main.metric) == 2  # the month's two household figures only
+    shapes = [[element.type for element in card] for card in cards]
+    # Pump cut, Shop low, four without a warning but Village home (no readings: an info box).
+    assert shapes[:2] == [["markdown", "error", "markdown"], ["markdown", "warning", "markdown"]]
+    assert shapes[-1] == ["markdown", "info", "markdown"]
+    assert shapes[2:-1] == [["markdown"]] * 3
+    for card in cards:
+        text = "\n".join(str(element.value) for element in card if element.type == "markdown")
+        for label in (
+            "overview_balance",
+            "overview_days_left",
+            "overview_yesterday_units",
+            "overview_last_recharge",
+        ):
+            assert text.count(i18n.t(label, lang) + ": **") == 1, (label, text)
 
 
 def test_demo_household_numbers_in_hindi(db_path):
@@ -123,6 +171,9 @@ def test_a_new_import_shows_at_once(db_path):
     after = metric_values(at, "Balance")
     assert after != before and after == [i18n.format_money(700.0, "en")]
     assert metric_values(at, "Last recharge") == ["₹700"]
+    assert card_notes(at, "Last recharge") == [
+        i18n.t("overview_recharge_on", "en", date="25 Nov 2026, 11:59 am")
+    ]
 
 
 def test_nicknames_are_shown_as_text_not_markup(db_path):
@@ -133,7 +184,7 @@ def test_nicknames_are_shown_as_text_not_markup(db_path):
         add_readings(conn, "555", dt.datetime(2026, 11, 23, tzinfo=IST), [0.5] * 96, balance=500.0)
     at = app(account_id, "en")
     assert not at.exception
-    header = [h.value for h in at.subheader][0]
+    header = card_titles(at)[0]
     assert "\\[click\\]\\(http\\:" in header and "\\*\\*x\\*\\*" in header
 
 
@@ -145,7 +196,8 @@ def test_an_old_balance_says_how_old_it_is(db_path):
         add_readings(conn, "556", dt.datetime(2026, 11, 9, tzinfo=IST), [0.5] * 96, balance=500.0)
     at = app(account_id, "en")
     assert not at.exception
-    assert "Balance as of 10 Nov 2026" in [m.value for m in at.markdown]  # body text, not a caption
+    assert "Balance as of 10 Nov 2026" in card_lines(at)  # body text on its own line, not small or grey
+    assert card_notes(at, "Balance") == [""]  # not said twice
     assert metric_values(at, "Units yesterday") == ["not known yet"]
 
 
@@ -347,7 +399,7 @@ def test_each_card_has_a_data_quality_line_with_the_meter_events(db_path, lang):
     at = app(account_id, lang)
     assert not at.exception
     head = i18n.t("quality_line", lang, parts="")
-    lines = [c.value for c in at.caption if c.value.startswith(head)]
+    lines = [c for c in small_grey(at) if c.startswith(head)]
     assert len(lines) == 3  # one per demo connection
     interval = i18n.t("quality_interval", lang, minutes="30")
     assert all(interval in line for line in lines)
@@ -447,7 +499,7 @@ def test_a_balance_that_outlasts_the_forecast_says_more_than_a_year(db_path, lan
     assert not at.exception
     days = metric_values(at, i18n.t("overview_days_left", lang))
     assert days.count(i18n.t("overview_days_beyond_year", lang)) == 1
-    assert i18n.t("overview_lasts_beyond_year", lang) in [m.value for m in at.markdown]
+    assert i18n.t("overview_lasts_beyond_year", lang) in card_lines(at)
     assert "–" not in days
 
 
@@ -462,7 +514,7 @@ def test_balance_chart_captions_and_key_facts_in_body_text(db_path, lang):
     captions = [c.value for c in at.caption]
     legend = next(c for c in captions if i18n.t("chart_caption_forecast", lang) in c)
     assert i18n.t("chart_caption_recharge", lang) in legend
-    body = [m.value for m in at.markdown]
+    body = card_lines(at)
     assert any(m.startswith("**" + i18n.t("overview_run_out_on", lang, date="")[:5]) for m in body)
     head = i18n.t("overview_burn", lang, week="", month="")[:8]
     assert any(m.startswith(head) for m in body) and not any(c.startswith(head) for c in captions)

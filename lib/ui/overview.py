@@ -188,33 +188,24 @@ def _draw_cards(
         columns = st.columns(per_row)
         for column, text in zip(columns, texts[start : start + per_row], strict=False):
             with column, st.container(border=True):
-                _draw_card(ctx, text, low.get(text.consumer_id))
-                line = quality_lines.get(text.consumer_id)
-                if line is not None:  # nothing when the connection has no readings in the period
-                    st.caption(line)
+                _draw_card(ctx, text, low.get(text.consumer_id), quality_lines.get(text.consumer_id))
 
 
 @dataclass(frozen=True)
 class _CardText:
     """One card's texts, formatted once per view (:class:`_View`: connections' data versions, day,
     language, digits) so that a rerun only emits the elements; the low-balance warning depends on the
-    account's alert rule, read every run, and is formatted by :func:`_draw_card`."""
+    account's alert rule, read every run, and is formatted by :func:`_draw_card`.
+
+    A card is two Markdown blocks (:func:`card_markdown`): ``head`` (the nickname and the consumer ID) and
+    ``body`` (the figures and key facts); with no warning between them they are sent as one element."""
 
     consumer_id: str
-    title: str
-    caption: str
+    head: str
+    body: str
     no_readings: bool  # no readings and no balance: say so
     cut: str | None  # the supply-cut error, when cut
     exhausted: bool  # balance at or below ₹0
-    as_of_line: str | None  # the balance's day when the data stop some days ago
-    balance: str
-    balance_help: str | None
-    days_left: str
-    run_out_line: str | None  # "lasts beyond a year" or the run-out day, in bold
-    yesterday: str
-    last_recharge: str
-    recharge_line: str | None
-    burn_line: str | None
 
 
 def _card_text(ctx: PageContext, card: dict, today: dt.date) -> _CardText:
@@ -238,65 +229,140 @@ def _card_text(ctx: PageContext, card: dict, today: dt.date) -> _CardText:
             week=_money_or_dash(ctx, card["burn_7_inr"]),
             month=_money_or_dash(ctx, card["burn_30_inr"]),
         )
-    return _CardText(
-        consumer_id=str(card["consumer_id"]),
+    head, body = card_markdown(
         title=md(card["nickname"]),
         caption=ctx.t("overview_consumer_id", consumer_id=md(card["consumer_id"])),
+        # the data stop some days ago: say how old the balance is (a key fact: body size)
+        as_of_line=ctx.t("overview_balance_as_of_line", date=i18n.format_date(card["balance_day"], lang))
+        if stale_day
+        else None,
+        figures=(
+            (
+                ctx.t("overview_balance"),
+                ctx.t("overview_none") if math.isnan(balance) else i18n.format_money(balance, lang),
+                # the balance's day, unless the line above already says it
+                None
+                if pd.isna(card["balance_day"]) or stale_day
+                else ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)),
+            ),
+            (ctx.t("overview_days_left"), days_text(ctx, days_left), None),
+        ),
+        run_out_line=run_out_line,
+        more_figures=(
+            (
+                ctx.t("overview_yesterday_units"),
+                ctx.t("overview_days_unknown")
+                if math.isnan(units)
+                else ctx.t("overview_units_value", kwh=i18n.format_number(units, lang, decimals=1)),
+                None,
+            ),
+            (
+                ctx.t("overview_last_recharge"),
+                ctx.t("overview_none")
+                if math.isnan(amount)
+                else i18n.format_money(amount, lang, decimals=False),
+                ctx.t("overview_recharge_on", date=i18n.format_datetime(card["last_recharge_ts"], lang))
+                if pd.notna(card["last_recharge_ts"])
+                else None,
+            ),
+        ),
+        burn_line=burn_line,
+    )
+    return _CardText(
+        consumer_id=str(card["consumer_id"]),
+        head=head,
+        body=body,
         no_readings=not card["has_readings"] and math.isnan(balance),
         cut=ctx.t("overview_cut", date=i18n.format_date(card["cut_since"], lang, pattern="d MMM"))
         if card["supply_cut"]
         else None,
         exhausted=not math.isnan(balance) and balance <= 0,
-        # the data stop some days ago: say how old the balance is (a key fact: body size)
-        as_of_line=ctx.t("overview_balance_as_of_line", date=i18n.format_date(card["balance_day"], lang))
-        if stale_day
-        else None,
-        balance=ctx.t("overview_none") if math.isnan(balance) else i18n.format_money(balance, lang),
-        balance_help=None
-        if pd.isna(card["balance_day"])
-        else ctx.t("overview_balance_as_of", date=i18n.format_date(card["balance_day"], lang)),
-        days_left=days_text(ctx, days_left),
-        run_out_line=run_out_line,
-        yesterday=ctx.t("overview_days_unknown")
-        if math.isnan(units)
-        else ctx.t("overview_units_value", kwh=i18n.format_number(units, lang, decimals=1)),
-        last_recharge=ctx.t("overview_none")
-        if math.isnan(amount)
-        else i18n.format_money(amount, lang, decimals=False),
-        recharge_line=ctx.t("overview_recharge_on", date=i18n.format_datetime(card["last_recharge_ts"], lang))
-        if pd.notna(card["last_recharge_ts"])
-        else None,
-        burn_line=burn_line,
     )
 
 
-def _draw_card(ctx: PageContext, text: _CardText, low: alerts.LowBalance | None) -> None:
-    st.subheader(text.title)
-    st.caption(text.caption)
-    if text.no_readings:
-        st.info(ctx.t("overview_no_readings"))
+CardFigure = tuple[str, str, str | None]  # (label, value, a note after the value or None)
+
+
+def card_markdown(
+    *,
+    title: str,
+    caption: str,
+    as_of_line: str | None,
+    figures: tuple[CardFigure, ...],
+    run_out_line: str | None,
+    more_figures: tuple[CardFigure, ...],
+    burn_line: str | None,
+) -> tuple[str, str]:
+    """One Overview card as two Markdown blocks ``(head, body)``: a card is one or three Streamlit
+    elements, not one per figure (issue 15: ~13 elements a card made a 12-connection Overview mostly
+    Streamlit's own element calls, on the server and in the browser).
+
+    All arguments are Markdown already: user text (the nickname, the consumer ID) escaped with
+    :func:`lib.ui.escape.markdown` by the caller, catalog text and formatted numbers as they are. ``head``
+    is the nickname as a heading and the consumer ID in grey; ``body`` an optional line saying how old the
+    balance is, then each figure as ``label: **value** note`` on its own line, the key figures (balance,
+    days left and the run-out line) one paragraph, the others (units, last recharge, daily deduction) the
+    next. A value is never at the start of a line, so a negative amount (``-₹5.00``) cannot start a list.
+
+    >>> head, body = card_markdown(
+    ...     title="Home", caption="Consumer ID 1", as_of_line=None,
+    ...     figures=(("Balance", "₹120.00", "as of 25 Nov 2026"), ("Days left", "2 days", None)),
+    ...     run_out_line="**until about 27 Nov 2026**",
+    ...     more_figures=(("Last recharge", "₹500", "on 20 Nov 2026"),), burn_line=None)
+    >>> print(head)
+    ### Home
+    :small[:gray[Consumer ID 1]]
+    >>> print(body.replace("  \\n", "|\\n"))
+    Balance: **₹120.00** :small[:gray[as of 25 Nov 2026]]|
+    Days left: **2 days**|
+    **until about 27 Nov 2026**
+    <BLANKLINE>
+    Last recharge: **₹500** on 20 Nov 2026
+    """
+
+    def lines(items: tuple[CardFigure, ...]) -> list[str]:
+        return [
+            f"{label}: **{value}**" + ("" if note is None else f" {note}") for label, value, note in items
+        ]
+
+    key = lines(tuple((label, value, _small(note)) for label, value, note in figures))
+    if run_out_line is not None:
+        key.append(run_out_line)
+    rest = lines(more_figures)
+    if burn_line is not None:
+        rest.append(burn_line)
+    paragraphs = [as_of_line] if as_of_line is not None else []
+    paragraphs += ["  \n".join(part) for part in (key, rest) if part]
+    return f"### {title}\n:small[:gray[{caption}]]", "\n\n".join(paragraphs)
+
+
+def _small(note: str | None) -> str | None:
+    return None if note is None else f":small[:gray[{note}]]"
+
+
+def _draw_card(ctx: PageContext, text: _CardText, low: alerts.LowBalance | None, quality: str | None) -> None:
+    """The card's Markdown and, between its head and its figures, the one warning that applies; the
+    data-quality line (``quality``; None: no readings in the period) small and grey at the end."""
+    body = text.body if quality is None else f"{text.body}\n\n{_small(quality)}"
+    note = (st.info, ctx.t("overview_no_readings")) if text.no_readings else None
+    alert = None
     if text.cut is not None:
-        st.error(text.cut)
+        alert = (st.error, text.cut)
     elif text.exhausted or (low is not None and low.reason == "exhausted"):
-        st.error(ctx.t("overview_exhausted"))
+        alert = (st.error, ctx.t("overview_exhausted"))
     elif low is not None and low.reason == "days":
-        st.warning(ctx.t("overview_low", days=ctx.number(low.days_left, decimals=1)))
+        alert = (st.warning, ctx.t("overview_low", days=ctx.number(low.days_left, decimals=1)))
     elif low is not None:
-        st.warning(ctx.t("overview_low_balance", balance=ctx.money(low.balance_inr)))
-    if text.as_of_line is not None:
-        st.markdown(text.as_of_line)
-    # Stacked, not side by side: a card is a third of the page, and metric values must not be cut off.
-    st.metric(ctx.t("overview_balance"), text.balance, help=text.balance_help)
-    st.metric(ctx.t("overview_days_left"), text.days_left)
-    # Key facts under the big figures in body text, not grey captions (issue 14 section 4).
-    if text.run_out_line is not None:
-        st.markdown(text.run_out_line)
-    st.metric(ctx.t("overview_yesterday_units"), text.yesterday)
-    st.metric(ctx.t("overview_last_recharge"), text.last_recharge)
-    if text.recharge_line is not None:
-        st.markdown(text.recharge_line)
-    if text.burn_line is not None:
-        st.markdown(text.burn_line)
+        alert = (st.warning, ctx.t("overview_low_balance", balance=ctx.money(low.balance_inr)))
+    boxes = [box for box in (note, alert) if box is not None]
+    if not boxes:
+        st.markdown(f"{text.head}\n\n{body}" if body else text.head, anchors=False)
+        return
+    st.markdown(text.head, anchors=False)
+    for draw, message in boxes:
+        draw(message)
+    if body:
+        st.markdown(body, anchors=False)
 
 
 def _money_or_dash(ctx: PageContext, value: float) -> str:
