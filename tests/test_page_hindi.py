@@ -233,3 +233,21 @@ def test_devanagari_digits_reach_every_charts_axis_ticks(demo_account):
     at.switch_page("dashboard.py").run()
     at.toggle(key="digits_switch").set_value(False).run()
     assert _axes_ticktexts(at.get("plotly_chart")[0].proto.spec)["yaxis"] is None
+
+
+def test_hindi_charts_travel_as_utf8_not_escapes(demo_account):
+    """Issue 15: a Hindi chart's labels reach the browser as UTF-8 (3 bytes a Devanagari letter), not as
+    ``\\uXXXX`` escapes (6 bytes): plotly writes its JSON with orjson when it is installed (requirements.txt);
+    its standard-library fallback escapes every non-ASCII character (the demo's year in Hindi with
+    Devanagari digits: 34.0 kB escaped, 23.0 kB as UTF-8, BENCHMARKS.md section 7)."""
+    account_id, _ = demo_account
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["lang"] = "hi"
+    at.session_state["account_id"] = account_id
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    for chart in at.get("plotly_chart"):
+        spec = chart.proto.spec
+        assert re.search("[\u0900-\u097f]", spec), chart.proto.id  # Hindi text, written as itself
+        assert "\\u09" not in spec, chart.proto.id  # and never as an escape
