@@ -120,3 +120,90 @@ def test_settings_are_read_once_per_secrets_file_state(tmp_path, monkeypatch):
     secrets.write_text("[sms]\ndaily_budget = 77\n", encoding="utf-8")
     assert frame.settings().sms_daily_budget == 77
     assert len(calls) == 2
+
+
+def test_a_new_households_ledgers_and_forecasts_equal_the_per_connection_reads(db_path, monkeypatch):
+    """The per-connection ledger and simulation read the account's details, arrears, adjustments and
+    anchors once per run (``loaders.ledger_inputs``) and give exactly the frames of the per-connection
+    reads they replaced (``ledger.load_ledger`` for one connection, then ``forecast.simulate`` of it with
+    that connection's details and arrears): 6 connections (a shop, one without readings, one cut off), with
+    arrears of both methods, adjustments and anchors entered on some of them."""
+    import datetime as dt
+
+    from lib import forecast, ledger
+
+    account_id = household(db_path, 6)
+    today = dt.date(2026, 11, 25)
+    with storage.open_db(db_path) as conn:
+        ids = list(storage.accounts.connection_details(conn, account_id)["consumer_id"].astype(str))
+        ledger.add_arrear(
+            conn,
+            account_id,
+            ids[0],
+            amount_inr=300.0,
+            start_day=dt.date(2026, 10, 20),
+            method="daily",
+            daily_inr=7.5,
+        )
+        ledger.add_arrear(
+            conn,
+            account_id,
+            ids[1],
+            amount_inr=500.0,
+            start_day=dt.date(2026, 10, 1),
+            method="recharge_share",
+            share=0.25,
+        )
+        ledger.add_arrear(
+            conn,
+            account_id,
+            ids[4],
+            amount_inr=80.0,
+            start_day=dt.date(2026, 11, 10),
+            method="daily",
+            daily_inr=20.0,
+        )
+        ledger.add_adjustment(
+            conn, account_id, ids[0], day=dt.date(2026, 11, 2), amount_inr=-45.0, reason="meter_fee"
+        )
+        ledger.add_adjustment(
+            conn, account_id, ids[3], day=dt.date(2026, 11, 12), amount_inr=60.0, reason="refund"
+        )
+        ledger.add_balance_anchor(
+            conn, account_id, ids[4], day=dt.date(2026, 11, 1), balance_inr=640.0, today=today
+        )
+    reads: list[int] = []
+    original = storage.accounts.connection_details
+
+    def counting(conn, account):
+        reads.append(account)
+        return original(conn, account)
+
+    monkeypatch.setattr(storage.accounts, "connection_details", counting)
+    loaders.connection_ledger.clear()
+    loaders.connection_simulation.clear()
+    ctx = context(db_path, account_id)
+    home = loaders.household(ctx)
+    reads.clear()
+    db = str(db_path)
+    got = {
+        key[0]: loaders.connection_ledger(ctx, db, account_id, key, today.isoformat()) for key in home.keys
+    }
+    sims = {
+        key[0]: loaders.connection_simulation(ctx, db, account_id, key, today.isoformat())
+        for key in home.keys
+    }
+    assert reads == [account_id]  # once for the six connections' ledgers and simulations
+    with storage.open_db(db_path, run_migrations=False) as conn:
+        for cid in ids:
+            rows = ledger.load_ledger(conn, account_id, [cid], today=today)
+            pd.testing.assert_frame_equal(got[cid], rows, check_exact=True)
+            details = original(conn, account_id)
+            details = details[details["consumer_id"].astype(str) == cid]
+            arrears = storage.ledger.arrears_frame(conn, account_id, [cid])
+            expected = forecast.simulate(rows, details, today, arrears=arrears)
+            pd.testing.assert_frame_equal(sims[cid].summary, expected.summary, check_exact=True)
+            pd.testing.assert_frame_equal(sims[cid].path, expected.path, check_exact=True)
+    assert sum(len(got[cid]) for cid in ids) and any(got[ids[0]]["arrears_inr"] > 0)
+    assert any(got[ids[3]]["adjustment_inr"] > 0) and got[ids[4]]["anchor_inr"].notna().any()
+    assert len(sims[ids[0]].path)  # something was simulated
