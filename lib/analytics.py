@@ -393,22 +393,64 @@ def disconnection_episodes(daily: pd.DataFrame) -> pd.DataFrame:
     A day counts when it has readings, they add up to zero kWh and the day's balance (or the last
     one before it, when the meter stops reporting it) is at or below zero. A gap ends an episode:
     what happened on a day without data is unknown. Columns: consumer_id, nickname, start, end,
-    days, ongoing (the episode reaches the connection's last day with data).
+    days, ongoing (the episode reaches the connection's last day with data). ``daily`` has at most one
+    row per connection and day (a stored daily frame); connections in order of first appearance.
+
+    Worked out on each connection's stored days in day order, numpy over the columns (no calendar
+    filled: a missing day breaks a run as a filled gap did, and the balance carried over it is the last
+    one before it); the same rows as the filled-calendar version (tests/test_analytics.py).
+
+    >>> daily = pd.DataFrame({"consumer_id": ["1"] * 4, "nickname": ["Home"] * 4,
+    ...     "day": pd.to_datetime(["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-05"]),
+    ...     "kwh": [2.0, 0.0, 0.0, 0.0], "intervals": [48] * 4, "closing_balance_inr": [3.0, -1.0, None, -1.0]})
+    >>> episodes = disconnection_episodes(daily)
+    >>> episodes["start"].dt.day.tolist(), episodes["days"].tolist(), episodes["ongoing"].tolist()
+    ([2, 5], [2, 1], [False, True])
     """
     columns = ["consumer_id", "nickname", "start", "end", "days", "ongoing"]
-    frame = fill_calendar(daily) if len(daily) else daily
-    if not len(frame):
+    if not len(daily):
         return pd.DataFrame(columns=columns)
+    cids = daily["consumer_id"].astype(str)
+    codes, uniques = pd.factorize(cids)
+    first_rows = np.unique(codes, return_index=True)[1]
+    nicknames = daily["nickname"].to_numpy(dtype=object)[
+        first_rows
+    ]  # each connection's first, as fill_calendar
+    day_values = daily["day"].to_numpy()
+    order = np.lexsort((day_values, codes))
+    codes, day_values = codes[order], day_values[order]
+    days = daily["day"].iloc[order].reset_index(drop=True)
+    intervals = daily["intervals"].to_numpy(dtype=float, na_value=0.0)[order]
+    kwh = daily["kwh"].to_numpy(dtype=float, na_value=math.nan)[order]
+    balance = daily["closing_balance_inr"].to_numpy(dtype=float, na_value=math.nan)[order]
+    bounds = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
     rows = []
-    for cid, group in frame.groupby("consumer_id", sort=False):
-        group = group.sort_values("day").reset_index(drop=True)
-        balance = group["closing_balance_inr"].ffill()
-        cut = (group["intervals"] > 0) & (group["kwh"].fillna(np.inf) <= ZERO_KWH) & (balance <= 0)
-        last_data_day = group.loc[group["intervals"] > 0, "day"].max()
-        run_id = (cut != cut.shift()).cumsum()
-        for _, run in group[cut].groupby(run_id[cut]):
-            start, end = run["day"].iloc[0], run["day"].iloc[-1]
-            rows.append([cid, run["nickname"].iloc[0], start, end, len(run), bool(end == last_data_day)])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=False):
+        known = np.where(np.isnan(balance[lo:hi]), -1, np.arange(hi - lo))
+        carried = np.maximum.accumulate(known)  # the balance of the day, else the last one before it
+        own_balance = np.where(carried >= 0, balance[lo:hi][np.maximum(carried, 0)], math.nan)
+        has_data = intervals[lo:hi] > 0
+        cut = has_data & (np.where(np.isnan(kwh[lo:hi]), np.inf, kwh[lo:hi]) <= ZERO_KWH) & (own_balance <= 0)
+        if not cut.any():
+            continue
+        last_data = int(np.flatnonzero(has_data)[-1])
+        # A run: cut days one calendar day apart (a missing day ends it, as a filled gap did)
+        step = np.diff(day_values[lo:hi]) == np.timedelta64(1, "D")
+        joined = np.r_[False, cut[1:] & cut[:-1] & step]
+        starts = np.flatnonzero(cut & ~joined)
+        ends = np.flatnonzero(cut & ~np.r_[joined[1:], False])
+        code = codes[lo]
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            rows.append(
+                [
+                    str(uniques[code]),
+                    nicknames[code],
+                    days.iloc[lo + start],
+                    days.iloc[lo + end],
+                    int((day_values[lo + end] - day_values[lo + start]) // np.timedelta64(1, "D")) + 1,
+                    end == last_data,
+                ]
+            )
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -405,3 +405,99 @@ def test_one_period_calendar_gives_the_same_series_and_shares():
             analytics.household_shares(daily, first, last),
             check_exact=True,
         )
+
+
+def _episodes_on_a_filled_calendar(daily: pd.DataFrame) -> pd.DataFrame:
+    """disconnection_episodes as it was before issue 15's numpy pass (h48): fill_calendar, then per
+    connection a pandas ffill and a group-by of the runs. Kept verbatim as the reference."""
+    columns = ["consumer_id", "nickname", "start", "end", "days", "ongoing"]
+    frame = analytics.fill_calendar(daily) if len(daily) else daily
+    if not len(frame):
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for cid, group in frame.groupby("consumer_id", sort=False):
+        group = group.sort_values("day").reset_index(drop=True)
+        balance = group["closing_balance_inr"].ffill()
+        cut = (group["intervals"] > 0) & (group["kwh"].fillna(np.inf) <= analytics.ZERO_KWH) & (balance <= 0)
+        last_data_day = group.loc[group["intervals"] > 0, "day"].max()
+        run_id = (cut != cut.shift()).cumsum()
+        for _, run in group[cut].groupby(run_id[cut]):
+            start, end = run["day"].iloc[0], run["day"].iloc[-1]
+            rows.append([cid, run["nickname"].iloc[0], start, end, len(run), bool(end == last_data_day)])
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _cut_household(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """``n`` connections of stored daily rows with balances that run out, cuts, gaps, unreported
+    balances, days with readings but no kWh, recharges that bring supply back; link order shuffled."""
+    parts = []
+    for k in range(n):
+        days = pd.date_range(
+            pd.Timestamp("2026-09-01") + pd.Timedelta(days=int(rng.integers(0, 40))),
+            periods=int(rng.integers(1, 60)),
+        )
+        days = days[rng.random(len(days)) > 0.1] if len(days) > 2 else days  # missing days (gaps)
+        m = len(days)
+        kwh = np.where(rng.random(m) < 0.45, 0.0, np.round(rng.uniform(0.1, 9.0, m), 3))
+        kwh[rng.random(m) < 0.05] = np.nan
+        balance = np.round(np.cumsum(rng.normal(-8.0, 25.0, m)) + rng.uniform(-30, 60), 2)
+        balance[rng.random(m) < 0.15] = np.nan
+        intervals = np.where(rng.random(m) < 0.08, 0, 48)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "consumer_id": f"9{k:03d}",
+                    "nickname": f"Meter {k}",
+                    "day": days,
+                    "kwh": kwh,
+                    "intervals": intervals,
+                    "peak_kwh": 0.5,
+                    "closing_balance_inr": balance,
+                    "recharge_inr": 0.0,
+                }
+            )
+        )
+    order = rng.permutation(n)
+    return pd.concat([parts[i] for i in order], ignore_index=True)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_episodes_equal_the_filled_calendar_version(seed):
+    daily = _cut_household(
+        np.random.default_rng(9100 + seed), int(np.random.default_rng(seed).integers(1, 13))
+    )
+    expected = _episodes_on_a_filled_calendar(daily)
+    pd.testing.assert_frame_equal(analytics.disconnection_episodes(daily), expected, check_exact=True)
+    shuffled = daily.sample(frac=1.0, random_state=seed, ignore_index=True)  # rows in any order
+    got = analytics.disconnection_episodes(shuffled)
+    firsts = list(dict.fromkeys(shuffled["consumer_id"]))  # connections in order of first appearance
+    pd.testing.assert_frame_equal(got, _episodes_on_a_filled_calendar(shuffled), check_exact=True)
+    assert list(dict.fromkeys(got["consumer_id"])) == [c for c in firsts if c in set(got["consumer_id"])]
+
+
+def test_episodes_of_the_demo_and_stored_frames_equal_the_filled_calendar_version(tmp_path):
+    from lib import demo
+
+    with storage.open_db(tmp_path / "demo.db") as conn:
+        account = demo.seed_demo(conn, now=dt.datetime(2026, 11, 25, 6, 30, tzinfo=UTC), days=120)[
+            "account_id"
+        ]
+        found = 0
+        for first, last in (
+            ("2026-08-01", "2026-11-25"),
+            ("2026-10-25", "2026-11-25"),
+            ("2026-11-20", "2026-11-25"),
+            ("2026-11-24", "2026-11-24"),
+        ):
+            daily = storage.readings.daily_frame(conn, account, None, first, last)
+            expected = _episodes_on_a_filled_calendar(daily)
+            pd.testing.assert_frame_equal(analytics.disconnection_episodes(daily), expected, check_exact=True)
+            found += len(expected)
+    assert found, "the demo's 120 days have an episode"
+    seen = pd.concat(
+        [
+            _episodes_on_a_filled_calendar(_cut_household(np.random.default_rng(9100 + s), 6))
+            for s in range(40)
+        ]
+    )
+    assert seen["ongoing"].any() and not seen["ongoing"].all() and (seen["days"] > 1).any()
