@@ -11,17 +11,15 @@ household on several days, and the shared cases.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lib import cli, demo, forecast, ledger, storage
+from lib import demo, forecast, ledger, storage
 from tests import forecast_reference
 from tests.factories import FIXED_NOW
-from tests.test_ledger_exact import CASE_IMPORTS, CASES, TODAY, _connection
+from tests.test_ledger_exact import CASE_IMPORTS, TODAY, _connection, import_case
 
 
 def _same(rows: pd.DataFrame, details: pd.DataFrame, today: dt.date, **kwargs: object) -> forecast.Forecast:
@@ -89,21 +87,7 @@ def test_the_demo_household_equals_the_frame_filters(tmp_path):
 
 @pytest.mark.parametrize("case", sorted(CASE_IMPORTS))
 def test_the_shared_cases_equal_the_frame_filters(monkeypatch, tmp_path, case):
-    folder = CASES / case
-    if not folder.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the shared case is missing: {folder}")
-        pytest.skip(f"shared case not found at {folder}")
-    monkeypatch.setenv("METERMITRA_NOW", "2026-11-28T10:00:00+05:30")
-    db = str(tmp_path / "case.db")
-    assert cli.main(["--db", db, "import-consumers", str(folder / "consumers.csv")], out=io.StringIO()) == 0
-    for command, name, *flags in CASE_IMPORTS[case]:
-        if "--skip-invalid" in flags:
-            flags = [*flags, "--rejects", str(tmp_path / "rejects.csv")]
-        code = cli.main(
-            ["--db", db, command, str(folder / name), *flags], out=io.StringIO(), err=io.StringIO()
-        )
-        assert code == 0, (case, name)
+    db, folder = import_case(monkeypatch, tmp_path, case)
     with storage.open_db(db) as conn:
         consumers = [str(c) for c in pd.read_csv(folder / "consumers.csv", dtype=str)["consumer_id"]]
         for consumer in consumers:

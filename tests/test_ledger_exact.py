@@ -196,8 +196,10 @@ CASE_IMPORTS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", sorted(CASE_IMPORTS))
-def test_the_shared_cases_equal_the_per_day_path(monkeypatch, tmp_path, case):
+def import_case(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, case: str) -> tuple[str, Path]:
+    """A fresh SQLite file with the shared ``case`` imported through the CLI's documented flags
+    (:data:`CASE_IMPORTS`), the clock at 28 Nov 2026: ``(db, folder)``. Skips where ../shared is absent,
+    fails under ``CI=true``."""
     folder = CASES / case
     if not folder.is_dir():
         if os.environ.get("CI") == "true":
@@ -213,6 +215,12 @@ def test_the_shared_cases_equal_the_per_day_path(monkeypatch, tmp_path, case):
             ["--db", db, command, str(folder / name), *flags], out=io.StringIO(), err=io.StringIO()
         )
         assert code == 0, (case, name)
+    return db, folder
+
+
+@pytest.mark.parametrize("case", sorted(CASE_IMPORTS))
+def test_the_shared_cases_equal_the_per_day_path(monkeypatch, tmp_path, case):
+    db, folder = import_case(monkeypatch, tmp_path, case)
     compared = 0
     with storage.open_db(db) as conn:
         consumers = [str(c) for c in pd.read_csv(folder / "consumers.csv", dtype=str)["consumer_id"]]
