@@ -22,8 +22,8 @@ throw-away serve script in ``bench/results/profile/`` that patches the part out 
 imported (nothing in ``lib/`` knows about it): ``no_tables`` (the shares and peak tables), ``no_profile``
 (the hour-of-day expander), ``no_monthly_spend`` (the monthly-spend chart), ``no_banner`` (the low-balance
 warning), ``no_demo_phone`` (the local demo's on-screen phone), ``no_html`` (every ``st.html``: the
-sidebar's scripts and the phone CSS), ``bare_page`` (all of these at once), ``st_table`` (the two
-tables drawn with ``st.table`` instead of ``st.dataframe``), ``no_keypad_observer`` / ``no_sidebar_scripts``
+sidebar's scripts and the phone CSS), ``bare_page`` (all of these at once), ``st_table`` / ``md_table`` (the two
+tables drawn with ``st.table`` / as Markdown tables instead of ``st.dataframe``), ``no_keypad_observer`` / ``no_sidebar_scripts``
 (the frame's literal scripts), ``no_page_menu``, ``one_chart`` (the Compare chart alone), ``plain_chart_config``
 (the Compare chart's points as plain lines in plotly's defaults) and ``no_download`` (the CSV button).
 The ``*_net`` columns take away the harness's own polling (the same page idle under the same polls,
@@ -79,6 +79,7 @@ VARIANTS: dict[str, list[tuple[str, str, str]]] = {
         ("streamlit", "html", _NOOP),
     ],
     "st_table": [("lib.ui.compare", "st", "st_table")],
+    "md_table": [("lib.ui.compare", "st", "md_table")],  # the two tables as Markdown (no Arrow)
     # The sidebar's two literal scripts (the cookie script carries data and stays).
     "no_keypad_observer": [("lib.ui.frame", "_NUMERIC_KEYPAD_SCRIPT", "empty_script")],
     "no_sidebar_scripts": [
@@ -127,6 +128,21 @@ class _TableStreamlit:
         return st.table(data, hide_index=True)
 
 
+class _MarkdownStreamlit:
+    """``streamlit`` with ``dataframe`` drawn as one Markdown (GFM) table: no Arrow, no data grid."""
+
+    def __getattr__(self, name):
+        return getattr(st, name)
+
+    def dataframe(self, data, **kwargs):
+        def cell(value):
+            return str(value).replace("|", "\\\\|")
+
+        lines = ["| " + " | ".join(cell(c) for c in data.columns) + " |", "|" + "---|" * len(data.columns)]
+        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in data.itertuples(index=False)]
+        return st.markdown("\\n".join(lines))
+
+
 def default_config():
     return {}
 
@@ -150,6 +166,7 @@ def plain_figure(original):
 REPLACEMENTS = {
     "noop": noop,
     "st_table": _TableStreamlit(),
+    "md_table": _MarkdownStreamlit(),
     "empty_script": "<script></script>",
     "default_config": default_config,
 }
