@@ -23,6 +23,7 @@ from tests.factories import (
 )
 from tests.fragments import fragment_rerun
 from tests.hover import hover_labels
+from tests.markdown_tables import tables
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.both_engines  # every db_path test on SQLite and on PostgreSQL (issue 12)
@@ -294,16 +295,25 @@ def test_download_does_not_rerun_and_tables_put_rupees_first(db_path):
     at = compare(account_id, "hi")
     assert not at.exception
     assert at.get("download_button")[0].proto.ignore_rerun
-    shares, peaks = at.dataframe[0], at.dataframe[1]
-    assert list(shares.value.columns[:3]) == [
+    shares, peaks = tables(at)  # Markdown tables (lib.ui.widgets.draw_table): no Arrow element on the page
+    assert list(shares.columns[:3]) == [
         i18n.t("csv_connection", "hi"),
         i18n.t("csv_spend", "hi"),
         i18n.t("table_spend_share", "hi"),
     ]
-    assert list(peaks.value.columns[:2]) == [i18n.t("csv_connection", "hi"), i18n.t("table_peak_kw", "hi")]
+    assert list(peaks.columns[:2]) == [i18n.t("csv_connection", "hi"), i18n.t("table_peak_kw", "hi")]
+    assert shares.align == ("left", "right", "right", "right", "right")  # the connection left, figures right
+    assert peaks.align == ("left", "right", "right", "left", "left")  # yes/no and the day are text
+    assert not at.dataframe  # no Arrow element: the browser need not load Streamlit's Arrow code
+    with storage.open_db(db_path) as conn:
+        nicknames = {link["nickname"] for link in storage.accounts.linked_connections(conn, account_id)}
     for table in (shares, peaks):
-        config = json.loads(table.proto.columns)
-        assert config[i18n.t("csv_connection", "hi")]["pinned"] is True
+        assert set(table.column(i18n.t("csv_connection", "hi"))) == nicknames
+    assert sum(float(share.rstrip("%")) for share in shares.column(i18n.t("table_spend_share", "hi"))) in (
+        99.0,
+        100.0,
+        101.0,
+    )
 
 
 # --- a connection without a balance series (issue 11 section 3) -------------------------------------
@@ -427,5 +437,5 @@ def test_a_removed_connection_leaves_the_cached_view_on_the_next_run(db_path):
     at.run()
     assert not at.exception
     assert sorted({t["meta"]["consumer_id"] for t in value_traces(chart_spec(at))}) == [ids[0], ids[2]]
-    shown = [str(table.value) for table in at.dataframe]
+    shown = [cell for table in tables(at) for cell in table.cells()] + [str(t.value) for t in at.dataframe]
     assert shown and not any(nickname in text for text in shown)

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from lib import alerts, clock, demo, i18n, storage
 from lib.clock import IST
 from tests.factories import NICKNAMES, add_consumer, add_readings, household
+from tests.markdown_tables import tables
 from tests.overview_cards import card_lines, card_notes, card_titles, card_values, small_grey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -202,22 +203,27 @@ def test_an_old_balance_says_how_old_it_is(db_path):
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])
-def test_tables_put_rupees_first_and_pin_the_connection(db_path, lang):
+def test_tables_put_rupees_first_and_the_connection_left(db_path, lang):
     account_id = household(db_path, 3)
     at = app(account_id, lang)
     assert not at.exception
-    month, cost = at.dataframe[0], at.dataframe[1]
+    month, cost = tables(at)  # Markdown tables (lib.ui.widgets.draw_table): no Arrow element on the page
     connection = i18n.t("overview_col_connection", lang)
-    assert list(month.value.columns) == [
+    assert list(month.columns) == [
         connection,
         i18n.t("overview_col_spend_this", lang),
         i18n.t("overview_col_spend_last", lang),
         i18n.t("overview_col_units_this", lang),
         i18n.t("overview_col_units_last", lang),
     ]
-    assert list(cost.value.columns[:2]) == [connection, i18n.t("overview_col_estimate", lang)]
-    for table in (month, cost):
-        assert json.loads(table.proto.columns)[connection]["pinned"] is True
+    assert list(cost.columns[:2]) == [connection, i18n.t("overview_col_estimate", lang)]
+    assert month.align == ("left", "right", "right", "right", "right")
+    category = cost.columns.index(i18n.t("overview_col_category", lang))
+    assert [a for i, a in enumerate(cost.align) if i not in (0, category)] == ["right"] * (
+        len(cost.columns) - 2
+    )
+    assert cost.align[0] == cost.align[category] == "left"
+    assert not [d for d in at.dataframe if connection in d.value.columns]
 
 
 def _demo_with_an_unexplained_deduction(db_path: Path) -> int:
@@ -449,7 +455,9 @@ def test_a_net_metered_connection_shows_drawn_sent_and_net_for_the_month(db_path
 
 def test_tables_guard_nicknames_that_a_spreadsheet_would_run(db_path):
     """Issue 13 item 13: Streamlit's own "Download as CSV" (and copy) of an st.dataframe writes its cells
-    as they are, so every nickname in a table goes through the formula guard (lib.ui.escape.csv_cell)."""
+    as they are, so every nickname in a data grid goes through the formula guard (lib.ui.escape.csv_cell).
+    The small Markdown tables (month, cost, shares, peaks) have no download: there a nickname shows as typed,
+    made inert by the Markdown escaping only (not quoted twice)."""
     formulas = {"DEMO-1001": '=HYPERLINK("http://x","Ghar")', "DEMO-1002": "@SUM(A1)", "DEMO-1003": "-2+3"}
     with storage.open_db(db_path) as conn:
         account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
@@ -479,14 +487,52 @@ def test_tables_guard_nicknames_that_a_spreadsheet_would_run(db_path):
             storage.meta.bump_data_version(conn)
     at = app(account_id, "en")
     assert not at.exception
-    cells_by_page = {"overview": [str(c) for df in at.dataframe for c in df.value.to_numpy().ravel()]}
+    grids = {"overview": [str(c) for df in at.dataframe for c in df.value.to_numpy().ravel()]}
+    shown = {"overview": tables(at)}
+    at.switch_page("pages/compare.py").run()
+    at.radio(key="compare_metric").set_value("units").run()  # Compare's net-metering grid is for units
+    assert not at.exception
+    grids["compare"] = [str(c) for df in at.dataframe for c in df.value.to_numpy().ravel()]
+    shown["compare"] = tables(at)
+    for page, cells in grids.items():  # the net-metering grid: the one net-metered connection
+        assert cells, page
+        assert not set(cells) & set(formulas.values()), page  # no raw formula in a grid
+        assert "'" + formulas["204600001"] in cells, page  # its nickname, guarded
+    month, cost = shown["overview"]
+    shares, peaks = shown["compare"]
+    for table in (month, cost, shares, peaks):
+        names = set(table.column(table.columns[0]))
+        assert {formulas[cid] for cid in ("DEMO-1001", "DEMO-1002", "DEMO-1003")} <= names, table.columns
+        assert not any(name.startswith("'") for name in names)  # as typed, not quoted
+
+
+def test_hostile_nicknames_are_inert_text_in_every_small_table(db_path):
+    """A nickname with Markdown, HTML, a table's ``|`` and a Streamlit shortcode shows as typed in the
+    month, cost, shares and peak tables (lib.ui.widgets.draw_table): one cell, nothing rendered."""
+    hostile = {
+        "DEMO-1001": "Ghar | *bold* <script>alert(1)</script>",
+        "DEMO-1002": ":material/home: [x](javascript:alert(1))",
+        "DEMO-1003": "=SUM(1) _u_ `code` # ~~s~~",
+    }
+    with storage.open_db(db_path) as conn:
+        account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
+        for consumer_id, nickname in hostile.items():
+            assert storage.accounts.rename_link(conn, account_id, consumer_id, nickname)
+    at = app(account_id, "en")
+    assert not at.exception
+    drawn = tables(at)
     at.switch_page("pages/compare.py").run()
     assert not at.exception
-    cells_by_page["compare"] = [str(c) for df in at.dataframe for c in df.value.to_numpy().ravel()]
-    for page, cells in cells_by_page.items():
-        assert cells, page
-        assert not set(cells) & set(formulas.values()), page  # no raw formula anywhere
-        assert {"'" + f for f in formulas.values()} <= set(cells), page  # each nickname, guarded
+    drawn += tables(at)
+    assert len(drawn) == 4  # month, cost; shares, peaks
+    for table in drawn:
+        assert set(hostile.values()) <= set(table.column(table.columns[0])), (
+            table.columns
+        )  # as typed, one cell
+        for raw in ("<script>", "*bold*", ":material/home:", "](", "_u_", "`code`", "~~s~~", " | *"):
+            assert raw not in table.markdown, (raw, table.columns)
+    elements = [e for e in at.main.markdown if str(e.value).startswith("| ")]
+    assert elements and not any(e.proto.allow_html for e in elements)
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])

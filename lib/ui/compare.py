@@ -27,9 +27,9 @@ from lib.ui.widgets import (
     draw_chart,
     draw_no_connections,
     draw_stale_links,
+    draw_table,
     is_phone,
     page_link,
-    pinned_first_column,
 )
 
 log = logging.getLogger(__name__)
@@ -582,7 +582,7 @@ def _tables(
     if len(shares):
         shares_table = pd.DataFrame(
             {  # ₹ first: on a phone the columns after the third are behind a sideways scroll
-                ctx.t("csv_connection"): shares["nickname"].map(csv_cell),
+                ctx.t("csv_connection"): shares["nickname"].astype(str),  # as typed: draw_table escapes
                 ctx.t("csv_spend"): [_money(v, lang) for v in shares["spend_inr"]],
                 ctx.t("table_spend_share"): [_pct(v, lang) for v in shares["spend_share"]],
                 ctx.t("csv_units"): [_num(v, lang) for v in shares["kwh"]],
@@ -594,7 +594,7 @@ def _tables(
     if len(peaks):
         peaks_table = pd.DataFrame(
             {
-                ctx.t("csv_connection"): peaks["nickname"].map(csv_cell),
+                ctx.t("csv_connection"): peaks["nickname"].astype(str),
                 ctx.t("table_peak_kw"): [_num(v, lang, 2) for v in peaks["peak_kw"]],
                 ctx.t("table_sanctioned_kw"): [_num(v, lang, 2) for v in peaks["sanctioned_load_kw"]],
                 ctx.t("table_over_load"): [
@@ -607,16 +607,16 @@ def _tables(
 
 
 def _draw_tables(ctx: PageContext, shares: pd.DataFrame | None, peaks: pd.DataFrame | None) -> None:
-    for title, table in (("compare_shares_title", shares), ("compare_peak_title", peaks)):
+    """The shares and peak-demand tables (:func:`_tables`) as Markdown tables (:func:`draw_table`)."""
+    peak_text = (ctx.t("table_over_load"), ctx.t("table_peak_day"))
+    for title, table, text_columns in (
+        ("compare_shares_title", shares, ()),
+        ("compare_peak_title", peaks, peak_text),
+    ):
         if table is None:
             continue
         st.subheader(ctx.t(title))
-        st.dataframe(
-            table,
-            hide_index=True,
-            width="stretch",
-            column_config=pinned_first_column(ctx.t("csv_connection")),
-        )
+        draw_table(table, text_columns=text_columns)
 
 
 def _draw_profile(

@@ -93,7 +93,13 @@ _SETTINGS_ENV = (
 
 # Phone first (issue 14 section 4), literal CSS: the page menu at the top of every page is for screens
 # where the sidebar is folded away (below 768 px, Streamlit's own break point), with 44 px touch targets;
-# radio and toggle rows get the same height on touch screens.
+# radio and toggle rows get the same height on touch screens. The small per-connection tables are Markdown
+# (lib.ui.widgets.draw_table): Streamlit draws them at their content's width with 1 rem of padding each side
+# of a cell, so at 390 px a five-column table made the whole page scroll sideways (by up to 64 px with 12
+# connections). Below 768 px the tables' text is 13 px and a cell's padding 4 px: every column of the demo's
+# and a 12-connection household's tables fits in 358 px, en and hi (measured in chromium at 390×844). A
+# table still wider than the screen (longer figures) scrolls sideways inside its own box (display: block, as
+# GitHub's Markdown does), never the page.
 _PHONE_CSS = """
 <style>
 .st-key-page_menu { flex-wrap: wrap; gap: 0.25rem 0.5rem; }
@@ -103,6 +109,11 @@ _PHONE_CSS = """
 }
 .st-key-page_menu [data-testid="stPageLink"] p, .st-key-page_menu button p { font-size: 1rem; }
 @media (min-width: 768px) { .st-key-page_menu { display: none !important; } }
+[data-testid="stMarkdownContainer"] table { display: block; max-width: 100%; overflow-x: auto; }
+@media (max-width: 767.98px) {
+  [data-testid="stMarkdownContainer"] table { font-size: 0.8125rem; }
+  [data-testid="stMarkdownContainer"] :is(th, td) { padding: 0.25rem; }
+}
 @media (pointer: coarse) {
   [data-testid="stRadio"] label, [data-testid="stCheckbox"] label { min-height: 44px; align-items: center; }
 }

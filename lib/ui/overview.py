@@ -19,16 +19,15 @@ import streamlit as st
 from lib import alerts, analytics, charts, clock, i18n, storage, tariff
 from lib.ui import ledger_panels, loaders, net_metering, paths, quality_line
 from lib.ui.context import PageContext
-from lib.ui.escape import csv_cell
 from lib.ui.escape import markdown as md
 from lib.ui.widgets import (
     days_text,
     draw_chart,
     draw_no_connections,
     draw_stale_links,
+    draw_table,
     is_phone,
     page_link,
-    pinned_first_column,
 )
 
 log = logging.getLogger(__name__)
@@ -387,8 +386,7 @@ def _draw_month(ctx: PageContext, month: _MonthText) -> None:
     ):
         column.metric(ctx.t(title), value, delta=delta, delta_color="inverse")
         column.caption(last)
-    connection = ctx.t("overview_col_connection")
-    st.dataframe(month.table, hide_index=True, width="stretch", column_config=pinned_first_column(connection))
+    draw_table(month.table)
     if month.incomplete:
         st.caption(ctx.t("overview_incomplete"))
 
@@ -436,7 +434,9 @@ def _month_text(ctx: PageContext, months: pd.DataFrame, today: dt.date) -> _Mont
     # ₹ first: on a phone (390 px) only the first three columns fit; shares are on the Compare page.
     table = pd.DataFrame(
         {
-            ctx.t("overview_col_connection"): per_connection["nickname"].map(csv_cell),
+            ctx.t("overview_col_connection"): per_connection["nickname"].astype(
+                str
+            ),  # as typed: draw_table escapes
             ctx.t("overview_col_spend_this"): [_money_or_dash(ctx, v) for v in per_connection["spend_this"]],
             ctx.t("overview_col_spend_last"): [_money_or_dash(ctx, v) for v in per_connection["spend_last"]],
             ctx.t("overview_col_units_this"): [_units_or_dash(ctx, v) for v in per_connection["kwh_this"]],
@@ -452,12 +452,7 @@ def _draw_cost(ctx: PageContext, cost: _CostTable | None) -> None:
         return
     st.subheader(ctx.t("overview_cost_title"))
     st.caption(ctx.t("overview_cost_caption"))
-    st.dataframe(
-        cost.table,
-        hide_index=True,
-        width="stretch",
-        column_config=pinned_first_column(ctx.t("overview_col_connection")),
-    )
+    draw_table(cost.table, text_columns=(ctx.t("overview_col_category"),))
     for caption in cost.captions:
         st.caption(caption)
 
@@ -479,10 +474,12 @@ def _cost_table(ctx: PageContext, estimates: pd.DataFrame | None) -> _CostTable 
         return None
     table = pd.DataFrame(
         {  # the estimate in ₹ first, so that it is on screen on a phone
-            ctx.t("overview_col_connection"): estimates["nickname"].map(csv_cell),
+            ctx.t("overview_col_connection"): estimates["nickname"].astype(
+                str
+            ),  # as typed: draw_table escapes
             ctx.t("overview_col_estimate"): [_money_or_dash(ctx, v) for v in estimates["estimated_inr"]],
             ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in estimates["projected_units"]],
-            ctx.t("overview_col_category"): estimates["tariff_category"].map(csv_cell),
+            ctx.t("overview_col_category"): estimates["tariff_category"].astype(str),
             ctx.t("overview_col_free_units"): [_units_or_dash(ctx, v) for v in estimates["free_units_used"]],
         }
     )
@@ -501,7 +498,7 @@ def _cost_table(ctx: PageContext, estimates: pd.DataFrame | None) -> _CostTable 
                 ctx.t("overview_col_connection"): [ctx.t("overview_cost_total")] * len(totals),
                 ctx.t("overview_col_estimate"): [_money_or_dash(ctx, v) for v in totals["estimated_inr"]],
                 ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in totals["projected_units"]],
-                ctx.t("overview_col_category"): totals["tariff_category"].map(csv_cell).tolist(),
+                ctx.t("overview_col_category"): totals["tariff_category"].astype(str).tolist(),
                 ctx.t("overview_col_free_units"): ["–"] * len(totals),
             }
         )

@@ -1,5 +1,5 @@
 """Widgets several pages draw the same way: the phone guess, links to other pages, empty states, the
-stale-link warnings, the connection picker and tables with the connection column pinned.
+stale-link warnings, the connection picker and the small per-connection tables (as Markdown).
 
 Values a widget returns are untrusted: :func:`connection_picker` returns only one of the IDs offered.
 """
@@ -7,9 +7,10 @@ Values a widget returns are untrusted: :func:`connection_picker` returns only on
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -75,12 +76,56 @@ def draw_no_connections(ctx: PageContext) -> None:
         st.caption(ctx.t("overview_add_meter_where"))
 
 
+def table_markdown(table: pd.DataFrame, *, text_columns: Collection[str] = ()) -> str:
+    """``table`` (text cells already formatted, one row per connection or total) as one GFM Markdown table.
+
+    Every header and cell is made inert with :func:`lib.ui.escape.markdown` (``|`` escaped, so a cell
+    never splits a row; newlines flattened; no links, emphasis, HTML or ``:shortcodes:``): pass user text
+    as typed, not through :func:`lib.ui.escape.csv_cell` (a Markdown table has no "Download as CSV", and a
+    nickname ``=SUM(1)`` shows as typed). The first column (the connection) and ``text_columns`` are
+    left-aligned, the others (figures) right-aligned (``---:``).
+
+    >>> table = pd.DataFrame({"Connection": ["a|b *x* <script>", ":material/home:", "=SUM(1)"],
+    ...                       "Spend": ["₹1,200.50", "-₹5.00", "–"]})
+    >>> print(table_markdown(table).replace("\\u2060", "<WJ>"))  # the word joiner after ':' (no shortcode)
+    | Connection | Spend |
+    | :--- | ---: |
+    | a\\|b \\*x\\* \\<script\\> | ₹1,200\\.50 |
+    | \\:<WJ>material/home\\: | \\-₹5\\.00 |
+    | \\=SUM\\(1\\) | – |
+    """
+
+    def row(cells: Iterable[object]) -> str:
+        return "| " + " | ".join(markdown(cell) for cell in cells) + " |"
+
+    columns = list(table.columns)
+    align = [":---" if i == 0 or name in text_columns else "---:" for i, name in enumerate(columns)]
+    lines = [row(columns), "| " + " | ".join(align) + " |"]
+    lines += [row(values) for values in table.itertuples(index=False, name=None)]
+    return "\n".join(lines)
+
+
+def draw_table(table: pd.DataFrame, *, text_columns: Collection[str] = ()) -> None:
+    """A small table (a handful of rows: one per connection or total) as one ``st.markdown`` GFM table
+    (:func:`table_markdown`), never ``unsafe_allow_html``:
+    ``draw_table(month_table, text_columns=[ctx.t("overview_col_category")])``.
+
+    Not ``st.dataframe``: any Arrow element (``st.dataframe``, ``st.table``) makes the browser load and
+    compile Streamlit's Arrow code on a page's first paint (issue 15, BENCHMARKS.md section 7 run 7: the
+    two Compare tables as Markdown saved a fresh /compare load 1.3 s of chromium CPU). Long tables (the
+    ledger, the camp's) stay ``st.dataframe``. On a phone the cells wrap; a table still wider than the
+    screen scrolls sideways inside its own box (:data:`lib.ui.frame` phone CSS), not the page.
+    """
+    st.markdown(table_markdown(table, text_columns=text_columns))
+
+
 def pinned_first_column(label: str) -> dict[str, ColumnConfig]:
-    """``column_config`` that keeps a table's first column (the connection) in view on a phone.
+    """``column_config`` that keeps a long table's first column (the day, the connection) in view on a phone.
 
     The tables put the columns a household needs first (₹ before units); the rest sit behind the
-    table's own sideways scroll on a narrow screen, with the connection's name pinned beside them:
-    ``st.dataframe(table, column_config=pinned_first_column(ctx.t("overview_col_connection")))``.
+    table's own sideways scroll on a narrow screen, with the first column pinned beside them:
+    ``st.dataframe(table, column_config=pinned_first_column(ctx.t("ledger_day_label")))``. The small
+    per-connection tables are Markdown (:func:`draw_table`).
     """
     return {label: st.column_config.TextColumn(label, pinned=True)}
 
