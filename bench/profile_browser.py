@@ -79,7 +79,8 @@ VARIANTS: dict[str, list[tuple[str, str, str]]] = {
         ("streamlit", "html", _NOOP),
     ],
     "st_table": [("lib.ui.compare", "st", "st_table")],
-    "md_table": [("lib.ui.compare", "st", "md_table")],  # the two tables as Markdown (no Arrow)
+    # the two tables as Markdown (no Arrow); since h50 the product draws them so itself (then md_table = full)
+    "md_table": [("lib.ui.compare", "st", "md_table")],
     # The sidebar's two literal scripts (the cookie script carries data and stays).
     "no_keypad_observer": [("lib.ui.frame", "_NUMERIC_KEYPAD_SCRIPT", "empty_script")],
     "no_sidebar_scripts": [

@@ -575,13 +575,14 @@ def _tables(
     calendar: pd.DataFrame,
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """(shares table, peak-demand table) formatted in the page's language, None for an empty one;
-    ``calendar``: the period's :func:`lib.analytics.period_calendar` (the series' own)."""
+    ``calendar``: the period's :func:`lib.analytics.period_calendar` (the series' own). Text cells, the
+    nicknames as typed: :func:`lib.ui.widgets.draw_table` makes every cell inert Markdown."""
     lang = ctx.lang
     shares = analytics.household_shares(daily, first, last, calendar=calendar)
     shares_table = None
     if len(shares):
         shares_table = pd.DataFrame(
-            {  # ₹ first: on a phone the columns after the third are behind a sideways scroll
+            {  # ₹ first: what a household reads first (a Markdown table, lib.ui.widgets.draw_table)
                 ctx.t("csv_connection"): shares["nickname"].astype(str),  # as typed: draw_table escapes
                 ctx.t("csv_spend"): [_money(v, lang) for v in shares["spend_inr"]],
                 ctx.t("table_spend_share"): [_pct(v, lang) for v in shares["spend_share"]],

@@ -431,7 +431,7 @@ def _month_text(ctx: PageContext, months: pd.DataFrame, today: dt.date) -> _Mont
         _delta(ctx, household["spend_this"], household["spend_last"], money=True),
         ctx.t("overview_last_month_value", value=_money_or_dash(ctx, household["spend_last"])),
     )
-    # ₹ first: on a phone (390 px) only the first three columns fit; shares are on the Compare page.
+    # ₹ first: what a household reads first; shares are on the Compare page. Drawn by widgets.draw_table.
     table = pd.DataFrame(
         {
             ctx.t("overview_col_connection"): per_connection["nickname"].astype(
@@ -473,7 +473,7 @@ def _cost_table(ctx: PageContext, estimates: pd.DataFrame | None) -> _CostTable 
     if not len(estimates) or estimates["projected_units"].isna().all():
         return None
     table = pd.DataFrame(
-        {  # the estimate in ₹ first, so that it is on screen on a phone
+        {  # the estimate in ₹ first, what a household reads first
             ctx.t("overview_col_connection"): estimates["nickname"].astype(
                 str
             ),  # as typed: draw_table escapes

@@ -113,8 +113,9 @@ def draw_table(table: pd.DataFrame, *, text_columns: Collection[str] = ()) -> No
     Not ``st.dataframe``: any Arrow element (``st.dataframe``, ``st.table``) makes the browser load and
     compile Streamlit's Arrow code on a page's first paint (issue 15, BENCHMARKS.md section 7 run 7: the
     two Compare tables as Markdown saved a fresh /compare load 1.3 s of chromium CPU). Long tables (the
-    ledger, the camp's) stay ``st.dataframe``. On a phone the cells wrap; a table still wider than the
-    screen scrolls sideways inside its own box (:data:`lib.ui.frame` phone CSS), not the page.
+    ledger, the camp's) stay ``st.dataframe``. On a phone (below 768 px) the frame's phone CSS
+    (``lib.ui.frame._PHONE_CSS``) sets the tables' text at 13 px with narrow padding, and the cells wrap; a
+    table still wider than the screen scrolls sideways inside its own box, never the page.
     """
     st.markdown(table_markdown(table, text_columns=text_columns))
 
