@@ -431,12 +431,11 @@ def _month_text(ctx: PageContext, months: pd.DataFrame, today: dt.date) -> _Mont
         _delta(ctx, household["spend_this"], household["spend_last"], money=True),
         ctx.t("overview_last_month_value", value=_money_or_dash(ctx, household["spend_last"])),
     )
-    # ₹ first: what a household reads first; shares are on the Compare page. Drawn by widgets.draw_table.
+    # ₹ first: what a household reads first; shares are on the Compare page. Drawn by widgets.draw_table,
+    # which escapes every cell: the nicknames go in as typed.
     table = pd.DataFrame(
         {
-            ctx.t("overview_col_connection"): per_connection["nickname"].astype(
-                str
-            ),  # as typed: draw_table escapes
+            ctx.t("overview_col_connection"): per_connection["nickname"].astype(str),
             ctx.t("overview_col_spend_this"): [_money_or_dash(ctx, v) for v in per_connection["spend_this"]],
             ctx.t("overview_col_spend_last"): [_money_or_dash(ctx, v) for v in per_connection["spend_last"]],
             ctx.t("overview_col_units_this"): [_units_or_dash(ctx, v) for v in per_connection["kwh_this"]],
@@ -473,10 +472,8 @@ def _cost_table(ctx: PageContext, estimates: pd.DataFrame | None) -> _CostTable 
     if not len(estimates) or estimates["projected_units"].isna().all():
         return None
     table = pd.DataFrame(
-        {  # the estimate in ₹ first, what a household reads first
-            ctx.t("overview_col_connection"): estimates["nickname"].astype(
-                str
-            ),  # as typed: draw_table escapes
+        {  # the estimate in ₹ first; nicknames as typed (widgets.draw_table escapes every cell)
+            ctx.t("overview_col_connection"): estimates["nickname"].astype(str),
             ctx.t("overview_col_estimate"): [_money_or_dash(ctx, v) for v in estimates["estimated_inr"]],
             ctx.t("overview_col_projected"): [_units_or_dash(ctx, v) for v in estimates["projected_units"]],
             ctx.t("overview_col_category"): estimates["tariff_category"].astype(str),
