@@ -97,14 +97,21 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 # --- text ------------------------------------------------------------------------------------------
 
 
-def date_ticks(first_day: dt.date, last_day: dt.date, lang: str) -> tuple[list[str], list[str]]:
+def date_ticks(
+    first_day: dt.date, last_day: dt.date, lang: str, *, most: int | None = None
+) -> tuple[list[str], list[str]]:
     """Tick positions (ISO dates) and labels with month names from Babel, in the language.
 
     Up to 2 weeks: every day or two; up to ~2 months: each Monday; up to ~14 months: each month
-    (the year on the first tick and on January); longer: every third month.
+    (the year on the first tick and on the first of each year); longer: every third month. ``most``: at most that many
+    ticks (every second, third… Monday; every 2nd, 3rd, 6th or 12th month), for a narrow panel: a panel a third of
+    the page wide holds ~4 month names side by side, and plotly turns labels that do not fit on their side,
+    cut off at the axis's margin, and measures them again on every redraw (issue 15).
 
     >>> date_ticks(dt.date(2026, 1, 1), dt.date(2026, 3, 31), "hi")[1]
     ['जन॰ 2026', 'फ़र॰', 'मार्च']
+    >>> date_ticks(dt.date(2025, 11, 26), dt.date(2026, 11, 25), "en", most=5)[1]
+    ['Dec 2025', 'Mar 2026', 'Jun', 'Sept']
     """
     span = (last_day - first_day).days + 1
     if span <= 0:
@@ -116,12 +123,20 @@ def date_ticks(first_day: dt.date, last_day: dt.date, lang: str) -> tuple[list[s
         else:
             monday = first_day + dt.timedelta(days=(7 - first_day.weekday()) % 7)
             days = [monday + dt.timedelta(days=7 * i) for i in range(0, (last_day - monday).days // 7 + 1)]
+            if most is not None and len(days) > most:
+                days = days[:: -(-len(days) // most)]
         return [d.isoformat() for d in days], [i18n.format_date(d, lang, pattern="d MMM") for d in days]
     months: list[dt.date] = []
     cursor = first_day.replace(day=1)
     if cursor < first_day:
         cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
-    every = 1 if span <= 430 else 3
+    count = (
+        (last_day.year - cursor.year) * 12 + last_day.month - cursor.month + 1 if cursor <= last_day else 0
+    )
+    every = next(
+        (n for n in (1, 2, 3, 6, 12) if (n >= 3 or span <= 430) and (most is None or -(-count // n) <= most)),
+        12,
+    )
     index = 0
     while cursor <= last_day:
         if index % every == 0:
@@ -129,7 +144,7 @@ def date_ticks(first_day: dt.date, last_day: dt.date, lang: str) -> tuple[list[s
         index += 1
         cursor = (cursor + dt.timedelta(days=32)).replace(day=1)
     labels = [
-        i18n.format_date(d, lang, pattern="MMM y" if (i == 0 or d.month == 1) else "MMM")
+        i18n.format_date(d, lang, pattern="MMM y" if (i == 0 or d.year != months[i - 1].year) else "MMM")
         for i, d in enumerate(months)
     ]
     return [d.isoformat() for d in months], labels
@@ -317,6 +332,7 @@ def compare_figure(
     first_day: dt.date | None = None,
     last_day: dt.date | None = None,
     today: dt.date | None = None,
+    phone: bool = False,
 ) -> go.Figure:
     """The Compare chart of :func:`lib.analytics.compare_series` output.
 
@@ -330,6 +346,8 @@ def compare_figure(
     ``episodes`` (:func:`lib.analytics.disconnection_episodes`) are shaded. The period that holds
     ``today`` (IST, default :func:`lib.clock.today_ist`) is not over yet: its bar is lighter and
     hatched and its hover says "so far", so a half-day does not read as a drop in use.
+    The date labels under each panel are as many as fit side by side (:func:`date_tick_room`; ``phone``:
+    the page is a phone's).
     """
     if today is None:
         today = clock.today_ist()
@@ -360,7 +378,10 @@ def compare_figure(
         if episodes is not None and len(episodes):
             shapes += _episode_shapes(episodes, cid, colour, first_day, last_day, axis, side)
 
-    tickvals, ticktext = date_ticks(first_day, last_day, lang) if first_day and last_day else ([], [])
+    room = date_tick_room(columns if side else 1, phone)
+    tickvals, ticktext = (
+        date_ticks(first_day, last_day, lang, most=room) if first_day and last_day else ([], [])
+    )
     x_style: dict = {"tickmode": "array", "tickvals": tickvals, "ticktext": ticktext, "showgrid": False}
     y_style: dict = {}
     if side and shared_y:
@@ -423,6 +444,17 @@ def compare_figure(
     if shapes:
         fig_layout["shapes"] = shapes
     return go.Figure(data=traces, layout=fig_layout)
+
+
+def date_tick_room(columns: int, phone: bool) -> int:
+    """How many date labels (``"Sept 2026"``, ``"अक्टू॰"``) fit side by side under one panel: ~13 across
+    the desktop page's chart (~1000 px: the wide layout beside the sidebar), shared by ``columns`` panels,
+    and 5 across a phone's (~350 px).
+
+    >>> date_tick_room(3, False), date_tick_room(2, False), date_tick_room(1, False), date_tick_room(1, True)
+    (4, 6, 13, 5)
+    """
+    return 5 if phone else max(4, 13 // max(1, columns))
 
 
 def _ref(letter: str, axis: int | None) -> str:

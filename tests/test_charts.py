@@ -262,6 +262,42 @@ def test_date_ticks_for_short_and_long_ranges():
     assert vals[0] == "2026-11-02" and text[0] == "2 नव॰"  # Mondays
     vals, text = charts.date_ticks(dt.date(2025, 11, 26), dt.date(2026, 11, 25), "en")
     assert text[:3] == ["Dec 2025", "Jan 2026", "Feb"] and len(vals) == 12
+    vals, text = charts.date_ticks(dt.date(2025, 11, 26), dt.date(2026, 11, 25), "hi", most=6)
+    assert vals == ["2025-12-01", "2026-02-01", "2026-04-01", "2026-06-01", "2026-08-01", "2026-10-01"]
+    assert text[:2] == ["दिस॰ 2025", "फ़र॰ 2026"] and text[2] == "अप्रैल"  # the year where it changes
+    vals, text = charts.date_ticks(dt.date(2026, 8, 28), dt.date(2026, 10, 26), "en", most=4)
+    assert vals == ["2026-08-31", "2026-09-21", "2026-10-12"]  # 9 Mondays: every third
+    vals, text = charts.date_ticks(dt.date(2024, 11, 26), dt.date(2026, 11, 25), "en")  # every third month
+    assert text == ["Dec 2024", "Mar 2025", "Jun", "Sept", "Dec", "Mar 2026", "Jun", "Sept"]
+
+
+@pytest.mark.parametrize(
+    ("columns", "phone", "shown"), [(3, False, 4), (2, False, 6), (1, False, 12), (1, True, 4)]
+)
+def test_a_years_date_labels_fit_under_each_panel(columns, phone, shown):
+    """A year of weeks on panels a third of the page wide (or a phone's): every third month, not twelve month
+    names that plotly would turn on their side and cut off (issue 15); every panel's x-axis the same."""
+    weeks = [float(v) for v in range(53)]
+    data = series_for(["1", "2", "3"], [weeks, weeks, weeks], start="2025-11-24")
+    data["period"] = pd.Timestamp("2025-11-24") + pd.to_timedelta(
+        data.groupby("consumer_id").cumcount() * 7, "D"
+    )
+    fig = charts.compare_figure(
+        data,
+        metric="units",
+        granularity="week",
+        lang="en",
+        colours={},
+        columns=columns,
+        phone=phone,
+        first_day=dt.date(2025, 11, 26),
+        last_day=dt.date(2026, 11, 25),
+        today=dt.date(2026, 11, 25),
+    )
+    axes = [fig.layout[name] for name in ("xaxis", "xaxis2", "xaxis3") if fig.layout[name] is not None]
+    assert len(axes) == 3
+    assert {len(axis.tickvals) for axis in axes} == {shown}
+    assert axes[0].ticktext[0] == "Dec 2025"
 
 
 def test_user_nicknames_are_not_markup():

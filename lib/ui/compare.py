@@ -428,6 +428,7 @@ def _draw_chart(
     own_episodes = episodes[episodes["consumer_id"].astype(str).isin(ids)] if len(episodes) else episodes
     today = clock.today_ist()
     columns = 1 if choice["compact"] else min(3, len(ids))
+    phone = is_phone()
 
     def build() -> go.Figure:
         forecast = (
@@ -452,6 +453,7 @@ def _draw_chart(
             first_day=first,
             last_day=last,
             today=today,
+            phone=phone,
         )
         if title is not None:
             fig.update_layout(title={"text": title})
@@ -459,7 +461,7 @@ def _draw_chart(
 
     shown = tuple(k for k in keys if k[0] in ids)
     options: tuple[object, ...] = (key, ctx.lang, metric, granularity, choice["layout"], columns)
-    options += (choice["shared_y"], title)
+    options += (choice["shared_y"], title, phone)
     options += (str(first), str(last), str(today), tuple(sorted(colours.items())), not with_forecast)
     fig = loaders.cached_figure(build, "compare", shown, options)
     draw_chart(ctx, fig, key=key)
