@@ -125,6 +125,13 @@ def auto_x_ticks(fig: dict) -> None:
                 axis.pop(key, None)
 
 
+def flat_labels(fig: dict) -> None:
+    """The x tick labels never turned (``tickangle: 0``): plotly measures them once, not again at 30°/90°."""
+    for name, axis in fig["layout"].items():
+        if name.startswith("xaxis"):
+            axis["tickangle"] = 0
+
+
 def x0_dx(fig: dict) -> None:
     """Evenly spaced value traces as ``x0``/``dx`` (ms) instead of date arrays."""
     import datetime as dt
@@ -177,6 +184,7 @@ VARIANTS: dict[str, Callable[[dict], None] | None] = {
     "no_text": no_text,
     "no_hover": no_hover,
     "auto_x_ticks": auto_x_ticks,
+    "flat_labels": flat_labels,
     "x0_dx": x0_dx,
     "one_panel": one_panel,
     "plain": plain,

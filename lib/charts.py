@@ -102,11 +102,12 @@ def date_ticks(
 ) -> tuple[list[str], list[str]]:
     """Tick positions (ISO dates) and labels with month names from Babel, in the language.
 
-    Up to 2 weeks: every day or two; up to ~2 months: each Monday; up to ~14 months: each month
-    (the year on the first tick and on the first of each year); longer: every third month. ``most``: at most that many
-    ticks (every second, third… Monday; every 2nd, 3rd, 6th or 12th month), for a narrow panel: a panel a third of
-    the page wide holds ~4 month names side by side, and plotly turns labels that do not fit on their side,
-    cut off at the axis's margin, and measures them again on every redraw (issue 15).
+    Up to 2 weeks: every day or two; up to ~2 months: each Monday; up to ~14 months: each month; longer:
+    every third month; the year on the first tick and wherever it changes. ``most``: at most that many
+    month ticks (every 2nd, 3rd, 6th or 12th month) and one more Monday ("2 Nov" is shorter than
+    "Sept 2026"; else every 2nd, 3rd… Monday), for a narrow panel (:func:`date_tick_room`): a panel a
+    third of the page wide holds ~4 month names side by side, and plotly turns labels that do not fit
+    on their side (90°: overlapping, cut off at the margin) and measures them again on every redraw.
 
     >>> date_ticks(dt.date(2026, 1, 1), dt.date(2026, 3, 31), "hi")[1]
     ['जन॰ 2026', 'फ़र॰', 'मार्च']
@@ -123,7 +124,7 @@ def date_ticks(
         else:
             monday = first_day + dt.timedelta(days=(7 - first_day.weekday()) % 7)
             days = [monday + dt.timedelta(days=7 * i) for i in range(0, (last_day - monday).days // 7 + 1)]
-            if most is not None and len(days) > most:
+            if most is not None and len(days) > most + 1:  # "2 Nov" is shorter than "Sept 2026": one more
                 days = days[:: -(-len(days) // most)]
         return [d.isoformat() for d in days], [i18n.format_date(d, lang, pattern="d MMM") for d in days]
     months: list[dt.date] = []

@@ -267,6 +267,8 @@ def test_date_ticks_for_short_and_long_ranges():
     assert text[:2] == ["दिस॰ 2025", "फ़र॰ 2026"] and text[2] == "अप्रैल"  # the year where it changes
     vals, text = charts.date_ticks(dt.date(2026, 8, 28), dt.date(2026, 10, 26), "en", most=4)
     assert vals == ["2026-08-31", "2026-09-21", "2026-10-12"]  # 9 Mondays: every third
+    vals, text = charts.date_ticks(dt.date(2026, 10, 27), dt.date(2026, 11, 30), "en", most=4)
+    assert text == ["2 Nov", "9 Nov", "16 Nov", "23 Nov", "30 Nov"]  # 5 day labels fit where 4 months do
     vals, text = charts.date_ticks(dt.date(2024, 11, 26), dt.date(2026, 11, 25), "en")  # every third month
     assert text == ["Dec 2024", "Mar 2025", "Jun", "Sept", "Dec", "Mar 2026", "Jun", "Sept"]
 
