@@ -107,7 +107,7 @@ def date_ticks(
     month ticks (every 2nd, 3rd, 6th or 12th month) and one more Monday ("2 Nov" is shorter than
     "Sept 2026"; else every 2nd, 3rd… Monday), for a narrow panel (:func:`date_tick_room`): a panel a
     third of the page wide holds ~4 month names side by side, and plotly turns labels that do not fit
-    on their side (90°: overlapping, cut off at the margin) and measures them again on every redraw.
+    on their side (90°: crowded, the Hindi ones overlap) and measures them again on every redraw.
 
     >>> date_ticks(dt.date(2026, 1, 1), dt.date(2026, 3, 31), "hi")[1]
     ['जन॰ 2026', 'फ़र॰', 'मार्च']
