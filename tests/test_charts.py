@@ -682,3 +682,104 @@ def test_points_carry_their_date_only_where_plotly_writes_the_value():
         )
     )
     assert "customdata" not in ended["data"][0]  # nothing open: no per-point note either
+
+
+def _pandas_rows(self: charts.ConnectionRows, cid: str) -> pd.DataFrame:
+    """The selection compare_figure made per connection before ConnectionRows (the reference)."""
+    return self.frame[self.frame["consumer_id"].astype(str) == cid]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_connection_rows_are_pandas_boolean_selection(seed):
+    """ConnectionRows.rows gives the very frame the per-connection boolean selection gave: same rows,
+    order, index (and its type) and dtypes; integer or text IDs, shuffled rows, a label index, no row."""
+    rng = random.Random(seed)
+    count = rng.choice([0, 1, 5, 40])
+    ids = [rng.choice(["101", "202", "303"]) for _ in range(count)]
+    frame = pd.DataFrame(
+        {
+            "consumer_id": [int(cid) for cid in ids] if seed % 3 == 0 else ids,
+            "nickname": [f"n{cid}" for cid in ids],
+            "value": [rng.choice([1.5, float("nan"), -0.0]) for _ in ids],
+            "day": pd.to_datetime([f"2026-11-{rng.randint(1, 28):02d}" for _ in ids]),
+        }
+    )
+    if seed % 2:
+        frame = frame.set_index(pd.Index([rng.randint(0, 99) for _ in ids], dtype="int64"))
+    split = charts.ConnectionRows(frame)
+    for cid in ("101", "202", "303", "404"):
+        got, want = split.rows(cid), _pandas_rows(split, cid)
+        pd.testing.assert_frame_equal(got, want, check_exact=True, check_index_type=True)
+        assert type(got.index) is type(want.index)
+    assert split.ids == list(frame["consumer_id"].astype(str))
+
+
+@pytest.fixture(scope="module")
+def household_inputs(tmp_path_factory):
+    """The demo household (3 connections) and the hand-built one (6: a cut, no balance, a recharge):
+    daily rows, forecast summary and path, episodes, as Compare hands them to compare_figure."""
+    from tests import factories
+
+    today = dt.date(2026, 11, 25)
+    out = []
+    for connections in (3, 6):
+        path = tmp_path_factory.mktemp(f"figure{connections}") / "db.sqlite"
+        account = factories.household(path, connections)
+        with storage.open_db(path) as conn:
+            details = conn.accounts.connection_details(account)
+            daily = storage.readings.daily_frame(conn, account, None, "2026-06-01", str(today))
+            outlook = forecast.simulate(ledger.load_ledger(conn, account, today=today), details, today)
+        ids = [str(cid) for cid in details["consumer_id"]]
+        out.append((ids, daily, outlook, analytics.disconnection_episodes(daily)))
+    return today, out
+
+
+@pytest.mark.parametrize(("lang", "digits"), [("en", False), ("hi", False), ("hi", True)])
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+@pytest.mark.parametrize("metric", analytics.METRICS)
+def test_compare_figure_is_the_figure_of_the_per_connection_selection(
+    household_inputs, monkeypatch, metric, granularity, lang, digits
+):
+    """compare_figure with ConnectionRows is the figure it built filtering each frame per connection
+    (to_plotly_json and the JSON st.plotly_chart sends equal): the demo and a 6-connection household,
+    30 and 120 days, side by side (shared or own axes, 1 or 3 columns) and overlaid, with forecast,
+    projection and cuts or without."""
+    today, households = household_inputs
+    checked = 0
+    try:
+        _with_digits(digits)
+        for ids, daily, outlook, episodes in households:
+            for days in (30, 120):
+                first = today - dt.timedelta(days=days - 1)
+                series = analytics.compare_series(daily, metric, granularity, first, today, ids)
+                for layout, columns, shared_y, with_forecast in (
+                    ("side_by_side", 3, True, True),
+                    ("side_by_side", 1, False, True),
+                    ("overlay", 2, True, True),
+                    ("side_by_side", 3, True, False),
+                ):
+                    args = dict(
+                        metric=metric,
+                        granularity=granularity,
+                        lang=lang,
+                        colours=charts.connection_colours(ids),
+                        layout=layout,
+                        columns=columns,
+                        shared_y=shared_y,
+                        forecast=outlook.summary if with_forecast else None,
+                        projection=outlook.path if with_forecast else None,
+                        episodes=episodes if with_forecast else None,
+                        first_day=first,
+                        last_day=today,
+                        today=today,
+                    )
+                    fig = charts.compare_figure(series, **args)
+                    with monkeypatch.context() as patch:
+                        patch.setattr(charts.ConnectionRows, "rows", _pandas_rows)
+                        reference = charts.compare_figure(series, **args)
+                    assert fig.to_plotly_json() == reference.to_plotly_json()
+                    assert json.dumps(fig.to_dict()) == json.dumps(reference.to_dict())
+                    checked += 1
+    finally:
+        _with_digits(False)
+    assert checked == 16
