@@ -954,6 +954,60 @@ def balance_outlook(
 # --- reading it for an account ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LedgerInputs:
+    """What a ledger needs beside the daily rows, read for an account: :func:`lib.storage.accounts.connection_details`
+    (all its active connections), :func:`lib.storage.ledger.arrears_frame`,
+    :func:`lib.storage.ledger.adjustments_frame` and :func:`lib.storage.anchors.anchors_frame` (all its
+    connections' entries, or ``consumer_ids``'). Read by :func:`read_ledger_inputs`; the dashboard reads them
+    once per run for all of an account's connections and hands them to :func:`load_ledger` per connection."""
+
+    details: pd.DataFrame
+    arrears: pd.DataFrame
+    adjustments: pd.DataFrame
+    anchors: pd.DataFrame
+
+    @staticmethod
+    def own(frame: pd.DataFrame, consumer_ids: Sequence[str]) -> pd.DataFrame:
+        """``frame``'s rows of ``consumer_ids``, as the storage reads cut them for ``consumer_ids``
+        (``isin``, a fresh index).
+
+        >>> frame = pd.DataFrame({"consumer_id": ["1", "2", "1"], "amount_inr": [5.0, 6.0, 7.0]})
+        >>> LedgerInputs.own(frame, ["1"])["amount_inr"].tolist()
+        [5.0, 7.0]
+        """
+        return frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
+
+    def of(self, consumer_ids: Sequence[str]) -> LedgerInputs:
+        """The inputs of ``consumer_ids`` only: what :func:`read_ledger_inputs` reads for them (the details
+        stay the account's, as :func:`load_ledger` always passed them)."""
+        return LedgerInputs(
+            details=self.details,
+            arrears=self.own(self.arrears, consumer_ids),
+            adjustments=self.own(self.adjustments, consumer_ids),
+            anchors=self.own(self.anchors, consumer_ids),
+        )
+
+
+def read_ledger_inputs(
+    conn: Database,
+    account_id: int,
+    consumer_ids: Sequence[str] | None = None,
+    *,
+    details: pd.DataFrame | None = None,
+) -> LedgerInputs:
+    """The :class:`LedgerInputs` of the account's linked connections (all of them, or ``consumer_ids``):
+    four authorized reads, three when ``details`` (the account's
+    :func:`lib.storage.accounts.connection_details`, already read; never changed by a ledger or forecast)
+    is given. Raises ``storage.StorageError`` when the database cannot be read."""
+    return LedgerInputs(
+        details=conn.accounts.connection_details(account_id) if details is None else details,
+        arrears=conn.ledger.arrears_frame(account_id, consumer_ids),
+        adjustments=conn.ledger.adjustments_frame(account_id, consumer_ids),
+        anchors=conn.anchors.anchors_frame(account_id, consumer_ids),
+    )
+
+
 def load_ledger(
     conn: Database,
     account_id: int,
@@ -961,19 +1015,42 @@ def load_ledger(
     *,
     today: dt.date | None = None,
     book: tariff.TariffBook | None = None,
+    inputs: LedgerInputs | None = None,
 ) -> pd.DataFrame:
     """The ledger of the account's linked connections (all of them, or ``consumer_ids``), whole history.
 
-    Only authorized reads (:mod:`lib.store`): an unlinked or stale connection has no rows.
+    Only authorized reads (:mod:`lib.store`): an unlinked or stale connection has no rows. ``inputs``: the
+    account's :class:`LedgerInputs` already read for all its connections (:func:`read_ledger_inputs`
+    without ``consumer_ids``): then only the daily rows are read, and ``consumer_ids``' entries are cut
+    from them as the storage reads cut them (the same ledger). Raises ``storage.StorageError`` when the
+    database cannot be read, ``tariff.TariffError`` when the tariff file cannot be.
+
+    >>> from lib.storage.engine import open_db
+    >>> with open_db(":memory:") as conn:
+    ...     _ = conn.consumers.upsert_consumers([{"consumer_id": "101", "name": "A",
+    ...         "registered_mobile": "+919876543210", "tariff_category": "DS-II", "sanctioned_load_kw": 1.0}])
+    ...     account = conn.accounts.create_account("+919876543210", now="2026-01-01T00:00:00Z")
+    ...     conn.accounts.insert_link(account, "101", "Home", now="2026-01-01T00:00:00Z")
+    ...     day = [("101", f"2026-11-23T{h:02d}:{m:02d}:00Z", 0.25, 300.0) for h in range(24) for m in (0, 30)]
+    ...     _ = conn.readings.insert_readings(day)
+    ...     conn.readings.refresh_daily("101")
+    ...     inputs = read_ledger_inputs(conn, account)
+    ...     rows = load_ledger(conn, account, ["101"], today=dt.date(2026, 11, 25), inputs=inputs)
+    ...     again = load_ledger(conn, account, ["101"], today=dt.date(2026, 11, 25))
+    >>> rows.equals(again), rows["units"].tolist()  # 0.25 kWh a half hour: 37 of them before IST midnight
+    (True, [9.25, 2.75])
     """
-    details = conn.accounts.connection_details(account_id)
+    if inputs is None:
+        inputs = read_ledger_inputs(conn, account_id, consumer_ids)
+    elif consumer_ids is not None:
+        inputs = inputs.of(consumer_ids)
     daily = conn.readings.daily_frame(account_id, consumer_ids)
     return build_ledger(
         daily,
-        details,
-        arrears=conn.ledger.arrears_frame(account_id, consumer_ids),
-        adjustments=conn.ledger.adjustments_frame(account_id, consumer_ids),
-        anchors=conn.anchors.anchors_frame(account_id, consumer_ids),
+        inputs.details,
+        arrears=inputs.arrears,
+        adjustments=inputs.adjustments,
+        anchors=inputs.anchors,
         today=today,
         book=book,
     )

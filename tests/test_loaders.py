@@ -184,6 +184,8 @@ def test_a_new_households_ledgers_and_forecasts_equal_the_per_connection_reads(d
     loaders.connection_simulation.clear()
     ctx = context(db_path, account_id)
     home = loaders.household(ctx)
+    assert reads == [account_id]
+    shared = home.details.copy(deep=True)
     reads.clear()
     db = str(db_path)
     got = {
@@ -193,17 +195,36 @@ def test_a_new_households_ledgers_and_forecasts_equal_the_per_connection_reads(d
         key[0]: loaders.connection_simulation(ctx, db, account_id, key, today.isoformat())
         for key in home.keys
     }
-    assert reads == [account_id]  # once for the six connections' ledgers and simulations
+    assert reads == []  # the run's household details serve the six connections' ledgers and simulations
+    pd.testing.assert_frame_equal(home.details, shared, check_exact=True)  # and none of them changed it
     with storage.open_db(db_path, run_migrations=False) as conn:
+        details_read = original(conn, account_id)
+        pd.testing.assert_frame_equal(home.details, details_read, check_exact=True)  # the same read
         for cid in ids:
-            rows = ledger.load_ledger(conn, account_id, [cid], today=today)
+            # the reads load_ledger made per connection before it took pre-read inputs
+            rows = ledger.build_ledger(
+                storage.readings.daily_frame(conn, account_id, [cid]),
+                details_read,
+                arrears=storage.ledger.arrears_frame(conn, account_id, [cid]),
+                adjustments=storage.ledger.adjustments_frame(conn, account_id, [cid]),
+                anchors=storage.anchors.anchors_frame(conn, account_id, [cid]),
+                today=today,
+            )
             pd.testing.assert_frame_equal(got[cid], rows, check_exact=True)
-            details = original(conn, account_id)
-            details = details[details["consumer_id"].astype(str) == cid]
+            pd.testing.assert_frame_equal(ledger.load_ledger(conn, account_id, [cid], today=today), rows)
+            details = details_read[details_read["consumer_id"].astype(str) == cid]
             arrears = storage.ledger.arrears_frame(conn, account_id, [cid])
             expected = forecast.simulate(rows, details, today, arrears=arrears)
             pd.testing.assert_frame_equal(sims[cid].summary, expected.summary, check_exact=True)
             pd.testing.assert_frame_equal(sims[cid].path, expected.path, check_exact=True)
+        # load_ledger given the account's inputs (one or several connections, or all) is the ledger it reads
+        inputs = ledger.read_ledger_inputs(conn, account_id)
+        for chosen in ([ids[0]], [ids[4], ids[1]], None):
+            pd.testing.assert_frame_equal(
+                ledger.load_ledger(conn, account_id, chosen, today=today, inputs=inputs),
+                ledger.load_ledger(conn, account_id, chosen, today=today),
+                check_exact=True,
+            )
     assert sum(len(got[cid]) for cid in ids) and any(got[ids[0]]["arrears_inr"] > 0)
     assert any(got[ids[3]]["adjustment_inr"] > 0) and got[ids[4]]["anchor_inr"].notna().any()
     assert len(sims[ids[0]].path)  # something was simulated

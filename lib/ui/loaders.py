@@ -163,41 +163,18 @@ def connection_daily(
 _LEDGER_INPUTS = "ledger_inputs"
 
 
-@dataclass(frozen=True)
-class LedgerInputs:
-    """The signed-in account's ledger inputs beside the daily rows, read once per run for all its
-    connections (four reads however many connections miss their caches, instead of four per connection):
-    :func:`lib.storage.accounts.connection_details`, :func:`lib.storage.ledger.arrears_frame`,
-    :func:`lib.storage.ledger.adjustments_frame`, :func:`lib.storage.anchors.anchors_frame`."""
-
-    details: pd.DataFrame
-    arrears: pd.DataFrame
-    adjustments: pd.DataFrame
-    anchors: pd.DataFrame
-
-    @staticmethod
-    def own(frame: pd.DataFrame, consumer_id: str) -> pd.DataFrame:
-        """``frame``'s rows of one connection, as the storage reads give them for ``consumer_ids=[id]``.
-
-        >>> frame = pd.DataFrame({"consumer_id": ["1", "2", "1"], "amount_inr": [5.0, 6.0, 7.0]})
-        >>> LedgerInputs.own(frame, "1")["amount_inr"].tolist()
-        [5.0, 7.0]
-        """
-        return frame[frame["consumer_id"].isin([consumer_id])].reset_index(drop=True)
-
-
-def ledger_inputs(ctx: PageContext, account_id: int) -> LedgerInputs:
-    """:class:`LedgerInputs` of ``account_id`` (the signed-in account), once per run (``ctx.rerun_memo``)."""
+def ledger_inputs(ctx: PageContext, account_id: int) -> ledger.LedgerInputs:
+    """:class:`lib.ledger.LedgerInputs` of ``account_id`` (the signed-in account) for all its connections,
+    once per run (``ctx.rerun_memo``): three reads however many connections miss their caches, the details
+    being :func:`household`'s of the same run when it has read them (the same read of the same account;
+    no ledger or forecast changes the frame: tests/test_loaders.py), else four."""
     memo = getattr(ctx, "rerun_memo", None)
     if memo is not None and (account_id, _LEDGER_INPUTS) in memo:
-        return cast(LedgerInputs, memo[(account_id, _LEDGER_INPUTS)])
+        return cast(ledger.LedgerInputs, memo[(account_id, _LEDGER_INPUTS)])
+    home = memo.get("household") if memo is not None and account_id == ctx.account_id else None
+    details = None if home is None else cast(Household, home).details
     with ctx.db() as conn:
-        inputs = LedgerInputs(
-            details=conn.accounts.connection_details(account_id),
-            arrears=conn.ledger.arrears_frame(account_id),
-            adjustments=conn.ledger.adjustments_frame(account_id),
-            anchors=conn.anchors.anchors_frame(account_id),
-        )
+        inputs = ledger.read_ledger_inputs(conn, account_id, details=details)
     if memo is not None:
         memo[(account_id, _LEDGER_INPUTS)] = inputs
     return inputs
@@ -238,21 +215,14 @@ def connection_forecast(
 
 @_per_connection
 def connection_ledger(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
-    """One connection's whole-history ledger (:data:`lib.ledger.LEDGER_COLUMNS`) as of IST ``today``: the
-    frame :func:`lib.ledger.load_ledger` makes, from the run's :func:`ledger_inputs` and one read of the
-    connection's daily rows (tests/test_loaders.py compares the two)."""
-    cid = key[0]
+    """One connection's whole-history ledger (:data:`lib.ledger.LEDGER_COLUMNS`) as of IST ``today``:
+    :func:`lib.ledger.load_ledger` of the connection given the run's :func:`ledger_inputs` (one read: the
+    connection's daily rows)."""
     inputs = ledger_inputs(_ctx, account_id)
     with _ctx.db() as conn:
-        daily = conn.readings.daily_frame(account_id, [cid])
-    return ledger.build_ledger(
-        daily,
-        inputs.details,
-        arrears=inputs.own(inputs.arrears, cid),
-        adjustments=inputs.own(inputs.adjustments, cid),
-        anchors=inputs.own(inputs.anchors, cid),
-        today=dt.date.fromisoformat(today),
-    )
+        return ledger.load_ledger(
+            conn, account_id, [key[0]], today=dt.date.fromisoformat(today), inputs=inputs
+        )
 
 
 @st.cache_resource(show_spinner=False, max_entries=PER_CONNECTION_ENTRIES, ttl=TTL_SECONDS)
@@ -264,7 +234,7 @@ def connection_simulation(
     rows = connection_ledger(_ctx, db, account_id, key, today)
     inputs = ledger_inputs(_ctx, account_id)  # read once per run (the ledger's miss read them already)
     details = inputs.details[inputs.details["consumer_id"].astype(str) == key[0]]
-    arrears = inputs.own(inputs.arrears, key[0])
+    arrears = inputs.own(inputs.arrears, [key[0]])
     return forecast.simulate(rows, details, dt.date.fromisoformat(today), arrears=arrears)
 
 
