@@ -23,7 +23,8 @@ imported (nothing in ``lib/`` knows about it): ``no_tables`` (the shares and pea
 (the hour-of-day expander), ``no_monthly_spend`` (the monthly-spend chart), ``no_banner`` (the low-balance
 warning), ``no_demo_phone`` (the local demo's on-screen phone), ``no_html`` (every ``st.html``: the
 sidebar's scripts and the phone CSS), ``bare_page`` (all of these at once), ``st_table`` / ``md_table`` (the two
-tables drawn with ``st.table`` / as Markdown tables instead of ``st.dataframe``), ``no_keypad_observer`` / ``no_sidebar_scripts``
+tables drawn with ``st.table`` / as Markdown tables instead of ``st.dataframe``: historical, section 7 runs 6-7;
+since h50 the tables are Markdown and both equal ``full``), ``no_keypad_observer`` / ``no_sidebar_scripts``
 (the frame's literal scripts), ``no_page_menu``, ``one_chart`` (the Compare chart alone), ``plain_chart_config``
 (the Compare chart's points as plain lines in plotly's defaults) and ``no_download`` (the CSV button).
 The ``*_net`` columns take away the harness's own polling (the same page idle under the same polls,

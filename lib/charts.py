@@ -356,8 +356,11 @@ def compare_figure(
     by_connection = ConnectionRows(series)
     ids = list(dict.fromkeys(by_connection.ids))
     names = dict(zip(by_connection.ids, series["nickname"], strict=True))
-    forecast_rows = None if forecast is None else ConnectionRows(forecast)
-    projection_rows = None if projection is None else ConnectionRows(projection)
+    # A column-less frame (``loaders.household_frame`` of no connections) has no rows of any connection.
+    forecast_rows = ConnectionRows(forecast) if forecast is not None and "consumer_id" in forecast else None
+    projection_rows = (
+        ConnectionRows(projection) if projection is not None and "consumer_id" in projection else None
+    )
     episode_rows = ConnectionRows(episodes) if episodes is not None and len(episodes) else None
     if first_day is None and len(series):
         first_day = pd.Timestamp(series["period"].min()).date()
@@ -463,13 +466,15 @@ def compare_figure(
 
 def date_tick_room(columns: int, phone: bool) -> int:
     """How many date labels (``"Sept 2026"``, ``"अक्टू॰"``) fit side by side under one panel: ~13 across
-    the desktop page's chart (~1000 px: the wide layout beside the sidebar), shared by ``columns`` panels,
-    and 5 across a phone's (~350 px).
+    the desktop page's chart (~1000 px: the wide layout beside the sidebar), 5 across a phone's (~350 px),
+    shared by ``columns`` panels (at least 4 a panel on a desktop, 2 on a phone: a phone shows one column
+    unless the reader turns compact off).
 
-    >>> date_tick_room(3, False), date_tick_room(2, False), date_tick_room(1, False), date_tick_room(1, True)
-    (4, 6, 13, 5)
+    >>> [date_tick_room(columns, False) for columns in (3, 2, 1)], [date_tick_room(c, True) for c in (3, 2, 1)]
+    ([4, 6, 13], [2, 2, 5])
     """
-    return 5 if phone else max(4, 13 // max(1, columns))
+    columns = max(1, columns)
+    return max(2, 5 // columns) if phone else max(4, 13 // columns)
 
 
 class ConnectionRows:

@@ -14,7 +14,7 @@ True
 True
 
 :func:`csv_safe` is the CSV formula guard every file the project writes uses for text cells (the
-dashboard's downloads and tables through :func:`lib.ui.escape.csv_cell`, ``export-daily``): a cell that
+dashboard's downloads and data grids through :func:`lib.ui.escape.csv_cell`, ``export-daily``): a cell that
 a spreadsheet would run as a formula gets a ``'`` in front (OWASP "CSV Injection").
 
 >>> csv_safe("=HYPERLINK(1)"), csv_safe("@SUM(A1)"), csv_safe("घर")

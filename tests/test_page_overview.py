@@ -453,7 +453,7 @@ def test_a_net_metered_connection_shows_drawn_sent_and_net_for_the_month(db_path
         ]
 
 
-def test_tables_guard_nicknames_that_a_spreadsheet_would_run(db_path):
+def test_grids_guard_formula_nicknames_and_markdown_tables_show_them_as_typed(db_path):
     """Issue 13 item 13: Streamlit's own "Download as CSV" (and copy) of an st.dataframe writes its cells
     as they are, so every nickname in a data grid goes through the formula guard (lib.ui.escape.csv_cell).
     The small Markdown tables (month, cost, shares, peaks) have no download: there a nickname shows as typed,

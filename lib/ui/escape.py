@@ -42,8 +42,12 @@ def markdown(text: object) -> str:
 
     >>> ":material/home:" in markdown(":material/home:").replace("\\\\", "")
     False
+    >>> markdown("Home\\rShop\\nFarm")  # a table cell never splits its row
+    'Home Shop Farm'
     """
-    return _SHORTCODE_COLON.sub("\\:\u2060", str(text).translate(_SPECIAL).replace("\n", " "))
+    # CommonMark ends a line at \r as at \n: both flattened, so a table cell never splits its row.
+    flat = str(text).translate(_SPECIAL).replace("\r", " ").replace("\n", " ")
+    return _SHORTCODE_COLON.sub("\\:\u2060", flat)
 
 
 def csv_cell(text: object) -> str:
