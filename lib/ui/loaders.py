@@ -111,17 +111,20 @@ class Household:
         return (self.keys, stale)
 
 
+_HOUSEHOLD = "household"  # the run's Household in ctx.rerun_memo (read by household, reused by ledger_inputs)
+
+
 def household(ctx: PageContext) -> Household:
     """The signed-in account's active connections, stale links and per-connection data versions: read
     uncached, every run, through the rerun's one connection (four primary-key queries), once per run:
     the panels of the same run (the banner, the page, its side panels) share the run's answer
     (``ctx.rerun_memo``; a write is always followed by ``st.rerun()``, a new run that reads again)."""
     memo = getattr(ctx, "rerun_memo", None)
-    if memo is not None and "household" in memo:
-        return cast(Household, memo["household"])
+    if memo is not None and _HOUSEHOLD in memo:
+        return cast(Household, memo[_HOUSEHOLD])
     home = _read_household(ctx)
     if memo is not None:
-        memo["household"] = home
+        memo[_HOUSEHOLD] = home
     return home
 
 
@@ -171,7 +174,7 @@ def ledger_inputs(ctx: PageContext, account_id: int) -> ledger.LedgerInputs:
     memo = getattr(ctx, "rerun_memo", None)
     if memo is not None and (account_id, _LEDGER_INPUTS) in memo:
         return cast(ledger.LedgerInputs, memo[(account_id, _LEDGER_INPUTS)])
-    home = memo.get("household") if memo is not None and account_id == ctx.account_id else None
+    home = memo.get(_HOUSEHOLD) if memo is not None and account_id == ctx.account_id else None
     details = None if home is None else cast(Household, home).details
     with ctx.db() as conn:
         inputs = ledger.read_ledger_inputs(conn, account_id, details=details)
