@@ -14,8 +14,10 @@ True
 True
 
 :func:`csv_safe` is the CSV formula guard every file the project writes uses for text cells (the
-dashboard's downloads and data grids through :func:`lib.ui.escape.csv_cell`, ``export-daily``): a cell that
-a spreadsheet would run as a formula gets a ``'`` in front (OWASP "CSV Injection").
+dashboard's downloads and any user text in its data grids, ``st.dataframe``: the ledger's and the camp's,
+through :func:`lib.ui.escape.csv_cell`; ``export-daily``): a cell that a spreadsheet would run as a formula
+gets a ``'`` in front (OWASP "CSV Injection"). The small tables (Overview, Compare) are Markdown with no
+download: a nickname shows there as typed.
 
 >>> csv_safe("=HYPERLINK(1)"), csv_safe("@SUM(A1)"), csv_safe("घर")
 ("'=HYPERLINK(1)", "'@SUM(A1)", 'घर')

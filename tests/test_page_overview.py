@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib import alerts, clock, demo, i18n, storage
+from lib import alerts, clock, demo, i18n, ledger, storage
 from lib.clock import IST
+from lib.ui import ledger as ledger_page
 from tests.factories import NICKNAMES, add_consumer, add_readings, household
-from tests.markdown_tables import tables
+from tests.markdown_tables import Table, parse, tables
 from tests.overview_cards import card_lines, card_notes, card_titles, card_values, small_grey
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -413,126 +417,155 @@ def test_each_card_has_a_data_quality_line_with_the_meter_events(db_path, lang):
     assert len(events) == 1 and i18n.t("quality_glitches", lang, count="1") in events[0]
 
 
+ROOFTOP = "204600001"  # a net-metered connection (rooftop solar): add_rooftop
+
+
+def add_rooftop(conn, account_id: int, nickname: str) -> None:
+    """Link the net-metered :data:`ROOFTOP` as ``nickname``: 22-24 Nov, each half hour 0.25 kWh drawn and
+    0.5 kWh sent (this month: 36 kWh drawn, 72 sent, net -36)."""
+    start = dt.datetime(2026, 11, 22, tzinfo=clock.IST)
+    with storage.transaction(conn):
+        storage.consumers.upsert_consumers(
+            conn,
+            [{"consumer_id": ROOFTOP, "name": "Roof", "registered_mobile": "+919812300000", "is_demo": 1}],
+        )
+        storage.accounts.insert_link(conn, account_id, ROOFTOP, nickname)
+        rows = [
+            (ROOFTOP, clock.to_ts(start + dt.timedelta(minutes=30 * i)), 0.25, None, 0.5)
+            for i in range(3 * 48)
+        ]
+        storage.readings.insert_readings(conn, rows)
+        storage.readings.refresh_daily(conn, ROOFTOP)
+        storage.meta.bump_data_version(conn)
+
+
+def net_table(at: AppTest, lang: str) -> Table:
+    """The page's import / export / net table (lib.ui.net_metering, a Markdown table)."""
+    (table,) = [table for table in tables(at) if i18n.t("net_col_net", lang) in table.columns]
+    return table
+
+
 def test_a_net_metered_connection_shows_drawn_sent_and_net_for_the_month(db_path):
     with storage.open_db(db_path) as conn:
         account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
-        start = dt.datetime(2026, 11, 22, tzinfo=clock.IST)
-        with storage.transaction(conn):
-            storage.consumers.upsert_consumers(
-                conn,
-                [
-                    {
-                        "consumer_id": "204600001",
-                        "name": "Roof",
-                        "registered_mobile": "+919812300000",
-                        "is_demo": 1,
-                    }
-                ],
-            )
-            storage.accounts.insert_link(conn, account_id, "204600001", "Rooftop")
-            rows = [
-                ("204600001", clock.to_ts(start + dt.timedelta(minutes=30 * i)), 0.25, None, 0.5)
-                for i in range(3 * 48)
-            ]
-            storage.readings.insert_readings(conn, rows)
-            storage.readings.refresh_daily(conn, "204600001")
-            storage.meta.bump_data_version(conn)
+        add_rooftop(conn, account_id, "Rooftop")
     for lang in ("en", "hi"):
-        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-        at.session_state["account_id"] = account_id
-        at.session_state["lang"] = lang
-        at.run()
+        at = app(account_id, lang)
         assert not at.exception
         assert i18n.t("net_overview_title", lang) in [h.value for h in at.subheader]
-        (table,) = [d.value for d in at.dataframe if i18n.t("net_col_net", lang) in d.value.columns]
-        assert table.iloc[0].tolist() == [
-            "Rooftop",
-            i18n.format_number(36.0, lang, decimals=1),
-            i18n.format_number(72.0, lang, decimals=1),
-            i18n.format_number(-36.0, lang, decimals=1),
-        ]
+        table = net_table(at, lang)
+        assert table.columns == (
+            i18n.t("net_col_connection", lang),
+            i18n.t("net_col_import", lang),
+            i18n.t("net_col_export", lang),
+            i18n.t("net_col_net", lang),
+        )
+        assert table.align == ("left", "right", "right", "right")  # the connection left, the kWh right
+        assert table.rows == (
+            (
+                "Rooftop",
+                i18n.format_number(36.0, lang, decimals=1),
+                i18n.format_number(72.0, lang, decimals=1),
+                i18n.format_number(-36.0, lang, decimals=1),
+            ),
+        )
+        assert not at.dataframe  # no Arrow element: the browser need not load Streamlit's Arrow code
 
 
 def test_grids_guard_formula_nicknames_and_markdown_tables_show_them_as_typed(db_path):
     """Issue 13 item 13: Streamlit's own "Download as CSV" (and copy) of an st.dataframe writes its cells
-    as they are, so every nickname in a data grid goes through the formula guard (lib.ui.escape.csv_cell).
-    The small Markdown tables (month, cost, shares, peaks) have no download: there a nickname shows as typed,
-    made inert by the Markdown escaping only (not quoted twice)."""
+    as they are, so user text in a data grid goes through the formula guard (lib.ui.escape.csv_cell).
+    The Overview and Compare have no grid: their tables (month, cost, shares, peaks and, for a net-metered
+    household, import / export / net) are Markdown with no download, where a nickname shows as typed, made
+    inert by the Markdown escaping only (not quoted twice). The grids that stay (the ledger's day table and
+    unexplained deductions) hold no user text: no cell of theirs is a raw formula, and the ledger's CSV
+    download (where its nickname goes) guards it."""
     formulas = {"DEMO-1001": '=HYPERLINK("http://x","Ghar")', "DEMO-1002": "@SUM(A1)", "DEMO-1003": "-2+3"}
+    formulas[ROOFTOP] = "+1+1"  # a net-metered one, for the import/export/net table
     with storage.open_db(db_path) as conn:
         account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
         for consumer_id, nickname in formulas.items():
-            assert storage.accounts.rename_link(conn, account_id, consumer_id, nickname)
-        with storage.transaction(conn):  # and a net-metered one, for the import/export/net table
-            storage.consumers.upsert_consumers(
-                conn,
-                [
-                    {
-                        "consumer_id": "204600001",
-                        "name": "Roof",
-                        "registered_mobile": "+919812300000",
-                        "is_demo": 1,
-                    }
-                ],
-            )
-            formulas["204600001"] = "+1+1"
-            storage.accounts.insert_link(conn, account_id, "204600001", formulas["204600001"])
-            start = dt.datetime(2026, 11, 22, tzinfo=IST)
-            rows = [
-                ("204600001", clock.to_ts(start + dt.timedelta(minutes=30 * i)), 0.25, None, 0.5)
-                for i in range(3 * 48)
-            ]
-            storage.readings.insert_readings(conn, rows)
-            storage.readings.refresh_daily(conn, "204600001")
-            storage.meta.bump_data_version(conn)
+            if consumer_id != ROOFTOP:
+                assert storage.accounts.rename_link(conn, account_id, consumer_id, nickname)
+        add_rooftop(conn, account_id, formulas[ROOFTOP])
     at = app(account_id, "en")
     assert not at.exception
-    grids = {"overview": [str(c) for df in at.dataframe for c in df.value.to_numpy().ravel()]}
     shown = {"overview": tables(at)}
+    grids = {"overview": list(at.dataframe)}
     at.switch_page("pages/compare.py").run()
-    at.radio(key="compare_metric").set_value("units").run()  # Compare's net-metering grid is for units
+    at.radio(key="compare_metric").set_value("units").run()  # Compare's net-metering table is for units
     assert not at.exception
-    grids["compare"] = [str(c) for df in at.dataframe for c in df.value.to_numpy().ravel()]
     shown["compare"] = tables(at)
-    for page, cells in grids.items():  # the net-metering grid: the one net-metered connection
-        assert cells, page
-        assert not set(cells) & set(formulas.values()), page  # no raw formula in a grid
-        assert "'" + formulas["204600001"] in cells, page  # its nickname, guarded
-    month, cost = shown["overview"]
-    shares, peaks = shown["compare"]
+    grids["compare"] = list(at.dataframe)
+    assert grids == {"overview": [], "compare": []}  # no Arrow element on either page
+    month, net, cost = shown["overview"]
+    compare_net, shares, peaks = shown["compare"]  # net energy first under units
     for table in (month, cost, shares, peaks):
         names = set(table.column(table.columns[0]))
         assert {formulas[cid] for cid in ("DEMO-1001", "DEMO-1002", "DEMO-1003")} <= names, table.columns
         assert not any(name.startswith("'") for name in names)  # as typed, not quoted
+    for table in (net, compare_net):  # the one net-metered connection, as typed
+        assert table.columns[-1] == i18n.t("net_col_net", "en")
+        assert table.column(table.columns[0]) == [formulas[ROOFTOP]]
+    at.switch_page("pages/ledger.py").run()
+    for consumer_id in ("DEMO-1001", "DEMO-1002", "DEMO-1003"):  # the rooftop has no tariff: no ledger
+        at.selectbox(key="ledger_connection").select(consumer_id).run()
+        assert not at.exception
+        cells = {str(cell) for grid in at.dataframe for cell in grid.value.to_numpy().ravel()}
+        assert cells, consumer_id  # the ledger's grids are drawn
+        assert not cells & set(formulas.values()), consumer_id  # no raw formula in a grid
+        assert not [cell for cell in cells if formulas[consumer_id] in cell], consumer_id
+    rows = pd.DataFrame({column: [0.0] for column in ledger.LEDGER_COLUMNS})
+    rows["day"], rows["status"] = pd.to_datetime(["2026-11-24"]), "ok"
+    data = ledger_page.ledger_csv(
+        rows, "en", consumer_id=ROOFTOP, nickname=formulas[ROOFTOP], tariff_category="DS-I"
+    )
+    (record,) = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert record[i18n.t("ledger_col_nickname", "en")] == "'" + formulas[ROOFTOP]
 
 
 def test_hostile_nicknames_are_inert_text_in_every_small_table(db_path):
     """A nickname with Markdown, HTML, a table's ``|`` and a Streamlit shortcode shows as typed in the
-    month, cost, shares and peak tables (lib.ui.widgets.draw_table): one cell, nothing rendered."""
+    month, cost, shares and peak tables and the net-metering table (lib.ui.widgets.draw_table): one cell,
+    nothing rendered."""
     hostile = {
         "DEMO-1001": "Ghar | *bold* <script>alert(1)</script>",
         "DEMO-1002": ":material/home: [x](javascript:alert(1))",
         "DEMO-1003": "=SUM(1) _u_ `code` # ~~s~~",
+        ROOFTOP: "Chhat | **sun** <img src=x onerror=alert(1)> :material/solar_power: ~~k~~",
     }
     with storage.open_db(db_path) as conn:
         account_id = demo.seed_demo(conn, now=NOW, days=120)["account_id"]
         for consumer_id, nickname in hostile.items():
-            assert storage.accounts.rename_link(conn, account_id, consumer_id, nickname)
+            if consumer_id != ROOFTOP:
+                assert storage.accounts.rename_link(conn, account_id, consumer_id, nickname)
+        add_rooftop(conn, account_id, hostile[ROOFTOP])
     at = app(account_id, "en")
     assert not at.exception
     drawn = tables(at)
+    elements = [e for e in at.main.markdown if str(e.value).startswith("| ")]
     at.switch_page("pages/compare.py").run()
     assert not at.exception
     drawn += tables(at)
-    assert len(drawn) == 4  # month, cost; shares, peaks
+    elements += [e for e in at.main.markdown if str(e.value).startswith("| ")]
+    at.radio(key="compare_metric").set_value("units").run()  # the net-metering table is for units
+    assert not at.exception
+    net = i18n.t("net_col_net", "en")
+    drawn += [table for table in tables(at) if net in table.columns]
+    elements += [e for e in at.main.markdown if net in getattr(parse(str(e.value)), "columns", ())]
+    # Overview: month, net, cost; Compare (balance): shares, peaks; Compare (units): net
+    assert [net in table.columns for table in drawn] == [False, True, False, False, False, True]
+    raws = ("<script>", "*bold*", ":material/home:", "](", "_u_", "`code`", "~~s~~", " | *")
+    raws += ("**sun**", "<img src=x", ":material/solar_power:", "~~k~~", " | **")
+    demo_names = {hostile[cid] for cid in hostile if cid != ROOFTOP}
     for table in drawn:
-        assert set(hostile.values()) <= set(table.column(table.columns[0])), (
+        names = set(table.column(table.columns[0]))
+        assert ({hostile[ROOFTOP]} if net in table.columns else demo_names) <= names, (
             table.columns
-        )  # as typed, one cell
-        for raw in ("<script>", "*bold*", ":material/home:", "](", "_u_", "`code`", "~~s~~", " | *"):
+        )  # one cell
+        for raw in raws:
             assert raw not in table.markdown, (raw, table.columns)
-    elements = [e for e in at.main.markdown if str(e.value).startswith("| ")]
-    assert elements and not any(e.proto.allow_html for e in elements)
+    assert len(elements) == len(drawn) and not any(e.proto.allow_html for e in elements)
 
 
 @pytest.mark.parametrize("lang", ["hi", "en"])

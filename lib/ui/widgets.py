@@ -112,17 +112,18 @@ def draw_table(table: pd.DataFrame, *, text_columns: Collection[str] = ()) -> No
 
     Not ``st.dataframe``: any Arrow element (``st.dataframe``, ``st.table``) makes the browser load and
     compile Streamlit's Arrow code on a page's first paint (issue 15, BENCHMARKS.md section 7 run 7: the
-    two Compare tables as Markdown saved a fresh /compare load 1.3 s of chromium CPU). Long tables (the
-    ledger, the camp's) stay ``st.dataframe``, and so, for now, does the net-metering table
-    (``lib.ui.net_metering``, only for households with an export register). On a phone (below 768 px) the frame's phone CSS
-    (``lib.ui.frame._PHONE_CSS``) sets the tables' text at 13 px with narrow padding, and the cells wrap; a
-    table still wider than the screen scrolls sideways inside its own box, never the page.
+    two Compare tables as Markdown saved a fresh /compare load 1.3 s of chromium CPU). Drawn so: the
+    Overview's month and cost tables, Compare's shares and peaks, and the import / export / net table of
+    a net-metered household (:mod:`lib.ui.net_metering`, both pages): neither page has an Arrow element.
+    Long tables (the ledger's, the camp's) stay ``st.dataframe``. On a phone (below 768 px) the frame's
+    phone CSS (``lib.ui.frame._PHONE_CSS``) sets the tables' text at 13 px with narrow padding, and the
+    cells wrap; a table still wider than the screen scrolls sideways inside its own box, never the page.
     """
     st.markdown(table_markdown(table, text_columns=text_columns))
 
 
 def pinned_first_column(label: str) -> dict[str, ColumnConfig]:
-    """``column_config`` that keeps a long table's first column (the day, the connection) in view on a phone.
+    """``column_config`` that keeps a long table's first column (the ledger's day) in view on a phone.
 
     The tables put the columns a household needs first (₹ before units); the rest sit behind the
     table's own sideways scroll on a narrow screen, with the first column pinned beside them:
