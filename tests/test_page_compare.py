@@ -143,6 +143,50 @@ def test_phone_layout_stacks_panels(db_path):
     assert "matches" not in chart_spec(at)["layout"]["yaxis2"]
 
 
+def test_a_phone_gets_its_own_cached_figure_with_a_phones_date_labels(db_path, monkeypatch):
+    """Compare hands ``phone`` (lib.ui.widgets.is_phone, the browser's User-Agent) both to
+    charts.compare_figure (how many date labels fit under a panel: charts.date_tick_room) and to the
+    figure's cache key (loaders.cached_figure): the same view on a phone and on a desktop are two cached
+    figures, each with its own labels, and neither is served to the other."""
+    from lib import charts
+    from lib.ui import loaders
+
+    phone = {"now": False}
+    monkeypatch.setattr(compare_page, "is_phone", lambda: phone["now"])
+    builds: list[bool] = []
+    original = charts.compare_figure
+
+    def counting(*args, **kwargs):
+        builds.append(kwargs.get("phone", False))  # the Overview's chart passes none
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(charts, "compare_figure", counting)
+    loaders._cached_figure.clear()  # the figure cache is the process's: start from none
+    at = compare(household(db_path, 3), "en")
+    builds.clear()  # the Overview's chart and the 30 days Compare opens with
+    at.radio(key="compare_range").set_value("1y").run()  # compact is off: 3 panels side by side
+    assert not at.exception and not at.toggle(key="compare_compact").value
+    year = (dt.date(2025, 11, 26), dt.date(2026, 11, 25))  # the fixed clock's last year
+    labels = {
+        device: charts.date_ticks(*year, "en", most=charts.date_tick_room(3, device))[1]
+        for device in (False, True)
+    }
+    assert len(labels[True]) < len(labels[False])  # a phone's panel holds fewer labels
+
+    def shown() -> list[list[str]]:
+        layout = chart_spec(at)["layout"]
+        return [layout[axis]["ticktext"] for axis in ("xaxis", "xaxis2", "xaxis3")]
+
+    assert shown() == [labels[False]] * 3
+    assert builds == [False]
+    for device in (True, False, True):  # the same view, from a phone, a desktop, a phone again
+        phone["now"] = device
+        at.run()
+        assert not at.exception
+        assert shown() == [labels[device]] * 3, device
+    assert builds == [False, True]  # one figure each, built once, then served from the cache
+
+
 def test_choosing_connections_and_a_forged_id(db_path):
     account_id = household(db_path, 6)
     with storage.open_db(db_path) as conn:
