@@ -42,6 +42,7 @@ import pandas as pd
 
 from lib import analytics, audit, tariff
 from lib.clock import today_ist
+from lib.frames import for_connections
 from lib.phone import mask_mobile
 
 if TYPE_CHECKING:
@@ -967,25 +968,14 @@ class LedgerInputs:
     adjustments: pd.DataFrame
     anchors: pd.DataFrame
 
-    @staticmethod
-    def own(frame: pd.DataFrame, consumer_ids: Sequence[str]) -> pd.DataFrame:
-        """``frame``'s rows of ``consumer_ids``, as the storage reads cut them for ``consumer_ids``
-        (``isin``, a fresh index).
-
-        >>> frame = pd.DataFrame({"consumer_id": ["1", "2", "1"], "amount_inr": [5.0, 6.0, 7.0]})
-        >>> LedgerInputs.own(frame, ["1"])["amount_inr"].tolist()
-        [5.0, 7.0]
-        """
-        return frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
-
     def of(self, consumer_ids: Sequence[str]) -> LedgerInputs:
         """The inputs of ``consumer_ids`` only: what :func:`read_ledger_inputs` reads for them (the details
         stay the account's, as :func:`load_ledger` always passed them)."""
         return LedgerInputs(
             details=self.details,
-            arrears=self.own(self.arrears, consumer_ids),
-            adjustments=self.own(self.adjustments, consumer_ids),
-            anchors=self.own(self.anchors, consumer_ids),
+            arrears=for_connections(self.arrears, consumer_ids),
+            adjustments=for_connections(self.adjustments, consumer_ids),
+            anchors=for_connections(self.anchors, consumer_ids),
         )
 
 

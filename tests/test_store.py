@@ -406,3 +406,74 @@ def test_a_reading_of_an_unknown_consumer_is_never_stored(conn):
     assert conn.execute("SELECT consumer_id FROM readings").fetchall() == [("111",)]
     conn.execute("DELETE FROM consumers WHERE consumer_id = '111'")
     assert conn.execute("SELECT count(*) FROM readings").scalar() == 0
+
+
+def test_reads_for_some_connections_are_the_whole_read_cut_the_same_way(conn):
+    """Arrears, adjustments, anchors, meter events and recharges read for ``consumer_ids`` are the account's
+    whole read cut as storage always cut them (``isin``, the read's order, a fresh index, the same columns
+    and dtypes; lib.frames.for_connections), for one, several (in any order), unknown, another household's
+    and no IDs; and lib.ledger.LedgerInputs.of gives what read_ledger_inputs reads for the same IDs."""
+    from lib import ledger
+
+    owner = seed_household(conn, 4, days=10)
+    ids = [f"10{index:08d}" for index in (1, 2, 3, 4)]  # 1000000003 has no readings
+    add_consumer(conn, "999", mobile=STRANGER)
+    stranger = storage.accounts.create_account(conn, STRANGER, now=LINKED_AT)
+    with transaction(conn):
+        storage.accounts.insert_link(conn, stranger, "999", "Theirs", now=LINKED_AT)
+    start = dt.datetime(2026, 11, 20, tzinfo=IST)
+    add_readings(conn, "999", start, [0.2] * 48, balance=100.0, recharges={3: 40.0})
+    for n, cid in enumerate([*ids, *ids]):  # entries of every connection, interleaved in time
+        day = f"2026-11-{18 + n:02d}"
+        assert storage.ledger.insert_arrear(
+            conn,
+            owner,
+            cid,
+            amount_inr=100.0 + n,
+            start_day=day,
+            method="daily",
+            share=None,
+            daily_inr=5.0,
+            note=f"arrear {n}" if n % 2 else None,
+        )
+        assert storage.ledger.insert_adjustment(
+            conn, owner, cid, day=day, amount_inr=10.0 - n, reason=f"r{n}"
+        )
+        assert storage.anchors.insert_anchor(conn, owner, cid, day, 500.0 + n)
+        ts = to_ts(dt.datetime(2026, 11, 18, 6, tzinfo=UTC) + dt.timedelta(hours=7 * n))
+        with transaction(conn):
+            storage.meter_events.insert_meter_events(
+                conn, [{"consumer_id": cid, "ts": ts, "kind": "glitch", "line": n + 2, "detail": None}]
+            )
+        add_readings(conn, cid, start + dt.timedelta(hours=n), [0.1], balance=50.0, recharges={0: 25.0 + n})
+    reads = {
+        "arrears": storage.ledger.arrears_frame,
+        "adjustments": storage.ledger.adjustments_frame,
+        "anchors": storage.anchors.anchors_frame,
+        "meter_events": storage.meter_events.meter_events_frame,
+        "recharges": storage.readings.recharges_frame,
+    }
+    for name, read in reads.items():
+        whole = read(conn, owner)
+        assert set(whole["consumer_id"]) == set(ids), name  # every connection's rows; not the stranger's
+        for wanted in ([ids[1]], [ids[3], ids[0]], ids, ["999"], ["nope"], []):
+            got = read(conn, owner, wanted)
+            expected = whole[whole["consumer_id"].isin(list(wanted))].reset_index(drop=True)  # the old cut
+            if set(wanted) & set(ids):
+                assert len(expected) >= 2, (name, wanted)
+                pd.testing.assert_frame_equal(got, expected, check_exact=True)
+                continue
+            # No row: the same columns and dtypes, but a ts parsed from no text at all (meter events and
+            # recharges parse it after the cut, as they always did) gets pandas' resolution for nothing.
+            assert got.empty and list(got.columns) == list(whole.columns), (name, wanted)
+            timed = "ts" in got.columns
+            pd.testing.assert_frame_equal(got, expected, check_exact=True, check_dtype=not timed)
+            if timed:
+                assert str(got["ts"].dt.tz) == "UTC"
+                assert got.drop(columns="ts").dtypes.equals(expected.drop(columns="ts").dtypes)
+    everything = ledger.read_ledger_inputs(conn, owner)
+    for wanted in ([ids[1]], [ids[3], ids[0]], ["999"], []):
+        cut, read_so = everything.of(wanted), ledger.read_ledger_inputs(conn, owner, wanted)
+        for part in ("arrears", "adjustments", "anchors"):
+            pd.testing.assert_frame_equal(getattr(cut, part), getattr(read_so, part), check_exact=True)
+        assert cut.details is everything.details

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from lib.frames import for_connections
 from lib.storage.accounts import ALLOWED as _ALLOWED
 from lib.storage.engine import Conn, transaction
 from lib.storage.engine import now_ts as _now_ts
@@ -85,7 +86,7 @@ def anchors_frame(conn: Conn, account_id: int, consumer_ids: Sequence[str] | Non
         {"account_id": account_id},
     )
     if consumer_ids is not None:
-        frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
+        frame = for_connections(frame, consumer_ids)
     return frame
 
 

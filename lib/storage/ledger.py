@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from lib.frames import for_connections
 from lib.storage.accounts import ALLOWED as _ALLOWED
 from lib.storage.accounts import is_linked
 from lib.storage.engine import Conn, raises_storage_error, transaction
@@ -96,7 +97,7 @@ def _entries(
         {"account_id": account_id},
     )
     if consumer_ids is not None:
-        frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
+        frame = for_connections(frame, consumer_ids)
     return frame
 
 

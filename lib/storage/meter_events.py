@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from lib.frames import for_connections
 from lib.storage.accounts import ALLOWED as _ALLOWED
 from lib.storage.engine import Conn
 
@@ -73,6 +74,6 @@ def meter_events_frame(
         {"account_id": account_id},
     )
     if consumer_ids is not None:
-        frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
+        frame = for_connections(frame, consumer_ids)
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from lib.clock import IST, to_ts
+from lib.frames import for_connections
 from lib.storage import dialect
 from lib.storage.accounts import ALLOWED as _ALLOWED
 from lib.storage.engine import Conn, raises_storage_error
@@ -565,7 +566,7 @@ def recharges_frame(
         {"account_id": account_id},
     )
     if consumer_ids is not None:
-        frame = frame[frame["consumer_id"].isin(list(consumer_ids))].reset_index(drop=True)
+        frame = for_connections(frame, consumer_ids)
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True)
     return frame
 

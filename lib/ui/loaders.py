@@ -37,7 +37,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from lib import alerts, analytics, clock, forecast, i18n, ledger, storage
+from lib import alerts, analytics, clock, forecast, frames, i18n, ledger, storage
 from lib.ui.context import PageContext
 
 TTL_SECONDS = 6 * 3600
@@ -237,7 +237,7 @@ def connection_simulation(
     rows = connection_ledger(_ctx, db, account_id, key, today)
     inputs = ledger_inputs(_ctx, account_id)  # read once per run (the ledger's miss read them already)
     details = inputs.details[inputs.details["consumer_id"].astype(str) == key[0]]
-    arrears = inputs.own(inputs.arrears, [key[0]])
+    arrears = frames.for_connections(inputs.arrears, [key[0]])  # as read_ledger_inputs cuts them
     return forecast.simulate(rows, details, dt.date.fromisoformat(today), arrears=arrears)
 
 
