@@ -23,6 +23,10 @@ while the metric cycles (balance → units → ₹), so misses and hits are time
   a new session signed in opens Compare directly (one script run), every cache of ``lib.ui.loaders``
   cleared first (the household's connections never seen by this process: frames, ledgers, forecasts,
   views and figures built), against ``bare visit``;
+- ``household range``: a new household's first 1-year period, as a new account's browser session makes it:
+  every cache of ``lib.ui.loaders`` cleared, a new session signed in opens Compare (30 days; not timed),
+  then the period changes to 1 year (timed: the fragment rerun, ``widget_change``): the year's daily
+  frames, period calendar, tables, series and figure built for the first time;
 - ``bare``: a rerun of the bare app's chart page: ``st.plotly_chart(go.Figure(...))`` of n × 30 daily points.
 
 A widget change runs what a browser's runs (``widget_change``): on a page with a fragment (Compare's
@@ -194,6 +198,7 @@ STEPS = (
     "overview",
     "visit",
     "household visit",
+    "household range",
     "bare",
     "bare visit",
 )
@@ -365,6 +370,14 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
         compare.run()  # the page sessions' caches again, outside the timed steps
         overview.run()
 
+    def household_range() -> None:
+        for cache in household_caches():
+            cache.clear()
+        fresh = signed_in(account_id, "pages/compare.py", first=True)  # its 30 days: not timed
+        timed("household range", lambda: rerun(fresh, "compare_range", "1y"))
+        compare.run()  # the page sessions' caches again, outside the timed steps
+        overview.run()
+
     for r in range(rounds):
         steps = [
             ("bare", lambda r=r: timed("bare", lambda: rerun(bare, "metric", metrics[r % 3]))),
@@ -376,6 +389,7 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
             ("bare visit", lambda: timed("bare visit", bare_visit)),
             ("visit", lambda: timed("visit", lambda: signed_in(account_id, "pages/compare.py"))),
             ("household visit", household_visit),
+            ("household range", household_range),
         ]
         if r % 2:
             steps.reverse()
@@ -453,11 +467,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {n:3d} connections  visit / bare visit  {ratio:.2f}×   goal ≤ 1.5×")
         ratio = res["household visit"]["cpu"] / res["bare visit"]["cpu"]
         print(f"  {n:3d} connections  household visit / bare visit  {ratio:.2f}×")
+        ratio = res["household range"]["cpu"] / res["bare"]["cpu"]
+        print(f"  {n:3d} connections  household range / bare rerun  {ratio:.2f}×")
         ratio = res["compare hit"]["cpu"] / res["bare"]["cpu"]
         print(f"  {n:3d} connections  compare hit / bare rerun  {ratio:.2f}×")
     if len(results) > 1:
         small, large = min(results), max(results)
-        for name in ("compare miss", "compare hit", "compare range", "overview", "visit", "household visit"):
+        timed_steps = ("compare miss", "compare hit", "compare range", "overview", "visit")
+        for name in (*timed_steps, "household visit", "household range"):
             growth = results[large][name]["cpu"] / results[small][name]["cpu"]
             print(
                 f"  growth {small}→{large} connections  {name:16s} {growth:.2f}×   goal ≤ {large / small:.0f}× (linear)"
