@@ -87,6 +87,132 @@ def fill_calendar(
     >>> fill_calendar(daily)["kwh"].tolist()
     [2.0, nan, 3.0]
     """
+    filled = _calendar_by_position(daily, first_day, last_day, consumer_ids, nicknames, sort_ids=False)
+    if filled is not None:
+        return filled[0]
+    return _fill_calendar_merge(daily, first_day, last_day, consumer_ids, nicknames)
+
+
+def _calendar_by_position(
+    daily: pd.DataFrame,
+    first_day: dt.date | str | None,
+    last_day: dt.date | str | None,
+    consumer_ids: Sequence[str] | None,
+    nicknames: dict[str, str] | None,
+    *,
+    sort_ids: bool,
+) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """:func:`fill_calendar` without a merge (issue 15): each stored row is put into the calendar by its
+    position (its connection's block offset plus its day's offset from the block's first day), one
+    ``reindex`` of the rows' columns; with ``sort_ids`` the connections' blocks come in consumer_id order
+    (the order :func:`_deductions` sorts into). Returns (the frame, each block's first row), or None when
+    the merge must answer: two rows of one connection and day (the merge keeps both), a day or ID
+    missing, days not numpy datetimes, IDs not text, a column the calendar needs absent. The same frame
+    as the merge, dtypes included (tests/test_analytics_exact.py, against tests/analytics_reference.py).
+    """
+    if not len(daily):  # the merge of no rows: rare (a household without data), not worth a second path
+        return None
+    if any(column not in daily.columns for column in DAILY_COLUMNS):
+        return None
+    day_dtype = daily["day"].dtype
+    if not (isinstance(day_dtype, np.dtype) and day_dtype.kind == "M"):
+        return None
+    if consumer_ids is not None and not all(isinstance(cid, str) for cid in consumer_ids):
+        return None
+    cids = daily["consumer_id"].astype(str)
+    if cids.dtype != _TEXT or cids.isna().any():
+        return None
+    day_values = daily["day"].to_numpy()
+    if np.isnat(day_values).any():
+        return None
+    codes, uniques = pd.factorize(cids)
+    present = [str(cid) for cid in uniques]
+    ids = list(dict.fromkeys([*present, *(consumer_ids or [])]))
+    if sort_ids:
+        ids = sorted(ids)
+    lows = np.full(len(present), np.iinfo(np.int64).max, dtype=np.int64)
+    highs = np.full(len(present), np.iinfo(np.int64).min, dtype=np.int64)
+    stamps = day_values.view(np.int64)
+    np.minimum.at(lows, codes, stamps)
+    np.maximum.at(highs, codes, stamps)
+    code_of = {cid: code for code, cid in enumerate(present)}
+    blocks: list[tuple[str, pd.DatetimeIndex]] = []
+    for cid in ids:
+        code = code_of.get(cid)
+        span_lo = pd.Timestamp(lows.view(day_dtype)[code]) if code is not None else None
+        span_hi = pd.Timestamp(highs.view(day_dtype)[code]) if code is not None else None
+        lo = _ts(first_day) if first_day is not None else span_lo
+        hi = _ts(last_day) if last_day is not None else span_hi
+        if lo is None or hi is None or lo > hi:
+            continue
+        blocks.append((cid, pd.date_range(lo, hi, freq="D")))
+    if not blocks:
+        return None
+    # The merge's key column: the grid's days in the finest unit of the grid and of the stored days, or
+    # of the grid alone when no stored row is in it (pandas keeps the left key's dtype then)
+    grid_units = [str(days.unit) for _, days in blocks]
+    unit = _finest([*grid_units, str(daily["day"].dt.unit)])
+    grid_dtype = np.dtype(f"datetime64[{unit}]")
+    lengths = np.array([len(days) for _, days in blocks], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    size = int(lengths.sum())
+    grid_days = np.concatenate([days.to_numpy().astype(grid_dtype) for _, days in blocks])
+    # Each stored row's place: its block's start + whole days from the block's first day
+    block_of_code = np.full(len(present), -1, dtype=np.int64)
+    for index, (cid, _) in enumerate(blocks):
+        if cid in code_of:
+            block_of_code[code_of[cid]] = index
+    block = block_of_code[codes]
+    stored = day_values.astype(grid_dtype).view(np.int64)
+    first_stamp = grid_days.view(np.int64)[starts]
+    one_day = np.timedelta64(1, "D").astype(f"timedelta64[{unit}]").astype(np.int64)
+    in_block = block >= 0
+    safe_block = np.where(in_block, block, 0)
+    offset = stored - first_stamp[safe_block]
+    step, rest = np.divmod(offset, one_day)
+    matched = in_block & (rest == 0) & (step >= 0) & (step < lengths[safe_block])
+    position = starts[safe_block] + step
+    where = position[matched]
+    if len(np.unique(where)) != len(where):
+        return None  # one connection and day twice: the merge keeps every row
+    if not len(where):
+        grid_days = grid_days.astype(f"datetime64[{_finest(grid_units)}]")
+    values = [column for column in daily.columns if column not in ("consumer_id", "day", "nickname")]
+    rows = daily[values] if matched.all() else daily.loc[matched, values]
+    frame = rows.set_axis(pd.Index(where)).reindex(pd.RangeIndex(size))
+    block_ids = pd.Series([cid for cid, _ in blocks], dtype=_TEXT).array
+    frame.insert(0, "consumer_id", cast(Any, block_ids.take(np.repeat(np.arange(len(blocks)), lengths))))
+    frame.insert(1, "day", grid_days)
+    names = dict(nicknames or {})
+    first_rows = np.unique(codes, return_index=True)[1]
+    for cid, nick in zip(present, daily["nickname"].iloc[first_rows], strict=True):
+        names.setdefault(cid, nick)
+    frame["nickname"] = frame["consumer_id"].map(names)
+    frame["intervals"] = frame["intervals"].fillna(0).astype(int)
+    frame["recharge_inr"] = frame["recharge_inr"].fillna(0.0)
+    extras = [c for c in frame.columns if c not in DAILY_COLUMNS]
+    return frame[[*DAILY_COLUMNS, *extras]], starts
+
+
+def _finest(units: list[str]) -> str:
+    """The finest of numpy datetime units ("s", "ms", "us", "ns")."""
+    return max(units, key=_UNITS.index)
+
+
+_UNITS = ("s", "ms", "us", "ns")
+
+
+_TEXT = pd.Series(["x"]).dtype  # the text dtype pandas gives a column of str (pandas 3: Arrow-backed "str")
+
+
+def _fill_calendar_merge(
+    daily: pd.DataFrame,
+    first_day: dt.date | str | None,
+    last_day: dt.date | str | None,
+    consumer_ids: Sequence[str] | None,
+    nicknames: dict[str, str] | None,
+) -> pd.DataFrame:
+    """:func:`fill_calendar` by a merge of the per-connection date grid with the rows: every case."""
     cids = daily["consumer_id"].astype(str)
     ids = list(dict.fromkeys([*pd.unique(cids), *(consumer_ids or [])]))
     names = dict(nicknames or {})
@@ -235,8 +361,28 @@ def period_calendar(
     """
     # One calendar from the earliest loaded day (for the first day's deduction) to the range's end.
     lo = min(_ts(first_day), daily["day"].min()) if len(daily) else _ts(first_day)
-    frame = _deductions(fill_calendar(daily, lo, last_day, consumer_ids, nicknames))
+    filled = _calendar_by_position(daily, lo, last_day, consumer_ids, nicknames, sort_ids=True)
+    if filled is None:
+        frame = _deductions(_fill_calendar_merge(daily, lo, last_day, consumer_ids, nicknames))
+    else:
+        frame = _deductions_in_order(*filled)
     return frame[frame["day"] >= _ts(first_day)]
+
+
+def _deductions_in_order(frame: pd.DataFrame, starts: np.ndarray) -> pd.DataFrame:
+    """:func:`_deductions` of a calendar already in (consumer_id, day) order, one row per connection and
+    day, each connection's block starting at ``starts`` (:func:`_calendar_by_position` with ``sort_ids``):
+    no sort (it would not move a row), the previous day's balance by one shift of the column, none at a
+    block's start. The same float operations in the same order as the group-by's shift."""
+    closing, recharge = frame["closing_balance_inr"], frame["recharge_inr"]
+    if closing.dtype != np.float64 or recharge.dtype != np.float64:
+        return _deductions(frame)
+    balances = closing.to_numpy()
+    previous = np.empty(len(balances), dtype=np.float64)
+    previous[1:] = balances[:-1]
+    previous[starts] = np.nan
+    frame["deduction_inr"] = pd.Series(previous, index=frame.index) + recharge - closing
+    return frame
 
 
 def _calendar_of(calendar: pd.DataFrame, ids: Sequence[str]) -> pd.DataFrame:
