@@ -767,12 +767,48 @@ def _shares_calendar(
     the sums are the same to the last bit: pandas sums a group with gaps in another order)."""
     if not len(daily):
         return calendar.iloc[0:0]
+    mask = _in_own_span(daily, calendar, last_day)
+    if mask is not None:
+        return calendar[mask]
     spans = daily.groupby(daily["consumer_id"].astype(str))["day"].agg(["min", "max"])
     cids = calendar["consumer_id"].astype(str)
     lo = cids.map(spans["min"])
     hi = cids.map(spans["max"])
     days = calendar["day"]
     return calendar[(days >= lo) & (days <= hi) & (days <= _ts(last_day))]
+
+
+def _in_own_span(daily: pd.DataFrame, calendar: pd.DataFrame, last_day: dt.date) -> np.ndarray | None:
+    """:func:`_shares_calendar`'s row mask in numpy (issue 15): each calendar row's day against its
+    connection's first and last stored day (a minimum and maximum per connection, no group-by, no
+    map of text IDs) and ``last_day``; None when the days are not numpy datetimes or a stored day or ID
+    is missing (the group-by answers then). The same rows (tests/test_analytics_exact.py)."""
+    kinds = (daily["day"].dtype, calendar["day"].dtype)
+    if not all(isinstance(kind, np.dtype) and kind.kind == "M" for kind in kinds):
+        return None
+    cids = daily["consumer_id"].astype(str)
+    day_values = daily["day"].to_numpy()
+    if cids.isna().any() or np.isnat(day_values).any():
+        return None
+    unit = f"datetime64[{_finest([str(daily['day'].dt.unit), str(calendar['day'].dt.unit)])}]"
+    codes, uniques = pd.factorize(cids)
+    stamps = day_values.astype(unit).view(np.int64)
+    lows = np.full(len(uniques), np.iinfo(np.int64).max, dtype=np.int64)
+    highs = np.full(len(uniques), np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(lows, codes, stamps)
+    np.maximum.at(highs, codes, stamps)
+    own = pd.Index(uniques).get_indexer(calendar["consumer_id"].astype(str))
+    days = calendar["day"].to_numpy().astype(unit).view(np.int64)
+    end = np.array([_ts(last_day).to_datetime64()]).astype(unit).view(np.int64)[0]
+    known = own >= 0
+    at = np.where(known, own, 0)
+    return (
+        known
+        & ~np.isnat(calendar["day"].to_numpy())
+        & (days >= lows[at])
+        & (days <= highs[at])
+        & (days <= end)
+    )
 
 
 # --- the overview in one call -------------------------------------------------------------------

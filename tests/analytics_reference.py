@@ -1,8 +1,9 @@
 """The period calendar as it was before issue 15's merge-free fill (h55): the reference
-tests/test_analytics_exact.py compares :func:`lib.analytics.fill_calendar`, :func:`lib.analytics.period_calendar`
-and what reads them with. A copy of ``fill_calendar``, ``_deductions`` and ``period_calendar`` of ``lib/analytics.py``
-at main 6ae0d9e (docstrings shortened, nothing else changed): a left merge of the per-connection date grid with
-the daily rows on consumer_id and day, then a sort and a group-by shift.
+tests/test_analytics_exact.py compares :func:`lib.analytics.fill_calendar`, :func:`lib.analytics.period_calendar`,
+``_shares_calendar`` and what reads them with. A copy of ``fill_calendar``, ``_deductions``, ``period_calendar``
+and ``_shares_calendar`` of ``lib/analytics.py`` at main 6ae0d9e (docstrings shortened, nothing else changed): a
+left merge of the per-connection date grid with the daily rows on consumer_id and day, then a sort and a group-by
+shift; each connection's span by a group-by and two maps of the text IDs.
 """
 
 from __future__ import annotations
@@ -72,3 +73,19 @@ def period_calendar(
     lo = min(_ts(first_day), daily["day"].min()) if len(daily) else _ts(first_day)
     frame = _deductions(fill_calendar(daily, lo, last_day, consumer_ids, nicknames))
     return frame[frame["day"] >= _ts(first_day)]
+
+
+def _shares_calendar(
+    daily: pd.DataFrame, calendar: pd.DataFrame, first_day: dt.date, last_day: dt.date
+) -> pd.DataFrame:
+    """The rows of ``calendar`` that :func:`with_deductions` of ``daily`` cut to the range would have:
+    each connection's own first..last day of ``daily`` inside ``first_day..last_day`` (the same rows, so
+    the sums are the same to the last bit: pandas sums a group with gaps in another order)."""
+    if not len(daily):
+        return calendar.iloc[0:0]
+    spans = daily.groupby(daily["consumer_id"].astype(str))["day"].agg(["min", "max"])
+    cids = calendar["consumer_id"].astype(str)
+    lo = cids.map(spans["min"])
+    hi = cids.map(spans["max"])
+    days = calendar["day"]
+    return calendar[(days >= lo) & (days <= hi) & (days <= _ts(last_day))]

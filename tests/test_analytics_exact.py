@@ -129,8 +129,16 @@ def test_period_calendar_is_the_merge_on_random_households():
                     ),
                 )
         _same(
+            analytics._shares_calendar(daily, new, first, last),
+            reference._shares_calendar(daily, old, first, last),
+        )
+        _same(
             analytics.household_shares(daily, first, last, calendar=new),
             analytics.household_shares(daily, first, last, calendar=old),
+        )
+        _same(
+            analytics.household_shares(daily, first, last, calendar=new),
+            analytics.household_shares(daily, first, last),
         )
 
 
@@ -165,9 +173,13 @@ def test_fill_and_period_calendar_on_hand_made_cases(first, last, ids, names):
         reference.fill_calendar(daily, first, last, ids, names),
     )
     if first is not None and last is not None:
+        new = analytics.period_calendar(daily, first, last, ids, names)
+        old = reference.period_calendar(daily, first, last, ids, names)
+        _same(new, old)
+        assert analytics._in_own_span(daily, new, last) is not None  # numpy, not the group-by
         _same(
-            analytics.period_calendar(daily, first, last, ids, names),
-            reference.period_calendar(daily, first, last, ids, names),
+            analytics._shares_calendar(daily, new, first, last),
+            reference._shares_calendar(daily, old, first, last),
         )
 
 
@@ -196,9 +208,12 @@ def test_the_merge_still_answers_what_the_positions_do_not(daily):
             continue
         _same(analytics.fill_calendar(daily, first, last, ids, {"77": "Far"}), expected)
         if first is not None:
+            new = analytics.period_calendar(daily, first, last, ids, {"77": "Far"})
+            old = reference.period_calendar(daily, first, last, ids, {"77": "Far"})
+            _same(new, old)
             _same(
-                analytics.period_calendar(daily, first, last, ids, {"77": "Far"}),
-                reference.period_calendar(daily, first, last, ids, {"77": "Far"}),
+                analytics._shares_calendar(daily, new, first, last),
+                reference._shares_calendar(daily, old, first, last),
             )
 
 
