@@ -193,6 +193,9 @@ def test_fill_and_period_calendar_on_hand_made_cases(first, last, ids, names):
         _two_meters().assign(day=_two_meters()["day"] + pd.Timedelta(hours=1)),  # days not at midnight
         _two_meters().assign(day=_two_meters()["day"].dt.tz_localize("Asia/Kolkata")),  # tz-aware days
         _two_meters().assign(intervals=[48, 48, 48, 48], closing_balance_inr=[1, 2, 3, 4]),  # int balances
+        _two_meters().set_axis([10, 5, 7, 3]),  # a filtered frame's labels
+        _two_meters().set_axis([1, 1, 2, 2]),  # labels twice
+        _two_meters().assign(export_kwh=[None, 1.5, None, None], readings=[1, 2, 3, 4]),  # extras
     ],
 )
 def test_the_merge_still_answers_what_the_positions_do_not(daily):
