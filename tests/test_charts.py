@@ -801,3 +801,112 @@ def test_a_column_less_forecast_or_projection_draws_no_forecast(metric):
     )
     plain = charts.compare_figure(data, metric=metric, granularity="day", lang="en", colours={})
     assert fig.to_plotly_json() == plain.to_plotly_json()
+
+
+def test_plotly_still_skips_validation_on_request():
+    """Guard of ``charts.built_figure``: plotly's private ``_validate=False`` still turns its validation off
+    (an unknown property is kept, a named template is left unexpanded) while the public constructor still
+    refuses it. If plotly drops or renames the argument, this fails: build with ``go.Figure(data, layout)``
+    again (``built_figure``'s docstring)."""
+    import plotly.graph_objects as go
+
+    bogus = {"type": "scatter", "x": [1], "y": [2], "nosuchproperty": 1}
+    with pytest.raises(ValueError):
+        go.Figure(data=[bogus], layout={"template": "none"})
+    fig = go.Figure(data=[bogus], layout={"template": "none"}, _validate=False)
+    assert fig.to_dict()["data"][0]["nosuchproperty"] == 1
+    assert fig.to_dict()["layout"]["template"] == "none"
+    assert charts.built_figure([bogus], {"template": "none"}).to_dict()["layout"]["template"] == {
+        "data": {"scatter": [{"type": "scatter"}]}
+    }
+
+
+def _validated(data: list[dict], layout: dict):
+    import plotly.graph_objects as go
+
+    return go.Figure(data=data, layout=layout)
+
+
+@pytest.fixture(scope="module")
+def bench_household(tmp_path_factory):
+    """bench/bench_pages.py's household of 12 connections (120 days, a recharge a month), as Compare hands
+    it to compare_figure: daily rows, forecast summary and path, episodes."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    import bench_pages
+
+    today = dt.date(2026, 11, 25)
+    path = tmp_path_factory.mktemp("bench12") / "pages_12.db"
+    account = bench_pages.seed(path, 12)
+    with storage.open_db(path) as conn:
+        details = conn.accounts.connection_details(account)
+        daily = storage.readings.daily_frame(conn, account, None, "2025-11-01", str(today))
+        outlook = forecast.simulate(ledger.load_ledger(conn, account, today=today), details, today)
+    ids = [str(cid) for cid in details["consumer_id"]]
+    return ids, daily, outlook, analytics.disconnection_episodes(daily)
+
+
+@pytest.mark.parametrize(("lang", "digits"), [("en", False), ("hi", False), ("hi", True)])
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+@pytest.mark.parametrize("metric", analytics.METRICS)
+def test_the_unvalidated_figure_is_the_validated_one(
+    household_inputs, bench_household, monkeypatch, metric, granularity, lang, digits
+):
+    """compare_figure built unvalidated (``charts.built_figure``) is the figure plotly's validation builds
+    from the same dicts, byte for byte: ``to_json()``, the JSON ``st.plotly_chart`` sends
+    (``plotly.io.to_json(fig.to_dict(), validate=False)``), ``to_plotly_json()`` and the captions; the demo,
+    the 6-connection household and bench_pages' 12-connection one, 30 days and the longest period, side by
+    side (shared or own axes, 1 or 3 columns) and overlaid, with and without forecast, projection and cuts,
+    on a desktop and a phone, and with a title set afterwards (Compare's export chart)."""
+    import plotly.io as pio
+
+    today, households = household_inputs
+    checked = 0
+    try:
+        _with_digits(digits)
+        for ids, daily, outlook, episodes in [*households, bench_household]:
+            for days in (30, 120 if len(ids) < 12 else 365):
+                first = today - dt.timedelta(days=days - 1)
+                series = analytics.compare_series(daily, metric, granularity, first, today, ids)
+                for layout, columns, shared_y, with_forecast, phone in (
+                    ("side_by_side", 3, True, True, False),
+                    ("side_by_side", 1, False, True, True),
+                    ("overlay", 2, True, True, False),
+                    ("side_by_side", 3, True, False, True),
+                ):
+                    args = dict(
+                        metric=metric,
+                        granularity=granularity,
+                        lang=lang,
+                        colours=charts.connection_colours(ids),
+                        layout=layout,
+                        columns=columns,
+                        shared_y=shared_y,
+                        forecast=outlook.summary if with_forecast else None,
+                        projection=outlook.path if with_forecast else None,
+                        episodes=episodes if with_forecast else None,
+                        first_day=first,
+                        last_day=today,
+                        today=today,
+                        phone=phone,
+                    )
+                    fig = charts.compare_figure(series, **args)
+                    with monkeypatch.context() as patch:
+                        patch.setattr(charts, "built_figure", _validated)
+                        reference = charts.compare_figure(series, **args)
+                    assert not fig._validate and reference._validate
+                    assert fig.to_json() == reference.to_json()
+                    sent = pio.to_json(fig.to_dict(), validate=False)
+                    assert sent == pio.to_json(reference.to_dict(), validate=False)
+                    assert fig.to_plotly_json() == reference.to_plotly_json()
+                    assert charts.caption_keys(fig) == charts.caption_keys(reference)
+                    if not with_forecast:
+                        for figure in (fig, reference):
+                            figure.update_layout(title={"text": "निर्यात <b>x</b>"})
+                        assert fig.to_json() == reference.to_json()
+                    checked += 1
+    finally:
+        _with_digits(False)
+    assert checked == 24
