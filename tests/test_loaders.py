@@ -228,3 +228,26 @@ def test_a_new_households_ledgers_and_forecasts_equal_the_per_connection_reads(d
     assert sum(len(got[cid]) for cid in ids) and any(got[ids[0]]["arrears_inr"] > 0)
     assert any(got[ids[3]]["adjustment_inr"] > 0) and got[ids[4]]["anchor_inr"].notna().any()
     assert len(sims[ids[0]].path)  # something was simulated
+
+
+@pytest.mark.parametrize("connections", [3, 6])
+def test_the_charts_shared_forecast_frames_are_the_cached_copies(db_path, connections):
+    """``shared_forecast`` / ``shared_projection`` (the shared simulation's frames, no ``st.cache_data``
+    copy) put together by ``household_frame`` are exactly the frames of ``connection_forecast`` /
+    ``connection_projection`` (the Compare chart's inputs before): values, dtypes, index, column order; for
+    all connections and for one."""
+    import datetime as dt
+
+    account_id = household(db_path, connections)
+    today = dt.date(2026, 11, 25).isoformat()
+    ctx = context(db_path, account_id)
+    keys = loaders.household(ctx).keys
+    for chosen in (keys, keys[:1]):
+        for shared, copied in (
+            (loaders.shared_forecast, loaders.connection_forecast),
+            (loaders.shared_projection, loaders.connection_projection),
+        ):
+            got = loaders.household_frame(ctx, shared, chosen, today)
+            want = loaders.household_frame(ctx, copied, chosen, today)
+            assert len(want)
+            pd.testing.assert_frame_equal(got, want, check_exact=True, check_index_type=True)

@@ -432,9 +432,7 @@ def _draw_chart(
 
     def build() -> go.Figure:
         forecast = (
-            loaders.household_frame(ctx, loaders.connection_forecast, keys, str(today))
-            if with_forecast
-            else None
+            loaders.household_frame(ctx, loaders.shared_forecast, keys, str(today)) if with_forecast else None
         )
         fig = charts.compare_figure(
             series,
@@ -448,7 +446,7 @@ def _draw_chart(
             forecast=forecast,
             projection=None
             if forecast is None
-            else loaders.household_frame(ctx, loaders.connection_projection, shown, str(today)),
+            else loaders.household_frame(ctx, loaders.shared_projection, shown, str(today)),
             episodes=own_episodes,
             first_day=first,
             last_day=last,

@@ -255,6 +255,20 @@ def connection_projection(
     return connection_simulation(_ctx, db, account_id, key, today).path
 
 
+def shared_forecast(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
+    """:func:`connection_forecast`'s frame itself, not a copy: the run-out forecast of the shared simulation
+    (:func:`connection_simulation`, ``st.cache_resource``), for a reader that only reads it (a figure's
+    build; pandas' copy-on-write keeps any frame made from it apart). ``st.cache_data`` unpickles a copy on
+    every hit: in a new household's Compare the forecast and projected days of every connection, though the
+    chart is built once (BENCHMARKS.md section 4 run 12)."""
+    return connection_simulation(_ctx, db, account_id, key, today).summary
+
+
+def shared_projection(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
+    """:func:`connection_projection`'s frame itself, not a copy (as :func:`shared_forecast`)."""
+    return connection_simulation(_ctx, db, account_id, key, today).path
+
+
 @_per_connection
 def connection_month_parts(
     _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
