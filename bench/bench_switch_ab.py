@@ -1,0 +1,113 @@
+"""A new household's Overview → Compare switch, server CPU, main's code path and this one in one process
+(issue 15, BENCHMARKS.md section 4 run 12).
+
+    .venv/bin/python bench/bench_switch_ab.py --connections 3 12 --rounds 20
+
+What a browser's new account does (``bench_browser.py``'s click row): a new session of a household whose
+caches are cold opens the Overview, then switches to Compare; the switch is timed (``time.process_time``
+around AppTest's run: the script runs in this process). ``household visit`` is bench_pages' step of the
+same name (caches cleared, a new session opens Compare directly: the crowd's unit). Every cache of
+``lib.ui.loaders`` is cleared before each round's session.
+
+The two code paths differ only in the two changes of run 12, toggled in place: ``old`` builds the Compare
+figure validated (``go.Figure(data, layout)``, main's ``compare_figure``) and reads the chart's forecast
+and projected days through their ``st.cache_data`` copies (``connection_forecast`` /
+``connection_projection``, main's ``_draw_chart``); ``new`` is this checkout. Rounds alternate ABBA, so
+the load moves both alike; the script prints medians, the paired difference and the load average. Uses
+bench_pages' databases (``bench/results/pages_N.db``; run bench_pages once to make them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import bench_pages as bp  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+
+from lib import charts  # noqa: E402
+from lib.ui import loaders  # noqa: E402
+
+NEW = {
+    (charts, "built_figure"): charts.built_figure,
+    (loaders, "shared_forecast"): loaders.shared_forecast,
+    (loaders, "shared_projection"): loaders.shared_projection,
+}
+OLD = {
+    (charts, "built_figure"): lambda data, layout: go.Figure(data=data, layout=layout),
+    (loaders, "shared_forecast"): loaders.connection_forecast,
+    (loaders, "shared_projection"): loaders.connection_projection,
+}
+
+
+def use(path: dict) -> None:
+    for (module, name), value in path.items():
+        setattr(module, name, value)
+
+
+def cold() -> None:
+    for cache in bp.household_caches():
+        cache.clear()
+
+
+def switch(account_id: int) -> float:
+    cold()
+    at = bp.signed_in(account_id, None)  # the household's Overview (not timed)
+    started = time.process_time()
+    at.switch_page("pages/compare.py").run()
+    seconds = time.process_time() - started
+    assert not at.exception, at.exception
+    return seconds
+
+
+def household_visit(account_id: int) -> float:
+    cold()
+    started = time.process_time()
+    bp.signed_in(account_id, "pages/compare.py", first=True)
+    return time.process_time() - started
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--connections", type=int, nargs="*", default=[3, 12])
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args(argv)
+    print(f"load average before: {os.getloadavg()}", flush=True)
+    for n in args.connections:
+        path = bp.RESULTS / f"pages_{n}.db"
+        if not path.exists():
+            raise SystemExit(f"no {path}: run bench/bench_pages.py --connections {n} --rounds 1 first")
+        os.environ["METERMITRA_DB"] = str(path)
+        account_id = 1
+        use(NEW)
+        switch(account_id)  # imports and first runs, not counted
+        times: dict[tuple[str, str], list[float]] = {}
+        for r in range(args.rounds):
+            order = [("old", OLD), ("new", NEW)] if r % 4 in (0, 3) else [("new", NEW), ("old", OLD)]
+            for label, path_ in order:
+                use(path_)
+                times.setdefault(("switch", label), []).append(switch(account_id))
+                times.setdefault(("household visit", label), []).append(household_visit(account_id))
+        use(NEW)
+        for step in ("switch", "household visit"):
+            old, new = times[(step, "old")], times[(step, "new")]
+            paired = statistics.median(o - w for o, w in zip(old, new, strict=True))
+            print(
+                f"  {n:3d} connections  {step:16s} old {statistics.median(old):.3f} s  new "
+                f"{statistics.median(new):.3f} s  new/old {statistics.median(new) / statistics.median(old):.2f}"
+                f"  paired old-new {paired * 1000:.1f} ms  (medians of {args.rounds})",
+                flush=True,
+            )
+        print(f"load average after {n} connections: {os.getloadavg()}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
