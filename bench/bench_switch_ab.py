@@ -7,7 +7,10 @@ What a browser's new account does (``bench_browser.py``'s click row): a new sess
 caches are cold opens the Overview, then switches to Compare; the switch is timed (``time.process_time``
 around AppTest's run: the script runs in this process). ``household visit`` is bench_pages' step of the
 same name (caches cleared, a new session opens Compare directly: the crowd's unit). Every cache of
-``lib.ui.loaders`` is cleared before each round's session.
+``lib.ui.loaders`` is cleared before each round's session. As bench_pages: the suite's clock
+(``METERMITRA_NOW``); as the server (``serve.py``): the imported heap frozen first (``lib/ui/heap.py``), else a
+full collection (~0.2 s in this process) landing inside one path's timed runs decides the medians
+(``--no-gc-freeze`` to see it).
 
 The two code paths differ only in the two changes of run 12, toggled in place: ``old`` builds the Compare
 figure validated (``go.Figure(data, layout)``, main's ``compare_figure``) and reads the chart's forecast
@@ -20,7 +23,9 @@ bench_pages' databases (``bench/results/pages_N.db``; run bench_pages once to ma
 from __future__ import annotations
 
 import argparse
+import gc
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -79,7 +84,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, nargs="*", default=[3, 12])
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--no-gc-freeze", action="store_true", help="do not freeze the imported heap first")
     args = parser.parse_args(argv)
+    os.environ["METERMITRA_NOW"] = bp.NOW
+    os.environ.setdefault("METERMITRA_OTP_KEY", secrets.token_hex(32))
+    if not args.no_gc_freeze:
+        import lib.web  # noqa: F401  (serve.py's imports)
+        from lib.ui import heap
+
+        heap.freeze_after_imports()
+        print(f"gc.freeze(): {gc.get_freeze_count()} objects frozen", flush=True)
     print(f"load average before: {os.getloadavg()}", flush=True)
     for n in args.connections:
         path = bp.RESULTS / f"pages_{n}.db"
