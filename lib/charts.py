@@ -340,7 +340,7 @@ def compare_figure(
     """The Compare chart of :func:`lib.analytics.compare_series` output.
 
     ``layout="side_by_side"``: one panel per connection (titled with its nickname), ``columns``
-    panels per row (1 on a phone), a shared y-axis when ``shared_y``. ``"overlay"``: one axis, a
+    panels per row (1 on a phone), a shared y-axis when ``shared_y`` (its labels once a row, left). ``"overlay"``: one axis, a
     trace per connection. Balance is drawn as lines with recharge markers, the projected run-out
     (``forecast`` from :func:`lib.forecast.run_out`) as a dashed continuation: along ``projection`` (its
     ``path``: the simulated closing balance of each coming day, flat while free units last) when given,
@@ -451,6 +451,10 @@ def compare_figure(
                 axis_layout.update(x_style)
             elif name.startswith("yaxis"):
                 axis_layout.update(y_style)
+                if shared_y and (int(name[5:] or 1) - 1) % columns:
+                    # One scale for the row: its labels once, at the row's left (as make_subplots'
+                    # shared_yaxes): a phone's narrow gap put them over the panel beside.
+                    axis_layout["showticklabels"] = False
                 ticks = panel_ticks.get(int(name[5:] or 1), panel_ticks.get(None))
                 if ticks:
                     axis_layout.update(tickvals=ticks[0], ticktext=ticks[1])

@@ -82,6 +82,25 @@ def test_independent_y_axes_when_not_shared():
         data, metric="units", granularity="day", lang="en", colours={}, columns=2, shared_y=False
     )
     assert "matches" not in spec(fig)["layout"]["yaxis2"]
+    assert "showticklabels" not in spec(fig)["layout"]["yaxis2"]  # its own scale: its own labels
+
+
+@pytest.mark.parametrize("lang", ["en", "hi"])
+def test_a_shared_scale_is_labelled_once_a_row(lang):
+    """Panels sharing one scale show its labels at each row's left only: on a phone with compact off
+    (three panels in 390 px) the second and third panels' labels sat over the panel beside them."""
+    data = series_for([str(n) for n in range(1, 6)], [[100.0, 2400.0]] * 5)
+    try:
+        _with_digits(lang == "hi")  # Hindi with its own digits: the ticks are given as text then
+        fig = charts.compare_figure(
+            data, metric="balance", granularity="day", lang=lang, colours={}, columns=3, phone=True
+        )
+    finally:
+        _with_digits(False)
+    layout = spec(fig)["layout"]
+    shown = [layout[f"yaxis{n if n > 1 else ''}"].get("showticklabels", True) for n in range(1, 6)]
+    assert shown == [True, False, False, True, False]  # panels 1 and 4 begin the two rows
+    assert all(layout[f"yaxis{n}"]["matches"] == "y" for n in range(2, 6))
 
 
 def test_overlay_is_one_axis_with_a_legend():
