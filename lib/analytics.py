@@ -107,11 +107,16 @@ def _calendar_by_position(
     ``reindex`` of the rows' columns; with ``sort_ids`` the connections' blocks come in consumer_id order
     (the order :func:`_deductions` sorts into). Returns (the frame, each block's first row), or None when
     the merge must answer: two rows of one connection and day (the merge keeps both), a day or ID
-    missing, days not numpy datetimes, IDs not text, a column the calendar needs absent. The same frame
-    as the merge, dtypes included (tests/test_analytics_exact.py, against tests/analytics_reference.py).
+    missing, days not tz-naive numpy datetimes, a bound with a time zone, ``consumer_ids`` not all text,
+    a column the calendar needs absent. The same frame as the merge, dtypes included
+    (tests/test_analytics_exact.py, against tests/analytics_reference.py: a change to either calendar
+    changes that reference copy too).
     """
     if not len(daily):  # the merge of no rows: rare (a household without data), not worth a second path
         return None
+    if _has_zone(first_day) or _has_zone(last_day):  # the merge raises on a zoned bound: so must this
+        return None
+    consumer_ids = None if consumer_ids is None else list(consumer_ids)  # read twice below
     if any(column not in daily.columns for column in DAILY_COLUMNS):
         return None
     day_dtype = daily["day"].dtype
@@ -192,6 +197,15 @@ def _calendar_by_position(
     frame["recharge_inr"] = frame["recharge_inr"].fillna(0.0)
     extras = [c for c in frame.columns if c not in DAILY_COLUMNS]
     return frame[[*DAILY_COLUMNS, *extras]], starts
+
+
+def _has_zone(bound: dt.date | str | None) -> bool:
+    """Whether a calendar bound carries a time zone (the merge of naive days with it raises).
+
+    >>> _has_zone(dt.date(2026, 11, 1)), _has_zone(pd.Timestamp("2026-11-01", tz="Asia/Kolkata"))
+    (False, True)
+    """
+    return bound is not None and _ts(bound).tzinfo is not None
 
 
 def _finest(units: list[str]) -> str:
@@ -781,10 +795,10 @@ def _shares_calendar(
 def _in_own_span(daily: pd.DataFrame, calendar: pd.DataFrame, last_day: dt.date) -> np.ndarray | None:
     """:func:`_shares_calendar`'s row mask in numpy (issue 15): each calendar row's day against its
     connection's first and last stored day (a minimum and maximum per connection, no group-by, no
-    map of text IDs) and ``last_day``; None when the days are not numpy datetimes or a stored day or ID
-    is missing (the group-by answers then). The same rows (tests/test_analytics_exact.py)."""
+    map of text IDs) and ``last_day``; None when the days are not numpy datetimes, ``last_day`` has a
+    time zone, or a stored day or ID is missing (the group-by answers then). The same rows (tests/test_analytics_exact.py)."""
     kinds = (daily["day"].dtype, calendar["day"].dtype)
-    if not all(isinstance(kind, np.dtype) and kind.kind == "M" for kind in kinds):
+    if not all(isinstance(kind, np.dtype) and kind.kind == "M" for kind in kinds) or _has_zone(last_day):
         return None
     cids = daily["consumer_id"].astype(str)
     day_values = daily["day"].to_numpy()

@@ -2,8 +2,8 @@
 (tests/analytics_reference.py, the copy at main 6ae0d9e): the same frames to the last bit, dtypes, column
 order and index included, over gaps, connections without rows, consumer IDs not in ``daily``, nicknames
 from both sources, extra columns (export_kwh and others of every dtype), empty input, one day, bounds
-outside the data, IST month ends, shuffled rows, other day units, and the cases the merge still answers
-(a connection's day twice, IDs that are not text)."""
+outside the data, IST month ends, shuffled rows, other day units, odd frames, and the cases the merge
+still answers (no rows, a connection's day twice, zoned days or bounds)."""
 
 from __future__ import annotations
 
@@ -184,25 +184,29 @@ def test_fill_and_period_calendar_on_hand_made_cases(first, last, ids, names):
 
 
 @pytest.mark.parametrize(
-    "daily",
+    ("daily", "by_merge"),
     [
-        analytics.empty_daily(),  # no rows at all
-        _two_meters().iloc[0:0],  # no rows, the store's day unit
-        pd.concat([_two_meters(), _two_meters().iloc[[1]]], ignore_index=True),  # a day twice: the merge
-        _two_meters().assign(consumer_id=[202, 202, 202, 101]),  # integer IDs
-        _two_meters().assign(day=_two_meters()["day"] + pd.Timedelta(hours=1)),  # days not at midnight
-        _two_meters().assign(day=_two_meters()["day"].dt.tz_localize("Asia/Kolkata")),  # tz-aware days
-        _two_meters().assign(intervals=[48, 48, 48, 48], closing_balance_inr=[1, 2, 3, 4]),  # int balances
-        _two_meters().set_axis([10, 5, 7, 3]),  # a filtered frame's labels
-        _two_meters().set_axis([1, 1, 2, 2]),  # labels twice
-        _two_meters().assign(export_kwh=[None, 1.5, None, None], readings=[1, 2, 3, 4]),  # extras
+        (analytics.empty_daily(), True),  # no rows at all
+        (_two_meters().iloc[0:0], True),  # no rows, the store's day unit
+        (pd.concat([_two_meters(), _two_meters().iloc[[1]]], ignore_index=True), True),  # a day twice
+        (_two_meters().assign(day=_two_meters()["day"].dt.tz_localize("Asia/Kolkata")), True),  # tz-aware
+        (_two_meters().assign(consumer_id=[202, 202, 202, 101]), False),  # integer IDs: made text
+        (_two_meters().assign(day=_two_meters()["day"] + pd.Timedelta(hours=1)), False),  # off midnight
+        (_two_meters().assign(intervals=[48] * 4, closing_balance_inr=[1, 2, 3, 4]), False),  # int balances
+        (_two_meters().set_axis([10, 5, 7, 3]), False),  # a filtered frame's labels
+        (_two_meters().set_axis([1, 1, 2, 2]), False),  # labels twice
+        (_two_meters().assign(export_kwh=[None, 1.5, None, None], readings=[1, 2, 3, 4]), False),  # extras
     ],
 )
-def test_the_merge_still_answers_what_the_positions_do_not(daily):
+def test_odd_frames_give_the_merge_s_calendar_by_either_path(daily, by_merge):
+    """Frames the store does not make: the same calendar as the merge, by positions where they can
+    answer, by the merge itself (``by_merge``) where they cannot (no rows, a day twice, zoned days)."""
     for first, last, ids in (
         (None, None, None),
         (dt.date(2026, 10, 29), dt.date(2026, 11, 3), ["101", "77"]),
     ):
+        positions = analytics._calendar_by_position(daily, first, last, ids, {"77": "Far"}, sort_ids=False)
+        assert (positions is None) == by_merge
         try:
             expected = reference.fill_calendar(daily, first, last, ids, {"77": "Far"})
         except Exception as error:  # the old code's error is the new code's
@@ -218,6 +222,35 @@ def test_the_merge_still_answers_what_the_positions_do_not(daily):
                 analytics._shares_calendar(daily, new, first, last),
                 reference._shares_calendar(daily, old, first, last),
             )
+
+
+def test_a_zoned_bound_and_one_shot_ids_are_the_merge_s_too():
+    """A bound with a time zone raises as the merge does (not a calendar of gaps at 18:30); the
+    ``consumer_ids`` may be any iterable, read once (the connection without rows is kept)."""
+    daily = _two_meters()
+    zoned = pd.Timestamp("2026-10-30", tz="Asia/Kolkata")
+    for first, last in ((zoned, dt.date(2026, 11, 2)), (zoned, zoned + pd.Timedelta(days=3))):
+        with pytest.raises((TypeError, ValueError)) as old_error:
+            reference.fill_calendar(daily, first, last)
+        with pytest.raises(old_error.type):
+            analytics.fill_calendar(daily, first, last)
+    ids = ["101", "202", "303"]
+    _same(
+        analytics.fill_calendar(daily, dt.date(2026, 10, 30), dt.date(2026, 11, 2), iter(ids)),
+        reference.fill_calendar(daily, dt.date(2026, 10, 30), dt.date(2026, 11, 2), ids),
+    )
+
+
+def test_the_shares_cut_by_group_by_where_numpy_cannot():
+    """A stored day missing (NaT): the shares' cut falls back to the group-by, with main's rows."""
+    daily = _two_meters()
+    calendar = analytics.period_calendar(daily, dt.date(2026, 10, 30), dt.date(2026, 11, 2), ["303"])
+    odd = daily.assign(day=daily["day"].where(daily.index != 3))
+    assert analytics._in_own_span(odd, calendar, dt.date(2026, 11, 2)) is None
+    _same(
+        analytics._shares_calendar(odd, calendar, dt.date(2026, 10, 30), dt.date(2026, 11, 2)),
+        reference._shares_calendar(odd, calendar, dt.date(2026, 10, 30), dt.date(2026, 11, 2)),
+    )
 
 
 def test_period_calendar_skips_the_sort_only_when_nothing_would_move():
