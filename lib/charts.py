@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -373,13 +373,15 @@ def compare_figure(
     # Built as data: the traces, shapes and layout are plain dicts, made a figure unvalidated (built_figure).
     traces: list[dict] = []
     shapes: list[dict] = []
+    columns_of = _SeriesColumns(series)
+    dates = _PeriodTexts(granularity, lang, today)
     for index, cid in enumerate(ids):
-        own = by_connection.rows(cid).sort_values("period")
+        points = columns_of.points(by_connection, cid)
         colour = colours.get(cid, PALETTE[index % len(PALETTE)])
         axis = (index + 1) if side else None
         refs = {"xaxis": _ref("x", axis), "yaxis": _ref("y", axis)} if side else {}
         traces += _connection_traces(
-            own, cid, str(names[cid]), colour, metric, granularity, lang, refs, today
+            points, cid, str(names[cid]), colour, metric, granularity, lang, refs, dates
         )
         if metric == "balance" and forecast_rows is not None and last_day is not None:
             own_path = None if projection_rows is None else projection_rows.rows(cid)
@@ -622,8 +624,101 @@ def subplot_grid(
     return layout
 
 
+class _Points(NamedTuple):
+    """One connection's rows of a Compare series in period order, as its traces read them."""
+
+    periods: list[dt.date]  # each period's first day
+    values: list[float | None]  # :func:`plotted_values` of ``value``
+    paid: list[int]  # positions of the rows with a recharge (``recharge_inr > 0``)
+    amounts: list[float]  # their ``recharge_inr``
+
+
+class _SeriesColumns:
+    """A Compare series' ``period``, ``value`` and ``recharge_inr`` as numpy arrays, taken once for all
+    connections: :meth:`points` gives what ``rows(cid).sort_values("period")`` gave the traces, without a
+    pandas ``take`` and sort of every column per connection (BENCHMARKS.md section 4 run 15).
+
+    Only for what numpy reads as pandas does: a tz-naive ``datetime64`` period, float or integer values and
+    recharges, each connection's periods strictly increasing (then the sort keeps the rows' order, whatever
+    its algorithm); anything else takes the pandas path (:meth:`pandas_points`), the reference of
+    ``tests/test_charts.py::test_the_compare_figures_points_are_the_pandas_rows``.
+
+    >>> series = pd.DataFrame({"consumer_id": ["1", "2", "1"], "period": pd.to_datetime(
+    ...     ["2026-11-01", "2026-11-01", "2026-11-02"]), "value": [1.005, 2.0, float("nan")],
+    ...     "recharge_inr": [0.0, 500.0, 0.0]})
+    >>> columns = _SeriesColumns(series)
+    >>> columns.points(ConnectionRows(series), "1")
+    _Points(periods=[datetime.date(2026, 11, 1), datetime.date(2026, 11, 2)], values=[1.0, None], paid=[], amounts=[])
+    >>> columns.points(ConnectionRows(series), "2") == _SeriesColumns.pandas_points(ConnectionRows(series), "2")
+    True
+    """
+
+    def __init__(self, series: pd.DataFrame) -> None:
+        period, value, recharge = series["period"], series["value"], series["recharge_inr"]
+        self.fast = (
+            period.dtype.kind == "M"
+            and isinstance(period.dtype, np.dtype)
+            and value.dtype.kind in "fi"
+            and recharge.dtype.kind in "fi"
+            and isinstance(value.dtype, np.dtype)
+            and isinstance(recharge.dtype, np.dtype)
+        )
+        if self.fast:
+            self.days = period.to_numpy().astype("datetime64[D]")
+            self.stamps = period.to_numpy()
+            self.value = value.to_numpy()
+            self.recharge = recharge.to_numpy()
+
+    def points(self, rows: ConnectionRows, cid: str) -> _Points:
+        if not self.fast:
+            return self.pandas_points(rows, cid)
+        where = np.flatnonzero(rows._array == cid)
+        stamps = self.stamps[where]
+        if len(stamps) and (np.isnat(stamps).any() or not (stamps[1:] > stamps[:-1]).all()):
+            return self.pandas_points(rows, cid)
+        recharge = self.recharge[where]
+        paid = np.flatnonzero(recharge > 0)
+        return _Points(
+            self.days[where].tolist(),
+            plotted_values(self.value[where].tolist()),
+            paid.tolist(),
+            [float(a) for a in recharge[paid].tolist()],
+        )
+
+    @staticmethod
+    def pandas_points(rows: ConnectionRows, cid: str) -> _Points:
+        """The points as the traces read them from ``rows(cid).sort_values("period")`` (pandas, per row)."""
+        own = rows.rows(cid).sort_values("period")
+        paid = np.flatnonzero((own["recharge_inr"] > 0).fillna(False).to_numpy(dtype=bool))
+        return _Points(
+            [pd.Timestamp(p).date() for p in own["period"]],
+            plotted_values(own["value"]),
+            paid.tolist(),
+            [float(a) for a in own["recharge_inr"].iloc[paid]],
+        )
+
+
+class _PeriodTexts:
+    """Each distinct period's x (ISO date), hover date (:func:`period_date`) and :func:`is_so_far`, made
+    once per figure: the connections of a Compare series share its periods."""
+
+    def __init__(self, granularity: Granularity, lang: str, today: dt.date) -> None:
+        self.granularity, self.lang, self.today = granularity, lang, today
+        self.known: dict[dt.date, tuple[str, str, bool]] = {}
+
+    def __call__(self, period: dt.date) -> tuple[str, str, bool]:
+        got = self.known.get(period)
+        if got is None:
+            got = self.known[period] = (
+                period.isoformat(),
+                period_date(period, self.granularity, self.lang),
+                is_so_far(period, self.granularity, self.today),
+            )
+        return got
+
+
 def _connection_traces(
-    own: pd.DataFrame,
+    points: _Points,
     cid: str,
     name: str,
     colour: str,
@@ -631,13 +726,14 @@ def _connection_traces(
     granularity: Granularity,
     lang: str,
     refs: dict[str, str],
-    today: dt.date,
+    dates: _PeriodTexts,
 ) -> list[dict]:
     """One connection's value trace (and recharge markers for the balance), as plotly trace dicts."""
-    periods = [pd.Timestamp(p).date() for p in own["period"]]
-    x = [p.isoformat() for p in periods]
-    values = plotted_values(own["value"])
-    so_far = [is_so_far(p, granularity, today) for p in periods]
+    periods = points.periods
+    texts = [dates(p) for p in periods]
+    x = [t[0] for t in texts]
+    values = points.values
+    so_far = [t[2] for t in texts]
     note = i18n.t("chart_today_so_far" if granularity == "day" else "chart_period_so_far", lang)
     # Each point carries only its date (``text``, without the week's wording); the value is written by
     # plotly where its d3 format gives the page's text exactly (:func:`plotly_writes_money`), else carried as
@@ -663,7 +759,7 @@ def _connection_traces(
         "y": values,
         "name": plotly_text(name),
         "legendgroup": cid,
-        "text": [period_date(p, granularity, lang) for p in periods],
+        "text": [t[1] for t in texts],
         "hovertemplate": template + "<extra>" + plotly_text(name) + "</extra>",
         "meta": {"consumer_id": cid, "kind": "value"},
         **refs,
@@ -686,10 +782,9 @@ def _connection_traces(
             **common,
         }
     ]
-    paid = own[own["recharge_inr"] > 0]
-    if len(paid):
-        paid_days = [pd.Timestamp(p).date() for p in paid["period"]]
-        amounts = [float(a) for a in paid["recharge_inr"]]
+    if points.paid:
+        paid_texts = [texts[i] for i in points.paid]
+        amounts = points.amounts
         if plotly_writes_money(amounts, lang):
             amount_data: list[float] | list[str] = amounts
             amount_field = _template_text(
@@ -703,14 +798,14 @@ def _connection_traces(
         traces.append(
             {
                 "type": "scatter",
-                "x": [d.isoformat() for d in paid_days],
-                "y": plotted_values(paid["value"]),
+                "x": [t[0] for t in paid_texts],
+                "y": [values[i] for i in points.paid],
                 "mode": "markers",
                 "marker": {"symbol": "triangle-up", "size": 10, "color": colour, "line": {"width": 1}},
                 "name": i18n.t("chart_recharge", lang),
                 "legendgroup": cid,
                 "showlegend": False,
-                "text": [period_date(d, granularity, lang) for d in paid_days],
+                "text": [t[1] for t in paid_texts],
                 "customdata": amount_data,
                 "hovertemplate": _date_field(granularity, lang)
                 + "<br>"
