@@ -929,3 +929,102 @@ def test_the_unvalidated_figure_is_the_validated_one(
     finally:
         _with_digits(False)
     assert checked == 24
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_the_compare_figures_points_are_the_pandas_rows(seed):
+    """_SeriesColumns.points (numpy, once for all connections) gives what the traces read from
+    ``rows(cid).sort_values("period")`` (pandas_points, main's per-row path): ordered or shuffled rows,
+    equal periods, gaps, integer values, nullable floats, a time zone, no row."""
+    rng = random.Random(seed)
+    count = rng.choice([0, 1, 7, 40])
+    ids = [rng.choice(["101", "202", "303"]) for _ in range(count)]
+    days = [dt.date(2026, 1, 1) + dt.timedelta(days=rng.randint(0, 400)) for _ in ids]
+    if seed % 4 == 0:
+        days.sort()  # the usual Compare series: each connection's periods in order
+    values: list = [rng.choice([1.005, 2.675, float("nan"), -0.0, 123456.785]) for _ in ids]
+    if seed % 5 == 1:
+        values = [rng.randint(-5, 500) for _ in ids]
+    frame = pd.DataFrame(
+        {
+            "consumer_id": ids,
+            "period": pd.to_datetime(days).as_unit("us"),
+            "value": values,
+            "recharge_inr": [rng.choice([0.0, 500.0, float("nan"), 199.99]) for _ in ids],
+        }
+    )
+    if seed % 5 == 2:
+        frame["value"] = frame["value"].astype("Float64")
+    if seed % 7 == 3:
+        frame["period"] = frame["period"].dt.tz_localize("Asia/Kolkata")
+    if seed % 3 == 0:
+        frame = frame.set_index(pd.Index([rng.randint(0, 9) for _ in ids], dtype="int64"))
+    rows = charts.ConnectionRows(frame)
+    columns = charts._SeriesColumns(frame)
+    for cid in ("101", "202", "303", "404"):
+        assert columns.points(rows, cid) == charts._SeriesColumns.pandas_points(rows, cid)
+
+
+@pytest.mark.parametrize(("lang", "digits"), [("en", False), ("hi", False), ("hi", True)])
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+@pytest.mark.parametrize("metric", analytics.METRICS)
+def test_compare_figure_is_the_figure_of_per_point_pandas_rows(
+    household_inputs, bench_household, monkeypatch, metric, granularity, lang, digits
+):
+    """compare_figure from the numpy points and the per-period texts is, byte for byte (``to_json``), the
+    figure built as main built it: each connection's rows taken and sorted in pandas, and every point's
+    date text, x and so-far computed for that point (the reference: pandas_points and a text cache that
+    keeps nothing). The demo, 6 and 12 connections, 30 days and the longest period, with and without the
+    forecast; the numpy path is the one taken on these households."""
+    today, households = household_inputs
+    fallbacks: list[str] = []
+    pandas_points = charts._SeriesColumns.pandas_points
+
+    def counted(rows, cid):
+        fallbacks.append(cid)
+        return pandas_points(rows, cid)
+
+    def every_time(self, period):
+        return (
+            period.isoformat(),
+            charts.period_date(period, self.granularity, self.lang),
+            charts.is_so_far(period, self.granularity, self.today),
+        )
+
+    checked = 0
+    try:
+        _with_digits(digits)
+        for ids, daily, outlook, episodes in [*households, bench_household]:
+            for days in (30, 120 if len(ids) < 12 else 365):
+                first = today - dt.timedelta(days=days - 1)
+                series = analytics.compare_series(daily, metric, granularity, first, today, ids)
+                for with_forecast, layout in ((True, "side_by_side"), (False, "overlay")):
+                    args = dict(
+                        metric=metric,
+                        granularity=granularity,
+                        lang=lang,
+                        colours=charts.connection_colours(ids),
+                        layout=layout,
+                        columns=3,
+                        forecast=outlook.summary if with_forecast else None,
+                        projection=outlook.path if with_forecast else None,
+                        episodes=episodes if with_forecast else None,
+                        first_day=first,
+                        last_day=today,
+                        today=today,
+                    )
+                    with monkeypatch.context() as patch:
+                        patch.setattr(charts._SeriesColumns, "pandas_points", staticmethod(counted))
+                        fig = charts.compare_figure(series, **args)
+                    with monkeypatch.context() as patch:
+                        patch.setattr(
+                            charts._SeriesColumns, "points", lambda self, rows, cid: pandas_points(rows, cid)
+                        )
+                        patch.setattr(charts._PeriodTexts, "__call__", every_time)
+                        reference = charts.compare_figure(series, **args)
+                    assert fig.to_json() == reference.to_json()
+                    checked += 1
+    finally:
+        _with_digits(False)
+    assert checked == 12
+    assert fallbacks == []
