@@ -110,7 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, nargs="*", default=[3, 12])
     parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--baseline", default="main", help="git revision of the baseline compare_figure")
+    parser.add_argument(
+        "--baseline",
+        default="6f8ea79",
+        help="git revision of the baseline compare_figure (default: main before h57's change, BENCHMARKS run 15)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile this checkout's build, no timing")
     args = parser.parse_args(argv)
     os.environ["METERMITRA_NOW"] = bench_pages.NOW

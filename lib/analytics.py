@@ -87,6 +87,7 @@ def fill_calendar(
     >>> fill_calendar(daily)["kwh"].tolist()
     [2.0, nan, 3.0]
     """
+    consumer_ids = None if consumer_ids is None else list(consumer_ids)  # read by either path
     filled = _calendar_by_position(daily, first_day, last_day, consumer_ids, nicknames, sort_ids=False)
     if filled is not None:
         return filled[0]
@@ -116,7 +117,7 @@ def _calendar_by_position(
         return None
     if _has_zone(first_day) or _has_zone(last_day):  # the merge raises on a zoned bound: so must this
         return None
-    consumer_ids = None if consumer_ids is None else list(consumer_ids)  # read twice below
+    consumer_ids = None if consumer_ids is None else list(consumer_ids)  # read twice below (any iterable)
     if any(column not in daily.columns for column in DAILY_COLUMNS):
         return None
     day_dtype = daily["day"].dtype
@@ -375,6 +376,7 @@ def period_calendar(
     """
     # One calendar from the earliest loaded day (for the first day's deduction) to the range's end.
     lo = min(_ts(first_day), daily["day"].min()) if len(daily) else _ts(first_day)
+    consumer_ids = None if consumer_ids is None else list(consumer_ids)  # read by either path
     filled = _calendar_by_position(daily, lo, last_day, consumer_ids, nicknames, sort_ids=True)
     if filled is None:
         frame = _deductions(_fill_calendar_merge(daily, lo, last_day, consumer_ids, nicknames))

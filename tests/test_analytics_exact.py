@@ -235,10 +235,17 @@ def test_a_zoned_bound_and_one_shot_ids_are_the_merge_s_too():
         with pytest.raises(old_error.type):
             analytics.fill_calendar(daily, first, last)
     ids = ["101", "202", "303"]
-    _same(
-        analytics.fill_calendar(daily, dt.date(2026, 10, 30), dt.date(2026, 11, 2), iter(ids)),
-        reference.fill_calendar(daily, dt.date(2026, 10, 30), dt.date(2026, 11, 2), ids),
-    )
+    twice = pd.concat([daily, daily.iloc[[1]]], ignore_index=True)  # a day twice: the merge answers
+    for frame in (daily, twice):
+        first, last = dt.date(2026, 10, 30), dt.date(2026, 11, 2)
+        _same(
+            analytics.fill_calendar(frame, first, last, iter(ids)),
+            reference.fill_calendar(frame, first, last, ids),
+        )
+        _same(
+            analytics.period_calendar(frame, first, last, iter(ids)),
+            reference.period_calendar(frame, first, last, ids),
+        )
 
 
 def test_the_shares_cut_by_group_by_where_numpy_cannot():

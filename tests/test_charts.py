@@ -959,10 +959,26 @@ def test_the_compare_figures_points_are_the_pandas_rows(seed):
         frame["period"] = frame["period"].dt.tz_localize("Asia/Kolkata")
     if seed % 3 == 0:
         frame = frame.set_index(pd.Index([rng.randint(0, 9) for _ in ids], dtype="int64"))
+    if seed % 2 == 1:  # Compare's own shape: each connection's periods strictly rising, plain dtypes
+        frame = frame.drop_duplicates(["consumer_id", "period"]).sort_values("period", kind="stable")
+        frame["period"] = frame["period"].dt.tz_localize(None) if frame["period"].dt.tz else frame["period"]
+        frame["value"] = frame["value"].astype("float64" if seed % 3 else "int64", errors="ignore")
     rows = charts.ConnectionRows(frame)
     columns = charts._SeriesColumns(frame)
+    pandas_points = charts._SeriesColumns.pandas_points
+    fallbacks: list[str] = []
+
+    def counted(rows, cid):
+        fallbacks.append(cid)
+        return pandas_points(rows, cid)
+
     for cid in ("101", "202", "303", "404"):
-        assert columns.points(rows, cid) == charts._SeriesColumns.pandas_points(rows, cid)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(charts._SeriesColumns, "pandas_points", staticmethod(counted))
+            got = columns.points(rows, cid)
+        assert got == pandas_points(rows, cid)
+    if seed % 2 == 1 and frame["value"].dtype.kind in "fi":  # the numpy path answered every connection
+        assert fallbacks == [], fallbacks
 
 
 @pytest.mark.parametrize(("lang", "digits"), [("en", False), ("hi", False), ("hi", True)])
@@ -972,9 +988,10 @@ def test_compare_figure_is_the_figure_of_per_point_pandas_rows(
     household_inputs, bench_household, monkeypatch, metric, granularity, lang, digits
 ):
     """compare_figure from the numpy points and the per-period texts is, byte for byte (``to_json``), the
-    figure built as main built it: each connection's rows taken and sorted in pandas, and every point's
-    date text, x and so-far computed for that point (the reference: pandas_points and a text cache that
-    keeps nothing). The demo, 6 and 12 connections, 30 days and the longest period, with and without the
+    figure of main's row and text handling with today's trace builder: each connection's rows taken and
+    sorted in pandas, and every point's date text, x and so-far computed for that point (the reference:
+    pandas_points and a text cache that keeps nothing; ``bench/bench_compare_figure.py`` compares with
+    main's whole function at 6f8ea79 before it times). The demo, 6 and 12 connections, 30 days and the longest period, with and without the
     forecast; the numpy path is the one taken on these households."""
     today, households = household_inputs
     fallbacks: list[str] = []

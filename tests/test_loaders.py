@@ -251,3 +251,11 @@ def test_the_charts_shared_forecast_frames_are_the_cached_copies(db_path, connec
             want = loaders.household_frame(ctx, copied, chosen, today)
             assert len(want)
             pd.testing.assert_frame_equal(got, want, check_exact=True, check_index_type=True)
+    # Not a copy: the simulation's own frame (what saves the unpickling), the same object on every call.
+    one = keys[0]
+    simulation = loaders.connection_simulation(ctx, loaders._db(ctx), ctx.account, one, today)
+    assert loaders.shared_forecast(ctx, loaders._db(ctx), ctx.account, one, today) is simulation.summary
+    assert loaders.shared_projection(ctx, loaders._db(ctx), ctx.account, one, today) is simulation.path
+    assert (
+        loaders.connection_forecast(ctx, loaders._db(ctx), ctx.account, one, today) is not simulation.summary
+    )
