@@ -754,6 +754,34 @@ def household_inputs(tmp_path_factory):
     return today, out
 
 
+def _figure_cases(households, today, metric, granularity, lang, variants):
+    """(series, ``compare_figure``'s keyword arguments, with_forecast) of every household in ``households``
+    (``household_inputs``' tuples), over 30 days and its longest period (120 days; 365 with 12 connections),
+    for each of ``variants``: (layout, columns, shared_y, with_forecast, phone)."""
+    for ids, daily, outlook, episodes in households:
+        for days in (30, 120 if len(ids) < 12 else 365):
+            first = today - dt.timedelta(days=days - 1)
+            series = analytics.compare_series(daily, metric, granularity, first, today, ids)
+            for layout, columns, shared_y, with_forecast, phone in variants:
+                args = dict(
+                    metric=metric,
+                    granularity=granularity,
+                    lang=lang,
+                    colours=charts.connection_colours(ids),
+                    layout=layout,
+                    columns=columns,
+                    shared_y=shared_y,
+                    forecast=outlook.summary if with_forecast else None,
+                    projection=outlook.path if with_forecast else None,
+                    episodes=episodes if with_forecast else None,
+                    first_day=first,
+                    last_day=today,
+                    today=today,
+                    phone=phone,
+                )
+                yield series, args, with_forecast
+
+
 @pytest.mark.parametrize(("lang", "digits"), [("en", False), ("hi", False), ("hi", True)])
 @pytest.mark.parametrize("granularity", ["day", "week", "month"])
 @pytest.mark.parametrize("metric", analytics.METRICS)
@@ -768,38 +796,20 @@ def test_compare_figure_is_the_figure_of_the_per_connection_selection(
     checked = 0
     try:
         _with_digits(digits)
-        for ids, daily, outlook, episodes in households:
-            for days in (30, 120):
-                first = today - dt.timedelta(days=days - 1)
-                series = analytics.compare_series(daily, metric, granularity, first, today, ids)
-                for layout, columns, shared_y, with_forecast in (
-                    ("side_by_side", 3, True, True),
-                    ("side_by_side", 1, False, True),
-                    ("overlay", 2, True, True),
-                    ("side_by_side", 3, True, False),
-                ):
-                    args = dict(
-                        metric=metric,
-                        granularity=granularity,
-                        lang=lang,
-                        colours=charts.connection_colours(ids),
-                        layout=layout,
-                        columns=columns,
-                        shared_y=shared_y,
-                        forecast=outlook.summary if with_forecast else None,
-                        projection=outlook.path if with_forecast else None,
-                        episodes=episodes if with_forecast else None,
-                        first_day=first,
-                        last_day=today,
-                        today=today,
-                    )
-                    fig = charts.compare_figure(series, **args)
-                    with monkeypatch.context() as patch:
-                        patch.setattr(charts.ConnectionRows, "rows", _pandas_rows)
-                        reference = charts.compare_figure(series, **args)
-                    assert fig.to_plotly_json() == reference.to_plotly_json()
-                    assert json.dumps(fig.to_dict()) == json.dumps(reference.to_dict())
-                    checked += 1
+        variants = (
+            ("side_by_side", 3, True, True, False),
+            ("side_by_side", 1, False, True, False),
+            ("overlay", 2, True, True, False),
+            ("side_by_side", 3, True, False, False),
+        )
+        for series, args, _ in _figure_cases(households, today, metric, granularity, lang, variants):
+            fig = charts.compare_figure(series, **args)
+            with monkeypatch.context() as patch:
+                patch.setattr(charts.ConnectionRows, "rows", _pandas_rows)
+                reference = charts.compare_figure(series, **args)
+            assert fig.to_plotly_json() == reference.to_plotly_json()
+            assert json.dumps(fig.to_dict()) == json.dumps(reference.to_dict())
+            checked += 1
     finally:
         _with_digits(False)
     assert checked == 16
@@ -885,47 +895,29 @@ def test_the_unvalidated_figure_is_the_validated_one(
     checked = 0
     try:
         _with_digits(digits)
-        for ids, daily, outlook, episodes in [*households, bench_household]:
-            for days in (30, 120 if len(ids) < 12 else 365):
-                first = today - dt.timedelta(days=days - 1)
-                series = analytics.compare_series(daily, metric, granularity, first, today, ids)
-                for layout, columns, shared_y, with_forecast, phone in (
-                    ("side_by_side", 3, True, True, False),
-                    ("side_by_side", 1, False, True, True),
-                    ("overlay", 2, True, True, False),
-                    ("side_by_side", 3, True, False, True),
-                ):
-                    args = dict(
-                        metric=metric,
-                        granularity=granularity,
-                        lang=lang,
-                        colours=charts.connection_colours(ids),
-                        layout=layout,
-                        columns=columns,
-                        shared_y=shared_y,
-                        forecast=outlook.summary if with_forecast else None,
-                        projection=outlook.path if with_forecast else None,
-                        episodes=episodes if with_forecast else None,
-                        first_day=first,
-                        last_day=today,
-                        today=today,
-                        phone=phone,
-                    )
-                    fig = charts.compare_figure(series, **args)
-                    with monkeypatch.context() as patch:
-                        patch.setattr(charts, "built_figure", _validated)
-                        reference = charts.compare_figure(series, **args)
-                    assert not fig._validate and reference._validate
-                    assert fig.to_json() == reference.to_json()
-                    sent = pio.to_json(fig.to_dict(), validate=False)
-                    assert sent == pio.to_json(reference.to_dict(), validate=False)
-                    assert fig.to_plotly_json() == reference.to_plotly_json()
-                    assert charts.caption_keys(fig) == charts.caption_keys(reference)
-                    if not with_forecast:
-                        for figure in (fig, reference):
-                            figure.update_layout(title={"text": "निर्यात <b>x</b>"})
-                        assert fig.to_json() == reference.to_json()
-                    checked += 1
+        variants = (
+            ("side_by_side", 3, True, True, False),
+            ("side_by_side", 1, False, True, True),
+            ("overlay", 2, True, True, False),
+            ("side_by_side", 3, True, False, True),
+        )
+        cases = _figure_cases([*households, bench_household], today, metric, granularity, lang, variants)
+        for series, args, with_forecast in cases:
+            fig = charts.compare_figure(series, **args)
+            with monkeypatch.context() as patch:
+                patch.setattr(charts, "built_figure", _validated)
+                reference = charts.compare_figure(series, **args)
+            assert not fig._validate and reference._validate
+            assert fig.to_json() == reference.to_json()
+            sent = pio.to_json(fig.to_dict(), validate=False)
+            assert sent == pio.to_json(reference.to_dict(), validate=False)
+            assert fig.to_plotly_json() == reference.to_plotly_json()
+            assert charts.caption_keys(fig) == charts.caption_keys(reference)
+            if not with_forecast:
+                for figure in (fig, reference):
+                    figure.update_layout(title={"text": "निर्यात <b>x</b>"})
+                assert fig.to_json() == reference.to_json()
+            checked += 1
     finally:
         _with_digits(False)
     assert checked == 24
@@ -1011,36 +1003,20 @@ def test_compare_figure_is_the_figure_of_per_point_pandas_rows(
     checked = 0
     try:
         _with_digits(digits)
-        for ids, daily, outlook, episodes in [*households, bench_household]:
-            for days in (30, 120 if len(ids) < 12 else 365):
-                first = today - dt.timedelta(days=days - 1)
-                series = analytics.compare_series(daily, metric, granularity, first, today, ids)
-                for with_forecast, layout in ((True, "side_by_side"), (False, "overlay")):
-                    args = dict(
-                        metric=metric,
-                        granularity=granularity,
-                        lang=lang,
-                        colours=charts.connection_colours(ids),
-                        layout=layout,
-                        columns=3,
-                        forecast=outlook.summary if with_forecast else None,
-                        projection=outlook.path if with_forecast else None,
-                        episodes=episodes if with_forecast else None,
-                        first_day=first,
-                        last_day=today,
-                        today=today,
-                    )
-                    with monkeypatch.context() as patch:
-                        patch.setattr(charts._SeriesColumns, "pandas_points", staticmethod(counted))
-                        fig = charts.compare_figure(series, **args)
-                    with monkeypatch.context() as patch:
-                        patch.setattr(
-                            charts._SeriesColumns, "points", lambda self, rows, cid: pandas_points(rows, cid)
-                        )
-                        patch.setattr(charts._PeriodTexts, "__call__", every_time)
-                        reference = charts.compare_figure(series, **args)
-                    assert fig.to_json() == reference.to_json()
-                    checked += 1
+        variants = (("side_by_side", 3, True, True, False), ("overlay", 3, True, False, False))
+        cases = _figure_cases([*households, bench_household], today, metric, granularity, lang, variants)
+        for series, args, _ in cases:
+            with monkeypatch.context() as patch:
+                patch.setattr(charts._SeriesColumns, "pandas_points", staticmethod(counted))
+                fig = charts.compare_figure(series, **args)
+            with monkeypatch.context() as patch:
+                patch.setattr(
+                    charts._SeriesColumns, "points", lambda self, rows, cid: pandas_points(rows, cid)
+                )
+                patch.setattr(charts._PeriodTexts, "__call__", every_time)
+                reference = charts.compare_figure(series, **args)
+            assert fig.to_json() == reference.to_json()
+            checked += 1
     finally:
         _with_digits(False)
     assert checked == 12
