@@ -16,13 +16,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import datetime as dt
-import importlib.util
 import os
 import pstats
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_pages  # noqa: E402
+from revision import module_at  # noqa: E402
 
 from lib import analytics, charts, forecast, i18n, ledger, storage  # noqa: E402
 
@@ -39,19 +37,7 @@ LANGS = (("en", False), ("hi", False), ("hi", True))
 
 def baseline_module(revision: str):
     """``lib/charts.py`` as of git ``revision``, loaded as its own module."""
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{revision}:lib/charts.py"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "charts_baseline.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("charts_baseline", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_at(revision, "lib/charts.py", "charts_baseline")
 
 
 def cases(connections: int) -> list[tuple[bool, dict]]:

@@ -13,12 +13,9 @@ apart. ``time.process_time``: other engineers load the machine; the load average
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_pages  # noqa: E402
 import pandas as pd  # noqa: E402
+from revision import module_at  # noqa: E402
 
 from lib import i18n, ledger, storage  # noqa: E402
 from lib.ui import ledger_panels  # noqa: E402
@@ -38,19 +36,7 @@ VARIANTS = (("en", None, False), ("en", 1, False), ("hi", None, True), ("hi", 1,
 
 def baseline_module(revision: str):
     """``lib/ui/ledger_panels.py`` as of git ``revision``, loaded as its own module."""
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{revision}:lib/ui/ledger_panels.py"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "ledger_panels_baseline.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("ledger_panels_baseline", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_at(revision, "lib/ui/ledger_panels.py", "ledger_panels_baseline")
 
 
 def shown_parts(connections: int) -> pd.DataFrame:

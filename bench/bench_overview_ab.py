@@ -24,11 +24,9 @@ comparison is only valid for a change confined to ``lib/ui/overview.py``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_pages as bp  # noqa: E402
+from revision import module_at  # noqa: E402
 
 import lib.ui  # noqa: E402
 from lib import storage  # noqa: E402
@@ -51,19 +50,7 @@ from lib.ui import overview as present  # noqa: E402
 def old_module(rev: str) -> ModuleType:
     """``lib/ui/overview.py`` as of git ``rev``, imported as ``lib.ui.overview_old``; its cached views under
     names of their own (``old_`` + name), since its cached ``_View`` has other fields."""
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{rev}:lib/ui/overview.py"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "overview_old.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("lib.ui.overview_old", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["lib.ui.overview_old"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
+    module = module_at(rev, "lib/ui/overview.py", "lib.ui.overview_old", register=True)
 
     class _Loaders:
         def __getattr__(self, name: str) -> Any:

@@ -19,13 +19,10 @@ load average. Every other module is the present one: valid only for a change con
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import secrets
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_pages as bp  # noqa: E402
+from revision import module_at  # noqa: E402
 
 from lib import analytics as present  # noqa: E402
 from lib.ui import compare  # noqa: E402
@@ -42,20 +40,7 @@ from lib.ui import compare  # noqa: E402
 
 def old_module(rev: str) -> ModuleType:
     """``lib/analytics.py`` as of git ``rev``, imported as ``lib.analytics_old``."""
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{rev}:lib/analytics.py"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "analytics_old.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("lib.analytics_old", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["lib.analytics_old"] = module
-    spec.loader.exec_module(module)
-    return module
+    return module_at(rev, "lib/analytics.py", "lib.analytics_old", register=True)
 
 
 def household_range(account_id: int) -> float:
