@@ -12,10 +12,12 @@ same name (caches cleared, a new session opens Compare directly: the crowd's uni
 full collection (~0.2 s in this process) landing inside one path's timed runs decides the medians
 (``--no-gc-freeze`` to see it).
 
-The two code paths differ only in the two changes of run 12, toggled in place: ``old`` builds the Compare
-figure validated (``go.Figure(data, layout)``, main's ``compare_figure``) and reads the chart's forecast
-and projected days through their ``st.cache_data`` copies (``connection_forecast`` /
-``connection_projection``, main's ``_draw_chart``); ``new`` is this checkout. Rounds alternate ABBA, so
+The two code paths differ only in the changes toggled in place: with ``--old run12`` (the default)
+``old`` builds the Compare figure validated (``go.Figure(data, layout)``, main's ``compare_figure``) and
+reads the forecast and projected days through ``st.cache_data`` copies of the shared simulation's frames
+(main's ``connection_forecast`` / ``connection_projection`` / ``connection_outlook`` before run 19, defined
+here as they were); with ``--old copies`` only the copies differ (run 19: the warning, the Overview and
+Compare read the simulation's own frames); ``new`` is this checkout. Rounds alternate ABBA, so
 the load moves both alike; the script prints medians, the paired difference and the load average. Uses
 bench_pages' databases (``bench/results/pages_N.db``; run bench_pages once to make them).
 """
@@ -37,19 +39,38 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_pages as bp  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
+import streamlit as st  # noqa: E402
 
 from lib import charts  # noqa: E402
 from lib.ui import loaders  # noqa: E402
+
+_copy = st.cache_data(show_spinner=False, max_entries=loaders.PER_CONNECTION_ENTRIES, ttl=loaders.TTL_SECONDS)
+
+
+@_copy
+def copied_forecast(_ctx, db: str, account_id: int, key: loaders.ConnKey, today: str):
+    """Main's ``connection_forecast`` / ``connection_outlook`` before run 19: a copy of the summary."""
+    return loaders.connection_simulation(_ctx, db, account_id, key, today).summary
+
+
+@_copy
+def copied_projection(_ctx, db: str, account_id: int, key: loaders.ConnKey, today: str):
+    """Main's ``connection_projection`` before run 19: a copy of the simulated days."""
+    return loaders.connection_simulation(_ctx, db, account_id, key, today).path
+
 
 NEW = {
     (charts, "built_figure"): charts.built_figure,
     (loaders, "shared_forecast"): loaders.shared_forecast,
     (loaders, "shared_projection"): loaders.shared_projection,
 }
-OLD = {
-    (charts, "built_figure"): lambda data, layout: go.Figure(data=data, layout=layout),
-    (loaders, "shared_forecast"): loaders.connection_forecast,
-    (loaders, "shared_projection"): loaders.connection_projection,
+COPIES = {
+    (loaders, "shared_forecast"): copied_forecast,
+    (loaders, "shared_projection"): copied_projection,
+}
+OLD_PATHS = {
+    "run12": {(charts, "built_figure"): lambda data, layout: go.Figure(data=data, layout=layout), **COPIES},
+    "copies": {**NEW, **COPIES},
 }
 
 
@@ -61,6 +82,8 @@ def use(path: dict) -> None:
 def cold() -> None:
     for cache in bp.household_caches():
         cache.clear()
+    copied_forecast.clear()
+    copied_projection.clear()
 
 
 def switch(account_id: int) -> float:
@@ -84,8 +107,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--connections", type=int, nargs="*", default=[3, 12])
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--old", choices=sorted(OLD_PATHS), default="run12", help="what the old path undoes")
     parser.add_argument("--no-gc-freeze", action="store_true", help="do not freeze the imported heap first")
     args = parser.parse_args(argv)
+    old_path = OLD_PATHS[args.old]
     os.environ["METERMITRA_NOW"] = bp.NOW
     os.environ.setdefault("METERMITRA_OTP_KEY", secrets.token_hex(32))
     if not args.no_gc_freeze:
@@ -105,7 +130,9 @@ def main(argv: list[str] | None = None) -> None:
         switch(account_id)  # imports and first runs, not counted
         times: dict[tuple[str, str], list[float]] = {}
         for r in range(args.rounds):
-            order = [("old", OLD), ("new", NEW)] if r % 4 in (0, 3) else [("new", NEW), ("old", OLD)]
+            order = (
+                [("old", old_path), ("new", NEW)] if r % 4 in (0, 3) else [("new", NEW), ("old", old_path)]
+            )
             for label, path_ in order:
                 use(path_)
                 times.setdefault(("switch", label), []).append(switch(account_id))

@@ -230,32 +230,62 @@ def test_a_new_households_ledgers_and_forecasts_equal_the_per_connection_reads(d
     assert len(sims[ids[0]].path)  # something was simulated
 
 
-@pytest.mark.parametrize("connections", [3, 6])
-def test_the_charts_shared_forecast_frames_are_the_cached_copies(db_path, connections):
-    """``shared_forecast`` / ``shared_projection`` (the shared simulation's frames, no ``st.cache_data``
-    copy) put together by ``household_frame`` are exactly the frames of ``connection_forecast`` /
-    ``connection_projection`` (the Compare chart's inputs before): values, dtypes, index, column order; for
-    all connections and for one."""
+@pytest.mark.parametrize("connections", [1, 3])
+def test_the_forecast_readers_share_the_simulations_own_frames(db_path, connections):
+    """``shared_forecast`` / ``shared_projection`` are the shared simulation's own frames (no ``st.cache_data``
+    copy), the same object on every call; ``household_frame`` puts them together in link order, and the
+    account's forecast (the Ledger's headline) is those frames."""
     import datetime as dt
 
     account_id = household(db_path, connections)
     today = dt.date(2026, 11, 25).isoformat()
     ctx = context(db_path, account_id)
     keys = loaders.household(ctx).keys
-    for chosen in (keys, keys[:1]):
-        for shared, copied in (
-            (loaders.shared_forecast, loaders.connection_forecast),
-            (loaders.shared_projection, loaders.connection_projection),
-        ):
-            got = loaders.household_frame(ctx, shared, chosen, today)
-            want = loaders.household_frame(ctx, copied, chosen, today)
-            assert len(want)
-            pd.testing.assert_frame_equal(got, want, check_exact=True, check_index_type=True)
-    # Not a copy: the simulation's own frame (what saves the unpickling), the same object on every call.
-    one = keys[0]
-    simulation = loaders.connection_simulation(ctx, loaders._db(ctx), ctx.account, one, today)
-    assert loaders.shared_forecast(ctx, loaders._db(ctx), ctx.account, one, today) is simulation.summary
-    assert loaders.shared_projection(ctx, loaders._db(ctx), ctx.account, one, today) is simulation.path
-    assert (
-        loaders.connection_forecast(ctx, loaders._db(ctx), ctx.account, one, today) is not simulation.summary
-    )
+    sims = [loaders.connection_simulation(ctx, loaders._db(ctx), ctx.account, key, today) for key in keys]
+    for key, simulation in zip(keys, sims, strict=True):
+        assert loaders.shared_forecast(ctx, loaders._db(ctx), ctx.account, key, today) is simulation.summary
+        assert loaders.shared_projection(ctx, loaders._db(ctx), ctx.account, key, today) is simulation.path
+    summary = pd.concat([s.summary for s in sims], ignore_index=True)
+    path = pd.concat([s.path for s in sims if len(s.path)], ignore_index=True)
+    assert len(summary) == connections and len(path)
+    account = loaders.account_forecast(ctx)
+    pd.testing.assert_frame_equal(account.summary, summary, check_exact=True)
+    pd.testing.assert_frame_equal(account.path, path, check_exact=True)
+    if connections == 1:  # one connection: the frame itself, not a concatenated copy
+        assert account.summary is sims[0].summary and account.path is sims[0].path
+
+
+@pytest.mark.parametrize("connections", [1, 3])
+def test_no_page_changes_the_shared_simulation(db_path, monkeypatch, connections):
+    """The pages read the simulations' frames themselves (``shared_forecast``; with one connection not even
+    a concatenated copy): every page a household opens, with its view options changed, leaves each
+    simulation exactly as ``forecast.simulate`` returned it."""
+    import copy
+
+    from lib import forecast
+
+    made: list[tuple[forecast.Forecast, forecast.Forecast]] = []
+    original = forecast.simulate
+
+    def keeping(*args, **kwargs):
+        result = original(*args, **kwargs)
+        made.append((result, copy.deepcopy(result)))
+        return result
+
+    monkeypatch.setattr(forecast, "simulate", keeping)
+    account_id = household(db_path, connections)
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.session_state["account_id"] = account_id
+    at.session_state["lang"] = "en"
+    at.run()
+    at.switch_page("pages/compare.py").run()
+    for metric in ("units", "spend", "balance"):
+        at.radio(key="compare_metric").set_value(metric).run()
+    at.radio(key="compare_range").set_value("1y").run()
+    at.switch_page("pages/ledger.py").run()
+    at.switch_page("dashboard.py").run()
+    assert not at.exception
+    assert len(made) >= connections  # each connection simulated once per data version and day
+    for result, kept in made:
+        pd.testing.assert_frame_equal(result.summary, kept.summary, check_exact=True)
+        pd.testing.assert_frame_equal(result.path, kept.path, check_exact=True)

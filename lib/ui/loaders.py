@@ -208,15 +208,6 @@ def connection_hour_profile(
 
 
 @_per_connection
-def connection_forecast(
-    _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
-) -> pd.DataFrame:
-    """The run-out forecast (:func:`lib.forecast.run_out` columns) of one connection as of IST ``today``:
-    the same tariff simulation as :func:`connection_outlook` (the card, the order, the chart, the warning)."""
-    return connection_simulation(_ctx, db, account_id, key, today).summary
-
-
-@_per_connection
 def connection_ledger(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
     """One connection's whole-history ledger (:data:`lib.ledger.LEDGER_COLUMNS`) as of IST ``today``:
     :func:`lib.ledger.load_ledger` of the connection given the run's :func:`ledger_inputs` (one read: the
@@ -241,31 +232,19 @@ def connection_simulation(
     return forecast.simulate(rows, details, dt.date.fromisoformat(today), arrears=arrears)
 
 
-@_per_connection
-def connection_outlook(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
-    """:func:`lib.ledger.balance_outlook` (the tariff simulation) of one connection as of IST ``today``."""
-    return connection_simulation(_ctx, db, account_id, key, today).summary
-
-
-@_per_connection
-def connection_projection(
-    _ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str
-) -> pd.DataFrame:
-    """The simulated days (:data:`lib.forecast.PATH_COLUMNS`) of one connection: the chart's dashed line."""
-    return connection_simulation(_ctx, db, account_id, key, today).path
-
-
 def shared_forecast(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
-    """:func:`connection_forecast`'s frame itself, not a copy: the run-out forecast of the shared simulation
-    (:func:`connection_simulation`, ``st.cache_resource``), for a reader that only reads it (a figure's
-    build; pandas' copy-on-write keeps any frame made from it apart). ``st.cache_data`` unpickles a copy on
-    every hit: in a new household's Compare the forecast and projected days of every connection, though the
-    chart is built once (BENCHMARKS.md section 4 run 12)."""
+    """The run-out forecast (:func:`lib.forecast.run_out` columns; :func:`lib.ledger.balance_outlook`) of one
+    connection as of IST ``today``: the shared simulation's own frame (:func:`connection_simulation`,
+    ``st.cache_resource``), not a copy, for readers that only read it: the low-balance warning, the Overview's
+    cards and chart, the Ledger's headline and Compare's chart (pandas' copy-on-write keeps any frame made
+    from it apart). An ``st.cache_data`` copy would be pickled on a miss and unpickled on every hit
+    (BENCHMARKS.md section 4 runs 12 and 19)."""
     return connection_simulation(_ctx, db, account_id, key, today).summary
 
 
 def shared_projection(_ctx: PageContext, db: str, account_id: int, key: ConnKey, today: str) -> pd.DataFrame:
-    """:func:`connection_projection`'s frame itself, not a copy (as :func:`shared_forecast`)."""
+    """The simulated days (:data:`lib.forecast.PATH_COLUMNS`) of one connection, the charts' dashed line: the
+    shared simulation's own frame, not a copy (as :func:`shared_forecast`)."""
     return connection_simulation(_ctx, db, account_id, key, today).path
 
 
@@ -319,8 +298,8 @@ def account_forecast(ctx: PageContext) -> forecast.Forecast:
     home = household(ctx)
     today = clock.today_ist().isoformat()
     return forecast.Forecast(
-        summary=household_frame(ctx, connection_outlook, home.keys, today),
-        path=household_frame(ctx, connection_projection, home.keys, today),
+        summary=household_frame(ctx, shared_forecast, home.keys, today),
+        path=household_frame(ctx, shared_projection, home.keys, today),
     )
 
 
@@ -337,7 +316,7 @@ def low_balances(ctx: PageContext) -> list[alerts.LowBalance]:
         rule = alerts.alert_rule(conn, ctx.account)  # not versioned with the data: read every run
 
     def build() -> tuple[alerts.LowBalance, ...]:
-        outlook = household_frame(ctx, connection_outlook, home.keys, today)
+        outlook = household_frame(ctx, shared_forecast, home.keys, today)
         return tuple(alerts.low_balances(outlook, rule)) if len(outlook) else ()
 
     rule_key = (rule.min_days_left, rule.min_balance_inr, rule.sms_enabled)
