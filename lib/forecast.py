@@ -45,7 +45,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -60,6 +60,8 @@ MIN_WEEKDAY_SAMPLES = 2  # each weekday needs this many days in the window, else
 SEASON_HISTORY_DAYS = 330  # history needed for season factors (about a year)
 SEASON_CLIP = (0.25, 4.0)  # a season factor outside this is a data problem, not a season
 
+# kWh a day at or beyond this go to pandas' expected units (no compensated sum of 366 days can overflow).
+_KWH_LIMIT = 1e12
 # Statuses whose units are not a whole day's use: today's part, a day with missing readings, none at all.
 _PARTIAL = frozenset({"today", "incomplete", "no_readings"})
 
@@ -142,7 +144,8 @@ def simulate(
             )
         }
         for cid, own in _connections(ledger_rows):
-            own = own.sort_values("day")
+            if not _in_day_order(own):
+                own = own.sort_values("day")
             own_arrears = None
             if arrears is not None and len(arrears):
                 own_arrears = arrears[arrears["consumer_id"].astype(str) == cid]
@@ -150,10 +153,12 @@ def simulate(
             summaries.append(summary)
             if path is not None:
                 paths.append(path)
-    summary_frame = pd.DataFrame(summaries, columns=list(SUMMARY_COLUMNS))
-    summary_frame["estimated"] = summary_frame["estimated"].astype(bool)
-    for column in ("balance_day", "run_out_day"):
-        summary_frame[column] = pd.to_datetime(summary_frame[column])
+    summary_frame = _summary_frame(summaries)
+    if summary_frame is None:  # no row, or values of other types: as the records always were
+        summary_frame = pd.DataFrame(summaries, columns=list(SUMMARY_COLUMNS))
+        summary_frame["estimated"] = summary_frame["estimated"].astype(bool)
+        for column in ("balance_day", "run_out_day"):
+            summary_frame[column] = pd.to_datetime(summary_frame[column])
     if len(paths) == 1:
         path_frame = paths[0]  # built by _one with a fresh RangeIndex: what concat would copy
     elif paths:
@@ -169,10 +174,69 @@ _EMPTY_PATH = pd.DataFrame({c: pd.Series(dtype="float64") for c in PATH_COLUMNS}
 )
 
 
+# The dtype pandas gives text (``str``, Arrow-backed, in pandas 3): the path's consumer_id column is built
+# in it, as a text scalar broadcast by ``DataFrame`` was.
+_TEXT: Any = pd.Series([""]).dtype
+_DATETIMES = ("balance_day", "run_out_day")
+
+
+def _summary_frame(rows: list[dict]) -> pd.DataFrame | None:
+    """The summary of ``rows`` (:func:`_one`'s dicts) built from typed columns: the frame that
+    ``DataFrame(rows)`` with ``estimated`` as bool and the days through ``pd.to_datetime`` gives, without
+    its per-column type inference. Only for the types :func:`_one` writes (text IDs and nicknames, Python
+    floats and bools, tz-naive Timestamps of one unit or NaT); otherwise None (the caller builds it the
+    old way: an empty summary, a nickname that is not text, Timestamps of several units)."""
+    if not rows:
+        return None
+    columns: dict[str, object] = {}
+    for name in SUMMARY_COLUMNS:
+        values = [row[name] for row in rows]
+        if name in ("consumer_id", "nickname"):
+            if not all(type(v) is str for v in values):
+                return None
+            columns[name] = values  # inferred as DataFrame(rows) infers it: all text
+        elif name == "estimated":
+            if not all(type(v) is bool for v in values):
+                return None
+            columns[name] = np.array(values, dtype=bool)
+        elif name in _DATETIMES:
+            stamps = [v for v in values if v is not pd.NaT]
+            if not all(type(v) is pd.Timestamp and v.tz is None for v in stamps):
+                return None
+            units = {v.unit for v in stamps} or {"s"}  # pandas' unit of all NaT
+            if len(units) > 1:
+                return None
+            unit = units.pop()
+            columns[name] = np.array(
+                [np.datetime64("NaT", unit) if v is pd.NaT else v.asm8 for v in values],
+                dtype=f"datetime64[{unit}]",
+            )
+        else:
+            if not all(type(v) is float for v in values):
+                return None
+            columns[name] = np.array(values, dtype=float)
+    return pd.DataFrame(columns, columns=list(SUMMARY_COLUMNS))
+
+
+def _in_day_order(own: pd.DataFrame) -> bool:
+    """True when ``own``'s days (tz-naive datetime64, no NaT) strictly increase: ``sort_values("day")``
+    would move no row."""
+    day = own["day"].to_numpy()
+    if day.dtype.kind != "M" or np.isnat(day).any():
+        return False
+    return bool((day[1:] > day[:-1]).all())
+
+
 def _connections(ledger_rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """``ledger_rows`` by connection (consumer_id as text), in order of first appearance: what
     ``groupby(..., sort=False)`` yields; one connection (the dashboard's per-connection call) as it is."""
-    ids = ledger_rows["consumer_id"].astype(str)
+    column = ledger_rows["consumer_id"]
+    if column.dtype == _TEXT:  # already text (astype(str) keeps every value): compared as numpy objects
+        values = column.to_numpy()
+        first = values[0]
+        if type(first) is str and bool((values == first).all()):
+            return [(first, ledger_rows)]
+    ids = column.astype(str)
     first = ids.iloc[0]
     if bool((ids == first).all()):
         return [(first, ledger_rows)]
@@ -214,12 +278,12 @@ def _one(
     today_day = np.datetime64(today_ts)
     past = day <= today_day
     units_all = own["units"].to_numpy(dtype=float, na_value=math.nan)
-    complete = past & (day < today_day) & ~own["status"].isin(_PARTIAL).to_numpy() & ~np.isnan(units_all)
+    complete = past & (day < today_day) & ~_partial(own["status"]) & ~np.isnan(units_all)
     # What the balance actually lost each day (recharges excluded), as analytics.with_deductions does.
     balances = own["balance_inr"].to_numpy(dtype=float, na_value=math.nan)
     recharged = own["recharge_inr"].fillna(0.0).to_numpy(dtype=float)
-    lost = np.r_[math.nan, balances[:-1]] + recharged - balances
-    consecutive = np.r_[False, np.diff(day) == np.timedelta64(1, "D")]
+    lost = np.concatenate(([math.nan], balances[:-1])) + recharged - balances
+    consecutive = np.concatenate(([False], np.diff(day) == np.timedelta64(1, "D")))
     lost = np.where(consecutive, lost, math.nan)
     counted = np.flatnonzero(complete & ~np.isnan(lost))
     if len(counted):
@@ -227,7 +291,7 @@ def _one(
         last_complete = days_of.max()
         for span_days, column in ((7, "burn_7_inr"), (30, "burn_30_inr")):
             window = deductions[days_of > last_complete - np.timedelta64(span_days, "D")]
-            row[column] = float(pd.Series(window).mean()) if len(window) else math.nan
+            row[column] = _mean(window) if len(window) else math.nan
     known = np.flatnonzero(past & ~np.isnan(balances))
     if not len(known):
         return row, None
@@ -247,11 +311,13 @@ def _one(
     # The meter's balance of an unfinished day is before that day's deduction; a ledger estimate is after.
     start = balance_day if (balance_day == today_ts and not estimated) else balance_day + pd.Timedelta(days=1)
     days = pd.date_range(start, periods=horizon_days, freq="D")
-    history = pd.Series(units, index=pd.Index(day[complete], name="day"), name="units")
-    expected = _expected_units(history, days)
+    expected = _expected_units(day[complete], units, days)
+    if expected is None:  # days that are not whole distinct dates, or kWh not finite: pandas answers
+        history = pd.Series(units, index=pd.Index(day[complete], name="day"), name="units")
+        expected = _expected_units_pandas(history, days)
     month_start = start.replace(day=1)
     in_month = past & (day >= np.datetime64(month_start)) & (day < np.datetime64(start))
-    units_before = float(pd.Series(np.nan_to_num(units_all[in_month], nan=0.0)).sum())
+    units_before = float(np.nan_to_num(units_all[in_month], nan=0.0).sum())  # pandas' Series.sum: the same
     held, recovery = _arrears_plan(own, arrears, days, today)
     category, load_kw = fact
     try:
@@ -278,7 +344,7 @@ def _one(
         stop = len(days)
     path = pd.DataFrame(
         {
-            "consumer_id": cid,
+            "consumer_id": pd.array([cid] * stop, dtype=_TEXT),
             "day": days[:stop],
             "units": expected[:stop],
             "deduction_inr": np.round(deduction[:stop], 2),
@@ -288,8 +354,130 @@ def _one(
     return row, path
 
 
-def _expected_units(history: pd.Series, days: pd.DatetimeIndex) -> np.ndarray:
+def _partial(status: pd.Series) -> np.ndarray:
+    """Which rows' status is in :data:`_PARTIAL`: ``status.isin(_PARTIAL)``, by a set lookup per value
+    for text (a missing status is not partial either way)."""
+    if status.dtype == _TEXT:
+        return np.array([value in _PARTIAL for value in status.to_numpy()], dtype=bool)
+    return status.isin(_PARTIAL).to_numpy()
+
+
+def _expected_units(
+    history_day: np.ndarray, history_units: np.ndarray, days: pd.DatetimeIndex
+) -> np.ndarray | None:
     """kWh expected on each of ``days``: level × weekday factor × season factor, to the watt-hour.
+
+    ``history_day`` / ``history_units``: the complete days (datetime64) and their kWh (float), in day
+    order. The rule of the module docstring, computed on whole day numbers with numpy and exactly
+    :func:`_expected_units_pandas`'s floats: the level and the season's year-ago reference are pandas'
+    ``Series.mean`` (one numpy sum over the values in order, NaN counted as 0 in the sum and not in the
+    count), the weekday and month means are pandas' group-by means (a compensated, Kahan sum per group
+    in row order: :func:`_group_means`), a year ago is ``DateOffset(years=1)`` (29 Feb → 28 Feb).
+    Returns None (the caller asks :func:`_expected_units_pandas`) when the days are not whole distinct
+    dates in increasing order (tz-aware, a time of day, a day twice), a kWh is not finite (or beyond
+    :data:`_KWH_LIMIT`), or there is no day to forecast. tests/test_forecast_exact.py compares both on random and hand-made histories.
+
+    >>> week = np.arange("2026-11-01", "2026-11-29", dtype="datetime64[D]").astype("datetime64[s]")
+    >>> kwh = np.where((week.astype("datetime64[D]").astype(np.int64) + 3) % 7 == 6, 2.0, 9.0)  # Sundays 2
+    >>> _expected_units(week, kwh, pd.date_range("2026-11-29", periods=3)).tolist()
+    [2.0, 9.0, 9.0]
+
+    (28 days at a level of (24 × 9 + 4 × 2) / 28 = 8.0 kWh; weekday means 9 and 2 over a mean of means
+    (6 × 9 + 2) / 7 = 8.0: Sunday's factor 0.25 and the others' 1.125, so 8.0 × 0.25 = 2.0 on Sunday 29 Nov
+    and 8.0 × 1.125 = 9.0 on the Monday and Tuesday after; no season with four weeks of history.)
+    """
+    if history_day.dtype.kind != "M" or not len(history_day) or not len(days) or days.tz is not None:
+        return None
+    whole = history_day.astype("datetime64[D]")
+    future = days.to_numpy()
+    ahead = future.astype("datetime64[D]")
+    if (whole != history_day).any() or (ahead != future).any():
+        return None  # a time of day (or NaT): pandas compares timestamps, not dates
+    numbers = whole.astype(np.int64)  # days since 1970-01-01
+    if not (np.diff(numbers) > 0).all() or not (np.abs(history_units) < _KWH_LIMIT).all():
+        return None  # a day twice; NaN, infinite or absurd kWh (a sum that could overflow)
+    last = int(numbers[-1])
+    recent = history_units[np.searchsorted(numbers, last - LEVEL_DAYS, side="right") :]
+    level = float(_mean(recent))
+    weekday = np.ones(7)
+    first_of_window = np.searchsorted(numbers, last - WEEKDAY_DAYS, side="right")
+    window, window_days = history_units[first_of_window:], numbers[first_of_window:]
+    means, counts = _group_means(_weekday(window_days), window, 7)
+    if (counts > 0).all() and (counts >= MIN_WEEKDAY_SAMPLES).all() and _mean(window) > 0:
+        weekday = means / float(_mean(means))
+    season = np.ones(13)  # by calendar month 1..12
+    if last - int(numbers[0]) >= SEASON_HISTORY_DAYS:
+        first_of_year = np.searchsorted(numbers, last - 365, side="right")
+        by_month, in_month = _group_means(_month(numbers[first_of_year:]), history_units[first_of_year:], 13)
+        recent_days = numbers[len(numbers) - len(recent) :]
+        then = _values_on(numbers, history_units, _year_before(recent_days))
+        found = ~np.isnan(then)
+        if int(found.sum()) * 2 >= len(recent):  # pandas' then.mean(): NaN as 0 in the sum, not counted
+            reference = float(np.where(found, then, 0.0).sum() / np.float64(found.sum()))
+        else:
+            reference = level
+        if not math.isnan(reference) and reference > 0:
+            months = np.flatnonzero(in_month)
+            season[months] = np.clip(by_month[months] / reference, *SEASON_CLIP)
+    ahead_numbers = ahead.astype(np.int64)
+    factors = weekday[_weekday(ahead_numbers)] * season[_month(ahead_numbers)]
+    return np.round(level * factors, 3)
+
+
+def _mean(values: np.ndarray) -> float:
+    """pandas' ``Series.mean`` of float64 values without NaN (nanops: one numpy sum over the values in
+    order, divided by the count as float64), without building a Series."""
+    return float(values.sum() / np.float64(len(values)))
+
+
+def _group_means(keys: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, count) of ``values`` (float64, finite) by integer key 0 .. size − 1: pandas' group-by mean
+    (its Cython ``group_mean``: a Kahan-compensated sum per group in row order, over the count), which
+    a plain sum does not equal in the last bit. A key without values has mean NaN and count 0."""
+    sums = [0.0] * size
+    compensations = [0.0] * size
+    counts = [0] * size
+    for key, value in zip(keys.tolist(), values.tolist(), strict=True):
+        y = value - compensations[key]
+        t = sums[key] + y
+        compensations[key] = t - sums[key] - y
+        sums[key] = t
+        counts[key] += 1
+    means = np.array([total / n if n else math.nan for total, n in zip(sums, counts, strict=True)])
+    return means, np.array(counts)
+
+
+def _weekday(day_numbers: np.ndarray) -> np.ndarray:
+    """Monday 0 .. Sunday 6 of days counted from 1970-01-01 (a Thursday), pandas' ``day_of_week``."""
+    return (day_numbers + 3) % 7
+
+
+def _month(day_numbers: np.ndarray) -> np.ndarray:
+    """Calendar month 1..12 of days counted from 1970-01-01."""
+    return day_numbers.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1
+
+
+def _year_before(day_numbers: np.ndarray) -> np.ndarray:
+    """The same date a year earlier, as ``- pd.DateOffset(years=1)`` gives it (29 Feb → 28 Feb)."""
+    days = day_numbers.astype("datetime64[D]")
+    month = days.astype("datetime64[M]")
+    then = month - np.timedelta64(12, "M")
+    month_length = (
+        (then + np.timedelta64(1, "M")).astype("datetime64[D]") - then.astype("datetime64[D]")
+    ).astype(np.int64)
+    day_of_month = np.minimum((days - month.astype("datetime64[D]")).astype(np.int64), month_length - 1)
+    return then.astype("datetime64[D]").astype(np.int64) + day_of_month
+
+
+def _values_on(numbers: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``values`` at the day numbers ``wanted`` (NaN where there is none): ``Series.reindex`` of a
+    history indexed by distinct increasing ``numbers``."""
+    at = np.minimum(np.searchsorted(numbers, wanted), len(numbers) - 1)
+    return np.where(numbers[at] == wanted, values[at], math.nan)
+
+
+def _expected_units_pandas(history: pd.Series, days: pd.DatetimeIndex) -> np.ndarray:
+    """:func:`_expected_units` by pandas (the version before it, kept for what it cannot answer).
     ``history``: the complete days' kWh (float), indexed by their day, in day order."""
     last = history.index.max()
     recent = history[history.index > last - pd.Timedelta(days=LEVEL_DAYS)]
@@ -362,10 +550,16 @@ def _price(
     :func:`lib.tariff.day_charges_columns` (the ledger's own rule, exact to the paisa, one tariff lookup
     per segment of days under the same version, free-units scheme and hold).
     """
-    month = days.year * 12 + days.month
-    starts = np.r_[True, month[1:] != month[:-1]]
-    groups = np.cumsum(starts)
-    used_to = pd.Series(units).groupby(groups).cumsum().to_numpy()
+    if len(days) and days.tz is None:
+        month = days.to_numpy().astype("datetime64[M]")
+        starts = np.concatenate(([True], month[1:] != month[:-1]))
+        groups = np.cumsum(starts)
+        used_to = _running_sums(units, starts)
+    else:  # no day (pandas raises) or tz-aware days: as before
+        months = days.year * 12 + days.month
+        starts = np.r_[True, months[1:] != months[:-1]]
+        groups = np.cumsum(starts)
+        used_to = pd.Series(units).groupby(groups).cumsum().to_numpy()
     used_to = used_to + np.where(groups == 1, units_before, 0.0)
     before = np.maximum(used_to - units, 0.0)
     charges = tariff.day_charges_columns(
@@ -378,3 +572,29 @@ def _price(
         book=book,
     )
     return np.asarray(charges["total_paise"], dtype=np.int64) / 100
+
+
+def _running_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The running sum of ``values`` restarting where ``starts`` is True: pandas' group-by ``cumsum`` of
+    consecutive groups (its Cython ``group_cumsum``: Kahan-compensated, a NaN left out of the sum and
+    NaN itself), which ``np.cumsum`` does not equal in the last bit.
+
+    >>> _running_sums(np.array([0.1, 0.2, 0.3, 5.0, math.nan, 1.0]), np.array([1, 0, 0, 1, 0, 0], bool)).tolist()
+    [0.1, 0.30000000000000004, 0.6, 5.0, nan, 6.0]
+
+    (``np.cumsum`` gives 0.6000000000000001 for the third: the compensation carries the 2**-54 lost in 0.1 + 0.2.)
+    """
+    out = []
+    total = compensation = 0.0
+    for value, start in zip(values.tolist(), starts.tolist(), strict=True):
+        if start:
+            total = compensation = 0.0
+        if value == value:
+            y = value - compensation
+            t = total + y
+            compensation = t - total - y
+            total = t
+            out.append(t)
+        else:
+            out.append(math.nan)
+    return np.array(out, dtype=float)

@@ -1,6 +1,7 @@
-"""The run-out simulation as it was before issue 15's numpy pass over one connection's ledger (h48):
-the reference tests/test_forecast_exact.py compares :func:`lib.forecast.simulate` with. A copy of
-``lib/forecast.py`` at main 75d8eee (its module docstring and doctest left out, nothing else changed).
+"""The run-out simulation as it was before issue 15's numpy expected units and pricing (h58): the reference
+tests/test_forecast_exact.py compares :func:`lib.forecast.simulate` with. A copy of ``lib/forecast.py`` at
+main 22975ce (its module docstring and doctest left out, nothing else changed). That version was itself
+tested equal to the one before h48's numpy row masks (main 75d8eee, this file's previous content).
 """
 
 from __future__ import annotations
@@ -98,14 +99,18 @@ def simulate(
     summaries: list[dict] = []
     paths: list[pd.DataFrame] = []
     if len(ledger_rows):
-        facts = details.assign(consumer_id=details["consumer_id"].astype(str)).set_index("consumer_id")
-        for cid, own in ledger_rows.groupby(ledger_rows["consumer_id"].astype(str), sort=False):
+        facts = {  # the details' values as they are: _one converts them where the old row lookup did
+            str(cid): (category, load)
+            for cid, category, load in zip(
+                details["consumer_id"], details["tariff_category"], details["sanctioned_load_kw"], strict=True
+            )
+        }
+        for cid, own in _connections(ledger_rows):
             own = own.sort_values("day")
-            fact = cast("pd.Series | None", facts.loc[cid] if cid in facts.index else None)
             own_arrears = None
             if arrears is not None and len(arrears):
                 own_arrears = arrears[arrears["consumer_id"].astype(str) == cid]
-            summary, path = _one(own, cid, fact, today, own_arrears, book, horizon_days)
+            summary, path = _one(own, cid, facts.get(cid), today, own_arrears, book, horizon_days)
             summaries.append(summary)
             if path is not None:
                 paths.append(path)
@@ -113,14 +118,29 @@ def simulate(
     summary_frame["estimated"] = summary_frame["estimated"].astype(bool)
     for column in ("balance_day", "run_out_day"):
         summary_frame[column] = pd.to_datetime(summary_frame[column])
-    path_frame = (
-        pd.concat(paths, ignore_index=True)
-        if paths
-        else pd.DataFrame({c: pd.Series(dtype="float64") for c in PATH_COLUMNS}).astype(
-            {"consumer_id": object, "day": "datetime64[ns]"}
-        )
-    )
+    if len(paths) == 1:
+        path_frame = paths[0]  # built by _one with a fresh RangeIndex: what concat would copy
+    elif paths:
+        path_frame = pd.concat(paths, ignore_index=True)
+    else:
+        path_frame = _EMPTY_PATH.copy()
     return Forecast(summary=summary_frame, path=path_frame)
+
+
+# A simulation without a path (every balance exhausted or unknown): built once (its astype costs ~3 ms).
+_EMPTY_PATH = pd.DataFrame({c: pd.Series(dtype="float64") for c in PATH_COLUMNS}).astype(
+    {"consumer_id": object, "day": "datetime64[ns]"}
+)
+
+
+def _connections(ledger_rows: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """``ledger_rows`` by connection (consumer_id as text), in order of first appearance: what
+    ``groupby(..., sort=False)`` yields; one connection (the dashboard's per-connection call) as it is."""
+    ids = ledger_rows["consumer_id"].astype(str)
+    first = ids.iloc[0]
+    if bool((ids == first).all()):
+        return [(first, ledger_rows)]
+    return [(str(cid), own) for cid, own in ledger_rows.groupby(ids, sort=False)]
 
 
 def runs_out_first(summary: pd.DataFrame) -> pd.DataFrame:
@@ -139,62 +159,68 @@ def runs_out_first(summary: pd.DataFrame) -> pd.DataFrame:
 def _one(
     own: pd.DataFrame,
     cid: str,
-    fact: pd.Series | None,
+    fact: tuple[object, object] | None,
     today: dt.date,
     arrears: pd.DataFrame | None,
     book: tariff.TariffBook,
     horizon_days: int,
 ) -> tuple[dict, pd.DataFrame | None]:
+    """One connection (``own``: its ledger rows in day order; ``fact``: its details' tariff category and
+    sanctioned kW, None when it has no details): its summary row and simulated days. The row filters are numpy masks over the
+    columns read once (what the balance lost, the burn windows, the latest balance, the month's units);
+    the means and sums stay pandas' on the same values in the same order, so the figures are exactly
+    those of the frame filters it replaced (tests/test_forecast_exact.py)."""
     today_ts = pd.Timestamp(today)
     nickname = own["nickname"].iloc[0]
     row: dict = dict.fromkeys(SUMMARY_COLUMNS, math.nan)
     row.update(consumer_id=cid, nickname=nickname, balance_day=pd.NaT, run_out_day=pd.NaT, estimated=False)
-    past = own[own["day"] <= today_ts]
-    complete = past[(past["day"] < today_ts) & ~past["status"].isin(_PARTIAL) & past["units"].notna()]
+    day = own["day"].to_numpy()
+    today_day = np.datetime64(today_ts)
+    past = day <= today_day
+    units_all = own["units"].to_numpy(dtype=float, na_value=math.nan)
+    complete = past & (day < today_day) & ~own["status"].isin(_PARTIAL).to_numpy() & ~np.isnan(units_all)
     # What the balance actually lost each day (recharges excluded), as analytics.with_deductions does.
-    lost = own["balance_inr"].shift(1) + own["recharge_inr"].fillna(0.0) - own["balance_inr"]
-    consecutive = own["day"].diff() == pd.Timedelta(days=1)
-    lost = lost.where(consecutive)
-    deductions = lost.loc[complete.index].dropna()
-    days_of = complete.loc[deductions.index, "day"]
-    last_complete = days_of.max() if len(days_of) else None
-    if last_complete is not None:
+    balances = own["balance_inr"].to_numpy(dtype=float, na_value=math.nan)
+    recharged = own["recharge_inr"].fillna(0.0).to_numpy(dtype=float)
+    lost = np.r_[math.nan, balances[:-1]] + recharged - balances
+    consecutive = np.r_[False, np.diff(day) == np.timedelta64(1, "D")]
+    lost = np.where(consecutive, lost, math.nan)
+    counted = np.flatnonzero(complete & ~np.isnan(lost))
+    if len(counted):
+        deductions, days_of = lost[counted], day[counted]
+        last_complete = days_of.max()
         for span_days, column in ((7, "burn_7_inr"), (30, "burn_30_inr")):
-            window = deductions[days_of > last_complete - pd.Timedelta(days=span_days)]
-            row[column] = float(window.mean()) if len(window) else math.nan
-    known = past[past["balance_inr"].notna()]
+            window = deductions[days_of > last_complete - np.timedelta64(span_days, "D")]
+            row[column] = float(pd.Series(window).mean()) if len(window) else math.nan
+    known = np.flatnonzero(past & ~np.isnan(balances))
     if not len(known):
         return row, None
-    latest = known.iloc[-1]
-    balance = float(latest["balance_inr"])
-    balance_day = pd.Timestamp(latest["day"])
-    estimated = bool(latest.get("estimated", False))
+    latest = int(known[-1])
+    balance = float(balances[latest])
+    balance_day = pd.Timestamp(own["day"].iloc[latest])
+    estimated = bool(own["estimated"].iloc[latest]) if "estimated" in own.columns else False
     row.update(balance_inr=balance, balance_day=balance_day, estimated=estimated)
     if balance <= 0:
         row.update(days_left=0.0, run_out_day=balance_day)
         return row, None
     if fact is None:
         return row, None
-    units = complete["units"].astype(float).to_numpy()
+    units = units_all[complete]
     if len(units) < MIN_LEVEL_DAYS:
         return row, None
     # The meter's balance of an unfinished day is before that day's deduction; a ledger estimate is after.
     start = balance_day if (balance_day == today_ts and not estimated) else balance_day + pd.Timedelta(days=1)
     days = pd.date_range(start, periods=horizon_days, freq="D")
-    expected = _expected_units(complete, days)
+    history = pd.Series(units, index=pd.Index(day[complete], name="day"), name="units")
+    expected = _expected_units(history, days)
     month_start = start.replace(day=1)
-    in_month = past[(past["day"] >= month_start) & (past["day"] < start)]
-    units_before = float(in_month["units"].fillna(0.0).sum())
+    in_month = past & (day >= np.datetime64(month_start)) & (day < np.datetime64(start))
+    units_before = float(pd.Series(np.nan_to_num(units_all[in_month], nan=0.0)).sum())
     held, recovery = _arrears_plan(own, arrears, days, today)
+    category, load_kw = fact
     try:
         deduction = _price(
-            str(fact["tariff_category"]),
-            float(fact["sanctioned_load_kw"]),
-            days,
-            expected,
-            units_before,
-            held,
-            book,
+            str(category), float(cast(float, load_kw)), days, expected, units_before, held, book
         )
     except tariff.TariffError:
         return row, None  # no tariff for this category on these days: nothing to forecast with
@@ -226,9 +252,9 @@ def _one(
     return row, path
 
 
-def _expected_units(complete: pd.DataFrame, days: pd.DatetimeIndex) -> np.ndarray:
-    """kWh expected on each of ``days``: level × weekday factor × season factor, to the watt-hour."""
-    history = complete.set_index("day")["units"].astype(float)
+def _expected_units(history: pd.Series, days: pd.DatetimeIndex) -> np.ndarray:
+    """kWh expected on each of ``days``: level × weekday factor × season factor, to the watt-hour.
+    ``history``: the complete days' kWh (float), indexed by their day, in day order."""
     last = history.index.max()
     recent = history[history.index > last - pd.Timedelta(days=LEVEL_DAYS)]
     level = float(recent.mean())
