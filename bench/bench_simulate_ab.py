@@ -10,8 +10,8 @@ Inputs, read before timing: (1) the browser benchmark's database (``--db``, 1,00
 ``--households`` households as the dashboard reads them (``ledger.read_ledger_inputs`` once, then each
 connection's ledger, details and arrears cut as ``loaders.connection_simulation`` cuts them), as of
 2026-11-25; (2) seeded households in a temporary database: ``tests.factories.seed_household`` (6 connections ×
-400 days: healthy, running low, no readings, disconnected) and the demo (``demo.seed_demo``: 365 days with
-arrears, net metering, a free-units home). Cases: **per connection** (``simulate`` of one connection's rows, the
+400 days: healthy, running low, no readings, disconnected) and the demo (``demo.seed_demo``: 3 connections, over
+a year of history, net metering, a free-units home; no arrears in its ledger inputs). Cases: **per connection** (``simulate`` of one connection's rows, the
 dashboard's call: a new household of 3 pays it 3 times on its first page), **3 at a time** and **12 at a time**
 (one call for a household's connections, the group-by path; 12 = four bench households together).
 
@@ -122,7 +122,7 @@ def cases(db: Path, households: int) -> dict[str, list[Call]]:
             now = dt.datetime.fromisoformat(factories.FIXED_NOW.replace("Z", "+00:00"))
             account = int(demo.seed_demo(demo_db, now=now)["account_id"])
             per, whole = household_calls(demo_db, account, TODAY)
-        out["demo (arrears, 365 days), per connection"] = per
+        out["demo (365 days), per connection"] = per
         out["demo, all at a time"] = [whole]
     return out
 
