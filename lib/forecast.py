@@ -20,7 +20,11 @@ applies to one day):
 
 Vectorised: one numpy pass per connection over the whole horizon (a cumulative sum over a day table priced
 by :func:`lib.tariff.day_charges_columns`, the ledger's exact integer rule), one tariff lookup per tariff
-segment, not per day. Pure: frames in, frames out; no Streamlit, no SQL.
+segment, not per day. The expected units and the month's running units are worked out on day numbers with
+numpy and give pandas' floats bit for bit (its means summed in its order, its group-by means and cumulative
+sums Kahan-compensated: :func:`_group_means`, :func:`_running_sums`); inputs that are not whole distinct
+dates or finite kWh go through the pandas version (tests/test_forecast_exact.py compares both with main's).
+Pure: frames in, frames out; no Streamlit, no SQL.
 
 >>> import datetime as dt, pandas as pd
 >>> days = pd.date_range("2026-11-01", "2026-11-29")
