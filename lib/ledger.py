@@ -33,7 +33,7 @@ import calendar
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -178,18 +178,18 @@ def build_ledger(
     parts: list[pd.DataFrame] = []
     if not len(daily):
         return empty_ledger()
-    facts = details.set_index(details["consumer_id"].astype(str))
-    for cid, own in daily.groupby(daily["consumer_id"].astype(str), sort=False):
-        cid = str(cid)
-        if cid not in facts.index:
+    facts = _Facts(details)
+    for cid, calendar_of in _connections(daily):
+        if cid not in facts:
             continue
-        fact = facts.loc[cid]
+        days = calendar_of()
+        category, load_kw = facts.of(cid)
         try:
             parts.append(
-                _connection_ledger(
-                    _calendar(own),
-                    str(fact["tariff_category"]),
-                    float(cast(float, fact["sanctioned_load_kw"])),
+                _ledger_of(
+                    days,
+                    category,
+                    load_kw,
                     _rows_of(arrears, cid),
                     _rows_of(adjustments, cid),
                     _rows_of(anchors, cid),
@@ -201,7 +201,38 @@ def build_ledger(
             continue  # no tariff for this category (or these days): listed by connections_without_ledger
     if not parts:
         return empty_ledger()
+    if len(parts) == 1:
+        return parts[0]  # built in LEDGER_COLUMNS' order with a 0..n-1 index: what the concat would give
     return pd.concat(parts, ignore_index=True)[list(LEDGER_COLUMNS)]
+
+
+class _Facts:
+    """Each connection's tariff category and sanctioned load from ``details``, read as ``build_ledger``
+    always read them (``details.set_index(consumer_id as text).loc[cid]``, then ``str`` / ``float``): by
+    position from two column lists when the IDs are unique, else through that ``loc``."""
+
+    def __init__(self, details: pd.DataFrame) -> None:
+        column = details["consumer_id"]
+        # Text IDs as they are (astype(str) leaves them, and a missing one NaN); others through astype(str).
+        ids = column.tolist() if isinstance(column.dtype, pd.StringDtype) else column.astype(str).tolist()
+        self.rows: dict[str, int] | None = None
+        self.facts: pd.DataFrame | None = None
+        if len(set(ids)) == len(ids) and {"tariff_category", "sanctioned_load_kw"} <= set(details.columns):
+            self.rows = {cid: i for i, cid in enumerate(ids)}
+            self.categories = details["tariff_category"].tolist()
+            self.loads = details["sanctioned_load_kw"].tolist()
+        else:
+            self.facts = details.set_index(details["consumer_id"].astype(str))
+
+    def __contains__(self, cid: str) -> bool:
+        return cid in self.rows if self.rows is not None else cid in cast(pd.DataFrame, self.facts).index
+
+    def of(self, cid: str) -> tuple[str, float]:
+        if self.rows is not None:
+            i = self.rows[cid]
+            return str(self.categories[i]), float(self.loads[i])
+        fact = cast(pd.DataFrame, self.facts).loc[cid]
+        return str(fact["tariff_category"]), float(cast(float, fact["sanctioned_load_kw"]))
 
 
 def _calendar(own: pd.DataFrame) -> pd.DataFrame:
@@ -236,9 +267,13 @@ def connections_without_ledger(details: pd.DataFrame, daily: pd.DataFrame, ledge
     return [cid for cid in details["consumer_id"].astype(str) if cid in with_data and cid not in done]
 
 
+# What _rows_of gives for no entries (read only: the ledger only takes its length and its rows).
+_NO_ROWS = pd.DataFrame()
+
+
 def _rows_of(frame: pd.DataFrame | None, consumer_id: str) -> pd.DataFrame:
     if frame is None or not len(frame):
-        return pd.DataFrame()
+        return _NO_ROWS
     return frame[frame["consumer_id"].astype(str) == consumer_id]
 
 
@@ -266,6 +301,172 @@ def complete_days(intervals: Sequence[int], minutes: Sequence[float] | None = No
     return [n > 0 and (n in STANDARD_READINGS_PER_DAY or n >= most) for n in counts]
 
 
+# The dtype pandas gives a column of Python text (pandas 3: "str"), for text columns built ready-typed.
+_TEXT: Any = pd.Series(["x"]).dtype
+# The columns the ledger reads from a daily frame; ``minutes`` and ``export_kwh`` are optional.
+_DAILY_NEEDS = ("consumer_id", "nickname", "day", "kwh", "intervals", "closing_balance_inr", "recharge_inr")
+_EXACT_INT = 2**53  # integers below this are exact as floats
+
+
+@dataclass(frozen=True)
+class _Days:
+    """One connection's calendar (one entry per IST day from its first to its last day with data, in day
+    order; a day without a row: NaN kWh, balance and export, no recharge, 0 intervals) as the arrays the
+    ledger reads. Built by :func:`_calendars` from a daily frame's columns by position, or by
+    :func:`_days_of` from the calendar frame of :func:`_calendar`."""
+
+    consumer_id: str
+    nickname: Any  # the first day's nickname as the frame holds it
+    stamps: np.ndarray  # datetime64[D]
+    priced_days: Any  # the days as tariff.day_charges_columns is given them
+    recharge: np.ndarray  # ₹ (float), 0 where none
+    kwh: np.ndarray  # float, NaN where no row
+    intervals: np.ndarray  # int64, 0 where no row
+    complete: np.ndarray  # bool: complete_days
+    export: np.ndarray  # float, NaN where none
+    metered: np.ndarray  # closing_balance_inr (float, NaN where none)
+
+
+def _days_of(days: pd.DataFrame) -> _Days:
+    """The arrays of a calendar frame (``_calendar``'s), read as ``_connection_ledger`` always read them."""
+    intervals = days["intervals"].fillna(0).astype(int).to_numpy()
+    complete = complete_days(
+        intervals.tolist(), days["minutes"].fillna(0).tolist() if "minutes" in days.columns else None
+    )
+    return _Days(
+        consumer_id=str(days["consumer_id"].iloc[0]),
+        nickname=days["nickname"].iloc[0],
+        stamps=days["day"].to_numpy().astype("datetime64[D]"),
+        priced_days=days["day"],
+        recharge=days["recharge_inr"].fillna(0.0).to_numpy(dtype=float),
+        kwh=days["kwh"].to_numpy(dtype=float),
+        intervals=intervals,
+        complete=np.array(complete, dtype=bool),
+        export=(
+            days["export_kwh"].to_numpy(dtype=float)
+            if "export_kwh" in days.columns
+            else np.full(len(days), math.nan)
+        ),
+        metered=days["closing_balance_inr"].to_numpy(dtype=float),
+    )
+
+
+def _connections(daily: pd.DataFrame) -> Iterator[tuple[str, Callable[[], _Days]]]:
+    """(consumer_id, its calendar when asked) of each connection of ``daily``, in order of first
+    appearance: :func:`_calendars` when it answers, else the group-by and :func:`_calendar` per group."""
+    calendars = _calendars(daily)
+    if calendars is not None:
+        for days in calendars:
+            yield days.consumer_id, lambda days=days: days  # type: ignore[misc]
+        return
+    for cid, own in daily.groupby(daily["consumer_id"].astype(str), sort=False):
+        yield str(cid), lambda own=own: _days_of(_calendar(own))  # type: ignore[misc]
+
+
+def _calendars(daily: pd.DataFrame) -> list[_Days] | None:
+    """Each connection's :class:`_Days` straight from ``daily``'s columns by position: no group-by, no
+    sort of the frame, no reindex (the same arrays as ``_days_of(_calendar(own))`` of each group of
+    ``daily.groupby(consumer_id as text, sort=False)``; tests/test_ledger_exact.py).
+
+    Each column is converted once (``to_numpy(dtype=float)``, as the calendar frame's columns were read)
+    and each row put at its day's place: whole days since the connection's first day. None (the caller
+    then takes the group-by and the frames) where positions cannot answer: a column the ledger reads
+    missing or twice, IDs that are not pandas text or missing, days that are not tz-naive datetime64 at
+    midnight, a connection's day twice, numbers that are not plain numpy ints or floats (``export_kwh``
+    may also be objects: None), interval counts that are not finite or too large for a float, or a
+    conversion that raises (the frames' path then raises it).
+    """
+    names = set(daily.columns)
+    if len(names) != len(daily.columns) or not set(_DAILY_NEEDS) <= names:
+        return None
+    col = {name: daily[name] for name in (*_DAILY_NEEDS, "minutes", "export_kwh") if name in names}
+    ids = col["consumer_id"]
+    day = col["day"]
+    if not isinstance(ids.dtype, pd.StringDtype):
+        return None
+    if not isinstance(day.dtype, np.dtype) or day.dtype.kind != "M":
+        return None
+    values = day.to_numpy()
+    whole = values.astype("datetime64[D]")
+    if np.isnat(values).any() or (whole != values).any():
+        return None
+    numbers = [c for c in ("kwh", "intervals", "closing_balance_inr", "recharge_inr", "minutes") if c in col]
+    if any(col[c].dtype.kind not in "if" for c in numbers):
+        return None
+    has_export = "export_kwh" in col
+    if has_export and col["export_kwh"].dtype.kind not in "ifO":
+        return None
+    codes, uniques = pd.factorize(ids, sort=False)  # connections in order of first appearance (group-by's)
+    if (codes < 0).any():
+        return None  # a missing ID: the group-by leaves its rows out
+    intervals_raw = col["intervals"].to_numpy()
+    if intervals_raw.dtype.kind == "f" and np.isinf(intervals_raw).any():
+        return None  # NaN is a missing count (0); an infinite one the frames' astype refuses
+    if len(intervals_raw) and np.nanmax(np.abs(intervals_raw), initial=0) >= _EXACT_INT:
+        return None  # a gap makes the calendar frame's counts floats: exact only below 2**53
+    try:
+        kwh = col["kwh"].to_numpy(dtype=float)
+        metered = col["closing_balance_inr"].to_numpy(dtype=float)
+        recharge = col["recharge_inr"].to_numpy(dtype=float)
+        minutes = col["minutes"].to_numpy(dtype=float) if "minutes" in col else None
+        export = col["export_kwh"].to_numpy(dtype=float) if has_export else None
+    except (TypeError, ValueError):
+        return None
+    intervals = (
+        np.where(np.isnan(intervals_raw), 0, intervals_raw)
+        if intervals_raw.dtype.kind == "f"
+        else intervals_raw
+    )
+    intervals = intervals.astype(np.int64)
+    by_connection = np.argsort(codes, kind="stable")
+    ends = np.cumsum(np.bincount(codes))
+    day_number = whole.astype(np.int64)
+    nicknames = col["nickname"]
+    out: list[_Days] = []
+    start = 0
+    for k, end in enumerate(ends.tolist()):
+        rows = by_connection[start:end]
+        start = end
+        rows = rows[np.argsort(day_number[rows], kind="stable")]  # day order, as the stable sort_values
+        numbers_of = day_number[rows]
+        if (numbers_of[1:] == numbers_of[:-1]).any():
+            return None  # a day twice: fill_calendar keeps both rows
+        first = int(numbers_of[0])
+        n = int(numbers_of[-1]) - first + 1
+        place = numbers_of - first
+
+        def grid(
+            column: np.ndarray, fill: float, rows: np.ndarray = rows, place: np.ndarray = place, n: int = n
+        ) -> np.ndarray:
+            out_column = np.full(n, fill)
+            out_column[place] = column[rows]
+            return out_column
+
+        counts = np.zeros(n, dtype=np.int64)
+        counts[place] = intervals[rows]
+        if minutes is not None:
+            complete = grid(minutes, 0.0) >= MINUTES_PER_DAY - 1e-6  # NaN (fillna(0)) is not complete
+        else:
+            complete = np.array(complete_days(counts.tolist()), dtype=bool)
+        paid = grid(recharge, 0.0)
+        stamps = np.arange(first, first + n).astype("datetime64[D]")
+        out.append(
+            _Days(
+                consumer_id=str(uniques[k]),
+                nickname=nicknames.iloc[int(rows[0])],
+                stamps=stamps,
+                priced_days=stamps,
+                recharge=np.where(np.isnan(paid), 0.0, paid),
+                kwh=grid(kwh, math.nan),
+                intervals=counts,
+                complete=complete,
+                export=grid(export, math.nan) if export is not None else np.full(n, math.nan),
+                metered=grid(metered, math.nan),
+            )
+        )
+    return out
+
+
 def _connection_ledger(
     days: pd.DataFrame,
     category: str,
@@ -276,24 +477,46 @@ def _connection_ledger(
     today: dt.date,
     book: tariff.TariffBook,
 ) -> pd.DataFrame:
-    """One connection's ledger rows (``days``: its calendar-filled daily rows, in day order).
+    """One connection's ledger rows from its calendar frame (``days``: calendar-filled daily rows, in day
+    order): :func:`_ledger_of` of its arrays (:func:`_days_of`)."""
+    return _ledger_of(_days_of(days), category, load_kw, arrears, adjustments, anchors, today, book)
+
+
+def _ledger_of(
+    days: _Days,
+    category: str,
+    load_kw: float,
+    arrears: pd.DataFrame,
+    adjustments: pd.DataFrame,
+    anchors: pd.DataFrame,
+    today: dt.date,
+    book: tariff.TariffBook,
+) -> pd.DataFrame:
+    """One connection's ledger rows (``days``: its calendar, :class:`_Days`).
 
     What does not depend on the day before is worked out as columns: the units priced, the month's units
     so far, every part of the deduction (:func:`lib.tariff.day_charges_columns`: one tariff lookup per
     segment, exact, equal to ``day_charges`` day by day), recharges, arrears, adjustments in paise. One
     loop over the days carries what is sequential: opening from the day before, closing and status; then
-    late credits (:func:`_match_late_credits`). tests/test_ledger_exact.py checks the frame against the
-    per-day path it replaced (``tests/ledger_reference.py``) on the shared cases, the demo and generated
-    connections.
+    late credits (:func:`_match_late_credits`). The frame is built once from arrays of its final dtypes.
+    tests/test_ledger_exact.py checks it against the per-day path (``tests/ledger_reference.py``) and
+    against main's build before this one (``main_build_ledger``) on the shared cases, the demo and
+    generated connections.
     """
-    n = len(days)
-    stamps = days["day"].to_numpy().astype("datetime64[D]")
+    stamps = days.stamps
+    n = len(stamps)
     day_list: list[dt.date] = stamps.tolist()
-    recharge_p = np.rint(days["recharge_inr"].fillna(0.0).to_numpy(dtype=float) * 100).astype(np.int64)
+    recharge_p = np.rint(days.recharge * 100).astype(np.int64)
     recharge = recharge_p.tolist()
-    recharge_by_day = dict(zip(day_list, recharge, strict=True))
-    recovery = arrears_recovery(arrears, recharge_by_day, day_list)
-    outstanding = arrears_outstanding(arrears, recharge_by_day, day_list)
+    if len(arrears):
+        recharge_by_day = dict(zip(day_list, recharge, strict=True))
+        recovery = arrears_recovery(arrears, recharge_by_day, day_list)
+        outstanding = arrears_outstanding(arrears, recharge_by_day, day_list)
+        owed = np.array([outstanding.get(day, 0) for day in day_list], dtype=np.int64)
+        arrears_p = np.array([recovery.get(day, 0) for day in day_list], dtype=np.int64)
+    else:  # what the two give for no arrears: nothing recovered, nothing owed
+        owed = np.zeros(n, dtype=np.int64)
+        arrears_p = np.zeros(n, dtype=np.int64)
     adjust: dict[dt.date, int] = {}
     for _, row in adjustments.iterrows():
         key = dt.date.fromisoformat(str(row["day"])[:10])
@@ -301,14 +524,10 @@ def _connection_ledger(
     anchor: dict[dt.date, int] = {}  # the last one entered for a day wins
     for _, row in anchors.iterrows():
         anchor[dt.date.fromisoformat(str(row["day"])[:10])] = _paise(row["balance_inr"])
-    intervals = days["intervals"].fillna(0).astype(int).to_numpy()
-    complete = complete_days(
-        intervals.tolist(), days["minutes"].fillna(0).tolist() if "minutes" in days.columns else None
-    )
-    kwh = days["kwh"].to_numpy(dtype=float)
-    export = (
-        days["export_kwh"].to_numpy(dtype=float) if "export_kwh" in days.columns else np.full(n, math.nan)
-    )
+    intervals = days.intervals
+    complete = days.complete.tolist()
+    kwh = days.kwh
+    export = days.export
     has_readings = ~np.isnan(kwh) & (intervals > 0)
     units = np.where(has_readings, kwh, 0.0)
     if (export > 0).any():  # net-metered: price the netted units
@@ -324,10 +543,9 @@ def _connection_ledger(
         to_date[start:end] = np.cumsum(units[start:end])
     before = np.r_[0.0, to_date[:-1]]
     before[starts[:-1]] = 0.0
-    owed = np.array([outstanding.get(day, 0) for day in day_list], dtype=np.int64)
     charges = tariff.day_charges_columns(
         category,
-        days["day"],
+        days.priced_days,
         units,
         units_before=before,
         sanctioned_load_kw=load_kw,
@@ -335,14 +553,18 @@ def _connection_ledger(
         book=book,
     )
     energy, fixed, duty, rebate = (charges[f"{part}_paise"] for part in ("energy", "fixed", "duty", "rebate"))
-    arrears_p = np.array([recovery.get(day, 0) for day in day_list], dtype=np.int64)
-    adjust_p = np.array([adjust.get(day, 0) for day in day_list], dtype=np.int64)
+    adjust_p = (
+        np.array([adjust.get(day, 0) for day in day_list], dtype=np.int64)
+        if adjust
+        else np.zeros(n, np.int64)
+    )
     deduction_p = energy + fixed + duty - rebate + arrears_p - adjust_p
     deduction = deduction_p.tolist()
-    metered_raw = days["closing_balance_inr"].to_numpy(dtype=float)
+    metered_raw = days.metered
+    metered_known = ~np.isnan(metered_raw)
+    metered_p = np.rint(np.nan_to_num(metered_raw) * 100)
     metered_list: list[int | None] = [
-        None if math.isnan(m) else int(p)
-        for m, p in zip(metered_raw.tolist(), np.rint(np.nan_to_num(metered_raw) * 100).tolist(), strict=True)
+        int(p) if known else None for known, p in zip(metered_known.tolist(), metered_p.tolist(), strict=True)
     ]
     has_list = has_readings.tolist()
 
@@ -392,16 +614,25 @@ def _connection_ledger(
         (m - c) / 100 if m is not None and c is not None and s != "today" else math.nan
         for m, c, s in zip(metered_list, closings, statuses, strict=True)
     ]
+    late_columns: dict[str, Any] = {
+        "recharge_inr": recharge_p / 100,
+        "status": statuses,
+        "difference_inr": difference,
+        "pending_inr": [0.0] * n,
+        "late_credit_inr": [0.0] * n,
+    }
+    if "unexplained" in statuses:  # nothing to match otherwise: _match_late_credits changes nothing
+        _match_late_credits(late_columns, day_list, today)
     columns: dict[str, Any] = {
-        "consumer_id": [str(days["consumer_id"].iloc[0])] * n,
-        "nickname": [days["nickname"].iloc[0]] * n,
+        "consumer_id": _text_column(days.consumer_id, n),
+        "nickname": _text_column(days.nickname, n),
         "day": stamps.astype("datetime64[s]"),  # the unit pd.Timestamp(date) has
         "units": np.where(has_readings, kwh, math.nan),
         "intervals": intervals.astype(np.int64),
         "export_kwh": export,
         "billed_units": units,
         "opening_inr": _rupees_column(openings),
-        "recharge_inr": recharge_p / 100,
+        "recharge_inr": late_columns["recharge_inr"],
         "energy_inr": _inr(energy),
         "fixed_inr": _inr(fixed),
         "duty_inr": _inr(duty),
@@ -411,22 +642,30 @@ def _connection_ledger(
         "deduction_inr": _inr(deduction_p),
         "closing_inr": _rupees_column(closings),
         "metered_closing_inr": _rupees_column(metered_list),
-        "difference_inr": difference,
+        "difference_inr": np.array(late_columns["difference_inr"], dtype=float),
         "balance_inr": _rupees_column(
             [m if m is not None else c for m, c in zip(metered_list, closings, strict=True)]
         ),
-        "estimated": np.array([m is None for m in metered_list], dtype=bool),
-        "status": statuses,
-        "pending_inr": [0.0] * n,
-        "late_credit_inr": [0.0] * n,
-        "anchor_inr": _rupees_column([anchor.get(day) for day in day_list]),
+        "estimated": ~metered_known,
+        "status": pd.array(late_columns["status"], dtype=_TEXT),
+        "pending_inr": np.array(late_columns["pending_inr"], dtype=float),
+        "late_credit_inr": np.array(late_columns["late_credit_inr"], dtype=float),
+        "anchor_inr": _rupees_column([anchor.get(day) for day in day_list])
+        if anchor
+        else np.full(n, math.nan),
         "free_units_used": charges["free_units_used"],
         "units_month_to_date": to_date,
         "arrears_outstanding_inr": owed / 100,
         "tariff_version": charges["version"],
     }
-    _match_late_credits(columns, day_list, today)
     return pd.DataFrame(columns)
+
+
+def _text_column(value: Any, n: int) -> Any:
+    """``[value] * n`` as a frame infers it: typed as pandas text up front for text, else that list."""
+    if type(value) is str:
+        return pd.array([value] * n, dtype=_TEXT)
+    return [value] * n
 
 
 def _rupees(paise: int | None) -> float:

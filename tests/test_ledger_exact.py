@@ -29,10 +29,13 @@ CATEGORIES = ("KJ", "DS-I", "DS-II", "NDS-I", "NDS-II")
 
 
 def _both(*args: object, **kwargs: object) -> pd.DataFrame:
-    """build_ledger(*args, **kwargs) by the vectorised path, asserted equal to the per-day path's."""
+    """build_ledger(*args, **kwargs) by the vectorised path, asserted equal to the per-day path's and to
+    main's build before h59 (``main_build_ledger``)."""
     new = ledger.build_ledger(*args, **kwargs)  # type: ignore[arg-type]
     old = ledger_reference.per_day_build_ledger(*args, **kwargs)  # type: ignore[arg-type]
     pd.testing.assert_frame_equal(new, old, check_exact=True)
+    main = ledger_reference.main_build_ledger(*args, **kwargs)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(new, main, check_exact=True)
     return new
 
 
