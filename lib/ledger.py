@@ -391,10 +391,13 @@ def _calendars(daily: pd.DataFrame) -> list[_Days] | None:
     if np.isnat(values).any() or (whole != values).any():
         return None
     numbers = [c for c in ("kwh", "intervals", "closing_balance_inr", "recharge_inr", "minutes") if c in col]
-    if any(col[c].dtype.kind not in "if" for c in numbers):
-        return None
+    if any(not isinstance(col[c].dtype, np.dtype) or col[c].dtype.kind not in "if" for c in numbers):
+        return None  # plain numpy numbers only: not nullable (pd.NA), boolean or object columns
     has_export = "export_kwh" in col
-    if has_export and col["export_kwh"].dtype.kind not in "ifO":
+    export_dtype = col["export_kwh"].dtype if has_export else None
+    if export_dtype is not None and (
+        not isinstance(export_dtype, np.dtype) or export_dtype.kind not in "ifO"
+    ):
         return None
     codes, uniques = pd.factorize(ids, sort=False)  # connections in order of first appearance (group-by's)
     if (codes < 0).any():

@@ -265,3 +265,162 @@ def test_day_prices_are_day_charges_of_the_ledgers_own_units():
             book=book if row.arrears_outstanding_inr == 0 else tariff.TariffBook(book.path, book.versions, ()),
         )  # fmt: skip
         assert abs(c.total - (row.energy_inr + row.fixed_inr + row.duty_inr - row.rebate_inr)) < 0.015
+
+
+# --- h59: the numpy calendar and typed frame against main's build (main_build_ledger, 22975ce) -------
+
+
+def _same_as_main(daily: pd.DataFrame, details: pd.DataFrame, **kwargs: object) -> pd.DataFrame | None:
+    """build_ledger equal to main's build (exact, dtypes included), or both raising the same error type."""
+    try:
+        main = ledger_reference.main_build_ledger(daily, details, **kwargs)  # type: ignore[arg-type]
+    except Exception as error:  # noqa: BLE001 - the same refusal is what is compared
+        with pytest.raises(type(error)):
+            ledger.build_ledger(daily, details, **kwargs)  # type: ignore[arg-type]
+        return None
+    new = ledger.build_ledger(daily, details, **kwargs)  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(new, main, check_exact=True)
+    return new
+
+
+def _household(rng: np.random.Generator, number: int) -> dict[str, pd.DataFrame]:
+    """1-4 generated connections of one household, their daily rows shuffled now and then."""
+    parts = [_connection(rng, f"{number}{k:02d}") for k in range(int(rng.integers(1, 5)))]
+    frames = {key: pd.concat([p[key] for p in parts], ignore_index=True) for key in parts[0]}
+    if rng.random() < 0.3:
+        frames["daily"] = frames["daily"].sample(frac=1.0, random_state=int(rng.integers(0, 1000)))
+    return frames
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_households_equal_mains_build(seed):
+    """180 random households (60 a seed): the positions' calendar answers every one, the same frames."""
+    rng = np.random.default_rng(5900 + seed)
+    statuses: set[str] = set()
+    for number in range(60):
+        frames = _household(rng, number)
+        daily = frames.pop("daily")
+        assert ledger._calendars(daily) is not None  # the numpy path answers a stored-shape frame
+        rows = _same_as_main(daily, frames.pop("details"), **frames, today=TODAY)
+        assert rows is not None
+        statuses |= set(rows["status"])
+    assert {
+        "ok",
+        "start",
+        "estimated",
+        "unexplained",
+        "pending",
+        "late_credit",
+        "gap",
+        "incomplete",
+    } <= statuses
+
+
+def _edge_daily() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two connections across a month and year end, a gap, a recharge credited late, a balance below zero."""
+    rng = np.random.default_rng(11)
+    parts = [_connection(rng, cid) for cid in ("801", "802")]
+    while any(len(p["daily"]) < 40 for p in parts):
+        parts = [_connection(rng, cid) for cid in ("801", "802")]
+    daily = pd.concat([p["daily"] for p in parts], ignore_index=True)
+    details = pd.concat([p["details"] for p in parts], ignore_index=True)
+    return daily, details
+
+
+def _twice(d: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([d, d.iloc[[3]]], ignore_index=True)
+
+
+def _noon(d: pd.DataFrame) -> pd.DataFrame:
+    return d.assign(day=d["day"] + pd.Timedelta(hours=12))
+
+
+def _tz(d: pd.DataFrame) -> pd.DataFrame:
+    return d.assign(day=d["day"].dt.tz_localize("Asia/Kolkata"))
+
+
+def _with(column: str, values: object):
+    return lambda d: d.assign(**{column: values(d) if callable(values) else values})
+
+
+EDGES = {  # name: (change to the daily frame, whether the positions' calendar answers)
+    "as stored": (lambda d: d, True),
+    "rows shuffled": (lambda d: d.sample(frac=1.0, random_state=3), True),
+    "days in ns": (_with("day", lambda d: d["day"].astype("datetime64[ns]")), True),
+    "days in s": (_with("day", lambda d: d["day"].astype("datetime64[s]")), True),
+    "a label index": (lambda d: d.set_axis(np.arange(len(d)) * 3 + 7), True),
+    "int intervals as floats with NaN": (
+        _with("intervals", lambda d: d["intervals"].astype(float).where(d.index % 9 != 4)),
+        True,
+    ),
+    "no minutes column": (lambda d: d.drop(columns=["minutes"], errors="ignore"), True),
+    "export as objects": (
+        _with(
+            "export_kwh",
+            lambda d: pd.Series(
+                [None, 1.5] * (len(d) // 2) + [None] * (len(d) % 2), index=d.index, dtype=object
+            ),
+        ),
+        True,
+    ),  # fmt: skip
+    "integer kWh": (_with("kwh", lambda d: d["kwh"].fillna(0).round().astype(np.int64)), True),
+    "a day twice": (_twice, False),
+    "days at noon": (_noon, False),
+    "tz-aware days": (_tz, False),
+    "integer IDs": (_with("consumer_id", lambda d: d["consumer_id"].astype(np.int64)), False),
+    "a missing ID": (_with("consumer_id", lambda d: d["consumer_id"].where(d.index != 5)), False),
+    "kWh as objects": (_with("kwh", lambda d: d["kwh"].astype(object)), False),
+    "nullable kWh": (_with("kwh", lambda d: d["kwh"].astype("Float64")), False),
+    "recharge as booleans": (_with("recharge_inr", lambda d: d["recharge_inr"] > 0), False),
+    "infinite intervals": (
+        _with("intervals", lambda d: d["intervals"].astype(float).where(d.index != 2, np.inf)),
+        False,
+    ),  # fmt: skip
+    "no nickname column": (lambda d: d.drop(columns=["nickname"]), False),
+}
+
+
+@pytest.mark.parametrize("edge", sorted(EDGES))
+def test_hand_made_edges_equal_mains_build_and_take_the_expected_path(edge):
+    change, positions = EDGES[edge]
+    daily, details = _edge_daily()
+    changed = change(daily)
+    assert (ledger._calendars(changed) is not None) is positions
+    arrears = pd.DataFrame([{"arrear_id": 1, "consumer_id": "801", "amount_inr": 900.0, "start_day": "2025-01-01",
+                             "method": "daily", "share": None, "daily_inr": 30.0}])  # fmt: skip
+    _same_as_main(changed, details, arrears=arrears, today=TODAY)
+
+
+def test_details_edges_equal_mains_build():
+    """Details read by position or, for IDs twice / not text / a NaN nickname, as main read them."""
+    daily, details = _edge_daily()
+    twice = pd.concat([details, details.iloc[[0]]], ignore_index=True)
+    numbered = details.assign(consumer_id=details["consumer_id"].astype(np.int64))
+    unknown = details.assign(tariff_category=["HT-1", "DS-II"])
+    one_missing = details.iloc[[1]]
+    for d in (twice, numbered, unknown, one_missing):
+        _same_as_main(daily, d, today=TODAY)
+    _same_as_main(daily.assign(nickname=np.nan), details, today=TODAY)
+    _same_as_main(daily.assign(nickname=None), details, today=TODAY)
+
+
+def test_load_ledger_equals_mains_on_the_demo_household(tmp_path):
+    """load_ledger (SQLite) per connection given the account's inputs, and for all, equal to main's."""
+    conn = storage.connect(tmp_path / "demo.db")
+    try:
+        storage.migrate(conn)
+        summary = demo.seed_demo(conn, now=dt.datetime.fromisoformat(FIXED_NOW.replace("Z", "+00:00")))
+        account = int(summary["account_id"])
+        inputs = ledger.read_ledger_inputs(conn, account)
+        ids = conn.accounts.connection_details(account)["consumer_id"].astype(str).tolist()
+        for cid in ids:
+            new = ledger.load_ledger(conn, account, [cid], today=TODAY, inputs=inputs)
+            main = ledger_reference.main_load_ledger(conn, account, [cid], today=TODAY, inputs=inputs)
+            pd.testing.assert_frame_equal(new, main, check_exact=True)
+            assert ledger._calendars(conn.readings.daily_frame(account, [cid])) is not None
+        every = ledger.load_ledger(conn, account, today=TODAY)
+        pd.testing.assert_frame_equal(
+            every, ledger_reference.main_load_ledger(conn, account, today=TODAY), check_exact=True
+        )
+    finally:
+        conn.close()
