@@ -528,7 +528,6 @@ def _ledger_of(
     for _, row in anchors.iterrows():
         anchor[dt.date.fromisoformat(str(row["day"])[:10])] = _paise(row["balance_inr"])
     intervals = days.intervals
-    complete = days.complete.tolist()
     kwh = days.kwh
     export = days.export
     has_readings = ~np.isnan(kwh) & (intervals > 0)
@@ -562,16 +561,102 @@ def _ledger_of(
         else np.zeros(n, np.int64)
     )
     deduction_p = energy + fixed + duty - rebate + arrears_p - adjust_p
-    deduction = deduction_p.tolist()
     metered_raw = days.metered
     metered_known = ~np.isnan(metered_raw)
     metered_p = np.rint(np.nan_to_num(metered_raw) * 100)
+    balances = _balances_numpy(
+        stamps, recharge_p, deduction_p, metered_known, metered_p, anchor, has_readings, days.complete, today
+    ) or _balances_loop(
+        day_list,
+        recharge_p,
+        deduction_p,
+        metered_known,
+        metered_p,
+        anchor,
+        has_readings,
+        days.complete,
+        today,
+    )
+    statuses, difference = balances.statuses, balances.difference
+    late_columns: dict[str, Any] = {
+        "recharge_inr": recharge_p / 100,
+        "status": statuses,
+        "difference_inr": difference,
+        "pending_inr": [0.0] * n,
+        "late_credit_inr": [0.0] * n,
+    }
+    if "unexplained" in statuses:  # nothing to match otherwise: _match_late_credits changes nothing
+        _match_late_credits(late_columns, day_list, today)
+    columns: dict[str, Any] = {
+        "consumer_id": _text_column(days.consumer_id, n),
+        "nickname": _text_column(days.nickname, n),
+        "day": stamps.astype("datetime64[s]"),  # the unit pd.Timestamp(date) has
+        "units": np.where(has_readings, kwh, math.nan),
+        "intervals": intervals.astype(np.int64),
+        "export_kwh": export,
+        "billed_units": units,
+        "opening_inr": balances.opening,
+        "recharge_inr": late_columns["recharge_inr"],
+        "energy_inr": _inr(energy),
+        "fixed_inr": _inr(fixed),
+        "duty_inr": _inr(duty),
+        "rebate_inr": _inr(rebate),
+        "arrears_inr": arrears_p / 100,
+        "adjustment_inr": adjust_p / 100,
+        "deduction_inr": _inr(deduction_p),
+        "closing_inr": balances.closing,
+        "metered_closing_inr": balances.metered,
+        "difference_inr": np.array(late_columns["difference_inr"], dtype=float),
+        "balance_inr": balances.balance,
+        "estimated": ~metered_known,
+        "status": pd.array(late_columns["status"], dtype=_TEXT),
+        "pending_inr": np.array(late_columns["pending_inr"], dtype=float),
+        "late_credit_inr": np.array(late_columns["late_credit_inr"], dtype=float),
+        "anchor_inr": _rupees_column([anchor.get(day) for day in day_list])
+        if anchor
+        else np.full(n, math.nan),
+        "free_units_used": charges["free_units_used"],
+        "units_month_to_date": to_date,
+        "arrears_outstanding_inr": owed / 100,
+        "tariff_version": charges["version"],
+    }
+    return pd.DataFrame(columns)
+
+
+@dataclass(frozen=True)
+class _Balances:
+    """The sequential part of one connection's ledger: ₹ columns (NaN where unknown) and, as lists for
+    :func:`_match_late_credits`, each day's status and metered − computed difference."""
+
+    opening: np.ndarray
+    closing: np.ndarray
+    metered: np.ndarray
+    balance: np.ndarray
+    statuses: list[str]
+    difference: list[float]
+
+
+def _balances_loop(
+    day_list: list[dt.date],
+    recharge_p: np.ndarray,
+    deduction_p: np.ndarray,
+    metered_known: np.ndarray,
+    metered_p: np.ndarray,
+    anchor: dict[dt.date, int],
+    has_readings: np.ndarray,
+    complete_array: np.ndarray,
+    today: dt.date,
+) -> _Balances:
+    """Openings, closings and statuses day by day in Python integers (paise): each day's opening is the
+    day before's metered closing, else an anchor for the day, else the day before's computed closing, else
+    (first day) derived from the meter; a connection with none of them has unknown balances."""
+    recharge = recharge_p.tolist()
+    deduction = deduction_p.tolist()
     metered_list: list[int | None] = [
         int(p) if known else None for known, p in zip(metered_known.tolist(), metered_p.tolist(), strict=True)
     ]
     has_list = has_readings.tolist()
-
-    # The sequential part: each day's opening is the day before's metered or computed closing.
+    complete = complete_array.tolist()
     openings: list[int | None] = []
     closings: list[int | None] = []
     statuses: list[str] = []
@@ -612,56 +697,120 @@ def _ledger_of(
         statuses.append(status)
         previous_metered = metered
         previous_closing = closing
-
     difference = [
         (m - c) / 100 if m is not None and c is not None and s != "today" else math.nan
         for m, c, s in zip(metered_list, closings, statuses, strict=True)
     ]
-    late_columns: dict[str, Any] = {
-        "recharge_inr": recharge_p / 100,
-        "status": statuses,
-        "difference_inr": difference,
-        "pending_inr": [0.0] * n,
-        "late_credit_inr": [0.0] * n,
-    }
-    if "unexplained" in statuses:  # nothing to match otherwise: _match_late_credits changes nothing
-        _match_late_credits(late_columns, day_list, today)
-    columns: dict[str, Any] = {
-        "consumer_id": _text_column(days.consumer_id, n),
-        "nickname": _text_column(days.nickname, n),
-        "day": stamps.astype("datetime64[s]"),  # the unit pd.Timestamp(date) has
-        "units": np.where(has_readings, kwh, math.nan),
-        "intervals": intervals.astype(np.int64),
-        "export_kwh": export,
-        "billed_units": units,
-        "opening_inr": _rupees_column(openings),
-        "recharge_inr": late_columns["recharge_inr"],
-        "energy_inr": _inr(energy),
-        "fixed_inr": _inr(fixed),
-        "duty_inr": _inr(duty),
-        "rebate_inr": _inr(rebate),
-        "arrears_inr": arrears_p / 100,
-        "adjustment_inr": adjust_p / 100,
-        "deduction_inr": _inr(deduction_p),
-        "closing_inr": _rupees_column(closings),
-        "metered_closing_inr": _rupees_column(metered_list),
-        "difference_inr": np.array(late_columns["difference_inr"], dtype=float),
-        "balance_inr": _rupees_column(
+    return _Balances(
+        opening=_rupees_column(openings),
+        closing=_rupees_column(closings),
+        metered=_rupees_column(metered_list),
+        balance=_rupees_column(
             [m if m is not None else c for m, c in zip(metered_list, closings, strict=True)]
         ),
-        "estimated": ~metered_known,
-        "status": pd.array(late_columns["status"], dtype=_TEXT),
-        "pending_inr": np.array(late_columns["pending_inr"], dtype=float),
-        "late_credit_inr": np.array(late_columns["late_credit_inr"], dtype=float),
-        "anchor_inr": _rupees_column([anchor.get(day) for day in day_list])
-        if anchor
-        else np.full(n, math.nan),
-        "free_units_used": charges["free_units_used"],
-        "units_month_to_date": to_date,
-        "arrears_outstanding_inr": owed / 100,
-        "tariff_version": charges["version"],
-    }
-    return pd.DataFrame(columns)
+        statuses=statuses,
+        difference=difference,
+    )
+
+
+_STATUS_TEXTS = np.array(STATUSES, dtype=object)
+_NO_READINGS, _UNEXPLAINED = STATUSES.index("no_readings"), STATUSES.index("unexplained")
+
+
+def _balances_numpy(
+    stamps: np.ndarray,
+    recharge_p: np.ndarray,
+    deduction_p: np.ndarray,
+    metered_known: np.ndarray,
+    metered_p: np.ndarray,
+    anchor: dict[dt.date, int],
+    has_readings: np.ndarray,
+    complete: np.ndarray,
+    today: dt.date,
+) -> _Balances | None:
+    """:func:`_balances_loop`'s result with int64 arrays instead of the loop, or None (the loop answers)
+    when a sum of paise could reach 2**52 (int64 and float64 then no longer give the loop's exact
+    integers and quotients) or the deduction is not int64 (the tariff priced days one by one).
+
+    The day's opening is reset where the day before has a metered closing, else where an anchor is, and,
+    on the first day with a metered closing before any reset, to that closing less the day's net; between
+    resets it carries the day before's closing: ``reset value + net of the days since`` (a prefix sum).
+    The statuses follow the loop's order of tests (:data:`STATUSES` by position, then their texts).
+    """
+    n = len(stamps)
+    if deduction_p.dtype != np.int64:
+        return None
+    anchored = np.zeros(n, dtype=bool)
+    anchor_p = np.zeros(n, dtype=np.int64)
+    if anchor:
+        day_numbers = stamps.astype(np.int64)
+        first_day = int(day_numbers[0])
+        for day, paise in anchor.items():
+            k = (day - dt.date(1970, 1, 1)).days - first_day
+            if 0 <= k < n:
+                if abs(paise) >= _EXACT_INT:
+                    return None
+                anchored[k], anchor_p[k] = True, paise
+    net = recharge_p - deduction_p
+    biggest = float(np.abs(net.astype(float)).sum()) + float(np.abs(metered_p).max(initial=0.0))
+    biggest += float(np.abs(anchor_p).max(initial=0)) + float(
+        np.abs(deduction_p.astype(float)).max(initial=0.0)
+    )
+    if biggest >= 2.0**52:
+        return None
+    metered = metered_p.astype(np.int64)
+    before_metered = np.r_[False, metered_known[:-1]]
+    reset = before_metered | anchored
+    value = np.where(before_metered, np.r_[0, metered[:-1]], anchor_p)
+    starts = np.flatnonzero(reset | metered_known)
+    if len(starts):
+        first = int(starts[0])
+        if not reset[first]:  # the first metered closing before any other: derived from the meter
+            reset[first] = True
+            value[first] = metered[first] - net[first]
+    else:
+        first = n
+    prefix = np.r_[0, np.cumsum(net)[:-1]]  # net of the days before each day
+    last = np.maximum.accumulate(np.where(reset, np.arange(n), 0))
+    known = np.arange(n) >= first
+    opening_p = (value - prefix)[last] + prefix
+    closing_p = opening_p + net
+    index = np.arange(n)
+    code = np.select(
+        [
+            ~metered_known & ~has_readings,
+            ~metered_known & known,
+            ~metered_known,
+            stamps >= np.datetime64(today, "D"),
+            index == 0,
+            ~complete,
+            ~before_metered,
+            np.abs(metered - closing_p) > UNEXPLAINED_THRESHOLD_INR * 100,
+        ],
+        [
+            _NO_READINGS,
+            STATUSES.index("estimated"),
+            STATUSES.index("unknown"),
+            STATUSES.index("today"),
+            STATUSES.index("start"),
+            STATUSES.index("incomplete"),
+            STATUSES.index("gap"),
+            _UNEXPLAINED,
+        ],
+        STATUSES.index("ok"),
+    )
+    shown = metered_known & known & (code != STATUSES.index("today"))
+    opening = np.where(known, opening_p / 100, math.nan)
+    closing = np.where(known, closing_p / 100, math.nan)
+    metered_inr = np.where(metered_known, metered / 100, math.nan)
+    return _Balances(
+        opening=opening,
+        closing=closing,
+        metered=metered_inr,
+        balance=np.where(metered_known, metered_inr, closing),
+        statuses=_STATUS_TEXTS[code].tolist(),
+        difference=np.where(shown, (metered - closing_p) / 100, math.nan).tolist(),
+    )
 
 
 def _text_column(value: Any, n: int) -> Any:

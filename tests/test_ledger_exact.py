@@ -424,3 +424,36 @@ def test_load_ledger_equals_mains_on_the_demo_household(tmp_path):
         )
     finally:
         conn.close()
+
+
+def test_the_numpy_balances_equal_the_loop(monkeypatch):
+    """Openings, closings and statuses by prefix sums (``_balances_numpy``) equal the day-by-day loop's
+    (``_balances_loop``, kept for sums near 2**52 and day-by-day-priced deductions) on 60 random households;
+    the numpy one answers each of them, and a balance of 10**14 rupees is left to the loop."""
+    answered: list[bool] = []
+    numpy_balances = ledger._balances_numpy
+
+    def spy(*args: object, **kwargs: object) -> object:
+        result = numpy_balances(*args, **kwargs)  # type: ignore[arg-type]
+        answered.append(result is not None)
+        return result
+
+    rng = np.random.default_rng(5959)
+    households = [_household(rng, number) for number in range(60)]
+    monkeypatch.setattr(ledger, "_balances_numpy", spy)
+    built = []
+    for frames in households:
+        kwargs = {k: v for k, v in frames.items() if k not in ("daily", "details")}
+        built.append(ledger.build_ledger(frames["daily"], frames["details"], **kwargs, today=TODAY))
+    assert answered and all(answered)
+    monkeypatch.setattr(ledger, "_balances_numpy", lambda *args, **kwargs: None)
+    for frames, rows in zip(households, built, strict=True):
+        kwargs = {k: v for k, v in frames.items() if k not in ("daily", "details")}
+        looped = ledger.build_ledger(frames["daily"], frames["details"], **kwargs, today=TODAY)
+        pd.testing.assert_frame_equal(rows, looped, check_exact=True)
+    monkeypatch.setattr(ledger, "_balances_numpy", spy)
+    answered.clear()
+    daily, details = _edge_daily()
+    huge = daily.assign(closing_balance_inr=daily["closing_balance_inr"] + 1e14)
+    _same_as_main(huge, details, today=TODAY)
+    assert False in answered  # a connection with metered balances of 10**14 rupees: the loop answered
