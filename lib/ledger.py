@@ -730,7 +730,8 @@ def _balances_numpy(
 ) -> _Balances | None:
     """:func:`_balances_loop`'s result with int64 arrays instead of the loop, or None (the loop answers)
     when a sum of paise could reach 2**52 (int64 and float64 then no longer give the loop's exact
-    integers and quotients) or the deduction is not int64 (the tariff priced days one by one).
+    integers and quotients), the deduction is not int64 (the tariff priced days one by one) or ``today``
+    is not a plain date.
 
     The day's opening is reset where the day before has a metered closing, else where an anchor is, and,
     on the first day with a metered closing before any reset, to that closing less the day's net; between
@@ -738,8 +739,8 @@ def _balances_numpy(
     The statuses follow the loop's order of tests (:data:`STATUSES` by position, then their texts).
     """
     n = len(stamps)
-    if deduction_p.dtype != np.int64:
-        return None
+    if deduction_p.dtype != np.int64 or type(today) is not dt.date:
+        return None  # object paise; or a datetime / Timestamp "today" (the loop's comparison decides)
     anchored = np.zeros(n, dtype=bool)
     anchor_p = np.zeros(n, dtype=np.int64)
     if anchor:
