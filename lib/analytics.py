@@ -323,6 +323,9 @@ def _per_period(frame: pd.DataFrame, granularity: Granularity, how: dict[str, st
     if not len(frame):
         return pd.DataFrame(columns=columns)
     if granularity == "day":  # one row per day already (after fill_calendar): no grouping needed
+        in_order = _days_in_order(frame, columns)
+        if in_order is not None:
+            return in_order
         daily = frame.sort_values(["consumer_id", "day"])
         out = daily.assign(
             period=daily["day"],
@@ -348,6 +351,36 @@ def _per_period(frame: pd.DataFrame, granularity: Granularity, how: dict[str, st
         else:  # pragma: no cover - programming error
             raise ValueError(agg)
     return out.reset_index()[columns]
+
+
+def _days_in_order(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame | None:
+    """:func:`_per_period`'s daily rows of a frame already in (consumer_id, day) order (a period
+    calendar: issue 15): its columns taken as they are, no sort (a stable sort would move no row), no
+    ``assign`` and no second selection. None when the order is not plain to see (an ID or day missing,
+    IDs not text, days not numpy datetimes, a day not after the one before it): the sort answers then.
+    The same frame (tests/test_analytics_exact.py)."""
+    if not frame.columns.is_unique:
+        return None
+    ids, days = frame["consumer_id"], frame["day"]
+    if not isinstance(ids.dtype, pd.StringDtype) or not (
+        isinstance(days.dtype, np.dtype) and days.dtype.kind == "M"
+    ):
+        return None
+    codes = pd.factorize(ids, sort=True)[0]
+    stamps = days.to_numpy()
+    if (codes < 0).any() or np.isnat(stamps).any():
+        return None
+    same_id = codes[1:] == codes[:-1]
+    if (codes[1:] < codes[:-1]).any() or (same_id & (stamps[1:] <= stamps[:-1])).any():
+        return None
+    values = {
+        "period": days.array,
+        "days_with_data": frame["kwh"].notna().astype(int).to_numpy(),
+        "days": np.ones(len(frame), dtype=np.int64),
+    }
+    return pd.DataFrame(
+        {column: values[column] if column in values else frame[column].array for column in columns}
+    )
 
 
 def period_calendar(
@@ -524,6 +557,9 @@ def peak_demand(daily: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
         "load_ratio",
         "over_sanctioned",
     ]
+    fast = _peaks_by_position(daily, details, columns)
+    if fast is not None:
+        return fast
     daily = daily.copy()
     fallback = daily["peak_kwh"] * 2.0
     daily["peak_kw"] = daily["peak_kw"].fillna(fallback) if "peak_kw" in daily.columns else fallback
@@ -544,6 +580,58 @@ def peak_demand(daily: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
     out["load_ratio"] = out["peak_kw"] / out["sanctioned_load_kw"]
     out["over_sanctioned"] = out["load_ratio"] > 1.0
     return out[columns]
+
+
+def _peaks_by_position(daily: pd.DataFrame, details: pd.DataFrame, columns: list[str]) -> pd.DataFrame | None:
+    """:func:`peak_demand` in numpy on row positions (issue 15): the consumer IDs factorized once (sorted,
+    as the group-by sorts them), each connection's largest kW and its first row (``idxmax``: the first
+    of equal maxima), the sanctioned load by the details' row of the ID; no copy, group-by, ``loc``,
+    ``set_index`` or ``map`` of text IDs. None when it cannot answer as the group-by does (the IDs not
+    text or missing, kW columns not float64, labels repeated, the details' IDs repeated or not text): the
+    group-by answers then. The same frame (tests/test_analytics_exact.py).
+    """
+    ids, names = daily["consumer_id"], details["consumer_id"]
+    peak_kwh = daily["peak_kwh"]
+    peak_kw = daily["peak_kw"] if "peak_kw" in daily.columns else None
+    if (
+        not isinstance(ids.dtype, pd.StringDtype)
+        or not isinstance(names.dtype, pd.StringDtype)
+        or peak_kwh.dtype != np.float64
+        or (peak_kw is not None and peak_kw.dtype != np.float64)
+        or not daily.index.is_unique
+        or not names.is_unique
+        or names.isna().any()
+    ):
+        return None
+    codes, uniques = pd.factorize(ids, sort=True)
+    if (codes < 0).any():
+        return None
+    fallback = peak_kwh.to_numpy() * 2.0
+    kw = fallback if peak_kw is None else np.where(np.isnan(own := peak_kw.to_numpy()), fallback, own)
+    rows = np.flatnonzero(~np.isnan(kw))
+    if not len(rows):
+        return pd.DataFrame(columns=columns)
+    known_codes, known_kw = codes[rows], kw[rows]
+    highest = np.full(len(uniques), -np.inf)
+    np.maximum.at(highest, known_codes, known_kw)
+    at_max = known_kw == highest[known_codes]
+    top = rows[at_max][np.unique(known_codes[at_max], return_index=True)[1]]  # first of each, ID order
+    row_of = {cid: row for row, cid in enumerate(names.to_numpy())}
+    loads = np.append(details["sanctioned_load_kw"].astype(float).to_numpy(), np.nan)  # -1: not found
+    consumer_ids = ids.to_numpy()[top]
+    peak = kw[top]
+    sanctioned = loads[[row_of.get(cid, -1) for cid in consumer_ids]]
+    ratio = peak / sanctioned
+    out = {
+        "consumer_id": consumer_ids,
+        "nickname": daily["nickname"].to_numpy()[top],
+        "peak_kw": peak,
+        "peak_day": daily["day"].to_numpy()[top],
+        "sanctioned_load_kw": sanctioned,
+        "load_ratio": ratio,
+        "over_sanctioned": ratio > 1.0,
+    }
+    return pd.DataFrame({column: out[column] for column in columns})
 
 
 # --- balance, recharges, disconnections ---------------------------------------------------------
@@ -750,29 +838,92 @@ def household_shares(
     when the household total is unknown or zero).
     """
     columns = ["consumer_id", "nickname", "kwh", "kwh_share", "spend_inr", "spend_share"]
+    out = None
+    if calendar is not None and first_day is not None and last_day is not None:
+        out = _shares_by_code(daily, calendar, last_day)
+    if out is None:
+        out = _shares_by_group(daily, first_day, last_day, calendar)
+    if not len(out):
+        return pd.DataFrame(columns=columns)
+    for column, share in (("kwh", "kwh_share"), ("spend_inr", "spend_share")):
+        total = out[column].sum(min_count=1)
+        out[share] = out[column] / total if total and not math.isnan(total) else math.nan
+    return out[columns]
+
+
+def _shares_by_group(
+    daily: pd.DataFrame, first_day: dt.date | None, last_day: dt.date | None, calendar: pd.DataFrame | None
+) -> pd.DataFrame:
+    """:func:`household_shares`' sums per connection (consumer_id, nickname, kwh, spend_inr) by a group-by
+    on the text IDs: what answers when :func:`_shares_by_code` cannot (no rows: an empty frame)."""
     if calendar is not None and first_day is not None and last_day is not None:
         frame = _shares_calendar(daily, calendar, first_day, last_day)
     else:
         frame = _deductions_between(daily, first_day, last_day)
     if not len(frame):
-        return pd.DataFrame(columns=columns)
+        return frame.iloc[0:0]
     grouped = frame.groupby("consumer_id", sort=False)
     nickname = grouped["nickname"].first()
     if calendar is not None:  # named as with_deductions(daily) names them: daily's first row
         firsts = daily.drop_duplicates("consumer_id")
         names = dict(zip(firsts["consumer_id"].astype(str), firsts["nickname"], strict=True))
         nickname = nickname.index.to_series().map(names)
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
             "nickname": nickname,
             "kwh": grouped["kwh"].sum(min_count=1),
             "spend_inr": grouped["deduction_inr"].sum(min_count=1),
         }
     ).reset_index()
-    for column, share in (("kwh", "kwh_share"), ("spend_inr", "spend_share")):
-        total = out[column].sum(min_count=1)
-        out[share] = out[column] / total if total and not math.isnan(total) else math.nan
-    return out[columns]
+
+
+def _shares_by_code(daily: pd.DataFrame, calendar: pd.DataFrame, last_day: dt.date) -> pd.DataFrame | None:
+    """:func:`household_shares`' sums of a period calendar before its shares (issue 15): the calendar's
+    rows inside each connection's own span (:func:`_in_own_span`) summed by a group-by on integer codes of
+    the consumer IDs (factorized once, in order of first appearance: ``sort=False``'s group order), not on
+    the text IDs of a copied selection of every column; each connection named by its first row of
+    ``daily``. pandas' group sum runs the same kernel over the same rows in the same order, so the sums
+    are the same to the last bit. Columns consumer_id, nickname, kwh, spend_inr (no rows when no day is
+    in a span). None when it cannot answer so (the numpy span cannot; IDs or nicknames not text; the
+    summed columns not float64): :func:`_shares_by_group` answers then. The same frame
+    (tests/test_analytics_exact.py)."""
+    cal_ids, daily_ids = calendar["consumer_id"], daily["consumer_id"]
+    kwh, spend = calendar["kwh"], calendar["deduction_inr"]
+    if (
+        not len(daily)
+        or not isinstance(cal_ids.dtype, pd.StringDtype)
+        or not isinstance(daily_ids.dtype, pd.StringDtype)
+        or kwh.dtype != np.float64
+        or spend.dtype != np.float64
+    ):
+        return None
+    mask = _in_own_span(daily, calendar, last_day)
+    if mask is None:
+        return None
+    rows = np.flatnonzero(mask)
+    if not len(rows):
+        return calendar.iloc[0:0]
+    codes, ids = pd.factorize(cal_ids.to_numpy()[rows])
+    daily_codes, daily_uniques = pd.factorize(daily_ids)
+    if (codes < 0).any() or (daily_codes < 0).any():
+        return None
+    first_rows = np.unique(daily_codes, return_index=True)[1]
+    nicknames = daily["nickname"].to_numpy()[first_rows]
+    names = dict(zip(daily_uniques, nicknames, strict=True))
+    named = [names.get(cid) for cid in ids]
+    if not all(isinstance(name, str) for name in named):
+        return None
+    # One column at a time, as the group-by on the text IDs sums them: a two-column frame's group sum
+    # can differ in the last bit (its compensation runs over the 2-D block).
+    grouped = pd.DataFrame({"kwh": kwh.to_numpy()[rows], "spend_inr": spend.to_numpy()[rows]}).groupby(codes)
+    return pd.DataFrame(
+        {
+            "consumer_id": pd.Index(ids, dtype=cal_ids.dtype),
+            "nickname": pd.Series(named, dtype=str),
+            "kwh": grouped["kwh"].sum(min_count=1).to_numpy(),
+            "spend_inr": grouped["spend_inr"].sum(min_count=1).to_numpy(),
+        }
+    )
 
 
 def _shares_calendar(

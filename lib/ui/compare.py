@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import TypedDict
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -114,15 +115,49 @@ def csv_bytes(series: pd.DataFrame, metric: Metric, lang: str) -> bytes:
     """
     export = pd.DataFrame(
         {
-            i18n.t("csv_period", lang): [pd.Timestamp(p).date().isoformat() for p in series["period"]],
-            i18n.t("csv_connection", lang): [csv_cell(n) for n in series["nickname"]],
-            i18n.t("csv_consumer_id", lang): [csv_cell(c) for c in series["consumer_id"]],
-            i18n.t(_CSV_VALUE_KEYS[metric], lang): charts.plotted_values(series["value"]),
+            i18n.t("csv_period", lang): _iso_days(series["period"]),
+            i18n.t("csv_connection", lang): _cells(series["nickname"]),
+            i18n.t("csv_consumer_id", lang): _cells(series["consumer_id"]),
+            i18n.t(_CSV_VALUE_KEYS[metric], lang): _plotted(series["value"]),
         }
     )
     if metric == "balance":
-        export[i18n.t("csv_recharge", lang)] = charts.plotted_values(series["recharge_inr"])
+        export[i18n.t("csv_recharge", lang)] = _plotted(series["recharge_inr"])
     return downloads.csv_bytes(export)
+
+
+# The CSV's cells without a pandas Timestamp, a csv_cell call or a pd.isna per row (issue 15): the same
+# texts and values as per row (tests/test_compare_csv.py compares the bytes with main's csv_bytes).
+_FIRST_DAY, _LAST_DAY = np.datetime64("0001-01-01", "D"), np.datetime64("9999-12-31", "D")
+
+
+def _iso_days(periods: pd.Series) -> list[str]:
+    """``pd.Timestamp(p).date().isoformat()`` of each period: numpy's ISO text of the day (the days of
+    naive numpy datetimes, floored as ``date()`` floors them), else per row (a NaT, a zone, other types)."""
+    values = periods.to_numpy()
+    if values.dtype.kind == "M" and len(values):
+        days = values.astype("datetime64[D]")
+        if not np.isnat(days).any() and days.min() >= _FIRST_DAY and days.max() <= _LAST_DAY:
+            return np.datetime_as_string(days, unit="D").tolist()
+    return [pd.Timestamp(p).date().isoformat() for p in periods]
+
+
+def _cells(texts: pd.Series) -> list[str]:
+    """``csv_cell`` of each text, worked out once per distinct one (a connection's rows repeat it); per
+    row unless the column is text (distinct values of another dtype may be equal keys: 1, 1.0, True)."""
+    if not isinstance(texts.dtype, pd.StringDtype):
+        return [csv_cell(text) for text in texts]
+    values = texts.tolist()
+    cells = {value: csv_cell(value) for value in set(values)}
+    return [cells[value] for value in values]
+
+
+def _plotted(values: pd.Series) -> list[float | None]:
+    """:func:`lib.charts.plotted_values` of a float64 column without ``pd.isna`` per value (NaN is the
+    value unequal to itself); any other dtype through it."""
+    if values.dtype != np.float64:
+        return charts.plotted_values(values)
+    return [None if value != value else round(value, 2) for value in values.tolist()]
 
 
 # --- the page --------------------------------------------------------------------------------------
