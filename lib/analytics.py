@@ -358,7 +358,7 @@ def _days_in_order(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame | No
     calendar: issue 15): its columns taken as they are, no sort (a stable sort would move no row), no
     ``assign`` and no second selection. None when the order is not plain to see (an ID or day missing,
     IDs not text, days not numpy datetimes, a day not after the one before it): the sort answers then.
-    The same frame (tests/test_analytics_exact.py)."""
+    The same frame (tests/test_analytics_view_exact.py)."""
     if not frame.columns.is_unique:
         return None
     ids, days = frame["consumer_id"], frame["day"]
@@ -588,7 +588,7 @@ def _peaks_by_position(daily: pd.DataFrame, details: pd.DataFrame, columns: list
     of equal maxima), the sanctioned load by the details' row of the ID; no copy, group-by, ``loc``,
     ``set_index`` or ``map`` of text IDs. None when it cannot answer as the group-by does (the IDs not
     text or missing, kW columns not float64, labels repeated, the details' IDs repeated or not text): the
-    group-by answers then. The same frame (tests/test_analytics_exact.py).
+    group-by answers then. The same frame (tests/test_analytics_view_exact.py).
     """
     ids, names = daily["consumer_id"], details["consumer_id"]
     peak_kwh = daily["peak_kwh"]
@@ -838,17 +838,28 @@ def household_shares(
     when the household total is unknown or zero).
     """
     columns = ["consumer_id", "nickname", "kwh", "kwh_share", "spend_inr", "spend_share"]
-    out = None
     if calendar is not None and first_day is not None and last_day is not None:
-        out = _shares_by_code(daily, calendar, last_day)
-    if out is None:
-        out = _shares_by_group(daily, first_day, last_day, calendar)
+        sums = _shares_by_code(daily, calendar, last_day)
+        if sums is not None:
+            if not len(sums["kwh"]):
+                return pd.DataFrame(columns=columns)
+            for column, share in (("kwh", "kwh_share"), ("spend_inr", "spend_share")):
+                sums[share] = _share_of(sums[column])
+            return pd.DataFrame({column: sums[column] for column in columns})
+    out = _shares_by_group(daily, first_day, last_day, calendar)
     if not len(out):
         return pd.DataFrame(columns=columns)
     for column, share in (("kwh", "kwh_share"), ("spend_inr", "spend_share")):
         total = out[column].sum(min_count=1)
         out[share] = out[column] / total if total and not math.isnan(total) else math.nan
     return out[columns]
+
+
+def _share_of(values: np.ndarray) -> np.ndarray:
+    """Each value's share of their total (NaN when it is unknown or zero): :func:`household_shares`' rule,
+    the total by pandas' own ``sum(min_count=1)`` of the column, as there."""
+    total = pd.Series(values).sum(min_count=1)
+    return values / total if total and not math.isnan(total) else np.full(len(values), math.nan)
 
 
 def _shares_by_group(
@@ -877,16 +888,16 @@ def _shares_by_group(
     ).reset_index()
 
 
-def _shares_by_code(daily: pd.DataFrame, calendar: pd.DataFrame, last_day: dt.date) -> pd.DataFrame | None:
+def _shares_by_code(daily: pd.DataFrame, calendar: pd.DataFrame, last_day: dt.date) -> dict[str, Any] | None:
     """:func:`household_shares`' sums of a period calendar before its shares (issue 15): the calendar's
     rows inside each connection's own span (:func:`_in_own_span`) summed by a group-by on integer codes of
     the consumer IDs (factorized once, in order of first appearance: ``sort=False``'s group order), not on
     the text IDs of a copied selection of every column; each connection named by its first row of
     ``daily``. pandas' group sum runs the same kernel over the same rows in the same order, so the sums
-    are the same to the last bit. Columns consumer_id, nickname, kwh, spend_inr (no rows when no day is
+    are the same to the last bit. The columns consumer_id, nickname, kwh, spend_inr (empty when no day is
     in a span). None when it cannot answer so (the numpy span cannot; IDs or nicknames not text; the
     summed columns not float64): :func:`_shares_by_group` answers then. The same frame
-    (tests/test_analytics_exact.py)."""
+    (tests/test_analytics_view_exact.py)."""
     cal_ids, daily_ids = calendar["consumer_id"], daily["consumer_id"]
     kwh, spend = calendar["kwh"], calendar["deduction_inr"]
     if (
@@ -902,7 +913,7 @@ def _shares_by_code(daily: pd.DataFrame, calendar: pd.DataFrame, last_day: dt.da
         return None
     rows = np.flatnonzero(mask)
     if not len(rows):
-        return calendar.iloc[0:0]
+        return {"kwh": rows}
     codes, ids = pd.factorize(cal_ids.to_numpy()[rows])
     daily_codes, daily_uniques = pd.factorize(daily_ids)
     if (codes < 0).any() or (daily_codes < 0).any():
@@ -914,16 +925,14 @@ def _shares_by_code(daily: pd.DataFrame, calendar: pd.DataFrame, last_day: dt.da
     if not all(isinstance(name, str) for name in named):
         return None
     # One column at a time, as the group-by on the text IDs sums them: a two-column frame's group sum
-    # can differ in the last bit (its compensation runs over the 2-D block).
+    # was seen to differ in the last bit (its compensated sum runs over the 2-D block).
     grouped = pd.DataFrame({"kwh": kwh.to_numpy()[rows], "spend_inr": spend.to_numpy()[rows]}).groupby(codes)
-    return pd.DataFrame(
-        {
-            "consumer_id": pd.Index(ids, dtype=cal_ids.dtype),
-            "nickname": pd.Series(named, dtype=str),
-            "kwh": grouped["kwh"].sum(min_count=1).to_numpy(),
-            "spend_inr": grouped["spend_inr"].sum(min_count=1).to_numpy(),
-        }
-    )
+    return {
+        "consumer_id": pd.Index(ids, dtype=cal_ids.dtype),
+        "nickname": pd.Series(named, dtype=str).array,
+        "kwh": grouped["kwh"].sum(min_count=1).to_numpy(),
+        "spend_inr": grouped["spend_inr"].sum(min_count=1).to_numpy(),
+    }
 
 
 def _shares_calendar(
