@@ -98,7 +98,7 @@ def _period(rng: np.random.Generator, choice: str) -> tuple[dt.date, dt.date]:
 
 def test_the_view_is_main_s_on_random_households():
     rng = np.random.default_rng(60)
-    answered = {"shares": 0, "peaks": 0, "days": 0}
+    answered = {"shares": 0, "peaks": 0, "days": 0, "weeks": 0}
     cases = 0
     for _ in range(50):
         connections = int(rng.choice([1, 3, 12]))
@@ -128,6 +128,8 @@ def test_the_view_is_main_s_on_random_households():
                         reference.compare_series(*args, calendar=calendar),
                     )
             answered["days"] += analytics._days_in_order(calendar, ["consumer_id", "day"]) is not None
+            weeks = analytics._periods_by_code(calendar, "week", {"kwh": "sum"}, ["consumer_id", "period"])
+            answered["weeks"] += weeks is not None
     assert cases >= 150
     # The store's frames are answered by the new paths (an empty daily frame or calendar goes the old way).
     assert min(answered.values()) >= 0.9 * cases, answered
@@ -255,7 +257,8 @@ def test_the_shares_take_the_group_by_where_codes_cannot():
 
 
 def test_the_daily_series_sorts_where_the_order_is_not_plain():
-    """Rows out of order, a day twice, a missing day or ID: ``_days_in_order`` declines and the sort answers."""
+    """Rows out of order, a day twice, a missing day or ID: ``_days_in_order`` declines and the sort answers;
+    weeks and months by integer codes unless a day or ID is missing (the two-key group-by then)."""
     daily, _ = _meters()
     columns = ["consumer_id", "nickname", "period", "kwh", "days_with_data", "days", "recharge_inr"]
     assert analytics._days_in_order(daily, columns) is None  # 202 before 101
@@ -265,8 +268,14 @@ def test_the_daily_series_sorts_where_the_order_is_not_plain():
     no_day = ordered.assign(day=ordered["day"].where(ordered.index != 2))
     no_id = ordered.assign(consumer_id=ordered["consumer_id"].where(ordered.index != 0))
     for frame in (daily, ordered, twice, no_day, no_id, ordered.set_axis([9, 8, 7, 6, 5])):
-        how = {"kwh": "sum"}
-        _same(analytics._per_period(frame, "day", how), reference._per_period(frame, "day", how))
+        for granularity in analytics.GRANULARITIES:  # weeks and months: by codes, or the two-key group-by
+            for how in ({"kwh": "sum"}, {"closing_balance_inr": "last"}):
+                _same(
+                    analytics._per_period(frame, granularity, how),
+                    reference._per_period(frame, granularity, how),
+                )
+    for frame, by_code in ((daily, True), (twice, True), (no_day, False), (no_id, False)):
+        assert (analytics._periods_by_code(frame, "month", {"kwh": "sum"}, columns) is not None) == by_code
     assert analytics._days_in_order(twice, columns) is None
     assert analytics._days_in_order(no_day, columns) is None
     assert analytics._days_in_order(no_id, columns) is None
