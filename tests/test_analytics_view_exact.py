@@ -279,3 +279,49 @@ def test_the_daily_series_sorts_where_the_order_is_not_plain():
     assert analytics._days_in_order(twice, columns) is None
     assert analytics._days_in_order(no_day, columns) is None
     assert analytics._days_in_order(no_id, columns) is None
+
+
+def test_the_shares_sum_each_column_alone_to_the_last_bit():
+    """A year of unrounded kWh and ₹ (as the store's roll-ups hold them), a few balances unknown: the shares' sums are the text
+    group-by's bit for bit; summed as one two-column frame they would not be (asserted, so this case can
+    tell the two apart)."""
+    rng = np.random.default_rng(0)
+    first, last = TODAY - dt.timedelta(days=364), TODAY
+    day = pd.date_range(pd.Timestamp(first) - pd.Timedelta(days=1), pd.Timestamp(last), freq="D").as_unit(
+        "us"
+    )
+    frames = []
+    for cid in ("3100000001", "3100000002", "3100000003"):
+        n = len(day)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "consumer_id": cid,
+                    "nickname": f"Meter {cid[-1]}",
+                    "day": day,
+                    "kwh": rng.uniform(0, 20, n),
+                    "intervals": 48,
+                    "peak_kwh": rng.uniform(0, 1, n),
+                    "closing_balance_inr": np.where(  # a few unknown: NaN deductions
+                        rng.random(n) < 0.02, np.nan, 5000 - np.cumsum(rng.uniform(0, 13, n))
+                    ),
+                    "recharge_inr": 0.0,
+                }
+            )
+        )
+    daily = pd.concat(frames, ignore_index=True)
+    calendar = analytics.period_calendar(daily, first, last)
+    assert analytics._shares_by_code(daily, calendar, last) is not None
+    new = analytics.household_shares(daily, first, last, calendar=calendar)
+    _same(new, reference.household_shares(daily, first, last, calendar=calendar))
+    rows = reference._shares_calendar(daily, calendar, first, last)
+    codes = pd.factorize(rows["consumer_id"])[0]
+    block = {
+        "kwh": rows["kwh"].to_numpy(),
+        "deduction_inr": rows["deduction_inr"].to_numpy(),
+    }  # one 2-D block
+    together = pd.DataFrame(block).groupby(codes).sum(min_count=1)
+    differs = (together["kwh"].to_numpy() != new["kwh"].to_numpy()) | (
+        together["deduction_inr"].to_numpy() != new["spend_inr"].to_numpy()
+    )
+    assert differs.any()
