@@ -21,9 +21,9 @@ applies to one day):
 Vectorised: one numpy pass per connection over the whole horizon (a cumulative sum over a day table priced
 by :func:`lib.tariff.day_charges_columns`, the ledger's exact integer rule), one tariff lookup per tariff
 segment, not per day. The expected units and the month's running units are worked out on day numbers with
-numpy and give pandas' floats bit for bit (its means summed in its order, its group-by means and cumulative
-sums Kahan-compensated: :func:`_group_means`, :func:`_running_sums`); inputs that are not whole distinct
-dates or finite kWh go through the pandas version (tests/test_forecast_exact.py compares both with main's).
+numpy and give pandas' floats bit for bit (its means summed in its order, its cumulative sums
+Kahan-compensated: :func:`_running_sums`; the weekday and month means are pandas' own group-by:
+:func:`_group_means`); inputs that are not whole distinct dates or finite kWh go through the pandas version (tests/test_forecast_exact.py compares both with main's).
 Pure: frames in, frames out; no Streamlit, no SQL.
 
 >>> import datetime as dt, pandas as pd
@@ -375,8 +375,8 @@ def _expected_units(
     order. The rule of the module docstring, computed on whole day numbers with numpy and exactly
     :func:`_expected_units_pandas`'s floats: the level and the season's year-ago reference are pandas'
     ``Series.mean`` (one numpy sum over the values in order, NaN counted as 0 in the sum and not in the
-    count), the weekday and month means are pandas' group-by means (a compensated, Kahan sum per group
-    in row order: :func:`_group_means`), a year ago is ``DateOffset(years=1)`` (29 Feb → 28 Feb).
+    count), the weekday and month means are pandas' own group-by means (:func:`_group_means`: how pandas
+    sums depends on the keys' order), a year ago is ``DateOffset(years=1)`` (29 Feb → 28 Feb).
     Returns None (the caller asks :func:`_expected_units_pandas`) when the days are not whole distinct
     dates in increasing order (tz-aware, a time of day, a day twice), a kWh is not finite (or beyond
     :data:`_KWH_LIMIT`), or there is no day to forecast. tests/test_forecast_exact.py compares both on random and hand-made histories.
@@ -435,20 +435,25 @@ def _mean(values: np.ndarray) -> float:
 
 
 def _group_means(keys: np.ndarray, values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(mean, count) of ``values`` (float64, finite) by integer key 0 .. size − 1: pandas' group-by mean
-    (its Cython ``group_mean``: a Kahan-compensated sum per group in row order, over the count), which
-    a plain sum does not equal in the last bit. A key without values has mean NaN and count 0."""
-    sums = [0.0] * size
-    compensations = [0.0] * size
-    counts = [0] * size
-    for key, value in zip(keys.tolist(), values.tolist(), strict=True):
-        y = value - compensations[key]
-        t = sums[key] + y
-        compensations[key] = t - sums[key] - y
-        sums[key] = t
-        counts[key] += 1
-    means = np.array([total / n if n else math.nan for total, n in zip(sums, counts, strict=True)])
-    return means, np.array(counts)
+    """(mean, count) of ``values`` (float64, finite) by integer key 0 .. size − 1, by pandas' own group-by
+    mean of the same values in the same row order, as the old code's ``Series.groupby(...).mean()``: pandas
+    chooses how it sums (``np.add.reduceat`` when the keys come in order, a Kahan-compensated sum per group
+    otherwise), and the two differ in the last bit, which can move a rounded expected kWh and a run-out day
+    (found in review: a year of history inside one calendar year). A key without values has mean NaN and
+    count 0.
+
+    >>> means, counts = _group_means(np.array([1, 1, 3]), np.array([0.1, 0.2, 0.3]), 4)
+    >>> means.tolist()[1:], counts.tolist()
+    ([0.15000000000000002, nan, 0.3], [0, 2, 0, 1])
+    """
+    grouped = pd.Series(values, copy=False).groupby(keys, sort=True)
+    found = grouped.mean()
+    means = np.full(size, math.nan)
+    counts = np.zeros(size, dtype=np.int64)
+    at = found.index.to_numpy(dtype=np.int64)
+    means[at] = found.to_numpy(dtype=np.float64)
+    counts[at] = grouped.count().to_numpy(dtype=np.int64)
+    return means, counts
 
 
 def _weekday(day_numbers: np.ndarray) -> np.ndarray:

@@ -257,6 +257,109 @@ def test_expected_units_equal_pandas_on_random_histories():
     assert seasons > 250
 
 
+def _kahan_means(keys: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """A Kahan-compensated mean per key, in row order (what pandas does only when the keys are not in order)."""
+    sums, comps, counts = [0.0] * size, [0.0] * size, [0] * size
+    for key, value in zip(keys.tolist(), values.tolist(), strict=True):
+        y = value - comps[key]
+        t = sums[key] + y
+        comps[key] = t - sums[key] - y
+        sums[key] = t
+        counts[key] += 1
+    return np.array([total / n if n else math.nan for total, n in zip(sums, counts, strict=True)])
+
+
+def test_the_group_means_are_pandas_own_whether_the_keys_come_in_order_or_not():
+    """``_group_means`` is pandas' group-by mean bit for bit, keys in order (pandas sums them by
+    ``np.add.reduceat``) or shuffled (a Kahan-compensated sum): the cases tell the two sums apart."""
+    rng = np.random.default_rng(5803)
+    told_apart = 0
+    for trial in range(600):
+        n = int(rng.integers(2, 400))
+        keys = np.sort(rng.integers(1, 13, n)) if trial % 2 == 0 else rng.integers(1, 13, n)
+        values = np.round(rng.gamma(1.5, float(rng.choice([1.0, 7.3, 100.0])), n), int(rng.choice([1, 2, 3])))
+        means, counts = forecast._group_means(keys, values, 13)
+        grouped = pd.Series(values).groupby(keys)
+        want = np.full(13, math.nan)
+        want[grouped.mean().index.to_numpy()] = grouped.mean().to_numpy()
+        np.testing.assert_array_equal(means, want, strict=True)
+        assert counts.tolist() == [int((keys == k).sum()) for k in range(13)]
+        told_apart += not np.array_equal(means, _kahan_means(keys, values, 13), equal_nan=True)
+    assert told_apart > 50
+
+
+def test_a_year_inside_one_calendar_year_equals_main():
+    """Review's case: a meter installed on 1 Jan, forecast on 1 Dec, so the last 365 days' months come in
+    order and pandas sums each month by ``np.add.reduceat``; a Kahan sum made April's expected kWh 4.848
+    instead of 4.847 and the run-out 1 Apr 2027 instead of 2 Apr."""
+    april = [
+        3.625,
+        8.122,
+        3.111,
+        2.817,
+        6.713,
+        5.985,
+        1.388,
+        1.672,
+        4.017,
+        7.661,
+        4.206,
+        7.296,
+        3.531,
+        2.914,
+        7.333,
+    ]
+    april += [
+        8.011,
+        1.634,
+        1.468,
+        6.37,
+        3.688,
+        5.589,
+        2.202,
+        7.88,
+        4.602,
+        8.159,
+        7.37,
+        6.642,
+        2.845,
+        7.136,
+        1.438,
+    ]
+    day = pd.date_range("2026-01-01", "2026-11-30")
+    kwh = np.full(len(day), 4.0)
+    kwh[day.month == 4] = april
+    details = pd.DataFrame(
+        {
+            "consumer_id": ["501"],
+            "nickname": ["Shop"],
+            "tariff_category": ["NDS-II"],
+            "sanctioned_load_kw": [2.0],
+        }
+    )
+    today = dt.date(2026, 12, 1)
+    for balance in (5624.28, 5624.27, 20000.0):
+        closing = np.full(len(day), np.nan)
+        closing[-1] = balance
+        daily = pd.DataFrame(
+            {
+                "consumer_id": "501",
+                "nickname": "Shop",
+                "day": day,
+                "kwh": kwh,
+                "intervals": 48,
+                "peak_kwh": 0.5,
+                "closing_balance_inr": closing,
+                "recharge_inr": 0.0,
+            }
+        )
+        got = _same(ledger.build_ledger(daily, details, today=today), details, today)
+        april_units = got.path.loc[got.path["day"] == pd.Timestamp("2027-04-01"), "units"]
+        assert april_units.tolist() in ([], [4.847])
+        if balance == 5624.28:
+            assert got.summary["run_out_day"].iloc[0] == pd.Timestamp("2027-04-02")
+
+
 def test_the_months_running_units_equal_pandas_cumsum():
     rng = np.random.default_rng(5802)
     for _ in range(500):
