@@ -217,7 +217,9 @@ class _Facts:
         ids = column.tolist() if isinstance(column.dtype, pd.StringDtype) else column.astype(str).tolist()
         self.rows: dict[str, int] | None = None
         self.facts: pd.DataFrame | None = None
-        if len(set(ids)) == len(ids) and {"tariff_category", "sanctioned_load_kw"} <= set(details.columns):
+        wanted = ("tariff_category", "sanctioned_load_kw")
+        once = all(list(details.columns).count(name) == 1 for name in wanted)  # a column twice: main's loc
+        if len(set(ids)) == len(ids) and once:
             self.rows = {cid: i for i, cid in enumerate(ids)}
             self.categories = details["tariff_category"].tolist()
             self.loads = details["sanctioned_load_kw"].tolist()
@@ -731,7 +733,8 @@ def _balances_numpy(
     """:func:`_balances_loop`'s result with int64 arrays instead of the loop, or None (the loop answers)
     when a sum of paise could reach 2**52 (int64 and float64 then no longer give the loop's exact
     integers and quotients), the deduction is not int64 (the tariff priced days one by one) or ``today``
-    is not a plain date.
+    is not a plain date, or the rows are not one per consecutive day (a day twice, or a noon row: the
+    frames' calendar keeps them, and the loop finds each anchor by its date, not by its row).
 
     The day's opening is reset where the day before has a metered closing, else where an anchor is, and,
     on the first day with a metered closing before any reset, to that closing less the day's net; between
@@ -741,6 +744,8 @@ def _balances_numpy(
     n = len(stamps)
     if deduction_p.dtype != np.int64 or type(today) is not dt.date:
         return None  # object paise; or a datetime / Timestamp "today" (the loop's comparison decides)
+    if n > 1 and bool((np.diff(stamps.astype(np.int64)) != 1).any()):
+        return None  # not a row per day: an anchor's row is not its day's offset from the first (review)
     anchored = np.zeros(n, dtype=bool)
     anchor_p = np.zeros(n, dtype=np.int64)
     if anchor:

@@ -457,3 +457,42 @@ def test_the_numpy_balances_equal_the_loop(monkeypatch):
     huge = daily.assign(closing_balance_inr=daily["closing_balance_inr"] + 1e14)
     _same_as_main(huge, details, today=TODAY)
     assert False in answered  # a connection with metered balances of 10**14 rupees: the loop answered
+
+
+def test_anchors_with_a_day_twice_or_a_noon_row_equal_mains_build():
+    """Review of h59: rows that are not one per consecutive day (a day twice, a midnight and a noon row)
+    leave the balances to the loop, which finds an anchor by its date: an anchor after the repeated day,
+    on it, on the day after the last row, or on a day with no row gives main's ledger."""
+    daily = pd.DataFrame(
+        {"consumer_id": "101", "nickname": "Home",
+         "day": pd.to_datetime(["2026-11-01", "2026-11-02", "2026-11-02", "2026-11-03"]),
+         "kwh": 2.0, "intervals": 48, "peak_kwh": 0.1, "closing_balance_inr": np.nan, "recharge_inr": 0.0}
+    )  # fmt: skip
+    details = pd.DataFrame(
+        {
+            "consumer_id": ["101"],
+            "nickname": ["Home"],
+            "tariff_category": ["NDS-II"],
+            "sanctioned_load_kw": [1.0],
+        }
+    )
+    noon = daily.iloc[[0, 1, 3]].assign(
+        day=pd.to_datetime(["2026-11-01 00:00", "2026-11-01 12:00", "2026-11-03 00:00"])
+    )
+    cases = [(daily, day) for day in ("2026-11-02", "2026-11-03", "2026-11-04")] + [(noon, "2026-11-02")]
+    for frame, day in cases:
+        anchors = pd.DataFrame([{"consumer_id": "101", "day": day, "balance_inr": 500.0}])
+        got = _same_as_main(frame, details, anchors=anchors, today=TODAY)
+        assert got is not None
+    # and the wrong reading is possible: on the day twice, 3 Nov's anchor is not the 2nd 2 Nov row's
+    anchors = pd.DataFrame([{"consumer_id": "101", "day": "2026-11-03", "balance_inr": 500.0}])
+    rows = ledger.build_ledger(daily, details, anchors=anchors, today=TODAY)
+    assert np.isnan(rows["opening_inr"].iloc[2]) and rows["opening_inr"].iloc[3] == 500.0
+
+
+def test_a_details_column_twice_is_read_as_main_read_it():
+    """Review of h59: details with ``tariff_category`` or ``sanctioned_load_kw`` twice go through main's
+    ``loc`` (the same ledger or the same error), not the by-position read."""
+    daily, details = _edge_daily()
+    for name in ("tariff_category", "sanctioned_load_kw"):
+        _same_as_main(daily, pd.concat([details, details[name]], axis=1), today=TODAY)
