@@ -379,7 +379,7 @@ def _periods_by_code(
         "nickname": grouped["nickname"].first().array,
         "days_with_data": grouped["has"].sum().astype(int).to_numpy(),
         "days": grouped["day"].count().astype(int).to_numpy(),
-        "recharge_inr": grouped["recharge_inr"].sum().to_numpy(),
+        "recharge_inr": grouped["recharge_inr"].sum().array,  # its dtype kept (a nullable one too)
     }
     for column, agg in how.items():
         if agg == "sum":
@@ -629,8 +629,11 @@ def _peaks_by_position(daily: pd.DataFrame, details: pd.DataFrame, columns: list
     of equal maxima), the sanctioned load by the details' row of the ID; no copy, group-by, ``loc``,
     ``set_index`` or ``map`` of text IDs. None when it cannot answer as the group-by does (the IDs not
     text or missing, kW columns not float64, labels repeated, the details' IDs repeated or not text): the
-    group-by answers then. The same frame (tests/test_analytics_view_exact.py).
+    group-by answers then (also when ``details`` has no ``consumer_id``: main reads it only once a kW is
+    known). The same frame (tests/test_analytics_view_exact.py).
     """
+    if "consumer_id" not in details.columns:
+        return None
     ids, names = daily["consumer_id"], details["consumer_id"]
     peak_kwh = daily["peak_kwh"]
     peak_kw = daily["peak_kw"] if "peak_kw" in daily.columns else None
@@ -662,7 +665,8 @@ def _peaks_by_position(daily: pd.DataFrame, details: pd.DataFrame, columns: list
     consumer_ids = ids.to_numpy()[top]
     peak = kw[top]
     sanctioned = loads[[row_of.get(cid, -1) for cid in consumer_ids]]
-    ratio = peak / sanctioned
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # pandas' division warns of none
+        ratio = peak / sanctioned
     out = {
         "consumer_id": consumer_ids,
         "nickname": daily["nickname"].to_numpy()[top],
@@ -900,7 +904,10 @@ def _share_of(values: np.ndarray) -> np.ndarray:
     """Each value's share of their total (NaN when it is unknown or zero): :func:`household_shares`' rule,
     the total by pandas' own ``sum(min_count=1)`` of the column, as there."""
     total = pd.Series(values).sum(min_count=1)
-    return values / total if total and not math.isnan(total) else np.full(len(values), math.nan)
+    if not total or math.isnan(total):
+        return np.full(len(values), math.nan)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # pandas' division warns of none
+        return values / total
 
 
 def _shares_by_group(

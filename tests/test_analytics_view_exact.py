@@ -325,3 +325,40 @@ def test_the_shares_sum_each_column_alone_to_the_last_bit():
         together["deduction_inr"].to_numpy() != new["spend_inr"].to_numpy()
     )
     assert differs.any()
+
+
+def _review_daily() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"consumer_id": ["1", "1"], "nickname": ["Home"] * 2,
+         "day": pd.to_datetime(["2026-12-31", "2027-01-01"]).as_unit("us"),
+         "kwh": [1.0, 2.0], "intervals": [48, 48], "peak_kwh": [0.5, 0.5], "closing_balance_inr": [10.0, 9.0],
+         "recharge_inr": pd.array([0.0, 500.0], dtype="Float64")}
+    )  # fmt: skip
+
+
+def test_review_cases_of_h60_are_main_s():
+    """Review of h60: a nullable recharge column keeps its dtype in weeks and months; details without a
+    consumer_id and no kW known give main's empty peaks; a zero sanctioned load or infinite sums divide
+    without a RuntimeWarning, as pandas' division did."""
+    import warnings
+
+    daily = _review_daily()
+    first, last = dt.date(2026, 12, 28), dt.date(2027, 1, 3)
+    calendar = analytics.period_calendar(daily, first, last, ["1"])
+    for granularity in ("week", "month"):
+        for given in (calendar, None):
+            _same(
+                analytics.compare_series(daily, "units", granularity, first, last, ["1"], calendar=given),
+                reference.compare_series(daily, "units", granularity, first, last, ["1"], calendar=given),
+            )
+    no_kw = daily.assign(peak_kwh=np.nan)
+    _same(analytics.peak_demand(no_kw, pd.DataFrame()), reference.peak_demand(no_kw, pd.DataFrame()))
+    zero_load = pd.DataFrame({"consumer_id": ["1"], "nickname": ["Home"], "sanctioned_load_kw": [0.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        got = analytics.peak_demand(daily, zero_load)
+        huge = daily.assign(kwh=[np.inf, 1.0])
+        huge_calendar = analytics.period_calendar(huge, first, last, ["1"])
+        shares = analytics.household_shares(huge, first, last, calendar=huge_calendar)
+    _same(got, reference.peak_demand(daily, zero_load))
+    _same(shares, reference.household_shares(huge, first, last, calendar=huge_calendar))

@@ -79,3 +79,14 @@ def test_the_csv_days_come_from_numpy_only_for_plain_days():
     assert compare._iso_days(with_nat["period"])[0] == "NaT"
     for metric in analytics.METRICS:
         assert compare.csv_bytes(with_nat, metric, "en") == reference.csv_bytes(with_nat, metric, "en")
+
+
+def test_the_csv_days_at_the_edges_of_each_unit_are_main_s():
+    """Review of h60: the first day of the nanosecond range (numpy's cast to days wraps around there to
+    2262), days before 1970 with a time, and the last days of years 1 and 9999 in seconds."""
+    series = _series().iloc[:1]
+    for unit, day in (("ns", "1677-09-22"), ("ns", "1677-09-21T12:00"), ("ns", "1969-12-31T23:59"),
+                      ("us", "1677-09-22"), ("s", "0001-01-01T05:00"), ("s", "9999-12-31T23:59")):  # fmt: skip
+        one = series.assign(period=pd.Series(np.array([day], dtype=f"datetime64[{unit}]")))
+        for metric in ("units", "balance"):
+            assert compare.csv_bytes(one, metric, "en") == reference.csv_bytes(one, metric, "en"), (unit, day)

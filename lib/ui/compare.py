@@ -129,15 +129,18 @@ def csv_bytes(series: pd.DataFrame, metric: Metric, lang: str) -> bytes:
 # The CSV's cells without a pandas Timestamp, a csv_cell call or a pd.isna per row (issue 15): the same
 # texts and values as per row (tests/test_compare_csv.py compares the bytes with main's csv_bytes).
 _FIRST_DAY, _LAST_DAY = np.datetime64("0001-01-01", "D"), np.datetime64("9999-12-31", "D")
+_PER_DAY = {"D": 1, "h": 24, "m": 1440, "s": 86_400, "ms": 86_400_000, "us": 86_400 * 10**6, "ns": 86_400 * 10**9}  # fmt: skip
 
 
 def _iso_days(periods: pd.Series) -> list[str]:
     """``pd.Timestamp(p).date().isoformat()`` of each period: numpy's ISO text of the day (the days of
     naive numpy datetimes, floored as ``date()`` floors them), else per row (a NaT, a zone, other types)."""
     values = periods.to_numpy()
-    if values.dtype.kind == "M" and len(values):
-        days = values.astype("datetime64[D]")
-        if not np.isnat(days).any() and days.min() >= _FIRST_DAY and days.max() <= _LAST_DAY:
+    unit = np.datetime_data(values.dtype)[0] if values.dtype.kind == "M" else None
+    if unit in _PER_DAY and len(values) and not np.isnat(values).any():
+        # days by floor division of the integers: numpy's cast to days wraps around on the ns range's first day
+        days = np.floor_divide(values.view(np.int64), _PER_DAY[unit]).astype("datetime64[D]")
+        if days.min() >= _FIRST_DAY and days.max() <= _LAST_DAY:
             return np.datetime_as_string(days, unit="D").tolist()
     return [pd.Timestamp(p).date().isoformat() for p in periods]
 
