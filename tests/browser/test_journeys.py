@@ -395,6 +395,9 @@ def test_reload_and_second_tab_stay_signed_in(journey: Journey) -> None:
     journey.shot("reloaded")
     other = _second_tab(journey)
     try:
+        # as the reloaded tab: the cookie's sign-in may rerun the page after goto's short quiet window, and
+        # a shot mid-run saw the phone's tables laid out before their scroll box (CI, 2026-12-01)
+        other.wait_idle(0, quiet_ms=1500)
         _signed_in(other)
         other.shot("second-tab")
         journey.open_sidebar()
