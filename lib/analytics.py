@@ -580,6 +580,18 @@ def hour_of_day_profile(readings: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()[columns]
 
 
+# The columns of :func:`peak_demand`, in order (its fast path builds them by position).
+PEAK_COLUMNS = [
+    "consumer_id",
+    "nickname",
+    "peak_kw",
+    "peak_day",
+    "sanctioned_load_kw",
+    "load_ratio",
+    "over_sanctioned",
+]
+
+
 def peak_demand(daily: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
     """The largest demand in kW per connection against its sanctioned load.
 
@@ -589,15 +601,7 @@ def peak_demand(daily: pd.DataFrame, details: pd.DataFrame) -> pd.DataFrame:
     Columns: consumer_id, nickname, peak_kw, peak_day, sanctioned_load_kw, load_ratio (peak ÷
     sanctioned), over_sanctioned.
     """
-    columns = [
-        "consumer_id",
-        "nickname",
-        "peak_kw",
-        "peak_day",
-        "sanctioned_load_kw",
-        "load_ratio",
-        "over_sanctioned",
-    ]
+    columns = PEAK_COLUMNS
     fast = _peaks_by_position(daily, details, columns)
     if fast is not None:
         return fast

@@ -18,15 +18,7 @@ from lib.ui import compare
 from tests import analytics_reference as reference
 
 TODAY = dt.date(2026, 11, 25)
-PEAK_COLUMNS = [
-    "consumer_id",
-    "nickname",
-    "peak_kw",
-    "peak_day",
-    "sanctioned_load_kw",
-    "load_ratio",
-    "over_sanctioned",
-]
+PEAK_COLUMNS = analytics.PEAK_COLUMNS
 
 
 def _same(new: pd.DataFrame, old: pd.DataFrame) -> None:
