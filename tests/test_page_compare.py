@@ -487,3 +487,69 @@ def test_a_removed_connection_leaves_the_cached_view_on_the_next_run(db_path):
     assert sorted({t["meta"]["consumer_id"] for t in value_traces(chart_spec(at))}) == [ids[0], ids[2]]
     shown = [cell for table in tables(at) for cell in table.cells()] + [str(t.value) for t in at.dataframe]
     assert shown and not any(nickname in text for text in shown)
+
+
+@pytest.mark.parametrize(
+    ("connections", "lang", "digits", "phone"),
+    [(1, "en", False, False), (3, "hi", True, False), (3, "en", False, True)],
+)
+def test_the_overview_prepares_the_first_compare(db_path, monkeypatch, connections, lang, digits, phone):
+    """A household's Overview works out what its first Compare shows (issue 15: the view, the period's
+    frames and the main chart's figure, cached), so the switch to Compare builds none of them; and what
+    Compare then draws is what it draws when opened first, caches cold (the same figure, CSV and tables)."""
+    from lib import charts
+    from lib.ui import loaders
+
+    monkeypatch.setattr(compare_page, "is_phone", lambda: phone)  # the compact toggle's default follows it
+    built: list[str] = []
+
+    def counting(module, name):
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            built.append(name)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, wrapper)
+
+    for name in ("_build_view", "_build_period"):
+        counting(compare_page, name)
+    counting(charts, "compare_figure")
+    csvs: list[bytes] = []
+    original_csv = compare_page.downloads.csv_download
+    monkeypatch.setattr(
+        compare_page.downloads,
+        "csv_download",
+        lambda label, data, **kwargs: (csvs.append(data), original_csv(label, data, **kwargs))[1],
+    )
+    account_id = household(db_path, connections)
+
+    def session(first_page: str | None) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        at.session_state["account_id"] = account_id
+        at.session_state["lang"] = lang
+        at.session_state["devanagari_digits"] = digits
+        if first_page:
+            at.switch_page(first_page)
+        at.run()
+        assert not at.exception
+        return at
+
+    def drawn(at: AppTest) -> tuple:
+        return chart_spec(at), csvs[-1], tables(at)
+
+    for cache in (loaders._cached_view, loaders._cached_figure):
+        cache.clear()
+    alone = drawn(session("pages/compare.py"))  # Compare opened first: it builds its own view
+    assert "_build_view" in built and "compare_figure" in built
+    for cache in (loaders._cached_view, loaders._cached_figure):
+        cache.clear()
+    built.clear()
+    at = session(None)  # the Overview
+    assert "_build_view" in built and built.count("compare_figure") == 2  # its own chart and Compare's
+    built.clear()
+    at.switch_page("pages/compare.py").run()
+    assert not at.exception
+    assert built == []  # nothing of the first Compare worked out while the household waits
+    assert drawn(at) == alone
+    assert at.toggle(key="compare_compact").value is phone

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -38,8 +38,18 @@ log = logging.getLogger(__name__)
 RANGES = ("7d", "30d", "3m", "1y", "custom")
 GRANULARITY_CHOICES = ("auto", *analytics.GRANULARITIES)
 LAYOUTS = ("side_by_side", "overlay")
+# The controls' values on a session's first Compare (the compact toggle's: is_phone()); what
+# prepare_first_view works out ahead.
+DEFAULTS: dict[str, Any] = {
+    "range": "30d",
+    "metric": "balance",
+    "granularity": "auto",
+    "layout": "side_by_side",
+    "shared_y": True,
+}
 MAX_DAILY_POINTS = 5 * 366  # more daily points than this are drawn weekly (figure size bound)
 PROFILE_DAYS = 92
+MAIN_CHART_KEY = "compare_chart"  # the chosen metric's chart (prepare_first_view works out its figure)
 PROFILE_KEY = "compare_profile"  # the hour-of-day expander's open state (session state, CSS st-key-)
 RANGE_KEYS = {
     "7d": "compare_range_7d",
@@ -232,21 +242,10 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
         )
     )
 
-    load_from = min(first - dt.timedelta(days=1), last - dt.timedelta(days=31))
     keys = home.keys_of(selected)
     metric: Metric = choice["metric"]
-    shown_details = details[details["consumer_id"].isin(selected)]
-    options = (metric, granularity, str(load_from), str(first), str(last), str(today), ctx.lang)
     try:
-        view = loaders.cached_view(
-            ctx,
-            lambda: _build_view(
-                ctx, keys, shown_details, selected, names, metric, granularity, load_from, first, last
-            ),
-            "compare",
-            keys,
-            options,
-        )
+        view = _period_view(ctx, home, selected, names, metric, granularity, first, last, today)
     except storage.StorageError:
         st.error(ctx.t("overview_error"))
         return
@@ -274,7 +273,7 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
     }
     if view.main_has_data:
         with chart_area:
-            _draw_chart(ctx, view.main, metric, with_forecast=last == today, key="compare_chart", **chart)
+            _draw_chart(ctx, view.main, metric, with_forecast=last == today, key=MAIN_CHART_KEY, **chart)
         downloads.csv_download(
             ctx.t("compare_download"),
             view.main_csv,
@@ -296,6 +295,83 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
     _draw_tables(ctx, view.shares, view.peaks)
     ledger_panels.draw_monthly_spend(ctx, selected)
     _draw_profile(ctx, home, selected, names, colours, first, last)
+
+
+def prepare_first_view(ctx: PageContext, home: loaders.Household) -> None:
+    """Work out ahead, without drawing anything, what a session's first Compare of ``home`` (the signed-in
+    account's :func:`loaders.household` of this run) shows: its default controls (:data:`DEFAULTS`, every
+    active connection, the compact toggle's default :func:`is_phone`), the view and the main chart's
+    figure, into the caches Compare reads (:func:`_period_view`, :func:`_chart_figure`).
+
+    The Overview calls it once it has drawn (issue 15): a household's next step is most often Compare,
+    whose first view of a new data version is otherwise worked out while the household waits (the
+    period's reads, calendar, tables, series, CSV and figure: ~80 ms of server CPU with 3 connections,
+    BENCHMARKS.md section 6). A cache hit costs two lookups; a miss costs what Compare would pay, once
+    per connections' data versions and day. Best effort: a failure is logged and left to Compare,
+    which reports it in the user's language when it is opened.
+    """
+    details = home.details
+    if not len(details):
+        return
+    try:
+        today = clock.today_ist()
+        all_ids = list(details["consumer_id"])
+        names = dict(zip(all_ids, details["nickname"].astype(str), strict=True))
+        first, last, _ = range_days(DEFAULTS["range"], today)
+        granularity, _ = effective_granularity(DEFAULTS["granularity"], first, last, len(all_ids))
+        metric: Metric = DEFAULTS["metric"]
+        view = _period_view(ctx, home, all_ids, names, metric, granularity, first, last, today)
+        if not view.main_has_data:
+            return
+        choice = {**DEFAULTS, "compact": is_phone()}
+        fig = _chart_figure(
+            ctx,
+            view.main,
+            metric,
+            granularity=granularity,
+            choice=choice,
+            colours=charts.connection_colours(all_ids),
+            episodes=view.episodes,
+            first=first,
+            last=last,
+            with_forecast=last == today,
+            key=MAIN_CHART_KEY,
+            keys=home.keys_of(all_ids),
+        )
+        if fig is not None:
+            fig.to_dict()  # a cached figure's dict is worked out once (loaders.FrozenFigure)
+    except Exception:  # noqa: BLE001 - best effort: the Overview is drawn; Compare reports its own errors
+        log.exception("Compare's first view not prepared")
+
+
+def _period_view(
+    ctx: PageContext,
+    home: loaders.Household,
+    selected: list[str],
+    names: dict[str, str],
+    metric: Metric,
+    granularity: Granularity,
+    first: dt.date,
+    last: dt.date,
+    today: dt.date,
+) -> _View:
+    """The view of ``selected`` (active consumer IDs, link order) for one metric, granularity and period,
+    from the cache shared by every run and session (:func:`loaders.cached_view`; built on a miss by
+    :func:`_build_view`); raises ``storage.StorageError``."""
+    load_from = min(first - dt.timedelta(days=1), last - dt.timedelta(days=31))
+    keys = home.keys_of(selected)
+    details = home.details
+    shown_details = details[details["consumer_id"].isin(selected)]
+    options = (metric, granularity, str(load_from), str(first), str(last), str(today), ctx.lang)
+    return loaders.cached_view(
+        ctx,
+        lambda: _build_view(
+            ctx, keys, shown_details, selected, names, metric, granularity, load_from, first, last
+        ),
+        "compare",
+        keys,
+        options,
+    )
 
 
 @dataclass(frozen=True)
@@ -448,6 +524,18 @@ def _draw_chart(
     series: pd.DataFrame,
     metric: Metric,
     *,
+    key: str,
+    **figure: Any,
+) -> None:
+    """One Compare chart (:func:`_chart_figure` of the same arguments), drawn with the widget ``key``."""
+    draw_chart(ctx, _chart_figure(ctx, series, metric, key=key, **figure), key=key)
+
+
+def _chart_figure(
+    ctx: PageContext,
+    series: pd.DataFrame,
+    metric: Metric,
+    *,
     granularity: Granularity,
     choice: dict,
     colours: dict[str, str],
@@ -458,10 +546,11 @@ def _draw_chart(
     key: str,
     keys: tuple[loaders.ConnKey, ...],
     title: str | None = None,
-) -> None:
-    """One Compare chart, cached whole (:func:`lib.ui.loaders.cached_figure`) by the drawn connections'
-    data versions and every view option, so a rerun that changes nothing it shows rebuilds nothing; the
-    run-out forecast (``with_forecast``: the period ends today) is read only when the figure is built."""
+) -> go.Figure:
+    """One Compare chart's figure, cached whole (:func:`lib.ui.loaders.cached_figure`) by the drawn
+    connections' data versions and every view option, so a rerun that changes nothing it shows rebuilds
+    nothing; the run-out forecast (``with_forecast``: the period ends today) is read only when the figure
+    is built. Raises what :func:`lib.charts.compare_figure` and the forecast's read raise (nothing cached)."""
     ids = set(series["consumer_id"].astype(str))
     own_episodes = episodes[episodes["consumer_id"].astype(str).isin(ids)] if len(episodes) else episodes
     today = clock.today_ist()
@@ -499,8 +588,7 @@ def _draw_chart(
     options: tuple[object, ...] = (key, ctx.lang, metric, granularity, choice["layout"], columns)
     options += (choice["shared_y"], title, phone)
     options += (str(first), str(last), str(today), tuple(sorted(colours.items())), not with_forecast)
-    fig = loaders.cached_figure(build, "compare", shown, options)
-    draw_chart(ctx, fig, key=key)
+    return loaders.cached_figure(build, "compare", shown, options)
 
 
 def _draw_export(
@@ -547,7 +635,7 @@ def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today
         choice = st.radio(
             ctx.t("compare_range"),
             RANGES,
-            index=1,
+            index=RANGES.index(DEFAULTS["range"]),
             format_func=lambda code: ctx.t(RANGE_KEYS[code]),
             horizontal=True,
             key="compare_range",
@@ -565,6 +653,7 @@ def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today
         metric = st.radio(
             ctx.t("compare_metric"),
             analytics.METRICS,
+            index=analytics.METRICS.index(DEFAULTS["metric"]),
             format_func=lambda code: ctx.t(METRIC_KEYS[code]),
             horizontal=True,
             key="compare_metric",
@@ -582,16 +671,18 @@ def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today
     granularity = row[0].selectbox(
         ctx.t("compare_granularity"),
         GRANULARITY_CHOICES,
+        index=GRANULARITY_CHOICES.index(DEFAULTS["granularity"]),
         format_func=lambda code: ctx.t(GRANULARITY_KEYS[code]),
         key="compare_granularity",
     )
     layout = row[1].radio(
         ctx.t("compare_layout"),
         LAYOUTS,
+        index=LAYOUTS.index(DEFAULTS["layout"]),
         format_func=lambda code: ctx.t(LAYOUT_KEYS[code]),
         key="compare_layout",
     )
-    shared_y = row[2].toggle(ctx.t("compare_shared_y"), value=True, key="compare_shared_y")
+    shared_y = row[2].toggle(ctx.t("compare_shared_y"), value=DEFAULTS["shared_y"], key="compare_shared_y")
     compact = row[3].toggle(ctx.t("compare_compact"), value=is_phone(), key="compare_compact")
     return {
         "range": choice if choice in RANGES else "30d",
