@@ -27,6 +27,10 @@ while the metric cycles (balance → units → ₹), so misses and hits are time
   every cache of ``lib.ui.loaders`` cleared, a new session signed in opens Compare (30 days; not timed),
   then the period changes to 1 year (timed: the fragment rerun, ``widget_change``): the year's daily
   frames, period calendar, tables, series and figure built for the first time;
+- ``household overview`` and ``household switch``: a new household's Overview, then its first Compare, as
+  a new account's browser session makes them (the browser times only the switch): every cache of
+  ``lib.ui.loaders`` cleared, a new session signed in opens the Overview (its ledgers and simulations built,
+  and since issue 15's prepared Compare the first Compare view too), then switches to Compare;
 - ``bare``: a rerun of the bare app's chart page: ``st.plotly_chart(go.Figure(...))`` of n × 30 daily points.
 
 A widget change runs what a browser's runs (``widget_change``): on a page with a fragment (Compare's
@@ -199,6 +203,8 @@ STEPS = (
     "visit",
     "household visit",
     "household range",
+    "household overview",
+    "household switch",
     "bare",
     "bare visit",
 )
@@ -378,6 +384,18 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
         compare.run()  # the page sessions' caches again, outside the timed steps
         overview.run()
 
+    def household_switch() -> None:
+        """A new household's Overview, then its first Compare (the browser benchmark's click on a new
+        account): both timed, the Overview untimed in the browser."""
+        for cache in household_caches():
+            cache.clear()
+        fresh: list[AppTest] = []
+        timed("household overview", lambda: fresh.append(signed_in(account_id, None)))
+        timed("household switch", lambda: fresh[0].switch_page("pages/compare.py").run())
+        assert not fresh[0].exception, fresh[0].exception
+        compare.run()  # the page sessions' caches again, outside the timed steps
+        overview.run()
+
     for r in range(rounds):
         steps = [
             ("bare", lambda r=r: timed("bare", lambda: rerun(bare, "metric", metrics[r % 3]))),
@@ -390,6 +408,7 @@ def bench(connections: int, rounds: int, meter: Meter) -> dict[str, dict[str, fl
             ("visit", lambda: timed("visit", lambda: signed_in(account_id, "pages/compare.py"))),
             ("household visit", household_visit),
             ("household range", household_range),
+            ("household switch", household_switch),
         ]
         if r % 2:
             steps.reverse()
@@ -469,6 +488,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {n:3d} connections  household visit / bare visit  {ratio:.2f}×")
         ratio = res["household range"]["cpu"] / res["bare"]["cpu"]
         print(f"  {n:3d} connections  household range / bare rerun  {ratio:.2f}×")
+        ratio = res["household switch"]["cpu"] / res["bare"]["cpu"]
+        print(f"  {n:3d} connections  household switch / bare rerun  {ratio:.2f}×")
         ratio = res["compare hit"]["cpu"] / res["bare"]["cpu"]
         print(f"  {n:3d} connections  compare hit / bare rerun  {ratio:.2f}×")
     if len(results) > 1:

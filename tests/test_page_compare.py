@@ -491,12 +491,21 @@ def test_a_removed_connection_leaves_the_cached_view_on_the_next_run(db_path):
 
 @pytest.mark.parametrize(
     ("connections", "lang", "digits", "phone"),
-    [(1, "en", False, False), (3, "hi", True, False), (3, "en", False, True)],
+    [
+        (1, "en", False, False),
+        (3, "hi", True, False),
+        (3, "hi", False, False),
+        (3, "en", False, True),
+        ("imported", "en", False, False),
+    ],
 )
-def test_the_overview_prepares_the_first_compare(db_path, monkeypatch, connections, lang, digits, phone):
+def test_the_overview_prepares_the_first_compare(
+    db_path, monkeypatch, caplog, connections, lang, digits, phone
+):
     """A household's Overview works out what its first Compare shows (issue 15: the view, the period's
-    frames and the main chart's figure, cached), so the switch to Compare builds none of them; and what
-    Compare then draws is what it draws when opened first, caches cold (the same figure, CSV and tables)."""
+    frames and the charts' figures, cached), so the switch to Compare builds none of them; and what
+    Compare then draws is what it draws when opened first, caches cold (the same figures, CSVs and
+    tables). "imported": the demo household and a connection without a balance (its units chart too)."""
     from lib import charts
     from lib.ui import loaders
 
@@ -522,7 +531,8 @@ def test_the_overview_prepares_the_first_compare(db_path, monkeypatch, connectio
         "csv_download",
         lambda label, data, **kwargs: (csvs.append(data), original_csv(label, data, **kwargs))[1],
     )
-    account_id = household(db_path, connections)
+    account_id = demo_and_imported(db_path) if connections == "imported" else household(db_path, connections)
+    chart_keys = ["compare_chart", "compare_units_chart"] if connections == "imported" else ["compare_chart"]
 
     def session(first_page: str | None) -> AppTest:
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
@@ -536,20 +546,27 @@ def test_the_overview_prepares_the_first_compare(db_path, monkeypatch, connectio
         return at
 
     def drawn(at: AppTest) -> tuple:
-        return chart_spec(at), csvs[-1], tables(at)
+        assert len(csvs) == len(chart_keys)  # this run's downloads, one a chart
+        return [chart_spec(at, key) for key in chart_keys], list(csvs), tables(at)
 
     for cache in (loaders._cached_view, loaders._cached_figure):
         cache.clear()
+    csvs.clear()
     alone = drawn(session("pages/compare.py"))  # Compare opened first: it builds its own view
-    assert "_build_view" in built and "compare_figure" in built
+    assert "_build_view" in built and built.count("compare_figure") == len(chart_keys)
     for cache in (loaders._cached_view, loaders._cached_figure):
         cache.clear()
     built.clear()
     at = session(None)  # the Overview
-    assert "_build_view" in built and built.count("compare_figure") == 2  # its own chart and Compare's
+    # its own chart and Compare's
+    assert "_build_view" in built and built.count("compare_figure") == 1 + len(chart_keys)
     built.clear()
+    csvs.clear()
     at.switch_page("pages/compare.py").run()
     assert not at.exception
     assert built == []  # nothing of the first Compare worked out while the household waits
     assert drawn(at) == alone
     assert at.toggle(key="compare_compact").value is phone
+    assert not [
+        r for r in caplog.records if r.name == compare_page.__name__
+    ]  # nothing failed, nothing logged

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -37,19 +37,11 @@ log = logging.getLogger(__name__)
 
 RANGES = ("7d", "30d", "3m", "1y", "custom")
 GRANULARITY_CHOICES = ("auto", *analytics.GRANULARITIES)
-LAYOUTS = ("side_by_side", "overlay")
-# The controls' values on a session's first Compare (the compact toggle's: is_phone()); what
-# prepare_first_view works out ahead.
-DEFAULTS: dict[str, Any] = {
-    "range": "30d",
-    "metric": "balance",
-    "granularity": "auto",
-    "layout": "side_by_side",
-    "shared_y": True,
-}
+LAYOUTS: tuple[charts.Layout, ...] = ("side_by_side", "overlay")
 MAX_DAILY_POINTS = 5 * 366  # more daily points than this are drawn weekly (figure size bound)
 PROFILE_DAYS = 92
 MAIN_CHART_KEY = "compare_chart"  # the chosen metric's chart (prepare_first_view works out its figure)
+UNITS_CHART_KEY = "compare_units_chart"  # units of connections without a balance (and their figure)
 PROFILE_KEY = "compare_profile"  # the hour-of-day expander's open state (session state, CSS st-key-)
 RANGE_KEYS = {
     "7d": "compare_range_7d",
@@ -71,6 +63,35 @@ GRANULARITY_KEYS = {
 }
 LAYOUT_KEYS = {"side_by_side": "compare_layout_side_by_side", "overlay": "compare_layout_overlay"}
 _CSV_VALUE_KEYS = {"balance": "csv_balance", "units": "csv_units", "spend": "csv_spend"}
+
+
+class Choice(TypedDict):
+    """The Compare controls' values (:func:`_controls`, validated): period, metric, granularity choice,
+    layout, shared y axis, compact (one panel per row)."""
+
+    range: str
+    metric: Metric
+    granularity: str
+    layout: charts.Layout
+    shared_y: bool
+    compact: bool
+
+
+def default_choice() -> Choice:
+    """The controls' values on a session's first Compare: 30 days, balance, auto granularity, side by
+    side, one y axis, compact on a phone (:func:`is_phone`); what :func:`prepare_first_view` works out.
+
+    >>> default_choice()["range"], default_choice()["metric"]
+    ('30d', 'balance')
+    """
+    return {
+        "range": "30d",
+        "metric": "balance",
+        "granularity": "auto",
+        "layout": "side_by_side",
+        "shared_y": True,
+        "compact": is_phone(),
+    }
 
 
 def range_days(choice: str, today: dt.date, custom: object = None) -> tuple[dt.date, dt.date, bool]:
@@ -283,7 +304,7 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
     if view.units_instead:
         st.info(ctx.t("compare_no_balance", names=md(", ".join(names[cid] for cid in view.units_instead))))
         page_link(paths.LEDGER, ctx.t("compare_enter_balance"), icon=":material/edit:")
-        _draw_chart(ctx, view.units, "units", with_forecast=False, key="compare_units_chart", **chart)
+        _draw_chart(ctx, view.units, "units", with_forecast=False, key=UNITS_CHART_KEY, **chart)
         downloads.csv_download(
             ctx.t("compare_download_units"),
             view.units_csv,
@@ -299,16 +320,17 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
 
 def prepare_first_view(ctx: PageContext, home: loaders.Household) -> None:
     """Work out ahead, without drawing anything, what a session's first Compare of ``home`` (the signed-in
-    account's :func:`loaders.household` of this run) shows: its default controls (:data:`DEFAULTS`, every
-    active connection, the compact toggle's default :func:`is_phone`), the view and the main chart's
-    figure, into the caches Compare reads (:func:`_period_view`, :func:`_chart_figure`).
+    account's :func:`loaders.household` of this run) shows: its default controls (:func:`default_choice`,
+    every active connection), the view and its charts' figures (the metric's; the units of connections
+    without a balance), into the caches Compare reads (:func:`_period_view`, :func:`_chart_figure`).
 
     The Overview calls it once it has drawn (issue 15): a household's next step is most often Compare,
     whose first view of a new data version is otherwise worked out while the household waits (the
     period's reads, calendar, tables, series, CSV and figure: ~80 ms of server CPU with 3 connections,
-    BENCHMARKS.md section 6). A cache hit costs two lookups; a miss costs what Compare would pay, once
-    per connections' data versions and day. Best effort: a failure is logged and left to Compare,
-    which reports it in the user's language when it is opened.
+    BENCHMARKS.md sections 4 and 6). Once prepared, an Overview rerun pays the cache keys and lookups (and
+    the filters that make the keys: under a millisecond with 3 connections); a miss costs what Compare
+    would pay, once per connections' data versions, day, language, digits and phone. Best effort: a
+    failure is logged and left to Compare, which reports it in the user's language when it is opened.
     """
     details = home.details
     if not len(details):
@@ -317,29 +339,35 @@ def prepare_first_view(ctx: PageContext, home: loaders.Household) -> None:
         today = clock.today_ist()
         all_ids = list(details["consumer_id"])
         names = dict(zip(all_ids, details["nickname"].astype(str), strict=True))
-        first, last, _ = range_days(DEFAULTS["range"], today)
-        granularity, _ = effective_granularity(DEFAULTS["granularity"], first, last, len(all_ids))
-        metric: Metric = DEFAULTS["metric"]
-        view = _period_view(ctx, home, all_ids, names, metric, granularity, first, last, today)
-        if not view.main_has_data:
-            return
-        choice = {**DEFAULTS, "compact": is_phone()}
-        fig = _chart_figure(
-            ctx,
-            view.main,
-            metric,
-            granularity=granularity,
-            choice=choice,
-            colours=charts.connection_colours(all_ids),
-            episodes=view.episodes,
-            first=first,
-            last=last,
-            with_forecast=last == today,
-            key=MAIN_CHART_KEY,
-            keys=home.keys_of(all_ids),
-        )
-        if fig is not None:
-            fig.to_dict()  # a cached figure's dict is worked out once (loaders.FrozenFigure)
+        choice = default_choice()
+        first, last, _ = range_days(choice["range"], today)
+        granularity, _ = effective_granularity(choice["granularity"], first, last, len(all_ids))
+        view = _period_view(ctx, home, all_ids, names, choice["metric"], granularity, first, last, today)
+        chart: _ChartInputs = {
+            "granularity": granularity,
+            "choice": choice,
+            "colours": charts.connection_colours(all_ids),
+            "episodes": view.episodes,
+            "first": first,
+            "last": last,
+            "keys": home.keys_of(all_ids),
+        }
+        figures = []
+        if view.main_has_data:  # as _view draws them
+            figures.append(
+                _chart_figure(
+                    ctx, view.main, choice["metric"], with_forecast=last == today, key=MAIN_CHART_KEY, **chart
+                )
+            )
+        if view.units_instead:
+            figures.append(
+                _chart_figure(ctx, view.units, "units", with_forecast=False, key=UNITS_CHART_KEY, **chart)
+            )
+        for fig in figures:
+            if fig is not None:
+                fig.to_dict()  # a cached figure's dict is worked out once (loaders.FrozenFigure)
+    except storage.StorageError as error:  # the database busy or down: Compare will say so when opened
+        log.warning("Compare's first view not prepared: %s", error)
     except Exception:  # noqa: BLE001 - best effort: the Overview is drawn; Compare reports its own errors
         log.exception("Compare's first view not prepared")
 
@@ -362,7 +390,17 @@ def _period_view(
     keys = home.keys_of(selected)
     details = home.details
     shown_details = details[details["consumer_id"].isin(selected)]
-    options = (metric, granularity, str(load_from), str(first), str(last), str(today), ctx.lang)
+    # the selection's order too: the series and tables follow it (today always link order, as keys)
+    options = (
+        metric,
+        granularity,
+        str(load_from),
+        str(first),
+        str(last),
+        str(today),
+        ctx.lang,
+        tuple(selected),
+    )
     return loaders.cached_view(
         ctx,
         lambda: _build_view(
@@ -507,11 +545,12 @@ def units_fallback(
 
 
 class _ChartInputs(TypedDict):
-    """What both Compare charts (the chosen metric's and the units fallback's) share: ``_draw_chart``'s
-    keyword arguments besides the series, the metric, the forecast and the widget key."""
+    """What every Compare chart of a view (the chosen metric's, the units fallback's, the energy sent)
+    shares: :func:`_chart_figure`'s keyword arguments besides the series, the metric, the forecast, the
+    widget key and the title."""
 
     granularity: Granularity
-    choice: dict
+    choice: Choice
     colours: dict[str, str]
     episodes: pd.DataFrame
     first: dt.date
@@ -524,11 +563,14 @@ def _draw_chart(
     series: pd.DataFrame,
     metric: Metric,
     *,
+    with_forecast: bool,
     key: str,
-    **figure: Any,
+    title: str | None = None,
+    **chart: Unpack[_ChartInputs],
 ) -> None:
     """One Compare chart (:func:`_chart_figure` of the same arguments), drawn with the widget ``key``."""
-    draw_chart(ctx, _chart_figure(ctx, series, metric, key=key, **figure), key=key)
+    fig = _chart_figure(ctx, series, metric, with_forecast=with_forecast, key=key, title=title, **chart)
+    draw_chart(ctx, fig, key=key)
 
 
 def _chart_figure(
@@ -537,7 +579,7 @@ def _chart_figure(
     metric: Metric,
     *,
     granularity: Granularity,
-    choice: dict,
+    choice: Choice,
     colours: dict[str, str],
     episodes: pd.DataFrame,
     first: dt.date,
@@ -621,8 +663,10 @@ def _draw_export(
     net_metering.draw_net_energy(ctx, daily, first, last, "net_compare_title", net=net)
 
 
-def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today: dt.date) -> dict:
+def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today: dt.date) -> Choice:
+    """Draw the controls; their values (untrusted widget values: an unknown one reads as its default)."""
     state = st.session_state
+    defaults = default_choice()
     # Keep a remembered choice valid when a connection is removed (unknown values would raise).
     default: list[str] | None = all_ids
     if "compare_connections" in state:
@@ -635,7 +679,7 @@ def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today
         choice = st.radio(
             ctx.t("compare_range"),
             RANGES,
-            index=RANGES.index(DEFAULTS["range"]),
+            index=RANGES.index(defaults["range"]),
             format_func=lambda code: ctx.t(RANGE_KEYS[code]),
             horizontal=True,
             key="compare_range",
@@ -653,7 +697,7 @@ def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today
         metric = st.radio(
             ctx.t("compare_metric"),
             analytics.METRICS,
-            index=analytics.METRICS.index(DEFAULTS["metric"]),
+            index=analytics.METRICS.index(defaults["metric"]),
             format_func=lambda code: ctx.t(METRIC_KEYS[code]),
             horizontal=True,
             key="compare_metric",
@@ -671,24 +715,24 @@ def _controls(ctx: PageContext, all_ids: list[str], names: dict[str, str], today
     granularity = row[0].selectbox(
         ctx.t("compare_granularity"),
         GRANULARITY_CHOICES,
-        index=GRANULARITY_CHOICES.index(DEFAULTS["granularity"]),
+        index=GRANULARITY_CHOICES.index(defaults["granularity"]),
         format_func=lambda code: ctx.t(GRANULARITY_KEYS[code]),
         key="compare_granularity",
     )
     layout = row[1].radio(
         ctx.t("compare_layout"),
         LAYOUTS,
-        index=LAYOUTS.index(DEFAULTS["layout"]),
+        index=LAYOUTS.index(defaults["layout"]),
         format_func=lambda code: ctx.t(LAYOUT_KEYS[code]),
         key="compare_layout",
     )
-    shared_y = row[2].toggle(ctx.t("compare_shared_y"), value=DEFAULTS["shared_y"], key="compare_shared_y")
-    compact = row[3].toggle(ctx.t("compare_compact"), value=is_phone(), key="compare_compact")
+    shared_y = row[2].toggle(ctx.t("compare_shared_y"), value=defaults["shared_y"], key="compare_shared_y")
+    compact = row[3].toggle(ctx.t("compare_compact"), value=defaults["compact"], key="compare_compact")
     return {
-        "range": choice if choice in RANGES else "30d",
-        "metric": metric if metric in analytics.METRICS else "balance",
-        "granularity": granularity if granularity in GRANULARITY_CHOICES else "auto",
-        "layout": layout if layout in LAYOUTS else "side_by_side",
+        "range": choice if choice in RANGES else defaults["range"],
+        "metric": metric if metric in analytics.METRICS else defaults["metric"],
+        "granularity": granularity if granularity in GRANULARITY_CHOICES else defaults["granularity"],
+        "layout": layout if layout in LAYOUTS else defaults["layout"],
         "shared_y": bool(shared_y),
         "compact": bool(compact),
     }

@@ -378,7 +378,10 @@ class FrozenFigure(go.Figure):
         return self._frozen_dict
 
 
-@st.cache_resource(show_spinner=False, max_entries=256, ttl=TTL_SECONDS)
+# Entries: a household's Overview fills ~2 figures and ~5 views (its own, and since issue 15 the first
+# Compare's: lib.ui.compare.prepare_first_view), so the caches hold as many households as before at twice the
+# entries of stop 25 (a 30-day figure of 3 connections is 7 KB as JSON; server RSS: BENCHMARKS.md section 6).
+@st.cache_resource(show_spinner=False, max_entries=512, ttl=TTL_SECONDS)
 def _cached_figure(_build: Callable[[], go.Figure | None], key: str) -> go.Figure | None:
     fig = _build()
     if fig is not None and type(fig) is go.Figure:
@@ -411,7 +414,7 @@ def cached_view(
     return cast(_View, _cached_view(build, key))
 
 
-@st.cache_resource(show_spinner=False, max_entries=512, ttl=TTL_SECONDS)
+@st.cache_resource(show_spinner=False, max_entries=1024, ttl=TTL_SECONDS)
 def _cached_view(_build: Callable[[], object], key: str) -> object:
     return _build()
 
