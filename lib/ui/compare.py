@@ -318,24 +318,27 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
     _draw_profile(ctx, home, selected, names, colours, first, last)
 
 
-def prepare_first_view(ctx: PageContext, home: loaders.Household) -> None:
-    """Work out ahead, without drawing anything, what a session's first Compare of ``home`` (the signed-in
-    account's :func:`loaders.household` of this run) shows: its default controls (:func:`default_choice`,
-    every active connection), the view and its charts' figures (the metric's; the units of connections
-    without a balance), into the caches Compare reads (:func:`_period_view`, :func:`_chart_figure`).
+def prepare_first_view(ctx: PageContext) -> None:
+    """Work out ahead, without drawing anything, what a session's first Compare of the signed-in account
+    shows (its :func:`loaders.household`: the run's own answer when the page read it): the default controls
+    (:func:`default_choice`, every active connection), the view and its charts' figures (the metric's; the
+    units of connections without a balance), into the caches Compare reads (:func:`_period_view`,
+    :func:`_chart_figure`).
 
-    The Overview calls it once it has drawn (issue 15): a household's next step is most often Compare,
-    whose first view of a new data version is otherwise worked out while the household waits (the
-    period's reads, calendar, tables, series, CSV and figure: ~80 ms of server CPU with 3 connections,
-    BENCHMARKS.md sections 4 and 6). Once prepared, an Overview rerun pays the cache keys and lookups (and
-    the filters that make the keys: under a millisecond with 3 connections); a miss costs what Compare
-    would pay, once per connections' data versions, day, language, digits and phone. Best effort: a
-    failure is logged and left to Compare, which reports it in the user's language when it is opened.
+    The Overview's page script (``dashboard.py``) calls it once the Overview is drawn (issue 15): a
+    household's next step is most often Compare, whose first view of a new data version is otherwise
+    worked out while the household waits (the period's reads, calendar, tables, series, CSV and figure:
+    ~80 ms of server CPU with 3 connections, BENCHMARKS.md sections 4 and 6). Once prepared, an Overview
+    rerun pays the cache keys and lookups (and the filters that make the keys: under a millisecond with 3
+    connections); a miss costs what Compare would pay, once per connections' data versions, day, language,
+    digits and phone. Best effort: a failure is logged and left to Compare, which reports it in the user's
+    language when it is opened.
     """
-    details = home.details
-    if not len(details):
-        return
     try:
+        home = loaders.household(ctx)
+        details = home.details
+        if not len(details):
+            return
         today = clock.today_ist()
         all_ids = list(details["consumer_id"])
         names = dict(zip(all_ids, details["nickname"].astype(str), strict=True))

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from lib import alerts, analytics, charts, clock, i18n, storage, tariff
-from lib.ui import compare, ledger_panels, loaders, net_metering, paths, quality_line
+from lib.ui import ledger_panels, loaders, net_metering, paths, quality_line
 from lib.ui.context import PageContext
 from lib.ui.escape import markdown as md
 from lib.ui.widgets import (
@@ -72,8 +72,6 @@ def draw(ctx: PageContext) -> None:
         )
     _draw_cost(ctx, view.cost)
     _draw_balance_chart(ctx, home, view.daily, view.forecast, view.episodes, today)
-    # Drawn: now what the household's likely next page, Compare, first shows (cached; issue 15)
-    compare.prepare_first_view(ctx, home)
 
 
 @dataclass(frozen=True)
