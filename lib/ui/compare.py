@@ -263,7 +263,6 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
         )
     )
 
-    keys = home.keys_of(selected)
     metric: Metric = choice["metric"]
     try:
         view = _period_view(ctx, home, selected, names, metric, granularity, first, last, today)
@@ -283,15 +282,7 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
     if view.without:
         st.caption(ctx.t("compare_without_data", names=md(", ".join(view.without))))
 
-    chart: _ChartInputs = {
-        "granularity": granularity,
-        "choice": choice,
-        "colours": colours,
-        "episodes": view.episodes,
-        "first": first,
-        "last": last,
-        "keys": keys,
-    }
+    chart = _chart_inputs(home, selected, choice, granularity, colours, view, first, last)
     if view.main_has_data:
         with chart_area:
             _draw_chart(ctx, view.main, metric, with_forecast=last == today, key=MAIN_CHART_KEY, **chart)
@@ -346,15 +337,8 @@ def prepare_first_view(ctx: PageContext) -> None:
         first, last, _ = range_days(choice["range"], today)
         granularity, _ = effective_granularity(choice["granularity"], first, last, len(all_ids))
         view = _period_view(ctx, home, all_ids, names, choice["metric"], granularity, first, last, today)
-        chart: _ChartInputs = {
-            "granularity": granularity,
-            "choice": choice,
-            "colours": charts.connection_colours(all_ids),
-            "episodes": view.episodes,
-            "first": first,
-            "last": last,
-            "keys": home.keys_of(all_ids),
-        }
+        colours = charts.connection_colours(all_ids)
+        chart = _chart_inputs(home, all_ids, choice, granularity, colours, view, first, last)
         figures = []
         if view.main_has_data:  # as _view draws them
             figures.append(
@@ -367,8 +351,7 @@ def prepare_first_view(ctx: PageContext) -> None:
                 _chart_figure(ctx, view.units, "units", with_forecast=False, key=UNITS_CHART_KEY, **chart)
             )
         for fig in figures:
-            if fig is not None:
-                fig.to_dict()  # a cached figure's dict is worked out once (loaders.FrozenFigure)
+            fig.to_dict()  # a cached figure's dict is worked out once (loaders.FrozenFigure)
     except storage.StorageError as error:  # the database busy or down: Compare will say so when opened
         log.warning("Compare's first view not prepared: %s", error)
     except Exception:  # noqa: BLE001 - best effort: the Overview is drawn; Compare reports its own errors
@@ -559,6 +542,29 @@ class _ChartInputs(TypedDict):
     first: dt.date
     last: dt.date
     keys: tuple[loaders.ConnKey, ...]
+
+
+def _chart_inputs(
+    home: loaders.Household,
+    selected: list[str],
+    choice: Choice,
+    granularity: Granularity,
+    colours: dict[str, str],
+    view: _View,
+    first: dt.date,
+    last: dt.date,
+) -> _ChartInputs:
+    """What every chart of ``view`` (of ``selected``, active consumer IDs) shares, their figures' cache keys
+    among them: made in one place for the page (:func:`_view`) and :func:`prepare_first_view`."""
+    return {
+        "granularity": granularity,
+        "choice": choice,
+        "colours": colours,
+        "episodes": view.episodes,
+        "first": first,
+        "last": last,
+        "keys": home.keys_of(selected),
+    }
 
 
 def _draw_chart(
