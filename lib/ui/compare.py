@@ -7,6 +7,7 @@ connections (read uncached on every run) before any data is loaded.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass
 from typing import TypedDict, Unpack
@@ -288,7 +289,7 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
             _draw_chart(ctx, view.main, metric, with_forecast=last == today, key=MAIN_CHART_KEY, **chart)
         downloads.csv_download(
             ctx.t("compare_download"),
-            view.main_csv,
+            functools.partial(csv_bytes, view.main, metric, ctx.lang),
             file_name=f"metermitra-{metric}-{first.isoformat()}-{last.isoformat()}.csv",
             key="compare_download",
         )
@@ -298,13 +299,16 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
         _draw_chart(ctx, view.units, "units", with_forecast=False, key=UNITS_CHART_KEY, **chart)
         downloads.csv_download(
             ctx.t("compare_download_units"),
-            view.units_csv,
+            functools.partial(csv_bytes, view.units, "units", ctx.lang),
             file_name=f"metermitra-units-{first.isoformat()}-{last.isoformat()}.csv",
             key="compare_units_download",
         )
     if metric == "units" and len(view.net):
         _draw_export(ctx, view.daily, view.net, selected, names, first, last, chart)
-    _draw_tables(ctx, view.shares, view.peaks)
+    try:  # worked out after the chart is on its way to the browser (issue 15)
+        _draw_tables(ctx, *_period_tables(ctx, home, selected, names, first, last))
+    except storage.StorageError:
+        st.error(ctx.t("overview_error"))
     ledger_panels.draw_monthly_spend(ctx, selected)
     _draw_profile(ctx, home, selected, names, colours, first, last)
 
@@ -337,6 +341,7 @@ def prepare_first_view(ctx: PageContext) -> None:
         first, last, _ = range_days(choice["range"], today)
         granularity, _ = effective_granularity(choice["granularity"], first, last, len(all_ids))
         view = _period_view(ctx, home, all_ids, names, choice["metric"], granularity, first, last, today)
+        _period_tables(ctx, home, all_ids, names, first, last)
         colours = charts.connection_colours(all_ids)
         chart = _chart_inputs(home, all_ids, choice, granularity, colours, view, first, last)
         figures = []
@@ -372,10 +377,8 @@ def _period_view(
     """The view of ``selected`` (active consumer IDs, link order) for one metric, granularity and period,
     from the cache shared by every run and session (:func:`loaders.cached_view`; built on a miss by
     :func:`_build_view`); raises ``storage.StorageError``."""
-    load_from = min(first - dt.timedelta(days=1), last - dt.timedelta(days=31))
+    load_from = _load_from(first, last)
     keys = home.keys_of(selected)
-    details = home.details
-    shown_details = details[details["consumer_id"].isin(selected)]
     # the selection's order too: the series and tables follow it (today always link order, as keys)
     options = (
         metric,
@@ -389,9 +392,7 @@ def _period_view(
     )
     return loaders.cached_view(
         ctx,
-        lambda: _build_view(
-            ctx, keys, shown_details, selected, names, metric, granularity, load_from, first, last
-        ),
+        lambda: _build_view(ctx, keys, selected, names, metric, granularity, load_from, first, last),
         "compare",
         keys,
         options,
@@ -411,17 +412,12 @@ class _View:
     units_instead: tuple[str, ...]  # units_fallback: consumer IDs drawn as units
     units: pd.DataFrame  # their units series (empty when none)
     without: tuple[str, ...]  # nicknames of selected connections without readings in the period
-    main_csv: bytes
-    units_csv: bytes
     net: pd.DataFrame  # analytics.net_energy over the period (only for the units metric; else empty)
-    shares: pd.DataFrame | None  # the formatted shares table, None when there are no shares
-    peaks: pd.DataFrame | None  # the formatted peak-demand table, None when no peaks
 
 
 def _build_view(
     ctx: PageContext,
     keys: tuple[loaders.ConnKey, ...],
-    details: pd.DataFrame,
     selected: list[str],
     names: dict[str, str],
     metric: Metric,
@@ -432,13 +428,7 @@ def _build_view(
 ) -> _View:
     """Work out one view from its period's frames (:func:`_build_period`, cached apart: every metric and
     granularity of a period shares them); raises ``storage.StorageError``."""
-    period = loaders.cached_view(
-        ctx,
-        lambda: _build_period(ctx, keys, details, selected, names, load_from, first, last),
-        "compare_period",
-        keys,
-        (str(load_from), str(first), str(last), ctx.lang),
-    )
+    period = _period(ctx, keys, selected, names, load_from, first, last)
     daily, episodes, with_readings = period.daily, period.episodes, period.with_readings
     series = analytics.compare_series(
         daily, metric, granularity, first, last, selected, names, calendar=period.calendar
@@ -460,11 +450,7 @@ def _build_view(
         units_instead=tuple(units_instead),
         units=units,
         without=tuple(names[cid] for cid in selected if cid not in with_readings),
-        main_csv=csv_bytes(main, metric, ctx.lang) if main_has_data else b"",
-        units_csv=csv_bytes(units, "units", ctx.lang) if units_instead else b"",
         net=analytics.net_energy(daily, first, last) if metric == "units" else daily.iloc[0:0],
-        shares=period.shares,
-        peaks=period.peaks,
     )
 
 
@@ -477,22 +463,20 @@ class _Period:
     daily: pd.DataFrame  # the selected connections' daily frames from the day before the period
     episodes: pd.DataFrame  # disconnection episodes overlapping the period
     calendar: pd.DataFrame  # analytics.period_calendar: the one filled calendar of the series and shares
+    in_range: pd.DataFrame  # the rows of daily in the period (first..last)
     with_readings: frozenset[str]  # consumer IDs with readings in the period
-    shares: pd.DataFrame | None  # the formatted shares table, None when there are no shares
-    peaks: pd.DataFrame | None  # the formatted peak-demand table, None when no peaks
 
 
 def _build_period(
     ctx: PageContext,
     keys: tuple[loaders.ConnKey, ...],
-    details: pd.DataFrame,
     selected: list[str],
     names: dict[str, str],
     load_from: dt.date,
     first: dt.date,
     last: dt.date,
 ) -> _Period:
-    """Read the period's frames (per-connection caches), fill its calendar once, format its tables; raises
+    """Read the period's frames (per-connection caches), fill its calendar once; raises
     ``storage.StorageError``."""
     daily = loaders.household_frame(ctx, loaders.connection_daily, keys, str(load_from), str(last))
     # One pass over the household's days (a calendar per connection, each cached apart, cost 3-4x more)
@@ -504,8 +488,67 @@ def _build_period(
         episodes = episodes[
             (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
         ]
-    shares, peaks = _tables(ctx, daily, in_range, details, first, last, calendar)
-    return _Period(daily, episodes, calendar, with_readings, shares, peaks)
+    return _Period(daily, episodes, calendar, in_range, with_readings)
+
+
+def _load_from(first: dt.date, last: dt.date) -> dt.date:
+    """The first day a period's frames are read from: the day before ``first`` (its first deduction), and
+    at least 31 days before ``last`` (the forecast's burn window).
+
+    >>> _load_from(dt.date(2026, 11, 20), dt.date(2026, 11, 25))
+    datetime.date(2026, 10, 25)
+    """
+    return min(first - dt.timedelta(days=1), last - dt.timedelta(days=31))
+
+
+def _period(
+    ctx: PageContext,
+    keys: tuple[loaders.ConnKey, ...],
+    selected: list[str],
+    names: dict[str, str],
+    load_from: dt.date,
+    first: dt.date,
+    last: dt.date,
+) -> _Period:
+    """The period's frames of the connections ``keys`` (:func:`_build_period`), from the cache shared by
+    every run and session (every metric and granularity of the period, and its tables, read the same);
+    raises ``storage.StorageError``."""
+    return loaders.cached_view(
+        ctx,
+        lambda: _build_period(ctx, keys, selected, names, load_from, first, last),
+        "compare_period",
+        keys,
+        (str(load_from), str(first), str(last), ctx.lang),
+    )
+
+
+def _period_tables(
+    ctx: PageContext,
+    home: loaders.Household,
+    selected: list[str],
+    names: dict[str, str],
+    first: dt.date,
+    last: dt.date,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The period's shares and peak-demand tables of ``selected`` (:func:`_tables`), from the cache shared
+    by every run and session; raises ``storage.StorageError``.
+
+    Apart from the view (:func:`_period_view`) so that the page works them out after its chart is drawn:
+    on a period not seen before the chart (its message) goes to the browser before the server formats the
+    tables under it, and the browser draws it while they are worked out (issue 15: a new household's first
+    1-year period)."""
+    load_from = _load_from(first, last)
+    keys = home.keys_of(selected)
+    details = home.details
+    shown_details = details[details["consumer_id"].isin(selected)]
+
+    def build() -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+        period = _period(ctx, keys, selected, names, load_from, first, last)
+        return _tables(ctx, period.daily, period.in_range, shown_details, first, last, period.calendar)
+
+    return loaders.cached_view(
+        ctx, build, "compare_tables", keys, (str(load_from), str(first), str(last), ctx.lang, tuple(selected))
+    )
 
 
 def units_fallback(
