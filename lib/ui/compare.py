@@ -652,9 +652,7 @@ def _chart_figure(
     phone = is_phone()
 
     def build() -> go.Figure:
-        forecast = (
-            loaders.household_frame(ctx, loaders.shared_forecast, keys, str(today)) if with_forecast else None
-        )
+        forecast = loaders.household_forecast(ctx, keys, str(today)) if with_forecast else None
         fig = charts.compare_figure(
             series,
             metric=metric,
@@ -665,9 +663,7 @@ def _chart_figure(
             columns=columns,
             shared_y=choice["shared_y"],
             forecast=forecast,
-            projection=None
-            if forecast is None
-            else loaders.household_frame(ctx, loaders.shared_projection, shown, str(today)),
+            projection=None if forecast is None else loaders.household_projection(ctx, shown, str(today)),
             episodes=own_episodes,
             first_day=first,
             last_day=last,

@@ -98,7 +98,7 @@ def _build_view(ctx: PageContext, home: loaders.Household, today: dt.date) -> _V
     first = min(last_first, today - dt.timedelta(days=31))
     daily = loaders.household_frame(ctx, loaders.connection_daily, home.keys, str(first), str(today))
     recharges = loaders.household_frame(ctx, loaders.connection_recharges, home.keys)
-    forecast = loaders.household_frame(ctx, loaders.shared_forecast, home.keys, today.isoformat())
+    forecast = loaders.household_forecast(ctx, home.keys, today.isoformat())
     episodes = analytics.disconnection_episodes(daily)  # one pass over the household's days
     details = home.details
     cards = analytics.overview_cards(details, daily, recharges, today, forecast=forecast, episodes=episodes)
@@ -539,7 +539,7 @@ def _draw_balance_chart(
             colours=charts.connection_colours(ids),
             columns=columns,
             forecast=forecast,
-            projection=loaders.household_frame(ctx, loaders.shared_projection, home.keys, today.isoformat()),
+            projection=loaders.household_projection(ctx, home.keys, today.isoformat()),
             episodes=episodes,
             first_day=first,
             last_day=today,
