@@ -48,23 +48,18 @@ def value_traces(spec: dict) -> list[dict]:
     return [t for t in spec["data"] if t.get("meta", {}).get("kind") == "value"]
 
 
-def csv_data(data) -> bytes:
-    """What a download button hands the browser: its bytes, or what its deferred callable makes on the
-    click (Streamlit's deferred download, issue 15: AppTest has no runtime to run it)."""
-    return data() if callable(data) else data
-
-
 @pytest.fixture
 def captured_csv(monkeypatch) -> list[bytes]:
-    """The bytes each download button of Compare hands the browser, on each run."""
+    """The bytes handed to the download button on each run."""
     seen: list[bytes] = []
-    original = compare_page.downloads.csv_download
+    original = compare_page.csv_bytes
 
-    def capture(label, data, **kwargs):
-        seen.append(csv_data(data))
-        return original(label, data, **kwargs)
+    def capture(*args, **kwargs):
+        data = original(*args, **kwargs)
+        seen.append(data)
+        return data
 
-    monkeypatch.setattr(compare_page.downloads, "csv_download", capture)
+    monkeypatch.setattr(compare_page, "csv_bytes", capture)
     return seen
 
 
@@ -112,24 +107,29 @@ def test_balance_csv_has_the_recharge_column_in_english(db_path, captured_csv):
     assert header == ["Date", "Connection", "Consumer ID", "Balance (₹)", "Recharge (₹)"]
 
 
-def test_no_run_builds_a_csv_before_its_button_is_clicked(db_path, monkeypatch):
-    """The CSVs are deferred downloads (issue 15): a run hands the button a callable, and only a click
-    makes the bytes (tests/browser/test_journeys.py downloads one in chromium)."""
-    built: list[str] = []
-    original = compare_page.csv_bytes
-    monkeypatch.setattr(
-        compare_page, "csv_bytes", lambda *args: (built.append(args[1]), original(*args))[1]
-    )
-    handed: list = []
-    monkeypatch.setattr(
-        compare_page.downloads, "csv_download", lambda label, data, **kwargs: handed.append(data)
-    )
-    at = compare(demo_and_imported(db_path), "en")  # a chart and the units of the imported meter
+def test_a_new_period_sends_its_chart_before_its_csv_and_tables(db_path, monkeypatch):
+    """On a period not seen before, the chart is drawn (its message sent) before the CSVs and the tables
+    are worked out (issue 15); each CSV is made once per view: a rerun that shows the same view makes none."""
+    events: list[str] = []
+    for name, event in (("_draw_chart", "chart"), ("csv_bytes", "csv"), ("_tables", "tables")):
+        original = getattr(compare_page, name)
+        monkeypatch.setattr(
+            compare_page,
+            name,
+            lambda *args, _original=original, _event=event, **kwargs: (
+                events.append(_event),
+                _original(*args, **kwargs),
+            )[1],
+        )
+    at = compare(demo_and_imported(db_path), "en")  # the balance chart and the imported meter's units
+    assert not at.exception
+    events.clear()
     at.radio(key="compare_range").set_value("1y").run()
     assert not at.exception
-    assert built == [] and len(handed) == 4 and all(callable(data) for data in handed)
-    assert [csv_data(data)[:3] for data in handed] == [b"\xef\xbb\xbf"] * 4
-    assert built == ["balance", "units"] * 2
+    assert events == ["chart", "csv", "chart", "csv", "tables"]
+    events.clear()
+    at.run()
+    assert events == ["chart", "chart"]  # figures and CSVs kept with the view: nothing made again
 
 
 def test_presets_granularity_metric_and_layout(db_path):
@@ -546,7 +546,7 @@ def test_the_overview_prepares_the_first_compare(
 
         monkeypatch.setattr(module, name, wrapper)
 
-    for name in ("_build_view", "_build_period", "_tables"):
+    for name in ("_build_view", "_build_period", "_tables", "csv_bytes"):
         counting(compare_page, name)
     counting(charts, "compare_figure")
     csvs: list[bytes] = []
@@ -554,7 +554,7 @@ def test_the_overview_prepares_the_first_compare(
     monkeypatch.setattr(
         compare_page.downloads,
         "csv_download",
-        lambda label, data, **kwargs: (csvs.append(csv_data(data)), original_csv(label, data, **kwargs))[1],
+        lambda label, data, **kwargs: (csvs.append(data), original_csv(label, data, **kwargs))[1],
     )
     account_id = demo_and_imported(db_path) if connections == "imported" else household(db_path, connections)
     chart_keys = ["compare_chart", "compare_units_chart"] if connections == "imported" else ["compare_chart"]
@@ -584,7 +584,7 @@ def test_the_overview_prepares_the_first_compare(
     built.clear()
     at = session(None)  # the Overview
     # its own chart and Compare's
-    assert "_build_view" in built and "_tables" in built
+    assert {"_build_view", "_tables", "csv_bytes"} <= set(built)
     assert built.count("compare_figure") == 1 + len(chart_keys)
     built.clear()
     csvs.clear()

@@ -289,7 +289,7 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
             _draw_chart(ctx, view.main, metric, with_forecast=last == today, key=MAIN_CHART_KEY, **chart)
         downloads.csv_download(
             ctx.t("compare_download"),
-            functools.partial(csv_bytes, view.main, metric, ctx.lang),
+            view.main_csv,
             file_name=f"metermitra-{metric}-{first.isoformat()}-{last.isoformat()}.csv",
             key="compare_download",
         )
@@ -299,7 +299,7 @@ def _view(spec: PageContext, drawn: tuple[object, ...]) -> None:
         _draw_chart(ctx, view.units, "units", with_forecast=False, key=UNITS_CHART_KEY, **chart)
         downloads.csv_download(
             ctx.t("compare_download_units"),
-            functools.partial(csv_bytes, view.units, "units", ctx.lang),
+            view.units_csv,
             file_name=f"metermitra-units-{first.isoformat()}-{last.isoformat()}.csv",
             key="compare_units_download",
         )
@@ -357,6 +357,10 @@ def prepare_first_view(ctx: PageContext) -> None:
             )
         for fig in figures:
             fig.to_dict()  # a cached figure's dict is worked out once (loaders.FrozenFigure)
+        if view.main_has_data:  # the CSVs, kept with the view
+            view.main_csv  # noqa: B018
+        if view.units_instead:
+            view.units_csv  # noqa: B018
     except storage.StorageError as error:  # the database busy or down: Compare will say so when opened
         log.warning("Compare's first view not prepared: %s", error)
     except Exception:  # noqa: BLE001 - best effort: the Overview is drawn; Compare reports its own errors
@@ -413,6 +417,22 @@ class _View:
     units: pd.DataFrame  # their units series (empty when none)
     without: tuple[str, ...]  # nicknames of selected connections without readings in the period
     net: pd.DataFrame  # analytics.net_energy over the period (only for the units metric; else empty)
+    metric: Metric
+    lang: str
+
+    # The CSVs' bytes are made when the page first asks for them, once per view (then kept with it): after
+    # the chart is drawn, so a view not seen before sends its chart first (issue 15). Made in the run, not
+    # on the click: a download Streamlit makes on the click (a deferred download) is referenced by no session
+    # and may be swept before the browser fetches it (BENCHMARKS.md section 4 run 14).
+    @functools.cached_property
+    def main_csv(self) -> bytes:
+        """:func:`csv_bytes` of :attr:`main` (its metric, the view's language)."""
+        return csv_bytes(self.main, self.metric, self.lang)
+
+    @functools.cached_property
+    def units_csv(self) -> bytes:
+        """:func:`csv_bytes` of :attr:`units`, the units fallback's series."""
+        return csv_bytes(self.units, "units", self.lang)
 
 
 def _build_view(
@@ -451,6 +471,8 @@ def _build_view(
         units=units,
         without=tuple(names[cid] for cid in selected if cid not in with_readings),
         net=analytics.net_energy(daily, first, last) if metric == "units" else daily.iloc[0:0],
+        metric=metric,
+        lang=ctx.lang,
     )
 
 

@@ -10,8 +10,6 @@ User text goes into cells through :func:`lib.ui.escape.csv_cell` (the formula gu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
@@ -30,14 +28,8 @@ def safe_file_part(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)[:40] or "connection"
 
 
-def csv_download(label: str, data: bytes | Callable[[], bytes], *, file_name: str, key: str) -> None:
-    """The download button of a CSV: the click does not rerun the page (and redraw every chart).
-
-    ``data``: the bytes, or a callable that makes them (Streamlit's deferred download: called when the
-    button is clicked, in a server thread, not in the page's run; the page's runs then never build a CSV
-    nobody downloads: issue 15). Such a callable must not read the page's session or its connection:
-    hand it its inputs, e.g. ``functools.partial(csv_bytes, frame)``.
-    """
+def csv_download(label: str, data: bytes, *, file_name: str, key: str) -> None:
+    """The download button of a CSV: the click does not rerun the page (and redraw every chart)."""
     st.download_button(
         label,
         data=data,
