@@ -53,6 +53,7 @@ PHASES = [
     ("compare.draw (the page's body)", "lib/ui/compare.py", "draw"),
     ("  controls", "lib/ui/compare.py", "_controls"),
     ("  view (cached per data version)", "lib/ui/compare.py", "_build_view"),
+    ("  tables (cached per data version)", "lib/ui/compare.py", "_tables"),
     ("  chart", "lib/ui/compare.py", "_draw_chart"),
     ("  export", "lib/ui/compare.py", "_draw_export"),
     ("overview.draw", "lib/ui/overview.py", "draw"),

@@ -50,7 +50,7 @@ def value_traces(spec: dict) -> list[dict]:
 
 @pytest.fixture
 def captured_csv(monkeypatch) -> list[bytes]:
-    """The bytes handed to the download button on each run."""
+    """The bytes of each CSV Compare makes (once per view: the view keeps them)."""
     seen: list[bytes] = []
     original = compare_page.csv_bytes
 
@@ -129,6 +129,7 @@ def test_a_new_period_sends_its_chart_before_its_csv_and_tables(db_path, monkeyp
     assert events == ["chart", "csv", "chart", "csv", "tables"]
     events.clear()
     at.run()
+    assert not at.exception
     assert events == ["chart", "chart"]  # figures and CSVs kept with the view: nothing made again
 
 

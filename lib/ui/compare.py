@@ -317,8 +317,8 @@ def prepare_first_view(ctx: PageContext) -> None:
     """Work out ahead, without drawing anything, what a session's first Compare of the signed-in account
     shows (its :func:`loaders.household`: the run's own answer when the page read it): the default controls
     (:func:`default_choice`, every active connection), the view and its charts' figures (the metric's; the
-    units of connections without a balance), into the caches Compare reads (:func:`_period_view`,
-    :func:`_chart_figure`).
+    units of connections without a balance), their CSVs and the period's tables, into the caches Compare
+    reads (:func:`_period_view`, :func:`_chart_figure`, :func:`_period_tables`).
 
     The Overview's page script (``dashboard.py``) calls it once the Overview is drawn (issue 15): a
     household's next step is most often Compare, whose first view of a new data version is otherwise
@@ -341,7 +341,6 @@ def prepare_first_view(ctx: PageContext) -> None:
         first, last, _ = range_days(choice["range"], today)
         granularity, _ = effective_granularity(choice["granularity"], first, last, len(all_ids))
         view = _period_view(ctx, home, all_ids, names, choice["metric"], granularity, first, last, today)
-        _period_tables(ctx, home, all_ids, names, first, last)
         colours = charts.connection_colours(all_ids)
         chart = _chart_inputs(home, all_ids, choice, granularity, colours, view, first, last)
         figures = []
@@ -361,6 +360,7 @@ def prepare_first_view(ctx: PageContext) -> None:
             view.main_csv  # noqa: B018
         if view.units_instead:
             view.units_csv  # noqa: B018
+        _period_tables(ctx, home, all_ids, names, first, last)  # last, as the page draws them
     except storage.StorageError as error:  # the database busy or down: Compare will say so when opened
         log.warning("Compare's first view not prepared: %s", error)
     except Exception:  # noqa: BLE001 - best effort: the Overview is drawn; Compare reports its own errors
@@ -407,7 +407,8 @@ def _period_view(
 class _View:
     """One Compare view (metric, granularity, period, language, digits) of the selected connections'
     data versions: what every rerun that shows it draws, worked out once (:func:`loaders.cached_view`,
-    shared across runs and sessions, never mutated)."""
+    shared across runs and sessions, never mutated; its CSVs' bytes are filled in once, when first asked
+    for)."""
 
     daily: pd.DataFrame  # the selected connections' daily frames from the day before the period
     episodes: pd.DataFrame  # disconnection episodes overlapping the period
@@ -423,7 +424,9 @@ class _View:
     # The CSVs' bytes are made when the page first asks for them, once per view (then kept with it): after
     # the chart is drawn, so a view not seen before sends its chart first (issue 15). Made in the run, not
     # on the click: a download Streamlit makes on the click (a deferred download) is referenced by no session
-    # and may be swept before the browser fetches it (BENCHMARKS.md section 4 run 14).
+    # and may be swept before the browser fetches it (BENCHMARKS.md section 4 run 14). On Python 3.11 a
+    # cached_property takes one lock per property for every instance: a first CSV (a few ms) waits for
+    # another session's first CSV at most.
     @functools.cached_property
     def main_csv(self) -> bytes:
         """:func:`csv_bytes` of :attr:`main` (its metric, the view's language)."""
@@ -478,14 +481,13 @@ def _build_view(
 
 @dataclass(frozen=True)
 class _Period:
-    """What every metric and granularity of one period of the selected connections shows alike: read and
-    worked out once per (connections' data versions, period, language, digits) (:func:`loaders.cached_view`,
+    """What every metric and granularity of one period of the selected connections, and its tables, read
+    alike: read and worked out once per (connections' data versions, period) (:func:`loaders.cached_view`,
     shared, never mutated)."""
 
     daily: pd.DataFrame  # the selected connections' daily frames from the day before the period
     episodes: pd.DataFrame  # disconnection episodes overlapping the period
     calendar: pd.DataFrame  # analytics.period_calendar: the one filled calendar of the series and shares
-    in_range: pd.DataFrame  # the rows of daily in the period (first..last)
     with_readings: frozenset[str]  # consumer IDs with readings in the period
 
 
@@ -510,7 +512,7 @@ def _build_period(
         episodes = episodes[
             (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
         ]
-    return _Period(daily, episodes, calendar, in_range, with_readings)
+    return _Period(daily, episodes, calendar, with_readings)
 
 
 def _load_from(first: dt.date, last: dt.date) -> dt.date:
@@ -540,7 +542,7 @@ def _period(
         lambda: _build_period(ctx, keys, selected, names, load_from, first, last),
         "compare_period",
         keys,
-        (str(load_from), str(first), str(last), ctx.lang),
+        (str(load_from), str(first), str(last)),  # nothing in it depends on the language
     )
 
 
@@ -566,7 +568,9 @@ def _period_tables(
 
     def build() -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         period = _period(ctx, keys, selected, names, load_from, first, last)
-        return _tables(ctx, period.daily, period.in_range, shown_details, first, last, period.calendar)
+        daily = period.daily
+        in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
+        return _tables(ctx, daily, in_range, shown_details, first, last, period.calendar)
 
     return loaders.cached_view(
         ctx, build, "compare_tables", keys, (str(load_from), str(first), str(last), ctx.lang, tuple(selected))

@@ -400,9 +400,11 @@ class FrozenFigure(go.Figure):
         return self._frozen_dict
 
 
-# Entries: a household's Overview fills ~2 figures and ~5 views (its own, and since issue 15 the first
-# Compare's: lib.ui.compare.prepare_first_view), so the caches hold as many households as before at twice the
-# entries of stop 25 (a 30-day figure of 3 connections is 7 KB as JSON; server RSS: BENCHMARKS.md section 6).
+# Entries: a household's Overview fills ~2 figures and ~9 views (its own; since issue 15 the first Compare's,
+# lib.ui.compare.prepare_first_view, with its period, tables and the household's forecast frames), so the
+# caches hold as many households as at stop 25 with 2x the figures and 4x the views (a 30-day figure of 3
+# connections is 7 KB as JSON; the views are mostly references to frames the per-connection caches hold;
+# server RSS: BENCHMARKS.md section 6).
 @st.cache_resource(show_spinner=False, max_entries=512, ttl=TTL_SECONDS)
 def _cached_figure(_build: Callable[[], go.Figure | None], key: str) -> go.Figure | None:
     fig = _build()
@@ -436,7 +438,7 @@ def cached_view(
     return cast(_View, _cached_view(build, key))
 
 
-@st.cache_resource(show_spinner=False, max_entries=1024, ttl=TTL_SECONDS)
+@st.cache_resource(show_spinner=False, max_entries=2048, ttl=TTL_SECONDS)
 def _cached_view(_build: Callable[[], object], key: str) -> object:
     return _build()
 
