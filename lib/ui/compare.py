@@ -381,13 +381,11 @@ def _period_view(
     """The view of ``selected`` (active consumer IDs, link order) for one metric, granularity and period,
     from the cache shared by every run and session (:func:`loaders.cached_view`; built on a miss by
     :func:`_build_view`); raises ``storage.StorageError``."""
-    load_from = _load_from(first, last)
     keys = home.keys_of(selected)
     # the selection's order too: the series and tables follow it (today always link order, as keys)
     options = (
         metric,
         granularity,
-        str(load_from),
         str(first),
         str(last),
         str(today),
@@ -396,7 +394,7 @@ def _period_view(
     )
     return loaders.cached_view(
         ctx,
-        lambda: _build_view(ctx, keys, selected, names, metric, granularity, load_from, first, last),
+        lambda: _build_view(ctx, keys, selected, names, metric, granularity, first, last),
         "compare",
         keys,
         options,
@@ -445,13 +443,12 @@ def _build_view(
     names: dict[str, str],
     metric: Metric,
     granularity: Granularity,
-    load_from: dt.date,
     first: dt.date,
     last: dt.date,
 ) -> _View:
     """Work out one view from its period's frames (:func:`_build_period`, cached apart: every metric and
     granularity of a period shares them); raises ``storage.StorageError``."""
-    period = _period(ctx, keys, selected, names, load_from, first, last)
+    period = _period(ctx, keys, selected, names, first, last)
     daily, episodes, with_readings = period.daily, period.episodes, period.with_readings
     series = analytics.compare_series(
         daily, metric, granularity, first, last, selected, names, calendar=period.calendar
@@ -496,17 +493,18 @@ def _build_period(
     keys: tuple[loaders.ConnKey, ...],
     selected: list[str],
     names: dict[str, str],
-    load_from: dt.date,
     first: dt.date,
     last: dt.date,
 ) -> _Period:
     """Read the period's frames (per-connection caches), fill its calendar once; raises
     ``storage.StorageError``."""
-    daily = loaders.household_frame(ctx, loaders.connection_daily, keys, str(load_from), str(last))
+    daily = loaders.household_frame(
+        ctx, loaders.connection_daily, keys, str(_load_from(first, last)), str(last)
+    )
     # One pass over the household's days (a calendar per connection, each cached apart, cost 3-4x more)
     episodes = analytics.disconnection_episodes(daily)
     calendar = analytics.period_calendar(daily, first, last, selected, names)
-    in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
+    in_range = _in_period(daily, first, last)
     with_readings = frozenset(in_range.loc[in_range["intervals"] > 0, "consumer_id"].astype(str))
     if len(episodes):
         episodes = episodes[
@@ -525,12 +523,16 @@ def _load_from(first: dt.date, last: dt.date) -> dt.date:
     return min(first - dt.timedelta(days=1), last - dt.timedelta(days=31))
 
 
+def _in_period(daily: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """The rows of a period's daily frame (read from :func:`_load_from`) on the days ``first..last``."""
+    return daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
+
+
 def _period(
     ctx: PageContext,
     keys: tuple[loaders.ConnKey, ...],
     selected: list[str],
     names: dict[str, str],
-    load_from: dt.date,
     first: dt.date,
     last: dt.date,
 ) -> _Period:
@@ -539,10 +541,10 @@ def _period(
     raises ``storage.StorageError``."""
     return loaders.cached_view(
         ctx,
-        lambda: _build_period(ctx, keys, selected, names, load_from, first, last),
+        lambda: _build_period(ctx, keys, selected, names, first, last),
         "compare_period",
         keys,
-        (str(load_from), str(first), str(last)),  # nothing in it depends on the language
+        (str(first), str(last)),  # nothing in it depends on the language
     )
 
 
@@ -561,19 +563,19 @@ def _period_tables(
     on a period not seen before the chart (its message) goes to the browser before the server formats the
     tables under it, and the browser draws it while they are worked out (issue 15: a new household's first
     1-year period)."""
-    load_from = _load_from(first, last)
     keys = home.keys_of(selected)
     details = home.details
     shown_details = details[details["consumer_id"].isin(selected)]
 
     def build() -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-        period = _period(ctx, keys, selected, names, load_from, first, last)
+        period = _period(ctx, keys, selected, names, first, last)
         daily = period.daily
-        in_range = daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
-        return _tables(ctx, daily, in_range, shown_details, first, last, period.calendar)
+        return _tables(
+            ctx, daily, _in_period(daily, first, last), shown_details, first, last, period.calendar
+        )
 
     return loaders.cached_view(
-        ctx, build, "compare_tables", keys, (str(load_from), str(first), str(last), ctx.lang, tuple(selected))
+        ctx, build, "compare_tables", keys, (str(first), str(last), ctx.lang, tuple(selected))
     )
 
 

@@ -316,12 +316,13 @@ def household_projection(ctx: PageContext, keys: tuple[ConnKey, ...], today: str
 
 
 def account_forecast(ctx: PageContext) -> forecast.Forecast:
-    """The signed-in account's run-out forecast, put together from the per-connection cached simulations."""
+    """The signed-in account's run-out forecast, put together from the per-connection cached simulations
+    (:func:`household_forecast`, :func:`household_projection`: once per data versions and day)."""
     home = household(ctx)
     today = clock.today_ist().isoformat()
     return forecast.Forecast(
-        summary=household_frame(ctx, shared_forecast, home.keys, today),
-        path=household_frame(ctx, shared_projection, home.keys, today),
+        summary=household_forecast(ctx, home.keys, today),
+        path=household_projection(ctx, home.keys, today),
     )
 
 
