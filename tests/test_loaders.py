@@ -4,6 +4,7 @@ run-out forecast equals the per-connection loop it replaced."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pandas as pd
@@ -53,7 +54,11 @@ def test_a_metric_change_reuses_the_frames(db_path, reads):
     assert reads == []  # the metric is a view option: no storage read again
     at.radio(key="compare_range").set_value("1y").run()
     assert not at.exception
-    assert reads  # a new period is new data
+    assert reads == []  # a period inside the last year: cut from the year read with the first view
+    at.radio(key="compare_range").set_value("custom").run()
+    at.date_input(key="compare_dates").set_value((dt.date(2025, 6, 1), dt.date(2025, 6, 30))).run()
+    assert not at.exception
+    assert reads  # a period before that year is read
 
 
 def test_a_write_to_one_connection_drops_only_its_cached_frames(db_path, reads):

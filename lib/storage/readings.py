@@ -428,8 +428,9 @@ def daily_frame(
     Columns: consumer_id, nickname, day (datetime64, IST date), kwh (energy drawn from the grid),
     intervals, peak_kwh, closing_balance_inr, recharge_inr, export_kwh (energy sent to the grid by a
     net-metered connection, NaN where the meter has no export channel), minutes (of the day the readings
-    cover: 1440 = complete), peak_kw (the day's largest reading over its own interval, kW). Unlinked or
-    unknown IDs are silently absent.
+    cover: 1440 = complete), peak_kw (the day's largest reading over its own interval, kW): float64,
+    NaN where unknown, whatever rows were read (intervals int64). Unlinked or unknown IDs are silently
+    absent.
     """
     params: dict[str, Any] = {
         "account_id": account_id,
@@ -451,9 +452,26 @@ def daily_frame(
         ORDER BY d.consumer_id, d.day
         """,
         params,
+        dtype=_DAILY_DTYPES,
     )
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
+
+
+# daily_frame's numbers as float64 (intervals int64) whatever the rows hold: read by pandas alone, a column
+# whose rows are all NULL came out as object (None), so a connection's frame and a household's put
+# together from several changed dtype with the days read (issue 15: a period cut from a longer read is the
+# period read on its own, tests/test_compare_year.py).
+_DAILY_DTYPES = {
+    "kwh": "float64",
+    "intervals": "int64",
+    "peak_kwh": "float64",
+    "closing_balance_inr": "float64",
+    "recharge_inr": "float64",
+    "export_kwh": "float64",
+    "minutes": "float64",
+    "peak_kw": "float64",
+}
 
 
 @raises_storage_error

@@ -394,7 +394,7 @@ def _period_view(
     )
     return loaders.cached_view(
         ctx,
-        lambda: _build_view(ctx, keys, selected, names, metric, granularity, first, last),
+        lambda: _build_view(ctx, home, selected, names, metric, granularity, first, last),
         "compare",
         keys,
         options,
@@ -438,7 +438,7 @@ class _View:
 
 def _build_view(
     ctx: PageContext,
-    keys: tuple[loaders.ConnKey, ...],
+    home: loaders.Household,
     selected: list[str],
     names: dict[str, str],
     metric: Metric,
@@ -448,7 +448,7 @@ def _build_view(
 ) -> _View:
     """Work out one view from its period's frames (:func:`_build_period`, cached apart: every metric and
     granularity of a period shares them); raises ``storage.StorageError``."""
-    period = _period(ctx, keys, selected, names, first, last)
+    period = _period(ctx, home, selected, names, first, last)
     daily, episodes, with_readings = period.daily, period.episodes, period.with_readings
     series = analytics.compare_series(
         daily, metric, granularity, first, last, selected, names, calendar=period.calendar
@@ -490,6 +490,31 @@ class _Period:
 
 def _build_period(
     ctx: PageContext,
+    home: loaders.Household,
+    selected: list[str],
+    names: dict[str, str],
+    first: dt.date,
+    last: dt.date,
+) -> _Period:
+    """The period's frames: cut from the household's year (:func:`_household_year`) when the period lies
+    in it, else read (:func:`_read_period`); the same frames either way
+    (tests/test_compare_year.py); raises ``storage.StorageError``."""
+    today = clock.today_ist()
+    year_first, year_last, _ = range_days(YEAR_RANGE, today)
+    if (
+        year_first <= first
+        and last <= year_last
+        and _load_from(first, last) >= _load_from(year_first, year_last)
+    ):
+        year = _household_year(ctx, home, year_first, year_last)
+        period = _period_of_year(year, selected, first, last)
+        if period is not None:
+            return period
+    return _read_period(ctx, home.keys_of(selected), selected, names, first, last)
+
+
+def _read_period(
+    ctx: PageContext,
     keys: tuple[loaders.ConnKey, ...],
     selected: list[str],
     names: dict[str, str],
@@ -502,8 +527,14 @@ def _build_period(
         ctx, loaders.connection_daily, keys, str(_load_from(first, last)), str(last)
     )
     # One pass over the household's days (a calendar per connection, each cached apart, cost 3-4x more)
-    episodes = analytics.disconnection_episodes(daily)
     calendar = analytics.period_calendar(daily, first, last, selected, names)
+    return _period_parts(daily, calendar, first, last)
+
+
+def _period_parts(daily: pd.DataFrame, calendar: pd.DataFrame, first: dt.date, last: dt.date) -> _Period:
+    """The :class:`_Period` of a period's daily frame (read from :func:`_load_from`) and calendar: its
+    disconnection episodes overlapping the period, the connections with readings in it."""
+    episodes = analytics.disconnection_episodes(daily)
     in_range = _in_period(daily, first, last)
     with_readings = frozenset(in_range.loc[in_range["intervals"] > 0, "consumer_id"].astype(str))
     if len(episodes):
@@ -511,6 +542,63 @@ def _build_period(
             (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
         ]
     return _Period(daily, episodes, calendar, with_readings)
+
+
+# The longest period Compare offers: the household's year (:func:`_household_year`) covers it.
+YEAR_RANGE = "1y"
+
+
+@dataclass(frozen=True)
+class _Year:
+    """Every active connection's daily frames and filled calendar over the longest period Compare offers
+    (:data:`YEAR_RANGE`, ending today), read and filled once per (connections' data versions, day) and
+    shared (:func:`loaders.cached_view`, never mutated): every period and selection inside it is a cut
+    of these (:func:`_period_of_year`), not a read and a calendar of its own."""
+
+    daily: pd.DataFrame  # from _load_from(first, last): a period's daily frames, read once
+    calendar: pd.DataFrame  # analytics.period_calendar of daily over first..last, every connection
+
+
+def _household_year(ctx: PageContext, home: loaders.Household, first: dt.date, last: dt.date) -> _Year:
+    """The :class:`_Year` of the household's active connections (``home.keys``) over ``first..last``
+    (the :data:`YEAR_RANGE` of today), from the cache shared by every run and session; raises
+    ``storage.StorageError``.
+
+    Issue 15: a new household's first 1-year Compare read its year and filled its calendar while the
+    household waited (~25 ms of a 3-connection household's ~85 ms before the chart); the year is now
+    filled with the household's first Compare (prepared with the Overview, :func:`prepare_first_view`):
+    ~10 ms more than that first view's 30 days, once per data versions and day."""
+    keys = home.keys
+
+    def build() -> _Year:
+        daily = loaders.household_frame(
+            ctx, loaders.connection_daily, keys, str(_load_from(first, last)), str(last)
+        )
+        ids = [key[0] for key in keys]
+        names = {key[0]: key[2] for key in keys}  # the nickname in the key: the page's names
+        return _Year(daily, analytics.period_calendar(daily, first, last, ids, names))
+
+    return loaders.cached_view(ctx, build, "compare_year", keys, (str(first), str(last)))
+
+
+def _period_of_year(year: _Year, selected: list[str], first: dt.date, last: dt.date) -> _Period | None:
+    """The :class:`_Period` of ``selected`` over ``first..last`` cut from ``year`` (the period inside
+    it, :func:`_build_period`): the rows :func:`_read_period` reads and fills, in the same order with the
+    same values, each day's deduction from its own previous day as there. None when the period has no
+    stored day (the read answers that, its empty frame's columns as they are read)."""
+    wanted = set(selected)
+    daily = year.daily
+    rows = (daily["day"] >= pd.Timestamp(_load_from(first, last))) & (daily["day"] <= pd.Timestamp(last))
+    if not wanted.issuperset(pd.unique(daily["consumer_id"])):
+        rows &= daily["consumer_id"].isin(wanted)
+    if not rows.any():
+        return None
+    daily = daily[rows].reset_index(drop=True)
+    calendar = year.calendar
+    days = (calendar["day"] >= pd.Timestamp(first)) & (calendar["day"] <= pd.Timestamp(last))
+    if not wanted.issuperset(pd.unique(calendar["consumer_id"])):
+        days &= calendar["consumer_id"].isin(wanted)
+    return _period_parts(daily, calendar[days], first, last)
 
 
 def _load_from(first: dt.date, last: dt.date) -> dt.date:
@@ -530,20 +618,20 @@ def _in_period(daily: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFra
 
 def _period(
     ctx: PageContext,
-    keys: tuple[loaders.ConnKey, ...],
+    home: loaders.Household,
     selected: list[str],
     names: dict[str, str],
     first: dt.date,
     last: dt.date,
 ) -> _Period:
-    """The period's frames of the connections ``keys`` (:func:`_build_period`), from the cache shared by
-    every run and session (every metric and granularity of the period, and its tables, read the same);
-    raises ``storage.StorageError``."""
+    """The period's frames of ``selected`` (:func:`_build_period`), from the cache shared by every run and
+    session (every metric and granularity of the period, and its tables, read the same); raises
+    ``storage.StorageError``."""
     return loaders.cached_view(
         ctx,
-        lambda: _build_period(ctx, keys, selected, names, first, last),
+        lambda: _build_period(ctx, home, selected, names, first, last),
         "compare_period",
-        keys,
+        home.keys_of(selected),
         (str(first), str(last)),  # nothing in it depends on the language
     )
 
@@ -568,7 +656,7 @@ def _period_tables(
     shown_details = details[details["consumer_id"].isin(selected)]
 
     def build() -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-        period = _period(ctx, keys, selected, names, first, last)
+        period = _period(ctx, home, selected, names, first, last)
         daily = period.daily
         return _tables(
             ctx, daily, _in_period(daily, first, last), shown_details, first, last, period.calendar
