@@ -153,3 +153,29 @@ def test_a_period_cut_from_the_year_is_the_period_read_from_the_store(db_path, c
                 assert built is cuts[-1]
     assert len(built_years) == 1  # read and filled once for every period and selection
     assert sum(cut is not None for cut in cuts) >= 4 * (len(ids) + 1)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_the_days_of_a_period_are_pandas_own_comparison(unit):
+    """``compare._days_between`` (numpy for stored days) answers as the pandas comparison it replaced:
+    days at midnight and at a time of day, NaT, days before 1970, in every unit, and object days."""
+    days = pd.to_datetime(
+        [
+            "2026-11-01",
+            "2026-11-02 00:00",
+            "2026-11-02 23:59",
+            "2026-11-03",
+            None,
+            "1969-12-31",
+            "2026-11-04",
+        ],
+        format="mixed",
+    ).as_unit(unit)
+    for frame in (pd.DataFrame({"day": days}), pd.DataFrame({"day": pd.Series(list(days), dtype=object)})):
+        for first, last in [
+            (dt.date(2026, 11, 2), dt.date(2026, 11, 3)),
+            (dt.date(1969, 12, 31), dt.date(2026, 11, 1)),
+            (dt.date(2026, 11, 5), dt.date(2026, 11, 9)),
+        ]:
+            expected = (frame["day"] >= pd.Timestamp(first)) & (frame["day"] <= pd.Timestamp(last))
+            assert compare._days_between(frame, first, last).tolist() == expected.tolist()

@@ -536,7 +536,8 @@ def _period_parts(daily: pd.DataFrame, calendar: pd.DataFrame, first: dt.date, l
     disconnection episodes overlapping the period, the connections with readings in it."""
     episodes = analytics.disconnection_episodes(daily)
     in_range = _in_period(daily, first, last)
-    with_readings = frozenset(in_range.loc[in_range["intervals"] > 0, "consumer_id"].astype(str))
+    known = in_range["consumer_id"][in_range["intervals"].to_numpy() > 0]
+    with_readings = frozenset(str(cid) for cid in known.unique())  # the few IDs, not every row's
     if len(episodes):
         episodes = episodes[
             (episodes["end"] >= pd.Timestamp(first)) & (episodes["start"] <= pd.Timestamp(last))
@@ -588,16 +589,16 @@ def _period_of_year(year: _Year, selected: list[str], first: dt.date, last: dt.d
     stored day (the read answers that, its empty frame's columns as they are read)."""
     wanted = set(selected)
     daily = year.daily
-    rows = (daily["day"] >= pd.Timestamp(_load_from(first, last))) & (daily["day"] <= pd.Timestamp(last))
-    if not wanted.issuperset(pd.unique(daily["consumer_id"])):
-        rows &= daily["consumer_id"].isin(wanted)
+    rows = _days_between(daily, _load_from(first, last), last)
+    if not wanted.issuperset(daily["consumer_id"].unique()):
+        rows &= daily["consumer_id"].isin(wanted).to_numpy()
     if not rows.any():
         return None
     daily = daily[rows].reset_index(drop=True)
     calendar = year.calendar
-    days = (calendar["day"] >= pd.Timestamp(first)) & (calendar["day"] <= pd.Timestamp(last))
-    if not wanted.issuperset(pd.unique(calendar["consumer_id"])):
-        days &= calendar["consumer_id"].isin(wanted)
+    days = _days_between(calendar, first, last)
+    if not wanted.issuperset(calendar["consumer_id"].unique()):
+        days &= calendar["consumer_id"].isin(wanted).to_numpy()
     return _period_parts(daily, calendar[days], first, last)
 
 
@@ -613,7 +614,22 @@ def _load_from(first: dt.date, last: dt.date) -> dt.date:
 
 def _in_period(daily: pd.DataFrame, first: dt.date, last: dt.date) -> pd.DataFrame:
     """The rows of a period's daily frame (read from :func:`_load_from`) on the days ``first..last``."""
-    return daily[(daily["day"] >= pd.Timestamp(first)) & (daily["day"] <= pd.Timestamp(last))]
+    return daily[_days_between(daily, first, last)]
+
+
+def _days_between(frame: pd.DataFrame, first: dt.date, last: dt.date) -> np.ndarray:
+    """Whether each row's ``day`` is in ``first..last`` (bool array): numpy's comparison of the stored
+    tz-naive days (the pandas one costs ~0.3 ms a bound), pandas' for any other day column.
+
+    >>> frame = pd.DataFrame({"day": pd.to_datetime(["2026-11-01 00:00", "2026-11-02 00:00", "2026-11-03 06:00"])})
+    >>> _days_between(frame, dt.date(2026, 11, 2), dt.date(2026, 11, 3)).tolist()
+    [False, True, False]
+    """
+    days = frame["day"]
+    if isinstance(days.dtype, np.dtype) and days.dtype.kind == "M":
+        values = days.to_numpy()
+        return (values >= np.datetime64(first, "D")) & (values <= np.datetime64(last, "D"))
+    return ((days >= pd.Timestamp(first)) & (days <= pd.Timestamp(last))).to_numpy(dtype=bool)
 
 
 def _period(
