@@ -452,8 +452,10 @@ def daily_frame(
         ORDER BY d.consumer_id, d.day
         """,
         params,
-        dtype=_DAILY_DTYPES,
     )
+    for column, dtype in _DAILY_DTYPES.items():  # only the odd column: read_sql's dtype= costs ~4 ms a read
+        if frame[column].dtype != dtype:
+            frame[column] = frame[column].astype(dtype)
     frame["day"] = pd.to_datetime(frame["day"])
     return frame
 
