@@ -575,12 +575,12 @@ def test_the_overview_prepares_the_first_compare(
         assert len(csvs) == len(chart_keys)  # this run's downloads, one a chart
         return [chart_spec(at, key) for key in chart_keys], list(csvs), tables(at)
 
-    for cache in (loaders._cached_view, loaders._cached_figure):
+    for cache in loaders.VIEW_CACHES:
         cache.clear()
     csvs.clear()
     alone = drawn(session("pages/compare.py"))  # Compare opened first: it builds its own view
     assert "_build_view" in built and built.count("compare_figure") == len(chart_keys)
-    for cache in (loaders._cached_view, loaders._cached_figure):
+    for cache in loaders.VIEW_CACHES:
         cache.clear()
     built.clear()
     at = session(None)  # the Overview

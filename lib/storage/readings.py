@@ -464,7 +464,7 @@ def daily_frame(
 # whose rows are all NULL came out as object (None), so a connection's frame and a household's put
 # together from several changed dtype with the days read (issue 15: a period cut from a longer read is the
 # period read on its own, tests/test_compare_year.py).
-_DAILY_DTYPES = {
+_DAILY_DTYPES: dict[str, Any] = {
     "kwh": "float64",
     "intervals": "int64",
     "peak_kwh": "float64",

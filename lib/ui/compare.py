@@ -323,7 +323,8 @@ def prepare_first_view(ctx: PageContext) -> None:
     The Overview's page script (``dashboard.py``) calls it once the Overview is drawn (issue 15): a
     household's next step is most often Compare, whose first view of a new data version is otherwise
     worked out while the household waits (the period's reads, calendar, tables, series, CSV and figure:
-    ~80 ms of server CPU with 3 connections, BENCHMARKS.md sections 4 and 6). Once prepared, an Overview
+    ~80 ms of server CPU with 3 connections, BENCHMARKS.md sections 4 and 6), and with it the household's
+    year (:func:`_household_year`), which every later period inside it is cut from. Once prepared, an Overview
     rerun pays the cache keys and lookups (and the filters that make the keys: under a millisecond with 3
     connections); a miss costs what Compare would pay, once per connections' data versions, day, language,
     digits and phone. Best effort: a failure is logged and left to Compare, which reports it in the user's
@@ -408,7 +409,7 @@ class _View:
     shared across runs and sessions, never mutated; its CSVs' bytes are filled in once, when first asked
     for)."""
 
-    daily: pd.DataFrame  # the selected connections' daily frames from the day before the period
+    daily: pd.DataFrame  # the selected connections' daily frames from _load_from(first, last)
     episodes: pd.DataFrame  # disconnection episodes overlapping the period
     main: pd.DataFrame  # the metric's series (compare_series columns) without the units fallback
     main_has_data: bool
@@ -479,10 +480,10 @@ def _build_view(
 @dataclass(frozen=True)
 class _Period:
     """What every metric and granularity of one period of the selected connections, and its tables, read
-    alike: read and worked out once per (connections' data versions, period) (:func:`loaders.cached_view`,
-    shared, never mutated)."""
+    alike: cut from the household's year or read (:func:`_build_period`), once per (connections' data
+    versions, period) (:func:`loaders.cached_view`, shared, never mutated)."""
 
-    daily: pd.DataFrame  # the selected connections' daily frames from the day before the period
+    daily: pd.DataFrame  # the selected connections' daily frames from _load_from(first, last)
     episodes: pd.DataFrame  # disconnection episodes overlapping the period
     calendar: pd.DataFrame  # analytics.period_calendar: the one filled calendar of the series and shares
     with_readings: frozenset[str]  # consumer IDs with readings in the period
@@ -566,9 +567,10 @@ def _household_year(ctx: PageContext, home: loaders.Household, first: dt.date, l
     ``storage.StorageError``.
 
     Issue 15: a new household's first 1-year Compare read its year and filled its calendar while the
-    household waited (~25 ms of a 3-connection household's ~85 ms before the chart); the year is now
-    filled with the household's first Compare (prepared with the Overview, :func:`prepare_first_view`):
-    ~10 ms more than that first view's 30 days, once per data versions and day."""
+    household waited (~25 ms of the ~85 ms of CPU before a 3-connection household's chart, BENCHMARKS.md
+    section 4 run 22); the year is now read and filled with the household's first Compare (prepared with
+    the Overview, :func:`prepare_first_view`), instead of that view's 30 days: a first visit that opens
+    Compare directly costs within its spread of what it did (0.40-0.41 s of CPU, section 4 run 22)."""
     keys = home.keys
 
     def build() -> _Year:
@@ -579,26 +581,27 @@ def _household_year(ctx: PageContext, home: loaders.Household, first: dt.date, l
         names = {key[0]: key[2] for key in keys}  # the nickname in the key: the page's names
         return _Year(daily, analytics.period_calendar(daily, first, last, ids, names))
 
-    return loaders.cached_view(ctx, build, "compare_year", keys, (str(first), str(last)))
+    return loaders.cached_view(ctx, build, "compare_year", keys, (str(first), str(last)), large=True)
 
 
 def _period_of_year(year: _Year, selected: list[str], first: dt.date, last: dt.date) -> _Period | None:
     """The :class:`_Period` of ``selected`` over ``first..last`` cut from ``year`` (the period inside
     it, :func:`_build_period`): the rows :func:`_read_period` reads and fills, in the same order with the
-    same values, each day's deduction from its own previous day as there. None when the period has no
-    stored day (the read answers that, its empty frame's columns as they are read)."""
+    same values, each day's deduction from its own previous day as there. None when the selection has no
+    stored day in ``_load_from(first, last)..last`` (the read answers that, its empty frame's columns as
+    they are read)."""
     wanted = set(selected)
     daily = year.daily
     rows = _days_between(daily, _load_from(first, last), last)
     if not wanted.issuperset(daily["consumer_id"].unique()):
-        rows &= daily["consumer_id"].isin(wanted).to_numpy()
+        rows = rows & daily["consumer_id"].isin(wanted).to_numpy()
     if not rows.any():
         return None
     daily = daily[rows].reset_index(drop=True)
     calendar = year.calendar
     days = _days_between(calendar, first, last)
     if not wanted.issuperset(calendar["consumer_id"].unique()):
-        days &= calendar["consumer_id"].isin(wanted).to_numpy()
+        days = days & calendar["consumer_id"].isin(wanted).to_numpy()
     return _period_parts(daily, calendar[days], first, last)
 
 
@@ -626,10 +629,11 @@ def _days_between(frame: pd.DataFrame, first: dt.date, last: dt.date) -> np.ndar
     [False, True, False]
     """
     days = frame["day"]
+    lo, hi = pd.Timestamp(first), pd.Timestamp(last)  # as pandas reads the bounds (a time of day kept)
     if isinstance(days.dtype, np.dtype) and days.dtype.kind == "M":
         values = days.to_numpy()
-        return (values >= np.datetime64(first, "D")) & (values <= np.datetime64(last, "D"))
-    return ((days >= pd.Timestamp(first)) & (days <= pd.Timestamp(last))).to_numpy(dtype=bool)
+        return (values >= lo.to_datetime64()) & (values <= hi.to_datetime64())
+    return np.array((days >= lo) & (days <= hi), dtype=bool)  # a writable array, as numpy's
 
 
 def _period(

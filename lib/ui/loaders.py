@@ -404,8 +404,9 @@ class FrozenFigure(go.Figure):
 # Entries: a household's Overview fills ~2 figures and ~9 views (its own; since issue 15 the first Compare's,
 # lib.ui.compare.prepare_first_view, with its period, tables and the household's forecast frames), so the
 # caches hold as many households as at stop 25 with 2x the figures and 4x the views (a 30-day figure of 3
-# connections is 7 KB as JSON; the views are mostly references to frames the per-connection caches hold;
-# server RSS: BENCHMARKS.md section 6).
+# connections is 7 KB as JSON; the views are mostly references to frames the per-connection caches hold,
+# but for Compare's year of each household, kept apart: LARGE_VIEW_ENTRIES; server RSS: BENCHMARKS.md
+# section 6).
 @st.cache_resource(show_spinner=False, max_entries=512, ttl=TTL_SECONDS)
 def _cached_figure(_build: Callable[[], go.Figure | None], key: str) -> go.Figure | None:
     fig = _build()
@@ -418,7 +419,13 @@ _View = TypeVar("_View")
 
 
 def cached_view(
-    ctx: PageContext, build: Callable[[], _View], name: str, keys: tuple[ConnKey, ...], options: tuple
+    ctx: PageContext,
+    build: Callable[[], _View],
+    name: str,
+    keys: tuple[ConnKey, ...],
+    options: tuple,
+    *,
+    large: bool = False,
 ) -> _View:
     """What ``build()`` makes of a page's view (series, formatted tables, CSV bytes, a figure), built
     once per (``name``, database, signed-in account, connection ``keys``, view ``options``, the reader's
@@ -430,13 +437,14 @@ def cached_view(
     Authorization stays outside: ``keys`` are :func:`household`'s uncached answer of this run, and the
     account is part of the key (the derived values may carry the account's own entries). ``options``
     must hold every input of ``build`` other than the connections' stored data and the digits.
-    Raises what ``build`` raises (nothing is cached then).
+    Raises what ``build`` raises (nothing is cached then). ``large``: a view of a household's whole year
+    (hundreds of KB), kept in a cache of its own with fewer entries (:data:`LARGE_VIEW_ENTRIES`).
     """
     digits = i18n.devanagari_digits_active("hi")
     # One string for Streamlit to hash (its hasher walks nested tuples in Python: ~1 ms a key); the
     # parts are str, int, float, bool and tuples of them, whose repr is exact.
     key = repr((name, _db(ctx), ctx.account, keys, options, ("devanagari_digits", digits)))
-    return cast(_View, _cached_view(build, key))
+    return cast(_View, (_cached_large_view if large else _cached_view)(build, key))
 
 
 @st.cache_resource(show_spinner=False, max_entries=2048, ttl=TTL_SECONDS)
@@ -444,5 +452,15 @@ def _cached_view(_build: Callable[[], object], key: str) -> object:
     return _build()
 
 
+# Households whose year Compare keeps (lib.ui.compare._household_year: ~240 KB with 3 connections, ~0.9 MB
+# with 12): at most ~60-230 MB a process; the least recently used household's year is read again (~25 ms).
+LARGE_VIEW_ENTRIES = 256
+
+
+@st.cache_resource(show_spinner=False, max_entries=LARGE_VIEW_ENTRIES, ttl=TTL_SECONDS)
+def _cached_large_view(_build: Callable[[], object], key: str) -> object:
+    return _build()
+
+
 # The caches a first sight of a view fills (bench/bench_pages.py clears them to time a miss).
-VIEW_CACHES = (_cached_figure, _cached_view)
+VIEW_CACHES = (_cached_figure, _cached_view, _cached_large_view)
